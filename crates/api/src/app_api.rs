@@ -1,0 +1,326 @@
+//! App API handlers (Bearer): customers, activities, the data index, and the dev clock.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use herald_domain::{ActivityKind, Clock, IdType, Identifier, limits};
+use herald_store::{Activity, ActivityQuery, Person, StoreRead};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::auth::AppWorkspace;
+use crate::{ApiError, AppState};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmailQuery {
+    email: Option<String>,
+}
+
+/// `GET /v1/customers?email=`.
+pub async fn customers_by_email(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Query(query): Query<EmailQuery>,
+) -> Answer {
+    let email = query
+        .email
+        .filter(|email| !email.is_empty())
+        .ok_or_else(|| bad_request("the email query parameter is required"))?;
+    let person = state
+        .store()
+        .read(move |reader| reader.person(workspace_id, &Identifier::Email(email.to_lowercase())))
+        .await?;
+    let results: Vec<Value> = person
+        .iter()
+        .map(|person| json!({"email": person.email, "id": person.id, "cio_id": person.cio_id}))
+        .collect();
+    Ok(Json(json!({"results": results})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdTypeQuery {
+    id_type: Option<String>,
+}
+
+fn parse_id_type(value: Option<&str>) -> Result<IdType, ApiError> {
+    match value {
+        None | Some("") => Ok(IdType::Id),
+        Some(text) => IdType::parse(text)
+            .ok_or_else(|| bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))),
+    }
+}
+
+fn find_person(
+    reader: &mut dyn StoreRead,
+    workspace_id: i64,
+    id_type: IdType,
+    id: &str,
+) -> Result<Option<Person>, herald_store::StoreError> {
+    reader.person(workspace_id, &Identifier::of_type(id_type, id))
+}
+
+fn customer_not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("no customer with the identifier {id:?}"))
+}
+
+/// `GET /v1/customers/{id}/attributes?id_type=`.
+pub async fn customer_attributes(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+    Query(query): Query<IdTypeQuery>,
+) -> Answer {
+    let id_type = parse_id_type(query.id_type.as_deref())?;
+    let lookup = id.clone();
+    let found = state
+        .store()
+        .read(move |reader| {
+            let Some(person) = find_person(reader, workspace_id, id_type, &lookup)? else {
+                return Ok(None);
+            };
+            let devices = reader.devices(workspace_id, person.seq)?;
+            Ok(Some((person, devices)))
+        })
+        .await?;
+    let (person, devices) = found.ok_or_else(|| customer_not_found(&id))?;
+    let mut attributes = person.attributes.clone();
+    attributes.insert("cio_id".into(), json!(person.cio_id));
+    if let Some(id) = &person.id {
+        attributes.insert("id".into(), json!(id));
+    }
+    if let Some(email) = &person.email {
+        attributes.insert("email".into(), json!(email));
+    }
+    Ok(Json(json!({
+        "customer": {
+            "id": person.id,
+            "identifiers": {"id": person.id, "email": person.email, "cio_id": person.cio_id},
+            "attributes": attributes,
+            "created_at": person.created_at,
+            "updated_at": person.updated_at,
+            "devices": devices,
+        }
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActivitiesQuery {
+    start: Option<String>,
+    limit: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    name: Option<String>,
+    customer_id: Option<String>,
+    id_type: Option<String>,
+}
+
+fn activity_json(activity: &Activity) -> Value {
+    let identifiers = activity.customer.as_ref();
+    let mut item = Map::new();
+    item.insert("id".into(), json!(activity.seq.to_string()));
+    item.insert("type".into(), json!(activity.kind));
+    item.insert("name".into(), json!(activity.name));
+    item.insert("timestamp".into(), json!(activity.timestamp));
+    item.insert("received_at".into(), json!(activity.received_at));
+    item.insert("data".into(), activity.data.clone());
+    item.insert(
+        "customer_id".into(),
+        json!(identifiers.and_then(|c| c.id.clone())),
+    );
+    item.insert(
+        "customer_identifiers".into(),
+        identifiers.map_or(Value::Null, |c| json!({"id": c.id, "email": c.email, "cio_id": c.cio_id})),
+    );
+    item.insert("delivery_id".into(), Value::Null);
+    item.insert("delivery_type".into(), Value::Null);
+    if let Some(anonymous_id) = &activity.anonymous_id {
+        item.insert("anonymous_id".into(), json!(anonymous_id));
+    }
+    if ActivityKind::parse(&activity.kind).is_some_and(ActivityKind::is_event) {
+        item.insert("event_id".into(), json!(activity.event_id));
+        // Says whether the event may start campaigns, and why not when it may not.
+        let trigger = if activity.may_trigger {
+            json!({"eligible": true})
+        } else {
+            json!({"eligible": false, "reason": "its timestamp was more than 72 hours before it was received or attached, or it was merged from another profile"})
+        };
+        item.insert("trigger".into(), trigger);
+    }
+    Value::Object(item)
+}
+
+fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    match limit {
+        None | Some("") => Ok(10),
+        Some(text) => match text.parse::<usize>() {
+            Ok(value) if (1..=100).contains(&value) => Ok(value),
+            _ => Err(bad_request(format!("limit {text:?} must be a whole number from 1 to 100"))),
+        },
+    }
+}
+
+fn parse_start(start: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match start {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| bad_request(format!("start {text:?} is not a cursor returned as next"))),
+    }
+}
+
+fn parse_kind(kind: Option<&str>) -> Result<Option<String>, ApiError> {
+    match kind {
+        None | Some("") => Ok(None),
+        Some(text) => match ActivityKind::parse(text) {
+            Some(kind) => Ok(Some(kind.as_str().to_owned())),
+            None => Err(bad_request(format!(
+                "type {text:?} is not an activity type; use one of {}",
+                ActivityKind::ALL.map(ActivityKind::as_str).join(", ")
+            ))),
+        },
+    }
+}
+
+async fn list_activities(
+    state: &AppState,
+    workspace_id: i64,
+    query: ActivitiesQuery,
+    person: Option<(IdType, String)>,
+    require_person: bool,
+) -> Answer {
+    let limit = parse_limit(query.limit.as_deref())?;
+    let mut activity_query = ActivityQuery {
+        workspace_id,
+        person_seq: None,
+        kind: parse_kind(query.kind.as_deref())?,
+        name: query.name.filter(|name| !name.is_empty()),
+        before_seq: parse_start(query.start.as_deref())?,
+        since: state.clock().now() - limits::ACTIVITY_RETENTION_SECONDS,
+        limit,
+    };
+    let page = state
+        .store()
+        .read(move |reader| {
+            if let Some((id_type, id)) = &person {
+                match find_person(reader, workspace_id, *id_type, id)? {
+                    Some(found) => activity_query.person_seq = Some(found.seq),
+                    None => return Ok(None),
+                }
+            }
+            reader.activities(&activity_query).map(Some)
+        })
+        .await?;
+    let Some(page) = page else {
+        if require_person {
+            return Err(ApiError::not_found("no customer with this identifier"));
+        }
+        return Ok(Json(json!({"activities": [], "next": ""})));
+    };
+    let next = if page.len() == limit {
+        page.last().map(|a| a.seq.to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let activities: Vec<Value> = page.iter().map(activity_json).collect();
+    Ok(Json(json!({"activities": activities, "next": next})))
+}
+
+/// `GET /v1/customers/{id}/activities`.
+pub async fn customer_activities(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+    Query(query): Query<ActivitiesQuery>,
+) -> Answer {
+    let id_type = parse_id_type(query.id_type.as_deref())?;
+    list_activities(&state, workspace_id, query, Some((id_type, id)), true).await
+}
+
+/// `GET /v1/activities`.
+pub async fn activities(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Query(query): Query<ActivitiesQuery>,
+) -> Answer {
+    let id_type = parse_id_type(query.id_type.as_deref())?;
+    let person = query
+        .customer_id
+        .clone()
+        .filter(|id| !id.is_empty())
+        .map(|id| (id_type, id));
+    list_activities(&state, workspace_id, query, person, false).await
+}
+
+/// `GET /v1/data_index/events`.
+pub async fn data_index_events(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+) -> Answer {
+    let entries = state
+        .store()
+        .read(move |reader| reader.event_index(workspace_id))
+        .await?;
+    Ok(Json(json!({"events": entries})))
+}
+
+fn dev_clock_off() -> ApiError {
+    ApiError::not_found("no route for /v1/_dev/clock: start the server with --dev-clock to use it")
+}
+
+/// The setting under which the dev clock's last reading is kept across restarts.
+pub const DEV_CLOCK_SETTING: &str = "dev_clock_now";
+
+/// `POST /v1/_dev/clock` `{"now": <unix seconds>}`: moves the manual clock forward.
+pub async fn set_dev_clock(
+    State(state): State<AppState>,
+    AppWorkspace(_): AppWorkspace,
+    body: Bytes,
+) -> Answer {
+    if !state.info().dev_clock {
+        return Err(dev_clock_off());
+    }
+    let clock = state.clock().clone();
+    let manual = clock.as_manual().ok_or_else(dev_clock_off)?;
+    let body: Value = herald_ingest::decode::decode_json(&body)?;
+    let now = match body.get("now") {
+        Some(value) => herald_ingest::validate::timestamp_value(value, "now")?,
+        None => return Err(bad_request("now is required: send {\"now\": <unix seconds>}")),
+    };
+    if now < manual.now() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "clock_backwards",
+            format!(
+                "the clock cannot move backwards: it is at {} and {now} is earlier",
+                manual.now()
+            ),
+        ));
+    }
+    // The new reading is stored before the clock moves, so a restart never sees an older time
+    // than a client was told.
+    let stored = now.to_string();
+    state
+        .store()
+        .write(move |tx| tx.set_setting(DEV_CLOCK_SETTING, &stored))
+        .await??;
+    manual.set(now).map_err(|error| {
+        ApiError::new(StatusCode::BAD_REQUEST, "clock_backwards", error.to_string())
+    })?;
+    Ok(Json(json!({"now": now})))
+}
+
+/// `GET /v1/_dev/clock`.
+pub async fn get_dev_clock(State(state): State<AppState>, AppWorkspace(_): AppWorkspace) -> Answer {
+    if !state.info().dev_clock {
+        return Err(dev_clock_off());
+    }
+    Ok(Json(json!({"now": state.clock().now()})))
+}

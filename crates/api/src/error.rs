@@ -1,0 +1,144 @@
+//! The one error type of the HTTP edge.
+//!
+//! Bodies keep the shapes Customer.io's clients parse (`{"meta":{"error":…}}`,
+//! `{"meta":{"errors":[…]}}` for devices, `{"errors":[…]}` for v2) and add a stable `code`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use herald_ingest::ValidationError;
+use herald_store::StoreError;
+use serde::Serialize;
+use serde_json::json;
+
+/// How an error body is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `{"meta":{"error":"…"}}`: most Track v1 and App API errors.
+    MetaError,
+    /// `{"meta":{"errors":["…"]}}`: device endpoints.
+    MetaErrors,
+    /// `{"errors":[{reason, field, message}]}`: Track v2.
+    V2,
+}
+
+/// One item of a v2 error list.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct V2ErrorItem {
+    pub reason: String,
+    pub field: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_index: Option<usize>,
+}
+
+impl V2ErrorItem {
+    /// Builds an item from a validation error.
+    pub fn from_validation(error: &ValidationError, batch_index: Option<usize>) -> Self {
+        Self {
+            reason: error.reason.to_owned(),
+            field: error.field.clone(),
+            message: error.message.clone(),
+            batch_index,
+        }
+    }
+}
+
+/// An error answered to an HTTP client.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// A stable snake_case code for programs.
+    pub code: &'static str,
+    pub message: String,
+    pub shape: Shape,
+    pub items: Vec<V2ErrorItem>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            shape: Shape::MetaError,
+            items: Vec::new(),
+        }
+    }
+
+    /// A 400 for input that failed validation.
+    pub fn invalid(error: ValidationError) -> Self {
+        let item = V2ErrorItem::from_validation(&error, None);
+        Self {
+            items: vec![item],
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", error.message)
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// Lays the body out in another shape.
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        if shape == Shape::V2 && self.items.is_empty() {
+            self.items.push(V2ErrorItem {
+                reason: self.code.to_owned(),
+                field: None,
+                message: self.message.clone(),
+                batch_index: None,
+            });
+        }
+        self.shape = shape;
+        self
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        Self::invalid(error)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Closed => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server is shutting down or its storage is unavailable; retry shortly",
+            ),
+            other => {
+                // The details stay in the log: they describe the server, not the request.
+                tracing::error!(error = %other, "storage failure");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = match self.shape {
+            Shape::MetaError => json!({"meta": {"error": self.message}, "code": self.code}),
+            Shape::MetaErrors => json!({"meta": {"errors": [self.message]}, "code": self.code}),
+            Shape::V2 => json!({"errors": self.items, "code": self.code}),
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// Answers routes that do not exist.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}

@@ -1,0 +1,58 @@
+//! Herald's HTTP edge.
+//!
+//! [`router`] builds the axum router for the Track API (`/api/v1`, `/api/v2`, Basic auth with
+//! `site_id:api_key`) and the App API (`/v1`, Bearer App API key). Handlers only translate
+//! between HTTP and the ingest and store crates; every failure leaves through [`ApiError`],
+//! which keeps Customer.io's body shapes and adds a stable machine `code`.
+
+mod app_api;
+mod auth;
+mod body;
+mod error;
+mod state;
+mod track_v1;
+mod track_v2;
+
+pub use error::ApiError;
+pub use state::{AppState, ServerInfo};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+
+/// The largest body any route reads; each route checks its own, smaller limit.
+const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Builds the router with every route of the Track and App APIs.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/accounts/region", get(track_v1::region))
+        .route(
+            "/api/v1/customers/{identifier}",
+            put(track_v1::identify).delete(track_v1::delete_customer),
+        )
+        .route("/api/v1/customers/{identifier}/events", post(track_v1::track))
+        .route("/api/v1/customers/{identifier}/devices", put(track_v1::add_device))
+        .route(
+            "/api/v1/customers/{identifier}/devices/{device_id}",
+            delete(track_v1::delete_device),
+        )
+        .route("/api/v1/customers/{identifier}/suppress", post(track_v1::suppress))
+        .route("/api/v1/customers/{identifier}/unsuppress", post(track_v1::unsuppress))
+        .route("/api/v1/events", post(track_v1::track_anonymous))
+        .route("/api/v1/merge_customers", post(track_v1::merge))
+        .route("/api/v1/metrics", post(track_v1::metrics))
+        .route("/api/v1/push/events", post(track_v1::push_events))
+        .route("/api/v2/entity", post(track_v2::entity))
+        .route("/api/v2/batch", post(track_v2::batch))
+        .route("/v1/customers", get(app_api::customers_by_email))
+        .route("/v1/customers/{id}/attributes", get(app_api::customer_attributes))
+        .route("/v1/customers/{id}/activities", get(app_api::customer_activities))
+        .route("/v1/activities", get(app_api::activities))
+        .route("/v1/data_index/events", get(app_api::data_index_events))
+        .route("/v1/_dev/clock", post(app_api::set_dev_clock).get(app_api::get_dev_clock))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,0 +1,83 @@
+//! Shared state of the HTTP handlers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use herald_domain::Clock;
+use herald_ingest::Ingest;
+use herald_store::StoreHandle;
+
+/// Facts about how this server is reached, for `GET /api/v1/accounts/region`.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    /// Whether the listener speaks TLS.
+    pub tls: bool,
+    /// Whether `--dev-clock` is on (and `/v1/_dev/clock` exists).
+    pub dev_clock: bool,
+}
+
+/// Everything a handler may use. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    ingest: Ingest,
+    info: ServerInfo,
+    /// Credentials already checked, so that a request costs no key hashing or lookup. Keys never
+    /// change once created, so entries never go stale.
+    track_keys: RwLock<HashMap<String, i64>>,
+    app_keys: RwLock<HashMap<String, i64>>,
+}
+
+impl AppState {
+    /// Creates the state.
+    pub fn new(ingest: Ingest, info: ServerInfo) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                ingest,
+                info,
+                track_keys: RwLock::default(),
+                app_keys: RwLock::default(),
+            }),
+        }
+    }
+
+    pub fn ingest(&self) -> &Ingest {
+        &self.inner.ingest
+    }
+
+    pub fn store(&self) -> &StoreHandle {
+        self.inner.ingest.store()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.inner.ingest.clock()
+    }
+
+    pub fn info(&self) -> &ServerInfo {
+        &self.inner.info
+    }
+
+    pub(crate) fn cached_track_key(&self, credentials: &str) -> Option<i64> {
+        self.inner.track_keys.read().ok()?.get(credentials).copied()
+    }
+
+    pub(crate) fn cache_track_key(&self, credentials: String, workspace_id: i64) {
+        if let Ok(mut keys) = self.inner.track_keys.write() {
+            keys.insert(credentials, workspace_id);
+        }
+    }
+
+    pub(crate) fn cached_app_key(&self, key: &str) -> Option<i64> {
+        self.inner.app_keys.read().ok()?.get(key).copied()
+    }
+
+    pub(crate) fn cache_app_key(&self, key: String, workspace_id: i64) {
+        if let Ok(mut keys) = self.inner.app_keys.write() {
+            keys.insert(key, workspace_id);
+        }
+    }
+}

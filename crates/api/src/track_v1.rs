@@ -1,0 +1,177 @@
+//! Track API v1 handlers (customerio-compat.md §1.5).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use herald_domain::limits;
+use herald_ingest::{Operation, validate};
+use serde_json::{Value, json};
+
+use crate::auth::TrackWorkspace;
+use crate::body::decode;
+use crate::error::Shape;
+use crate::{ApiError, AppState};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+fn ok() -> Json<Value> {
+    Json(json!({}))
+}
+
+async fn submit(state: &AppState, workspace_id: i64, operation: Operation) -> Answer {
+    state.ingest().submit(workspace_id, vec![operation]).await?;
+    Ok(ok())
+}
+
+fn v1_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Map<String, Value>, ApiError> {
+    Ok(decode(headers, body, limits::MAX_V1_BODY_BYTES, "the Track API v1")?)
+}
+
+/// `PUT /api/v1/customers/{identifier}`.
+pub async fn identify(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let target = validate::path_identifier(&identifier)?;
+    let attributes = v1_body(&headers, &body)?;
+    let operation = validate::identify(target, attributes)?;
+    submit(&state, workspace_id, operation).await
+}
+
+/// `DELETE /api/v1/customers/{identifier}`.
+pub async fn delete_customer(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path(identifier): Path<String>,
+) -> Answer {
+    let target = validate::path_identifier(&identifier)?;
+    submit(&state, workspace_id, Operation::Delete { target }).await
+}
+
+/// `POST /api/v1/customers/{identifier}/events`.
+pub async fn track(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let target = validate::path_identifier(&identifier)?;
+    let body = v1_body(&headers, &body)?;
+    let event = validate::event(&body, "data", None)?;
+    submit(&state, workspace_id, Operation::Track { target, event }).await
+}
+
+/// `POST /api/v1/events`: anonymous and invite events.
+pub async fn track_anonymous(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let body = v1_body(&headers, &body)?;
+    let operation = validate::anonymous_event(&body)?;
+    submit(&state, workspace_id, operation).await
+}
+
+/// `PUT /api/v1/customers/{identifier}/devices`.
+pub async fn add_device(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path(identifier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let devices_error = |error: herald_ingest::ValidationError| ApiError::invalid(error).with_shape(Shape::MetaErrors);
+    let target = validate::path_identifier(&identifier).map_err(devices_error)?;
+    let body = decode(&headers, &body, limits::MAX_V1_BODY_BYTES, "the Track API v1").map_err(devices_error)?;
+    let device = validate::device(&body, "id").map_err(devices_error)?;
+    submit(&state, workspace_id, Operation::AddDevice { target, device }).await
+}
+
+/// `DELETE /api/v1/customers/{identifier}/devices/{device_id}`.
+pub async fn delete_device(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path((identifier, device_id)): Path<(String, String)>,
+) -> Answer {
+    let target = validate::path_identifier(&identifier)
+        .map_err(|error| ApiError::invalid(error).with_shape(Shape::MetaErrors))?;
+    let operation = Operation::DeleteDevice {
+        target,
+        token: device_id,
+    };
+    submit(&state, workspace_id, operation).await
+}
+
+/// `POST /api/v1/customers/{identifier}/suppress`.
+pub async fn suppress(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path(identifier): Path<String>,
+) -> Answer {
+    let target = validate::path_identifier(&identifier)?;
+    submit(&state, workspace_id, Operation::Suppress { target }).await
+}
+
+/// `POST /api/v1/customers/{identifier}/unsuppress`.
+pub async fn unsuppress(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path(identifier): Path<String>,
+) -> Answer {
+    let target = validate::path_identifier(&identifier)?;
+    submit(&state, workspace_id, Operation::Unsuppress { target }).await
+}
+
+/// `POST /api/v1/merge_customers`.
+pub async fn merge(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Answer {
+    let body = v1_body(&headers, &body)?;
+    let operation = validate::merge(&body)?;
+    submit(&state, workspace_id, operation).await
+}
+
+/// The workspace metrics are stored under: they come without credentials, so none.
+const UNATTRIBUTED: i64 = 0;
+
+/// `POST /api/v1/metrics` (no authentication).
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
+    let body = v1_body(&headers, &body)?;
+    let operation = validate::metric(&body, state.clock().now())?;
+    submit(&state, UNATTRIBUTED, operation).await
+}
+
+/// `POST /api/v1/push/events` (no authentication; deprecated by Customer.io, still used).
+pub async fn push_events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
+    let body = v1_body(&headers, &body)?;
+    let operation = validate::push_event(&body, state.clock().now())?;
+    submit(&state, UNATTRIBUTED, operation).await
+}
+
+/// `GET /api/v1/accounts/region`: this server's own base URL, so clients that look their region
+/// up keep talking to Herald.
+pub async fn region(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    headers: HeaderMap,
+) -> Answer {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let scheme = if state.info().tls { "https" } else { "http" };
+    Ok(Json(json!({
+        "url": format!("{scheme}://{host}"),
+        "region": "us",
+        "environment_id": workspace_id,
+    })))
+}

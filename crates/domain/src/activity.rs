@@ -1,0 +1,71 @@
+//! The kinds of entries in a person's activity log (Customer.io's activity `type` values).
+
+use serde::{Deserialize, Serialize};
+
+/// The type of one activity log entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    Event,
+    Page,
+    Screen,
+    AttributeChange,
+    FailedAttributeChange,
+    ProfileCreate,
+    ProfileDelete,
+    ProfileMerge,
+    AnonMerge,
+    DeviceChange,
+    DeviceDelete,
+    Suppress,
+    Unsuppress,
+}
+
+impl ActivityKind {
+    /// Every kind, for parsing and documentation.
+    pub const ALL: [ActivityKind; 13] = [
+        Self::Event,
+        Self::Page,
+        Self::Screen,
+        Self::AttributeChange,
+        Self::FailedAttributeChange,
+        Self::ProfileCreate,
+        Self::ProfileDelete,
+        Self::ProfileMerge,
+        Self::AnonMerge,
+        Self::DeviceChange,
+        Self::DeviceDelete,
+        Self::Suppress,
+        Self::Unsuppress,
+    ];
+
+    /// Returns the wire name, as stored and as filtered on by `GET /v1/activities?type=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Page => "page",
+            Self::Screen => "screen",
+            Self::AttributeChange => "attribute_change",
+            Self::FailedAttributeChange => "failed_attribute_change",
+            Self::ProfileCreate => "profile_create",
+            Self::ProfileDelete => "profile_delete",
+            Self::ProfileMerge => "profile_merge",
+            Self::AnonMerge => "anon_merge",
+            Self::DeviceChange => "device_change",
+            Self::DeviceDelete => "device_delete",
+            Self::Suppress => "suppress",
+            Self::Unsuppress => "unsuppress",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
+    }
+
+    /// Tells whether entries of this kind are events (they have a name, data and a timestamp
+    /// of their own, and count for segments).
+    pub fn is_event(self) -> bool {
+        matches!(self, Self::Event | Self::Page | Self::Screen)
+    }
+}

@@ -1,0 +1,16 @@
+//! Pure domain types shared by every stage of the Herald pipeline.
+//!
+//! This crate does no IO and never reads the wall clock: time reaches the rest of the system
+//! through the [`Clock`] trait so that tests and `--dev-clock` can drive it by hand.
+
+pub mod activity;
+pub mod clock;
+pub mod identifier;
+pub mod limits;
+
+pub use activity::ActivityKind;
+pub use clock::{Clock, ClockError, ManualClock, SystemClock};
+pub use identifier::{IdType, Identifier};
+
+/// Seconds since the unix epoch, the unit of every timestamp in Herald's public contract.
+pub type UnixSeconds = i64;

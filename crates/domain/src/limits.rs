@@ -1,0 +1,29 @@
+//! Customer.io's documented Track API limits (customerio-compat.md §1.3), in one place.
+
+/// Longest person id, in bytes.
+pub const MAX_ID_BYTES: usize = 150;
+/// Longest attribute name, in bytes.
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 150;
+/// Longest attribute value, in bytes of its JSON text (strings count their own bytes).
+pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1000;
+/// Most attributes in one identify call.
+pub const MAX_ATTRIBUTES_PER_CALL: usize = 300;
+/// Longest event name, in bytes, after trimming.
+pub const MAX_EVENT_NAME_BYTES: usize = 100;
+/// Largest event data object, in bytes of its JSON text.
+pub const MAX_EVENT_DATA_BYTES: usize = 100_000;
+/// Largest `/api/v2/entity` body; the limit is exclusive.
+pub const MAX_V2_ENTITY_BYTES: usize = 32 * 1024;
+/// Largest `/api/v2/batch` body; the limit is exclusive.
+pub const MAX_V2_BATCH_BYTES: usize = 500 * 1024;
+/// Largest v1 request body accepted before parsing.
+pub const MAX_V1_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long after its timestamp an event may still trigger campaigns.
+pub const TRIGGER_WINDOW_SECONDS: i64 = 72 * 3600;
+/// How long the activity views and anonymous events look back.
+pub const ACTIVITY_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+/// How long after an identify anonymous events with its `anonymous_id` still attach to the person.
+pub const ANONYMOUS_LINK_GRACE_SECONDS: i64 = 5 * 60;
+/// Timestamps above this are taken for milliseconds: in seconds it would be after the year 5000.
+pub const MILLISECOND_TIMESTAMP_THRESHOLD: i64 = 100_000_000_000;

@@ -1,0 +1,73 @@
+//! The command-line contract. Other tools and tests rely on these exact forms.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Herald: a self-hosted server that speaks Customer.io's Track and App APIs.
+#[derive(Debug, Parser)]
+#[command(name = "herald", version)]
+pub struct Cli {
+    /// A TOML file with settings (keys as the long flag names with `_`, e.g. `data_dir`).
+    #[arg(long, global = true, env = "HERALD_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the server.
+    Serve(ServeArgs),
+    /// Creates or lists workspaces (works whether or not a server runs on the data dir).
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+    },
+}
+
+/// Flags of `herald serve`. Each also has an environment variable and a config-file key.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Where the database lives [default: ./herald-data].
+    #[arg(long, env = "HERALD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HERALD_LISTEN")]
+    pub listen: Option<String>,
+    /// A PEM certificate chain; with --tls-key, serve HTTPS.
+    #[arg(long, env = "HERALD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "HERALD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Read time from a manual clock starting at START (unix seconds; default now), moved with
+    /// `POST /v1/_dev/clock`. The environment variable HERALD_DEV_CLOCK takes `true` or START.
+    #[arg(long, num_args = 0..=1, require_equals = true, value_name = "START")]
+    pub dev_clock: Option<Option<i64>>,
+    /// SQLite's durability: `normal` survives a crash of the process, `full` also a power loss
+    /// [default: normal].
+    #[arg(long, env = "HERALD_SQLITE_SYNCHRONOUS")]
+    pub sqlite_synchronous: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Creates a workspace and prints its credentials once.
+    Create {
+        name: String,
+        /// Print `{"id","name","site_id","api_key","app_api_key"}`.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "HERALD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Lists workspaces (without their keys, which are only shown at creation).
+    List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "HERALD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,148 @@
+//! Settings: command-line flags over environment variables over the config file over defaults.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use herald_store_sqlite::Synchronous;
+use serde::Deserialize;
+
+use crate::cli::ServeArgs;
+
+/// The config file. Keys match the long flag names with `_` for `-`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `true` for a manual clock starting now, or a start time in unix seconds.
+    pub dev_clock: Option<toml::Value>,
+    pub sqlite_synchronous: Option<String>,
+}
+
+impl FileConfig {
+    /// Reads the config file, if one is given.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// Whether and from when the manual clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DevClock {
+    Off,
+    /// On, starting at the given time or, when `None`, at the current time.
+    On(Option<i64>),
+}
+
+/// The resolved settings of `herald serve`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub dev_clock: DevClock,
+    pub synchronous: Synchronous,
+}
+
+fn parse_dev_clock(text: &str, source: &str) -> anyhow::Result<DevClock> {
+    match text.trim() {
+        "" | "true" | "now" | "1" | "yes" | "on" => Ok(DevClock::On(None)),
+        "false" | "0" | "no" | "off" => Ok(DevClock::Off),
+        other => match other.parse::<i64>() {
+            Ok(start) if start >= 0 => Ok(DevClock::On(Some(start))),
+            _ => bail!("{source} must be true, false or a start time in unix seconds, not {other:?}"),
+        },
+    }
+}
+
+impl Settings {
+    /// Layers the flags (which clap already merged with the environment) over the config file.
+    pub fn resolve(config_path: Option<&Path>, args: ServeArgs) -> anyhow::Result<Self> {
+        let file = FileConfig::load(config_path)?;
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./herald-data"));
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => bail!("--tls-cert and --tls-key go together: give both or neither"),
+        };
+        let dev_clock = match args.dev_clock {
+            Some(start) => DevClock::On(start),
+            None => match std::env::var("HERALD_DEV_CLOCK") {
+                Ok(value) => parse_dev_clock(&value, "HERALD_DEV_CLOCK")?,
+                Err(_) => match file.dev_clock {
+                    None => DevClock::Off,
+                    Some(toml::Value::Boolean(true)) => DevClock::On(None),
+                    Some(toml::Value::Boolean(false)) => DevClock::Off,
+                    Some(toml::Value::Integer(start)) if start >= 0 => DevClock::On(Some(start)),
+                    Some(other) => bail!(
+                        "dev_clock in the config file must be true, false or a start time in unix seconds, not {other:?}"
+                    ),
+                },
+            },
+        };
+        let synchronous_text = args
+            .sqlite_synchronous
+            .or(file.sqlite_synchronous)
+            .unwrap_or_else(|| "normal".to_owned());
+        let synchronous = Synchronous::parse(&synchronous_text).with_context(|| {
+            format!("sqlite_synchronous must be normal or full, not {synchronous_text:?}")
+        })?;
+        Ok(Self {
+            data_dir,
+            listen,
+            tls,
+            dev_clock,
+            synchronous,
+        })
+    }
+
+    /// Returns the database file inside the data dir.
+    pub fn database_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("herald.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_clock_values_parse() {
+        assert_eq!(parse_dev_clock("true", "x").unwrap(), DevClock::On(None));
+        assert_eq!(parse_dev_clock("1700000000", "x").unwrap(), DevClock::On(Some(1_700_000_000)));
+        assert_eq!(parse_dev_clock("off", "x").unwrap(), DevClock::Off);
+        assert!(parse_dev_clock("soon", "x").is_err());
+    }
+
+    #[test]
+    fn the_config_file_fills_what_flags_leave_out() {
+        let dir = std::env::temp_dir().join(format!("herald-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("herald.toml");
+        std::fs::write(&path, "data_dir = \"/tmp/from-file\"\nlisten = \"127.0.0.1:9999\"\nsqlite_synchronous = \"full\"\n").unwrap();
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:1234".into()),
+            ..ServeArgs::default()
+        };
+        let settings = Settings::resolve(Some(&path), args).unwrap();
+        assert_eq!(settings.data_dir, PathBuf::from("/tmp/from-file"));
+        assert_eq!(settings.listen, "127.0.0.1:1234");
+        assert_eq!(settings.synchronous, Synchronous::Full);
+        std::fs::write(&path, "unknown_key = 1\n").unwrap();
+        assert!(Settings::resolve(Some(&path), ServeArgs::default()).is_err());
+    }
+}

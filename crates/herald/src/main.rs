@@ -1,0 +1,35 @@
+//! The `herald` binary: command-line dispatch only. Each subcommand lives in its own module.
+
+mod cli;
+mod config;
+mod serve;
+mod tls;
+mod workspace;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    init_logging();
+    match cli.command {
+        cli::Command::Serve(args) => {
+            let settings = config::Settings::resolve(cli.config.as_deref(), args)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(serve::run(settings))
+        }
+        cli::Command::Workspace { command } => workspace::run(cli.config.as_deref(), command),
+    }
+}
+
+fn init_logging() {
+    let level = std::env::var("HERALD_LOG")
+        .ok()
+        .and_then(|value| value.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .init();
+}

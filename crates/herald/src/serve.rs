@@ -1,0 +1,134 @@
+//! `herald serve`: opens the store, prepares the first workspace and the clock, and serves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use herald_api::{AppState, ServerInfo};
+use herald_domain::{Clock, ManualClock, SystemClock, limits};
+use herald_ingest::Ingest;
+use herald_store::StoreHandle;
+use tokio::net::TcpListener;
+
+use crate::config::{DevClock, Settings};
+use crate::workspace::{create, open_store, print_credentials};
+
+/// The setting the dev clock's last reading is kept under; shared with the API.
+const DEV_CLOCK_SETTING: &str = "dev_clock_now";
+
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let synchronous = settings.synchronous;
+    let store = open_store(&settings.data_dir, |options| options.synchronous = synchronous)?;
+    let clock = make_clock(&store, settings.dev_clock).await?;
+    first_workspace(&store, clock.now()).await?;
+
+    let ingest = Ingest::new(store.clone(), clock.clone());
+    let info = ServerInfo {
+        tls: settings.tls.is_some(),
+        dev_clock: settings.dev_clock != DevClock::Off,
+    };
+    let router = herald_api::router(AppState::new(ingest, info));
+    let listener = TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
+
+    match &settings.tls {
+        Some((cert, key)) => {
+            let acceptor = crate::tls::acceptor(cert, key)?;
+            println!("herald listening on https://{address}");
+            crate::tls::serve(listener, acceptor, router, shutdown_signal()).await;
+        }
+        None => {
+            println!("herald listening on http://{address}");
+            let listener = listener.tap_io(|stream| {
+                // Small responses on kept-alive connections must not wait for Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+            });
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("the server stopped with an error")?;
+        }
+    }
+    tracing::info!("herald stopped");
+    Ok(())
+}
+
+/// Builds the clock. A manual clock starts at the requested time, or at the last time it was
+/// set before a restart if that is later, so a restart never moves it back.
+async fn make_clock(store: &StoreHandle, dev_clock: DevClock) -> anyhow::Result<Arc<dyn Clock>> {
+    let DevClock::On(start) = dev_clock else {
+        return Ok(Arc::new(SystemClock));
+    };
+    let stored = store
+        .read(|reader| reader.setting(DEV_CLOCK_SETTING))
+        .await
+        .context("cannot read the dev clock's last time")?
+        .and_then(|text| text.parse::<i64>().ok());
+    let requested = start.unwrap_or_else(|| SystemClock.now());
+    let now = stored.map_or(requested, |stored| stored.max(requested));
+    let text = now.to_string();
+    store
+        .write(move |tx| tx.set_setting(DEV_CLOCK_SETTING, &text))
+        .await
+        .context("the store is unavailable")?
+        .context("cannot save the dev clock's time")?;
+    tracing::info!(now, "the dev clock is on: time moves only through POST /v1/_dev/clock");
+    Ok(Arc::new(ManualClock::new(now)))
+}
+
+/// Creates the `default` workspace on first start and prints its credentials once.
+async fn first_workspace(store: &StoreHandle, now: i64) -> anyhow::Result<()> {
+    let existing = store
+        .read(|reader| reader.workspaces())
+        .await
+        .context("cannot list workspaces")?;
+    if !existing.is_empty() {
+        return Ok(());
+    }
+    let store = store.clone();
+    let credentials = tokio::task::spawn_blocking(move || create(&store, "default", now))
+        .await
+        .context("workspace creation stopped")??;
+    print_credentials(&credentials);
+    Ok(())
+}
+
+/// Deletes anonymous events that were never attached to a person within 30 days. Reads the
+/// injected clock, so with `--dev-clock` expiry follows the manual time.
+async fn purge_anonymous_events(store: StoreHandle, clock: Arc<dyn Clock>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        let before = clock.now() - limits::ACTIVITY_RETENTION_SECONDS;
+        match store.write(move |tx| tx.purge_anonymous(before)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(purged)) => tracing::info!(purged, "expired anonymous events deleted"),
+            Ok(Err(error)) | Err(error) => tracing::warn!(error = %error, "cannot purge anonymous events"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}

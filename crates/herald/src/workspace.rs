@@ -1,0 +1,90 @@
+//! `herald workspace create|list`: opens the data dir's database directly, so it works whether
+//! or not a server is running on it (SQLite lets the two take turns writing).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use herald_domain::{Clock, SystemClock};
+use herald_ingest::workspaces::{Credentials, generate};
+use herald_store::StoreHandle;
+use herald_store_sqlite::{SqliteOptions, SqliteStore};
+
+use crate::cli::WorkspaceCommand;
+use crate::config::{FileConfig, Settings};
+
+/// Opens the store in `data_dir`, creating the folder if needed.
+pub fn open_store(data_dir: &Path, options: impl FnOnce(&mut SqliteOptions)) -> anyhow::Result<StoreHandle> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let mut sqlite = SqliteOptions::new(Settings::database_path(data_dir));
+    options(&mut sqlite);
+    SqliteStore::open_handle(&sqlite)
+        .with_context(|| format!("cannot open the database in {}", data_dir.display()))
+}
+
+/// Creates a workspace and returns its clear-text credentials.
+pub fn create(store: &StoreHandle, name: &str, now: i64) -> anyhow::Result<Credentials> {
+    let (row, mut credentials) = generate(name, now);
+    let workspace = store
+        .write_blocking(move |tx| tx.create_workspace(&row))
+        .context("the store is unavailable")?
+        .with_context(|| format!("cannot create the workspace {name:?}"))?;
+    credentials.id = workspace.id;
+    Ok(credentials)
+}
+
+fn data_dir(config: Option<&Path>, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let file = FileConfig::load(config)?;
+    Ok(flag
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("./herald-data")))
+}
+
+pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<()> {
+    match command {
+        WorkspaceCommand::Create {
+            name,
+            json,
+            data_dir: flag,
+        } => {
+            let name = name.trim().to_owned();
+            anyhow::ensure!(!name.is_empty(), "a workspace needs a name");
+            let store = open_store(&data_dir(config, flag)?, |_| {})?;
+            let credentials = create(&store, &name, SystemClock.now())?;
+            if json {
+                println!("{}", serde_json::to_string(&credentials)?);
+            } else {
+                print_credentials(&credentials);
+            }
+            Ok(())
+        }
+        WorkspaceCommand::List {
+            json,
+            data_dir: flag,
+        } => {
+            let store = open_store(&data_dir(config, flag)?, |_| {})?;
+            let workspaces = store
+                .read_blocking(|reader| reader.workspaces())
+                .context("cannot list workspaces")?;
+            if json {
+                println!("{}", serde_json::to_string(&workspaces)?);
+            } else {
+                for workspace in workspaces {
+                    println!("{}\t{}\tsite id {}", workspace.id, workspace.name, workspace.site_id);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Prints credentials for a person to copy; they are not shown again.
+pub fn print_credentials(credentials: &Credentials) {
+    println!(
+        "workspace {:?} (id {}); keep these credentials, they are shown only once:",
+        credentials.name, credentials.id
+    );
+    println!("  site id:       {}", credentials.site_id);
+    println!("  Track API key: {}", credentials.api_key);
+    println!("  App API key:   {}", credentials.app_api_key);
+}

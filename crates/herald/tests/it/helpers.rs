@@ -1,0 +1,214 @@
+//! Starting a real server and talking to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The `herald` binary Cargo built for these tests.
+pub fn herald_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_herald"))
+}
+
+/// Credentials printed by `herald workspace create NAME --json`.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub id: i64,
+    pub site_id: String,
+    pub api_key: String,
+    pub app_api_key: String,
+}
+
+/// Runs `herald workspace create NAME --json` on a data dir.
+pub fn create_workspace(data_dir: &Path, name: &str) -> Workspace {
+    let output = Command::new(herald_binary())
+        .args(["workspace", "create", name, "--json", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("herald runs");
+    assert!(
+        output.status.success(),
+        "workspace create failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: Value = serde_json::from_slice(&output.stdout).expect("JSON credentials");
+    Workspace {
+        id: value["id"].as_i64().expect("id"),
+        site_id: value["site_id"].as_str().expect("site_id").to_owned(),
+        api_key: value["api_key"].as_str().expect("api_key").to_owned(),
+        app_api_key: value["app_api_key"].as_str().expect("app_api_key").to_owned(),
+    }
+}
+
+/// A running `herald serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    /// Lines the server printed to stdout before it listened.
+    pub banner: Vec<String>,
+}
+
+impl Server {
+    /// Starts a server on a random port with extra flags and waits until it listens.
+    pub fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut child = Command::new(herald_binary())
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra_args)
+            .env("HERALD_LOG", "warn")
+            .env_remove("HERALD_DEV_CLOCK")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("herald serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut banner = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("herald listening on ") {
+                    let _ = sender.send(Ok((url.to_owned(), banner.clone())));
+                    banner.clear();
+                } else {
+                    banner.push(line);
+                }
+            }
+            let _ = sender.send(Err(()));
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (base_url, banner) = receiver
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the server printed its address")
+            .expect("the server started");
+        Server {
+            child,
+            base_url,
+            data_dir: data_dir.to_owned(),
+            banner,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A fresh data dir, a workspace in it, and a server on it.
+pub struct TestApp {
+    pub server: Server,
+    pub workspace: Workspace,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(extra_args: &[&str]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary dir");
+        let workspace = create_workspace(dir.path(), "test");
+        let server = Server::start(dir.path(), extra_args);
+        TestApp {
+            server,
+            workspace,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// Sends a Track API request with Basic auth and a JSON body; returns status and body.
+    pub async fn track(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .basic_auth(&self.workspace.site_id, Some(&self.workspace.api_key));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// Sends a raw Track API request with a given content type.
+    pub async fn track_raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let request = self
+            .client
+            .request(method, self.url(path))
+            .basic_auth(&self.workspace.site_id, Some(&self.workspace.api_key))
+            .header("content-type", content_type)
+            .body(body);
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// Sends an App API GET with the Bearer key.
+    pub async fn app_get(&self, path: &str) -> (u16, Value) {
+        let request = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.workspace.app_api_key);
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// Sends an App API POST with the Bearer key.
+    pub async fn app_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let request = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.workspace.app_api_key)
+            .json(&body);
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// Returns every activity of the last 30 days in the workspace, oldest first.
+    pub async fn all_activities(&self, filter: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut start = String::new();
+        loop {
+            let (status, page) = self
+                .app_get(&format!("/v1/activities?limit=100&start={start}{filter}"))
+                .await;
+            assert_eq!(status, 200, "{page}");
+            all.extend(page["activities"].as_array().expect("activities").iter().cloned());
+            start = page["next"].as_str().unwrap_or_default().to_owned();
+            if start.is_empty() {
+                break;
+            }
+        }
+        all.reverse();
+        all
+    }
+}
+
+async fn read(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, value)
+}

@@ -1,0 +1,18 @@
+//! The ingest stage: everything between an HTTP body and a committed write.
+//!
+//! [`decode`] turns JSON or form-encoded bodies into JSON values, [`validate`] turns those into
+//! typed [`Operation`]s with Customer.io's documented error messages, and [`apply`] carries an
+//! operation out against a store transaction (identity resolution, anonymous attachment, merges,
+//! suppression). [`Ingest`] ties them to a store and a clock. Nothing here knows HTTP or SQL.
+
+pub mod apply;
+pub mod decode;
+pub mod operation;
+pub mod service;
+pub mod validate;
+pub mod validate_v2;
+pub mod workspaces;
+
+pub use operation::{EventInput, Operation, PathIdentifier};
+pub use service::Ingest;
+pub use validate::ValidationError;

@@ -1,0 +1,595 @@
+//! Validation of Track API input with Customer.io's documented messages
+//! (customerio-compat.md §1.2). Every function returns a typed value or the first problem found;
+//! nothing is written before validation passes, so a rejected request changes nothing.
+
+use herald_domain::{ActivityKind, Identifier, UnixSeconds, limits};
+use herald_store::{DeliveryMetric, Device};
+use serde_json::{Map, Value};
+
+use crate::decode::describe;
+use crate::operation::{EventInput, IdentifyInput, Operation, PathIdentifier};
+
+/// A rejected input: a message a user can act on and, where known, the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValidationError {
+    pub message: String,
+    pub field: Option<String>,
+    /// A short machine-readable reason, used by v2 error items.
+    pub reason: &'static str,
+}
+
+impl ValidationError {
+    pub fn new(reason: &'static str, field: impl Into<Option<String>>, message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            field: field.into(),
+            reason,
+        }
+    }
+
+    /// A problem with the body as a whole (encoding, shape).
+    pub fn body(message: impl Into<String>) -> Self {
+        Self::new("malformed", None, message)
+    }
+
+    fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::new("invalid", Some(field.to_owned()), message)
+    }
+
+    fn required(field: &str, message: impl Into<String>) -> Self {
+        Self::new("required", Some(field.to_owned()), message)
+    }
+}
+
+type Result<T> = std::result::Result<T, ValidationError>;
+
+/// Validates a person identifier taken from a URL path.
+pub fn path_identifier(raw: &str) -> Result<PathIdentifier> {
+    if raw.trim().is_empty() {
+        return Err(ValidationError::required("id", "id attribute must be present"));
+    }
+    if raw.len() > limits::MAX_ID_BYTES {
+        return Err(ValidationError::field(
+            "id",
+            format!("id cannot be longer than {} bytes", limits::MAX_ID_BYTES),
+        ));
+    }
+    Ok(PathIdentifier::inferred(raw))
+}
+
+/// Reads an `id` value, which clients send as a string or sometimes a number.
+fn id_value(value: &Value, field: &str) -> Result<String> {
+    let id = match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) if number.is_i64() || number.is_u64() => number.to_string(),
+        _ => return Err(ValidationError::field(field, "id attribute must be a string value")),
+    };
+    if id.is_empty() {
+        return Err(ValidationError::field(field, "id attribute cannot be an empty string"));
+    }
+    if id.len() > limits::MAX_ID_BYTES {
+        return Err(ValidationError::field(
+            field,
+            format!("id cannot be longer than {} bytes", limits::MAX_ID_BYTES),
+        ));
+    }
+    Ok(id)
+}
+
+fn optional_string(value: Option<&Value>, field: &str) -> Result<Option<String>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.is_empty() => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::Number(number)) => Ok(Some(number.to_string())),
+        Some(other) => Err(ValidationError::field(
+            field,
+            format!("{field} must be a string, not {}", describe(other)),
+        )),
+    }
+}
+
+/// Validates an identify (v1 `PUT /customers/{id}` body or v2 `attributes`).
+pub fn identify(target: PathIdentifier, mut body: Map<String, Value>) -> Result<Operation> {
+    let update_only = match body.shift_remove("_update") {
+        Some(Value::Bool(flag)) => flag,
+        // Form-encoded bodies carry booleans as strings.
+        Some(Value::String(text)) => text == "true",
+        _ => false,
+    };
+    // Relationships and subscription preferences belong to features Herald does not model
+    // yet; they are accepted so that clients sending them keep working.
+    body.shift_remove("cio_relationships");
+    let id = match body.shift_remove("id") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(id_value(&value, "id")?),
+    };
+    let email = optional_string(body.shift_remove("email").as_ref(), "email")?;
+    if email.as_ref().is_some_and(|email| email.len() > limits::MAX_ATTRIBUTE_VALUE_BYTES) {
+        return Err(ValidationError::field(
+            "email",
+            format!("value for attribute 'email' cannot be longer than {} bytes", limits::MAX_ATTRIBUTE_VALUE_BYTES),
+        ));
+    }
+    let anonymous_id = optional_string(body.get("anonymous_id"), "anonymous_id")?;
+    attributes(&body)?;
+    if let Some(created_at) = body.get("created_at") {
+        if !created_at.is_null() {
+            timestamp_value(created_at, "created_at")?;
+        }
+    }
+    Ok(Operation::Identify(IdentifyInput {
+        target,
+        id,
+        email,
+        anonymous_id,
+        attributes: body,
+        update_only,
+    }))
+}
+
+/// Checks Customer.io's attribute limits: how many, name length, value length.
+pub fn attributes(attributes: &Map<String, Value>) -> Result<()> {
+    if attributes.len() > limits::MAX_ATTRIBUTES_PER_CALL {
+        return Err(ValidationError::new(
+            "too_many",
+            None,
+            format!(
+                "cannot identify more than {} attributes in one request",
+                limits::MAX_ATTRIBUTES_PER_CALL
+            ),
+        ));
+    }
+    for (name, value) in attributes {
+        if name.len() > limits::MAX_ATTRIBUTE_NAME_BYTES {
+            return Err(ValidationError::field(
+                name,
+                format!(
+                    "attribute name cannot be longer than {} bytes",
+                    limits::MAX_ATTRIBUTE_NAME_BYTES
+                ),
+            ));
+        }
+        let size = match value {
+            Value::String(text) => text.len(),
+            other => other.to_string().len(),
+        };
+        if size > limits::MAX_ATTRIBUTE_VALUE_BYTES {
+            return Err(ValidationError::field(
+                name,
+                format!(
+                    "value for attribute '{name}' cannot be longer than {} bytes",
+                    limits::MAX_ATTRIBUTE_VALUE_BYTES
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Validates a timestamp: a non-negative whole number of unix seconds. Numeric strings are
+/// accepted because form-encoded bodies carry only strings.
+pub fn timestamp_value(value: &Value, field: &str) -> Result<UnixSeconds> {
+    let explain = "send whole seconds since the unix epoch, e.g. 1700000000";
+    let seconds = match value {
+        Value::Number(number) => {
+            if let Some(integer) = number.as_i64() {
+                integer
+            } else if number.is_u64() {
+                return Err(ValidationError::field(
+                    field,
+                    format!("{field} {number} is too large: {explain}"),
+                ));
+            } else {
+                let float = number.as_f64().unwrap_or(f64::NAN);
+                if float.fract() != 0.0 || !float.is_finite() {
+                    return Err(ValidationError::field(
+                        field,
+                        format!(
+                            "{field} must be a whole number of seconds, but {number} has a fractional part: {explain}"
+                        ),
+                    ));
+                }
+                // The float is integral and finite, so the cast only drops a `.0`.
+                #[allow(clippy::cast_possible_truncation)]
+                let integral = float as i64;
+                integral
+            }
+        }
+        Value::String(text) => match text.trim().parse::<i64>() {
+            Ok(integer) => integer,
+            Err(_) => {
+                if text.trim().parse::<f64>().is_ok_and(|f| f.fract() != 0.0) {
+                    return Err(ValidationError::field(
+                        field,
+                        format!(
+                            "{field} must be a whole number of seconds, but {text:?} has a fractional part: {explain}"
+                        ),
+                    ));
+                }
+                return Err(ValidationError::field(
+                    field,
+                    format!("{field} must be a number of seconds, not {text:?}: {explain}"),
+                ));
+            }
+        },
+        other => {
+            return Err(ValidationError::field(
+                field,
+                format!("{field} must be a number of seconds, not {}: {explain}", describe(other)),
+            ));
+        }
+    };
+    if seconds < 0 {
+        return Err(ValidationError::field(
+            field,
+            format!("{field} must not be negative ({seconds}): {explain}"),
+        ));
+    }
+    if seconds >= limits::MILLISECOND_TIMESTAMP_THRESHOLD {
+        return Err(ValidationError::field(
+            field,
+            format!(
+                "{field} {seconds} looks like milliseconds: send whole seconds since the unix epoch ({})",
+                seconds / 1000
+            ),
+        ));
+    }
+    Ok(seconds)
+}
+
+/// Validates an event name: trimmed, not blank, at most 100 bytes, no `*`, `+` or `|`.
+pub fn event_name(value: Option<&Value>) -> Result<String> {
+    let name = match value {
+        None | Some(Value::Null) => "",
+        Some(Value::String(text)) => text.trim(),
+        Some(other) => {
+            return Err(ValidationError::field(
+                "name",
+                format!("event name must be a string, not {}", describe(other)),
+            ));
+        }
+    };
+    if name.is_empty() {
+        return Err(ValidationError::required("name", "event name must not be blank"));
+    }
+    if name.len() > limits::MAX_EVENT_NAME_BYTES {
+        return Err(ValidationError::field(
+            "name",
+            format!(
+                "event name cannot be longer than {} bytes",
+                limits::MAX_EVENT_NAME_BYTES
+            ),
+        ));
+    }
+    if let Some(bad) = name.chars().find(|c| matches!(c, '*' | '+' | '|')) {
+        return Err(ValidationError::field(
+            "name",
+            format!("event name cannot contain '{bad}': the characters '*', '+' and '|' are not supported in event names"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Validates an event body. `data_field` is `data` in v1 and `attributes` in v2.
+pub fn event(body: &Map<String, Value>, data_field: &str, kind_override: Option<ActivityKind>) -> Result<EventInput> {
+    let name = event_name(body.get("name"))?;
+    let kind = kind_override.unwrap_or(match body.get("type").and_then(Value::as_str) {
+        Some("page") => ActivityKind::Page,
+        Some("screen") => ActivityKind::Screen,
+        _ => ActivityKind::Event,
+    });
+    let data = match body.get(data_field) {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(_) => {
+            return Err(ValidationError::field(
+                data_field,
+                format!("event {data_field} must be a hash (e.g., send \"{data_field}\":{{}} instead of \"{data_field}\":\"\")"),
+            ));
+        }
+    };
+    let data_size = Value::Object(data.clone()).to_string().len();
+    if data_size > limits::MAX_EVENT_DATA_BYTES {
+        return Err(ValidationError::field(
+            data_field,
+            format!(
+                "event {data_field} cannot be longer than {} bytes",
+                limits::MAX_EVENT_DATA_BYTES
+            ),
+        ));
+    }
+    let timestamp = match body.get("timestamp") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(timestamp_value(value, "timestamp")?),
+    };
+    let event_id = match body.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if text.is_empty() => None,
+        Some(Value::String(text)) => match ulid::Ulid::from_string(text) {
+            Ok(ulid) => Some(ulid.to_string()),
+            Err(_) => {
+                return Err(ValidationError::field(
+                    "id",
+                    format!("event id {text:?} is not a ULID: send 26 characters of Crockford base32, e.g. 01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+                ));
+            }
+        },
+        Some(other) => {
+            return Err(ValidationError::field(
+                "id",
+                format!("event id must be a ULID string, not {}", describe(other)),
+            ));
+        }
+    };
+    Ok(EventInput {
+        name,
+        kind,
+        event_id,
+        timestamp,
+        data,
+    })
+}
+
+/// Validates `POST /api/v1/events`: an anonymous event, or an invite event without anonymous id.
+pub fn anonymous_event(body: &Map<String, Value>) -> Result<Operation> {
+    let event = event(body, "data", None)?;
+    let anonymous_id = optional_string(body.get("anonymous_id"), "anonymous_id")?;
+    if anonymous_id.as_ref().is_some_and(|id| id.len() > limits::MAX_ID_BYTES) {
+        return Err(ValidationError::field(
+            "anonymous_id",
+            format!("anonymous_id cannot be longer than {} bytes", limits::MAX_ID_BYTES),
+        ));
+    }
+    Ok(Operation::TrackAnonymous {
+        anonymous_id,
+        event,
+    })
+}
+
+/// Validates a device. v1 names the token `id`; v2 names it `token`. Fields other than the
+/// known ones are attributes, because the Python client puts them beside `id`.
+pub fn device(body: &Map<String, Value>, token_field: &str) -> Result<Device> {
+    let Some(Value::Object(device)) = body.get("device") else {
+        return Err(ValidationError::required("device", "device is required: send {\"device\":{\"id\":\"<token>\",\"platform\":\"ios\"}}"));
+    };
+    let token = match device.get(token_field) {
+        Some(Value::String(token)) if !token.is_empty() => token.clone(),
+        _ => {
+            return Err(ValidationError::required(
+                &format!("device.{token_field}"),
+                format!("device {token_field} is required and must be a non-empty string"),
+            ));
+        }
+    };
+    let platform = match device.get("platform") {
+        Some(Value::String(platform)) if matches!(platform.as_str(), "ios" | "android") => platform.clone(),
+        Some(Value::String(platform)) => {
+            return Err(ValidationError::field(
+                "device.platform",
+                format!("device platform must be \"ios\" or \"android\", not {platform:?}"),
+            ));
+        }
+        _ => {
+            return Err(ValidationError::required(
+                "device.platform",
+                "device platform is required: \"ios\" or \"android\"",
+            ));
+        }
+    };
+    let last_used = match device.get("last_used") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(timestamp_value(value, "last_used")?),
+    };
+    let mut attributes = Map::new();
+    for (key, value) in device {
+        if !matches!(key.as_str(), "id" | "token" | "platform" | "last_used" | "attributes") {
+            attributes.insert(key.clone(), value.clone());
+        }
+    }
+    match device.get("attributes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(extra)) => {
+            for (key, value) in extra {
+                attributes.insert(key.clone(), value.clone());
+            }
+        }
+        Some(other) => {
+            return Err(ValidationError::field(
+                "device.attributes",
+                format!("device attributes must be an object, not {}", describe(other)),
+            ));
+        }
+    }
+    self::attributes(&attributes)?;
+    Ok(Device {
+        token,
+        platform,
+        last_used,
+        attributes,
+    })
+}
+
+/// Reads one side of a merge: exactly one of `id`, `email` or `cio_id`.
+pub fn merge_side(body: &Map<String, Value>, side: &str) -> Result<Identifier> {
+    let Some(Value::Object(identifiers)) = body.get(side) else {
+        return Err(ValidationError::required(
+            side,
+            format!("{side} is required: send {{\"{side}\":{{\"id\":\"…\"}}}} with one of id, email or cio_id"),
+        ));
+    };
+    let known: Vec<_> = identifiers
+        .iter()
+        .filter(|(key, _)| matches!(key.as_str(), "id" | "email" | "cio_id"))
+        .collect();
+    if known.len() != 1 || identifiers.len() != 1 {
+        return Err(ValidationError::field(
+            side,
+            format!("{side} must have exactly one identifier: id, email or cio_id"),
+        ));
+    }
+    let (kind, value) = known[0];
+    let value = id_value(value, side)?;
+    Ok(match kind.as_str() {
+        "email" => Identifier::Email(value.to_lowercase()),
+        "cio_id" => Identifier::CioId(value.strip_prefix("cio_").unwrap_or(&value).to_owned()),
+        _ => Identifier::Id(value),
+    })
+}
+
+/// Validates `POST /api/v1/merge_customers`.
+pub fn merge(body: &Map<String, Value>) -> Result<Operation> {
+    let primary = merge_side(body, "primary")?;
+    let secondary = merge_side(body, "secondary")?;
+    Ok(Operation::Merge { primary, secondary })
+}
+
+/// Every metric name any channel accepts (customerio-compat.md §1.5, delivery metrics).
+const METRICS: [&str; 9] = [
+    "bounced", "clicked", "converted", "deferred", "delivered", "dropped", "opened", "spammed", "failed",
+];
+
+/// Validates `POST /api/v1/metrics`.
+pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> {
+    let delivery_id = match body.get("delivery_id") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => return Err(ValidationError::required("delivery_id", "delivery_id is required")),
+    };
+    let metric = match body.get("metric") {
+        Some(Value::String(metric)) if METRICS.contains(&metric.as_str()) => metric.clone(),
+        Some(Value::String(metric)) => {
+            return Err(ValidationError::field(
+                "metric",
+                format!("metric {metric:?} is not one of {}", METRICS.join(", ")),
+            ));
+        }
+        _ => return Err(ValidationError::required("metric", "metric is required")),
+    };
+    let timestamp = match body.get("timestamp") {
+        None | Some(Value::Null) => now,
+        Some(value) => timestamp_value(value, "timestamp")?,
+    };
+    Ok(Operation::Metric(DeliveryMetric {
+        source: "metrics".into(),
+        delivery_id,
+        metric,
+        timestamp,
+        received_at: now,
+        data: Value::Object(body.clone()),
+    }))
+}
+
+/// Validates the legacy `POST /api/v1/push/events`.
+pub fn push_event(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> {
+    let delivery_id = match body.get("delivery_id") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => return Err(ValidationError::required("delivery_id", "delivery_id is required")),
+    };
+    let metric = match body.get("event") {
+        Some(Value::String(event)) if matches!(event.as_str(), "opened" | "converted" | "delivered") => event.clone(),
+        _ => {
+            return Err(ValidationError::field(
+                "event",
+                "event is required and must be one of opened, converted, delivered",
+            ));
+        }
+    };
+    let timestamp = match body.get("timestamp") {
+        None | Some(Value::Null) => now,
+        Some(value) => timestamp_value(value, "timestamp")?,
+    };
+    Ok(Operation::Metric(DeliveryMetric {
+        source: "push_events".into(),
+        delivery_id,
+        metric,
+        timestamp,
+        received_at: now,
+        data: Value::Object(body.clone()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    fn event_error(value: Value) -> String {
+        event(&object(value), "data", None).unwrap_err().message
+    }
+
+    #[test]
+    fn event_names_follow_customer_io_rules() {
+        assert_eq!(event_error(json!({})), "event name must not be blank");
+        assert_eq!(event_error(json!({"name": "   "})), "event name must not be blank");
+        assert_eq!(
+            event_error(json!({"name": "x".repeat(101)})),
+            "event name cannot be longer than 100 bytes"
+        );
+        assert!(event_error(json!({"name": "a*b"})).contains("'*'"));
+        assert!(event_error(json!({"name": "a|b"})).contains("'|'"));
+        assert!(event_error(json!({"name": "a+b"})).contains("'+'"));
+        let ok = event(&object(json!({"name": "  sign up "})), "data", None).unwrap();
+        assert_eq!(ok.name, "sign up");
+    }
+
+    #[test]
+    fn timestamps_must_be_whole_seconds() {
+        assert_eq!(timestamp_value(&json!(1359389415), "timestamp").unwrap(), 1359389415);
+        assert_eq!(timestamp_value(&json!("1359389415"), "timestamp").unwrap(), 1359389415);
+        let fractional = timestamp_value(&json!(1359389415.5), "timestamp").unwrap_err().message;
+        assert!(fractional.contains("fractional part"), "{fractional}");
+        let millis = timestamp_value(&json!(1359389415000_i64), "timestamp").unwrap_err().message;
+        assert!(millis.contains("looks like milliseconds") && millis.contains("(1359389415)"), "{millis}");
+        let negative = timestamp_value(&json!(-1), "timestamp").unwrap_err().message;
+        assert!(negative.contains("must not be negative"), "{negative}");
+        let text = timestamp_value(&json!("yesterday"), "timestamp").unwrap_err().message;
+        assert!(text.contains("\"yesterday\""), "{text}");
+    }
+
+    #[test]
+    fn event_data_must_be_a_small_object() {
+        assert_eq!(
+            event_error(json!({"name": "x", "data": ""})),
+            "event data must be a hash (e.g., send \"data\":{} instead of \"data\":\"\")"
+        );
+        assert_eq!(
+            event_error(json!({"name": "x", "data": {"big": "y".repeat(100_000)}})),
+            "event data cannot be longer than 100000 bytes"
+        );
+    }
+
+    #[test]
+    fn identify_limits_follow_customer_io() {
+        let target = PathIdentifier::inferred("p");
+        let mut many = Map::new();
+        for index in 0..301 {
+            many.insert(format!("a{index}"), json!(1));
+        }
+        assert_eq!(
+            identify(target.clone(), many).unwrap_err().message,
+            "cannot identify more than 300 attributes in one request"
+        );
+        assert_eq!(
+            identify(target.clone(), object(json!({"x".repeat(151): 1}))).unwrap_err().message,
+            "attribute name cannot be longer than 150 bytes"
+        );
+        assert_eq!(
+            identify(target.clone(), object(json!({"plan": "y".repeat(1001)}))).unwrap_err().message,
+            "value for attribute 'plan' cannot be longer than 1000 bytes"
+        );
+        assert_eq!(
+            identify(target.clone(), object(json!({"id": true}))).unwrap_err().message,
+            "id attribute must be a string value"
+        );
+        assert_eq!(
+            identify(target, object(json!({"id": ""}))).unwrap_err().message,
+            "id attribute cannot be an empty string"
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! Track API v2 operations (`/api/v2/entity` and each item of `/api/v2/batch`).
+
+use herald_domain::{ActivityKind, IdType, UnixSeconds};
+use serde_json::{Map, Value};
+
+use crate::decode::describe;
+use crate::operation::{Operation, PathIdentifier};
+use crate::validate::{self, ValidationError};
+
+/// Validates one v2 operation. `Ok(None)` means an operation Herald accepts but does not model
+/// yet (relationships), so it changes nothing.
+pub fn operation(value: &Value, now: UnixSeconds) -> Result<Option<Operation>, ValidationError> {
+    let Value::Object(body) = value else {
+        return Err(ValidationError::body(format!(
+            "each operation must be an object, not {}",
+            describe(value)
+        )));
+    };
+    let kind = body.get("type").and_then(Value::as_str).unwrap_or("");
+    let action = body.get("action").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "person" => person(body, action),
+        "delivery" => delivery(body, action, now),
+        "object" => Err(ValidationError::new(
+            "unsupported",
+            Some("type".to_owned()),
+            "object operations are not supported by Herald yet; person and delivery operations are",
+        )),
+        "" => Err(ValidationError::new(
+            "required",
+            Some("type".to_owned()),
+            "type is required: person, object or delivery",
+        )),
+        other => Err(ValidationError::new(
+            "invalid",
+            Some("type".to_owned()),
+            format!("type {other:?} is not one of person, object or delivery"),
+        )),
+    }
+}
+
+fn person_target(body: &Map<String, Value>) -> Result<PathIdentifier, ValidationError> {
+    let Some(Value::Object(identifiers)) = body.get("identifiers") else {
+        return Err(ValidationError::new(
+            "required",
+            Some("identifiers".to_owned()),
+            "identifiers is required: send exactly one of id, email or cio_id",
+        ));
+    };
+    if identifiers.len() != 1 {
+        return Err(ValidationError::new(
+            "invalid",
+            Some("identifiers".to_owned()),
+            "You cannot pass multiple identifiers: send exactly one of id, email or cio_id",
+        ));
+    }
+    let (key, value) = identifiers.iter().next().ok_or_else(|| {
+        ValidationError::new("required", Some("identifiers".to_owned()), "identifiers is empty")
+    })?;
+    let id_type = IdType::parse(key).ok_or_else(|| {
+        ValidationError::new(
+            "invalid",
+            Some(format!("identifiers.{key}")),
+            format!("identifier {key:?} is not one of id, email or cio_id"),
+        )
+    })?;
+    let raw = match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        other => {
+            return Err(ValidationError::new(
+                "invalid",
+                Some(format!("identifiers.{key}")),
+                format!("identifier {key} must be a string, not {}", describe(other)),
+            ));
+        }
+    };
+    validate::path_identifier(&raw)?;
+    Ok(PathIdentifier::explicit(id_type, raw))
+}
+
+fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, ValidationError> {
+    if action == "merge" {
+        return validate::merge(body).map(Some);
+    }
+    let target = person_target(body)?;
+    match action {
+        "identify" => {
+            let attributes = match body.get("attributes") {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(map)) => map.clone(),
+                Some(other) => {
+                    return Err(ValidationError::new(
+                        "invalid",
+                        Some("attributes".to_owned()),
+                        format!("attributes must be an object, not {}", describe(other)),
+                    ));
+                }
+            };
+            validate::identify(target, attributes).map(Some)
+        }
+        "delete" => Ok(Some(Operation::Delete { target })),
+        "suppress" => Ok(Some(Operation::Suppress { target })),
+        "unsuppress" => Ok(Some(Operation::Unsuppress { target })),
+        "event" | "page" | "screen" => {
+            let kind = match action {
+                "page" => ActivityKind::Page,
+                "screen" => ActivityKind::Screen,
+                _ => ActivityKind::Event,
+            };
+            let event = validate::event(body, "attributes", Some(kind))?;
+            Ok(Some(Operation::Track { target, event }))
+        }
+        "add_device" => {
+            let device = validate::device(body, "token")?;
+            Ok(Some(Operation::AddDevice { target, device }))
+        }
+        "delete_device" => {
+            let token = body
+                .get("device")
+                .and_then(|device| device.get("token"))
+                .and_then(Value::as_str)
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| {
+                    ValidationError::new("required", Some("device.token".to_owned()), "device token is required")
+                })?;
+            Ok(Some(Operation::DeleteDevice {
+                target,
+                token: token.to_owned(),
+            }))
+        }
+        "add_relationships" | "delete_relationships" => Ok(None),
+        "" => Err(ValidationError::new("required", Some("action".to_owned()), "action is required")),
+        other => Err(ValidationError::new(
+            "invalid",
+            Some("action".to_owned()),
+            format!("action {other:?} is not supported for type person"),
+        )),
+    }
+}
+
+fn delivery(body: &Map<String, Value>, action: &str, now: UnixSeconds) -> Result<Option<Operation>, ValidationError> {
+    if action != "event" {
+        return Err(ValidationError::new(
+            "invalid",
+            Some("action".to_owned()),
+            "deliveries only take the action \"event\"",
+        ));
+    }
+    let delivery_id = body
+        .get("identifiers")
+        .and_then(|identifiers| identifiers.get("id"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ValidationError::new("required", Some("identifiers.id".to_owned()), "identifiers.id (the delivery id) is required")
+        })?;
+    let mut metric_body = Map::new();
+    metric_body.insert("delivery_id".into(), Value::String(delivery_id.to_owned()));
+    metric_body.insert("metric".into(), body.get("name").cloned().unwrap_or(Value::Null));
+    if let Some(timestamp) = body.get("timestamp") {
+        metric_body.insert("timestamp".into(), timestamp.clone());
+    }
+    if let Some(Value::Object(attributes)) = body.get("attributes") {
+        for (key, value) in attributes {
+            metric_body.insert(key.clone(), value.clone());
+        }
+    }
+    validate::metric(&metric_body, now).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn person_operations_need_exactly_one_identifier() {
+        let error = operation(
+            &json!({"type":"person","action":"identify","identifiers":{"id":"1","email":"a@b.c"}}),
+            0,
+        )
+        .unwrap_err();
+        assert!(error.message.starts_with("You cannot pass multiple identifiers"));
+        let ok = operation(&json!({"type":"person","action":"event","identifiers":{"id":"a@b"},"name":"x","attributes":{"k":1}}), 0)
+            .unwrap()
+            .unwrap();
+        match ok {
+            Operation::Track { target, event } => {
+                assert_eq!(target.explicit, Some(IdType::Id));
+                assert_eq!(event.data.get("k"), Some(&json!(1)));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Creating workspaces and checking their keys.
+
+use herald_domain::UnixSeconds;
+use herald_store::NewWorkspace;
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// A workspace's credentials in clear text, shown once when it is created.
+#[derive(Debug, Clone, Serialize)]
+pub struct Credentials {
+    pub id: i64,
+    pub name: String,
+    pub site_id: String,
+    pub api_key: String,
+    pub app_api_key: String,
+}
+
+/// Returns the SHA-256 of a key in hex, the form keys are stored and looked up in.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0_u8; bytes];
+    rand::rng().fill(buffer.as_mut_slice());
+    hex::encode(buffer)
+}
+
+/// Generates fresh credentials for a workspace named `name`: the row to store and the clear
+/// keys to print (the `id` is filled in once the row is stored).
+pub fn generate(name: &str, now: UnixSeconds) -> (NewWorkspace, Credentials) {
+    let site_id = random_hex(10);
+    let api_key = random_hex(10);
+    let app_api_key = random_hex(24);
+    let row = NewWorkspace {
+        name: name.to_owned(),
+        site_id: site_id.clone(),
+        api_key_hash: hash_key(&api_key),
+        app_api_key_hash: hash_key(&app_api_key),
+        created_at: now,
+    };
+    let credentials = Credentials {
+        id: 0,
+        name: name.to_owned(),
+        site_id,
+        api_key,
+        app_api_key,
+    };
+    (row, credentials)
+}

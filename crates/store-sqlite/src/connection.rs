@@ -1,0 +1,68 @@
+//! Opening a connection with the settings every Herald connection uses.
+
+use std::path::Path;
+use std::time::Duration;
+
+use herald_store::StoreError;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::queries::backend;
+
+/// SQLite's `synchronous` setting for the writer.
+///
+/// `Normal` in WAL mode survives a crash of the process (`kill -9`) at any instant; only a power
+/// loss or an operating-system crash can lose the last commits. `Full` survives those too, at
+/// the cost of an fsync per commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Normal,
+    Full,
+}
+
+impl Synchronous {
+    /// Parses `normal` or `full`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "normal" => Some(Self::Normal),
+            "full" => Some(Self::Full),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn open(
+    path: &Path,
+    synchronous: Synchronous,
+    read_only: bool,
+) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let connection = Connection::open_with_flags(path, flags).map_err(backend)?;
+    connection
+        .busy_timeout(Duration::from_secs(10))
+        .map_err(backend)?;
+    let synchronous = match synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    let mut pragmas = format!(
+        "PRAGMA synchronous = {synchronous};
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;"
+    );
+    if read_only {
+        pragmas.push_str("PRAGMA query_only = ON;");
+    } else {
+        // WAL is a property of the file; setting it from the writer is enough for everyone.
+        pragmas.push_str("PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;");
+    }
+    connection.execute_batch(&pragmas).map_err(backend)?;
+    connection.set_prepared_statement_cache_capacity(64);
+    Ok(connection)
+}

@@ -1,0 +1,380 @@
+//! The read queries, shared by reader threads and the writer's transactions.
+
+use herald_domain::{Identifier, UnixSeconds};
+use herald_store::{
+    Activity, ActivityQuery, CustomerIdentifiers, DeliveryMetric, Device, EventIndexEntry,
+    Person, StoreError, StoreRead, Workspace, WorkspaceCredentials,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::{Map, Value};
+
+/// Converts a SQLite error into the store's error type.
+pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
+    match error {
+        rusqlite::Error::SqliteFailure(code, message)
+            if code.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(message.unwrap_or_else(|| code.to_string()))
+        }
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+pub(crate) fn parse_object(text: &str) -> Result<Map<String, Value>, StoreError> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(StoreError::Corrupt("expected a JSON object".into())),
+        Err(error) => Err(StoreError::Corrupt(error.to_string())),
+    }
+}
+
+pub(crate) const PERSON_COLUMNS: &str =
+    "seq, workspace_id, cio_id, id, email, attributes, created_at, updated_at";
+
+pub(crate) fn person_from_row(row: &Row<'_>) -> rusqlite::Result<(Person, String)> {
+    let attributes: String = row.get(5)?;
+    Ok((
+        Person {
+            seq: row.get(0)?,
+            workspace_id: row.get(1)?,
+            cio_id: row.get(2)?,
+            id: row.get(3)?,
+            email: row.get(4)?,
+            attributes: Map::new(),
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+        },
+        attributes,
+    ))
+}
+
+fn finish_person(found: Option<(Person, String)>) -> Result<Option<Person>, StoreError> {
+    match found {
+        None => Ok(None),
+        Some((mut person, attributes)) => {
+            person.attributes = parse_object(&attributes)?;
+            Ok(Some(person))
+        }
+    }
+}
+
+fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+    Ok(Workspace {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        site_id: row.get(2)?,
+        created_at: row.get(3)?,
+    })
+}
+
+/// Read queries over one connection.
+pub(crate) struct Queries<'c> {
+    pub(crate) connection: &'c Connection,
+}
+
+impl<'c> Queries<'c> {
+    pub(crate) fn new(connection: &'c Connection) -> Self {
+        Self { connection }
+    }
+}
+
+impl StoreRead for Queries<'_> {
+    fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, name, site_id, created_at FROM workspaces ORDER BY id")
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([], workspace_from_row)
+            .map_err(backend)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    }
+
+    fn workspace_by_site_id(
+        &mut self,
+        site_id: &str,
+    ) -> Result<Option<WorkspaceCredentials>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT id, name, site_id, created_at, api_key_hash FROM workspaces WHERE site_id = ?1",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row([site_id], |row| {
+                        Ok(WorkspaceCredentials {
+                            workspace: workspace_from_row(row)?,
+                            api_key_hash: row.get(4)?,
+                        })
+                    })
+                    .optional()
+            })
+            .map_err(backend)
+    }
+
+    fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT id, name, site_id, created_at FROM workspaces WHERE app_api_key_hash = ?1",
+            )
+            .and_then(|mut statement| statement.query_row([hash], workspace_from_row).optional())
+            .map_err(backend)
+    }
+
+    fn person(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<Option<Person>, StoreError> {
+        let sql = match identifier {
+            Identifier::Id(_) => format!(
+                "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND id = ?2 AND deleted_at IS NULL"
+            ),
+            Identifier::Email(_) => format!(
+                "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND email_lower = ?2 AND deleted_at IS NULL"
+            ),
+            Identifier::CioId(_) => format!(
+                "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND cio_id = ?2 AND deleted_at IS NULL"
+            ),
+        };
+        let found = self
+            .connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![workspace_id, identifier.value()], person_from_row)
+                    .optional()
+            })
+            .map_err(backend)?;
+        finish_person(found)
+    }
+
+    fn person_by_seq(
+        &mut self,
+        workspace_id: i64,
+        seq: i64,
+    ) -> Result<Option<Person>, StoreError> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL"
+        );
+        let found = self
+            .connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![workspace_id, seq], person_from_row)
+                    .optional()
+            })
+            .map_err(backend)?;
+        finish_person(found)
+    }
+
+    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT token, platform, last_used, attributes FROM devices
+                 WHERE workspace_id = ?1 AND person_seq = ?2 ORDER BY token",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![workspace_id, person_seq], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<i64>>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut devices = Vec::new();
+        for row in rows {
+            let (token, platform, last_used, attributes) = row.map_err(backend)?;
+            devices.push(Device {
+                token,
+                platform,
+                last_used,
+                attributes: parse_object(&attributes)?,
+            });
+        }
+        Ok(devices)
+    }
+
+    fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
+        let mut sql = String::from(
+            "SELECT a.seq, a.person_seq, a.anonymous_id, a.kind, a.name, a.data, a.timestamp,
+                    a.received_at, a.event_id, a.may_trigger, p.id, p.email, p.cio_id
+             FROM activities a LEFT JOIN people p ON p.seq = a.person_seq
+             WHERE a.workspace_id = ?1 AND a.timestamp >= ?2",
+        );
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            query.workspace_id.into(),
+            query.since.into(),
+        ];
+        if let Some(person_seq) = query.person_seq {
+            values.push(person_seq.into());
+            sql.push_str(&format!(" AND a.person_seq = ?{}", values.len()));
+        }
+        if let Some(kind) = &query.kind {
+            values.push(kind.clone().into());
+            sql.push_str(&format!(" AND a.kind = ?{}", values.len()));
+        }
+        if let Some(name) = &query.name {
+            values.push(name.clone().into());
+            sql.push_str(&format!(" AND a.name = ?{}", values.len()));
+        }
+        if let Some(before) = query.before_seq {
+            values.push(before.into());
+            sql.push_str(&format!(" AND a.seq < ?{}", values.len()));
+        }
+        values.push(i64::try_from(query.limit).unwrap_or(i64::MAX).into());
+        sql.push_str(&format!(" ORDER BY a.seq DESC LIMIT ?{}", values.len()));
+        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(values), |row| {
+                let cio_id: Option<String> = row.get(12)?;
+                Ok((
+                    Activity {
+                        seq: row.get(0)?,
+                        person_seq: row.get(1)?,
+                        anonymous_id: row.get(2)?,
+                        kind: row.get(3)?,
+                        name: row.get(4)?,
+                        data: Value::Null,
+                        timestamp: row.get(6)?,
+                        received_at: row.get(7)?,
+                        event_id: row.get(8)?,
+                        may_trigger: row.get(9)?,
+                        customer: cio_id.map(|cio_id| CustomerIdentifiers {
+                            id: row.get(10).unwrap_or(None),
+                            email: row.get(11).unwrap_or(None),
+                            cio_id,
+                        }),
+                    },
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut activities = Vec::new();
+        for row in rows {
+            let (mut activity, data) = row.map_err(backend)?;
+            activity.data = serde_json::from_str(&data)
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+            activities.push(activity);
+        }
+        Ok(activities)
+    }
+
+    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT name, kind, count, first_seen, last_seen, attribute_keys FROM event_index
+                 WHERE workspace_id = ?1 ORDER BY name, kind",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([workspace_id], |row| {
+                Ok((
+                    EventIndexEntry {
+                        name: row.get(0)?,
+                        kind: row.get(1)?,
+                        count: row.get(2)?,
+                        first_seen: row.get(3)?,
+                        last_seen: row.get(4)?,
+                        attribute_keys: Vec::new(),
+                    },
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut entries = Vec::new();
+        for row in rows {
+            let (mut entry, keys) = row.map_err(backend)?;
+            entry.attribute_keys = serde_json::from_str(&keys)
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+            entries.push(entry);
+        }
+        Ok(entries)
+    }
+
+    fn is_suppressed(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<bool, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT 1 FROM suppressions WHERE workspace_id = ?1 AND id_type = ?2 AND value = ?3",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(
+                        params![workspace_id, identifier.id_type().as_str(), identifier.value()],
+                        |_| Ok(()),
+                    )
+                    .optional()
+            })
+            .map(|found| found.is_some())
+            .map_err(backend)
+    }
+
+    fn anonymous_link(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+    ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT person_seq, linked_at FROM anonymous_links
+                 WHERE workspace_id = ?1 AND anonymous_id = ?2",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![workspace_id, anonymous_id], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
+                    .optional()
+            })
+            .map_err(backend)
+    }
+
+    fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT source, delivery_id, metric, timestamp, received_at, data
+                 FROM delivery_metrics WHERE delivery_id = ?1 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([delivery_id], |row| {
+                Ok((
+                    DeliveryMetric {
+                        source: row.get(0)?,
+                        delivery_id: row.get(1)?,
+                        metric: row.get(2)?,
+                        timestamp: row.get(3)?,
+                        received_at: row.get(4)?,
+                        data: Value::Null,
+                    },
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut metrics = Vec::new();
+        for row in rows {
+            let (mut metric, data) = row.map_err(backend)?;
+            metric.data = serde_json::from_str(&data)
+                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+            metrics.push(metric);
+        }
+        Ok(metrics)
+    }
+
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.connection
+            .prepare_cached("SELECT value FROM settings WHERE key = ?1")
+            .and_then(|mut statement| statement.query_row([key], |row| row.get(0)).optional())
+            .map_err(backend)
+    }
+}

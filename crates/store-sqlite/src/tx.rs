@@ -1,0 +1,389 @@
+//! The write queries, run by the writer inside its transaction.
+
+use herald_domain::{Identifier, UnixSeconds};
+use herald_store::{
+    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, NewActivity,
+    NewPerson, NewWorkspace, Person, StoreError, StoreRead, StoreTx, Workspace,
+    WorkspaceCredentials,
+};
+use rusqlite::{Connection, params};
+use serde_json::{Map, Value};
+
+use crate::index_buffer::IndexBuffer;
+use crate::queries::{Queries, backend};
+
+/// One write job's view of the writer's transaction.
+pub(crate) struct Tx<'c, 'i> {
+    queries: Queries<'c>,
+    index: &'i mut IndexBuffer,
+}
+
+impl<'c, 'i> Tx<'c, 'i> {
+    pub(crate) fn new(connection: &'c Connection, index: &'i mut IndexBuffer) -> Self {
+        Self {
+            queries: Queries::new(connection),
+            index,
+        }
+    }
+
+    fn connection(&self) -> &'c Connection {
+        self.queries.connection
+    }
+
+    fn execute(&self, sql: &str, values: impl rusqlite::Params) -> Result<usize, StoreError> {
+        self.connection()
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(values))
+            .map_err(backend)
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+impl StoreRead for Tx<'_, '_> {
+    fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
+        self.queries.workspaces()
+    }
+    fn workspace_by_site_id(
+        &mut self,
+        site_id: &str,
+    ) -> Result<Option<WorkspaceCredentials>, StoreError> {
+        self.queries.workspace_by_site_id(site_id)
+    }
+    fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
+        self.queries.workspace_by_app_key_hash(hash)
+    }
+    fn person(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<Option<Person>, StoreError> {
+        self.queries.person(workspace_id, identifier)
+    }
+    fn person_by_seq(
+        &mut self,
+        workspace_id: i64,
+        seq: i64,
+    ) -> Result<Option<Person>, StoreError> {
+        self.queries.person_by_seq(workspace_id, seq)
+    }
+    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
+        self.queries.devices(workspace_id, person_seq)
+    }
+    fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
+        self.queries.activities(query)
+    }
+    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
+        self.queries.event_index(workspace_id)
+    }
+    fn is_suppressed(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<bool, StoreError> {
+        self.queries.is_suppressed(workspace_id, identifier)
+    }
+    fn anonymous_link(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+    ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
+        self.queries.anonymous_link(workspace_id, anonymous_id)
+    }
+    fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError> {
+        self.queries.delivery_metrics(delivery_id)
+    }
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.queries.setting(key)
+    }
+}
+
+impl StoreTx for Tx<'_, '_> {
+    fn create_workspace(&mut self, new: &NewWorkspace) -> Result<Workspace, StoreError> {
+        self.execute(
+            "INSERT INTO workspaces (name, site_id, api_key_hash, app_api_key_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                new.name,
+                new.site_id,
+                new.api_key_hash,
+                new.app_api_key_hash,
+                new.created_at
+            ],
+        )
+        .map_err(|error| match error {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("a workspace named {:?} already exists", new.name))
+            }
+            other => other,
+        })?;
+        Ok(Workspace {
+            id: self.connection().last_insert_rowid(),
+            name: new.name.clone(),
+            site_id: new.site_id.clone(),
+            created_at: new.created_at,
+        })
+    }
+
+    fn insert_person(&mut self, new: &NewPerson) -> Result<Person, StoreError> {
+        self.execute(
+            "INSERT INTO people (workspace_id, cio_id, id, email, email_lower, attributes, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![
+                new.workspace_id,
+                new.cio_id,
+                new.id,
+                new.email,
+                new.email.as_ref().map(|email| email.to_lowercase()),
+                to_json(&new.attributes)?,
+                new.created_at
+            ],
+        )?;
+        Ok(Person {
+            seq: self.connection().last_insert_rowid(),
+            workspace_id: new.workspace_id,
+            cio_id: new.cio_id.clone(),
+            id: new.id.clone(),
+            email: new.email.clone(),
+            attributes: new.attributes.clone(),
+            created_at: new.created_at,
+            updated_at: new.created_at,
+        })
+    }
+
+    fn update_person(&mut self, person: &Person) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE people SET id = ?3, email = ?4, email_lower = ?5, attributes = ?6, updated_at = ?7
+             WHERE workspace_id = ?1 AND seq = ?2",
+            params![
+                person.workspace_id,
+                person.seq,
+                person.id,
+                person.email,
+                person.email.as_ref().map(|email| email.to_lowercase()),
+                to_json(&person.attributes)?,
+                person.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_person(
+        &mut self,
+        workspace_id: i64,
+        seq: i64,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE people SET deleted_at = ?3 WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL",
+            params![workspace_id, seq, now],
+        )?;
+        self.execute(
+            "DELETE FROM devices WHERE workspace_id = ?1 AND person_seq = ?2",
+            params![workspace_id, seq],
+        )?;
+        self.execute(
+            "DELETE FROM anonymous_links WHERE workspace_id = ?1 AND person_seq = ?2",
+            params![workspace_id, seq],
+        )?;
+        Ok(())
+    }
+
+    fn append_activity(&mut self, new: &NewActivity) -> Result<Appended, StoreError> {
+        let changed = self.execute(
+            "INSERT INTO activities (workspace_id, person_seq, anonymous_id, kind, name, data, timestamp, received_at, event_id, may_trigger)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT DO NOTHING",
+            params![
+                new.workspace_id,
+                new.person_seq,
+                new.anonymous_id,
+                new.kind.as_str(),
+                new.name,
+                to_json(&new.data)?,
+                new.timestamp,
+                new.received_at,
+                new.event_id,
+                new.may_trigger
+            ],
+        )?;
+        if changed == 0 {
+            return Ok(Appended::Duplicate);
+        }
+        Ok(Appended::New(self.connection().last_insert_rowid()))
+    }
+
+    fn attach_anonymous(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+        person_seq: i64,
+        since: UnixSeconds,
+        now: UnixSeconds,
+        trigger_window: i64,
+    ) -> Result<u64, StoreError> {
+        let changed = self.execute(
+            "UPDATE activities SET person_seq = ?3,
+                 may_trigger = (may_trigger AND ?5 - timestamp <= ?6)
+             WHERE workspace_id = ?1 AND anonymous_id = ?2 AND person_seq IS NULL AND received_at >= ?4",
+            params![workspace_id, anonymous_id, person_seq, since, now, trigger_window],
+        )?;
+        Ok(changed as u64)
+    }
+
+    fn set_anonymous_link(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+        person_seq: i64,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO anonymous_links (workspace_id, anonymous_id, person_seq, linked_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (workspace_id, anonymous_id) DO UPDATE SET
+               person_seq = excluded.person_seq, linked_at = excluded.linked_at",
+            params![workspace_id, anonymous_id, person_seq, now],
+        )?;
+        Ok(())
+    }
+
+    fn move_events(
+        &mut self,
+        workspace_id: i64,
+        from_seq: i64,
+        to_seq: i64,
+        since: UnixSeconds,
+    ) -> Result<u64, StoreError> {
+        let changed = self.execute(
+            "UPDATE activities SET person_seq = ?3, may_trigger = 0
+             WHERE workspace_id = ?1 AND person_seq = ?2 AND timestamp >= ?4
+               AND kind IN ('event', 'page', 'screen')",
+            params![workspace_id, from_seq, to_seq, since],
+        )?;
+        Ok(changed as u64)
+    }
+
+    fn purge_anonymous(&mut self, before: UnixSeconds) -> Result<u64, StoreError> {
+        let changed = self.execute(
+            "DELETE FROM activities WHERE person_seq IS NULL AND anonymous_id IS NOT NULL AND received_at < ?1",
+            params![before],
+        )?;
+        Ok(changed as u64)
+    }
+
+    fn upsert_device(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+        device: &Device,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO devices (workspace_id, token, person_seq, platform, last_used, attributes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (workspace_id, token) DO UPDATE SET
+               person_seq = excluded.person_seq, platform = excluded.platform,
+               last_used = excluded.last_used, attributes = excluded.attributes",
+            params![
+                workspace_id,
+                device.token,
+                person_seq,
+                device.platform,
+                device.last_used,
+                to_json(&device.attributes)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_device(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "DELETE FROM devices WHERE workspace_id = ?1 AND person_seq = ?2 AND token = ?3",
+            params![workspace_id, person_seq, token],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn move_devices(
+        &mut self,
+        workspace_id: i64,
+        from_seq: i64,
+        to_seq: i64,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE devices SET person_seq = ?3 WHERE workspace_id = ?1 AND person_seq = ?2",
+            params![workspace_id, from_seq, to_seq],
+        )?;
+        Ok(())
+    }
+
+    fn suppress(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO suppressions (workspace_id, id_type, value, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            params![workspace_id, identifier.id_type().as_str(), identifier.value(), now],
+        )?;
+        Ok(())
+    }
+
+    fn unsuppress(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "DELETE FROM suppressions WHERE workspace_id = ?1 AND id_type = ?2 AND value = ?3",
+            params![workspace_id, identifier.id_type().as_str(), identifier.value()],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn insert_delivery_metric(&mut self, metric: &DeliveryMetric) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO delivery_metrics (source, delivery_id, metric, timestamp, received_at, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                metric.source,
+                metric.delivery_id,
+                metric.metric,
+                metric.timestamp,
+                metric.received_at,
+                to_json(&metric.data)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn note_event(
+        &mut self,
+        workspace_id: i64,
+        kind: &str,
+        name: &str,
+        timestamp: UnixSeconds,
+        data: &Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        self.index.note(workspace_id, kind, name, timestamp, data.keys());
+        Ok(())
+    }
+
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}

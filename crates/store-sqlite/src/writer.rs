@@ -1,0 +1,104 @@
+//! The single writer thread and its group commit.
+
+use herald_store::{JobOutcome, StoreError, WriteJob};
+use rusqlite::Connection;
+use tokio::sync::mpsc;
+
+use crate::index_buffer::IndexBuffer;
+use crate::queries::backend;
+use crate::tx::Tx;
+
+/// How many write jobs may wait for the writer before senders wait too (backpressure).
+const QUEUE_DEPTH: usize = 8192;
+
+pub(crate) fn spawn(
+    connection: Connection,
+    max_batch: usize,
+) -> Result<mpsc::Sender<WriteJob>, StoreError> {
+    let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+    std::thread::Builder::new()
+        .name("herald-sqlite-writer".into())
+        .spawn(move || writer_loop(connection, receiver, max_batch.max(1)))
+        .map_err(|error| StoreError::Backend(format!("cannot start the writer thread: {error}")))?;
+    Ok(sender)
+}
+
+fn writer_loop(connection: Connection, mut receiver: mpsc::Receiver<WriteJob>, max_batch: usize) {
+    let mut batch = Vec::with_capacity(max_batch);
+    while let Some(first) = receiver.blocking_recv() {
+        batch.push(first);
+        // Whatever queued up while the previous transaction committed goes into this one.
+        while batch.len() < max_batch {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&connection, &mut batch);
+    }
+    // Every sender is gone: fold the WAL back into the main file for a tidy shutdown.
+    let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>) {
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %error, jobs = batch.len(), "cannot begin a write transaction");
+        // Dropping the jobs drops their reply channels: each caller sees the store as closed and
+        // answers with an error, and nothing of theirs was written.
+        batch.clear();
+        return;
+    }
+    let mut index = IndexBuffer::default();
+    let mut notifications = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        notifications.push(run_job(connection, &mut index, job));
+    }
+    let committed = index
+        .flush(connection)
+        .and_then(|()| connection.execute_batch("COMMIT").map_err(backend));
+    if let Err(error) = &committed {
+        tracing::error!(error = %error, "write transaction failed; rolling back");
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    for notify in notifications {
+        notify(committed.clone());
+    }
+}
+
+type Notify = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+fn run_job(connection: &Connection, index: &mut IndexBuffer, job: WriteJob) -> Notify {
+    if let Err(error) = connection.execute_batch("SAVEPOINT job") {
+        let error = backend(error);
+        // The job never ran; its caller hears the error through a synthetic outcome.
+        return Box::new(move |_| drop(error));
+    }
+    let mut job_index = IndexBuffer::default();
+    let outcome = {
+        let mut tx = Tx::new(connection, &mut job_index);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
+    };
+    match outcome {
+        Ok(JobOutcome { keep, on_commit }) => {
+            if keep {
+                let _ = connection.execute_batch("RELEASE job");
+                index.absorb(job_index);
+                on_commit
+            } else {
+                let _ = connection.execute_batch("ROLLBACK TO job; RELEASE job");
+                on_commit
+            }
+        }
+        Err(panic) => {
+            let _ = connection.execute_batch("ROLLBACK TO job; RELEASE job");
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(panic = %message, "a write job panicked; its changes were rolled back");
+            // The job's reply channel was dropped with the job, so its caller sees an error.
+            Box::new(|_| {})
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The behaviour every store backend must show, as plain functions over a [`StoreHandle`].
+//!
+//! A backend instantiates the suite with [`store_conformance_tests!`](crate::store_conformance_tests),
+//! giving an expression that makes a fresh, empty store (and anything that must outlive it,
+//! such as a temporary folder).
+
+use herald_domain::{ActivityKind, Identifier};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    ActivityQuery, Appended, Device, NewActivity, NewPerson, NewWorkspace, StoreError, StoreHandle,
+};
+
+/// Generates one `#[test]` per conformance check for a backend.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@tests $make;
+            workspaces_are_unique_by_name,
+            people_are_found_by_each_identifier,
+            deleted_people_free_their_identifiers,
+            duplicate_event_ids_are_stored_once,
+            failing_jobs_roll_back_alone,
+            anonymous_events_attach_with_the_trigger_window,
+            merged_events_move_and_never_trigger,
+            devices_belong_to_one_person,
+            suppressions_are_per_identifier,
+            the_event_index_aggregates_across_transactions,
+            activities_page_newest_first_with_filters,
+            settings_round_trip,
+            purge_removes_only_old_unattached_anonymous_events,
+        );
+    };
+    (@tests $make:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let (store, _guard) = $make;
+                $crate::conformance::$name(&store);
+            }
+        )*
+    };
+}
+
+fn new_workspace(store: &StoreHandle, name: &str) -> i64 {
+    let new = NewWorkspace {
+        name: name.into(),
+        site_id: format!("site-{name}"),
+        api_key_hash: format!("key-{name}"),
+        app_api_key_hash: format!("app-{name}"),
+        created_at: 1,
+    };
+    store
+        .write_blocking(move |tx| tx.create_workspace(&new))
+        .expect("store works")
+        .expect("workspace created")
+        .id
+}
+
+fn new_person(store: &StoreHandle, workspace_id: i64, id: &str, email: Option<&str>) -> i64 {
+    let new = NewPerson {
+        workspace_id,
+        cio_id: format!("cio{id}"),
+        id: Some(id.into()),
+        email: email.map(Into::into),
+        attributes: Map::new(),
+        created_at: 10,
+    };
+    store
+        .write_blocking(move |tx| tx.insert_person(&new))
+        .expect("store works")
+        .expect("person created")
+        .seq
+}
+
+fn event(workspace_id: i64, person_seq: Option<i64>, name: &str, timestamp: i64) -> NewActivity {
+    NewActivity {
+        workspace_id,
+        person_seq,
+        anonymous_id: None,
+        kind: ActivityKind::Event,
+        name: Some(name.into()),
+        data: json!({"price": 1}),
+        timestamp,
+        received_at: timestamp,
+        event_id: None,
+        may_trigger: true,
+    }
+}
+
+fn append(store: &StoreHandle, activity: NewActivity) -> Appended {
+    store
+        .write_blocking(move |tx| tx.append_activity(&activity))
+        .expect("store works")
+        .expect("appended")
+}
+
+fn all_activities(store: &StoreHandle, workspace_id: i64) -> Vec<crate::Activity> {
+    store
+        .read_blocking(move |reader| {
+            reader.activities(&ActivityQuery {
+                workspace_id,
+                limit: 1000,
+                ..ActivityQuery::default()
+            })
+        })
+        .expect("activities")
+}
+
+pub fn workspaces_are_unique_by_name(store: &StoreHandle) {
+    let first = new_workspace(store, "a");
+    let duplicate = NewWorkspace {
+        name: "a".into(),
+        site_id: "other".into(),
+        api_key_hash: "k".into(),
+        app_api_key_hash: "other-app".into(),
+        created_at: 2,
+    };
+    let result = store
+        .write_blocking(move |tx| tx.create_workspace(&duplicate))
+        .expect("store works");
+    assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    let found = store
+        .read_blocking(|reader| reader.workspace_by_site_id("site-a"))
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.workspace.id, first);
+    assert_eq!(found.api_key_hash, "key-a");
+    let by_app = store
+        .read_blocking(|reader| reader.workspace_by_app_key_hash("app-a"))
+        .expect("lookup");
+    assert_eq!(by_app.map(|w| w.id), Some(first));
+    assert_eq!(store.read_blocking(|r| r.workspaces()).expect("list").len(), 1);
+}
+
+pub fn people_are_found_by_each_identifier(store: &StoreHandle) {
+    let ws = new_workspace(store, "p");
+    let seq = new_person(store, ws, "Abc", Some("Mixed@Case.com"));
+    for identifier in [
+        Identifier::Id("Abc".into()),
+        Identifier::Email("mixed@case.com".into()),
+        Identifier::CioId("cioAbc".into()),
+    ] {
+        let found = store
+            .read_blocking(move |reader| reader.person(ws, &identifier))
+            .expect("lookup");
+        assert_eq!(found.map(|p| p.seq), Some(seq));
+    }
+    let missing = store
+        .read_blocking(move |reader| reader.person(ws, &Identifier::Id("abc".into())))
+        .expect("lookup");
+    assert!(missing.is_none(), "ids are case-sensitive");
+    let other_ws = new_workspace(store, "q");
+    let elsewhere = store
+        .read_blocking(move |reader| reader.person(other_ws, &Identifier::Id("Abc".into())))
+        .expect("lookup");
+    assert!(elsewhere.is_none(), "people are scoped to their workspace");
+}
+
+pub fn deleted_people_free_their_identifiers(store: &StoreHandle) {
+    let ws = new_workspace(store, "d");
+    let seq = new_person(store, ws, "x", Some("x@example.com"));
+    store
+        .write_blocking(move |tx| tx.delete_person(ws, seq, 20))
+        .expect("store works")
+        .expect("deleted");
+    let gone = store
+        .read_blocking(move |reader| reader.person(ws, &Identifier::Id("x".into())))
+        .expect("lookup");
+    assert!(gone.is_none());
+    let again = NewPerson {
+        workspace_id: ws,
+        cio_id: "second".into(),
+        id: Some("x".into()),
+        email: Some("X@example.com".into()),
+        attributes: Map::new(),
+        created_at: 30,
+    };
+    let second = store
+        .write_blocking(move |tx| tx.insert_person(&again))
+        .expect("store works")
+        .expect("a new profile may take the freed identifiers");
+    assert_ne!(second.seq, seq);
+}
+
+pub fn duplicate_event_ids_are_stored_once(store: &StoreHandle) {
+    let ws = new_workspace(store, "e");
+    let person = new_person(store, ws, "1", None);
+    let mut first = event(ws, Some(person), "purchased", 100);
+    first.event_id = Some("01HZY3K5M8N9P0Q1R2S3T4V5W6".into());
+    let second = first.clone();
+    assert!(matches!(append(store, first), Appended::New(_)));
+    assert_eq!(append(store, second), Appended::Duplicate);
+    assert_eq!(all_activities(store, ws).len(), 1);
+}
+
+pub fn failing_jobs_roll_back_alone(store: &StoreHandle) {
+    let ws = new_workspace(store, "f");
+    let kept = event(ws, None, "kept", 1);
+    let dropped = event(ws, None, "dropped", 2);
+    let failing = store.write_blocking(move |tx| {
+        tx.append_activity(&dropped).expect("append");
+        Err::<(), &str>("refused")
+    });
+    assert_eq!(failing.expect("store works"), Err("refused"));
+    append(store, kept);
+    let names: Vec<_> = all_activities(store, ws)
+        .into_iter()
+        .filter_map(|a| a.name)
+        .collect();
+    assert_eq!(names, vec!["kept".to_string()]);
+}
+
+pub fn anonymous_events_attach_with_the_trigger_window(store: &StoreHandle) {
+    let ws = new_workspace(store, "anon");
+    let person = new_person(store, ws, "p", None);
+    let now = 1_000_000;
+    let mut recent = event(ws, None, "recent", now - 3600);
+    recent.anonymous_id = Some("a1".into());
+    let mut old = event(ws, None, "old", now - 4 * 24 * 3600);
+    old.anonymous_id = Some("a1".into());
+    let mut other = event(ws, None, "other", now - 60);
+    other.anonymous_id = Some("a2".into());
+    append(store, recent);
+    append(store, old);
+    append(store, other);
+    let attached = store
+        .write_blocking(move |tx| tx.attach_anonymous(ws, "a1", person, 0, now, 72 * 3600))
+        .expect("store works")
+        .expect("attached");
+    assert_eq!(attached, 2);
+    let activities = all_activities(store, ws);
+    let by_name = |name: &str| {
+        activities
+            .iter()
+            .find(|a| a.name.as_deref() == Some(name))
+            .expect("present")
+            .clone()
+    };
+    assert_eq!(by_name("recent").person_seq, Some(person));
+    assert!(by_name("recent").may_trigger);
+    assert_eq!(by_name("old").person_seq, Some(person));
+    assert!(!by_name("old").may_trigger, "attached more than 72 h after its timestamp");
+    assert_eq!(by_name("other").person_seq, None);
+}
+
+pub fn merged_events_move_and_never_trigger(store: &StoreHandle) {
+    let ws = new_workspace(store, "m");
+    let primary = new_person(store, ws, "primary", None);
+    let secondary = new_person(store, ws, "secondary", None);
+    append(store, event(ws, Some(secondary), "new", 500));
+    append(store, event(ws, Some(secondary), "ancient", 10));
+    let moved = store
+        .write_blocking(move |tx| tx.move_events(ws, secondary, primary, 100))
+        .expect("store works")
+        .expect("moved");
+    assert_eq!(moved, 1);
+    let activities = all_activities(store, ws);
+    let new = activities.iter().find(|a| a.name.as_deref() == Some("new")).expect("new");
+    assert_eq!(new.person_seq, Some(primary));
+    assert!(!new.may_trigger);
+    let ancient = activities
+        .iter()
+        .find(|a| a.name.as_deref() == Some("ancient"))
+        .expect("ancient");
+    assert_eq!(ancient.person_seq, Some(secondary));
+}
+
+pub fn devices_belong_to_one_person(store: &StoreHandle) {
+    let ws = new_workspace(store, "dev");
+    let a = new_person(store, ws, "a", None);
+    let b = new_person(store, ws, "b", None);
+    let device = Device {
+        token: "tok".into(),
+        platform: "ios".into(),
+        last_used: Some(5),
+        attributes: Map::new(),
+    };
+    let again = device.clone();
+    store
+        .write_blocking(move |tx| tx.upsert_device(ws, a, &device))
+        .expect("store works")
+        .expect("added");
+    store
+        .write_blocking(move |tx| tx.upsert_device(ws, b, &again))
+        .expect("store works")
+        .expect("moved");
+    assert!(store.read_blocking(move |r| r.devices(ws, a)).expect("read").is_empty());
+    assert_eq!(store.read_blocking(move |r| r.devices(ws, b)).expect("read").len(), 1);
+    let deleted = store
+        .write_blocking(move |tx| tx.delete_device(ws, b, "tok"))
+        .expect("store works")
+        .expect("deleted");
+    assert!(deleted);
+}
+
+pub fn suppressions_are_per_identifier(store: &StoreHandle) {
+    let ws = new_workspace(store, "s");
+    let email = Identifier::Email("a@b.c".into());
+    let probe = email.clone();
+    store
+        .write_blocking(move |tx| tx.suppress(ws, &email, 1))
+        .expect("store works")
+        .expect("suppressed");
+    let check = probe.clone();
+    assert!(store.read_blocking(move |r| r.is_suppressed(ws, &check)).expect("read"));
+    let as_id = Identifier::Id("a@b.c".into());
+    assert!(!store.read_blocking(move |r| r.is_suppressed(ws, &as_id)).expect("read"));
+    let freed = store
+        .write_blocking(move |tx| tx.unsuppress(ws, &probe))
+        .expect("store works")
+        .expect("unsuppressed");
+    assert!(freed);
+}
+
+pub fn the_event_index_aggregates_across_transactions(store: &StoreHandle) {
+    let ws = new_workspace(store, "idx");
+    for (timestamp, key) in [(50, "a"), (20, "b"), (90, "a")] {
+        let mut data = Map::new();
+        data.insert(key.into(), Value::Bool(true));
+        store
+            .write_blocking(move |tx| tx.note_event(ws, "event", "signup", timestamp, &data))
+            .expect("store works")
+            .expect("noted");
+    }
+    // A rolled-back job's notes must not count.
+    let rolled_back = store.write_blocking(move |tx| {
+        tx.note_event(ws, "event", "signup", 1, &Map::new()).expect("noted");
+        Err::<(), ()>(())
+    });
+    assert_eq!(rolled_back.expect("store works"), Err(()));
+    let index = store.read_blocking(move |r| r.event_index(ws)).expect("read");
+    assert_eq!(index.len(), 1);
+    assert_eq!(index[0].count, 3);
+    assert_eq!(index[0].first_seen, 20);
+    assert_eq!(index[0].last_seen, 90);
+    assert_eq!(index[0].attribute_keys, vec!["a".to_string(), "b".to_string()]);
+}
+
+pub fn activities_page_newest_first_with_filters(store: &StoreHandle) {
+    let ws = new_workspace(store, "page");
+    let person = new_person(store, ws, "p", None);
+    for index in 0..5 {
+        append(store, event(ws, Some(person), if index % 2 == 0 { "even" } else { "odd" }, 100 + index));
+    }
+    append(store, event(ws, Some(person), "too-old", 5));
+    let query = ActivityQuery {
+        workspace_id: ws,
+        person_seq: Some(person),
+        name: Some("even".into()),
+        since: 50,
+        limit: 2,
+        ..ActivityQuery::default()
+    };
+    let first_page = store.read_blocking({
+        let query = query.clone();
+        move |r| r.activities(&query)
+    });
+    let first_page = first_page.expect("read");
+    assert_eq!(first_page.iter().map(|a| a.timestamp).collect::<Vec<_>>(), vec![104, 102]);
+    let next = ActivityQuery {
+        before_seq: Some(first_page[1].seq),
+        ..query
+    };
+    let second_page = store.read_blocking(move |r| r.activities(&next)).expect("read");
+    assert_eq!(second_page.iter().map(|a| a.timestamp).collect::<Vec<_>>(), vec![100]);
+    assert_eq!(
+        second_page[0].customer.as_ref().and_then(|c| c.id.clone()),
+        Some("p".to_string())
+    );
+}
+
+pub fn settings_round_trip(store: &StoreHandle) {
+    assert_eq!(store.read_blocking(|r| r.setting("k")).expect("read"), None);
+    store
+        .write_blocking(|tx| tx.set_setting("k", "1"))
+        .expect("store works")
+        .expect("set");
+    store
+        .write_blocking(|tx| tx.set_setting("k", "2"))
+        .expect("store works")
+        .expect("set");
+    assert_eq!(store.read_blocking(|r| r.setting("k")).expect("read"), Some("2".into()));
+}
+
+pub fn purge_removes_only_old_unattached_anonymous_events(store: &StoreHandle) {
+    let ws = new_workspace(store, "purge");
+    let person = new_person(store, ws, "p", None);
+    let mut old = event(ws, None, "old", 10);
+    old.anonymous_id = Some("x".into());
+    let mut fresh = event(ws, None, "fresh", 1000);
+    fresh.anonymous_id = Some("x".into());
+    append(store, old);
+    append(store, fresh);
+    append(store, event(ws, Some(person), "identified-old", 10));
+    let purged = store
+        .write_blocking(|tx| tx.purge_anonymous(500))
+        .expect("store works")
+        .expect("purged");
+    assert_eq!(purged, 1);
+    let mut names: Vec<_> = all_activities(store, ws)
+        .into_iter()
+        .filter_map(|a| a.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["fresh".to_string(), "identified-old".to_string()]);
+}

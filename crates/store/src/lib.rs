@@ -1,0 +1,18 @@
+//! The storage boundary of Herald.
+//!
+//! A backend implements [`Store`]: it runs read jobs against a consistent snapshot and write jobs
+//! inside a transaction, committing many jobs together (group commit). A write job's caller
+//! hears back only after its transaction committed, so an acknowledgement always means durable.
+//! The queries a job may run are the methods of [`StoreRead`] and [`StoreTx`]; only backend
+//! crates know SQL. [`conformance`] holds the behaviour every backend must show.
+
+pub mod conformance;
+mod error;
+mod handle;
+mod rows;
+mod traits;
+
+pub use error::StoreError;
+pub use handle::StoreHandle;
+pub use rows::*;
+pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};

@@ -1,0 +1,157 @@
+//! Plain row types passed across the store boundary.
+
+use herald_domain::{ActivityKind, UnixSeconds};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// A workspace: one customer's isolated set of people, events and keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workspace {
+    pub id: i64,
+    pub name: String,
+    pub site_id: String,
+    pub created_at: UnixSeconds,
+}
+
+/// What creating a workspace stores. Keys are stored only as SHA-256 hashes.
+#[derive(Debug, Clone)]
+pub struct NewWorkspace {
+    pub name: String,
+    pub site_id: String,
+    pub api_key_hash: String,
+    pub app_api_key_hash: String,
+    pub created_at: UnixSeconds,
+}
+
+/// A workspace together with the hash of its Track API key, for Basic authentication.
+#[derive(Debug, Clone)]
+pub struct WorkspaceCredentials {
+    pub workspace: Workspace,
+    pub api_key_hash: String,
+}
+
+/// A person's profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    /// The store's dense internal number for this person; never reused.
+    pub seq: i64,
+    pub workspace_id: i64,
+    /// Generated at creation, immutable, without the `cio_` prefix.
+    pub cio_id: String,
+    pub id: Option<String>,
+    /// As last sent; lookups use its lowercase form.
+    pub email: Option<String>,
+    pub attributes: Map<String, Value>,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+}
+
+/// What creating a person stores.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub workspace_id: i64,
+    pub cio_id: String,
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub attributes: Map<String, Value>,
+    pub created_at: UnixSeconds,
+}
+
+/// One entry to append to the activity log. Events are activities of kind event, page or screen.
+#[derive(Debug, Clone)]
+pub struct NewActivity {
+    pub workspace_id: i64,
+    pub person_seq: Option<i64>,
+    /// Set for anonymous events until they attach to a person.
+    pub anonymous_id: Option<String>,
+    pub kind: ActivityKind,
+    pub name: Option<String>,
+    pub data: Value,
+    pub timestamp: UnixSeconds,
+    pub received_at: UnixSeconds,
+    /// The client's deduplication id (a ULID), for events.
+    pub event_id: Option<String>,
+    /// Whether this event may trigger campaigns (the 72-hour rule).
+    pub may_trigger: bool,
+}
+
+/// What appending an activity did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// A new row with this sequence number.
+    New(i64),
+    /// An event with the same id was stored before; nothing changed.
+    Duplicate,
+}
+
+/// A stored activity log entry with the identifiers of its person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Activity {
+    pub seq: i64,
+    pub person_seq: Option<i64>,
+    pub anonymous_id: Option<String>,
+    pub kind: String,
+    pub name: Option<String>,
+    pub data: Value,
+    pub timestamp: UnixSeconds,
+    pub received_at: UnixSeconds,
+    pub event_id: Option<String>,
+    pub may_trigger: bool,
+    pub customer: Option<CustomerIdentifiers>,
+}
+
+/// The identifiers of a person as shown in API responses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerIdentifiers {
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub cio_id: String,
+}
+
+/// A filter over the activity log, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityQuery {
+    pub workspace_id: i64,
+    pub person_seq: Option<i64>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    /// Only entries with a smaller sequence number (the pagination cursor).
+    pub before_seq: Option<i64>,
+    /// Only entries stamped at or after this time.
+    pub since: UnixSeconds,
+    pub limit: usize,
+}
+
+/// A push device registered to a person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    /// The push token (`id` in v1, `token` in v2).
+    pub token: String,
+    pub platform: String,
+    pub last_used: Option<UnixSeconds>,
+    pub attributes: Map<String, Value>,
+}
+
+/// One row of the data index: an event name seen in a workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventIndexEntry {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub count: i64,
+    pub first_seen: UnixSeconds,
+    pub last_seen: UnixSeconds,
+    pub attribute_keys: Vec<String>,
+}
+
+/// A delivery metric or legacy push event reported to `/api/v1/metrics` or `/api/v1/push/events`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryMetric {
+    /// `metrics` or `push_events`: which endpoint reported it.
+    pub source: String,
+    pub delivery_id: String,
+    pub metric: String,
+    pub timestamp: UnixSeconds,
+    pub received_at: UnixSeconds,
+    pub data: Value,
+}

@@ -1,0 +1,156 @@
+//! The traits a storage backend implements.
+
+use herald_domain::{Identifier, UnixSeconds};
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::{
+    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, NewActivity,
+    NewPerson, NewWorkspace, Person, StoreError, Workspace, WorkspaceCredentials,
+};
+
+/// A write job: runs inside the backend's current transaction and tells whether to keep its
+/// changes and whom to tell once the transaction's fate is known.
+pub type WriteJob = Box<dyn FnOnce(&mut dyn StoreTx) -> JobOutcome + Send>;
+
+/// A read job: runs against one read connection.
+pub type ReadJob = Box<dyn FnOnce(&mut dyn StoreRead) + Send>;
+
+/// What a write job returns to the backend.
+pub struct JobOutcome {
+    /// Keep the job's changes (true) or roll them back (false) while keeping the other jobs of
+    /// the same transaction.
+    pub keep: bool,
+    /// Called exactly once, after the transaction committed (`Ok`) or failed (`Err`).
+    pub on_commit: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
+/// A storage backend.
+pub trait Store: Send + Sync {
+    /// The queue of the single writer. Jobs sent here are grouped into transactions.
+    fn write_queue(&self) -> &mpsc::Sender<WriteJob>;
+
+    /// Runs a read job on a reader; the job itself delivers its result.
+    fn submit_read(&self, job: ReadJob) -> Result<(), StoreError>;
+}
+
+/// Queries that read.
+pub trait StoreRead {
+    fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError>;
+    fn workspace_by_site_id(
+        &mut self,
+        site_id: &str,
+    ) -> Result<Option<WorkspaceCredentials>, StoreError>;
+    fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError>;
+
+    /// Finds the live (not deleted) person with this identifier.
+    fn person(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<Option<Person>, StoreError>;
+    fn person_by_seq(&mut self, workspace_id: i64, seq: i64)
+    -> Result<Option<Person>, StoreError>;
+    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError>;
+    fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError>;
+    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError>;
+    fn is_suppressed(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<bool, StoreError>;
+    /// Returns the person an anonymous id was last attached to, and when.
+    fn anonymous_link(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+    ) -> Result<Option<(i64, UnixSeconds)>, StoreError>;
+    fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError>;
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// Queries that write, inside the writer's transaction.
+pub trait StoreTx: StoreRead {
+    /// Creates a workspace; a duplicate name or site id is a [`StoreError::Conflict`].
+    fn create_workspace(&mut self, new: &NewWorkspace) -> Result<Workspace, StoreError>;
+
+    fn insert_person(&mut self, new: &NewPerson) -> Result<Person, StoreError>;
+    /// Saves a person's identifiers, attributes and `updated_at`.
+    fn update_person(&mut self, person: &Person) -> Result<(), StoreError>;
+    /// Marks a person deleted and frees their identifiers for a new profile.
+    fn delete_person(&mut self, workspace_id: i64, seq: i64, now: UnixSeconds)
+    -> Result<(), StoreError>;
+
+    /// Appends an activity; an event whose id was seen before is not stored again.
+    fn append_activity(&mut self, new: &NewActivity) -> Result<Appended, StoreError>;
+    /// Attaches unattached anonymous events received since `since` to a person. An attached
+    /// event keeps its permission to trigger only if `now` is within `trigger_window` of its
+    /// timestamp. Returns how many attached.
+    fn attach_anonymous(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+        person_seq: i64,
+        since: UnixSeconds,
+        now: UnixSeconds,
+        trigger_window: i64,
+    ) -> Result<u64, StoreError>;
+    fn set_anonymous_link(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+        person_seq: i64,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError>;
+    /// Moves a person's events stamped at or after `since` to another person; moved events may
+    /// never trigger. Returns how many moved.
+    fn move_events(
+        &mut self,
+        workspace_id: i64,
+        from_seq: i64,
+        to_seq: i64,
+        since: UnixSeconds,
+    ) -> Result<u64, StoreError>;
+    /// Deletes anonymous events never attached and received before `before`.
+    fn purge_anonymous(&mut self, before: UnixSeconds) -> Result<u64, StoreError>;
+
+    /// Adds or replaces a device; a token belongs to one person at a time.
+    fn upsert_device(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+        device: &Device,
+    ) -> Result<(), StoreError>;
+    fn delete_device(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+        token: &str,
+    ) -> Result<bool, StoreError>;
+    fn move_devices(&mut self, workspace_id: i64, from_seq: i64, to_seq: i64)
+    -> Result<(), StoreError>;
+
+    fn suppress(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError>;
+    /// Frees a suppressed identifier; returns whether it was suppressed.
+    fn unsuppress(&mut self, workspace_id: i64, identifier: &Identifier)
+    -> Result<bool, StoreError>;
+
+    fn insert_delivery_metric(&mut self, metric: &DeliveryMetric) -> Result<(), StoreError>;
+
+    /// Counts an event in the data index.
+    fn note_event(
+        &mut self,
+        workspace_id: i64,
+        kind: &str,
+        name: &str,
+        timestamp: UnixSeconds,
+        data: &Map<String, Value>,
+    ) -> Result<(), StoreError>;
+
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+}
