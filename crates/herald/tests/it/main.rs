@@ -4,3 +4,5 @@
 mod cli;
 mod helpers;
 mod ingest;
+mod clients_node;
+mod clients_python;
