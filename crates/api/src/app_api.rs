@@ -52,8 +52,9 @@ pub struct IdTypeQuery {
 fn parse_id_type(value: Option<&str>) -> Result<IdType, ApiError> {
     match value {
         None | Some("") => Ok(IdType::Id),
-        Some(text) => IdType::parse(text)
-            .ok_or_else(|| bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))),
+        Some(text) => IdType::parse(text).ok_or_else(|| {
+            bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))
+        }),
     }
 }
 
@@ -136,7 +137,10 @@ fn activity_json(activity: &Activity) -> Value {
     );
     item.insert(
         "customer_identifiers".into(),
-        identifiers.map_or(Value::Null, |c| json!({"id": c.id, "email": c.email, "cio_id": c.cio_id})),
+        identifiers.map_or(
+            Value::Null,
+            |c| json!({"id": c.id, "email": c.email, "cio_id": c.cio_id}),
+        ),
     );
     item.insert("delivery_id".into(), Value::Null);
     item.insert("delivery_type".into(), Value::Null);
@@ -161,7 +165,9 @@ fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
         None | Some("") => Ok(10),
         Some(text) => match text.parse::<usize>() {
             Ok(value) if (1..=100).contains(&value) => Ok(value),
-            _ => Err(bad_request(format!("limit {text:?} must be a whole number from 1 to 100"))),
+            _ => Err(bad_request(format!(
+                "limit {text:?} must be a whole number from 1 to 100"
+            ))),
         },
     }
 }
@@ -204,7 +210,8 @@ async fn list_activities(
         name: query.name.filter(|name| !name.is_empty()),
         before_seq: parse_start(query.start.as_deref())?,
         since: state.clock().now() - limits::ACTIVITY_RETENTION_SECONDS,
-        limit,
+        // One more than asked tells whether another page follows.
+        limit: limit + 1,
     };
     let page = state
         .store()
@@ -224,7 +231,9 @@ async fn list_activities(
         }
         return Ok(Json(json!({"activities": [], "next": ""})));
     };
-    let next = if page.len() == limit {
+    let mut page = page;
+    let next = if page.len() > limit {
+        page.truncate(limit);
         page.last().map(|a| a.seq.to_string()).unwrap_or_default()
     } else {
         String::new()
@@ -292,7 +301,11 @@ pub async fn set_dev_clock(
     let body: Value = herald_ingest::decode::decode_json(&body)?;
     let now = match body.get("now") {
         Some(value) => herald_ingest::validate::timestamp_value(value, "now")?,
-        None => return Err(bad_request("now is required: send {\"now\": <unix seconds>}")),
+        None => {
+            return Err(bad_request(
+                "now is required: send {\"now\": <unix seconds>}",
+            ));
+        }
     };
     if now < manual.now() {
         return Err(ApiError::new(
@@ -312,7 +325,11 @@ pub async fn set_dev_clock(
         .write(move |tx| tx.set_setting(DEV_CLOCK_SETTING, &stored))
         .await??;
     manual.set(now).map_err(|error| {
-        ApiError::new(StatusCode::BAD_REQUEST, "clock_backwards", error.to_string())
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "clock_backwards",
+            error.to_string(),
+        )
     })?;
     Ok(Json(json!({"now": now})))
 }

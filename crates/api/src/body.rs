@@ -8,7 +8,12 @@ use serde_json::{Map, Value};
 
 /// Decodes a Track API body according to its `Content-Type`, refusing bodies of `limit` bytes
 /// or more with a message that names the limit.
-pub fn decode(headers: &HeaderMap, body: &Bytes, limit: usize, what: &str) -> Result<Map<String, Value>, ValidationError> {
+pub fn decode(
+    headers: &HeaderMap,
+    body: &Bytes,
+    limit: usize,
+    what: &str,
+) -> Result<Map<String, Value>, ValidationError> {
     if body.len() >= limit {
         return Err(ValidationError::new(
             "too_large",

@@ -115,7 +115,11 @@ impl From<StoreError> for ApiError {
             other => {
                 // The details stay in the log: they describe the server, not the request.
                 tracing::error!(error = %other, "storage failure");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
             }
         }
     }

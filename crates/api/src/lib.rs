@@ -31,14 +31,26 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/customers/{identifier}",
             put(track_v1::identify).delete(track_v1::delete_customer),
         )
-        .route("/api/v1/customers/{identifier}/events", post(track_v1::track))
-        .route("/api/v1/customers/{identifier}/devices", put(track_v1::add_device))
+        .route(
+            "/api/v1/customers/{identifier}/events",
+            post(track_v1::track),
+        )
+        .route(
+            "/api/v1/customers/{identifier}/devices",
+            put(track_v1::add_device),
+        )
         .route(
             "/api/v1/customers/{identifier}/devices/{device_id}",
             delete(track_v1::delete_device),
         )
-        .route("/api/v1/customers/{identifier}/suppress", post(track_v1::suppress))
-        .route("/api/v1/customers/{identifier}/unsuppress", post(track_v1::unsuppress))
+        .route(
+            "/api/v1/customers/{identifier}/suppress",
+            post(track_v1::suppress),
+        )
+        .route(
+            "/api/v1/customers/{identifier}/unsuppress",
+            post(track_v1::unsuppress),
+        )
         .route("/api/v1/events", post(track_v1::track_anonymous))
         .route("/api/v1/merge_customers", post(track_v1::merge))
         .route("/api/v1/metrics", post(track_v1::metrics))
@@ -46,11 +58,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/entity", post(track_v2::entity))
         .route("/api/v2/batch", post(track_v2::batch))
         .route("/v1/customers", get(app_api::customers_by_email))
-        .route("/v1/customers/{id}/attributes", get(app_api::customer_attributes))
-        .route("/v1/customers/{id}/activities", get(app_api::customer_activities))
+        .route(
+            "/v1/customers/{id}/attributes",
+            get(app_api::customer_attributes),
+        )
+        .route(
+            "/v1/customers/{id}/activities",
+            get(app_api::customer_activities),
+        )
         .route("/v1/activities", get(app_api::activities))
         .route("/v1/data_index/events", get(app_api::data_index_events))
-        .route("/v1/_dev/clock", post(app_api::set_dev_clock).get(app_api::get_dev_clock))
+        .route(
+            "/v1/_dev/clock",
+            post(app_api::set_dev_clock).get(app_api::get_dev_clock),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

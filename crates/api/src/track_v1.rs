@@ -25,7 +25,12 @@ async fn submit(state: &AppState, workspace_id: i64, operation: Operation) -> An
 }
 
 fn v1_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Map<String, Value>, ApiError> {
-    Ok(decode(headers, body, limits::MAX_V1_BODY_BYTES, "the Track API v1")?)
+    Ok(decode(
+        headers,
+        body,
+        limits::MAX_V1_BODY_BYTES,
+        "the Track API v1",
+    )?)
 }
 
 /// `PUT /api/v1/customers/{identifier}`.
@@ -86,11 +91,24 @@ pub async fn add_device(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let devices_error = |error: herald_ingest::ValidationError| ApiError::invalid(error).with_shape(Shape::MetaErrors);
+    let devices_error = |error: herald_ingest::ValidationError| {
+        ApiError::invalid(error).with_shape(Shape::MetaErrors)
+    };
     let target = validate::path_identifier(&identifier).map_err(devices_error)?;
-    let body = decode(&headers, &body, limits::MAX_V1_BODY_BYTES, "the Track API v1").map_err(devices_error)?;
+    let body = decode(
+        &headers,
+        &body,
+        limits::MAX_V1_BODY_BYTES,
+        "the Track API v1",
+    )
+    .map_err(devices_error)?;
     let device = validate::device(&body, "id").map_err(devices_error)?;
-    submit(&state, workspace_id, Operation::AddDevice { target, device }).await
+    submit(
+        &state,
+        workspace_id,
+        Operation::AddDevice { target, device },
+    )
+    .await
 }
 
 /// `DELETE /api/v1/customers/{identifier}/devices/{device_id}`.

@@ -25,8 +25,15 @@ pub async fn entity(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body = decode(&headers, &body, limits::MAX_V2_ENTITY_BYTES, "/api/v2/entity").map_err(v2_error)?;
-    let operation = validate_v2::operation(&Value::Object(body), state.clock().now()).map_err(v2_error)?;
+    let body = decode(
+        &headers,
+        &body,
+        limits::MAX_V2_ENTITY_BYTES,
+        "/api/v2/entity",
+    )
+    .map_err(v2_error)?;
+    let operation =
+        validate_v2::operation(&Value::Object(body), state.clock().now()).map_err(v2_error)?;
     if let Some(operation) = operation {
         state
             .ingest()
@@ -45,7 +52,8 @@ pub async fn batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let mut body = decode(&headers, &body, limits::MAX_V2_BATCH_BYTES, "/api/v2/batch").map_err(v2_error)?;
+    let mut body =
+        decode(&headers, &body, limits::MAX_V2_BATCH_BYTES, "/api/v2/batch").map_err(v2_error)?;
     let items = match body.shift_remove("batch") {
         Some(Value::Array(items)) if !items.is_empty() => items,
         Some(Value::Array(_)) => {

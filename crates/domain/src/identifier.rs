@@ -97,6 +97,9 @@ mod tests {
             Identifier::from_path("Person@Example.com"),
             Identifier::Email("person@example.com".into())
         );
-        assert_eq!(Identifier::from_path("Abc/1"), Identifier::Id("Abc/1".into()));
+        assert_eq!(
+            Identifier::from_path("Abc/1"),
+            Identifier::Id("Abc/1".into())
+        );
     }
 }

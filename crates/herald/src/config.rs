@@ -57,7 +57,9 @@ fn parse_dev_clock(text: &str, source: &str) -> anyhow::Result<DevClock> {
         "false" | "0" | "no" | "off" => Ok(DevClock::Off),
         other => match other.parse::<i64>() {
             Ok(start) if start >= 0 => Ok(DevClock::On(Some(start))),
-            _ => bail!("{source} must be true, false or a start time in unix seconds, not {other:?}"),
+            _ => {
+                bail!("{source} must be true, false or a start time in unix seconds, not {other:?}")
+            }
         },
     }
 }
@@ -74,7 +76,10 @@ impl Settings {
             .listen
             .or(file.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let tls = match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+        let tls = match (
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        ) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
             _ => bail!("--tls-cert and --tls-key go together: give both or neither"),
@@ -123,7 +128,10 @@ mod tests {
     #[test]
     fn dev_clock_values_parse() {
         assert_eq!(parse_dev_clock("true", "x").unwrap(), DevClock::On(None));
-        assert_eq!(parse_dev_clock("1700000000", "x").unwrap(), DevClock::On(Some(1_700_000_000)));
+        assert_eq!(
+            parse_dev_clock("1700000000", "x").unwrap(),
+            DevClock::On(Some(1_700_000_000))
+        );
         assert_eq!(parse_dev_clock("off", "x").unwrap(), DevClock::Off);
         assert!(parse_dev_clock("soon", "x").is_err());
     }

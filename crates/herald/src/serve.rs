@@ -19,7 +19,9 @@ const DEV_CLOCK_SETTING: &str = "dev_clock_now";
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let synchronous = settings.synchronous;
-    let store = open_store(&settings.data_dir, |options| options.synchronous = synchronous)?;
+    let store = open_store(&settings.data_dir, |options| {
+        options.synchronous = synchronous
+    })?;
     let clock = make_clock(&store, settings.dev_clock).await?;
     first_workspace(&store, clock.now()).await?;
 
@@ -76,7 +78,10 @@ async fn make_clock(store: &StoreHandle, dev_clock: DevClock) -> anyhow::Result<
         .await
         .context("the store is unavailable")?
         .context("cannot save the dev clock's time")?;
-    tracing::info!(now, "the dev clock is on: time moves only through POST /v1/_dev/clock");
+    tracing::info!(
+        now,
+        "the dev clock is on: time moves only through POST /v1/_dev/clock"
+    );
     Ok(Arc::new(ManualClock::new(now)))
 }
 
@@ -107,7 +112,9 @@ async fn purge_anonymous_events(store: StoreHandle, clock: Arc<dyn Clock>) {
         match store.write(move |tx| tx.purge_anonymous(before)).await {
             Ok(Ok(0)) => {}
             Ok(Ok(purged)) => tracing::info!(purged, "expired anonymous events deleted"),
-            Ok(Err(error)) | Err(error) => tracing::warn!(error = %error, "cannot purge anonymous events"),
+            Ok(Err(error)) | Err(error) => {
+                tracing::warn!(error = %error, "cannot purge anonymous events")
+            }
         }
     }
 }

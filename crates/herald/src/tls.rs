@@ -14,8 +14,8 @@ use tokio_rustls::TlsAcceptor;
 pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     let cert_pem = std::fs::read(cert)
         .with_context(|| format!("cannot read the TLS certificate {}", cert.display()))?;
-    let key_pem = std::fs::read(key)
-        .with_context(|| format!("cannot read the TLS key {}", key.display()))?;
+    let key_pem =
+        std::fs::read(key).with_context(|| format!("cannot read the TLS key {}", key.display()))?;
     let chain = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .with_context(|| format!("{} is not a PEM certificate chain", cert.display()))?;

@@ -13,7 +13,10 @@ use crate::cli::WorkspaceCommand;
 use crate::config::{FileConfig, Settings};
 
 /// Opens the store in `data_dir`, creating the folder if needed.
-pub fn open_store(data_dir: &Path, options: impl FnOnce(&mut SqliteOptions)) -> anyhow::Result<StoreHandle> {
+pub fn open_store(
+    data_dir: &Path,
+    options: impl FnOnce(&mut SqliteOptions),
+) -> anyhow::Result<StoreHandle> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
     let mut sqlite = SqliteOptions::new(Settings::database_path(data_dir));
@@ -70,7 +73,10 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
                 println!("{}", serde_json::to_string(&workspaces)?);
             } else {
                 for workspace in workspaces {
-                    println!("{}\t{}\tsite id {}", workspace.id, workspace.name, workspace.site_id);
+                    println!(
+                        "{}\t{}\tsite id {}",
+                        workspace.id, workspace.name, workspace.site_id
+                    );
                 }
             }
             Ok(())

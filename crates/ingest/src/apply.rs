@@ -160,13 +160,20 @@ impl Context<'_> {
             return Ok(Some(person));
         }
         match target.for_new_person() {
-            Some(Identifier::Email(_)) => self.create_person(None, Some(target.raw.clone())).map(Some),
+            Some(Identifier::Email(_)) => {
+                self.create_person(None, Some(target.raw.clone())).map(Some)
+            }
             Some(Identifier::Id(id)) => self.create_person(Some(id), None).map(Some),
             _ => Ok(None),
         }
     }
 
-    fn failed_change(&mut self, person_seq: Option<i64>, reason: String, input: &IdentifyInput) -> Result<(), StoreError> {
+    fn failed_change(
+        &mut self,
+        person_seq: Option<i64>,
+        reason: String,
+        input: &IdentifyInput,
+    ) -> Result<(), StoreError> {
         tracing::debug!(reason = %reason, "identify not applied");
         self.log(
             person_seq,
@@ -215,7 +222,11 @@ impl Context<'_> {
             }
             None if path_is_cio => {
                 // Customer.io drops requests for a cio id that does not exist.
-                return self.failed_change(None, format!("no person has the identifier {}", input.target.raw), input);
+                return self.failed_change(
+                    None,
+                    format!("no person has the identifier {}", input.target.raw),
+                    input,
+                );
             }
             None => match (by_id, by_email) {
                 (Some(a), Some(b)) if a.seq != b.seq => {
@@ -253,7 +264,8 @@ impl Context<'_> {
                     person.id = Some(path_id);
                 }
                 Some(Identifier::Email(_))
-                    if person.email.is_none() && person.id.as_deref() != Some(&input.target.raw) =>
+                    if person.email.is_none()
+                        && person.id.as_deref() != Some(&input.target.raw) =>
                 {
                     changes.push(("email".to_owned(), Value::Null, json!(input.target.raw)));
                     person.email = Some(input.target.raw.clone());
@@ -297,7 +309,12 @@ impl Context<'_> {
             for (name, from, to) in changes {
                 let mut data = Map::new();
                 data.insert(name.clone(), json!({"from": from, "to": to}));
-                self.log(Some(person.seq), ActivityKind::AttributeChange, Some(name), Value::Object(data))?;
+                self.log(
+                    Some(person.seq),
+                    ActivityKind::AttributeChange,
+                    Some(name),
+                    Value::Object(data),
+                )?;
             }
         }
         if let Some(anonymous_id) = &input.anonymous_id {
@@ -371,10 +388,16 @@ impl Context<'_> {
         self.append_event(Some(person.seq), None, event)
     }
 
-    fn track_anonymous(&mut self, anonymous_id: Option<&str>, event: &EventInput) -> Result<(), StoreError> {
+    fn track_anonymous(
+        &mut self,
+        anonymous_id: Option<&str>,
+        event: &EventInput,
+    ) -> Result<(), StoreError> {
         let mut person_seq = None;
         if let Some(anonymous_id) = anonymous_id {
-            if let Some((seq, linked_at)) = self.tx.anonymous_link(self.workspace_id, anonymous_id)? {
+            if let Some((seq, linked_at)) =
+                self.tx.anonymous_link(self.workspace_id, anonymous_id)?
+            {
                 let within_grace = self.now - linked_at <= limits::ANONYMOUS_LINK_GRACE_SECONDS;
                 if within_grace && self.tx.person_by_seq(self.workspace_id, seq)?.is_some() {
                     person_seq = Some(seq);
@@ -388,8 +411,14 @@ impl Context<'_> {
         let Some(person) = self.find(target)? else {
             return Ok(());
         };
-        self.tx.delete_person(self.workspace_id, person.seq, self.now)?;
-        self.log(Some(person.seq), ActivityKind::ProfileDelete, None, identifiers_json(&person))
+        self.tx
+            .delete_person(self.workspace_id, person.seq, self.now)?;
+        self.log(
+            Some(person.seq),
+            ActivityKind::ProfileDelete,
+            None,
+            identifiers_json(&person),
+        )
     }
 
     fn suppress(&mut self, target: &PathIdentifier) -> Result<(), StoreError> {
@@ -398,8 +427,14 @@ impl Context<'_> {
         match &person {
             Some(person) => {
                 identifiers.extend(person.id.clone().map(Identifier::Id));
-                identifiers.extend(person.email.as_ref().map(|e| Identifier::Email(e.to_lowercase())));
-                self.tx.delete_person(self.workspace_id, person.seq, self.now)?;
+                identifiers.extend(
+                    person
+                        .email
+                        .as_ref()
+                        .map(|e| Identifier::Email(e.to_lowercase())),
+                );
+                self.tx
+                    .delete_person(self.workspace_id, person.seq, self.now)?;
             }
             None => identifiers.extend(target.for_new_person()),
         }
@@ -420,7 +455,12 @@ impl Context<'_> {
             freed |= self.tx.unsuppress(self.workspace_id, &candidate)?;
         }
         if freed {
-            self.log(None, ActivityKind::Unsuppress, None, json!({"identifier": target.raw}))?;
+            self.log(
+                None,
+                ActivityKind::Unsuppress,
+                None,
+                json!({"identifier": target.raw}),
+            )?;
         }
         Ok(())
     }
@@ -440,15 +480,20 @@ impl Context<'_> {
         if primary_person.seq == secondary_person.seq {
             return Ok(());
         }
-        // The secondary goes first so that its identifiers are free for the primary to take.
-        self.tx
-            .delete_person(self.workspace_id, secondary_person.seq, self.now)?;
         let since = self.now - limits::ACTIVITY_RETENTION_SECONDS;
-        let moved = self
-            .tx
-            .move_events(self.workspace_id, secondary_person.seq, primary_person.seq, since)?;
+        let moved = self.tx.move_events(
+            self.workspace_id,
+            secondary_person.seq,
+            primary_person.seq,
+            since,
+        )?;
+        // Devices move before the secondary is deleted, because deleting a person drops theirs.
         self.tx
             .move_devices(self.workspace_id, secondary_person.seq, primary_person.seq)?;
+        // The secondary is deleted before the primary is saved, so that its identifiers are
+        // free for the primary to take.
+        self.tx
+            .delete_person(self.workspace_id, secondary_person.seq, self.now)?;
         if primary_person.id.is_none() {
             primary_person.id = secondary_person.id.clone();
         }
@@ -462,7 +507,9 @@ impl Context<'_> {
                 Some(_) => false,
             };
             if missing {
-                primary_person.attributes.insert(name.clone(), value.clone());
+                primary_person
+                    .attributes
+                    .insert(name.clone(), value.clone());
             }
         }
         primary_person.updated_at = self.now;

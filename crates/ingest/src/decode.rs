@@ -31,7 +31,10 @@ impl Encoding {
 
 /// Decodes a body into a JSON object. An empty body is an empty object, because some clients
 /// send no body on deletes.
-pub fn decode_object(body: &[u8], encoding: Encoding) -> Result<Map<String, Value>, ValidationError> {
+pub fn decode_object(
+    body: &[u8],
+    encoding: Encoding,
+) -> Result<Map<String, Value>, ValidationError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
@@ -84,8 +87,11 @@ enum Segment {
 }
 
 fn parse_key(key: &str) -> Result<Vec<Segment>, ValidationError> {
-    let malformed =
-        || ValidationError::body(format!("form body is malformed: the field name {key:?} has unbalanced brackets"));
+    let malformed = || {
+        ValidationError::body(format!(
+            "form body is malformed: the field name {key:?} has unbalanced brackets"
+        ))
+    };
     let (head, mut rest) = match key.find('[') {
         Some(position) => (&key[..position], &key[position..]),
         None => (key, ""),
@@ -119,7 +125,12 @@ fn decode_form(body: &[u8]) -> Result<Map<String, Value>, ValidationError> {
     let mut root = Value::Object(Map::new());
     for (key, value) in form_urlencoded::parse(body) {
         let segments = parse_key(&key)?;
-        insert(&mut root, &segments, Value::String(value.into_owned()), &key)?;
+        insert(
+            &mut root,
+            &segments,
+            Value::String(value.into_owned()),
+            &key,
+        )?;
     }
     match root {
         Value::Object(map) => Ok(map),
@@ -197,18 +208,33 @@ mod tests {
     #[test]
     fn malformed_forms_are_explained() {
         let error = decode_object(b"data[price=1", Encoding::Form).unwrap_err();
-        assert!(error.message.contains("unbalanced brackets"), "{}", error.message);
+        assert!(
+            error.message.contains("unbalanced brackets"),
+            "{}",
+            error.message
+        );
         let error = decode_object(b"a=1&a[b]=2", Encoding::Form).unwrap_err();
-        assert!(error.message.contains("both as a value and as a group"), "{}", error.message);
+        assert!(
+            error.message.contains("both as a value and as a group"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]
     fn malformed_json_names_the_position() {
         let error = decode_object(b"{\"name\": ", Encoding::Json).unwrap_err();
-        assert!(error.message.starts_with("request body is not valid JSON"), "{}", error.message);
+        assert!(
+            error.message.starts_with("request body is not valid JSON"),
+            "{}",
+            error.message
+        );
         assert!(error.message.contains("line 1"), "{}", error.message);
         let error = decode_object(b"[1]", Encoding::Json).unwrap_err();
-        assert_eq!(error.message, "request body must be a JSON object, not an array");
+        assert_eq!(
+            error.message,
+            "request body must be a JSON object, not an array"
+        );
     }
 
     #[test]

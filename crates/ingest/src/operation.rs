@@ -92,15 +92,36 @@ pub struct IdentifyInput {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
     Identify(IdentifyInput),
-    Delete { target: PathIdentifier },
+    Delete {
+        target: PathIdentifier,
+    },
     /// An event of an identified person.
-    Track { target: PathIdentifier, event: EventInput },
+    Track {
+        target: PathIdentifier,
+        event: EventInput,
+    },
     /// An anonymous event (with an anonymous id) or an invite event (without).
-    TrackAnonymous { anonymous_id: Option<String>, event: EventInput },
-    AddDevice { target: PathIdentifier, device: Device },
-    DeleteDevice { target: PathIdentifier, token: String },
-    Suppress { target: PathIdentifier },
-    Unsuppress { target: PathIdentifier },
-    Merge { primary: Identifier, secondary: Identifier },
+    TrackAnonymous {
+        anonymous_id: Option<String>,
+        event: EventInput,
+    },
+    AddDevice {
+        target: PathIdentifier,
+        device: Device,
+    },
+    DeleteDevice {
+        target: PathIdentifier,
+        token: String,
+    },
+    Suppress {
+        target: PathIdentifier,
+    },
+    Unsuppress {
+        target: PathIdentifier,
+    },
+    Merge {
+        primary: Identifier,
+        secondary: Identifier,
+    },
     Metric(DeliveryMetric),
 }

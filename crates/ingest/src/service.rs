@@ -33,7 +33,11 @@ impl Ingest {
 
     /// Applies all `operations` for a workspace in one job of the writer's transaction: either
     /// all of them are committed when this returns `Ok`, or none.
-    pub async fn submit(&self, workspace_id: i64, operations: Vec<Operation>) -> Result<(), StoreError> {
+    pub async fn submit(
+        &self,
+        workspace_id: i64,
+        operations: Vec<Operation>,
+    ) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.store
             .write(move |tx| {

@@ -20,7 +20,11 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    pub fn new(reason: &'static str, field: impl Into<Option<String>>, message: impl Into<String>) -> Self {
+    pub fn new(
+        reason: &'static str,
+        field: impl Into<Option<String>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             message: message.into(),
             field: field.into(),
@@ -47,7 +51,10 @@ type Result<T> = std::result::Result<T, ValidationError>;
 /// Validates a person identifier taken from a URL path.
 pub fn path_identifier(raw: &str) -> Result<PathIdentifier> {
     if raw.trim().is_empty() {
-        return Err(ValidationError::required("id", "id attribute must be present"));
+        return Err(ValidationError::required(
+            "id",
+            "id attribute must be present",
+        ));
     }
     if raw.len() > limits::MAX_ID_BYTES {
         return Err(ValidationError::field(
@@ -63,10 +70,18 @@ fn id_value(value: &Value, field: &str) -> Result<String> {
     let id = match value {
         Value::String(text) => text.clone(),
         Value::Number(number) if number.is_i64() || number.is_u64() => number.to_string(),
-        _ => return Err(ValidationError::field(field, "id attribute must be a string value")),
+        _ => {
+            return Err(ValidationError::field(
+                field,
+                "id attribute must be a string value",
+            ));
+        }
     };
     if id.is_empty() {
-        return Err(ValidationError::field(field, "id attribute cannot be an empty string"));
+        return Err(ValidationError::field(
+            field,
+            "id attribute cannot be an empty string",
+        ));
     }
     if id.len() > limits::MAX_ID_BYTES {
         return Err(ValidationError::field(
@@ -106,10 +121,16 @@ pub fn identify(target: PathIdentifier, mut body: Map<String, Value>) -> Result<
         Some(value) => Some(id_value(&value, "id")?),
     };
     let email = optional_string(body.shift_remove("email").as_ref(), "email")?;
-    if email.as_ref().is_some_and(|email| email.len() > limits::MAX_ATTRIBUTE_VALUE_BYTES) {
+    if email
+        .as_ref()
+        .is_some_and(|email| email.len() > limits::MAX_ATTRIBUTE_VALUE_BYTES)
+    {
         return Err(ValidationError::field(
             "email",
-            format!("value for attribute 'email' cannot be longer than {} bytes", limits::MAX_ATTRIBUTE_VALUE_BYTES),
+            format!(
+                "value for attribute 'email' cannot be longer than {} bytes",
+                limits::MAX_ATTRIBUTE_VALUE_BYTES
+            ),
         ));
     }
     let anonymous_id = optional_string(body.get("anonymous_id"), "anonymous_id")?;
@@ -217,7 +238,10 @@ pub fn timestamp_value(value: &Value, field: &str) -> Result<UnixSeconds> {
         other => {
             return Err(ValidationError::field(
                 field,
-                format!("{field} must be a number of seconds, not {}: {explain}", describe(other)),
+                format!(
+                    "{field} must be a number of seconds, not {}: {explain}",
+                    describe(other)
+                ),
             ));
         }
     };
@@ -252,7 +276,10 @@ pub fn event_name(value: Option<&Value>) -> Result<String> {
         }
     };
     if name.is_empty() {
-        return Err(ValidationError::required("name", "event name must not be blank"));
+        return Err(ValidationError::required(
+            "name",
+            "event name must not be blank",
+        ));
     }
     if name.len() > limits::MAX_EVENT_NAME_BYTES {
         return Err(ValidationError::field(
@@ -266,14 +293,20 @@ pub fn event_name(value: Option<&Value>) -> Result<String> {
     if let Some(bad) = name.chars().find(|c| matches!(c, '*' | '+' | '|')) {
         return Err(ValidationError::field(
             "name",
-            format!("event name cannot contain '{bad}': the characters '*', '+' and '|' are not supported in event names"),
+            format!(
+                "event name cannot contain '{bad}': the characters '*', '+' and '|' are not supported in event names"
+            ),
         ));
     }
     Ok(name.to_owned())
 }
 
 /// Validates an event body. `data_field` is `data` in v1 and `attributes` in v2.
-pub fn event(body: &Map<String, Value>, data_field: &str, kind_override: Option<ActivityKind>) -> Result<EventInput> {
+pub fn event(
+    body: &Map<String, Value>,
+    data_field: &str,
+    kind_override: Option<ActivityKind>,
+) -> Result<EventInput> {
     let name = event_name(body.get("name"))?;
     let kind = kind_override.unwrap_or(match body.get("type").and_then(Value::as_str) {
         Some("page") => ActivityKind::Page,
@@ -286,7 +319,9 @@ pub fn event(body: &Map<String, Value>, data_field: &str, kind_override: Option<
         Some(_) => {
             return Err(ValidationError::field(
                 data_field,
-                format!("event {data_field} must be a hash (e.g., send \"{data_field}\":{{}} instead of \"{data_field}\":\"\")"),
+                format!(
+                    "event {data_field} must be a hash (e.g., send \"{data_field}\":{{}} instead of \"{data_field}\":\"\")"
+                ),
             ));
         }
     };
@@ -312,7 +347,9 @@ pub fn event(body: &Map<String, Value>, data_field: &str, kind_override: Option<
             Err(_) => {
                 return Err(ValidationError::field(
                     "id",
-                    format!("event id {text:?} is not a ULID: send 26 characters of Crockford base32, e.g. 01ARZ3NDEKTSV4RRFFQ69G5FAV"),
+                    format!(
+                        "event id {text:?} is not a ULID: send 26 characters of Crockford base32, e.g. 01ARZ3NDEKTSV4RRFFQ69G5FAV"
+                    ),
                 ));
             }
         },
@@ -336,10 +373,16 @@ pub fn event(body: &Map<String, Value>, data_field: &str, kind_override: Option<
 pub fn anonymous_event(body: &Map<String, Value>) -> Result<Operation> {
     let event = event(body, "data", None)?;
     let anonymous_id = optional_string(body.get("anonymous_id"), "anonymous_id")?;
-    if anonymous_id.as_ref().is_some_and(|id| id.len() > limits::MAX_ID_BYTES) {
+    if anonymous_id
+        .as_ref()
+        .is_some_and(|id| id.len() > limits::MAX_ID_BYTES)
+    {
         return Err(ValidationError::field(
             "anonymous_id",
-            format!("anonymous_id cannot be longer than {} bytes", limits::MAX_ID_BYTES),
+            format!(
+                "anonymous_id cannot be longer than {} bytes",
+                limits::MAX_ID_BYTES
+            ),
         ));
     }
     Ok(Operation::TrackAnonymous {
@@ -352,7 +395,10 @@ pub fn anonymous_event(body: &Map<String, Value>) -> Result<Operation> {
 /// known ones are attributes, because the Python client puts them beside `id`.
 pub fn device(body: &Map<String, Value>, token_field: &str) -> Result<Device> {
     let Some(Value::Object(device)) = body.get("device") else {
-        return Err(ValidationError::required("device", "device is required: send {\"device\":{\"id\":\"<token>\",\"platform\":\"ios\"}}"));
+        return Err(ValidationError::required(
+            "device",
+            "device is required: send {\"device\":{\"id\":\"<token>\",\"platform\":\"ios\"}}",
+        ));
     };
     let token = match device.get(token_field) {
         Some(Value::String(token)) if !token.is_empty() => token.clone(),
@@ -364,7 +410,9 @@ pub fn device(body: &Map<String, Value>, token_field: &str) -> Result<Device> {
         }
     };
     let platform = match device.get("platform") {
-        Some(Value::String(platform)) if matches!(platform.as_str(), "ios" | "android") => platform.clone(),
+        Some(Value::String(platform)) if matches!(platform.as_str(), "ios" | "android") => {
+            platform.clone()
+        }
         Some(Value::String(platform)) => {
             return Err(ValidationError::field(
                 "device.platform",
@@ -384,7 +432,10 @@ pub fn device(body: &Map<String, Value>, token_field: &str) -> Result<Device> {
     };
     let mut attributes = Map::new();
     for (key, value) in device {
-        if !matches!(key.as_str(), "id" | "token" | "platform" | "last_used" | "attributes") {
+        if !matches!(
+            key.as_str(),
+            "id" | "token" | "platform" | "last_used" | "attributes"
+        ) {
             attributes.insert(key.clone(), value.clone());
         }
     }
@@ -398,7 +449,10 @@ pub fn device(body: &Map<String, Value>, token_field: &str) -> Result<Device> {
         Some(other) => {
             return Err(ValidationError::field(
                 "device.attributes",
-                format!("device attributes must be an object, not {}", describe(other)),
+                format!(
+                    "device attributes must be an object, not {}",
+                    describe(other)
+                ),
             ));
         }
     }
@@ -416,7 +470,9 @@ pub fn merge_side(body: &Map<String, Value>, side: &str) -> Result<Identifier> {
     let Some(Value::Object(identifiers)) = body.get(side) else {
         return Err(ValidationError::required(
             side,
-            format!("{side} is required: send {{\"{side}\":{{\"id\":\"…\"}}}} with one of id, email or cio_id"),
+            format!(
+                "{side} is required: send {{\"{side}\":{{\"id\":\"…\"}}}} with one of id, email or cio_id"
+            ),
         ));
     };
     let known: Vec<_> = identifiers
@@ -447,14 +503,27 @@ pub fn merge(body: &Map<String, Value>) -> Result<Operation> {
 
 /// Every metric name any channel accepts (customerio-compat.md §1.5, delivery metrics).
 const METRICS: [&str; 9] = [
-    "bounced", "clicked", "converted", "deferred", "delivered", "dropped", "opened", "spammed", "failed",
+    "bounced",
+    "clicked",
+    "converted",
+    "deferred",
+    "delivered",
+    "dropped",
+    "opened",
+    "spammed",
+    "failed",
 ];
 
 /// Validates `POST /api/v1/metrics`.
 pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> {
     let delivery_id = match body.get("delivery_id") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        _ => return Err(ValidationError::required("delivery_id", "delivery_id is required")),
+        _ => {
+            return Err(ValidationError::required(
+                "delivery_id",
+                "delivery_id is required",
+            ));
+        }
     };
     let metric = match body.get("metric") {
         Some(Value::String(metric)) if METRICS.contains(&metric.as_str()) => metric.clone(),
@@ -484,10 +553,19 @@ pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> 
 pub fn push_event(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> {
     let delivery_id = match body.get("delivery_id") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        _ => return Err(ValidationError::required("delivery_id", "delivery_id is required")),
+        _ => {
+            return Err(ValidationError::required(
+                "delivery_id",
+                "delivery_id is required",
+            ));
+        }
     };
     let metric = match body.get("event") {
-        Some(Value::String(event)) if matches!(event.as_str(), "opened" | "converted" | "delivered") => event.clone(),
+        Some(Value::String(event))
+            if matches!(event.as_str(), "opened" | "converted" | "delivered") =>
+        {
+            event.clone()
+        }
         _ => {
             return Err(ValidationError::field(
                 "event",
@@ -526,7 +604,10 @@ mod tests {
     #[test]
     fn event_names_follow_customer_io_rules() {
         assert_eq!(event_error(json!({})), "event name must not be blank");
-        assert_eq!(event_error(json!({"name": "   "})), "event name must not be blank");
+        assert_eq!(
+            event_error(json!({"name": "   "})),
+            "event name must not be blank"
+        );
         assert_eq!(
             event_error(json!({"name": "x".repeat(101)})),
             "event name cannot be longer than 100 bytes"
@@ -540,15 +621,32 @@ mod tests {
 
     #[test]
     fn timestamps_must_be_whole_seconds() {
-        assert_eq!(timestamp_value(&json!(1359389415), "timestamp").unwrap(), 1359389415);
-        assert_eq!(timestamp_value(&json!("1359389415"), "timestamp").unwrap(), 1359389415);
-        let fractional = timestamp_value(&json!(1359389415.5), "timestamp").unwrap_err().message;
+        assert_eq!(
+            timestamp_value(&json!(1359389415), "timestamp").unwrap(),
+            1359389415
+        );
+        assert_eq!(
+            timestamp_value(&json!("1359389415"), "timestamp").unwrap(),
+            1359389415
+        );
+        let fractional = timestamp_value(&json!(1359389415.5), "timestamp")
+            .unwrap_err()
+            .message;
         assert!(fractional.contains("fractional part"), "{fractional}");
-        let millis = timestamp_value(&json!(1359389415000_i64), "timestamp").unwrap_err().message;
-        assert!(millis.contains("looks like milliseconds") && millis.contains("(1359389415)"), "{millis}");
-        let negative = timestamp_value(&json!(-1), "timestamp").unwrap_err().message;
+        let millis = timestamp_value(&json!(1359389415000_i64), "timestamp")
+            .unwrap_err()
+            .message;
+        assert!(
+            millis.contains("looks like milliseconds") && millis.contains("(1359389415)"),
+            "{millis}"
+        );
+        let negative = timestamp_value(&json!(-1), "timestamp")
+            .unwrap_err()
+            .message;
         assert!(negative.contains("must not be negative"), "{negative}");
-        let text = timestamp_value(&json!("yesterday"), "timestamp").unwrap_err().message;
+        let text = timestamp_value(&json!("yesterday"), "timestamp")
+            .unwrap_err()
+            .message;
         assert!(text.contains("\"yesterday\""), "{text}");
     }
 
@@ -576,19 +674,27 @@ mod tests {
             "cannot identify more than 300 attributes in one request"
         );
         assert_eq!(
-            identify(target.clone(), object(json!({"x".repeat(151): 1}))).unwrap_err().message,
+            identify(target.clone(), object(json!({"x".repeat(151): 1})))
+                .unwrap_err()
+                .message,
             "attribute name cannot be longer than 150 bytes"
         );
         assert_eq!(
-            identify(target.clone(), object(json!({"plan": "y".repeat(1001)}))).unwrap_err().message,
+            identify(target.clone(), object(json!({"plan": "y".repeat(1001)})))
+                .unwrap_err()
+                .message,
             "value for attribute 'plan' cannot be longer than 1000 bytes"
         );
         assert_eq!(
-            identify(target.clone(), object(json!({"id": true}))).unwrap_err().message,
+            identify(target.clone(), object(json!({"id": true})))
+                .unwrap_err()
+                .message,
             "id attribute must be a string value"
         );
         assert_eq!(
-            identify(target, object(json!({"id": ""}))).unwrap_err().message,
+            identify(target, object(json!({"id": ""})))
+                .unwrap_err()
+                .message,
             "id attribute cannot be an empty string"
         );
     }

@@ -55,7 +55,11 @@ fn person_target(body: &Map<String, Value>) -> Result<PathIdentifier, Validation
         ));
     }
     let (key, value) = identifiers.iter().next().ok_or_else(|| {
-        ValidationError::new("required", Some("identifiers".to_owned()), "identifiers is empty")
+        ValidationError::new(
+            "required",
+            Some("identifiers".to_owned()),
+            "identifiers is empty",
+        )
     })?;
     let id_type = IdType::parse(key).ok_or_else(|| {
         ValidationError::new(
@@ -122,7 +126,11 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
                 .and_then(Value::as_str)
                 .filter(|token| !token.is_empty())
                 .ok_or_else(|| {
-                    ValidationError::new("required", Some("device.token".to_owned()), "device token is required")
+                    ValidationError::new(
+                        "required",
+                        Some("device.token".to_owned()),
+                        "device token is required",
+                    )
                 })?;
             Ok(Some(Operation::DeleteDevice {
                 target,
@@ -130,7 +138,11 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
             }))
         }
         "add_relationships" | "delete_relationships" => Ok(None),
-        "" => Err(ValidationError::new("required", Some("action".to_owned()), "action is required")),
+        "" => Err(ValidationError::new(
+            "required",
+            Some("action".to_owned()),
+            "action is required",
+        )),
         other => Err(ValidationError::new(
             "invalid",
             Some("action".to_owned()),
@@ -139,7 +151,11 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
     }
 }
 
-fn delivery(body: &Map<String, Value>, action: &str, now: UnixSeconds) -> Result<Option<Operation>, ValidationError> {
+fn delivery(
+    body: &Map<String, Value>,
+    action: &str,
+    now: UnixSeconds,
+) -> Result<Option<Operation>, ValidationError> {
     if action != "event" {
         return Err(ValidationError::new(
             "invalid",
@@ -152,11 +168,18 @@ fn delivery(body: &Map<String, Value>, action: &str, now: UnixSeconds) -> Result
         .and_then(|identifiers| identifiers.get("id"))
         .and_then(Value::as_str)
         .ok_or_else(|| {
-            ValidationError::new("required", Some("identifiers.id".to_owned()), "identifiers.id (the delivery id) is required")
+            ValidationError::new(
+                "required",
+                Some("identifiers.id".to_owned()),
+                "identifiers.id (the delivery id) is required",
+            )
         })?;
     let mut metric_body = Map::new();
     metric_body.insert("delivery_id".into(), Value::String(delivery_id.to_owned()));
-    metric_body.insert("metric".into(), body.get("name").cloned().unwrap_or(Value::Null));
+    metric_body.insert(
+        "metric".into(),
+        body.get("name").cloned().unwrap_or(Value::Null),
+    );
     if let Some(timestamp) = body.get("timestamp") {
         metric_body.insert("timestamp".into(), timestamp.clone());
     }
@@ -181,7 +204,11 @@ mod tests {
             0,
         )
         .unwrap_err();
-        assert!(error.message.starts_with("You cannot pass multiple identifiers"));
+        assert!(
+            error
+                .message
+                .starts_with("You cannot pass multiple identifiers")
+        );
         let ok = operation(&json!({"type":"person","action":"event","identifiers":{"id":"a@b"},"name":"x","attributes":{"k":1}}), 0)
             .unwrap()
             .unwrap();

@@ -99,9 +99,19 @@ impl IndexBuffer {
                 Some((count, first, last, keys_json)) => {
                     let keys: BTreeSet<String> =
                         serde_json::from_str(&keys_json).unwrap_or_default();
-                    (count + entry.count, first.min(entry.first_seen), last.max(entry.last_seen), keys)
+                    (
+                        count + entry.count,
+                        first.min(entry.first_seen),
+                        last.max(entry.last_seen),
+                        keys,
+                    )
                 }
-                None => (entry.count, entry.first_seen, entry.last_seen, BTreeSet::new()),
+                None => (
+                    entry.count,
+                    entry.first_seen,
+                    entry.last_seen,
+                    BTreeSet::new(),
+                ),
             };
             for key in entry.keys {
                 if keys.len() >= MAX_KEYS {

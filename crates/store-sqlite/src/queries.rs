@@ -2,8 +2,8 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, CustomerIdentifiers, DeliveryMetric, Device, EventIndexEntry,
-    Person, StoreError, StoreRead, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, CustomerIdentifiers, DeliveryMetric, Device, EventIndexEntry, Person,
+    StoreError, StoreRead, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -148,11 +148,7 @@ impl StoreRead for Queries<'_> {
         finish_person(found)
     }
 
-    fn person_by_seq(
-        &mut self,
-        workspace_id: i64,
-        seq: i64,
-    ) -> Result<Option<Person>, StoreError> {
+    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
         let sql = format!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL"
         );
@@ -206,10 +202,8 @@ impl StoreRead for Queries<'_> {
              FROM activities a LEFT JOIN people p ON p.seq = a.person_seq
              WHERE a.workspace_id = ?1 AND a.timestamp >= ?2",
         );
-        let mut values: Vec<rusqlite::types::Value> = vec![
-            query.workspace_id.into(),
-            query.since.into(),
-        ];
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![query.workspace_id.into(), query.since.into()];
         if let Some(person_seq) = query.person_seq {
             values.push(person_seq.into());
             sql.push_str(&format!(" AND a.person_seq = ?{}", values.len()));

@@ -16,7 +16,9 @@ pub(crate) fn spawn(connections: Vec<Connection>) -> Result<mpsc::Sender<ReadJob
         std::thread::Builder::new()
             .name(format!("herald-sqlite-reader-{number}"))
             .spawn(move || reader_loop(connection, &receiver))
-            .map_err(|error| StoreError::Backend(format!("cannot start a reader thread: {error}")))?;
+            .map_err(|error| {
+                StoreError::Backend(format!("cannot start a reader thread: {error}"))
+            })?;
     }
     Ok(sender)
 }

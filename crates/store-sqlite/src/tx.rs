@@ -62,11 +62,7 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<Option<Person>, StoreError> {
         self.queries.person(workspace_id, identifier)
     }
-    fn person_by_seq(
-        &mut self,
-        workspace_id: i64,
-        seq: i64,
-    ) -> Result<Option<Person>, StoreError> {
+    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
         self.queries.person_by_seq(workspace_id, seq)
     }
     fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
@@ -345,7 +341,11 @@ impl StoreTx for Tx<'_, '_> {
     ) -> Result<bool, StoreError> {
         let changed = self.execute(
             "DELETE FROM suppressions WHERE workspace_id = ?1 AND id_type = ?2 AND value = ?3",
-            params![workspace_id, identifier.id_type().as_str(), identifier.value()],
+            params![
+                workspace_id,
+                identifier.id_type().as_str(),
+                identifier.value()
+            ],
         )?;
         Ok(changed > 0)
     }
@@ -374,7 +374,8 @@ impl StoreTx for Tx<'_, '_> {
         timestamp: UnixSeconds,
         data: &Map<String, Value>,
     ) -> Result<(), StoreError> {
-        self.index.note(workspace_id, kind, name, timestamp, data.keys());
+        self.index
+            .note(workspace_id, kind, name, timestamp, data.keys());
         Ok(())
     }
 

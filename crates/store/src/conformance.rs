@@ -130,7 +130,10 @@ pub fn workspaces_are_unique_by_name(store: &StoreHandle) {
         .read_blocking(|reader| reader.workspace_by_app_key_hash("app-a"))
         .expect("lookup");
     assert_eq!(by_app.map(|w| w.id), Some(first));
-    assert_eq!(store.read_blocking(|r| r.workspaces()).expect("list").len(), 1);
+    assert_eq!(
+        store.read_blocking(|r| r.workspaces()).expect("list").len(),
+        1
+    );
 }
 
 pub fn people_are_found_by_each_identifier(store: &StoreHandle) {
@@ -240,7 +243,10 @@ pub fn anonymous_events_attach_with_the_trigger_window(store: &StoreHandle) {
     assert_eq!(by_name("recent").person_seq, Some(person));
     assert!(by_name("recent").may_trigger);
     assert_eq!(by_name("old").person_seq, Some(person));
-    assert!(!by_name("old").may_trigger, "attached more than 72 h after its timestamp");
+    assert!(
+        !by_name("old").may_trigger,
+        "attached more than 72 h after its timestamp"
+    );
     assert_eq!(by_name("other").person_seq, None);
 }
 
@@ -256,7 +262,10 @@ pub fn merged_events_move_and_never_trigger(store: &StoreHandle) {
         .expect("moved");
     assert_eq!(moved, 1);
     let activities = all_activities(store, ws);
-    let new = activities.iter().find(|a| a.name.as_deref() == Some("new")).expect("new");
+    let new = activities
+        .iter()
+        .find(|a| a.name.as_deref() == Some("new"))
+        .expect("new");
     assert_eq!(new.person_seq, Some(primary));
     assert!(!new.may_trigger);
     let ancient = activities
@@ -285,8 +294,19 @@ pub fn devices_belong_to_one_person(store: &StoreHandle) {
         .write_blocking(move |tx| tx.upsert_device(ws, b, &again))
         .expect("store works")
         .expect("moved");
-    assert!(store.read_blocking(move |r| r.devices(ws, a)).expect("read").is_empty());
-    assert_eq!(store.read_blocking(move |r| r.devices(ws, b)).expect("read").len(), 1);
+    assert!(
+        store
+            .read_blocking(move |r| r.devices(ws, a))
+            .expect("read")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .read_blocking(move |r| r.devices(ws, b))
+            .expect("read")
+            .len(),
+        1
+    );
     let deleted = store
         .write_blocking(move |tx| tx.delete_device(ws, b, "tok"))
         .expect("store works")
@@ -303,9 +323,17 @@ pub fn suppressions_are_per_identifier(store: &StoreHandle) {
         .expect("store works")
         .expect("suppressed");
     let check = probe.clone();
-    assert!(store.read_blocking(move |r| r.is_suppressed(ws, &check)).expect("read"));
+    assert!(
+        store
+            .read_blocking(move |r| r.is_suppressed(ws, &check))
+            .expect("read")
+    );
     let as_id = Identifier::Id("a@b.c".into());
-    assert!(!store.read_blocking(move |r| r.is_suppressed(ws, &as_id)).expect("read"));
+    assert!(
+        !store
+            .read_blocking(move |r| r.is_suppressed(ws, &as_id))
+            .expect("read")
+    );
     let freed = store
         .write_blocking(move |tx| tx.unsuppress(ws, &probe))
         .expect("store works")
@@ -325,23 +353,37 @@ pub fn the_event_index_aggregates_across_transactions(store: &StoreHandle) {
     }
     // A rolled-back job's notes must not count.
     let rolled_back = store.write_blocking(move |tx| {
-        tx.note_event(ws, "event", "signup", 1, &Map::new()).expect("noted");
+        tx.note_event(ws, "event", "signup", 1, &Map::new())
+            .expect("noted");
         Err::<(), ()>(())
     });
     assert_eq!(rolled_back.expect("store works"), Err(()));
-    let index = store.read_blocking(move |r| r.event_index(ws)).expect("read");
+    let index = store
+        .read_blocking(move |r| r.event_index(ws))
+        .expect("read");
     assert_eq!(index.len(), 1);
     assert_eq!(index[0].count, 3);
     assert_eq!(index[0].first_seen, 20);
     assert_eq!(index[0].last_seen, 90);
-    assert_eq!(index[0].attribute_keys, vec!["a".to_string(), "b".to_string()]);
+    assert_eq!(
+        index[0].attribute_keys,
+        vec!["a".to_string(), "b".to_string()]
+    );
 }
 
 pub fn activities_page_newest_first_with_filters(store: &StoreHandle) {
     let ws = new_workspace(store, "page");
     let person = new_person(store, ws, "p", None);
     for index in 0..5 {
-        append(store, event(ws, Some(person), if index % 2 == 0 { "even" } else { "odd" }, 100 + index));
+        append(
+            store,
+            event(
+                ws,
+                Some(person),
+                if index % 2 == 0 { "even" } else { "odd" },
+                100 + index,
+            ),
+        );
     }
     append(store, event(ws, Some(person), "too-old", 5));
     let query = ActivityQuery {
@@ -357,13 +399,21 @@ pub fn activities_page_newest_first_with_filters(store: &StoreHandle) {
         move |r| r.activities(&query)
     });
     let first_page = first_page.expect("read");
-    assert_eq!(first_page.iter().map(|a| a.timestamp).collect::<Vec<_>>(), vec![104, 102]);
+    assert_eq!(
+        first_page.iter().map(|a| a.timestamp).collect::<Vec<_>>(),
+        vec![104, 102]
+    );
     let next = ActivityQuery {
         before_seq: Some(first_page[1].seq),
         ..query
     };
-    let second_page = store.read_blocking(move |r| r.activities(&next)).expect("read");
-    assert_eq!(second_page.iter().map(|a| a.timestamp).collect::<Vec<_>>(), vec![100]);
+    let second_page = store
+        .read_blocking(move |r| r.activities(&next))
+        .expect("read");
+    assert_eq!(
+        second_page.iter().map(|a| a.timestamp).collect::<Vec<_>>(),
+        vec![100]
+    );
     assert_eq!(
         second_page[0].customer.as_ref().and_then(|c| c.id.clone()),
         Some("p".to_string())
@@ -380,7 +430,10 @@ pub fn settings_round_trip(store: &StoreHandle) {
         .write_blocking(|tx| tx.set_setting("k", "2"))
         .expect("store works")
         .expect("set");
-    assert_eq!(store.read_blocking(|r| r.setting("k")).expect("read"), Some("2".into()));
+    assert_eq!(
+        store.read_blocking(|r| r.setting("k")).expect("read"),
+        Some("2".into())
+    );
 }
 
 pub fn purge_removes_only_old_unattached_anonymous_events(store: &StoreHandle) {
@@ -403,5 +456,8 @@ pub fn purge_removes_only_old_unattached_anonymous_events(store: &StoreHandle) {
         .filter_map(|a| a.name)
         .collect();
     names.sort();
-    assert_eq!(names, vec!["fresh".to_string(), "identified-old".to_string()]);
+    assert_eq!(
+        names,
+        vec!["fresh".to_string(), "identified-old".to_string()]
+    );
 }

@@ -46,7 +46,10 @@ impl StoreHandle {
         reply.blocking_recv().map_err(|_| StoreError::Closed)?
     }
 
-    fn submit_read<T, F>(&self, job: F) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError>
+    fn submit_read<T, F>(
+        &self,
+        job: F,
+    ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut dyn StoreRead) -> Result<T, StoreError> + Send + 'static,

@@ -49,8 +49,7 @@ pub trait StoreRead {
         workspace_id: i64,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError>;
-    fn person_by_seq(&mut self, workspace_id: i64, seq: i64)
-    -> Result<Option<Person>, StoreError>;
+    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError>;
     fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError>;
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError>;
     fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError>;
@@ -78,8 +77,12 @@ pub trait StoreTx: StoreRead {
     /// Saves a person's identifiers, attributes and `updated_at`.
     fn update_person(&mut self, person: &Person) -> Result<(), StoreError>;
     /// Marks a person deleted and frees their identifiers for a new profile.
-    fn delete_person(&mut self, workspace_id: i64, seq: i64, now: UnixSeconds)
-    -> Result<(), StoreError>;
+    fn delete_person(
+        &mut self,
+        workspace_id: i64,
+        seq: i64,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError>;
 
     /// Appends an activity; an event whose id was seen before is not stored again.
     fn append_activity(&mut self, new: &NewActivity) -> Result<Appended, StoreError>;
@@ -127,8 +130,12 @@ pub trait StoreTx: StoreRead {
         person_seq: i64,
         token: &str,
     ) -> Result<bool, StoreError>;
-    fn move_devices(&mut self, workspace_id: i64, from_seq: i64, to_seq: i64)
-    -> Result<(), StoreError>;
+    fn move_devices(
+        &mut self,
+        workspace_id: i64,
+        from_seq: i64,
+        to_seq: i64,
+    ) -> Result<(), StoreError>;
 
     fn suppress(
         &mut self,
@@ -137,8 +144,11 @@ pub trait StoreTx: StoreRead {
         now: UnixSeconds,
     ) -> Result<(), StoreError>;
     /// Frees a suppressed identifier; returns whether it was suppressed.
-    fn unsuppress(&mut self, workspace_id: i64, identifier: &Identifier)
-    -> Result<bool, StoreError>;
+    fn unsuppress(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<bool, StoreError>;
 
     fn insert_delivery_metric(&mut self, metric: &DeliveryMetric) -> Result<(), StoreError>;
 

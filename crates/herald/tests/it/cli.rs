@@ -17,7 +17,11 @@ fn first_start_creates_a_default_workspace_and_prints_its_credentials_once() {
     }
     server.kill();
     let again = Server::start(dir.path(), &[]);
-    assert!(again.banner.is_empty(), "credentials are printed only once: {:?}", again.banner);
+    assert!(
+        again.banner.is_empty(),
+        "credentials are printed only once: {:?}",
+        again.banner
+    );
 }
 
 #[test]
@@ -56,7 +60,10 @@ fn settings_come_from_env_and_config_file() {
     let config = dir.path().join("herald.toml");
     std::fs::write(
         &config,
-        format!("data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n", data_dir.display().to_string()),
+        format!(
+            "data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n",
+            data_dir.display().to_string()
+        ),
     )
     .unwrap();
     let output = Command::new(herald_binary())
@@ -65,8 +72,15 @@ fn settings_come_from_env_and_config_file() {
         .env_remove("HERALD_DATA_DIR")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(data_dir.join("herald.db").exists(), "the config file's data_dir is used");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        data_dir.join("herald.db").exists(),
+        "the config file's data_dir is used"
+    );
     let env_dir = dir.path().join("from-env");
     let output = Command::new(herald_binary())
         .args(["workspace", "create", "env", "--json"])
@@ -75,5 +89,8 @@ fn settings_come_from_env_and_config_file() {
         .output()
         .unwrap();
     assert!(output.status.success());
-    assert!(env_dir.join("herald.db").exists(), "the environment overrides the config file");
+    assert!(
+        env_dir.join("herald.db").exists(),
+        "the environment overrides the config file"
+    );
 }

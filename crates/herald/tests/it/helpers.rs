@@ -38,7 +38,10 @@ pub fn create_workspace(data_dir: &Path, name: &str) -> Workspace {
         id: value["id"].as_i64().expect("id"),
         site_id: value["site_id"].as_str().expect("site_id").to_owned(),
         api_key: value["api_key"].as_str().expect("api_key").to_owned(),
-        app_api_key: value["app_api_key"].as_str().expect("app_api_key").to_owned(),
+        app_api_key: value["app_api_key"]
+            .as_str()
+            .expect("app_api_key")
+            .to_owned(),
     }
 }
 
@@ -141,7 +144,12 @@ impl TestApp {
     }
 
     /// Sends a Track API request with Basic auth and a JSON body; returns status and body.
-    pub async fn track(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn track(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .request(method, self.url(path))
@@ -153,7 +161,13 @@ impl TestApp {
     }
 
     /// Sends a raw Track API request with a given content type.
-    pub async fn track_raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    pub async fn track_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
         let request = self
             .client
             .request(method, self.url(path))
@@ -191,7 +205,13 @@ impl TestApp {
                 .app_get(&format!("/v1/activities?limit=100&start={start}{filter}"))
                 .await;
             assert_eq!(status, 200, "{page}");
-            all.extend(page["activities"].as_array().expect("activities").iter().cloned());
+            all.extend(
+                page["activities"]
+                    .as_array()
+                    .expect("activities")
+                    .iter()
+                    .cloned(),
+            );
             start = page["next"].as_str().unwrap_or_default().to_owned();
             if start.is_empty() {
                 break;
