@@ -16,7 +16,7 @@ pub struct TrackWorkspace(pub i64);
 #[derive(Debug, Clone, Copy)]
 pub struct AppWorkspace(pub i64);
 
-fn authorization<'p>(parts: &'p Parts) -> Option<&'p str> {
+fn authorization(parts: &Parts) -> Option<&str> {
     parts
         .headers
         .get(axum::http::header::AUTHORIZATION)

@@ -187,15 +187,15 @@ impl Context<'_> {
         if self.is_suppressed(&input.target)? {
             return Ok(());
         }
-        if let Some(id) = &input.id {
-            if self.is_suppressed_identifier(&Identifier::Id(id.clone()))? {
-                return Ok(());
-            }
+        if let Some(id) = &input.id
+            && self.is_suppressed_identifier(&Identifier::Id(id.clone()))?
+        {
+            return Ok(());
         }
-        if let Some(email) = &input.email {
-            if self.is_suppressed_identifier(&Identifier::Email(email.to_lowercase()))? {
-                return Ok(());
-            }
+        if let Some(email) = &input.email
+            && self.is_suppressed_identifier(&Identifier::Email(email.to_lowercase()))?
+        {
+            return Ok(());
         }
         let by_path = self.find(&input.target)?;
         let by_id = match &input.id {
@@ -273,29 +273,29 @@ impl Context<'_> {
                 _ => {}
             }
         }
-        if let Some(id) = &input.id {
-            if person.id.as_deref() != Some(id.as_str()) {
-                if person.id.is_some() && !path_is_cio {
-                    let reason = format!(
-                        "the id of a person can only change when the request names them by cio_{}",
-                        person.cio_id
-                    );
-                    return self.failed_change(Some(person.seq), reason, input);
-                }
-                changes.push(("id".to_owned(), json!(person.id), json!(id)));
-                person.id = Some(id.clone());
+        if let Some(id) = &input.id
+            && person.id.as_deref() != Some(id.as_str())
+        {
+            if person.id.is_some() && !path_is_cio {
+                let reason = format!(
+                    "the id of a person can only change when the request names them by cio_{}",
+                    person.cio_id
+                );
+                return self.failed_change(Some(person.seq), reason, input);
             }
+            changes.push(("id".to_owned(), json!(person.id), json!(id)));
+            person.id = Some(id.clone());
         }
-        if let Some(email) = &input.email {
-            if person.email.as_deref() != Some(email.as_str()) {
-                changes.push(("email".to_owned(), json!(person.email), json!(email)));
-                person.email = Some(email.clone());
-            }
+        if let Some(email) = &input.email
+            && person.email.as_deref() != Some(email.as_str())
+        {
+            changes.push(("email".to_owned(), json!(person.email), json!(email)));
+            person.email = Some(email.clone());
         }
         for (name, value) in &input.attributes {
             let old = person.attributes.get(name).cloned().unwrap_or(Value::Null);
             if value.is_null() {
-                if person.attributes.remove(name).is_some() {
+                if person.attributes.shift_remove(name).is_some() {
                     changes.push((name.clone(), old, Value::Null));
                 }
             } else if &old != value {
@@ -394,14 +394,13 @@ impl Context<'_> {
         event: &EventInput,
     ) -> Result<(), StoreError> {
         let mut person_seq = None;
-        if let Some(anonymous_id) = anonymous_id {
-            if let Some((seq, linked_at)) =
+        if let Some(anonymous_id) = anonymous_id
+            && let Some((seq, linked_at)) =
                 self.tx.anonymous_link(self.workspace_id, anonymous_id)?
-            {
-                let within_grace = self.now - linked_at <= limits::ANONYMOUS_LINK_GRACE_SECONDS;
-                if within_grace && self.tx.person_by_seq(self.workspace_id, seq)?.is_some() {
-                    person_seq = Some(seq);
-                }
+        {
+            let within_grace = self.now - linked_at <= limits::ANONYMOUS_LINK_GRACE_SECONDS;
+            if within_grace && self.tx.person_by_seq(self.workspace_id, seq)?.is_some() {
+                person_seq = Some(seq);
             }
         }
         self.append_event(person_seq, anonymous_id, event)

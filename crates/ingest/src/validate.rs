@@ -135,10 +135,10 @@ pub fn identify(target: PathIdentifier, mut body: Map<String, Value>) -> Result<
     }
     let anonymous_id = optional_string(body.get("anonymous_id"), "anonymous_id")?;
     attributes(&body)?;
-    if let Some(created_at) = body.get("created_at") {
-        if !created_at.is_null() {
-            timestamp_value(created_at, "created_at")?;
-        }
+    if let Some(created_at) = body.get("created_at")
+        && !created_at.is_null()
+    {
+        timestamp_value(created_at, "created_at")?;
     }
     Ok(Operation::Identify(IdentifyInput {
         target,
@@ -514,8 +514,13 @@ const METRICS: [&str; 9] = [
     "failed",
 ];
 
-/// Validates `POST /api/v1/metrics`.
-pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> {
+/// Builds a delivery metric from a body: the parts both metric endpoints share.
+fn delivery_metric(
+    body: &Map<String, Value>,
+    source: &str,
+    metric: String,
+    now: UnixSeconds,
+) -> Result<Operation> {
     let delivery_id = match body.get("delivery_id") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
         _ => {
@@ -525,6 +530,22 @@ pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> 
             ));
         }
     };
+    let timestamp = match body.get("timestamp") {
+        None | Some(Value::Null) => now,
+        Some(value) => timestamp_value(value, "timestamp")?,
+    };
+    Ok(Operation::Metric(DeliveryMetric {
+        source: source.to_owned(),
+        delivery_id,
+        metric,
+        timestamp,
+        received_at: now,
+        data: Value::Object(body.clone()),
+    }))
+}
+
+/// Validates `POST /api/v1/metrics`.
+pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> {
     let metric = match body.get("metric") {
         Some(Value::String(metric)) if METRICS.contains(&metric.as_str()) => metric.clone(),
         Some(Value::String(metric)) => {
@@ -535,31 +556,11 @@ pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> 
         }
         _ => return Err(ValidationError::required("metric", "metric is required")),
     };
-    let timestamp = match body.get("timestamp") {
-        None | Some(Value::Null) => now,
-        Some(value) => timestamp_value(value, "timestamp")?,
-    };
-    Ok(Operation::Metric(DeliveryMetric {
-        source: "metrics".into(),
-        delivery_id,
-        metric,
-        timestamp,
-        received_at: now,
-        data: Value::Object(body.clone()),
-    }))
+    delivery_metric(body, "metrics", metric, now)
 }
 
 /// Validates the legacy `POST /api/v1/push/events`.
 pub fn push_event(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> {
-    let delivery_id = match body.get("delivery_id") {
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
-        _ => {
-            return Err(ValidationError::required(
-                "delivery_id",
-                "delivery_id is required",
-            ));
-        }
-    };
     let metric = match body.get("event") {
         Some(Value::String(event))
             if matches!(event.as_str(), "opened" | "converted" | "delivered") =>
@@ -573,18 +574,7 @@ pub fn push_event(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operati
             ));
         }
     };
-    let timestamp = match body.get("timestamp") {
-        None | Some(Value::Null) => now,
-        Some(value) => timestamp_value(value, "timestamp")?,
-    };
-    Ok(Operation::Metric(DeliveryMetric {
-        source: "push_events".into(),
-        delivery_id,
-        metric,
-        timestamp,
-        received_at: now,
-        data: Value::Object(body.clone()),
-    }))
+    delivery_metric(body, "push_events", metric, now)
 }
 
 #[cfg(test)]

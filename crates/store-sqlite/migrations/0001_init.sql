@@ -43,6 +43,8 @@ CREATE TABLE activities (
 CREATE UNIQUE INDEX activities_by_event_id ON activities(workspace_id, event_id) WHERE event_id IS NOT NULL;
 CREATE INDEX activities_by_person ON activities(workspace_id, person_seq, seq) WHERE person_seq IS NOT NULL;
 CREATE INDEX activities_unattached ON activities(workspace_id, anonymous_id) WHERE person_seq IS NULL AND anonymous_id IS NOT NULL;
+-- The periodic purge of expired anonymous events reads this instead of the whole log.
+CREATE INDEX activities_unattached_by_age ON activities(received_at) WHERE person_seq IS NULL AND anonymous_id IS NOT NULL;
 CREATE INDEX activities_by_workspace ON activities(workspace_id, seq);
 
 CREATE TABLE devices (
