@@ -130,7 +130,11 @@ impl IntoResponse for ApiError {
         let body = match self.shape {
             Shape::MetaError => json!({"meta": {"error": self.message}, "code": self.code}),
             Shape::MetaErrors => json!({"meta": {"errors": [self.message]}, "code": self.code}),
-            Shape::V2 => json!({"errors": self.items, "code": self.code}),
+            // `meta.error` repeats the first message because the Node client builds its
+            // exception message from it and would otherwise say "Unknown error".
+            Shape::V2 => {
+                json!({"errors": self.items, "meta": {"error": self.message}, "code": self.code})
+            }
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {

@@ -572,8 +572,8 @@ step("entity applies one v2 operation and rejects an invalid one with 400", asyn
   await track.entity({ type: "person", identifiers: { id: "node-e1" }, action: "identify", attributes: { plan: "back" } });
   assert.equal((await customer("node-e1")).attributes.plan, "back");
 
-  // v2 errors have the shape {"errors":[{reason, field, message}]}, which the client does not
-  // read into its message, so the body is checked instead.
+  // v2 errors have the shape {"errors":[{reason, field, message}]}; Herald repeats the first
+  // message in meta.error so that the client's exception says what went wrong.
   const invalid = await rejection(
     track.entity({ type: "person", identifiers: { id: "x", email: "x@example.com" }, action: "identify" }),
     400,
@@ -581,6 +581,7 @@ step("entity applies one v2 operation and rejects an invalid one with 400", asyn
   const body = JSON.parse(invalid.body);
   assert.equal(body.errors.length, 1, invalid.body);
   assert.match(body.errors[0].message, /You cannot pass multiple identifiers/);
+  assert.match(invalid.message, /You cannot pass multiple identifiers/);
   await assertNoCustomer("x");
 });
 
