@@ -325,7 +325,7 @@ pub fn event(
             ));
         }
     };
-    let data_size = Value::Object(data.clone()).to_string().len();
+    let data_size = serde_json::to_vec(&data).map_or(usize::MAX, |bytes| bytes.len());
     if data_size > limits::MAX_EVENT_DATA_BYTES {
         return Err(ValidationError::field(
             data_field,

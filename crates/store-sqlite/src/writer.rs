@@ -41,7 +41,7 @@ fn writer_loop(connection: Connection, mut receiver: mpsc::Receiver<WriteJob>, m
 }
 
 fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>) {
-    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(error) = run_cached(connection, "BEGIN IMMEDIATE") {
         tracing::error!(error = %error, jobs = batch.len(), "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels: each caller sees the store as closed and
         // answers with an error, and nothing of theirs was written.
@@ -55,7 +55,7 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>) {
     }
     let committed = index
         .flush(connection)
-        .and_then(|()| connection.execute_batch("COMMIT").map_err(backend));
+        .and_then(|()| run_cached(connection, "COMMIT").map_err(backend));
     if let Err(error) = &committed {
         tracing::error!(error = %error, "write transaction failed; rolling back");
         let _ = connection.execute_batch("ROLLBACK");
@@ -65,10 +65,16 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>) {
     }
 }
 
+/// Runs a statement through the statement cache: savepoints run once per job, so parsing them
+/// each time would cost more than the statements themselves.
+fn run_cached(connection: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    connection.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 type Notify = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 fn run_job(connection: &Connection, index: &mut IndexBuffer, job: WriteJob) -> Notify {
-    if let Err(error) = connection.execute_batch("SAVEPOINT job") {
+    if let Err(error) = run_cached(connection, "SAVEPOINT job") {
         let error = backend(error);
         // The job never ran; its caller hears the error through a synthetic outcome.
         return Box::new(move |_| drop(error));
@@ -81,11 +87,12 @@ fn run_job(connection: &Connection, index: &mut IndexBuffer, job: WriteJob) -> N
     match outcome {
         Ok(JobOutcome { keep, on_commit }) => {
             if keep {
-                let _ = connection.execute_batch("RELEASE job");
+                let _ = run_cached(connection, "RELEASE job");
                 index.absorb(job_index);
                 on_commit
             } else {
-                let _ = connection.execute_batch("ROLLBACK TO job; RELEASE job");
+                let _ = run_cached(connection, "ROLLBACK TO job");
+                let _ = run_cached(connection, "RELEASE job");
                 on_commit
             }
         }
