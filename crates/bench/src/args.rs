@@ -1,0 +1,62 @@
+//! The command line of `herald-bench`.
+
+use clap::{Parser, ValueEnum};
+
+/// Drives a Herald on this machine with Track API traffic and prints one JSON summary line.
+#[derive(Debug, Parser)]
+#[command(name = "herald-bench", version)]
+pub struct Args {
+    /// The server's base URL; only loopback addresses are accepted, so a typo cannot load a
+    /// real server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The workspace's site id (the Basic auth user name).
+    #[arg(long)]
+    pub site_id: String,
+    /// The workspace's Track API key (the Basic auth password).
+    #[arg(long)]
+    pub api_key: String,
+    /// Which traffic to send.
+    #[arg(long, value_enum, default_value_t = Scenario::Batch)]
+    pub scenario: Scenario,
+    /// Concurrent keep-alive connections, each with one request in flight.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// How long to measure, after the warm-up.
+    #[arg(long, default_value_t = 10)]
+    pub duration_secs: u64,
+    /// How long to send before measuring, so the server's caches and the database file are warm.
+    #[arg(long, default_value_t = 2)]
+    pub warmup_secs: u64,
+    /// Events per `/api/v2/batch` request.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// How many distinct people (`u0` … `u{N-1}`) the events are spread over.
+    #[arg(long, default_value_t = 100_000)]
+    pub people: u64,
+    /// Threads of the generator's runtime; one keeps the generator's share of a small machine low.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// The server's process id: when given, its CPU use during the measured window is reported
+    /// next to the generator's own.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+/// The traffic shapes of the ingest benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// `POST /api/v2/batch` with `--batch-size` events per request.
+    Batch,
+    /// `POST /api/v1/customers/{id}/events`, one event per request.
+    Single,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Batch => "batch",
+            Self::Single => "single",
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `herald-bench`: the ingest load generator behind `docs/benchmarks.md`.
+//!
+//! It opens `--connections` keep-alive HTTP/1.1 connections to a Herald on this machine, keeps
+//! one request in flight on each for the warm-up and the measured window, and prints one JSON
+//! line with throughput, latency percentiles and the CPU each side used.
+
+mod args;
+mod cpu;
+mod payload;
+mod report;
+mod target;
+mod worker;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::args::Args;
+use crate::payload::Payloads;
+use crate::report::RunInfo;
+use crate::target::Target;
+use crate::worker::Window;
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    anyhow::ensure!(args.duration_secs > 0, "--duration-secs must be at least 1");
+    let target = Target::new(&args.url, &args.site_id, &args.api_key)?;
+    let payloads = Arc::new(Payloads::build(
+        args.scenario,
+        args.batch_size.max(1),
+        args.people,
+    ));
+
+    // A current-thread runtime by default: the generator then never takes more than one core
+    // from the server it measures.
+    let runtime = if args.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.threads)
+            .enable_all()
+            .build()?
+    };
+    let summary = runtime.block_on(run(&args, target, payloads))?;
+    println!("{summary}");
+    Ok(())
+}
+
+async fn run(
+    args: &Args,
+    target: Target,
+    payloads: Arc<Payloads>,
+) -> anyhow::Result<serde_json::Value> {
+    let begin = Instant::now();
+    let window = Window {
+        start: begin + Duration::from_secs(args.warmup_secs),
+        end: begin + Duration::from_secs(args.warmup_secs + args.duration_secs),
+    };
+    let workers: Vec<_> = (0..args.connections)
+        .map(|index| {
+            tokio::spawn(worker::run(
+                target.clone(),
+                payloads.clone(),
+                index,
+                args.connections,
+                window,
+            ))
+        })
+        .collect();
+
+    // CPU is sampled at the window's edges, so warm-up and the last in-flight answers are left out.
+    tokio::time::sleep_until(window.start.into()).await;
+    let before = cpu::Snapshot::take(args.server_pid);
+    tokio::time::sleep_until(window.end.into()).await;
+    let after = cpu::Snapshot::take(args.server_pid);
+    let measured_secs = window.end.duration_since(window.start).as_secs_f64();
+
+    let mut results = Vec::with_capacity(workers.len());
+    for worker in workers {
+        results.push(worker.await.context("a worker panicked")??);
+    }
+    let info = RunInfo {
+        scenario: args.scenario.name(),
+        connections: args.connections,
+        events_per_request: payloads.events_per_request,
+        measured_secs,
+        generator_cores: cpu::cores(before.generator, after.generator, measured_secs),
+        server_cores: cpu::cores(before.server, after.server, measured_secs),
+        machine_cores: cpu::cores(before.machine, after.machine, measured_secs),
+    };
+    Ok(report::summary(&info, results))
+}

@@ -1,0 +1,73 @@
+//! What the engine knows of a person: attributes, when they were first seen, and their events.
+
+use serde_json::{Map, Value};
+
+use crate::UnixSeconds;
+
+/// The type of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    Event,
+    Page,
+    Screen,
+}
+
+impl EventKind {
+    /// Parses `event`, `page` or `screen`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "event" => Some(Self::Event),
+            "page" => Some(Self::Page),
+            "screen" => Some(Self::Screen),
+            _ => None,
+        }
+    }
+}
+
+/// One event of a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub name: String,
+    pub kind: EventKind,
+    pub timestamp: UnixSeconds,
+    pub data: Map<String, Value>,
+}
+
+/// Everything about a person that segment definitions can look at.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PersonHistory {
+    pub attributes: Map<String, Value>,
+    /// When the profile was created in Herald.
+    pub first_seen: UnixSeconds,
+    pub events: Vec<EventRecord>,
+}
+
+/// Reads a unix-seconds timestamp from a JSON number or numeric string.
+pub fn timestamp_of(value: &Value) -> Option<UnixSeconds> {
+    match value {
+        Value::Number(number) => number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.floor() as i64)
+        }),
+        Value::String(text) => text.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+}
+
+/// When a person's profile age starts: the `created_at` attribute if it is a timestamp, else
+/// the earlier of first seen and the earliest event.
+pub fn profile_start(
+    attributes: &Map<String, Value>,
+    first_seen: UnixSeconds,
+    earliest_event: Option<UnixSeconds>,
+) -> UnixSeconds {
+    if let Some(created_at) = attributes.get("created_at").and_then(timestamp_of) {
+        return created_at;
+    }
+    match earliest_event {
+        Some(earliest) => earliest.min(first_seen),
+        None => first_seen,
+    }
+}

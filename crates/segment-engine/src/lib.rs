@@ -1,0 +1,27 @@
+//! The segment engine: who is in which segment, exactly, at every instant.
+//!
+//! [`definition`] parses and validates the public definition format. [`reference`] is a plain,
+//! obviously-correct evaluator over a person's whole history, used as the oracle in tests.
+//! [`Engine`] keeps per-person state so that each event, attribute change, merge or delete
+//! re-evaluates only that person, and keeps a due-time index of when each person's truth will next
+//! change by time alone.
+//!
+//! The crate is pure: it never reads a clock (every call takes `now`), does no IO and knows
+//! nothing of HTTP or SQL.
+
+pub mod definition;
+pub mod engine;
+pub mod filter;
+pub mod history;
+pub mod reference;
+
+pub use definition::{Condition, Definition, DefinitionError, EventCondition, Filter};
+pub use engine::{Cause, Change, Engine, Origin};
+pub use history::{EventKind, EventRecord, PersonHistory};
+
+/// A segment's id.
+pub type SegmentId = i64;
+/// A person's internal number (the store's `seq`).
+pub type PersonId = i64;
+/// Seconds since the unix epoch.
+pub type UnixSeconds = i64;

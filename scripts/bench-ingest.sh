@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The ingest benchmark of docs/benchmarks.md.
+#
+# Builds Herald and herald-bench in release mode, then for each SQLite synchronous mode starts a
+# fresh server on a temporary data dir, runs every scenario against it with herald-bench, checks
+# that the server stored exactly the events it acknowledged, stops it and prints a results table.
+#
+# Environment (all optional):
+#   CARGO_TARGET_DIR      where cargo builds (default: target)
+#   BENCH_MODES           synchronous modes to run (default: "normal full")
+#   BENCH_SCENARIOS       "scenario:connections" pairs (default: "batch:4 batch:16 single:16 single:64")
+#   BENCH_DURATION_SECS   measured seconds per scenario (default: 10)
+#   BENCH_WARMUP_SECS     warm-up seconds per scenario (default: 2)
+#   BENCH_PORT            the port the server listens on (default: 18181)
+#   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
+#
+# Every step is bounded: the server must answer within 15 s, each scenario is killed after its
+# duration plus 30 s, so with the defaults a run takes about two minutes after the build.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+target_dir="${CARGO_TARGET_DIR:-target}"
+modes="${BENCH_MODES:-normal full}"
+scenarios="${BENCH_SCENARIOS:-batch:4 batch:16 single:16 single:64}"
+duration="${BENCH_DURATION_SECS:-10}"
+warmup="${BENCH_WARMUP_SECS:-2}"
+port="${BENCH_PORT:-18181}"
+url="http://127.0.0.1:${port}"
+
+cargo build --release -p herald -p herald-bench
+herald="${target_dir}/release/herald"
+bench="${target_dir}/release/herald-bench"
+
+work="$(mktemp -d)"
+results="${BENCH_RESULTS:-${work}/results.jsonl}"
+: > "${results}"
+server_pid=""
+
+cleanup() {
+    if [[ -n "${server_pid}" ]]; then
+        kill "${server_pid}" 2>/dev/null || true
+        wait "${server_pid}" 2>/dev/null || true
+    fi
+    rm -rf "${work}"
+}
+trap cleanup EXIT
+
+json_field() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# How many `purchased` events the server's data index has counted so far.
+stored_events() {
+    curl -sf -H "Authorization: Bearer ${app_key}" "${url}/v1/data_index/events" |
+        python3 -c 'import json, sys; print(sum(e["count"] for e in json.load(sys.stdin)["events"] if e["name"] == "purchased"))'
+}
+
+for mode in ${modes}; do
+    data="${work}/data-${mode}"
+    "${herald}" workspace create bench --json --data-dir "${data}" > "${work}/credentials.json"
+    site_id="$(json_field "${work}/credentials.json" site_id)"
+    api_key="$(json_field "${work}/credentials.json" api_key)"
+    app_key="$(json_field "${work}/credentials.json" app_api_key)"
+
+    "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" --sqlite-synchronous "${mode}" \
+        > "${work}/server-${mode}.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 150); do
+        curl -sf "${url}/healthz" > /dev/null && break
+        sleep 0.1
+    done
+    curl -sf "${url}/healthz" > /dev/null || {
+        cat "${work}/server-${mode}.log" >&2
+        echo "the server did not start" >&2
+        exit 1
+    }
+
+    for spec in ${scenarios}; do
+        scenario="${spec%%:*}"
+        connections="${spec##*:}"
+        before="$(stored_events)"
+        line="$(timeout "$((duration + warmup + 30))" "${bench}" --url "${url}" \
+            --site-id "${site_id}" --api-key "${api_key}" --scenario "${scenario}" \
+            --connections "${connections}" --duration-secs "${duration}" --warmup-secs "${warmup}" \
+            --server-pid "${server_pid}")"
+        after="$(stored_events)"
+        # The mode and what the server stored are added to the generator's line, so the table
+        # can show whether every acknowledged event was kept.
+        python3 -c 'import json, sys
+line = json.loads(sys.argv[1])
+line["synchronous"] = sys.argv[2]
+line["events_stored"] = int(sys.argv[4]) - int(sys.argv[3])
+print(json.dumps(line))' "${line}" "${mode}" "${before}" "${after}" | tee -a "${results}"
+    done
+
+    kill "${server_pid}"
+    wait "${server_pid}" 2>/dev/null || true
+    server_pid=""
+done
+
+echo
+python3 - "${results}" <<'EOF'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+header = ("sync", "scenario", "conns", "events/s", "requests/s", "p50 ms", "p99 ms", "max ms",
+          "server cores", "bench cores", "machine cores", "failed", "stored=sent")
+table = [header]
+for r in rows:
+    lat = r["latency_ms"]
+    table.append((
+        r["synchronous"], r["scenario"], str(r["connections"]),
+        f'{r["events_per_sec"]:,.0f}', f'{r["requests_per_sec"]:,.0f}',
+        f'{lat["p50"]:.2f}', f'{lat["p99"]:.2f}', f'{lat["max"]:.2f}',
+        f'{r["server_cpu_cores"]:.2f}', f'{r["generator_cpu_cores"]:.2f}',
+        f'{r["machine_cpu_cores"]:.2f}',
+        str(r["failed"]), "yes" if r["events_stored"] == r["events_sent_total"] else
+        f'no ({r["events_stored"]} of {r["events_sent_total"]})',
+    ))
+widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+for index, row in enumerate(table):
+    print("| " + " | ".join(cell.rjust(width) for cell, width in zip(row, widths)) + " |")
+    if index == 0:
+        print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+EOF
