@@ -8,6 +8,12 @@ mod workspace;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: glibc's malloc was 14% of the server's CPU under
+/// load, much of it contention on arena locks between the HTTP workers and the writer thread
+/// (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     init_logging();

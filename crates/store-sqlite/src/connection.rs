@@ -60,7 +60,10 @@ pub(crate) fn open(
         pragmas.push_str("PRAGMA query_only = ON;");
     } else {
         // WAL is a property of the file; setting it from the writer is enough for everyone.
-        pragmas.push_str("PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864;");
+        // Checkpoints run on their own thread (see checkpointer.rs), not inside commits.
+        pragmas.push_str(
+            "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 0;",
+        );
     }
     connection.execute_batch(&pragmas).map_err(backend)?;
     connection.set_prepared_statement_cache_capacity(64);

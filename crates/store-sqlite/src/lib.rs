@@ -6,6 +6,8 @@
 //! returned: an acknowledged write is on disk. Readers run on a few threads with their own
 //! read-only connections; WAL lets them read while the writer writes.
 
+mod cache;
+mod checkpointer;
 mod connection;
 mod index_buffer;
 mod migrations;
@@ -50,6 +52,8 @@ impl SqliteOptions {
 pub struct SqliteStore {
     write_queue: mpsc::Sender<WriteJob>,
     read_queue: std_mpsc::Sender<ReadJob>,
+    /// Dropping this stops the checkpointer thread.
+    _checkpointer: std_mpsc::Sender<()>,
 }
 
 impl SqliteStore {
@@ -64,9 +68,11 @@ impl SqliteStore {
             read_connections.push(connection::open(&options.path, options.synchronous, true)?);
         }
         let read_queue = readers::spawn(read_connections)?;
+        let checkpointer = checkpointer::spawn(&options.path, options.synchronous)?;
         Ok(Self {
             write_queue,
             read_queue,
+            _checkpointer: checkpointer,
         })
     }
 

@@ -78,6 +78,20 @@ impl<'c> Queries<'c> {
     }
 }
 
+impl Queries<'_> {
+    /// Returns the workspaces that have any suppressed identifier.
+    pub(crate) fn suppressed_workspaces(
+        &self,
+    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT DISTINCT workspace_id FROM suppressions")
+            .map_err(backend)?;
+        let rows = statement.query_map([], |row| row.get(0)).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
+    }
+}
+
 impl StoreRead for Queries<'_> {
     fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
         let mut statement = self

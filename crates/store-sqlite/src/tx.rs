@@ -9,6 +9,7 @@ use herald_store::{
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
+use crate::cache::WriterCache;
 use crate::index_buffer::IndexBuffer;
 use crate::queries::{Queries, backend};
 
@@ -16,13 +17,19 @@ use crate::queries::{Queries, backend};
 pub(crate) struct Tx<'c, 'i> {
     queries: Queries<'c>,
     index: &'i mut IndexBuffer,
+    cache: &'i mut WriterCache,
 }
 
 impl<'c, 'i> Tx<'c, 'i> {
-    pub(crate) fn new(connection: &'c Connection, index: &'i mut IndexBuffer) -> Self {
+    pub(crate) fn new(
+        connection: &'c Connection,
+        index: &'i mut IndexBuffer,
+        cache: &'i mut WriterCache,
+    ) -> Self {
         Self {
             queries: Queries::new(connection),
             index,
+            cache,
         }
     }
 
@@ -60,7 +67,14 @@ impl StoreRead for Tx<'_, '_> {
         workspace_id: i64,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError> {
-        self.queries.person(workspace_id, identifier)
+        if let Some(person) = self.cache.person(workspace_id, identifier) {
+            return Ok(Some(person));
+        }
+        let found = self.queries.person(workspace_id, identifier)?;
+        if let Some(person) = &found {
+            self.cache.put(person);
+        }
+        Ok(found)
     }
     fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
         self.queries.person_by_seq(workspace_id, seq)
@@ -79,6 +93,13 @@ impl StoreRead for Tx<'_, '_> {
         workspace_id: i64,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
+        if !self.cache.suppressed_workspaces_loaded() {
+            let workspaces = self.queries.suppressed_workspaces()?;
+            self.cache.load_suppressed_workspaces(workspaces);
+        }
+        if self.cache.surely_unsuppressed(workspace_id) {
+            return Ok(false);
+        }
         self.queries.is_suppressed(workspace_id, identifier)
     }
     fn anonymous_link(
@@ -137,7 +158,7 @@ impl StoreTx for Tx<'_, '_> {
                 new.created_at
             ],
         )?;
-        Ok(Person {
+        let person = Person {
             seq: self.connection().last_insert_rowid(),
             workspace_id: new.workspace_id,
             cio_id: new.cio_id.clone(),
@@ -146,7 +167,9 @@ impl StoreTx for Tx<'_, '_> {
             attributes: new.attributes.clone(),
             created_at: new.created_at,
             updated_at: new.created_at,
-        })
+        };
+        self.cache.put(&person);
+        Ok(person)
     }
 
     fn update_person(&mut self, person: &Person) -> Result<(), StoreError> {
@@ -163,6 +186,7 @@ impl StoreTx for Tx<'_, '_> {
                 person.updated_at
             ],
         )?;
+        self.cache.put(person);
         Ok(())
     }
 
@@ -176,6 +200,7 @@ impl StoreTx for Tx<'_, '_> {
             "UPDATE people SET deleted_at = ?3 WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL",
             params![workspace_id, seq, now],
         )?;
+        self.cache.forget(seq);
         self.execute(
             "DELETE FROM devices WHERE workspace_id = ?1 AND person_seq = ?2",
             params![workspace_id, seq],
@@ -331,6 +356,7 @@ impl StoreTx for Tx<'_, '_> {
              ON CONFLICT DO NOTHING",
             params![workspace_id, identifier.id_type().as_str(), identifier.value(), now],
         )?;
+        self.cache.note_suppression(workspace_id);
         Ok(())
     }
 

@@ -4,6 +4,7 @@ use herald_store::{JobOutcome, StoreError, WriteJob};
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
+use crate::cache::WriterCache;
 use crate::index_buffer::IndexBuffer;
 use crate::queries::backend;
 use crate::tx::Tx;
@@ -25,6 +26,7 @@ pub(crate) fn spawn(
 
 fn writer_loop(connection: Connection, mut receiver: mpsc::Receiver<WriteJob>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
+    let mut cache = WriterCache::default();
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         // Whatever queued up while the previous transaction committed goes into this one.
@@ -34,13 +36,13 @@ fn writer_loop(connection: Connection, mut receiver: mpsc::Receiver<WriteJob>, m
                 Err(_) => break,
             }
         }
-        run_batch(&connection, &mut batch);
+        run_batch(&connection, &mut batch, &mut cache);
     }
     // Every sender is gone: fold the WAL back into the main file for a tidy shutdown.
     let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
-fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>) {
+fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>, cache: &mut WriterCache) {
     if let Err(error) = run_cached(connection, "BEGIN IMMEDIATE") {
         tracing::error!(error = %error, jobs = batch.len(), "cannot begin a write transaction");
         // Dropping the jobs drops their reply channels: each caller sees the store as closed and
@@ -51,7 +53,7 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>) {
     let mut index = IndexBuffer::default();
     let mut notifications = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
-        notifications.push(run_job(connection, &mut index, job));
+        notifications.push(run_job(connection, &mut index, cache, job));
     }
     let committed = index
         .flush(connection)
@@ -59,6 +61,7 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>) {
     if let Err(error) = &committed {
         tracing::error!(error = %error, "write transaction failed; rolling back");
         let _ = connection.execute_batch("ROLLBACK");
+        cache.clear();
     }
     for notify in notifications {
         notify(committed.clone());
@@ -73,7 +76,12 @@ fn run_cached(connection: &Connection, sql: &str) -> Result<(), rusqlite::Error>
 
 type Notify = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
-fn run_job(connection: &Connection, index: &mut IndexBuffer, job: WriteJob) -> Notify {
+fn run_job(
+    connection: &Connection,
+    index: &mut IndexBuffer,
+    cache: &mut WriterCache,
+    job: WriteJob,
+) -> Notify {
     if let Err(error) = run_cached(connection, "SAVEPOINT job") {
         let error = backend(error);
         // The job never ran; its caller hears the error through a synthetic outcome.
@@ -81,7 +89,7 @@ fn run_job(connection: &Connection, index: &mut IndexBuffer, job: WriteJob) -> N
     }
     let mut job_index = IndexBuffer::default();
     let outcome = {
-        let mut tx = Tx::new(connection, &mut job_index);
+        let mut tx = Tx::new(connection, &mut job_index, cache);
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
     };
     match outcome {
@@ -93,11 +101,13 @@ fn run_job(connection: &Connection, index: &mut IndexBuffer, job: WriteJob) -> N
             } else {
                 let _ = run_cached(connection, "ROLLBACK TO job");
                 let _ = run_cached(connection, "RELEASE job");
+                cache.clear();
                 on_commit
             }
         }
         Err(panic) => {
             let _ = connection.execute_batch("ROLLBACK TO job; RELEASE job");
+            cache.clear();
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())

@@ -29,6 +29,7 @@ macro_rules! store_conformance_tests {
             activities_page_newest_first_with_filters,
             settings_round_trip,
             purge_removes_only_old_unattached_anonymous_events,
+            rolled_back_people_are_not_found_by_later_jobs,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -460,4 +461,40 @@ pub fn purge_removes_only_old_unattached_anonymous_events(store: &StoreHandle) {
         names,
         vec!["fresh".to_string(), "identified-old".to_string()]
     );
+}
+
+pub fn rolled_back_people_are_not_found_by_later_jobs(store: &StoreHandle) {
+    let ws = new_workspace(store, "rollback");
+    let kept = new_person(store, ws, "kept", None);
+    let rolled_back = store.write_blocking(move |tx| {
+        let mut person = tx
+            .person(ws, &Identifier::Id("kept".into()))
+            .expect("lookup")
+            .expect("found");
+        person.email = Some("changed@example.com".into());
+        tx.update_person(&person).expect("updated");
+        tx.insert_person(&NewPerson {
+            workspace_id: ws,
+            cio_id: "ghost".into(),
+            id: Some("ghost".into()),
+            email: None,
+            attributes: Map::new(),
+            created_at: 1,
+        })
+        .expect("inserted");
+        Err::<(), ()>(())
+    });
+    assert_eq!(rolled_back.expect("store works"), Err(()));
+    // Writers may cache people; what a rolled-back job did must not be visible to the next job.
+    let (ghost, email) = store
+        .write_blocking(move |tx| {
+            let ghost = tx.person(ws, &Identifier::Id("ghost".into()))?;
+            let kept = tx.person_by_seq(ws, kept)?.expect("kept exists");
+            let by_email = tx.person(ws, &Identifier::Email("changed@example.com".into()))?;
+            Ok::<_, StoreError>((ghost.is_none() && by_email.is_none(), kept.email))
+        })
+        .expect("store works")
+        .expect("lookups");
+    assert!(ghost, "a rolled-back person or email is still found");
+    assert_eq!(email, None);
 }
