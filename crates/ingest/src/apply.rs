@@ -336,12 +336,12 @@ impl Context<'_> {
         )?;
         self.tx
             .set_anonymous_link(self.workspace_id, anonymous_id, person_seq, self.now)?;
-        if attached > 0 {
+        if !attached.is_empty() {
             self.log(
                 Some(person_seq),
                 ActivityKind::AnonMerge,
                 None,
-                json!({"anonymous_id": anonymous_id, "events": attached}),
+                json!({"anonymous_id": anonymous_id, "events": attached.len()}),
             )?;
         }
         Ok(())
@@ -517,7 +517,7 @@ impl Context<'_> {
             Some(primary_person.seq),
             ActivityKind::ProfileMerge,
             None,
-            json!({"secondary": identifiers_json(&secondary_person), "events_moved": moved}),
+            json!({"secondary": identifiers_json(&secondary_person), "events_moved": moved.len()}),
         )
     }
 }

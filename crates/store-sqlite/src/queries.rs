@@ -2,8 +2,9 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, CustomerIdentifiers, DeliveryMetric, Device, EventIndexEntry, Person,
-    StoreError, StoreRead, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, CustomerIdentifiers, DeliveryMetric, Device, EventIndexEntry,
+    MembershipChange, Person, SegmentRow, StoreError, StoreRead, StoredEvent, Workspace,
+    WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -76,6 +77,67 @@ impl<'c> Queries<'c> {
     pub(crate) fn new(connection: &'c Connection) -> Self {
         Self { connection }
     }
+}
+
+pub(crate) fn parse_json(text: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+const SEGMENT_COLUMNS: &str =
+    "id, workspace_id, name, description, definition, state, progress, created_at, updated_at";
+
+fn segment_from_row(row: &Row<'_>) -> rusqlite::Result<(SegmentRow, Option<String>)> {
+    Ok((
+        SegmentRow {
+            id: row.get(0)?,
+            workspace_id: row.get(1)?,
+            name: row.get(2)?,
+            description: row.get(3)?,
+            definition: None,
+            state: row.get(5)?,
+            progress: row.get(6)?,
+            created_at: row.get(7)?,
+            updated_at: row.get(8)?,
+        },
+        row.get(4)?,
+    ))
+}
+
+fn finish_segment(
+    (mut segment, definition): (SegmentRow, Option<String>),
+) -> Result<SegmentRow, StoreError> {
+    segment.definition = definition.as_deref().map(parse_json).transpose()?;
+    Ok(segment)
+}
+
+/// Reads events selected as `person_seq, kind, name, timestamp, data`.
+pub(crate) fn read_events(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    values: impl rusqlite::Params,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows = statement
+        .query_map(values, |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(backend)?;
+    let mut events = Vec::new();
+    for row in rows {
+        let (person_seq, kind, name, timestamp, data) = row.map_err(backend)?;
+        events.push(StoredEvent {
+            person_seq,
+            kind,
+            name,
+            timestamp,
+            data: parse_json(&data)?,
+        });
+    }
+    Ok(events)
 }
 
 impl Queries<'_> {
@@ -384,5 +446,117 @@ impl StoreRead for Queries<'_> {
             .prepare_cached("SELECT value FROM settings WHERE key = ?1")
             .and_then(|mut statement| statement.query_row([key], |row| row.get(0)).optional())
             .map_err(backend)
+    }
+
+    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND deleted_at IS NULL ORDER BY seq"
+        );
+        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
+        let rows = statement
+            .query_map([workspace_id], person_from_row)
+            .map_err(backend)?;
+        let mut people = Vec::new();
+        for row in rows {
+            if let Some(person) = finish_person(Some(row.map_err(backend)?))? {
+                people.push(person);
+            }
+        }
+        Ok(people)
+    }
+
+    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT a.person_seq, a.kind, a.name, a.timestamp, a.data
+                 FROM activities a JOIN people p ON p.seq = a.person_seq
+                 WHERE a.workspace_id = ?1 AND p.deleted_at IS NULL
+                   AND a.kind IN ('event', 'page', 'screen')
+                 ORDER BY a.person_seq, a.timestamp",
+            )
+            .map_err(backend)?;
+        read_events(&mut statement, [workspace_id])
+    }
+
+    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+        let sql =
+            format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 ORDER BY id");
+        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
+        let rows = statement
+            .query_map([workspace_id], segment_from_row)
+            .map_err(backend)?;
+        let mut segments = Vec::new();
+        for row in rows {
+            segments.push(finish_segment(row.map_err(backend)?)?);
+        }
+        Ok(segments)
+    }
+
+    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
+        let sql =
+            format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 AND id = ?2");
+        let found = self
+            .connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![workspace_id, id], segment_from_row)
+                    .optional()
+            })
+            .map_err(backend)?;
+        found.map(finish_segment).transpose()
+    }
+
+    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT m.segment_id, m.person_seq FROM segment_members m
+                 JOIN segments s ON s.id = m.segment_id
+                 WHERE s.workspace_id = ?1 ORDER BY m.segment_id, m.person_seq",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map([workspace_id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(backend)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    }
+
+    fn segment_history(
+        &mut self,
+        segment_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<MembershipChange>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT entered, at, cause, origin FROM segment_history
+                 WHERE segment_id = ?1 AND person_seq = ?2 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![segment_id, person_seq], |row| {
+                Ok((
+                    row.get::<_, bool>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut changes = Vec::new();
+        for row in rows {
+            let (entered, at, cause, origin) = row.map_err(backend)?;
+            changes.push(MembershipChange {
+                segment_id,
+                person_seq,
+                entered,
+                at,
+                cause: parse_json(&cause)?,
+                origin,
+            });
+        }
+        Ok(changes)
     }
 }

@@ -2,16 +2,16 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, NewActivity,
-    NewPerson, NewWorkspace, Person, StoreError, StoreRead, StoreTx, Workspace,
-    WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, MembershipChange,
+    NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow, StoreError, StoreRead,
+    StoreTx, StoredEvent, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use crate::cache::WriterCache;
 use crate::index_buffer::IndexBuffer;
-use crate::queries::{Queries, backend};
+use crate::queries::{Queries, backend, read_events};
 
 /// One write job's view of the writer's transaction.
 pub(crate) struct Tx<'c, 'i> {
@@ -114,6 +114,28 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.queries.setting(key)
+    }
+    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+        self.queries.live_people(workspace_id)
+    }
+    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        self.queries.events_of_live_people(workspace_id)
+    }
+    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+        self.queries.segments(workspace_id)
+    }
+    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
+        self.queries.segment(workspace_id, id)
+    }
+    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.queries.segment_members(workspace_id)
+    }
+    fn segment_history(
+        &mut self,
+        segment_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<MembershipChange>, StoreError> {
+        self.queries.segment_history(segment_id, person_seq)
     }
 }
 
@@ -244,14 +266,26 @@ impl StoreTx for Tx<'_, '_> {
         since: UnixSeconds,
         now: UnixSeconds,
         trigger_window: i64,
-    ) -> Result<u64, StoreError> {
-        let changed = self.execute(
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut statement = self
+            .connection()
+            .prepare_cached(
+                "SELECT ?3, kind, name, timestamp, data FROM activities
+                 WHERE workspace_id = ?1 AND anonymous_id = ?2 AND person_seq IS NULL AND received_at >= ?4
+                 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let attached = read_events(
+            &mut statement,
+            params![workspace_id, anonymous_id, person_seq, since],
+        )?;
+        self.execute(
             "UPDATE activities SET person_seq = ?3,
                  may_trigger = (may_trigger AND ?5 - timestamp <= ?6)
              WHERE workspace_id = ?1 AND anonymous_id = ?2 AND person_seq IS NULL AND received_at >= ?4",
             params![workspace_id, anonymous_id, person_seq, since, now, trigger_window],
         )?;
-        Ok(changed as u64)
+        Ok(attached)
     }
 
     fn set_anonymous_link(
@@ -277,14 +311,27 @@ impl StoreTx for Tx<'_, '_> {
         from_seq: i64,
         to_seq: i64,
         since: UnixSeconds,
-    ) -> Result<u64, StoreError> {
-        let changed = self.execute(
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut statement = self
+            .connection()
+            .prepare_cached(
+                "SELECT ?3, kind, name, timestamp, data FROM activities
+                 WHERE workspace_id = ?1 AND person_seq = ?2 AND timestamp >= ?4
+                   AND kind IN ('event', 'page', 'screen')
+                 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let moved = read_events(
+            &mut statement,
+            params![workspace_id, from_seq, to_seq, since],
+        )?;
+        self.execute(
             "UPDATE activities SET person_seq = ?3, may_trigger = 0
              WHERE workspace_id = ?1 AND person_seq = ?2 AND timestamp >= ?4
                AND kind IN ('event', 'page', 'screen')",
             params![workspace_id, from_seq, to_seq, since],
         )?;
-        Ok(changed as u64)
+        Ok(moved)
     }
 
     fn purge_anonymous(&mut self, before: UnixSeconds) -> Result<u64, StoreError> {
@@ -411,6 +458,91 @@ impl StoreTx for Tx<'_, '_> {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )?;
+        Ok(())
+    }
+
+    fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError> {
+        let definition = new.definition.as_ref().map(to_json).transpose()?;
+        self.execute(
+            "INSERT INTO segments (workspace_id, name, description, definition, state, progress, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?6)",
+            params![new.workspace_id, new.name, new.description, definition, new.state, new.now],
+        )?;
+        Ok(SegmentRow {
+            id: self.connection().last_insert_rowid(),
+            workspace_id: new.workspace_id,
+            name: new.name.clone(),
+            description: new.description.clone(),
+            definition: new.definition.clone(),
+            state: new.state.clone(),
+            progress: None,
+            created_at: new.now,
+            updated_at: new.now,
+        })
+    }
+
+    fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError> {
+        let definition = segment.definition.as_ref().map(to_json).transpose()?;
+        self.execute(
+            "UPDATE segments SET name = ?3, description = ?4, definition = ?5, state = ?6,
+                 progress = ?7, updated_at = ?8
+             WHERE workspace_id = ?1 AND id = ?2",
+            params![
+                segment.workspace_id,
+                segment.id,
+                segment.name,
+                segment.description,
+                definition,
+                segment.state,
+                segment.progress,
+                segment.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+        let deleted = self.execute(
+            "DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2",
+            params![workspace_id, id],
+        )?;
+        if deleted > 0 {
+            self.execute("DELETE FROM segment_members WHERE segment_id = ?1", [id])?;
+            self.execute("DELETE FROM segment_history WHERE segment_id = ?1", [id])?;
+        }
+        Ok(deleted > 0)
+    }
+
+    fn record_membership_changes(
+        &mut self,
+        changes: &[MembershipChange],
+    ) -> Result<(), StoreError> {
+        for change in changes {
+            if change.entered {
+                self.execute(
+                    "INSERT INTO segment_members (segment_id, person_seq, since) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                    params![change.segment_id, change.person_seq, change.at],
+                )?;
+            } else {
+                self.execute(
+                    "DELETE FROM segment_members WHERE segment_id = ?1 AND person_seq = ?2",
+                    params![change.segment_id, change.person_seq],
+                )?;
+            }
+            self.execute(
+                "INSERT INTO segment_history (segment_id, person_seq, entered, at, cause, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    change.segment_id,
+                    change.person_seq,
+                    change.entered,
+                    change.at,
+                    to_json(&change.cause)?,
+                    change.origin
+                ],
+            )?;
+        }
         Ok(())
     }
 }

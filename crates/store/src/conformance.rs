@@ -8,7 +8,8 @@ use herald_domain::{ActivityKind, Identifier};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ActivityQuery, Appended, Device, NewActivity, NewPerson, NewWorkspace, StoreError, StoreHandle,
+    ActivityQuery, Appended, Device, MembershipChange, NewActivity, NewPerson, NewSegment,
+    NewWorkspace, StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -30,6 +31,8 @@ macro_rules! store_conformance_tests {
             settings_round_trip,
             purge_removes_only_old_unattached_anonymous_events,
             rolled_back_people_are_not_found_by_later_jobs,
+            segments_round_trip_with_members_and_history,
+            engine_histories_cover_live_people_only,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -232,7 +235,7 @@ pub fn anonymous_events_attach_with_the_trigger_window(store: &StoreHandle) {
         .write_blocking(move |tx| tx.attach_anonymous(ws, "a1", person, 0, now, 72 * 3600))
         .expect("store works")
         .expect("attached");
-    assert_eq!(attached, 2);
+    assert_eq!(attached.len(), 2);
     let activities = all_activities(store, ws);
     let by_name = |name: &str| {
         activities
@@ -261,7 +264,9 @@ pub fn merged_events_move_and_never_trigger(store: &StoreHandle) {
         .write_blocking(move |tx| tx.move_events(ws, secondary, primary, 100))
         .expect("store works")
         .expect("moved");
-    assert_eq!(moved, 1);
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].name, "new");
+    assert_eq!(moved[0].person_seq, primary);
     let activities = all_activities(store, ws);
     let new = activities
         .iter()
@@ -497,4 +502,124 @@ pub fn rolled_back_people_are_not_found_by_later_jobs(store: &StoreHandle) {
         .expect("lookups");
     assert!(ghost, "a rolled-back person or email is still found");
     assert_eq!(email, None);
+}
+
+pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
+    let ws = new_workspace(store, "segments");
+    let other = new_workspace(store, "other-segments");
+    let new = NewSegment {
+        workspace_id: ws,
+        name: "buyers".into(),
+        description: "bought".into(),
+        definition: Some(json!({"event": {"name": "purchased"}})),
+        state: "build".into(),
+        now: 5,
+    };
+    let mut segment = store
+        .write_blocking(move |tx| tx.insert_segment(&new))
+        .expect("store works")
+        .expect("inserted");
+    let id = segment.id;
+    segment.state = "finished".into();
+    segment.updated_at = 6;
+    let saved = segment.clone();
+    store
+        .write_blocking(move |tx| tx.update_segment(&saved))
+        .expect("store works")
+        .expect("updated");
+    let read = store
+        .read_blocking(move |r| r.segment(ws, id))
+        .expect("read")
+        .expect("found");
+    assert_eq!(read, segment);
+    assert!(
+        store
+            .read_blocking(move |r| r.segment(other, id))
+            .expect("read")
+            .is_none()
+    );
+    let change = |person_seq: i64, entered: bool, at: i64| MembershipChange {
+        segment_id: id,
+        person_seq,
+        entered,
+        at,
+        cause: json!({"type": "deadline"}),
+        origin: "live".into(),
+    };
+    let changes = vec![
+        change(1, true, 10),
+        change(2, true, 11),
+        change(1, false, 12),
+    ];
+    store
+        .write_blocking(move |tx| tx.record_membership_changes(&changes))
+        .expect("store works")
+        .expect("recorded");
+    assert_eq!(
+        store
+            .read_blocking(move |r| r.segment_members(ws))
+            .expect("read"),
+        vec![(id, 2)]
+    );
+    let history = store
+        .read_blocking(move |r| r.segment_history(id, 1))
+        .expect("read");
+    assert_eq!(
+        history
+            .iter()
+            .map(|c| (c.entered, c.at))
+            .collect::<Vec<_>>(),
+        vec![(true, 10), (false, 12)]
+    );
+    let deleted = store
+        .write_blocking(move |tx| tx.delete_segment(ws, id))
+        .expect("store works")
+        .expect("deleted");
+    assert!(deleted);
+    assert!(
+        store
+            .read_blocking(move |r| r.segments(ws))
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_blocking(move |r| r.segment_members(ws))
+            .expect("read")
+            .is_empty()
+    );
+}
+
+pub fn engine_histories_cover_live_people_only(store: &StoreHandle) {
+    let ws = new_workspace(store, "histories");
+    let alive = new_person(store, ws, "alive", None);
+    let gone = new_person(store, ws, "gone", None);
+    append(store, event(ws, Some(alive), "late", 50));
+    append(store, event(ws, Some(alive), "early", 10));
+    append(store, event(ws, Some(gone), "x", 10));
+    let mut anonymous = event(ws, None, "anonymous", 10);
+    anonymous.anonymous_id = Some("a".into());
+    append(store, anonymous);
+    store
+        .write_blocking(move |tx| tx.delete_person(ws, gone, 60))
+        .expect("store works")
+        .expect("deleted");
+    let people = store
+        .read_blocking(move |r| r.live_people(ws))
+        .expect("read");
+    assert_eq!(
+        people.iter().map(|p| p.seq).collect::<Vec<_>>(),
+        vec![alive]
+    );
+    let events = store
+        .read_blocking(move |r| r.events_of_live_people(ws))
+        .expect("read");
+    let names: Vec<_> = events
+        .iter()
+        .map(|e| (e.person_seq, e.name.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![(alive, "early".to_string()), (alive, "late".to_string())]
+    );
 }

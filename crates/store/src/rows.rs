@@ -155,3 +155,54 @@ pub struct DeliveryMetric {
     pub received_at: UnixSeconds,
     pub data: Value,
 }
+
+/// An event as the segment engine reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub person_seq: i64,
+    /// `event`, `page` or `screen`.
+    pub kind: String,
+    pub name: String,
+    pub timestamp: UnixSeconds,
+    pub data: Value,
+}
+
+/// A stored segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentRow {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub name: String,
+    pub description: String,
+    /// The definition as sent; `None` for a manual segment.
+    pub definition: Option<Value>,
+    /// `build` while being evaluated over history, then `finished`.
+    pub state: String,
+    pub progress: Option<i64>,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+}
+
+/// What creating a segment stores.
+#[derive(Debug, Clone)]
+pub struct NewSegment {
+    pub workspace_id: i64,
+    pub name: String,
+    pub description: String,
+    pub definition: Option<Value>,
+    pub state: String,
+    pub now: UnixSeconds,
+}
+
+/// One entry into or exit from a segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MembershipChange {
+    pub segment_id: i64,
+    pub person_seq: i64,
+    pub entered: bool,
+    pub at: UnixSeconds,
+    /// Why, as JSON: `{"type":"event","name":…,"timestamp":…}`, `{"type":"deadline"}`, …
+    pub cause: Value,
+    /// `live` or `build`; only live changes may trigger campaigns.
+    pub origin: String,
+}

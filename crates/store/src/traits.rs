@@ -5,8 +5,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::{
-    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, NewActivity,
-    NewPerson, NewWorkspace, Person, StoreError, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, MembershipChange,
+    NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow, StoreError, StoredEvent,
+    Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -66,6 +67,21 @@ pub trait StoreRead {
     ) -> Result<Option<(i64, UnixSeconds)>, StoreError>;
     fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError>;
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Returns every live person of a workspace, by seq.
+    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError>;
+    /// Returns every event of the live people of a workspace, by person then time.
+    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError>;
+    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError>;
+    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError>;
+    /// Returns the stored members of every segment of a workspace as (segment, person) pairs.
+    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Returns a person's entries into and exits from a segment, oldest first.
+    fn segment_history(
+        &mut self,
+        segment_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<MembershipChange>, StoreError>;
 }
 
 /// Queries that write, inside the writer's transaction.
@@ -88,7 +104,7 @@ pub trait StoreTx: StoreRead {
     fn append_activity(&mut self, new: &NewActivity) -> Result<Appended, StoreError>;
     /// Attaches unattached anonymous events received since `since` to a person. An attached
     /// event keeps its permission to trigger only if `now` is within `trigger_window` of its
-    /// timestamp. Returns how many attached.
+    /// timestamp. Returns the attached events.
     fn attach_anonymous(
         &mut self,
         workspace_id: i64,
@@ -97,7 +113,7 @@ pub trait StoreTx: StoreRead {
         since: UnixSeconds,
         now: UnixSeconds,
         trigger_window: i64,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Vec<StoredEvent>, StoreError>;
     fn set_anonymous_link(
         &mut self,
         workspace_id: i64,
@@ -106,14 +122,14 @@ pub trait StoreTx: StoreRead {
         now: UnixSeconds,
     ) -> Result<(), StoreError>;
     /// Moves a person's events stamped at or after `since` to another person; moved events may
-    /// never trigger. Returns how many moved.
+    /// never trigger. Returns the moved events.
     fn move_events(
         &mut self,
         workspace_id: i64,
         from_seq: i64,
         to_seq: i64,
         since: UnixSeconds,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Deletes anonymous events never attached and received before `before`.
     fn purge_anonymous(&mut self, before: UnixSeconds) -> Result<u64, StoreError>;
 
@@ -163,4 +179,13 @@ pub trait StoreTx: StoreRead {
     ) -> Result<(), StoreError>;
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError>;
+    /// Saves a segment's name, description, definition, state, progress and `updated_at`.
+    fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError>;
+    /// Deletes a segment with its members and history.
+    fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError>;
+    /// Stores membership changes: updates the members and appends to the history.
+    fn record_membership_changes(&mut self, changes: &[MembershipChange])
+    -> Result<(), StoreError>;
 }
