@@ -1,10 +1,48 @@
 //! The command line of `herald-bench`.
 
-use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
 
-/// Drives a Herald on this machine with Track API traffic and prints one JSON summary line.
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Drives a Herald on this machine with Track API traffic and prints one JSON summary line, or
+/// with `workload` writes the segmentation benchmark's data set.
 #[derive(Debug, Parser)]
-#[command(name = "herald-bench", version)]
+#[command(name = "herald-bench", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The load run's options. They are optional as a group only so that a subcommand can stand
+    /// without them; without a subcommand clap still demands `--site-id` and `--api-key`.
+    #[command(flatten)]
+    pub load: Option<Args>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Writes people.csv and events.csv of the segmentation benchmark
+    /// (/work/shared/bench/workload.md), identical to gen_workload.py's, and prints one JSON
+    /// line with the time it took.
+    Workload(WorkloadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkloadArgs {
+    /// How many people (`u0` … `u{N-1}`).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub people: u64,
+    /// How many events (`e0` … `e{M-1}`).
+    #[arg(long, default_value_t = 20_000_000)]
+    pub events: u64,
+    /// The seed of the splitmix64 streams; the benchmark's member counts are for 42.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The directory to write into; it is created if missing.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// The options of a load run against a Herald on this machine.
+#[derive(Debug, clap::Args)]
 pub struct Args {
     /// The server's base URL; only loopback addresses are accepted, so a typo cannot load a
     /// real server.

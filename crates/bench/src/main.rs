@@ -2,7 +2,8 @@
 //!
 //! It opens `--connections` keep-alive HTTP/1.1 connections to a Herald on this machine, keeps
 //! one request in flight on each for the warm-up and the measured window, and prints one JSON
-//! line with throughput, latency percentiles and the CPU each side used.
+//! line with throughput, latency percentiles and the CPU each side used. `herald-bench workload`
+//! instead writes the segmentation benchmark's CSV files (see `herald_bench::workload`).
 
 mod args;
 mod cpu;
@@ -17,14 +18,46 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 
-use crate::args::Args;
+use herald_bench::workload::Workload;
+
+use crate::args::{Args, Cli, Command, WorkloadArgs};
 use crate::payload::Payloads;
 use crate::report::RunInfo;
 use crate::target::Target;
 use crate::worker::Window;
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    match (cli.command, cli.load) {
+        (Some(Command::Workload(args)), _) => write_workload(&args),
+        (None, Some(args)) => load(&args),
+        // clap requires the load options whenever no subcommand is given, so this is a fallback.
+        (None, None) => anyhow::bail!("--site-id and --api-key are required"),
+    }
+}
+
+fn write_workload(args: &WorkloadArgs) -> anyhow::Result<()> {
+    let workload = Workload {
+        people: args.people,
+        events: args.events,
+        seed: args.seed,
+    };
+    let begin = Instant::now();
+    workload
+        .write_csv(&args.out)
+        .with_context(|| format!("cannot write the workload into {}", args.out.display()))?;
+    let summary = serde_json::json!({
+        "people": workload.people,
+        "events": workload.events,
+        "seed": workload.seed,
+        "out": args.out.display().to_string(),
+        "secs": begin.elapsed().as_secs_f64(),
+    });
+    println!("{summary}");
+    Ok(())
+}
+
+fn load(args: &Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
     anyhow::ensure!(args.duration_secs > 0, "--duration-secs must be at least 1");
     let target = Target::new(&args.url, &args.site_id, &args.api_key)?;
@@ -46,7 +79,7 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()?
     };
-    let summary = runtime.block_on(run(&args, target, payloads))?;
+    let summary = runtime.block_on(run(args, target, payloads))?;
     println!("{summary}");
     Ok(())
 }
