@@ -331,6 +331,8 @@ pub async fn set_dev_clock(
             error.to_string(),
         )
     })?;
+    // Deadlines the move passed are applied before answering, so the caller sees their effect.
+    state.segments().sync().await;
     Ok(Json(json!({"now": now})))
 }
 

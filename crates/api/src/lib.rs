@@ -9,6 +9,7 @@ mod app_api;
 mod auth;
 mod body;
 mod error;
+mod segments;
 mod state;
 mod track_v1;
 mod track_v2;
@@ -55,6 +56,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/merge_customers", post(track_v1::merge))
         .route("/api/v1/metrics", post(track_v1::metrics))
         .route("/api/v1/push/events", post(track_v1::push_events))
+        .route(
+            "/api/v1/segments/{id}/add_customers",
+            post(segments::add_customers),
+        )
+        .route(
+            "/api/v1/segments/{id}/remove_customers",
+            post(segments::remove_customers),
+        )
         .route("/api/v2/entity", post(track_v2::entity))
         .route("/api/v2/batch", post(track_v2::batch))
         .route("/v1/customers", get(app_api::customers_by_email))
@@ -67,6 +76,22 @@ pub fn router(state: AppState) -> Router {
             get(app_api::customer_activities),
         )
         .route("/v1/activities", get(app_api::activities))
+        .route("/v1/segments", post(segments::create).get(segments::list))
+        .route("/v1/segments/preview", post(segments::preview))
+        .route(
+            "/v1/segments/{id}",
+            get(segments::get_one)
+                .put(segments::update)
+                .delete(segments::remove),
+        )
+        .route(
+            "/v1/segments/{id}/customer_count",
+            get(segments::customer_count),
+        )
+        .route("/v1/segments/{id}/membership", get(segments::membership))
+        .route("/v1/segments/{id}/explain", get(segments::explain))
+        .route("/v1/segments/{id}/history", get(segments::history))
+        .route("/v1/customers/{id}/segments", get(segments::of_customer))
         .route("/v1/data_index/events", get(app_api::data_index_events))
         .route(
             "/v1/_dev/clock",

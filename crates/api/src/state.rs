@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use herald_domain::Clock;
 use herald_ingest::Ingest;
+use herald_segments::Segments;
 use herald_store::StoreHandle;
 
 /// Facts about how this server is reached, for `GET /api/v1/accounts/region`.
@@ -25,6 +26,7 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     ingest: Ingest,
+    segments: Segments,
     info: ServerInfo,
     /// Credentials already checked, so that a request costs no key hashing or lookup. Keys never
     /// change once created, so entries never go stale.
@@ -34,10 +36,11 @@ struct Inner {
 
 impl AppState {
     /// Creates the state.
-    pub fn new(ingest: Ingest, info: ServerInfo) -> Self {
+    pub fn new(ingest: Ingest, segments: Segments, info: ServerInfo) -> Self {
         Self {
             inner: Arc::new(Inner {
                 ingest,
+                segments,
                 info,
                 track_keys: RwLock::default(),
                 app_keys: RwLock::default(),
@@ -47,6 +50,10 @@ impl AppState {
 
     pub fn ingest(&self) -> &Ingest {
         &self.inner.ingest
+    }
+
+    pub fn segments(&self) -> &Segments {
+        &self.inner.segments
     }
 
     pub fn store(&self) -> &StoreHandle {

@@ -25,12 +25,19 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clock = make_clock(&store, settings.dev_clock).await?;
     first_workspace(&store, clock.now()).await?;
 
-    let ingest = Ingest::new(store.clone(), clock.clone());
+    let segments = {
+        let (store, clock) = (store.clone(), clock.clone());
+        tokio::task::spawn_blocking(move || herald_segments::Segments::start(store, clock))
+            .await
+            .context("loading segments stopped")?
+            .context("cannot start the segment engine")?
+    };
+    let ingest = Ingest::new(store.clone(), clock.clone()).with_feed(segments.feed());
     let info = ServerInfo {
         tls: settings.tls.is_some(),
         dev_clock: settings.dev_clock != DevClock::Off,
     };
-    let router = herald_api::router(AppState::new(ingest, info));
+    let router = herald_api::router(AppState::new(ingest, segments, info));
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

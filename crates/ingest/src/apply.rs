@@ -5,22 +5,26 @@
 //! it changes: two identifies of the same new person can never create two profiles.
 
 use herald_domain::{ActivityKind, Identifier, UnixSeconds, limits};
-use herald_store::{Appended, NewActivity, NewPerson, Person, StoreError, StoreTx};
+use herald_segment_engine::{EventKind, EventRecord, Input};
+use herald_store::{Appended, NewActivity, NewPerson, Person, StoreError, StoreTx, StoredEvent};
 use serde_json::{Map, Value, json};
 
 use crate::operation::{EventInput, IdentifyInput, Operation, PathIdentifier};
 
-/// Applies one operation for a workspace at time `now`.
+/// Applies one operation for a workspace at time `now`, adding what the segment engine must
+/// learn of it to `inputs`.
 pub fn apply(
     tx: &mut dyn StoreTx,
     workspace_id: i64,
     operation: &Operation,
     now: UnixSeconds,
+    inputs: &mut Vec<Input>,
 ) -> Result<(), StoreError> {
     let mut context = Context {
         tx,
         workspace_id,
         now,
+        inputs,
     };
     match operation {
         Operation::Identify(input) => context.identify(input),
@@ -70,6 +74,25 @@ struct Context<'t> {
     tx: &'t mut dyn StoreTx,
     workspace_id: i64,
     now: UnixSeconds,
+    inputs: &'t mut Vec<Input>,
+}
+
+/// Converts a stored event for the engine.
+pub fn engine_event(event: &StoredEvent) -> EventRecord {
+    EventRecord {
+        name: event.name.clone(),
+        kind: EventKind::parse(&event.kind).unwrap_or(EventKind::Event),
+        timestamp: event.timestamp,
+        data: event.data.as_object().cloned().unwrap_or_default(),
+    }
+}
+
+fn engine_kind(kind: ActivityKind) -> EventKind {
+    match kind {
+        ActivityKind::Page => EventKind::Page,
+        ActivityKind::Screen => EventKind::Screen,
+        _ => EventKind::Event,
+    }
 }
 
 /// Generates a new, immutable cio id.
@@ -82,6 +105,14 @@ fn identifiers_json(person: &Person) -> Value {
 }
 
 impl Context<'_> {
+    fn note_person(&mut self, person: &Person) {
+        self.inputs.push(Input::Person {
+            person: person.seq,
+            attributes: person.attributes_with_identifiers(),
+            first_seen: person.created_at,
+        });
+    }
+
     fn log(
         &mut self,
         person_seq: Option<i64>,
@@ -151,6 +182,7 @@ impl Context<'_> {
             None,
             identifiers_json(&person),
         )?;
+        self.note_person(&person);
         Ok(person)
     }
 
@@ -306,6 +338,7 @@ impl Context<'_> {
         if !changes.is_empty() {
             person.updated_at = self.now;
             self.tx.update_person(&person)?;
+            self.note_person(&person);
             for (name, from, to) in changes {
                 let mut data = Map::new();
                 data.insert(name.clone(), json!({"from": from, "to": to}));
@@ -337,6 +370,10 @@ impl Context<'_> {
         self.tx
             .set_anonymous_link(self.workspace_id, anonymous_id, person_seq, self.now)?;
         if !attached.is_empty() {
+            self.inputs.push(Input::Events {
+                person: person_seq,
+                events: attached.iter().map(engine_event).collect(),
+            });
             self.log(
                 Some(person_seq),
                 ActivityKind::AnonMerge,
@@ -368,6 +405,17 @@ impl Context<'_> {
         })?;
         if appended == Appended::Duplicate {
             return Ok(());
+        }
+        if let Some(person) = person_seq {
+            self.inputs.push(Input::Events {
+                person,
+                events: vec![EventRecord {
+                    name: event.name.clone(),
+                    kind: engine_kind(event.kind),
+                    timestamp,
+                    data: event.data.clone(),
+                }],
+            });
         }
         self.tx.note_event(
             self.workspace_id,
@@ -412,6 +460,7 @@ impl Context<'_> {
         };
         self.tx
             .delete_person(self.workspace_id, person.seq, self.now)?;
+        self.inputs.push(Input::Delete { person: person.seq });
         self.log(
             Some(person.seq),
             ActivityKind::ProfileDelete,
@@ -434,6 +483,7 @@ impl Context<'_> {
                 );
                 self.tx
                     .delete_person(self.workspace_id, person.seq, self.now)?;
+                self.inputs.push(Input::Delete { person: person.seq });
             }
             None => identifiers.extend(target.for_new_person()),
         }
@@ -513,6 +563,12 @@ impl Context<'_> {
         }
         primary_person.updated_at = self.now;
         self.tx.update_person(&primary_person)?;
+        self.inputs.push(Input::Merge {
+            primary: primary_person.seq,
+            secondary: secondary_person.seq,
+            moved: moved.iter().map(engine_event).collect(),
+            attributes: primary_person.attributes_with_identifiers(),
+        });
         self.log(
             Some(primary_person.seq),
             ActivityKind::ProfileMerge,

@@ -3,22 +3,46 @@
 use std::sync::Arc;
 
 use herald_domain::Clock;
+use herald_segment_engine::Input;
 use herald_store::{StoreError, StoreHandle};
 
 use crate::apply::apply;
 use crate::operation::Operation;
 
+/// Receives, right after each commit and in commit order, what the segment engine must learn
+/// of a workspace's committed changes.
+pub type Feed = Arc<dyn Fn(i64, Vec<Input>) + Send + Sync>;
+
 /// Applies operations to a store at the time its clock gives.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Ingest {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
+    feed: Option<Feed>,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ingest {
     /// Creates the service.
     pub fn new(store: StoreHandle, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            feed: None,
+        }
+    }
+
+    /// Sends what commits change to `feed` (the segment engine).
+    pub fn with_feed(mut self, feed: Feed) -> Self {
+        self.feed = Some(feed);
+        self
     }
 
     /// Returns the store this service writes to.
@@ -39,13 +63,21 @@ impl Ingest {
         operations: Vec<Operation>,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
-        self.store
-            .write(move |tx| {
-                for operation in &operations {
-                    apply(tx, workspace_id, operation, now)?;
-                }
-                Ok::<(), StoreError>(())
-            })
-            .await?
+        let feed = self.feed.clone();
+        let job = move |tx: &mut dyn herald_store::StoreTx| {
+            let mut inputs = Vec::new();
+            for operation in &operations {
+                apply(tx, workspace_id, operation, now, &mut inputs)?;
+            }
+            Ok::<Vec<Input>, StoreError>(inputs)
+        };
+        let hook = move |inputs: &Vec<Input>| {
+            if let Some(feed) = feed
+                && !inputs.is_empty()
+            {
+                feed(workspace_id, inputs.clone());
+            }
+        };
+        self.store.write_with_hook(job, hook).await?.map(|_| ())
     }
 }

@@ -11,13 +11,16 @@
 
 pub mod definition;
 pub mod engine;
+pub mod explain;
 pub mod filter;
 pub mod history;
+pub mod input;
 pub mod reference;
 
 pub use definition::{Condition, Definition, DefinitionError, EventCondition, Filter};
 pub use engine::{Cause, Change, Engine, Origin};
 pub use history::{EventKind, EventRecord, PersonHistory};
+pub use input::Input;
 
 /// A segment's id.
 pub type SegmentId = i64;

@@ -19,6 +19,7 @@ impl std::fmt::Debug for StoreHandle {
 }
 
 type WriteReply<T, E> = oneshot::Receiver<Result<Result<T, E>, StoreError>>;
+type Hook<T> = Box<dyn FnOnce(&T) + Send>;
 
 impl StoreHandle {
     /// Wraps a backend.
@@ -94,7 +95,95 @@ impl StoreHandle {
         reply.blocking_recv().map_err(|_| StoreError::Closed)?
     }
 
+    /// Like [`StoreHandle::write`], and calls `hook` with the job's value right after the
+    /// commit, on the writer's thread, before the caller hears back. Hooks run in commit order,
+    /// so whatever they forward (for example to the segment engine) arrives in commit order.
+    pub async fn write_with_hook<T, E, F, H>(
+        &self,
+        job: F,
+        hook: H,
+    ) -> Result<Result<T, E>, StoreError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
+        H: FnOnce(&T) + Send + 'static,
+    {
+        let (job, reply) = Self::wrap_write_with(job, Some(Box::new(hook)));
+        self.inner
+            .write_queue()
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        reply.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues a write job without waiting for it, blocking only while the queue is full. Its
+    /// failure is only logged: use it for writes whose loss the caller can repair.
+    pub fn submit_blocking<E, F>(&self, job: F) -> Result<(), StoreError>
+    where
+        E: std::fmt::Display + Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<(), E> + Send + 'static,
+    {
+        let wrapped: crate::WriteJob = Box::new(move |tx| {
+            let result = job(tx);
+            let keep = result.is_ok();
+            if let Err(error) = &result {
+                tracing::error!(error = %error, "a background write failed");
+            }
+            JobOutcome {
+                keep,
+                on_commit: Box::new(|_| {}),
+            }
+        });
+        self.inner
+            .write_queue()
+            .blocking_send(wrapped)
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// Queues a write job without waiting for it, and hands its value to `hook` on the writer's
+    /// thread right after the commit. Because hooks run in commit order, a hook that reads a
+    /// snapshot can be ordered exactly against the changes committed around it.
+    pub fn submit_with_hook_blocking<T, F, H>(&self, job: F, hook: H) -> Result<(), StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, StoreError> + Send + 'static,
+        H: FnOnce(Result<T, StoreError>) + Send + 'static,
+    {
+        let wrapped: crate::WriteJob = Box::new(move |tx| {
+            let result = job(tx);
+            let keep = result.is_ok();
+            JobOutcome {
+                keep,
+                on_commit: Box::new(move |committed| {
+                    let outcome = match committed {
+                        Ok(()) => result,
+                        Err(error) => Err(error),
+                    };
+                    hook(outcome);
+                }),
+            }
+        });
+        self.inner
+            .write_queue()
+            .blocking_send(wrapped)
+            .map_err(|_| StoreError::Closed)
+    }
+
     fn wrap_write<T, E, F>(job: F) -> (crate::WriteJob, WriteReply<T, E>)
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
+    {
+        Self::wrap_write_with(job, None)
+    }
+
+    fn wrap_write_with<T, E, F>(
+        job: F,
+        hook: Option<Hook<T>>,
+    ) -> (crate::WriteJob, WriteReply<T, E>)
     where
         T: Send + 'static,
         E: Send + 'static,
@@ -107,6 +196,9 @@ impl StoreHandle {
             JobOutcome {
                 keep,
                 on_commit: Box::new(move |committed| {
+                    if let (Ok(()), Ok(value), Some(hook)) = (&committed, &result, hook) {
+                        hook(value);
+                    }
                     let reply = match (committed, result) {
                         // A job that failed on its own stored nothing, whatever the commit did.
                         (_, Err(error)) => Ok(Err(error)),

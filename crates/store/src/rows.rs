@@ -46,6 +46,22 @@ pub struct Person {
     pub updated_at: UnixSeconds,
 }
 
+impl Person {
+    /// Returns the attributes segment conditions see: the stored ones plus the identifiers
+    /// (`id`, `email`, `cio_id`).
+    pub fn attributes_with_identifiers(&self) -> Map<String, Value> {
+        let mut attributes = self.attributes.clone();
+        attributes.insert("cio_id".into(), Value::String(self.cio_id.clone()));
+        if let Some(id) = &self.id {
+            attributes.insert("id".into(), Value::String(id.clone()));
+        }
+        if let Some(email) = &self.email {
+            attributes.insert("email".into(), Value::String(email.clone()));
+        }
+        attributes
+    }
+}
+
 /// What creating a person stores.
 #[derive(Debug, Clone)]
 pub struct NewPerson {

@@ -9,4 +9,5 @@ mod dev_clock;
 mod durability;
 mod helpers;
 mod ingest;
+mod segments;
 mod validation;

@@ -1,0 +1,59 @@
+//! What the rest of Herald tells the engine: one value per committed change to a person.
+
+use serde_json::{Map, Value};
+
+use crate::engine::{Change, Engine};
+use crate::history::EventRecord;
+use crate::{PersonId, UnixSeconds};
+
+/// A committed change to a person that the engine must see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The person was created or their attributes changed; `attributes` is the full new set.
+    Person {
+        person: PersonId,
+        attributes: Map<String, Value>,
+        first_seen: UnixSeconds,
+    },
+    /// New events of the person (one event, or anonymous history attached to them).
+    Events {
+        person: PersonId,
+        events: Vec<EventRecord>,
+    },
+    /// The person was deleted or suppressed.
+    Delete { person: PersonId },
+    /// `secondary` was merged into `primary`.
+    Merge {
+        primary: PersonId,
+        secondary: PersonId,
+        moved: Vec<EventRecord>,
+        attributes: Map<String, Value>,
+    },
+}
+
+impl Input {
+    /// Applies this input to an engine at `now`.
+    pub fn apply(&self, engine: &mut Engine, now: UnixSeconds) -> Vec<Change> {
+        match self {
+            Self::Person {
+                person,
+                attributes,
+                first_seen,
+            } => engine.upsert_person(*person, attributes.clone(), *first_seen, now),
+            Self::Events { person, events } => {
+                let mut changes = Vec::new();
+                for event in events {
+                    changes.extend(engine.add_event(*person, event, now));
+                }
+                changes
+            }
+            Self::Delete { person } => engine.remove_person(*person, now),
+            Self::Merge {
+                primary,
+                secondary,
+                moved,
+                attributes,
+            } => engine.merge(*primary, *secondary, moved, attributes.clone(), now),
+        }
+    }
+}

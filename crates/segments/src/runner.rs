@@ -1,0 +1,322 @@
+//! The runner thread.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use herald_domain::Clock;
+use herald_segment_engine::{Change, Definition, Engine, Input, PersonHistory, PersonId};
+use herald_store::{SegmentRow, StoreError, StoreHandle};
+use tokio::sync::oneshot;
+
+use crate::SegmentsError;
+use crate::cause::to_row;
+use crate::handle::RunnerView;
+use crate::load::histories;
+
+/// How many people's deadlines one batch applies before the runner looks at its queue again,
+/// so that a storm of deadlines (midnight) never holds up live inputs for long.
+const DEADLINE_BATCH: usize = 2_000;
+/// How often the runner wakes to look for due deadlines when nothing else happens.
+const TICK: Duration = Duration::from_millis(100);
+
+type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
+
+pub(crate) enum Command {
+    Inputs(i64, Vec<Input>),
+    Build(SegmentRow, Option<Definition>),
+    /// The snapshot a build reads, taken inside the writer so that it is ordered exactly
+    /// against the inputs of the commits around it.
+    BuildSnapshot(
+        SegmentRow,
+        Option<Definition>,
+        Result<Vec<(PersonId, PersonHistory)>, StoreError>,
+    ),
+    Remove(i64, i64),
+    Query(Query),
+    Manual {
+        workspace_id: i64,
+        segment_id: i64,
+        people: Vec<i64>,
+        add: bool,
+        reply: oneshot::Sender<()>,
+    },
+    Sync(oneshot::Sender<()>),
+}
+
+pub(crate) struct Runner {
+    store: StoreHandle,
+    clock: Arc<dyn Clock>,
+    engines: HashMap<i64, Engine>,
+    /// Lets a build's snapshot come back through the queue.
+    sender: mpsc::Sender<Command>,
+}
+
+impl Runner {
+    pub(crate) fn new(
+        store: StoreHandle,
+        clock: Arc<dyn Clock>,
+        sender: mpsc::Sender<Command>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            engines: HashMap::new(),
+            sender,
+        }
+    }
+
+    /// Loads every workspace, then stores what differs from the stored memberships: changes
+    /// that happened while the server was down (deadlines passed, builds interrupted).
+    pub(crate) fn load_all(&mut self) -> Result<(), SegmentsError> {
+        let now = self.clock.now();
+        let workspaces = self.store.read_blocking(|reader| reader.workspaces())?;
+        for workspace in workspaces {
+            let workspace_id = workspace.id;
+            let (segments, people, stored) = self.store.read_blocking(move |reader| {
+                Ok((
+                    reader.segments(workspace_id)?,
+                    histories(reader, workspace_id)?,
+                    reader.segment_members(workspace_id)?,
+                ))
+            })?;
+            let mut engine = Engine::new();
+            let mut unfinished = Vec::new();
+            for segment in &segments {
+                let definition = parse_stored(segment);
+                engine.set_segment(segment.id, definition, Vec::new(), now);
+                if segment.state != "finished" {
+                    unfinished.push(segment.clone());
+                }
+            }
+            let stored: BTreeSet<(i64, i64)> = stored.into_iter().collect();
+            let manual: BTreeSet<i64> = segments
+                .iter()
+                .filter(|s| s.definition.is_none())
+                .map(|s| s.id)
+                .collect();
+            // Manual memberships live only in the store; they are put back once the person is
+            // loaded.
+            let mut manual_of: HashMap<i64, Vec<i64>> = HashMap::new();
+            for (segment_id, person) in &stored {
+                if manual.contains(segment_id) {
+                    manual_of.entry(*person).or_default().push(*segment_id);
+                }
+            }
+            for (person, history) in &people {
+                engine.load_person(*person, history, now);
+                for segment_id in manual_of.get(person).into_iter().flatten() {
+                    engine.add_to_manual(*segment_id, *person, now);
+                }
+            }
+            let mut changes = Vec::new();
+            for segment in &segments {
+                let current: BTreeSet<i64> = engine.members(segment.id).collect();
+                for person in &current {
+                    if !stored.contains(&(segment.id, *person)) {
+                        changes.push(restart_change(segment.id, *person, true, now));
+                    }
+                }
+                for (segment_id, person) in &stored {
+                    if *segment_id == segment.id && !current.contains(person) {
+                        changes.push(restart_change(segment.id, *person, false, now));
+                    }
+                }
+            }
+            self.persist(&changes);
+            for mut segment in unfinished {
+                segment.state = "finished".into();
+                segment.progress = None;
+                let _ = self
+                    .store
+                    .submit_blocking(move |tx| tx.update_segment(&segment));
+            }
+            tracing::info!(
+                workspace_id,
+                segments = segments.len(),
+                people = people.len(),
+                "segments loaded"
+            );
+            self.engines.insert(workspace_id, engine);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn run(mut self, receiver: &mpsc::Receiver<Command>) {
+        let mut behind = false;
+        loop {
+            let wait = if behind { Duration::ZERO } else { TICK };
+            match receiver.recv_timeout(wait) {
+                Ok(command) => self.handle(command),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+            behind = self.advance_batch();
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        let now = self.clock.now();
+        match command {
+            Command::Inputs(workspace_id, inputs) => {
+                let engine = self.engines.entry(workspace_id).or_default();
+                let mut changes = Vec::new();
+                for input in &inputs {
+                    changes.extend(input.apply(engine, now));
+                }
+                self.persist(&changes);
+            }
+            Command::Build(segment, definition) => {
+                let sender = self.sender.clone();
+                let workspace_id = segment.workspace_id;
+                let submitted = self.store.submit_with_hook_blocking(
+                    move |tx| histories(tx, workspace_id),
+                    move |snapshot| {
+                        let _ = sender.send(Command::BuildSnapshot(segment, definition, snapshot));
+                    },
+                );
+                if let Err(error) = submitted {
+                    tracing::error!(error = %error, "cannot read history for a segment build");
+                }
+            }
+            Command::BuildSnapshot(mut segment, definition, snapshot) => {
+                let people = match snapshot {
+                    Ok(people) => people,
+                    Err(error) => {
+                        tracing::error!(segment = segment.id, error = %error, "segment build failed");
+                        return;
+                    }
+                };
+                let engine = self.engines.entry(segment.workspace_id).or_default();
+                let count = people.len();
+                let changes = engine.set_segment(segment.id, definition, people, now);
+                self.persist(&changes);
+                tracing::info!(
+                    segment = segment.id,
+                    people = count,
+                    changes = changes.len(),
+                    "segment built"
+                );
+                segment.state = "finished".into();
+                segment.progress = Some(100);
+                let workspace_id = segment.workspace_id;
+                let segment_id = segment.id;
+                // Only a build of the current version may mark it finished: an edit made while
+                // it ran has started another build.
+                let _ = self.store.submit_blocking(move |tx| {
+                    match tx.segment(workspace_id, segment_id)? {
+                        Some(current)
+                            if current.updated_at == segment.updated_at
+                                && current.definition == segment.definition =>
+                        {
+                            segment.name = current.name;
+                            segment.description = current.description;
+                            tx.update_segment(&segment)
+                        }
+                        _ => Ok(()),
+                    }
+                });
+            }
+            Command::Remove(workspace_id, segment_id) => {
+                if let Some(engine) = self.engines.get_mut(&workspace_id) {
+                    engine.remove_segment(segment_id);
+                }
+            }
+            Command::Query(query) => {
+                let mut view = RunnerView {
+                    engines: &self.engines,
+                    store: &self.store,
+                    now,
+                };
+                query(&mut view);
+            }
+            Command::Manual {
+                workspace_id,
+                segment_id,
+                people,
+                add,
+                reply,
+            } => {
+                let engine = self.engines.entry(workspace_id).or_default();
+                let mut changes = Vec::new();
+                for person in people {
+                    changes.extend(if add {
+                        engine.add_to_manual(segment_id, person, now)
+                    } else {
+                        engine.remove_from_manual(segment_id, person, now)
+                    });
+                }
+                // Manual memberships exist only in the store, so they are committed before the
+                // caller hears back, unlike derived ones, which a restart recomputes.
+                let rows: Vec<_> = changes.iter().map(to_row).collect();
+                match self
+                    .store
+                    .write_blocking(move |tx| tx.record_membership_changes(&rows))
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) | Err(error) => {
+                        tracing::error!(error = %error, "cannot store manual segment changes");
+                    }
+                }
+                let _ = reply.send(());
+            }
+            Command::Sync(reply) => {
+                while self.advance_batch() {}
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    /// Applies one batch of due deadlines in every workspace; returns whether more are due.
+    fn advance_batch(&mut self) -> bool {
+        let now = self.clock.now();
+        let mut behind = false;
+        let mut changes = Vec::new();
+        for engine in self.engines.values_mut() {
+            if engine.earliest_due().is_none_or(|due| due > now) {
+                continue;
+            }
+            let (batch, more) = engine.advance(now, DEADLINE_BATCH);
+            changes.extend(batch);
+            behind |= more;
+        }
+        self.persist(&changes);
+        behind
+    }
+
+    fn persist(&self, changes: &[Change]) {
+        if changes.is_empty() {
+            return;
+        }
+        let rows: Vec<_> = changes.iter().map(to_row).collect();
+        if let Err(error) = self
+            .store
+            .submit_blocking(move |tx| tx.record_membership_changes(&rows))
+        {
+            tracing::error!(error = %error, "cannot store membership changes");
+        }
+    }
+}
+
+fn parse_stored(segment: &SegmentRow) -> Option<Definition> {
+    let value = segment.definition.as_ref()?;
+    match Definition::parse(value) {
+        Ok(definition) => Some(definition),
+        Err(error) => {
+            tracing::error!(segment = segment.id, error = %error, "a stored definition no longer parses; treating the segment as manual");
+            None
+        }
+    }
+}
+
+fn restart_change(segment: i64, person: i64, entered: bool, at: i64) -> Change {
+    Change {
+        segment,
+        person,
+        entered,
+        at,
+        cause: herald_segment_engine::Cause::Deadline,
+        origin: herald_segment_engine::Origin::Live,
+    }
+}
