@@ -54,6 +54,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/events", post(track_v1::track_anonymous))
         .route("/api/v1/merge_customers", post(track_v1::merge))
+        .route(
+            "/api/v1/forms/{form_id}/submit",
+            post(track_v1::submit_form),
+        )
+        .route("/unsubscribe/{delivery_id}", post(track_v1::unsubscribe))
         .route("/api/v1/metrics", post(track_v1::metrics))
         .route("/api/v1/push/events", post(track_v1::push_events))
         .route(

@@ -619,7 +619,9 @@ async fn manual(
         .read(move |r| r.segment(workspace_id, id))
         .await?
     else {
-        return Ok((StatusCode::NOT_FOUND, "Segment not found").into_response());
+        // Customer.io documents the plain string; sending it as a JSON string keeps it readable
+        // by clients that parse every body as JSON (the Node client does).
+        return Ok((StatusCode::NOT_FOUND, Json(json!("Segment not found"))).into_response());
     };
     if segment.definition.is_some() {
         return Err(bad_request(format!(

@@ -19,11 +19,12 @@ pub enum ActivityKind {
     DeviceDelete,
     Suppress,
     Unsuppress,
+    FormSubmit,
 }
 
 impl ActivityKind {
     /// Every kind, for parsing and documentation.
-    pub const ALL: [ActivityKind; 13] = [
+    pub const ALL: [ActivityKind; 14] = [
         Self::Event,
         Self::Page,
         Self::Screen,
@@ -37,6 +38,7 @@ impl ActivityKind {
         Self::DeviceDelete,
         Self::Suppress,
         Self::Unsuppress,
+        Self::FormSubmit,
     ];
 
     /// Returns the wire name, as stored and as filtered on by `GET /v1/activities?type=`.
@@ -55,6 +57,7 @@ impl ActivityKind {
             Self::DeviceDelete => "device_delete",
             Self::Suppress => "suppress",
             Self::Unsuppress => "unsuppress",
+            Self::FormSubmit => "form_submit",
         }
     }
 

@@ -66,6 +66,16 @@ pub fn apply(
         Operation::Suppress { target } => context.suppress(target),
         Operation::Unsuppress { target } => context.unsuppress(target),
         Operation::Merge { primary, secondary } => context.merge(primary, secondary),
+        Operation::FormSubmit { form_id, identify } => {
+            context.identify(identify)?;
+            let person = context.find(&identify.target)?;
+            context.log(
+                person.map(|p| p.seq),
+                ActivityKind::FormSubmit,
+                Some(form_id.clone()),
+                json!({"form_id": form_id, "fields": identify.attributes}),
+            )
+        }
         Operation::Metric(metric) => context.tx.insert_delivery_metric(metric),
     }
 }

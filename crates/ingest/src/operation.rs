@@ -123,5 +123,11 @@ pub enum Operation {
         primary: Identifier,
         secondary: Identifier,
     },
+    /// A form submission: identifies the person by the form's `id` or `email` and sets the other
+    /// fields as attributes.
+    FormSubmit {
+        form_id: String,
+        identify: IdentifyInput,
+    },
     Metric(DeliveryMetric),
 }

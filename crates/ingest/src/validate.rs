@@ -501,6 +501,65 @@ pub fn merge(body: &Map<String, Value>) -> Result<Operation> {
     Ok(Operation::Merge { primary, secondary })
 }
 
+/// Validates `POST /api/v1/forms/{form_id}/submit`: `{"data": {id or email, …fields}}`.
+pub fn form_submit(form_id: &str, body: &Map<String, Value>) -> Result<Operation> {
+    if form_id.trim().is_empty() || form_id.len() > limits::MAX_ID_BYTES {
+        return Err(ValidationError::field(
+            "form_id",
+            format!("the form id must be 1 to {} bytes", limits::MAX_ID_BYTES),
+        ));
+    }
+    let Some(Value::Object(data)) = body.get("data") else {
+        return Err(ValidationError::required(
+            "data",
+            "data is required: send {\"data\": {\"email\": \"…\", …fields}}",
+        ));
+    };
+    let mut fields = Map::new();
+    for (key, value) in data {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            Value::Bool(flag) => flag.to_string(),
+            _ => {
+                return Err(ValidationError::field(
+                    key,
+                    format!("form field '{key}' must be a string"),
+                ));
+            }
+        };
+        fields.insert(key.clone(), Value::String(text));
+    }
+    let target = match (fields.get("id"), fields.get("email")) {
+        (Some(Value::String(id)), _) if !id.is_empty() => {
+            PathIdentifier::explicit(herald_domain::IdType::Id, id.clone())
+        }
+        (_, Some(Value::String(email))) if !email.is_empty() => {
+            PathIdentifier::explicit(herald_domain::IdType::Email, email.clone())
+        }
+        _ => {
+            return Err(ValidationError::required(
+                "data",
+                "a form submission needs an id or an email field to identify the person",
+            ));
+        }
+    };
+    validate_path_length(&target.raw)?;
+    let Operation::Identify(identify) = identify(target, fields)? else {
+        return Err(ValidationError::body(
+            "a form submission must identify a person",
+        ));
+    };
+    Ok(Operation::FormSubmit {
+        form_id: form_id.to_owned(),
+        identify,
+    })
+}
+
+fn validate_path_length(raw: &str) -> Result<()> {
+    path_identifier(raw).map(|_| ())
+}
+
 /// Every metric name any channel accepts (customerio-compat.md §1.5, delivery metrics).
 const METRICS: [&str; 9] = [
     "bounced",

@@ -633,6 +633,49 @@ step("App API activity listings filter and paginate", async () => {
   assert.match(invalidType.body, /not an activity type/);
 });
 
+step("addCustomersToSegment and removeCustomersFromSegment change a manual segment", async () => {
+  // The App API client creates the manual segment; the Track API client then fills it.
+  const created = await api.createSegment({ name: "node manual", description: "from the Node client" });
+  const segmentId = created.segment.id;
+  assert.equal((await api.getSegment(segmentId)).segment.type, "manual");
+  await track.identify("node-seg-1", { email: "seg1@example.com" });
+  await track.identify("node-seg-2", {});
+  await track.addCustomersToSegment(segmentId, ["node-seg-1", "node-seg-2"]);
+  const membership = async () => {
+    const response = await fetch(`${BASE}/v1/segments/${segmentId}/membership`, {
+      headers: { authorization: `Bearer ${APP_API_KEY}` },
+    });
+    assert.equal(response.status, 200);
+    return (await response.json()).ids.sort();
+  };
+  assert.deepEqual(await membership(), ["node-seg-1", "node-seg-2"]);
+  const ofPerson = await api.getCustomerSegments("node-seg-1");
+  assert.deepEqual(ofPerson.segments.map((segment) => segment.id), [segmentId]);
+  await track.removeCustomersFromSegment(segmentId, ["seg1@example.com"], IdentifierType.Email);
+  assert.deepEqual(await membership(), ["node-seg-2"]);
+  const missing = await rejection(track.addCustomersToSegment(987654, ["node-seg-1"]), 404);
+  assert.match(missing.body, /Segment not found/);
+});
+
+step("submitForm identifies the person and records the submission", async () => {
+  await track.submitForm("newsletter", { email: "Form.Person@example.com", plan: "pro", age: "41" });
+  const person = await customer("form.person@example.com", IdentifierType.Email);
+  assert.equal(person.attributes.plan, "pro");
+  assert.equal(person.attributes.age, "41");
+  const submissions = await workspaceActivities({ type: "form_submit" });
+  assert.equal(submissions.length, 1);
+  assert.equal(submissions[0].name, "newsletter");
+  const invalid = await rejection(track.submitForm("newsletter", { plan: "no identifier" }), 400);
+  assert.match(invalid.message, /needs an id or an email/);
+});
+
+step("unsubscribe of an unknown delivery is a 400", async () => {
+  // Herald sends no messages yet, so no delivery id exists; the endpoint still speaks the wire
+  // contract (JSON body, no authentication required, 400 for an unknown delivery).
+  const unknown = await rejection(track.unsubscribe("no-such-delivery"), 400);
+  assert.match(unknown.body, /no delivery has the id/);
+});
+
 // --- Runner -----------------------------------------------------------------------------------
 
 let failed = 0;
