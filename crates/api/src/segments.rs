@@ -535,11 +535,10 @@ pub async fn explain(
             let Some(definition) = definition else {
                 return json!({"member": member, "type": "manual", "next_change_at": Value::Null});
             };
-            let histories = view
+            let history = view
                 .store
-                .read_blocking(move |r| herald_segments::histories(r, workspace_id))
-                .unwrap_or_default();
-            let Some((_, history)) = histories.into_iter().find(|(p, _)| *p == seq) else {
+                .read_blocking(move |r| herald_segments::history_of(r, workspace_id, seq));
+            let Ok(Some(history)) = history else {
                 return json!({"member": member});
             };
             let in_segment = |other: i64| engine.is_some_and(|e| e.is_member(other, seq));

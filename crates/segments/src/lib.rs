@@ -13,7 +13,7 @@ mod runner;
 
 pub use cause::cause_json;
 pub use handle::{RunnerView, Segments};
-pub use load::histories;
+pub use load::{histories, history_of};
 
 /// Failures starting the segment runner.
 #[derive(Debug, thiserror::Error)]

@@ -42,3 +42,24 @@ pub fn histories(
     }
     Ok(by_person.into_iter().collect())
 }
+
+/// Reads one live person's full history, or `None` if the person is not live.
+pub fn history_of(
+    reader: &mut dyn StoreRead,
+    workspace_id: i64,
+    person_seq: PersonId,
+) -> Result<Option<PersonHistory>, StoreError> {
+    let Some(person) = reader.person_by_seq(workspace_id, person_seq)? else {
+        return Ok(None);
+    };
+    let events = reader
+        .events_of_person(workspace_id, person_seq)?
+        .into_iter()
+        .map(engine_event)
+        .collect();
+    Ok(Some(PersonHistory {
+        attributes: person.attributes_with_identifiers(),
+        first_seen: person.created_at,
+        events,
+    }))
+}

@@ -479,6 +479,22 @@ impl StoreRead for Queries<'_> {
         read_events(&mut statement, [workspace_id])
     }
 
+    fn events_of_person(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT person_seq, kind, name, timestamp, data FROM activities
+                 WHERE workspace_id = ?1 AND person_seq = ?2 AND kind IN ('event', 'page', 'screen')
+                 ORDER BY timestamp",
+            )
+            .map_err(backend)?;
+        read_events(&mut statement, params![workspace_id, person_seq])
+    }
+
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 ORDER BY id");

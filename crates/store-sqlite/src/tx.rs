@@ -121,6 +121,13 @@ impl StoreRead for Tx<'_, '_> {
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_live_people(workspace_id)
     }
+    fn events_of_person(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.queries.events_of_person(workspace_id, person_seq)
+    }
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
         self.queries.segments(workspace_id)
     }

@@ -622,4 +622,8 @@ pub fn engine_histories_cover_live_people_only(store: &StoreHandle) {
         names,
         vec![(alive, "early".to_string()), (alive, "late".to_string())]
     );
+    let own = store
+        .read_blocking(move |r| r.events_of_person(ws, alive))
+        .expect("read");
+    assert_eq!(own, events);
 }

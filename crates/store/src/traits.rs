@@ -72,6 +72,12 @@ pub trait StoreRead {
     fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError>;
     /// Returns every event of the live people of a workspace, by person then time.
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Returns every event of one person, by time.
+    fn events_of_person(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError>;
     fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError>;
     /// Returns the stored members of every segment of a workspace as (segment, person) pairs.
