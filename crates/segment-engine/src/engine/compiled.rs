@@ -111,9 +111,9 @@ impl Compiled {
         self.references.clone()
     }
 
-    /// Tells whether an event of this name and type can change this segment directly.
-    pub fn mentions_event(&self, name: &str, kind: EventKind) -> bool {
-        self.events.iter().any(|(n, k)| n == name && *k == kind)
+    /// Returns the event names and types that can change this segment directly.
+    pub fn events(&self) -> &BTreeSet<(String, EventKind)> {
+        &self.events
     }
 }
 

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Map, Value};
 
 use crate::definition::Definition;
-use crate::history::{EventRecord, PersonHistory};
+use crate::history::{EventKind, EventRecord, PersonHistory};
 use crate::{PersonId, SegmentId, UnixSeconds};
 
 use compiled::{Compiled, Predicates};
@@ -73,15 +73,17 @@ pub struct Engine {
     order: Vec<SegmentId>,
     /// For each segment, the segments that refer to it, directly or not.
     dependents: HashMap<SegmentId, BTreeSet<SegmentId>>,
+    /// For each event name and type, the segments an event of it can change, with dependents.
+    event_scopes: HashMap<(String, EventKind), BTreeSet<SegmentId>>,
     people: HashMap<PersonId, PersonState>,
     due: BTreeSet<(UnixSeconds, PersonId)>,
     members: HashMap<SegmentId, BTreeSet<PersonId>>,
 }
 
 /// What to re-evaluate for a person.
-enum Scope {
+enum Scope<'s> {
     All,
-    Some(BTreeSet<SegmentId>),
+    Some(&'s BTreeSet<SegmentId>),
 }
 
 impl Engine {
@@ -155,6 +157,8 @@ impl Engine {
         self.members.entry(id).or_default();
         let mut changes = Vec::new();
         let is_manual = self.segments.get(&id).is_some_and(Compiled::is_manual);
+        let mut scope = BTreeSet::from([id]);
+        scope.extend(self.dependents.get(&id).into_iter().flatten().copied());
         for (person, history) in histories {
             self.catch_up(person, now, &mut changes);
             let state = self.people.entry(person).or_insert_with(|| {
@@ -164,12 +168,10 @@ impl Engine {
             if is_manual {
                 continue;
             }
-            let mut scope = BTreeSet::from([id]);
-            scope.extend(self.dependents.get(&id).into_iter().flatten().copied());
             self.evaluate(
                 person,
                 now,
-                Scope::Some(scope),
+                Scope::Some(&scope),
                 &Cause::Build,
                 Origin::Build,
                 &mut changes,
@@ -253,24 +255,27 @@ impl Engine {
             return changes;
         };
         let earliest_moved = state.add_event(&self.predicates, event);
-        let scope = if earliest_moved {
-            // The profile start may have moved, which any profile-age condition can see.
-            Scope::All
-        } else {
-            let mut scope = BTreeSet::new();
-            for (id, segment) in &self.segments {
-                if segment.mentions_event(&event.name, event.kind) {
-                    scope.insert(*id);
-                    scope.extend(self.dependents.get(id).into_iter().flatten().copied());
-                }
-            }
-            Scope::Some(scope)
-        };
         let cause = Cause::Event {
             name: event.name.clone(),
             timestamp: event.timestamp,
         };
-        self.evaluate(person, now, scope, &cause, Origin::Live, &mut changes);
+        if earliest_moved {
+            // The profile start may have moved, which any profile-age condition can see.
+            self.evaluate(person, now, Scope::All, &cause, Origin::Live, &mut changes);
+            return changes;
+        }
+        let scopes = std::mem::take(&mut self.event_scopes);
+        if let Some(scope) = scopes.get(&(event.name.clone(), event.kind)) {
+            self.evaluate(
+                person,
+                now,
+                Scope::Some(scope),
+                &cause,
+                Origin::Live,
+                &mut changes,
+            );
+        }
+        self.event_scopes = scopes;
         changes
     }
 
@@ -368,7 +373,7 @@ impl Engine {
         self.evaluate(
             person,
             now,
-            Scope::Some(scope),
+            Scope::Some(&scope),
             &Cause::Manual,
             Origin::Live,
             &mut changes,
@@ -469,30 +474,41 @@ impl Engine {
         origin: Origin,
         changes: &mut Vec<Change>,
     ) {
-        let Some(mut state) = self.people.remove(&person) else {
+        let Self {
+            predicates,
+            segments,
+            order,
+            people,
+            due,
+            members,
+            ..
+        } = self;
+        let Some(state) = people.get_mut(&person) else {
             return;
         };
         state.last_eval = state.last_eval.max(at);
-        for segment in &self.order {
+        for segment in order.iter() {
             if let Scope::Some(selected) = &scope
                 && !selected.contains(segment)
             {
                 continue;
             }
-            let Some(compiled) = self.segments.get(segment) else {
+            let Some(compiled) = segments.get(segment) else {
                 continue;
             };
             let Some(root) = compiled.root() else {
                 continue;
             };
-            let members = &self.members;
-            let in_segment = |id: SegmentId| members.get(&id).is_some_and(|m| m.contains(&person));
-            let (member, next) = state.evaluate(root, &self.predicates, &in_segment, at);
+            let (member, next) = {
+                let in_segment =
+                    |id: SegmentId| members.get(&id).is_some_and(|m| m.contains(&person));
+                state.evaluate(root, predicates, &in_segment, at)
+            };
             match next {
                 Some(next) => state.nexts.insert(*segment, next),
                 None => state.nexts.remove(segment),
             };
-            let set = self.members.entry(*segment).or_default();
+            let set = members.entry(*segment).or_default();
             let changed = if member {
                 set.insert(person)
             } else {
@@ -512,14 +528,15 @@ impl Engine {
         // Segment references make a segment's next change also a change of its dependents, so
         // the person's due time is the earliest over all segments.
         let next_due = state.nexts.values().copied().filter(|t| *t > at).min();
-        if let Some(old) = state.due {
-            self.due.remove(&(old, person));
+        if state.due != next_due {
+            if let Some(old) = state.due {
+                due.remove(&(old, person));
+            }
+            state.due = next_due;
+            if let Some(next) = next_due {
+                due.insert((next, person));
+            }
         }
-        state.due = next_due;
-        if let Some(due) = next_due {
-            self.due.insert((due, person));
-        }
-        self.people.insert(person, state);
     }
 
     fn recompute_order(&mut self) {
@@ -553,6 +570,15 @@ impl Engine {
             closed.insert(*id, all);
         }
         self.dependents = closed;
+        let mut event_scopes: HashMap<(String, EventKind), BTreeSet<SegmentId>> = HashMap::new();
+        for (id, segment) in &self.segments {
+            for key in segment.events() {
+                let scope = event_scopes.entry(key.clone()).or_default();
+                scope.insert(*id);
+                scope.extend(self.dependents.get(id).into_iter().flatten().copied());
+            }
+        }
+        self.event_scopes = event_scopes;
     }
 
     fn visit(

@@ -24,7 +24,8 @@ pub(super) struct PersonState {
     pub attributes: Map<String, Value>,
     pub first_seen: UnixSeconds,
     pub earliest_event: Option<UnixSeconds>,
-    matches: HashMap<usize, Matches>,
+    /// Indexed by predicate id; predicates are numbered densely from zero.
+    matches: Vec<Option<Matches>>,
     /// For each dynamic segment, when its answer for this person next changes by time alone.
     pub nexts: HashMap<SegmentId, UnixSeconds>,
     /// The person's entry in the due-time index.
@@ -48,7 +49,7 @@ impl PersonState {
             attributes,
             first_seen,
             earliest_event: None,
-            matches: HashMap::new(),
+            matches: Vec::new(),
             nexts: HashMap::new(),
             due: None,
             last_eval: UnixSeconds::MIN,
@@ -59,8 +60,11 @@ impl PersonState {
     pub fn fill_missing_predicates(&mut self, predicates: &Predicates, history: &PersonHistory) {
         let history_earliest = history.events.iter().map(|e| e.timestamp).min();
         self.earliest_event = earliest(self.earliest_event, history_earliest);
+        if self.matches.len() < predicates.len() {
+            self.matches.resize(predicates.len(), None);
+        }
         for id in 0..predicates.len() {
-            if self.matches.contains_key(&id) {
+            if self.matches[id].is_some() {
                 continue;
             }
             let predicate = predicates.get(id);
@@ -74,7 +78,7 @@ impl PersonState {
                     push(&mut found, predicate, event);
                 }
             }
-            self.matches.insert(id, found);
+            self.matches[id] = Some(found);
         }
     }
 
@@ -87,7 +91,10 @@ impl PersonState {
             if !predicate.names(event) {
                 continue;
             }
-            let entry = self.matches.entry(id).or_insert_with(|| {
+            if self.matches.len() <= id {
+                self.matches.resize(id + 1, None);
+            }
+            let entry = self.matches[id].get_or_insert_with(|| {
                 if predicate.keeps_data {
                     Matches::Events(Vec::new())
                 } else {
@@ -143,13 +150,14 @@ impl PersonState {
                 window,
                 require_profile_age,
             } => {
-                let (matched, mut next) = match self.matches.get(predicate) {
-                    Some(Matches::Times(times)) => count_times(times, *window, at),
-                    Some(Matches::Events(events)) => {
-                        count_events(events, &predicates.get(*predicate).filters, *window, at)
-                    }
-                    None => (0, None),
-                };
+                let (matched, mut next) =
+                    match self.matches.get(*predicate).and_then(Option::as_ref) {
+                        Some(Matches::Times(times)) => count_times(times, *window, at),
+                        Some(Matches::Events(events)) => {
+                            count_events(events, &predicates.get(*predicate).filters, *window, at)
+                        }
+                        None => (0, None),
+                    };
                 if *performed {
                     return (count.holds(matched), next);
                 }
