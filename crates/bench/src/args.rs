@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Drives a Herald on this machine with Track API traffic and prints one JSON summary line, or
-/// with `workload` writes the segmentation benchmark's data set.
+/// Drives a Herald on this machine with Track API traffic and prints one JSON summary line; with
+/// `workload` writes the segmentation benchmark's data set; with `segments` benchmarks the
+/// segment engine in-process on it.
 #[derive(Debug, Parser)]
 #[command(name = "herald-bench", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -23,6 +24,45 @@ pub enum Command {
     /// (/work/shared/bench/workload.md), identical to gen_workload.py's, and prints one JSON
     /// line with the time it took.
     Workload(WorkloadArgs),
+    /// Benchmarks the segment engine in-process on the segmentation workload (issue 3): full
+    /// evaluation of S1–S3, incremental cost, the midnight case and memory, printed as Markdown.
+    Segments(SegmentsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SegmentsArgs {
+    /// How many people; workload.md's member counts are checked only for the default size.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub people: u64,
+    /// How many events.
+    #[arg(long, default_value_t = 20_000_000)]
+    pub events: u64,
+    /// The seed of the splitmix64 streams.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Builds and re-evaluations per segment; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// New events fed through `add_event` with S1–S3 live.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub incremental_events: u64,
+    /// Incremental events per second of clock.
+    #[arg(long, default_value_t = 1_000)]
+    pub per_second: u64,
+    /// People per `advance` batch in the midnight case (the server's runner uses 2,000).
+    #[arg(long, default_value_t = 2_000)]
+    pub storm_batch: usize,
+    /// Events fed between two batches of the midnight case.
+    #[arg(long, default_value_t = 50)]
+    pub storm_events_per_batch: usize,
+    /// Which phases to run (comma-separated): load, reevaluate, incremental, storm, stream,
+    /// builds, loaded-builds. All by default; fewer to profile one.
+    #[arg(long, value_delimiter = ',', default_values = ["load", "reevaluate", "incremental", "storm", "stream", "builds", "loaded-builds"])]
+    pub phases: Vec<herald_bench::segments::Phase>,
+    /// A file with the baseline scripts' output (`postgres S1 count=… median_ms=…` lines), to
+    /// print the engine's ratios to them.
+    #[arg(long)]
+    pub baselines: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

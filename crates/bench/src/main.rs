@@ -3,7 +3,8 @@
 //! It opens `--connections` keep-alive HTTP/1.1 connections to a Herald on this machine, keeps
 //! one request in flight on each for the warm-up and the measured window, and prints one JSON
 //! line with throughput, latency percentiles and the CPU each side used. `herald-bench workload`
-//! instead writes the segmentation benchmark's CSV files (see `herald_bench::workload`).
+//! instead writes the segmentation benchmark's CSV files (see `herald_bench::workload`), and
+//! `herald-bench segments` benchmarks the segment engine on them (see `herald_bench::segments`).
 
 mod args;
 mod cpu;
@@ -18,18 +19,25 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 
+use herald_bench::segments;
 use herald_bench::workload::Workload;
 
-use crate::args::{Args, Cli, Command, WorkloadArgs};
+use crate::args::{Args, Cli, Command, SegmentsArgs, WorkloadArgs};
 use crate::payload::Payloads;
 use crate::report::RunInfo;
 use crate::target::Target;
 use crate::worker::Window;
 
+/// The server's allocator, so that the segment engine is measured as it runs inside Herald,
+/// where allocation is a large part of its cost.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match (cli.command, cli.load) {
         (Some(Command::Workload(args)), _) => write_workload(&args),
+        (Some(Command::Segments(args)), _) => benchmark_segments(&args),
         (None, Some(args)) => load(&args),
         // clap requires the load options whenever no subcommand is given, so this is a fallback.
         (None, None) => anyhow::bail!("--site-id and --api-key are required"),
@@ -55,6 +63,30 @@ fn write_workload(args: &WorkloadArgs) -> anyhow::Result<()> {
     });
     println!("{summary}");
     Ok(())
+}
+
+fn benchmark_segments(args: &SegmentsArgs) -> anyhow::Result<()> {
+    let baselines = match &args.baselines {
+        Some(path) => segments::baselines::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        ),
+        None => Vec::new(),
+    };
+    segments::run(&segments::Config {
+        workload: Workload {
+            people: args.people,
+            events: args.events,
+            seed: args.seed,
+        },
+        runs: args.runs.max(1),
+        incremental_events: args.incremental_events,
+        per_second: args.per_second.max(1),
+        storm_batch: args.storm_batch.max(1),
+        storm_events_per_batch: args.storm_events_per_batch,
+        baselines,
+        phases: args.phases.clone(),
+    })
 }
 
 fn load(args: &Args) -> anyhow::Result<()> {

@@ -301,7 +301,8 @@ fn positive_integer(value: &Value, path: &str) -> Result<u64, DefinitionError> {
         .ok_or_else(|| error(path, format!("must be a whole number ≥ 0, not {value}")))
 }
 
-fn parse_duration(value: &Value, path: &str) -> Result<i64, DefinitionError> {
+/// Parses a duration such as `{"days": 7}` into seconds; `path` names it in errors.
+pub fn parse_duration(value: &Value, path: &str) -> Result<i64, DefinitionError> {
     let Value::Object(object) = value else {
         return Err(error(
             path,
@@ -485,7 +486,8 @@ fn parse_event(value: &Value, path: &str) -> Result<EventCondition, DefinitionEr
     })
 }
 
-fn parse_filter(value: &Value, path: &str) -> Result<Filter, DefinitionError> {
+/// Parses one filter; `path` names it in errors.
+pub fn parse_filter(value: &Value, path: &str) -> Result<Filter, DefinitionError> {
     let Value::Object(object) = value else {
         return Err(error(
             path,

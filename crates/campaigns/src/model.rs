@@ -1,0 +1,469 @@
+//! The campaign format (issue 4) and its validation.
+//!
+//! ```text
+//! {"name": "Receipt",
+//!  "trigger": {"event": {"name": "purchased", "where": [Filter…]}}
+//!           | {"segment": {"id": 7, "on": "enter" | "exit"}},
+//!  "filter": Condition?,
+//!  "frequency": "once" | "every_time",
+//!  "enrollment": "future" | "current_and_future",
+//!  "steps": [{"delay": {"minutes": 30}}, {"webhook": {…}}, {"email": {…}}, {"push": {…}}]}
+//! ```
+
+use std::collections::BTreeMap;
+
+use herald_segment_engine::definition::{
+    Condition, Definition, Filter, parse_duration, parse_filter,
+};
+use serde_json::Value;
+
+/// What starts a campaign for a person.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// An event of this name whose data passes every filter.
+    Event { name: String, filters: Vec<Filter> },
+    /// Entering or leaving a segment.
+    Segment { id: i64, on_enter: bool },
+}
+
+/// How often one person may go through a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    Once,
+    EveryTime,
+}
+
+/// Whether a segment-triggered campaign also takes the people already in the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrollment {
+    Future,
+    CurrentAndFuture,
+}
+
+/// A channel and its Liquid templates, by field name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Channel {
+    Webhook,
+    Email,
+    Push,
+}
+
+/// One step of a campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Waits this many seconds.
+    Delay(i64),
+    /// Sends a message; `templates` maps each field (e.g. `body`, `headers.X-Sig`) to its source.
+    Send {
+        channel: Channel,
+        method: Option<String>,
+        templates: BTreeMap<String, String>,
+    },
+}
+
+/// A validated campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub name: String,
+    pub trigger: Trigger,
+    pub filter: Option<Condition>,
+    pub frequency: Frequency,
+    pub enrollment: Enrollment,
+    pub steps: Vec<Step>,
+}
+
+/// An invalid campaign: the field at fault and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct CampaignError {
+    pub field: String,
+    pub message: String,
+}
+
+fn error(field: impl Into<String>, message: impl Into<String>) -> CampaignError {
+    CampaignError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+fn from_definition(prefix: &str, error: herald_segment_engine::DefinitionError) -> CampaignError {
+    let field = if error.path == "definition" {
+        prefix.to_owned()
+    } else if error.path.starts_with(prefix) {
+        error.path
+    } else {
+        format!("{prefix}.{}", error.path)
+    };
+    CampaignError {
+        field,
+        message: error.message,
+    }
+}
+
+/// The fields each channel takes, and whether each is required.
+fn channel_fields(channel: &Channel) -> &'static [(&'static str, bool)] {
+    match channel {
+        Channel::Webhook => &[("url", true), ("body", false)],
+        Channel::Email => &[
+            ("to", true),
+            ("from", true),
+            ("subject", true),
+            ("html", false),
+            ("text", false),
+        ],
+        Channel::Push => &[("title", true), ("body", true)],
+    }
+}
+
+impl Campaign {
+    /// Parses a campaign body (the object inside `{"campaign": …}`). `check_template` compiles
+    /// one Liquid source and explains a syntax error; `segment_exists` says whether a segment id
+    /// exists in the workspace.
+    pub fn parse(
+        value: &Value,
+        check_template: &dyn Fn(&str) -> Result<(), String>,
+        segment_exists: &dyn Fn(i64) -> bool,
+    ) -> Result<Self, CampaignError> {
+        let Value::Object(object) = value else {
+            return Err(error(
+                "campaign",
+                "send {\"campaign\": {\"name\": …, \"trigger\": …, \"steps\": […]}}",
+            ));
+        };
+        for key in object.keys() {
+            if !matches!(
+                key.as_str(),
+                "name" | "trigger" | "filter" | "frequency" | "enrollment" | "steps"
+            ) {
+                return Err(error(format!("campaign.{key}"), "unknown field"));
+            }
+        }
+        let name = match object.get("name") {
+            Some(Value::String(name)) if !name.trim().is_empty() => name.trim().to_owned(),
+            _ => return Err(error("campaign.name", "a campaign needs a name")),
+        };
+        let trigger = parse_trigger(object.get("trigger"), segment_exists)?;
+        let filter = match object.get("filter") {
+            None | Some(Value::Null) => None,
+            Some(filter) => {
+                let definition =
+                    Definition::parse(filter).map_err(|e| from_definition("campaign.filter", e))?;
+                for reference in definition.references() {
+                    if !segment_exists(reference) {
+                        return Err(error(
+                            "campaign.filter",
+                            format!("segment {reference} does not exist"),
+                        ));
+                    }
+                }
+                Some(definition.root)
+            }
+        };
+        let frequency = match object.get("frequency").and_then(Value::as_str) {
+            None if object.get("frequency").is_none() => match trigger {
+                Trigger::Segment { .. } => Frequency::Once,
+                Trigger::Event { .. } => Frequency::EveryTime,
+            },
+            Some("once") => Frequency::Once,
+            Some("every_time") => Frequency::EveryTime,
+            _ => {
+                return Err(error(
+                    "campaign.frequency",
+                    "frequency is once or every_time",
+                ));
+            }
+        };
+        let enrollment = match object.get("enrollment").and_then(Value::as_str) {
+            None if object.get("enrollment").is_none() => Enrollment::Future,
+            Some("future") => Enrollment::Future,
+            Some("current_and_future") => Enrollment::CurrentAndFuture,
+            _ => {
+                return Err(error(
+                    "campaign.enrollment",
+                    "enrollment is future or current_and_future",
+                ));
+            }
+        };
+        if enrollment == Enrollment::CurrentAndFuture
+            && !matches!(trigger, Trigger::Segment { on_enter: true, .. })
+        {
+            return Err(error(
+                "campaign.enrollment",
+                "current_and_future applies only to campaigns triggered by entering a segment",
+            ));
+        }
+        let steps = parse_steps(object.get("steps"), check_template)?;
+        Ok(Self {
+            name,
+            trigger,
+            filter,
+            frequency,
+            enrollment,
+            steps,
+        })
+    }
+}
+
+fn parse_trigger(
+    value: Option<&Value>,
+    segment_exists: &dyn Fn(i64) -> bool,
+) -> Result<Trigger, CampaignError> {
+    let Some(Value::Object(trigger)) = value else {
+        return Err(error(
+            "campaign.trigger",
+            "a trigger is {\"event\": {…}} or {\"segment\": {…}}",
+        ));
+    };
+    if trigger.len() != 1 {
+        return Err(error(
+            "campaign.trigger",
+            "a trigger has exactly one of event or segment",
+        ));
+    }
+    if let Some(event) = trigger.get("event") {
+        let Value::Object(event) = event else {
+            return Err(error(
+                "campaign.trigger.event",
+                "an event trigger is an object",
+            ));
+        };
+        let name = match event.get("name") {
+            Some(Value::String(name)) if !name.trim().is_empty() => name.trim().to_owned(),
+            _ => {
+                return Err(error(
+                    "campaign.trigger.event.name",
+                    "an event trigger needs a name",
+                ));
+            }
+        };
+        let filters = match event.get("where") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut filters = Vec::with_capacity(items.len());
+                for (index, item) in items.iter().enumerate() {
+                    let path = format!("campaign.trigger.event.where[{index}]");
+                    filters.push(parse_filter(item, &path).map_err(|e| from_definition(&path, e))?);
+                }
+                filters
+            }
+            Some(_) => {
+                return Err(error(
+                    "campaign.trigger.event.where",
+                    "where takes an array of filters",
+                ));
+            }
+        };
+        return Ok(Trigger::Event { name, filters });
+    }
+    if let Some(segment) = trigger.get("segment") {
+        let id = segment.get("id").and_then(Value::as_i64).ok_or_else(|| {
+            error(
+                "campaign.trigger.segment.id",
+                "a segment trigger needs the segment's id",
+            )
+        })?;
+        if !segment_exists(id) {
+            return Err(error(
+                "campaign.trigger.segment.id",
+                format!("segment {id} does not exist"),
+            ));
+        }
+        let on_enter = match segment.get("on").and_then(Value::as_str) {
+            None | Some("enter") => true,
+            Some("exit") => false,
+            Some(_) => return Err(error("campaign.trigger.segment.on", "on is enter or exit")),
+        };
+        return Ok(Trigger::Segment { id, on_enter });
+    }
+    Err(error(
+        "campaign.trigger",
+        "a trigger is {\"event\": {…}} or {\"segment\": {…}}",
+    ))
+}
+
+fn parse_steps(
+    value: Option<&Value>,
+    check_template: &dyn Fn(&str) -> Result<(), String>,
+) -> Result<Vec<Step>, CampaignError> {
+    let Some(Value::Array(items)) = value else {
+        return Err(error(
+            "campaign.steps",
+            "steps is an array of delay, webhook, email and push steps",
+        ));
+    };
+    let mut steps = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("campaign.steps[{index}]");
+        let Some(object) = item.as_object().filter(|o| o.len() == 1) else {
+            return Err(error(
+                path,
+                "a step is an object with one of delay, webhook, email, push",
+            ));
+        };
+        let Some((kind, body)) = object.iter().next() else {
+            return Err(error(path, "empty step"));
+        };
+        let here = format!("{path}.{kind}");
+        let step = match kind.as_str() {
+            "delay" => {
+                Step::Delay(parse_duration(body, &here).map_err(|e| from_definition(&here, e))?)
+            }
+            "webhook" => parse_send(Channel::Webhook, body, &here, check_template)?,
+            "email" => parse_send(Channel::Email, body, &here, check_template)?,
+            "push" => parse_send(Channel::Push, body, &here, check_template)?,
+            _ => {
+                return Err(error(
+                    path,
+                    format!("unknown step {kind:?}: use delay, webhook, email or push"),
+                ));
+            }
+        };
+        steps.push(step);
+    }
+    if !steps.iter().any(|step| matches!(step, Step::Send { .. })) {
+        return Err(error(
+            "campaign.steps",
+            "a campaign needs at least one webhook, email or push step",
+        ));
+    }
+    Ok(steps)
+}
+
+fn parse_send(
+    channel: Channel,
+    body: &Value,
+    path: &str,
+    check_template: &dyn Fn(&str) -> Result<(), String>,
+) -> Result<Step, CampaignError> {
+    let Value::Object(fields) = body else {
+        return Err(error(path, "a message step is an object of templates"));
+    };
+    let known = channel_fields(&channel);
+    let mut templates = BTreeMap::new();
+    let mut method = None;
+    for (key, value) in fields {
+        let field = format!("{path}.{key}");
+        match (key.as_str(), &channel) {
+            ("method", Channel::Webhook) => {
+                let text = value.as_str().map(str::to_ascii_uppercase);
+                match text.as_deref() {
+                    Some("GET" | "POST" | "PUT" | "PATCH" | "DELETE") => method = text,
+                    _ => return Err(error(field, "method is GET, POST, PUT, PATCH or DELETE")),
+                }
+            }
+            ("headers", Channel::Webhook) | ("data", Channel::Push) => {
+                let Value::Object(entries) = value else {
+                    return Err(error(field, "an object of templates"));
+                };
+                for (name, source) in entries {
+                    let entry = format!("{field}.{name}");
+                    templates.insert(
+                        format!("{key}.{name}"),
+                        template(source, &entry, check_template)?,
+                    );
+                }
+            }
+            (name, _) if known.iter().any(|(known, _)| *known == name) => {
+                templates.insert(name.to_owned(), template(value, &field, check_template)?);
+            }
+            _ => return Err(error(field, "unknown field of this step")),
+        }
+    }
+    for (name, required) in known {
+        if *required && !templates.contains_key(*name) {
+            return Err(error(format!("{path}.{name}"), "required"));
+        }
+    }
+    if channel == Channel::Email
+        && !templates.contains_key("html")
+        && !templates.contains_key("text")
+    {
+        return Err(error(path, "an email needs html or text"));
+    }
+    Ok(Step::Send {
+        channel,
+        method,
+        templates,
+    })
+}
+
+fn template(
+    value: &Value,
+    field: &str,
+    check_template: &dyn Fn(&str) -> Result<(), String>,
+) -> Result<String, CampaignError> {
+    let Value::String(source) = value else {
+        return Err(error(field, "a template is a string"));
+    };
+    check_template(source).map_err(|message| error(field, message))?;
+    Ok(source.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(value: Value) -> Result<Campaign, CampaignError> {
+        let check = |source: &str| {
+            if source.contains("{%") && !source.contains("%}") {
+                Err("unclosed tag at line 1, column 1".to_owned())
+            } else {
+                Ok(())
+            }
+        };
+        Campaign::parse(&value, &check, &|id| id == 7)
+    }
+
+    #[test]
+    fn a_receipt_campaign_parses_with_defaults() {
+        let campaign = parse(json!({"name": "Receipt",
+            "trigger": {"event": {"name": "purchased", "where": [{"field": "price", "op": "gt", "value": 10}]}},
+            "steps": [{"delay": {"minutes": 30}}, {"webhook": {"url": "http://x/{{ customer.id }}", "headers": {"X-A": "b"}, "body": "{{ event.price }}"}}]}))
+        .unwrap();
+        assert_eq!(campaign.frequency, Frequency::EveryTime);
+        assert_eq!(campaign.steps[0], Step::Delay(1800));
+        let Step::Send { templates, .. } = &campaign.steps[1] else {
+            panic!()
+        };
+        assert!(templates.contains_key("headers.X-A"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let field = |value: Value| parse(value).unwrap_err().field;
+        let base =
+            |steps: Value| json!({"name": "x", "trigger": {"segment": {"id": 7}}, "steps": steps});
+        assert_eq!(
+            field(json!({"name": "x", "trigger": {"segment": {"id": 8}}, "steps": []})),
+            "campaign.trigger.segment.id"
+        );
+        assert_eq!(field(base(json!([]))), "campaign.steps");
+        assert_eq!(
+            field(base(json!([{"delay": {"minutes": 1}}]))),
+            "campaign.steps"
+        );
+        assert_eq!(
+            field(base(json!([{"webhook": {"body": "x"}}]))),
+            "campaign.steps[0].webhook.url"
+        );
+        assert_eq!(
+            field(base(
+                json!([{"email": {"to": "a", "from": "b", "subject": "{% if", "text": "t"}}])
+            )),
+            "campaign.steps[0].email.subject"
+        );
+        assert_eq!(
+            field(base(json!([{"delay": {"years": 1}}]))),
+            "campaign.steps[0].delay.years"
+        );
+        assert_eq!(
+            field(
+                json!({"name": "x", "trigger": {"segment": {"id": 7}}, "filter": {"and": []}, "steps": [{"push": {"title": "t", "body": "b"}}]})
+            ),
+            "campaign.filter.and"
+        );
+    }
+}
