@@ -159,10 +159,12 @@ impl Engine {
         let is_manual = self.segments.get(&id).is_some_and(Compiled::is_manual);
         let mut scope = BTreeSet::from([id]);
         scope.extend(self.dependents.get(&id).into_iter().flatten().copied());
-        for (person, history) in histories {
+        for (person, mut history) in histories {
             self.catch_up(person, now, &mut changes);
+            // The history is owned, so its attributes move into a new state instead of being
+            // copied: cloning them was a fifth of a fresh build (docs/benchmarks.md).
             let state = self.people.entry(person).or_insert_with(|| {
-                PersonState::new(history.attributes.clone(), history.first_seen)
+                PersonState::new(std::mem::take(&mut history.attributes), history.first_seen)
             });
             state.fill_missing_predicates(&self.predicates, &history);
             if is_manual {
