@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The `herald` binary Cargo built for these tests.
 pub fn herald_binary() -> PathBuf {
@@ -231,4 +231,34 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
     (status, value)
+}
+
+/// Moves the server's dev clock (`--dev-clock` must be on).
+pub async fn set_clock(app: &TestApp, now: i64) {
+    let (status, body) = app.app_post("/v1/_dev/clock", json!({"now": now})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Tracks an event of an identified person and expects a 200.
+pub async fn event(app: &TestApp, person: &str, body: Value) {
+    let (status, response) = app
+        .track(
+            reqwest::Method::POST,
+            &format!("/api/v1/customers/{person}/events"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{response}");
+}
+
+/// Identifies a person and expects a 200.
+pub async fn identify(app: &TestApp, person: &str, body: Value) {
+    let (status, response) = app
+        .track(
+            reqwest::Method::PUT,
+            &format!("/api/v1/customers/{person}"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{response}");
 }

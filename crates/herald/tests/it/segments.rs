@@ -6,40 +6,13 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, TestApp};
+use crate::helpers::{Server, TestApp, event, identify, set_clock};
 
 const START: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
 
 async fn dev_app() -> TestApp {
     TestApp::spawn_with(&[&format!("--dev-clock={START}")]).await
-}
-
-async fn set_clock(app: &TestApp, now: i64) {
-    let (status, body) = app.app_post("/v1/_dev/clock", json!({"now": now})).await;
-    assert_eq!(status, 200, "{body}");
-}
-
-async fn event(app: &TestApp, person: &str, body: Value) {
-    let (status, response) = app
-        .track(
-            Method::POST,
-            &format!("/api/v1/customers/{person}/events"),
-            Some(body),
-        )
-        .await;
-    assert_eq!(status, 200, "{response}");
-}
-
-async fn identify(app: &TestApp, person: &str, body: Value) {
-    let (status, response) = app
-        .track(
-            Method::PUT,
-            &format!("/api/v1/customers/{person}"),
-            Some(body),
-        )
-        .await;
-    assert_eq!(status, 200, "{response}");
 }
 
 /// Creates a segment and waits until its build finished; returns its id.
