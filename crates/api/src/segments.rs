@@ -468,13 +468,14 @@ pub async fn preview(
         .ok_or_else(|| bad_request("definition is required"))?;
     let existing = segments_of(&state, workspace_id).await?;
     let definition = check_definition(value, None, &existing)?;
+    let names = definition.event_names();
     let (count, sample) = state
         .segments()
         .query(move |view| {
             let now = view.now;
             let Ok(histories) = view
                 .store
-                .read_blocking(move |r| herald_segments::histories(r, workspace_id))
+                .read_blocking(move |r| herald_segments::histories(r, workspace_id, Some(&names)))
             else {
                 return (0, Vec::new());
             };

@@ -191,11 +191,33 @@ impl Definition {
         })
     }
 
+    /// Returns the names of the events this definition's conditions look at.
+    pub fn event_names(&self) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        collect_event_names(&self.root, &mut found);
+        found
+    }
+
     /// Returns the ids of the segments this definition refers to.
     pub fn references(&self) -> BTreeSet<SegmentId> {
         let mut found = BTreeSet::new();
         collect_references(&self.root, &mut found);
         found
+    }
+}
+
+fn collect_event_names(condition: &Condition, found: &mut BTreeSet<String>) {
+    match condition {
+        Condition::And(children) | Condition::Or(children) => {
+            for child in children {
+                collect_event_names(child, found);
+            }
+        }
+        Condition::Not(child) => collect_event_names(child, found),
+        Condition::Event(event) => {
+            found.insert(event.name.clone());
+        }
+        Condition::Segment(_) | Condition::Attribute(_) => {}
     }
 }
 

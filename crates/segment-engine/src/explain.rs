@@ -121,7 +121,7 @@ fn event_node(
     };
     let mut profile_age = Value::Null;
     if !event.performed && event.require_profile_age {
-        let earliest = person.events.iter().map(|e| e.timestamp).min();
+        let earliest = person.earliest_event();
         let start = profile_start(&person.attributes, person.first_seen, earliest);
         let old_enough = match event.window {
             Window::Ever => true,

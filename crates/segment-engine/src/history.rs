@@ -40,6 +40,21 @@ pub struct PersonHistory {
     /// When the profile was created in Herald.
     pub first_seen: UnixSeconds,
     pub events: Vec<EventRecord>,
+    /// The earliest timestamp of all the person's events, when `events` leaves out events no
+    /// segment reads (the profile age still counts them). `None` means `events` is complete.
+    pub earliest_event: Option<UnixSeconds>,
+}
+
+impl PersonHistory {
+    /// Returns the earliest timestamp of any of the person's events.
+    pub fn earliest_event(&self) -> Option<UnixSeconds> {
+        let listed = self.events.iter().map(|e| e.timestamp).min();
+        match (listed, self.earliest_event) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        }
+    }
 }
 
 /// Reads a unix-seconds timestamp from a JSON number or numeric string.

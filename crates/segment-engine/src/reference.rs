@@ -54,7 +54,7 @@ fn event_matches(condition: &EventCondition, person: &PersonHistory, now: UnixSe
     if !condition.require_profile_age {
         return true;
     }
-    let earliest = person.events.iter().map(|e| e.timestamp).min();
+    let earliest = person.earliest_event();
     let start = profile_start(&person.attributes, person.first_seen, earliest);
     match condition.window {
         Window::Ever => true,

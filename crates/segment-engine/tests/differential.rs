@@ -226,6 +226,7 @@ impl World {
                 attributes: Map::new(),
                 first_seen: self.now,
                 events: Vec::new(),
+                earliest_event: None,
             },
         );
         engine.upsert_person(id, Map::new(), self.now, self.now);

@@ -1,6 +1,6 @@
 //! Reading what the engine needs from the store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use herald_segment_engine::history::EventKind;
 use herald_segment_engine::{EventRecord, PersonHistory, PersonId};
@@ -19,10 +19,13 @@ fn engine_event(event: StoredEvent) -> EventRecord {
     }
 }
 
-/// Reads the full history of every live person of a workspace.
+/// Reads the history of every live person of a workspace. With `names`, only events of those
+/// names are read, plus each person's earliest event time for the profile age: a segment build
+/// needs no more, and reading every event of a large workspace into memory would not fit.
 pub fn histories(
     reader: &mut dyn StoreRead,
     workspace_id: i64,
+    names: Option<&BTreeSet<String>>,
 ) -> Result<Vec<(PersonId, PersonHistory)>, StoreError> {
     let mut by_person: BTreeMap<PersonId, PersonHistory> = BTreeMap::new();
     for person in reader.live_people(workspace_id)? {
@@ -32,10 +35,23 @@ pub fn histories(
                 attributes: person.attributes_with_identifiers(),
                 first_seen: person.created_at,
                 events: Vec::new(),
+                earliest_event: None,
             },
         );
     }
-    for event in reader.events_of_live_people(workspace_id)? {
+    let events = match names {
+        None => reader.events_of_live_people(workspace_id)?,
+        Some(names) => {
+            for (person, earliest) in reader.earliest_events(workspace_id)? {
+                if let Some(history) = by_person.get_mut(&person) {
+                    history.earliest_event = Some(earliest);
+                }
+            }
+            let names: Vec<String> = names.iter().cloned().collect();
+            reader.events_of_live_people_named(workspace_id, &names)?
+        }
+    };
+    for event in events {
         if let Some(history) = by_person.get_mut(&event.person_seq) {
             history.events.push(engine_event(event));
         }
@@ -61,5 +77,6 @@ pub fn history_of(
         attributes: person.attributes_with_identifiers(),
         first_seen: person.created_at,
         events,
+        earliest_event: None,
     }))
 }

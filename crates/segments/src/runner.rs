@@ -77,9 +77,16 @@ impl Runner {
         for workspace in workspaces {
             let workspace_id = workspace.id;
             let (segments, people, stored) = self.store.read_blocking(move |reader| {
+                let segments = reader.segments(workspace_id)?;
+                let mut names = BTreeSet::new();
+                for segment in &segments {
+                    if let Some(definition) = parse_stored(segment) {
+                        names.extend(definition.event_names());
+                    }
+                }
                 Ok((
-                    reader.segments(workspace_id)?,
-                    histories(reader, workspace_id)?,
+                    segments,
+                    histories(reader, workspace_id, Some(&names))?,
                     reader.segment_members(workspace_id)?,
                 ))
             })?;
@@ -172,8 +179,18 @@ impl Runner {
             Command::Build(segment, definition) => {
                 let sender = self.sender.clone();
                 let workspace_id = segment.workspace_id;
+                // Every segment's event names, not only the new one's: people the engine does not
+                // know yet get all their predicates filled from this history.
+                let mut names = self
+                    .engines
+                    .get(&workspace_id)
+                    .map(Engine::event_names)
+                    .unwrap_or_default();
+                if let Some(definition) = &definition {
+                    names.extend(definition.event_names());
+                }
                 let submitted = self.store.submit_with_hook_blocking(
-                    move |tx| histories(tx, workspace_id),
+                    move |tx| histories(tx, workspace_id, Some(&names)),
                     move |snapshot| {
                         let _ = sender.send(Command::BuildSnapshot(segment, definition, snapshot));
                     },

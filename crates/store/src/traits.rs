@@ -72,6 +72,15 @@ pub trait StoreRead {
     fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError>;
     /// Returns every event of the live people of a workspace, by person then time.
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Returns the events named in `names` of the live people of a workspace, by person then
+    /// time: a segment build reads only the events its segments can see.
+    fn events_of_live_people_named(
+        &mut self,
+        workspace_id: i64,
+        names: &[String],
+    ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Returns each live person's earliest event timestamp, for the profile age.
+    fn earliest_events(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Returns every event of one person, by time.
     fn events_of_person(
         &mut self,

@@ -146,6 +146,7 @@ impl People {
             attributes: self.attributes(person),
             first_seen: self.workload.person(person).created_at,
             events: self.rows(person).iter().map(|row| row.record()).collect(),
+            earliest_event: None,
         }
     }
 

@@ -421,3 +421,27 @@ async fn memberships_survive_a_restart_and_deadlines_passed_while_down_apply_at_
     }
     assert_eq!(intervals[0]["exited_because"]["type"], "deadline");
 }
+
+#[tokio::test]
+async fn a_build_counts_the_profile_age_from_events_no_segment_reads() {
+    let mut app = dev_app().await;
+    // The person is new to Herald but has an event from a month ago, so their profile is old.
+    event(
+        &app,
+        "veteran",
+        json!({"name": "login", "timestamp": START - 30 * DAY}),
+    )
+    .await;
+    identify(&app, "newcomer", json!({})).await;
+    let id = create_segment(
+        &app,
+        Some(json!({"event": {"name": "purchased", "performed": false, "within": {"days": 7}, "require_profile_age": true}})),
+    )
+    .await;
+    assert_eq!(members(&app, id).await, vec!["veteran"]);
+    // A restart loads only the events segments read, plus each person's earliest event time.
+    app.server.kill();
+    let data_dir = app.server.data_dir.clone();
+    app.server = Server::start(&data_dir, &[&format!("--dev-clock={START}")]);
+    assert_eq!(members(&app, id).await, vec!["veteran"]);
+}

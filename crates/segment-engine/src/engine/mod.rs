@@ -121,6 +121,14 @@ impl Engine {
             .collect()
     }
 
+    /// Returns the names of the events any segment looks at.
+    pub fn event_names(&self) -> BTreeSet<String> {
+        self.event_scopes
+            .keys()
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Tells whether the engine knows this person.
     pub fn knows(&self, person: PersonId) -> bool {
         self.people.contains_key(&person)

@@ -58,7 +58,7 @@ impl PersonState {
 
     /// Computes, from the full history, the matches of predicates this state has not seen yet.
     pub fn fill_missing_predicates(&mut self, predicates: &Predicates, history: &PersonHistory) {
-        let history_earliest = history.events.iter().map(|e| e.timestamp).min();
+        let history_earliest = history.earliest_event();
         self.earliest_event = earliest(self.earliest_event, history_earliest);
         if self.matches.len() < predicates.len() {
             self.matches.resize(predicates.len(), None);
