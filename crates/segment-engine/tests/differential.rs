@@ -25,9 +25,9 @@ fn duration() -> impl Strategy<Value = Value> {
 fn filter(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
     let field = prop::sample::select(fields);
     let op_and_value = prop_oneof![
-        Just(json!({"op": "exists"})),
-        Just(json!({"op": "not_exists"})),
-        prop::sample::select(vec![
+        1 => Just(json!({"op": "exists"})),
+        1 => Just(json!({"op": "not_exists"})),
+        1 => prop::sample::select(vec![
             json!("pro"),
             json!("free"),
             json!(10),
@@ -38,16 +38,18 @@ fn filter(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
             prop::sample::select(vec!["eq", "neq", "contains", "not_contains"])
                 .prop_map(move |op| json!({"op": op, "value": value.clone()}))
         }),
-        Just(json!({"op": "starts_with", "value": "p"})),
-        Just(json!({"op": "in", "value": ["pro", 10, "x"]})),
-        (
+        1 => Just(json!({"op": "starts_with", "value": "p"})),
+        1 => Just(json!({"op": "in", "value": ["pro", 10, "x"]})),
+        1 => (
             prop::sample::select(vec!["gt", "gte", "lt", "lte"]),
             0_i64..30
         )
             .prop_map(|(op, n)| json!({"op": op, "value": n})),
-        (prop::sample::select(vec!["before", "after"]), -10_i64..10)
+        1 => (prop::sample::select(vec!["before", "after"]), -10_i64..10)
             .prop_map(|(op, offset)| json!({"op": op, "value": START + offset * 60})),
-        (
+        // Relative filters are weighted up: they make an event's match change with time, the
+        // rarest and subtlest case for the engine's deadlines.
+        3 => (
             prop::sample::select(vec!["before_ago", "after_ago"]),
             duration()
         )
@@ -446,7 +448,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
+        .unwrap_or(4000)
 }
 
 proptest! {
