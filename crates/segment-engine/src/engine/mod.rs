@@ -9,6 +9,7 @@
 //! time order, so membership history stays exact even when the index lags behind.
 
 mod compiled;
+mod people;
 mod person;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -20,6 +21,7 @@ use crate::history::{EventKind, EventRecord, PersonHistory};
 use crate::{PersonId, SegmentId, UnixSeconds};
 
 use compiled::{Compiled, Predicates};
+use people::People;
 use person::PersonState;
 
 /// Whether a membership change comes from live data or from building a segment over history.
@@ -75,7 +77,7 @@ pub struct Engine {
     dependents: HashMap<SegmentId, BTreeSet<SegmentId>>,
     /// For each event name and type, the segments an event of it can change, with dependents.
     event_scopes: HashMap<(String, EventKind), BTreeSet<SegmentId>>,
-    people: HashMap<PersonId, PersonState>,
+    people: People,
     due: BTreeSet<(UnixSeconds, PersonId)>,
     members: HashMap<SegmentId, BTreeSet<PersonId>>,
 }
@@ -131,12 +133,12 @@ impl Engine {
 
     /// Tells whether the engine knows this person.
     pub fn knows(&self, person: PersonId) -> bool {
-        self.people.contains_key(&person)
+        self.people.contains(person)
     }
 
     /// Returns when a person's membership will next be re-evaluated by time alone.
     pub fn next_due(&self, person: PersonId) -> Option<UnixSeconds> {
-        self.people.get(&person).and_then(|state| state.due)
+        self.people.get(person).and_then(|state| state.due)
     }
 
     /// Returns the earliest deadline of all people.
@@ -171,7 +173,7 @@ impl Engine {
             self.catch_up(person, now, &mut changes);
             // The history is owned, so its attributes move into a new state instead of being
             // copied: cloning them was a fifth of a fresh build (docs/benchmarks.md).
-            let state = self.people.entry(person).or_insert_with(|| {
+            let state = self.people.get_or_insert_with(person, || {
                 PersonState::new(std::mem::take(&mut history.attributes), history.first_seen)
             });
             state.fill_missing_predicates(&self.predicates, &history);
@@ -194,7 +196,7 @@ impl Engine {
     pub fn remove_segment(&mut self, id: SegmentId) {
         self.segments.remove(&id);
         self.members.remove(&id);
-        for state in self.people.values_mut() {
+        for state in self.people.states_mut() {
             state.nexts.remove(&id);
         }
         self.recompute_order();
@@ -233,10 +235,12 @@ impl Engine {
     ) -> Vec<Change> {
         let mut changes = Vec::new();
         self.catch_up(person, now, &mut changes);
-        self.people
-            .entry(person)
-            .and_modify(|state| state.attributes = attributes.clone())
-            .or_insert_with(|| PersonState::new(attributes, first_seen));
+        match self.people.get_mut(person) {
+            Some(state) => state.attributes = attributes,
+            None => self
+                .people
+                .insert(person, PersonState::new(attributes, first_seen)),
+        }
         self.evaluate(
             person,
             now,
@@ -257,11 +261,11 @@ impl Engine {
         now: UnixSeconds,
     ) -> Vec<Change> {
         let mut changes = Vec::new();
-        if !self.people.contains_key(&person) {
+        if !self.people.contains(person) {
             return changes;
         }
         self.catch_up(person, now, &mut changes);
-        let Some(state) = self.people.get_mut(&person) else {
+        let Some(state) = self.people.get_mut(person) else {
             return changes;
         };
         let earliest_moved = state.add_event(&self.predicates, event);
@@ -311,7 +315,7 @@ impl Engine {
         self.catch_up(secondary, now, &mut changes);
         self.forget(secondary, now, &Cause::Merge, &mut changes);
         self.catch_up(primary, now, &mut changes);
-        let Some(state) = self.people.get_mut(&primary) else {
+        let Some(state) = self.people.get_mut(primary) else {
             return changes;
         };
         state.attributes = primary_attributes;
@@ -358,7 +362,7 @@ impl Engine {
     ) -> Vec<Change> {
         let mut changes = Vec::new();
         let manual = self.segments.get(&segment).is_some_and(Compiled::is_manual);
-        if !manual || !self.people.contains_key(&person) {
+        if !manual || !self.people.contains(person) {
             return changes;
         }
         self.catch_up(person, now, &mut changes);
@@ -403,12 +407,12 @@ impl Engine {
                 return (changes, false);
             }
             self.due.remove(&(due, person));
-            if let Some(state) = self.people.get_mut(&person) {
+            if let Some(state) = self.people.get_mut(person) {
                 state.due = None;
             }
             let at = self
                 .people
-                .get(&person)
+                .get(person)
                 .map_or(due, |s| due.max(s.last_eval));
             self.evaluate(
                 person,
@@ -426,12 +430,12 @@ impl Engine {
     /// Applies one person's overdue deadlines in time order before something else happens to
     /// them at `now`.
     fn catch_up(&mut self, person: PersonId, now: UnixSeconds, changes: &mut Vec<Change>) {
-        while let Some(due) = self.people.get(&person).and_then(|s| s.due) {
+        while let Some(due) = self.people.get(person).and_then(|s| s.due) {
             if due > now {
                 return;
             }
             self.due.remove(&(due, person));
-            if let Some(state) = self.people.get_mut(&person) {
+            if let Some(state) = self.people.get_mut(person) {
                 state.due = None;
             }
             self.evaluate(
@@ -452,7 +456,7 @@ impl Engine {
         cause: &Cause,
         changes: &mut Vec<Change>,
     ) {
-        let Some(state) = self.people.remove(&person) else {
+        let Some(state) = self.people.remove(person) else {
             return;
         };
         if let Some(due) = state.due {
@@ -493,7 +497,7 @@ impl Engine {
             members,
             ..
         } = self;
-        let Some(state) = people.get_mut(&person) else {
+        let Some(state) = people.get_mut(person) else {
             return;
         };
         state.last_eval = state.last_eval.max(at);
