@@ -8,6 +8,7 @@
 mod app_api;
 mod auth;
 mod body;
+mod campaigns;
 mod error;
 mod segments;
 mod state;
@@ -97,6 +98,19 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/segments/{id}/explain", get(segments::explain))
         .route("/v1/segments/{id}/history", get(segments::history))
         .route("/v1/customers/{id}/segments", get(segments::of_customer))
+        .route(
+            "/v1/campaigns",
+            post(campaigns::create).get(campaigns::list),
+        )
+        .route(
+            "/v1/campaigns/{id}",
+            get(campaigns::get_one)
+                .put(campaigns::update)
+                .delete(campaigns::remove),
+        )
+        .route("/v1/campaigns/{id}/start", post(campaigns::start))
+        .route("/v1/campaigns/{id}/pause", post(campaigns::pause))
+        .route("/v1/templates/render", post(campaigns::render))
         .route("/v1/data_index/events", get(app_api::data_index_events))
         .route(
             "/v1/_dev/clock",

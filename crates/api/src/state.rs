@@ -27,6 +27,8 @@ pub struct AppState {
 struct Inner {
     ingest: Ingest,
     segments: Segments,
+    /// One Liquid setup for the whole server; it is built once because building it is not free.
+    templates: herald_templates::Templates,
     info: ServerInfo,
     /// Credentials already checked, so that a request costs no key hashing or lookup. Keys never
     /// change once created, so entries never go stale.
@@ -41,6 +43,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 ingest,
                 segments,
+                templates: herald_templates::Templates::new(),
                 info,
                 track_keys: RwLock::default(),
                 app_keys: RwLock::default(),
@@ -50,6 +53,10 @@ impl AppState {
 
     pub fn ingest(&self) -> &Ingest {
         &self.inner.ingest
+    }
+
+    pub fn templates(&self) -> &herald_templates::Templates {
+        &self.inner.templates
     }
 
     pub fn segments(&self) -> &Segments {

@@ -8,6 +8,7 @@ use crate::queries::backend;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_segments.sql")),
+    (3, include_str!("../migrations/0003_campaigns.sql")),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.

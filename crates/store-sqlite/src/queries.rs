@@ -2,9 +2,9 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, CustomerIdentifiers, DeliveryMetric, Device, EventIndexEntry,
-    MembershipChange, Person, SegmentRow, StoreError, StoreRead, StoredEvent, Workspace,
-    WorkspaceCredentials,
+    Activity, ActivityQuery, CampaignRow, CustomerIdentifiers, DeliveryMetric, Device,
+    EventIndexEntry, MembershipChange, Person, SegmentRow, StoreError, StoreRead, StoredEvent,
+    Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -81,6 +81,30 @@ impl<'c> Queries<'c> {
 
 pub(crate) fn parse_json(text: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+const CAMPAIGN_COLUMNS: &str = "id, workspace_id, name, definition, state, created_at, updated_at";
+
+fn campaign_from_row(row: &Row<'_>) -> rusqlite::Result<(CampaignRow, String)> {
+    Ok((
+        CampaignRow {
+            id: row.get(0)?,
+            workspace_id: row.get(1)?,
+            name: row.get(2)?,
+            definition: Value::Null,
+            state: row.get(4)?,
+            created_at: row.get(5)?,
+            updated_at: row.get(6)?,
+        },
+        row.get(3)?,
+    ))
+}
+
+fn finish_campaign(
+    (mut campaign, definition): (CampaignRow, String),
+) -> Result<CampaignRow, StoreError> {
+    campaign.definition = parse_json(&definition)?;
+    Ok(campaign)
 }
 
 const SEGMENT_COLUMNS: &str =
@@ -530,6 +554,35 @@ impl StoreRead for Queries<'_> {
             )
             .map_err(backend)?;
         read_events(&mut statement, params![workspace_id, person_seq])
+    }
+
+    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
+        let sql =
+            format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = ?1 ORDER BY id");
+        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
+        let rows = statement
+            .query_map([workspace_id], campaign_from_row)
+            .map_err(backend)?;
+        let mut campaigns = Vec::new();
+        for row in rows {
+            campaigns.push(finish_campaign(row.map_err(backend)?)?);
+        }
+        Ok(campaigns)
+    }
+
+    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+        let sql =
+            format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = ?1 AND id = ?2");
+        let found = self
+            .connection
+            .prepare_cached(&sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![workspace_id, id], campaign_from_row)
+                    .optional()
+            })
+            .map_err(backend)?;
+        found.map(finish_campaign).transpose()
     }
 
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {

@@ -2,9 +2,9 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, MembershipChange,
-    NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow, StoreError, StoreRead,
-    StoreTx, StoredEvent, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, Device, EventIndexEntry,
+    MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow,
+    StoreError, StoreRead, StoreTx, StoredEvent, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -141,6 +141,12 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
         self.queries.segments(workspace_id)
+    }
+    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
+        self.queries.campaigns(workspace_id)
+    }
+    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+        self.queries.campaign(workspace_id, id)
     }
     fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
         self.queries.segment(workspace_id, id)
@@ -497,6 +503,49 @@ impl StoreTx for Tx<'_, '_> {
             created_at: new.now,
             updated_at: new.now,
         })
+    }
+
+    fn insert_campaign(&mut self, campaign: &CampaignRow) -> Result<CampaignRow, StoreError> {
+        self.execute(
+            "INSERT INTO campaigns (workspace_id, name, definition, state, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                campaign.workspace_id,
+                campaign.name,
+                to_json(&campaign.definition)?,
+                campaign.state,
+                campaign.created_at,
+                campaign.updated_at
+            ],
+        )?;
+        Ok(CampaignRow {
+            id: self.connection().last_insert_rowid(),
+            ..campaign.clone()
+        })
+    }
+
+    fn update_campaign(&mut self, campaign: &CampaignRow) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE campaigns SET name = ?3, definition = ?4, state = ?5, updated_at = ?6
+             WHERE workspace_id = ?1 AND id = ?2",
+            params![
+                campaign.workspace_id,
+                campaign.id,
+                campaign.name,
+                to_json(&campaign.definition)?,
+                campaign.state,
+                campaign.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+        let deleted = self.execute(
+            "DELETE FROM campaigns WHERE workspace_id = ?1 AND id = ?2",
+            params![workspace_id, id],
+        )?;
+        Ok(deleted > 0)
     }
 
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError> {

@@ -8,8 +8,8 @@ use herald_domain::{ActivityKind, Identifier};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ActivityQuery, Appended, Device, MembershipChange, NewActivity, NewPerson, NewSegment,
-    NewWorkspace, StoreError, StoreHandle,
+    ActivityQuery, Appended, CampaignRow, Device, MembershipChange, NewActivity, NewPerson,
+    NewSegment, NewWorkspace, StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -33,6 +33,7 @@ macro_rules! store_conformance_tests {
             rolled_back_people_are_not_found_by_later_jobs,
             segments_round_trip_with_members_and_history,
             engine_histories_cover_live_people_only,
+            campaigns_round_trip,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -640,5 +641,59 @@ pub fn engine_histories_cover_live_people_only(store: &StoreHandle) {
         earliest,
         vec![(alive, 10)],
         "deleted and anonymous people have no entry"
+    );
+}
+
+pub fn campaigns_round_trip(store: &StoreHandle) {
+    let ws = new_workspace(store, "campaigns");
+    let other = new_workspace(store, "other-campaigns");
+    let row = CampaignRow {
+        id: 0,
+        workspace_id: ws,
+        name: "Receipt".into(),
+        definition: json!({"name": "Receipt", "steps": []}),
+        state: "draft".into(),
+        created_at: 5,
+        updated_at: 5,
+    };
+    let mut stored = store
+        .write_blocking(move |tx| tx.insert_campaign(&row))
+        .expect("store works")
+        .expect("inserted");
+    let id = stored.id;
+    assert!(id > 0);
+    stored.state = "running".into();
+    stored.updated_at = 6;
+    let saved = stored.clone();
+    store
+        .write_blocking(move |tx| tx.update_campaign(&saved))
+        .expect("store works")
+        .expect("updated");
+    assert_eq!(
+        store
+            .read_blocking(move |r| r.campaign(ws, id))
+            .expect("read"),
+        Some(stored.clone())
+    );
+    assert!(
+        store
+            .read_blocking(move |r| r.campaign(other, id))
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(
+        store.read_blocking(move |r| r.campaigns(ws)).expect("read"),
+        vec![stored]
+    );
+    let deleted = store
+        .write_blocking(move |tx| tx.delete_campaign(ws, id))
+        .expect("store works")
+        .expect("deleted");
+    assert!(deleted);
+    assert!(
+        store
+            .read_blocking(move |r| r.campaigns(ws))
+            .expect("read")
+            .is_empty()
     );
 }

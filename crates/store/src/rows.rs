@@ -222,3 +222,17 @@ pub struct MembershipChange {
     /// `live` or `build`; only live changes may trigger campaigns.
     pub origin: String,
 }
+
+/// A stored campaign.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub name: String,
+    /// The validated campaign as sent.
+    pub definition: Value,
+    /// `draft`, `running` or `paused`.
+    pub state: String,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+}

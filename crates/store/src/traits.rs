@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::{
-    Activity, ActivityQuery, Appended, DeliveryMetric, Device, EventIndexEntry, MembershipChange,
-    NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow, StoreError, StoredEvent,
-    Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, Device, EventIndexEntry,
+    MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow,
+    StoreError, StoredEvent, Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -88,6 +88,8 @@ pub trait StoreRead {
         person_seq: i64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError>;
+    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError>;
+    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError>;
     fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError>;
     /// Returns the stored members of every segment of a workspace as (segment, person) pairs.
     fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
@@ -196,6 +198,11 @@ pub trait StoreTx: StoreRead {
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError>;
+    /// Stores a new campaign; the row's `id` is ignored and the stored row is returned.
+    fn insert_campaign(&mut self, campaign: &CampaignRow) -> Result<CampaignRow, StoreError>;
+    /// Saves a campaign's name, definition, state and `updated_at`.
+    fn update_campaign(&mut self, campaign: &CampaignRow) -> Result<(), StoreError>;
+    fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError>;
     /// Saves a segment's name, description, definition, state, progress and `updated_at`.
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError>;
     /// Deletes a segment with its members and history.

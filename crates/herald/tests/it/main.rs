@@ -2,6 +2,7 @@
 //! random port with a temporary data dir and speaks HTTP to it.
 
 mod behaviour;
+mod campaigns;
 mod cli;
 mod clients_node;
 mod clients_python;
