@@ -663,7 +663,7 @@ async fn manual(
     state
         .segments()
         .set_manual(workspace_id, id, people, add)
-        .await;
+        .await?;
     Ok(Json(json!({})).into_response())
 }
 

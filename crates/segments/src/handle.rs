@@ -6,7 +6,7 @@ use std::sync::mpsc;
 
 use herald_domain::Clock;
 use herald_segment_engine::{Definition, Engine, Input};
-use herald_store::{SegmentRow, StoreHandle};
+use herald_store::{SegmentRow, StoreError, StoreHandle};
 use tokio::sync::oneshot;
 
 use crate::SegmentsError;
@@ -81,14 +81,15 @@ impl Segments {
         answer.await.ok()
     }
 
-    /// Adds people to (or removes them from) a manual segment; returns after it is applied.
+    /// Adds people to (or removes them from) a manual segment; returns once the change is
+    /// committed.
     pub async fn set_manual(
         &self,
         workspace_id: i64,
         segment_id: i64,
         people: Vec<i64>,
         add: bool,
-    ) {
+    ) -> Result<(), StoreError> {
         let (reply, done) = oneshot::channel();
         let command = Command::Manual {
             workspace_id,
@@ -97,9 +98,8 @@ impl Segments {
             add,
             reply,
         };
-        if self.sender.send(command).is_ok() {
-            let _ = done.await;
-        }
+        self.sender.send(command).map_err(|_| StoreError::Closed)?;
+        done.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Applies every deadline due by now; returns when done. The dev clock calls this after

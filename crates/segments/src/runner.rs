@@ -42,7 +42,7 @@ pub(crate) enum Command {
         segment_id: i64,
         people: Vec<i64>,
         add: bool,
-        reply: oneshot::Sender<()>,
+        reply: oneshot::Sender<Result<(), StoreError>>,
     },
     Sync(oneshot::Sender<()>),
 }
@@ -269,16 +269,14 @@ impl Runner {
                 // Manual memberships exist only in the store, so they are committed before the
                 // caller hears back, unlike derived ones, which a restart recomputes.
                 let rows: Vec<_> = changes.iter().map(to_row).collect();
-                match self
+                let stored = self
                     .store
                     .write_blocking(move |tx| tx.record_membership_changes(&rows))
-                {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) | Err(error) => {
-                        tracing::error!(error = %error, "cannot store manual segment changes");
-                    }
+                    .and_then(|result| result);
+                if let Err(error) = &stored {
+                    tracing::error!(error = %error, "cannot store manual segment changes");
                 }
-                let _ = reply.send(());
+                let _ = reply.send(stored);
             }
             Command::Sync(reply) => {
                 while self.advance_batch() {}
