@@ -1,6 +1,8 @@
 -- Segments: a definition (NULL for a manual segment) and the state of its build.
+-- AUTOINCREMENT: an id is never reused, so late background writes for a deleted segment can
+-- never be mistaken for a new segment's.
 CREATE TABLE segments (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
     name TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',

@@ -1,6 +1,6 @@
 -- Campaigns: the validated definition as sent, and whether it runs.
 CREATE TABLE campaigns (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id INTEGER NOT NULL REFERENCES workspaces(id),
     name TEXT NOT NULL,
     definition TEXT NOT NULL,

@@ -51,6 +51,7 @@ impl SqliteOptions {
 /// The SQLite store. Dropping it lets the writer finish the queued jobs and stop.
 pub struct SqliteStore {
     write_queue: mpsc::Sender<WriteJob>,
+    background: writer::Background,
     read_queue: std_mpsc::Sender<ReadJob>,
     /// Dropping this stops the checkpointer thread.
     _checkpointer: std_mpsc::Sender<()>,
@@ -62,7 +63,7 @@ impl SqliteStore {
     pub fn open(options: &SqliteOptions) -> Result<Self, StoreError> {
         let mut write_connection = connection::open(&options.path, options.synchronous, false)?;
         migrations::apply(&mut write_connection)?;
-        let write_queue = writer::spawn(write_connection, options.max_batch)?;
+        let (write_queue, background) = writer::spawn(write_connection, options.max_batch)?;
         let mut read_connections = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             read_connections.push(connection::open(&options.path, options.synchronous, true)?);
@@ -71,6 +72,7 @@ impl SqliteStore {
         let checkpointer = checkpointer::spawn(&options.path, options.synchronous)?;
         Ok(Self {
             write_queue,
+            background,
             read_queue,
             _checkpointer: checkpointer,
         })
@@ -85,6 +87,10 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn write_queue(&self) -> &mpsc::Sender<WriteJob> {
         &self.write_queue
+    }
+
+    fn submit_background(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.background.push(job, &self.write_queue)
     }
 
     fn submit_read(&self, job: ReadJob) -> Result<(), StoreError> {

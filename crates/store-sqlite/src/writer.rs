@@ -1,5 +1,8 @@
 //! The single writer thread and its group commit.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
 use herald_store::{JobOutcome, StoreError, WriteJob};
 use rusqlite::Connection;
 use tokio::sync::mpsc;
@@ -12,23 +15,76 @@ use crate::tx::Tx;
 /// How many write jobs may wait for the writer before senders wait too (backpressure).
 const QUEUE_DEPTH: usize = 8192;
 
+/// How many background jobs one transaction takes at most, after the foreground jobs.
+const BACKGROUND_PER_BATCH: usize = 4;
+
+/// The background queue: jobs the writer runs between foreground jobs, in order.
+#[derive(Clone, Default)]
+pub(crate) struct Background {
+    jobs: Arc<Mutex<VecDeque<WriteJob>>>,
+}
+
+impl Background {
+    /// Queues a job and wakes the writer with an empty foreground job if it sleeps.
+    pub(crate) fn push(
+        &self,
+        job: WriteJob,
+        wake: &mpsc::Sender<WriteJob>,
+    ) -> Result<(), StoreError> {
+        if wake.is_closed() {
+            return Err(StoreError::Closed);
+        }
+        self.jobs
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .push_back(job);
+        // A full foreground queue means the writer is awake anyway.
+        let _ = wake.try_send(Box::new(|_| JobOutcome {
+            keep: true,
+            on_commit: Box::new(|_| {}),
+        }));
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<WriteJob> {
+        self.jobs.lock().ok()?.pop_front()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.jobs.lock().map_or(true, |jobs| jobs.is_empty())
+    }
+}
+
 pub(crate) fn spawn(
     connection: Connection,
     max_batch: usize,
-) -> Result<mpsc::Sender<WriteJob>, StoreError> {
+) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+    let background = Background::default();
+    let queue = background.clone();
     std::thread::Builder::new()
         .name("herald-sqlite-writer".into())
-        .spawn(move || writer_loop(connection, receiver, max_batch.max(1)))
+        .spawn(move || writer_loop(connection, receiver, &queue, max_batch.max(1)))
         .map_err(|error| StoreError::Backend(format!("cannot start the writer thread: {error}")))?;
-    Ok(sender)
+    Ok((sender, background))
 }
 
-fn writer_loop(connection: Connection, mut receiver: mpsc::Receiver<WriteJob>, max_batch: usize) {
+fn writer_loop(
+    connection: Connection,
+    mut receiver: mpsc::Receiver<WriteJob>,
+    background: &Background,
+    max_batch: usize,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut cache = WriterCache::default();
-    while let Some(first) = receiver.blocking_recv() {
-        batch.push(first);
+    loop {
+        // Sleep only when there is no background work either.
+        if background.is_empty() {
+            match receiver.blocking_recv() {
+                Some(job) => batch.push(job),
+                None => break,
+            }
+        }
         // Whatever queued up while the previous transaction committed goes into this one.
         while batch.len() < max_batch {
             match receiver.try_recv() {
@@ -36,6 +92,21 @@ fn writer_loop(connection: Connection, mut receiver: mpsc::Receiver<WriteJob>, m
                 Err(_) => break,
             }
         }
+        // Background jobs fill the gaps: a few per transaction, after the foreground ones.
+        for _ in 0..BACKGROUND_PER_BATCH {
+            match background.pop() {
+                Some(job) => batch.push(job),
+                None => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        run_batch(&connection, &mut batch, &mut cache);
+    }
+    // The foreground queue closed; finish what the background still holds.
+    while let Some(job) = background.pop() {
+        batch.push(job);
         run_batch(&connection, &mut batch, &mut cache);
     }
     // Every sender is gone: fold the WAL back into the main file for a tidy shutdown.

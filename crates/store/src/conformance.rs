@@ -34,6 +34,7 @@ macro_rules! store_conformance_tests {
             segments_round_trip_with_members_and_history,
             engine_histories_cover_live_people_only,
             campaigns_round_trip,
+            background_jobs_commit_in_order,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -696,4 +697,35 @@ pub fn campaigns_round_trip(store: &StoreHandle) {
             .expect("read")
             .is_empty()
     );
+}
+
+pub fn background_jobs_commit_in_order(store: &StoreHandle) {
+    for value in 1..=50 {
+        store
+            .submit_blocking(move |tx| {
+                let previous: i64 = tx.setting("bg")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+                // Each job sees the one before it: background jobs keep their order.
+                assert_eq!(previous, value - 1);
+                tx.set_setting("bg", &value.to_string())
+            })
+            .expect("queued");
+    }
+    // A foreground write still goes through while the background drains.
+    store
+        .write_blocking(|tx| tx.set_setting("fg", "1"))
+        .expect("store works")
+        .expect("written");
+    // Background work is asynchronous by design; wait (bounded) for it to finish.
+    for _ in 0..500 {
+        if store
+            .read_blocking(|r| r.setting("bg"))
+            .expect("read")
+            .as_deref()
+            == Some("50")
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("background jobs did not all commit");
 }

@@ -118,8 +118,8 @@ impl StoreHandle {
         reply.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Queues a write job without waiting for it, blocking only while the queue is full. Its
-    /// failure is only logged: use it for writes whose loss the caller can repair.
+    /// Queues a background write job without waiting for it (see [`Store::submit_background`]).
+    /// Its failure is only logged: use it for writes whose loss the caller can repair.
     pub fn submit_blocking<E, F>(&self, job: F) -> Result<(), StoreError>
     where
         E: std::fmt::Display + Send + 'static,
@@ -136,10 +136,7 @@ impl StoreHandle {
                 on_commit: Box::new(|_| {}),
             }
         });
-        self.inner
-            .write_queue()
-            .blocking_send(wrapped)
-            .map_err(|_| StoreError::Closed)
+        self.inner.submit_background(wrapped)
     }
 
     /// Queues a write job without waiting for it, and hands its value to `hook` on the writer's

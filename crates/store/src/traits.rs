@@ -31,6 +31,11 @@ pub trait Store: Send + Sync {
     /// The queue of the single writer. Jobs sent here are grouped into transactions.
     fn write_queue(&self) -> &mpsc::Sender<WriteJob>;
 
+    /// Queues a background job: one the writer runs only in the gaps between foreground jobs,
+    /// a few per transaction, so that a burst of background work (a storm of segment changes)
+    /// never makes acknowledged writes wait. Background jobs run in the order they were queued.
+    fn submit_background(&self, job: WriteJob) -> Result<(), StoreError>;
+
     /// Runs a read job on a reader; the job itself delivers its result.
     fn submit_read(&self, job: ReadJob) -> Result<(), StoreError>;
 }
