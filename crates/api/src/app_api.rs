@@ -10,13 +10,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::auth::AppWorkspace;
+use crate::error::parse_id_type;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-}
 
 #[derive(Debug, Deserialize)]
 pub struct EmailQuery {
@@ -32,7 +29,7 @@ pub async fn customers_by_email(
     let email = query
         .email
         .filter(|email| !email.is_empty())
-        .ok_or_else(|| bad_request("the email query parameter is required"))?;
+        .ok_or_else(|| ApiError::bad_request("the email query parameter is required"))?;
     let person = state
         .store()
         .read(move |reader| reader.person(workspace_id, &Identifier::Email(email.to_lowercase())))
@@ -47,15 +44,6 @@ pub async fn customers_by_email(
 #[derive(Debug, Deserialize)]
 pub struct IdTypeQuery {
     id_type: Option<String>,
-}
-
-fn parse_id_type(value: Option<&str>) -> Result<IdType, ApiError> {
-    match value {
-        None | Some("") => Ok(IdType::Id),
-        Some(text) => IdType::parse(text).ok_or_else(|| {
-            bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))
-        }),
-    }
 }
 
 fn find_person(
@@ -165,7 +153,7 @@ fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
         None | Some("") => Ok(10),
         Some(text) => match text.parse::<usize>() {
             Ok(value) if (1..=100).contains(&value) => Ok(value),
-            _ => Err(bad_request(format!(
+            _ => Err(ApiError::bad_request(format!(
                 "limit {text:?} must be a whole number from 1 to 100"
             ))),
         },
@@ -175,10 +163,9 @@ fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
 fn parse_start(start: Option<&str>) -> Result<Option<i64>, ApiError> {
     match start {
         None | Some("") => Ok(None),
-        Some(text) => text
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| bad_request(format!("start {text:?} is not a cursor returned as next"))),
+        Some(text) => text.parse::<i64>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!("start {text:?} is not a cursor returned as next"))
+        }),
     }
 }
 
@@ -187,7 +174,7 @@ fn parse_kind(kind: Option<&str>) -> Result<Option<String>, ApiError> {
         None | Some("") => Ok(None),
         Some(text) => match ActivityKind::parse(text) {
             Some(kind) => Ok(Some(kind.as_str().to_owned())),
-            None => Err(bad_request(format!(
+            None => Err(ApiError::bad_request(format!(
                 "type {text:?} is not an activity type; use one of {}",
                 ActivityKind::ALL.map(ActivityKind::as_str).join(", ")
             ))),
@@ -302,7 +289,7 @@ pub async fn set_dev_clock(
     let now = match body.get("now") {
         Some(value) => herald_ingest::validate::timestamp_value(value, "now")?,
         None => {
-            return Err(bad_request(
+            return Err(ApiError::bad_request(
                 "now is required: send {\"now\": <unix seconds>}",
             ));
         }

@@ -8,18 +8,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use herald_campaigns::Campaign;
-use herald_domain::{IdType, Identifier};
+use herald_domain::Identifier;
 use herald_store::CampaignRow;
 use serde_json::{Map, Value, json};
 
 use crate::auth::AppWorkspace;
+use crate::error::parse_id_type;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-}
 
 fn campaign_not_found() -> ApiError {
     ApiError::not_found("Campaign not found")
@@ -43,7 +40,7 @@ async fn validated(
 ) -> Result<(String, Value), ApiError> {
     let body = herald_ingest::decode::decode_json(body)?;
     let Some(campaign) = body.get("campaign") else {
-        return Err(bad_request(
+        return Err(ApiError::bad_request(
             "send {\"campaign\": {\"name\": …, \"trigger\": …, \"steps\": […]}}",
         ));
     };
@@ -203,7 +200,7 @@ pub async fn render(
 ) -> Answer {
     let body = herald_ingest::decode::decode_json(&body)?;
     let Some(Value::String(source)) = body.get("template") else {
-        return Err(bad_request(
+        return Err(ApiError::bad_request(
             "template is required: send {\"template\": \"Hi {{ customer.first_name }}\"}",
         ));
     };
@@ -217,12 +214,7 @@ pub async fn render(
     let customer = match body.get("customer_id").and_then(Value::as_str) {
         None => Value::Object(Map::new()),
         Some(id) => {
-            let id_type = match body.get("id_type").and_then(Value::as_str) {
-                None => IdType::Id,
-                Some(text) => IdType::parse(text).ok_or_else(|| {
-                    bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))
-                })?,
-            };
+            let id_type = parse_id_type(body.get("id_type").and_then(Value::as_str))?;
             let identifier = Identifier::of_type(id_type, id);
             let person = state
                 .store()
@@ -237,7 +229,11 @@ pub async fn render(
     let event = match body.get("event") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(Value::Object(event)) => Value::Object(event.clone()),
-        Some(_) => return Err(bad_request("event must be an object of event data")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "event must be an object of event data",
+            ));
+        }
     };
     let output = template
         .render(

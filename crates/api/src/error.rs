@@ -75,6 +75,11 @@ impl ApiError {
         }
     }
 
+    /// A 400 for a request the handler itself refuses (query parameters, shapes).
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
@@ -149,4 +154,14 @@ impl IntoResponse for ApiError {
 /// Answers routes that do not exist.
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no route for {}", uri.path()))
+}
+
+/// Parses an `id_type` parameter; absent or empty means `id`.
+pub fn parse_id_type(value: Option<&str>) -> Result<herald_domain::IdType, ApiError> {
+    match value {
+        None | Some("") => Ok(herald_domain::IdType::Id),
+        Some(text) => herald_domain::IdType::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))
+        }),
+    }
 }

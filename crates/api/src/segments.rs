@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use herald_domain::{IdType, Identifier, limits};
+use herald_domain::{Identifier, limits};
 use herald_segment_engine::engine::would_cycle;
 use herald_segment_engine::{Definition, DefinitionError};
 use herald_store::{NewSegment, SegmentRow};
@@ -15,13 +15,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{AppWorkspace, TrackWorkspace};
+use crate::error::parse_id_type;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
-
-fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-}
 
 fn segment_not_found() -> ApiError {
     ApiError::not_found("Segment not found")
@@ -56,7 +53,7 @@ fn body_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     let value = herald_ingest::decode::decode_json(body)?;
     match value {
         Value::Object(map) => Ok(map),
-        _ => Err(bad_request("the body must be a JSON object")),
+        _ => Err(ApiError::bad_request("the body must be a JSON object")),
     }
 }
 
@@ -71,19 +68,27 @@ struct SegmentInput {
 fn segment_input(body: &Bytes) -> Result<SegmentInput, ApiError> {
     let mut body = body_object(body)?;
     let Some(Value::Object(mut segment)) = body.remove("segment") else {
-        return Err(bad_request(
+        return Err(ApiError::bad_request(
             "send {\"segment\": {\"name\": …, \"definition\": …}}",
         ));
     };
     let name = match segment.remove("name") {
         None => None,
         Some(Value::String(name)) if !name.trim().is_empty() => Some(name.trim().to_owned()),
-        Some(_) => return Err(bad_request("segment.name must be a non-empty string")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "segment.name must be a non-empty string",
+            ));
+        }
     };
     let description = match segment.remove("description") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(text),
-        Some(_) => return Err(bad_request("segment.description must be a string")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "segment.description must be a string",
+            ));
+        }
     };
     let definition = match segment.remove("definition") {
         None => None,
@@ -171,7 +176,7 @@ pub async fn create(
     let input = segment_input(&body)?;
     let name = input
         .name
-        .ok_or_else(|| bad_request("segment.name is required"))?;
+        .ok_or_else(|| ApiError::bad_request("segment.name is required"))?;
     let existing = segments_of(&state, workspace_id).await?;
     let (definition, value) = match input.definition.flatten() {
         Some(value) => (
@@ -287,7 +292,7 @@ pub async fn remove(
         .map(|s| s.id)
         .collect();
     if !users.is_empty() {
-        return Err(bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "segment {id} is used by segments {users:?}; change or delete them first"
         )));
     }
@@ -343,16 +348,16 @@ pub async fn membership(
             .ok()
             .filter(|l| (1..=30_000).contains(l))
             .ok_or_else(|| {
-                bad_request(format!(
+                ApiError::bad_request(format!(
                     "limit {text:?} must be a whole number from 1 to 30000"
                 ))
             })?,
     };
     let after = match query.start.as_deref() {
         None | Some("") => i64::MIN,
-        Some(text) => text
-            .parse::<i64>()
-            .map_err(|_| bad_request(format!("start {text:?} is not a cursor returned as next")))?,
+        Some(text) => text.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!("start {text:?} is not a cursor returned as next"))
+        })?,
     };
     let page: Vec<i64> = state
         .segments()
@@ -415,12 +420,7 @@ async fn person_seq(
     id: String,
     id_type: Option<&str>,
 ) -> Result<i64, ApiError> {
-    let id_type = match id_type {
-        None | Some("") => IdType::Id,
-        Some(text) => IdType::parse(text).ok_or_else(|| {
-            bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))
-        })?,
-    };
+    let id_type = parse_id_type(id_type)?;
     let identifier = Identifier::of_type(id_type, &id);
     state
         .store()
@@ -465,7 +465,7 @@ pub async fn preview(
     let body = body_object(&body)?;
     let value = body
         .get("definition")
-        .ok_or_else(|| bad_request("definition is required"))?;
+        .ok_or_else(|| ApiError::bad_request("definition is required"))?;
     let existing = segments_of(&state, workspace_id).await?;
     let definition = check_definition(value, None, &existing)?;
     let names = definition.event_names();
@@ -514,7 +514,7 @@ pub async fn explain(
     let customer = query
         .customer_id
         .clone()
-        .ok_or_else(|| bad_request("customer_id is required"))?;
+        .ok_or_else(|| ApiError::bad_request("customer_id is required"))?;
     let seq = person_seq(
         &state,
         workspace_id,
@@ -570,7 +570,7 @@ pub async fn history(
     let customer = query
         .customer_id
         .clone()
-        .ok_or_else(|| bad_request("customer_id is required"))?;
+        .ok_or_else(|| ApiError::bad_request("customer_id is required"))?;
     let seq = person_seq(
         &state,
         workspace_id,
@@ -624,27 +624,26 @@ async fn manual(
         return Ok((StatusCode::NOT_FOUND, Json(json!("Segment not found"))).into_response());
     };
     if segment.definition.is_some() {
-        return Err(bad_request(format!(
+        return Err(ApiError::bad_request(format!(
             "segment {id} is a data-driven segment; only manual segments take add_customers and remove_customers"
         )));
     }
-    let id_type = match id_type.as_deref() {
-        None | Some("") => IdType::Id,
-        Some(text) => IdType::parse(text).ok_or_else(|| {
-            bad_request(format!("id_type {text:?} is not one of id, email, cio_id"))
-        })?,
-    };
+    let id_type = parse_id_type(id_type.as_deref())?;
     let body = crate::body::decode(headers, body, limits::MAX_V1_BODY_BYTES, "the Track API v1")?;
     let ids = match body.get("ids") {
         Some(Value::Array(ids)) if (1..=1000).contains(&ids.len()) => ids.clone(),
-        _ => return Err(bad_request("ids must be an array of 1 to 1000 identifiers")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "ids must be an array of 1 to 1000 identifiers",
+            ));
+        }
     };
     let mut identifiers = Vec::with_capacity(ids.len());
     for value in &ids {
         let text = match value {
             Value::String(text) => text.clone(),
             Value::Number(number) => number.to_string(),
-            _ => return Err(bad_request("each id must be a string")),
+            _ => return Err(ApiError::bad_request("each id must be a string")),
         };
         identifiers.push(Identifier::of_type(id_type, &text));
     }

@@ -89,12 +89,12 @@ struct Context<'t> {
 
 /// Converts a stored event for the engine.
 pub fn engine_event(event: &StoredEvent) -> EventRecord {
-    EventRecord {
-        name: event.name.clone(),
-        kind: EventKind::parse(&event.kind).unwrap_or(EventKind::Event),
-        timestamp: event.timestamp,
-        data: event.data.as_object().cloned().unwrap_or_default(),
-    }
+    EventRecord::from_parts(
+        event.name.clone(),
+        &event.kind,
+        event.timestamp,
+        event.data.clone(),
+    )
 }
 
 fn engine_kind(kind: ActivityKind) -> EventKind {

@@ -71,11 +71,12 @@ impl Ingest {
             }
             Ok::<Vec<Input>, StoreError>(inputs)
         };
-        let hook = move |inputs: &Vec<Input>| {
+        // The hook takes the inputs: the caller only needs to know the write committed.
+        let hook = move |inputs: &mut Vec<Input>| {
             if let Some(feed) = feed
                 && !inputs.is_empty()
             {
-                feed(workspace_id, inputs.clone());
+                feed(workspace_id, std::mem::take(inputs));
             }
         };
         self.store.write_with_hook(job, hook).await?.map(|_| ())

@@ -33,6 +33,22 @@ pub struct EventRecord {
     pub data: Map<String, Value>,
 }
 
+impl EventRecord {
+    /// Builds an event from stored parts: an unknown type reads as `event`, and data that is
+    /// not an object as no data.
+    pub fn from_parts(name: String, kind: &str, timestamp: UnixSeconds, data: Value) -> Self {
+        Self {
+            name,
+            kind: EventKind::parse(kind).unwrap_or(EventKind::Event),
+            timestamp,
+            data: match data {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+        }
+    }
+}
+
 /// Everything about a person that segment definitions can look at.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PersonHistory {

@@ -2,21 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use herald_segment_engine::history::EventKind;
 use herald_segment_engine::{EventRecord, PersonHistory, PersonId};
 use herald_store::{StoreError, StoreRead, StoredEvent};
-use serde_json::{Map, Value};
 
 fn engine_event(event: StoredEvent) -> EventRecord {
-    EventRecord {
-        name: event.name,
-        kind: EventKind::parse(&event.kind).unwrap_or(EventKind::Event),
-        timestamp: event.timestamp,
-        data: match event.data {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        },
-    }
+    EventRecord::from_parts(event.name, &event.kind, event.timestamp, event.data)
 }
 
 /// Reads the history of every live person of a workspace. With `names`, only events of those

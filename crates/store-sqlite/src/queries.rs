@@ -165,6 +165,39 @@ pub(crate) fn read_events(
 }
 
 impl Queries<'_> {
+    /// Runs a cached query and finishes every row (parsing its JSON columns).
+    fn all<R, T>(
+        &self,
+        sql: &str,
+        values: impl rusqlite::Params,
+        from_row: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
+        finish: impl Fn(R) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut statement = self.connection.prepare_cached(sql).map_err(backend)?;
+        let rows = statement.query_map(values, from_row).map_err(backend)?;
+        let mut found = Vec::new();
+        for row in rows {
+            found.push(finish(row.map_err(backend)?)?);
+        }
+        Ok(found)
+    }
+
+    /// Runs a cached query for at most one row and finishes it.
+    fn one<R, T>(
+        &self,
+        sql: &str,
+        values: impl rusqlite::Params,
+        from_row: impl FnOnce(&Row<'_>) -> rusqlite::Result<R>,
+        finish: impl Fn(R) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let found = self
+            .connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.query_row(values, from_row).optional())
+            .map_err(backend)?;
+        found.map(finish).transpose()
+    }
+
     /// Returns the workspaces that have any suppressed identifier.
     pub(crate) fn suppressed_workspaces(
         &self,
@@ -559,59 +592,35 @@ impl StoreRead for Queries<'_> {
     fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
         let sql =
             format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = ?1 ORDER BY id");
-        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
-        let rows = statement
-            .query_map([workspace_id], campaign_from_row)
-            .map_err(backend)?;
-        let mut campaigns = Vec::new();
-        for row in rows {
-            campaigns.push(finish_campaign(row.map_err(backend)?)?);
-        }
-        Ok(campaigns)
+        self.all(&sql, [workspace_id], campaign_from_row, finish_campaign)
     }
 
     fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
         let sql =
             format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = ?1 AND id = ?2");
-        let found = self
-            .connection
-            .prepare_cached(&sql)
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params![workspace_id, id], campaign_from_row)
-                    .optional()
-            })
-            .map_err(backend)?;
-        found.map(finish_campaign).transpose()
+        self.one(
+            &sql,
+            params![workspace_id, id],
+            campaign_from_row,
+            finish_campaign,
+        )
     }
 
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 ORDER BY id");
-        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
-        let rows = statement
-            .query_map([workspace_id], segment_from_row)
-            .map_err(backend)?;
-        let mut segments = Vec::new();
-        for row in rows {
-            segments.push(finish_segment(row.map_err(backend)?)?);
-        }
-        Ok(segments)
+        self.all(&sql, [workspace_id], segment_from_row, finish_segment)
     }
 
     fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 AND id = ?2");
-        let found = self
-            .connection
-            .prepare_cached(&sql)
-            .and_then(|mut statement| {
-                statement
-                    .query_row(params![workspace_id, id], segment_from_row)
-                    .optional()
-            })
-            .map_err(backend)?;
-        found.map(finish_segment).transpose()
+        self.one(
+            &sql,
+            params![workspace_id, id],
+            segment_from_row,
+            finish_segment,
+        )
     }
 
     fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {

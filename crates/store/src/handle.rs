@@ -19,7 +19,7 @@ impl std::fmt::Debug for StoreHandle {
 }
 
 type WriteReply<T, E> = oneshot::Receiver<Result<Result<T, E>, StoreError>>;
-type Hook<T> = Box<dyn FnOnce(&T) + Send>;
+type Hook<T> = Box<dyn FnOnce(&mut T) + Send>;
 
 impl StoreHandle {
     /// Wraps a backend.
@@ -107,7 +107,7 @@ impl StoreHandle {
         T: Send + 'static,
         E: Send + 'static,
         F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
-        H: FnOnce(&T) + Send + 'static,
+        H: FnOnce(&mut T) + Send + 'static,
     {
         let (job, reply) = Self::wrap_write_with(job, Some(Box::new(hook)));
         self.inner
@@ -193,7 +193,8 @@ impl StoreHandle {
             JobOutcome {
                 keep,
                 on_commit: Box::new(move |committed| {
-                    if let (Ok(()), Ok(value), Some(hook)) = (&committed, &result, hook) {
+                    let mut result = result;
+                    if let (Ok(()), Ok(value), Some(hook)) = (&committed, &mut result, hook) {
                         hook(value);
                     }
                     let reply = match (committed, result) {
