@@ -176,6 +176,12 @@ impl Runner {
                 }
                 self.persist(&changes);
             }
+            Command::Build(segment, None) => {
+                // A manual segment reads no history: it exists from this command on, so that
+                // add_customers sent right after creating it finds it.
+                let engine = self.engines.entry(segment.workspace_id).or_default();
+                engine.set_segment(segment.id, None, Vec::new(), now);
+            }
             Command::Build(segment, definition) => {
                 let sender = self.sender.clone();
                 let workspace_id = segment.workspace_id;

@@ -445,3 +445,48 @@ async fn a_build_counts_the_profile_age_from_events_no_segment_reads() {
     app.server = Server::start(&data_dir, &[&format!("--dev-clock={START}")]);
     assert_eq!(members(&app, id).await, vec!["veteran"]);
 }
+
+/// Regression: a manual segment used to be registered with the engine only after a history
+/// snapshot came back from the writer, so `add_customers` sent right after creating it could
+/// be dropped (seen once in CI through the Node client).
+#[tokio::test]
+async fn add_customers_right_after_creating_a_manual_segment_is_kept() {
+    let app = dev_app().await;
+    identify(&app, "quick", json!({})).await;
+    // Keep the writer busy, so that the snapshot a build waits for comes back late.
+    let load = {
+        let client = app.client.clone();
+        let url = app.url("/api/v2/batch");
+        let (site, key) = (app.workspace.site_id.clone(), app.workspace.api_key.clone());
+        tokio::spawn(async move {
+            let batch: Vec<_> = (0..200)
+                .map(|n| json!({"type": "person", "identifiers": {"id": format!("load{n}")}, "action": "event", "name": "load"}))
+                .collect();
+            for _ in 0..400 {
+                let _ = client
+                    .post(&url)
+                    .basic_auth(&site, Some(&key))
+                    .json(&json!({"batch": batch}))
+                    .send()
+                    .await;
+            }
+        })
+    };
+    for _ in 0..20 {
+        let (status, body) = app
+            .app_post("/v1/segments", json!({"segment": {"name": "quick"}}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let id = body["segment"]["id"].as_i64().unwrap();
+        let (status, _) = app
+            .track(
+                Method::POST,
+                &format!("/api/v1/segments/{id}/add_customers"),
+                Some(json!({"ids": ["quick"]})),
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(members(&app, id).await, vec!["quick"], "segment {id}");
+    }
+    load.abort();
+}
