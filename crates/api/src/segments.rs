@@ -578,6 +578,7 @@ pub async fn history(
         query.id_type.as_deref(),
     )
     .await?;
+    state.segments().flush(state.store()).await?;
     let changes = state
         .store()
         .read(move |r| r.segment_history(id, seq))

@@ -102,6 +102,14 @@ impl Segments {
         done.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Returns once every membership change the engine made so far is stored, so that a read of
+    /// the stored history sees them.
+    pub async fn flush(&self, store: &StoreHandle) -> Result<(), StoreError> {
+        // The runner queues its writes in order; after this query, all of them are queued.
+        self.query(|_| ()).await.ok_or(StoreError::Closed)?;
+        store.background_barrier().await
+    }
+
     /// Applies every deadline due by now; returns when done. The dev clock calls this after
     /// moving time, so that a test sees the result of the move at once.
     pub async fn sync(&self) {

@@ -139,6 +139,19 @@ impl StoreHandle {
         self.inner.submit_background(wrapped)
     }
 
+    /// Returns once every background job queued before this call has committed.
+    pub async fn background_barrier(&self) -> Result<(), StoreError> {
+        let (sender, receiver) = oneshot::channel();
+        let job: crate::WriteJob = Box::new(move |_| JobOutcome {
+            keep: true,
+            on_commit: Box::new(move |committed| {
+                let _ = sender.send(committed);
+            }),
+        });
+        self.inner.submit_background(job)?;
+        receiver.await.map_err(|_| StoreError::Closed)?
+    }
+
     /// Queues a write job without waiting for it, and hands its value to `hook` on the writer's
     /// thread right after the commit. Because hooks run in commit order, a hook that reads a
     /// snapshot can be ordered exactly against the changes committed around it.
