@@ -90,6 +90,7 @@ pub async fn create(
         .store()
         .write(move |tx| tx.insert_campaign(&row))
         .await??;
+    state.campaigns().registry.upsert(&row);
     Ok(Json(json!({"campaign": campaign_json(&row)})))
 }
 
@@ -118,6 +119,7 @@ pub async fn update(
         .store()
         .write(move |tx| tx.update_campaign(&saved))
         .await??;
+    state.campaigns().registry.upsert(&row);
     Ok(Json(json!({"campaign": campaign_json(&row)})))
 }
 
@@ -151,13 +153,22 @@ pub async fn remove(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
+    let now = state.clock().now();
+    // Its runs end with it: a deleted campaign sends nothing more.
     let deleted = state
         .store()
-        .write(move |tx| tx.delete_campaign(workspace_id, id))
+        .write(move |tx| {
+            let deleted = tx.delete_campaign(workspace_id, id)?;
+            if deleted {
+                tx.cancel_runs(id, now)?;
+            }
+            Ok::<_, herald_store::StoreError>(deleted)
+        })
         .await??;
     if !deleted {
         return Err(campaign_not_found());
     }
+    state.campaigns().registry.remove(id);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -170,16 +181,43 @@ async fn set_state(state: &AppState, workspace_id: i64, id: i64, to: &str) -> An
         .store()
         .write(move |tx| tx.update_campaign(&saved))
         .await??;
+    state.campaigns().registry.upsert(&row);
     Ok(Json(json!({"campaign": campaign_json(&row)})))
 }
 
-/// `POST /v1/campaigns/{id}/start`.
+/// `POST /v1/campaigns/{id}/start`. A campaign with `enrollment: current_and_future` takes the
+/// people already in its segment when it first starts.
 pub async fn start(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<i64>,
 ) -> Answer {
-    set_state(&state, workspace_id, id, "running").await
+    let before = find(&state, workspace_id, id).await?;
+    let answer = set_state(&state, workspace_id, id, "running").await?;
+    let campaigns = state.campaigns();
+    if before.state == "draft"
+        && let Some(loaded) = campaigns.registry.get(id)
+        && loaded.campaign.enrollment == herald_campaigns::Enrollment::CurrentAndFuture
+        && let herald_campaigns::Trigger::Segment { id: segment_id, .. } = loaded.campaign.trigger
+    {
+        let members = state
+            .segments()
+            .query(move |view| {
+                view.engines
+                    .get(&workspace_id)
+                    .map(|engine| engine.members(segment_id).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .await
+            .unwrap_or_default();
+        let now = state.clock().now();
+        state
+            .store()
+            .write(move |tx| herald_dispatch::enroll_current(tx, &loaded, &members, now))
+            .await??;
+    }
+    campaigns.dispatcher.wake();
+    Ok(answer)
 }
 
 /// `POST /v1/campaigns/{id}/pause`.

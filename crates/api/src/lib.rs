@@ -9,14 +9,16 @@ mod app_api;
 mod auth;
 mod body;
 mod campaigns;
+mod deliveries;
 mod error;
 mod segments;
 mod state;
 mod track_v1;
 mod track_v2;
+mod tracking;
 
 pub use error::ApiError;
-pub use state::{AppState, ServerInfo};
+pub use state::{AppState, CampaignRuntime, ServerInfo};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -59,7 +61,12 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/forms/{form_id}/submit",
             post(track_v1::submit_form),
         )
-        .route("/unsubscribe/{delivery_id}", post(track_v1::unsubscribe))
+        .route(
+            "/unsubscribe/{delivery_id}",
+            post(tracking::unsubscribe).get(tracking::unsubscribe_page),
+        )
+        .route("/e/o/{delivery_id}", get(tracking::open_pixel))
+        .route("/e/c/{delivery_id}", get(tracking::click))
         .route("/api/v1/metrics", post(track_v1::metrics))
         .route("/api/v1/push/events", post(track_v1::push_events))
         .route(
@@ -110,6 +117,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/campaigns/{id}/start", post(campaigns::start))
         .route("/v1/campaigns/{id}/pause", post(campaigns::pause))
+        .route(
+            "/v1/campaigns/{id}/metrics",
+            get(deliveries::campaign_metrics),
+        )
+        .route("/v1/deliveries", get(deliveries::list))
+        .route("/v1/deliveries/{id}", get(deliveries::get_one))
         .route("/v1/templates/render", post(campaigns::render))
         .route("/v1/data_index/events", get(app_api::data_index_events))
         .route(

@@ -17,6 +17,17 @@ pub struct ServerInfo {
     pub dev_clock: bool,
 }
 
+/// What campaigns need at the HTTP edge.
+#[derive(Clone, Debug)]
+pub struct CampaignRuntime {
+    /// Told of every campaign change, so triggers see it at once.
+    pub registry: Arc<herald_dispatch::Registry>,
+    pub dispatcher: herald_dispatch::Dispatcher,
+    /// Checks the signature of click-tracking links.
+    pub tracking_key: Vec<u8>,
+    pub public_url: String,
+}
+
 /// Everything a handler may use. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -27,6 +38,7 @@ pub struct AppState {
 struct Inner {
     ingest: Ingest,
     segments: Segments,
+    campaigns: CampaignRuntime,
     /// One Liquid setup for the whole server; it is built once because building it is not free.
     templates: herald_templates::Templates,
     info: ServerInfo,
@@ -38,11 +50,17 @@ struct Inner {
 
 impl AppState {
     /// Creates the state.
-    pub fn new(ingest: Ingest, segments: Segments, info: ServerInfo) -> Self {
+    pub fn new(
+        ingest: Ingest,
+        segments: Segments,
+        campaigns: CampaignRuntime,
+        info: ServerInfo,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 ingest,
                 segments,
+                campaigns,
                 templates: herald_templates::Templates::new(),
                 info,
                 track_keys: RwLock::default(),
@@ -57,6 +75,10 @@ impl AppState {
 
     pub fn templates(&self) -> &herald_templates::Templates {
         &self.inner.templates
+    }
+
+    pub fn campaigns(&self) -> &CampaignRuntime {
+        &self.inner.campaigns
     }
 
     pub fn segments(&self) -> &Segments {

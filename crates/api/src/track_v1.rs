@@ -217,38 +217,3 @@ pub async fn submit_form(
     state.ingest().submit(workspace_id, vec![operation]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
-
-/// `POST /unsubscribe/{delivery_id}` (no authentication, JSON only). Unsubscribes the person a
-/// delivery went to. Herald sends no messages yet (campaigns and delivery come in a later
-/// issue), so every delivery id is unknown and answered with a 400, as Customer.io answers an
-/// unknown delivery id.
-pub async fn unsubscribe(
-    Path(delivery_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let is_json = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.to_ascii_lowercase().starts_with("application/json"));
-    if !is_json {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "unsubscribe takes Content-Type: application/json with {\"unsubscribe\": true}",
-        ));
-    }
-    let body = herald_ingest::decode::decode_json(&body)?;
-    if !body.get("unsubscribe").is_some_and(Value::is_boolean) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send {\"unsubscribe\": true} or {\"unsubscribe\": false}",
-        ));
-    }
-    Err(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "unknown_delivery",
-        format!("no delivery has the id {delivery_id:?}"),
-    ))
-}

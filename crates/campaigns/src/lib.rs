@@ -1,8 +1,9 @@
 //! Campaigns: what makes Herald act on events and segment changes.
 //!
 //! [`model`] parses and validates the public campaign format, naming the offending field in
-//! errors. The crate is pure: it never reads a clock and does no IO.
+//! errors; `trigger` says which events and segment changes start a campaign. The crate is pure: it never reads a clock and does no IO.
 
 pub mod model;
+mod trigger;
 
 pub use model::{Campaign, CampaignError, Channel, Enrollment, Frequency, Step, Trigger};

@@ -20,11 +20,19 @@ pub enum ActivityKind {
     Suppress,
     Unsuppress,
     FormSubmit,
+    /// A campaign message was sent.
+    DeliverySent,
+    /// A campaign message could not be sent.
+    DeliveryFailed,
+    /// A metric (opened, clicked, …) was reported for a sent message.
+    DeliveryMetric,
+    /// A campaign trigger matched but started nothing (the 72-hour rule, frequency, filter).
+    TriggerSkipped,
 }
 
 impl ActivityKind {
     /// Every kind, for parsing and documentation.
-    pub const ALL: [ActivityKind; 14] = [
+    pub const ALL: [ActivityKind; 18] = [
         Self::Event,
         Self::Page,
         Self::Screen,
@@ -39,6 +47,10 @@ impl ActivityKind {
         Self::Suppress,
         Self::Unsuppress,
         Self::FormSubmit,
+        Self::DeliverySent,
+        Self::DeliveryFailed,
+        Self::DeliveryMetric,
+        Self::TriggerSkipped,
     ];
 
     /// Returns the wire name, as stored and as filtered on by `GET /v1/activities?type=`.
@@ -58,6 +70,10 @@ impl ActivityKind {
             Self::Suppress => "suppress",
             Self::Unsuppress => "unsuppress",
             Self::FormSubmit => "form_submit",
+            Self::DeliverySent => "delivery_sent",
+            Self::DeliveryFailed => "delivery_failed",
+            Self::DeliveryMetric => "delivery_metric",
+            Self::TriggerSkipped => "trigger_skipped",
         }
     }
 

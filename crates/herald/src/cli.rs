@@ -19,7 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Creates or lists workspaces (works whether or not a server runs on the data dir).
     Workspace {
         #[command(subcommand)]
@@ -50,6 +50,36 @@ pub struct ServeArgs {
     /// [default: normal].
     #[arg(long, env = "HERALD_SQLITE_SYNCHRONOUS")]
     pub sqlite_synchronous: Option<String>,
+    /// The URL people reach this server at, for tracking and unsubscribe links in email
+    /// [default: the listen address].
+    #[arg(long, env = "HERALD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Where email goes: `smtp://host:port`, `smtp://host:587?tls=required`,
+    /// `smtps://user:pass@host:465`. Without it, email steps fail.
+    #[arg(long, env = "HERALD_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The push gateway push messages are POSTed to as JSON. Without it, push steps fail.
+    #[arg(long, env = "HERALD_PUSH_GATEWAY_URL")]
+    pub push_gateway_url: Option<String>,
+    /// Networks webhooks may reach although they are private or loopback, comma-separated
+    /// (e.g. `127.0.0.0/8,10.1.0.0/16`) [default: none].
+    #[arg(long, env = "HERALD_WEBHOOK_ALLOW_NETWORKS", value_delimiter = ',')]
+    pub webhook_allow_networks: Option<Vec<String>>,
+    /// The secret of the webhook signature header [default: one generated and kept in the
+    /// store].
+    #[arg(long, env = "HERALD_WEBHOOK_SIGNING_SECRET")]
+    pub webhook_signing_secret: Option<String>,
+    /// Attempts at one message before it counts as failed [default: 6].
+    #[arg(long, env = "HERALD_DELIVERY_MAX_ATTEMPTS")]
+    pub delivery_max_attempts: Option<i64>,
+    /// Seconds before the first retry of a message; each later retry waits twice as long
+    /// [default: 30].
+    #[arg(long, env = "HERALD_DELIVERY_RETRY_BASE_SECONDS")]
+    pub delivery_retry_base_seconds: Option<i64>,
+    /// Fault injection for tests: abort the process right after a message was sent and before
+    /// the send is recorded.
+    #[arg(long, hide = true, env = "HERALD_CRASH_AFTER_SEND")]
+    pub crash_after_send: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,13 @@ pub struct FileConfig {
     /// `true` for a manual clock starting now, or a start time in unix seconds.
     pub dev_clock: Option<toml::Value>,
     pub sqlite_synchronous: Option<String>,
+    pub public_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub push_gateway_url: Option<String>,
+    pub webhook_allow_networks: Option<Vec<String>>,
+    pub webhook_signing_secret: Option<String>,
+    pub delivery_max_attempts: Option<i64>,
+    pub delivery_retry_base_seconds: Option<i64>,
 }
 
 impl FileConfig {
@@ -49,6 +56,22 @@ pub struct Settings {
     pub tls: Option<(PathBuf, PathBuf)>,
     pub dev_clock: DevClock,
     pub synchronous: Synchronous,
+    pub delivery: DeliverySettings,
+}
+
+/// How campaign messages leave.
+#[derive(Debug, Clone, Default)]
+pub struct DeliverySettings {
+    pub public_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub push_gateway_url: Option<String>,
+    pub webhook_allow_networks: Vec<String>,
+    pub webhook_signing_secret: Option<String>,
+    pub max_attempts: i64,
+    pub retry_base_seconds: i64,
+    /// Fault injection for the crash test (`--crash-after-send`): abort between a send and
+    /// its record.
+    pub crash_after_send: bool,
 }
 
 fn parse_dev_clock(text: &str, source: &str) -> anyhow::Result<DevClock> {
@@ -106,12 +129,44 @@ impl Settings {
         let synchronous = Synchronous::parse(&synchronous_text).with_context(|| {
             format!("sqlite_synchronous must be normal or full, not {synchronous_text:?}")
         })?;
+        let max_attempts = args
+            .delivery_max_attempts
+            .or(file.delivery_max_attempts)
+            .unwrap_or(6);
+        if max_attempts < 1 {
+            bail!("delivery_max_attempts must be at least 1, not {max_attempts}");
+        }
+        let retry_base_seconds = args
+            .delivery_retry_base_seconds
+            .or(file.delivery_retry_base_seconds)
+            .unwrap_or(30);
+        if retry_base_seconds < 0 {
+            bail!("delivery_retry_base_seconds must not be negative");
+        }
+        let delivery = DeliverySettings {
+            public_url: args.public_url.or(file.public_url),
+            smtp_url: args.smtp_url.or(file.smtp_url),
+            push_gateway_url: args.push_gateway_url.or(file.push_gateway_url),
+            webhook_allow_networks: args
+                .webhook_allow_networks
+                .or(file.webhook_allow_networks)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|net| net.trim().to_owned())
+                .filter(|net| !net.is_empty())
+                .collect(),
+            webhook_signing_secret: args.webhook_signing_secret.or(file.webhook_signing_secret),
+            max_attempts,
+            retry_base_seconds,
+            crash_after_send: args.crash_after_send,
+        };
         Ok(Self {
             data_dir,
             listen,
             tls,
             dev_clock,
             synchronous,
+            delivery,
         })
     }
 

@@ -1,5 +1,6 @@
 //! The `herald` binary: command-line dispatch only. Each subcommand lives in its own module.
 
+mod campaigns;
 mod cli;
 mod config;
 mod serve;
@@ -19,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     init_logging();
     match cli.command {
         cli::Command::Serve(args) => {
-            let settings = config::Settings::resolve(cli.config.as_deref(), args)?;
+            let settings = config::Settings::resolve(cli.config.as_deref(), *args)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
-use herald_api::{AppState, ServerInfo};
+use herald_api::{AppState, CampaignRuntime, ServerInfo};
 use herald_domain::{Clock, ManualClock, SystemClock, limits};
 use herald_ingest::Ingest;
 use herald_store::StoreHandle;
@@ -25,23 +25,54 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clock = make_clock(&store, settings.dev_clock).await?;
     first_workspace(&store, clock.now()).await?;
 
-    let segments = {
-        let (store, clock) = (store.clone(), clock.clone());
-        tokio::task::spawn_blocking(move || herald_segments::Segments::start(store, clock))
-            .await
-            .context("loading segments stopped")?
-            .context("cannot start the segment engine")?
-    };
-    let ingest = Ingest::new(store.clone(), clock.clone()).with_feed(segments.feed());
-    let info = ServerInfo {
-        tls: settings.tls.is_some(),
-        dev_clock: settings.dev_clock != DevClock::Off,
-    };
-    let router = herald_api::router(AppState::new(ingest, segments, info));
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let public_url = settings
+        .delivery
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{address}"));
+
+    let prepared = crate::campaigns::prepare(&store).await?;
+    let segments = {
+        let (store, clock) = (store.clone(), clock.clone());
+        let triggers: Arc<dyn herald_segments::MembershipTriggers> = prepared.triggers.clone();
+        tokio::task::spawn_blocking(move || {
+            herald_segments::Segments::start(store, clock, Some(triggers))
+        })
+        .await
+        .context("loading segments stopped")?
+        .context("cannot start the segment engine")?
+    };
+    let ingest = Ingest::new(store.clone(), clock.clone())
+        .with_feed(segments.feed())
+        .with_triggers(prepared.triggers.clone());
+    let (dispatcher, tracking_key) = crate::campaigns::start_dispatcher(
+        &store,
+        clock.clone(),
+        &prepared,
+        &settings.delivery,
+        public_url.clone(),
+    )
+    .await?;
+    let info = ServerInfo {
+        tls: settings.tls.is_some(),
+        dev_clock: settings.dev_clock != DevClock::Off,
+    };
+    let runtime = CampaignRuntime {
+        registry: prepared.registry.clone(),
+        dispatcher,
+        tracking_key,
+        public_url,
+    };
+    let router = herald_api::router(AppState::new(ingest, segments, runtime, info));
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
 
     match &settings.tls {

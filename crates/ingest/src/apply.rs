@@ -9,22 +9,26 @@ use herald_segment_engine::{EventKind, EventRecord, Input};
 use herald_store::{Appended, NewActivity, NewPerson, Person, StoreError, StoreTx, StoredEvent};
 use serde_json::{Map, Value, json};
 
+use crate::metrics::{delivery_metric_of_event, record_metric};
 use crate::operation::{EventInput, IdentifyInput, Operation, PathIdentifier};
+use crate::triggers::{NoTrigger, TriggerEvent};
 
 /// Applies one operation for a workspace at time `now`, adding what the segment engine must
-/// learn of it to `inputs`.
+/// learn of it to `inputs` and the events campaigns may react to to `triggers`.
 pub fn apply(
     tx: &mut dyn StoreTx,
     workspace_id: i64,
     operation: &Operation,
     now: UnixSeconds,
     inputs: &mut Vec<Input>,
+    triggers: &mut Vec<TriggerEvent>,
 ) -> Result<(), StoreError> {
     let mut context = Context {
         tx,
         workspace_id,
         now,
         inputs,
+        triggers,
     };
     match operation {
         Operation::Identify(input) => context.identify(input),
@@ -76,7 +80,7 @@ pub fn apply(
                 json!({"form_id": form_id, "fields": identify.attributes}),
             )
         }
-        Operation::Metric(metric) => context.tx.insert_delivery_metric(metric),
+        Operation::Metric(metric) => record_metric(context.tx, metric, now),
     }
 }
 
@@ -85,6 +89,7 @@ struct Context<'t> {
     workspace_id: i64,
     now: UnixSeconds,
     inputs: &'t mut Vec<Input>,
+    triggers: &'t mut Vec<TriggerEvent>,
 }
 
 /// Converts a stored event for the engine.
@@ -384,6 +389,18 @@ impl Context<'_> {
                 person: person_seq,
                 events: attached.iter().map(engine_event).collect(),
             });
+            for event in &attached {
+                // An attached event may trigger only within 72 hours of its timestamp.
+                let late = self.now - event.timestamp > limits::TRIGGER_WINDOW_SECONDS;
+                self.triggers.push(TriggerEvent {
+                    person_seq,
+                    kind: engine_event(event).kind.as_str(),
+                    name: event.name.clone(),
+                    timestamp: event.timestamp,
+                    data: event.data.as_object().cloned().unwrap_or_default(),
+                    blocked: late.then_some(NoTrigger::AttachedLate),
+                });
+            }
             self.log(
                 Some(person_seq),
                 ActivityKind::AnonMerge,
@@ -401,6 +418,7 @@ impl Context<'_> {
         event: &EventInput,
     ) -> Result<(), StoreError> {
         let timestamp = event.timestamp.unwrap_or(self.now);
+        let may_trigger = timestamp >= self.now - limits::TRIGGER_WINDOW_SECONDS;
         let appended = self.tx.append_activity(&NewActivity {
             workspace_id: self.workspace_id,
             person_seq,
@@ -411,12 +429,25 @@ impl Context<'_> {
             timestamp,
             received_at: self.now,
             event_id: event.event_id.clone(),
-            may_trigger: timestamp >= self.now - limits::TRIGGER_WINDOW_SECONDS,
+            may_trigger,
         })?;
         if appended == Appended::Duplicate {
             return Ok(());
         }
+        // Customer.io's events guide: an `opened` event carrying a push delivery's id counts
+        // as an open of that delivery, besides being an event.
+        if let Some(metric) = delivery_metric_of_event(event, timestamp, self.now) {
+            record_metric(self.tx, &metric, self.now)?;
+        }
         if let Some(person) = person_seq {
+            self.triggers.push(TriggerEvent {
+                person_seq: person,
+                kind: event.kind.as_str(),
+                name: event.name.clone(),
+                timestamp,
+                data: event.data.clone(),
+                blocked: (!may_trigger).then_some(NoTrigger::Backfilled),
+            });
             self.inputs.push(Input::Events {
                 person,
                 events: vec![EventRecord {

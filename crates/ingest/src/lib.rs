@@ -7,12 +7,15 @@
 
 pub mod apply;
 pub mod decode;
+pub mod metrics;
 pub mod operation;
 pub mod service;
+pub mod triggers;
 pub mod validate;
 pub mod validate_v2;
 pub mod workspaces;
 
 pub use operation::{EventInput, Operation, PathIdentifier};
 pub use service::Ingest;
+pub use triggers::{EventTriggers, NoTrigger, TriggerEvent};
 pub use validate::ValidationError;

@@ -8,6 +8,7 @@ use herald_store::{StoreError, StoreHandle};
 
 use crate::apply::apply;
 use crate::operation::Operation;
+use crate::triggers::EventTriggers;
 
 /// Receives, right after each commit and in commit order, what the segment engine must learn
 /// of a workspace's committed changes.
@@ -19,6 +20,7 @@ pub struct Ingest {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
     feed: Option<Feed>,
+    triggers: Option<Arc<dyn EventTriggers>>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -36,12 +38,19 @@ impl Ingest {
             store,
             clock,
             feed: None,
+            triggers: None,
         }
     }
 
     /// Sends what commits change to `feed` (the segment engine).
     pub fn with_feed(mut self, feed: Feed) -> Self {
         self.feed = Some(feed);
+        self
+    }
+
+    /// Starts campaign runs for new events inside the same write job as the events.
+    pub fn with_triggers(mut self, triggers: Arc<dyn EventTriggers>) -> Self {
+        self.triggers = Some(triggers);
         self
     }
 
@@ -64,19 +73,32 @@ impl Ingest {
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let feed = self.feed.clone();
+        let triggers = self.triggers.clone();
+        let hook_triggers = self.triggers.clone();
         let job = move |tx: &mut dyn herald_store::StoreTx| {
             let mut inputs = Vec::new();
+            let mut events = Vec::new();
             for operation in &operations {
-                apply(tx, workspace_id, operation, now, &mut inputs)?;
+                apply(tx, workspace_id, operation, now, &mut inputs, &mut events)?;
             }
-            Ok::<Vec<Input>, StoreError>(inputs)
+            let started = match &triggers {
+                Some(triggers) if !events.is_empty() => {
+                    triggers.on_events(tx, workspace_id, &events, now)?;
+                    true
+                }
+                _ => false,
+            };
+            Ok::<(Vec<Input>, bool), StoreError>((inputs, started))
         };
         // The hook takes the inputs: the caller only needs to know the write committed.
-        let hook = move |inputs: &mut Vec<Input>| {
+        let hook = move |(inputs, started): &mut (Vec<Input>, bool)| {
             if let Some(feed) = feed
                 && !inputs.is_empty()
             {
                 feed(workspace_id, std::mem::take(inputs));
+            }
+            if *started && let Some(triggers) = hook_triggers {
+                triggers.committed();
             }
         };
         self.store.write_with_hook(job, hook).await?.map(|_| ())

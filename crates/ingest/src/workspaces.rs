@@ -21,7 +21,8 @@ pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-fn random_hex(bytes: usize) -> String {
+/// Returns `bytes` random bytes as hex, for keys and secrets.
+pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0_u8; bytes];
     rand::rng().fill(buffer.as_mut_slice());
     hex::encode(buffer)

@@ -200,8 +200,15 @@ impl Definition {
 
     /// Returns the ids of the segments this definition refers to.
     pub fn references(&self) -> BTreeSet<SegmentId> {
+        self.root.references()
+    }
+}
+
+impl Condition {
+    /// Returns the ids of the segments this condition refers to.
+    pub fn references(&self) -> BTreeSet<SegmentId> {
         let mut found = BTreeSet::new();
-        collect_references(&self.root, &mut found);
+        collect_references(self, &mut found);
         found
     }
 }

@@ -22,6 +22,15 @@ impl EventKind {
             _ => None,
         }
     }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Event => "event",
+            Self::Page => "page",
+            Self::Screen => "screen",
+        }
+    }
 }
 
 /// One event of a person.

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::SegmentsError;
 use crate::runner::{Command, Runner};
+use crate::triggers::MembershipTriggers;
 
 /// What a query sees: each workspace's engine.
 pub struct RunnerView<'r> {
@@ -33,10 +34,14 @@ impl std::fmt::Debug for Segments {
 
 impl Segments {
     /// Loads every workspace's segments and people, applies what changed while the server was
-    /// down, and starts the runner thread.
-    pub fn start(store: StoreHandle, clock: Arc<dyn Clock>) -> Result<Self, SegmentsError> {
+    /// down, and starts the runner thread. `triggers` hears every stored membership change.
+    pub fn start(
+        store: StoreHandle,
+        clock: Arc<dyn Clock>,
+        triggers: Option<Arc<dyn MembershipTriggers>>,
+    ) -> Result<Self, SegmentsError> {
         let (sender, receiver) = mpsc::channel();
-        let mut runner = Runner::new(store, clock, sender.clone());
+        let mut runner = Runner::new(store, clock, sender.clone(), triggers);
         runner.load_all()?;
         std::thread::Builder::new()
             .name("herald-segments".into())

@@ -10,10 +10,12 @@ mod cause;
 mod handle;
 mod load;
 mod runner;
+mod triggers;
 
 pub use cause::cause_json;
 pub use handle::{RunnerView, Segments};
 pub use load::{histories, history_of};
+pub use triggers::MembershipTriggers;
 
 /// Failures starting the segment runner.
 #[derive(Debug, thiserror::Error)]

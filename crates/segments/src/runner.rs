@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use herald_domain::Clock;
-use herald_segment_engine::{Change, Definition, Engine, Input, PersonHistory, PersonId};
+use herald_segment_engine::{Change, Definition, Engine, Input, Origin, PersonHistory, PersonId};
 use herald_store::{SegmentRow, StoreError, StoreHandle};
 use tokio::sync::oneshot;
 
@@ -14,6 +14,7 @@ use crate::SegmentsError;
 use crate::cause::to_row;
 use crate::handle::RunnerView;
 use crate::load::histories;
+use crate::triggers::MembershipTriggers;
 
 /// How many people's deadlines one batch applies before the runner looks at its queue again,
 /// so that a storm of deadlines (midnight) never holds up live inputs for long. Measured, 2,000
@@ -53,6 +54,7 @@ pub(crate) struct Runner {
     engines: HashMap<i64, Engine>,
     /// Lets a build's snapshot come back through the queue.
     sender: mpsc::Sender<Command>,
+    triggers: Option<Arc<dyn MembershipTriggers>>,
 }
 
 impl Runner {
@@ -60,12 +62,14 @@ impl Runner {
         store: StoreHandle,
         clock: Arc<dyn Clock>,
         sender: mpsc::Sender<Command>,
+        triggers: Option<Arc<dyn MembershipTriggers>>,
     ) -> Self {
         Self {
             store,
             clock,
             engines: HashMap::new(),
             sender,
+            triggers,
         }
     }
 
@@ -121,19 +125,26 @@ impl Runner {
             }
             let mut changes = Vec::new();
             for segment in &segments {
+                // What an interrupted build had not stored yet is still the build's doing, and
+                // must not trigger campaigns; anything else changed while the server was down.
+                let origin = if segment.state == "finished" {
+                    Origin::Live
+                } else {
+                    Origin::Build
+                };
                 let current: BTreeSet<i64> = engine.members(segment.id).collect();
                 for person in &current {
                     if !stored.contains(&(segment.id, *person)) {
-                        changes.push(restart_change(segment.id, *person, true, now));
+                        changes.push(restart_change(segment.id, *person, true, now, origin));
                     }
                 }
                 for (segment_id, person) in &stored {
                     if *segment_id == segment.id && !current.contains(person) {
-                        changes.push(restart_change(segment.id, *person, false, now));
+                        changes.push(restart_change(segment.id, *person, false, now, origin));
                     }
                 }
             }
-            self.persist(&changes);
+            self.persist(workspace_id, &changes);
             for mut segment in unfinished {
                 segment.state = "finished".into();
                 segment.progress = None;
@@ -174,7 +185,7 @@ impl Runner {
                 for input in &inputs {
                     changes.extend(input.apply(engine, now));
                 }
-                self.persist(&changes);
+                self.persist(workspace_id, &changes);
             }
             Command::Build(segment, None) => {
                 // A manual segment reads no history: it exists from this command on, so that
@@ -216,7 +227,7 @@ impl Runner {
                 let engine = self.engines.entry(segment.workspace_id).or_default();
                 let count = people.len();
                 let changes = engine.set_segment(segment.id, definition, people, now);
-                self.persist(&changes);
+                self.persist(segment.workspace_id, &changes);
                 tracing::info!(
                     segment = segment.id,
                     people = count,
@@ -275,10 +286,22 @@ impl Runner {
                 // Manual memberships exist only in the store, so they are committed before the
                 // caller hears back, unlike derived ones, which a restart recomputes.
                 let rows: Vec<_> = changes.iter().map(to_row).collect();
+                let triggers = self.triggers.clone();
                 let stored = self
                     .store
-                    .write_blocking(move |tx| tx.record_membership_changes(&rows))
+                    .write_blocking(move |tx| {
+                        tx.record_membership_changes(&rows)?;
+                        match &triggers {
+                            Some(triggers) => triggers.on_changes(tx, workspace_id, &rows, now),
+                            None => Ok(()),
+                        }
+                    })
                     .and_then(|result| result);
+                if stored.is_ok()
+                    && let Some(triggers) = &self.triggers
+                {
+                    triggers.committed();
+                }
                 if let Err(error) = &stored {
                     tracing::error!(error = %error, "cannot store manual segment changes");
                 }
@@ -296,27 +319,48 @@ impl Runner {
         let now = self.clock.now();
         let mut behind = false;
         let mut changes = Vec::new();
-        for engine in self.engines.values_mut() {
+        for (workspace_id, engine) in &mut self.engines {
             if engine.earliest_due().is_none_or(|due| due > now) {
                 continue;
             }
             let (batch, more) = engine.advance(now, DEADLINE_BATCH);
-            changes.extend(batch);
+            changes.push((*workspace_id, batch));
             behind |= more;
         }
-        self.persist(&changes);
+        for (workspace_id, batch) in changes {
+            self.persist(workspace_id, &batch);
+        }
         behind
     }
 
-    fn persist(&self, changes: &[Change]) {
+    /// Stores a workspace's membership changes on the background queue, starting the campaign
+    /// runs they trigger in the same job.
+    fn persist(&self, workspace_id: i64, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
         let rows: Vec<_> = changes.iter().map(to_row).collect();
-        if let Err(error) = self
-            .store
-            .submit_blocking(move |tx| tx.record_membership_changes(&rows))
-        {
+        let now = self.clock.now();
+        let submitted = match self.triggers.clone() {
+            None => self
+                .store
+                .submit_blocking(move |tx| tx.record_membership_changes(&rows)),
+            Some(triggers) => {
+                let notify = triggers.clone();
+                self.store.submit_with_hook_blocking(
+                    move |tx| {
+                        tx.record_membership_changes(&rows)?;
+                        triggers.on_changes(tx, workspace_id, &rows, now)
+                    },
+                    move |stored| {
+                        if stored.is_ok() {
+                            notify.committed();
+                        }
+                    },
+                )
+            }
+        };
+        if let Err(error) = submitted {
             tracing::error!(error = %error, "cannot store membership changes");
         }
     }
@@ -333,13 +377,13 @@ fn parse_stored(segment: &SegmentRow) -> Option<Definition> {
     }
 }
 
-fn restart_change(segment: i64, person: i64, entered: bool, at: i64) -> Change {
+fn restart_change(segment: i64, person: i64, entered: bool, at: i64, origin: Origin) -> Change {
     Change {
         segment,
         person,
         entered,
         at,
         cause: herald_segment_engine::Cause::Deadline,
-        origin: herald_segment_engine::Origin::Live,
+        origin,
     }
 }

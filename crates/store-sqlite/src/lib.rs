@@ -13,6 +13,7 @@ mod index_buffer;
 mod migrations;
 mod queries;
 mod readers;
+mod runs;
 mod tx;
 mod writer;
 

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_segments.sql")),
     (3, include_str!("../migrations/0003_campaigns.sql")),
+    (4, include_str!("../migrations/0004_runs.sql")),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.

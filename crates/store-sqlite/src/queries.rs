@@ -2,9 +2,9 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, CampaignRow, CustomerIdentifiers, DeliveryMetric, Device,
-    EventIndexEntry, MembershipChange, Person, SegmentRow, StoreError, StoreRead, StoredEvent,
-    Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, CampaignRow, CustomerIdentifiers, DeliveryMetric, DeliveryQuery,
+    DeliveryRow, Device, EventIndexEntry, MembershipChange, Person, RunRow, SegmentRow, StoreError,
+    StoreRead, StoredEvent, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -166,7 +166,7 @@ pub(crate) fn read_events(
 
 impl Queries<'_> {
     /// Runs a cached query and finishes every row (parsing its JSON columns).
-    fn all<R, T>(
+    pub(crate) fn all<R, T>(
         &self,
         sql: &str,
         values: impl rusqlite::Params,
@@ -183,7 +183,7 @@ impl Queries<'_> {
     }
 
     /// Runs a cached query for at most one row and finishes it.
-    fn one<R, T>(
+    pub(crate) fn one<R, T>(
         &self,
         sql: &str,
         values: impl rusqlite::Params,
@@ -673,5 +673,38 @@ impl StoreRead for Queries<'_> {
             });
         }
         Ok(changes)
+    }
+    fn due_runs(&mut self, now: UnixSeconds, limit: i64) -> Result<Vec<RunRow>, StoreError> {
+        self.due_runs_query(now, limit)
+    }
+    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        self.run_query(id)
+    }
+    fn runs_of_campaign(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        self.runs_of_campaign_query(workspace_id, campaign_id)
+    }
+    fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        self.delivery_query(id)
+    }
+    fn delivery_of_step(
+        &mut self,
+        run_id: i64,
+        step: i64,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        self.delivery_of_step_query(run_id, step)
+    }
+    fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.deliveries_query(query)
+    }
+    fn campaign_metrics(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.campaign_metrics_query(workspace_id, campaign_id)
     }
 }

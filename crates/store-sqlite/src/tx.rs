@@ -2,9 +2,10 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, Device, EventIndexEntry,
-    MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow,
-    StoreError, StoreRead, StoreTx, StoredEvent, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow,
+    Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace,
+    Person, RunRow, SegmentRow, StoreError, StoreRead, StoreTx, StoredEvent, Workspace,
+    WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -160,6 +161,39 @@ impl StoreRead for Tx<'_, '_> {
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         self.queries.segment_history(segment_id, person_seq)
+    }
+    fn due_runs(&mut self, now: UnixSeconds, limit: i64) -> Result<Vec<RunRow>, StoreError> {
+        self.queries.due_runs(now, limit)
+    }
+    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        self.queries.run(id)
+    }
+    fn runs_of_campaign(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        self.queries.runs_of_campaign(workspace_id, campaign_id)
+    }
+    fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        self.queries.delivery(id)
+    }
+    fn delivery_of_step(
+        &mut self,
+        run_id: i64,
+        step: i64,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        self.queries.delivery_of_step(run_id, step)
+    }
+    fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.queries.deliveries(query)
+    }
+    fn campaign_metrics(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.queries.campaign_metrics(workspace_id, campaign_id)
     }
 }
 
@@ -611,5 +645,29 @@ impl StoreTx for Tx<'_, '_> {
             )?;
         }
         Ok(())
+    }
+
+    fn insert_run(&mut self, run: &RunRow) -> Result<RunRow, StoreError> {
+        crate::runs::insert_run(self.connection(), run)
+    }
+    fn update_run(&mut self, run: &RunRow) -> Result<(), StoreError> {
+        crate::runs::update_run(self.connection(), run)
+    }
+    fn enroll_once(
+        &mut self,
+        campaign_id: i64,
+        person_seq: i64,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        crate::runs::enroll_once(self.connection(), campaign_id, person_seq, now)
+    }
+    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError> {
+        crate::runs::cancel_runs(self.connection(), campaign_id, now)
+    }
+    fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {
+        crate::runs::insert_delivery(self.connection(), delivery)
+    }
+    fn update_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {
+        crate::runs::update_delivery(self.connection(), delivery)
     }
 }

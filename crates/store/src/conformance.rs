@@ -8,8 +8,9 @@ use herald_domain::{ActivityKind, Identifier};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ActivityQuery, Appended, CampaignRow, Device, MembershipChange, NewActivity, NewPerson,
-    NewSegment, NewWorkspace, StoreError, StoreHandle,
+    ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow, Device,
+    MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace, RunRow, StoreError,
+    StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -35,6 +36,8 @@ macro_rules! store_conformance_tests {
             engine_histories_cover_live_people_only,
             campaigns_round_trip,
             background_jobs_commit_in_order,
+            runs_queue_by_due_time_and_running_campaigns,
+            deliveries_round_trip_with_metrics,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -728,4 +731,231 @@ pub fn background_jobs_commit_in_order(store: &StoreHandle) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     panic!("background jobs did not all commit");
+}
+
+fn campaign(store: &StoreHandle, workspace_id: i64, state: &str) -> i64 {
+    let row = CampaignRow {
+        id: 0,
+        workspace_id,
+        name: format!("{state} campaign"),
+        definition: json!({}),
+        state: state.into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store
+        .write_blocking(move |tx| tx.insert_campaign(&row))
+        .expect("store works")
+        .expect("inserted")
+        .id
+}
+
+fn run_row(workspace_id: i64, campaign_id: i64, person_seq: i64, key: &str, due_at: i64) -> RunRow {
+    RunRow {
+        id: 0,
+        workspace_id,
+        campaign_id,
+        person_seq,
+        run_key: key.into(),
+        trigger: json!({"event": {"name": "purchased"}}),
+        step: 0,
+        due_at,
+        state: "active".into(),
+        attempts: 0,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
+    let ws = new_workspace(store, "runs");
+    let person = new_person(store, ws, "p1", None);
+    let running = campaign(store, ws, "running");
+    let paused = campaign(store, ws, "paused");
+    let late = run_row(ws, running, person, "late", 50);
+    let early = run_row(ws, running, person, "early", 20);
+    let waiting = run_row(ws, paused, person, "waiting", 10);
+    let (late, early) = store
+        .write_blocking(move |tx| {
+            let late = tx.insert_run(&late)?;
+            let early = tx.insert_run(&early)?;
+            tx.insert_run(&waiting)?;
+            Ok::<_, StoreError>((late, early))
+        })
+        .expect("store works")
+        .expect("inserted");
+    // A run key is unique: the same trigger never makes two runs.
+    let again = run_row(ws, running, person, "late", 60);
+    assert!(matches!(
+        store
+            .write_blocking(move |tx| tx.insert_run(&again))
+            .expect("store works"),
+        Err(StoreError::Conflict(_))
+    ));
+    let due = |now: i64| {
+        store
+            .read_blocking(move |r| r.due_runs(now, 10))
+            .expect("read")
+            .into_iter()
+            .map(|run| run.run_key)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(due(19), Vec::<String>::new());
+    assert_eq!(due(100), vec!["early".to_owned(), "late".to_owned()]);
+    let mut moved = early.clone();
+    moved.step = 1;
+    moved.due_at = 200;
+    moved.attempts = 2;
+    moved.updated_at = 30;
+    let saved = moved.clone();
+    store
+        .write_blocking(move |tx| tx.update_run(&saved))
+        .expect("store works")
+        .expect("updated");
+    assert_eq!(
+        store.read_blocking(move |r| r.run(early.id)).expect("read"),
+        Some(moved)
+    );
+    assert_eq!(due(100), vec!["late".to_owned()]);
+    let cancelled = store
+        .write_blocking(move |tx| tx.cancel_runs(running, 40))
+        .expect("store works")
+        .expect("cancelled");
+    assert_eq!(cancelled, 2);
+    assert_eq!(due(1000), Vec::<String>::new());
+    let runs = store
+        .read_blocking(move |r| r.runs_of_campaign(ws, running))
+        .expect("read");
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|run| run.state == "cancelled"));
+    assert_eq!(runs[0].id, late.id);
+    let enrolled = store
+        .write_blocking(move |tx| {
+            Ok::<_, StoreError>((
+                tx.enroll_once(running, person, 5)?,
+                tx.enroll_once(running, person, 6)?,
+                tx.enroll_once(paused, person, 6)?,
+            ))
+        })
+        .expect("store works")
+        .expect("enrolled");
+    assert_eq!(enrolled, (true, false, true));
+}
+
+pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
+    let ws = new_workspace(store, "deliveries");
+    let person = new_person(store, ws, "p1", None);
+    let other_person = new_person(store, ws, "p2", None);
+    let campaign_id = campaign(store, ws, "running");
+    let delivery = |id: &str, run_id: i64, person_seq: i64, created_at: i64| DeliveryRow {
+        id: id.into(),
+        workspace_id: ws,
+        campaign_id,
+        run_id,
+        person_seq,
+        step: 0,
+        channel: "webhook".into(),
+        status: "queued".into(),
+        content: json!({"url": "https://example.com"}),
+        idempotency_key: format!("{id}-key"),
+        attempts: 0,
+        error: None,
+        created_at,
+        updated_at: created_at,
+        sent_at: None,
+    };
+    let first = delivery("d1", 1, person, 10);
+    let second = delivery("d2", 2, other_person, 20);
+    let (a, b) = (first.clone(), second.clone());
+    store
+        .write_blocking(move |tx| {
+            tx.insert_delivery(&a)?;
+            tx.insert_delivery(&b)
+        })
+        .expect("store works")
+        .expect("inserted");
+    let duplicate = delivery("d3", 1, person, 11);
+    assert!(matches!(
+        store
+            .write_blocking(move |tx| tx.insert_delivery(&duplicate))
+            .expect("store works"),
+        Err(StoreError::Conflict(_))
+    ));
+    let mut sent = first.clone();
+    sent.status = "sent".into();
+    sent.attempts = 1;
+    sent.sent_at = Some(12);
+    sent.updated_at = 12;
+    sent.error = Some("first try timed out".into());
+    let saved = sent.clone();
+    store
+        .write_blocking(move |tx| tx.update_delivery(&saved))
+        .expect("store works")
+        .expect("updated");
+    assert_eq!(
+        store.read_blocking(|r| r.delivery("d1")).expect("read"),
+        Some(sent.clone())
+    );
+    assert_eq!(
+        store
+            .read_blocking(|r| r.delivery_of_step(2, 0))
+            .expect("read"),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store
+            .read_blocking(|r| r.delivery_of_step(2, 1))
+            .expect("read"),
+        None
+    );
+    let list = |campaign_id: Option<i64>, person_seq: Option<i64>| {
+        store
+            .read_blocking(move |r| {
+                r.deliveries(&DeliveryQuery {
+                    workspace_id: ws,
+                    campaign_id,
+                    person_seq,
+                    limit: 10,
+                })
+            })
+            .expect("read")
+            .into_iter()
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(None, None), vec!["d2".to_owned(), "d1".to_owned()]);
+    assert_eq!(list(Some(campaign_id), Some(person)), vec!["d1".to_owned()]);
+    assert_eq!(list(Some(campaign_id + 1), None), Vec::<String>::new());
+    for (delivery_id, metric) in [
+        ("d1", "opened"),
+        ("d1", "opened"),
+        ("d1", "clicked"),
+        ("d2", "opened"),
+    ] {
+        let metric = DeliveryMetric {
+            source: "metrics".into(),
+            delivery_id: delivery_id.into(),
+            metric: metric.into(),
+            timestamp: 30,
+            received_at: 30,
+            data: json!({}),
+        };
+        store
+            .write_blocking(move |tx| tx.insert_delivery_metric(&metric))
+            .expect("store works")
+            .expect("stored");
+    }
+    let mut metrics = store
+        .read_blocking(move |r| r.campaign_metrics(ws, campaign_id))
+        .expect("read");
+    metrics.sort();
+    assert_eq!(
+        metrics,
+        vec![
+            ("clicked".to_owned(), 1),
+            ("opened".to_owned(), 2),
+            ("queued".to_owned(), 1),
+            ("sent".to_owned(), 1),
+        ]
+    );
 }

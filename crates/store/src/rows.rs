@@ -236,3 +236,59 @@ pub struct CampaignRow {
     pub created_at: UnixSeconds,
     pub updated_at: UnixSeconds,
 }
+
+/// One person going through one campaign: the durable queue entry of the dispatcher.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub campaign_id: i64,
+    pub person_seq: i64,
+    /// Unique per campaign, person and trigger; the idempotency keys of the run's messages
+    /// derive from it.
+    pub run_key: String,
+    /// What started the run: `{"event": {…}}` or `{"segment": {…}}`.
+    pub trigger: Value,
+    /// The index of the next step to run.
+    pub step: i64,
+    /// When the next step is due.
+    pub due_at: UnixSeconds,
+    /// `active`, `done`, `filtered` or `cancelled`.
+    pub state: String,
+    /// Failed attempts at the current step.
+    pub attempts: i64,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+}
+
+/// One message of one step of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub workspace_id: i64,
+    pub campaign_id: i64,
+    pub run_id: i64,
+    pub person_seq: i64,
+    pub step: i64,
+    /// `webhook`, `email` or `push`.
+    pub channel: String,
+    /// `queued`, `sent`, `delivered`, `opened`, `clicked`, `converted`, `bounced` or `failed`.
+    pub status: String,
+    /// The rendered message.
+    pub content: Value,
+    pub idempotency_key: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub created_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+    pub sent_at: Option<UnixSeconds>,
+}
+
+/// Which deliveries to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryQuery {
+    pub workspace_id: i64,
+    pub campaign_id: Option<i64>,
+    pub person_seq: Option<i64>,
+    pub limit: i64,
+}

@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::{
-    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, Device, EventIndexEntry,
-    MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace, Person, SegmentRow,
-    StoreError, StoredEvent, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow,
+    Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace,
+    Person, RunRow, SegmentRow, StoreError, StoredEvent, Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -104,6 +104,32 @@ pub trait StoreRead {
         segment_id: i64,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError>;
+
+    /// Returns up to `limit` active runs due at `now` whose campaign is running, oldest due
+    /// first.
+    fn due_runs(&mut self, now: UnixSeconds, limit: i64) -> Result<Vec<RunRow>, StoreError>;
+    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError>;
+    /// Returns a workspace's runs of one campaign, oldest first.
+    fn runs_of_campaign(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<RunRow>, StoreError>;
+    fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
+    /// Returns the delivery a run made at one step, if it made one.
+    fn delivery_of_step(
+        &mut self,
+        run_id: i64,
+        step: i64,
+    ) -> Result<Option<DeliveryRow>, StoreError>;
+    fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError>;
+    /// Counts a campaign's deliveries by what happened to them: `sent`, `failed`, `queued`,
+    /// and each reported metric (`opened`, `clicked`, …) as distinct deliveries.
+    fn campaign_metrics(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 /// Queries that write, inside the writer's transaction.
@@ -215,4 +241,21 @@ pub trait StoreTx: StoreRead {
     /// Stores membership changes: updates the members and appends to the history.
     fn record_membership_changes(&mut self, changes: &[MembershipChange])
     -> Result<(), StoreError>;
+
+    /// Stores a new run; the row's `id` is ignored and the stored row is returned.
+    fn insert_run(&mut self, run: &RunRow) -> Result<RunRow, StoreError>;
+    /// Saves a run's step, due time, state, attempts and `updated_at`.
+    fn update_run(&mut self, run: &RunRow) -> Result<(), StoreError>;
+    /// Records that a person entered a `once` campaign; returns false if they had before.
+    fn enroll_once(
+        &mut self,
+        campaign_id: i64,
+        person_seq: i64,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError>;
+    /// Cancels a campaign's active runs (the campaign was deleted).
+    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError>;
+    fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError>;
+    /// Saves a delivery's status, attempts, error, `updated_at` and `sent_at`.
+    fn update_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError>;
 }

@@ -6,9 +6,14 @@ mod campaigns;
 mod cli;
 mod clients_node;
 mod clients_python;
+mod delivery;
 mod dev_clock;
 mod durability;
 mod helpers;
 mod ingest;
+mod receiver;
 mod segments;
+#[path = "../../../delivery/tests/support/smtp_sink.rs"]
+mod smtp_sink;
+mod tracking;
 mod validation;

@@ -16,7 +16,7 @@ async fn dev_app() -> TestApp {
 }
 
 /// Creates a segment and waits until its build finished; returns its id.
-async fn create_segment(app: &TestApp, definition: Option<Value>) -> i64 {
+pub async fn create_segment(app: &TestApp, definition: Option<Value>) -> i64 {
     let mut segment = json!({"name": "test", "description": "a test segment"});
     if let Some(definition) = definition {
         segment["definition"] = definition;

@@ -1,0 +1,248 @@
+//! Deliveries and campaign metrics over the App API (Bearer): what Herald sent, to whom, and
+//! what happened to it since.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use herald_domain::Identifier;
+use herald_store::{DeliveryQuery, DeliveryRow, Person, StoreError, StoreRead};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::auth::AppWorkspace;
+use crate::error::parse_id_type;
+use crate::{ApiError, AppState};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+/// How many deliveries a list returns when the caller does not say.
+const DEFAULT_LIMIT: i64 = 50;
+/// The most one list returns, so one request cannot make the server serialize a whole table.
+const MAX_LIMIT: i64 = 1000;
+
+/// The outcomes every metrics answer names, even at zero, so dashboards need no special case
+/// for a campaign that has not sent yet.
+const METRIC_KEYS: [&str; 8] = [
+    "queued",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "converted",
+    "bounced",
+    "failed",
+];
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    campaign_id: Option<String>,
+    customer_id: Option<String>,
+    id_type: Option<String>,
+    limit: Option<String>,
+}
+
+fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
+    match limit {
+        None | Some("") => Ok(DEFAULT_LIMIT),
+        Some(text) => match text.parse::<i64>() {
+            Ok(value) if (1..=MAX_LIMIT).contains(&value) => Ok(value),
+            _ => Err(ApiError::bad_request(format!(
+                "limit {text:?} must be a whole number from 1 to {MAX_LIMIT}"
+            ))),
+        },
+    }
+}
+
+fn parse_campaign_id(campaign_id: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match campaign_id {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse::<i64>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!("campaign_id {text:?} is not a campaign id"))
+        }),
+    }
+}
+
+/// The identifiers of the person a delivery went to; `null` once the person was deleted.
+fn customer_json(person: Option<&Person>) -> Value {
+    person.map_or(
+        Value::Null,
+        |person| json!({"id": person.id, "email": person.email, "cio_id": person.cio_id}),
+    )
+}
+
+fn delivery_json(delivery: &DeliveryRow, person: Option<&Person>) -> Value {
+    json!({
+        "id": delivery.id,
+        "campaign_id": delivery.campaign_id,
+        "run_id": delivery.run_id,
+        "step": delivery.step,
+        "customer": customer_json(person),
+        "channel": delivery.channel,
+        "status": delivery.status,
+        "content": delivery.content,
+        "idempotency_key": delivery.idempotency_key,
+        "attempts": delivery.attempts,
+        "error": delivery.error,
+        "created_at": delivery.created_at,
+        "updated_at": delivery.updated_at,
+        "sent_at": delivery.sent_at,
+    })
+}
+
+/// Reads the people of a page of deliveries, each once: a campaign's page is usually many
+/// deliveries to few people.
+fn people_of(
+    reader: &mut dyn StoreRead,
+    workspace_id: i64,
+    deliveries: &[DeliveryRow],
+) -> Result<HashMap<i64, Person>, StoreError> {
+    let mut people = HashMap::new();
+    for delivery in deliveries {
+        if people.contains_key(&delivery.person_seq) {
+            continue;
+        }
+        if let Some(person) = reader.person_by_seq(workspace_id, delivery.person_seq)? {
+            people.insert(delivery.person_seq, person);
+        }
+    }
+    Ok(people)
+}
+
+/// `GET /v1/deliveries?campaign_id=&customer_id=&id_type=&limit=`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Query(query): Query<ListQuery>,
+) -> Answer {
+    let limit = parse_limit(query.limit.as_deref())?;
+    let campaign_id = parse_campaign_id(query.campaign_id.as_deref())?;
+    let id_type = parse_id_type(query.id_type.as_deref())?;
+    let customer = query.customer_id.filter(|id| !id.is_empty());
+    let lookup = customer.clone();
+    let found = state
+        .store()
+        .read(move |reader| {
+            let mut delivery_query = DeliveryQuery {
+                workspace_id,
+                campaign_id,
+                person_seq: None,
+                limit,
+            };
+            if let Some(id) = &lookup {
+                match reader.person(workspace_id, &Identifier::of_type(id_type, id))? {
+                    Some(person) => delivery_query.person_seq = Some(person.seq),
+                    None => return Ok(None),
+                }
+            }
+            let deliveries = reader.deliveries(&delivery_query)?;
+            let people = people_of(reader, workspace_id, &deliveries)?;
+            Ok(Some((deliveries, people)))
+        })
+        .await?;
+    let Some((deliveries, people)) = found else {
+        let id = customer.unwrap_or_default();
+        return Err(ApiError::not_found(format!(
+            "no customer with the {} {id:?}",
+            id_type.as_str()
+        )));
+    };
+    let list: Vec<Value> = deliveries
+        .iter()
+        .map(|delivery| delivery_json(delivery, people.get(&delivery.person_seq)))
+        .collect();
+    Ok(Json(json!({"deliveries": list})))
+}
+
+/// `GET /v1/deliveries/{id}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+) -> Answer {
+    let found = state
+        .store()
+        .read(move |reader| {
+            // Delivery ids are global; one of another workspace is answered exactly like one
+            // that does not exist, so ids cannot be probed across workspaces.
+            let Some(delivery) = reader
+                .delivery(&id)?
+                .filter(|delivery| delivery.workspace_id == workspace_id)
+            else {
+                return Ok(None);
+            };
+            let person = reader.person_by_seq(workspace_id, delivery.person_seq)?;
+            Ok(Some((delivery, person)))
+        })
+        .await?;
+    let (delivery, person) = found.ok_or_else(|| ApiError::not_found("Delivery not found"))?;
+    Ok(Json(
+        json!({"delivery": delivery_json(&delivery, person.as_ref())}),
+    ))
+}
+
+/// Lays the store's counts out with every usual outcome present.
+fn metrics_json(counts: Vec<(String, i64)>) -> Map<String, Value> {
+    let mut metrics: Map<String, Value> = METRIC_KEYS
+        .iter()
+        .map(|key| ((*key).to_owned(), json!(0)))
+        .collect();
+    for (name, count) in counts {
+        // `failed` can come twice: as the status of deliveries Herald gave up on and as a
+        // metric a client reported. Both may describe the same delivery, so adding them would
+        // count it twice; the larger of the two is the closest honest figure.
+        let known = metrics.get(&name).and_then(Value::as_i64).unwrap_or(0);
+        metrics.insert(name, json!(known.max(count)));
+    }
+    metrics
+}
+
+/// `GET /v1/campaigns/{id}/metrics`.
+pub async fn campaign_metrics(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<i64>,
+) -> Answer {
+    let counts = state
+        .store()
+        .read(move |reader| {
+            if reader.campaign(workspace_id, id)?.is_none() {
+                return Ok(None);
+            }
+            reader.campaign_metrics(workspace_id, id).map(Some)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("Campaign not found"))?;
+    Ok(Json(
+        json!({"campaign_id": id, "metrics": metrics_json(counts)}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_checked() {
+        assert_eq!(parse_limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(parse_limit(Some("1000")).unwrap(), 1000);
+        for bad in ["0", "1001", "-1", "ten", "1.5"] {
+            assert_eq!(parse_limit(Some(bad)).unwrap_err().status, 400, "{bad}");
+        }
+    }
+
+    #[test]
+    fn metrics_name_every_outcome_and_keep_extra_ones() {
+        let metrics = metrics_json(vec![
+            ("sent".into(), 3),
+            ("failed".into(), 1),
+            ("failed".into(), 2),
+            ("unsubscribed".into(), 1),
+        ]);
+        assert_eq!(metrics["sent"], 3);
+        assert_eq!(metrics["failed"], 2);
+        assert_eq!(metrics["opened"], 0);
+        assert_eq!(metrics["unsubscribed"], 1);
+        assert_eq!(metrics.len(), METRIC_KEYS.len() + 1);
+    }
+}

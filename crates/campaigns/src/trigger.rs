@@ -1,0 +1,71 @@
+//! Which events and segment changes start a campaign: pure functions of the campaign.
+
+use herald_segment_engine::filter::holds;
+use serde_json::{Map, Value};
+
+use crate::model::{Campaign, Trigger};
+
+impl Campaign {
+    /// Tells whether an event of this name and data starts the campaign at `now` (the 72-hour
+    /// rule is the caller's: it depends on when the event was received).
+    pub fn is_triggered_by_event(&self, name: &str, data: &Map<String, Value>, now: i64) -> bool {
+        match &self.trigger {
+            Trigger::Event {
+                name: wanted,
+                filters,
+            } => wanted == name && filters.iter().all(|filter| holds(filter, data, now)),
+            Trigger::Segment { .. } => false,
+        }
+    }
+
+    /// Tells whether entering (`entered`) or leaving a segment starts the campaign.
+    pub fn is_triggered_by_change(&self, segment_id: i64, entered: bool) -> bool {
+        match &self.trigger {
+            Trigger::Segment { id, on_enter } => *id == segment_id && *on_enter == entered,
+            Trigger::Event { .. } => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn campaign(trigger: Value) -> Campaign {
+        Campaign::parse(
+            &json!({"name": "c", "trigger": trigger, "steps": [{"push": {"title": "t", "body": "b"}}]}),
+            &|_| Ok(()),
+            &|_| true,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn event_triggers_check_the_name_and_every_filter() {
+        let receipt = campaign(json!({"event": {"name": "purchased", "where": [
+            {"field": "price", "op": "gt", "value": 10},
+            {"field": "plan.tier", "op": "eq", "value": "pro"}]}}));
+        let data = |price: Value| {
+            json!({"price": price, "plan": {"tier": "pro"}})
+                .as_object()
+                .cloned()
+                .unwrap()
+        };
+        assert!(receipt.is_triggered_by_event("purchased", &data(json!(12)), 0));
+        assert!(receipt.is_triggered_by_event("purchased", &data(json!("23.45")), 0));
+        assert!(!receipt.is_triggered_by_event("purchased", &data(json!(9)), 0));
+        assert!(!receipt.is_triggered_by_event("refunded", &data(json!(12)), 0));
+        assert!(!receipt.is_triggered_by_change(7, true));
+    }
+
+    #[test]
+    fn segment_triggers_check_the_segment_and_the_direction() {
+        let exit = campaign(json!({"segment": {"id": 7, "on": "exit"}}));
+        assert!(exit.is_triggered_by_change(7, false));
+        assert!(!exit.is_triggered_by_change(7, true));
+        assert!(!exit.is_triggered_by_change(8, false));
+        assert!(!exit.is_triggered_by_event("anything", &Map::new(), 0));
+    }
+}

@@ -1,0 +1,18 @@
+//! Campaign runs: from a trigger to sent messages.
+//!
+//! - [`registry`]: the stored campaigns, parsed and compiled, for the hot paths.
+//! - [`triggers`]: new events (from ingest) and live segment changes (from the segment runner)
+//!   start runs inside the write job that stores them.
+//! - `render`: a send step's Liquid templates rendered for one person.
+//! - [`worker`]: the dispatcher, which takes due runs from the store (the durable queue)
+//!   through their steps and hands each message to the senders of `herald-delivery`.
+
+pub mod registry;
+mod render;
+pub mod triggers;
+pub mod worker;
+
+pub use registry::{Loaded, Registry};
+pub use render::unsubscribe_url;
+pub use triggers::{Triggers, enroll_current};
+pub use worker::{DispatchConfig, Dispatcher, Senders};

@@ -1,0 +1,122 @@
+//! Rendering a send step for one person: the Liquid globals and each channel's content.
+
+use std::collections::BTreeMap;
+
+use herald_campaigns::Channel;
+use herald_store::{Device, Person, RunRow};
+use herald_templates::Template;
+use serde_json::{Map, Value, json};
+
+/// What every template of a run sees.
+pub struct Context<'a> {
+    pub person: &'a Person,
+    pub run: &'a RunRow,
+    pub campaign_id: i64,
+    pub campaign_name: &'a str,
+    pub delivery_id: &'a str,
+    /// Where people reach this server (tracking links and unsubscribe).
+    pub public_url: &'a str,
+}
+
+impl Context<'_> {
+    /// The globals, shaped as Customer.io's: `customer` is the profile, `event` the triggering
+    /// event's data (so `{{ event.price }}` works), plus the trigger and the delivery.
+    pub fn globals(&self) -> Value {
+        let event = self.run.trigger.get("event");
+        let data = event
+            .and_then(|event| event.get("data"))
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        json!({
+            "customer": self.person.attributes_with_identifiers(),
+            "event": data,
+            "event_name": event.and_then(|event| event.get("name")).cloned().unwrap_or(Value::Null),
+            "event_timestamp": event.and_then(|event| event.get("timestamp")).cloned().unwrap_or(Value::Null),
+            "trigger": self.run.trigger,
+            "campaign": {"id": self.campaign_id, "name": self.campaign_name},
+            "delivery_id": self.delivery_id,
+            "unsubscribe_url": unsubscribe_url(self.public_url, self.delivery_id),
+        })
+    }
+}
+
+pub fn unsubscribe_url(public_url: &str, delivery_id: &str) -> String {
+    format!(
+        "{}/unsubscribe/{delivery_id}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// A rendering failure: the field and the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct RenderError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Renders every template of a send step; returns the content to store with the delivery.
+pub fn render_step(
+    channel: &Channel,
+    method: Option<&str>,
+    templates: &BTreeMap<String, Template>,
+    globals: &Value,
+    devices: &[Device],
+    now: i64,
+) -> Result<Value, RenderError> {
+    let mut rendered = BTreeMap::new();
+    for (field, template) in templates {
+        let output = template.render(globals, now).map_err(|error| RenderError {
+            field: field.clone(),
+            message: error.to_string(),
+        })?;
+        rendered.insert(field.as_str(), output);
+    }
+    let prefixed = |prefix: &str| -> Map<String, Value> {
+        rendered
+            .iter()
+            .filter_map(|(field, value)| {
+                field
+                    .strip_prefix(prefix)
+                    .map(|name| (name.to_owned(), Value::String(value.clone())))
+            })
+            .collect()
+    };
+    let text = |field: &str| rendered.get(field).cloned();
+    Ok(match channel {
+        Channel::Webhook => {
+            // Without a body template, the receiver gets the person and the trigger as JSON.
+            let body = text("body").unwrap_or_else(|| {
+                json!({"customer": globals["customer"], "trigger": globals["trigger"], "delivery_id": globals["delivery_id"]}).to_string()
+            });
+            json!({
+                "url": text("url").unwrap_or_default().trim(),
+                "method": method.unwrap_or("POST"),
+                "headers": prefixed("headers."),
+                "body": body,
+            })
+        }
+        Channel::Email => json!({
+            "to": text("to").unwrap_or_default().trim(),
+            "from": text("from").unwrap_or_default().trim(),
+            "subject": text("subject").unwrap_or_default(),
+            "html": text("html"),
+            "text": text("text"),
+        }),
+        Channel::Push => json!({
+            "title": text("title").unwrap_or_default(),
+            "body": text("body").unwrap_or_default(),
+            "data": prefixed("data."),
+            "devices": devices.iter().map(|device| json!({"token": device.token, "platform": device.platform})).collect::<Vec<_>>(),
+        }),
+    })
+}
+
+/// The channel's wire name.
+pub fn channel_name(channel: &Channel) -> &'static str {
+    match channel {
+        Channel::Webhook => "webhook",
+        Channel::Email => "email",
+        Channel::Push => "push",
+    }
+}

@@ -1,0 +1,594 @@
+//! The dispatcher: takes due runs from the store (the durable queue) through their steps.
+//!
+//! Each send step is recorded as a `queued` delivery, with its rendered content, before the
+//! message leaves; the send's outcome and the run's next step are then recorded in one write.
+//! So a crash anywhere but between a send and its record loses and repeats nothing, and a
+//! crash in that gap repeats the message with the same delivery id and idempotency key.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use herald_campaigns::{Channel, Step};
+use herald_delivery::{
+    DeliveryError, EmailMessage, EmailSender, PushMessage, PushSender, WebhookRequest,
+    WebhookSender, instrument_html,
+};
+use herald_domain::{ActivityKind, Clock, UnixSeconds};
+use herald_segment_engine::reference::matches;
+use herald_segments::history_of;
+use herald_store::{DeliveryRow, Device, Person, RunRow, StoreError, StoreHandle};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::registry::{Loaded, Registry};
+use crate::render::{Context, channel_name, render_step, unsubscribe_url};
+use crate::triggers::log;
+
+/// How the dispatcher works.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Where people reach this server: tracking links and unsubscribe links point here.
+    pub public_url: String,
+    /// Signs click-tracking links.
+    pub tracking_key: Vec<u8>,
+    /// Attempts at one message before it is marked failed.
+    pub max_attempts: i64,
+    /// The wait before the first retry; each later one waits twice as long (at most an hour).
+    pub retry_base_seconds: i64,
+    /// Messages in flight at once.
+    pub concurrency: usize,
+    /// For the crash test: abort the process right after a message was sent and before the
+    /// send is recorded.
+    pub crash_after_send: bool,
+}
+
+/// The senders the dispatcher hands messages to.
+#[derive(Clone)]
+pub struct Senders {
+    pub webhook: WebhookSender,
+    /// `None` when no SMTP server is configured: email steps fail with that reason.
+    pub email: Option<EmailSender>,
+    pub push: PushSender,
+}
+
+/// How often the dispatcher looks for due runs when nothing woke it.
+const POLL: Duration = Duration::from_millis(100);
+/// How many due runs one look takes.
+const BATCH: i64 = 512;
+
+struct Inner {
+    store: StoreHandle,
+    clock: Arc<dyn Clock>,
+    registry: Arc<Registry>,
+    senders: Senders,
+    config: DispatchConfig,
+    wake: Arc<Notify>,
+    /// Runs being worked on, so a run is never taken twice at once.
+    in_flight: Mutex<HashSet<i64>>,
+}
+
+/// A handle to the dispatcher task.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dispatcher")
+    }
+}
+
+impl Dispatcher {
+    /// Starts the dispatcher on the current tokio runtime. `wake` is the one the triggers
+    /// notify.
+    pub fn start(
+        store: StoreHandle,
+        clock: Arc<dyn Clock>,
+        registry: Arc<Registry>,
+        senders: Senders,
+        config: DispatchConfig,
+        wake: Arc<Notify>,
+    ) -> Self {
+        let inner = Arc::new(Inner {
+            store,
+            clock,
+            registry,
+            senders,
+            config,
+            wake,
+            in_flight: Mutex::default(),
+        });
+        tokio::spawn(run_loop(inner.clone()));
+        Self { inner }
+    }
+
+    /// Makes the dispatcher look for due runs now (after a campaign started, or the dev clock
+    /// moved).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+}
+
+async fn run_loop(inner: Arc<Inner>) {
+    let permits = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
+    loop {
+        let now = inner.clock.now();
+        let due = match inner.store.read(move |r| r.due_runs(now, BATCH)).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(error = %error, "cannot read due campaign runs");
+                Vec::new()
+            }
+        };
+        let mut started = 0;
+        for run in due {
+            let fresh = match inner.in_flight.lock() {
+                Ok(mut set) => set.insert(run.id),
+                Err(_) => false,
+            };
+            if !fresh {
+                continue;
+            }
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            started += 1;
+            let inner = inner.clone();
+            tokio::spawn(async move {
+                let id = run.id;
+                if let Err(error) = advance(&inner, run).await {
+                    tracing::error!(run = id, error = %error, "a campaign run step failed; it will be tried again");
+                }
+                if let Ok(mut set) = inner.in_flight.lock() {
+                    set.remove(&id);
+                }
+                drop(permit);
+                inner.wake.notify_one();
+            });
+        }
+        if started == 0 {
+            tokio::select! {
+                () = inner.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+/// Everything a run's step needs to know about its person.
+struct PersonView {
+    person: Person,
+    devices: Vec<Device>,
+}
+
+/// Takes one run through every step that is due now.
+async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
+    // The batch that listed this run may have been read before the previous task on the same
+    // run recorded its outcome; working from that stale copy could repeat a send without its
+    // backoff. That task's writes are committed by now, so a fresh read sees them.
+    let id = run.id;
+    let Some(mut run) = inner.store.read(move |r| r.run(id)).await? else {
+        return Ok(());
+    };
+    loop {
+        let now = inner.clock.now();
+        if run.state != "active" || run.due_at > now {
+            return Ok(());
+        }
+        let Some(campaign) = inner.registry.get(run.campaign_id) else {
+            run.state = "cancelled".into();
+            return save_run(inner, run, now).await;
+        };
+        if !campaign.is_running() {
+            return Ok(());
+        }
+        let workspace_id = run.workspace_id;
+        let person_seq = run.person_seq;
+        let Some(view) = inner
+            .store
+            .read(move |r| {
+                let Some(person) = r.person_by_seq(workspace_id, person_seq)? else {
+                    return Ok::<_, StoreError>(None);
+                };
+                let devices = r.devices(workspace_id, person_seq)?;
+                Ok(Some(PersonView { person, devices }))
+            })
+            .await?
+        else {
+            // The person was deleted (or merged away): the run ends.
+            run.state = "cancelled".into();
+            return save_run(inner, run, now).await;
+        };
+        if run.step == 0 && run.attempts == 0 && !passes_filter(inner, &campaign, &run, now).await?
+        {
+            run.state = "filtered".into();
+            let (ws, seq, name, id) =
+                (workspace_id, person_seq, campaign.name.clone(), campaign.id);
+            let trigger = run.trigger.clone();
+            let saved = run.clone();
+            return inner
+                .store
+                .write(move |tx| {
+                    tx.update_run(&saved)?;
+                    log(tx, ws, seq, ActivityKind::TriggerSkipped, &name,
+                        json!({"campaign_id": id, "reason": "the person did not match the campaign's filter", "trigger": trigger}), now)
+                })
+                .await?;
+        }
+        let Some(step) = campaign.campaign.steps.get(run.step as usize) else {
+            run.state = "done".into();
+            return save_run(inner, run, now).await;
+        };
+        match step {
+            Step::Delay(seconds) => {
+                run.step += 1;
+                run.attempts = 0;
+                run.due_at = now + seconds;
+                save_run(inner, run.clone(), now).await?;
+            }
+            Step::Send {
+                channel, method, ..
+            } => {
+                let delivery = match queued_delivery(
+                    inner,
+                    &campaign,
+                    &run,
+                    &view,
+                    channel,
+                    method.as_deref(),
+                    now,
+                )
+                .await?
+                {
+                    Some(delivery) => delivery,
+                    None => {
+                        // Recorded already: only the run's advance was missing.
+                        run.step += 1;
+                        run.attempts = 0;
+                        save_run(inner, run.clone(), now).await?;
+                        continue;
+                    }
+                };
+                let outcome = if delivery.status == "failed" {
+                    Err(DeliveryError::Permanent(
+                        delivery.error.clone().unwrap_or_default(),
+                    ))
+                } else {
+                    send(inner, &delivery).await
+                };
+                if inner.config.crash_after_send && outcome.is_ok() {
+                    tracing::error!(delivery = %delivery.id, "crash_after_send: aborting between the send and its record");
+                    std::process::abort();
+                }
+                let now = inner.clock.now();
+                if !record(inner, &mut run, delivery, outcome, now).await? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+async fn save_run(inner: &Inner, mut run: RunRow, now: UnixSeconds) -> Result<(), StoreError> {
+    run.updated_at = now;
+    inner.store.write(move |tx| tx.update_run(&run)).await?
+}
+
+/// Checks the campaign's filter on the person as they are now.
+async fn passes_filter(
+    inner: &Inner,
+    campaign: &Loaded,
+    run: &RunRow,
+    now: UnixSeconds,
+) -> Result<bool, StoreError> {
+    let Some(filter) = campaign.campaign.filter.clone() else {
+        return Ok(true);
+    };
+    let (workspace_id, person_seq) = (run.workspace_id, run.person_seq);
+    inner
+        .store
+        .read(move |r| {
+            let Some(history) = history_of(r, workspace_id, person_seq)? else {
+                return Ok(false);
+            };
+            let mut member_of = HashSet::new();
+            for segment in filter.references() {
+                let changes = r.segment_history(segment, person_seq)?;
+                if changes.last().is_some_and(|change| change.entered) {
+                    member_of.insert(segment);
+                }
+            }
+            Ok(matches(
+                &filter,
+                &history,
+                &|segment| member_of.contains(&segment),
+                now,
+            ))
+        })
+        .await
+}
+
+/// Returns the step's delivery, recording it (rendered, `queued`) first if this is the first
+/// attempt. `None` means the step's delivery was already sent or failed.
+async fn queued_delivery(
+    inner: &Inner,
+    campaign: &Loaded,
+    run: &RunRow,
+    view: &PersonView,
+    channel: &Channel,
+    method: Option<&str>,
+    now: UnixSeconds,
+) -> Result<Option<DeliveryRow>, StoreError> {
+    let (run_id, step) = (run.id, run.step);
+    if let Some(existing) = inner
+        .store
+        .read(move |r| r.delivery_of_step(run_id, step))
+        .await?
+    {
+        return Ok((existing.status == "queued").then_some(existing));
+    }
+    let id = ulid::Ulid::new().to_string().to_lowercase();
+    let context = Context {
+        person: &view.person,
+        run,
+        campaign_id: campaign.id,
+        campaign_name: &campaign.name,
+        delivery_id: &id,
+        public_url: &inner.config.public_url,
+    };
+    let globals = context.globals();
+    let templates = campaign.templates.get(&(run.step as usize));
+    let empty = Default::default();
+    let rendered = render_step(
+        channel,
+        method,
+        templates.unwrap_or(&empty),
+        &globals,
+        &view.devices,
+        now,
+    );
+    let unsubscribed = view
+        .person
+        .attributes
+        .get("unsubscribed")
+        .is_some_and(|value| value == &Value::Bool(true) || value == "true");
+    let (status, content, error) = match rendered {
+        Ok(_) if *channel == Channel::Email && unsubscribed => (
+            "failed",
+            json!({}),
+            Some("the person unsubscribed".to_owned()),
+        ),
+        Ok(content) => ("queued", content, None),
+        Err(error) => ("failed", json!({}), Some(format!("cannot render {error}"))),
+    };
+    let delivery = DeliveryRow {
+        id,
+        workspace_id: run.workspace_id,
+        campaign_id: run.campaign_id,
+        run_id: run.id,
+        person_seq: run.person_seq,
+        step: run.step,
+        channel: channel_name(channel).to_owned(),
+        status: status.to_owned(),
+        content,
+        idempotency_key: format!("{}-{}", run.run_key, run.step),
+        attempts: 0,
+        error,
+        created_at: now,
+        updated_at: now,
+        sent_at: None,
+    };
+    let stored = delivery.clone();
+    inner
+        .store
+        .write(move |tx| tx.insert_delivery(&stored))
+        .await??;
+    // A delivery that failed before sending is still handed back, to be recorded as failed.
+    Ok(Some(delivery))
+}
+
+fn text(content: &Value, field: &str) -> String {
+    content
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Sends a recorded delivery through its channel.
+async fn send(inner: &Inner, delivery: &DeliveryRow) -> Result<(), DeliveryError> {
+    let content = &delivery.content;
+    match delivery.channel.as_str() {
+        "webhook" => {
+            let headers = content
+                .get("headers")
+                .and_then(Value::as_object)
+                .map(|headers| {
+                    headers
+                        .iter()
+                        .map(|(name, value)| {
+                            (name.clone(), value.as_str().unwrap_or_default().to_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let request = WebhookRequest {
+                url: text(content, "url"),
+                method: text(content, "method"),
+                headers,
+                body: text(content, "body"),
+                delivery_id: delivery.id.clone(),
+                idempotency_key: delivery.idempotency_key.clone(),
+            };
+            inner
+                .senders
+                .webhook
+                .send(&request, inner.clock.now())
+                .await
+                .map(|_| ())
+        }
+        "email" => {
+            let Some(sender) = &inner.senders.email else {
+                return Err(DeliveryError::Permanent(
+                    "no SMTP server is configured (smtp_url)".into(),
+                ));
+            };
+            sender.send(&email_of(inner, delivery)).await
+        }
+        "push" => send_push(&inner.senders.push, delivery).await,
+        other => Err(DeliveryError::Permanent(format!("unknown channel {other}"))),
+    }
+}
+
+fn email_of(inner: &Inner, delivery: &DeliveryRow) -> EmailMessage {
+    let content = &delivery.content;
+    let html = content.get("html").and_then(Value::as_str).map(|html| {
+        instrument_html(
+            html,
+            &inner.config.public_url,
+            &delivery.id,
+            &inner.config.tracking_key,
+        )
+    });
+    let unsubscribe = unsubscribe_url(&inner.config.public_url, &delivery.id);
+    EmailMessage {
+        from: text(content, "from"),
+        to: text(content, "to"),
+        subject: text(content, "subject"),
+        html,
+        text: content
+            .get("text")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        message_id: format!("{}@herald", delivery.idempotency_key),
+        headers: vec![
+            ("List-Unsubscribe".into(), format!("<{unsubscribe}>")),
+            (
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            ),
+            ("X-Herald-Delivery-Id".into(), delivery.id.clone()),
+        ],
+    }
+}
+
+/// Sends a push message to each of the person's devices: sent if any device took it.
+async fn send_push(sender: &PushSender, delivery: &DeliveryRow) -> Result<(), DeliveryError> {
+    let content = &delivery.content;
+    let devices = content
+        .get("devices")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if devices.is_empty() {
+        return Err(DeliveryError::Permanent("the person has no devices".into()));
+    }
+    let mut last_error = None;
+    let mut any_sent = false;
+    for device in devices {
+        let message = PushMessage {
+            delivery_id: delivery.id.clone(),
+            device_token: text(&device, "token"),
+            platform: text(&device, "platform"),
+            title: text(content, "title"),
+            body: text(content, "body"),
+            data: content
+                .get("data")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        match sender.send(&message).await {
+            Ok(()) => any_sent = true,
+            Err(error) => last_error = Some(error),
+        }
+    }
+    match (any_sent, last_error) {
+        (true, _) | (false, None) => Ok(()),
+        (false, Some(error)) => Err(error),
+    }
+}
+
+/// Records a send's outcome and moves the run on; returns whether the run may continue now.
+async fn record(
+    inner: &Inner,
+    run: &mut RunRow,
+    mut delivery: DeliveryRow,
+    outcome: Result<(), DeliveryError>,
+    now: UnixSeconds,
+) -> Result<bool, StoreError> {
+    delivery.attempts += 1;
+    delivery.updated_at = now;
+    run.updated_at = now;
+    let retry = matches!(&outcome, Err(error) if error.is_retryable())
+        && delivery.attempts < inner.config.max_attempts;
+    let activity = match &outcome {
+        Ok(()) => {
+            delivery.status = "sent".into();
+            delivery.sent_at = Some(now);
+            delivery.error = None;
+            Some((ActivityKind::DeliverySent, None))
+        }
+        Err(error) if retry => {
+            delivery.error = Some(error.to_string());
+            None
+        }
+        Err(error) => {
+            delivery.status = "failed".into();
+            delivery.error = Some(error.to_string());
+            Some((ActivityKind::DeliveryFailed, Some(error.to_string())))
+        }
+    };
+    if retry {
+        let wait = inner
+            .config
+            .retry_base_seconds
+            .saturating_mul(1 << (run.attempts.min(20)))
+            .min(3600);
+        run.attempts += 1;
+        run.due_at = now + wait;
+        tracing::warn!(delivery = %delivery.id, attempt = delivery.attempts, error = ?delivery.error, wait, "a message failed; it will be retried");
+    } else {
+        run.step += 1;
+        run.attempts = 0;
+        run.due_at = now;
+    }
+    let saved_run = run.clone();
+    let mut delivery = delivery;
+    inner
+        .store
+        .write(move |tx| {
+            // A metric (a fast open, a pixel) may have moved the delivery on while it was being
+            // sent; the send's record must not move it back.
+            if let Some(current) = tx.delivery(&delivery.id)?
+                && current.status != "queued"
+                && delivery.status != "queued"
+            {
+                delivery.status = current.status;
+            }
+            tx.update_delivery(&delivery)?;
+            tx.update_run(&saved_run)?;
+            if let Some((kind, error)) = activity {
+                log(
+                    tx,
+                    delivery.workspace_id,
+                    delivery.person_seq,
+                    kind,
+                    &delivery.channel,
+                    json!({
+                        "delivery_id": delivery.id,
+                        "campaign_id": delivery.campaign_id,
+                        "channel": delivery.channel,
+                        "attempts": delivery.attempts,
+                        "error": error,
+                    }),
+                    now,
+                )?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await??;
+    Ok(!retry)
+}

@@ -1,0 +1,61 @@
+//! What ingest tells campaigns: the events of identified people that may start a run.
+//!
+//! Campaigns come after ingest in the pipeline, so ingest only defines the seam: an
+//! [`EventTriggers`] given to [`crate::Ingest`] runs inside the same write job as the events,
+//! which makes a started run commit (or roll back) together with the event that started it.
+
+use herald_domain::UnixSeconds;
+use herald_store::{StoreError, StoreTx};
+use serde_json::{Map, Value};
+
+/// Why an event may not start anything although it is stored and counted by segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTrigger {
+    /// Stamped more than 72 hours before it was received (a backfill).
+    Backfilled,
+    /// An anonymous event attached to its person more than 72 hours after its timestamp.
+    AttachedLate,
+}
+
+impl NoTrigger {
+    /// The reason, as the activity log shows it.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Backfilled => {
+                "the event is stamped more than 72 hours before it was received, so it starts no campaign"
+            }
+            Self::AttachedLate => {
+                "the anonymous event was attached to the person more than 72 hours after its timestamp, so it starts no campaign"
+            }
+        }
+    }
+}
+
+/// A new event of an identified person. Events merged in from another profile are never
+/// listed: they may not trigger and need no explanation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerEvent {
+    pub person_seq: i64,
+    /// `event`, `page` or `screen`.
+    pub kind: &'static str,
+    pub name: String,
+    pub timestamp: UnixSeconds,
+    pub data: Map<String, Value>,
+    /// `None` when the event may trigger (the 72-hour rule), else why not.
+    pub blocked: Option<NoTrigger>,
+}
+
+/// Starts campaign runs for new events.
+pub trait EventTriggers: Send + Sync {
+    /// Runs inside the ingest write job, after the operations were applied.
+    fn on_events(
+        &self,
+        tx: &mut dyn StoreTx,
+        workspace_id: i64,
+        events: &[TriggerEvent],
+        now: UnixSeconds,
+    ) -> Result<(), StoreError>;
+
+    /// Called once the job's transaction committed, so that new runs start at once.
+    fn committed(&self);
+}

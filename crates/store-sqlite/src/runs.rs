@@ -1,0 +1,316 @@
+//! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
+
+use herald_domain::UnixSeconds;
+use herald_store::{DeliveryQuery, DeliveryRow, RunRow, StoreError};
+use rusqlite::{Connection, Row, params};
+use serde_json::Value;
+
+use crate::queries::{Queries, backend, parse_json};
+
+const RUN_COLUMNS: &str = "id, workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at";
+
+fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRow, String)> {
+    Ok((
+        RunRow {
+            id: row.get(0)?,
+            workspace_id: row.get(1)?,
+            campaign_id: row.get(2)?,
+            person_seq: row.get(3)?,
+            run_key: row.get(4)?,
+            trigger: Value::Null,
+            step: row.get(6)?,
+            due_at: row.get(7)?,
+            state: row.get(8)?,
+            attempts: row.get(9)?,
+            created_at: row.get(10)?,
+            updated_at: row.get(11)?,
+        },
+        row.get(5)?,
+    ))
+}
+
+fn finish_run((mut run, trigger): (RunRow, String)) -> Result<RunRow, StoreError> {
+    run.trigger = parse_json(&trigger)?;
+    Ok(run)
+}
+
+const DELIVERY_COLUMNS: &str = "id, workspace_id, campaign_id, run_id, person_seq, step, channel, status, content, idempotency_key, attempts, error, created_at, updated_at, sent_at";
+
+fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<(DeliveryRow, String)> {
+    Ok((
+        DeliveryRow {
+            id: row.get(0)?,
+            workspace_id: row.get(1)?,
+            campaign_id: row.get(2)?,
+            run_id: row.get(3)?,
+            person_seq: row.get(4)?,
+            step: row.get(5)?,
+            channel: row.get(6)?,
+            status: row.get(7)?,
+            content: Value::Null,
+            idempotency_key: row.get(9)?,
+            attempts: row.get(10)?,
+            error: row.get(11)?,
+            created_at: row.get(12)?,
+            updated_at: row.get(13)?,
+            sent_at: row.get(14)?,
+        },
+        row.get(8)?,
+    ))
+}
+
+fn finish_delivery(
+    (mut delivery, content): (DeliveryRow, String),
+) -> Result<DeliveryRow, StoreError> {
+    delivery.content = parse_json(&content)?;
+    Ok(delivery)
+}
+
+fn to_json(value: &Value) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+impl Queries<'_> {
+    pub(crate) fn due_runs_query(
+        &self,
+        now: UnixSeconds,
+        limit: i64,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        // Runs of paused campaigns stay due and wait; the join keeps them out of the batch.
+        let columns = RUN_COLUMNS
+            .split(", ")
+            .map(|column| format!("r.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM runs r JOIN campaigns c ON c.id = r.campaign_id
+             WHERE r.state = 'active' AND r.due_at <= ?1 AND c.state = 'running'
+             ORDER BY r.due_at, r.id LIMIT ?2"
+        );
+        self.all(&sql, params![now, limit], run_from_row, finish_run)
+    }
+
+    pub(crate) fn run_query(&self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
+        self.one(&sql, [id], run_from_row, finish_run)
+    }
+
+    pub(crate) fn runs_of_campaign_query(
+        &self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE workspace_id = ?1 AND campaign_id = ?2 ORDER BY id"
+        );
+        self.all(
+            &sql,
+            params![workspace_id, campaign_id],
+            run_from_row,
+            finish_run,
+        )
+    }
+
+    pub(crate) fn delivery_query(&self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1");
+        self.one(&sql, [id], delivery_from_row, finish_delivery)
+    }
+
+    pub(crate) fn delivery_of_step_query(
+        &self,
+        run_id: i64,
+        step: i64,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE run_id = ?1 AND step = ?2");
+        self.one(
+            &sql,
+            params![run_id, step],
+            delivery_from_row,
+            finish_delivery,
+        )
+    }
+
+    pub(crate) fn deliveries_query(
+        &self,
+        query: &DeliveryQuery,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        // NULL filters match everything, so one cached statement serves every combination.
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries
+             WHERE workspace_id = ?1 AND (?2 IS NULL OR campaign_id = ?2) AND (?3 IS NULL OR person_seq = ?3)
+             ORDER BY created_at DESC, id DESC LIMIT ?4"
+        );
+        self.all(
+            &sql,
+            params![
+                query.workspace_id,
+                query.campaign_id,
+                query.person_seq,
+                query.limit
+            ],
+            delivery_from_row,
+            finish_delivery,
+        )
+    }
+
+    pub(crate) fn campaign_metrics_query(
+        &self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut counts = Vec::new();
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT 'sent', COUNT(*) FROM deliveries
+                   WHERE workspace_id = ?1 AND campaign_id = ?2 AND sent_at IS NOT NULL
+                 UNION ALL
+                 SELECT status, COUNT(*) FROM deliveries
+                   WHERE workspace_id = ?1 AND campaign_id = ?2 AND status IN ('queued', 'failed')
+                   GROUP BY status
+                 UNION ALL
+                 SELECT m.metric, COUNT(DISTINCT m.delivery_id) FROM delivery_metrics m
+                   JOIN deliveries d ON d.id = m.delivery_id
+                   WHERE d.workspace_id = ?1 AND d.campaign_id = ?2
+                   GROUP BY m.metric",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![workspace_id, campaign_id], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            counts.push(row.map_err(backend)?);
+        }
+        Ok(counts)
+    }
+}
+
+fn execute(
+    connection: &Connection,
+    sql: &str,
+    values: impl rusqlite::Params,
+) -> Result<usize, StoreError> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute(values))
+        .map_err(backend)
+}
+
+pub(crate) fn insert_run(connection: &Connection, run: &RunRow) -> Result<RunRow, StoreError> {
+    execute(
+        connection,
+        "INSERT INTO runs (workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            run.workspace_id,
+            run.campaign_id,
+            run.person_seq,
+            run.run_key,
+            to_json(&run.trigger)?,
+            run.step,
+            run.due_at,
+            run.state,
+            run.attempts,
+            run.created_at,
+            run.updated_at
+        ],
+    )?;
+    Ok(RunRow {
+        id: connection.last_insert_rowid(),
+        ..run.clone()
+    })
+}
+
+pub(crate) fn update_run(connection: &Connection, run: &RunRow) -> Result<(), StoreError> {
+    execute(
+        connection,
+        "UPDATE runs SET step = ?2, due_at = ?3, state = ?4, attempts = ?5, updated_at = ?6 WHERE id = ?1",
+        params![
+            run.id,
+            run.step,
+            run.due_at,
+            run.state,
+            run.attempts,
+            run.updated_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn enroll_once(
+    connection: &Connection,
+    campaign_id: i64,
+    person_seq: i64,
+    now: UnixSeconds,
+) -> Result<bool, StoreError> {
+    let inserted = execute(
+        connection,
+        "INSERT OR IGNORE INTO enrollments (campaign_id, person_seq, created_at) VALUES (?1, ?2, ?3)",
+        params![campaign_id, person_seq, now],
+    )?;
+    Ok(inserted > 0)
+}
+
+pub(crate) fn cancel_runs(
+    connection: &Connection,
+    campaign_id: i64,
+    now: UnixSeconds,
+) -> Result<u64, StoreError> {
+    let cancelled = execute(
+        connection,
+        "UPDATE runs SET state = 'cancelled', updated_at = ?2 WHERE campaign_id = ?1 AND state = 'active'",
+        params![campaign_id, now],
+    )?;
+    Ok(cancelled as u64)
+}
+
+pub(crate) fn insert_delivery(
+    connection: &Connection,
+    delivery: &DeliveryRow,
+) -> Result<(), StoreError> {
+    execute(
+        connection,
+        "INSERT INTO deliveries (id, workspace_id, campaign_id, run_id, person_seq, step, channel, status, content, idempotency_key, attempts, error, created_at, updated_at, sent_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            delivery.id,
+            delivery.workspace_id,
+            delivery.campaign_id,
+            delivery.run_id,
+            delivery.person_seq,
+            delivery.step,
+            delivery.channel,
+            delivery.status,
+            to_json(&delivery.content)?,
+            delivery.idempotency_key,
+            delivery.attempts,
+            delivery.error,
+            delivery.created_at,
+            delivery.updated_at,
+            delivery.sent_at
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn update_delivery(
+    connection: &Connection,
+    delivery: &DeliveryRow,
+) -> Result<(), StoreError> {
+    execute(
+        connection,
+        "UPDATE deliveries SET status = ?2, attempts = ?3, error = ?4, updated_at = ?5, sent_at = ?6 WHERE id = ?1",
+        params![
+            delivery.id,
+            delivery.status,
+            delivery.attempts,
+            delivery.error,
+            delivery.updated_at,
+            delivery.sent_at
+        ],
+    )?;
+    Ok(())
+}
