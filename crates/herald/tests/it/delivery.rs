@@ -497,3 +497,67 @@ async fn frequency_once_and_current_members_enrollment() {
     let skipped = app.all_activities("&type=trigger_skipped").await;
     assert_eq!(skipped.len(), 1, "{skipped:?}");
 }
+
+#[tokio::test]
+async fn webhooks_to_private_addresses_are_refused_unless_allowed() {
+    let receiver = Receiver::start().await;
+    // No --webhook-allow-networks: loopback is off limits.
+    let app = TestApp::spawn().await;
+    let campaign = start_campaign(&app, webhook_campaign(&receiver, Vec::new())).await;
+    identify(&app, "ann", json!({})).await;
+    purchase(&app, "ann").await;
+    let list = settled_deliveries(&app, campaign).await;
+    assert_eq!(list[0]["status"], "failed", "{list:?}");
+    assert!(
+        list[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("webhook_allow_networks"),
+        "{list:?}"
+    );
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn anonymous_events_trigger_when_attached_within_72_hours_and_merged_ones_never() {
+    let receiver = Receiver::start().await;
+    let now = 1_800_000_000;
+    let app = TestApp::spawn_with(&[ALLOW_LOOPBACK, &format!("--dev-clock={now}")]).await;
+    start_campaign(&app, webhook_campaign(&receiver, Vec::new())).await;
+    // An anonymous purchase is stored unattached and starts nothing yet.
+    for (anonymous_id, hours_ago) in [("fresh", 1), ("stale", 80)] {
+        let (status, body) = app
+            .track(
+                reqwest::Method::POST,
+                "/api/v1/events",
+                Some(json!({"name": "purchased", "anonymous_id": anonymous_id, "timestamp": now - hours_ago * 3600})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    receiver.assert_stays_at(0).await;
+    // Identifying with the anonymous id attaches the event, which may now trigger.
+    identify(&app, "ann", json!({"anonymous_id": "fresh"})).await;
+    assert_eq!(receiver.wait_for(1).await[0].path, "/hook/ann");
+    // Attached more than 72 hours after its timestamp: stored, explained, not sent.
+    identify(&app, "bob", json!({"anonymous_id": "stale"})).await;
+    // Merging ann into cy moves her purchase, which must not trigger again.
+    identify(&app, "cy", json!({})).await;
+    let (status, body) = app
+        .track(
+            reqwest::Method::POST,
+            "/api/v1/merge_customers",
+            Some(json!({"primary": {"id": "cy"}, "secondary": {"id": "ann"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    receiver.assert_stays_at(1).await;
+    let skipped = app.all_activities("&type=trigger_skipped").await;
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0]["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("attached")
+    );
+}
