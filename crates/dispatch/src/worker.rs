@@ -163,15 +163,63 @@ struct PersonView {
     devices: Vec<Device>,
 }
 
+/// What one read gives a run's next step: the run as stored (only on the first look), its
+/// person and devices, and the delivery the step already recorded, if any.
+struct Look {
+    run: Option<RunRow>,
+    view: Option<PersonView>,
+    delivery: Option<DeliveryRow>,
+}
+
+/// Reads everything a step needs in one read job: reads are a large part of a message's cost.
+async fn look(inner: &Inner, run_id: i64, known: Option<&RunRow>) -> Result<Look, StoreError> {
+    let known = known.cloned();
+    inner
+        .store
+        .read(move |r| {
+            let fresh = match known {
+                Some(_) => None,
+                None => match r.run(run_id)? {
+                    Some(run) => Some(run),
+                    None => {
+                        return Ok(Look {
+                            run: None,
+                            view: None,
+                            delivery: None,
+                        });
+                    }
+                },
+            };
+            let Some(run) = fresh.as_ref().or(known.as_ref()) else {
+                unreachable!("a run is either known or was just read");
+            };
+            let view = match r.person_by_seq(run.workspace_id, run.person_seq)? {
+                Some(person) => Some(PersonView {
+                    devices: r.devices(run.workspace_id, run.person_seq)?,
+                    person,
+                }),
+                None => None,
+            };
+            let delivery = r.delivery_of_step(run.id, run.step)?;
+            Ok(Look {
+                run: fresh,
+                view,
+                delivery,
+            })
+        })
+        .await
+}
+
 /// Takes one run through every step that is due now.
 async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
     // The batch that listed this run may have been read before the previous task on the same
     // run recorded its outcome; working from that stale copy could repeat a send without its
-    // backoff. That task's writes are committed by now, so a fresh read sees them.
-    let id = run.id;
-    let Some(mut run) = inner.store.read(move |r| r.run(id)).await? else {
+    // backoff. That task's writes are committed by now, so the first look reads the run afresh.
+    let mut first = look(inner, run.id, None).await?;
+    let Some(mut run) = first.run.take() else {
         return Ok(());
     };
+    let mut looked = Some(first);
     loop {
         let now = inner.clock.now();
         if run.state != "active" || run.due_at > now {
@@ -184,19 +232,11 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
         if !campaign.is_running() {
             return Ok(());
         }
-        let workspace_id = run.workspace_id;
-        let person_seq = run.person_seq;
-        let Some(view) = inner
-            .store
-            .read(move |r| {
-                let Some(person) = r.person_by_seq(workspace_id, person_seq)? else {
-                    return Ok::<_, StoreError>(None);
-                };
-                let devices = r.devices(workspace_id, person_seq)?;
-                Ok(Some(PersonView { person, devices }))
-            })
-            .await?
-        else {
+        let current = match looked.take() {
+            Some(current) => current,
+            None => look(inner, run.id, Some(&run)).await?,
+        };
+        let Some(view) = current.view else {
             // The person was deleted (or merged away): the run ends.
             run.state = "cancelled".into();
             return save_run(inner, run, now).await;
@@ -204,8 +244,12 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
         if run.step == 0 && run.attempts == 0 && !passes_filter(inner, &campaign, &run, now).await?
         {
             run.state = "filtered".into();
-            let (ws, seq, name, id) =
-                (workspace_id, person_seq, campaign.name.clone(), campaign.id);
+            let (ws, seq, name, id) = (
+                run.workspace_id,
+                run.person_seq,
+                campaign.name.clone(),
+                campaign.id,
+            );
             let trigger = run.trigger.clone();
             let saved = run.clone();
             return inner
@@ -221,34 +265,39 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
             run.state = "done".into();
             return save_run(inner, run, now).await;
         };
+        let steps = campaign.campaign.steps.len() as i64;
         match step {
             Step::Delay(seconds) => {
                 run.step += 1;
                 run.attempts = 0;
                 run.due_at = now + seconds;
+                finish_if_last(&mut run, steps);
                 save_run(inner, run.clone(), now).await?;
             }
             Step::Send {
                 channel, method, ..
             } => {
-                let delivery = match queued_delivery(
-                    inner,
-                    &campaign,
-                    &run,
-                    &view,
-                    channel,
-                    method.as_deref(),
-                    now,
-                )
-                .await?
-                {
-                    Some(delivery) => delivery,
-                    None => {
+                let delivery = match current.delivery {
+                    Some(existing) if existing.status == "queued" => existing,
+                    Some(_) => {
                         // Recorded already: only the run's advance was missing.
                         run.step += 1;
                         run.attempts = 0;
+                        finish_if_last(&mut run, steps);
                         save_run(inner, run.clone(), now).await?;
                         continue;
+                    }
+                    None => {
+                        queued_delivery(
+                            inner,
+                            &campaign,
+                            &run,
+                            &view,
+                            channel,
+                            method.as_deref(),
+                            now,
+                        )
+                        .await?
                     }
                 };
                 let outcome = if delivery.status == "failed" {
@@ -263,11 +312,19 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
                     std::process::abort();
                 }
                 let now = inner.clock.now();
-                if !record(inner, &mut run, delivery, outcome, now).await? {
+                if !record(inner, &mut run, delivery, outcome, steps, now).await? {
                     return Ok(());
                 }
             }
         }
+    }
+}
+
+/// Marks a run done once its step index passed the last step, so that finishing costs no
+/// write of its own.
+fn finish_if_last(run: &mut RunRow, steps: i64) {
+    if run.step >= steps {
+        run.state = "done".into();
     }
 }
 
@@ -310,8 +367,8 @@ async fn passes_filter(
         .await
 }
 
-/// Returns the step's delivery, recording it (rendered, `queued`) first if this is the first
-/// attempt. `None` means the step's delivery was already sent or failed.
+/// Records the step's delivery, rendered, as `queued` (or `failed` when it cannot be sent at
+/// all) before anything is sent.
 async fn queued_delivery(
     inner: &Inner,
     campaign: &Loaded,
@@ -320,15 +377,7 @@ async fn queued_delivery(
     channel: &Channel,
     method: Option<&str>,
     now: UnixSeconds,
-) -> Result<Option<DeliveryRow>, StoreError> {
-    let (run_id, step) = (run.id, run.step);
-    if let Some(existing) = inner
-        .store
-        .read(move |r| r.delivery_of_step(run_id, step))
-        .await?
-    {
-        return Ok((existing.status == "queued").then_some(existing));
-    }
+) -> Result<DeliveryRow, StoreError> {
     let id = ulid::Ulid::new().to_string().to_lowercase();
     let context = Context {
         person: &view.person,
@@ -386,7 +435,7 @@ async fn queued_delivery(
         .write(move |tx| tx.insert_delivery(&stored))
         .await??;
     // A delivery that failed before sending is still handed back, to be recorded as failed.
-    Ok(Some(delivery))
+    Ok(delivery)
 }
 
 fn text(content: &Value, field: &str) -> String {
@@ -517,6 +566,7 @@ async fn record(
     run: &mut RunRow,
     mut delivery: DeliveryRow,
     outcome: Result<(), DeliveryError>,
+    steps: i64,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
     delivery.attempts += 1;
@@ -554,6 +604,7 @@ async fn record(
         run.step += 1;
         run.attempts = 0;
         run.due_at = now;
+        finish_if_last(run, steps);
     }
     let saved_run = run.clone();
     let mut delivery = delivery;
