@@ -115,7 +115,15 @@ async fn run_loop(inner: Arc<Inner>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
     loop {
         let now = inner.clock.now();
-        let due = match inner.store.read(move |r| r.due_runs(now, BATCH)).await {
+        let skip: Vec<i64> = match inner.in_flight.lock() {
+            Ok(set) => set.iter().copied().collect(),
+            Err(_) => Vec::new(),
+        };
+        let due = match inner
+            .store
+            .read(move |r| r.due_runs(now, BATCH, &skip))
+            .await
+        {
             Ok(due) => due,
             Err(error) => {
                 tracing::error!(error = %error, "cannot read due campaign runs");

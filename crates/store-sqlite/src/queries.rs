@@ -674,8 +674,13 @@ impl StoreRead for Queries<'_> {
         }
         Ok(changes)
     }
-    fn due_runs(&mut self, now: UnixSeconds, limit: i64) -> Result<Vec<RunRow>, StoreError> {
-        self.due_runs_query(now, limit)
+    fn due_runs(
+        &mut self,
+        now: UnixSeconds,
+        limit: i64,
+        skip: &[i64],
+    ) -> Result<Vec<RunRow>, StoreError> {
+        self.due_runs_query(now, limit, skip)
     }
     fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
         self.run_query(id)

@@ -75,8 +75,11 @@ impl Queries<'_> {
         &self,
         now: UnixSeconds,
         limit: i64,
+        skip: &[i64],
     ) -> Result<Vec<RunRow>, StoreError> {
         // Runs of paused campaigns stay due and wait; the join keeps them out of the batch.
+        // The runs being worked on are left out in SQL, so a busy dispatcher does not read,
+        // parse and throw away hundreds of rows each time it looks.
         let columns = RUN_COLUMNS
             .split(", ")
             .map(|column| format!("r.{column}"))
@@ -85,9 +88,11 @@ impl Queries<'_> {
         let sql = format!(
             "SELECT {columns} FROM runs r JOIN campaigns c ON c.id = r.campaign_id
              WHERE r.state = 'active' AND r.due_at <= ?1 AND c.state = 'running'
+               AND r.id NOT IN (SELECT value FROM json_each(?3))
              ORDER BY r.due_at, r.id LIMIT ?2"
         );
-        self.all(&sql, params![now, limit], run_from_row, finish_run)
+        let skip = serde_json::to_string(skip).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.all(&sql, params![now, limit, skip], run_from_row, finish_run)
     }
 
     pub(crate) fn run_query(&self, id: i64) -> Result<Option<RunRow>, StoreError> {

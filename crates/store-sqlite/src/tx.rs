@@ -162,8 +162,13 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<Vec<MembershipChange>, StoreError> {
         self.queries.segment_history(segment_id, person_seq)
     }
-    fn due_runs(&mut self, now: UnixSeconds, limit: i64) -> Result<Vec<RunRow>, StoreError> {
-        self.queries.due_runs(now, limit)
+    fn due_runs(
+        &mut self,
+        now: UnixSeconds,
+        limit: i64,
+        skip: &[i64],
+    ) -> Result<Vec<RunRow>, StoreError> {
+        self.queries.due_runs(now, limit, skip)
     }
     fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
         self.queries.run(id)

@@ -794,7 +794,7 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     ));
     let due = |now: i64| {
         store
-            .read_blocking(move |r| r.due_runs(now, 10))
+            .read_blocking(move |r| r.due_runs(now, 10, &[]))
             .expect("read")
             .into_iter()
             .map(|run| run.run_key)
@@ -802,6 +802,12 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     };
     assert_eq!(due(19), Vec::<String>::new());
     assert_eq!(due(100), vec!["early".to_owned(), "late".to_owned()]);
+    // Runs the dispatcher is already working on are left out.
+    let skipping = store
+        .read_blocking(move |r| r.due_runs(100, 10, &[early.id, 999]))
+        .expect("read");
+    assert_eq!(skipping.len(), 1);
+    assert_eq!(skipping[0].run_key, "late");
     let mut moved = early.clone();
     moved.step = 1;
     moved.due_at = 200;

@@ -106,8 +106,13 @@ pub trait StoreRead {
     ) -> Result<Vec<MembershipChange>, StoreError>;
 
     /// Returns up to `limit` active runs due at `now` whose campaign is running, oldest due
-    /// first.
-    fn due_runs(&mut self, now: UnixSeconds, limit: i64) -> Result<Vec<RunRow>, StoreError>;
+    /// first, leaving out the runs in `skip` (those the caller is already working on).
+    fn due_runs(
+        &mut self,
+        now: UnixSeconds,
+        limit: i64,
+        skip: &[i64],
+    ) -> Result<Vec<RunRow>, StoreError>;
     fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError>;
     /// Returns a workspace's runs of one campaign, oldest first.
     fn runs_of_campaign(
