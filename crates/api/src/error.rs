@@ -53,6 +53,8 @@ pub struct ApiError {
     pub message: String,
     pub shape: Shape,
     pub items: Vec<V2ErrorItem>,
+    /// Seconds a client should wait before retrying, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -63,6 +65,15 @@ impl ApiError {
             message: message.into(),
             shape: Shape::MetaError,
             items: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// A 429 that tells the client when a retry can succeed.
+    pub fn rate_limited(message: impl Into<String>, retry_after_seconds: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_seconds),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
         }
     }
 
@@ -142,7 +153,11 @@ impl IntoResponse for ApiError {
             }
         };
         let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert("retry-after", axum::http::HeaderValue::from_static("1"));

@@ -1,22 +1,27 @@
 //! Herald's HTTP edge.
 //!
 //! [`router`] builds the axum router for the Track API (`/api/v1`, `/api/v2`, Basic auth with
-//! `site_id:api_key`) and the App API (`/v1`, Bearer App API key). Handlers only translate
+//! `site_id:api_key`), the App API (`/v1`, Bearer App API key) and the browser endpoints of
+//! `track.js` (`/api/v1/browser/{site_id}/…`, the public site id only). Handlers only translate
 //! between HTTP and the ingest and store crates; every failure leaves through [`ApiError`],
 //! which keeps Customer.io's body shapes and adds a stable machine `code`.
 
 mod app_api;
+mod assets;
 mod auth;
 mod body;
+mod browser;
 mod campaigns;
 mod deliveries;
 mod error;
 mod segments;
+pub mod snippet;
 mod state;
 mod track_v1;
 mod track_v2;
 mod tracking;
 
+pub use browser::{AllowedOrigins, BrowserSettings, RateLimit};
 pub use error::ApiError;
 pub use state::{AppState, CampaignRuntime, ServerInfo};
 
@@ -129,6 +134,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/_dev/clock",
             post(app_api::set_dev_clock).get(app_api::get_dev_clock),
         )
+        .route("/assets/track.js", get(assets::track_js))
+        .route("/assets/track-eu.js", get(assets::track_js))
+        .route("/v1/browser/snippet", get(snippet::show))
+        .merge(browser::routes(state.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -8,6 +8,8 @@ use herald_ingest::Ingest;
 use herald_segments::Segments;
 use herald_store::StoreHandle;
 
+use crate::browser::{Browser, BrowserSettings};
+
 /// Facts about how this server is reached, for `GET /api/v1/accounts/region`.
 #[derive(Debug, Clone, Default)]
 pub struct ServerInfo {
@@ -32,6 +34,7 @@ pub struct CampaignRuntime {
 #[derive(Clone, Debug)]
 pub struct AppState {
     inner: Arc<Inner>,
+    browser: Arc<Browser>,
 }
 
 #[derive(Debug)]
@@ -46,6 +49,8 @@ struct Inner {
     /// change once created, so entries never go stale.
     track_keys: RwLock<HashMap<String, i64>>,
     app_keys: RwLock<HashMap<String, i64>>,
+    /// Site ids of the browser endpoints, which are public and authenticate nothing else.
+    site_ids: RwLock<HashMap<String, i64>>,
 }
 
 impl AppState {
@@ -65,8 +70,20 @@ impl AppState {
                 info,
                 track_keys: RwLock::default(),
                 app_keys: RwLock::default(),
+                site_ids: RwLock::default(),
             }),
+            browser: Arc::new(Browser::new(BrowserSettings::default())),
         }
+    }
+
+    /// Replaces the default settings of the browser endpoints (`track.js`).
+    pub fn with_browser(mut self, settings: BrowserSettings) -> Self {
+        self.browser = Arc::new(Browser::new(settings));
+        self
+    }
+
+    pub(crate) fn browser(&self) -> &Browser {
+        &self.browser
     }
 
     pub fn ingest(&self) -> &Ingest {
@@ -114,6 +131,16 @@ impl AppState {
     pub(crate) fn cache_app_key(&self, key: String, workspace_id: i64) {
         if let Ok(mut keys) = self.inner.app_keys.write() {
             keys.insert(key, workspace_id);
+        }
+    }
+
+    pub(crate) fn cached_site_id(&self, site_id: &str) -> Option<i64> {
+        self.inner.site_ids.read().ok()?.get(site_id).copied()
+    }
+
+    pub(crate) fn cache_site_id(&self, site_id: String, workspace_id: i64) {
+        if let Ok(mut sites) = self.inner.site_ids.write() {
+            sites.insert(site_id, workspace_id);
         }
     }
 }

@@ -76,6 +76,23 @@ pub struct ServeArgs {
     /// [default: 30].
     #[arg(long, env = "HERALD_DELIVERY_RETRY_BASE_SECONDS")]
     pub delivery_retry_base_seconds: Option<i64>,
+    /// Origins whose pages may call the browser endpoints of track.js, comma-separated (e.g.
+    /// `https://www.example.com,https://app.example.com`) [default: any origin, without
+    /// credentials].
+    #[arg(long, env = "HERALD_BROWSER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub browser_allowed_origins: Option<Vec<String>>,
+    /// Browser requests one client address may make, as REQUESTS/SECONDS (IPv6 counts per
+    /// /64) [default: 1200/60].
+    #[arg(long, env = "HERALD_BROWSER_RATE_LIMIT_IP")]
+    pub browser_rate_limit_ip: Option<String>,
+    /// Browser requests one workspace may receive from all browsers, as REQUESTS/SECONDS
+    /// [default: 60000/60].
+    #[arg(long, env = "HERALD_BROWSER_RATE_LIMIT_SITE")]
+    pub browser_rate_limit_site: Option<String>,
+    /// A header your reverse proxy sets to the client's address, e.g. `X-Forwarded-For` (its
+    /// last entry counts); only set it behind such a proxy [default: the peer address].
+    #[arg(long, env = "HERALD_BROWSER_CLIENT_IP_HEADER")]
+    pub browser_client_ip_header: Option<String>,
     /// Fault injection for tests: abort the process right after a message was sent and before
     /// the send is recorded.
     #[arg(long, hide = true, env = "HERALD_CRASH_AFTER_SEND")]
@@ -95,6 +112,19 @@ pub enum WorkspaceCommand {
     },
     /// Lists workspaces (without their keys, which are only shown at creation).
     List {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, env = "HERALD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Prints the HTML snippet that loads track.js with a workspace's site id.
+    Snippet {
+        /// The workspace [default: the only one].
+        name: Option<String>,
+        /// Where browsers reach Herald [default: public_url, else http://LISTEN].
+        #[arg(long, env = "HERALD_PUBLIC_URL")]
+        base_url: Option<String>,
+        /// Print `{"site_id","base_url","script_url","html","tag"}`.
         #[arg(long)]
         json: bool,
         #[arg(long, env = "HERALD_DATA_DIR")]

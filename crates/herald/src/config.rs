@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use herald_api::{AllowedOrigins, BrowserSettings, RateLimit};
 use herald_store_sqlite::Synchronous;
 use serde::Deserialize;
 
@@ -26,6 +27,10 @@ pub struct FileConfig {
     pub webhook_signing_secret: Option<String>,
     pub delivery_max_attempts: Option<i64>,
     pub delivery_retry_base_seconds: Option<i64>,
+    pub browser_allowed_origins: Option<Vec<String>>,
+    pub browser_rate_limit_ip: Option<String>,
+    pub browser_rate_limit_site: Option<String>,
+    pub browser_client_ip_header: Option<String>,
 }
 
 impl FileConfig {
@@ -57,6 +62,7 @@ pub struct Settings {
     pub dev_clock: DevClock,
     pub synchronous: Synchronous,
     pub delivery: DeliverySettings,
+    pub browser: BrowserSettings,
 }
 
 /// How campaign messages leave.
@@ -160,6 +166,15 @@ impl Settings {
             retry_base_seconds,
             crash_after_send: args.crash_after_send,
         };
+        let browser = browser_settings(
+            args.browser_allowed_origins
+                .or(file.browser_allowed_origins),
+            args.browser_rate_limit_ip.or(file.browser_rate_limit_ip),
+            args.browser_rate_limit_site
+                .or(file.browser_rate_limit_site),
+            args.browser_client_ip_header
+                .or(file.browser_client_ip_header),
+        )?;
         Ok(Self {
             data_dir,
             listen,
@@ -167,6 +182,7 @@ impl Settings {
             dev_clock,
             synchronous,
             delivery,
+            browser,
         })
     }
 
@@ -174,6 +190,47 @@ impl Settings {
     pub fn database_path(data_dir: &Path) -> PathBuf {
         data_dir.join("herald.db")
     }
+}
+
+/// Checks the settings of the browser endpoints, naming the setting at fault.
+fn browser_settings(
+    allowed_origins: Option<Vec<String>>,
+    rate_limit_ip: Option<String>,
+    rate_limit_site: Option<String>,
+    client_ip_header: Option<String>,
+) -> anyhow::Result<BrowserSettings> {
+    let rate = |text: Option<String>, name: &str, default: RateLimit| -> anyhow::Result<_> {
+        match text {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<RateLimit>()
+                .map_err(|error| anyhow::anyhow!("{name}: {error}")),
+        }
+    };
+    let allowed_origins = AllowedOrigins::parse(&allowed_origins.unwrap_or_default())
+        .map_err(|error| anyhow::anyhow!("browser_allowed_origins: {error}"))?;
+    let client_ip_header = client_ip_header
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            axum::http::HeaderName::from_bytes(name.as_bytes())
+                .with_context(|| format!("browser_client_ip_header: {name:?} is not a header name"))
+        })
+        .transpose()?;
+    Ok(BrowserSettings {
+        allowed_origins,
+        per_ip: rate(
+            rate_limit_ip,
+            "browser_rate_limit_ip",
+            BrowserSettings::DEFAULT_PER_IP,
+        )?,
+        per_site: rate(
+            rate_limit_site,
+            "browser_rate_limit_site",
+            BrowserSettings::DEFAULT_PER_SITE,
+        )?,
+        client_ip_header,
+    })
 }
 
 #[cfg(test)]
@@ -207,5 +264,32 @@ mod tests {
         assert_eq!(settings.synchronous, Synchronous::Full);
         std::fs::write(&path, "unknown_key = 1\n").unwrap();
         assert!(Settings::resolve(Some(&path), ServeArgs::default()).is_err());
+    }
+
+    #[test]
+    fn browser_settings_are_checked() {
+        let settings = browser_settings(
+            Some(vec!["https://www.example.com".into()]),
+            Some("3/60".into()),
+            None,
+            Some("X-Forwarded-For".into()),
+        )
+        .unwrap();
+        assert!(settings.allowed_origins.allows("https://www.example.com"));
+        assert!(!settings.allowed_origins.allows("https://evil.example"));
+        assert_eq!(settings.per_ip, RateLimit::new(3, 60));
+        assert_eq!(settings.per_site, BrowserSettings::DEFAULT_PER_SITE);
+        assert_eq!(
+            settings.client_ip_header.as_ref().map(|name| name.as_str()),
+            Some("x-forwarded-for")
+        );
+        let error = browser_settings(None, Some("fast".into()), None, None).unwrap_err();
+        assert!(
+            error.to_string().contains("browser_rate_limit_ip"),
+            "{error}"
+        );
+        let error =
+            browser_settings(Some(vec!["example.com".into()]), None, None, None).unwrap_err();
+        assert!(error.to_string().contains("https://"), "{error}");
     }
 }

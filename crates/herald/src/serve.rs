@@ -1,5 +1,6 @@
 //! `herald serve`: opens the store, prepares the first workspace and the clock, and serves.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,7 +73,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tracking_key,
         public_url,
     };
-    let router = herald_api::router(AppState::new(ingest, segments, runtime, info));
+    let state =
+        AppState::new(ingest, segments, runtime, info).with_browser(settings.browser.clone());
+    let router = herald_api::router(state);
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
 
     match &settings.tls {
@@ -87,7 +90,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 // Small responses on kept-alive connections must not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
             });
-            axum::serve(listener, router)
+            // The peer address feeds the browser endpoints' per-address rate limit.
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown_signal())
                 .await
                 .context("the server stopped with an error")?;

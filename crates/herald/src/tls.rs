@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower::Layer;
 
 /// Loads a PEM certificate chain and private key into a rustls acceptor.
 pub fn acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
@@ -57,7 +59,10 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        // The peer address feeds the browser endpoints' per-address rate limit, as with plain
+        // HTTP's `into_make_service_with_connect_info`.
+        let service =
+            TowerToHyperService::new(axum::Extension(ConnectInfo(peer)).layer(router.clone()));
         tokio::spawn(async move {
             let tls_stream = match acceptor.accept(stream).await {
                 Ok(tls_stream) => tls_stream,

@@ -1,4 +1,4 @@
-//! `herald workspace create|list`: opens the data dir's database directly, so it works whether
+//! `herald workspace create|list|snippet`: opens the data dir's database directly, so it works whether
 //! or not a server is running on it (SQLite lets the two take turns writing).
 
 use std::path::{Path, PathBuf};
@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use herald_domain::{Clock, SystemClock};
 use herald_ingest::workspaces::{Credentials, generate};
-use herald_store::StoreHandle;
+use herald_store::{StoreHandle, Workspace};
 use herald_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::cli::WorkspaceCommand;
@@ -81,6 +81,66 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
             }
             Ok(())
         }
+        WorkspaceCommand::Snippet {
+            name,
+            base_url,
+            json,
+            data_dir: flag,
+        } => {
+            let file = FileConfig::load(config)?;
+            let base_url = base_url.or(file.public_url).unwrap_or_else(|| {
+                let listen = file.listen.as_deref().unwrap_or("127.0.0.1:8080");
+                format!("http://{listen}")
+            });
+            let base_url =
+                herald_api::snippet::normalize_base_url(&base_url).map_err(anyhow::Error::msg)?;
+            let store = open_store(&data_dir(config, flag)?, |_| {})?;
+            let workspaces = store
+                .read_blocking(|reader| reader.workspaces())
+                .context("cannot list workspaces")?;
+            let workspace = choose(workspaces, name.as_deref())?;
+            let snippet = herald_api::snippet::snippet(&workspace.site_id, &base_url);
+            if json {
+                println!("{}", serde_json::to_string(&snippet)?);
+            } else {
+                println!("{}", snippet.html);
+                println!(
+                    "<!-- On pages whose Content-Security-Policy refuses inline scripts, use instead:\n{}\n-->",
+                    snippet.tag
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Picks the named workspace, or the only one when no name is given.
+fn choose(workspaces: Vec<Workspace>, name: Option<&str>) -> anyhow::Result<Workspace> {
+    let names = || {
+        workspaces
+            .iter()
+            .map(|workspace| workspace.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(name) => workspaces
+            .iter()
+            .find(|workspace| workspace.name == name)
+            .cloned()
+            .with_context(|| {
+                format!(
+                    "no workspace named {name:?}; the workspaces are: {}",
+                    names()
+                )
+            }),
+        None if workspaces.len() == 1 => Ok(workspaces[0].clone()),
+        None if workspaces.is_empty() => {
+            anyhow::bail!(
+                "there is no workspace yet: start `herald serve` or run `herald workspace create NAME`"
+            )
+        }
+        None => anyhow::bail!("there are several workspaces; name one of: {}", names()),
     }
 }
 

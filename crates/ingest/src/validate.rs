@@ -66,7 +66,7 @@ pub fn path_identifier(raw: &str) -> Result<PathIdentifier> {
 }
 
 /// Reads an `id` value, which clients send as a string or sometimes a number.
-fn id_value(value: &Value, field: &str) -> Result<String> {
+pub fn id_value(value: &Value, field: &str) -> Result<String> {
     let id = match value {
         Value::String(text) => text.clone(),
         Value::Number(number) if number.is_i64() || number.is_u64() => number.to_string(),

@@ -2,6 +2,8 @@
 //! random port with a temporary data dir and speaks HTTP to it.
 
 mod behaviour;
+mod browser_api;
+mod browser_chromium;
 mod campaigns;
 mod cli;
 mod clients_node;

@@ -1,0 +1,35 @@
+//! The public site id that authenticates browser requests.
+
+use crate::{ApiError, AppState};
+
+/// Site ids are 20 hex characters; anything far from that shape is refused without a lookup.
+fn plausible(site_id: &str) -> bool {
+    (1..=64).contains(&site_id.len())
+        && site_id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+/// Finds the workspace of a site id, from the cache when it was seen before (site ids never
+/// change, so entries never go stale).
+pub async fn workspace(state: &AppState, site_id: &str) -> Result<i64, ApiError> {
+    let unknown = || {
+        ApiError::unauthorized(format!(
+            "unknown site id {site_id:?}: use the site id of your workspace (`herald workspace snippet` prints the snippet with it)"
+        ))
+    };
+    if !plausible(site_id) {
+        return Err(unknown());
+    }
+    if let Some(workspace_id) = state.cached_site_id(site_id) {
+        return Ok(workspace_id);
+    }
+    let lookup = site_id.to_owned();
+    let found = state
+        .store()
+        .read(move |reader| reader.workspace_by_site_id(&lookup))
+        .await?;
+    let credentials = found.ok_or_else(unknown)?;
+    state.cache_site_id(site_id.to_owned(), credentials.workspace.id);
+    Ok(credentials.workspace.id)
+}

@@ -1,0 +1,108 @@
+//! track.js in real headless Chromium (Debian's `/usr/bin/chromium`, driven by Playwright via
+//! `playwright-core`) against the real server: demo pages with the snippet, served from another
+//! origin with a strict Content-Security-Policy, and every scenario in `tests/browser/scenarios`
+//! asserting what the App API reads back and that the console stayed free of errors.
+//!
+//! A missing Chromium, Node or `playwright-core` fails these tests rather than skipping them,
+//! so that a machine without them can never report the browser suite as green.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::helpers::TestApp;
+
+/// The version `tests/browser/package.json` pins.
+const PLAYWRIGHT_VERSION: &str = "1.65.1";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/browser"))
+}
+
+fn assert_browser_installed(dir: &Path) {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; ./scripts/test does)"
+    );
+    let manifest = dir.join("node_modules/playwright-core/package.json");
+    let text = std::fs::read_to_string(&manifest).unwrap_or_else(|error| {
+        panic!(
+            "playwright-core is not installed ({}: {error}); run `npm ci` in {} or ./scripts/test",
+            manifest.display(),
+            dir.display()
+        )
+    });
+    let package: serde_json::Value = serde_json::from_str(&text).expect("package.json is JSON");
+    assert_eq!(
+        package["version"], PLAYWRIGHT_VERSION,
+        "tests/browser has playwright-core {} installed; the scenarios are written for {PLAYWRIGHT_VERSION}",
+        package["version"]
+    );
+}
+
+/// Starts Herald and runs `node tests/browser/run.mjs SCENARIO` against it.
+async fn scenario(name: &str) {
+    let dir = browser_dir();
+    assert_browser_installed(&dir);
+    let app = TestApp::spawn().await;
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(dir.join("run.mjs"))
+        .arg(name)
+        .current_dir(&dir)
+        .env("HERALD_TEST_BASE_URL", &app.server.base_url)
+        .env("HERALD_TEST_SITE_ID", &app.workspace.site_id)
+        .env("HERALD_TEST_APP_API_KEY", &app.workspace.app_api_key)
+        .kill_on_drop(true);
+    // A scenario takes a few seconds; two minutes means something hangs.
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("the browser scenario {name} finished within two minutes"))
+        .unwrap_or_else(|error| {
+            panic!("could not run `node` (is Node.js installed and on PATH?): {error}")
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains(&format!("scenario {name} passed")),
+        "the browser scenario {name} failed ({}):\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+        output.status
+    );
+    // Shown with `--nocapture`.
+    print!("{stdout}");
+}
+
+#[tokio::test]
+async fn browser_anonymous_activity_then_identify_attaches_it() {
+    scenario("anonymous_then_identify").await;
+}
+
+#[tokio::test]
+async fn browser_reset_forgets_the_person() {
+    scenario("reset").await;
+}
+
+#[tokio::test]
+async fn browser_second_tab_shares_the_session() {
+    scenario("second_tab").await;
+}
+
+#[tokio::test]
+async fn browser_offline_calls_arrive_once_when_back_online() {
+    scenario("offline_then_online").await;
+}
+
+#[tokio::test]
+async fn browser_calls_before_track_js_loads_are_kept() {
+    scenario("late_load").await;
+}
+
+#[tokio::test]
+async fn browser_page_hide_sends_a_beacon_counted_once() {
+    scenario("beacon_on_page_hide").await;
+}
+
+#[tokio::test]
+async fn browser_track_js_stays_within_its_size_budget() {
+    scenario("track_js_budget").await;
+}
