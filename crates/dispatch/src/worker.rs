@@ -54,6 +54,8 @@ pub struct Senders {
 
 /// How often the dispatcher looks for due runs when nothing woke it.
 const POLL: Duration = Duration::from_millis(100);
+/// How long the dispatcher gathers wake-ups before it looks at the queue.
+const COALESCE: Duration = Duration::from_millis(2);
 /// How many due runs one look takes.
 const BATCH: i64 = 512;
 
@@ -158,7 +160,12 @@ async fn run_loop(inner: Arc<Inner>) {
         }
         if started == 0 {
             tokio::select! {
-                () = inner.wake.notified() => {}
+                () = inner.wake.notified() => {
+                    // Under load every commit and every finished run wakes the dispatcher; a
+                    // short pause gathers those wake-ups into one look at the queue, which
+                    // costs far more than the latency it adds.
+                    tokio::time::sleep(COALESCE).await;
+                }
                 () = tokio::time::sleep(POLL) => {}
             }
         }
