@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Drives a Herald on this machine with Track API traffic and prints one JSON summary line; with
 /// `workload` writes the segmentation benchmark's data set; with `segments` benchmarks the
-/// segment engine in-process on it.
+/// segment engine in-process on it; with `campaigns` measures campaign webhook delivery.
 #[derive(Debug, Parser)]
 #[command(name = "herald-bench", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -27,6 +27,75 @@ pub enum Command {
     /// Benchmarks the segment engine in-process on the segmentation workload (issue 3): full
     /// evaluation of S1–S3, incremental cost, the midnight case and memory, printed as Markdown.
     Segments(SegmentsArgs),
+    /// Benchmarks campaign delivery (issue 4): starts a webhook receiver, creates and starts an
+    /// event-triggered webhook campaign on a running Herald, then measures event → webhook
+    /// latency at a steady rate and deliveries/s after a burst, one JSON line per phase.
+    Campaigns(CampaignsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CampaignsArgs {
+    /// The server's base URL; only loopback addresses are accepted. The server must allow
+    /// webhooks to loopback (`--webhook-allow-networks=127.0.0.0/8`), and its workspace should
+    /// be fresh: campaigns left from an earlier run would send webhooks too.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The workspace's site id (the Track API's Basic auth user name).
+    #[arg(long)]
+    pub site_id: String,
+    /// The workspace's Track API key (the Basic auth password).
+    #[arg(long)]
+    pub api_key: String,
+    /// The workspace's App API key (the Bearer token that creates the campaign).
+    #[arg(long)]
+    pub app_api_key: String,
+    /// Which phases to run (comma-separated): latency, burst.
+    #[arg(long, value_delimiter = ',', default_values = ["latency", "burst"])]
+    pub phases: Vec<CampaignPhase>,
+    /// People identified before measuring; events go to them in turn.
+    #[arg(long, default_value_t = 1_000)]
+    pub people: u64,
+    /// Events per second in the latency phase.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u64,
+    /// Measured seconds of the latency phase, after the warm-up.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Seconds of the latency phase sent at the same rate but left out of the figures.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u64,
+    /// Keep-alive connections of the latency phase; enough that a slow answer does not hold
+    /// back the schedule.
+    #[arg(long, default_value_t = 32)]
+    pub latency_connections: usize,
+    /// Seconds to wait after the last event of the latency phase for its webhooks.
+    #[arg(long, default_value_t = 10)]
+    pub grace: u64,
+    /// Events of the burst phase, sent as fast as the server takes them.
+    #[arg(long, default_value_t = 30_000)]
+    pub burst: u64,
+    /// Keep-alive connections of the burst phase.
+    #[arg(long, default_value_t = 64)]
+    pub burst_connections: usize,
+    /// Seconds to wait, from the burst's start, for all of its webhooks.
+    #[arg(long, default_value_t = 90)]
+    pub burst_timeout: u64,
+    /// Threads of the benchmark's runtime (sender and receiver); one keeps its share of a small
+    /// machine low.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// The server's process id: when given, its CPU use (in total and by thread) is reported.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+/// The phases of the campaign delivery benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CampaignPhase {
+    /// Event → webhook latency at a steady `--rate`.
+    Latency,
+    /// Deliveries/s after a burst of `--burst` events.
+    Burst,
 }
 
 #[derive(Debug, clap::Args)]

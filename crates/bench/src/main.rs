@@ -5,8 +5,10 @@
 //! line with throughput, latency percentiles and the CPU each side used. `herald-bench workload`
 //! instead writes the segmentation benchmark's CSV files (see `herald_bench::workload`), and
 //! `herald-bench segments` benchmarks the segment engine on them (see `herald_bench::segments`).
+//! `herald-bench campaigns` measures campaign webhook delivery (see `campaigns`).
 
 mod args;
+mod campaigns;
 mod cpu;
 mod payload;
 mod report;
@@ -38,6 +40,7 @@ fn main() -> anyhow::Result<()> {
     match (cli.command, cli.load) {
         (Some(Command::Workload(args)), _) => write_workload(&args),
         (Some(Command::Segments(args)), _) => benchmark_segments(&args),
+        (Some(Command::Campaigns(args)), _) => campaigns::main(&args),
         (None, Some(args)) => load(&args),
         // clap requires the load options whenever no subcommand is given, so this is a fallback.
         (None, None) => anyhow::bail!("--site-id and --api-key are required"),

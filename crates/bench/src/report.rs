@@ -53,7 +53,7 @@ pub fn summary(info: &RunInfo, results: Vec<WorkerResult>) -> Value {
 }
 
 /// The nearest-rank percentile of sorted microseconds, in milliseconds.
-fn percentile_ms(sorted_us: &[u32], quantile: f64) -> Option<f64> {
+pub(crate) fn percentile_ms(sorted_us: &[u32], quantile: f64) -> Option<f64> {
     if sorted_us.is_empty() {
         return None;
     }
@@ -62,7 +62,7 @@ fn percentile_ms(sorted_us: &[u32], quantile: f64) -> Option<f64> {
     Some(round(f64::from(micros) / 1000.0, 3))
 }
 
-fn round(value: f64, digits: i32) -> f64 {
+pub(crate) fn round(value: f64, digits: i32) -> f64 {
     let scale = 10_f64.powi(digits);
     (value * scale).round() / scale
 }

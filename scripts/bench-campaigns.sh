@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The campaign delivery benchmark of docs/benchmarks.md (issue 4).
+#
+# Builds Herald and herald-bench in release mode, then for each run starts a fresh server on a
+# temporary data dir (webhooks to loopback allowed), runs `herald-bench campaigns` against it
+# (event → webhook latency at a steady rate, then deliveries/s after a burst), stops the server
+# and finally prints a results table of all runs.
+#
+# Environment (all optional):
+#   CARGO_TARGET_DIR      where cargo builds (default: target)
+#   BENCH_RUNS            how many runs, each on a fresh server and data dir (default: 1)
+#   BENCH_RATE            events/s of the latency phase (default: 1000)
+#   BENCH_DURATION_SECS   measured seconds of the latency phase (default: 20)
+#   BENCH_WARMUP_SECS     warm-up seconds of the latency phase (default: 2)
+#   BENCH_BURST           events of the burst phase (default: 30000)
+#   BENCH_PHASES          phases to run, comma-separated (default: latency,burst)
+#   BENCH_PORT            the port the server listens on (default: 18182)
+#   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
+#
+# Every step is bounded: the server must answer within 15 s and each run is killed after its
+# phases' own limits plus 60 s, so with the defaults a run takes well under two minutes.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+target_dir="${CARGO_TARGET_DIR:-target}"
+runs="${BENCH_RUNS:-1}"
+rate="${BENCH_RATE:-1000}"
+duration="${BENCH_DURATION_SECS:-20}"
+warmup="${BENCH_WARMUP_SECS:-2}"
+burst="${BENCH_BURST:-30000}"
+phases="${BENCH_PHASES:-latency,burst}"
+port="${BENCH_PORT:-18182}"
+url="http://127.0.0.1:${port}"
+grace=10
+burst_timeout=90
+
+cargo build --release -p herald -p herald-bench
+herald="${target_dir}/release/herald"
+bench="${target_dir}/release/herald-bench"
+
+work="$(mktemp -d)"
+results="${BENCH_RESULTS:-${work}/results.jsonl}"
+: > "${results}"
+server_pid=""
+
+cleanup() {
+    if [[ -n "${server_pid}" ]]; then
+        kill "${server_pid}" 2>/dev/null || true
+        wait "${server_pid}" 2>/dev/null || true
+    fi
+    rm -rf "${work}"
+}
+trap cleanup EXIT
+
+json_field() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+for run in $(seq "${runs}"); do
+    # A fresh data dir per run: a campaign left from an earlier run would aim at a receiver
+    # that is gone and keep the dispatcher busy with retries.
+    data="${work}/data-${run}"
+    "${herald}" workspace create bench --json --data-dir "${data}" > "${work}/credentials.json"
+    site_id="$(json_field "${work}/credentials.json" site_id)"
+    api_key="$(json_field "${work}/credentials.json" api_key)"
+    app_key="$(json_field "${work}/credentials.json" app_api_key)"
+
+    "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" \
+        --webhook-allow-networks=127.0.0.0/8 > "${work}/server-${run}.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 150); do
+        curl -sf "${url}/healthz" > /dev/null && break
+        sleep 0.1
+    done
+    curl -sf "${url}/healthz" > /dev/null || {
+        cat "${work}/server-${run}.log" >&2
+        echo "the server did not start" >&2
+        exit 1
+    }
+
+    # Each JSON line gets the run's number, so the table can tell runs apart.
+    timeout "$((warmup + duration + grace + burst_timeout + 60))" "${bench}" campaigns \
+        --url "${url}" --site-id "${site_id}" --api-key "${api_key}" --app-api-key "${app_key}" \
+        --rate "${rate}" --duration "${duration}" --warmup "${warmup}" --grace "${grace}" \
+        --burst "${burst}" --burst-timeout "${burst_timeout}" --phases "${phases}" \
+        --server-pid "${server_pid}" |
+        python3 -c 'import json, sys
+for line in sys.stdin:
+    row = json.loads(line)
+    row["run"] = int(sys.argv[1])
+    print(json.dumps(row), flush=True)' "${run}" | tee -a "${results}"
+
+    if grep -qiE 'error|panic' "${work}/server-${run}.log"; then
+        echo "the server logged errors in run ${run}:" >&2
+        grep -iE 'error|panic' "${work}/server-${run}.log" | head -5 >&2
+    fi
+    kill "${server_pid}"
+    wait "${server_pid}" 2>/dev/null || true
+    server_pid=""
+done
+
+echo
+python3 - "${results}" <<'EOF_PY'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+
+def table(header, lines):
+    widths = [max(len(row[i]) for row in [header] + lines) for i in range(len(header))]
+    for index, row in enumerate([header] + lines):
+        print("| " + " | ".join(cell.rjust(width) for cell, width in zip(row, widths)) + " |")
+        if index == 0:
+            print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    print()
+
+def cores(cpu, key):
+    value = cpu.get(key)
+    return "-" if value is None else f"{value:.2f}"
+
+latency = [r for r in rows if r["phase"] == "latency"]
+if latency:
+    table(
+        ("run", "target/s", "achieved/s", "events", "p50 ms", "p90 ms", "p99 ms", "max ms",
+         "p99 from schedule", "missing", "dup", "server cores", "bench cores", "machine cores"),
+        [(str(r["run"]), str(r["rate"]), f'{r["achieved_events_per_sec"]:,.0f}',
+          f'{r["events_measured"]:,}', f'{r["latency_ms"]["p50"]:.1f}',
+          f'{r["latency_ms"]["p90"]:.1f}', f'{r["latency_ms"]["p99"]:.1f}',
+          f'{r["latency_ms"]["max"]:.1f}', f'{r["latency_from_schedule_ms"]["p99"]:.1f}',
+          str(r["webhooks_missing"]), str(r["duplicates"]),
+          cores(r["cpu"], "server_cores"), cores(r["cpu"], "bench_cores"),
+          cores(r["cpu"], "machine_cores"))
+         for r in latency])
+
+burst = [r for r in rows if r["phase"] == "burst"]
+if burst:
+    # CPU is over the ingest window, which is nearly all of the burst: deliveries keep pace.
+    table(
+        ("run", "events", "ingest/s", "deliveries/s", "end-to-end/s", "delivery s",
+         "during ingest", "p50 ms", "p99 ms", "missing", "dup", "server cores", "bench cores",
+         "machine cores"),
+        [(str(r["run"]), f'{r["events"]:,}', f'{r["ingest_events_per_sec"]:,.0f}',
+          f'{r["deliveries_per_sec"]:,.0f}', f'{r["end_to_end_per_sec"]:,.0f}',
+          f'{r["delivery_secs"]:.2f}', f'{r["webhooks_during_ingest"]:,}',
+          f'{r["latency_ms"]["p50"]:.1f}', f'{r["latency_ms"]["p99"]:.1f}',
+          str(r["webhooks_missing"]), str(r["duplicates"]),
+          cores(r["cpu"]["ingest"], "server_cores"), cores(r["cpu"]["ingest"], "bench_cores"),
+          cores(r["cpu"]["ingest"], "machine_cores"))
+         for r in burst])
+EOF_PY
