@@ -283,9 +283,12 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
         let steps = campaign.campaign.steps.len() as i64;
         match step {
             Step::Delay(seconds) => {
+                // A delay counts from when its step became due (the trigger, or the previous
+                // send), not from when the dispatcher got to it: a busy or restarted server
+                // must not stretch "30 minutes after the purchase".
                 run.step += 1;
                 run.attempts = 0;
-                run.due_at = now + seconds;
+                run.due_at += seconds;
                 finish_if_last(&mut run, steps);
                 save_run(inner, run.clone(), now).await?;
             }
@@ -326,7 +329,8 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
                     tracing::error!(delivery = %delivery.id, "crash_after_send: aborting between the send and its record");
                     std::process::abort();
                 }
-                let now = inner.clock.now();
+                // The record uses the time the attempt started, so a retry's wait counts from
+                // the attempt, however long the send took or when the clock moved meanwhile.
                 if !record(inner, &mut run, delivery, outcome, steps, now).await? {
                     return Ok(());
                 }
