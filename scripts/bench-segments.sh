@@ -4,7 +4,9 @@
 # Builds herald-bench in release mode, writes the workload of /work/shared/bench/workload.md as
 # CSV, runs the SQL baselines that are available on it (PostgreSQL, SQLite, DuckDB), then runs
 # `herald-bench segments`, which loads the same workload into the segment engine in-process,
-# measures it, checks the member counts and prints the ratios to the baselines' figures.
+# measures it (builds and previews from the engine's index, re-evaluation, incremental events,
+# the midnight case, memory, a build on a fresh engine), checks the member counts and prints the
+# ratios to the baselines' figures.
 #
 # Environment (all optional):
 #   CARGO_TARGET_DIR    where cargo builds (default: target)
@@ -14,14 +16,16 @@
 #   BENCH_BASELINES     which baselines to try (default: "postgres sqlite duckdb")
 #   BENCH_PG_DATABASE   the PostgreSQL database (default: test); PGHOST/PGPORT default to
 #                       127.0.0.1:5432
-#   BENCH_PYTHON        a Python with duckdb installed (default: target/py/bin/python)
+#   BENCH_PYTHON        a Python with duckdb installed (default: target/py/bin/python; if it
+#                       lacks duckdb: target/py/bin/pip install duckdb)
 #   BENCH_ARGS          extra arguments for `herald-bench segments` (e.g. "--runs 3")
 #   BENCH_RESULTS       a file to keep the report in (default: $CARGO_TARGET_DIR/segments-report.md)
 #   BENCH_BUDGET_SECS   the time the run may take after the build (default: 840, 14 minutes)
 #
 # Every step is bounded with `timeout` by what is left of the budget, so the run never takes
 # longer than BENCH_BUDGET_SECS after the build; on this project's 2-core machine it takes about
-# 6 minutes.
+# 7 minutes. For iterating, run the binary on a fifth of the workload instead, e.g.
+# `herald-bench segments --people 200000 --events 4000000 --phases load,builds --runs 9`.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -2,6 +2,10 @@
 //! event streams with late, backfilled, future and repeated events, attribute changes, merges,
 //! deletes, manual membership, segment rebuilds and clock advances. After every step, every
 //! person's membership in every segment equals the reference evaluator's answer.
+//!
+//! A second test starts from loaded history instead (some of it partial, as at a server's
+//! start), creates segments over it from the index, and compares the build, a preview and
+//! every later step with the reference evaluator.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -294,32 +298,65 @@ fn histories(world: &World) -> Vec<(PersonId, PersonHistory)> {
         .collect()
 }
 
-fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
-    let mut parsed = BTreeMap::new();
-    for (index, value) in definitions.iter().take(3).enumerate() {
-        parsed.insert(
-            index as SegmentId + 1,
-            Definition::parse(value).map_err(|e| TestCaseError::fail(format!("{e}: {value}")))?,
-        );
-    }
-    let alternative =
-        Definition::parse(&definitions[3]).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let original = parsed[&1].clone();
-    let mut engine = Engine::new();
-    let mut world = World {
+/// What a run's steps act on: the engine, the model, and the definitions.
+struct Run {
+    engine: Engine,
+    world: World,
+    parsed: BTreeMap<SegmentId, Definition>,
+    original: Definition,
+    alternative: Definition,
+}
+
+fn parse(value: &Value) -> Result<Definition, TestCaseError> {
+    Definition::parse(value).map_err(|e| TestCaseError::fail(format!("{e}: {value}")))
+}
+
+fn new_world() -> World {
+    World {
         now: START,
         slots: BTreeMap::new(),
         people: BTreeMap::new(),
         manual: BTreeSet::new(),
         next_id: 0,
         sent: Vec::new(),
-    };
-    engine.set_segment(MANUAL, None, Vec::new(), START);
-    for (id, definition) in &parsed {
-        engine.set_segment(*id, Some(definition.clone()), Vec::new(), START);
     }
-    for (number, step) in steps.into_iter().enumerate() {
-        let context = format!("step {number}: {step:?}");
+}
+
+fn event_record(
+    name: &str,
+    kind: EventKind,
+    timestamp: i64,
+    price: Value,
+    tag: Option<&str>,
+    at: Option<i64>,
+) -> EventRecord {
+    let mut data = Map::new();
+    if !price.is_null() {
+        data.insert("price".into(), price);
+    }
+    if let Some(tag) = tag {
+        data.insert("tag".into(), json!(tag));
+    }
+    if let Some(at) = at {
+        data.insert("at".into(), json!(at));
+    }
+    EventRecord {
+        name: name.to_owned(),
+        kind,
+        timestamp,
+        data,
+    }
+}
+
+impl Run {
+    fn apply(&mut self, step: Step) {
+        let Self {
+            engine,
+            world,
+            parsed,
+            original,
+            alternative,
+        } = self;
         match step {
             Step::Event {
                 person,
@@ -330,23 +367,8 @@ fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
                 tag,
                 at,
             } => {
-                let id = world.person(&mut engine, person);
-                let mut data = Map::new();
-                if !price.is_null() {
-                    data.insert("price".into(), price);
-                }
-                if let Some(tag) = tag {
-                    data.insert("tag".into(), json!(tag));
-                }
-                if let Some(at) = at {
-                    data.insert("at".into(), json!(at));
-                }
-                let event = EventRecord {
-                    name: name.to_owned(),
-                    kind,
-                    timestamp: world.now + offset,
-                    data,
-                };
+                let id = world.person(engine, person);
+                let event = event_record(name, kind, world.now + offset, price, tag, at);
                 world
                     .people
                     .get_mut(&id)
@@ -358,10 +380,10 @@ fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
             }
             Step::Repeat { index } => {
                 if world.sent.is_empty() {
-                    continue;
+                    return;
                 }
                 let (person, event) = world.sent[index % world.sent.len()].clone();
-                let id = world.person(&mut engine, person);
+                let id = world.person(engine, person);
                 world
                     .people
                     .get_mut(&id)
@@ -371,7 +393,7 @@ fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
                 engine.add_event(id, &event, world.now);
             }
             Step::Attribute { person, key, value } => {
-                let id = world.person(&mut engine, person);
+                let id = world.person(engine, person);
                 let history = world.people.get_mut(&id).unwrap();
                 match value {
                     Some(value) => history.attributes.insert(key.to_owned(), value),
@@ -389,9 +411,9 @@ fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
             }
             Step::Merge { primary, secondary } => {
                 if primary == secondary || !world.slots.contains_key(&secondary) {
-                    continue;
+                    return;
                 }
-                let primary_id = world.person(&mut engine, primary);
+                let primary_id = world.person(engine, primary);
                 let secondary_id = world.slots.remove(&secondary).unwrap();
                 let gone = world.people.remove(&secondary_id).unwrap();
                 world.manual.remove(&secondary_id);
@@ -410,7 +432,7 @@ fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
                 );
             }
             Step::Manual { person, add } => {
-                let id = world.person(&mut engine, person);
+                let id = world.person(engine, person);
                 if add {
                     world.manual.insert(id);
                     engine.add_to_manual(MANUAL, id, world.now);
@@ -428,20 +450,183 @@ fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
                     original.clone()
                 };
                 parsed.insert(1, definition.clone());
-                engine.set_segment(1, Some(definition), histories(&world), world.now);
+                engine.set_segment(1, Some(definition), histories(world), world.now);
             }
             Step::Advance { seconds } => world.now += seconds,
         }
-        // Deadlines are applied in small batches, as the server does between requests.
-        loop {
-            let (_, more) = engine.advance(world.now, 3);
-            if !more {
-                break;
+    }
+
+    /// Applies the steps one by one, draining deadlines in small batches after each, as the
+    /// server does between requests, and checks every membership after each.
+    fn steps(&mut self, steps: Vec<Step>) -> Result<(), TestCaseError> {
+        for (number, step) in steps.into_iter().enumerate() {
+            let context = format!("step {number}: {step:?}");
+            self.apply(step);
+            loop {
+                let (_, more) = self.engine.advance(self.world.now, 3);
+                if !more {
+                    break;
+                }
+            }
+            check(&self.engine, &self.parsed, &self.world, &context)?;
+        }
+        Ok(())
+    }
+}
+
+fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
+    let mut parsed = BTreeMap::new();
+    for (index, value) in definitions.iter().take(3).enumerate() {
+        parsed.insert(index as SegmentId + 1, parse(value)?);
+    }
+    let alternative = parse(&definitions[3])?;
+    let original = parsed[&1].clone();
+    let mut engine = Engine::new();
+    engine.set_segment(MANUAL, None, Vec::new(), START);
+    for (id, definition) in &parsed {
+        engine.set_segment(*id, Some(definition.clone()), Vec::new(), START);
+    }
+    let mut run = Run {
+        engine,
+        world: new_world(),
+        parsed,
+        original,
+        alternative,
+    };
+    run.steps(steps)
+}
+
+/// One person's past for the build test: attribute values and events, relative to the build.
+#[derive(Debug, Clone)]
+struct Past {
+    attributes: Vec<(&'static str, Value)>,
+    events: Vec<Step>,
+    /// Whether the person is loaded from a history that leaves out the names no segment defined
+    /// at load time looks at, as the server does at start.
+    partial: bool,
+}
+
+fn past() -> impl Strategy<Value = Past> {
+    (
+        prop::collection::vec(
+            (
+                prop::sample::select(vec!["plan", "score", "created_at", "seen"]),
+                prop::sample::select(vec![
+                    json!("pro"),
+                    json!("free"),
+                    json!(12),
+                    json!("20"),
+                    json!(START - 420),
+                    json!(START + 120),
+                ]),
+            ),
+            0..3,
+        ),
+        prop::collection::vec(step(), 0..12),
+        any::<bool>(),
+    )
+        .prop_map(|(attributes, events, partial)| Past {
+            attributes,
+            events: events
+                .into_iter()
+                .filter(|step| matches!(step, Step::Event { .. }))
+                .collect(),
+            partial,
+        })
+}
+
+/// The build path: people loaded with history (some of it partial, as at a server's start),
+/// then segments created over it from the index, compared with the reference evaluator right
+/// after the build, in a preview, and as time, events and rebuilds go on.
+fn build_run(
+    definitions: [Value; 4],
+    pasts: Vec<Past>,
+    steps: Vec<Step>,
+) -> Result<(), TestCaseError> {
+    let mut world = new_world();
+    let mut engine = Engine::new();
+    engine.set_segment(MANUAL, None, Vec::new(), START);
+    let third = parse(&definitions[2])?;
+    engine.set_segment(3, Some(third.clone()), Vec::new(), START);
+    let mut partial = BTreeMap::new();
+    for (slot, past) in pasts.into_iter().enumerate() {
+        let slot = slot as u8;
+        world.next_id += 1;
+        let id = world.next_id;
+        world.slots.insert(slot, id);
+        let mut history = PersonHistory {
+            attributes: past
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            first_seen: START - 600,
+            events: Vec::new(),
+            earliest_event: None,
+        };
+        for step in past.events {
+            if let Step::Event {
+                name,
+                kind,
+                offset,
+                price,
+                tag,
+                at,
+                ..
+            } = step
+            {
+                // The past spans the 25 minutes before the build, and a few events are stamped in
+                // the 3 minutes after it.
+                let event = event_record(name, kind, START + 600 + offset, price, tag, at);
+                world.sent.push((slot, event.clone()));
+                history.events.push(event);
             }
         }
-        check(&engine, &parsed, &world, &context)?;
+        world.people.insert(id, history);
+        partial.insert(id, past.partial);
     }
-    Ok(())
+    world.now = START + 600;
+    for (id, history) in &world.people {
+        let mut loaded = history.clone();
+        if partial[id] && !loaded.events.is_empty() {
+            let names = engine.event_names();
+            loaded.earliest_event = loaded.earliest_event();
+            loaded.events.retain(|event| names.contains(&event.name));
+        }
+        engine.load_person(*id, &loaded, world.now);
+    }
+    let first = parse(&definitions[0])?;
+    let second = parse(&definitions[1])?;
+    engine.set_segment(1, Some(first.clone()), histories(&world), world.now);
+    engine.set_segment(2, Some(second.clone()), histories(&world), world.now);
+    let parsed = BTreeMap::from([(1, first.clone()), (2, second), (3, third)]);
+    check(&engine, &parsed, &world, "the build")?;
+    for (segment, definition) in &parsed {
+        let Some(preview) = engine.preview(definition, world.now, 2) else {
+            continue;
+        };
+        let expected: Vec<PersonId> = world
+            .people
+            .iter()
+            .filter(|(id, person)| reference_member(*segment, person, **id, &parsed, &world))
+            .map(|(id, _)| *id)
+            .collect();
+        prop_assert_eq!(
+            preview.count,
+            expected.len(),
+            "preview of segment {}",
+            segment
+        );
+        prop_assert_eq!(&preview.sample[..], &expected[..expected.len().min(2)]);
+    }
+    let mut run = Run {
+        engine,
+        world,
+        parsed,
+        original: first,
+        alternative: parse(&definitions[3])?,
+    };
+    run.steps(steps)
 }
 
 fn cases() -> u32 {
@@ -463,5 +648,17 @@ proptest! {
         steps in prop::collection::vec(step(), 1..40),
     ) {
         run([first, second, third, alternative], steps)?;
+    }
+
+    #[test]
+    fn index_builds_equal_reference(
+        first in condition(vec![MANUAL, 3]),
+        second in condition(vec![1, 3, MANUAL]),
+        third in condition(vec![MANUAL]),
+        alternative in condition(vec![MANUAL, 3]),
+        pasts in prop::collection::vec(past(), 1..6),
+        steps in prop::collection::vec(step(), 0..25),
+    ) {
+        build_run([first, second, third, alternative], pasts, steps)?;
     }
 }

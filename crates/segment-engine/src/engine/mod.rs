@@ -1,28 +1,47 @@
 //! The incremental engine.
 //!
-//! State is kept per person: for each distinct event predicate (name, type and `where` filters)
-//! the sorted timestamps of the person's matching events, plus attributes and profile start.
-//! Evaluating a segment for a person from that state answers both "is the person a member now"
-//! and "when will that answer next change by time alone"; the earliest such time over a person's
-//! segments goes into the due-time index. `advance` applies due deadlines in bounded batches.
-//! Before any operation on a person, that person's own overdue deadlines are applied first, in
+//! Every event the engine is told about goes into the event index (`events`): per (name, type),
+//! rows in time order, and per person, their own rows. Builds, previews and re-evaluations read
+//! the index for everyone at once (`scan`) and keep memberships as bitsets over person ordinals;
+//! they touch no person's state, and leave the deadlines they found as per-segment hints
+//! (`deadlines`). Live inputs evaluate only the person concerned, from that person's rows:
+//! the answer and when it next changes by time alone; the earliest such time over a person's
+//! segments goes into the due-time index. `advance` applies due deadlines and hints in bounded
+//! batches, in time order. Before any operation on a person, that person's state is completed
+//! for segments built since it was last touched, and their own overdue deadlines are applied, in
 //! time order, so membership history stays exact even when the index lags behind.
 
+mod attributes;
+mod bitset;
+mod build;
 mod compiled;
+mod deadlines;
+mod due;
+mod events;
+mod members;
+mod ordinals;
 mod people;
 mod person;
+mod scan;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::definition::Definition;
 use crate::history::{EventKind, EventRecord, PersonHistory};
 use crate::{PersonId, SegmentId, UnixSeconds};
 
+use attributes::AttributeColumns;
 use compiled::{Compiled, Predicates};
+use deadlines::BuildDeadlines;
+use events::{EventIndex, PersonEvent};
+use members::Members;
+use ordinals::Ordinals;
 use people::People;
-use person::PersonState;
+use person::{Context, PersonState};
+use scan::Scratch;
+
+pub use build::Preview;
 
 /// Whether a membership change comes from live data or from building a segment over history.
 /// Only live changes may trigger campaigns.
@@ -78,8 +97,16 @@ pub struct Engine {
     /// For each event name and type, the segments an event of it can change, with dependents.
     event_scopes: HashMap<(String, EventKind), BTreeSet<SegmentId>>,
     people: People,
+    ordinals: Ordinals,
+    events: EventIndex,
+    attributes: AttributeColumns,
     due: BTreeSet<(UnixSeconds, PersonId)>,
-    members: HashMap<SegmentId, BTreeSet<PersonId>>,
+    built: BuildDeadlines,
+    members: HashMap<SegmentId, Members>,
+    /// Whether some person was loaded from a history that left out event names, so that a table
+    /// created from now on may lack their events of its name.
+    partial: bool,
+    scratch: Scratch,
 }
 
 /// What to re-evaluate for a person.
@@ -94,24 +121,32 @@ impl Engine {
         Self::default()
     }
 
+    fn ordinal_of(&self, person: PersonId) -> Option<u32> {
+        self.people.get(person).map(|state| state.ordinal)
+    }
+
     /// Tells whether a person is in a segment.
     pub fn is_member(&self, segment: SegmentId, person: PersonId) -> bool {
+        let Some(ordinal) = self.ordinal_of(person) else {
+            return false;
+        };
         self.members
             .get(&segment)
-            .is_some_and(|m| m.contains(&person))
+            .is_some_and(|m| m.contains(ordinal))
     }
 
     /// Returns a segment's members in ascending order.
     pub fn members(&self, segment: SegmentId) -> impl Iterator<Item = PersonId> + '_ {
         self.members
             .get(&segment)
+            .map(|m| self.ordinals.people(m.set_ref()))
+            .unwrap_or_default()
             .into_iter()
-            .flat_map(|m| m.iter().copied())
     }
 
     /// Returns how many people are in a segment.
     pub fn count(&self, segment: SegmentId) -> usize {
-        self.members.get(&segment).map_or(0, BTreeSet::len)
+        self.members.get(&segment).map_or(0, Members::len)
     }
 
     /// Returns the segments a person is in.
@@ -136,74 +171,14 @@ impl Engine {
         self.people.contains(person)
     }
 
-    /// Returns when a person's membership will next be re-evaluated by time alone.
-    pub fn next_due(&self, person: PersonId) -> Option<UnixSeconds> {
-        self.people.get(person).and_then(|state| state.due)
-    }
-
-    /// Returns the earliest deadline of all people.
-    pub fn earliest_due(&self) -> Option<UnixSeconds> {
-        self.due.first().map(|(time, _)| *time)
-    }
-
-    /// Returns how many people have a pending deadline.
-    pub fn pending_deadlines(&self) -> usize {
-        self.due.len()
-    }
-
-    /// Creates or replaces a segment (`None` makes a manual segment) and evaluates it over
-    /// `histories`, the full history of every person. The changes it makes have origin `Build`.
-    /// The caller checks beforehand that references exist and form no cycle.
-    pub fn set_segment(
-        &mut self,
-        id: SegmentId,
-        definition: Option<Definition>,
-        histories: impl IntoIterator<Item = (PersonId, PersonHistory)>,
-        now: UnixSeconds,
-    ) -> Vec<Change> {
-        let compiled = Compiled::new(definition, &mut self.predicates);
-        self.segments.insert(id, compiled);
-        self.recompute_order();
-        self.members.entry(id).or_default();
-        let mut changes = Vec::new();
-        let is_manual = self.segments.get(&id).is_some_and(Compiled::is_manual);
-        let mut scope = BTreeSet::from([id]);
-        scope.extend(self.dependents.get(&id).into_iter().flatten().copied());
-        for (person, mut history) in histories {
-            self.catch_up(person, now, &mut changes);
-            // The history is owned, so its attributes move into a new state instead of being
-            // copied: cloning them was a fifth of a fresh build (docs/benchmarks.md).
-            let state = self.people.get_or_insert_with(person, || {
-                PersonState::new(std::mem::take(&mut history.attributes), history.first_seen)
-            });
-            state.fill_missing_predicates(&self.predicates, &history);
-            if is_manual {
-                continue;
-            }
-            self.evaluate(
-                person,
-                now,
-                Scope::Some(&scope),
-                &Cause::Build,
-                Origin::Build,
-                &mut changes,
-            );
-        }
-        changes
-    }
-
-    /// Deletes a segment. Segments referring to it must have been deleted or edited first.
-    pub fn remove_segment(&mut self, id: SegmentId) {
-        self.segments.remove(&id);
-        self.members.remove(&id);
-        for state in self.people.states_mut() {
-            state.nexts.remove(&id);
-        }
-        self.recompute_order();
+    /// Returns how many people the engine knows and how many event rows its index holds.
+    pub fn size(&self) -> (usize, usize) {
+        (self.people.len(), self.events.rows())
     }
 
     /// Loads a person from their full history (at start, or when a person appears with history),
-    /// evaluating every segment. The changes have origin `Build`.
+    /// evaluating every segment. The changes have origin `Build`. A history that leaves out
+    /// events (`earliest_event` set) must hold every event of the names the segments look at.
     pub fn load_person(
         &mut self,
         person: PersonId,
@@ -211,18 +186,124 @@ impl Engine {
         now: UnixSeconds,
     ) -> Vec<Change> {
         let mut changes = Vec::new();
-        let mut state = PersonState::new(history.attributes.clone(), history.first_seen);
-        state.fill_missing_predicates(&self.predicates, history);
-        self.people.insert(person, state);
+        self.load(
+            person,
+            history,
+            history.attributes.clone(),
+            now,
+            &mut changes,
+        );
+        changes
+    }
+
+    fn load(
+        &mut self,
+        person: PersonId,
+        history: &PersonHistory,
+        attributes: Map<String, Value>,
+        now: UnixSeconds,
+        changes: &mut Vec<Change>,
+    ) {
+        let previous = self.people.get(person).map(|state| state.ordinal);
+        if let Some(old) = previous {
+            // A reload replaces the state under a new ordinal, so that the old rows die with the
+            // old one; the memberships move over, so that evaluating records only what changed.
+            self.materialize(person);
+            if let Some(state) = self.people.remove(person) {
+                self.retire(person, &state);
+            }
+            let new = self.create(person, attributes, history.first_seen);
+            for members in self.members.values_mut() {
+                if members.set(old, false) {
+                    members.set(new, true);
+                }
+            }
+        } else {
+            self.create(person, attributes, history.first_seen);
+        }
+        let Some(ordinal) = self.ordinal_of(person) else {
+            return;
+        };
+        let rows: Vec<PersonEvent> = history
+            .events
+            .iter()
+            .map(|event| self.index_event(ordinal, event))
+            .collect();
+        if let Some(state) = self.people.get_mut(person) {
+            state.events.extend(rows);
+            state.earliest_event = history.earliest_event();
+        }
+        if history.earliest_event.is_some() {
+            self.mark_partial();
+        }
         self.evaluate(
             person,
             now,
             Scope::All,
             &Cause::Build,
             Origin::Build,
-            &mut changes,
+            changes,
         );
-        changes
+    }
+
+    /// Creates a person's state under a new ordinal; returns the ordinal.
+    fn create(
+        &mut self,
+        person: PersonId,
+        attributes: Map<String, Value>,
+        first_seen: UnixSeconds,
+    ) -> u32 {
+        let ordinal = self.ordinals.assign(person);
+        self.attributes.set(ordinal, None, &attributes);
+        self.people
+            .insert(person, PersonState::new(attributes, first_seen, ordinal));
+        ordinal
+    }
+
+    /// Forgets a removed state's ordinal, its rows and its deadlines.
+    fn retire(&mut self, person: PersonId, state: &PersonState) {
+        if let Some(due) = state.due {
+            self.due.remove(&(due, person));
+        }
+        self.built.take(state.ordinal);
+        self.ordinals.retire(state.ordinal);
+        for (table, rows) in state.events.per_table() {
+            self.events.note_dead(table, rows);
+        }
+    }
+
+    /// Adds an event to the index; returns the row for the person's own list.
+    fn index_event(&mut self, ordinal: u32, event: &EventRecord) -> PersonEvent {
+        let table = self
+            .events
+            .table_or_insert(&event.name, event.kind, !self.partial);
+        let (data, new) = self
+            .events
+            .add(table, event.timestamp, ordinal, &event.data);
+        if new {
+            self.predicates.data_added(table, &event.data);
+        }
+        PersonEvent {
+            table,
+            timestamp: event.timestamp,
+            data,
+        }
+    }
+
+    /// Records that a history left out events: tables that no segment looks at may now lack
+    /// some, and so may any table created from now on.
+    fn mark_partial(&mut self) {
+        self.partial = true;
+        let referenced: BTreeSet<u32> = self
+            .event_scopes
+            .keys()
+            .filter_map(|(name, kind)| self.events.table_of(name, *kind))
+            .collect();
+        for (id, table) in self.events.tables_mut() {
+            if !referenced.contains(&id) {
+                table.complete = false;
+            }
+        }
     }
 
     /// Creates a person or replaces their attributes.
@@ -236,10 +317,14 @@ impl Engine {
         let mut changes = Vec::new();
         self.catch_up(person, now, &mut changes);
         match self.people.get_mut(person) {
-            Some(state) => state.attributes = attributes,
-            None => self
-                .people
-                .insert(person, PersonState::new(attributes, first_seen)),
+            Some(state) => {
+                self.attributes
+                    .set(state.ordinal, Some(&state.attributes), &attributes);
+                state.attributes = attributes;
+            }
+            None => {
+                self.create(person, attributes, first_seen);
+            }
         }
         self.evaluate(
             person,
@@ -261,14 +346,15 @@ impl Engine {
         now: UnixSeconds,
     ) -> Vec<Change> {
         let mut changes = Vec::new();
-        if !self.people.contains(person) {
+        let Some(ordinal) = self.ordinal_of(person) else {
             return changes;
-        }
+        };
         self.catch_up(person, now, &mut changes);
+        let row = self.index_event(ordinal, event);
         let Some(state) = self.people.get_mut(person) else {
             return changes;
         };
-        let earliest_moved = state.add_event(&self.predicates, event);
+        let earliest_moved = state.add_event(row);
         let cause = Cause::Event {
             name: event.name.clone(),
             timestamp: event.timestamp,
@@ -315,12 +401,21 @@ impl Engine {
         self.catch_up(secondary, now, &mut changes);
         self.forget(secondary, now, &Cause::Merge, &mut changes);
         self.catch_up(primary, now, &mut changes);
+        let Some(ordinal) = self.ordinal_of(primary) else {
+            return changes;
+        };
+        let rows: Vec<PersonEvent> = moved_events
+            .iter()
+            .map(|event| self.index_event(ordinal, event))
+            .collect();
         let Some(state) = self.people.get_mut(primary) else {
             return changes;
         };
+        self.attributes
+            .set(ordinal, Some(&state.attributes), &primary_attributes);
         state.attributes = primary_attributes;
-        for event in moved_events {
-            state.add_event(&self.predicates, event);
+        for row in rows {
+            state.add_event(row);
         }
         self.evaluate(
             primary,
@@ -366,13 +461,15 @@ impl Engine {
             return changes;
         }
         self.catch_up(person, now, &mut changes);
-        let set = self.members.entry(segment).or_default();
-        let changed = if member {
-            set.insert(person)
-        } else {
-            set.remove(&person)
+        let Some(ordinal) = self.ordinal_of(person) else {
+            return changes;
         };
-        if !changed {
+        if !self
+            .members
+            .entry(segment)
+            .or_default()
+            .set(ordinal, member)
+        {
             return changes;
         }
         changes.push(Change {
@@ -395,60 +492,6 @@ impl Engine {
         changes
     }
 
-    /// Applies deadlines due at or before `now`, for at most `max_people` people, in time
-    /// order. Returns the changes and whether more deadlines are due.
-    pub fn advance(&mut self, now: UnixSeconds, max_people: usize) -> (Vec<Change>, bool) {
-        let mut changes = Vec::new();
-        for _ in 0..max_people {
-            let Some(&(due, person)) = self.due.first() else {
-                return (changes, false);
-            };
-            if due > now {
-                return (changes, false);
-            }
-            self.due.remove(&(due, person));
-            if let Some(state) = self.people.get_mut(person) {
-                state.due = None;
-            }
-            let at = self
-                .people
-                .get(person)
-                .map_or(due, |s| due.max(s.last_eval));
-            self.evaluate(
-                person,
-                at,
-                Scope::All,
-                &Cause::Deadline,
-                Origin::Live,
-                &mut changes,
-            );
-        }
-        let more = self.due.first().is_some_and(|(due, _)| *due <= now);
-        (changes, more)
-    }
-
-    /// Applies one person's overdue deadlines in time order before something else happens to
-    /// them at `now`.
-    fn catch_up(&mut self, person: PersonId, now: UnixSeconds, changes: &mut Vec<Change>) {
-        while let Some(due) = self.people.get(person).and_then(|s| s.due) {
-            if due > now {
-                return;
-            }
-            self.due.remove(&(due, person));
-            if let Some(state) = self.people.get_mut(person) {
-                state.due = None;
-            }
-            self.evaluate(
-                person,
-                due,
-                Scope::All,
-                &Cause::Deadline,
-                Origin::Live,
-                changes,
-            );
-        }
-    }
-
     fn forget(
         &mut self,
         person: PersonId,
@@ -459,12 +502,10 @@ impl Engine {
         let Some(state) = self.people.remove(person) else {
             return;
         };
-        if let Some(due) = state.due {
-            self.due.remove(&(due, person));
-        }
+        self.retire(person, &state);
         for segment in &self.order {
             if let Some(set) = self.members.get_mut(segment)
-                && set.remove(&person)
+                && set.set(state.ordinal, false)
             {
                 changes.push(Change {
                     segment: *segment,
@@ -479,6 +520,7 @@ impl Engine {
     }
 
     /// Re-evaluates segments for a person at `at`, records changes, and reschedules the person.
+    /// The person must have been materialized (see `due.rs`).
     fn evaluate(
         &mut self,
         person: PersonId,
@@ -495,40 +537,38 @@ impl Engine {
             people,
             due,
             members,
+            events,
             ..
         } = self;
         let Some(state) = people.get_mut(person) else {
             return;
         };
         state.last_eval = state.last_eval.max(at);
+        let ordinal = state.ordinal;
         for segment in order.iter() {
             if let Scope::Some(selected) = &scope
                 && !selected.contains(segment)
             {
                 continue;
             }
-            let Some(compiled) = segments.get(segment) else {
-                continue;
-            };
-            let Some(root) = compiled.root() else {
+            let Some(root) = segments.get(segment).and_then(Compiled::root) else {
                 continue;
             };
             let (member, next) = {
                 let in_segment =
-                    |id: SegmentId| members.get(&id).is_some_and(|m| m.contains(&person));
-                state.evaluate(root, predicates, &in_segment, at)
+                    |id: SegmentId| members.get(&id).is_some_and(|m| m.contains(ordinal));
+                let context = Context {
+                    predicates,
+                    events,
+                    in_segment: &in_segment,
+                };
+                state.evaluate(root, &context, at)
             };
             match next {
                 Some(next) => state.nexts.insert(*segment, next),
                 None => state.nexts.remove(segment),
             };
-            let set = members.entry(*segment).or_default();
-            let changed = if member {
-                set.insert(person)
-            } else {
-                set.remove(&person)
-            };
-            if changed {
+            if members.entry(*segment).or_default().set(ordinal, member) {
                 changes.push(Change {
                     segment: *segment,
                     person,
@@ -542,15 +582,7 @@ impl Engine {
         // Segment references make a segment's next change also a change of its dependents, so
         // the person's due time is the earliest over all segments.
         let next_due = state.nexts.values().copied().filter(|t| *t > at).min();
-        if state.due != next_due {
-            if let Some(old) = state.due {
-                due.remove(&(old, person));
-            }
-            state.due = next_due;
-            if let Some(next) = next_due {
-                due.insert((next, person));
-            }
-        }
+        reschedule(due, person, state, next_due);
     }
 
     fn recompute_order(&mut self) {
@@ -612,6 +644,24 @@ impl Engine {
                 }
             }
             order.push(id);
+        }
+    }
+}
+
+/// Moves a person's entry in the due-time index to `next_due`.
+fn reschedule(
+    due: &mut BTreeSet<(UnixSeconds, PersonId)>,
+    person: PersonId,
+    state: &mut PersonState,
+    next_due: Option<UnixSeconds>,
+) {
+    if state.due != next_due {
+        if let Some(old) = state.due {
+            due.remove(&(old, person));
+        }
+        state.due = next_due;
+        if let Some(next) = next_due {
+            due.insert((next, person));
         }
     }
 }

@@ -104,6 +104,14 @@ impl People {
     pub fn states_mut(&mut self) -> impl Iterator<Item = &mut PersonState> {
         self.states.iter_mut().map(|(_, state)| state)
     }
+
+    pub fn iter(&self) -> impl Iterator<Item = (PersonId, &PersonState)> {
+        self.states.iter().map(|(person, state)| (*person, state))
+    }
+
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +124,7 @@ mod tests {
     fn removal_keeps_the_other_people_findable() {
         let mut people = People::default();
         for person in [3, 1, -5, 1 << 40, 7] {
-            people.insert(person, PersonState::new(Map::new(), person));
+            people.insert(person, PersonState::new(Map::new(), person, 0));
         }
         assert_eq!(people.remove(3).map(|s| s.first_seen), Some(3));
         assert!(!people.contains(3));

@@ -4,29 +4,25 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::compiled::{Node, Predicates};
-use crate::definition::Window;
+use super::compiled::{Node, Predicate, Predicates};
+use super::events::{DataDict, EventIndex, PersonEvent, PersonEvents};
+use crate::definition::{Filter, Window};
 use crate::filter::{holds, next_change};
-use crate::history::{EventRecord, PersonHistory, profile_start};
+use crate::history::profile_start;
 use crate::{SegmentId, UnixSeconds};
-
-/// The events of one person that satisfy one predicate.
-#[derive(Debug, Clone)]
-pub(super) enum Matches {
-    /// Sorted timestamps, when the predicate's filters do not depend on time.
-    Times(Vec<UnixSeconds>),
-    /// Timestamps with data, sorted by time, for filters that must be re-checked as time passes.
-    Events(Vec<(UnixSeconds, Map<String, Value>)>),
-}
 
 #[derive(Debug)]
 pub(super) struct PersonState {
     pub attributes: Map<String, Value>,
     pub first_seen: UnixSeconds,
     pub earliest_event: Option<UnixSeconds>,
-    /// Indexed by predicate id; predicates are numbered densely from zero.
-    matches: Vec<Option<Matches>>,
+    /// The person's number in the event index and the segments' bitsets.
+    pub ordinal: u32,
+    /// Every event of the person the engine knows, as index rows.
+    pub events: PersonEvents,
     /// For each dynamic segment, when its answer for this person next changes by time alone.
+    /// A segment built from the index since the person was last looked at has no entry yet: it
+    /// is filled when the person is next touched (`Engine::materialize`).
     pub nexts: HashMap<SegmentId, UnixSeconds>,
     /// The person's entry in the due-time index.
     pub due: Option<UnixSeconds>,
@@ -35,7 +31,7 @@ pub(super) struct PersonState {
 }
 
 /// The earliest of two optional times.
-fn earliest(a: Option<UnixSeconds>, b: Option<UnixSeconds>) -> Option<UnixSeconds> {
+pub(super) fn earliest(a: Option<UnixSeconds>, b: Option<UnixSeconds>) -> Option<UnixSeconds> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, None) => a,
@@ -43,66 +39,32 @@ fn earliest(a: Option<UnixSeconds>, b: Option<UnixSeconds>) -> Option<UnixSecond
     }
 }
 
+/// What evaluating a person needs besides the person: the predicates and the tables' data.
+pub(super) struct Context<'a> {
+    pub predicates: &'a Predicates,
+    pub events: &'a EventIndex,
+    pub in_segment: &'a dyn Fn(SegmentId) -> bool,
+}
+
 impl PersonState {
-    pub fn new(attributes: Map<String, Value>, first_seen: UnixSeconds) -> Self {
+    pub fn new(attributes: Map<String, Value>, first_seen: UnixSeconds, ordinal: u32) -> Self {
         Self {
             attributes,
             first_seen,
             earliest_event: None,
-            matches: Vec::new(),
+            ordinal,
+            events: PersonEvents::default(),
             nexts: HashMap::new(),
             due: None,
             last_eval: UnixSeconds::MIN,
         }
     }
 
-    /// Computes, from the full history, the matches of predicates this state has not seen yet.
-    pub fn fill_missing_predicates(&mut self, predicates: &Predicates, history: &PersonHistory) {
-        let history_earliest = history.earliest_event();
-        self.earliest_event = earliest(self.earliest_event, history_earliest);
-        if self.matches.len() < predicates.len() {
-            self.matches.resize(predicates.len(), None);
-        }
-        for id in 0..predicates.len() {
-            if self.matches[id].is_some() {
-                continue;
-            }
-            let predicate = predicates.get(id);
-            let mut found = if predicate.keeps_data {
-                Matches::Events(Vec::new())
-            } else {
-                Matches::Times(Vec::new())
-            };
-            for event in &history.events {
-                if predicate.names(event) {
-                    push(&mut found, predicate, event);
-                }
-            }
-            self.matches[id] = Some(found);
-        }
-    }
-
-    /// Records an event; returns whether it moved the earliest event time.
-    pub fn add_event(&mut self, predicates: &Predicates, event: &EventRecord) -> bool {
+    /// Records an event's row; returns whether it moved the earliest event time.
+    pub fn add_event(&mut self, event: PersonEvent) -> bool {
         let moved = self.earliest_event.is_none_or(|t| event.timestamp < t);
         self.earliest_event = earliest(self.earliest_event, Some(event.timestamp));
-        for id in 0..predicates.len() {
-            let predicate = predicates.get(id);
-            if !predicate.names(event) {
-                continue;
-            }
-            if self.matches.len() <= id {
-                self.matches.resize(id + 1, None);
-            }
-            let entry = self.matches[id].get_or_insert_with(|| {
-                if predicate.keeps_data {
-                    Matches::Events(Vec::new())
-                } else {
-                    Matches::Times(Vec::new())
-                }
-            });
-            push(entry, predicate, event);
-        }
+        self.events.insert(event);
         moved
     }
 
@@ -110,8 +72,7 @@ impl PersonState {
     pub fn evaluate(
         &self,
         node: &Node,
-        predicates: &Predicates,
-        in_segment: &dyn Fn(SegmentId) -> bool,
+        context: &Context<'_>,
         at: UnixSeconds,
     ) -> (bool, Option<UnixSeconds>) {
         match node {
@@ -120,8 +81,7 @@ impl PersonState {
                 let mut value = is_and;
                 let mut next = None;
                 for child in children {
-                    let (child_value, child_next) =
-                        self.evaluate(child, predicates, in_segment, at);
+                    let (child_value, child_next) = self.evaluate(child, context, at);
                     value = if is_and {
                         value && child_value
                     } else {
@@ -132,7 +92,7 @@ impl PersonState {
                 (value, next)
             }
             Node::Not(child) => {
-                let (value, next) = self.evaluate(child, predicates, in_segment, at);
+                let (value, next) = self.evaluate(child, context, at);
                 (!value, next)
             }
             Node::Attribute(filter) => (
@@ -140,7 +100,7 @@ impl PersonState {
                 next_change(filter, &self.attributes, at),
             ),
             Node::Segment(id) => (
-                in_segment(*id),
+                (context.in_segment)(*id),
                 self.nexts.get(id).copied().filter(|t| *t > at),
             ),
             Node::Event {
@@ -150,14 +110,14 @@ impl PersonState {
                 window,
                 require_profile_age,
             } => {
-                let (matched, mut next) =
-                    match self.matches.get(*predicate).and_then(Option::as_ref) {
-                        Some(Matches::Times(times)) => count_times(times, *window, at),
-                        Some(Matches::Events(events)) => {
-                            count_events(events, &predicates.get(*predicate).filters, *window, at)
-                        }
-                        None => (0, None),
-                    };
+                let predicate = context.predicates.get(*predicate);
+                let rows = self.events.of_table(predicate.table);
+                let (matched, mut next) = if predicate.keeps_data {
+                    let dict = &context.events.table(predicate.table).dict;
+                    count_events(rows, dict, &predicate.filters, *window, at)
+                } else {
+                    count_rows(rows, predicate, *window, at)
+                };
                 if *performed {
                     return (count.holds(matched), next);
                 }
@@ -182,55 +142,51 @@ impl PersonState {
     }
 }
 
-fn push(matches: &mut Matches, predicate: &super::compiled::Predicate, event: &EventRecord) {
-    match matches {
-        Matches::Times(times) => {
-            // Static filters are checked once, on arrival; their answer never changes.
-            if predicate
-                .filters
-                .iter()
-                .all(|f| holds(f, &event.data, event.timestamp))
-            {
-                let position = times.partition_point(|t| *t <= event.timestamp);
-                times.insert(position, event.timestamp);
-            }
-        }
-        Matches::Events(events) => {
-            let position = events.partition_point(|(t, _)| *t <= event.timestamp);
-            events.insert(position, (event.timestamp, event.data.clone()));
-        }
-    }
-}
-
-/// Counts sorted timestamps in a window at `at`, and finds when that count next changes.
-fn count_times(
-    times: &[UnixSeconds],
+/// Counts a person's events of one table that pass a predicate's static filters in a window at
+/// `at`, and finds when that count next changes: an event coming into the window, or the
+/// earliest counted one leaving it.
+fn count_rows(
+    rows: &[PersonEvent],
+    predicate: &Predicate,
     window: Window,
     at: UnixSeconds,
 ) -> (u64, Option<UnixSeconds>) {
-    let upper = |x: UnixSeconds| times.partition_point(|t| *t <= x);
+    let upper = |x: UnixSeconds| rows.partition_point(|r| r.timestamp <= x);
+    let passing = |slice: &[PersonEvent]| -> u64 {
+        if predicate.accepts.is_none() {
+            return slice.len() as u64;
+        }
+        slice.iter().filter(|r| predicate.accepts(r.data)).count() as u64
+    };
+    let first = |slice: &[PersonEvent]| {
+        slice
+            .iter()
+            .find(|r| predicate.accepts(r.data))
+            .map(|r| r.timestamp)
+    };
     match window {
         Window::Ever => {
             let through_now = upper(at);
-            (through_now as u64, times.get(through_now).copied())
+            (passing(&rows[..through_now]), first(&rows[through_now..]))
         }
         Window::Within(seconds) => {
             let low = upper(at - seconds);
             let high = upper(at);
-            let entering = times.get(high).copied();
-            let leaving = (low < high).then(|| times[low] + seconds);
-            ((high - low) as u64, earliest(entering, leaving))
+            let entering = first(&rows[high..]);
+            let leaving = first(&rows[low..high]).map(|t| t + seconds);
+            (passing(&rows[low..high]), earliest(entering, leaving))
         }
         Window::Between { from, to } => {
             let last = at.min(to);
             let count = if from <= last {
-                upper(last) - times.partition_point(|t| *t < from)
+                let start = rows.partition_point(|r| r.timestamp < from);
+                passing(&rows[start..upper(last)])
             } else {
                 0
             };
             let next_index = upper(at.max(from - 1));
-            let entering = times.get(next_index).copied().filter(|t| *t <= to);
-            (count as u64, entering)
+            let entering = first(&rows[next_index..]).filter(|t| *t <= to);
+            (count, entering)
         }
     }
 }
@@ -239,31 +195,34 @@ fn count_times(
 /// earliest time the count could change: an event coming into or leaving the window, or a
 /// filter's answer turning.
 fn count_events(
-    events: &[(UnixSeconds, Map<String, Value>)],
-    filters: &[crate::definition::Filter],
+    rows: &[PersonEvent],
+    dict: &DataDict,
+    filters: &[Filter],
     window: Window,
     at: UnixSeconds,
 ) -> (u64, Option<UnixSeconds>) {
     let mut count = 0;
     let mut next = None;
-    for (timestamp, data) in events {
+    for row in rows {
+        let timestamp = row.timestamp;
         let admitted = match window {
             Window::Ever | Window::Within(_) => true,
-            Window::Between { from, to } => from <= *timestamp && *timestamp <= to,
+            Window::Between { from, to } => from <= timestamp && timestamp <= to,
         };
         if !admitted {
             continue;
         }
-        if *timestamp > at {
-            next = earliest(next, Some(*timestamp));
+        if timestamp > at {
+            next = earliest(next, Some(timestamp));
             continue;
         }
         if let Window::Within(seconds) = window {
-            if at - seconds >= *timestamp {
+            if at - seconds >= timestamp {
                 continue;
             }
             next = earliest(next, Some(timestamp + seconds));
         }
+        let data = dict.get(row.data);
         if filters.iter().all(|f| holds(f, data, at)) {
             count += 1;
         }

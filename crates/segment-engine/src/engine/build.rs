@@ -1,0 +1,255 @@
+//! Builds and previews: evaluating a definition for everyone from the event index.
+
+use std::collections::BTreeSet;
+
+use super::compiled::{Compiled, Interner};
+use super::members::Members;
+use super::scan::{Scan, Scratch, indexable};
+use super::{Cause, Change, Engine, Origin, Scope};
+use crate::definition::{Condition, Definition};
+use crate::history::PersonHistory;
+use crate::{PersonId, SegmentId, UnixSeconds};
+
+/// A definition's members at some time, without saving it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub count: usize,
+    /// The first members in ascending id order.
+    pub sample: Vec<PersonId>,
+}
+
+impl Engine {
+    /// Creates or replaces a segment (`None` makes a manual segment) and evaluates it, and the
+    /// segments that refer to it, for everyone. The changes it makes have origin `Build`.
+    ///
+    /// The engine evaluates from its own event index. `histories` must hold the full history of
+    /// every person (as `set_segment` always required), but is read only for people the engine
+    /// does not know yet and for event names whose table the engine cannot vouch for (people
+    /// were loaded from histories that left the name out); a caller whose engine holds
+    /// everything may pass nothing. The caller checks beforehand that references exist and
+    /// form no cycle.
+    pub fn set_segment(
+        &mut self,
+        id: SegmentId,
+        definition: Option<Definition>,
+        histories: impl IntoIterator<Item = (PersonId, PersonHistory)>,
+        now: UnixSeconds,
+    ) -> Vec<Change> {
+        // Deadlines due by now are applied first, as if the index had not lagged, so that the
+        // memberships a build reads (segment references) are those of `now`.
+        let (mut changes, _) = self.advance(now, usize::MAX);
+        let mut interner = Interner {
+            predicates: &mut self.predicates,
+            events: &mut self.events,
+            complete: !self.partial,
+        };
+        let compiled = Compiled::new(definition, &mut interner);
+        let manual = compiled.is_manual();
+        let incomplete: BTreeSet<u32> = compiled
+            .events()
+            .iter()
+            .filter_map(|(name, kind)| self.events.table_of(name, *kind))
+            .filter(|table| !self.events.table(*table).complete)
+            .collect();
+        self.segments.insert(id, compiled);
+        self.recompute_order();
+        self.members.entry(id).or_default();
+        let dependents = self.dependents.get(&id).cloned().unwrap_or_default();
+        // What earlier builds of this segment and of those referring to it left pending belongs
+        // to memberships this build replaces: completing a person's state from it (while
+        // histories are read, or while a dependent is evaluated person by person) would read
+        // the new memberships with the old build's time. The entries it leaves in people's
+        // states are recomputed after the build. A manual segment keeps its members, so the
+        // segments referring to it keep theirs, and their pending deadlines with them.
+        self.built.remove(id);
+        if !manual {
+            for segment in &dependents {
+                self.built.remove(*segment);
+            }
+        }
+        self.read_histories(histories, &incomplete, now, &mut changes);
+        if manual {
+            return changes;
+        }
+        let scope: Vec<SegmentId> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|segment| *segment == id || dependents.contains(segment))
+            .collect();
+        for segment in scope {
+            self.build(segment, now, &mut changes);
+        }
+        changes
+    }
+
+    /// Loads the people the engine does not know from their histories, and refills the given
+    /// tables from everyone's history.
+    fn read_histories(
+        &mut self,
+        histories: impl IntoIterator<Item = (PersonId, PersonHistory)>,
+        refill: &BTreeSet<u32>,
+        now: UnixSeconds,
+        changes: &mut Vec<Change>,
+    ) {
+        for table in refill {
+            self.events.clear(*table);
+            for state in self.people.states_mut() {
+                state.events.remove_table(*table);
+            }
+        }
+        for (person, mut history) in histories {
+            if !self.people.contains(person) {
+                // The history is owned, so its attributes move into the new state instead of
+                // being copied.
+                let attributes = std::mem::take(&mut history.attributes);
+                self.load(person, &history, attributes, now, changes);
+                continue;
+            }
+            if refill.is_empty() {
+                continue;
+            }
+            self.catch_up(person, now, changes);
+            let Some(ordinal) = self.ordinal_of(person) else {
+                continue;
+            };
+            for event in &history.events {
+                let table = self.events.table_of(&event.name, event.kind);
+                if table.is_some_and(|table| refill.contains(&table)) {
+                    let row = self.index_event(ordinal, event);
+                    if let Some(state) = self.people.get_mut(person) {
+                        state.add_event(row);
+                    }
+                }
+            }
+            if let Some(state) = self.people.get_mut(person) {
+                state.earliest_event =
+                    super::person::earliest(state.earliest_event, history.earliest_event());
+            }
+        }
+        for table in refill {
+            self.events.table_mut(*table).complete = true;
+        }
+    }
+
+    /// Evaluates one segment for everyone at `now`: from the index when its definition allows,
+    /// else person by person.
+    fn build(&mut self, segment: SegmentId, now: UnixSeconds, changes: &mut Vec<Change>) {
+        let Some(condition) = self
+            .segments
+            .get(&segment)
+            .and_then(Compiled::condition)
+            .cloned()
+        else {
+            return;
+        };
+        if !indexable(&condition) {
+            self.built.remove(segment);
+            let people: Vec<PersonId> = self.people.iter().map(|(person, _)| person).collect();
+            let scope = BTreeSet::from([segment]);
+            for person in people {
+                self.catch_up(person, now, changes);
+                self.evaluate(
+                    person,
+                    now,
+                    Scope::Some(&scope),
+                    &Cause::Build,
+                    Origin::Build,
+                    changes,
+                );
+            }
+            return;
+        }
+        self.events.settle_all(self.ordinals.alive());
+        let mut hints = Vec::new();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self
+            .scan(now)
+            .evaluate(&condition, &mut scratch, &mut Some(&mut hints));
+        self.scratch = scratch;
+        let old = self.members.remove(&segment).unwrap_or_default();
+        changes.reserve(result.symmetric_difference_len(old.set_ref()));
+        for (ordinal, entered) in result.symmetric_difference(old.set_ref()) {
+            changes.push(Change {
+                segment,
+                person: self.ordinals.id(ordinal),
+                entered,
+                at: now,
+                cause: Cause::Build,
+                origin: Origin::Build,
+            });
+        }
+        self.members.insert(segment, Members::from_set(result));
+        self.built
+            .replace(segment, now, self.ordinals.alive().clone(), hints);
+    }
+
+    /// Deletes a segment. Segments referring to it must have been deleted or edited first.
+    pub fn remove_segment(&mut self, id: SegmentId) {
+        self.segments.remove(&id);
+        self.members.remove(&id);
+        self.built.remove(id);
+        for state in self.people.states_mut() {
+            state.nexts.remove(&id);
+        }
+        self.recompute_order();
+    }
+
+    fn scan(&self, now: UnixSeconds) -> Scan<'_> {
+        Scan {
+            events: &self.events,
+            predicates: &self.predicates,
+            attributes: &self.attributes,
+            members: &self.members,
+            ordinals: &self.ordinals,
+            people: &self.people,
+            now,
+        }
+    }
+
+    /// Evaluates a definition for everyone at `now` without saving it, with up to `sample`
+    /// members, from the index. Returns `None` when the index cannot answer: a filter that
+    /// depends on the time or the profile-age rule, or an event name whose events the engine may
+    /// not all hold; the caller then evaluates person by person from history.
+    pub fn preview(
+        &self,
+        definition: &Definition,
+        now: UnixSeconds,
+        sample: usize,
+    ) -> Option<Preview> {
+        if !indexable(&definition.root) || !self.holds_every_event_of(&definition.root) {
+            return None;
+        }
+        let result = self
+            .scan(now)
+            .evaluate(&definition.root, &mut Scratch::default(), &mut None);
+        let count = result.len();
+        let mut people = self.ordinals.people(&result);
+        people.truncate(sample);
+        Some(Preview {
+            count,
+            sample: people,
+        })
+    }
+
+    /// Tells whether the index holds every event the condition's event conditions look at.
+    fn holds_every_event_of(&self, condition: &Condition) -> bool {
+        match condition {
+            Condition::And(children) | Condition::Or(children) => {
+                children.iter().all(|c| self.holds_every_event_of(c))
+            }
+            Condition::Not(child) => self.holds_every_event_of(child),
+            Condition::Event(event) => match self.events.table_of(&event.name, event.kind) {
+                Some(table) => self.events.table(table).complete,
+                None => !self.partial,
+            },
+            Condition::Attribute(_) | Condition::Segment(_) => true,
+        }
+    }
+
+    /// Puts the events that arrived out of time order into place. A build does it itself;
+    /// calling this after loading moves that cost out of the first build.
+    pub fn settle_index(&mut self) {
+        self.events.settle_all(self.ordinals.alive());
+    }
+}

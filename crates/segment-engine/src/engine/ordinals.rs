@@ -1,0 +1,79 @@
+//! Person ordinals: dense numbers for the index's rows and the segments' bitsets.
+//!
+//! Every person state gets a new ordinal when it is created and keeps it until the person is
+//! deleted, merged away or reloaded; an ordinal is never reused, so rows left in the index by a
+//! person who is gone can never be read as someone else's.
+
+use super::bitset::Bitset;
+use crate::PersonId;
+
+#[derive(Debug, Default)]
+pub(super) struct Ordinals {
+    ids: Vec<PersonId>,
+    /// The ordinals of the people the engine knows now.
+    alive: Bitset,
+    /// Whether ordinals were handed out in ascending id order, so that a bitset over ordinals
+    /// lists people in ascending id order without sorting.
+    ascending: bool,
+}
+
+impl Ordinals {
+    pub fn assign(&mut self, person: PersonId) -> u32 {
+        let ordinal = u32::try_from(self.ids.len()).expect("fewer than 2^32 person states");
+        self.ascending = (self.ascending || self.ids.is_empty())
+            && self.ids.last().is_none_or(|last| *last < person);
+        self.ids.push(person);
+        self.alive.insert(ordinal);
+        ordinal
+    }
+
+    pub fn retire(&mut self, ordinal: u32) {
+        self.alive.remove(ordinal);
+    }
+
+    pub fn id(&self, ordinal: u32) -> PersonId {
+        self.ids[ordinal as usize]
+    }
+
+    pub fn alive(&self) -> &Bitset {
+        &self.alive
+    }
+
+    pub fn is_alive(&self, ordinal: u32) -> bool {
+        self.alive.contains(ordinal)
+    }
+
+    /// How many ordinals were handed out.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The people of a set of ordinals, in ascending id order.
+    pub fn people(&self, set: &Bitset) -> Vec<PersonId> {
+        let mut people: Vec<PersonId> = set.iter().map(|ordinal| self.id(ordinal)).collect();
+        if !self.ascending {
+            people.sort_unstable();
+        }
+        people
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_come_out_in_id_order_either_way() {
+        let mut ordinals = Ordinals::default();
+        let mut set = Bitset::new();
+        for person in [3, 5, 9] {
+            set.insert(ordinals.assign(person));
+        }
+        assert_eq!(ordinals.people(&set), vec![3, 5, 9]);
+        set.insert(ordinals.assign(1));
+        assert_eq!(ordinals.people(&set), vec![1, 3, 5, 9]);
+        ordinals.retire(0);
+        assert!(!ordinals.is_alive(0) && ordinals.is_alive(1));
+        assert_eq!(ordinals.len(), 4);
+    }
+}

@@ -1,0 +1,362 @@
+//! Evaluating a definition for everyone at once from the event index.
+//!
+//! Each event condition reads only the rows of its window in its (name, type) table, found by
+//! binary search, and yields a set of people; attribute conditions read the attribute columns;
+//! segment references read the referenced segment's members; `and`, `or` and `not` are set
+//! operations. Along the way a build collects deadline hints (see `deadlines`): per person, the
+//! earliest counted event leaving a relative window and the first event coming into the window,
+//! which are exactly the times `PersonState::evaluate` reports for the same condition.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::attributes::{Answer, AttributeColumns};
+use super::bitset::Bitset;
+use super::compiled::Predicates;
+use super::deadlines::Hint;
+use super::events::{EventIndex, Row};
+use super::members::Members;
+use super::ordinals::Ordinals;
+use super::people::People;
+use crate::definition::{Condition, Count, EventCondition, Filter, Window};
+use crate::filter::holds;
+use crate::{SegmentId, UnixSeconds};
+
+/// Tells whether a condition can be evaluated from the index. Filters that depend on the time
+/// (`before_ago`, `after_ago`) and the profile-age rule need each person's state instead.
+pub(super) fn indexable(condition: &Condition) -> bool {
+    match condition {
+        Condition::And(children) | Condition::Or(children) => children.iter().all(indexable),
+        Condition::Not(child) => indexable(child),
+        Condition::Event(event) => {
+            !event.require_profile_age && !event.filters.iter().any(|f| f.op.is_relative())
+        }
+        Condition::Attribute(filter) => !filter.op.is_relative(),
+        Condition::Segment(_) => true,
+    }
+}
+
+/// Working memory kept between builds, so that a build does not pay for fresh pages.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    /// Matching events per person ordinal; all zero between uses.
+    small: Vec<u8>,
+    counts: Vec<u32>,
+}
+
+/// What a scan reads.
+pub(super) struct Scan<'a> {
+    pub events: &'a EventIndex,
+    pub predicates: &'a Predicates,
+    pub attributes: &'a AttributeColumns,
+    pub members: &'a HashMap<SegmentId, Members>,
+    pub ordinals: &'a Ordinals,
+    pub people: &'a People,
+    pub now: UnixSeconds,
+}
+
+impl Scan<'_> {
+    /// The living people for whom `condition` holds at `now`. With `hints`, also collects
+    /// deadline hints, as runs each in ascending time; that needs every table settled.
+    pub fn evaluate(
+        &self,
+        condition: &Condition,
+        scratch: &mut Scratch,
+        hints: &mut Option<&mut Vec<Vec<Hint>>>,
+    ) -> Bitset {
+        match condition {
+            Condition::And(children) => {
+                let mut result: Option<Bitset> = None;
+                for child in children {
+                    let set = self.evaluate(child, scratch, hints);
+                    match &mut result {
+                        None => result = Some(set),
+                        Some(result) => result.intersect_with(&set),
+                    }
+                }
+                result.unwrap_or_default()
+            }
+            Condition::Or(children) => {
+                let mut result = Bitset::new();
+                for child in children {
+                    result.union_with(&self.evaluate(child, scratch, hints));
+                }
+                result
+            }
+            Condition::Not(child) => {
+                let mut result = self.ordinals.alive().clone();
+                result.difference_with(&self.evaluate(child, scratch, hints));
+                result
+            }
+            Condition::Segment(id) => self
+                .members
+                .get(id)
+                .map(|members| members.set_ref().clone())
+                .unwrap_or_default(),
+            Condition::Attribute(filter) => self.attribute(filter),
+            Condition::Event(event) => self.event(event, scratch, hints),
+        }
+    }
+
+    fn attribute(&self, filter: &Filter) -> Bitset {
+        let mut result = match self
+            .attributes
+            .evaluate(filter, self.ordinals.len(), self.now)
+        {
+            Answer::People(set) => set,
+            Answer::Unknown => {
+                let mut set = Bitset::new();
+                for (_, state) in self.people.iter() {
+                    if holds(filter, &state.attributes, self.now) {
+                        set.insert(state.ordinal);
+                    }
+                }
+                set
+            }
+        };
+        result.intersect_with(self.ordinals.alive());
+        result
+    }
+
+    fn event(
+        &self,
+        event: &EventCondition,
+        scratch: &mut Scratch,
+        hints: &mut Option<&mut Vec<Vec<Hint>>>,
+    ) -> Bitset {
+        let now = self.now;
+        let zero_holds = !event.performed || event.count.holds(0);
+        let Some(table_id) = self.events.table_of(&event.name, event.kind) else {
+            // No event of this name exists, so everyone has a count of zero.
+            return if zero_holds {
+                self.ordinals.alive().clone()
+            } else {
+                Bitset::new()
+            };
+        };
+        let table = self.events.table(table_id);
+        let accepts: Option<Cow<'_, [bool]>> = if event.filters.is_empty() {
+            None
+        } else {
+            match self
+                .predicates
+                .find(&event.name, event.kind, &event.filters)
+                .and_then(|p| p.accepts.as_deref())
+            {
+                Some(accepts) => Some(Cow::Borrowed(accepts)),
+                None => Some(Cow::Owned(
+                    table
+                        .dict
+                        .objects()
+                        .iter()
+                        .map(|data| event.filters.iter().all(|f| holds(f, data, now)))
+                        .collect(),
+                )),
+            }
+        };
+        let passes = |row: &Row| accepts.as_ref().is_none_or(|a| a[row.data as usize]);
+        let sorted = table.sorted();
+        let upper = |x: UnixSeconds| sorted.partition_point(|r| r.timestamp <= x);
+        let (low, high) = match event.window {
+            Window::Ever => (0, upper(now)),
+            Window::Within(seconds) => (upper(now - seconds), upper(now)),
+            Window::Between { from, to } => {
+                let last = now.min(to);
+                if from <= last {
+                    (sorted.partition_point(|r| r.timestamp < from), upper(last))
+                } else {
+                    (0, 0)
+                }
+            }
+        };
+        let in_window = |timestamp: UnixSeconds| {
+            timestamp <= now
+                && match event.window {
+                    Window::Ever => true,
+                    Window::Within(seconds) => now - seconds < timestamp,
+                    Window::Between { from, to } => from <= timestamp && timestamp <= to,
+                }
+        };
+        let leaving = match event.window {
+            Window::Within(seconds) => Some(seconds),
+            _ => None,
+        };
+        // Per person, the first counted row is the earliest to leave a relative window.
+        let collect_leaving = leaving.is_some() && hints.is_some();
+        let seconds = leaving.unwrap_or(0);
+        let mut leaving_hints = Vec::new();
+        if collect_leaving {
+            leaving_hints.reserve(high - low);
+        }
+        let tail: Vec<Row> = table
+            .unsorted()
+            .iter()
+            .filter(|row| in_window(row.timestamp))
+            .copied()
+            .collect();
+        let rows = [&sorted[low..high], tail.as_slice()];
+        let mut result = match event.count {
+            // "Performed at least once" and "not performed" need no counts: a person is in once
+            // seen, or once never seen.
+            Count::AtLeast(1) if event.performed => self.seen(&rows, &passes, |row| {
+                if collect_leaving {
+                    leaving_hints.push(Hint::new(row.timestamp + seconds, now, row.ordinal));
+                }
+            }),
+            _ if !event.performed => {
+                let seen = self.seen(&rows, &passes, |row| {
+                    if collect_leaving {
+                        leaving_hints.push(Hint::new(row.timestamp + seconds, now, row.ordinal));
+                    }
+                });
+                let mut result = self.ordinals.alive().clone();
+                result.difference_with(&seen);
+                result
+            }
+            count => {
+                let value = |n: u64| count.holds(n);
+                let mut on_first = |row: &Row| {
+                    if collect_leaving {
+                        leaving_hints.push(Hint::new(row.timestamp + seconds, now, row.ordinal));
+                    }
+                };
+                // Counts up to 255 fit a byte per person, four times less memory to touch;
+                // a bound above 254 needs exact counts beyond that.
+                let small = match count {
+                    Count::AtLeast(n) | Count::AtMost(n) | Count::Exactly(n) => n < 255,
+                };
+                if small {
+                    count_per_person(
+                        &rows,
+                        &passes,
+                        &mut scratch.small,
+                        self.ordinals,
+                        zero_holds,
+                        value,
+                        &mut on_first,
+                    )
+                } else {
+                    count_per_person(
+                        &rows,
+                        &passes,
+                        &mut scratch.counts,
+                        self.ordinals,
+                        zero_holds,
+                        value,
+                        &mut on_first,
+                    )
+                }
+            }
+        };
+        if let Some(hints) = hints.as_mut() {
+            // The first matching event after now, per person, is when their count next grows.
+            let (start, last) = match event.window {
+                Window::Ever | Window::Within(_) => (upper(now), UnixSeconds::MAX),
+                Window::Between { from, to } => (upper(now.max(from - 1)), to),
+            };
+            let mut seen = Bitset::new();
+            let mut entering = Vec::new();
+            for row in &sorted[start..] {
+                if row.timestamp > last {
+                    break;
+                }
+                if passes(row) && seen.insert(row.ordinal) {
+                    entering.push(Hint::new(row.timestamp, now, row.ordinal));
+                }
+            }
+            hints.push(leaving_hints);
+            hints.push(entering);
+        }
+        result.intersect_with(self.ordinals.alive());
+        result
+    }
+
+    /// The people with at least one passing row; `first` sees each person's first row.
+    fn seen(
+        &self,
+        rows: &[&[Row]; 2],
+        passes: &impl Fn(&Row) -> bool,
+        mut first: impl FnMut(&Row),
+    ) -> Bitset {
+        let mut seen = Bitset::with_capacity(self.ordinals.len());
+        for part in rows {
+            for row in *part {
+                if passes(row) && seen.insert(row.ordinal) {
+                    first(row);
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// A per-person counter that saturates: a byte when the condition's bound is below 255, else a
+/// `u32`.
+trait Counter: Copy + Default {
+    fn bump(&mut self);
+    fn get(self) -> u64;
+}
+
+impl Counter for u8 {
+    fn bump(&mut self) {
+        *self = self.saturating_add(1);
+    }
+
+    fn get(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+impl Counter for u32 {
+    fn bump(&mut self) {
+        *self = self.saturating_add(1);
+    }
+
+    fn get(self) -> u64 {
+        u64::from(self)
+    }
+}
+
+/// The people whose count of passing rows satisfies `value`; `zero_holds` says whether people
+/// without any row do. `counts` is all zero before and after.
+fn count_per_person<C: Counter>(
+    rows: &[&[Row]; 2],
+    passes: &impl Fn(&Row) -> bool,
+    counts: &mut Vec<C>,
+    ordinals: &Ordinals,
+    zero_holds: bool,
+    value: impl Fn(u64) -> bool,
+    on_first: &mut impl FnMut(&Row),
+) -> Bitset {
+    if counts.len() < ordinals.len() {
+        counts.resize(ordinals.len(), C::default());
+    }
+    let mut touched = Vec::new();
+    for part in rows {
+        for row in *part {
+            if !passes(row) {
+                continue;
+            }
+            let count = &mut counts[row.ordinal as usize];
+            if count.get() == 0 {
+                touched.push(row.ordinal);
+                on_first(row);
+            }
+            count.bump();
+        }
+    }
+    let mut result = if zero_holds {
+        ordinals.alive().clone()
+    } else {
+        Bitset::with_capacity(ordinals.len())
+    };
+    for ordinal in touched {
+        let count = std::mem::take(&mut counts[ordinal as usize]);
+        if value(count.get()) {
+            result.insert(ordinal);
+        } else {
+            result.remove(ordinal);
+        }
+    }
+    result
+}
