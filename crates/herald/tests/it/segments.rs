@@ -163,6 +163,7 @@ async fn building_over_history_counts_past_events_and_never_looks_live() {
         .await;
     assert_eq!(status, 200, "{preview}");
     assert_eq!(preview["count"], 2);
+    assert_eq!(preview["sample"], json!(["a", "b"]));
     let id = create_segment(&app, Some(definition)).await;
     assert_eq!(members(&app, id).await, vec!["a", "b"]);
     let intervals = history(&app, id, "a").await;
