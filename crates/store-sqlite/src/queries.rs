@@ -83,6 +83,22 @@ pub(crate) fn parse_json(text: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+/// Runs a cached statement that writes; returns the number of rows it changed.
+pub(crate) fn execute(
+    connection: &Connection,
+    sql: &str,
+    values: impl rusqlite::Params,
+) -> Result<usize, StoreError> {
+    connection
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.execute(values))
+        .map_err(backend)
+}
+
 const CAMPAIGN_COLUMNS: &str = "id, workspace_id, name, definition, state, created_at, updated_at";
 
 fn campaign_from_row(row: &Row<'_>) -> rusqlite::Result<(CampaignRow, String)> {

@@ -5,7 +5,7 @@ use herald_store::{DeliveryQuery, DeliveryRow, RunRow, StoreError};
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
-use crate::queries::{Queries, backend, parse_json};
+use crate::queries::{Queries, backend, execute, parse_json, to_json};
 
 const RUN_COLUMNS: &str = "id, workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at";
 
@@ -66,10 +66,6 @@ fn finish_delivery(
     Ok(delivery)
 }
 
-fn to_json(value: &Value) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
-}
-
 impl Queries<'_> {
     pub(crate) fn due_runs_query(
         &self,
@@ -91,7 +87,7 @@ impl Queries<'_> {
                AND r.id NOT IN (SELECT value FROM json_each(?3))
              ORDER BY r.due_at, r.id LIMIT ?2"
         );
-        let skip = serde_json::to_string(skip).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let skip = to_json(&skip)?;
         self.all(&sql, params![now, limit, skip], run_from_row, finish_run)
     }
 
@@ -191,17 +187,6 @@ impl Queries<'_> {
         }
         Ok(counts)
     }
-}
-
-fn execute(
-    connection: &Connection,
-    sql: &str,
-    values: impl rusqlite::Params,
-) -> Result<usize, StoreError> {
-    connection
-        .prepare_cached(sql)
-        .and_then(|mut statement| statement.execute(values))
-        .map_err(backend)
 }
 
 pub(crate) fn insert_run(connection: &Connection, run: &RunRow) -> Result<RunRow, StoreError> {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::cache::WriterCache;
 use crate::index_buffer::IndexBuffer;
-use crate::queries::{Queries, backend, read_events};
+use crate::queries::{Queries, backend, execute, read_events, to_json};
 
 /// One write job's view of the writer's transaction.
 pub(crate) struct Tx<'c, 'i> {
@@ -39,15 +39,8 @@ impl<'c, 'i> Tx<'c, 'i> {
     }
 
     fn execute(&self, sql: &str, values: impl rusqlite::Params) -> Result<usize, StoreError> {
-        self.connection()
-            .prepare_cached(sql)
-            .and_then(|mut statement| statement.execute(values))
-            .map_err(backend)
+        execute(self.connection(), sql, values)
     }
-}
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
 impl StoreRead for Tx<'_, '_> {
