@@ -1,9 +1,11 @@
 //! Time: applying deadlines, and completing a person's state after index builds.
 
+use std::collections::BTreeSet;
+
 use super::compiled::Compiled;
 use super::person::Context;
 use super::{Cause, Change, Engine, Origin, Scope, reschedule};
-use crate::{PersonId, UnixSeconds};
+use crate::{PersonId, SegmentId, UnixSeconds};
 
 impl Engine {
     /// Returns when a person's membership will next be re-evaluated by time alone.
@@ -80,10 +82,11 @@ impl Engine {
                 .people
                 .get(person)
                 .map_or(due, |s| due.max(s.last_eval));
+            let scope = self.due_segments(person, at);
             self.evaluate(
                 person,
                 at,
-                Scope::All,
+                Scope::Some(&scope),
                 &Cause::Deadline,
                 Origin::Live,
                 &mut changes,
@@ -111,15 +114,34 @@ impl Engine {
             if let Some(state) = self.people.get_mut(person) {
                 state.due = None;
             }
+            let scope = self.due_segments(person, due);
             self.evaluate(
                 person,
                 due,
-                Scope::All,
+                Scope::Some(&scope),
                 &Cause::Deadline,
                 Origin::Live,
                 changes,
             );
         }
+    }
+
+    /// The segments whose answer for a person may change by time at `at`: those whose next
+    /// change is due by then, and the segments that refer to them. A deadline re-evaluates only
+    /// these: the others' answers cannot have moved, and a person in many segments (or with many
+    /// events) would otherwise cost a full evaluation per deadline, which is what makes a storm
+    /// of deadlines slow ingest down.
+    fn due_segments(&self, person: PersonId, at: UnixSeconds) -> BTreeSet<SegmentId> {
+        let mut scope = BTreeSet::new();
+        let Some(state) = self.people.get(person) else {
+            return scope;
+        };
+        for (segment, next) in &state.nexts {
+            if *next <= at && scope.insert(*segment) {
+                scope.extend(self.dependents.get(segment).into_iter().flatten().copied());
+            }
+        }
+        scope
     }
 
     /// Completes a person's state for the segments built from the index since they were last
