@@ -18,7 +18,7 @@ pub mod input;
 pub mod reference;
 
 pub use definition::{Condition, Definition, DefinitionError, EventCondition, Filter};
-pub use engine::{Cause, Change, Engine, Origin, Preview};
+pub use engine::{BuildChanges, Cause, Change, Changes, Engine, Origin, Preview};
 pub use history::{EventKind, EventRecord, PersonHistory};
 pub use input::Input;
 

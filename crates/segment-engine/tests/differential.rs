@@ -177,6 +177,11 @@ enum Step {
     Rebuild {
         alternative: bool,
     },
+    /// Deletes segment 1 and the segments that refer to it, then creates them again under the
+    /// same ids: what a deleted segment leaves in people's states must not leak into the new one.
+    Recreate {
+        alternative: bool,
+    },
     Advance {
         seconds: i64,
     },
@@ -201,6 +206,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (person.clone(), person.clone()).prop_map(|(primary, secondary)| Step::Merge { primary, secondary }),
         1 => (person.clone(), any::<bool>()).prop_map(|(person, add)| Step::Manual { person, add }),
         1 => any::<bool>().prop_map(|alternative| Step::Rebuild { alternative }),
+        1 => any::<bool>().prop_map(|alternative| Step::Recreate { alternative }),
         // Time moves on a minute grid, so that it often lands exactly on window boundaries, and
         // sometimes by one second, so that off-by-one deadlines show.
         4 => prop::sample::select(vec![0_i64, 1, 59, 60, 60, 120, 180, 300, 600]).prop_map(|seconds| Step::Advance { seconds }),
@@ -451,6 +457,40 @@ impl Run {
                 };
                 parsed.insert(1, definition.clone());
                 engine.set_segment(1, Some(definition), histories(world), world.now);
+            }
+            Step::Recreate {
+                alternative: use_alternative,
+            } => {
+                let definition = if use_alternative {
+                    alternative.clone()
+                } else {
+                    original.clone()
+                };
+                parsed.insert(1, definition);
+                // Segment 1 and everything referring to it, directly or not...
+                let mut affected = BTreeSet::from([1]);
+                while let Some((id, _)) = parsed.iter().find(|(id, definition)| {
+                    !affected.contains(*id) && !definition.references().is_disjoint(&affected)
+                }) {
+                    affected.insert(*id);
+                }
+                // ...dependencies first.
+                let mut order: Vec<SegmentId> = Vec::new();
+                while order.len() < affected.len() {
+                    let ready = affected.iter().copied().find(|id| {
+                        !order.contains(id)
+                            && parsed[id].references().iter().all(|referenced| {
+                                !affected.contains(referenced) || order.contains(referenced)
+                            })
+                    });
+                    order.push(ready.expect("references form no cycle"));
+                }
+                for id in order.iter().rev() {
+                    engine.remove_segment(*id);
+                }
+                for id in &order {
+                    engine.set_segment(*id, Some(parsed[id].clone()), histories(world), world.now);
+                }
             }
             Step::Advance { seconds } => world.now += seconds,
         }

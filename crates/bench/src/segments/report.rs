@@ -236,6 +236,18 @@ pub fn builds(rows: &[Timings<'_>], stream: &[Duration], live_drop: Option<Durat
             list_ms(stream)
         );
     }
+    let expand: Vec<String> = rows
+        .iter()
+        .filter_map(|row| row.build.map(|build| (row.name, &build.expand)))
+        .filter(|(_, times)| !times.is_empty())
+        .map(|(name, times)| format!("{name} {:.2} ms", ms(median(times))))
+        .collect();
+    if !expand.is_empty() {
+        println!(
+            "A build returns its entries and exits as lists of ids; expanding them into one `Change` per member afterwards, as the server's runner does before storing them as rows (not part of the build's time): median {}.",
+            expand.join(", ")
+        );
+    }
     let fresh_drop = rows.iter().rev().find_map(|row| row.fresh).map(|b| b.drop);
     if let Some(drop) = fresh_drop {
         println!(

@@ -115,33 +115,6 @@ impl Bitset {
             Ones(*word).map(move |bit| base + bit)
         })
     }
-
-    /// How many values are in exactly one of the two sets.
-    pub fn symmetric_difference_len(&self, other: &Self) -> usize {
-        let words = self.words.len().max(other.words.len());
-        (0..words)
-            .map(|index| {
-                let mine = self.words.get(index).copied().unwrap_or(0);
-                let theirs = other.words.get(index).copied().unwrap_or(0);
-                (mine ^ theirs).count_ones() as usize
-            })
-            .sum()
-    }
-
-    /// The values in exactly one of the two sets, in ascending order, with whether each is in
-    /// `self`: the entries and exits between an old and a new membership.
-    pub fn symmetric_difference<'a>(
-        &'a self,
-        other: &'a Self,
-    ) -> impl Iterator<Item = (u32, bool)> + 'a {
-        let words = self.words.len().max(other.words.len());
-        (0..words).flat_map(move |index| {
-            let mine = self.words.get(index).copied().unwrap_or(0);
-            let theirs = other.words.get(index).copied().unwrap_or(0);
-            let base = index as u32 * 64;
-            Ones(mine ^ theirs).map(move |bit| (base + bit, mine & (1 << bit) != 0))
-        })
-    }
 }
 
 /// The set bits of one word, lowest first.
@@ -186,11 +159,6 @@ mod tests {
         a.difference_with(&b);
         assert_eq!(a.iter().collect::<Vec<_>>(), vec![64, 200]);
         assert_eq!(a.len(), 2);
-        assert_eq!(a.symmetric_difference_len(&b), 4);
-        assert_eq!(
-            a.symmetric_difference(&b).collect::<Vec<_>>(),
-            vec![(1, false), (64, true), (65, false), (200, true)]
-        );
         assert!(a.remove(64) && !a.remove(64) && !a.remove(99_999));
         let column = Bitset::from_column(&[1, 0, 2, 1], &[1, 0, 1], 70);
         assert_eq!(column.iter().take(3).collect::<Vec<_>>(), vec![1, 2, 4]);

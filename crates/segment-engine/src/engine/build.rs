@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use super::changes::{BuildChanges, Changes};
 use super::compiled::{Compiled, Interner};
 use super::members::Members;
 use super::scan::{Scan, Scratch, indexable};
@@ -34,7 +35,7 @@ impl Engine {
         definition: Option<Definition>,
         histories: impl IntoIterator<Item = (PersonId, PersonHistory)>,
         now: UnixSeconds,
-    ) -> Vec<Change> {
+    ) -> Changes {
         // Deadlines due by now are applied first, as if the index had not lagged, so that the
         // memberships a build reads (segment references) are those of `now`.
         let (mut changes, _) = self.advance(now, usize::MAX);
@@ -68,8 +69,10 @@ impl Engine {
             }
         }
         self.read_histories(histories, &incomplete, now, &mut changes);
+        let mut all = Changes::default();
+        all.push_singles(changes);
         if manual {
-            return changes;
+            return all;
         }
         let scope: Vec<SegmentId> = self
             .order
@@ -78,9 +81,9 @@ impl Engine {
             .filter(|segment| *segment == id || dependents.contains(segment))
             .collect();
         for segment in scope {
-            self.build(segment, now, &mut changes);
+            self.build(segment, now, &mut all);
         }
-        changes
+        all
     }
 
     /// Loads the people the engine does not know from their histories, and refills the given
@@ -134,7 +137,7 @@ impl Engine {
 
     /// Evaluates one segment for everyone at `now`: from the index when its definition allows,
     /// else person by person.
-    fn build(&mut self, segment: SegmentId, now: UnixSeconds, changes: &mut Vec<Change>) {
+    fn build(&mut self, segment: SegmentId, now: UnixSeconds, all: &mut Changes) {
         let Some(condition) = self
             .segments
             .get(&segment)
@@ -147,17 +150,19 @@ impl Engine {
             self.built.remove(segment);
             let people: Vec<PersonId> = self.people.iter().map(|(person, _)| person).collect();
             let scope = BTreeSet::from([segment]);
+            let mut changes = Vec::new();
             for person in people {
-                self.catch_up(person, now, changes);
+                self.catch_up(person, now, &mut changes);
                 self.evaluate(
                     person,
                     now,
                     Scope::Some(&scope),
                     &Cause::Build,
                     Origin::Build,
-                    changes,
+                    &mut changes,
                 );
             }
+            all.push_singles(changes);
             return;
         }
         self.events.settle_all(self.ordinals.alive());
@@ -168,30 +173,28 @@ impl Engine {
             .evaluate(&condition, &mut scratch, &mut Some(&mut hints));
         self.scratch = scratch;
         let old = self.members.remove(&segment).unwrap_or_default();
-        changes.reserve(result.symmetric_difference_len(old.set_ref()));
-        for (ordinal, entered) in result.symmetric_difference(old.set_ref()) {
-            changes.push(Change {
-                segment,
-                person: self.ordinals.id(ordinal),
-                entered,
-                at: now,
-                cause: Cause::Build,
-                origin: Origin::Build,
-            });
-        }
+        all.push_build(BuildChanges::new(
+            segment,
+            now,
+            &result,
+            old.set_ref(),
+            self.ordinals.ids(),
+        ));
         self.members.insert(segment, Members::from_set(result));
         self.built
             .replace(segment, now, self.ordinals.alive().clone(), hints);
     }
 
     /// Deletes a segment. Segments referring to it must have been deleted or edited first.
+    ///
+    /// People's next-change times for it are left where they are, and dropped when each person
+    /// is next evaluated: visiting a million states here would cost more than any build, and an
+    /// entry left behind can only wake a person early for nothing. A segment created again
+    /// under the same id is built, so every person's entry for it is rewritten before it is read.
     pub fn remove_segment(&mut self, id: SegmentId) {
         self.segments.remove(&id);
         self.members.remove(&id);
         self.built.remove(id);
-        for state in self.people.states_mut() {
-            state.nexts.remove(&id);
-        }
         self.recompute_order();
     }
 

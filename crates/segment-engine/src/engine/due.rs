@@ -78,6 +78,10 @@ impl Engine {
             if let Some(state) = self.people.get_mut(person) {
                 state.due = None;
             }
+            // Segments built since the person was last touched are completed first, so that an
+            // entry left by a deleted segment whose id was built again is never read as the new
+            // segment's.
+            self.materialize(person);
             let at = self
                 .people
                 .get(person)
@@ -196,6 +200,7 @@ impl Engine {
             };
         }
         let after = state.last_eval;
+        state.nexts.retain(|id, _| segments.contains_key(id));
         let next_due = state.nexts.values().copied().filter(|t| *t > after).min();
         reschedule(due, person, state, next_due);
     }

@@ -14,6 +14,7 @@
 mod attributes;
 mod bitset;
 mod build;
+mod changes;
 mod compiled;
 mod deadlines;
 mod due;
@@ -42,6 +43,7 @@ use person::{Context, PersonState};
 use scan::Scratch;
 
 pub use build::Preview;
+pub use changes::{BuildChanges, Changes};
 
 /// Whether a membership change comes from live data or from building a segment over history.
 /// Only live changes may trigger campaigns.
@@ -579,6 +581,8 @@ impl Engine {
                 });
             }
         }
+        // Entries of deleted segments are dropped here rather than when they are deleted.
+        state.nexts.retain(|id, _| segments.contains_key(id));
         // Segment references make a segment's next change also a change of its dependents, so
         // the person's due time is the earliest over all segments.
         let next_due = state.nexts.values().copied().filter(|t| *t > at).min();

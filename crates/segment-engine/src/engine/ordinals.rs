@@ -4,12 +4,16 @@
 //! deleted, merged away or reloaded; an ordinal is never reused, so rows left in the index by a
 //! person who is gone can never be read as someone else's.
 
+use std::sync::Arc;
+
 use super::bitset::Bitset;
 use crate::PersonId;
 
 #[derive(Debug, Default)]
 pub(super) struct Ordinals {
-    ids: Vec<PersonId>,
+    /// Shared so that a build's changes can name their people later without copying the ids
+    /// out now (see `Changes`); a new person copies them only while such changes are kept.
+    ids: Arc<Vec<PersonId>>,
     /// The ordinals of the people the engine knows now.
     alive: Bitset,
     /// Whether ordinals were handed out in ascending id order, so that a bitset over ordinals
@@ -22,7 +26,7 @@ impl Ordinals {
         let ordinal = u32::try_from(self.ids.len()).expect("fewer than 2^32 person states");
         self.ascending = (self.ascending || self.ids.is_empty())
             && self.ids.last().is_none_or(|last| *last < person);
-        self.ids.push(person);
+        Arc::make_mut(&mut self.ids).push(person);
         self.alive.insert(ordinal);
         ordinal
     }
@@ -33,6 +37,11 @@ impl Ordinals {
 
     pub fn id(&self, ordinal: u32) -> PersonId {
         self.ids[ordinal as usize]
+    }
+
+    /// Every ordinal's person, shared.
+    pub fn ids(&self) -> Arc<Vec<PersonId>> {
+        Arc::clone(&self.ids)
     }
 
     pub fn alive(&self) -> &Bitset {
