@@ -9,15 +9,22 @@
 # them leaves the segment at once. Both measurements last 3 s, and the storm starts half a second
 # into the second, so that it covers a large part of it. Loopback only; every step is bounded.
 #
+# Ingest runs on a fixed schedule of STORM_RATE requests/s (open loop, latency counted from when
+# each request was due), the load a latency goal is about: a closed loop at saturation would turn
+# any CPU the storm takes into latency, whatever the server does. STORM_RATE=0 runs the closed
+# loop instead (16 connections, each sending as soon as its last answer came).
+#
 #   CARGO_TARGET_DIR  where the release build goes (default: target)
 #   STORM_PEOPLE      people due at the same second (default: 200000)
 #   STORM_PORT        the server's port (default: 18191)
+#   STORM_RATE        ingest requests/s, open loop (default: 2000; 0 = closed loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 people="${STORM_PEOPLE:-200000}"
 port="${STORM_PORT:-18191}"
+rate="${STORM_RATE:-2000}"
 start=1800000000
 base="http://127.0.0.1:${port}"
 
@@ -76,11 +83,18 @@ for _ in $(seq 1 600); do
 done
 echo "members before the storm: $(count)" >&2
 
+pace=()
+if [[ "${rate}" != 0 ]]; then
+    pace=(--rate "${rate}")
+fi
 run_single() {
     timeout 60 "${bench}" --url "${base}" --site-id "${site}" --api-key "${key}" --scenario single \
-        --connections 16 --duration-secs "$1" --warmup-secs 1
+        --connections 16 --duration-secs "$1" --warmup-secs 1 --server-pid "${server_pid}" "${pace[@]}"
 }
 
+# Loading leaves a large WAL behind; its checkpoints settle before anything is measured, so that
+# the baseline is the server's steady state.
+sleep 5
 baseline="$(run_single 3)"
 # The storm: the clock passes the window of every ping at once while ingest runs.
 run_single 3 > "${work}/storm.json" &
@@ -93,15 +107,16 @@ wait "${bench_pid}"
 during="$(cat "${work}/storm.json")"
 echo "members after the storm: $(count)" >&2
 
-python3 - "${baseline}" "${during}" "${storm_seconds}" "${people}" <<'PY'
+python3 - "${baseline}" "${during}" "${storm_seconds}" "${people}" "${rate}" <<'PY'
 import json, sys
 before, during = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-seconds, people = sys.argv[3], sys.argv[4]
-print("| ingest (`single`, 16 connections) | requests/s | p50 ms | p99 ms | max ms |")
-print("|---|---|---|---|---|")
-for label, run in (("nothing due", before), (f"{people} deadlines due at once", during)):
+seconds, people, rate = sys.argv[3], sys.argv[4], sys.argv[5]
+load = f"{int(rate):,} requests/s on a schedule" if rate != "0" else "closed loop"
+print(f"| ingest (`single`, 16 connections, {load}) | requests/s | p50 ms | p90 ms | p99 ms | max ms | server cores | machine cores |")
+print("|---|---|---|---|---|---|---|---|")
+for label, run in (("nothing due", before), (f"{int(people):,} deadlines due at once", during)):
     latency = run["latency_ms"]
-    print(f"| {label} | {run['requests_per_sec']:,.0f} | {latency['p50']:.2f} | {latency['p99']:.2f} | {latency['max']:.2f} |")
+    print(f"| {label} | {run['requests_per_sec']:,.0f} | {latency['p50']:.2f} | {latency['p90']:.2f} | {latency['p99']:.2f} | {latency['max']:.2f} | {run['server_cpu_cores']} | {run['machine_cpu_cores']} |")
 print(f"\nThe storm ({people} exits) was applied in {seconds} s (the dev-clock request returns once every due deadline is applied).")
 print(f"p99 during ÷ p99 before: {during['latency_ms']['p99'] / before['latency_ms']['p99']:.2f}")
 PY

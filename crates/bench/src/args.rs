@@ -188,6 +188,13 @@ pub struct Args {
     /// next to the generator's own.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Requests per second over all connections, sent on a fixed schedule (open loop), instead
+    /// of each connection sending its next request as soon as the last is answered. Latency is
+    /// then counted from when a request was due, so a request that waited for its connection
+    /// counts that wait too. This is the load to measure latency under: a closed loop at
+    /// saturation turns any loss of throughput into latency.
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
 
 /// The traffic shapes of the ingest benchmark.

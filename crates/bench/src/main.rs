@@ -28,7 +28,7 @@ use crate::args::{Args, Cli, Command, SegmentsArgs, WorkloadArgs};
 use crate::payload::Payloads;
 use crate::report::RunInfo;
 use crate::target::Target;
-use crate::worker::Window;
+use crate::worker::{Pace, Window};
 
 /// The server's allocator, so that the segment engine is measured as it runs inside Herald,
 /// where allocation is a large part of its cost.
@@ -119,6 +119,21 @@ fn load(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each connection's schedule: with `--rate`, connection `index` of N sends every N / rate
+/// seconds, offset by index / rate so that the connections take turns.
+fn pace(args: &Args, begin: Instant, index: usize) -> Pace {
+    match args.rate {
+        Some(rate) if rate > 0.0 => {
+            let per_request = Duration::from_secs_f64(1.0 / rate);
+            Pace::Every {
+                first: begin + per_request * u32::try_from(index).unwrap_or(u32::MAX),
+                interval: per_request * u32::try_from(args.connections).unwrap_or(u32::MAX),
+            }
+        }
+        _ => Pace::BackToBack,
+    }
+}
+
 async fn run(
     args: &Args,
     target: Target,
@@ -137,6 +152,7 @@ async fn run(
                 index,
                 args.connections,
                 window,
+                pace(args, begin, index),
             ))
         })
         .collect();
@@ -155,6 +171,7 @@ async fn run(
     let info = RunInfo {
         scenario: args.scenario.name(),
         connections: args.connections,
+        rate: args.rate,
         events_per_request: payloads.events_per_request,
         measured_secs,
         generator_cores: cpu::cores(before.generator, after.generator, measured_secs),

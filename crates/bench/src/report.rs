@@ -8,6 +8,8 @@ use crate::worker::WorkerResult;
 pub struct RunInfo {
     pub scenario: &'static str,
     pub connections: usize,
+    /// The open loop's requests per second, if it had one.
+    pub rate: Option<f64>,
     pub events_per_request: u64,
     pub measured_secs: f64,
     pub generator_cores: Option<f64>,
@@ -32,6 +34,7 @@ pub fn summary(info: &RunInfo, results: Vec<WorkerResult>) -> Value {
     json!({
         "scenario": info.scenario,
         "connections": info.connections,
+        "target_requests_per_sec": info.rate,
         "events_per_request": info.events_per_request,
         "measured_secs": round(info.measured_secs, 3),
         "requests": ok,

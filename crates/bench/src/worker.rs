@@ -2,7 +2,7 @@
 //! the latency of each answer that arrives inside the measured window.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use http_body_util::{BodyExt, Full};
@@ -20,6 +20,14 @@ use crate::target::Target;
 pub struct Window {
     pub start: Instant,
     pub end: Instant,
+}
+
+/// When a connection sends: back to back (closed loop), or every `interval` from `first`
+/// (open loop), whatever the answers take.
+#[derive(Clone, Copy)]
+pub enum Pace {
+    BackToBack,
+    Every { first: Instant, interval: Duration },
 }
 
 /// What one connection saw.
@@ -45,6 +53,7 @@ pub async fn run(
     index: usize,
     stride: usize,
     window: Window,
+    pace: Pace,
 ) -> anyhow::Result<WorkerResult> {
     let stream = TcpStream::connect(target.address)
         .await
@@ -62,7 +71,26 @@ pub async fn run(
         ..WorkerResult::default()
     };
     let mut next = index;
+    let mut sends: u32 = 0;
+    let mut last_answer = Instant::now();
     while Instant::now() < window.end {
+        // On a schedule, a request whose connection was still waiting for the server's previous
+        // answer when it fell due counts from when it was due: that delay is the server's (a
+        // closed loop would hide it). A request sent late only because the timer woke late (tokio
+        // timers have millisecond resolution) counts from its send, so the generator's own
+        // lateness is left out.
+        let due = match pace {
+            Pace::BackToBack => None,
+            Pace::Every { first, interval } => {
+                let due = first + interval * sends;
+                sends += 1;
+                if due >= window.end {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                (last_answer > due).then_some(due)
+            }
+        };
         let prepared = &payloads.requests[next % payloads.requests.len()];
         next += stride;
         let request = Request::builder()
@@ -73,7 +101,7 @@ pub async fn run(
             .header(CONTENT_TYPE, content_type.clone())
             .body(Full::<Bytes>::new(prepared.body.clone()))?;
         sender.ready().await.context("the connection closed")?;
-        let sent = Instant::now();
+        let sent = due.unwrap_or_else(Instant::now);
         let response = sender
             .send_request(request)
             .await
@@ -86,6 +114,7 @@ pub async fn run(
             .await
             .context("the answer was cut off")?;
         let answered = Instant::now();
+        last_answer = answered;
         if status.is_success() {
             result.ok_total += 1;
         }

@@ -21,6 +21,10 @@ use crate::triggers::MembershipTriggers;
 /// people took 3.6–3.9 ms (docs/benchmarks.md); 250 keeps an input's wait near half a
 /// millisecond while a million deadlines still drain in a few seconds.
 const DEADLINE_BATCH: usize = 250;
+/// How many membership changes one background write job stores. The writer puts one background
+/// job into each transaction that carries acknowledged writes, so this bounds what a storm adds
+/// to an ingest request's wait: 64 changes with their history rows take well under a millisecond.
+const PERSIST_CHUNK: usize = 64;
 /// How often the runner wakes to look for due deadlines when nothing else happens.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -226,7 +230,9 @@ impl Runner {
                 };
                 let engine = self.engines.entry(segment.workspace_id).or_default();
                 let count = people.len();
-                let changes = engine.set_segment(segment.id, definition, people, now);
+                let changes = engine
+                    .set_segment(segment.id, definition, people, now)
+                    .into_vec();
                 self.persist(segment.workspace_id, &changes);
                 tracing::info!(
                     segment = segment.id,
@@ -334,8 +340,16 @@ impl Runner {
     }
 
     /// Stores a workspace's membership changes on the background queue, starting the campaign
-    /// runs they trigger in the same job.
+    /// runs they trigger in the same job. Background jobs fill the writer's gaps, so that a storm
+    /// of deadlines (a million people leaving a segment at midnight) never makes ingest wait
+    /// behind it; a restart recomputes and stores whatever was still queued.
     fn persist(&self, workspace_id: i64, changes: &[Change]) {
+        for chunk in changes.chunks(PERSIST_CHUNK) {
+            self.persist_chunk(workspace_id, chunk);
+        }
+    }
+
+    fn persist_chunk(&self, workspace_id: i64, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
@@ -347,14 +361,15 @@ impl Runner {
                 .submit_blocking(move |tx| tx.record_membership_changes(&rows)),
             Some(triggers) => {
                 let notify = triggers.clone();
-                self.store.submit_with_hook_blocking(
+                self.store.submit_background_with_hook(
                     move |tx| {
                         tx.record_membership_changes(&rows)?;
                         triggers.on_changes(tx, workspace_id, &rows, now)
                     },
-                    move |stored| {
-                        if stored.is_ok() {
-                            notify.committed();
+                    move |stored| match stored {
+                        Ok(()) => notify.committed(),
+                        Err(error) => {
+                            tracing::error!(error = %error, "cannot store membership changes");
                         }
                     },
                 )

@@ -15,8 +15,12 @@ use crate::tx::Tx;
 /// How many write jobs may wait for the writer before senders wait too (backpressure).
 const QUEUE_DEPTH: usize = 8192;
 
-/// How many background jobs one transaction takes at most, after the foreground jobs.
+/// How many background jobs one transaction takes at most when no foreground job is in it.
 const BACKGROUND_PER_BATCH: usize = 4;
+/// How many background jobs a transaction with foreground jobs takes: one, so that a foreground
+/// write waits for at most one background job (a few hundred membership changes, about a
+/// millisecond) while a storm of them drains.
+const BACKGROUND_WITH_FOREGROUND: usize = 1;
 
 /// The background queue: jobs the writer runs between foreground jobs, in order.
 #[derive(Clone, Default)]
@@ -34,15 +38,20 @@ impl Background {
         if wake.is_closed() {
             return Err(StoreError::Closed);
         }
-        self.jobs
-            .lock()
-            .map_err(|_| StoreError::Closed)?
-            .push_back(job);
-        // A full foreground queue means the writer is awake anyway.
-        let _ = wake.try_send(Box::new(|_| JobOutcome {
-            keep: true,
-            on_commit: Box::new(|_| {}),
-        }));
+        let was_empty = {
+            let mut jobs = self.jobs.lock().map_err(|_| StoreError::Closed)?;
+            jobs.push_back(job);
+            jobs.len() == 1
+        };
+        // The writer sleeps only after finding the background queue empty, so only a push into
+        // an empty queue needs to wake it; waking it for every job of a storm would fill the
+        // foreground queue with empty jobs. A full foreground queue means it is awake anyway.
+        if was_empty {
+            let _ = wake.try_send(Box::new(|_| JobOutcome {
+                keep: true,
+                on_commit: Box::new(|_| {}),
+            }));
+        }
         Ok(())
     }
 
@@ -92,8 +101,14 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        // Background jobs fill the gaps: a few per transaction, after the foreground ones.
-        for _ in 0..BACKGROUND_PER_BATCH {
+        // Background jobs fill the gaps: a few per transaction, after the foreground ones, and
+        // only one when foreground jobs are waiting for this commit.
+        let room = if batch.is_empty() {
+            BACKGROUND_PER_BATCH
+        } else {
+            BACKGROUND_WITH_FOREGROUND
+        };
+        for _ in 0..room {
             match background.pop() {
                 Some(job) => batch.push(job),
                 None => break,

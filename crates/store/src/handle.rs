@@ -152,6 +152,18 @@ impl StoreHandle {
         receiver.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Queues a background job (see [`Store::submit_background`]) without waiting for it, and
+    /// hands its outcome to `hook` on the writer's thread right after the commit. Background
+    /// hooks run in the order their jobs were queued.
+    pub fn submit_background_with_hook<T, F, H>(&self, job: F, hook: H) -> Result<(), StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, StoreError> + Send + 'static,
+        H: FnOnce(Result<T, StoreError>) + Send + 'static,
+    {
+        self.inner.submit_background(Self::wrap_hooked(job, hook))
+    }
+
     /// Queues a write job without waiting for it, and hands its value to `hook` on the writer's
     /// thread right after the commit. Because hooks run in commit order, a hook that reads a
     /// snapshot can be ordered exactly against the changes committed around it.
@@ -161,7 +173,21 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, StoreError> + Send + 'static,
         H: FnOnce(Result<T, StoreError>) + Send + 'static,
     {
-        let wrapped: crate::WriteJob = Box::new(move |tx| {
+        self.inner
+            .write_queue()
+            .blocking_send(Self::wrap_hooked(job, hook))
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// A write job whose outcome, the job's own or the commit's failure, goes to `hook` after
+    /// the commit; a job that fails is rolled back alone.
+    fn wrap_hooked<T, F, H>(job: F, hook: H) -> crate::WriteJob
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, StoreError> + Send + 'static,
+        H: FnOnce(Result<T, StoreError>) + Send + 'static,
+    {
+        Box::new(move |tx| {
             let result = job(tx);
             let keep = result.is_ok();
             JobOutcome {
@@ -174,11 +200,7 @@ impl StoreHandle {
                     hook(outcome);
                 }),
             }
-        });
-        self.inner
-            .write_queue()
-            .blocking_send(wrapped)
-            .map_err(|_| StoreError::Closed)
+        })
     }
 
     fn wrap_write<T, E, F>(job: F) -> (crate::WriteJob, WriteReply<T, E>)
