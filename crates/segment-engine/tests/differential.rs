@@ -313,6 +313,15 @@ struct Run {
     alternative: Definition,
 }
 
+/// Segment 1's definition for a rebuild or a re-creation.
+fn pick(use_alternative: bool, original: &Definition, alternative: &Definition) -> Definition {
+    if use_alternative {
+        alternative.clone()
+    } else {
+        original.clone()
+    }
+}
+
 fn parse(value: &Value) -> Result<Definition, TestCaseError> {
     Definition::parse(value).map_err(|e| TestCaseError::fail(format!("{e}: {value}")))
 }
@@ -450,23 +459,14 @@ impl Run {
             Step::Rebuild {
                 alternative: use_alternative,
             } => {
-                let definition = if use_alternative {
-                    alternative.clone()
-                } else {
-                    original.clone()
-                };
+                let definition = pick(use_alternative, original, alternative);
                 parsed.insert(1, definition.clone());
                 engine.set_segment(1, Some(definition), histories(world), world.now);
             }
             Step::Recreate {
                 alternative: use_alternative,
             } => {
-                let definition = if use_alternative {
-                    alternative.clone()
-                } else {
-                    original.clone()
-                };
-                parsed.insert(1, definition);
+                parsed.insert(1, pick(use_alternative, original, alternative));
                 // Segment 1 and everything referring to it, directly or not...
                 let mut affected = BTreeSet::from([1]);
                 while let Some((id, _)) = parsed.iter().find(|(id, definition)| {

@@ -117,6 +117,16 @@ impl Bitset {
     }
 }
 
+impl FromIterator<u32> for Bitset {
+    fn from_iter<I: IntoIterator<Item = u32>>(values: I) -> Self {
+        let mut set = Self::new();
+        for value in values {
+            set.insert(value);
+        }
+        set
+    }
+}
+
 /// The set bits of one word, lowest first.
 struct Ones(u64);
 
@@ -138,11 +148,7 @@ mod tests {
     use super::*;
 
     fn of(values: &[u32]) -> Bitset {
-        let mut set = Bitset::new();
-        for value in values {
-            set.insert(*value);
-        }
-        set
+        values.iter().copied().collect()
     }
 
     #[test]

@@ -156,11 +156,7 @@ mod tests {
     use super::*;
 
     fn set(values: &[u32]) -> Bitset {
-        let mut set = Bitset::new();
-        for value in values {
-            set.insert(*value);
-        }
-        set
+        values.iter().copied().collect()
     }
 
     #[test]

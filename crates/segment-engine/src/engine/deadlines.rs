@@ -183,11 +183,7 @@ mod tests {
     use super::*;
 
     fn set(values: &[u32]) -> Bitset {
-        let mut set = Bitset::new();
-        for value in values {
-            set.insert(*value);
-        }
-        set
+        values.iter().copied().collect()
     }
 
     fn run(hints: &[(i64, u32)]) -> Vec<Hint> {
