@@ -39,19 +39,7 @@ const IDENTIFY_CONNECTIONS: u64 = 16;
 pub fn main(args: &CampaignsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.rate > 0, "--rate must be at least 1");
     anyhow::ensure!(args.people > 0, "--people must be at least 1");
-    // A current-thread runtime by default: sender and receiver then never take more than one
-    // core from the server they measure.
-    let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()?
-    };
-    runtime.block_on(run(args))
+    crate::runtime::build(args.threads)?.block_on(run(args))
 }
 
 async fn run(args: &CampaignsArgs) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ mod campaigns;
 mod cpu;
 mod payload;
 mod report;
+mod runtime;
 mod target;
 mod worker;
 
@@ -102,19 +103,7 @@ fn load(args: &Args) -> anyhow::Result<()> {
         args.people,
     ));
 
-    // A current-thread runtime by default: the generator then never takes more than one core
-    // from the server it measures.
-    let runtime = if args.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads)
-            .enable_all()
-            .build()?
-    };
-    let summary = runtime.block_on(run(args, target, payloads))?;
+    let summary = runtime::build(args.threads)?.block_on(run(args, target, payloads))?;
     println!("{summary}");
     Ok(())
 }

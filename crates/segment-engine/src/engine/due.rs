@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::compiled::Compiled;
 use super::person::Context;
-use super::{Cause, Change, Engine, Origin, Scope, reschedule};
+use super::{Cause, Change, Engine, Origin, Scope, reschedule_after};
 use crate::{PersonId, SegmentId, UnixSeconds};
 
 impl Engine {
@@ -194,14 +194,9 @@ impl Engine {
                 members.get(segment).is_some_and(|m| m.contains(ordinal)),
                 "the index build and the person's state disagree on segment {segment} for person {person} at {at}"
             );
-            match next {
-                Some(next) => state.nexts.insert(*segment, next),
-                None => state.nexts.remove(segment),
-            };
+            state.set_next(*segment, next);
         }
         let after = state.last_eval;
-        state.nexts.retain(|id, _| segments.contains_key(id));
-        let next_due = state.nexts.values().copied().filter(|t| *t > after).min();
-        reschedule(due, person, state, next_due);
+        reschedule_after(due, person, state, segments, after);
     }
 }

@@ -566,10 +566,7 @@ impl Engine {
                 };
                 state.evaluate(root, &context, at)
             };
-            match next {
-                Some(next) => state.nexts.insert(*segment, next),
-                None => state.nexts.remove(segment),
-            };
+            state.set_next(*segment, next);
             if members.entry(*segment).or_default().set(ordinal, member) {
                 changes.push(Change {
                     segment: *segment,
@@ -581,12 +578,7 @@ impl Engine {
                 });
             }
         }
-        // Entries of deleted segments are dropped here rather than when they are deleted.
-        state.nexts.retain(|id, _| segments.contains_key(id));
-        // Segment references make a segment's next change also a change of its dependents, so
-        // the person's due time is the earliest over all segments.
-        let next_due = state.nexts.values().copied().filter(|t| *t > at).min();
-        reschedule(due, person, state, next_due);
+        reschedule_after(due, person, state, segments, at);
     }
 
     fn recompute_order(&mut self) {
@@ -650,6 +642,21 @@ impl Engine {
             order.push(id);
         }
     }
+}
+
+/// Puts a person in the due-time index at their earliest next change after `after`, over every
+/// segment: segment references make one segment's next change also a change of its dependents.
+/// Entries of deleted segments are dropped here rather than when they are deleted.
+fn reschedule_after(
+    due: &mut BTreeSet<(UnixSeconds, PersonId)>,
+    person: PersonId,
+    state: &mut PersonState,
+    segments: &BTreeMap<SegmentId, Compiled>,
+    after: UnixSeconds,
+) {
+    state.nexts.retain(|id, _| segments.contains_key(id));
+    let next_due = state.nexts.values().copied().filter(|t| *t > after).min();
+    reschedule(due, person, state, next_due);
 }
 
 /// Moves a person's entry in the due-time index to `next_due`.

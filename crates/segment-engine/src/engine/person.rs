@@ -60,6 +60,14 @@ impl PersonState {
         }
     }
 
+    /// Records when a segment's answer for this person next changes by time alone, if ever.
+    pub fn set_next(&mut self, segment: SegmentId, next: Option<UnixSeconds>) {
+        match next {
+            Some(next) => self.nexts.insert(segment, next),
+            None => self.nexts.remove(&segment),
+        };
+    }
+
     /// Records an event's row; returns whether it moved the earliest event time.
     pub fn add_event(&mut self, event: PersonEvent) -> bool {
         let moved = self.earliest_event.is_none_or(|t| event.timestamp < t);
