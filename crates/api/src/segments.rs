@@ -615,7 +615,7 @@ pub async fn history(
             );
         } else if let Some(open) = intervals.last_mut().filter(|i| i["exited_at"].is_null()) {
             open["exited_at"] = json!(change.at);
-            open["exited_because"] = change.cause.clone();
+            open["exited_because"] = json!(change.cause);
         }
     }
     Ok(Json(

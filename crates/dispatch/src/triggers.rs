@@ -7,7 +7,7 @@ use herald_campaigns::{Enrollment, Frequency, Trigger};
 use herald_domain::{ActivityKind, UnixSeconds};
 use herald_ingest::{EventTriggers, TriggerEvent};
 use herald_segments::MembershipTriggers;
-use herald_store::{MembershipChange, NewActivity, RunRow, StoreError, StoreTx};
+use herald_store::{MembershipChange, MembershipOrigin, NewActivity, RunRow, StoreError, StoreTx};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -179,7 +179,10 @@ impl MembershipTriggers for Triggers {
         }
         let campaigns = self.registry.running(workspace_id);
         // Builds and backfills never trigger (peers-lessons §3): only live changes do.
-        for change in changes.iter().filter(|change| change.origin == "live") {
+        for change in changes
+            .iter()
+            .filter(|change| change.origin == MembershipOrigin::Live)
+        {
             for campaign in &campaigns {
                 if campaign
                     .campaign

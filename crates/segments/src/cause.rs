@@ -1,21 +1,21 @@
 //! Membership changes as stored rows.
 
 use herald_segment_engine::{Cause, Change, Origin};
-use herald_store::MembershipChange;
-use serde_json::{Value, json};
+use herald_store::{MembershipCause, MembershipChange, MembershipOrigin};
 
 /// Describes why a membership changed, as stored and as shown by the history API.
-pub fn cause_json(cause: &Cause) -> Value {
+pub fn membership_cause(cause: &Cause) -> MembershipCause {
     match cause {
-        Cause::Event { name, timestamp } => {
-            json!({"type": "event", "name": name, "timestamp": timestamp})
-        }
-        Cause::Attributes => json!({"type": "attribute_change"}),
-        Cause::Deadline => json!({"type": "deadline"}),
-        Cause::Merge => json!({"type": "merge"}),
-        Cause::Delete => json!({"type": "delete"}),
-        Cause::Manual => json!({"type": "manual"}),
-        Cause::Build => json!({"type": "build"}),
+        Cause::Event { name, timestamp } => MembershipCause::Event {
+            name: name.clone(),
+            timestamp: *timestamp,
+        },
+        Cause::Attributes => MembershipCause::AttributeChange,
+        Cause::Deadline => MembershipCause::Deadline,
+        Cause::Merge => MembershipCause::Merge,
+        Cause::Delete => MembershipCause::Delete,
+        Cause::Manual => MembershipCause::Manual,
+        Cause::Build => MembershipCause::Build,
     }
 }
 
@@ -25,10 +25,10 @@ pub(crate) fn to_row(change: &Change) -> MembershipChange {
         person_seq: change.person,
         entered: change.entered,
         at: change.at,
-        cause: cause_json(&change.cause),
+        cause: membership_cause(&change.cause),
         origin: match change.origin {
-            Origin::Live => "live".into(),
-            Origin::Build => "build".into(),
+            Origin::Live => MembershipOrigin::Live,
+            Origin::Build => MembershipOrigin::Build,
         },
     }
 }

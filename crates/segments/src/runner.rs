@@ -21,12 +21,10 @@ use crate::triggers::MembershipTriggers;
 /// people took 3.6–3.9 ms (docs/benchmarks.md); 250 keeps an input's wait near half a
 /// millisecond while a million deadlines still drain in a few seconds.
 const DEADLINE_BATCH: usize = 250;
-/// How many membership changes one background write job stores at most. The writer puts one
-/// background job into each transaction that carries acknowledged writes, so this bounds what a
-/// storm adds to an ingest request's wait (about 2 ms for a full job, measured). Smaller jobs
-/// halved that wait but rewrote the same pages in more transactions: the storm's disk writes,
-/// which are what still lengthens ingest's tail, grew, and its p99 did not improve.
-const PERSIST_CHUNK: usize = 256;
+/// How many membership changes one background write job stores at most. The writer runs a
+/// background job between foreground transactions, so this bounds how long an ingest request
+/// that arrives meanwhile waits for it: about 150 µs (store-sqlite's writer.rs).
+const PERSIST_CHUNK: usize = 64;
 /// How often the runner wakes to look for due deadlines when nothing else happens.
 const TICK: Duration = Duration::from_millis(100);
 

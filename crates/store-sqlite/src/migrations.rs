@@ -10,6 +10,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_segments.sql")),
     (3, include_str!("../migrations/0003_campaigns.sql")),
     (4, include_str!("../migrations/0004_runs.sql")),
+    (
+        5,
+        include_str!("../migrations/0005_segment_members_index.sql"),
+    ),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.

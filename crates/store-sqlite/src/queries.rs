@@ -3,8 +3,8 @@
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CustomerIdentifiers, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventIndexEntry, MembershipChange, Person, RunRow, SegmentRow, StoreError,
-    StoreRead, StoredEvent, Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, EventIndexEntry, MembershipChange, MembershipOrigin, Person, RunRow,
+    SegmentRow, StoreError, StoreRead, StoredEvent, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -684,8 +684,11 @@ impl StoreRead for Queries<'_> {
                 person_seq,
                 entered,
                 at,
-                cause: parse_json(&cause)?,
-                origin,
+                cause: serde_json::from_str(&cause)
+                    .map_err(|error| StoreError::Corrupt(format!("membership cause: {error}")))?,
+                origin: MembershipOrigin::parse(&origin).ok_or_else(|| {
+                    StoreError::Corrupt(format!("unknown membership origin {origin:?}"))
+                })?,
             });
         }
         Ok(changes)

@@ -638,7 +638,7 @@ impl StoreTx for Tx<'_, '_> {
                     change.entered,
                     change.at,
                     to_json(&change.cause)?,
-                    change.origin
+                    change.origin.as_str()
                 ],
             )?;
         }

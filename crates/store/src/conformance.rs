@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow, Device,
-    MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace, RunRow, StoreError,
-    StoreHandle,
+    MembershipCause, MembershipChange, MembershipOrigin, NewActivity, NewPerson, NewSegment,
+    NewWorkspace, RunRow, StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -548,8 +548,8 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         person_seq,
         entered,
         at,
-        cause: json!({"type": "deadline"}),
-        origin: "live".into(),
+        cause: MembershipCause::Deadline,
+        origin: MembershipOrigin::Live,
     };
     let changes = vec![
         change(1, true, 10),

@@ -1,7 +1,7 @@
 //! Plain row types passed across the store boundary.
 
 use herald_domain::{ActivityKind, UnixSeconds};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A workspace: one customer's isolated set of people, events and keys.
@@ -217,10 +217,57 @@ pub struct MembershipChange {
     pub person_seq: i64,
     pub entered: bool,
     pub at: UnixSeconds,
-    /// Why, as JSON: `{"type":"event","name":…,"timestamp":…}`, `{"type":"deadline"}`, …
-    pub cause: Value,
-    /// `live` or `build`; only live changes may trigger campaigns.
-    pub origin: String,
+    pub cause: MembershipCause,
+    /// Only live changes may trigger campaigns.
+    pub origin: MembershipOrigin,
+}
+
+/// Why a membership changed. It serializes as the JSON that is stored and shown by the history
+/// API and campaign triggers: `{"type":"event","name":…,"timestamp":…}`, `{"type":"deadline"}`, …
+///
+/// It is a plain enum rather than a JSON value because a storm of a million deadlines makes a
+/// million of them on the segment engine's thread: as `serde_json` maps, allocated there and
+/// freed on the writer's thread, they took more than half of that thread's time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MembershipCause {
+    Event {
+        name: String,
+        timestamp: UnixSeconds,
+    },
+    AttributeChange,
+    Deadline,
+    Merge,
+    Delete,
+    Manual,
+    Build,
+}
+
+/// Whether a membership change happened live or while a segment was built over history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipOrigin {
+    Live,
+    Build,
+}
+
+impl MembershipOrigin {
+    /// The stored name, the same as the serialized one.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Build => "build",
+        }
+    }
+
+    /// Reads a stored name back.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "live" => Some(Self::Live),
+            "build" => Some(Self::Build),
+            _ => None,
+        }
+    }
 }
 
 /// A stored campaign.
@@ -291,4 +338,46 @@ pub struct DeliveryQuery {
     pub campaign_id: Option<i64>,
     pub person_seq: Option<i64>,
     pub limit: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MembershipCause, MembershipOrigin};
+    use serde_json::json;
+
+    /// The stored history and the history API show these shapes; rows written before causes
+    /// were typed must still read back.
+    #[test]
+    fn membership_causes_keep_their_json() {
+        let cases = [
+            (
+                MembershipCause::Event {
+                    name: "purchased".into(),
+                    timestamp: 1_700_000_000,
+                },
+                json!({"type": "event", "name": "purchased", "timestamp": 1_700_000_000}),
+            ),
+            (
+                MembershipCause::AttributeChange,
+                json!({"type": "attribute_change"}),
+            ),
+            (MembershipCause::Deadline, json!({"type": "deadline"})),
+            (MembershipCause::Merge, json!({"type": "merge"})),
+            (MembershipCause::Delete, json!({"type": "delete"})),
+            (MembershipCause::Manual, json!({"type": "manual"})),
+            (MembershipCause::Build, json!({"type": "build"})),
+        ];
+        for (cause, stored) in cases {
+            assert_eq!(serde_json::to_value(&cause).expect("serializes"), stored);
+            let read: MembershipCause = serde_json::from_value(stored).expect("parses");
+            assert_eq!(read, cause);
+        }
+        for origin in [MembershipOrigin::Live, MembershipOrigin::Build] {
+            assert_eq!(MembershipOrigin::parse(origin.as_str()), Some(origin));
+            assert_eq!(
+                serde_json::to_value(origin).expect("serializes"),
+                json!(origin.as_str())
+            );
+        }
+    }
 }
