@@ -104,8 +104,11 @@ bench_pid=$!
 sleep 1.5
 storm_began=$(date +%s.%N)
 curl -sf -H "Authorization: Bearer ${app}" -d "{\"now\": $((start + 61))}" "${base}/v1/_dev/clock" > /dev/null
-storm_seconds=$(python3 -c "import time; print(f'{time.time() - ${storm_began}:.2f}')")
+storm_ended=$(date +%s.%N)
 wait "${bench_pid}"
+# Computed only now: a Python start-up inside the measured window took the CPU ingest needed
+# and showed up as a cluster of slow requests right when the storm ended.
+storm_seconds=$(python3 -c "print(f'{${storm_ended} - ${storm_began}:.2f}')")
 during="$(cat "${work}/storm.json")"
 echo "members after the storm: $(count)" >&2
 

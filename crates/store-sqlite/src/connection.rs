@@ -74,8 +74,15 @@ pub(crate) fn open(
     } else {
         // WAL is a property of the file; setting it from the writer is enough for everyone.
         // Checkpoints run on their own thread (see checkpointer.rs), not inside commits.
+        //
+        // The size limit applies when the WAL starts over: the first commit then truncates a
+        // larger file down to it, holding the write lock, and truncating a file that was just
+        // written waits for the disk. With 64 MiB, every restart during a storm of segment
+        // changes (the WAL reached 90 MiB between restarts) stalled ingest for 10–20 ms; with
+        // 1 GiB a busy WAL keeps its size and is overwritten in place, and only an exceptional
+        // one is cut back. Shutting down empties it (writer.rs).
         pragmas.push_str(
-            "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = 0;",
+            "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 1073741824; PRAGMA wal_autocheckpoint = 0;",
         );
     }
     connection.execute_batch(&pragmas).map_err(backend)?;

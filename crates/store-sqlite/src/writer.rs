@@ -121,7 +121,7 @@ fn writer_loop(
             let began = Instant::now();
             run_batch(&connection, &mut batch, &mut cache);
             background_ran = Instant::now();
-            std::thread::sleep(began.elapsed().mul_f64(BACKGROUND_PAUSE_RATIO));
+            pause(&receiver, began.elapsed().mul_f64(BACKGROUND_PAUSE_RATIO));
             continue;
         }
         if background_ran.elapsed() >= BACKGROUND_MAX_GAP
@@ -139,6 +139,21 @@ fn writer_loop(
     }
     // Every sender is gone: fold the WAL back into the main file for a tidy shutdown.
     let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+/// Waits for `length` after a background transaction, or until a foreground job arrives: a
+/// pause that made an arriving write wait out its whole length raised ingest's p50 during a
+/// storm by a third when it was twice the transaction's length.
+fn pause(receiver: &mpsc::Receiver<WriteJob>, length: Duration) {
+    const STEP: Duration = Duration::from_micros(25);
+    let end = Instant::now() + length;
+    while receiver.is_empty() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(STEP));
+    }
 }
 
 fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>, cache: &mut WriterCache) {
