@@ -19,6 +19,8 @@
 #   STORM_PORT        the server's port (default: 18191)
 #   STORM_RATE        ingest requests/s, open loop (default: 2000; 0 = closed loop)
 #   STORM_SETTLE_SECS seconds to wait after loading before measuring (default: 5)
+#   STORM_SLOW_MS     print every request slower than this many ms to stderr with the time of
+#                     its answer, and the storm's start time, to line them up (default: none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,6 +90,9 @@ pace=()
 if [[ "${rate}" != 0 ]]; then
     pace=(--rate "${rate}")
 fi
+if [[ -n "${STORM_SLOW_MS:-}" ]]; then
+    pace+=(--slow-ms "${STORM_SLOW_MS}")
+fi
 run_single() {
     timeout 60 "${bench}" --url "${base}" --site-id "${site}" --api-key "${key}" --scenario single \
         --connections 16 --duration-secs "$1" --warmup-secs 1 --server-pid "${server_pid}" "${pace[@]}"
@@ -106,6 +111,9 @@ storm_began=$(date +%s.%N)
 curl -sf -H "Authorization: Bearer ${app}" -d "{\"now\": $((start + 61))}" "${base}/v1/_dev/clock" > /dev/null
 storm_ended=$(date +%s.%N)
 wait "${bench_pid}"
+if [[ -n "${STORM_SLOW_MS:-}" ]]; then
+    echo "storm began ${storm_began}, ended ${storm_ended}" >&2
+fi
 # Computed only now: a Python start-up inside the measured window took the CPU ingest needed
 # and showed up as a cluster of slow requests right when the storm ended.
 storm_seconds=$(python3 -c "print(f'{${storm_ended} - ${storm_began}:.2f}')")

@@ -195,6 +195,11 @@ pub struct Args {
     /// saturation turns any loss of throughput into latency.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Print every measured request slower than this many milliseconds to stderr, with the
+    /// wall-clock time of its answer (`slow <unix seconds> <ms>`), to line slow requests up
+    /// with what the server did at that moment.
+    #[arg(long)]
+    pub slow_ms: Option<f64>,
 }
 
 /// The traffic shapes of the ingest benchmark.

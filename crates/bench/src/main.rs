@@ -108,6 +108,13 @@ fn load(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `--slow-ms` threshold in microseconds.
+fn slow_us(slow_ms: Option<f64>) -> Option<u32> {
+    // The float-to-int cast saturates, so a huge or negative threshold stays a valid number.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    slow_ms.map(|ms| (ms * 1000.0) as u32)
+}
+
 /// Each connection's schedule: with `--rate`, connection `index` of N sends every N / rate
 /// seconds, offset by index / rate so that the connections take turns.
 fn pace(args: &Args, begin: Instant, index: usize) -> Pace {
@@ -142,6 +149,7 @@ async fn run(
                 args.connections,
                 window,
                 pace(args, begin, index),
+                slow_us(args.slow_ms),
             ))
         })
         .collect();
@@ -156,6 +164,11 @@ async fn run(
     let mut results = Vec::with_capacity(workers.len());
     for worker in workers {
         results.push(worker.await.context("a worker panicked")??);
+    }
+    let mut slow: Vec<(f64, u32)> = results.iter().flat_map(|r| r.slow.clone()).collect();
+    slow.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (answered, micros) in slow {
+        eprintln!("slow {answered:.4} {:.2}", f64::from(micros) / 1000.0);
     }
     let info = RunInfo {
         scenario: args.scenario.name(),

@@ -43,6 +43,9 @@ pub struct WorkerResult {
     pub ok_total: u64,
     /// The first non-2xx answer, to say why requests failed.
     pub first_failure: Option<String>,
+    /// Requests slower than the `--slow-ms` threshold: when the answer came (Unix seconds) and
+    /// the latency in microseconds.
+    pub slow: Vec<(f64, u32)>,
 }
 
 /// Opens one keep-alive connection and drives it. Worker `index` of `stride` workers takes every
@@ -54,6 +57,7 @@ pub async fn run(
     stride: usize,
     window: Window,
     pace: Pace,
+    slow_us: Option<u32>,
 ) -> anyhow::Result<WorkerResult> {
     let stream = TcpStream::connect(target.address)
         .await
@@ -121,10 +125,14 @@ pub async fn run(
         if answered < window.start || answered > window.end {
             continue;
         }
-        let micros = answered.duration_since(sent).as_micros();
-        result
-            .latencies_us
-            .push(u32::try_from(micros).unwrap_or(u32::MAX));
+        let micros = u32::try_from(answered.duration_since(sent).as_micros()).unwrap_or(u32::MAX);
+        result.latencies_us.push(micros);
+        if slow_us.is_some_and(|slow| micros > slow) {
+            let wall = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64());
+            result.slow.push((wall, micros));
+        }
         if status.is_success() {
             result.ok += 1;
         } else {
