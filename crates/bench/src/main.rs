@@ -165,7 +165,10 @@ async fn run(
     for worker in workers {
         results.push(worker.await.context("a worker panicked")??);
     }
-    let mut slow: Vec<(f64, u32)> = results.iter().flat_map(|r| r.slow.clone()).collect();
+    let mut slow: Vec<(f64, u32)> = results
+        .iter()
+        .flat_map(|r| r.slow.iter().copied())
+        .collect();
     slow.sort_by(|a, b| a.0.total_cmp(&b.0));
     for (answered, micros) in slow {
         eprintln!("slow {answered:.4} {:.2}", f64::from(micros) / 1000.0);

@@ -4,7 +4,7 @@ use herald_segment_engine::{Cause, Change, Origin};
 use herald_store::{MembershipCause, MembershipChange, MembershipOrigin};
 
 /// Describes why a membership changed, as stored and as shown by the history API.
-pub fn membership_cause(cause: &Cause) -> MembershipCause {
+fn membership_cause(cause: &Cause) -> MembershipCause {
     match cause {
         Cause::Event { name, timestamp } => MembershipCause::Event {
             name: name.clone(),

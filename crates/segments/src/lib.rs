@@ -12,7 +12,6 @@ mod load;
 mod runner;
 mod triggers;
 
-pub use cause::membership_cause;
 pub use handle::{RunnerView, Segments};
 pub use load::{histories, history_of};
 pub use triggers::MembershipTriggers;

@@ -8,11 +8,11 @@
 //! beginning so that it does not grow without bound.
 //!
 //! A `RESTART` holds the write lock while it copies whatever the WAL holds that the database
-//! file does not, and syncs the file: every write waits for it. So it runs only right after a
-//! passive checkpoint that copied everything, when what is left to copy is the few frames
-//! committed while that one ran. Run on a timer instead, it found 50 ms of writes to copy and
-//! held ingest up for 4–6 ms, and for 20–25 ms while a storm of segment changes was being
-//! written (docs/benchmarks.md, the deadline storm).
+//! file does not, and syncs both files: every write waits for it. So it runs only after the
+//! checkpointer has synced the files and copied, without any lock, nearly all of it
+//! (`catch_up`). Run on a timer instead, it found up to a second of copies to sync and held
+//! ingest up for 4–6 ms, and for 20–85 ms while a storm of segment changes was being written
+//! (docs/benchmarks.md, the deadline storm).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

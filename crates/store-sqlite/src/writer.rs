@@ -16,15 +16,15 @@ use crate::tx::Tx;
 /// How many write jobs may wait for the writer before senders wait too (backpressure).
 const QUEUE_DEPTH: usize = 8192;
 
-/// How background jobs share the writer with foreground ones. A background job (at most 64
-/// membership changes, about 150 µs) runs in a transaction of its own, never in one that
-/// acknowledged writes wait for, and after each such transaction the writer pauses as long as it
-/// took, so that a storm of background work takes at most half of a core and a foreground write
-/// waits for at most one background job. Measured on a million deadlines due at once
-/// (docs/benchmarks.md): ingest's p50 stayed where it was without the storm, where riding along
-/// with foreground transactions had tripled it, and without the pause, the writer busy for
-/// seconds took the CPU the HTTP side needed and its p99 rose to 30 ms.
-const BACKGROUND_PAUSE_RATIO: f64 = 1.0;
+// How background jobs share the writer with foreground ones. A background job (at most 64
+// membership changes, about 150 µs) runs in a transaction of its own, never in one that
+// acknowledged writes wait for, and after each such transaction the writer pauses as long as it
+// took (see `pause`), so that a storm of background work takes at most half of a core and a
+// foreground write waits for at most one background job. Measured on a million deadlines due at
+// once (docs/benchmarks.md): ingest's p50 stayed where it was without the storm, where riding
+// along with foreground transactions had tripled it, and without the pause, the writer busy for
+// seconds took the CPU the HTTP side needed and its p99 rose to 30 ms.
+
 /// Under foreground load that never leaves a gap, a background job rides along with a
 /// foreground transaction when none has run for this long, so that background work is never
 /// starved: at least 100 jobs a second, while one ingest request in ten milliseconds' worth
@@ -121,7 +121,7 @@ fn writer_loop(
             let began = Instant::now();
             run_batch(&connection, &mut batch, &mut cache);
             background_ran = Instant::now();
-            pause(&receiver, began.elapsed().mul_f64(BACKGROUND_PAUSE_RATIO));
+            pause(&receiver, began.elapsed());
             continue;
         }
         if background_ran.elapsed() >= BACKGROUND_MAX_GAP

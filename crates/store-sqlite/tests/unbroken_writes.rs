@@ -76,12 +76,8 @@ fn background_jobs_run_while_the_foreground_never_pauses() {
             .as_deref()
             == Some("20")
     });
-    let foreground = handle
-        .read_blocking(|r| r.setting("foreground"))
-        .expect("read");
     stop.store(true, Ordering::Relaxed);
     flooding.join().expect("the flood ends");
-    assert!(foreground.is_some());
 }
 
 /// The WAL header's checkpoint sequence number, which grows each time the WAL starts over.
