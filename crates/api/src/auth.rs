@@ -2,6 +2,7 @@
 //! for the App API.
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use base64::Engine;
 use herald_ingest::workspaces::hash_key;
@@ -16,9 +17,8 @@ pub struct TrackWorkspace(pub i64);
 #[derive(Debug, Clone, Copy)]
 pub struct AppWorkspace(pub i64);
 
-fn authorization(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
 }
@@ -27,39 +27,54 @@ impl FromRequestParts<AppState> for TrackWorkspace {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let missing = || {
-            ApiError::unauthorized(
-                "missing or malformed credentials: use HTTP Basic auth with your site id as the user name and your Track API key as the password",
-            )
-        };
-        let header = authorization(parts).ok_or_else(missing)?;
-        let encoded = header
-            .strip_prefix("Basic ")
-            .or_else(|| header.strip_prefix("basic "))
-            .ok_or_else(missing)?;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(missing)?;
-        if let Some(workspace_id) = state.cached_track_key(&decoded) {
-            return Ok(Self(workspace_id));
+        track_workspace(&parts.headers, state).await.map(Self)
+    }
+}
+
+/// Authenticates Track API credentials (Basic `site_id:api_key`) and takes a token of the
+/// workspace's rate limit; returns the workspace.
+pub(crate) async fn track_workspace(
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<i64, ApiError> {
+    let missing = || {
+        ApiError::unauthorized(
+            "missing or malformed credentials: use HTTP Basic auth with your site id as the user name and your Track API key as the password",
+        )
+    };
+    let header = authorization(headers).ok_or_else(missing)?;
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))
+        .ok_or_else(missing)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(missing)?;
+    if let Some(workspace_id) = state.cached_track_key(&decoded) {
+        state
+            .intake()
+            .admit_track(workspace_id, state.clock().now())?;
+        return Ok(workspace_id);
+    }
+    let (site_id, api_key) = decoded.split_once(':').ok_or_else(missing)?;
+    let site_id_owned = site_id.to_owned();
+    let found = state
+        .store()
+        .read(move |reader| reader.workspace_by_site_id(&site_id_owned))
+        .await?;
+    match found {
+        Some(credentials) if credentials.api_key_hash == hash_key(api_key) => {
+            state.cache_track_key(decoded.clone(), credentials.workspace.id);
+            state
+                .intake()
+                .admit_track(credentials.workspace.id, state.clock().now())?;
+            Ok(credentials.workspace.id)
         }
-        let (site_id, api_key) = decoded.split_once(':').ok_or_else(missing)?;
-        let site_id_owned = site_id.to_owned();
-        let found = state
-            .store()
-            .read(move |reader| reader.workspace_by_site_id(&site_id_owned))
-            .await?;
-        match found {
-            Some(credentials) if credentials.api_key_hash == hash_key(api_key) => {
-                state.cache_track_key(decoded.clone(), credentials.workspace.id);
-                Ok(Self(credentials.workspace.id))
-            }
-            _ => Err(ApiError::unauthorized(
-                "unknown site id or wrong Track API key",
-            )),
-        }
+        _ => Err(ApiError::unauthorized(
+            "unknown site id or wrong Track API key",
+        )),
     }
 }
 
@@ -67,7 +82,7 @@ impl FromRequestParts<AppState> for AppWorkspace {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = authorization(parts).ok_or_else(|| {
+        let header = authorization(&parts.headers).ok_or_else(|| {
             ApiError::unauthorized("missing credentials: send Authorization: Bearer <App API key>")
         })?;
         let key = header
@@ -78,6 +93,9 @@ impl FromRequestParts<AppState> for AppWorkspace {
                 ApiError::unauthorized("the App API takes Authorization: Bearer <App API key>")
             })?;
         if let Some(workspace_id) = state.cached_app_key(key) {
+            state
+                .intake()
+                .admit_app(workspace_id, state.clock().now())?;
             return Ok(Self(workspace_id));
         }
         let hash = hash_key(key);
@@ -88,6 +106,9 @@ impl FromRequestParts<AppState> for AppWorkspace {
         match found {
             Some(workspace) => {
                 state.cache_app_key(key.to_owned(), workspace.id);
+                state
+                    .intake()
+                    .admit_app(workspace.id, state.clock().now())?;
                 Ok(Self(workspace.id))
             }
             None => Err(ApiError::unauthorized("unknown App API key")),

@@ -172,13 +172,19 @@ pub async fn get_one(
                 return Ok(None);
             };
             let person = reader.person_by_seq(workspace_id, delivery.person_seq)?;
-            Ok(Some((delivery, person)))
+            let run = reader.run(delivery.run_id)?;
+            Ok(Some((delivery, person, run)))
         })
         .await?;
-    let (delivery, person) = found.ok_or_else(|| ApiError::not_found("Delivery not found"))?;
-    Ok(Json(
-        json!({"delivery": delivery_json(&delivery, person.as_ref())}),
-    ))
+    let (delivery, person, run) = found.ok_or_else(|| ApiError::not_found("Delivery not found"))?;
+    let mut answer = delivery_json(&delivery, person.as_ref());
+    // One delivery's page also tells where its campaign run stands: whether a failed message
+    // ended the run or the run went on to its next steps.
+    answer["run"] = run.map_or(Value::Null, |run| {
+        json!({"id": run.id, "state": run.state, "step": run.step, "attempts": run.attempts,
+               "due_at": run.due_at})
+    });
+    Ok(Json(json!({"delivery": answer})))
 }
 
 /// Lays the store's counts out with every usual outcome present.

@@ -128,6 +128,15 @@ impl From<StoreError> for ApiError {
                 "unavailable",
                 "the server is shutting down or its storage is unavailable; retry shortly",
             ),
+            StoreError::Corrupt(row) => {
+                tracing::error!(row = %row, "a stored row this request needs cannot be read");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "corrupt_data",
+                    "stored data this request needs cannot be read; the server's operator can list \
+                     and remove such rows with `herald doctor`",
+                )
+            }
             other => {
                 // The details stay in the log: they describe the server, not the request.
                 tracing::error!(error = %other, "storage failure");

@@ -14,6 +14,8 @@ mod browser;
 mod campaigns;
 mod deliveries;
 mod error;
+mod intake;
+mod rate_limit;
 mod segments;
 pub mod snippet;
 mod state;
@@ -23,14 +25,16 @@ mod tracking;
 
 pub use browser::{AllowedOrigins, BrowserSettings, RateLimit};
 pub use error::ApiError;
+pub use intake::IntakeSettings;
 pub use state::{AppState, CampaignRuntime, ServerInfo};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{delete, get, post, put};
 
 /// The largest body any route reads; each route checks its own, smaller limit.
-const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Builds the router with every route of the Track and App APIs.
 pub fn router(state: AppState) -> Router {
@@ -141,5 +145,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost last: a panic anywhere becomes a JSON 500, every error answer is JSON, and
+        // the limits on work in progress apply before any route reads a body.
+        .layer(middleware::from_fn_with_state(state.clone(), intake::admit))
+        .layer(middleware::from_fn(intake::json_errors))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            intake::panic_response,
+        ))
         .with_state(state)
 }

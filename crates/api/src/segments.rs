@@ -74,7 +74,10 @@ fn segment_input(body: &Bytes) -> Result<SegmentInput, ApiError> {
     };
     let name = match segment.remove("name") {
         None => None,
-        Some(Value::String(name)) if !name.trim().is_empty() => Some(name.trim().to_owned()),
+        Some(Value::String(name)) if !name.trim().is_empty() => {
+            herald_ingest::validate::no_nul("segment.name", &name)?;
+            Some(name.trim().to_owned())
+        }
         Some(_) => {
             return Err(ApiError::bad_request(
                 "segment.name must be a non-empty string",

@@ -9,6 +9,7 @@ use herald_segments::Segments;
 use herald_store::StoreHandle;
 
 use crate::browser::{Browser, BrowserSettings};
+use crate::intake::{Intake, IntakeSettings};
 
 /// Facts about how this server is reached, for `GET /api/v1/accounts/region`.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +36,7 @@ pub struct CampaignRuntime {
 pub struct AppState {
     inner: Arc<Inner>,
     browser: Arc<Browser>,
+    intake: Arc<Intake>,
 }
 
 #[derive(Debug)]
@@ -73,7 +75,18 @@ impl AppState {
                 site_ids: RwLock::default(),
             }),
             browser: Arc::new(Browser::new(BrowserSettings::default())),
+            intake: Arc::new(Intake::new(IntakeSettings::default())),
         }
+    }
+
+    /// Replaces the default limits on work in progress and the per-key rate limits.
+    pub fn with_intake(mut self, settings: IntakeSettings) -> Self {
+        self.intake = Arc::new(Intake::new(settings));
+        self
+    }
+
+    pub(crate) fn intake(&self) -> &Intake {
+        &self.intake
     }
 
     /// Replaces the default settings of the browser endpoints (`track.js`).

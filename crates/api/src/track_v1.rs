@@ -118,8 +118,9 @@ pub async fn delete_device(
     TrackWorkspace(workspace_id): TrackWorkspace,
     Path((identifier, device_id)): Path<(String, String)>,
 ) -> Answer {
-    let target = validate::path_identifier(&identifier)
-        .map_err(|error| ApiError::invalid(error).with_shape(Shape::MetaErrors))?;
+    let devices_error = |error| ApiError::invalid(error).with_shape(Shape::MetaErrors);
+    let target = validate::path_identifier(&identifier).map_err(devices_error)?;
+    validate::no_nul("device_id", &device_id).map_err(devices_error)?;
     let operation = Operation::DeleteDevice {
         target,
         token: device_id,
@@ -159,21 +160,98 @@ pub async fn merge(
     submit(&state, workspace_id, operation).await
 }
 
-/// The workspace metrics are stored under: they come without credentials, so none.
-const UNATTRIBUTED: i64 = 0;
-
-/// `POST /api/v1/metrics` (no authentication).
+/// `POST /api/v1/metrics`: Track API credentials or the delivery's token.
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
     let body = v1_body(&headers, &body)?;
     let operation = validate::metric(&body, state.clock().now())?;
-    submit(&state, UNATTRIBUTED, operation).await
+    report_metric(&state, &headers, &body, operation).await
 }
 
-/// `POST /api/v1/push/events` (no authentication; deprecated by Customer.io, still used).
+/// `POST /api/v1/push/events` (deprecated by Customer.io, still used by mobile SDKs, which send
+/// the push's `CIO-Delivery-Token` as `device_id`).
 pub async fn push_events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
     let body = v1_body(&headers, &body)?;
     let operation = validate::push_event(&body, state.clock().now())?;
-    submit(&state, UNATTRIBUTED, operation).await
+    report_metric(&state, &headers, &body, operation).await
+}
+
+/// The body fields a delivery token may come in: Herald's own name, and the one Customer.io's
+/// mobile SDKs fill with the push's `CIO-Delivery-Token`.
+const TOKEN_FIELDS: [&str; 2] = ["delivery_token", "device_id"];
+
+/// Records a delivery metric for whoever may report it. The delivery id alone is not enough,
+/// because it travels in places (webhook bodies, links) others can read: the report must carry
+/// the Track API credentials of the workspace that sent the delivery, or the delivery's token,
+/// which only the message itself carries. A metric also needs a delivery that was sent.
+async fn report_metric(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &serde_json::Map<String, Value>,
+    operation: Operation,
+) -> Answer {
+    let Operation::Metric(mut metric) = operation else {
+        return Err(ApiError::bad_request("not a delivery metric"));
+    };
+    // A wrong Authorization header is tolerated when the token proves the report: clients send
+    // whatever credentials they were built with to these endpoints.
+    let workspace = match crate::auth::authorization(headers) {
+        Some(_) => match crate::auth::track_workspace(headers, state).await {
+            Ok(workspace) => Some(workspace),
+            Err(error) if error.status == StatusCode::TOO_MANY_REQUESTS => return Err(error),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let key = &state.campaigns().tracking_key;
+    let signed = TOKEN_FIELDS.iter().any(|field| {
+        body.get(*field)
+            .and_then(Value::as_str)
+            .is_some_and(|token| {
+                herald_delivery::verify_delivery_token(key, &metric.delivery_id, token)
+            })
+    });
+    if workspace.is_none() && !signed {
+        return Err(ApiError::unauthorized(
+            "reporting a delivery metric takes your Track API credentials (HTTP Basic auth) or the \
+             delivery's token (the message's CIO-Delivery-Token, sent as delivery_token)",
+        ));
+    }
+    let delivery_id = metric.delivery_id.clone();
+    let delivery = state
+        .store()
+        .read(move |reader| reader.delivery(&delivery_id))
+        .await?
+        .filter(|delivery| signed || workspace == Some(delivery.workspace_id))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_delivery",
+                format!(
+                    "no delivery {:?} was sent from this workspace",
+                    metric.delivery_id
+                ),
+            )
+        })?;
+    if !herald_ingest::metrics::reportable(&delivery) {
+        let why = if delivery.status == "queued" {
+            "waits for a retry after a failed attempt"
+        } else {
+            "failed"
+        };
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "delivery_not_sent",
+            format!(
+                "delivery {} was never sent (it {why}): metrics apply to messages that were sent",
+                delivery.id
+            ),
+        ));
+    }
+    // The token proved the report; it is not part of what was reported.
+    if let Value::Object(data) = &mut metric.data {
+        data.shift_remove("delivery_token");
+    }
+    submit(state, delivery.workspace_id, Operation::Metric(metric)).await
 }
 
 /// `GET /api/v1/accounts/region`: this server's own base URL, so clients that look their region

@@ -14,6 +14,10 @@ use crate::body::decode;
 use crate::error::{Shape, V2ErrorItem};
 use crate::{ApiError, AppState};
 
+/// The most errors a 207 lists: a batch of many small bad operations would otherwise get an
+/// answer many times its own size. The rest are counted in `errors_omitted`.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
 fn v2_error(error: ValidationError) -> ApiError {
     ApiError::invalid(error).with_shape(Shape::V2)
 }
@@ -74,10 +78,12 @@ pub async fn batch(
     let now = state.clock().now();
     let mut operations = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
+    let mut omitted = 0_usize;
     for (index, item) in items.iter().enumerate() {
         match validate_v2::operation(item, now) {
             Ok(Some(operation)) => operations.push(operation),
             Ok(None) => {}
+            Err(_) if errors.len() >= MAX_LISTED_ERRORS => omitted += 1,
             Err(error) => errors.push(V2ErrorItem::from_validation(&error, Some(index))),
         }
     }
@@ -89,8 +95,16 @@ pub async fn batch(
             .map_err(|error| ApiError::from(error).with_shape(Shape::V2))?;
     }
     if errors.is_empty() {
-        Ok(Json(json!({})).into_response())
-    } else {
-        Ok((StatusCode::MULTI_STATUS, Json(json!({"errors": errors}))).into_response())
+        return Ok(Json(json!({})).into_response());
     }
+    let mut answer = json!({"errors": errors});
+    if omitted > 0 {
+        // The count lets a client tell a complete list from a cut one without a second request.
+        answer["errors_omitted"] = json!(omitted);
+        answer["meta"] = json!({"error": format!(
+            "{} operations were invalid; the first {MAX_LISTED_ERRORS} are listed",
+            errors.len() + omitted
+        )});
+    }
+    Ok((StatusCode::MULTI_STATUS, Json(answer)).into_response())
 }

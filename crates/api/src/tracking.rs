@@ -68,14 +68,24 @@ async fn record(state: &AppState, delivery: &DeliveryRow, name: &str, source: &s
     }
 }
 
-/// `GET /e/o/{delivery_id}`: the open pixel.
+#[derive(Debug, Deserialize)]
+pub struct PixelQuery {
+    s: Option<String>,
+}
+
+/// `GET /e/o/{delivery_id}?s=<delivery token>`: the open pixel.
 pub async fn open_pixel(
     State(state): State<AppState>,
     Path(delivery_id): Path<String>,
+    Query(query): Query<PixelQuery>,
 ) -> Response {
-    // An unknown id gets the same image, so the pixel cannot be used to learn which ids exist,
-    // and stores nothing, so it cannot be used to fill the metrics table either.
-    if let Some(delivery) = find_delivery(&state, &delivery_id).await {
+    // Only the message itself carries the token, so a delivery id alone marks nothing opened.
+    // Every request gets the same image, so the pixel cannot be used to learn which ids exist
+    // or whether a token was right, and a wrong one stores nothing.
+    let signed = query.s.as_deref().is_some_and(|token| {
+        herald_delivery::verify_delivery_token(&state.campaigns().tracking_key, &delivery_id, token)
+    });
+    if signed && let Some(delivery) = find_delivery(&state, &delivery_id).await {
         record(&state, &delivery, "opened", "pixel", json!({})).await;
     }
     (

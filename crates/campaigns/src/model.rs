@@ -140,6 +140,12 @@ impl Campaign {
             }
         }
         let name = match object.get("name") {
+            Some(Value::String(name)) if name.contains('\0') => {
+                return Err(error(
+                    "campaign.name",
+                    "a campaign name may not contain a NUL character (\\u0000)",
+                ));
+            }
             Some(Value::String(name)) if !name.trim().is_empty() => name.trim().to_owned(),
             _ => return Err(error("campaign.name", "a campaign needs a name")),
         };

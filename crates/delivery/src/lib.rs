@@ -22,5 +22,7 @@ pub use error::DeliveryError;
 pub use guard::NetworkGuard;
 pub use push::{PushConfig, PushMessage, PushSender};
 pub use smtp::{EmailMessage, EmailSender, SmtpConfig};
-pub use tracking::{click_signature, instrument_html, verify_click};
+pub use tracking::{
+    click_signature, delivery_token, instrument_html, verify_click, verify_delivery_token,
+};
 pub use webhook::{WebhookConfig, WebhookRequest, WebhookResponse, WebhookSender, sign};

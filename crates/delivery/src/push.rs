@@ -24,6 +24,9 @@ pub struct PushConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PushMessage {
     pub delivery_id: String,
+    /// Proof of receipt the app reports metrics with; Customer.io's SDKs send it back as
+    /// `device_id`.
+    pub delivery_token: String,
     pub device_token: String,
     /// `ios` or `android`, as the device was registered.
     pub platform: String,
@@ -60,8 +63,9 @@ impl PushSender {
 
     /// POSTs the message to the gateway as
     /// `{"delivery_id", "token", "platform", "title", "body", "data"}`, where `data` is the
-    /// message's data plus `CIO-Delivery-ID` and `CIO-Delivery-Token`, the keys Customer.io's
-    /// mobile SDKs read to report opens.
+    /// message's data plus `CIO-Delivery-ID` and `CIO-Delivery-Token` (the delivery token), the
+    /// keys Customer.io's mobile SDKs read to report opens: they send the token back as
+    /// `device_id`, which proves the report comes from the device the push reached.
     pub async fn send(&self, message: &PushMessage) -> Result<(), DeliveryError> {
         let Some(gateway) = &self.gateway else {
             return Err(DeliveryError::Permanent(
@@ -94,7 +98,7 @@ fn payload(message: &PushMessage) -> Value {
     );
     data.insert(
         "CIO-Delivery-Token".to_owned(),
-        Value::String(message.device_token.clone()),
+        Value::String(message.delivery_token.clone()),
     );
     serde_json::json!({
         "delivery_id": message.delivery_id,
@@ -117,6 +121,7 @@ mod tests {
         data.insert("deep_link".into(), Value::from("app://x"));
         let message = PushMessage {
             delivery_id: "d1".into(),
+            delivery_token: "proof".into(),
             device_token: "tok".into(),
             platform: "ios".into(),
             title: "t".into(),
@@ -125,7 +130,8 @@ mod tests {
         };
         let payload = payload(&message);
         assert_eq!(payload["data"]["CIO-Delivery-ID"], "d1");
-        assert_eq!(payload["data"]["CIO-Delivery-Token"], "tok");
+        assert_eq!(payload["data"]["CIO-Delivery-Token"], "proof");
+        assert_eq!(payload["token"], "tok");
         assert_eq!(payload["data"]["deep_link"], "app://x");
     }
 

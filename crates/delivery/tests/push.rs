@@ -23,6 +23,7 @@ fn message() -> PushMessage {
     data.insert("badge".to_owned(), json!(3));
     PushMessage {
         delivery_id: "dlv_push_01".to_owned(),
+        delivery_token: "0123456789abcdef0123456789abcdef".to_owned(),
         device_token: "device-token-abc".to_owned(),
         platform: "ios".to_owned(),
         title: "Your order shipped".to_owned(),
@@ -59,7 +60,7 @@ async fn posts_the_gateway_payload() {
                 "deep_link": "app://orders/7",
                 "badge": 3,
                 "CIO-Delivery-ID": "dlv_push_01",
-                "CIO-Delivery-Token": "device-token-abc",
+                "CIO-Delivery-Token": "0123456789abcdef0123456789abcdef",
             }
         })
     );

@@ -1,6 +1,6 @@
 //! Click and open tracking of HTML email.
 
-use herald_delivery::{click_signature, instrument_html, verify_click};
+use herald_delivery::{click_signature, delivery_token, instrument_html, verify_click};
 
 const BASE: &str = "https://herald.example";
 const KEY: &[u8] = b"tracking-key";
@@ -107,13 +107,20 @@ fn leaves_mailto_tel_anchors_relative_and_unsubscribe_links_alone() {
         r#"<a name="top">Top</a>"#,
     );
     let out = instrument_html(html, "https://herald.example/", "dlv_1", KEY);
-    let pixel = r#"<img src="https://herald.example/e/o/dlv_1" width="1" height="1" alt="" style="display:none">"#;
-    assert_eq!(out, format!("{html}{pixel}"));
+    assert_eq!(out, format!("{html}{}", pixel()));
+}
+
+/// The pixel every instrumented message of delivery `dlv_1` ends with.
+fn pixel() -> String {
+    format!(
+        r#"<img src="https://herald.example/e/o/dlv_1?s={}" width="1" height="1" alt="" style="display:none">"#,
+        delivery_token(KEY, "dlv_1")
+    )
 }
 
 #[test]
 fn puts_the_pixel_before_the_closing_body_tag() {
-    let pixel = r#"<img src="https://herald.example/e/o/dlv_1" width="1" height="1" alt="" style="display:none">"#;
+    let pixel = pixel();
     let out = instrument_html("<html><BODY><p>Hi</p></BODY></html>", BASE, "dlv_1", KEY);
     assert_eq!(out, format!("<html><BODY><p>Hi</p>{pixel}</BODY></html>"));
 

@@ -14,6 +14,9 @@ pub struct Context<'a> {
     pub campaign_id: i64,
     pub campaign_name: &'a str,
     pub delivery_id: &'a str,
+    /// Proof of having received this message, for metrics reported about it (see
+    /// `herald_delivery::delivery_token`).
+    pub delivery_token: &'a str,
     /// Where people reach this server (tracking links and unsubscribe).
     pub public_url: &'a str,
 }
@@ -35,6 +38,7 @@ impl Context<'_> {
             "trigger": self.run.trigger,
             "campaign": {"id": self.campaign_id, "name": self.campaign_name},
             "delivery_id": self.delivery_id,
+            "delivery_token": self.delivery_token,
             "unsubscribe_url": unsubscribe_url(self.public_url, self.delivery_id),
         })
     }
@@ -85,9 +89,16 @@ pub fn render_step(
     let text = |field: &str| rendered.get(field).cloned();
     Ok(match channel {
         Channel::Webhook => {
-            // Without a body template, the receiver gets the person and the trigger as JSON.
+            // Without a body template, the receiver gets the person and the trigger as JSON,
+            // with the delivery's id and the token that lets it report metrics about it.
             let body = text("body").unwrap_or_else(|| {
-                json!({"customer": globals["customer"], "trigger": globals["trigger"], "delivery_id": globals["delivery_id"]}).to_string()
+                json!({
+                    "customer": globals["customer"],
+                    "trigger": globals["trigger"],
+                    "delivery_id": globals["delivery_id"],
+                    "delivery_token": globals["delivery_token"],
+                })
+                .to_string()
             });
             json!({
                 "url": text("url").unwrap_or_default().trim(),

@@ -14,7 +14,7 @@ use herald_delivery::{
     DeliveryError, EmailMessage, EmailSender, PushMessage, PushSender, WebhookRequest,
     WebhookSender, instrument_html,
 };
-use herald_domain::{ActivityKind, Clock, UnixSeconds};
+use herald_domain::{ActivityKind, Clock, UnixSeconds, panic_message};
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
 use herald_store::{DeliveryRow, Device, Person, RunRow, StoreError, StoreHandle};
@@ -51,6 +51,9 @@ pub struct Senders {
     pub email: Option<EmailSender>,
     pub push: PushSender,
 }
+
+/// How the error of a delivery that could not be rendered begins.
+const RENDER_FAILED: &str = "cannot render";
 
 /// How often the dispatcher looks for due runs when nothing woke it.
 const POLL: Duration = Duration::from_millis(100);
@@ -148,8 +151,28 @@ async fn run_loop(inner: Arc<Inner>) {
             let inner = inner.clone();
             tokio::spawn(async move {
                 let id = run.id;
-                if let Err(error) = advance(&inner, run).await {
-                    tracing::error!(run = id, error = %error, "a campaign run step failed; it will be tried again");
+                // The run advances in a task of its own so that a panic inside it (a bug met on
+                // some person's data) ends there, and this task still records it and releases
+                // the run; otherwise the run would stay in flight, and active, forever.
+                let advancing = tokio::spawn({
+                    let inner = inner.clone();
+                    async move { advance(&inner, run).await }
+                });
+                match advancing.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::error!(run = id, error = %error, "a campaign run step failed; it will be tried again");
+                    }
+                    Err(failure) if failure.is_panic() => {
+                        let message = panic_message(failure.into_panic().as_ref());
+                        tracing::error!(run = id, panic = %message, "a campaign run panicked; it is marked failed");
+                        if let Err(error) = fail_run(&inner, id, &message).await {
+                            tracing::error!(run = id, error = %error, "cannot mark a panicked campaign run failed; it will be tried again");
+                        }
+                    }
+                    // Cancelled: the runtime is shutting down, and the run is taken up again
+                    // at the next start.
+                    Err(_) => {}
                 }
                 if let Ok(mut set) = inner.in_flight.lock() {
                     set.remove(&id);
@@ -170,6 +193,70 @@ async fn run_loop(inner: Arc<Inner>) {
             }
         }
     }
+}
+
+/// Ends a run whose advance panicked as `failed`, with the panic recorded.
+///
+/// Runs have no error of their own, so the error goes where the person's campaign failures
+/// are: the delivery of the step, when it was recorded already and not yet sent or failed
+/// (as `queued`), and a `delivery_failed` activity, which names the run even when no delivery
+/// was recorded (a panic in rendering comes before the delivery's record).
+/// A run the panic left in another state than `active` (it finished before the panic) keeps
+/// that state, but the panic is still logged.
+async fn fail_run(inner: &Inner, run_id: i64, panic: &str) -> Result<(), StoreError> {
+    let now = inner.clock.now();
+    let error = format!("the dispatcher failed unexpectedly: {panic}");
+    let registry = inner.registry.clone();
+    inner
+        .store
+        .write(move |tx| {
+            let Some(mut run) = tx.run(run_id)? else {
+                return Ok(());
+            };
+            let mut delivery_id = None;
+            // Like the activities of `record`, the entry is named after the step's channel.
+            let mut channel = registry
+                .get(run.campaign_id)
+                .and_then(
+                    |campaign| match campaign.campaign.steps.get(run.step as usize) {
+                        Some(Step::Send { channel, .. }) => Some(channel_name(channel).to_owned()),
+                        _ => None,
+                    },
+                )
+                .unwrap_or_else(|| "campaign".to_owned());
+            if let Some(mut delivery) = tx.delivery_of_step(run.id, run.step)?
+                && delivery.status == "queued"
+            {
+                delivery.status = "failed".into();
+                delivery.error = Some(error.clone());
+                delivery.updated_at = now;
+                tx.update_delivery(&delivery)?;
+                channel = delivery.channel;
+                delivery_id = Some(delivery.id);
+            }
+            if run.state == "active" {
+                run.state = "failed".into();
+                run.updated_at = now;
+                tx.update_run(&run)?;
+            }
+            log(
+                tx,
+                run.workspace_id,
+                run.person_seq,
+                ActivityKind::DeliveryFailed,
+                &channel,
+                json!({
+                    "delivery_id": delivery_id,
+                    "campaign_id": run.campaign_id,
+                    "run_id": run.id,
+                    "step": run.step,
+                    "channel": channel,
+                    "error": error,
+                }),
+                now,
+            )
+        })
+        .await?
 }
 
 /// Everything a run's step needs to know about its person.
@@ -318,6 +405,14 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
                         .await?
                     }
                 };
+                // A message that cannot be rendered for this person's data ends the run: its
+                // later steps were written to follow this message, and the error is the
+                // campaign's to fix.
+                let ends_run = delivery.status == "failed"
+                    && delivery
+                        .error
+                        .as_deref()
+                        .is_some_and(|error| error.starts_with(RENDER_FAILED));
                 let outcome = if delivery.status == "failed" {
                     Err(DeliveryError::Permanent(
                         delivery.error.clone().unwrap_or_default(),
@@ -331,7 +426,7 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
                 }
                 // The record uses the time the attempt started, so a retry's wait counts from
                 // the attempt, however long the send took or when the clock moved meanwhile.
-                if !record(inner, &mut run, delivery, outcome, steps, now).await? {
+                if !record(inner, &mut run, delivery, outcome, steps, ends_run, now).await? {
                     return Ok(());
                 }
             }
@@ -398,12 +493,14 @@ async fn queued_delivery(
     now: UnixSeconds,
 ) -> Result<DeliveryRow, StoreError> {
     let id = ulid::Ulid::new().to_string().to_lowercase();
+    let token = herald_delivery::delivery_token(&inner.config.tracking_key, &id);
     let context = Context {
         person: &view.person,
         run,
         campaign_id: campaign.id,
         campaign_name: &campaign.name,
         delivery_id: &id,
+        delivery_token: &token,
         public_url: &inner.config.public_url,
     };
     let globals = context.globals();
@@ -429,7 +526,11 @@ async fn queued_delivery(
             Some("the person unsubscribed".to_owned()),
         ),
         Ok(content) => ("queued", content, None),
-        Err(error) => ("failed", json!({}), Some(format!("cannot render {error}"))),
+        Err(error) => (
+            "failed",
+            json!({}),
+            Some(format!("{RENDER_FAILED} {error}")),
+        ),
     };
     let delivery = DeliveryRow {
         id,
@@ -505,7 +606,7 @@ async fn send(inner: &Inner, delivery: &DeliveryRow) -> Result<(), DeliveryError
             };
             sender.send(&email_of(inner, delivery)).await
         }
-        "push" => send_push(&inner.senders.push, delivery).await,
+        "push" => send_push(&inner.senders.push, delivery, &inner.config.tracking_key).await,
         other => Err(DeliveryError::Permanent(format!("unknown channel {other}"))),
     }
 }
@@ -543,7 +644,11 @@ fn email_of(inner: &Inner, delivery: &DeliveryRow) -> EmailMessage {
 }
 
 /// Sends a push message to each of the person's devices: sent if any device took it.
-async fn send_push(sender: &PushSender, delivery: &DeliveryRow) -> Result<(), DeliveryError> {
+async fn send_push(
+    sender: &PushSender,
+    delivery: &DeliveryRow,
+    tracking_key: &[u8],
+) -> Result<(), DeliveryError> {
     let content = &delivery.content;
     let devices = content
         .get("devices")
@@ -558,6 +663,7 @@ async fn send_push(sender: &PushSender, delivery: &DeliveryRow) -> Result<(), De
     for device in devices {
         let message = PushMessage {
             delivery_id: delivery.id.clone(),
+            delivery_token: herald_delivery::delivery_token(tracking_key, &delivery.id),
             device_token: text(&device, "token"),
             platform: text(&device, "platform"),
             title: text(content, "title"),
@@ -586,6 +692,7 @@ async fn record(
     mut delivery: DeliveryRow,
     outcome: Result<(), DeliveryError>,
     steps: i64,
+    ends_run: bool,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
     delivery.attempts += 1;
@@ -619,6 +726,8 @@ async fn record(
         run.attempts += 1;
         run.due_at = now + wait;
         tracing::warn!(delivery = %delivery.id, attempt = delivery.attempts, error = ?delivery.error, wait, "a message failed; it will be retried");
+    } else if ends_run {
+        run.state = "failed".into();
     } else {
         run.step += 1;
         run.attempts = 0;

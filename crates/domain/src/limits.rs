@@ -27,3 +27,9 @@ pub const ACTIVITY_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
 pub const ANONYMOUS_LINK_GRACE_SECONDS: i64 = 5 * 60;
 /// Timestamps above this are taken for milliseconds: in seconds it would be after the year 5000.
 pub const MILLISECOND_TIMESTAMP_THRESHOLD: i64 = 100_000_000_000;
+
+/// Deepest nesting of objects and arrays in a request body (`{"a":{"b":1}}` nests 2 deep).
+/// Every decoder (JSON, forms) refuses deeper input before anything is stored, so every stored
+/// value can be read back: reading stored JSON allows 128 levels, and a stored row wraps a
+/// request's values in a few levels of its own at most.
+pub const MAX_NESTING_DEPTH: usize = 32;

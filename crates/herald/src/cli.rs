@@ -25,6 +25,26 @@ pub enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// Lists stored rows that cannot be read back (reads skip them), and removes them with
+    /// `--delete`. Run it with the server stopped, or restart the server after `--delete`.
+    Doctor(DoctorArgs),
+}
+
+/// Flags of `herald doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Remove the rows listed: a person keeps their profile with empty attributes, a segment
+    /// or campaign goes with its members and history, any other row is deleted.
+    #[arg(long)]
+    pub delete: bool,
+    /// Print `[{"table","row","column","error"}]`.
+    #[arg(long)]
+    pub json: bool,
+    /// The most rows to list [default: 1000].
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+    #[arg(long, env = "HERALD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Flags of `herald serve`. Each also has an environment variable and a config-file key.
@@ -93,6 +113,29 @@ pub struct ServeArgs {
     /// last entry counts); only set it behind such a proxy [default: the peer address].
     #[arg(long, env = "HERALD_BROWSER_CLIENT_IP_HEADER")]
     pub browser_client_ip_header: Option<String>,
+    /// Requests handled at once; more are answered 503 with Retry-After at once [default: 512].
+    #[arg(long, env = "HERALD_MAX_REQUESTS")]
+    pub max_requests: Option<usize>,
+    /// Request body bytes held at once, from reading to commit, e.g. `64MiB`; a request with a
+    /// body past it is answered 503 before its body is read [default: 64MiB].
+    #[arg(long, env = "HERALD_MAX_BODY_MEMORY")]
+    pub max_body_memory: Option<String>,
+    /// Time to send a request's headers, from its first byte, e.g. `30s` [default: 30s].
+    #[arg(long, env = "HERALD_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<String>,
+    /// Time to send a whole request body once the headers arrived [default: 60s].
+    #[arg(long, env = "HERALD_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Option<String>,
+    /// Time an idle kept-alive connection stays open [default: 75s].
+    #[arg(long, env = "HERALD_KEEP_ALIVE_TIMEOUT")]
+    pub keep_alive_timeout: Option<String>,
+    /// Track API requests one workspace may make, as REQUESTS/SECONDS (e.g. `100/1`, like
+    /// Customer.io's fair use); over it, 429 with Retry-After [default: no limit].
+    #[arg(long, env = "HERALD_TRACK_RATE_LIMIT")]
+    pub track_rate_limit: Option<String>,
+    /// App API requests one workspace's key may make, as REQUESTS/SECONDS [default: no limit].
+    #[arg(long, env = "HERALD_APP_RATE_LIMIT")]
+    pub app_rate_limit: Option<String>,
     /// Fault injection for tests: abort the process right after a message was sent and before
     /// the send is recorded.
     #[arg(long, hide = true, env = "HERALD_CRASH_AFTER_SEND")]

@@ -1,13 +1,15 @@
 //! Settings: command-line flags over environment variables over the config file over defaults.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
-use herald_api::{AllowedOrigins, BrowserSettings, RateLimit};
+use herald_api::{AllowedOrigins, BrowserSettings, IntakeSettings, RateLimit};
 use herald_store_sqlite::Synchronous;
 use serde::Deserialize;
 
 use crate::cli::ServeArgs;
+use crate::connections::Deadlines;
 
 /// The config file. Keys match the long flag names with `_` for `-`.
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +33,13 @@ pub struct FileConfig {
     pub browser_rate_limit_ip: Option<String>,
     pub browser_rate_limit_site: Option<String>,
     pub browser_client_ip_header: Option<String>,
+    pub max_requests: Option<usize>,
+    pub max_body_memory: Option<String>,
+    pub header_read_timeout: Option<String>,
+    pub body_read_timeout: Option<String>,
+    pub keep_alive_timeout: Option<String>,
+    pub track_rate_limit: Option<String>,
+    pub app_rate_limit: Option<String>,
 }
 
 impl FileConfig {
@@ -63,6 +72,8 @@ pub struct Settings {
     pub synchronous: Synchronous,
     pub delivery: DeliverySettings,
     pub browser: BrowserSettings,
+    pub intake: IntakeSettings,
+    pub connections: Deadlines,
 }
 
 /// How campaign messages leave.
@@ -175,6 +186,65 @@ impl Settings {
             args.browser_client_ip_header
                 .or(file.browser_client_ip_header),
         )?;
+        let duration = |text: Option<String>, name: &str, default: Duration| match text {
+            None => Ok(default),
+            Some(text) => parse_duration(&text).map_err(|error| anyhow::anyhow!("{name}: {error}")),
+        };
+        let rate = |text: Option<String>, name: &str| -> anyhow::Result<Option<RateLimit>> {
+            text.map(|text| {
+                text.parse::<RateLimit>()
+                    .map_err(|error| anyhow::anyhow!("{name}: {error}"))
+            })
+            .transpose()
+        };
+        let max_requests = args
+            .max_requests
+            .or(file.max_requests)
+            .unwrap_or(IntakeSettings::DEFAULT_MAX_REQUESTS);
+        if max_requests == 0 {
+            bail!("max_requests must be at least 1");
+        }
+        let max_body_bytes = match args.max_body_memory.or(file.max_body_memory) {
+            None => IntakeSettings::DEFAULT_MAX_BODY_BYTES,
+            Some(text) => {
+                parse_size(&text).map_err(|error| anyhow::anyhow!("max_body_memory: {error}"))?
+            }
+        };
+        if max_body_bytes < MIN_BODY_MEMORY {
+            bail!(
+                "max_body_memory must be at least {} MiB, so that one request of the largest size fits",
+                MIN_BODY_MEMORY / (1024 * 1024)
+            );
+        }
+        let intake = IntakeSettings {
+            max_requests,
+            max_body_bytes,
+            body_read_timeout: duration(
+                args.body_read_timeout.or(file.body_read_timeout),
+                "body_read_timeout",
+                IntakeSettings::DEFAULT_BODY_READ_TIMEOUT,
+            )?,
+            track_rate_limit: rate(
+                args.track_rate_limit.or(file.track_rate_limit),
+                "track_rate_limit",
+            )?,
+            app_rate_limit: rate(
+                args.app_rate_limit.or(file.app_rate_limit),
+                "app_rate_limit",
+            )?,
+        };
+        let connections = Deadlines {
+            header: duration(
+                args.header_read_timeout.or(file.header_read_timeout),
+                "header_read_timeout",
+                DEFAULT_HEADER_READ_TIMEOUT,
+            )?,
+            idle: duration(
+                args.keep_alive_timeout.or(file.keep_alive_timeout),
+                "keep_alive_timeout",
+                DEFAULT_KEEP_ALIVE_TIMEOUT,
+            )?,
+        };
         Ok(Self {
             data_dir,
             listen,
@@ -183,6 +253,8 @@ impl Settings {
             synchronous,
             delivery,
             browser,
+            intake,
+            connections,
         })
     }
 
@@ -190,6 +262,57 @@ impl Settings {
     pub fn database_path(data_dir: &Path) -> PathBuf {
         data_dir.join("herald.db")
     }
+}
+
+/// The defaults of the connection timeouts: what reverse proxies use (nginx allows a minute
+/// for headers and keeps idle connections 75 seconds; half a minute for headers is hyper's).
+const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// The smallest body budget: one body of the largest size any route reads.
+const MIN_BODY_MEMORY: usize = 4 * 1024 * 1024;
+
+/// Reads a duration: a number with a unit of `ms`, `s`, `m` or `h` (`500ms`, `30s`, `2m`), or a
+/// bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let explain = || format!("{text:?} is not a duration: write e.g. 500ms, 30s or 2m");
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| explain())?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(explain()),
+    };
+    if !(seconds > 0.0 && seconds.is_finite()) {
+        return Err(format!("{text:?} is not a positive duration"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| explain())
+}
+
+/// Reads a size in bytes: a whole number with an optional unit of `KiB`, `MiB`, `GiB` (or
+/// `KB`, `MB`, `GB`, read the same way).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let explain = || format!("{text:?} is not a size: write e.g. 64MiB, 512KiB or 1GiB");
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number.parse().map_err(|_| explain())?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        _ => return Err(explain()),
+    };
+    number.checked_mul(factor).ok_or_else(explain)
 }
 
 /// Checks the settings of the browser endpoints, naming the setting at fault.
@@ -264,6 +387,23 @@ mod tests {
         assert_eq!(settings.synchronous, Synchronous::Full);
         std::fs::write(&path, "unknown_key = 1\n").unwrap();
         assert!(Settings::resolve(Some(&path), ServeArgs::default()).is_err());
+    }
+
+    #[test]
+    fn durations_and_sizes_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("75"), Ok(Duration::from_secs(75)));
+        for bad in ["", "0s", "-1s", "fast", "3 weeks"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_size("64MiB"), Ok(64 * 1024 * 1024));
+        assert_eq!(parse_size("512 KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        for bad in ["", "MiB", "1.5MiB", "64 parsecs"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

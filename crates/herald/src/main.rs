@@ -3,6 +3,8 @@
 mod campaigns;
 mod cli;
 mod config;
+mod connections;
+mod doctor;
 mod serve;
 mod tls;
 mod workspace;
@@ -27,6 +29,7 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve::run(settings))
         }
         cli::Command::Workspace { command } => workspace::run(cli.config.as_deref(), command),
+        cli::Command::Doctor(args) => doctor::run(cli.config.as_deref(), args),
     }
 }
 

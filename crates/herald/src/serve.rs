@@ -1,11 +1,9 @@
 //! `herald serve`: opens the store, prepares the first workspace and the clock, and serves.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use herald_api::{AppState, CampaignRuntime, ServerInfo};
 use herald_domain::{Clock, ManualClock, SystemClock, limits};
 use herald_ingest::Ingest;
@@ -73,31 +71,25 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tracking_key,
         public_url,
     };
-    let state =
-        AppState::new(ingest, segments, runtime, info).with_browser(settings.browser.clone());
+    let state = AppState::new(ingest, segments, runtime, info)
+        .with_browser(settings.browser.clone())
+        .with_intake(settings.intake.clone());
     let router = herald_api::router(state);
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
 
-    match &settings.tls {
-        Some((cert, key)) => {
-            let acceptor = crate::tls::acceptor(cert, key)?;
-            println!("herald listening on https://{address}");
-            crate::tls::serve(listener, acceptor, router, shutdown_signal()).await;
-        }
-        None => {
-            println!("herald listening on http://{address}");
-            let listener = listener.tap_io(|stream| {
-                // Small responses on kept-alive connections must not wait for Nagle's algorithm.
-                let _ = stream.set_nodelay(true);
-            });
-            // The peer address feeds the browser endpoints' per-address rate limit.
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("the server stopped with an error")?;
-        }
-    }
+    let (acceptor, scheme) = match &settings.tls {
+        Some((cert, key)) => (Some(crate::tls::acceptor(cert, key)?), "https"),
+        None => (None, "http"),
+    };
+    println!("herald listening on {scheme}://{address}");
+    crate::connections::serve(
+        listener,
+        acceptor,
+        router,
+        settings.connections,
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("herald stopped");
     Ok(())
 }

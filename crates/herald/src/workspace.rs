@@ -36,7 +36,7 @@ pub fn create(store: &StoreHandle, name: &str, now: i64) -> anyhow::Result<Crede
     Ok(credentials)
 }
 
-fn data_dir(config: Option<&Path>, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+pub fn data_dir(config: Option<&Path>, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let file = FileConfig::load(config)?;
     Ok(flag
         .or(file.data_dir)

@@ -80,7 +80,9 @@ pub fn apply(
                 json!({"form_id": form_id, "fields": identify.attributes}),
             )
         }
-        Operation::Metric(metric) => record_metric(context.tx, metric, now),
+        Operation::Metric(metric) => {
+            record_metric(context.tx, workspace_id, metric, now).map(|_| ())
+        }
     }
 }
 
@@ -437,7 +439,7 @@ impl Context<'_> {
         // Customer.io's events guide: an `opened` event carrying a push delivery's id counts
         // as an open of that delivery, besides being an event.
         if let Some(metric) = delivery_metric_of_event(event, timestamp, self.now) {
-            record_metric(self.tx, &metric, self.now)?;
+            record_metric(self.tx, self.workspace_id, &metric, self.now)?;
         }
         if let Some(person) = person_seq {
             self.triggers.push(TriggerEvent {

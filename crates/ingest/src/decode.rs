@@ -1,7 +1,13 @@
 //! Request body decoding: JSON, or `application/x-www-form-urlencoded` with Rails-style bracket
 //! nesting (`data[price]=23.45` becomes `{"data":{"price":"23.45"}}`), as Customer.io's own
 //! curl examples send.
+//!
+//! Every decoded value passes [`check_structure`]: at most
+//! [`MAX_NESTING_DEPTH`](herald_domain::limits::MAX_NESTING_DEPTH) levels of objects and arrays,
+//! and no NUL character in any key. The form decoder refuses a field name nested deeper before
+//! it builds anything, so no input can make decoding recurse deeper than that either.
 
+use herald_domain::limits::MAX_NESTING_DEPTH;
 use serde_json::{Map, Value};
 
 use crate::ValidationError;
@@ -40,7 +46,11 @@ pub fn decode_object(
     }
     let value = match encoding {
         Encoding::Json => decode_json(body)?,
-        Encoding::Form => Value::Object(decode_form(body)?),
+        Encoding::Form => {
+            let value = Value::Object(decode_form(body)?);
+            check_structure(&value)?;
+            value
+        }
     };
     match value {
         Value::Object(map) => Ok(map),
@@ -51,16 +61,81 @@ pub fn decode_object(
     }
 }
 
-/// Parses JSON, explaining where it is malformed.
+/// Parses JSON, explaining where it is malformed, and checks its structure
+/// ([`check_structure`]).
 pub fn decode_json(body: &[u8]) -> Result<Value, ValidationError> {
-    serde_json::from_slice(body).map_err(|error| {
+    // serde_json stops at 128 levels on its own, so parsing never recurses deeper than that;
+    // the tighter limit is checked on the parsed value.
+    let value: Value = serde_json::from_slice(body).map_err(|error| {
+        let message = error.to_string();
+        if message.starts_with("recursion limit exceeded") {
+            return too_deep();
+        }
         ValidationError::body(format!(
             "request body is not valid JSON: {} at line {} column {}",
-            strip_position(&error.to_string()),
+            strip_position(&message),
             error.line(),
             error.column()
         ))
-    })
+    })?;
+    check_structure(&value)?;
+    Ok(value)
+}
+
+fn too_deep() -> ValidationError {
+    ValidationError::new(
+        "too_deep",
+        None,
+        format!(
+            "request body nests objects and arrays more than {MAX_NESTING_DEPTH} levels deep; \
+             flatten the data"
+        ),
+    )
+}
+
+/// Checks what every decoder's output must satisfy before it goes anywhere: at most
+/// [`MAX_NESTING_DEPTH`] levels of objects and arrays, and no NUL character in any object key
+/// (keys become attribute and field names, which other tools cut at a NUL).
+///
+/// The walk keeps its own stack rather than recursing, so it is safe on any value.
+pub fn check_structure(value: &Value) -> Result<(), ValidationError> {
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
+    while let Some((value, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Object(map) => {
+                if let Some(key) = map.keys().find(|key| key.contains('\0')) {
+                    return Err(ValidationError::new(
+                        "invalid",
+                        Some(shorten(key)),
+                        format!(
+                            "the field name {:?} contains a NUL character (\\u0000), which names \
+                             may not contain",
+                            shorten(key)
+                        ),
+                    ));
+                }
+                Box::new(map.values())
+            }
+            Value::Array(items) => Box::new(items.iter()),
+            _ => continue,
+        };
+        let depth = depth + 1;
+        if depth > MAX_NESTING_DEPTH {
+            return Err(too_deep());
+        }
+        pending.extend(children.map(|child| (child, depth)));
+    }
+    Ok(())
+}
+
+/// Cuts user text quoted in an error message, so that a huge field name cannot make a huge
+/// answer.
+pub fn shorten(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 fn strip_position(message: &str) -> &str {
@@ -89,7 +164,8 @@ enum Segment {
 fn parse_key(key: &str) -> Result<Vec<Segment>, ValidationError> {
     let malformed = || {
         ValidationError::body(format!(
-            "form body is malformed: the field name {key:?} has unbalanced brackets"
+            "form body is malformed: the field name {:?} has unbalanced brackets",
+            shorten(key)
         ))
     };
     let (head, mut rest) = match key.find('[') {
@@ -98,11 +174,17 @@ fn parse_key(key: &str) -> Result<Vec<Segment>, ValidationError> {
     };
     if head.is_empty() {
         return Err(ValidationError::body(format!(
-            "form body is malformed: the field name {key:?} has no name before its brackets"
+            "form body is malformed: the field name {:?} has no name before its brackets",
+            shorten(key)
         )));
     }
     let mut segments = vec![Segment::Key(head.to_owned())];
     while !rest.is_empty() {
+        // Each segment is one level of the value built from this field, so the nesting limit
+        // is checked here, before anything is built.
+        if segments.len() >= MAX_NESTING_DEPTH {
+            return Err(too_deep());
+        }
         if !rest.starts_with('[') {
             return Err(malformed());
         }
@@ -138,6 +220,8 @@ fn decode_form(body: &[u8]) -> Result<Map<String, Value>, ValidationError> {
     }
 }
 
+/// Puts `value` at the place `segments` name; recursion is bounded by the number of segments,
+/// which [`parse_key`] limits.
 fn insert(
     target: &mut Value,
     segments: &[Segment],
@@ -146,7 +230,8 @@ fn insert(
 ) -> Result<(), ValidationError> {
     let conflict = || {
         ValidationError::body(format!(
-            "form body is malformed: the field {full_key:?} is used both as a value and as a group"
+            "form body is malformed: the field {:?} is used both as a value and as a group",
+            shorten(full_key)
         ))
     };
     let Some((first, rest)) = segments.split_first() else {
@@ -235,6 +320,45 @@ mod tests {
             error.message,
             "request body must be a JSON object, not an array"
         );
+    }
+
+    #[test]
+    fn deeply_nested_forms_are_refused_before_anything_is_built() {
+        // Thousands of levels once overflowed the stack of the thread decoding them.
+        let key = format!("a{}", "[b]".repeat(7_000));
+        let error = decode_object(format!("{key}=1").as_bytes(), Encoding::Form).unwrap_err();
+        assert_eq!(error.reason, "too_deep", "{}", error.message);
+        assert!(error.message.len() < 200, "{}", error.message);
+        let at_limit = format!("a{}", "[b]".repeat(MAX_NESTING_DEPTH - 1));
+        assert!(decode_object(format!("{at_limit}=1").as_bytes(), Encoding::Form).is_ok());
+        let over = format!("a{}", "[b]".repeat(MAX_NESTING_DEPTH));
+        assert!(decode_object(format!("{over}=1").as_bytes(), Encoding::Form).is_err());
+        let appended = format!("a{}", "[]".repeat(MAX_NESTING_DEPTH));
+        assert!(decode_object(format!("{appended}=1").as_bytes(), Encoding::Form).is_err());
+    }
+
+    #[test]
+    fn json_nesting_is_limited_to_the_same_depth_as_forms() {
+        let nested = |depth: usize| format!("{}1{}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+        let body = format!("{{\"a\":{}}}", nested(MAX_NESTING_DEPTH));
+        assert!(decode_object(body.as_bytes(), Encoding::Json).is_ok());
+        let body = format!("{{\"a\":{}}}", nested(MAX_NESTING_DEPTH + 1));
+        let error = decode_object(body.as_bytes(), Encoding::Json).unwrap_err();
+        assert_eq!(error.reason, "too_deep", "{}", error.message);
+        // Past serde_json's own limit the answer is the same.
+        let body = format!("{{\"a\":{}}}", nested(10_000));
+        let error = decode_object(body.as_bytes(), Encoding::Json).unwrap_err();
+        assert_eq!(error.reason, "too_deep", "{}", error.message);
+    }
+
+    #[test]
+    fn nul_in_field_names_is_refused_at_any_depth() {
+        let error = decode_object(br#"{"data":{"a\u0000b":1}}"#, Encoding::Json).unwrap_err();
+        assert!(error.message.contains("NUL"), "{}", error.message);
+        let error = decode_object(b"data[a%00b]=1", Encoding::Form).unwrap_err();
+        assert!(error.message.contains("NUL"), "{}", error.message);
+        // NUL inside a value is data, not a name.
+        assert!(decode_object(br#"{"data":{"a":"x\u0000y"}}"#, Encoding::Json).is_ok());
     }
 
     #[test]

@@ -1,8 +1,8 @@
-//! Delivery metrics in: stored as reported, and, when they name a delivery Herald sent, moved
-//! onto that delivery's status and its person's activity log.
+//! Delivery metrics in: stored, moved onto the status of the delivery they name and logged in its
+//! person's activity, when the delivery is one the reporting workspace sent.
 
 use herald_domain::{ActivityKind, UnixSeconds};
-use herald_store::{DeliveryMetric, NewActivity, StoreError, StoreTx};
+use herald_store::{DeliveryMetric, DeliveryRow, NewActivity, StoreError, StoreTx};
 use serde_json::{Value, json};
 
 use crate::operation::EventInput;
@@ -34,16 +34,36 @@ fn status_of(metric: &str) -> Option<&'static str> {
     }
 }
 
-/// Stores a metric and applies it to its delivery, if Herald sent it.
+/// Whether what happened to a delivery after it left Herald (delivered, opened, clicked…) can
+/// be reported now: once it was sent, or while its first attempt is under way, since a receiver
+/// may report it before the send's own record lands. A delivery that waits for a retry after a
+/// failed attempt, or that failed, was never received.
+pub fn reportable(delivery: &DeliveryRow) -> bool {
+    match delivery.status.as_str() {
+        "queued" => delivery.attempts == 0,
+        status => rank(status) >= rank("sent") && rank(status) != u8::MAX,
+    }
+}
+
+/// Stores a metric of a delivery this workspace sent and moves the delivery forward.
+///
+/// A metric naming a delivery of another workspace, an unknown one or one that cannot have been
+/// received ([`reportable`]) changes nothing: the callers that can tell the client check the same before they submit,
+/// and checking again here, in the write, keeps a metric racing a status change from moving a
+/// delivery into a state it cannot reach. Returns whether the metric was recorded.
 pub fn record_metric(
     tx: &mut dyn StoreTx,
+    workspace_id: i64,
     metric: &DeliveryMetric,
     now: UnixSeconds,
-) -> Result<(), StoreError> {
-    tx.insert_delivery_metric(metric)?;
+) -> Result<bool, StoreError> {
     let Some(mut delivery) = tx.delivery(&metric.delivery_id)? else {
-        return Ok(());
+        return Ok(false);
     };
+    if delivery.workspace_id != workspace_id || !reportable(&delivery) {
+        return Ok(false);
+    }
+    tx.insert_delivery_metric(metric)?;
     if let Some(status) = status_of(&metric.metric)
         && rank(status) > rank(&delivery.status)
         && rank(&delivery.status) != u8::MAX
@@ -70,7 +90,7 @@ pub fn record_metric(
         event_id: None,
         may_trigger: false,
     })?;
-    Ok(())
+    Ok(true)
 }
 
 /// Reads an `opened` event that carries `CIO-Delivery-ID` as an open of that delivery.

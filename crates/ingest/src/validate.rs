@@ -6,7 +6,7 @@ use herald_domain::{ActivityKind, Identifier, UnixSeconds, limits};
 use herald_store::{DeliveryMetric, Device};
 use serde_json::{Map, Value};
 
-use crate::decode::describe;
+use crate::decode::{describe, shorten};
 use crate::operation::{EventInput, IdentifyInput, Operation, PathIdentifier};
 
 /// A rejected input: a message a user can act on and, where known, the field at fault.
@@ -48,8 +48,23 @@ impl ValidationError {
 
 type Result<T> = std::result::Result<T, ValidationError>;
 
+/// Refuses a NUL character in an identifier or a name: other tools (and C strings) end the text
+/// there, so two different identifiers could be read as one.
+pub fn no_nul(field: &str, text: &str) -> Result<()> {
+    if text.contains('\0') {
+        return Err(ValidationError::field(
+            field,
+            format!(
+                "{field} contains a NUL character (\\u0000), which identifiers and names may not contain"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates a person identifier taken from a URL path.
 pub fn path_identifier(raw: &str) -> Result<PathIdentifier> {
+    no_nul("id", raw)?;
     if raw.trim().is_empty() {
         return Err(ValidationError::required(
             "id",
@@ -83,6 +98,7 @@ pub fn id_value(value: &Value, field: &str) -> Result<String> {
             "id attribute cannot be an empty string",
         ));
     }
+    no_nul(field, &id)?;
     if id.len() > limits::MAX_ID_BYTES {
         return Err(ValidationError::field(
             field,
@@ -96,7 +112,10 @@ fn optional_string(value: Option<&Value>, field: &str) -> Result<Option<String>>
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text.is_empty() => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::String(text)) => {
+            no_nul(field, text)?;
+            Ok(Some(text.clone()))
+        }
         Some(Value::Number(number)) => Ok(Some(number.to_string())),
         Some(other) => Err(ValidationError::field(
             field,
@@ -165,7 +184,7 @@ pub fn attributes(attributes: &Map<String, Value>) -> Result<()> {
     for (name, value) in attributes {
         if name.len() > limits::MAX_ATTRIBUTE_NAME_BYTES {
             return Err(ValidationError::field(
-                name,
+                &shorten(name),
                 format!(
                     "attribute name cannot be longer than {} bytes",
                     limits::MAX_ATTRIBUTE_NAME_BYTES
@@ -225,13 +244,17 @@ pub fn timestamp_value(value: &Value, field: &str) -> Result<UnixSeconds> {
                     return Err(ValidationError::field(
                         field,
                         format!(
-                            "{field} must be a whole number of seconds, but {text:?} has a fractional part: {explain}"
+                            "{field} must be a whole number of seconds, but {:?} has a fractional part: {explain}",
+                            shorten(text)
                         ),
                     ));
                 }
                 return Err(ValidationError::field(
                     field,
-                    format!("{field} must be a number of seconds, not {text:?}: {explain}"),
+                    format!(
+                        "{field} must be a number of seconds, not {:?}: {explain}",
+                        shorten(text)
+                    ),
                 ));
             }
         },
@@ -281,6 +304,7 @@ pub fn event_name(value: Option<&Value>) -> Result<String> {
             "event name must not be blank",
         ));
     }
+    no_nul("name", name)?;
     if name.len() > limits::MAX_EVENT_NAME_BYTES {
         return Err(ValidationError::field(
             "name",
@@ -348,7 +372,8 @@ pub fn event(
                 return Err(ValidationError::field(
                     "id",
                     format!(
-                        "event id {text:?} is not a ULID: send 26 characters of Crockford base32, e.g. 01ARZ3NDEKTSV4RRFFQ69G5FAV"
+                        "event id {:?} is not a ULID: send 26 characters of Crockford base32, e.g. 01ARZ3NDEKTSV4RRFFQ69G5FAV",
+                        shorten(text)
                     ),
                 ));
             }
@@ -401,7 +426,10 @@ pub fn device(body: &Map<String, Value>, token_field: &str) -> Result<Device> {
         ));
     };
     let token = match device.get(token_field) {
-        Some(Value::String(token)) if !token.is_empty() => token.clone(),
+        Some(Value::String(token)) if !token.is_empty() => {
+            no_nul(&format!("device.{token_field}"), token)?;
+            token.clone()
+        }
         _ => {
             return Err(ValidationError::required(
                 &format!("device.{token_field}"),
@@ -416,7 +444,10 @@ pub fn device(body: &Map<String, Value>, token_field: &str) -> Result<Device> {
         Some(Value::String(platform)) => {
             return Err(ValidationError::field(
                 "device.platform",
-                format!("device platform must be \"ios\" or \"android\", not {platform:?}"),
+                format!(
+                    "device platform must be \"ios\" or \"android\", not {:?}",
+                    shorten(platform)
+                ),
             ));
         }
         _ => {
@@ -503,6 +534,7 @@ pub fn merge(body: &Map<String, Value>) -> Result<Operation> {
 
 /// Validates `POST /api/v1/forms/{form_id}/submit`: `{"data": {id or email, …fields}}`.
 pub fn form_submit(form_id: &str, body: &Map<String, Value>) -> Result<Operation> {
+    no_nul("form_id", form_id)?;
     if form_id.trim().is_empty() || form_id.len() > limits::MAX_ID_BYTES {
         return Err(ValidationError::field(
             "form_id",
@@ -524,7 +556,7 @@ pub fn form_submit(form_id: &str, body: &Map<String, Value>) -> Result<Operation
             _ => {
                 return Err(ValidationError::field(
                     key,
-                    format!("form field '{key}' must be a string"),
+                    format!("form field '{}' must be a string", shorten(key)),
                 ));
             }
         };
@@ -581,7 +613,10 @@ fn delivery_metric(
     now: UnixSeconds,
 ) -> Result<Operation> {
     let delivery_id = match body.get("delivery_id") {
-        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(Value::String(id)) if !id.is_empty() => {
+            no_nul("delivery_id", id)?;
+            id.clone()
+        }
         _ => {
             return Err(ValidationError::required(
                 "delivery_id",
@@ -610,7 +645,11 @@ pub fn metric(body: &Map<String, Value>, now: UnixSeconds) -> Result<Operation> 
         Some(Value::String(metric)) => {
             return Err(ValidationError::field(
                 "metric",
-                format!("metric {metric:?} is not one of {}", METRICS.join(", ")),
+                format!(
+                    "metric {:?} is not one of {}",
+                    shorten(metric),
+                    METRICS.join(", ")
+                ),
             ));
         }
         _ => return Err(ValidationError::required("metric", "metric is required")),
@@ -666,6 +705,31 @@ mod tests {
         assert!(event_error(json!({"name": "a+b"})).contains("'+'"));
         let ok = event(&object(json!({"name": "  sign up "})), "data", None).unwrap();
         assert_eq!(ok.name, "sign up");
+    }
+
+    #[test]
+    fn nul_is_refused_in_identifiers_and_names() {
+        assert!(path_identifier("a\0b").unwrap_err().message.contains("NUL"));
+        assert!(event_error(json!({"name": "a\u{0}b"})).contains("NUL"));
+        let error = identify(
+            PathIdentifier::inferred("p"),
+            object(json!({"email": "a\u{0}@b.c"})),
+        )
+        .unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("email"));
+        let error = identify(
+            PathIdentifier::inferred("p"),
+            object(json!({"id": "x\u{0}"})),
+        )
+        .unwrap_err();
+        assert!(error.message.contains("NUL"), "{}", error.message);
+        let device = object(json!({"device": {"id": "t\u{0}k", "platform": "ios"}}));
+        assert!(
+            self::device(&device, "id")
+                .unwrap_err()
+                .message
+                .contains("NUL")
+        );
     }
 
     #[test]

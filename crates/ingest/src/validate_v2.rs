@@ -3,7 +3,7 @@
 use herald_domain::{ActivityKind, IdType, UnixSeconds};
 use serde_json::{Map, Value};
 
-use crate::decode::describe;
+use crate::decode::{describe, shorten};
 use crate::operation::{Operation, PathIdentifier};
 use crate::validate::{self, ValidationError};
 
@@ -34,7 +34,10 @@ pub fn operation(value: &Value, now: UnixSeconds) -> Result<Option<Operation>, V
         other => Err(ValidationError::new(
             "invalid",
             Some("type".to_owned()),
-            format!("type {other:?} is not one of person, object or delivery"),
+            format!(
+                "type {:?} is not one of person, object or delivery",
+                shorten(other)
+            ),
         )),
     }
 }
@@ -64,8 +67,11 @@ fn person_target(body: &Map<String, Value>) -> Result<PathIdentifier, Validation
     let id_type = IdType::parse(key).ok_or_else(|| {
         ValidationError::new(
             "invalid",
-            Some(format!("identifiers.{key}")),
-            format!("identifier {key:?} is not one of id, email or cio_id"),
+            Some(format!("identifiers.{}", shorten(key))),
+            format!(
+                "identifier {:?} is not one of id, email or cio_id",
+                shorten(key)
+            ),
         )
     })?;
     let raw = match value {
@@ -132,6 +138,7 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
                         "device token is required",
                     )
                 })?;
+            validate::no_nul("device.token", token)?;
             Ok(Some(Operation::DeleteDevice {
                 target,
                 token: token.to_owned(),
@@ -146,7 +153,10 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
         other => Err(ValidationError::new(
             "invalid",
             Some("action".to_owned()),
-            format!("action {other:?} is not supported for type person"),
+            format!(
+                "action {:?} is not supported for type person",
+                shorten(other)
+            ),
         )),
     }
 }

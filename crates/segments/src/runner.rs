@@ -1,11 +1,12 @@
 //! The runner thread.
 
 use std::collections::{BTreeSet, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use herald_domain::Clock;
+use herald_domain::{Clock, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input, Origin, PersonHistory, PersonId};
 use herald_store::{SegmentRow, StoreError, StoreHandle};
 use tokio::sync::oneshot;
@@ -172,11 +173,26 @@ impl Runner {
         loop {
             let wait = if behind { Duration::ZERO } else { TICK };
             match receiver.recv_timeout(wait) {
-                Ok(command) => self.handle(command),
+                Ok(command) => {
+                    // A panic on one command (a bug met on some person's data) must not stop
+                    // every segment: it is logged, the command's caller hears an error (its
+                    // reply is dropped), and the thread goes on. What the panic left half-done
+                    // in that person's state is recomputed from history at the next start.
+                    let handled = catch_unwind(AssertUnwindSafe(|| self.handle(command)));
+                    if let Err(panic) = handled {
+                        tracing::error!(panic = %panic_message(panic.as_ref()), "the segment engine failed on a command; it goes on with the next");
+                    }
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
-            behind = self.advance_batch();
+            behind = match catch_unwind(AssertUnwindSafe(|| self.advance_batch())) {
+                Ok(behind) => behind,
+                Err(panic) => {
+                    tracing::error!(panic = %panic_message(panic.as_ref()), "the segment engine failed on due deadlines; it goes on");
+                    false
+                }
+            };
         }
     }
 

@@ -9,6 +9,8 @@
 mod cache;
 mod checkpointer;
 mod connection;
+mod corrupt;
+mod doctor;
 mod index_buffer;
 mod migrations;
 mod queries;

@@ -2,12 +2,15 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, CampaignRow, CustomerIdentifiers, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventIndexEntry, MembershipChange, MembershipOrigin, Person, RunRow,
-    SegmentRow, StoreError, StoreRead, StoredEvent, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, CampaignRow, CorruptRow, CustomerIdentifiers, DeliveryMetric,
+    DeliveryQuery, DeliveryRow, Device, EventIndexEntry, MembershipChange, MembershipOrigin,
+    Person, RunRow, SegmentRow, StoreError, StoreRead, StoredEvent, Workspace,
+    WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
+
+use crate::corrupt::{corrupt_row, skip_corrupt};
 
 /// Converts a SQLite error into the store's error type.
 pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
@@ -53,7 +56,8 @@ fn finish_person(found: Option<(Person, String)>) -> Result<Option<Person>, Stor
     match found {
         None => Ok(None),
         Some((mut person, attributes)) => {
-            person.attributes = parse_object(&attributes)?;
+            person.attributes = parse_object(&attributes)
+                .map_err(|error| corrupt_row("people", person.seq, error))?;
             Ok(Some(person))
         }
     }
@@ -119,7 +123,8 @@ fn campaign_from_row(row: &Row<'_>) -> rusqlite::Result<(CampaignRow, String)> {
 fn finish_campaign(
     (mut campaign, definition): (CampaignRow, String),
 ) -> Result<CampaignRow, StoreError> {
-    campaign.definition = parse_json(&definition)?;
+    campaign.definition =
+        parse_json(&definition).map_err(|error| corrupt_row("campaigns", campaign.id, error))?;
     Ok(campaign)
 }
 
@@ -146,11 +151,16 @@ fn segment_from_row(row: &Row<'_>) -> rusqlite::Result<(SegmentRow, Option<Strin
 fn finish_segment(
     (mut segment, definition): (SegmentRow, Option<String>),
 ) -> Result<SegmentRow, StoreError> {
-    segment.definition = definition.as_deref().map(parse_json).transpose()?;
+    segment.definition = definition
+        .as_deref()
+        .map(parse_json)
+        .transpose()
+        .map_err(|error| corrupt_row("segments", segment.id, error))?;
     Ok(segment)
 }
 
-/// Reads events selected as `person_seq, kind, name, timestamp, data`.
+/// Reads events selected as `person_seq, kind, name, timestamp, data, seq`, skipping (and
+/// reporting) those whose data cannot be decoded.
 pub(crate) fn read_events(
     statement: &mut rusqlite::CachedStatement<'_>,
     values: impl rusqlite::Params,
@@ -163,25 +173,30 @@ pub(crate) fn read_events(
                 row.get::<_, String>(2)?,
                 row.get::<_, i64>(3)?,
                 row.get::<_, String>(4)?,
+                row.get::<_, i64>(5)?,
             ))
         })
         .map_err(backend)?;
     let mut events = Vec::new();
     for row in rows {
-        let (person_seq, kind, name, timestamp, data) = row.map_err(backend)?;
-        events.push(StoredEvent {
-            person_seq,
-            kind,
-            name,
-            timestamp,
-            data: parse_json(&data)?,
-        });
+        let (person_seq, kind, name, timestamp, data, seq) = row.map_err(backend)?;
+        let data = parse_json(&data).map_err(|error| corrupt_row("activities", seq, error));
+        if let Some(data) = skip_corrupt(data)? {
+            events.push(StoredEvent {
+                person_seq,
+                kind,
+                name,
+                timestamp,
+                data,
+            });
+        }
     }
     Ok(events)
 }
 
 impl Queries<'_> {
-    /// Runs a cached query and finishes every row (parsing its JSON columns).
+    /// Runs a cached query and finishes every row (parsing its JSON columns); a row that cannot
+    /// be decoded is skipped and reported.
     pub(crate) fn all<R, T>(
         &self,
         sql: &str,
@@ -193,7 +208,9 @@ impl Queries<'_> {
         let rows = statement.query_map(values, from_row).map_err(backend)?;
         let mut found = Vec::new();
         for row in rows {
-            found.push(finish(row.map_err(backend)?)?);
+            if let Some(value) = skip_corrupt(finish(row.map_err(backend)?))? {
+                found.push(value);
+            }
         }
         Ok(found)
     }
@@ -334,12 +351,16 @@ impl StoreRead for Queries<'_> {
         let mut devices = Vec::new();
         for row in rows {
             let (token, platform, last_used, attributes) = row.map_err(backend)?;
-            devices.push(Device {
-                token,
-                platform,
-                last_used,
-                attributes: parse_object(&attributes)?,
-            });
+            let attributes = parse_object(&attributes)
+                .map_err(|error| corrupt_row("devices", format!("{person_seq}/{token}"), error));
+            if let Some(attributes) = skip_corrupt(attributes)? {
+                devices.push(Device {
+                    token,
+                    platform,
+                    last_used,
+                    attributes,
+                });
+            }
         }
         Ok(devices)
     }
@@ -400,9 +421,12 @@ impl StoreRead for Queries<'_> {
         let mut activities = Vec::new();
         for row in rows {
             let (mut activity, data) = row.map_err(backend)?;
-            activity.data = serde_json::from_str(&data)
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            activities.push(activity);
+            let data =
+                parse_json(&data).map_err(|error| corrupt_row("activities", activity.seq, error));
+            if let Some(data) = skip_corrupt(data)? {
+                activity.data = data;
+                activities.push(activity);
+            }
         }
         Ok(activities)
     }
@@ -433,9 +457,17 @@ impl StoreRead for Queries<'_> {
         let mut entries = Vec::new();
         for row in rows {
             let (mut entry, keys) = row.map_err(backend)?;
-            entry.attribute_keys = serde_json::from_str(&keys)
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            entries.push(entry);
+            let keys = serde_json::from_str(&keys).map_err(|error| {
+                corrupt_row(
+                    "event_index",
+                    format!("{}/{}", entry.kind, entry.name),
+                    error,
+                )
+            });
+            if let Some(keys) = skip_corrupt(keys)? {
+                entry.attribute_keys = keys;
+                entries.push(entry);
+            }
         }
         Ok(entries)
     }
@@ -507,9 +539,17 @@ impl StoreRead for Queries<'_> {
         let mut metrics = Vec::new();
         for row in rows {
             let (mut metric, data) = row.map_err(backend)?;
-            metric.data = serde_json::from_str(&data)
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            metrics.push(metric);
+            let data = parse_json(&data).map_err(|error| {
+                corrupt_row(
+                    "delivery_metrics",
+                    format!("of {}", metric.delivery_id),
+                    error,
+                )
+            });
+            if let Some(data) = skip_corrupt(data)? {
+                metric.data = data;
+                metrics.push(metric);
+            }
         }
         Ok(metrics)
     }
@@ -531,7 +571,7 @@ impl StoreRead for Queries<'_> {
             .map_err(backend)?;
         let mut people = Vec::new();
         for row in rows {
-            if let Some(person) = finish_person(Some(row.map_err(backend)?))? {
+            if let Some(Some(person)) = skip_corrupt(finish_person(Some(row.map_err(backend)?)))? {
                 people.push(person);
             }
         }
@@ -542,7 +582,7 @@ impl StoreRead for Queries<'_> {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT a.person_seq, a.kind, a.name, a.timestamp, a.data
+                "SELECT a.person_seq, a.kind, a.name, a.timestamp, a.data, a.seq
                  FROM activities a JOIN people p ON p.seq = a.person_seq
                  WHERE a.workspace_id = ?1 AND p.deleted_at IS NULL
                    AND a.kind IN ('event', 'page', 'screen')
@@ -561,7 +601,7 @@ impl StoreRead for Queries<'_> {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT a.person_seq, a.kind, a.name, a.timestamp, a.data
+                "SELECT a.person_seq, a.kind, a.name, a.timestamp, a.data, a.seq
                  FROM activities a JOIN people p ON p.seq = a.person_seq
                  WHERE a.workspace_id = ?1 AND p.deleted_at IS NULL
                    AND a.kind IN ('event', 'page', 'screen')
@@ -597,7 +637,7 @@ impl StoreRead for Queries<'_> {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT person_seq, kind, name, timestamp, data FROM activities
+                "SELECT person_seq, kind, name, timestamp, data, seq FROM activities
                  WHERE workspace_id = ?1 AND person_seq = ?2 AND kind IN ('event', 'page', 'screen')
                  ORDER BY timestamp",
             )
@@ -679,17 +719,29 @@ impl StoreRead for Queries<'_> {
         let mut changes = Vec::new();
         for row in rows {
             let (entered, at, cause, origin) = row.map_err(backend)?;
-            changes.push(MembershipChange {
-                segment_id,
-                person_seq,
-                entered,
-                at,
-                cause: serde_json::from_str(&cause)
-                    .map_err(|error| StoreError::Corrupt(format!("membership cause: {error}")))?,
-                origin: MembershipOrigin::parse(&origin).ok_or_else(|| {
-                    StoreError::Corrupt(format!("unknown membership origin {origin:?}"))
-                })?,
-            });
+            let row = format!("of segment {segment_id} and person {person_seq} at {at}");
+            let decoded = serde_json::from_str(&cause)
+                .map_err(|error| corrupt_row("segment_history", &row, format!("cause: {error}")))
+                .and_then(|cause| {
+                    let origin = MembershipOrigin::parse(&origin).ok_or_else(|| {
+                        corrupt_row(
+                            "segment_history",
+                            &row,
+                            format!("unknown origin {origin:?}"),
+                        )
+                    })?;
+                    Ok((cause, origin))
+                });
+            if let Some((cause, origin)) = skip_corrupt(decoded)? {
+                changes.push(MembershipChange {
+                    segment_id,
+                    person_seq,
+                    entered,
+                    at,
+                    cause,
+                    origin,
+                });
+            }
         }
         Ok(changes)
     }
@@ -730,5 +782,8 @@ impl StoreRead for Queries<'_> {
         campaign_id: i64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.campaign_metrics_query(workspace_id, campaign_id)
+    }
+    fn corrupt_rows(&mut self, limit: usize) -> Result<Vec<CorruptRow>, StoreError> {
+        crate::doctor::corrupt_rows(self.connection, limit)
     }
 }

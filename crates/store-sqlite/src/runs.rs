@@ -5,6 +5,7 @@ use herald_store::{DeliveryQuery, DeliveryRow, RunRow, StoreError};
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
+use crate::corrupt::corrupt_row;
 use crate::queries::{Queries, backend, execute, parse_json, to_json};
 
 const RUN_COLUMNS: &str = "id, workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at";
@@ -30,7 +31,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRow, String)> {
 }
 
 fn finish_run((mut run, trigger): (RunRow, String)) -> Result<RunRow, StoreError> {
-    run.trigger = parse_json(&trigger)?;
+    run.trigger = parse_json(&trigger).map_err(|error| corrupt_row("runs", run.id, error))?;
     Ok(run)
 }
 
@@ -62,7 +63,8 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<(DeliveryRow, String)> {
 fn finish_delivery(
     (mut delivery, content): (DeliveryRow, String),
 ) -> Result<DeliveryRow, StoreError> {
-    delivery.content = parse_json(&content)?;
+    delivery.content =
+        parse_json(&content).map_err(|error| corrupt_row("deliveries", &delivery.id, error))?;
     Ok(delivery)
 }
 

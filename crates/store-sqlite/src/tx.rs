@@ -2,10 +2,10 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow,
-    Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace,
-    Person, RunRow, SegmentRow, StoreError, StoreRead, StoreTx, StoredEvent, Workspace,
-    WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
+    DeliveryRow, Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment,
+    NewWorkspace, Person, RunRow, SegmentRow, StoreError, StoreRead, StoreTx, StoredEvent,
+    Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -193,9 +193,19 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.queries.campaign_metrics(workspace_id, campaign_id)
     }
+    fn corrupt_rows(&mut self, limit: usize) -> Result<Vec<CorruptRow>, StoreError> {
+        self.queries.corrupt_rows(limit)
+    }
 }
 
 impl StoreTx for Tx<'_, '_> {
+    fn remove_corrupt_row(&mut self, row: &CorruptRow) -> Result<bool, StoreError> {
+        let removed = crate::doctor::remove_corrupt_row(self.connection(), row)?;
+        // Cached rows may be the ones just changed.
+        self.cache.clear();
+        Ok(removed)
+    }
+
     fn create_workspace(&mut self, new: &NewWorkspace) -> Result<Workspace, StoreError> {
         self.execute(
             "INSERT INTO workspaces (name, site_id, api_key_hash, app_api_key_hash, created_at)
@@ -326,7 +336,7 @@ impl StoreTx for Tx<'_, '_> {
         let mut statement = self
             .connection()
             .prepare_cached(
-                "SELECT ?3, kind, name, timestamp, data FROM activities
+                "SELECT ?3, kind, name, timestamp, data, seq FROM activities
                  WHERE workspace_id = ?1 AND anonymous_id = ?2 AND person_seq IS NULL AND received_at >= ?4
                  ORDER BY seq",
             )
@@ -371,7 +381,7 @@ impl StoreTx for Tx<'_, '_> {
         let mut statement = self
             .connection()
             .prepare_cached(
-                "SELECT ?3, kind, name, timestamp, data FROM activities
+                "SELECT ?3, kind, name, timestamp, data, seq FROM activities
                  WHERE workspace_id = ?1 AND person_seq = ?2 AND timestamp >= ?4
                    AND kind IN ('event', 'page', 'screen')
                  ORDER BY seq",

@@ -222,11 +222,7 @@ fn run_job(
         Err(panic) => {
             let _ = connection.execute_batch("ROLLBACK TO job; RELEASE job");
             cache.clear();
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let message = herald_domain::panic_message(panic.as_ref());
             tracing::error!(panic = %message, "a write job panicked; its changes were rolled back");
             // The job's reply channel was dropped with the job, so its caller sees an error.
             Box::new(|_| {})

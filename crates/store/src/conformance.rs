@@ -38,6 +38,7 @@ macro_rules! store_conformance_tests {
             background_jobs_commit_in_order,
             runs_queue_by_due_time_and_running_campaigns,
             deliveries_round_trip_with_metrics,
+            abandoned_writes_are_not_applied,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -964,4 +965,50 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             ("sent".to_owned(), 1),
         ]
     );
+}
+
+/// A write whose caller stopped waiting before the writer reached it (its HTTP client hung up)
+/// is dropped, not committed for nobody.
+pub fn abandoned_writes_are_not_applied(store: &StoreHandle) {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    // Hold the writer inside a job until the abandoned write is queued behind it.
+    let (started_sender, started) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let blocker = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store.write_blocking(move |_| {
+                let _ = started_sender.send(());
+                let _ = released.recv();
+                Ok::<_, StoreError>(())
+            })
+        })
+    };
+    started.recv().expect("the writer runs the blocking job");
+    {
+        let write = store.write(|tx| tx.set_setting("abandoned", "stored"));
+        let mut write = std::pin::pin!(write);
+        // One poll queues the job; dropping the future then abandons it.
+        let pending = write
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending();
+        assert!(pending, "the write cannot finish while the writer is held");
+    }
+    release.send(()).expect("the blocking job waits");
+    blocker
+        .join()
+        .expect("the blocking job ends")
+        .expect("store works")
+        .expect("the blocking job succeeds");
+    store
+        .write_blocking(|tx| tx.set_setting("later", "stored"))
+        .expect("store works")
+        .expect("a later write commits");
+    let abandoned = store
+        .read_blocking(|reader| reader.setting("abandoned"))
+        .expect("store works");
+    assert_eq!(abandoned, None, "the abandoned write was committed");
 }

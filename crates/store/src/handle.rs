@@ -223,6 +223,15 @@ impl StoreHandle {
     {
         let (sender, receiver) = oneshot::channel();
         let wrapped: crate::WriteJob = Box::new(move |tx| {
+            // A caller that stopped waiting (its client hung up) never learns the outcome, so
+            // the work is dropped before it is done: under overload the writer's time goes to
+            // clients that are still there.
+            if sender.is_closed() {
+                return JobOutcome {
+                    keep: false,
+                    on_commit: Box::new(|_| {}),
+                };
+            }
             let result = job(tx);
             let keep = result.is_ok();
             JobOutcome {

@@ -300,7 +300,8 @@ pub struct RunRow {
     pub step: i64,
     /// When the next step is due.
     pub due_at: UnixSeconds,
-    /// `active`, `done`, `filtered` or `cancelled`.
+    /// `active`, `done`, `filtered`, `cancelled` or `failed` (a message could not be rendered,
+    /// or the dispatcher failed on the run).
     pub state: String,
     /// Failed attempts at the current step.
     pub attempts: i64,
@@ -380,4 +381,15 @@ mod tests {
             );
         }
     }
+}
+
+/// A stored row whose JSON cannot be read back (`herald doctor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CorruptRow {
+    pub table: String,
+    /// The row's key in its table (SQLite's rowid).
+    pub row: i64,
+    pub column: String,
+    /// Why it cannot be read.
+    pub error: String,
 }

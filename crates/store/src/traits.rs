@@ -5,9 +5,10 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::{
-    Activity, ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow,
-    Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment, NewWorkspace,
-    Person, RunRow, SegmentRow, StoreError, StoredEvent, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
+    DeliveryRow, Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment,
+    NewWorkspace, Person, RunRow, SegmentRow, StoreError, StoredEvent, Workspace,
+    WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -135,12 +136,20 @@ pub trait StoreRead {
         workspace_id: i64,
         campaign_id: i64,
     ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Lists stored rows whose JSON cannot be read back, at most `limit` (for `herald doctor`).
+    /// Reads every row of every table that holds JSON, so it takes a while on a large store.
+    fn corrupt_rows(&mut self, limit: usize) -> Result<Vec<CorruptRow>, StoreError>;
 }
 
 /// Queries that write, inside the writer's transaction.
 pub trait StoreTx: StoreRead {
     /// Creates a workspace; a duplicate name or site id is a [`StoreError::Conflict`].
     fn create_workspace(&mut self, new: &NewWorkspace) -> Result<Workspace, StoreError>;
+
+    /// Removes a row [`StoreRead::corrupt_rows`] listed, if it still cannot be read: a person
+    /// keeps their profile with empty attributes, a segment or campaign goes with what belongs
+    /// to it, any other row is deleted. Returns whether anything changed.
+    fn remove_corrupt_row(&mut self, row: &CorruptRow) -> Result<bool, StoreError>;
 
     fn insert_person(&mut self, new: &NewPerson) -> Result<Person, StoreError>;
     /// Saves a person's identifiers, attributes and `updated_at`.

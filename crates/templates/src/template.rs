@@ -1,5 +1,7 @@
 //! [`Templates`] compiles sources; [`Template`] renders them for one recipient.
 
+use std::panic::{self, AssertUnwindSafe};
+
 use liquid_core::runtime::{Renderable, RuntimeBuilder};
 use liquid_core::{Language, Runtime};
 
@@ -79,7 +81,18 @@ impl Template {
     /// A missing attribute renders as empty.
     /// Rendering stops with [`TemplateError::LimitExceeded`] when it runs into a limit of
     /// [`crate::limits`].
+    /// A panic anywhere in the render (a bug in liquid or in this crate, met on some data) is
+    /// returned as [`TemplateError::Render`], so that one bad value fails one message and not
+    /// the request or the campaign run that rendered it.
     pub fn render(&self, globals: &serde_json::Value, now: i64) -> Result<String, TemplateError> {
+        unpanicked(|| self.render_unguarded(globals, now))
+    }
+
+    fn render_unguarded(
+        &self,
+        globals: &serde_json::Value,
+        now: i64,
+    ) -> Result<String, TemplateError> {
         let serde_json::Value::Object(globals) = globals else {
             return Err(TemplateError::GlobalsNotObject);
         };
@@ -101,5 +114,36 @@ impl Template {
         String::from_utf8(output.into_bytes()).map_err(|_| TemplateError::Render {
             message: "output is not UTF-8".to_owned(),
         })
+    }
+}
+
+/// Runs a render, turning a panic into [`TemplateError::Render`].
+fn unpanicked(
+    render: impl FnOnce() -> Result<String, TemplateError>,
+) -> Result<String, TemplateError> {
+    // Unwind safety: a render only reads its template and globals, and everything it writes (the
+    // runtime, the output) is its own and dropped with the panic.
+    panic::catch_unwind(AssertUnwindSafe(render)).unwrap_or_else(|payload| {
+        Err(TemplateError::Render {
+            message: format!(
+                "the template engine failed unexpectedly: {}",
+                herald_domain::panic_message(payload.as_ref())
+            ),
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_render_is_a_render_error() {
+        let failed = unpanicked(|| panic!("liquid bug"));
+        assert_eq!(
+            failed.unwrap_err().to_string(),
+            "render failed: the template engine failed unexpectedly: liquid bug"
+        );
+        assert_eq!(unpanicked(|| Ok("fine".to_owned())), Ok("fine".to_owned()));
     }
 }

@@ -8,6 +8,8 @@
 //   HERALD_TEST_SITE_ID      Track API site id
 //   HERALD_TEST_API_KEY      Track API key
 //   HERALD_TEST_APP_API_KEY  App API key
+//   HERALD_TEST_DELIVERY_ID     a webhook delivery Herald sent, for the metric calls
+//   HERALD_TEST_DELIVERY_TOKEN  its delivery token (CIO-Delivery-Token)
 //
 // The script exits 0 when every step passed and 1 (after printing the failing step) otherwise.
 // Only Node builtins and customerio-node are used.
@@ -31,6 +33,8 @@ const BASE = required("HERALD_TEST_BASE_URL").replace(/\/+$/, "");
 const SITE_ID = required("HERALD_TEST_SITE_ID");
 const API_KEY = required("HERALD_TEST_API_KEY");
 const APP_API_KEY = required("HERALD_TEST_APP_API_KEY");
+const DELIVERY_ID = required("HERALD_TEST_DELIVERY_ID");
+const DELIVERY_TOKEN = required("HERALD_TEST_DELIVERY_TOKEN");
 
 // Retries are off so that a server error fails at once instead of being replayed and hidden.
 const NO_RETRY = { maxRetries: 0 };
@@ -321,15 +325,16 @@ step("trackAnonymous stores anonymous and invite events; identify with anonymous
   assert.equal((await workspaceActivities({ name: "invite_sent" }))[0].customer_id, null);
 });
 
-step("trackPush and reportMetric (no-auth endpoints) resolve", async () => {
-  const delivery = "dlv-node-1";
+step("trackPush and reportMetric report on a sent delivery", async () => {
+  // trackPush sends the push's CIO-Delivery-Token as device_id: the proof Herald checks.
   assert.deepEqual(
-    await track.trackPush({ delivery_id: delivery, event: "opened", device_id: "tok-push", timestamp: now() }),
+    await track.trackPush({ delivery_id: DELIVERY_ID, event: "opened", device_id: DELIVERY_TOKEN, timestamp: now() }),
     {},
   );
+  // reportMetric carries the client's Track API credentials.
   assert.deepEqual(
     await track.reportMetric({
-      delivery_id: delivery,
+      delivery_id: DELIVERY_ID,
       metric: "clicked",
       timestamp: now(),
       recipient: "node.one@example.com",
@@ -337,8 +342,12 @@ step("trackPush and reportMetric (no-auth endpoints) resolve", async () => {
     }),
     {},
   );
-  await track.reportMetric({ delivery_id: delivery, metric: "delivered" });
-  const invalid = await rejection(track.reportMetric({ delivery_id: delivery, metric: "teleported" }), 400);
+  await track.reportMetric({ delivery_id: DELIVERY_ID, metric: "delivered" });
+  const { delivery } = await api.request.get(`${BASE}/v1/deliveries/${DELIVERY_ID}`);
+  assert.equal(delivery.status, "clicked", JSON.stringify(delivery));
+  const unknown = await rejection(track.reportMetric({ delivery_id: "dlv-node-unknown", metric: "opened" }), 404);
+  assert.match(unknown.message, /no delivery "dlv-node-unknown" was sent from this workspace/);
+  const invalid = await rejection(track.reportMetric({ delivery_id: DELIVERY_ID, metric: "teleported" }), 400);
   assert.match(invalid.message, /metric "teleported" is not one of/);
   assert.throws(() => track.reportMetric({ metric: "opened" }), MissingParamError);
 });

@@ -6,7 +6,6 @@ mod client_ip;
 mod cors;
 mod handlers;
 mod input;
-mod rate_limit;
 mod settings;
 mod site;
 
@@ -22,6 +21,7 @@ use herald_domain::UnixSeconds;
 
 pub use settings::{AllowedOrigins, BrowserSettings, RateLimit};
 
+use crate::rate_limit;
 use crate::{ApiError, AppState};
 
 /// The browser endpoints' settings and rate-limit state.

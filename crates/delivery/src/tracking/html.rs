@@ -8,7 +8,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::entities;
-use super::signature::click_signature;
+use super::signature::{click_signature, delivery_token};
 
 /// What stays unencoded in a query value or a path segment: RFC 3986's unreserved characters,
 /// as JavaScript's `encodeURIComponent` does, so the value cannot end the parameter early.
@@ -20,7 +20,8 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Rewrites every http(s) `href` of `<a>` tags to
 /// `{base_url}/e/c/{delivery_id}?u=<percent-encoded url>&s=<click_signature>` and adds a 1×1
-/// open pixel `<img src="{base_url}/e/o/{delivery_id}" …>` before `</body>` (or at the end).
+/// open pixel `<img src="{base_url}/e/o/{delivery_id}?s=<delivery_token>" …>` before `</body>`
+/// (or at the end).
 ///
 /// Links to `{base_url}/unsubscribe/…` (the unsubscribe link must work without tracking),
 /// links already tracked, and `mailto:`, `tel:`, `#anchor` and relative links are left alone.
@@ -67,7 +68,7 @@ pub fn instrument_html(html: &str, base_url: &str, delivery_id: &str, key: &[u8]
         position = tag.end;
     }
     out.push_str(&html[copied..]);
-    add_pixel(out, base, &id)
+    add_pixel(out, base, &id, &delivery_token(key, delivery_id))
 }
 
 /// Whether `<` at `start` opens an `a` element: `<a` followed by whitespace, `/` or `>`.
@@ -168,9 +169,10 @@ fn scan_tag(html: &str, mut position: usize) -> Option<Tag> {
 }
 
 /// Puts the open pixel before the last `</body` (any case), or at the end of a fragment.
-fn add_pixel(mut html: String, base: &str, id: &str) -> String {
-    let pixel =
-        format!(r#"<img src="{base}/e/o/{id}" width="1" height="1" alt="" style="display:none">"#);
+fn add_pixel(mut html: String, base: &str, id: &str, token: &str) -> String {
+    let pixel = format!(
+        r#"<img src="{base}/e/o/{id}?s={token}" width="1" height="1" alt="" style="display:none">"#
+    );
     // ASCII lower-casing keeps every byte where it was, so the index is valid in `html`.
     match html.to_ascii_lowercase().rfind("</body") {
         Some(at) => html.insert_str(at, &pixel),

@@ -294,8 +294,10 @@ async fn activities_filter_and_page_and_show_only_30_days() {
     );
 }
 
+/// Metrics need proof (the tracking tests cover the ways to give it): a delivery id alone is a
+/// 401 that says what to send.
 #[tokio::test]
-async fn metrics_and_push_events_need_no_auth() {
+async fn metrics_and_push_events_without_proof_are_refused() {
     let app = dev_app().await;
     for (path, body) in [
         (
@@ -314,7 +316,10 @@ async fn metrics_and_push_events_need_no_auth() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.status(), 401, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        let message = body["meta"]["error"].as_str().unwrap();
+        assert!(message.contains("delivery_token"), "{message}");
     }
 }
 

@@ -8,7 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::helpers::TestApp;
+use serde_json::json;
+
+use crate::delivery::{ALLOW_LOOPBACK, settled_deliveries, start_campaign};
+use crate::helpers::{TestApp, event, identify};
+use crate::receiver::Receiver;
 
 /// The version `tests/clients/node/package.json` pins; the script is written against it.
 const PINNED_VERSION: &str = "5.2.0";
@@ -39,11 +43,33 @@ fn assert_client_installed(dir: &Path) {
     );
 }
 
+/// Sends one webhook so that the client's metric calls have a real delivery to report on;
+/// returns its id and token, as a receiver gets them.
+async fn sent_delivery(app: &TestApp) -> (String, String) {
+    let receiver = Receiver::start().await;
+    let campaign = start_campaign(
+        app,
+        json!({"name": "Node metrics", "trigger": {"event": {"name": "node_metrics"}},
+               "steps": [{"webhook": {"url": format!("{}/hook", receiver.base_url)}}]}),
+    )
+    .await;
+    identify(app, "node-metrics", json!({})).await;
+    event(app, "node-metrics", json!({"name": "node_metrics"})).await;
+    let body = receiver.wait_for(1).await[0].json();
+    let sent = settled_deliveries(app, campaign).await;
+    assert_eq!(sent[0]["status"], "sent", "{sent:?}");
+    (
+        body["delivery_id"].as_str().unwrap().to_owned(),
+        body["delivery_token"].as_str().unwrap().to_owned(),
+    )
+}
+
 #[tokio::test]
 async fn official_node_client_track_and_app_api() {
     let dir = node_dir();
     assert_client_installed(&dir);
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[ALLOW_LOOPBACK]).await;
+    let (delivery_id, delivery_token) = sent_delivery(&app).await;
     let mut command = tokio::process::Command::new("node");
     command
         .arg(dir.join("track.test.mjs"))
@@ -52,6 +78,8 @@ async fn official_node_client_track_and_app_api() {
         .env("HERALD_TEST_SITE_ID", &app.workspace.site_id)
         .env("HERALD_TEST_API_KEY", &app.workspace.api_key)
         .env("HERALD_TEST_APP_API_KEY", &app.workspace.app_api_key)
+        .env("HERALD_TEST_DELIVERY_ID", &delivery_id)
+        .env("HERALD_TEST_DELIVERY_TOKEN", &delivery_token)
         .kill_on_drop(true);
     let run = command.output();
     // The script makes a few hundred local requests and takes seconds; two minutes means it hangs.

@@ -437,26 +437,31 @@ async fn a_push_goes_to_every_device_and_an_opened_event_counts_as_its_open() {
     )
     .await;
     let received = gateway.wait_for(2).await;
-    let mut tokens: Vec<_> = received
+    let mut devices: Vec<_> = received
         .iter()
-        .map(|r| {
-            r.json()["data"]["CIO-Delivery-Token"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|r| r.json()["token"].as_str().unwrap().to_owned())
         .collect();
-    tokens.sort();
-    assert_eq!(tokens, vec!["tok-1", "tok-2"]);
+    devices.sort();
+    assert_eq!(devices, vec!["tok-1", "tok-2"]);
     let push = received[0].json();
     assert_eq!(push["body"], "Order o-7 is on its way");
     assert_eq!(push["data"]["order"], "o-7");
     let delivery_id = push["data"]["CIO-Delivery-ID"].as_str().unwrap().to_owned();
+    // Both devices get the same delivery's token: the proof an open report carries.
+    let token = push["data"]["CIO-Delivery-Token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(token.len(), 32, "{push}");
+    assert_eq!(
+        received[1].json()["data"]["CIO-Delivery-Token"],
+        token.as_str()
+    );
     // The app reports the open as Customer.io's events guide describes.
     event(
         &app,
         "ann",
-        json!({"name": "opened", "data": {"CIO-Delivery-ID": delivery_id, "CIO-Delivery-Token": "tok-2"}}),
+        json!({"name": "opened", "data": {"CIO-Delivery-ID": delivery_id, "CIO-Delivery-Token": token}}),
     )
     .await;
     let list = settled_deliveries(&app, campaign).await;

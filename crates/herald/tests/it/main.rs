@@ -12,10 +12,15 @@ mod delivery;
 mod dev_clock;
 mod durability;
 mod helpers;
+mod hostile_input;
 mod ingest;
+mod liquid_overflow;
+mod overload;
 mod receiver;
 mod segments;
 #[path = "../../../delivery/tests/support/smtp_sink.rs"]
 mod smtp_sink;
+mod stored_damage;
+mod timeouts;
 mod tracking;
 mod validation;

@@ -41,6 +41,14 @@ async fn wait_for_status(app: &TestApp, delivery_id: &str, status: &str) -> Valu
     }
 }
 
+/// The delivery token the default webhook body of the `index`th received request carries.
+fn delivery_token_of(receiver: &Receiver, index: usize) -> String {
+    receiver.received()[index].json()["delivery_token"]
+        .as_str()
+        .expect("the default webhook body carries the delivery token")
+        .to_owned()
+}
+
 /// Makes `person` trigger a webhook campaign and returns the id of the delivery, once sent.
 async fn sent_webhook(
     app: &TestApp,
@@ -58,15 +66,29 @@ async fn sent_webhook(
     delivery_id
 }
 
+/// Reports a metric the way an app's server does: with the workspace's Track API credentials.
 async fn report(app: &TestApp, delivery_id: &str, metric: &str) {
+    let (status, body) = app
+        .track(
+            reqwest::Method::POST,
+            "/api/v1/metrics",
+            Some(json!({"delivery_id": delivery_id, "metric": metric})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Posts a metric without credentials; returns the status and body.
+async fn report_anonymously(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let response = app
         .client
-        .post(app.url("/api/v1/metrics"))
-        .json(&json!({"delivery_id": delivery_id, "metric": metric}))
+        .post(app.url(path))
+        .json(&body)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn metrics(app: &TestApp, campaign: i64) -> Value {
@@ -163,6 +185,122 @@ async fn reported_metrics_move_the_delivery_and_are_counted() {
 }
 
 #[tokio::test]
+async fn metrics_need_credentials_or_the_delivery_token_and_a_sent_delivery() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn_with(&[ALLOW_LOOPBACK]).await;
+    let campaign = webhook_campaign(&app, &receiver, "signed_up").await;
+    identify(&app, "ann", json!({})).await;
+    let delivery_id = sent_webhook(&app, &receiver, "ann", "signed_up", 1).await;
+    let token = delivery_token_of(&receiver, 0);
+
+    // The delivery id alone, or with a forged token, writes nothing.
+    for body in [
+        json!({"delivery_id": delivery_id, "metric": "clicked"}),
+        json!({"delivery_id": delivery_id, "metric": "clicked", "delivery_token": "0".repeat(32)}),
+    ] {
+        let (status, answer) = report_anonymously(&app, "/api/v1/metrics", body).await;
+        assert_eq!(status, 401, "{answer}");
+        assert_eq!(answer["code"], "unauthorized", "{answer}");
+    }
+    let (status, answer) = report_anonymously(
+        &app,
+        "/api/v1/push/events",
+        json!({"delivery_id": delivery_id, "event": "opened", "device_id": "someone-else"}),
+    )
+    .await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(metrics(&app, campaign).await["clicked"], 0);
+
+    // The token proves the report, as `delivery_token` or as the SDKs' `device_id`.
+    let (status, answer) = report_anonymously(
+        &app,
+        "/api/v1/metrics",
+        json!({"delivery_id": delivery_id, "metric": "clicked", "delivery_token": token}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = report_anonymously(
+        &app,
+        "/api/v1/push/events",
+        json!({"delivery_id": delivery_id, "event": "converted", "device_id": token}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    wait_for_status(&app, &delivery_id, "converted").await;
+
+    // Another workspace's credentials do not reach this workspace's delivery.
+    let other = crate::helpers::create_workspace(&app.server.data_dir, "other");
+    let response = app
+        .client
+        .post(app.url("/api/v1/metrics"))
+        .basic_auth(&other.site_id, Some(&other.api_key))
+        .json(&json!({"delivery_id": delivery_id, "metric": "opened"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    // An unknown delivery is a 404 for the workspace's own credentials too.
+    let (status, answer) = app
+        .track(
+            reqwest::Method::POST,
+            "/api/v1/metrics",
+            Some(json!({"delivery_id": "01JUNKNOWNDELIVERY0000000", "metric": "opened"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(answer["code"], "unknown_delivery", "{answer}");
+    assert_eq!(metrics(&app, campaign).await["opened"], 0);
+}
+
+#[tokio::test]
+async fn a_delivery_that_was_never_sent_takes_no_metrics() {
+    let app = TestApp::spawn_with(&[ALLOW_LOOPBACK, "--delivery-retry-base-seconds=3600"]).await;
+    // Nothing listens on the port, so the webhook fails and waits an hour for its retry.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/nobody", closed.local_addr().unwrap());
+    drop(closed);
+    let campaign = start_campaign(
+        &app,
+        json!({"name": "Unreachable", "trigger": {"event": {"name": "signed_up"}},
+               "steps": [{"webhook": {"url": url}}]}),
+    )
+    .await;
+    identify(&app, "ann", json!({})).await;
+    event(&app, "ann", json!({"name": "signed_up"})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let delivery = loop {
+        let (status, body) = app
+            .app_get(&format!("/v1/deliveries?campaign_id={campaign}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        if let Some(delivery) = body["deliveries"]
+            .as_array()
+            .and_then(|list| list.first())
+            .filter(|delivery| delivery["attempts"] == 1)
+        {
+            break delivery.clone();
+        }
+        assert!(Instant::now() < deadline, "no failed attempt: {body}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(delivery["status"], "queued", "{delivery}");
+    let delivery_id = delivery["id"].as_str().unwrap();
+    let (status, answer) = app
+        .track(
+            reqwest::Method::POST,
+            "/api/v1/metrics",
+            Some(json!({"delivery_id": delivery_id, "metric": "clicked"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "delivery_not_sent", "{answer}");
+    let (status, body) = app.app_get(&format!("/v1/deliveries/{delivery_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["delivery"]["status"], "queued", "{body}");
+    assert_eq!(metrics(&app, campaign).await["clicked"], 0);
+}
+
+#[tokio::test]
 async fn the_open_pixel_records_an_open_and_answers_every_id_alike() {
     let receiver = Receiver::start().await;
     let app = TestApp::spawn_with(&[ALLOW_LOOPBACK]).await;
@@ -170,14 +308,16 @@ async fn the_open_pixel_records_an_open_and_answers_every_id_alike() {
     identify(&app, "ann", json!({})).await;
     let delivery_id = sent_webhook(&app, &receiver, "ann", "signed_up", 1).await;
 
+    let token = delivery_token_of(&receiver, 0);
     let mut images = Vec::new();
-    for id in [delivery_id.as_str(), "01JUNKNOWNDELIVERY0000000"] {
-        let response = app
-            .client
-            .get(app.url(&format!("/e/o/{id}")))
-            .send()
-            .await
-            .unwrap();
+    // The id alone, a wrong token and an unknown id record nothing and look the same.
+    for path in [
+        format!("/e/o/{delivery_id}"),
+        format!("/e/o/{delivery_id}?s={}", "0".repeat(32)),
+        format!("/e/o/01JUNKNOWNDELIVERY0000000?s={token}"),
+        format!("/e/o/{delivery_id}?s={token}"),
+    ] {
+        let response = app.client.get(app.url(&path)).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "image/gif");
         assert_eq!(response.headers()["cache-control"], "no-store");
@@ -185,7 +325,10 @@ async fn the_open_pixel_records_an_open_and_answers_every_id_alike() {
         assert!(image.starts_with(b"GIF89a"), "{image:?}");
         images.push(image);
     }
-    assert_eq!(images[0], images[1], "an unknown id must not be told apart");
+    assert!(
+        images.iter().all(|image| image == &images[0]),
+        "an unknown id or a wrong token must not be told apart"
+    );
 
     wait_for_status(&app, &delivery_id, "opened").await;
     assert_eq!(metrics(&app, campaign).await["opened"], 1);

@@ -1,6 +1,8 @@
-//! The filters templates may use: liquid's standard filters, each guarded (bounded, and lenient
-//! with nil), with `date`, `replace` and `join` replaced by this crate's versions.
+//! The filters templates may use: liquid's standard filters, each guarded (bounded, lenient
+//! with nil, and turning a panic into an error), with `date`, `replace`, `join` and the
+//! arithmetic filters replaced by this crate's versions.
 
+mod arithmetic;
 mod date;
 mod guarded;
 mod moment;
@@ -16,37 +18,37 @@ pub(crate) use moment::Now;
 /// Every filter, before it is guarded.
 fn all() -> Vec<Box<dyn ParseFilter>> {
     vec![
-        Box::new(stdlib::Abs),
+        Box::new(arithmetic::Abs),
         Box::new(stdlib::Append),
         Box::new(stdlib::AtLeast),
         Box::new(stdlib::AtMost),
         Box::new(stdlib::Capitalize),
-        Box::new(stdlib::Ceil),
+        Box::new(arithmetic::Ceil),
         Box::new(stdlib::Compact),
         Box::new(stdlib::Concat),
         Box::new(date::Date),
         Box::new(stdlib::Default),
-        Box::new(stdlib::DividedBy),
+        Box::new(arithmetic::DividedBy),
         Box::new(stdlib::Downcase),
         Box::new(stdlib::Escape),
         Box::new(stdlib::EscapeOnce),
         Box::new(stdlib::First),
-        Box::new(stdlib::Floor),
+        Box::new(arithmetic::Floor),
         Box::new(multiplying::Join),
         Box::new(stdlib::Last),
         Box::new(stdlib::Lstrip),
         Box::new(stdlib::Map),
-        Box::new(stdlib::Minus),
-        Box::new(stdlib::Modulo),
+        Box::new(arithmetic::Minus),
+        Box::new(arithmetic::Modulo),
         Box::new(stdlib::NewlineToBr),
-        Box::new(stdlib::Plus),
+        Box::new(arithmetic::Plus),
         Box::new(stdlib::Prepend),
         Box::new(stdlib::Remove),
         Box::new(stdlib::RemoveFirst),
         Box::new(multiplying::Replace),
         Box::new(stdlib::ReplaceFirst),
         Box::new(stdlib::Reverse),
-        Box::new(stdlib::Round),
+        Box::new(arithmetic::Round),
         Box::new(stdlib::Rstrip),
         Box::new(stdlib::Size),
         Box::new(stdlib::Slice),
@@ -56,7 +58,7 @@ fn all() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Strip),
         Box::new(stdlib::StripHtml),
         Box::new(stdlib::StripNewlines),
-        Box::new(stdlib::Times),
+        Box::new(arithmetic::Times),
         Box::new(stdlib::Truncate),
         Box::new(stdlib::TruncateWords),
         Box::new(stdlib::Uniq),

@@ -1,5 +1,6 @@
 //! Behaviour of whole templates, compiled and rendered through the public API.
 
+mod arithmetic;
 mod dates;
 mod limits;
 mod lookups;

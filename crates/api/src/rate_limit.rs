@@ -1,16 +1,55 @@
-//! Token buckets kept in memory, one per key (a client address or a workspace).
+//! Token buckets kept in memory, one per key (a client address, a workspace, an API key).
 //!
 //! They read the server's clock in whole seconds, so with `--dev-clock` a test refills a bucket
 //! by moving the clock instead of waiting.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
 
 use herald_domain::UnixSeconds;
 
-use super::settings::RateLimit;
+/// A token bucket's size: `requests` at once, refilled evenly over `seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub seconds: u32,
+}
+
+impl RateLimit {
+    pub const fn new(requests: u32, seconds: u32) -> Self {
+        Self { requests, seconds }
+    }
+}
+
+impl FromStr for RateLimit {
+    type Err = String;
+
+    /// Reads `REQUESTS/SECONDS`, e.g. `1200/60`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let explain = || {
+            format!(
+                "{text:?} is not a rate limit: write REQUESTS/SECONDS with whole numbers of at least 1, e.g. 1200/60"
+            )
+        };
+        let (requests, seconds) = text.trim().split_once('/').ok_or_else(explain)?;
+        let requests: u32 = requests.trim().parse().map_err(|_| explain())?;
+        let seconds: u32 = seconds.trim().parse().map_err(|_| explain())?;
+        if requests == 0 || seconds == 0 {
+            return Err(explain());
+        }
+        Ok(Self { requests, seconds })
+    }
+}
+
+impl fmt::Display for RateLimit {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}/{}", self.requests, self.seconds)
+    }
+}
 
 /// How many keys are kept before idle (full) buckets are forgotten. A full bucket is the same
 /// as no bucket, so forgetting it changes no answer.
@@ -97,6 +136,15 @@ pub fn ip_key(address: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_parse() {
+        assert_eq!("3/60".parse(), Ok(RateLimit::new(3, 60)));
+        assert_eq!(" 1200 / 60 ".parse(), Ok(RateLimit::new(1200, 60)));
+        for bad in ["", "3", "0/60", "3/0", "-1/60", "a/b", "3/60/1"] {
+            assert!(bad.parse::<RateLimit>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_bucket_empties_and_refills_with_time() {
