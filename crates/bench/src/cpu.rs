@@ -61,6 +61,14 @@ pub fn cores(before: Option<f64>, after: Option<f64>, elapsed: f64) -> Option<f6
     Some((after? - before?) / elapsed)
 }
 
+/// A memory figure of `/proc/<pid>/status` (`VmRSS` now, `VmHWM` the peak), in MB.
+pub fn memory_mb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kilobytes / 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,6 +182,8 @@ async fn run(
         generator_cores: cpu::cores(before.generator, after.generator, measured_secs),
         server_cores: cpu::cores(before.server, after.server, measured_secs),
         machine_cores: cpu::cores(before.machine, after.machine, measured_secs),
+        server_rss_mb: args.server_pid.and_then(|pid| cpu::memory_mb(pid, "VmRSS")),
+        server_peak_rss_mb: args.server_pid.and_then(|pid| cpu::memory_mb(pid, "VmHWM")),
     };
     Ok(report::summary(&info, results))
 }

@@ -9,6 +9,7 @@ use crate::args::Scenario;
 /// Distinct requests per scenario. For `batch` this is 1,024 bodies of 100 events (about 15 MB),
 /// enough to reach ~100,000 distinct people; for `single` it is 65,536 paths.
 const BATCH_POOL: usize = 1_024;
+const BATCH_POOL_BYTES: usize = 16 * 1024 * 1024;
 const SINGLE_POOL: usize = 65_536;
 
 /// One prepared request: its path and its JSON body.
@@ -28,7 +29,9 @@ impl Payloads {
         let mut people = People::new(people);
         match scenario {
             Scenario::Batch => Self {
-                requests: (0..BATCH_POOL)
+                // About 150 bytes an event; large batches get a smaller pool, so that the pool
+                // stays near 16 MB whatever the batch size.
+                requests: (0..BATCH_POOL.min((BATCH_POOL_BYTES / (batch_size * 150)).max(16)))
                     .map(|_| Prepared {
                         path: Uri::from_static("/api/v2/batch"),
                         body: Bytes::from(batch_body(&mut people, batch_size)),

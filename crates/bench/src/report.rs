@@ -1,5 +1,7 @@
 //! Turns the workers' results into the one summary line the run prints.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
 use crate::worker::WorkerResult;
@@ -15,21 +17,39 @@ pub struct RunInfo {
     pub generator_cores: Option<f64>,
     pub server_cores: Option<f64>,
     pub machine_cores: Option<f64>,
+    /// The server's resident memory at the window's end, and its peak so far, in MB.
+    pub server_rss_mb: Option<u64>,
+    pub server_peak_rss_mb: Option<u64>,
 }
 
 /// The JSON summary: throughput, latency percentiles in milliseconds, failures and CPU split.
 pub fn summary(info: &RunInfo, results: Vec<WorkerResult>) -> Value {
     let mut latencies = Vec::new();
-    let (mut ok, mut failed, mut ok_total) = (0_u64, 0_u64, 0_u64);
+    let mut ok_latencies = Vec::new();
+    let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+    let (mut ok, mut failed, mut ok_total, mut resets) = (0_u64, 0_u64, 0_u64, 0_u64);
     let mut first_failure = None;
     for result in results {
         latencies.extend(result.latencies_us);
+        ok_latencies.extend(result.ok_latencies_us);
+        for (status, count) in result.statuses {
+            *statuses.entry(status).or_default() += count;
+        }
         ok += result.ok;
         failed += result.failed;
         ok_total += result.ok_total;
+        resets += result.resets;
         first_failure = first_failure.or(result.first_failure);
     }
     latencies.sort_unstable();
+    ok_latencies.sort_unstable();
+    let attempted = ok + failed + resets;
+    #[allow(clippy::cast_precision_loss)]
+    let refused_share = if attempted == 0 {
+        0.0
+    } else {
+        (failed + resets) as f64 / attempted as f64
+    };
     let requests_per_sec = ok as f64 / info.measured_secs;
     json!({
         "scenario": info.scenario,
@@ -47,6 +67,18 @@ pub fn summary(info: &RunInfo, results: Vec<WorkerResult>) -> Value {
             "p99": percentile_ms(&latencies, 0.99),
             "max": latencies.last().map(|&max| round(f64::from(max) / 1000.0, 3)),
         },
+        // Under overload: what each status counted, connections broken before an answer, the
+        // share of requests not accepted, and the latency of the accepted ones alone.
+        "statuses": statuses.iter().map(|(status, count)| (status.to_string(), json!(count))).collect::<serde_json::Map<_, _>>(),
+        "resets": resets,
+        "refused_share": round(refused_share, 4),
+        "ok_latency_ms": {
+            "p50": percentile_ms(&ok_latencies, 0.50),
+            "p99": percentile_ms(&ok_latencies, 0.99),
+            "max": ok_latencies.last().map(|&max| round(f64::from(max) / 1000.0, 3)),
+        },
+        "server_rss_mb": info.server_rss_mb,
+        "server_peak_rss_mb": info.server_peak_rss_mb,
         "events_sent_total": ok_total * info.events_per_request,
         "generator_cpu_cores": info.generator_cores.map(|cores| round(cores, 2)),
         "server_cpu_cores": info.server_cores.map(|cores| round(cores, 2)),

@@ -1,14 +1,16 @@
 //! One connection: sends prepared requests back to back until the window closes and records
 //! the latency of each answer that arrives inside the measured window.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
-use hyper::{Method, Request};
+use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -35,6 +37,14 @@ pub enum Pace {
 pub struct WorkerResult {
     /// Microseconds per answered request inside the window, successful or not.
     pub latencies_us: Vec<u32>,
+    /// Microseconds per 2xx answer inside the window.
+    pub ok_latencies_us: Vec<u32>,
+    /// Answers inside the window by status code.
+    pub statuses: BTreeMap<u16, u64>,
+    /// Requests inside the window that got no answer because the connection broke (a server
+    /// shedding load closes the connection of a request it refused without reading its body,
+    /// and a client still sending that body may see the reset first).
+    pub resets: u64,
     /// 2xx answers inside the window.
     pub ok: u64,
     /// Other answers inside the window.
@@ -48,7 +58,22 @@ pub struct WorkerResult {
     pub slow: Vec<(f64, u32)>,
 }
 
-/// Opens one keep-alive connection and drives it. Worker `index` of `stride` workers takes every
+/// A keep-alive HTTP/1.1 connection to the target.
+async fn connect(target: &Target) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    let stream = TcpStream::connect(target.address)
+        .await
+        .with_context(|| format!("cannot connect to {}", target.address))?;
+    // Requests are written whole, so waiting for more bytes (Nagle) would only add latency.
+    stream.set_nodelay(true)?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("the HTTP/1.1 handshake failed")?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// Drives one keep-alive connection, opening a new one whenever the server closed it (as it
+/// does after refusing a request under load). Worker `index` of `stride` workers takes every
 /// `stride`-th prepared request, so concurrent workers send different people.
 pub async fn run(
     target: Target,
@@ -59,16 +84,8 @@ pub async fn run(
     pace: Pace,
     slow_us: Option<u32>,
 ) -> anyhow::Result<WorkerResult> {
-    let stream = TcpStream::connect(target.address)
-        .await
-        .with_context(|| format!("cannot connect to {}", target.address))?;
-    // Requests are written whole, so waiting for more bytes (Nagle) would only add latency.
-    stream.set_nodelay(true)?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .context("the HTTP/1.1 handshake failed")?;
-    tokio::spawn(connection);
-
+    // The first connection must succeed: a server that is not there is an error, not a load.
+    let mut connection = Some(connect(&target).await?);
     let content_type = HeaderValue::from_static("application/json");
     let mut result = WorkerResult {
         latencies_us: Vec::with_capacity(1 << 16),
@@ -104,29 +121,26 @@ pub async fn run(
             .header(AUTHORIZATION, target.authorization.clone())
             .header(CONTENT_TYPE, content_type.clone())
             .body(Full::<Bytes>::new(prepared.body.clone()))?;
-        sender.ready().await.context("the connection closed")?;
         let sent = due.unwrap_or_else(Instant::now);
-        let response = sender
-            .send_request(request)
-            .await
-            .context("the request failed")?;
-        let status = response.status();
-        // The body is read to its end so that the connection can carry the next request.
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .context("the answer was cut off")?;
+        let answer = exchange(&target, &mut connection, request).await;
         let answered = Instant::now();
         last_answer = answered;
+        let in_window = answered >= window.start && answered <= window.end;
+        let Some((status, body)) = answer else {
+            if in_window {
+                result.resets += 1;
+            }
+            continue;
+        };
         if status.is_success() {
             result.ok_total += 1;
         }
-        if answered < window.start || answered > window.end {
+        if !in_window {
             continue;
         }
         let micros = u32::try_from(answered.duration_since(sent).as_micros()).unwrap_or(u32::MAX);
         result.latencies_us.push(micros);
+        *result.statuses.entry(status.as_u16()).or_default() += 1;
         if slow_us.is_some_and(|slow| micros > slow) {
             let wall = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -135,13 +149,40 @@ pub async fn run(
         }
         if status.is_success() {
             result.ok += 1;
+            result.ok_latencies_us.push(micros);
         } else {
             result.failed += 1;
             if result.first_failure.is_none() {
-                let text = String::from_utf8_lossy(&body.to_bytes()).into_owned();
+                let text = String::from_utf8_lossy(&body).into_owned();
                 result.first_failure = Some(format!("{status}: {text}"));
             }
         }
     }
     Ok(result)
+}
+
+/// Sends one request on the connection, opening one first if there is none; `None` when the
+/// connection broke before the answer was read whole (and is then dropped).
+async fn exchange(
+    target: &Target,
+    connection: &mut Option<SendRequest<Full<Bytes>>>,
+    request: Request<Full<Bytes>>,
+) -> Option<(StatusCode, Bytes)> {
+    if connection.is_none() {
+        *connection = connect(target).await.ok();
+    }
+    let sender = connection.as_mut()?;
+    let answer = async {
+        sender.ready().await.ok()?;
+        let response = sender.send_request(request).await.ok()?;
+        let status = response.status();
+        // The body is read to its end so that the connection can carry the next request.
+        let body = response.into_body().collect().await.ok()?.to_bytes();
+        Some((status, body))
+    }
+    .await;
+    if answer.is_none() {
+        *connection = None;
+    }
+    answer
 }

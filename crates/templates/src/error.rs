@@ -103,6 +103,16 @@ pub(crate) fn syntax(error: &liquid_core::Error, source: &str) -> TemplateError 
     TemplateError::Syntax { position, message }
 }
 
+/// Translates a panic of liquid's parser into a syntax error. The one known cause, an integer
+/// literal too large for 64 bits, is caught by [`crate::scan`] before liquid sees it; this is
+/// the last line of defence for any other.
+pub(crate) fn parser_panic(message: &str) -> TemplateError {
+    TemplateError::Syntax {
+        position: None,
+        message: format!("the template cannot be parsed: {message}"),
+    }
+}
+
 /// Translates an error from rendering.
 pub(crate) fn render(error: &liquid_core::Error) -> TemplateError {
     let report = Report::read(&error.to_string());

@@ -78,6 +78,22 @@ pub(crate) fn scan(source: &str) -> Result<Shape, TemplateError> {
         if bracket_depth(inner) > MAX_NESTING {
             return Err(too_deep(start));
         }
+        // liquid's parser panics on an integer literal that does not fit in 64 bits.
+        // A `-` right after the opening delimiter is whitespace control, never a sign.
+        let (code, code_start) = match inner.strip_prefix('-') {
+            Some(code) => (code, inner_start + 1),
+            None => (inner, inner_start),
+        };
+        if let Some((offset, literal)) = out_of_range_integer(code) {
+            return Err(TemplateError::Syntax {
+                position: Some(position_of(source, code_start + offset)),
+                message: format!(
+                    "the number {literal} is outside the integer range {} to {}",
+                    i64::MIN,
+                    i64::MAX
+                ),
+            });
+        }
         if !is_tag {
             continue;
         }
@@ -122,6 +138,51 @@ fn condition_operators(name: &str, inner: &str) -> usize {
         .split_whitespace()
         .filter(|word| matches!(*word, "and" | "or"))
         .count()
+}
+
+/// Finds the first integer literal in a tag's code (digits, maybe after a `-`, outside quoted
+/// strings, not part of a name or a float) that does not fit in an i64, with its offset.
+fn out_of_range_integer(inner: &str) -> Option<(usize, &str)> {
+    let bytes = inner.as_bytes();
+    let mut quote = None;
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        match quote {
+            Some(open) if byte == open => quote = None,
+            Some(_) => {}
+            None if matches!(byte, b'"' | b'\'') => quote = Some(byte),
+            None if byte.is_ascii_digit() => {
+                let mut start = index;
+                while index < bytes.len() && bytes[index].is_ascii_digit() {
+                    index += 1;
+                }
+                let previous = start.checked_sub(1).map(|at| bytes[at]);
+                // After a letter it is part of a name; after `<digit>.` the fraction of a float
+                // (but after `..` the end of a range).
+                let fraction =
+                    previous == Some(b'.') && start >= 2 && bytes[start - 2].is_ascii_digit();
+                let in_name =
+                    previous.is_some_and(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
+                let float = bytes.get(index) == Some(&b'.')
+                    && bytes.get(index + 1).is_some_and(u8::is_ascii_digit);
+                if in_name || fraction || float {
+                    continue;
+                }
+                if previous == Some(b'-') {
+                    start -= 1;
+                }
+                let literal = &inner[start..index];
+                if literal.parse::<i64>().is_err() {
+                    return Some((start, literal));
+                }
+                continue;
+            }
+            None => {}
+        }
+        index += 1;
+    }
+    None
 }
 
 /// Returns the deepest nesting of `[` in `inner`, outside quoted strings.

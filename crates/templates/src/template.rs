@@ -39,8 +39,20 @@ impl Templates {
             });
         }
         let shape = scan::scan(source)?;
-        let elements = liquid_core::parser::parse(source, &self.language)
-            .map_err(|e| error::syntax(&e, source))?;
+        // liquid's parser has panicked on input its grammar accepts (an integer literal outside
+        // i64's range, which the scan now refuses); a template is user input, so any such
+        // panic is a syntax error too.
+        let parsed = panic::catch_unwind(AssertUnwindSafe(|| {
+            liquid_core::parser::parse(source, &self.language)
+        }));
+        let elements = match parsed {
+            Ok(parsed) => parsed.map_err(|e| error::syntax(&e, source))?,
+            Err(payload) => {
+                return Err(error::parser_panic(&herald_domain::panic_message(
+                    payload.as_ref(),
+                )));
+            }
+        };
         Ok(Template {
             inner: liquid_core::Template::new(elements),
             allowed_iterations: allowed_iterations(shape.code_bytes),

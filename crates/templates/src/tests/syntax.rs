@@ -86,3 +86,31 @@ fn oversized_sources_are_rejected() {
         }
     );
 }
+
+#[test]
+fn integers_too_large_for_64_bits_are_syntax_errors_not_panics() {
+    // Found by fuzzing: liquid's parser panicked on these instead of reporting them.
+    let (position, message) = syntax_error("Total:\n{{ -9223372036857745808 | divided_by: -1 }}");
+    assert_eq!(position, at(2, 4));
+    assert_eq!(
+        message,
+        "the number -9223372036857745808 is outside the integer range -9223372036854775808 to 9223372036854775807"
+    );
+    // Found by fuzzing too: the `-` of `{{-` trims whitespace, it is not the number's sign.
+    let (position, _) = syntax_error("{{-9223372036854775808 }}");
+    assert_eq!(position, at(1, 4));
+    let (position, _) = syntax_error("{% for i in (1..99999999999999999999) %}{% endfor %}");
+    assert_eq!(position, at(1, 17));
+    // At the edge of the range, and names and floats with long digit runs, are fine.
+    let templates = Templates::new();
+    for fine in [
+        "{{ -9223372036854775808 }}",
+        "{{ 9223372036854775807 }}",
+        "{{ 99999999999999999999.5 }}",
+        "{{ customer.a99999999999999999999 }}",
+        "{{ \"99999999999999999999\" }}",
+        "Order 99999999999999999999 shipped",
+    ] {
+        assert!(templates.compile(fine).is_ok(), "{fine}");
+    }
+}

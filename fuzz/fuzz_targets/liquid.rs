@@ -1,0 +1,4 @@
+//! libFuzzer entry point of `herald_fuzz::liquid_target`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald_fuzz::liquid_target(data));
