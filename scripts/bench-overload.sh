@@ -23,6 +23,7 @@
 #   OVERLOAD_SECS      measured seconds of the overload phase (default: 30)
 #   BENCH_PORT         the port the server listens on (default: 18191)
 #   BENCH_RESULTS      a file to keep the JSON lines in (default: a temporary file)
+#   SERVER_ARGS        extra flags for the new build's `herald serve` (e.g. --max-body-memory=16MiB)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -82,7 +83,12 @@ for spec in "${binaries[@]}"; do
     site_id="$(json_field "${work}/credentials.json" site_id)"
     api_key="$(json_field "${work}/credentials.json" api_key)"
     app_key="$(json_field "${work}/credentials.json" app_api_key)"
-    "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" > "${work}/server-${build}.log" 2>&1 &
+    extra=()
+    if [[ "${build}" == new ]]; then
+        read -r -a extra <<< "${SERVER_ARGS:-}"
+    fi
+    "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" "${extra[@]}" \
+        > "${work}/server-${build}.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 150); do
         curl -sf "${url}/healthz" > /dev/null && break

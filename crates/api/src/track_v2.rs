@@ -56,8 +56,12 @@ pub async fn batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // What a batch holds in memory while it waits for the writer is only its operations: the
+    // raw body and each decoded item are dropped as soon as they have been read.
+    let raw = body;
     let mut body =
-        decode(&headers, &body, limits::MAX_V2_BATCH_BYTES, "/api/v2/batch").map_err(v2_error)?;
+        decode(&headers, &raw, limits::MAX_V2_BATCH_BYTES, "/api/v2/batch").map_err(v2_error)?;
+    drop(raw);
     let items = match body.shift_remove("batch") {
         Some(Value::Array(items)) if !items.is_empty() => items,
         Some(Value::Array(_)) => {
@@ -79,8 +83,8 @@ pub async fn batch(
     let mut operations = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     let mut omitted = 0_usize;
-    for (index, item) in items.iter().enumerate() {
-        match validate_v2::operation(item, now) {
+    for (index, item) in items.into_iter().enumerate() {
+        match validate_v2::operation(&item, now) {
             Ok(Some(operation)) => operations.push(operation),
             Ok(None) => {}
             Err(_) if errors.len() >= MAX_LISTED_ERRORS => omitted += 1,

@@ -9,7 +9,7 @@ use anyhow::Context;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -126,12 +126,21 @@ pub async fn run(
         let answered = Instant::now();
         last_answer = answered;
         let in_window = answered >= window.start && answered <= window.end;
-        let Some((status, body)) = answer else {
+        let Some((status, retry_after, body)) = answer else {
             if in_window {
                 result.resets += 1;
             }
             continue;
         };
+        // A closed loop waits as long as a refusal asks before its next request, as the
+        // official clients do; an open loop keeps its schedule, which is the load offered.
+        if let (Pace::BackToBack, Some(seconds)) = (pace, retry_after)
+            && matches!(status.as_u16(), 429 | 503)
+        {
+            let wait = Duration::from_secs(seconds.min(5));
+            tokio::time::sleep(wait.min(window.end.saturating_duration_since(Instant::now())))
+                .await;
+        }
         if status.is_success() {
             result.ok_total += 1;
         }
@@ -167,7 +176,7 @@ async fn exchange(
     target: &Target,
     connection: &mut Option<SendRequest<Full<Bytes>>>,
     request: Request<Full<Bytes>>,
-) -> Option<(StatusCode, Bytes)> {
+) -> Option<(StatusCode, Option<u64>, Bytes)> {
     if connection.is_none() {
         *connection = connect(target).await.ok();
     }
@@ -176,9 +185,14 @@ async fn exchange(
         sender.ready().await.ok()?;
         let response = sender.send_request(request).await.ok()?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
         // The body is read to its end so that the connection can carry the next request.
         let body = response.into_body().collect().await.ok()?.to_bytes();
-        Some((status, body))
+        Some((status, retry_after, body))
     }
     .await;
     if answer.is_none() {

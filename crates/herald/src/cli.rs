@@ -117,7 +117,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_MAX_REQUESTS")]
     pub max_requests: Option<usize>,
     /// Request body bytes held at once, from reading to commit, e.g. `64MiB`; a request with a
-    /// body past it is answered 503 before its body is read [default: 64MiB].
+    /// body past it is answered 503 before its body is read [default: 16MiB].
     #[arg(long, env = "HERALD_MAX_BODY_MEMORY")]
     pub max_body_memory: Option<String>,
     /// Time to send a request's headers, from its first byte, e.g. `30s` [default: 30s].

@@ -48,10 +48,9 @@ pub(crate) async fn admit(State(state): State<AppState>, request: Request, next:
     }
     let intake = state.intake();
     let Ok(_request_permit) = intake.requests.clone().try_acquire_owned() else {
-        return refuse(
-            overloaded("the server is handling as many requests as it allows"),
-            shape,
-        );
+        let error = overloaded("the server is handling as many requests as it allows");
+        return refuse_keeping_small(request, error, shape, intake.settings.body_read_timeout)
+            .await;
     };
     let declared = match declared_length(request.headers()) {
         Ok(declared) => declared,
@@ -148,6 +147,26 @@ fn overloaded(why: &str) -> ApiError {
             format!("{why}; retry in {RETRY_AFTER_SECONDS} second"),
         )
     }
+}
+
+/// The largest body read and dropped to keep the connection of a refused request open.
+const MAX_DRAINED_BYTES: u64 = 64 * 1024;
+
+/// Refuses a request, keeping its connection open when that is cheap: a request without a body
+/// or with a small one (read and dropped) leaves the connection ready for the client's retry,
+/// where closing it would cost a new connection per refusal and, under a flood of single
+/// events, more than the refusals themselves.
+async fn refuse_keeping_small(
+    request: Request,
+    error: ApiError,
+    shape: Shape,
+    deadline: Duration,
+) -> Response {
+    let small = matches!(declared_length(request.headers()), Ok(Some(length)) if length <= MAX_DRAINED_BYTES);
+    if small && read_body(request.into_body(), deadline).await.is_ok() {
+        return error.with_shape(shape).into_response();
+    }
+    refuse(error, shape)
 }
 
 /// Answers a request the limits refuse. The connection is closed, because what is left of the

@@ -24,11 +24,13 @@ pub struct IntakeSettings {
 }
 
 impl IntakeSettings {
-    /// The defaults: a few hundred concurrent requests and 64 MiB of bodies keep the memory a
-    /// flood can take to a few hundred megabytes (a decoded body takes several times its raw
-    /// size), and a minute for a body is what reverse proxies allow.
+    /// The defaults. 16 MiB of raw bodies is about 35 of the largest batches: a decoded batch
+    /// takes several times its raw size, and measured at twice the load the server can take
+    /// (docs/benchmarks.md, "Overload"), 16 MiB kept its peak memory about 200 MB above idle
+    /// where 64 MiB let it grow by 600 MB, for the same accepted throughput and a quarter of the
+    /// accepted requests' latency. A minute for a body is what reverse proxies allow.
     pub const DEFAULT_MAX_REQUESTS: usize = 512;
-    pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
     pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 }
 
