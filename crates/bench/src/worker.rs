@@ -59,7 +59,7 @@ pub struct WorkerResult {
 }
 
 /// A keep-alive HTTP/1.1 connection to the target.
-async fn connect(target: &Target) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+pub(crate) async fn connect(target: &Target) -> anyhow::Result<SendRequest<Full<Bytes>>> {
     let stream = TcpStream::connect(target.address)
         .await
         .with_context(|| format!("cannot connect to {}", target.address))?;

@@ -7,8 +7,6 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use crate::target::Target;
 
@@ -20,17 +18,8 @@ pub struct Connection {
 
 impl Connection {
     pub async fn open(target: &Target) -> anyhow::Result<Self> {
-        let stream = TcpStream::connect(target.address)
-            .await
-            .with_context(|| format!("cannot connect to {}", target.address))?;
-        // Requests are written whole, so waiting for more bytes (Nagle) would only add latency.
-        stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .context("the HTTP/1.1 handshake failed")?;
-        tokio::spawn(connection);
         Ok(Self {
-            sender,
+            sender: crate::worker::connect(target).await?,
             host: target.host.clone(),
         })
     }
