@@ -80,9 +80,7 @@ pub fn apply(
                 json!({"form_id": form_id, "fields": identify.attributes}),
             )
         }
-        Operation::Metric(metric) => {
-            record_metric(context.tx, workspace_id, metric, now).map(|_| ())
-        }
+        Operation::Metric(metric) => record_metric(context.tx, workspace_id, metric, now),
     }
 }
 

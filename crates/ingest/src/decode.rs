@@ -99,9 +99,13 @@ fn too_deep() -> ValidationError {
 ///
 /// The walk keeps its own stack rather than recursing, so it is safe on any value.
 pub fn check_structure(value: &Value) -> Result<(), ValidationError> {
-    let mut pending: Vec<(&Value, usize)> = vec![(value, 0)];
-    while let Some((value, depth)) = pending.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
+    // Only containers go on the stack: scalars, most of a body, cost nothing more than a look.
+    let mut pending: Vec<(&Value, usize)> = vec![(value, 1)];
+    while let Some((container, depth)) = pending.pop() {
+        if depth > MAX_NESTING_DEPTH {
+            return Err(too_deep());
+        }
+        let children: &mut dyn Iterator<Item = &Value> = match container {
             Value::Object(map) => {
                 if let Some(key) = map.keys().find(|key| key.contains('\0')) {
                     return Err(ValidationError::new(
@@ -114,16 +118,16 @@ pub fn check_structure(value: &Value) -> Result<(), ValidationError> {
                         ),
                     ));
                 }
-                Box::new(map.values())
+                &mut map.values()
             }
-            Value::Array(items) => Box::new(items.iter()),
+            Value::Array(items) => &mut items.iter(),
             _ => continue,
         };
-        let depth = depth + 1;
-        if depth > MAX_NESTING_DEPTH {
-            return Err(too_deep());
-        }
-        pending.extend(children.map(|child| (child, depth)));
+        pending.extend(
+            children
+                .filter(|child| child.is_object() || child.is_array())
+                .map(|child| (child, depth + 1)),
+        );
     }
     Ok(())
 }

@@ -48,20 +48,20 @@ pub fn reportable(delivery: &DeliveryRow) -> bool {
 /// Stores a metric of a delivery this workspace sent and moves the delivery forward.
 ///
 /// A metric naming a delivery of another workspace, an unknown one or one that cannot have been
-/// received ([`reportable`]) changes nothing: the callers that can tell the client check the same before they submit,
-/// and checking again here, in the write, keeps a metric racing a status change from moving a
-/// delivery into a state it cannot reach. Returns whether the metric was recorded.
+/// received ([`reportable`]) changes nothing: the callers that can tell the client check the
+/// same before they submit, and checking again here, in the write, keeps a metric racing a
+/// status change from moving a delivery into a state it cannot reach.
 pub fn record_metric(
     tx: &mut dyn StoreTx,
     workspace_id: i64,
     metric: &DeliveryMetric,
     now: UnixSeconds,
-) -> Result<bool, StoreError> {
+) -> Result<(), StoreError> {
     let Some(mut delivery) = tx.delivery(&metric.delivery_id)? else {
-        return Ok(false);
+        return Ok(());
     };
     if delivery.workspace_id != workspace_id || !reportable(&delivery) {
-        return Ok(false);
+        return Ok(());
     }
     tx.insert_delivery_metric(metric)?;
     if let Some(status) = status_of(&metric.metric)
@@ -90,7 +90,7 @@ pub fn record_metric(
         event_id: None,
         may_trigger: false,
     })?;
-    Ok(true)
+    Ok(())
 }
 
 /// Reads an `opened` event that carries `CIO-Delivery-ID` as an open of that delivery.

@@ -19,8 +19,9 @@ use crate::ApiError;
 const MAX_MESSAGE_BYTES: usize = 4096;
 
 pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
+    // Both clones are reference counts, not copies: this runs for every request.
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    let uri = request.uri().clone();
     let response = next.run(request).await;
     if !needs_rewrite(&response) {
         return response;
@@ -39,14 +40,14 @@ pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
         default_message(
             parts.status,
             &method,
-            &path,
+            uri.path(),
             parts.headers.get(header::ALLOW),
         )
     } else {
         text
     };
-    let error =
-        ApiError::new(parts.status, code_of(parts.status), message).with_shape(shape_of(&path));
+    let error = ApiError::new(parts.status, code_of(parts.status), message)
+        .with_shape(shape_of(uri.path()));
     let mut rewritten = error.into_response();
     // Headers that describe the answer rather than its body (Allow, Retry-After, Connection)
     // are kept.
