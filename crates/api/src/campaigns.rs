@@ -193,6 +193,11 @@ pub async fn start(
     Path(id): Path<i64>,
 ) -> Answer {
     let before = find(&state, workspace_id, id).await?;
+    if before.state == "draft" {
+        // The first start may enroll a segment's members: a start while the engine is still
+        // loading is refused before anything changes, not started without them.
+        state.segments().query(|_| ()).await?;
+    }
     let answer = set_state(&state, workspace_id, id, "running").await?;
     let campaigns = state.campaigns();
     if before.state == "draft"
@@ -208,8 +213,7 @@ pub async fn start(
                     .map(|engine| engine.members(segment_id).collect::<Vec<_>>())
                     .unwrap_or_default()
             })
-            .await
-            .unwrap_or_default();
+            .await?;
         let now = state.clock().now();
         state
             .store()

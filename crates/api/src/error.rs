@@ -114,6 +114,15 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// Asks the client to retry after `seconds` (the `Retry-After` header).
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(error: ValidationError) -> Self {
         Self::invalid(error)
@@ -146,6 +155,26 @@ impl From<StoreError> for ApiError {
                     "internal error",
                 )
             }
+        }
+    }
+}
+
+impl From<herald_segments::EngineError> for ApiError {
+    fn from(error: herald_segments::EngineError) -> Self {
+        match error {
+            herald_segments::EngineError::Loading => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "segments_loading",
+                "the segment engine is still loading the stored history after a start; writes \
+                 are taken meanwhile, and segments answer once it has caught up; retry shortly",
+            )
+            .retry_after(2),
+            herald_segments::EngineError::Stopped => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the segment engine is stopping; retry shortly",
+            ),
+            herald_segments::EngineError::Store(error) => error.into(),
         }
     }
 }

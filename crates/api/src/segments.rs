@@ -317,17 +317,8 @@ pub async fn customer_count(
     let count = state
         .segments()
         .query(move |view| view.engines.get(&workspace_id).map_or(0, |e| e.count(id)))
-        .await
-        .ok_or_else(runner_gone)?;
+        .await?;
     Ok(Json(json!({"segment_id": id, "count": count})))
-}
-
-fn runner_gone() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "the segment engine is stopping; retry shortly",
-    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -375,8 +366,7 @@ pub async fn membership(
                         .collect()
                 })
         })
-        .await
-        .ok_or_else(runner_gone)?;
+        .await?;
     let more = page.len() > limit;
     let page: Vec<i64> = page.into_iter().take(limit).collect();
     let next = if more {
@@ -448,8 +438,7 @@ pub async fn of_customer(
                 .get(&workspace_id)
                 .map_or_else(Vec::new, |e| e.segments_of(seq))
         })
-        .await
-        .ok_or_else(runner_gone)?;
+        .await?;
     let all = segments_of(&state, workspace_id).await?;
     let segments: Vec<Value> = all
         .iter()
@@ -524,8 +513,7 @@ pub async fn preview(
             }
             (count, sample)
         })
-        .await
-        .ok_or_else(runner_gone)?;
+        .await?;
     Ok(Json(json!({"count": count, "sample": sample})))
 }
 
@@ -577,8 +565,7 @@ pub async fn explain(
             );
             json!({"member": member, "now": now, "next_change_at": next_change, "condition": tree})
         })
-        .await
-        .ok_or_else(runner_gone)?;
+        .await?;
     let mut answer = answer;
     answer["segment_id"] = json!(id);
     answer["customer_id"] = json!(customer);

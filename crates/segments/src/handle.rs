@@ -3,15 +3,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use herald_domain::Clock;
 use herald_segment_engine::{Definition, Engine, Input};
-use herald_store::{SegmentRow, StoreError, StoreHandle};
-use tokio::sync::oneshot;
+use herald_store::{SegmentRow, StoreHandle};
+use tokio::sync::{oneshot, watch};
 
-use crate::SegmentsError;
 use crate::runner::{Command, Runner};
 use crate::triggers::MembershipTriggers;
+use crate::{EngineError, SegmentsError};
 
 /// What a query sees: each workspace's engine.
 pub struct RunnerView<'r> {
@@ -20,10 +21,15 @@ pub struct RunnerView<'r> {
     pub now: i64,
 }
 
+/// How long a call waits for the engine to finish loading before it is told to retry: a small
+/// workspace loads well within it, so that its callers never see the load.
+const LOADING_WAIT: Duration = Duration::from_secs(2);
+
 /// A handle to the segment runner thread.
 #[derive(Clone)]
 pub struct Segments {
     sender: mpsc::Sender<Command>,
+    loaded: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for Segments {
@@ -33,21 +39,55 @@ impl std::fmt::Debug for Segments {
 }
 
 impl Segments {
-    /// Loads every workspace's segments and people, applies what changed while the server was
-    /// down, and starts the runner thread. `triggers` hears every stored membership change.
+    /// Starts the runner thread, which first loads every workspace's segments and people and
+    /// applies what changed while the server was down; this returns at once, so that the
+    /// server takes writes while the engine loads (they reach it in commit order once loaded).
+    /// `triggers` hears every stored membership change.
     pub fn start(
         store: StoreHandle,
         clock: Arc<dyn Clock>,
         triggers: Option<Arc<dyn MembershipTriggers>>,
     ) -> Result<Self, SegmentsError> {
         let (sender, receiver) = mpsc::channel();
-        let mut runner = Runner::new(store, clock, sender.clone(), triggers);
-        runner.load_all()?;
+        let (loaded_sender, loaded) = watch::channel(false);
+        let mut runner = Runner::new(store, clock, sender.clone(), triggers, loaded_sender);
         std::thread::Builder::new()
             .name("herald-segments".into())
-            .spawn(move || runner.run(&receiver))
+            .spawn(move || {
+                runner.load();
+                runner.run(&receiver);
+            })
             .map_err(|error| SegmentsError::Thread(error.to_string()))?;
-        Ok(Self { sender })
+        Ok(Self { sender, loaded })
+    }
+
+    /// Tells whether the engine has loaded the stored history.
+    pub fn is_loaded(&self) -> bool {
+        *self.loaded.borrow()
+    }
+
+    /// Waits until the engine has loaded, for at most `LOADING_WAIT`.
+    async fn wait_loaded(&self) -> Result<(), EngineError> {
+        if self.is_loaded() {
+            return Ok(());
+        }
+        let mut loaded = self.loaded.clone();
+        match tokio::time::timeout(LOADING_WAIT, loaded.wait_for(|loaded| *loaded)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(EngineError::Stopped),
+            Err(_) => Err(EngineError::Loading),
+        }
+    }
+
+    /// Waits until the engine has loaded, however long that takes (the dev clock's moves and
+    /// tests).
+    pub async fn loaded(&self) -> Result<(), EngineError> {
+        let mut loaded = self.loaded.clone();
+        loaded
+            .wait_for(|loaded| *loaded)
+            .await
+            .map(|_| ())
+            .map_err(|_| EngineError::Stopped)
     }
 
     /// Returns the function the ingest stage calls after each commit.
@@ -64,7 +104,9 @@ impl Segments {
     /// Evaluates a new or edited segment over the stored history (its state is `build` until
     /// the runner marks it `finished`). `definition` is `None` for a manual segment.
     pub fn build(&self, segment: SegmentRow, definition: Option<Definition>) {
-        let _ = self.sender.send(Command::Build(segment, definition));
+        let _ = self
+            .sender
+            .send(Command::Build(Box::new((segment, definition))));
     }
 
     /// Forgets a deleted segment.
@@ -72,18 +114,22 @@ impl Segments {
         let _ = self.sender.send(Command::Remove(workspace_id, segment_id));
     }
 
-    /// Runs `query` on the runner thread after everything sent before it, and returns its value.
-    pub async fn query<T, F>(&self, query: F) -> Option<T>
+    /// Runs `query` on the runner thread after everything sent before it, and returns its value;
+    /// `EngineError::Loading` while the engine is still loading after a start.
+    pub async fn query<T, F>(&self, query: F) -> Result<T, EngineError>
     where
         T: Send + 'static,
         F: FnOnce(&mut RunnerView<'_>) -> T + Send + 'static,
     {
+        self.wait_loaded().await?;
         let (reply, answer) = oneshot::channel();
         let command = Command::Query(Box::new(move |view| {
             let _ = reply.send(query(view));
         }));
-        self.sender.send(command).ok()?;
-        answer.await.ok()
+        self.sender
+            .send(command)
+            .map_err(|_| EngineError::Stopped)?;
+        answer.await.map_err(|_| EngineError::Stopped)
     }
 
     /// Adds people to (or removes them from) a manual segment; returns once the change is
@@ -94,7 +140,8 @@ impl Segments {
         segment_id: i64,
         people: Vec<i64>,
         add: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), EngineError> {
+        self.wait_loaded().await?;
         let (reply, done) = oneshot::channel();
         let command = Command::Manual {
             workspace_id,
@@ -103,16 +150,18 @@ impl Segments {
             add,
             reply,
         };
-        self.sender.send(command).map_err(|_| StoreError::Closed)?;
-        done.await.map_err(|_| StoreError::Closed)?
+        self.sender
+            .send(command)
+            .map_err(|_| EngineError::Stopped)?;
+        Ok(done.await.map_err(|_| EngineError::Stopped)??)
     }
 
     /// Returns once every membership change the engine made so far is stored, so that a read of
     /// the stored history sees them.
-    pub async fn flush(&self, store: &StoreHandle) -> Result<(), StoreError> {
+    pub async fn flush(&self, store: &StoreHandle) -> Result<(), EngineError> {
         // The runner queues its writes in order; after this query, all of them are queued.
-        self.query(|_| ()).await.ok_or(StoreError::Closed)?;
-        store.background_barrier().await
+        self.query(|_| ()).await?;
+        Ok(store.background_barrier().await?)
     }
 
     /// Applies every deadline due by now; returns when done. The dev clock calls this after

@@ -9,6 +9,10 @@
 mod cause;
 mod handle;
 mod load;
+mod loading;
+#[cfg(test)]
+mod loading_tests;
+mod restart;
 mod runner;
 mod triggers;
 
@@ -19,8 +23,20 @@ pub use triggers::MembershipTriggers;
 /// Failures starting the segment runner.
 #[derive(Debug, thiserror::Error)]
 pub enum SegmentsError {
-    #[error("cannot load segments: {0}")]
-    Store(#[from] herald_store::StoreError),
     #[error("cannot start the segment engine thread: {0}")]
     Thread(String),
+}
+
+/// Why the segment engine could not answer a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The engine is still loading the stored history (after a start); writes are taken
+    /// meanwhile and reach it once loaded.
+    #[error("the segment engine is still loading the stored history; retry shortly")]
+    Loading,
+    /// The engine's thread has stopped (the server is stopping).
+    #[error("the segment engine is stopping; retry shortly")]
+    Stopped,
+    #[error(transparent)]
+    Store(#[from] herald_store::StoreError),
 }

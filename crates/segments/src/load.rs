@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use herald_segment_engine::{EventRecord, PersonHistory, PersonId};
 use herald_store::{StoreError, StoreRead, StoredEvent};
 
-fn engine_event(event: StoredEvent) -> EventRecord {
+pub(crate) fn engine_event(event: StoredEvent) -> EventRecord {
     EventRecord::from_parts(event.name, &event.kind, event.timestamp, event.data)
 }
 

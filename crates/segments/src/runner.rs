@@ -1,20 +1,20 @@
 //! The runner thread.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use herald_domain::{Clock, panic_message};
-use herald_segment_engine::{Change, Definition, Engine, Input, Origin, PersonHistory, PersonId};
+use herald_segment_engine::{Change, Definition, Engine, Input};
 use herald_store::{SegmentRow, StoreError, StoreHandle};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
-use crate::SegmentsError;
 use crate::cause::to_row;
 use crate::handle::RunnerView;
-use crate::load::histories;
+use crate::loading::{self, Loaded};
+use crate::restart::Restart;
 use crate::triggers::MembershipTriggers;
 
 /// How many people's deadlines one batch applies before the runner looks at its queue again,
@@ -33,14 +33,10 @@ type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
 
 pub(crate) enum Command {
     Inputs(i64, Vec<Input>),
-    Build(SegmentRow, Option<Definition>),
-    /// The snapshot a build reads, taken inside the writer so that it is ordered exactly
-    /// against the inputs of the commits around it.
-    BuildSnapshot(
-        SegmentRow,
-        Option<Definition>,
-        Result<Vec<(PersonId, PersonHistory)>, StoreError>,
-    ),
+    /// The place of the load's history read in commit order (see `loading`).
+    Pinned(u64),
+    /// A segment to build, boxed: it is large and rare, and inputs are small and many.
+    Build(Box<(SegmentRow, Option<Definition>)>),
     Remove(i64, i64),
     Query(Query),
     Manual {
@@ -56,10 +52,15 @@ pub(crate) enum Command {
 pub(crate) struct Runner {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
-    engines: HashMap<i64, Engine>,
-    /// Lets a build's snapshot come back through the queue.
+    pub(crate) engines: HashMap<i64, Engine>,
+    /// Lets the load put its marker in the queue.
     sender: mpsc::Sender<Command>,
     triggers: Option<Arc<dyn MembershipTriggers>>,
+    /// Set once every workspace is loaded.
+    loaded: watch::Sender<bool>,
+    /// Inputs are dropped until the load's marker of this generation: the history it read
+    /// holds them.
+    skip_until: Option<u64>,
 }
 
 impl Runner {
@@ -68,6 +69,7 @@ impl Runner {
         clock: Arc<dyn Clock>,
         sender: mpsc::Sender<Command>,
         triggers: Option<Arc<dyn MembershipTriggers>>,
+        loaded: watch::Sender<bool>,
     ) -> Self {
         Self {
             store,
@@ -75,96 +77,90 @@ impl Runner {
             engines: HashMap::new(),
             sender,
             triggers,
+            loaded,
+            skip_until: None,
         }
     }
 
-    /// Loads every workspace, then stores what differs from the stored memberships: changes
-    /// that happened while the server was down (deadlines passed, builds interrupted).
-    pub(crate) fn load_all(&mut self) -> Result<(), SegmentsError> {
+    /// Loads every workspace's engine from the stored history (see `loading`), retrying after
+    /// a pause while the store fails, then stores what differs from the stored memberships:
+    /// changes that happened while the server was down (deadlines passed, builds interrupted).
+    /// Commands queue up meanwhile; the inputs among them that the loaded history already holds
+    /// are dropped when `run` meets the load's marker.
+    pub(crate) fn load(&mut self) {
+        let mut generation = 0;
+        loop {
+            generation += 1;
+            match self.load_once(generation) {
+                Ok(()) => break,
+                Err(StoreError::Closed) => return,
+                Err(error) => {
+                    tracing::error!(error = %error, "cannot load the segment engine; retrying");
+                    self.engines.clear();
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    fn load_once(&mut self, generation: u64) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let workspaces = self.store.read_blocking(|reader| reader.workspaces())?;
-        for workspace in workspaces {
-            let workspace_id = workspace.id;
-            let (segments, people, stored) = self.store.read_blocking(move |reader| {
-                let segments = reader.segments(workspace_id)?;
-                let mut names = BTreeSet::new();
-                for segment in &segments {
-                    if let Some(definition) = parse_stored(segment) {
-                        names.extend(definition.event_names());
-                    }
-                }
-                Ok((
+        let receiver = loading::start(&self.store, &self.sender, generation)?;
+        self.load_from(&receiver, generation, now)
+    }
+
+    /// Builds the engines from what a load started with `generation` reads, stores the
+    /// differences, and from then on drops the inputs queued ahead of that load's marker.
+    pub(crate) fn load_from(
+        &mut self,
+        receiver: &mpsc::Receiver<Loaded>,
+        generation: u64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut current: Option<Restart> = None;
+        let mut restarted = Vec::new();
+        loop {
+            match receiver.recv() {
+                Ok(Loaded::Workspace {
+                    id,
                     segments,
-                    histories(reader, workspace_id, Some(&names))?,
-                    reader.segment_members(workspace_id)?,
-                ))
-            })?;
-            let mut engine = Engine::new();
-            let mut unfinished = Vec::new();
-            for segment in &segments {
-                let definition = parse_stored(segment);
-                engine.set_segment(segment.id, definition, Vec::new(), now);
-                if segment.state != "finished" {
-                    unfinished.push(segment.clone());
+                    members,
+                }) => {
+                    restarted.extend(current.take().map(|workspace| workspace.finish(now)));
+                    current = Some(Restart::new(id, segments, members, now));
                 }
-            }
-            let stored: BTreeSet<(i64, i64)> = stored.into_iter().collect();
-            let manual: BTreeSet<i64> = segments
-                .iter()
-                .filter(|s| s.definition.is_none())
-                .map(|s| s.id)
-                .collect();
-            // Manual memberships live only in the store; they are put back once the person is
-            // loaded.
-            let mut manual_of: HashMap<i64, Vec<i64>> = HashMap::new();
-            for (segment_id, person) in &stored {
-                if manual.contains(segment_id) {
-                    manual_of.entry(*person).or_default().push(*segment_id);
-                }
-            }
-            for (person, history) in &people {
-                engine.load_person(*person, history, now);
-                for segment_id in manual_of.get(person).into_iter().flatten() {
-                    engine.add_to_manual(*segment_id, *person, now);
-                }
-            }
-            let mut changes = Vec::new();
-            for segment in &segments {
-                // What an interrupted build had not stored yet is still the build's doing, and
-                // must not trigger campaigns; anything else changed while the server was down.
-                let origin = if segment.state == "finished" {
-                    Origin::Live
-                } else {
-                    Origin::Build
-                };
-                let current: BTreeSet<i64> = engine.members(segment.id).collect();
-                for person in &current {
-                    if !stored.contains(&(segment.id, *person)) {
-                        changes.push(restart_change(segment.id, *person, true, now, origin));
+                Ok(Loaded::People(people)) => {
+                    if let Some(workspace) = &mut current {
+                        workspace.load(people, now);
                     }
                 }
-                for (segment_id, person) in &stored {
-                    if *segment_id == segment.id && !current.contains(person) {
-                        changes.push(restart_change(segment.id, *person, false, now, origin));
-                    }
+                Ok(Loaded::Done(result)) => {
+                    result?;
+                    break;
                 }
+                // The reading thread ended without saying so: it panicked.
+                Err(_) => return Err(StoreError::Panicked("the history read stopped".into())),
             }
-            self.persist(workspace_id, &changes);
-            for mut segment in unfinished {
-                segment.state = "finished".into();
-                segment.progress = None;
-                let _ = self
-                    .store
-                    .submit_blocking(move |tx| tx.update_segment(&segment));
+        }
+        restarted.extend(current.take().map(|workspace| workspace.finish(now)));
+        // Nothing is stored before every workspace loaded, so that a load that fails and is
+        // retried never stores a change twice.
+        for workspace in restarted {
+            self.persist(workspace.workspace_id, &workspace.changes);
+            for segment in workspace.unfinished {
+                self.mark_finished(segment);
             }
             tracing::info!(
-                workspace_id,
-                segments = segments.len(),
-                people = people.len(),
+                workspace_id = workspace.workspace_id,
+                segments = workspace.segments,
+                people = workspace.people,
                 "segments loaded"
             );
-            self.engines.insert(workspace_id, engine);
+            self.engines
+                .insert(workspace.workspace_id, workspace.engine);
         }
+        self.skip_until = Some(generation);
+        self.loaded.send_replace(true);
         Ok(())
     }
 
@@ -196,10 +192,14 @@ impl Runner {
         }
     }
 
-    fn handle(&mut self, command: Command) {
+    pub(crate) fn handle(&mut self, command: Command) {
         let now = self.clock.now();
         match command {
             Command::Inputs(workspace_id, inputs) => {
+                // Inputs ahead of the load's marker are in the history it read.
+                if self.skip_until.is_some() {
+                    return;
+                }
                 let engine = self.engines.entry(workspace_id).or_default();
                 let mut changes = Vec::new();
                 for input in &inputs {
@@ -207,74 +207,14 @@ impl Runner {
                 }
                 self.persist(workspace_id, &changes);
             }
-            Command::Build(segment, None) => {
-                // A manual segment reads no history: it exists from this command on, so that
-                // add_customers sent right after creating it finds it.
-                let engine = self.engines.entry(segment.workspace_id).or_default();
-                engine.set_segment(segment.id, None, Vec::new(), now);
+            Command::Build(build) => {
+                let (segment, definition) = *build;
+                self.build(segment, definition, now);
             }
-            Command::Build(segment, definition) => {
-                let sender = self.sender.clone();
-                let workspace_id = segment.workspace_id;
-                // Every segment's event names, not only the new one's: people the engine does not
-                // know yet get all their predicates filled from this history.
-                let mut names = self
-                    .engines
-                    .get(&workspace_id)
-                    .map(Engine::event_names)
-                    .unwrap_or_default();
-                if let Some(definition) = &definition {
-                    names.extend(definition.event_names());
+            Command::Pinned(generation) => {
+                if self.skip_until == Some(generation) {
+                    self.skip_until = None;
                 }
-                let submitted = self.store.submit_with_hook_blocking(
-                    move |tx| histories(tx, workspace_id, Some(&names)),
-                    move |snapshot| {
-                        let _ = sender.send(Command::BuildSnapshot(segment, definition, snapshot));
-                    },
-                );
-                if let Err(error) = submitted {
-                    tracing::error!(error = %error, "cannot read history for a segment build");
-                }
-            }
-            Command::BuildSnapshot(mut segment, definition, snapshot) => {
-                let people = match snapshot {
-                    Ok(people) => people,
-                    Err(error) => {
-                        tracing::error!(segment = segment.id, error = %error, "segment build failed");
-                        return;
-                    }
-                };
-                let engine = self.engines.entry(segment.workspace_id).or_default();
-                let count = people.len();
-                let changes = engine
-                    .set_segment(segment.id, definition, people, now)
-                    .into_vec();
-                self.persist(segment.workspace_id, &changes);
-                tracing::info!(
-                    segment = segment.id,
-                    people = count,
-                    changes = changes.len(),
-                    "segment built"
-                );
-                segment.state = "finished".into();
-                segment.progress = Some(100);
-                let workspace_id = segment.workspace_id;
-                let segment_id = segment.id;
-                // Only a build of the current version may mark it finished: an edit made while
-                // it ran has started another build.
-                let _ = self.store.submit_blocking(move |tx| {
-                    match tx.segment(workspace_id, segment_id)? {
-                        Some(current)
-                            if current.updated_at == segment.updated_at
-                                && current.definition == segment.definition =>
-                        {
-                            segment.name = current.name;
-                            segment.description = current.description;
-                            tx.update_segment(&segment)
-                        }
-                        _ => Ok(()),
-                    }
-                });
             }
             Command::Remove(workspace_id, segment_id) => {
                 if let Some(engine) = self.engines.get_mut(&workspace_id) {
@@ -336,6 +276,51 @@ impl Runner {
         }
     }
 
+    /// Builds a segment. A manual one (no definition) exists from this command on, so that
+    /// `add_customers` sent right after creating it finds it. A dynamic one is evaluated from the
+    /// engine's own index: the engine holds every stored event of every person (the load reads
+    /// them all, and every commit since reached it in order), so a build reads nothing else
+    /// and never waits for the store.
+    fn build(&mut self, segment: SegmentRow, definition: Option<Definition>, now: i64) {
+        let manual = definition.is_none();
+        let engine = self.engines.entry(segment.workspace_id).or_default();
+        let changes = engine
+            .set_segment(segment.id, definition, Vec::new(), now)
+            .into_vec();
+        if manual {
+            return;
+        }
+        self.persist(segment.workspace_id, &changes);
+        tracing::info!(
+            segment = segment.id,
+            changes = changes.len(),
+            "segment built"
+        );
+        self.mark_finished(segment);
+    }
+
+    /// Marks a segment's build finished, unless it was edited meanwhile: an edit starts
+    /// another build, and only a build of the current version may mark it finished.
+    fn mark_finished(&self, mut segment: SegmentRow) {
+        segment.state = "finished".into();
+        segment.progress = Some(100);
+        let workspace_id = segment.workspace_id;
+        let segment_id = segment.id;
+        let _ =
+            self.store
+                .submit_blocking(move |tx| match tx.segment(workspace_id, segment_id)? {
+                    Some(current)
+                        if current.updated_at == segment.updated_at
+                            && current.definition == segment.definition =>
+                    {
+                        segment.name = current.name;
+                        segment.description = current.description;
+                        tx.update_segment(&segment)
+                    }
+                    _ => Ok(()),
+                });
+    }
+
     /// Applies one batch of due deadlines in every workspace; returns whether more are due.
     fn advance_batch(&mut self) -> bool {
         let now = self.clock.now();
@@ -394,27 +379,5 @@ impl Runner {
         if let Err(error) = submitted {
             tracing::error!(error = %error, "cannot store membership changes");
         }
-    }
-}
-
-fn parse_stored(segment: &SegmentRow) -> Option<Definition> {
-    let value = segment.definition.as_ref()?;
-    match Definition::parse(value) {
-        Ok(definition) => Some(definition),
-        Err(error) => {
-            tracing::error!(segment = segment.id, error = %error, "a stored definition no longer parses; treating the segment as manual");
-            None
-        }
-    }
-}
-
-fn restart_change(segment: i64, person: i64, entered: bool, at: i64, origin: Origin) -> Change {
-    Change {
-        segment,
-        person,
-        entered,
-        at,
-        cause: herald_segment_engine::Cause::Deadline,
-        origin,
     }
 }

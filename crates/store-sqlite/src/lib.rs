@@ -11,6 +11,7 @@ mod checkpointer;
 mod connection;
 mod corrupt;
 mod doctor;
+mod histories;
 mod index_buffer;
 mod migrations;
 mod queries;
@@ -56,6 +57,9 @@ pub struct SqliteStore {
     write_queue: mpsc::Sender<WriteJob>,
     background: writer::Background,
     read_queue: std_mpsc::Sender<ReadJob>,
+    /// The database file, for the connections of pinned reads.
+    path: PathBuf,
+    synchronous: Synchronous,
     /// Dropping this stops the checkpointer thread.
     _checkpointer: std_mpsc::Sender<()>,
 }
@@ -77,6 +81,8 @@ impl SqliteStore {
             write_queue,
             background,
             read_queue,
+            path: options.path.clone(),
+            synchronous: options.synchronous,
             _checkpointer: checkpointer,
         })
     }
@@ -98,6 +104,10 @@ impl Store for SqliteStore {
 
     fn submit_read(&self, job: ReadJob) -> Result<(), StoreError> {
         self.read_queue.send(job).map_err(|_| StoreError::Closed)
+    }
+
+    fn pin_read(&self, job: ReadJob) -> Result<(), StoreError> {
+        readers::pin(&self.path, self.synchronous, job)
     }
 }
 

@@ -52,7 +52,7 @@ pub(crate) fn person_from_row(row: &Row<'_>) -> rusqlite::Result<(Person, String
     ))
 }
 
-fn finish_person(found: Option<(Person, String)>) -> Result<Option<Person>, StoreError> {
+pub(crate) fn finish_person(found: Option<(Person, String)>) -> Result<Option<Person>, StoreError> {
     match found {
         None => Ok(None),
         Some((mut person, attributes)) => {
@@ -576,6 +576,14 @@ impl StoreRead for Queries<'_> {
             }
         }
         Ok(people)
+    }
+
+    fn for_each_history(
+        &mut self,
+        workspace_id: i64,
+        each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
+    ) -> Result<(), StoreError> {
+        crate::histories::for_each_history(self.connection, workspace_id, each)
     }
 
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {

@@ -36,3 +36,33 @@ fn reader_loop(connection: Connection, receiver: &Mutex<mpsc::Receiver<ReadJob>>
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut queries)));
     }
 }
+
+/// Opens a connection of its own, begins a read transaction on it and reads once, which pins the
+/// transaction's snapshot to what is committed now (in WAL mode a read transaction sees the
+/// database as of its first read), then runs `job` on it on a new thread. The pinned snapshot
+/// keeps checkpoints from copying past it while the job runs, so the WAL grows meanwhile; the
+/// checkpointer only restarts the WAL once everything is copied, so it never waits for it.
+pub(crate) fn pin(
+    path: &std::path::Path,
+    synchronous: crate::Synchronous,
+    job: ReadJob,
+) -> Result<(), StoreError> {
+    let connection = crate::connection::open(path, synchronous, true)?;
+    connection
+        .execute_batch("BEGIN DEFERRED")
+        .map_err(crate::queries::backend)?;
+    connection
+        .query_row("SELECT count(*) FROM workspaces", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .map_err(crate::queries::backend)?;
+    std::thread::Builder::new()
+        .name("herald-sqlite-pinned-reader".into())
+        .spawn(move || {
+            let mut queries = Queries::new(&connection);
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut queries)));
+            let _ = connection.execute_batch("COMMIT");
+        })
+        .map_err(|error| StoreError::Backend(format!("cannot start a reader thread: {error}")))?;
+    Ok(())
+}

@@ -112,6 +112,13 @@ impl StoreRead for Tx<'_, '_> {
     fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
         self.queries.live_people(workspace_id)
     }
+    fn for_each_history(
+        &mut self,
+        workspace_id: i64,
+        each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
+    ) -> Result<(), StoreError> {
+        self.queries.for_each_history(workspace_id, each)
+    }
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_live_people(workspace_id)
     }

@@ -34,6 +34,7 @@ macro_rules! store_conformance_tests {
             rolled_back_people_are_not_found_by_later_jobs,
             segments_round_trip_with_members_and_history,
             engine_histories_cover_live_people_only,
+            pinned_reads_see_exactly_the_commits_before_them,
             campaigns_round_trip,
             background_jobs_commit_in_order,
             runs_queue_by_due_time_and_running_campaigns,
@@ -632,6 +633,21 @@ pub fn engine_histories_cover_live_people_only(store: &StoreHandle) {
         .read_blocking(move |r| r.events_of_person(ws, alive))
         .expect("read");
     assert_eq!(own, events);
+    let streamed = store
+        .read_blocking(move |r| {
+            let mut seen = Vec::new();
+            r.for_each_history(ws, &mut |person, events| {
+                seen.push((person.seq, events));
+                true
+            })?;
+            Ok(seen)
+        })
+        .expect("read");
+    assert_eq!(
+        streamed,
+        vec![(alive, events.clone())],
+        "one entry per live person, events in time order"
+    );
     let named = store
         .read_blocking(move |r| r.events_of_live_people_named(ws, &["late".to_string()]))
         .expect("read");
@@ -646,6 +662,49 @@ pub fn engine_histories_cover_live_people_only(store: &StoreHandle) {
         earliest,
         vec![(alive, 10)],
         "deleted and anonymous people have no entry"
+    );
+}
+
+/// A read pinned inside a write job sees every transaction committed before that job's, not the
+/// job's own transaction, and not what commits while it reads.
+pub fn pinned_reads_see_exactly_the_commits_before_them(store: &StoreHandle) {
+    let ws = new_workspace(store, "pinned");
+    new_person(store, ws, "before", None);
+    let (pinned_sender, pinned) = std::sync::mpsc::channel::<()>();
+    let (go_sender, go) = std::sync::mpsc::channel::<()>();
+    let (seen_sender, seen) = std::sync::mpsc::channel();
+    let reader = store.clone();
+    store
+        .write_blocking(move |tx| {
+            // This job's own write is in a transaction that has not committed.
+            tx.set_setting("pinned", "inside")?;
+            reader.pin_read(move |r| {
+                let _ = pinned_sender.send(());
+                // Wait until a later transaction has committed.
+                let _ = go.recv();
+                let people = r.live_people(ws).map(|people| people.len());
+                let setting = r.setting("pinned");
+                let _ = seen_sender.send((people, setting));
+            })
+        })
+        .expect("store works")
+        .expect("the read is pinned");
+    pinned.recv().expect("the pinned read starts");
+    new_person(store, ws, "after", None);
+    go_sender.send(()).expect("the pinned read waits");
+    let (people, setting) = seen.recv().expect("the pinned read answers");
+    assert_eq!(people.expect("read"), 1, "only the person committed before");
+    assert_eq!(
+        setting.expect("read"),
+        None,
+        "not the pinning job's own write"
+    );
+    assert_eq!(
+        store
+            .read_blocking(move |r| r.live_people(ws))
+            .expect("read")
+            .len(),
+        2
     );
 }
 

@@ -47,6 +47,15 @@ impl StoreHandle {
         reply.blocking_recv().map_err(|_| StoreError::Closed)?
     }
 
+    /// Runs `job` on a read transaction pinned now (see [`crate::Store::pin_read`]), on a thread
+    /// of its own; the job delivers its own results.
+    pub fn pin_read<F>(&self, job: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut dyn StoreRead) + Send + 'static,
+    {
+        self.inner.pin_read(Box::new(job))
+    }
+
     fn submit_read<T, F>(
         &self,
         job: F,

@@ -39,6 +39,14 @@ pub trait Store: Send + Sync {
 
     /// Runs a read job on a reader; the job itself delivers its result.
     fn submit_read(&self, job: ReadJob) -> Result<(), StoreError>;
+
+    /// Pins a read transaction on what is committed at the time of the call (every transaction
+    /// that committed before it, none that commits after) and runs `job` on it, on a thread of
+    /// its own, for long reads that must be ordered exactly against commits: called inside a
+    /// write job, the read sees every transaction before that job's and none after, so whatever
+    /// the write job tells others before it returns is ordered against every commit's hooks.
+    /// The read holds no lock the writer waits for.
+    fn pin_read(&self, job: ReadJob) -> Result<(), StoreError>;
 }
 
 /// Queries that read.
@@ -85,6 +93,14 @@ pub trait StoreRead {
         workspace_id: i64,
         names: &[String],
     ) -> Result<Vec<StoredEvent>, StoreError>;
+    /// Calls `each` with every live person of a workspace and their events (`event`, `page`,
+    /// `screen`) in the order they were stored, people by seq, one person at a time, so that a
+    /// history larger than memory can be read; stops early when `each` returns false.
+    fn for_each_history(
+        &mut self,
+        workspace_id: i64,
+        each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
+    ) -> Result<(), StoreError>;
     /// Returns each live person's earliest event timestamp, for the profile age.
     fn earliest_events(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Returns every event of one person, by time.

@@ -1,0 +1,105 @@
+//! Loading every workspace's engine from the stored history while the server already takes
+//! writes.
+//!
+//! The history is read on a read transaction pinned inside a write job (`Store::pin_read`):
+//! it sees every transaction committed before that job's and none after. The same job puts a
+//! marker into the runner's queue. Inputs are queued by each commit's hook, after the commit, so
+//! every input queued before the marker belongs to a transaction the pinned read sees, and every
+//! input queued after it to one it does not. Once loaded, the runner drops the inputs ahead of
+//! the marker and applies the rest in commit order: nothing is counted twice or missed, and a
+//! write acknowledged while the engine was loading is in its segments once it has caught up.
+//!
+//! The read runs on a thread of its own and hands people over in chunks through a bounded
+//! channel, so reading and decoding the store overlaps with the engine indexing what came
+//! before, and only a few chunks are in memory at once.
+
+use std::sync::mpsc;
+
+use herald_segment_engine::{PersonHistory, PersonId};
+use herald_store::{Person, SegmentRow, StoreError, StoreHandle, StoreRead, StoredEvent};
+
+use crate::runner::Command;
+
+/// People per chunk handed from the reader to the runner.
+const CHUNK: usize = 512;
+/// Chunks the reader may be ahead of the runner.
+const AHEAD: usize = 8;
+
+/// What the reader hands the runner, in order: per workspace, its segments and stored
+/// memberships, then its people in chunks; then the end.
+pub(crate) enum Loaded {
+    Workspace {
+        id: i64,
+        segments: Vec<SegmentRow>,
+        members: Vec<(i64, i64)>,
+    },
+    People(Vec<(PersonId, PersonHistory)>),
+    Done(Result<(), StoreError>),
+}
+
+/// Pins a read of everything the engine holds, queues the marker `Command::Pinned(generation)`
+/// in the runner's queue at the read's place in commit order, and returns the receiving end of
+/// what the read finds.
+pub(crate) fn start(
+    store: &StoreHandle,
+    queue: &mpsc::Sender<Command>,
+    generation: u64,
+) -> Result<mpsc::Receiver<Loaded>, StoreError> {
+    let (sender, receiver) = mpsc::sync_channel(AHEAD);
+    let reader = store.clone();
+    let marker = queue.clone();
+    store
+        .write_blocking(move |_tx| {
+            reader.pin_read(move |r| {
+                let result = read_all(r, &sender);
+                let _ = sender.send(Loaded::Done(result));
+            })?;
+            // Still inside the write job: no hook of this transaction or a later one has run.
+            let _ = marker.send(Command::Pinned(generation));
+            Ok::<(), StoreError>(())
+        })
+        .and_then(|pinned| pinned)?;
+    Ok(receiver)
+}
+
+fn read_all(
+    reader: &mut dyn StoreRead,
+    sender: &mpsc::SyncSender<Loaded>,
+) -> Result<(), StoreError> {
+    for workspace in reader.workspaces()? {
+        let segments = reader.segments(workspace.id)?;
+        let members = reader.segment_members(workspace.id)?;
+        let announced = sender.send(Loaded::Workspace {
+            id: workspace.id,
+            segments,
+            members,
+        });
+        if announced.is_err() {
+            return Ok(());
+        }
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut gone = false;
+        reader.for_each_history(workspace.id, &mut |person, events| {
+            chunk.push(history(person, events));
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                gone = sender.send(Loaded::People(full)).is_err();
+            }
+            !gone
+        })?;
+        if gone || (!chunk.is_empty() && sender.send(Loaded::People(chunk)).is_err()) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn history(person: Person, events: Vec<StoredEvent>) -> (PersonId, PersonHistory) {
+    let history = PersonHistory {
+        attributes: person.attributes_with_identifiers(),
+        first_seen: person.created_at,
+        events: events.into_iter().map(crate::load::engine_event).collect(),
+        earliest_event: None,
+    };
+    (person.seq, history)
+}

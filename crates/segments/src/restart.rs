@@ -1,0 +1,136 @@
+//! Assembling one workspace's engine from what the load reads, and finding what changed while
+//! the server was down.
+
+use std::collections::{BTreeSet, HashMap};
+
+use herald_segment_engine::{Cause, Change, Definition, Engine, Origin, PersonHistory, PersonId};
+use herald_store::SegmentRow;
+
+/// A workspace whose engine is being loaded.
+pub(crate) struct Restart {
+    pub(crate) workspace_id: i64,
+    engine: Engine,
+    segments: Vec<SegmentRow>,
+    /// The stored memberships, as `(segment, person)`.
+    stored: BTreeSet<(i64, i64)>,
+    /// Manual memberships live only in the store; they are put back once the person is loaded.
+    manual_of: HashMap<i64, Vec<i64>>,
+    pub(crate) people: usize,
+}
+
+/// A loaded workspace: its engine, the membership changes to store, and the segments whose
+/// interrupted build the load completed.
+pub(crate) struct Restarted {
+    pub(crate) workspace_id: i64,
+    pub(crate) engine: Engine,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) unfinished: Vec<SegmentRow>,
+    pub(crate) segments: usize,
+    pub(crate) people: usize,
+}
+
+impl Restart {
+    pub(crate) fn new(
+        workspace_id: i64,
+        segments: Vec<SegmentRow>,
+        members: Vec<(i64, i64)>,
+        now: i64,
+    ) -> Self {
+        let mut engine = Engine::new();
+        for segment in &segments {
+            engine.set_segment(segment.id, parse_stored(segment), Vec::new(), now);
+        }
+        let manual: BTreeSet<i64> = segments
+            .iter()
+            .filter(|segment| segment.definition.is_none())
+            .map(|segment| segment.id)
+            .collect();
+        let stored: BTreeSet<(i64, i64)> = members.into_iter().collect();
+        let mut manual_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (segment_id, person) in &stored {
+            if manual.contains(segment_id) {
+                manual_of.entry(*person).or_default().push(*segment_id);
+            }
+        }
+        Self {
+            workspace_id,
+            engine,
+            segments,
+            stored,
+            manual_of,
+            people: 0,
+        }
+    }
+
+    pub(crate) fn load(&mut self, people: Vec<(PersonId, PersonHistory)>, now: i64) {
+        for (person, history) in &people {
+            self.engine.load_person(*person, history, now);
+            for segment_id in self.manual_of.get(person).into_iter().flatten() {
+                self.engine.add_to_manual(*segment_id, *person, now);
+            }
+        }
+        self.people += people.len();
+    }
+
+    /// Compares the loaded memberships with the stored ones.
+    pub(crate) fn finish(mut self, now: i64) -> Restarted {
+        // Events that arrived out of time order are put in place now, not in the first build.
+        self.engine.settle_index();
+        let mut changes = Vec::new();
+        let mut unfinished = Vec::new();
+        for segment in &self.segments {
+            // What an interrupted build had not stored yet is still the build's doing, and must
+            // not trigger campaigns; anything else changed while the server was down.
+            let origin = if segment.state == "finished" {
+                Origin::Live
+            } else {
+                unfinished.push(segment.clone());
+                Origin::Build
+            };
+            let current: BTreeSet<i64> = self.engine.members(segment.id).collect();
+            for person in &current {
+                if !self.stored.contains(&(segment.id, *person)) {
+                    changes.push(restart_change(segment.id, *person, true, now, origin));
+                }
+            }
+            for (segment_id, person) in self
+                .stored
+                .range((segment.id, i64::MIN)..=(segment.id, i64::MAX))
+            {
+                if *segment_id == segment.id && !current.contains(person) {
+                    changes.push(restart_change(segment.id, *person, false, now, origin));
+                }
+            }
+        }
+        Restarted {
+            workspace_id: self.workspace_id,
+            engine: self.engine,
+            changes,
+            unfinished,
+            segments: self.segments.len(),
+            people: self.people,
+        }
+    }
+}
+
+pub(crate) fn parse_stored(segment: &SegmentRow) -> Option<Definition> {
+    let value = segment.definition.as_ref()?;
+    match Definition::parse(value) {
+        Ok(definition) => Some(definition),
+        Err(error) => {
+            tracing::error!(segment = segment.id, error = %error, "a stored definition no longer parses; treating the segment as manual");
+            None
+        }
+    }
+}
+
+fn restart_change(segment: i64, person: i64, entered: bool, at: i64, origin: Origin) -> Change {
+    Change {
+        segment,
+        person,
+        entered,
+        at,
+        cause: Cause::Deadline,
+        origin,
+    }
+}
