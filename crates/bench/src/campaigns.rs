@@ -13,7 +13,7 @@
 //! webhook's body, which is how an arrival is matched with its event.
 
 mod burst;
-mod client;
+pub(crate) mod client;
 mod latency;
 mod receiver;
 mod sender;

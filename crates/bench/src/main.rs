@@ -13,6 +13,7 @@ mod cpu;
 mod payload;
 mod report;
 mod runtime;
+mod scale;
 mod target;
 mod worker;
 
@@ -42,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         (Some(Command::Workload(args)), _) => write_workload(&args),
         (Some(Command::Segments(args)), _) => benchmark_segments(&args),
         (Some(Command::Campaigns(args)), _) => campaigns::main(&args),
+        (Some(Command::Scale(args)), _) => scale::main(&args),
         (None, Some(args)) => load(&args),
         // clap requires the load options whenever no subcommand is given, so this is a fallback.
         (None, None) => anyhow::bail!("--site-id and --api-key are required"),

@@ -136,6 +136,11 @@ pub struct ServeArgs {
     /// App API requests one workspace's key may make, as REQUESTS/SECONDS [default: no limit].
     #[arg(long, env = "HERALD_APP_RATE_LIMIT")]
     pub app_rate_limit: Option<String>,
+    /// How often, at most, the segment engine writes its image (`engine.image` in the data
+    /// dir), from which a restart loads in seconds instead of reading the whole history; also
+    /// written at shutdown. `off` keeps no image [default: 5m].
+    #[arg(long, env = "HERALD_ENGINE_IMAGE_EVERY")]
+    pub engine_image_every: Option<String>,
     /// Fault injection for tests: abort the process right after a message was sent and before
     /// the send is recorded.
     #[arg(long, hide = true, env = "HERALD_CRASH_AFTER_SEND")]

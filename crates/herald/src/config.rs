@@ -40,6 +40,7 @@ pub struct FileConfig {
     pub keep_alive_timeout: Option<String>,
     pub track_rate_limit: Option<String>,
     pub app_rate_limit: Option<String>,
+    pub engine_image_every: Option<String>,
 }
 
 impl FileConfig {
@@ -74,6 +75,8 @@ pub struct Settings {
     pub browser: BrowserSettings,
     pub intake: IntakeSettings,
     pub connections: Deadlines,
+    /// How often the segment engine writes its image; `None` keeps none.
+    pub engine_image_every: Option<Duration>,
 }
 
 /// How campaign messages leave.
@@ -245,6 +248,14 @@ impl Settings {
                 DEFAULT_KEEP_ALIVE_TIMEOUT,
             )?,
         };
+        let engine_image_every = match args.engine_image_every.or(file.engine_image_every) {
+            Some(text) if text.trim() == "off" => None,
+            Some(text) => Some(
+                parse_duration(&text)
+                    .map_err(|error| anyhow::anyhow!("engine_image_every: {error} (or off)"))?,
+            ),
+            None => Some(DEFAULT_ENGINE_IMAGE_EVERY),
+        };
         Ok(Self {
             data_dir,
             listen,
@@ -255,6 +266,7 @@ impl Settings {
             browser,
             intake,
             connections,
+            engine_image_every,
         })
     }
 
@@ -268,6 +280,11 @@ impl Settings {
 /// for headers and keeps idle connections 75 seconds; half a minute for headers is hyper's).
 const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+
+/// Five minutes between engine images: writing one of a million people and twenty million
+/// events takes a few seconds of the engine's thread (docs/benchmarks.md), and a restart then
+/// catches up from at most five minutes of the engine log.
+const DEFAULT_ENGINE_IMAGE_EVERY: Duration = Duration::from_secs(300);
 
 /// The smallest body budget: one body of the largest size any route reads.
 const MIN_BODY_MEMORY: usize = 4 * 1024 * 1024;

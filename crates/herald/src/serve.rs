@@ -40,18 +40,45 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("{scheme}://{address}"));
 
     let prepared = crate::campaigns::prepare(&store).await?;
+    let image_path = settings.data_dir.join("engine.image");
+    let image = settings
+        .engine_image_every
+        .map(|every| herald_segments::ImageSettings {
+            path: image_path.clone(),
+            every,
+        });
+    if image.is_none() {
+        // Without images the engine log is not kept, so an image left from before could never
+        // catch up again.
+        match std::fs::remove_file(&image_path) {
+            Ok(()) => {
+                tracing::info!(path = %image_path.display(), "removed the engine image: images are off")
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error).context("cannot remove the old engine image"),
+        }
+    }
     let segments = {
-        let (store, clock) = (store.clone(), clock.clone());
         let triggers: Arc<dyn herald_segments::MembershipTriggers> = prepared.triggers.clone();
-        tokio::task::spawn_blocking(move || {
-            herald_segments::Segments::start(store, clock, Some(triggers))
-        })
-        .await
-        .context("loading segments stopped")?
+        herald_segments::Segments::start(
+            store.clone(),
+            clock.clone(),
+            Some(triggers),
+            image.clone(),
+        )
         .context("cannot start the segment engine")?
     };
-    let ingest = Ingest::new(store.clone(), clock.clone())
-        .with_feed(segments.feed())
+    let mut ingest = Ingest::new(store.clone(), clock.clone());
+    if image.is_some() {
+        ingest = ingest.with_engine_log();
+    }
+    let ingest = ingest
+        .with_feed({
+            let feed = segments.feed();
+            Arc::new(move |committed: herald_ingest::Committed| {
+                feed(committed.workspace_id, committed.inputs, committed.position);
+            })
+        })
         .with_triggers(prepared.triggers.clone());
     let (dispatcher, tracking_key) = crate::campaigns::start_dispatcher(
         &store,
@@ -71,7 +98,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tracking_key,
         public_url,
     };
-    let state = AppState::new(ingest, segments, runtime, info)
+    let state = AppState::new(ingest, segments.clone(), runtime, info)
         .with_browser(settings.browser.clone())
         .with_intake(settings.intake.clone());
     let router = herald_api::router(state);
@@ -90,6 +117,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await;
+    // The next start then reads the image and little of the log.
+    segments.write_image().await;
     tracing::info!("herald stopped");
     Ok(())
 }

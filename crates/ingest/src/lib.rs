@@ -16,6 +16,6 @@ pub mod validate_v2;
 pub mod workspaces;
 
 pub use operation::{EventInput, Operation, PathIdentifier};
-pub use service::Ingest;
+pub use service::{Committed, Feed, Ingest};
 pub use triggers::{EventTriggers, NoTrigger, TriggerEvent};
 pub use validate::ValidationError;

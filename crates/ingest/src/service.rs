@@ -10,9 +10,18 @@ use crate::apply::apply;
 use crate::operation::Operation;
 use crate::triggers::EventTriggers;
 
+/// What one commit tells the segment engine about a workspace.
+#[derive(Debug)]
+pub struct Committed {
+    pub workspace_id: i64,
+    pub inputs: Vec<Input>,
+    /// The commit's position in the engine log, when the log is kept.
+    pub position: Option<i64>,
+}
+
 /// Receives, right after each commit and in commit order, what the segment engine must learn
 /// of a workspace's committed changes.
-pub type Feed = Arc<dyn Fn(i64, Vec<Input>) + Send + Sync>;
+pub type Feed = Arc<dyn Fn(Committed) + Send + Sync>;
 
 /// Applies operations to a store at the time its clock gives.
 #[derive(Clone)]
@@ -21,6 +30,8 @@ pub struct Ingest {
     clock: Arc<dyn Clock>,
     feed: Option<Feed>,
     triggers: Option<Arc<dyn EventTriggers>>,
+    /// Whether each commit's inputs are also appended to the engine log.
+    log: bool,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -39,7 +50,15 @@ impl Ingest {
             clock,
             feed: None,
             triggers: None,
+            log: false,
         }
+    }
+
+    /// Appends each commit's inputs to the engine log in the same transaction, so that an
+    /// engine restored from an image can catch up from it.
+    pub fn with_engine_log(mut self) -> Self {
+        self.log = true;
+        self
     }
 
     /// Sends what commits change to `feed` (the segment engine).
@@ -73,6 +92,7 @@ impl Ingest {
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let feed = self.feed.clone();
+        let log = self.log;
         let triggers = self.triggers.clone();
         let hook_triggers = self.triggers.clone();
         let job = move |tx: &mut dyn herald_store::StoreTx| {
@@ -88,14 +108,26 @@ impl Ingest {
                 }
                 _ => false,
             };
-            Ok::<(Vec<Input>, bool), StoreError>((inputs, started))
+            let position = if log && !inputs.is_empty() {
+                Some(tx.append_engine_log(
+                    workspace_id,
+                    &herald_segment_engine::input::encode(&inputs),
+                )?)
+            } else {
+                None
+            };
+            Ok::<(Vec<Input>, Option<i64>, bool), StoreError>((inputs, position, started))
         };
         // The hook takes the inputs: the caller only needs to know the write committed.
-        let hook = move |(inputs, started): &mut (Vec<Input>, bool)| {
+        let hook = move |(inputs, position, started): &mut (Vec<Input>, Option<i64>, bool)| {
             if let Some(feed) = feed
                 && !inputs.is_empty()
             {
-                feed(workspace_id, std::mem::take(inputs));
+                feed(Committed {
+                    workspace_id,
+                    inputs: std::mem::take(inputs),
+                    position: *position,
+                });
             }
             if *started && let Some(triggers) = hook_triggers {
                 triggers.committed();

@@ -11,15 +11,16 @@ use crate::history::EventKind;
 use crate::{SegmentId, UnixSeconds};
 
 /// A validated segment definition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Definition {
     pub root: Condition,
     /// The original JSON, kept to answer `GET /v1/segments/{id}` exactly as it was sent.
+    #[serde(with = "crate::json_text")]
     pub source: Value,
 }
 
 /// A condition tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Condition {
     And(Vec<Condition>),
     Or(Vec<Condition>),
@@ -30,7 +31,7 @@ pub enum Condition {
 }
 
 /// How many matching events an event condition asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Count {
     AtLeast(u64),
     AtMost(u64),
@@ -49,7 +50,7 @@ impl Count {
 }
 
 /// Which events of the past count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Window {
     /// Every event up to now.
     Ever,
@@ -60,7 +61,7 @@ pub enum Window {
 }
 
 /// An event condition.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EventCondition {
     pub name: String,
     pub kind: EventKind,
@@ -72,7 +73,7 @@ pub struct EventCondition {
 }
 
 /// A filter operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Eq,
     Neq,
@@ -122,17 +123,17 @@ impl Op {
 }
 
 /// The value a filter compares with, prepared once.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Operand {
     None,
-    Json(Value),
+    Json(#[serde(with = "crate::json_text")] Value),
     Number(f64),
-    List(Vec<Value>),
+    List(#[serde(with = "crate::json_text")] Vec<Value>),
     Seconds(i64),
 }
 
 /// A filter on a person attribute or on event data.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Filter {
     /// The field path, split at dots: `plan.tier` is `["plan", "tier"]`.
     pub path: Vec<String>,

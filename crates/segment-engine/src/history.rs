@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 use crate::UnixSeconds;
 
 /// The type of an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum EventKind {
     Event,
     Page,
@@ -34,11 +36,12 @@ impl EventKind {
 }
 
 /// One event of a person.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EventRecord {
     pub name: String,
     pub kind: EventKind,
     pub timestamp: UnixSeconds,
+    #[serde(with = "crate::json_text")]
     pub data: Map<String, Value>,
 }
 

@@ -7,11 +7,12 @@ use crate::history::EventRecord;
 use crate::{PersonId, UnixSeconds};
 
 /// A committed change to a person that the engine must see.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Input {
     /// The person was created or their attributes changed; `attributes` is the full new set.
     Person {
         person: PersonId,
+        #[serde(with = "crate::json_text")]
         attributes: Map<String, Value>,
         first_seen: UnixSeconds,
     },
@@ -27,8 +28,20 @@ pub enum Input {
         primary: PersonId,
         secondary: PersonId,
         moved: Vec<EventRecord>,
+        #[serde(with = "crate::json_text")]
         attributes: Map<String, Value>,
     },
+}
+
+/// Encodes a commit's inputs for the engine log.
+pub fn encode(inputs: &[Input]) -> Vec<u8> {
+    // Encoding plain values into memory cannot fail.
+    postcard::to_stdvec(inputs).unwrap_or_default()
+}
+
+/// Decodes what `encode` made.
+pub fn decode(bytes: &[u8]) -> Result<Vec<Input>, postcard::Error> {
+    postcard::from_bytes(bytes)
 }
 
 impl Input {

@@ -15,6 +15,7 @@ pub mod explain;
 pub mod filter;
 pub mod history;
 pub mod input;
+mod json_text;
 pub mod reference;
 
 pub use definition::{Condition, Definition, DefinitionError, EventCondition, Filter};

@@ -185,6 +185,9 @@ enum Step {
     Advance {
         seconds: i64,
     },
+    /// The engine is written to an image and read back, as a restart from a snapshot does,
+    /// whatever deadlines, hints and builds are in flight.
+    Image,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -207,6 +210,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (person.clone(), any::<bool>()).prop_map(|(person, add)| Step::Manual { person, add }),
         1 => any::<bool>().prop_map(|alternative| Step::Rebuild { alternative }),
         1 => any::<bool>().prop_map(|alternative| Step::Recreate { alternative }),
+        1 => Just(Step::Image),
         // Time moves on a minute grid, so that it often lands exactly on window boundaries, and
         // sometimes by one second, so that off-by-one deadlines show.
         4 => prop::sample::select(vec![0_i64, 1, 59, 60, 60, 120, 180, 300, 600]).prop_map(|seconds| Step::Advance { seconds }),
@@ -493,6 +497,10 @@ impl Run {
                 }
             }
             Step::Advance { seconds } => world.now += seconds,
+            Step::Image => {
+                let image = postcard::to_stdvec(&*engine).expect("an engine can be written");
+                *engine = postcard::from_bytes(&image).expect("an image can be read back");
+            }
         }
     }
 

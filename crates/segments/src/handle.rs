@@ -10,6 +10,7 @@ use herald_segment_engine::{Definition, Engine, Input};
 use herald_store::{SegmentRow, StoreHandle};
 use tokio::sync::{oneshot, watch};
 
+use crate::image::ImageSettings;
 use crate::runner::{Command, Runner};
 use crate::triggers::MembershipTriggers;
 use crate::{EngineError, SegmentsError};
@@ -20,6 +21,10 @@ pub struct RunnerView<'r> {
     pub store: &'r StoreHandle,
     pub now: i64,
 }
+
+/// What the ingest stage calls after each commit: the workspace, what the commit changed, and
+/// its position in the engine log (when kept).
+pub type Feed = Arc<dyn Fn(i64, Vec<Input>, Option<i64>) + Send + Sync>;
 
 /// How long a call waits for the engine to finish loading before it is told to retry: a small
 /// workspace loads well within it, so that its callers never see the load.
@@ -47,10 +52,11 @@ impl Segments {
         store: StoreHandle,
         clock: Arc<dyn Clock>,
         triggers: Option<Arc<dyn MembershipTriggers>>,
+        image: Option<ImageSettings>,
     ) -> Result<Self, SegmentsError> {
         let (sender, receiver) = mpsc::channel();
         let (loaded_sender, loaded) = watch::channel(false);
-        let mut runner = Runner::new(store, clock, sender.clone(), triggers, loaded_sender);
+        let mut runner = Runner::new(store, clock, sender.clone(), triggers, loaded_sender, image);
         std::thread::Builder::new()
             .name("herald-segments".into())
             .spawn(move || {
@@ -90,13 +96,14 @@ impl Segments {
             .map_err(|_| EngineError::Stopped)
     }
 
-    /// Returns the function the ingest stage calls after each commit.
-    pub fn feed(&self) -> Arc<dyn Fn(i64, Vec<Input>) + Send + Sync> {
+    /// Returns the function the ingest stage calls after each commit, with the workspace, what
+    /// the commit changed and its position in the engine log (when kept).
+    pub fn feed(&self) -> Feed {
         let sender = std::sync::Mutex::new(self.sender.clone());
-        Arc::new(move |workspace_id, inputs| {
+        Arc::new(move |workspace_id, inputs, position| {
             if let Ok(sender) = sender.lock() {
                 // A closed runner means the server is stopping; nothing is left to inform.
-                let _ = sender.send(Command::Inputs(workspace_id, inputs));
+                let _ = sender.send(Command::Inputs(workspace_id, inputs, position));
             }
         })
     }
@@ -162,6 +169,18 @@ impl Segments {
         // The runner queues its writes in order; after this query, all of them are queued.
         self.query(|_| ()).await?;
         Ok(store.background_barrier().await?)
+    }
+
+    /// Writes an image of the engines if they changed since the last one (at shutdown, so that
+    /// the next start reads little); returns when written. Does nothing while loading.
+    pub async fn write_image(&self) {
+        if !self.is_loaded() {
+            return;
+        }
+        let (reply, done) = oneshot::channel();
+        if self.sender.send(Command::WriteImage(reply)).is_ok() {
+            let _ = done.await;
+        }
     }
 
     /// Applies every deadline due by now; returns when done. The dev clock calls this after

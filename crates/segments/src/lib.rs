@@ -8,6 +8,7 @@
 
 mod cause;
 mod handle;
+mod image;
 mod load;
 mod loading;
 #[cfg(test)]
@@ -17,6 +18,7 @@ mod runner;
 mod triggers;
 
 pub use handle::{RunnerView, Segments};
+pub use image::ImageSettings;
 pub use load::{histories, history_of};
 pub use triggers::MembershipTriggers;
 

@@ -12,6 +12,10 @@
 //! The read runs on a thread of its own and hands people over in chunks through a bounded
 //! channel, so reading and decoding the store overlaps with the engine indexing what came
 //! before, and only a few chunks are in memory at once.
+//!
+//! With an image of the engines at some engine-log position, the read hands over the log
+//! entries after that position instead of the history, when the log still holds all of them
+//! (it is trimmed only up to the last image written) and the image is not ahead of the store.
 
 use std::sync::mpsc;
 
@@ -25,15 +29,24 @@ const CHUNK: usize = 512;
 /// Chunks the reader may be ahead of the runner.
 const AHEAD: usize = 8;
 
-/// What the reader hands the runner, in order: per workspace, its segments and stored
-/// memberships, then its people in chunks; then the end.
+/// What the reader hands the runner, in order: how the engines load; per workspace, its
+/// segments and stored memberships, then (from history) its people in chunks; then (from an
+/// image) the engine-log entries after the image; then the end.
 pub(crate) enum Loaded {
+    Start {
+        /// Whether the image catches up from the log; otherwise everything is read again.
+        from_image: bool,
+        /// The last engine-log position committed when the read was pinned.
+        end: i64,
+    },
     Workspace {
         id: i64,
         segments: Vec<SegmentRow>,
         members: Vec<(i64, i64)>,
     },
     People(Vec<(PersonId, PersonHistory)>),
+    /// An engine-log entry: its workspace and encoded inputs.
+    Log(i64, Vec<u8>),
     Done(Result<(), StoreError>),
 }
 
@@ -44,6 +57,7 @@ pub(crate) fn start(
     store: &StoreHandle,
     queue: &mpsc::Sender<Command>,
     generation: u64,
+    image: Option<i64>,
 ) -> Result<mpsc::Receiver<Loaded>, StoreError> {
     let (sender, receiver) = mpsc::sync_channel(AHEAD);
     let reader = store.clone();
@@ -51,7 +65,7 @@ pub(crate) fn start(
     store
         .write_blocking(move |_tx| {
             reader.pin_read(move |r| {
-                let result = read_all(r, &sender);
+                let result = read_all(r, &sender, image);
                 let _ = sender.send(Loaded::Done(result));
             })?;
             // Still inside the write job: no hook of this transaction or a later one has run.
@@ -65,7 +79,14 @@ pub(crate) fn start(
 fn read_all(
     reader: &mut dyn StoreRead,
     sender: &mpsc::SyncSender<Loaded>,
+    image: Option<i64>,
 ) -> Result<(), StoreError> {
+    let end = reader.engine_log_end()?;
+    let trimmed = reader.engine_log_trimmed()?;
+    let from_image = image.is_some_and(|position| trimmed <= position && position <= end);
+    if sender.send(Loaded::Start { from_image, end }).is_err() {
+        return Ok(());
+    }
     for workspace in reader.workspaces()? {
         let segments = reader.segments(workspace.id)?;
         let members = reader.segment_members(workspace.id)?;
@@ -76,6 +97,9 @@ fn read_all(
         });
         if announced.is_err() {
             return Ok(());
+        }
+        if from_image {
+            continue;
         }
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut gone = false;
@@ -90,6 +114,11 @@ fn read_all(
         if gone || (!chunk.is_empty() && sender.send(Loaded::People(chunk)).is_err()) {
             return Ok(());
         }
+    }
+    if let (true, Some(position)) = (from_image, image) {
+        reader.engine_log_after(position, &mut |_, workspace, inputs| {
+            sender.send(Loaded::Log(workspace, inputs)).is_ok()
+        })?;
     }
     Ok(())
 }

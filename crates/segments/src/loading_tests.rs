@@ -103,11 +103,15 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
     let (sender, queue) = mpsc::channel();
     let feed_sender = std::sync::Mutex::new(sender.clone());
     let ingest = Ingest::new(store.clone(), clock.clone()).with_feed(Arc::new(
-        move |workspace_id, inputs| {
+        move |committed: herald_ingest::Committed| {
             let _ = feed_sender
                 .lock()
                 .expect("the feed's lock")
-                .send(Command::Inputs(workspace_id, inputs));
+                .send(Command::Inputs(
+                    committed.workspace_id,
+                    committed.inputs,
+                    committed.position,
+                ));
         },
     ));
 
@@ -127,8 +131,15 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
     );
 
     let (loaded, _) = watch::channel(false);
-    let mut runner = Runner::new(store.clone(), clock.clone(), sender.clone(), None, loaded);
-    let load = loading::start(&store, &sender, 1).expect("the load starts");
+    let mut runner = Runner::new(
+        store.clone(),
+        clock.clone(),
+        sender.clone(),
+        None,
+        loaded,
+        None,
+    );
+    let load = loading::start(&store, &sender, 1, None).expect("the load starts");
 
     // After the pin, while the history is read: not in it, queued behind the marker.
     submit(&ingest, &runtime, ws, &[login("split", NOW - 7)]);
@@ -140,7 +151,9 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
     );
     submit(&ingest, &runtime, ws, &[login("during", NOW - 5)]);
 
-    runner.load_from(&load, 1, NOW).expect("the load finishes");
+    runner
+        .load_from(&load, 1, NOW, None)
+        .expect("the load finishes");
     drain(&mut runner, &queue);
     let seq = |id: &str| {
         let id = id.to_owned();
@@ -163,8 +176,17 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
     // A second engine loaded from the store alone agrees.
     let (fresh_sender, _fresh_queue) = mpsc::channel();
     let (loaded, _) = watch::channel(false);
-    let mut fresh = Runner::new(store.clone(), clock, fresh_sender.clone(), None, loaded);
-    let load = loading::start(&store, &fresh_sender, 1).expect("the load starts");
-    fresh.load_from(&load, 1, NOW).expect("the load finishes");
+    let mut fresh = Runner::new(
+        store.clone(),
+        clock,
+        fresh_sender.clone(),
+        None,
+        loaded,
+        None,
+    );
+    let load = loading::start(&store, &fresh_sender, 1, None).expect("the load starts");
+    fresh
+        .load_from(&load, 1, NOW, None)
+        .expect("the load finishes");
     assert_eq!(members(&fresh, ws, twice), expected);
 }

@@ -62,6 +62,55 @@ impl Restart {
         }
     }
 
+    /// A workspace whose engine comes from an image and has caught up from the engine log:
+    /// the segments created or edited since the image are built, those deleted since removed,
+    /// and manual memberships set to what is stored (they are written before they reach the
+    /// engine, so the store is their truth).
+    pub(crate) fn resume(
+        workspace_id: i64,
+        mut engine: Engine,
+        segments: Vec<SegmentRow>,
+        members: Vec<(i64, i64)>,
+        now: i64,
+    ) -> Self {
+        let held: HashMap<i64, Option<serde_json::Value>> = engine
+            .segments()
+            .map(|(id, source)| (id, source.cloned()))
+            .collect();
+        for segment in &segments {
+            if held.get(&segment.id) != Some(&segment.definition) {
+                engine.set_segment(segment.id, parse_stored(segment), Vec::new(), now);
+            }
+        }
+        let stored_ids: BTreeSet<i64> = segments.iter().map(|segment| segment.id).collect();
+        for id in held.keys().filter(|id| !stored_ids.contains(id)) {
+            engine.remove_segment(*id);
+        }
+        let stored: BTreeSet<(i64, i64)> = members.into_iter().collect();
+        for segment in segments.iter().filter(|s| s.definition.is_none()) {
+            let current: BTreeSet<i64> = engine.members(segment.id).collect();
+            let wanted: BTreeSet<i64> = stored
+                .range((segment.id, i64::MIN)..=(segment.id, i64::MAX))
+                .map(|(_, person)| *person)
+                .collect();
+            for person in wanted.difference(&current) {
+                engine.add_to_manual(segment.id, *person, now);
+            }
+            for person in current.difference(&wanted) {
+                engine.remove_from_manual(segment.id, *person, now);
+            }
+        }
+        let (people, _) = engine.size();
+        Self {
+            workspace_id,
+            engine,
+            segments,
+            stored,
+            manual_of: HashMap::new(),
+            people,
+        }
+    }
+
     pub(crate) fn load(&mut self, people: Vec<(PersonId, PersonHistory)>, now: i64) {
         for (person, history) in &people {
             self.engine.load_person(*person, history, now);

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use herald_domain::{Clock, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
@@ -13,6 +13,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::cause::to_row;
 use crate::handle::RunnerView;
+use crate::image::{self, Image, ImageSettings};
 use crate::loading::{self, Loaded};
 use crate::restart::Restart;
 use crate::triggers::MembershipTriggers;
@@ -32,7 +33,8 @@ const TICK: Duration = Duration::from_millis(100);
 type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
 
 pub(crate) enum Command {
-    Inputs(i64, Vec<Input>),
+    /// A commit's inputs for a workspace, with the commit's position in the engine log.
+    Inputs(i64, Vec<Input>, Option<i64>),
     /// The place of the load's history read in commit order (see `loading`).
     Pinned(u64),
     /// A segment to build, boxed: it is large and rare, and inputs are small and many.
@@ -47,6 +49,8 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     Sync(oneshot::Sender<()>),
+    /// Writes an image now if the engines changed since the last one (at shutdown).
+    WriteImage(oneshot::Sender<()>),
 }
 
 pub(crate) struct Runner {
@@ -61,6 +65,20 @@ pub(crate) struct Runner {
     /// Inputs are dropped until the load's marker of this generation: the history it read
     /// holds them.
     skip_until: Option<u64>,
+    /// Where and how often the engines are written to an image, if they are.
+    image: Option<ImageSettings>,
+    /// Set when the image could not catch up, so that the retried load reads history.
+    image_failed: bool,
+    /// The engine-log position of the last input the engines hold.
+    position: i64,
+    /// The position of the last image written or read, when it holds what the engines hold
+    /// but for `dirty` changes.
+    image_position: Option<i64>,
+    /// When this process last wrote an image.
+    image_written: Option<Instant>,
+    /// Whether the engines changed since the last image in a way the log does not record
+    /// (builds, deletions, manual memberships).
+    dirty: bool,
 }
 
 impl Runner {
@@ -70,6 +88,7 @@ impl Runner {
         sender: mpsc::Sender<Command>,
         triggers: Option<Arc<dyn MembershipTriggers>>,
         loaded: watch::Sender<bool>,
+        image: Option<ImageSettings>,
     ) -> Self {
         Self {
             store,
@@ -79,6 +98,12 @@ impl Runner {
             triggers,
             loaded,
             skip_until: None,
+            image,
+            image_failed: false,
+            position: 0,
+            image_position: None,
+            image_written: None,
+            dirty: false,
         }
     }
 
@@ -105,22 +130,77 @@ impl Runner {
 
     fn load_once(&mut self, generation: u64) -> Result<(), StoreError> {
         let now = self.clock.now();
-        let receiver = loading::start(&self.store, &self.sender, generation)?;
-        self.load_from(&receiver, generation, now)
+        let image = self.read_image();
+        let position = image.as_ref().map(|image| image.position);
+        let receiver = loading::start(&self.store, &self.sender, generation, position)?;
+        self.load_from(&receiver, generation, now, image)
     }
 
-    /// Builds the engines from what a load started with `generation` reads, stores the
-    /// differences, and from then on drops the inputs queued ahead of that load's marker.
+    /// Reads the image, if images are kept and one checks out; a damaged one is logged and
+    /// left for the next image to replace.
+    fn read_image(&mut self) -> Option<Image> {
+        let settings = self.image.as_ref()?;
+        if self.image_failed {
+            return None;
+        }
+        let begin = Instant::now();
+        match image::read(&settings.path) {
+            Ok(Some(image)) => {
+                tracing::info!(
+                    position = image.position,
+                    secs = begin.elapsed().as_secs_f64(),
+                    "engine image read"
+                );
+                Some(image)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(error = %error, path = %settings.path.display(), "ignoring the engine image; loading from history");
+                None
+            }
+        }
+    }
+
+    /// Builds the engines from what a load started with `generation` reads (with the image it
+    /// was started with, if any), stores the differences, and from then on drops the inputs
+    /// queued ahead of that load's marker.
     pub(crate) fn load_from(
         &mut self,
         receiver: &mpsc::Receiver<Loaded>,
         generation: u64,
         now: i64,
+        image: Option<Image>,
     ) -> Result<(), StoreError> {
+        let had_image = image.is_some();
+        let mut imaged: HashMap<i64, Engine> = image
+            .map(|image| image.workspaces.into_iter().collect())
+            .unwrap_or_default();
+        let mut from_image = false;
+        let mut end = 0;
+        let mut replayed = 0_usize;
         let mut current: Option<Restart> = None;
+        let mut resumed = Vec::new();
         let mut restarted = Vec::new();
         loop {
             match receiver.recv() {
+                Ok(Loaded::Start {
+                    from_image: image_usable,
+                    end: log_end,
+                }) => {
+                    from_image = image_usable;
+                    end = log_end;
+                    if had_image && !from_image {
+                        tracing::warn!(
+                            "the engine image is older than the engine log reaches back, or newer than the store; loading from history"
+                        );
+                        imaged.clear();
+                    }
+                }
+                Ok(Loaded::Workspace {
+                    id,
+                    segments,
+                    members,
+                }) if from_image => resumed.push((id, segments, members)),
                 Ok(Loaded::Workspace {
                     id,
                     segments,
@@ -134,6 +214,20 @@ impl Runner {
                         workspace.load(people, now);
                     }
                 }
+                Ok(Loaded::Log(workspace_id, bytes)) => {
+                    let Ok(inputs) = herald_segment_engine::input::decode(&bytes) else {
+                        // The image cannot catch up past an entry it cannot read.
+                        self.image_failed = true;
+                        return Err(StoreError::Corrupt(
+                            "an engine log entry cannot be decoded".into(),
+                        ));
+                    };
+                    let engine = imaged.entry(workspace_id).or_default();
+                    for input in &inputs {
+                        input.apply(engine, now);
+                    }
+                    replayed += 1;
+                }
                 Ok(Loaded::Done(result)) => {
                     result?;
                     break;
@@ -143,6 +237,10 @@ impl Runner {
             }
         }
         restarted.extend(current.take().map(|workspace| workspace.finish(now)));
+        for (id, segments, members) in resumed {
+            let engine = imaged.remove(&id).unwrap_or_default();
+            restarted.push(Restart::resume(id, engine, segments, members, now).finish(now));
+        }
         // Nothing is stored before every workspace loaded, so that a load that fails and is
         // retried never stores a change twice.
         for workspace in restarted {
@@ -154,14 +252,67 @@ impl Runner {
                 workspace_id = workspace.workspace_id,
                 segments = workspace.segments,
                 people = workspace.people,
+                from_image,
                 "segments loaded"
             );
             self.engines
                 .insert(workspace.workspace_id, workspace.engine);
         }
+        tracing::info!(
+            from_image,
+            replayed,
+            position = end,
+            "segment engine loaded"
+        );
+        self.position = end;
+        // An image that needed no catching up is as good as a new one; otherwise the next one
+        // is written at once, so that the next start reads no more than it must.
+        self.image_position = if from_image && replayed == 0 {
+            Some(end)
+        } else {
+            None
+        };
+        self.image_written = None;
         self.skip_until = Some(generation);
         self.loaded.send_replace(true);
         Ok(())
+    }
+
+    /// Writes an image when the engines changed since the last one and the interval passed
+    /// (or `force`), then trims the engine log up to it.
+    fn maybe_write_image(&mut self, force: bool) {
+        let Some(settings) = &self.image else {
+            return;
+        };
+        if !*self.loaded.borrow() || self.image_position == Some(self.position) && !self.dirty {
+            return;
+        }
+        let due = self
+            .image_written
+            .is_none_or(|written| written.elapsed() >= settings.every);
+        if !(force || due) {
+            return;
+        }
+        let begin = Instant::now();
+        let position = self.position;
+        match image::write(&settings.path, position, &self.engines) {
+            Ok(bytes) => {
+                tracing::info!(
+                    position,
+                    bytes,
+                    secs = begin.elapsed().as_secs_f64(),
+                    "engine image written"
+                );
+                self.image_position = Some(position);
+                self.image_failed = false;
+                self.dirty = false;
+                trim_log(self.store.clone(), position);
+            }
+            Err(error) => {
+                tracing::error!(error = %error, path = %settings.path.display(), "cannot write the engine image");
+            }
+        }
+        self.image_written = Some(Instant::now());
     }
 
     pub(crate) fn run(mut self, receiver: &mpsc::Receiver<Command>) {
@@ -182,6 +333,9 @@ impl Runner {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
+            if !behind {
+                self.maybe_write_image(false);
+            }
             behind = match catch_unwind(AssertUnwindSafe(|| self.advance_batch())) {
                 Ok(behind) => behind,
                 Err(panic) => {
@@ -195,7 +349,10 @@ impl Runner {
     pub(crate) fn handle(&mut self, command: Command) {
         let now = self.clock.now();
         match command {
-            Command::Inputs(workspace_id, inputs) => {
+            Command::Inputs(workspace_id, inputs, position) => {
+                if let Some(position) = position {
+                    self.position = self.position.max(position);
+                }
                 // Inputs ahead of the load's marker are in the history it read.
                 if self.skip_until.is_some() {
                     return;
@@ -208,6 +365,7 @@ impl Runner {
                 self.persist(workspace_id, &changes);
             }
             Command::Build(build) => {
+                self.dirty = true;
                 let (segment, definition) = *build;
                 self.build(segment, definition, now);
             }
@@ -216,7 +374,22 @@ impl Runner {
                     self.skip_until = None;
                 }
             }
+            Command::WriteImage(reply) => {
+                self.maybe_write_image(true);
+                // At shutdown the log is trimmed before the process ends, in one write: no
+                // ingest waits for it any more.
+                if let Some(position) = self.image_position {
+                    let trimmed = self
+                        .store
+                        .write_blocking(move |tx| tx.trim_engine_log(position, usize::MAX));
+                    if let Err(error) = trimmed.and_then(|trimmed| trimmed.map(|_| ())) {
+                        tracing::error!(error = %error, "cannot trim the engine log");
+                    }
+                }
+                let _ = reply.send(());
+            }
             Command::Remove(workspace_id, segment_id) => {
+                self.dirty = true;
                 if let Some(engine) = self.engines.get_mut(&workspace_id) {
                     engine.remove_segment(segment_id);
                 }
@@ -236,6 +409,7 @@ impl Runner {
                 add,
                 reply,
             } => {
+                self.dirty = true;
                 let engine = self.engines.entry(workspace_id).or_default();
                 let mut changes = Vec::new();
                 for person in people {
@@ -379,5 +553,23 @@ impl Runner {
         if let Err(error) = submitted {
             tracing::error!(error = %error, "cannot store membership changes");
         }
+    }
+}
+
+/// Removes the engine log up to an image's position, a chunk per background job, so that a
+/// long log never holds the writer for long.
+fn trim_log(store: StoreHandle, through: i64) {
+    const CHUNK: usize = 512;
+    let next = store.clone();
+    let submitted = store.submit_background_with_hook(
+        move |tx| tx.trim_engine_log(through, CHUNK),
+        move |removed| match removed {
+            Ok(removed) if removed == CHUNK => trim_log(next, through),
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "cannot trim the engine log"),
+        },
+    );
+    if let Err(error) = submitted {
+        tracing::error!(error = %error, "cannot trim the engine log");
     }
 }

@@ -32,6 +32,9 @@ pub(crate) fn parse_object(text: &str) -> Result<Map<String, Value>, StoreError>
     }
 }
 
+/// The setting that keeps the position the engine log is trimmed to.
+pub(crate) const ENGINE_LOG_TRIMMED: &str = "engine_log_trimmed";
+
 pub(crate) const PERSON_COLUMNS: &str =
     "seq, workspace_id, cio_id, id, email, attributes, created_at, updated_at";
 
@@ -584,6 +587,49 @@ impl StoreRead for Queries<'_> {
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
         crate::histories::for_each_history(self.connection, workspace_id, each)
+    }
+
+    fn engine_log_after(
+        &mut self,
+        after: i64,
+        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT seq, workspace_id, inputs FROM engine_log WHERE seq > ?1 ORDER BY seq")
+            .map_err(backend)?;
+        let mut rows = statement.query([after]).map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            let entry = (
+                row.get(0).map_err(backend)?,
+                row.get(1).map_err(backend)?,
+                row.get(2).map_err(backend)?,
+            );
+            if !each(entry.0, entry.1, entry.2) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn engine_log_trimmed(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .setting(ENGINE_LOG_TRIMMED)?
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn engine_log_end(&mut self) -> Result<i64, StoreError> {
+        // AUTOINCREMENT keeps the last position given in sqlite_sequence, which survives trims.
+        self.connection
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'engine_log'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(backend)
     }
 
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {

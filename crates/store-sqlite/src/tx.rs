@@ -119,6 +119,19 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<(), StoreError> {
         self.queries.for_each_history(workspace_id, each)
     }
+    fn engine_log_after(
+        &mut self,
+        after: i64,
+        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+    ) -> Result<(), StoreError> {
+        self.queries.engine_log_after(after, each)
+    }
+    fn engine_log_trimmed(&mut self) -> Result<i64, StoreError> {
+        self.queries.engine_log_trimmed()
+    }
+    fn engine_log_end(&mut self) -> Result<i64, StoreError> {
+        self.queries.engine_log_end()
+    }
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_live_people(workspace_id)
     }
@@ -627,6 +640,28 @@ impl StoreTx for Tx<'_, '_> {
             self.execute("DELETE FROM segment_history WHERE segment_id = ?1", [id])?;
         }
         Ok(deleted > 0)
+    }
+
+    fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError> {
+        self.execute(
+            "INSERT INTO engine_log (workspace_id, inputs) VALUES (?1, ?2)",
+            params![workspace_id, inputs],
+        )?;
+        Ok(self.connection().last_insert_rowid())
+    }
+
+    fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError> {
+        // The position is recorded first, in the same transaction: from then on an image older
+        // than it is known to be unable to catch up.
+        if self.queries.engine_log_trimmed()? < through {
+            self.set_setting(crate::queries::ENGINE_LOG_TRIMMED, &through.to_string())?;
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.execute(
+            "DELETE FROM engine_log WHERE seq IN
+                 (SELECT seq FROM engine_log WHERE seq <= ?1 ORDER BY seq LIMIT ?2)",
+            params![through, limit],
+        )
     }
 
     fn record_membership_changes(

@@ -35,6 +35,7 @@ macro_rules! store_conformance_tests {
             segments_round_trip_with_members_and_history,
             engine_histories_cover_live_people_only,
             pinned_reads_see_exactly_the_commits_before_them,
+            the_engine_log_keeps_commit_order_and_never_reuses_a_position,
             campaigns_round_trip,
             background_jobs_commit_in_order,
             runs_queue_by_due_time_and_running_campaigns,
@@ -706,6 +707,64 @@ pub fn pinned_reads_see_exactly_the_commits_before_them(store: &StoreHandle) {
             .len(),
         2
     );
+}
+
+pub fn the_engine_log_keeps_commit_order_and_never_reuses_a_position(store: &StoreHandle) {
+    let read_after = |after: i64| {
+        store
+            .read_blocking(move |r| {
+                let mut entries = Vec::new();
+                r.engine_log_after(after, &mut |seq, workspace, inputs| {
+                    entries.push((seq, workspace, inputs));
+                    true
+                })?;
+                Ok((entries, r.engine_log_trimmed()?))
+            })
+            .expect("read")
+    };
+    let mut positions = Vec::new();
+    for (workspace, inputs) in [(1, b"a".to_vec()), (2, b"b".to_vec()), (1, b"c".to_vec())] {
+        positions.push(
+            store
+                .write_blocking(move |tx| tx.append_engine_log(workspace, &inputs))
+                .expect("store works")
+                .expect("appended"),
+        );
+    }
+    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]));
+    let (entries, trimmed) = read_after(positions[0]);
+    assert_eq!(
+        entries,
+        vec![
+            (positions[1], 2, b"b".to_vec()),
+            (positions[2], 1, b"c".to_vec())
+        ]
+    );
+    assert_eq!(trimmed, 0);
+    let last = positions[2];
+    let removed = store
+        .write_blocking(move |tx| tx.trim_engine_log(last, 2))
+        .expect("store works")
+        .expect("trimmed");
+    assert_eq!(removed, 2, "at most the limit");
+    let (entries, trimmed) = read_after(0);
+    assert_eq!(entries, vec![(positions[2], 1, b"c".to_vec())]);
+    assert_eq!(trimmed, last);
+    store
+        .write_blocking(move |tx| tx.trim_engine_log(last, 10))
+        .expect("store works")
+        .expect("trimmed");
+    assert!(read_after(0).0.is_empty());
+    assert_eq!(
+        store.read_blocking(|r| r.engine_log_end()).expect("read"),
+        last,
+        "the end outlives the trimmed entries"
+    );
+    let next = store
+        .write_blocking(|tx| tx.append_engine_log(1, b"d"))
+        .expect("store works")
+        .expect("appended");
+    assert!(next > last, "a position is never reused");
 }
 
 pub fn campaigns_round_trip(store: &StoreHandle) {

@@ -101,6 +101,18 @@ pub trait StoreRead {
         workspace_id: i64,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError>;
+    /// Calls `each` with every engine log entry after `after` (position, workspace, encoded
+    /// inputs), in order; stops early when `each` returns false.
+    fn engine_log_after(
+        &mut self,
+        after: i64,
+        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+    ) -> Result<(), StoreError>;
+    /// The position the engine log was last trimmed to (0 if never): an image written before
+    /// it cannot catch up from the log.
+    fn engine_log_trimmed(&mut self) -> Result<i64, StoreError>;
+    /// The last position ever given to an engine log entry (0 if none), trimmed or not.
+    fn engine_log_end(&mut self) -> Result<i64, StoreError>;
     /// Returns each live person's earliest event timestamp, for the profile age.
     fn earliest_events(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Returns every event of one person, by time.
@@ -268,6 +280,12 @@ pub trait StoreTx: StoreRead {
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError>;
     /// Deletes a segment with its members and history.
     fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError>;
+    /// Appends what a commit tells the segment engine (encoded by the caller) to the engine log;
+    /// returns its position, which grows with commit order and is never reused.
+    fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError>;
+    /// Removes up to `limit` engine log entries at or before `through`, and records `through`
+    /// as the position the log is trimmed to; returns how many it removed.
+    fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError>;
     /// Stores membership changes: updates the members and appends to the history.
     fn record_membership_changes(&mut self, changes: &[MembershipChange])
     -> Result<(), StoreError>;

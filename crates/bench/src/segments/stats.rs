@@ -39,6 +39,12 @@ impl Latencies {
         self.sorted = false;
     }
 
+    /// Takes in another set of calls.
+    pub fn absorb(&mut self, other: &Latencies) {
+        self.nanos.extend_from_slice(&other.nanos);
+        self.sorted = false;
+    }
+
     pub fn len(&self) -> usize {
         self.nanos.len()
     }

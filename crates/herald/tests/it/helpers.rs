@@ -101,6 +101,17 @@ impl Server {
         format!("{}{path}", self.base_url)
     }
 
+    /// Stops the server with SIGTERM, as an operator would, and waits until it exited.
+    pub fn stop(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let exited = self.child.wait().expect("the server exits");
+        assert!(exited.success(), "the server stopped with {exited}");
+    }
+
     /// Kills the server with SIGKILL, as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

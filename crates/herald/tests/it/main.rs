@@ -17,6 +17,7 @@ mod ingest;
 mod liquid_overflow;
 mod overload;
 mod receiver;
+mod restart;
 mod segments;
 #[path = "../../../delivery/tests/support/smtp_sink.rs"]
 mod smtp_sink;

@@ -43,7 +43,7 @@ async fn wait_finished(app: &TestApp, id: i64) {
     panic!("segment {id} never finished building");
 }
 
-async fn members(app: &TestApp, id: i64) -> Vec<String> {
+pub async fn members(app: &TestApp, id: i64) -> Vec<String> {
     let (status, body) = app.app_get(&format!("/v1/segments/{id}/membership")).await;
     assert_eq!(status, 200, "{body}");
     let mut ids: Vec<String> = body["ids"]
@@ -56,7 +56,7 @@ async fn members(app: &TestApp, id: i64) -> Vec<String> {
     ids
 }
 
-async fn count(app: &TestApp, id: i64) -> i64 {
+pub async fn count(app: &TestApp, id: i64) -> i64 {
     let (_, body) = app
         .app_get(&format!("/v1/segments/{id}/customer_count"))
         .await;

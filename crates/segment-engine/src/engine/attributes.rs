@@ -23,12 +23,13 @@ const MAX_DISTINCT: usize = 65_536;
 /// and value, 4 MiB per million people at most.
 const MAX_SETS: usize = 32;
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 enum Column {
     Values {
         /// Per ordinal; ordinals past the end have the key absent.
         values: Vec<u32>,
         /// Id `i` is the one-key object `{key: value}`; id 0 is the empty object.
+        #[serde(with = "crate::json_text")]
         objects: Vec<Map<String, Value>>,
         ids: HashMap<Box<str>, u32>,
         /// The people of each value id (id 0 has none), while there are few values.
@@ -56,7 +57,7 @@ pub(super) enum Answer {
     Unknown,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct AttributeColumns {
     columns: HashMap<String, Column>,
 }

@@ -4,7 +4,7 @@
 //! of people; a bit per person makes `and`, `or` and `not` a pass over a few thousand words.
 
 /// A set of `u32`s as bits. Absent words read as zero, so sets of different lengths combine.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Bitset {
     words: Vec<u64>,
 }

@@ -12,7 +12,7 @@ use crate::history::EventKind;
 
 /// Which events an event condition looks at: name, type and `where` filters. Conditions with
 /// the same predicate share the per-person state.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Predicate {
     pub filters: Vec<Filter>,
     /// Whether a filter depends on the current time, so that each event's data must be looked
@@ -35,7 +35,7 @@ impl Predicate {
 }
 
 /// Every predicate of every segment, interned.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Predicates {
     list: Vec<Predicate>,
     index: HashMap<String, usize>,
@@ -112,7 +112,7 @@ impl Predicates {
 }
 
 /// A condition tree with event conditions resolved to predicates.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
@@ -129,13 +129,17 @@ pub(super) enum Node {
 }
 
 /// A segment as the engine holds it.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Compiled {
     root: Option<Node>,
     /// The definition's conditions, which an index build evaluates.
     condition: Option<Condition>,
     events: BTreeSet<(String, EventKind)>,
     references: BTreeSet<SegmentId>,
+    /// The definition as it was given, so that a restored engine can tell whether a stored
+    /// segment changed since.
+    #[serde(with = "crate::json_text")]
+    source: Option<Value>,
 }
 
 /// Where compiling puts new predicates: the predicates, and the index that gets their tables.
@@ -157,12 +161,18 @@ impl Compiled {
         let root = definition
             .as_ref()
             .map(|d| compile(&d.root, interner, &mut events));
+        let source = definition.as_ref().map(|d| d.source.clone());
         Self {
             root,
             condition: definition.map(|d| d.root),
             events,
             references,
+            source,
         }
+    }
+
+    pub fn source(&self) -> Option<&Value> {
+        self.source.as_ref()
     }
 
     pub fn condition(&self) -> Option<&Condition> {

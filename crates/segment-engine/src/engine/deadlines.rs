@@ -17,7 +17,7 @@
 use super::bitset::Bitset;
 use crate::{SegmentId, UnixSeconds};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Built {
     segment: SegmentId,
     /// When the build evaluated the segment.
@@ -28,7 +28,7 @@ struct Built {
 }
 
 /// A run of hints in ascending time; `hints[next..]` are still to come.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Run {
     hints: Vec<Hint>,
     next: usize,
@@ -46,7 +46,7 @@ impl Run {
 
 /// A person's time to be looked at, as seconds after the build: eight bytes, because a build
 /// writes one per person in or near the segment into fresh memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Hint {
     pub after: u32,
     pub ordinal: u32,
@@ -64,7 +64,7 @@ impl Hint {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct BuildDeadlines {
     built: Vec<Built>,
 }

@@ -17,7 +17,7 @@ use crate::UnixSeconds;
 use crate::history::EventKind;
 
 /// One event in a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Row {
     pub timestamp: UnixSeconds,
     pub ordinal: u32,
@@ -25,7 +25,8 @@ pub(super) struct Row {
 }
 
 /// The distinct data objects of one table.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "DictObjects", from = "DictObjects")]
 pub(super) struct DataDict {
     objects: Vec<Map<String, Value>>,
     /// Ids by serialized object: comparing one contiguous key costs a cache miss or two, where
@@ -57,6 +58,26 @@ impl DataDict {
 
     pub fn objects(&self) -> &[Map<String, Value>] {
         &self.objects
+    }
+}
+
+/// What an image keeps of a `DataDict`: the objects; the ids are found again from them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DictObjects(#[serde(with = "crate::json_text")] Vec<Map<String, Value>>);
+
+impl From<DataDict> for DictObjects {
+    fn from(dict: DataDict) -> Self {
+        Self(dict.objects)
+    }
+}
+
+impl From<DictObjects> for DataDict {
+    fn from(DictObjects(objects): DictObjects) -> Self {
+        let mut dict = Self::default();
+        for object in &objects {
+            dict.intern(object);
+        }
+        dict
     }
 }
 
@@ -110,7 +131,7 @@ impl PartialEq for Key {
 impl Eq for Key {}
 
 /// The events of one (name, type).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Table {
     /// `rows[..sorted]` is in time order; later rows arrived out of order and wait for `settle`.
     rows: Vec<Row>,
@@ -184,7 +205,7 @@ impl Table {
 }
 
 /// Every table, by (name, type).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct EventIndex {
     tables: Vec<Table>,
     by_key: HashMap<(String, EventKind), u32>,
@@ -260,7 +281,9 @@ impl EventIndex {
 }
 
 /// One event in a person's own list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub(super) struct PersonEvent {
     pub table: u32,
     pub timestamp: UnixSeconds,
@@ -268,7 +291,7 @@ pub(super) struct PersonEvent {
 }
 
 /// A person's events, sorted by table, then time.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct PersonEvents(Vec<PersonEvent>);
 
 impl PersonEvents {

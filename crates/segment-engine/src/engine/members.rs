@@ -2,7 +2,7 @@
 
 use super::bitset::Bitset;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct Members {
     set: Bitset,
     count: usize,

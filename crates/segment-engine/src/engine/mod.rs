@@ -88,7 +88,7 @@ pub struct Change {
 }
 
 /// The segment engine. See the module documentation.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     predicates: Predicates,
     segments: BTreeMap<SegmentId, Compiled>,
@@ -108,6 +108,7 @@ pub struct Engine {
     /// Whether some person was loaded from a history that left out event names, so that a table
     /// created from now on may lack their events of its name.
     partial: bool,
+    #[serde(skip)]
     scratch: Scratch,
 }
 
@@ -166,6 +167,14 @@ impl Engine {
             .keys()
             .map(|(name, _)| name.clone())
             .collect()
+    }
+
+    /// Returns the segments the engine holds, each with its definition as given (`None` for a
+    /// manual segment).
+    pub fn segments(&self) -> impl Iterator<Item = (SegmentId, Option<&Value>)> + '_ {
+        self.segments
+            .iter()
+            .map(|(id, compiled)| (*id, compiled.source()))
     }
 
     /// Tells whether the engine knows this person.

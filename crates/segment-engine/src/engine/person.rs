@@ -11,8 +11,9 @@ use crate::filter::{holds, next_change};
 use crate::history::profile_start;
 use crate::{SegmentId, UnixSeconds};
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct PersonState {
+    #[serde(with = "crate::json_text")]
     pub attributes: Map<String, Value>,
     pub first_seen: UnixSeconds,
     pub earliest_event: Option<UnixSeconds>,

@@ -1,0 +1,152 @@
+//! The engine's image: every workspace's engine written to one file, with the engine-log
+//! position it holds everything up to, so that a start reads the image and the log entries
+//! after it instead of the whole history.
+//!
+//! The file is a fixed header (a magic string naming the format's version, the body's length
+//! and its CRC-32) and the body, the engines in postcard. It is written to a temporary file,
+//! synced and renamed over the old one, so that a crash leaves either image whole; a file that
+//! does not check out is ignored and the engine is rebuilt from history.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use herald_segment_engine::Engine;
+use serde::{Deserialize, Serialize};
+
+/// The magic string; its digit is the format's version, changed whenever the engine's types
+/// change shape, so that an image of another version is never read.
+const MAGIC: &[u8; 16] = b"HERALD-IMAGE-v1\n";
+const HEADER: usize = MAGIC.len() + 8 + 4;
+
+/// Where the runner keeps its image and how often it writes one.
+#[derive(Debug, Clone)]
+pub struct ImageSettings {
+    pub path: PathBuf,
+    /// The least time between two images while the engine changes.
+    pub every: Duration,
+}
+
+#[derive(Serialize)]
+struct ImageRef<'e> {
+    position: i64,
+    workspaces: Vec<(i64, &'e Engine)>,
+}
+
+/// A read image.
+#[derive(Deserialize)]
+pub(crate) struct Image {
+    /// The engine-log position of the last input the engines hold.
+    pub position: i64,
+    pub workspaces: Vec<(i64, Engine)>,
+}
+
+/// Why an image could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ImageError {
+    #[error("cannot read the engine image: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the engine image is damaged or of another version: {0}")]
+    Corrupt(String),
+}
+
+/// Writes the engines holding every input up to `position`; returns the file's size.
+pub(crate) fn write(
+    path: &Path,
+    position: i64,
+    engines: &HashMap<i64, Engine>,
+) -> std::io::Result<u64> {
+    let temporary = path.with_extension("tmp");
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
+    out.write_all(MAGIC)?;
+    out.write_all(&[0; 12])?;
+    let mut workspaces: Vec<(i64, &Engine)> = engines.iter().map(|(id, e)| (*id, e)).collect();
+    workspaces.sort_by_key(|(id, _)| *id);
+    let body = Checksummed::new(out);
+    let body = postcard::to_io(
+        &ImageRef {
+            position,
+            workspaces,
+        },
+        body,
+    )
+    .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let (mut out, length, crc) = body.finish();
+    out.seek(SeekFrom::Start(MAGIC.len() as u64))?;
+    out.write_all(&length.to_le_bytes())?;
+    out.write_all(&crc.to_le_bytes())?;
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    if let Some(folder) = path.parent() {
+        File::open(folder)?.sync_all()?;
+    }
+    Ok(HEADER as u64 + length)
+}
+
+/// Reads the image, or `None` when there is none.
+pub(crate) fn read(path: &Path) -> Result<Option<Image>, ImageError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let corrupt = |why: &str| ImageError::Corrupt(why.to_owned());
+    let (header, body) = bytes
+        .split_at_checked(HEADER)
+        .ok_or_else(|| corrupt("shorter than its header"))?;
+    if &header[..MAGIC.len()] != MAGIC {
+        return Err(corrupt("not an image of this version"));
+    }
+    let mut length = [0; 8];
+    length.copy_from_slice(&header[MAGIC.len()..MAGIC.len() + 8]);
+    let mut crc = [0; 4];
+    crc.copy_from_slice(&header[MAGIC.len() + 8..]);
+    if u64::from_le_bytes(length) != body.len() as u64 {
+        return Err(corrupt("cut short"));
+    }
+    if crc32fast::hash(body) != u32::from_le_bytes(crc) {
+        return Err(corrupt("checksum mismatch"));
+    }
+    postcard::from_bytes(body)
+        .map(Some)
+        .map_err(|error| ImageError::Corrupt(error.to_string()))
+}
+
+/// A writer that counts and checksums what passes through it.
+struct Checksummed<W> {
+    inner: W,
+    hasher: crc32fast::Hasher,
+    length: u64,
+}
+
+impl<W: Write> Checksummed<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: crc32fast::Hasher::new(),
+            length: 0,
+        }
+    }
+
+    fn finish(self) -> (W, u64, u32) {
+        (self.inner, self.length, self.hasher.finalize())
+    }
+}
+
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..written]);
+        self.length += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
