@@ -460,60 +460,46 @@ pub async fn preview(
         .ok_or_else(|| ApiError::bad_request("definition is required"))?;
     let existing = segments_of(&state, workspace_id).await?;
     let definition = check_definition(value, None, &existing)?;
-    let names = definition.event_names();
-    let (count, sample) = state
+    // The engine holds every stored event of every person: its index answers at once, or it
+    // evaluates each person from their own rows (filters that depend on the time, the profile
+    // age). The sample's ids are read afterwards, off the engine's thread.
+    let preview = state
         .segments()
         .query(move |view| {
             let now = view.now;
-            // The engine's event index answers at once when it holds every event the
-            // definition looks at; otherwise the stored history is read and evaluated person by
-            // person.
-            if let Some(preview) = view
-                .engines
-                .get(&workspace_id)
-                .and_then(|engine| engine.preview(&definition, now, 10))
-            {
-                let seqs = preview.sample;
-                let sample = view
-                    .store
-                    .read_blocking(move |r| {
-                        seqs.iter()
-                            .map(|seq| {
-                                r.person_by_seq(workspace_id, *seq).map(|person| {
-                                    person.and_then(|p| p.id).map_or(Value::Null, Value::String)
-                                })
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .unwrap_or_default();
-                return (preview.count, sample);
-            }
-            let Ok(histories) = view
-                .store
-                .read_blocking(move |r| herald_segments::histories(r, workspace_id, Some(&names)))
-            else {
-                return (0, Vec::new());
-            };
-            let engine = view.engines.get(&workspace_id);
-            let mut count = 0;
-            let mut sample = Vec::new();
-            for (person, history) in &histories {
-                let in_segment = |id: i64| engine.is_some_and(|e| e.is_member(id, *person));
-                if herald_segment_engine::reference::matches(
-                    &definition.root,
-                    history,
-                    &in_segment,
-                    now,
-                ) {
-                    count += 1;
-                    if sample.len() < 10 {
-                        sample.push(history.attributes.get("id").cloned().unwrap_or(Value::Null));
-                    }
-                }
-            }
-            (count, sample)
+            view.engines
+                .get_mut(&workspace_id)
+                .map(|engine| engine.preview_each(&definition, now, 10))
         })
         .await?;
+    let preview = match preview {
+        // A workspace the engine has not met has nobody.
+        None => herald_segment_engine::engine::Preview {
+            count: 0,
+            sample: Vec::new(),
+        },
+        Some(Some(preview)) => preview,
+        Some(None) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "segments_loading",
+                "the segment engine does not hold every event yet; retry shortly",
+            ));
+        }
+    };
+    let seqs = preview.sample;
+    let sample = state
+        .store()
+        .read(move |r| {
+            seqs.iter()
+                .map(|seq| {
+                    r.person_by_seq(workspace_id, *seq)
+                        .map(|person| person.and_then(|p| p.id).map_or(Value::Null, Value::String))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let count = preview.count;
     Ok(Json(json!({"count": count, "sample": sample})))
 }
 

@@ -17,7 +17,7 @@ use crate::{EngineError, SegmentsError};
 
 /// What a query sees: each workspace's engine.
 pub struct RunnerView<'r> {
-    pub engines: &'r HashMap<i64, Engine>,
+    pub engines: &'r mut HashMap<i64, Engine>,
     pub store: &'r StoreHandle,
     pub now: i64,
 }

@@ -19,7 +19,7 @@ mod triggers;
 
 pub use handle::{RunnerView, Segments};
 pub use image::ImageSettings;
-pub use load::{histories, history_of};
+pub use load::history_of;
 pub use triggers::MembershipTriggers;
 
 /// Failures starting the segment runner.

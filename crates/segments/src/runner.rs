@@ -396,7 +396,7 @@ impl Runner {
             }
             Command::Query(query) => {
                 let mut view = RunnerView {
-                    engines: &self.engines,
+                    engines: &mut self.engines,
                     store: &self.store,
                     now,
                 };

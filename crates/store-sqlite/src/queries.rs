@@ -646,43 +646,6 @@ impl StoreRead for Queries<'_> {
         read_events(&mut statement, [workspace_id])
     }
 
-    fn events_of_live_people_named(
-        &mut self,
-        workspace_id: i64,
-        names: &[String],
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let names = serde_json::to_string(names).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "SELECT a.person_seq, a.kind, a.name, a.timestamp, a.data, a.seq
-                 FROM activities a JOIN people p ON p.seq = a.person_seq
-                 WHERE a.workspace_id = ?1 AND p.deleted_at IS NULL
-                   AND a.kind IN ('event', 'page', 'screen')
-                   AND a.name IN (SELECT value FROM json_each(?2))
-                 ORDER BY a.person_seq, a.timestamp",
-            )
-            .map_err(backend)?;
-        read_events(&mut statement, params![workspace_id, names])
-    }
-
-    fn earliest_events(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "SELECT a.person_seq, MIN(a.timestamp)
-                 FROM activities a JOIN people p ON p.seq = a.person_seq
-                 WHERE a.workspace_id = ?1 AND p.deleted_at IS NULL
-                   AND a.kind IN ('event', 'page', 'screen')
-                 GROUP BY a.person_seq",
-            )
-            .map_err(backend)?;
-        let rows = statement
-            .query_map([workspace_id], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(backend)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(backend)
-    }
-
     fn events_of_person(
         &mut self,
         workspace_id: i64,

@@ -142,17 +142,6 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_person(workspace_id, person_seq)
     }
-    fn events_of_live_people_named(
-        &mut self,
-        workspace_id: i64,
-        names: &[String],
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.queries
-            .events_of_live_people_named(workspace_id, names)
-    }
-    fn earliest_events(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-        self.queries.earliest_events(workspace_id)
-    }
     fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
         self.queries.segments(workspace_id)
     }

@@ -86,13 +86,6 @@ pub trait StoreRead {
     fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError>;
     /// Returns every event of the live people of a workspace, by person then time.
     fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Returns the events named in `names` of the live people of a workspace, by person then
-    /// time: a segment build reads only the events its segments can see.
-    fn events_of_live_people_named(
-        &mut self,
-        workspace_id: i64,
-        names: &[String],
-    ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Calls `each` with every live person of a workspace and their events (`event`, `page`,
     /// `screen`) in the order they were stored, people by seq, one person at a time, so that a
     /// history larger than memory can be read; stops early when `each` returns false.
@@ -113,8 +106,6 @@ pub trait StoreRead {
     fn engine_log_trimmed(&mut self) -> Result<i64, StoreError>;
     /// The last position ever given to an engine log entry (0 if none), trimmed or not.
     fn engine_log_end(&mut self) -> Result<i64, StoreError>;
-    /// Returns each live person's earliest event timestamp, for the profile age.
-    fn earliest_events(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Returns every event of one person, by time.
     fn events_of_person(
         &mut self,

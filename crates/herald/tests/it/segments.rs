@@ -534,3 +534,40 @@ async fn a_segment_created_while_ingest_runs_is_exact() {
     assert_eq!(members(&app, id).await, expected);
     assert_eq!(count(&app, id).await, expected.len() as i64);
 }
+
+/// Definitions the event index cannot answer (the profile-age rule, references) are previewed
+/// from the engine's own per-person rows, and agree with the segment built from them.
+#[tokio::test]
+async fn previews_the_index_cannot_answer_agree_with_the_built_segment() {
+    let app = dev_app().await;
+    identify(&app, "old", json!({"created_at": START - 40 * DAY})).await;
+    identify(&app, "young", json!({"created_at": START - DAY})).await;
+    identify(&app, "active", json!({"created_at": START - 40 * DAY})).await;
+    event(&app, "active", json!({"name": "churned"})).await;
+    let quiet = json!({"event": {"name": "churned", "performed": false, "within": {"days": 30}, "require_profile_age": true}});
+    let manual = create_segment(&app, None).await;
+    let (status, body) = app
+        .track(
+            Method::POST,
+            &format!("/api/v1/segments/{manual}/add_customers"),
+            Some(json!({"ids": ["old", "young"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for (definition, expected) in [
+        (quiet.clone(), vec!["old"]),
+        (
+            json!({"or": [quiet.clone(), {"segment": {"id": manual}}]}),
+            vec!["old", "young"],
+        ),
+    ] {
+        let (status, preview) = app
+            .app_post("/v1/segments/preview", json!({"definition": definition}))
+            .await;
+        assert_eq!(status, 200, "{preview}");
+        assert_eq!(preview["count"], expected.len(), "{definition}");
+        assert_eq!(preview["sample"], json!(expected), "{definition}");
+        let id = create_segment(&app, Some(definition)).await;
+        assert_eq!(members(&app, id).await, expected);
+    }
+}

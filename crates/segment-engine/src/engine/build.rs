@@ -2,9 +2,12 @@
 
 use std::collections::BTreeSet;
 
+use super::bitset::Bitset;
 use super::changes::{BuildChanges, Changes};
 use super::compiled::{Compiled, Interner};
+use super::deadlines::Hint;
 use super::members::Members;
+use super::person::Context;
 use super::scan::{Scan, Scratch, indexable};
 use super::{Cause, Change, Engine, Origin, Scope};
 use crate::definition::{Condition, Definition};
@@ -146,7 +149,7 @@ impl Engine {
         else {
             return;
         };
-        if !indexable(&condition) {
+        if !indexable(&condition) && condition_references(&condition) {
             self.built.remove(segment);
             let people: Vec<PersonId> = self.people.iter().map(|(person, _)| person).collect();
             let scope = BTreeSet::from([segment]);
@@ -165,13 +168,18 @@ impl Engine {
             all.push_singles(changes);
             return;
         }
-        self.events.settle_all(self.ordinals.alive());
-        let mut hints = Vec::new();
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let result = self
-            .scan(now)
-            .evaluate(&condition, &mut scratch, &mut Some(&mut hints));
-        self.scratch = scratch;
+        let (result, hints) = if indexable(&condition) {
+            self.events.settle_all(self.ordinals.alive());
+            let mut hints = Vec::new();
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let result = self
+                .scan(now)
+                .evaluate(&condition, &mut scratch, &mut Some(&mut hints));
+            self.scratch = scratch;
+            (result, hints)
+        } else {
+            self.evaluate_each(segment, now)
+        };
         let old = self.members.remove(&segment).unwrap_or_default();
         all.push_build(BuildChanges::new(
             segment,
@@ -183,6 +191,36 @@ impl Engine {
         self.members.insert(segment, Members::from_set(result));
         self.built
             .replace(segment, now, self.ordinals.alive().clone(), hints);
+    }
+
+    /// Evaluates a segment the index cannot answer (its filters depend on the time, or it asks
+    /// for the profile age) person by person, from each person's own rows, without touching
+    /// anyone's state: the answer and when it next changes by time alone, which becomes a hint.
+    /// Every person's rows and attributes are current, and the segment refers to no other, so
+    /// nothing a person's pending deadlines or builds would change is read.
+    fn evaluate_each(&self, segment: SegmentId, now: UnixSeconds) -> (Bitset, Vec<Vec<Hint>>) {
+        let mut result = Bitset::new();
+        let mut hints = Vec::new();
+        let Some(root) = self.segments.get(&segment).and_then(Compiled::root) else {
+            return (result, Vec::new());
+        };
+        let in_segment = |_: SegmentId| false;
+        let context = Context {
+            predicates: &self.predicates,
+            events: &self.events,
+            in_segment: &in_segment,
+        };
+        for (_, state) in self.people.iter() {
+            let (member, next) = state.evaluate(root, &context, now);
+            if member {
+                result.insert(state.ordinal);
+            }
+            if let Some(next) = next {
+                hints.push(Hint::new(next, now, state.ordinal));
+            }
+        }
+        hints.sort_unstable_by_key(|hint| hint.after);
+        (result, vec![hints])
     }
 
     /// Deletes a segment. Segments referring to it must have been deleted or edited first.
@@ -235,6 +273,55 @@ impl Engine {
         })
     }
 
+    /// Evaluates any definition for everyone at `now`, like `preview`, person by person from
+    /// their own rows when the index cannot answer (filters that depend on the time, the
+    /// profile-age rule; references read the other segments' members). It interns the
+    /// definition's predicates, which later segments with the same conditions share. Returns
+    /// `None` when the engine may not hold every event the definition reads.
+    pub fn preview_each(
+        &mut self,
+        definition: &Definition,
+        now: UnixSeconds,
+        sample: usize,
+    ) -> Option<Preview> {
+        if let Some(preview) = self.preview(definition, now, sample) {
+            return Some(preview);
+        }
+        if !self.holds_every_event_of(&definition.root) {
+            return None;
+        }
+        let mut interner = Interner {
+            predicates: &mut self.predicates,
+            events: &mut self.events,
+            complete: !self.partial,
+        };
+        let compiled = Compiled::new(Some(definition.clone()), &mut interner);
+        let root = compiled.root()?;
+        let mut result = Bitset::new();
+        for (_, state) in self.people.iter() {
+            let in_segment = |id: SegmentId| {
+                self.members
+                    .get(&id)
+                    .is_some_and(|members| members.contains(state.ordinal))
+            };
+            let context = Context {
+                predicates: &self.predicates,
+                events: &self.events,
+                in_segment: &in_segment,
+            };
+            if state.evaluate(root, &context, now).0 {
+                result.insert(state.ordinal);
+            }
+        }
+        let count = result.len();
+        let mut people = self.ordinals.people(&result);
+        people.truncate(sample);
+        Some(Preview {
+            count,
+            sample: people,
+        })
+    }
+
     /// Tells whether the index holds every event the condition's event conditions look at.
     fn holds_every_event_of(&self, condition: &Condition) -> bool {
         match condition {
@@ -254,5 +341,17 @@ impl Engine {
     /// calling this after loading moves that cost out of the first build.
     pub fn settle_index(&mut self) {
         self.events.settle_all(self.ordinals.alive());
+    }
+}
+
+/// Tells whether a condition refers to another segment anywhere.
+fn condition_references(condition: &Condition) -> bool {
+    match condition {
+        Condition::And(children) | Condition::Or(children) => {
+            children.iter().any(condition_references)
+        }
+        Condition::Not(child) => condition_references(child),
+        Condition::Segment(_) => true,
+        Condition::Event(_) | Condition::Attribute(_) => false,
     }
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The scale benchmark of docs/benchmarks.md (issue 12), in one run: a server holding the
+# segmentation workload (1M people, 20M events, loaded through POST /api/v2/batch) is restarted,
+# and `herald-bench scale` times how soon it takes writes and how soon every segment count is
+# exact, how soon new segments are exact, previews over HTTP, and ingest latency while segments
+# build. An older build runs on the same data first, so that both are measured side by side.
+#
+# Environment (all optional):
+#   CARGO_TARGET_DIR   where cargo builds (default: target)
+#   OLD_HERALD         an older `herald` binary to compare with, e.g. one built from a94feb6
+#                      (`git worktree add /tmp/old a94feb6 && cd /tmp/old && cargo build --release`)
+#   BENCH_DATA         where the data goes (default: $CARGO_TARGET_DIR/scale-bench); it is kept,
+#                      and the load (about 20 minutes on 2 cores) runs only when it holds none
+#   BENCH_PEOPLE, BENCH_EVENTS, BENCH_SEED   the workload (default: 1000000, 20000000, 7)
+#   BENCH_PHASES       the new build's phases (default: restart,new-segment,preview,build-ingest)
+#   BENCH_OLD_PHASES   the old build's (default: restart,new-segment,preview)
+#   BENCH_RESULTS      a file the JSON lines are appended to (default: $BENCH_DATA/results.jsonl)
+#
+# The new build runs twice: first from the history alone (its image removed), then from the image
+# that run wrote at shutdown. Each phase prints one JSON line, tagged with the build.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+target_dir="${CARGO_TARGET_DIR:-target}"
+data="${BENCH_DATA:-${target_dir}/scale-bench}"
+people="${BENCH_PEOPLE:-1000000}"
+events="${BENCH_EVENTS:-20000000}"
+seed="${BENCH_SEED:-7}"
+phases="${BENCH_PHASES:-restart,new-segment,preview,build-ingest}"
+old_phases="${BENCH_OLD_PHASES:-restart,new-segment,preview}"
+results="${BENCH_RESULTS:-${data}/results.jsonl}"
+
+cargo build --release -p herald -p herald-bench
+new="${target_dir}/release/herald"
+bench="${target_dir}/release/herald-bench"
+
+mkdir -p "${data}"
+if [[ ! -s "${data}/credentials.json" ]]; then
+    "${new}" workspace create bench --json --data-dir "${data}/herald" > "${data}/credentials.json"
+fi
+field() {
+    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "${data}/credentials.json" "$1"
+}
+common=(--data-dir "${data}/herald" --site-id "$(field site_id)" --api-key "$(field api_key)"
+    --app-api-key "$(field app_api_key)" --people "${people}" --events "${events}" --seed "${seed}")
+
+# Tags each JSON line with the build and the time, and keeps it.
+tag() {
+    python3 -c 'import json, sys, time
+for line in sys.stdin:
+    row = json.loads(line)
+    row["build"] = sys.argv[1]
+    row["at"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    print(json.dumps(row), flush=True)' "$1" | tee -a "${results}"
+}
+
+{
+    echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $(git rev-parse --short HEAD)"
+    echo "# machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+} | tee -a "${results}"
+
+if [[ ! -e "${data}/loaded" ]]; then
+    "${bench}" scale --herald "${new}" "${common[@]}" --phases load | tag load
+    touch "${data}/loaded"
+fi
+
+if [[ -n "${OLD_HERALD:-}" ]]; then
+    "${bench}" scale --herald "${OLD_HERALD}" "${common[@]}" --phases "${old_phases}" | tag old
+fi
+rm -f "${data}/herald/engine.image"
+"${bench}" scale --herald "${new}" "${common[@]}" --phases "${phases}" | tag new-from-history
+"${bench}" scale --herald "${new}" "${common[@]}" --phases "${phases}" | tag new-from-image
+echo "results appended to ${results}" >&2
