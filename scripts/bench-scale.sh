@@ -15,6 +15,10 @@
 #   BENCH_PHASES       the new build's phases (default: restart,new-segment,preview,build-ingest)
 #   BENCH_OLD_PHASES   the old build's (default: restart,new-segment,preview)
 #   BENCH_RESULTS      a file the JSON lines are appended to (default: $BENCH_DATA/results.jsonl)
+#   BENCH_BASELINES    the SQL baselines to run last on the same workload, whose previews the
+#                      server's are compared with (default: "postgres sqlite duckdb"; "" for none;
+#                      see bench-segments.sh for what each needs)
+#   BENCH_PYTHON       a Python with duckdb installed (default: target/py/bin/python)
 #
 # The new build runs twice: first from the history alone (its image removed), then from the image
 # that run wrote at shutdown. Each phase prints one JSON line, tagged with the build.
@@ -70,4 +74,22 @@ fi
 rm -f "${data}/herald/engine.image"
 "${bench}" scale --herald "${new}" "${common[@]}" --phases "${phases}" | tag new-from-history
 "${bench}" scale --herald "${new}" "${common[@]}" --phases "${phases}" | tag new-from-image
+
+# The baselines answer the previews' question on the same workload, after the server's phases so
+# that they do not share the machine with them.
+export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}"
+csv="${data}/csv"
+for baseline in ${BENCH_BASELINES-postgres sqlite duckdb}; do
+    if [[ ! -s "${csv}/events.csv" ]]; then
+        "${bench}" workload --people "${people}" --events "${events}" --seed "${seed}" --out "${csv}" >&2
+    fi
+    case "${baseline}" in
+    postgres) /work/shared/bench/baseline_postgres.sh "${csv}" test ;;
+    sqlite) /work/shared/bench/baseline_sqlite.sh "${csv}" "${csv}/baseline.sqlite" ;;
+    duckdb) "${BENCH_PYTHON:-target/py/bin/python}" /work/shared/bench/baseline_duckdb.py "${csv}" ;;
+    *) echo "unknown baseline ${baseline}" >&2 ;;
+    esac | sed 's/^/# baseline /' | tee -a "${results}"
+done
+rm -rf "${csv}"
+psql -q -d test -c 'DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS people;' 2>/dev/null || true
 echo "results appended to ${results}" >&2

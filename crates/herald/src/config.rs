@@ -270,6 +270,11 @@ impl Settings {
         })
     }
 
+    /// Returns the segment engine's image inside the data dir.
+    pub fn engine_image_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("engine.image")
+    }
+
     /// Returns the database file inside the data dir.
     pub fn database_path(data_dir: &Path) -> PathBuf {
         data_dir.join("herald.db")

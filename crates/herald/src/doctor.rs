@@ -8,7 +8,8 @@ use crate::cli::DoctorArgs;
 use crate::workspace::{data_dir, open_store};
 
 pub fn run(config: Option<&Path>, args: DoctorArgs) -> anyhow::Result<()> {
-    let store = open_store(&data_dir(config, args.data_dir)?, |_| {})?;
+    let data_dir = data_dir(config, args.data_dir)?;
+    let store = open_store(&data_dir, |_| {})?;
     let limit = args.limit;
     let rows = store
         .read_blocking(move |reader| reader.corrupt_rows(limit))
@@ -46,6 +47,13 @@ pub fn run(config: Option<&Path>, args: DoctorArgs) -> anyhow::Result<()> {
         })
         .context("the store is unavailable")?
         .context("cannot remove the unreadable rows")?;
+    // The rows changed behind the engine log's back, so the engine's image no longer matches
+    // the store: the next start loads from the history instead.
+    match std::fs::remove_file(crate::config::Settings::engine_image_path(&data_dir)) {
+        Ok(()) => eprintln!("removed the segment engine's image; the next start reads the history"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error).context("cannot remove the segment engine's image"),
+    }
     // With --json, stdout holds only the list; the count goes to stderr.
     eprintln!("removed {removed} unreadable rows; restart the server if it runs on this data dir");
     Ok(())

@@ -40,7 +40,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("{scheme}://{address}"));
 
     let prepared = crate::campaigns::prepare(&store).await?;
-    let image_path = settings.data_dir.join("engine.image");
+    let image_path = Settings::engine_image_path(&settings.data_dir);
     let image = settings
         .engine_image_every
         .map(|every| herald_segments::ImageSettings {

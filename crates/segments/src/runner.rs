@@ -79,6 +79,8 @@ pub(crate) struct Runner {
     /// Whether the engines changed since the last image in a way the log does not record
     /// (builds, deletions, manual memberships).
     dirty: bool,
+    /// The image being written in the background, with its position.
+    writer: Option<(i64, std::thread::JoinHandle<Result<u64, String>>)>,
 }
 
 impl Runner {
@@ -104,6 +106,7 @@ impl Runner {
             image_position: None,
             image_written: None,
             dirty: false,
+            writer: None,
         }
     }
 
@@ -278,13 +281,21 @@ impl Runner {
         Ok(())
     }
 
-    /// Writes an image when the engines changed since the last one and the interval passed
-    /// (or `force`), then trims the engine log up to it.
+    /// Writes an image when the engines changed since the last one and the interval passed, or
+    /// at once with `force` (at shutdown), then trims the engine log up to it.
+    ///
+    /// A periodic image is written from a copy of the engines on a thread of its own, so that
+    /// the engine's thread stops only for the copy (memory is twice the engines' meanwhile);
+    /// the one at shutdown is written in place, since nothing waits for the engine any more.
     fn maybe_write_image(&mut self, force: bool) {
-        let Some(settings) = &self.image else {
+        self.collect_image_writer(force);
+        let Some(settings) = self.image.clone() else {
             return;
         };
-        if !*self.loaded.borrow() || self.image_position == Some(self.position) && !self.dirty {
+        if !*self.loaded.borrow()
+            || self.writer.is_some()
+            || self.image_position == Some(self.position) && !self.dirty
+        {
             return;
         }
         let due = self
@@ -293,26 +304,65 @@ impl Runner {
         if !(force || due) {
             return;
         }
-        let begin = Instant::now();
         let position = self.position;
-        match image::write(&settings.path, position, &self.engines) {
-            Ok(bytes) => {
-                tracing::info!(
-                    position,
-                    bytes,
-                    secs = begin.elapsed().as_secs_f64(),
-                    "engine image written"
-                );
-                self.image_position = Some(position);
-                self.image_failed = false;
-                self.dirty = false;
-                trim_log(self.store.clone(), position);
-            }
+        self.image_written = Some(Instant::now());
+        self.dirty = false;
+        if force {
+            let result = write_image(&settings, position, &self.engines, &self.store);
+            self.image_done(position, result);
+            return;
+        }
+        let begin = Instant::now();
+        let engines = self.engines.clone();
+        tracing::debug!(
+            secs = begin.elapsed().as_secs_f64(),
+            "engines copied for an image"
+        );
+        let store = self.store.clone();
+        let spawned = std::thread::Builder::new()
+            .name("herald-engine-image".into())
+            .spawn(move || write_image(&settings, position, &engines, &store));
+        match spawned {
+            Ok(handle) => self.writer = Some((position, handle)),
             Err(error) => {
-                tracing::error!(error = %error, path = %settings.path.display(), "cannot write the engine image");
+                tracing::error!(error = %error, "cannot start the engine image's thread");
+                self.dirty = true;
             }
         }
-        self.image_written = Some(Instant::now());
+    }
+
+    /// Takes the result of an image written in the background once it is done (or waits for
+    /// it with `wait`).
+    fn collect_image_writer(&mut self, wait: bool) {
+        if !self
+            .writer
+            .as_ref()
+            .is_some_and(|(_, handle)| wait || handle.is_finished())
+        {
+            return;
+        }
+        if let Some((position, handle)) = self.writer.take() {
+            let result = handle
+                .join()
+                .unwrap_or_else(|_| Err("the image's thread panicked".to_owned()));
+            self.image_done(position, result);
+        }
+    }
+
+    fn image_done(&mut self, position: i64, result: Result<u64, String>) {
+        match result {
+            Ok(_) => {
+                if self.image_position.is_none_or(|written| written < position) {
+                    self.image_position = Some(position);
+                }
+                self.image_failed = false;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot write the engine image");
+                // Written again at the next interval.
+                self.dirty = true;
+            }
+        }
     }
 
     pub(crate) fn run(mut self, receiver: &mpsc::Receiver<Command>) {
@@ -554,6 +604,26 @@ impl Runner {
             tracing::error!(error = %error, "cannot store membership changes");
         }
     }
+}
+
+/// Writes an image and trims the engine log up to it; returns the image's size.
+fn write_image(
+    settings: &ImageSettings,
+    position: i64,
+    engines: &HashMap<i64, Engine>,
+    store: &StoreHandle,
+) -> Result<u64, String> {
+    let begin = Instant::now();
+    let bytes = image::write(&settings.path, position, engines)
+        .map_err(|error| format!("{}: {error}", settings.path.display()))?;
+    tracing::info!(
+        position,
+        bytes,
+        secs = begin.elapsed().as_secs_f64(),
+        "engine image written"
+    );
+    trim_log(store.clone(), position);
+    Ok(bytes)
 }
 
 /// Removes the engine log up to an image's position, a chunk per background job, so that a
