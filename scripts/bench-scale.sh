@@ -64,7 +64,7 @@ for line in sys.stdin:
 } | tee -a "${results}"
 
 if [[ ! -e "${data}/loaded" ]]; then
-    "${bench}" scale --herald "${new}" "${common[@]}" --phases load | tag load
+    "${bench}" scale --herald "${new}" "${common[@]}" --phases load,segments | tag load
     touch "${data}/loaded"
 fi
 

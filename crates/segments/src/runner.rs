@@ -268,14 +268,12 @@ impl Runner {
             "segment engine loaded"
         );
         self.position = end;
-        // An image that needed no catching up is as good as a new one; otherwise the next one
-        // is written at once, so that the next start reads no more than it must.
-        self.image_position = if from_image && replayed == 0 {
-            Some(end)
-        } else {
-            None
-        };
-        self.image_written = None;
+        // After a load from history the next image is written at once, so that the next start
+        // reads no more than it must; after one from an image, the log it caught up from is
+        // short, and the next waits for the interval (writing one stops the engine's thread
+        // while it copies the engines).
+        self.image_position = from_image.then_some(end).filter(|_| replayed == 0);
+        self.image_written = from_image.then(Instant::now);
         self.skip_until = Some(generation);
         self.loaded.send_replace(true);
         Ok(())
