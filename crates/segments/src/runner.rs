@@ -505,10 +505,11 @@ impl Runner {
     /// and never waits for the store.
     fn build(&mut self, segment: SegmentRow, definition: Option<Definition>, now: i64) {
         let manual = definition.is_none();
+        let begin = Instant::now();
         let engine = self.engines.entry(segment.workspace_id).or_default();
-        let changes = engine
-            .set_segment(segment.id, definition, Vec::new(), now)
-            .into_vec();
+        let changes = engine.set_segment(segment.id, definition, Vec::new(), now);
+        let built = begin.elapsed();
+        let changes = changes.into_vec();
         if manual {
             return;
         }
@@ -516,6 +517,8 @@ impl Runner {
         tracing::info!(
             segment = segment.id,
             changes = changes.len(),
+            build_secs = built.as_secs_f64(),
+            secs = begin.elapsed().as_secs_f64(),
             "segment built"
         );
         self.mark_finished(segment);
