@@ -236,28 +236,19 @@ async fn wait_count(client: &mut Client, id: i64, count: usize) -> anyhow::Resul
     }
 }
 
-/// Waits until a segment's build finished and its count is `count`.
+/// Waits until a segment's build finished (its memberships are stored) and its count is
+/// `count`.
 pub async fn wait_exact(client: &mut Client, id: i64, count: usize) -> anyhow::Result<()> {
     let begin = Instant::now();
     loop {
         let (status, answer) = client
             .app(Method::GET, &format!("/v1/segments/{id}"), &Value::Null)
             .await?;
-        let finished = status == StatusCode::OK && answer["segment"]["state"] == "finished";
-        if finished {
-            let (status, answer) = client
-                .app(
-                    Method::GET,
-                    &format!("/v1/segments/{id}/customer_count"),
-                    &Value::Null,
-                )
-                .await?;
-            if status == StatusCode::OK && answer["count"] == json!(count) {
-                return Ok(());
-            }
+        if status == StatusCode::OK && answer["segment"]["state"] == "finished" {
+            return wait_count(client, id, count).await;
         }
         if begin.elapsed() > PATIENCE {
-            bail!("segment {id} never reached {count} members");
+            bail!("segment {id} never finished building");
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }

@@ -264,13 +264,7 @@ impl Engine {
         let result = self
             .scan(now)
             .evaluate(&definition.root, &mut Scratch::default(), &mut None);
-        let count = result.len();
-        let mut people = self.ordinals.people(&result);
-        people.truncate(sample);
-        Some(Preview {
-            count,
-            sample: people,
-        })
+        Some(self.preview_of(&result, sample))
     }
 
     /// Evaluates any definition for everyone at `now`, like `preview`, person by person from
@@ -313,13 +307,17 @@ impl Engine {
                 result.insert(state.ordinal);
             }
         }
-        let count = result.len();
-        let mut people = self.ordinals.people(&result);
+        Some(self.preview_of(&result, sample))
+    }
+
+    /// The count of a set of people and its first `sample` members.
+    fn preview_of(&self, result: &Bitset, sample: usize) -> Preview {
+        let mut people = self.ordinals.people(result);
         people.truncate(sample);
-        Some(Preview {
-            count,
+        Preview {
+            count: result.len(),
             sample: people,
-        })
+        }
     }
 
     /// Tells whether the index holds every event the condition's event conditions look at.
