@@ -18,20 +18,32 @@ const RATE_PER_CONNECTION: u64 = 250;
 
 pub async fn run(setup: &Setup, segments: &[Expected], seconds: u64) -> anyhow::Result<Value> {
     let window = Duration::from_secs(seconds);
-    let quiet = measure(setup, window, None).await?;
-    let building = measure(setup, window, Some(segments)).await?;
+    let quiet = measure(setup, window, None, false).await?;
+    let building = measure(setup, window, Some(segments), false).await?;
+    let building_and_deleting = measure(setup, window, Some(segments), true).await?;
     Ok(json!({
         "phase": "build-ingest",
         "rate": CONNECTIONS as u64 * RATE_PER_CONNECTION,
         "quiet": quiet,
         "building": building,
+        "building_and_deleting": building_and_deleting,
     }))
 }
 
+async fn delete(client: &mut Client, id: i64) -> anyhow::Result<()> {
+    client
+        .app(Method::DELETE, &format!("/v1/segments/{id}"), &Value::Null)
+        .await?;
+    Ok(())
+}
+
+/// Measures ingest for `window`, meanwhile creating `segments` one after another, each waited
+/// for until stored; with `delete_within`, each is deleted right after, inside the window.
 async fn measure(
     setup: &Setup,
     window: Duration,
     segments: Option<&[Expected]>,
+    delete_within: bool,
 ) -> anyhow::Result<Value> {
     let end = Instant::now() + window;
     let mut senders = Vec::new();
@@ -64,20 +76,27 @@ async fn measure(
         }));
     }
     let mut builds = 0_u64;
+    let mut created = Vec::new();
+    let mut client = Client::open(setup).await?;
     if let Some(segments) = segments {
-        let mut client = Client::open(setup).await?;
         while Instant::now() < end {
             for segment in segments {
                 let id = create_segment(&mut client, segment).await?;
                 super::phases::wait_exact(&mut client, id, segment.count).await?;
-                client
-                    .app(Method::DELETE, &format!("/v1/segments/{id}"), &Value::Null)
-                    .await?;
                 builds += 1;
+                if delete_within {
+                    delete(&mut client, id).await?;
+                } else {
+                    created.push(id);
+                }
             }
         }
     }
     let mut all = Latencies::with_capacity(CONNECTIONS * 10_000);
+    // Segments kept through the window are deleted once it is measured.
+    for id in created {
+        delete(&mut client, id).await?;
+    }
     let mut refused = 0;
     for sender in senders {
         let (latencies, failed) = sender.await??;
