@@ -85,17 +85,6 @@ impl Segments {
         }
     }
 
-    /// Waits until the engine has loaded, however long that takes (the dev clock's moves and
-    /// tests).
-    pub async fn loaded(&self) -> Result<(), EngineError> {
-        let mut loaded = self.loaded.clone();
-        loaded
-            .wait_for(|loaded| *loaded)
-            .await
-            .map(|_| ())
-            .map_err(|_| EngineError::Stopped)
-    }
-
     /// Returns the function the ingest stage calls after each commit, with the workspace, what
     /// the commit changed and its position in the engine log (when kept).
     pub fn feed(&self) -> Feed {
@@ -108,8 +97,9 @@ impl Segments {
         })
     }
 
-    /// Evaluates a new or edited segment over the stored history (its state is `build` until
-    /// the runner marks it `finished`). `definition` is `None` for a manual segment.
+    /// Builds a new or edited segment from what the engine holds (its state is `build` until
+    /// its memberships are stored and the runner marks it `finished`). `definition` is `None`
+    /// for a manual segment.
     pub fn build(&self, segment: SegmentRow, definition: Option<Definition>) {
         let _ = self
             .sender

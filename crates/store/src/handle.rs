@@ -173,21 +173,6 @@ impl StoreHandle {
         self.inner.submit_background(Self::wrap_hooked(job, hook))
     }
 
-    /// Queues a write job without waiting for it, and hands its value to `hook` on the writer's
-    /// thread right after the commit. Because hooks run in commit order, a hook that reads a
-    /// snapshot can be ordered exactly against the changes committed around it.
-    pub fn submit_with_hook_blocking<T, F, H>(&self, job: F, hook: H) -> Result<(), StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn StoreTx) -> Result<T, StoreError> + Send + 'static,
-        H: FnOnce(Result<T, StoreError>) + Send + 'static,
-    {
-        self.inner
-            .write_queue()
-            .blocking_send(Self::wrap_hooked(job, hook))
-            .map_err(|_| StoreError::Closed)
-    }
-
     /// A write job whose outcome, the job's own or the commit's failure, goes to `hook` after
     /// the commit; a job that fails is rolled back alone.
     fn wrap_hooked<T, F, H>(job: F, hook: H) -> crate::WriteJob
