@@ -79,8 +79,6 @@ pub(crate) struct Runner {
     /// Whether the engines changed since the last image in a way the log does not record
     /// (builds, deletions, manual memberships).
     dirty: bool,
-    /// The image being written in the background, with its position.
-    writer: Option<(i64, std::thread::JoinHandle<Result<u64, String>>)>,
 }
 
 impl Runner {
@@ -106,7 +104,6 @@ impl Runner {
             image_position: None,
             image_written: None,
             dirty: false,
-            writer: None,
         }
     }
 
@@ -282,18 +279,15 @@ impl Runner {
     /// Writes an image when the engines changed since the last one and the interval passed, or
     /// at once with `force` (at shutdown), then trims the engine log up to it.
     ///
-    /// A periodic image is written from a copy of the engines on a thread of its own, so that
-    /// the engine's thread stops only for the copy (memory is twice the engines' meanwhile);
-    /// the one at shutdown is written in place, since nothing waits for the engine any more.
+    /// The image is written in place, on the engine's thread, which stops meanwhile (about 3 s
+    /// at a million people and twenty million events, docs/benchmarks.md). Writing it from a
+    /// copy on a thread of its own was tried: the copy alone stopped the engine's thread for
+    /// 14 s, and doubled the memory.
     fn maybe_write_image(&mut self, force: bool) {
-        self.collect_image_writer(force);
         let Some(settings) = self.image.clone() else {
             return;
         };
-        if !*self.loaded.borrow()
-            || self.writer.is_some()
-            || self.image_position == Some(self.position) && !self.dirty
-        {
+        if !*self.loaded.borrow() || self.image_position == Some(self.position) && !self.dirty {
             return;
         }
         let due = self
@@ -303,64 +297,16 @@ impl Runner {
             return;
         }
         let position = self.position;
-        self.image_written = Some(Instant::now());
-        self.dirty = false;
-        if force {
-            let result = write_image(&settings, position, &self.engines, &self.store);
-            self.image_done(position, result);
-            return;
-        }
-        let begin = Instant::now();
-        let engines = self.engines.clone();
-        tracing::debug!(
-            secs = begin.elapsed().as_secs_f64(),
-            "engines copied for an image"
-        );
-        let store = self.store.clone();
-        let spawned = std::thread::Builder::new()
-            .name("herald-engine-image".into())
-            .spawn(move || write_image(&settings, position, &engines, &store));
-        match spawned {
-            Ok(handle) => self.writer = Some((position, handle)),
-            Err(error) => {
-                tracing::error!(error = %error, "cannot start the engine image's thread");
-                self.dirty = true;
-            }
-        }
-    }
-
-    /// Takes the result of an image written in the background once it is done (or waits for
-    /// it with `wait`).
-    fn collect_image_writer(&mut self, wait: bool) {
-        if !self
-            .writer
-            .as_ref()
-            .is_some_and(|(_, handle)| wait || handle.is_finished())
-        {
-            return;
-        }
-        if let Some((position, handle)) = self.writer.take() {
-            let result = handle
-                .join()
-                .unwrap_or_else(|_| Err("the image's thread panicked".to_owned()));
-            self.image_done(position, result);
-        }
-    }
-
-    fn image_done(&mut self, position: i64, result: Result<u64, String>) {
-        match result {
+        match write_image(&settings, position, &self.engines, &self.store) {
             Ok(_) => {
-                if self.image_position.is_none_or(|written| written < position) {
-                    self.image_position = Some(position);
-                }
+                self.image_position = Some(position);
                 self.image_failed = false;
+                self.dirty = false;
             }
-            Err(error) => {
-                tracing::error!(error = %error, "cannot write the engine image");
-                // Written again at the next interval.
-                self.dirty = true;
-            }
+            // Written again at the next interval.
+            Err(error) => tracing::error!(error = %error, "cannot write the engine image"),
         }
+        self.image_written = Some(Instant::now());
     }
 
     pub(crate) fn run(mut self, receiver: &mpsc::Receiver<Command>) {

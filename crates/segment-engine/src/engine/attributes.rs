@@ -23,7 +23,7 @@ const MAX_DISTINCT: usize = 65_536;
 /// and value, 4 MiB per million people at most.
 const MAX_SETS: usize = 32;
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 enum Column {
     Values {
         /// Per ordinal; ordinals past the end have the key absent.
@@ -57,7 +57,7 @@ pub(super) enum Answer {
     Unknown,
 }
 
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct AttributeColumns {
     columns: HashMap<String, Column>,
 }

@@ -12,7 +12,7 @@ use crate::history::EventKind;
 
 /// Which events an event condition looks at: name, type and `where` filters. Conditions with
 /// the same predicate share the per-person state.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Predicate {
     pub filters: Vec<Filter>,
     /// Whether a filter depends on the current time, so that each event's data must be looked
@@ -35,7 +35,7 @@ impl Predicate {
 }
 
 /// Every predicate of every segment, interned.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Predicates {
     list: Vec<Predicate>,
     index: HashMap<String, usize>,
@@ -112,7 +112,7 @@ impl Predicates {
 }
 
 /// A condition tree with event conditions resolved to predicates.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
@@ -129,7 +129,7 @@ pub(super) enum Node {
 }
 
 /// A segment as the engine holds it.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Compiled {
     root: Option<Node>,
     /// The definition's conditions, which an index build evaluates.

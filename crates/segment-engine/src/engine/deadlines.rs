@@ -17,7 +17,7 @@
 use super::bitset::Bitset;
 use crate::{SegmentId, UnixSeconds};
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Built {
     segment: SegmentId,
     /// When the build evaluated the segment.
@@ -28,7 +28,7 @@ struct Built {
 }
 
 /// A run of hints in ascending time; `hints[next..]` are still to come.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Run {
     hints: Vec<Hint>,
     next: usize,
@@ -64,7 +64,7 @@ impl Hint {
     }
 }
 
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct BuildDeadlines {
     built: Vec<Built>,
 }

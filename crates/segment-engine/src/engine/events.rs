@@ -62,7 +62,7 @@ impl DataDict {
 }
 
 /// What an image keeps of a `DataDict`: the objects; the ids are found again from them.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct DictObjects(#[serde(with = "crate::json_text")] Vec<Map<String, Value>>);
 
 impl From<DataDict> for DictObjects {
@@ -131,7 +131,7 @@ impl PartialEq for Key {
 impl Eq for Key {}
 
 /// The events of one (name, type).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct Table {
     /// `rows[..sorted]` is in time order; later rows arrived out of order and wait for `settle`.
     rows: Vec<Row>,
@@ -205,7 +205,7 @@ impl Table {
 }
 
 /// Every table, by (name, type).
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct EventIndex {
     tables: Vec<Table>,
     by_key: HashMap<(String, EventKind), u32>,

@@ -88,7 +88,7 @@ pub struct Change {
 }
 
 /// The segment engine. See the module documentation.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     predicates: Predicates,
     segments: BTreeMap<SegmentId, Compiled>,

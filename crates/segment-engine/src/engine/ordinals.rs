@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::bitset::Bitset;
 use crate::PersonId;
 
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Ordinals {
     /// Shared so that a build's changes can name their people later without copying the ids
     /// out now (see `Changes`); a new person copies them only while such changes are kept.

@@ -14,7 +14,7 @@ use crate::PersonId;
 const DIRECT_LIMIT: i64 = 1 << 31;
 const EMPTY: u32 = u32::MAX;
 
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct People {
     slots: Vec<u32>,
     overflow: HashMap<PersonId, u32>,

@@ -11,7 +11,7 @@ use crate::filter::{holds, next_change};
 use crate::history::profile_start;
 use crate::{SegmentId, UnixSeconds};
 
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct PersonState {
     #[serde(with = "crate::json_text")]
     pub attributes: Map<String, Value>,

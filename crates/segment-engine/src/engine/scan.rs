@@ -37,7 +37,7 @@ pub(super) fn indexable(condition: &Condition) -> bool {
 }
 
 /// Working memory kept between builds, so that a build does not pay for fresh pages.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(super) struct Scratch {
     /// Matching events per person ordinal; all zero between uses.
     small: Vec<u8>,
