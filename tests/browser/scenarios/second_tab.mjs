@@ -19,6 +19,10 @@ export async function run(h) {
   assert.deepEqual(views.map((v) => v.anonymous_id), [anonymousId, anonymousId]);
 
   await first.evaluate(() => window._cio.identify({ id: 'two-tabs' }));
+  // Chromium hands a cookie set in one tab to another tab's document asynchronously, so the
+  // second tab tracks once it sees the person's cookie, as a user switching tabs would.
+  await h.waitFor('the cookie in the second tab', () =>
+    second.evaluate(() => document.cookie.includes('_cioid=')));
   await second.evaluate(() => window._cio.track('from_second_tab'));
   const mine = await h.waitFor('both tabs on the person', async () => {
     const activities = await h.customerActivities('two-tabs');
