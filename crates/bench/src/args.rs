@@ -38,6 +38,20 @@ pub enum Command {
     Scale(ScaleArgs),
 }
 
+/// A workspace's credentials, for the benchmarks that use both APIs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkspaceKeys {
+    /// The workspace's site id (the Track API's Basic auth user name).
+    #[arg(long)]
+    pub site_id: String,
+    /// The workspace's Track API key (the Basic auth password).
+    #[arg(long)]
+    pub api_key: String,
+    /// The workspace's App API key (the Bearer token of the App API).
+    #[arg(long)]
+    pub app_api_key: String,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ScaleArgs {
     /// The `herald` binary to run.
@@ -48,12 +62,8 @@ pub struct ScaleArgs {
     pub data_dir: std::path::PathBuf,
     #[arg(long, default_value_t = 18190)]
     pub port: u16,
-    #[arg(long)]
-    pub site_id: String,
-    #[arg(long)]
-    pub api_key: String,
-    #[arg(long)]
-    pub app_api_key: String,
+    #[command(flatten)]
+    pub keys: WorkspaceKeys,
     #[arg(long, default_value_t = 1_000_000)]
     pub people: u64,
     #[arg(long, default_value_t = 20_000_000)]
@@ -82,15 +92,8 @@ pub struct CampaignsArgs {
     /// be fresh: campaigns left from an earlier run would send webhooks too.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
-    /// The workspace's site id (the Track API's Basic auth user name).
-    #[arg(long)]
-    pub site_id: String,
-    /// The workspace's Track API key (the Basic auth password).
-    #[arg(long)]
-    pub api_key: String,
-    /// The workspace's App API key (the Bearer token that creates the campaign).
-    #[arg(long)]
-    pub app_api_key: String,
+    #[command(flatten)]
+    pub keys: WorkspaceKeys,
     /// Which phases to run (comma-separated): latency, burst.
     #[arg(long, value_delimiter = ',', default_values = ["latency", "burst"])]
     pub phases: Vec<CampaignPhase>,

@@ -43,7 +43,7 @@ pub fn main(args: &CampaignsArgs) -> anyhow::Result<()> {
 }
 
 async fn run(args: &CampaignsArgs) -> anyhow::Result<()> {
-    let target = Target::new(&args.url, &args.site_id, &args.api_key)?;
+    let target = Target::new(&args.url, &args.keys.site_id, &args.keys.api_key)?;
     let latency_events = if args.phases.contains(&CampaignPhase::Latency) {
         latency::events(args)
     } else {
@@ -53,7 +53,7 @@ async fn run(args: &CampaignsArgs) -> anyhow::Result<()> {
     let receiver = receiver::start(timeline.clone()).await?;
 
     let begin = Instant::now();
-    let campaign = setup::start_campaign(&target, &args.app_api_key, receiver).await?;
+    let campaign = setup::start_campaign(&target, &args.keys.app_api_key, receiver).await?;
     setup::identify(&target, args.people, IDENTIFY_CONNECTIONS).await?;
     let setup = json!({
         "phase": "setup",

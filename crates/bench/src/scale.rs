@@ -33,9 +33,9 @@ impl Setup {
             herald: args.herald.clone(),
             data_dir: args.data_dir.clone(),
             port: args.port,
-            site_id: args.site_id.clone(),
-            api_key: args.api_key.clone(),
-            app_api_key: args.app_api_key.clone(),
+            site_id: args.keys.site_id.clone(),
+            api_key: args.keys.api_key.clone(),
+            app_api_key: args.keys.app_api_key.clone(),
         }
     }
 }

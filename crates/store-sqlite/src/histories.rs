@@ -8,11 +8,10 @@
 use herald_store::{Person, StoreError, StoredEvent};
 use rusqlite::Connection;
 
-use crate::corrupt::{corrupt_row, skip_corrupt};
-use crate::queries::{PERSON_COLUMNS, backend, finish_person, parse_json, person_from_row};
-
-/// One event row: `person_seq, kind, name, timestamp, data, seq`.
-type EventRow = (i64, String, String, i64, String, i64);
+use crate::corrupt::skip_corrupt;
+use crate::queries::{
+    EventRow, PERSON_COLUMNS, backend, decode_event, event_row, finish_person, person_from_row,
+};
 
 pub(crate) fn for_each_history(
     connection: &Connection,
@@ -36,16 +35,7 @@ pub(crate) fn for_each_history(
         )
         .map_err(backend)?;
     let mut events = events_statement
-        .query_map([workspace_id], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-            ))
-        })
+        .query_map([workspace_id], event_row)
         .map_err(backend)?;
     let mut pending: Option<EventRow> = next_event(&mut events)?;
     for row in &mut people {
@@ -60,17 +50,7 @@ pub(crate) fn for_each_history(
         }
         let mut history = Vec::new();
         while let Some(event) = pending.take_if(|event| event.0 == person.seq) {
-            let (person_seq, kind, name, timestamp, data, seq) = event;
-            let data = parse_json(&data).map_err(|error| corrupt_row("activities", seq, error));
-            if let Some(data) = skip_corrupt(data)? {
-                history.push(StoredEvent {
-                    person_seq,
-                    kind,
-                    name,
-                    timestamp,
-                    data,
-                });
-            }
+            history.extend(decode_event(event)?);
             pending = next_event(&mut events)?;
         }
         // Stored order is arrival order; the engine takes a history in time order (a stable

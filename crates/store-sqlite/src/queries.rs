@@ -162,37 +162,44 @@ fn finish_segment(
     Ok(segment)
 }
 
+/// One event row as selected: `person_seq, kind, name, timestamp, data, seq`.
+pub(crate) type EventRow = (i64, String, String, i64, String, i64);
+
+pub(crate) fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+/// Decodes an event row; `None` (reported) when its data cannot be decoded.
+pub(crate) fn decode_event(
+    (person_seq, kind, name, timestamp, data, seq): EventRow,
+) -> Result<Option<StoredEvent>, StoreError> {
+    let data = parse_json(&data).map_err(|error| corrupt_row("activities", seq, error));
+    Ok(skip_corrupt(data)?.map(|data| StoredEvent {
+        person_seq,
+        kind,
+        name,
+        timestamp,
+        data,
+    }))
+}
+
 /// Reads events selected as `person_seq, kind, name, timestamp, data, seq`, skipping (and
 /// reporting) those whose data cannot be decoded.
 pub(crate) fn read_events(
     statement: &mut rusqlite::CachedStatement<'_>,
     values: impl rusqlite::Params,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let rows = statement
-        .query_map(values, |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, i64>(5)?,
-            ))
-        })
-        .map_err(backend)?;
+    let rows = statement.query_map(values, event_row).map_err(backend)?;
     let mut events = Vec::new();
     for row in rows {
-        let (person_seq, kind, name, timestamp, data, seq) = row.map_err(backend)?;
-        let data = parse_json(&data).map_err(|error| corrupt_row("activities", seq, error));
-        if let Some(data) = skip_corrupt(data)? {
-            events.push(StoredEvent {
-                person_seq,
-                kind,
-                name,
-                timestamp,
-                data,
-            });
-        }
+        events.extend(decode_event(row.map_err(backend)?)?);
     }
     Ok(events)
 }
