@@ -458,8 +458,14 @@ pub async fn preview(
     let value = body
         .get("definition")
         .ok_or_else(|| ApiError::bad_request("definition is required"))?;
-    let existing = segments_of(&state, workspace_id).await?;
-    let definition = check_definition(value, None, &existing)?;
+    // Only a definition that refers to other segments needs the workspace's segments to be
+    // checked against; most previews skip that read.
+    let parsed = Definition::parse(value).map_err(|error| invalid_definition(&error))?;
+    let definition = if parsed.references().is_empty() {
+        parsed
+    } else {
+        check_definition(value, None, &segments_of(&state, workspace_id).await?)?
+    };
     // The engine holds every stored event of every person: its index answers at once, or it
     // evaluates each person from their own rows (filters that depend on the time, the profile
     // age). The sample's ids are read afterwards, off the engine's thread.

@@ -1,11 +1,14 @@
 //! The load's ordering against writes, on a real SQLite store and the real ingest path: every
-//! write acknowledged before, during or after the load is counted exactly once.
+//! write acknowledged before, during or after the load is counted exactly once. And the rows of
+//! deleted segments, left to be removed in steps, are removed after a load and after a removal.
 
 use std::sync::{Arc, mpsc};
 
 use herald_domain::{Clock, ManualClock};
 use herald_ingest::Ingest;
-use herald_store::{NewSegment, NewWorkspace, StoreHandle};
+use herald_store::{
+    MembershipCause, MembershipChange, MembershipOrigin, NewSegment, NewWorkspace, StoreHandle,
+};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -189,4 +192,96 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
         .load_from(&load, 1, NOW, None)
         .expect("the load finishes");
     assert_eq!(members(&fresh, ws, twice), expected);
+}
+
+/// Stores a member and two history rows for a segment, as its build and a later exit would.
+fn stored_rows(store: &StoreHandle, segment_id: i64) {
+    let change = |person_seq: i64, entered: bool| MembershipChange {
+        segment_id,
+        person_seq,
+        entered,
+        at: NOW,
+        cause: MembershipCause::Deadline,
+        origin: MembershipOrigin::Live,
+    };
+    let changes = vec![change(1, true), change(2, true), change(1, false)];
+    store
+        .write_blocking(move |tx| tx.record_membership_changes(&changes))
+        .expect("store works")
+        .expect("recorded");
+}
+
+/// Waits, a background barrier at a time, until no deleted segment has rows left; each barrier
+/// waits for at least one more step of every chain.
+fn purged(store: &StoreHandle, runtime: &tokio::runtime::Runtime) -> bool {
+    for _ in 0..100 {
+        if store
+            .read_blocking(|r| r.segment_purges())
+            .expect("store works")
+            .is_empty()
+        {
+            return true;
+        }
+        runtime
+            .block_on(store.background_barrier())
+            .expect("the writer runs");
+    }
+    false
+}
+
+fn history(store: &StoreHandle, segment_id: i64) -> usize {
+    store
+        .read_blocking(move |r| {
+            Ok(r.segment_history(segment_id, 1)?.len() + r.segment_history(segment_id, 2)?.len())
+        })
+        .expect("store works")
+}
+
+#[test]
+fn deleted_segments_rows_are_removed_after_a_load_and_after_a_removal() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let (store, _dir) = store();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
+    let ws = workspace(&store);
+    let definition = json!({"event": {"name": "login"}});
+    let before = segment(&store, ws, definition.clone());
+    let after = segment(&store, ws, definition);
+    stored_rows(&store, before);
+    stored_rows(&store, after);
+    // Deleted before the start, its rows still stored: as if the server stopped mid-purge.
+    store
+        .write_blocking(move |tx| tx.delete_segment(ws, before))
+        .expect("store works")
+        .expect("deleted");
+    assert_eq!(history(&store, before), 3);
+
+    let (sender, queue) = mpsc::channel();
+    let (loaded, _) = watch::channel(false);
+    let mut runner = Runner::new(store.clone(), clock, sender.clone(), None, loaded, None);
+    let load = loading::start(&store, &sender, 1, None).expect("the load starts");
+    runner
+        .load_from(&load, 1, NOW, None)
+        .expect("the load finishes");
+    drain(&mut runner, &queue);
+    assert!(
+        purged(&store, &runtime),
+        "the load carries on with the purge"
+    );
+    assert_eq!(history(&store, before), 0);
+    // The load's own correction (person 2 is unknown, so leaves) adds a row to the live one.
+    assert_eq!(history(&store, after), 4, "a live segment keeps its rows");
+
+    // Deleted while the server runs: the API deletes the row, then tells the runner.
+    store
+        .write_blocking(move |tx| tx.delete_segment(ws, after))
+        .expect("store works")
+        .expect("deleted");
+    runner.handle(Command::Remove(ws, after));
+    assert!(
+        purged(&store, &runtime),
+        "a removal purges the segment's rows"
+    );
+    assert_eq!(history(&store, after), 0);
 }

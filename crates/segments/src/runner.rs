@@ -265,6 +265,11 @@ impl Runner {
             "segment engine loaded"
         );
         self.position = end;
+        // Segments deleted before a restart may still have rows left to remove.
+        match self.store.read_blocking(|r| r.segment_purges()) {
+            Ok(purges) => purges.into_iter().for_each(|id| purge(&self.store, id)),
+            Err(error) => tracing::error!(error = %error, "cannot list deleted segments"),
+        }
         // After a load from history the next image is written at once, so that the next start
         // reads no more than it must; after one from an image, the log it caught up from is
         // short, and the next waits for the interval (writing one stops the engine's thread
@@ -387,6 +392,9 @@ impl Runner {
                 if let Some(engine) = self.engines.get_mut(&workspace_id) {
                     engine.remove_segment(segment_id);
                 }
+                // Queued behind every membership write the segment's changes made, so none
+                // lands after its rows are gone.
+                purge(&self.store, segment_id);
             }
             Command::Query(query) => {
                 let mut view = RunnerView {
@@ -569,24 +577,23 @@ fn write_image(
         secs = begin.elapsed().as_secs_f64(),
         "engine image written"
     );
-    trim_log(store.clone(), position);
+    trim_log(store, position);
     Ok(bytes)
+}
+
+/// Removes a deleted segment's stored members and history, a chunk per background job.
+fn purge(store: &StoreHandle, segment_id: i64) {
+    const CHUNK: usize = 256;
+    store.submit_in_steps("remove a deleted segment's rows", move |tx| {
+        tx.purge_segment(segment_id, CHUNK)
+    });
 }
 
 /// Removes the engine log up to an image's position, a chunk per background job, so that a
 /// long log never holds the writer for long.
-fn trim_log(store: StoreHandle, through: i64) {
+fn trim_log(store: &StoreHandle, through: i64) {
     const CHUNK: usize = 512;
-    let next = store.clone();
-    let submitted = store.submit_background_with_hook(
-        move |tx| tx.trim_engine_log(through, CHUNK),
-        move |removed| match removed {
-            Ok(removed) if removed == CHUNK => trim_log(next, through),
-            Ok(_) => {}
-            Err(error) => tracing::error!(error = %error, "cannot trim the engine log"),
-        },
-    );
-    if let Err(error) = submitted {
-        tracing::error!(error = %error, "cannot trim the engine log");
-    }
+    store.submit_in_steps("trim the engine log", move |tx| {
+        Ok(tx.trim_engine_log(through, CHUNK)? == CHUNK)
+    });
 }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0005_segment_members_index.sql"),
     ),
     (6, include_str!("../migrations/0006_engine_log.sql")),
+    (7, include_str!("../migrations/0007_segment_purges.sql")),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.

@@ -718,6 +718,15 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
+    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT segment_id FROM segment_purges ORDER BY segment_id")
+            .map_err(backend)?;
+        let rows = statement.query_map([], |row| row.get(0)).map_err(backend)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    }
+
     fn segment_history(
         &mut self,
         segment_id: i64,

@@ -157,6 +157,9 @@ impl StoreRead for Tx<'_, '_> {
     fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         self.queries.segment_members(workspace_id)
     }
+    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+        self.queries.segment_purges()
+    }
     fn segment_history(
         &mut self,
         segment_id: i64,
@@ -625,10 +628,33 @@ impl StoreTx for Tx<'_, '_> {
             params![workspace_id, id],
         )?;
         if deleted > 0 {
-            self.execute("DELETE FROM segment_members WHERE segment_id = ?1", [id])?;
-            self.execute("DELETE FROM segment_history WHERE segment_id = ?1", [id])?;
+            self.execute(
+                "INSERT INTO segment_purges (segment_id) VALUES (?1) ON CONFLICT DO NOTHING",
+                [id],
+            )?;
         }
         Ok(deleted > 0)
+    }
+
+    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // Both deletions walk their table's index on the segment, so each step costs its
+        // chunk, not the table.
+        let members = self.execute(
+            "DELETE FROM segment_members WHERE segment_id = ?1 AND person_seq IN
+                 (SELECT person_seq FROM segment_members WHERE segment_id = ?1 LIMIT ?2)",
+            params![id, limit],
+        )?;
+        let history = self.execute(
+            "DELETE FROM segment_history WHERE seq IN
+                 (SELECT seq FROM segment_history WHERE segment_id = ?1 LIMIT ?2)",
+            params![id, limit],
+        )?;
+        if members > 0 || history > 0 {
+            return Ok(true);
+        }
+        self.execute("DELETE FROM segment_purges WHERE segment_id = ?1", [id])?;
+        Ok(false)
     }
 
     fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError> {

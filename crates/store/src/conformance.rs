@@ -596,6 +596,36 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
             .expect("read")
             .is_empty()
     );
+    // The rows themselves go in steps, one of each table at a time here: the first steps find
+    // some, the last none, and then the segment is no longer listed as being purged.
+    assert_eq!(
+        store.read_blocking(|r| r.segment_purges()).expect("read"),
+        vec![id]
+    );
+    let mut steps = 0;
+    while store
+        .write_blocking(move |tx| tx.purge_segment(id, 1))
+        .expect("store works")
+        .expect("purged")
+    {
+        steps += 1;
+    }
+    assert_eq!(
+        steps, 3,
+        "three history rows and one member row, one of each a step"
+    );
+    assert!(
+        store
+            .read_blocking(move |r| r.segment_history(id, 1))
+            .expect("read")
+            .is_empty()
+    );
+    assert!(
+        store
+            .read_blocking(|r| r.segment_purges())
+            .expect("read")
+            .is_empty()
+    );
 }
 
 pub fn engine_histories_cover_live_people_only(store: &StoreHandle) {

@@ -173,6 +173,25 @@ impl StoreHandle {
         self.inner.submit_background(Self::wrap_hooked(job, hook))
     }
 
+    /// Runs `step` as background jobs, one after another, until it answers that nothing is
+    /// left (`Ok(false)`), so that removing a large set of rows never holds the writer for long.
+    /// A failure is logged as `what` and ends the chain; whatever is left stays for a later run.
+    pub fn submit_in_steps<F>(&self, what: &'static str, step: F)
+    where
+        F: Fn(&mut dyn StoreTx) -> Result<bool, StoreError> + Clone + Send + 'static,
+    {
+        let next = self.clone();
+        let again = step.clone();
+        let submitted = self.submit_background_with_hook(step, move |more| match more {
+            Ok(true) => next.submit_in_steps(what, again),
+            Ok(false) => {}
+            Err(error) => tracing::error!(error = %error, "cannot {what}"),
+        });
+        if let Err(error) = submitted {
+            tracing::error!(error = %error, "cannot {what}");
+        }
+    }
+
     /// A write job whose outcome, the job's own or the commit's failure, goes to `hook` after
     /// the commit; a job that fails is rolled back alone.
     fn wrap_hooked<T, F, H>(job: F, hook: H) -> crate::WriteJob

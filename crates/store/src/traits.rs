@@ -118,6 +118,8 @@ pub trait StoreRead {
     fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError>;
     /// Returns the stored members of every segment of a workspace as (segment, person) pairs.
     fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Returns the deleted segments whose members and history are not all removed yet.
+    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError>;
     /// Returns a person's entries into and exits from a segment, oldest first.
     fn segment_history(
         &mut self,
@@ -269,8 +271,12 @@ pub trait StoreTx: StoreRead {
     fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError>;
     /// Saves a segment's name, description, definition, state, progress and `updated_at`.
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError>;
-    /// Deletes a segment with its members and history.
+    /// Deletes a segment. Its members and history stop counting at once and are removed later,
+    /// in steps, by `purge_segment` (the segment is listed by `segment_purges` until then).
     fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError>;
+    /// Removes up to `limit` member rows and `limit` history rows of a deleted segment; returns
+    /// whether any are left. Once none are, the segment leaves `segment_purges`.
+    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError>;
     /// Appends what a commit tells the segment engine (encoded by the caller) to the engine log;
     /// returns its position, which grows with commit order and is never reused.
     fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError>;

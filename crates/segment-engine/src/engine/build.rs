@@ -312,11 +312,9 @@ impl Engine {
 
     /// The count of a set of people and its first `sample` members.
     fn preview_of(&self, result: &Bitset, sample: usize) -> Preview {
-        let mut people = self.ordinals.people(result);
-        people.truncate(sample);
         Preview {
             count: result.len(),
-            sample: people,
+            sample: self.ordinals.first_people(result, sample),
         }
     }
 

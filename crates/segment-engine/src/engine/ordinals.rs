@@ -65,6 +65,26 @@ impl Ordinals {
         }
         people
     }
+
+    /// The `n` smallest people of a set of ordinals, in ascending id order. A preview's sample
+    /// needs only these, so a set of a million members is walked, never collected nor sorted.
+    pub fn first_people(&self, set: &Bitset, n: usize) -> Vec<PersonId> {
+        if self.ascending {
+            return set.iter().take(n).map(|ordinal| self.id(ordinal)).collect();
+        }
+        // A max-heap of the n smallest seen so far: each member costs a comparison with its top.
+        let mut smallest = std::collections::BinaryHeap::with_capacity(n + 1);
+        for ordinal in set.iter() {
+            let person = self.id(ordinal);
+            if smallest.len() < n {
+                smallest.push(person);
+            } else if smallest.peek().is_some_and(|top| person < *top) {
+                smallest.pop();
+                smallest.push(person);
+            }
+        }
+        smallest.into_sorted_vec()
+    }
 }
 
 #[cfg(test)]
@@ -79,8 +99,12 @@ mod tests {
             set.insert(ordinals.assign(person));
         }
         assert_eq!(ordinals.people(&set), vec![3, 5, 9]);
+        assert_eq!(ordinals.first_people(&set, 2), vec![3, 5]);
         set.insert(ordinals.assign(1));
         assert_eq!(ordinals.people(&set), vec![1, 3, 5, 9]);
+        assert_eq!(ordinals.first_people(&set, 2), vec![1, 3]);
+        assert_eq!(ordinals.first_people(&set, 9), vec![1, 3, 5, 9]);
+        assert_eq!(ordinals.first_people(&set, 0), Vec::<PersonId>::new());
         ordinals.retire(0);
         assert!(!ordinals.is_alive(0) && ordinals.is_alive(1));
         assert_eq!(ordinals.len(), 4);
