@@ -179,6 +179,33 @@ impl From<herald_segments::EngineError> for ApiError {
     }
 }
 
+impl From<herald_segments::SegmentsError> for ApiError {
+    fn from(error: herald_segments::SegmentsError) -> Self {
+        use herald_segments::SegmentsError;
+        match error {
+            SegmentsError::NotFound => Self::not_found("Segment not found"),
+            SegmentsError::PersonNotFound => {
+                Self::not_found("the customer is gone (deleted or merged since)")
+            }
+            SegmentsError::InvalidDefinition(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_definition",
+                error.to_string(),
+            ),
+            SegmentsError::Invalid(_) | SegmentsError::InUse { .. } => {
+                Self::bad_request(error.to_string())
+            }
+            SegmentsError::Engine(error) => error.into(),
+            SegmentsError::Store(error) => error.into(),
+            SegmentsError::Thread(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the segment engine is not running; retry shortly",
+            ),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match self.shape {

@@ -35,6 +35,9 @@ const LOADING_WAIT: Duration = Duration::from_secs(2);
 pub struct Segments {
     sender: mpsc::Sender<Command>,
     loaded: watch::Receiver<bool>,
+    /// The store and clock the service calls (`crate::service`) read and write through.
+    pub(crate) store: StoreHandle,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Segments {
@@ -56,7 +59,14 @@ impl Segments {
     ) -> Result<Self, SegmentsError> {
         let (sender, receiver) = mpsc::channel();
         let (loaded_sender, loaded) = watch::channel(false);
-        let mut runner = Runner::new(store, clock, sender.clone(), triggers, loaded_sender, image);
+        let mut runner = Runner::new(
+            store.clone(),
+            clock.clone(),
+            sender.clone(),
+            triggers,
+            loaded_sender,
+            image,
+        );
         std::thread::Builder::new()
             .name("herald-segments".into())
             .spawn(move || {
@@ -64,7 +74,12 @@ impl Segments {
                 runner.run(&receiver);
             })
             .map_err(|error| SegmentsError::Thread(error.to_string()))?;
-        Ok(Self { sender, loaded })
+        Ok(Self {
+            sender,
+            loaded,
+            store,
+            clock,
+        })
     }
 
     /// Tells whether the engine has loaded the stored history.
@@ -155,10 +170,10 @@ impl Segments {
 
     /// Returns once every membership change the engine made so far is stored, so that a read of
     /// the stored history sees them.
-    pub async fn flush(&self, store: &StoreHandle) -> Result<(), EngineError> {
+    pub async fn flush(&self) -> Result<(), EngineError> {
         // The runner queues its writes in order; after this query, all of them are queued.
         self.query(|_| ()).await?;
-        Ok(store.background_barrier().await?)
+        Ok(self.store.background_barrier().await?)
     }
 
     /// Writes an image of the engines if they changed since the last one (at shutdown, so that

@@ -15,19 +15,18 @@ mod loading;
 mod loading_tests;
 mod restart;
 mod runner;
+mod service;
+#[cfg(test)]
+mod service_tests;
 mod triggers;
 
 pub use handle::{RunnerView, Segments};
 pub use image::ImageSettings;
 pub use load::history_of;
+pub use service::{
+    Explanation, Interval, MembersPage, SegmentDraft, SegmentEdit, SegmentPreview, SegmentsError,
+};
 pub use triggers::MembershipTriggers;
-
-/// Failures starting the segment runner.
-#[derive(Debug, thiserror::Error)]
-pub enum SegmentsError {
-    #[error("cannot start the segment engine thread: {0}")]
-    Thread(String),
-}
 
 /// Why the segment engine could not answer a call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,17 @@
+//! What the App API and the web UI do with segments, below HTTP: the same checks, the same
+//! reads of the engine and the store, typed results and typed errors, so that a UI action and
+//! the equivalent API call have the same effect.
+//!
+//! Each call is a method of [`Segments`](crate::Segments): `catalog` holds the segments'
+//! definitions (create, edit, delete, with their reference checks), `reads` what the engine
+//! answers about them (counts, members, previews, explanations, histories), `manual` the
+//! membership of manual segments.
+
+mod catalog;
+mod error;
+mod manual;
+mod reads;
+
+pub use catalog::{SegmentDraft, SegmentEdit};
+pub use error::SegmentsError;
+pub use reads::{Explanation, Interval, MembersPage, SegmentPreview};

@@ -1,0 +1,248 @@
+//! What the engine answers about segments, with the store's identifiers and history beside it.
+
+use herald_segment_engine::engine::Preview;
+use herald_store::{MembershipCause, MembershipOrigin, Person};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::SegmentsError;
+use crate::{Segments, history_of};
+
+/// A definition's count and first members, nothing saved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentPreview {
+    pub count: usize,
+    /// The first members' ids, in the order of their internal numbers (`None` for a person
+    /// known only by email or cio_id).
+    pub sample: Vec<Option<String>>,
+}
+
+/// A page of a segment's members, in the order of their internal numbers.
+#[derive(Debug, Clone)]
+pub struct MembersPage {
+    pub people: Vec<Person>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<i64>,
+}
+
+/// Whether a person is in a segment, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// A manual segment has no conditions to explain.
+    pub manual: bool,
+    pub member: bool,
+    /// When the membership changes next by time alone, if it will.
+    pub next_change_at: Option<i64>,
+    /// The engine's time the answer was computed at.
+    pub now: i64,
+    /// Each condition of the definition with its own answer for the person; `None` for a
+    /// manual segment.
+    pub condition: Option<Value>,
+}
+
+/// One stay in a segment: when and why the person entered and, once they did, left.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interval {
+    pub entered_at: i64,
+    pub entered_because: MembershipCause,
+    pub origin: MembershipOrigin,
+    pub exited_at: Option<i64>,
+    pub exited_because: Option<MembershipCause>,
+}
+
+impl Segments {
+    /// How many people are in a segment now.
+    pub async fn count(&self, workspace_id: i64, id: i64) -> Result<usize, SegmentsError> {
+        self.get(workspace_id, id).await?;
+        Ok(self
+            .query(move |view| view.engines.get(&workspace_id).map_or(0, |e| e.count(id)))
+            .await?)
+    }
+
+    /// Up to `limit` members after internal number `after` (`None` from the start).
+    pub async fn members_page(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<MembersPage, SegmentsError> {
+        self.get(workspace_id, id).await?;
+        let after = after.unwrap_or(i64::MIN);
+        let mut page: Vec<i64> = self
+            .query(move |view| {
+                view.engines
+                    .get(&workspace_id)
+                    .map_or_else(Vec::new, |engine| {
+                        engine
+                            .members(id)
+                            .filter(|p| *p > after)
+                            .take(limit + 1)
+                            .collect()
+                    })
+            })
+            .await?;
+        let more = page.len() > limit;
+        page.truncate(limit);
+        let next = if more { page.last().copied() } else { None };
+        let people = self
+            .store
+            .read(move |reader| {
+                let mut people = Vec::with_capacity(page.len());
+                for seq in page {
+                    people.extend(reader.person_by_seq(workspace_id, seq)?);
+                }
+                Ok(people)
+            })
+            .await?;
+        Ok(MembersPage { people, next })
+    }
+
+    /// The segments a person is in now, oldest first.
+    pub async fn of_person(
+        &self,
+        workspace_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<herald_store::SegmentRow>, SegmentsError> {
+        let ids: Vec<i64> = self
+            .query(move |view| {
+                view.engines
+                    .get(&workspace_id)
+                    .map_or_else(Vec::new, |e| e.segments_of(person_seq))
+            })
+            .await?;
+        let mut segments = self.list(workspace_id).await?;
+        segments.retain(|s| ids.contains(&s.id));
+        Ok(segments)
+    }
+
+    /// Counts a definition's members now, with the first `sample` ids, without saving it.
+    pub async fn preview(
+        &self,
+        workspace_id: i64,
+        definition: &Value,
+        sample: usize,
+    ) -> Result<SegmentPreview, SegmentsError> {
+        let definition = self
+            .check_definition(workspace_id, definition, None)
+            .await?;
+        // The engine holds every stored event of every person: its index answers at once, or
+        // it evaluates each person from their own rows (filters that depend on the time, the
+        // profile age). The sample's ids are read afterwards, off the engine's thread.
+        let preview = self
+            .query(move |view| {
+                let now = view.now;
+                view.engines
+                    .get_mut(&workspace_id)
+                    .map(|engine| engine.preview_each(&definition, now, sample))
+            })
+            .await?;
+        let preview = match preview {
+            // A workspace the engine has not met has nobody.
+            None => Preview {
+                count: 0,
+                sample: Vec::new(),
+            },
+            Some(Some(preview)) => preview,
+            // Only while the engine's tables are partial, which a loaded engine never is.
+            Some(None) => return Err(crate::EngineError::Loading.into()),
+        };
+        let seqs = preview.sample;
+        let sample = self
+            .store
+            .read(move |r| {
+                seqs.iter()
+                    .map(|seq| Ok(r.person_by_seq(workspace_id, *seq)?.and_then(|p| p.id)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        Ok(SegmentPreview {
+            count: preview.count,
+            sample,
+        })
+    }
+
+    /// Whether a person is in a segment and, for a data-driven one, how each condition of its
+    /// definition answers for them now.
+    pub async fn explain(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        person_seq: i64,
+    ) -> Result<Explanation, SegmentsError> {
+        let segment = self.get(workspace_id, id).await?;
+        let manual = segment.definition.is_none();
+        // A stored definition was checked when it was saved.
+        let definition = segment
+            .definition
+            .as_ref()
+            .and_then(|value| herald_segment_engine::Definition::parse(value).ok());
+        // The person's history is read before the engine is asked, off its thread.
+        let history = match definition {
+            Some(_) => Some(
+                self.store
+                    .read(move |r| history_of(r, workspace_id, person_seq))
+                    .await?
+                    .ok_or(SegmentsError::PersonNotFound)?,
+            ),
+            None => None,
+        };
+        Ok(self
+            .query(move |view| {
+                let now = view.now;
+                let engine = view.engines.get(&workspace_id);
+                let member = engine.is_some_and(|e| e.is_member(id, person_seq));
+                let next_change_at = engine.and_then(|e| e.next_due(person_seq));
+                let in_segment =
+                    |other: i64| engine.is_some_and(|e| e.is_member(other, person_seq));
+                let condition = definition.zip(history).map(|(definition, history)| {
+                    herald_segment_engine::explain::explain(
+                        &definition.root,
+                        &history,
+                        &in_segment,
+                        now,
+                    )
+                    .1
+                });
+                Explanation {
+                    manual,
+                    member,
+                    next_change_at,
+                    now,
+                    condition,
+                }
+            })
+            .await?)
+    }
+
+    /// A person's stays in a segment, oldest first, with every change the engine made so far.
+    pub async fn history(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<Interval>, SegmentsError> {
+        self.get(workspace_id, id).await?;
+        self.flush().await?;
+        let changes = self
+            .store
+            .read(move |r| r.segment_history(id, person_seq))
+            .await?;
+        let mut intervals: Vec<Interval> = Vec::new();
+        for change in changes {
+            if change.entered {
+                intervals.push(Interval {
+                    entered_at: change.at,
+                    entered_because: change.cause,
+                    origin: change.origin,
+                    exited_at: None,
+                    exited_because: None,
+                });
+            } else if let Some(open) = intervals.last_mut().filter(|i| i.exited_at.is_none()) {
+                open.exited_at = Some(change.at);
+                open.exited_because = Some(change.cause);
+            }
+        }
+        Ok(intervals)
+    }
+}

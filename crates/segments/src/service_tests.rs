@@ -1,0 +1,263 @@
+//! The segment service calls on a real SQLite store, the real ingest path and a running engine
+//! thread: the checks the App API and the web UI share, and their typed answers.
+
+use std::sync::Arc;
+
+use herald_domain::{Clock, Identifier, ManualClock};
+use herald_ingest::Ingest;
+use herald_store::{NewWorkspace, StoreHandle};
+use serde_json::{Value, json};
+
+use crate::{SegmentDraft, SegmentEdit, Segments, SegmentsError};
+
+const NOW: i64 = 1_800_000_000;
+
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    segments: Segments,
+    ingest: Ingest,
+    workspace: i64,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let options = herald_store_sqlite::SqliteOptions::new(dir.path().join("herald.db"));
+    let store: StoreHandle =
+        herald_store_sqlite::SqliteStore::open_handle(&options).expect("the store opens");
+    let new = NewWorkspace {
+        name: "service".into(),
+        site_id: "site".into(),
+        api_key_hash: "key".into(),
+        app_api_key_hash: "app".into(),
+        created_at: 1,
+    };
+    let workspace = store
+        .write_blocking(move |tx| tx.create_workspace(&new))
+        .expect("store works")
+        .expect("created")
+        .id;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
+    let segments = Segments::start(store.clone(), clock.clone(), None, None).expect("started");
+    let feed = segments.feed();
+    let ingest = Ingest::new(store, clock).with_feed(Arc::new(
+        move |committed: herald_ingest::Committed| {
+            feed(committed.workspace_id, committed.inputs, committed.position);
+        },
+    ));
+    Setup {
+        runtime,
+        segments,
+        ingest,
+        workspace,
+        _dir: dir,
+    }
+}
+
+impl Setup {
+    fn track(&self, items: &[Value]) {
+        let operations = items
+            .iter()
+            .map(|item| {
+                herald_ingest::validate_v2::operation(item, NOW)
+                    .expect("valid")
+                    .expect("an operation")
+            })
+            .collect();
+        self.runtime
+            .block_on(self.ingest.submit(self.workspace, operations))
+            .expect("committed");
+    }
+
+    fn create(&self, definition: Option<Value>) -> Result<herald_store::SegmentRow, SegmentsError> {
+        let draft = SegmentDraft {
+            name: " Buyers ".into(),
+            description: String::new(),
+            definition,
+        };
+        self.runtime
+            .block_on(self.segments.create(self.workspace, draft))
+    }
+}
+
+fn purchase(id: &str, at: i64) -> Value {
+    json!({"type": "person", "identifiers": {"id": id}, "action": "event", "name": "purchase", "timestamp": at})
+}
+
+#[test]
+fn definitions_are_checked_before_anything_is_saved() {
+    let s = setup();
+    let bad = s.create(Some(json!({"event": {"count": 2}})));
+    assert!(
+        matches!(&bad, Err(SegmentsError::InvalidDefinition(message)) if message.starts_with("invalid definition at")),
+        "{bad:?}"
+    );
+    let missing = s.create(Some(json!({"segment": {"id": 999}})));
+    assert!(
+        matches!(&missing, Err(SegmentsError::InvalidDefinition(message)) if message.contains("segment 999, which does not exist")),
+        "{missing:?}"
+    );
+    let blank = s.runtime.block_on(s.segments.create(
+        s.workspace,
+        SegmentDraft {
+            name: "  ".into(),
+            description: String::new(),
+            definition: None,
+        },
+    ));
+    assert!(matches!(blank, Err(SegmentsError::Invalid(_))));
+    let listed = s
+        .runtime
+        .block_on(s.segments.list(s.workspace))
+        .expect("listed");
+    assert!(listed.is_empty(), "nothing was saved: {listed:?}");
+
+    // A cycle: a refers to b, then b is edited to refer to a.
+    let b = s
+        .create(Some(json!({"event": {"name": "purchase"}})))
+        .expect("b");
+    assert_eq!(b.name, "Buyers", "names are trimmed");
+    let a = s.create(Some(json!({"segment": {"id": b.id}}))).expect("a");
+    let edit = SegmentEdit {
+        definition: Some(Some(json!({"segment": {"id": a.id}}))),
+        ..SegmentEdit::default()
+    };
+    let cycle = s
+        .runtime
+        .block_on(s.segments.update(s.workspace, b.id, edit));
+    assert!(
+        matches!(&cycle, Err(SegmentsError::InvalidDefinition(message)) if message.contains("refer to itself")),
+        "{cycle:?}"
+    );
+    let in_use = s.runtime.block_on(s.segments.delete(s.workspace, b.id));
+    assert!(
+        matches!(&in_use, Err(SegmentsError::InUse { id, users }) if *id == b.id && users == &vec![a.id]),
+        "{in_use:?}"
+    );
+    s.runtime
+        .block_on(s.segments.delete(s.workspace, a.id))
+        .expect("a goes");
+    s.runtime
+        .block_on(s.segments.delete(s.workspace, b.id))
+        .expect("then b");
+    let gone = s.runtime.block_on(s.segments.get(s.workspace, b.id));
+    assert!(matches!(gone, Err(SegmentsError::NotFound)));
+}
+
+#[test]
+fn previews_counts_explanations_and_histories_agree() {
+    let s = setup();
+    s.track(&[
+        purchase("ann", NOW - 100),
+        purchase("ann", NOW - 50),
+        purchase("bob", NOW - 10),
+    ]);
+    let twice = json!({"event": {"name": "purchase", "count": {"at_least": 2}}});
+    let preview = s
+        .runtime
+        .block_on(s.segments.preview(s.workspace, &twice, 10))
+        .expect("previewed");
+    assert_eq!(preview.count, 1);
+    assert_eq!(preview.sample, vec![Some("ann".to_owned())]);
+    let refused = s
+        .runtime
+        .block_on(s.segments.preview(s.workspace, &json!({"nope": 1}), 10));
+    assert!(matches!(refused, Err(SegmentsError::InvalidDefinition(_))));
+
+    let segment = s.create(Some(twice)).expect("created");
+    let count = s
+        .runtime
+        .block_on(s.segments.count(s.workspace, segment.id))
+        .expect("counted");
+    assert_eq!(count, 1);
+    let page = s
+        .runtime
+        .block_on(s.segments.members_page(s.workspace, segment.id, None, 10))
+        .expect("a page");
+    assert_eq!(page.people.len(), 1);
+    assert_eq!(page.people[0].id.as_deref(), Some("ann"));
+    assert_eq!(page.next, None);
+
+    let seq = |id: &str| {
+        let identifier = Identifier::Id(id.to_owned());
+        let workspace = s.workspace;
+        s.runtime
+            .block_on(
+                s.segments
+                    .store
+                    .read(move |r| r.person(workspace, &identifier)),
+            )
+            .expect("read")
+            .expect("the person exists")
+            .seq
+    };
+    let ann = s
+        .runtime
+        .block_on(s.segments.explain(s.workspace, segment.id, seq("ann")))
+        .expect("explained");
+    assert!(ann.member && !ann.manual);
+    assert!(ann.condition.is_some());
+    let bob = s
+        .runtime
+        .block_on(s.segments.explain(s.workspace, segment.id, seq("bob")))
+        .expect("explained");
+    assert!(!bob.member);
+    let of_ann = s
+        .runtime
+        .block_on(s.segments.of_person(s.workspace, seq("ann")))
+        .expect("read");
+    assert_eq!(
+        of_ann.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![segment.id]
+    );
+
+    let history = s
+        .runtime
+        .block_on(s.segments.history(s.workspace, segment.id, seq("ann")))
+        .expect("read");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].exited_at, None);
+}
+
+#[test]
+fn only_manual_segments_take_people_by_hand() {
+    let s = setup();
+    s.track(&[purchase("ann", NOW - 100)]);
+    let manual = s.create(None).expect("a manual segment");
+    let dynamic = s
+        .create(Some(json!({"event": {"name": "purchase"}})))
+        .expect("a data-driven one");
+    let people = vec![
+        Identifier::Id("ann".into()),
+        Identifier::Id("nobody".into()),
+    ];
+    s.runtime
+        .block_on(
+            s.segments
+                .set_manual_members(s.workspace, manual.id, people.clone(), true),
+        )
+        .expect("added; unknown ids are skipped");
+    let count = s
+        .runtime
+        .block_on(s.segments.count(s.workspace, manual.id))
+        .expect("counted");
+    assert_eq!(count, 1);
+    let explained = s
+        .runtime
+        .block_on(s.segments.explain(s.workspace, manual.id, 1))
+        .expect("explained");
+    assert!(explained.manual && explained.member && explained.condition.is_none());
+    let refused =
+        s.runtime.block_on(
+            s.segments
+                .set_manual_members(s.workspace, dynamic.id, people, true),
+        );
+    assert!(
+        matches!(&refused, Err(SegmentsError::Invalid(message)) if message.contains("data-driven")),
+        "{refused:?}"
+    );
+}
