@@ -320,7 +320,7 @@ pub async fn set_dev_clock(
     })?;
     // Deadlines the move passed are applied before answering, so the caller sees their effect.
     state.segments().sync().await;
-    state.campaigns().dispatcher.wake();
+    state.campaigns().service.wake();
     Ok(Json(json!({"now": now})))
 }
 

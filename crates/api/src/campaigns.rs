@@ -1,13 +1,10 @@
 //! Campaigns over the App API, and template previews.
 
-use std::collections::BTreeSet;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use herald_campaigns::Campaign;
 use herald_domain::Identifier;
 use herald_store::CampaignRow;
 use serde_json::{Map, Value, json};
@@ -17,10 +14,6 @@ use crate::error::parse_id_type;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
-
-fn campaign_not_found() -> ApiError {
-    ApiError::not_found("Campaign not found")
-}
 
 /// The public form of a campaign: the definition as sent, with id, state and times.
 fn campaign_json(row: &CampaignRow) -> Value {
@@ -32,41 +25,19 @@ fn campaign_json(row: &CampaignRow) -> Value {
     Value::Object(object)
 }
 
-/// Reads `{"campaign": {...}}` and validates it: templates compile, segments exist.
-async fn validated(
-    state: &AppState,
-    workspace_id: i64,
-    body: &Bytes,
-) -> Result<(String, Value), ApiError> {
-    let body = herald_ingest::decode::decode_json(body)?;
-    let Some(campaign) = body.get("campaign") else {
-        return Err(ApiError::bad_request(
+/// The `campaign` object of `{"campaign": {...}}`.
+fn campaign_of(body: &Bytes) -> Result<Value, ApiError> {
+    let mut body = herald_ingest::decode::decode_json(body)?;
+    match body.get_mut("campaign") {
+        Some(campaign) => Ok(campaign.take()),
+        None => Err(ApiError::bad_request(
             "send {\"campaign\": {\"name\": …, \"trigger\": …, \"steps\": […]}}",
-        ));
-    };
-    let segments: BTreeSet<i64> = state
-        .store()
-        .read(move |r| r.segments(workspace_id))
-        .await?
-        .iter()
-        .map(|s| s.id)
-        .collect();
-    let templates = state.templates();
-    let check = |source: &str| {
-        templates
-            .compile(source)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    };
-    let exists = |id: i64| segments.contains(&id);
-    let parsed = Campaign::parse(campaign, &check, &exists).map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_campaign",
-            error.to_string(),
-        )
-    })?;
-    Ok((parsed.name, campaign.clone()))
+        )),
+    }
+}
+
+fn answer(row: &CampaignRow) -> Answer {
+    Ok(Json(json!({"campaign": campaign_json(row)})))
 }
 
 /// `POST /v1/campaigns`: stores a valid campaign as a draft.
@@ -75,31 +46,13 @@ pub async fn create(
     AppWorkspace(workspace_id): AppWorkspace,
     body: Bytes,
 ) -> Answer {
-    let (name, definition) = validated(&state, workspace_id, &body).await?;
-    let now = state.clock().now();
-    let row = CampaignRow {
-        id: 0,
-        workspace_id,
-        name,
-        definition,
-        state: "draft".into(),
-        created_at: now,
-        updated_at: now,
-    };
+    let definition = campaign_of(&body)?;
     let row = state
-        .store()
-        .write(move |tx| tx.insert_campaign(&row))
-        .await??;
-    state.campaigns().registry.upsert(&row);
-    Ok(Json(json!({"campaign": campaign_json(&row)})))
-}
-
-async fn find(state: &AppState, workspace_id: i64, id: i64) -> Result<CampaignRow, ApiError> {
-    state
-        .store()
-        .read(move |r| r.campaign(workspace_id, id))
-        .await?
-        .ok_or_else(campaign_not_found)
+        .campaigns()
+        .service
+        .create(workspace_id, definition)
+        .await?;
+    answer(&row)
 }
 
 /// `PUT /v1/campaigns/{id}`: replaces the definition.
@@ -109,18 +62,15 @@ pub async fn update(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Answer {
-    let mut row = find(&state, workspace_id, id).await?;
-    let (name, definition) = validated(&state, workspace_id, &body).await?;
-    row.name = name;
-    row.definition = definition;
-    row.updated_at = state.clock().now().max(row.updated_at);
-    let saved = row.clone();
-    state
-        .store()
-        .write(move |tx| tx.update_campaign(&saved))
-        .await??;
-    state.campaigns().registry.upsert(&row);
-    Ok(Json(json!({"campaign": campaign_json(&row)})))
+    // A campaign that does not exist is a 404 before its body is judged.
+    state.campaigns().service.get(workspace_id, id).await?;
+    let definition = campaign_of(&body)?;
+    let row = state
+        .campaigns()
+        .service
+        .update(workspace_id, id, definition)
+        .await?;
+    answer(&row)
 }
 
 /// `GET /v1/campaigns`.
@@ -128,10 +78,7 @@ pub async fn list(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
 ) -> Answer {
-    let rows = state
-        .store()
-        .read(move |r| r.campaigns(workspace_id))
-        .await?;
+    let rows = state.campaigns().service.list(workspace_id).await?;
     Ok(Json(
         json!({"campaigns": rows.iter().map(campaign_json).collect::<Vec<_>>()}),
     ))
@@ -143,8 +90,7 @@ pub async fn get_one(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<i64>,
 ) -> Answer {
-    let row = find(&state, workspace_id, id).await?;
-    Ok(Json(json!({"campaign": campaign_json(&row)})))
+    answer(&state.campaigns().service.get(workspace_id, id).await?)
 }
 
 /// `DELETE /v1/campaigns/{id}`: 204.
@@ -153,36 +99,8 @@ pub async fn remove(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock().now();
-    // Its runs end with it: a deleted campaign sends nothing more.
-    let deleted = state
-        .store()
-        .write(move |tx| {
-            let deleted = tx.delete_campaign(workspace_id, id)?;
-            if deleted {
-                tx.cancel_runs(id, now)?;
-            }
-            Ok::<_, herald_store::StoreError>(deleted)
-        })
-        .await??;
-    if !deleted {
-        return Err(campaign_not_found());
-    }
-    state.campaigns().registry.remove(id);
+    state.campaigns().service.delete(workspace_id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn set_state(state: &AppState, workspace_id: i64, id: i64, to: &str) -> Answer {
-    let mut row = find(state, workspace_id, id).await?;
-    to.clone_into(&mut row.state);
-    row.updated_at = state.clock().now().max(row.updated_at);
-    let saved = row.clone();
-    state
-        .store()
-        .write(move |tx| tx.update_campaign(&saved))
-        .await??;
-    state.campaigns().registry.upsert(&row);
-    Ok(Json(json!({"campaign": campaign_json(&row)})))
 }
 
 /// `POST /v1/campaigns/{id}/start`. A campaign with `enrollment: current_and_future` takes the
@@ -192,36 +110,7 @@ pub async fn start(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<i64>,
 ) -> Answer {
-    let before = find(&state, workspace_id, id).await?;
-    if before.state == "draft" {
-        // The first start may enroll a segment's members: a start while the engine is still
-        // loading is refused before anything changes, not started without them.
-        state.segments().query(|_| ()).await?;
-    }
-    let answer = set_state(&state, workspace_id, id, "running").await?;
-    let campaigns = state.campaigns();
-    if before.state == "draft"
-        && let Some(loaded) = campaigns.registry.get(id)
-        && loaded.campaign.enrollment == herald_campaigns::Enrollment::CurrentAndFuture
-        && let herald_campaigns::Trigger::Segment { id: segment_id, .. } = loaded.campaign.trigger
-    {
-        let members = state
-            .segments()
-            .query(move |view| {
-                view.engines
-                    .get(&workspace_id)
-                    .map(|engine| engine.members(segment_id).collect::<Vec<_>>())
-                    .unwrap_or_default()
-            })
-            .await?;
-        let now = state.clock().now();
-        state
-            .store()
-            .write(move |tx| herald_dispatch::enroll_current(tx, &loaded, &members, now))
-            .await??;
-    }
-    campaigns.dispatcher.wake();
-    Ok(answer)
+    answer(&state.campaigns().service.start(workspace_id, id).await?)
 }
 
 /// `POST /v1/campaigns/{id}/pause`.
@@ -230,7 +119,7 @@ pub async fn pause(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<i64>,
 ) -> Answer {
-    set_state(&state, workspace_id, id, "paused").await
+    answer(&state.campaigns().service.pause(workspace_id, id).await?)
 }
 
 /// `POST /v1/templates/render` `{"template", "customer_id"?, "id_type"?, "event"?}`: renders a

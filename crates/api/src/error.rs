@@ -206,6 +206,20 @@ impl From<herald_segments::SegmentsError> for ApiError {
     }
 }
 
+impl From<herald_dispatch::CampaignsError> for ApiError {
+    fn from(error: herald_dispatch::CampaignsError) -> Self {
+        use herald_dispatch::CampaignsError;
+        match error {
+            CampaignsError::NotFound => Self::not_found("Campaign not found"),
+            CampaignsError::Invalid(message) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_campaign", message)
+            }
+            CampaignsError::Engine(error) => error.into(),
+            CampaignsError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = match self.shape {

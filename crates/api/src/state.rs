@@ -23,9 +23,8 @@ pub struct ServerInfo {
 /// What campaigns need at the HTTP edge.
 #[derive(Clone, Debug)]
 pub struct CampaignRuntime {
-    /// Told of every campaign change, so triggers see it at once.
-    pub registry: Arc<herald_dispatch::Registry>,
-    pub dispatcher: herald_dispatch::Dispatcher,
+    /// The campaign calls (they tell the registry and the dispatcher of every change).
+    pub service: herald_dispatch::Campaigns,
     /// Checks the signature of click-tracking links.
     pub tracking_key: Vec<u8>,
     pub public_url: String,

@@ -4,15 +4,19 @@
 //! - [`triggers`]: new events (from ingest) and live segment changes (from the segment runner)
 //!   start runs inside the write job that stores them.
 //! - `render`: a send step's Liquid templates rendered for one person.
+//! - `service`: [`Campaigns`], what the App API and the web UI call (validate, store, start with
+//!   enrollment, pause, delete).
 //! - [`worker`]: the dispatcher, which takes due runs from the store (the durable queue)
 //!   through their steps and hands each message to the senders of `herald-delivery`.
 
 pub mod registry;
 mod render;
+mod service;
 pub mod triggers;
 pub mod worker;
 
 pub use registry::{Loaded, Registry};
 pub use render::unsubscribe_url;
+pub use service::{Campaigns, CampaignsError};
 pub use triggers::{Triggers, enroll_current};
 pub use worker::{DispatchConfig, Dispatcher, Senders};

@@ -56,6 +56,11 @@ impl Registry {
         }
     }
 
+    /// The template compiler campaigns are checked and compiled with.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
     /// Loads every stored campaign of every workspace.
     pub fn load(&self, store: &StoreHandle) -> Result<(), StoreError> {
         let rows = store.read_blocking(|reader| {

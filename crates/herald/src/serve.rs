@@ -93,8 +93,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         dev_clock: settings.dev_clock != DevClock::Off,
     };
     let runtime = CampaignRuntime {
-        registry: prepared.registry.clone(),
-        dispatcher,
+        service: herald_dispatch::Campaigns::new(
+            store.clone(),
+            clock.clone(),
+            prepared.registry.clone(),
+            dispatcher,
+            segments.clone(),
+        ),
         tracking_key,
         public_url,
     };

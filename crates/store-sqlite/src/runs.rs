@@ -219,7 +219,10 @@ pub(crate) fn insert_run(connection: &Connection, run: &RunRow) -> Result<RunRow
 pub(crate) fn update_run(connection: &Connection, run: &RunRow) -> Result<(), StoreError> {
     execute(
         connection,
-        "UPDATE runs SET step = ?2, due_at = ?3, state = ?4, attempts = ?5, updated_at = ?6 WHERE id = ?1",
+        // Only an active run moves on: one cancelled with its campaign while the dispatcher was
+        // working on it stays cancelled.
+        "UPDATE runs SET step = ?2, due_at = ?3, state = ?4, attempts = ?5, updated_at = ?6
+         WHERE id = ?1 AND state = 'active'",
         params![
             run.id,
             run.step,

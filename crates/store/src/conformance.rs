@@ -954,7 +954,7 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         .expect("updated");
     assert_eq!(
         store.read_blocking(move |r| r.run(early.id)).expect("read"),
-        Some(moved)
+        Some(moved.clone())
     );
     assert_eq!(due(100), vec!["late".to_owned()]);
     let cancelled = store
@@ -969,6 +969,19 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|run| run.state == "cancelled"));
     assert_eq!(runs[0].id, late.id);
+    // The dispatcher saving what it did with a run it took before the cancellation leaves the
+    // run cancelled.
+    let mut stale = moved.clone();
+    stale.step = 2;
+    store
+        .write_blocking(move |tx| tx.update_run(&stale))
+        .expect("store works")
+        .expect("updated");
+    let after = store
+        .read_blocking(move |r| r.run(early.id))
+        .expect("read")
+        .expect("the run");
+    assert_eq!((after.state.as_str(), after.step), ("cancelled", 1));
     let enrolled = store
         .write_blocking(move |tx| {
             Ok::<_, StoreError>((

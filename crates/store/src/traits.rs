@@ -289,7 +289,8 @@ pub trait StoreTx: StoreRead {
 
     /// Stores a new run; the row's `id` is ignored and the stored row is returned.
     fn insert_run(&mut self, run: &RunRow) -> Result<RunRow, StoreError>;
-    /// Saves a run's step, due time, state, attempts and `updated_at`.
+    /// Saves a run's step, due time, state, attempts and `updated_at`, if it is still active
+    /// (a run cancelled meanwhile stays cancelled).
     fn update_run(&mut self, run: &RunRow) -> Result<(), StoreError>;
     /// Records that a person entered a `once` campaign; returns false if they had before.
     fn enroll_once(

@@ -1,0 +1,98 @@
+//! Starting and pausing campaigns.
+
+use herald_campaigns::{Enrollment, Trigger};
+use herald_store::{CampaignRow, StoreError};
+use tokio::sync::oneshot;
+
+use super::{Campaigns, CampaignsError};
+use crate::enroll_current;
+
+impl Campaigns {
+    /// Starts a campaign. The first start of one with `enrollment: current_and_future` takes
+    /// the people already in its segment, in the same write that makes it `running`: the
+    /// campaign never runs without them, and a failed write leaves it a draft with nobody
+    /// enrolled.
+    pub async fn start(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+        let mut row = self.get(workspace_id, id).await?;
+        let first = row.state == "draft";
+        "running".clone_into(&mut row.state);
+        row.updated_at = self.clock.now().max(row.updated_at);
+        let enrolling = self
+            .registry
+            .get(id)
+            .filter(|loaded| first && loaded.campaign.enrollment == Enrollment::CurrentAndFuture);
+        match enrolling.as_ref().map(|loaded| &loaded.campaign.trigger) {
+            Some(Trigger::Segment { id: segment, .. }) => {
+                let segment = *segment;
+                let loaded = enrolling.clone().expect("matched above");
+                self.start_enrolling(workspace_id, segment, row.clone(), loaded)
+                    .await?;
+            }
+            _ => {
+                let saved = row.clone();
+                self.store
+                    .write(move |tx| tx.update_campaign(&saved))
+                    .await??;
+                self.registry.upsert(&row);
+            }
+        }
+        self.wake();
+        Ok(row)
+    }
+
+    /// Makes a campaign `running` and enrolls its segment's members in one write, ordered
+    /// exactly against the segment's own changes: the members are read on the engine's thread
+    /// and the write is queued from there, behind the stored changes of everyone who entered
+    /// before and ahead of those who enter after; the registry learns of the start right
+    /// after the commit, on the writer's thread, so the live trigger takes everyone after.
+    async fn start_enrolling(
+        &self,
+        workspace_id: i64,
+        segment: i64,
+        row: CampaignRow,
+        loaded: std::sync::Arc<crate::Loaded>,
+    ) -> Result<(), CampaignsError> {
+        let (reply, committed) = oneshot::channel();
+        let registry = self.registry.clone();
+        let now = self.clock.now();
+        let queued = self
+            .segments
+            .query(move |view| {
+                let members: Vec<i64> = view
+                    .engines
+                    .get(&workspace_id)
+                    .map(|engine| engine.members(segment).collect())
+                    .unwrap_or_default();
+                let saved = row.clone();
+                view.store.submit_background_with_hook(
+                    move |tx| {
+                        tx.update_campaign(&saved)?;
+                        enroll_current(tx, &loaded, &members, now)
+                    },
+                    move |result| {
+                        if result.is_ok() {
+                            registry.upsert(&row);
+                        }
+                        let _ = reply.send(result);
+                    },
+                )
+            })
+            .await?;
+        queued?;
+        committed.await.map_err(|_| StoreError::Closed)??;
+        Ok(())
+    }
+
+    /// Pauses a campaign: its runs wait where they are until it starts again.
+    pub async fn pause(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+        let mut row = self.get(workspace_id, id).await?;
+        "paused".clone_into(&mut row.state);
+        row.updated_at = self.clock.now().max(row.updated_at);
+        let saved = row.clone();
+        self.store
+            .write(move |tx| tx.update_campaign(&saved))
+            .await??;
+        self.registry.upsert(&row);
+        Ok(row)
+    }
+}

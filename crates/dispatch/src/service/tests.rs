@@ -1,0 +1,229 @@
+//! The campaign calls on a real SQLite store, the real ingest path and a running segment
+//! engine: validation, the first start's enrollment in the start's own write, pause and delete.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_delivery::{NetworkGuard, PushConfig, PushSender, WebhookConfig, WebhookSender};
+use herald_domain::{Clock, ManualClock};
+use herald_ingest::Ingest;
+use herald_segments::{SegmentDraft, Segments};
+use herald_store::{NewWorkspace, StoreHandle};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use super::{Campaigns, CampaignsError};
+use crate::{DispatchConfig, Dispatcher, Registry, Senders, Triggers};
+
+const NOW: i64 = 1_800_000_000;
+
+struct Setup {
+    store: StoreHandle,
+    ingest: Ingest,
+    segments: Segments,
+    campaigns: Campaigns,
+    workspace: i64,
+    _dir: tempfile::TempDir,
+}
+
+/// Everything the server wires, on the current runtime (the dispatcher is a task of it).
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let options = herald_store_sqlite::SqliteOptions::new(dir.path().join("herald.db"));
+    let store = herald_store_sqlite::SqliteStore::open_handle(&options).expect("the store opens");
+    let new = NewWorkspace {
+        name: "campaigns".into(),
+        site_id: "site".into(),
+        api_key_hash: "key".into(),
+        app_api_key_hash: "app".into(),
+        created_at: 1,
+    };
+    let workspace = store
+        .write(move |tx| tx.create_workspace(&new))
+        .await
+        .expect("store works")
+        .expect("created")
+        .id;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
+    let registry = Arc::new(Registry::new());
+    let wake = Arc::new(Notify::new());
+    let triggers = Arc::new(Triggers::new(registry.clone(), wake.clone()));
+    let segments = Segments::start(store.clone(), clock.clone(), Some(triggers.clone()), None)
+        .expect("the engine starts");
+    let feed = segments.feed();
+    let ingest = Ingest::new(store.clone(), clock.clone())
+        .with_feed(Arc::new(move |committed: herald_ingest::Committed| {
+            feed(committed.workspace_id, committed.inputs, committed.position);
+        }))
+        .with_triggers(triggers);
+    let senders = Senders {
+        webhook: WebhookSender::new(WebhookConfig {
+            timeout: Duration::from_secs(1),
+            signing_secret: b"secret".to_vec(),
+            guard: NetworkGuard::new(Vec::new()),
+        })
+        .expect("a webhook sender"),
+        email: None,
+        push: PushSender::new(PushConfig {
+            gateway_url: None,
+            timeout: Duration::from_secs(1),
+        })
+        .expect("a push sender"),
+    };
+    let config = DispatchConfig {
+        public_url: "http://127.0.0.1:9".into(),
+        tracking_key: b"key".to_vec(),
+        max_attempts: 1,
+        retry_base_seconds: 1,
+        concurrency: 1,
+        crash_after_send: false,
+    };
+    let dispatcher = Dispatcher::start(
+        store.clone(),
+        clock.clone(),
+        registry.clone(),
+        senders,
+        config,
+        wake,
+    );
+    let campaigns = Campaigns::new(store.clone(), clock, registry, dispatcher, segments.clone());
+    Setup {
+        store,
+        ingest,
+        segments,
+        campaigns,
+        workspace,
+        _dir: dir,
+    }
+}
+
+impl Setup {
+    async fn identify(&self, id: &str, plan: &str) {
+        let item = json!({"type": "person", "identifiers": {"id": id}, "action": "identify",
+            "attributes": {"plan": plan}});
+        let operation = herald_ingest::validate_v2::operation(&item, NOW)
+            .expect("valid")
+            .expect("an operation");
+        self.ingest
+            .submit(self.workspace, vec![operation])
+            .await
+            .expect("committed");
+    }
+
+    async fn runs(&self, campaign: i64) -> Vec<String> {
+        let workspace = self.workspace;
+        self.store
+            .read(move |r| r.runs_of_campaign(workspace, campaign))
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|run| run.state)
+            .collect()
+    }
+}
+
+/// Waits a day before its message, so nothing is sent while the test looks.
+fn onboarding(segment: i64) -> Value {
+    json!({
+        "name": "Pro onboarding",
+        "trigger": {"segment": {"id": segment, "on": "enter"}},
+        "enrollment": "current_and_future",
+        "steps": [{"delay": {"days": 1}}, {"webhook": {"url": "http://127.0.0.1:9/{{ customer.id }}"}}]
+    })
+}
+
+#[tokio::test]
+async fn the_first_start_enrolls_the_current_members_once() {
+    let s = setup().await;
+    s.identify("ann", "pro").await;
+    s.identify("bob", "pro").await;
+    s.identify("cat", "free").await;
+    let segment = s
+        .segments
+        .create(
+            s.workspace,
+            SegmentDraft {
+                name: "Pro".into(),
+                description: String::new(),
+                definition: Some(
+                    json!({"attribute": {"field": "plan", "op": "eq", "value": "pro"}}),
+                ),
+            },
+        )
+        .await
+        .expect("a segment");
+    assert_eq!(
+        s.segments
+            .count(s.workspace, segment.id)
+            .await
+            .expect("counted"),
+        2
+    );
+
+    let draft = s
+        .campaigns
+        .create(s.workspace, onboarding(segment.id))
+        .await
+        .expect("created");
+    assert_eq!(draft.state, "draft");
+    assert_eq!(draft.name, "Pro onboarding");
+    assert!(s.runs(draft.id).await.is_empty(), "a draft enrolls nobody");
+
+    let started = s
+        .campaigns
+        .start(s.workspace, draft.id)
+        .await
+        .expect("started");
+    assert_eq!(started.state, "running");
+    // Both members, from the start's own write: they are there when start returns.
+    assert_eq!(s.runs(draft.id).await, vec!["active", "active"]);
+
+    // Later entries come through the live trigger; a second start enrolls nobody again.
+    s.identify("cat", "pro").await;
+    s.campaigns
+        .pause(s.workspace, draft.id)
+        .await
+        .expect("paused");
+    s.campaigns
+        .start(s.workspace, draft.id)
+        .await
+        .expect("started again");
+    s.segments.flush().await.expect("memberships stored");
+    assert_eq!(s.runs(draft.id).await.len(), 3);
+
+    s.campaigns
+        .delete(s.workspace, draft.id)
+        .await
+        .expect("deleted");
+    assert_eq!(s.runs(draft.id).await, vec!["cancelled"; 3]);
+    let gone = s.campaigns.get(s.workspace, draft.id).await;
+    assert!(matches!(gone, Err(CampaignsError::NotFound)), "{gone:?}");
+}
+
+#[tokio::test]
+async fn invalid_campaigns_are_refused_with_the_field_named() {
+    let s = setup().await;
+    let unknown = s.campaigns.create(s.workspace, onboarding(999)).await;
+    assert!(
+        matches!(&unknown, Err(CampaignsError::Invalid(message)) if message.contains("999")),
+        "{unknown:?}"
+    );
+    let mut bad_template = onboarding(999);
+    bad_template["trigger"] = json!({"event": {"name": "purchased"}});
+    bad_template["enrollment"] = json!("future");
+    bad_template["steps"][1]["webhook"]["url"] = json!("http://x/{{ customer.id");
+    let refused = s.campaigns.create(s.workspace, bad_template).await;
+    assert!(
+        matches!(&refused, Err(CampaignsError::Invalid(message)) if message.contains("steps[1]")),
+        "{refused:?}"
+    );
+    assert!(
+        s.campaigns
+            .list(s.workspace)
+            .await
+            .expect("listed")
+            .is_empty()
+    );
+    let missing = s.campaigns.start(s.workspace, 12345).await;
+    assert!(matches!(missing, Err(CampaignsError::NotFound)));
+}
