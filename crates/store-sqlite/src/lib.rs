@@ -18,6 +18,7 @@ mod queries;
 mod readers;
 mod runs;
 mod tx;
+mod users;
 mod writer;
 
 use std::path::PathBuf;

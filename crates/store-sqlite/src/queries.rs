@@ -4,7 +4,7 @@ use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CorruptRow, CustomerIdentifiers, DeliveryMetric,
     DeliveryQuery, DeliveryRow, Device, EventIndexEntry, MembershipChange, MembershipOrigin,
-    Person, RunRow, SegmentRow, StoreError, StoreRead, StoredEvent, Workspace,
+    Person, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoredEvent, User, Workspace,
     WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -66,7 +66,7 @@ pub(crate) fn finish_person(found: Option<(Person, String)>) -> Result<Option<Pe
     }
 }
 
-fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
+pub(crate) fn workspace_from_row(row: &Row<'_>) -> rusqlite::Result<Workspace> {
     Ok(Workspace {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -716,6 +716,23 @@ impl StoreRead for Queries<'_> {
             .query_map([workspace_id], |row| Ok((row.get(0)?, row.get(1)?)))
             .map_err(backend)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    }
+
+    fn users_count(&mut self) -> Result<i64, StoreError> {
+        crate::users::users_count(self.connection)
+    }
+    fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        crate::users::user_by_email(self.connection, email)
+    }
+    fn session(
+        &mut self,
+        token_hash: &str,
+        now: UnixSeconds,
+    ) -> Result<Option<(SessionRow, User)>, StoreError> {
+        crate::users::session(self.connection, token_hash, now)
+    }
+    fn user_workspaces(&mut self, user_id: i64) -> Result<Vec<Workspace>, StoreError> {
+        crate::users::user_workspaces(self.connection, user_id)
     }
 
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {

@@ -4,8 +4,8 @@ use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment,
-    NewWorkspace, Person, RunRow, SegmentRow, StoreError, StoreRead, StoreTx, StoredEvent,
-    Workspace, WorkspaceCredentials,
+    NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
+    StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -159,6 +159,22 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
         self.queries.segment_purges()
+    }
+    fn users_count(&mut self) -> Result<i64, StoreError> {
+        self.queries.users_count()
+    }
+    fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        self.queries.user_by_email(email)
+    }
+    fn session(
+        &mut self,
+        token_hash: &str,
+        now: UnixSeconds,
+    ) -> Result<Option<(SessionRow, User)>, StoreError> {
+        self.queries.session(token_hash, now)
+    }
+    fn user_workspaces(&mut self, user_id: i64) -> Result<Vec<Workspace>, StoreError> {
+        self.queries.user_workspaces(user_id)
     }
     fn segment_history(
         &mut self,
@@ -634,6 +650,19 @@ impl StoreTx for Tx<'_, '_> {
             )?;
         }
         Ok(deleted > 0)
+    }
+
+    fn insert_user(&mut self, new: &NewUser) -> Result<User, StoreError> {
+        crate::users::insert_user(self.connection(), new)
+    }
+    fn grant_workspace(&mut self, user_id: i64, workspace_id: i64) -> Result<(), StoreError> {
+        crate::users::grant_workspace(self.connection(), user_id, workspace_id)
+    }
+    fn insert_session(&mut self, session: &SessionRow) -> Result<(), StoreError> {
+        crate::users::insert_session(self.connection(), session)
+    }
+    fn delete_session(&mut self, token_hash: &str) -> Result<bool, StoreError> {
+        crate::users::delete_session(self.connection(), token_hash)
     }
 
     fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError> {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::{
     ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow, Device,
     MembershipCause, MembershipChange, MembershipOrigin, NewActivity, NewPerson, NewSegment,
-    NewWorkspace, RunRow, StoreError, StoreHandle,
+    NewUser, NewWorkspace, RunRow, SessionRow, StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -41,6 +41,7 @@ macro_rules! store_conformance_tests {
             runs_queue_by_due_time_and_running_campaigns,
             deliveries_round_trip_with_metrics,
             abandoned_writes_are_not_applied,
+            users_sessions_and_their_workspaces,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -1157,4 +1158,95 @@ pub fn abandoned_writes_are_not_applied(store: &StoreHandle) {
         .read_blocking(|reader| reader.setting("abandoned"))
         .expect("store works");
     assert_eq!(abandoned, None, "the abandoned write was committed");
+}
+
+pub fn users_sessions_and_their_workspaces(store: &StoreHandle) {
+    let first = new_workspace(store, "users-first");
+    let second = new_workspace(store, "users-second");
+    assert_eq!(store.read_blocking(|r| r.users_count()).expect("read"), 0);
+    let user = |email: &str, admin: bool| NewUser {
+        email: email.into(),
+        password_hash: format!("hash-of-{email}"),
+        admin,
+        created_at: 10,
+    };
+    let (admin, member) = (
+        user("Boss@Example.com", true),
+        user("ann@example.com", false),
+    );
+    let admin = store
+        .write_blocking(move |tx| tx.insert_user(&admin))
+        .expect("store works")
+        .expect("created");
+    assert_eq!(
+        admin.email, "boss@example.com",
+        "emails are kept in lowercase"
+    );
+    let member = store
+        .write_blocking(move |tx| {
+            let member = tx.insert_user(&member)?;
+            tx.grant_workspace(member.id, second)?;
+            tx.grant_workspace(member.id, second)?;
+            Ok::<_, StoreError>(member)
+        })
+        .expect("store works")
+        .expect("created");
+    let again = user("ANN@example.com", false);
+    let duplicate = store
+        .write_blocking(move |tx| tx.insert_user(&again))
+        .expect("store works");
+    assert!(
+        matches!(duplicate, Err(StoreError::Conflict(_))),
+        "{duplicate:?}"
+    );
+    let (found, hash) = store
+        .read_blocking(|r| r.user_by_email("ANN@EXAMPLE.COM"))
+        .expect("read")
+        .expect("found");
+    assert_eq!(
+        (found.id, hash.as_str()),
+        (member.id, "hash-of-ann@example.com")
+    );
+    let reach = |id: i64| -> Vec<i64> {
+        store
+            .read_blocking(move |r| r.user_workspaces(id))
+            .expect("read")
+            .iter()
+            .map(|w| w.id)
+            .collect()
+    };
+    assert!(reach(admin.id).contains(&first) && reach(admin.id).contains(&second));
+    assert_eq!(reach(member.id), vec![second]);
+
+    let session = SessionRow {
+        token_hash: "token-hash".into(),
+        user_id: member.id,
+        csrf_token: "csrf".into(),
+        created_at: 100,
+        expires_at: 200,
+    };
+    let stored = session.clone();
+    store
+        .write_blocking(move |tx| tx.insert_session(&stored))
+        .expect("store works")
+        .expect("stored");
+    let at = |now: i64| {
+        store
+            .read_blocking(move |r| r.session("token-hash", now))
+            .expect("read")
+    };
+    assert_eq!(at(150), Some((session, member.clone())));
+    assert_eq!(at(200), None, "expired");
+    let ended = store
+        .write_blocking(|tx| {
+            Ok::<_, StoreError>((
+                tx.delete_session("token-hash")?,
+                tx.delete_session("token-hash")?,
+            ))
+        })
+        .expect("store works")
+        .expect("deleted");
+    assert_eq!(ended, (true, false));
+    assert_eq!(at(150), None);
+    assert_eq!(store.read_blocking(|r| r.users_count()).expect("read"), 2);
 }

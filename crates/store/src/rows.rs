@@ -393,3 +393,34 @@ pub struct CorruptRow {
     /// Why it cannot be read.
     pub error: String,
 }
+
+/// Someone who signs in to the web UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    /// Lowercase.
+    pub email: String,
+    /// Reaches every workspace.
+    pub admin: bool,
+    pub created_at: UnixSeconds,
+}
+
+/// What creating a user stores; the password only as an argon2 hash.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub admin: bool,
+    pub created_at: UnixSeconds,
+}
+
+/// A signed-in session, found by the SHA-256 of its cookie's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub user_id: i64,
+    /// The token every state-changing request of this session must carry.
+    pub csrf_token: String,
+    pub created_at: UnixSeconds,
+    pub expires_at: UnixSeconds,
+}

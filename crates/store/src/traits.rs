@@ -7,8 +7,8 @@ use tokio::sync::mpsc;
 use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment,
-    NewWorkspace, Person, RunRow, SegmentRow, StoreError, StoredEvent, Workspace,
-    WorkspaceCredentials,
+    NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User,
+    Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -157,6 +157,18 @@ pub trait StoreRead {
         workspace_id: i64,
         campaign_id: i64,
     ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// How many web UI users exist (none: the first start offers to create one).
+    fn users_count(&mut self) -> Result<i64, StoreError>;
+    /// A user by email (compared in lowercase) with their password's argon2 hash.
+    fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError>;
+    /// The unexpired session with this token hash, and its user.
+    fn session(
+        &mut self,
+        token_hash: &str,
+        now: UnixSeconds,
+    ) -> Result<Option<(SessionRow, User)>, StoreError>;
+    /// The workspaces a user reaches: every one for an admin, else those granted.
+    fn user_workspaces(&mut self, user_id: i64) -> Result<Vec<Workspace>, StoreError>;
     /// Lists stored rows whose JSON cannot be read back, at most `limit` (for `herald doctor`).
     /// Reads every row of every table that holds JSON, so it takes a while on a large store.
     fn corrupt_rows(&mut self, limit: usize) -> Result<Vec<CorruptRow>, StoreError>;
@@ -166,6 +178,15 @@ pub trait StoreRead {
 pub trait StoreTx: StoreRead {
     /// Creates a workspace; a duplicate name or site id is a [`StoreError::Conflict`].
     fn create_workspace(&mut self, new: &NewWorkspace) -> Result<Workspace, StoreError>;
+
+    /// Creates a web UI user; a duplicate email is a [`StoreError::Conflict`].
+    fn insert_user(&mut self, new: &NewUser) -> Result<User, StoreError>;
+    /// Lets a user reach a workspace.
+    fn grant_workspace(&mut self, user_id: i64, workspace_id: i64) -> Result<(), StoreError>;
+    /// Stores a new session (and removes the expired ones).
+    fn insert_session(&mut self, session: &SessionRow) -> Result<(), StoreError>;
+    /// Ends a session; returns whether it existed.
+    fn delete_session(&mut self, token_hash: &str) -> Result<bool, StoreError>;
 
     /// Removes a row [`StoreRead::corrupt_rows`] listed, if it still cannot be read: a person
     /// keeps their profile with empty attributes, a segment or campaign goes with what belongs
