@@ -25,6 +25,11 @@ pub enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
+    /// Creates web UI users (works whether or not a server runs on the data dir).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Lists stored rows that cannot be read back (reads skip them), and removes them with
     /// `--delete`. Run it with the server stopped, or restart the server after `--delete`.
     Doctor(DoctorArgs),
@@ -175,6 +180,27 @@ pub enum WorkspaceCommand {
         /// Print `{"site_id","base_url","script_url","html","tag"}`.
         #[arg(long)]
         json: bool,
+        #[arg(long, env = "HERALD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Creates a user who signs in to the web UI with this email; the password is read from
+    /// standard input (one line), so it never appears in the shell's history or `ps`.
+    Create {
+        email: String,
+        /// Read the password from standard input (required: there is no other way to give it).
+        #[arg(long)]
+        password_stdin: bool,
+        /// The user reaches every workspace, present and future.
+        #[arg(long)]
+        admin: bool,
+        /// A workspace (by name) the user reaches; repeat for more. Without it and without
+        /// --admin, the user reaches every workspace that exists now.
+        #[arg(long = "workspace")]
+        workspaces: Vec<String>,
         #[arg(long, env = "HERALD_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },

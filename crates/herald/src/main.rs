@@ -7,6 +7,7 @@ mod connections;
 mod doctor;
 mod serve;
 mod tls;
+mod user;
 mod workspace;
 
 use clap::Parser;
@@ -30,6 +31,7 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(serve::run(settings))
         }
         cli::Command::Workspace { command } => workspace::run(cli.config.as_deref(), command),
+        cli::Command::User { command } => user::run(cli.config.as_deref(), command),
         cli::Command::Doctor(args) => doctor::run(cli.config.as_deref(), args),
     }
 }

@@ -106,7 +106,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::new(ingest, segments.clone(), runtime, info)
         .with_browser(settings.browser.clone())
         .with_intake(settings.intake.clone());
-    let router = herald_api::router(state);
+    let ui = herald_ui::UiState::new(
+        store.clone(),
+        clock.clone(),
+        herald_ui::UiSettings {
+            secure_cookies: settings.tls.is_some(),
+            ..herald_ui::UiSettings::default()
+        },
+    );
+    let router = herald_api::router(state).merge(herald_ui::router(ui));
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
 
     let (acceptor, scheme) = match &settings.tls {
@@ -114,6 +122,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         None => (None, "http"),
     };
     println!("herald listening on {scheme}://{address}");
+    // No user yet: a one-time link creates the first (a newer start makes a new one).
+    if let Some(path) = herald_ui::setup_path(&store)
+        .await
+        .context("cannot prepare the web UI's setup link")?
+    {
+        println!("open {scheme}://{address}{path} to create the web UI's first user");
+    }
     crate::connections::serve(
         listener,
         acceptor,

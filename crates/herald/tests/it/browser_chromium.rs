@@ -42,9 +42,14 @@ fn assert_browser_installed(dir: &Path) {
 
 /// Starts Herald and runs `node tests/browser/run.mjs SCENARIO` against it.
 async fn scenario(name: &str) {
+    let app = TestApp::spawn().await;
+    scenario_on(name, &app, &[]).await;
+}
+
+/// Runs `node tests/browser/run.mjs SCENARIO` against a running Herald, with extra variables.
+pub async fn scenario_on(name: &str, app: &TestApp, vars: &[(&str, &str)]) {
     let dir = browser_dir();
     assert_browser_installed(&dir);
-    let app = TestApp::spawn().await;
     let mut command = tokio::process::Command::new("node");
     command
         .arg(dir.join("run.mjs"))
@@ -53,6 +58,7 @@ async fn scenario(name: &str) {
         .env("HERALD_TEST_BASE_URL", &app.server.base_url)
         .env("HERALD_TEST_SITE_ID", &app.workspace.site_id)
         .env("HERALD_TEST_APP_API_KEY", &app.workspace.app_api_key)
+        .envs(vars.iter().copied())
         .kill_on_drop(true);
     // A scenario takes a few seconds; two minutes means something hangs.
     let output = tokio::time::timeout(Duration::from_secs(120), command.output())
@@ -105,4 +111,37 @@ async fn browser_page_hide_sends_a_beacon_counted_once() {
 #[tokio::test]
 async fn browser_track_js_stays_within_its_size_budget() {
     scenario("track_js_budget").await;
+}
+
+/// Where the UI scenarios save their screenshots (not committed).
+fn screenshots() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/ui-screenshots").to_owned()
+}
+
+#[tokio::test]
+async fn browser_ui_sign_in_wrong_password_and_sign_out() {
+    let app = TestApp::spawn().await;
+    crate::helpers::create_workspace(&app.server.data_dir, "second");
+    let created = crate::ui::create_user(
+        &app.server.data_dir,
+        "ui@example.com",
+        crate::ui::PASSWORD,
+        &[],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let shots = screenshots();
+    scenario_on(
+        "ui_sign_in",
+        &app,
+        &[
+            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
+            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+            ("HERALD_TEST_SCREENSHOTS", &shots),
+        ],
+    )
+    .await;
 }

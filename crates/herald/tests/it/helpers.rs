@@ -52,6 +52,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     /// Lines the server printed to stdout before it listened.
     pub banner: Vec<String>,
+    /// Lines it printed after (the web UI's setup link), as they come.
+    pub later: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -71,13 +73,19 @@ impl Server {
             .expect("herald serve starts");
         let stdout = child.stdout.take().expect("stdout");
         let (sender, receiver) = std::sync::mpsc::channel();
+        let later = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = later.clone();
         std::thread::spawn(move || {
             let mut banner = Vec::new();
+            let mut listening = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(url) = line.strip_prefix("herald listening on ") {
                     let _ = sender.send(Ok((url.to_owned(), banner.clone())));
                     banner.clear();
+                    listening = true;
+                } else if listening {
+                    kept.lock().expect("the output's lock").push(line);
                 } else {
                     banner.push(line);
                 }
@@ -94,6 +102,7 @@ impl Server {
             base_url,
             data_dir: data_dir.to_owned(),
             banner,
+            later,
         }
     }
 

@@ -24,4 +24,5 @@ mod smtp_sink;
 mod stored_damage;
 mod timeouts;
 mod tracking;
+mod ui;
 mod validation;

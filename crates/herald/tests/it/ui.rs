@@ -1,0 +1,338 @@
+//! The web UI over real HTTP: sign-in, sessions, CSRF tokens, the lockout after failed
+//! sign-ins, the first user's setup link and who reaches which workspace. The same flows in
+//! real Chromium are in `browser_chromium.rs` (`ui_*` scenarios).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+use crate::helpers::{Server, TestApp, create_workspace, herald_binary};
+
+pub const PASSWORD: &str = "a long enough password";
+
+/// Runs `herald user create EMAIL --password-stdin` with extra flags.
+pub fn create_user(
+    data_dir: &Path,
+    email: &str,
+    password: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut child = Command::new(herald_binary())
+        .args(["user", "create", email, "--password-stdin", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("herald runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("the password is written");
+    child.wait_with_output().expect("herald exits")
+}
+
+/// A browser without JavaScript: it keeps its cookies and follows no redirect by itself.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(server: &Server) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client"),
+            base: server.base_url.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn keep(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().expect("ASCII cookie");
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').expect("name=value");
+            self.cookies.retain(|(kept, _)| kept != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .expect("answered");
+        self.answer(response).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .expect("answered");
+        self.answer(response).await
+    }
+
+    /// Status, `Location` and body.
+    async fn answer(&mut self, response: reqwest::Response) -> (StatusCode, String, String) {
+        self.keep(&response);
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().expect("ASCII").to_owned())
+            .unwrap_or_default();
+        (status, location, response.text().await.expect("a body"))
+    }
+
+    /// The value of a form's hidden `name` field on a page.
+    fn hidden(page: &str, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} field in {page}"))
+            + marker.len();
+        page[start..].split('"').next().expect("a value").to_owned()
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
+        let (status, _, page) = self.get("/ui/sign-in").await;
+        assert_eq!(status, StatusCode::OK);
+        let csrf = Self::hidden(&page, "csrf");
+        self.post(
+            "/ui/sign-in",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_forms_their_token() {
+    let app = TestApp::spawn().await;
+    let data_dir = app.server.data_dir.clone();
+    let other = create_workspace(&data_dir, "other");
+    let created = create_user(
+        &data_dir,
+        "Ann@Example.com",
+        PASSWORD,
+        &["--workspace", "test"],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let mut browser = Browser::new(&app.server);
+
+    // Signed out: every page sends to the sign-in page and shows nothing.
+    for path in ["/ui/", &format!("/ui/w/{}", app.workspace.id)] {
+        let (status, location, body) = browser.get(path).await;
+        assert_eq!(
+            (status, location.as_str()),
+            (StatusCode::SEE_OTHER, "/ui/sign-in"),
+            "{path}"
+        );
+        assert!(!body.contains("test"), "{body}");
+    }
+    let (status, location, _) = browser.get("/").await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/ui/"));
+
+    // A sign-in without the form's token changes nothing.
+    let (status, _, _) = browser
+        .post(
+            "/ui/sign-in",
+            &[("email", "ann@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, page) = browser.sign_in("ann@example.com", "not the password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("do not match an account"), "{page}");
+
+    let (status, location, _) = browser.sign_in("ANN@example.com", PASSWORD).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/ui/"));
+    let session = browser
+        .cookies
+        .iter()
+        .find(|(name, _)| name == "herald_session")
+        .expect("a session cookie")
+        .clone();
+    let (status, _, home) = browser.get("/ui/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        home.contains(&format!("/ui/w/{}", app.workspace.id)),
+        "{home}"
+    );
+    assert!(
+        !home.contains(&format!("/ui/w/{}\"", other.id)),
+        "another workspace shows: {home}"
+    );
+    // A workspace the user was not given is not found, whether it exists or not.
+    for id in [other.id, 9999] {
+        let (status, _, _) = browser.get(&format!("/ui/w/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "workspace {id}");
+    }
+
+    // Signing out without the session's token is refused, and the session still works.
+    let (status, _, _) = browser.post("/ui/sign-out", &[("csrf", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = browser.get("/ui/").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = Browser::hidden(&home, "csrf");
+    let (status, _, page) = browser.post("/ui/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("You are signed out."), "{page}");
+    // The old cookie, kept by an attacker, no longer signs anyone in.
+    browser.cookies.push(session);
+    let (status, location, _) = browser.get("/ui/").await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/ui/sign-in")
+    );
+}
+
+#[tokio::test]
+async fn five_failed_sign_ins_lock_the_email_for_a_while() {
+    let app = TestApp::spawn().await;
+    let created = create_user(&app.server.data_dir, "bob@example.com", PASSWORD, &[]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let mut browser = Browser::new(&app.server);
+    for _ in 0..5 {
+        let (status, _, _) = browser.sign_in("bob@example.com", "wrong password!").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, page) = browser.sign_in("bob@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page.contains("Too many failed sign-ins"), "{page}");
+}
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_user_once() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let server = Server::start(dir.path(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let link = loop {
+        let found = server
+            .later
+            .lock()
+            .expect("the output's lock")
+            .iter()
+            .find_map(|line| {
+                line.split_whitespace()
+                    .find(|word| word.contains("/ui/setup?token="))
+                    .map(str::to_owned)
+            });
+        if let Some(link) = found {
+            break link;
+        }
+        assert!(Instant::now() < deadline, "the server printed a setup link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let path = link
+        .strip_prefix(&server.base_url)
+        .expect("a link to this server")
+        .to_owned();
+    let token = path.split("token=").nth(1).expect("a token").to_owned();
+    let mut browser = Browser::new(&server);
+    let (status, _, _) = browser.get("/ui/setup?token=forged").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, page) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Create the first user"), "{page}");
+    let (status, _, page) = browser
+        .post(
+            "/ui/setup",
+            &[
+                ("token", &token),
+                ("email", "first@example.com"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("at least 10 characters"), "{page}");
+    let (status, location, _) = browser
+        .post(
+            "/ui/setup",
+            &[
+                ("token", &token),
+                ("email", "first@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/ui/sign-in")
+    );
+    // Used once: the link is dead, and the new user signs in and reaches the workspace.
+    let (status, _, _) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = browser.sign_in("first@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, home) = browser.get("/ui/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        home.contains("default"),
+        "the first start's workspace: {home}"
+    );
+}
+
+#[tokio::test]
+async fn user_create_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    create_workspace(dir.path(), "test");
+    let short = create_user(dir.path(), "c@example.com", "short", &[]);
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let unknown = create_user(
+        dir.path(),
+        "c@example.com",
+        PASSWORD,
+        &["--workspace", "nope"],
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no workspace is named \"nope\""));
+    let created = create_user(dir.path(), "c@example.com", PASSWORD, &[]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let again = create_user(dir.path(), "C@example.com", PASSWORD, &[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}

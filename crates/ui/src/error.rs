@@ -1,0 +1,64 @@
+//! What a UI request that cannot be served answers: a page that says what happened and what to
+//! do, never a stack trace or a JSON body.
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use herald_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// No valid session: the request goes to the sign-in page.
+    #[error("signed out")]
+    SignedOut,
+    /// A state-changing request without this session's CSRF token.
+    #[error("the form was missing its security token")]
+    Csrf,
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    css: String,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            Self::SignedOut => return Redirect::to("/ui/sign-in").into_response(),
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                "Nothing was changed. Go back, reload the page and send the form again.",
+            ),
+            Self::NotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing here, or it is not yours to see. Go back to your workspaces.",
+            ),
+            Self::Store(error) => {
+                tracing::error!(error = %error, "a UI page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Herald could not read or write its store. Try again; the server log says more.",
+                )
+            }
+        };
+        let page = ErrorPage {
+            title,
+            message,
+            css: crate::assets::get().path("app.css").to_owned(),
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, [(header::CONTENT_TYPE, "text/plain")], message).into_response(),
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Herald's web UI, served by the same binary on the same port under `/ui/` (and `/`, which
+//! sends a browser there). Pages are rendered on the server (askama: checked at compile time,
+//! escaping on by default); htmx and a little plain JavaScript update parts of them. Handlers
+//! call the same store and service functions as the APIs.
+//!
+//! Every page is sent with a Content-Security-Policy that allows scripts and styles from this
+//! server only (no inline script), and is never framed.
+
+mod assets;
+mod auth;
+mod error;
+mod layout;
+mod pages;
+mod state;
+mod view;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+
+pub use auth::password::{MIN_PASSWORD_CHARS, PasswordError, hash as hash_password};
+pub use pages::setup::setup_path;
+pub use state::{UiSettings, UiState};
+
+/// What every UI answer carries: scripts, styles and images from this server only, forms sent
+/// to it only, never framed, never sniffed, and no referrer beyond it.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+                   object-src 'none'";
+
+/// The UI's routes.
+pub fn router(state: UiState) -> Router {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/", get(pages::home::home))
+        .route(
+            "/ui/sign-in",
+            get(pages::sign_in::show).post(pages::sign_in::submit),
+        )
+        .route("/ui/sign-out", post(pages::sign_in::sign_out))
+        .route(
+            "/ui/setup",
+            get(pages::setup::show).post(pages::setup::submit),
+        )
+        .route("/ui/w/{id}", get(pages::home::workspace))
+        .route("/ui/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        // Pages show private data: never kept by a shared cache or the back button's store.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,73 @@
+//! What the UI's handlers share. Cheap to clone.
+
+use std::sync::Arc;
+
+use herald_domain::Clock;
+use herald_store::StoreHandle;
+
+use crate::auth::limiter::SignInLimiter;
+
+/// How the UI is served.
+#[derive(Debug, Clone)]
+pub struct UiSettings {
+    /// Whether the listener speaks TLS: cookies are then `Secure`.
+    pub secure_cookies: bool,
+    /// How long a session lasts from sign-in.
+    pub session_seconds: i64,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_seconds: 14 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct UiState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: StoreHandle,
+    clock: Arc<dyn Clock>,
+    settings: UiSettings,
+    limiter: SignInLimiter,
+}
+
+impl std::fmt::Debug for UiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UiState")
+    }
+}
+
+impl UiState {
+    pub fn new(store: StoreHandle, clock: Arc<dyn Clock>, settings: UiSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                settings,
+                limiter: SignInLimiter::default(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &StoreHandle {
+        &self.inner.store
+    }
+
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    pub fn settings(&self) -> &UiSettings {
+        &self.inner.settings
+    }
+
+    pub fn limiter(&self) -> &SignInLimiter {
+        &self.inner.limiter
+    }
+}
