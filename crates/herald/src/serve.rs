@@ -109,6 +109,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let ui = herald_ui::UiState::new(
         store.clone(),
         clock.clone(),
+        segments.clone(),
         herald_ui::UiSettings {
             secure_cookies: settings.tls.is_some(),
             ..herald_ui::UiSettings::default()

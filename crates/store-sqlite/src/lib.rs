@@ -14,6 +14,7 @@ mod doctor;
 mod histories;
 mod index_buffer;
 mod migrations;
+mod people_pages;
 mod queries;
 mod readers;
 mod runs;

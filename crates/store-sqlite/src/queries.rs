@@ -718,6 +718,22 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
+    fn people_page(
+        &mut self,
+        workspace_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        crate::people_pages::people_page(self.connection, workspace_id, before, limit)
+    }
+    fn search_people(
+        &mut self,
+        workspace_id: i64,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        crate::people_pages::search_people(self.connection, workspace_id, prefix, limit)
+    }
     fn users_count(&mut self) -> Result<i64, StoreError> {
         crate::users::users_count(self.connection)
     }

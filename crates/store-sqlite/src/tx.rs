@@ -160,6 +160,22 @@ impl StoreRead for Tx<'_, '_> {
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
         self.queries.segment_purges()
     }
+    fn people_page(
+        &mut self,
+        workspace_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        self.queries.people_page(workspace_id, before, limit)
+    }
+    fn search_people(
+        &mut self,
+        workspace_id: i64,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        self.queries.search_people(workspace_id, prefix, limit)
+    }
     fn users_count(&mut self) -> Result<i64, StoreError> {
         self.queries.users_count()
     }

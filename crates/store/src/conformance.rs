@@ -42,6 +42,7 @@ macro_rules! store_conformance_tests {
             deliveries_round_trip_with_metrics,
             abandoned_writes_are_not_applied,
             users_sessions_and_their_workspaces,
+            people_are_paged_newest_first_and_found_by_prefix,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -1249,4 +1250,41 @@ pub fn users_sessions_and_their_workspaces(store: &StoreHandle) {
     assert_eq!(ended, (true, false));
     assert_eq!(at(150), None);
     assert_eq!(store.read_blocking(|r| r.users_count()).expect("read"), 2);
+}
+
+pub fn people_are_paged_newest_first_and_found_by_prefix(store: &StoreHandle) {
+    let ws = new_workspace(store, "people-pages");
+    let other = new_workspace(store, "people-pages-other");
+    let ann = new_person(store, ws, "ann", Some("Zed@Example.com"));
+    let anna = new_person(store, ws, "anna", None);
+    let bob = new_person(store, ws, "bob", Some("ann.b@example.com"));
+    let gone = new_person(store, ws, "annie", None);
+    new_person(store, other, "ann-elsewhere", None);
+    store
+        .write_blocking(move |tx| tx.delete_person(ws, gone, 20))
+        .expect("store works")
+        .expect("deleted");
+    let seqs = |people: Vec<crate::Person>| people.iter().map(|p| p.seq).collect::<Vec<_>>();
+    let page = |before: Option<i64>| {
+        seqs(
+            store
+                .read_blocking(move |r| r.people_page(ws, before, 2))
+                .expect("read"),
+        )
+    };
+    assert_eq!(page(None), vec![bob, anna]);
+    assert_eq!(page(Some(anna)), vec![ann]);
+    let search = |prefix: &'static str| {
+        seqs(
+            store
+                .read_blocking(move |r| r.search_people(ws, prefix, 10))
+                .expect("read"),
+        )
+    };
+    // Ids first (case as sent), then emails (in lowercase); each person once, the deleted
+    // and other workspaces' never.
+    assert_eq!(search("ann"), vec![ann, anna, bob]);
+    assert_eq!(search("ZED@"), vec![ann]);
+    assert_eq!(search("zz"), Vec::<i64>::new());
+    assert_eq!(search("b"), vec![bob]);
 }

@@ -157,6 +157,21 @@ pub trait StoreRead {
         workspace_id: i64,
         campaign_id: i64,
     ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Up to `limit` live people of a workspace with an internal number below `before` (from
+    /// the newest when `None`), newest first.
+    fn people_page(
+        &mut self,
+        workspace_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError>;
+    /// Up to `limit` live people whose id, or email in lowercase, starts with `prefix`.
+    fn search_people(
+        &mut self,
+        workspace_id: i64,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError>;
     /// How many web UI users exist (none: the first start offers to create one).
     fn users_count(&mut self) -> Result<i64, StoreError>;
     /// A user by email (compared in lowercase) with their password's argon2 hash.

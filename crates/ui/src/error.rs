@@ -18,6 +18,8 @@ pub enum UiError {
     NotFound(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Segments(#[from] herald_segments::SegmentsError),
 }
 
 #[derive(Template)]
@@ -42,6 +44,21 @@ impl IntoResponse for UiError {
                 "Not found",
                 "There is nothing here, or it is not yours to see. Go back to your workspaces.",
             ),
+            Self::Segments(herald_segments::SegmentsError::Engine(
+                herald_segments::EngineError::Loading | herald_segments::EngineError::Stopped,
+            )) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Segments are loading",
+                "Herald has just started and its segment engine is still reading the history. Reload this page in a few seconds.",
+            ),
+            Self::Segments(error) => {
+                tracing::error!(error = %error, "a UI page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Herald could not read the segments. Try again; the server log says more.",
+                )
+            }
             Self::Store(error) => {
                 tracing::error!(error = %error, "a UI page failed");
                 (

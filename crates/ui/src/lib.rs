@@ -45,6 +45,9 @@ pub fn router(state: UiState) -> Router {
             get(pages::setup::show).post(pages::setup::submit),
         )
         .route("/ui/w/{id}", get(pages::home::workspace))
+        .route("/ui/w/{id}/people", get(pages::people::list))
+        .route("/ui/w/{id}/people/search", get(pages::people::search))
+        .route("/ui/w/{id}/people/{seq}", get(pages::people::profile))
         .route("/ui/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use herald_domain::Clock;
+use herald_segments::Segments;
 use herald_store::StoreHandle;
 
 use crate::auth::limiter::SignInLimiter;
@@ -33,6 +34,7 @@ pub struct UiState {
 struct Inner {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
+    segments: Segments,
     settings: UiSettings,
     limiter: SignInLimiter,
 }
@@ -44,11 +46,17 @@ impl std::fmt::Debug for UiState {
 }
 
 impl UiState {
-    pub fn new(store: StoreHandle, clock: Arc<dyn Clock>, settings: UiSettings) -> Self {
+    pub fn new(
+        store: StoreHandle,
+        clock: Arc<dyn Clock>,
+        segments: Segments,
+        settings: UiSettings,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 clock,
+                segments,
                 settings,
                 limiter: SignInLimiter::default(),
             }),
@@ -61,6 +69,10 @@ impl UiState {
 
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    pub fn segments(&self) -> &Segments {
+        &self.inner.segments
     }
 
     pub fn settings(&self) -> &UiSettings {

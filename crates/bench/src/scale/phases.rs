@@ -43,6 +43,9 @@ async fn run(args: &ScaleArgs) -> anyhow::Result<()> {
                 "{}",
                 super::load::run(&setup, workload, args.connections).await?
             );
+            // The load takes its own connections for most of an hour; the server has long
+            // closed this idle one (its keep-alive timeout), so a fresh one follows.
+            client = Client::wait_open(&setup, PATIENCE).await?;
         }
         let begin = Instant::now();
         let mut created = Vec::new();

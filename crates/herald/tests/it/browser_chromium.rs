@@ -145,3 +145,46 @@ async fn browser_ui_sign_in_wrong_password_and_sign_out() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn browser_ui_people_search_and_a_profile_that_runs_no_tracked_markup() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    let created = crate::ui::create_user(
+        &app.server.data_dir,
+        "ui@example.com",
+        crate::ui::PASSWORD,
+        &[],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    crate::helpers::identify(
+        &app,
+        "ann",
+        json!({"email": "ann.lee@example.com", "plan": crate::ui::SCRIPT, "bio": crate::ui::IMAGE}),
+    )
+    .await;
+    crate::helpers::identify(&app, "bob", json!({"email": "bob@example.com"})).await;
+    crate::helpers::event(
+        &app,
+        "ann",
+        json!({"name": crate::ui::SCRIPT, "data": {"note": crate::ui::IMAGE}}),
+    )
+    .await;
+    let shots = screenshots();
+    let workspace = app.workspace.id.to_string();
+    scenario_on(
+        "ui_people",
+        &app,
+        &[
+            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
+            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+            ("HERALD_TEST_WORKSPACE_ID", &workspace),
+            ("HERALD_TEST_SCREENSHOTS", &shots),
+        ],
+    )
+    .await;
+}

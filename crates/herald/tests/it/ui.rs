@@ -336,3 +336,102 @@ async fn user_create_refuses_what_it_cannot_do() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
+
+/// What an attacker would track to run script in a viewer's browser.
+pub const SCRIPT: &str = "<script>alert('x')</script>";
+pub const IMAGE: &str = "<img src=x onerror=alert('x')>";
+
+#[tokio::test]
+async fn people_are_listed_searched_and_profiled_with_tracked_values_escaped() {
+    let app = TestApp::spawn().await;
+    let data_dir = app.server.data_dir.clone();
+    let other = create_workspace(&data_dir, "other");
+    let created = create_user(
+        &data_dir,
+        "viewer@example.com",
+        PASSWORD,
+        &["--workspace", "test"],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    crate::helpers::identify(
+        &app,
+        "ann",
+        serde_json::json!({"email": "Ann.Lee@Example.com", "plan": SCRIPT, "bio": IMAGE, "n": {"deep": [1, 2]}}),
+    )
+    .await;
+    crate::helpers::identify(&app, "bob", serde_json::json!({"email": "bob@example.com"})).await;
+    crate::helpers::event(
+        &app,
+        "ann",
+        serde_json::json!({"name": SCRIPT, "data": {"note": IMAGE}}),
+    )
+    .await;
+    let mut browser = Browser::new(&app.server);
+    let (status, _, _) = browser.sign_in("viewer@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let ws = app.workspace.id;
+
+    let (status, _, list) = browser.get(&format!("/ui/w/{ws}/people")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(">ann<") && list.contains(">bob<"), "{list}");
+    // Newest first.
+    assert!(list.find(">bob<") < list.find(">ann<"), "{list}");
+
+    // The search as htmx asks for it (rows only), and as a plain form (the whole page).
+    let response = browser
+        .client
+        .get(format!("{}/ui/w/{ws}/people/search?q=ann.l", browser.base))
+        .header(COOKIE, browser.cookie_header())
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    let rows = response.text().await.expect("a body");
+    assert!(
+        rows.contains(">ann<") && !rows.contains(">bob<") && !rows.contains("<html"),
+        "{rows}"
+    );
+    let (_, _, page) = browser.get(&format!("/ui/w/{ws}/people?q=zz")).await;
+    assert!(page.contains("No id or email starts with"), "{page}");
+
+    let link = list
+        .split("<a href=\"")
+        .find(|part| part.contains("\">ann</a>"))
+        .and_then(|part| part.split('"').next())
+        .expect("a link to ann's profile")
+        .to_owned();
+    let seq: i64 = link
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("a person number");
+    let (status, _, profile) = browser.get(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(profile.contains("<h1>ann</h1>"), "{profile}");
+    for raw in [SCRIPT, IMAGE] {
+        assert!(!profile.contains(raw), "{raw} is not escaped in {profile}");
+    }
+    assert!(
+        profile.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;")
+            && profile.contains("&#60;img src=x onerror=alert(&#39;x&#39;)&#62;"),
+        "{profile}"
+    );
+    assert!(profile.contains("Ann.Lee@Example.com"), "{profile}");
+    assert!(profile.contains("Activity, last 30 days"), "{profile}");
+
+    // Someone else's workspace is not reachable by changing the id in the URL.
+    for path in [
+        format!("/ui/w/{}/people", other.id),
+        format!("/ui/w/{}/people/{seq}", other.id),
+    ] {
+        let (status, _, _) = browser.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (status, _, _) = browser.get(&format!("/ui/w/{ws}/people/999999")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::Path;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 
 use crate::auth::session::SignedIn;
 use crate::error::UiError;
@@ -23,19 +23,9 @@ struct WorkspacePage {
     workspace: WorkspaceView,
 }
 
-fn html(page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(error) => {
-            tracing::error!(error = %error, "cannot render a page");
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
 /// `GET /ui/`.
 pub async fn home(user: SignedIn) -> Response {
-    html(&HomePage {
+    super::render(&HomePage {
         layout: Layout::signed_in(&user, None),
         workspaces: user.workspaces.iter().map(WorkspaceView::from).collect(),
     })
@@ -44,7 +34,7 @@ pub async fn home(user: SignedIn) -> Response {
 /// `GET /ui/w/{id}`.
 pub async fn workspace(user: SignedIn, Path(id): Path<i64>) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(id)?);
-    Ok(html(&WorkspacePage {
+    Ok(super::render(&WorkspacePage {
         layout: Layout::signed_in(&user, Some(id)),
         workspace,
     }))

@@ -1,5 +1,21 @@
 //! One module per page or flow.
 
 pub mod home;
+pub mod people;
 pub mod setup;
 pub mod sign_in;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// A page as an HTML answer; a template that fails to render is logged and answered 500.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "cannot render a page");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! People listed a page at a time, newest first, and found by the start of their id or email:
+//! what the web UI's People page and person search read.
+
+use herald_store::{Person, StoreError};
+use rusqlite::{Connection, params};
+
+use crate::queries::{PERSON_COLUMNS, backend, finish_person, person_from_row};
+
+/// Up to `limit` live people of a workspace with `seq < before` (all when `None`), newest first.
+pub(crate) fn people_page(
+    connection: &Connection,
+    workspace_id: i64,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people
+         WHERE workspace_id = ?1 AND deleted_at IS NULL AND seq < ?2
+         ORDER BY seq DESC LIMIT ?3"
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![
+                workspace_id,
+                before.unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            person_from_row,
+        )
+        .map_err(backend)?;
+    let mut people = Vec::new();
+    for row in rows {
+        people.extend(finish_person(Some(row.map_err(backend)?))?);
+    }
+    Ok(people)
+}
+
+/// The first text after every text that starts with `prefix`, for a range scan of an index:
+/// the prefix with its last character moved one on (`"ab"` → `"ac"`); `None` when every text
+/// greater than the prefix qualifies.
+fn after_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Up to `limit` live people whose id or email starts with `prefix` (the email in lowercase),
+/// ordered by what matched; each person once. Both reads walk a range of an index.
+pub(crate) fn search_people(
+    connection: &Connection,
+    workspace_id: i64,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<Person>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut found: Vec<Person> = Vec::new();
+    let lower = prefix.to_lowercase();
+    for (column, start) in [("id", prefix.to_owned()), ("email_lower", lower)] {
+        let end = after_prefix(&start);
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM people
+             WHERE workspace_id = ?1 AND deleted_at IS NULL AND {column} IS NOT NULL
+               AND {column} >= ?2 AND (?3 IS NULL OR {column} < ?3)
+             ORDER BY {column} LIMIT ?4"
+        );
+        let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
+        let rows = statement
+            .query_map(params![workspace_id, start, end, limit], person_from_row)
+            .map_err(backend)?;
+        for row in rows {
+            if let Some(person) = finish_person(Some(row.map_err(backend)?))?
+                && !found.iter().any(|p| p.seq == person.seq)
+            {
+                found.push(person);
+            }
+        }
+    }
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_prefix;
+
+    #[test]
+    fn the_end_of_a_prefix_range_follows_every_text_with_it() {
+        assert_eq!(after_prefix("ab").as_deref(), Some("ac"));
+        assert_eq!(after_prefix("").as_deref(), None);
+        assert_eq!(after_prefix("a\u{10FFFF}").as_deref(), Some("b"));
+    }
+}

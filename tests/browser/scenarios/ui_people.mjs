@@ -1,0 +1,61 @@
+// People in the web UI, in real Chromium: the search box finds a person by typing part of an
+// email (results as one types), the profile shows tracked values that hold markup as text and
+// runs none of it, and the page works at phone width. Screenshots go to HERALD_TEST_SCREENSHOTS.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { env } from '../lib/harness.mjs';
+
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 740 };
+
+async function shoot(page, dir, name) {
+  for (const [size, viewport] of [['laptop', LAPTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: `${dir}/${name}-${size}.png`, fullPage: true });
+  }
+  await page.setViewportSize(LAPTOP);
+}
+
+export async function run(h) {
+  const email = env('HERALD_TEST_UI_EMAIL');
+  const password = env('HERALD_TEST_UI_PASSWORD');
+  const workspace = env('HERALD_TEST_WORKSPACE_ID');
+  const shots = env('HERALD_TEST_SCREENSHOTS');
+  mkdirSync(shots, { recursive: true });
+  const page = await h.newPage();
+  // Any dialog means tracked markup ran as script.
+  const dialogs = [];
+  page.on('dialog', async (dialog) => {
+    dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  await page.setViewportSize(LAPTOP);
+  await page.goto(h.herald + '/ui/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+
+  await page.goto(`${h.herald}/ui/w/${workspace}/people`);
+  await page.getByRole('heading', { name: 'People' }).waitFor();
+  await shoot(page, shots, 'people');
+
+  // Typing part of an email narrows the list without a page load.
+  const search = page.getByLabel('Search people');
+  await search.pressSequentially('ann.l', { delay: 30 });
+  const rows = page.locator('#people-results tbody tr');
+  await h.waitFor('one match', async () => (await rows.count()) === 1);
+  assert.equal(await rows.first().locator('a').innerText(), 'ann');
+  assert.ok(page.url().endsWith('/people'), 'no page load happened');
+  await shoot(page, shots, 'people-search');
+
+  await rows.first().locator('a').click();
+  await page.getByRole('heading', { name: 'ann', level: 1 }).waitFor();
+  const text = await page.locator('main').innerText();
+  assert.ok(text.includes("<script>alert('x')</script>"), 'the attribute shows as text');
+  assert.ok(text.includes("<img src=x onerror=alert('x')>"), 'the markup shows as text');
+  assert.equal(await page.locator('main script, main img').count(), 0, 'no element came from tracked data');
+  await page.getByText('Data').first().click();
+  await shoot(page, shots, 'profile');
+  assert.deepEqual(dialogs, [], 'no tracked value ran as script');
+}
