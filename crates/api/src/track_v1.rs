@@ -66,10 +66,11 @@ pub async fn track(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let target = validate::path_identifier(&identifier)?;
+    // A bad identifier is reported before a bad body, as it always was.
+    validate::path_identifier(&identifier)?;
     let body = v1_body(&headers, &body)?;
-    let event = validate::event(&body, "data", None)?;
-    submit(&state, workspace_id, Operation::Track { target, event }).await
+    let operation = validate::track(&identifier, &body)?;
+    submit(&state, workspace_id, operation).await
 }
 
 /// `POST /api/v1/events`: anonymous and invite events.

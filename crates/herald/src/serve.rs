@@ -110,6 +110,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store.clone(),
         clock.clone(),
         segments.clone(),
+        state.ingest().clone(),
         herald_ui::UiSettings {
             secure_cookies: settings.tls.is_some(),
             ..herald_ui::UiSettings::default()

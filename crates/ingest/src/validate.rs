@@ -326,6 +326,14 @@ pub fn event_name(value: Option<&Value>) -> Result<String> {
 }
 
 /// Validates an event body. `data_field` is `data` in v1 and `attributes` in v2.
+/// `POST /api/v1/customers/{identifier}/events` from its path's identifier and its body: the
+/// one check the Track API and the web UI's Send Event share.
+pub fn track(raw_identifier: &str, body: &Map<String, Value>) -> Result<Operation> {
+    let target = path_identifier(raw_identifier)?;
+    let event = event(body, "data", None)?;
+    Ok(Operation::Track { target, event })
+}
+
 pub fn event(
     body: &Map<String, Value>,
     data_field: &str,

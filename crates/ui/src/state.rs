@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use herald_domain::Clock;
+use herald_ingest::Ingest;
 use herald_segments::Segments;
 use herald_store::StoreHandle;
 
@@ -35,6 +36,7 @@ struct Inner {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
     segments: Segments,
+    ingest: Ingest,
     settings: UiSettings,
     limiter: SignInLimiter,
 }
@@ -50,6 +52,7 @@ impl UiState {
         store: StoreHandle,
         clock: Arc<dyn Clock>,
         segments: Segments,
+        ingest: Ingest,
         settings: UiSettings,
     ) -> Self {
         Self {
@@ -57,6 +60,7 @@ impl UiState {
                 store,
                 clock,
                 segments,
+                ingest,
                 settings,
                 limiter: SignInLimiter::default(),
             }),
@@ -73,6 +77,11 @@ impl UiState {
 
     pub fn segments(&self) -> &Segments {
         &self.inner.segments
+    }
+
+    /// The same ingest the Track API writes through.
+    pub fn ingest(&self) -> &Ingest {
+        &self.inner.ingest
     }
 
     pub fn settings(&self) -> &UiSettings {

@@ -1,6 +1,7 @@
 // People in the web UI, in real Chromium: the search box finds a person by typing part of an
 // email (results as one types), the profile shows tracked values that hold markup as text and
-// runs none of it, and the page works at phone width. Screenshots go to HERALD_TEST_SCREENSHOTS.
+// runs none of it, Send Event from the profile's Options menu refuses invalid JSON as one types
+// and sends a valid event through the Track API's path, and the pages work at phone width. Screenshots go to HERALD_TEST_SCREENSHOTS.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
@@ -55,7 +56,27 @@ export async function run(h) {
   assert.ok(text.includes("<script>alert('x')</script>"), 'the attribute shows as text');
   assert.ok(text.includes("<img src=x onerror=alert('x')>"), 'the markup shows as text');
   assert.equal(await page.locator('main script, main img').count(), 0, 'no element came from tracked data');
-  await page.getByText('Data').first().click();
+  await page.locator('.activity summary', { hasText: 'Data' }).first().click();
   await shoot(page, shots, 'profile');
+
+  // Options → Send Event: invalid JSON is shown as such and cannot be sent.
+  await page.locator('summary', { hasText: 'Options' }).click();
+  await page.locator('summary', { hasText: 'Send Event' }).click();
+  await page.getByLabel('Event name').fill('ui_sent');
+  const data = page.getByLabel('Event data');
+  await data.fill('{"plan": "pro",}');
+  const send = page.getByRole('button', { name: 'Send event' });
+  await h.waitFor('the JSON error', async () => (await send.isDisabled()) && /Not valid JSON/.test(await page.locator('#event-data-check').innerText()));
+  await shoot(page, shots, 'send-event-invalid');
+  assert.equal((await h.customerActivities('ann')).filter((a) => a.name === 'ui_sent').length, 0, 'nothing was sent');
+  await data.fill('{"plan": "pro"}');
+  await h.waitFor('valid JSON', async () => !(await send.isDisabled()));
+  await send.click();
+  await page.getByRole('status').waitFor();
+  assert.match(await page.getByRole('status').innerText(), /Sent “ui_sent”/);
+  const sent = await h.waitFor('the event through the App API', async () =>
+    (await h.customerActivities('ann')).find((a) => a.name === 'ui_sent'));
+  assert.equal(sent.data.plan, 'pro');
+  await shoot(page, shots, 'send-event-sent');
   assert.deepEqual(dialogs, [], 'no tracked value ran as script');
 }

@@ -435,3 +435,112 @@ async fn people_are_listed_searched_and_profiled_with_tracked_values_escaped() {
     let (status, _, _) = browser.get(&format!("/ui/w/{ws}/people/999999")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
+    let app = TestApp::spawn().await;
+    let created = create_user(&app.server.data_dir, "sender@example.com", PASSWORD, &[]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("sender@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    let (_, _, list) = browser.get(&format!("/ui/w/{ws}/people")).await;
+    let link = list
+        .split("<a href=\"")
+        .find(|part| part.contains("\">ann</a>"))
+        .and_then(|part| part.split('"').next())
+        .expect("a link to ann's profile")
+        .to_owned();
+    let (_, _, profile) = browser.get(&link).await;
+    let csrf = Browser::hidden(&profile, "csrf");
+    let events = |app: &TestApp| {
+        let app_url = app.url("/v1/customers/ann/activities?type=event");
+        let key = app.workspace.app_api_key.clone();
+        async move {
+            let body: serde_json::Value = reqwest::Client::new()
+                .get(app_url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("answered")
+                .json()
+                .await
+                .expect("JSON");
+            body["activities"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let send = format!("{link}/events");
+
+    // Refusals: no token, bad JSON, a name the Track API refuses. Nothing is stored.
+    let (status, _, _) = browser
+        .post(&send, &[("name", "upgraded"), ("data", "{}")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, page) = browser
+        .post(
+            &send,
+            &[
+                ("csrf", &csrf),
+                ("name", "upgraded"),
+                ("data", "{\"plan\": \"pro\",\n}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("Event data is not valid JSON") && page.contains("line 2, column 1"),
+        "{page}"
+    );
+    assert!(page.contains("upgraded"), "what was typed is kept: {page}");
+    let (status, _, page) = browser
+        .post(
+            &send,
+            &[("csrf", &csrf), ("name", "bad*name"), ("data", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (api_status, api_body) = app
+        .track(
+            reqwest::Method::POST,
+            "/api/v1/customers/ann/events",
+            Some(serde_json::json!({"name": "bad*name"})),
+        )
+        .await;
+    assert_eq!(api_status, 400);
+    let api_message = api_body["meta"]["error"]
+        .as_str()
+        .expect("a message")
+        .to_owned();
+    assert!(
+        page.contains(&api_message.replace('\'', "&#39;").replace('"', "&#34;")),
+        "the API's message {api_message:?} in {page}"
+    );
+    assert!(events(&app).await.is_empty(), "nothing was stored");
+
+    let (status, location, _) = browser
+        .post(
+            &send,
+            &[
+                ("csrf", &csrf),
+                ("name", "  upgraded "),
+                ("data", "{\"plan\": \"pro\"}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.contains("sent=upgraded"), "{location}");
+    let stored = events(&app).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        stored[0]["name"], "upgraded",
+        "names are trimmed as the API trims them"
+    );
+    assert_eq!(stored[0]["data"]["plan"], "pro");
+    let (_, _, page) = browser.get(&location).await;
+    assert!(page.contains("Sent “upgraded”"), "{page}");
+}

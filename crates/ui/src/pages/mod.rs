@@ -2,6 +2,7 @@
 
 pub mod home;
 pub mod people;
+pub mod send_event;
 pub mod setup;
 pub mod sign_in;
 

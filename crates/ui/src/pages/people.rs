@@ -110,10 +110,22 @@ pub async fn search(
     }))
 }
 
+/// The profile's Send Event form: what was typed, and what became of the last sending.
+#[derive(Default)]
+pub struct SendForm {
+    pub open: bool,
+    pub name: String,
+    pub data: String,
+    pub error: Option<String>,
+    /// The name of the event just sent.
+    pub sent: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "person.html")]
 struct PersonPage {
     layout: Layout,
+    csrf: String,
     workspace: WorkspaceView,
     person: PersonView,
     attributes: Vec<(String, String)>,
@@ -122,23 +134,40 @@ struct PersonPage {
     activity: Vec<ActivityView>,
     older: Option<i64>,
     days: i64,
+    send: SendForm,
 }
 
 #[derive(Deserialize)]
-pub struct ActivityCursor {
+pub struct ProfileQuery {
     before: Option<i64>,
+    sent: Option<String>,
 }
 
-/// `GET /ui/w/{id}/people/{seq}?before=`: a person's profile.
+/// `GET /ui/w/{id}/people/{seq}?before=&sent=`: a person's profile.
 pub async fn profile(
     State(state): State<UiState>,
     user: SignedIn,
     Path((workspace_id, seq)): Path<(i64, i64)>,
-    Query(cursor): Query<ActivityCursor>,
+    Query(query): Query<ProfileQuery>,
+) -> Result<Response, UiError> {
+    let send = SendForm {
+        sent: query.sent,
+        ..SendForm::default()
+    };
+    render_profile(&state, &user, workspace_id, seq, query.before, send).await
+}
+
+/// Renders a profile, with the Send Event form as given.
+pub async fn render_profile(
+    state: &UiState,
+    user: &SignedIn,
+    workspace_id: i64,
+    seq: i64,
+    before: Option<i64>,
+    send: SendForm,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let since = state.now() - ACTIVITY_DAYS * 86_400;
-    let before = cursor.before;
     let (person, devices, mut activity) = state
         .store()
         .read(move |r| {
@@ -177,8 +206,14 @@ pub async fn profile(
             )
         })
         .collect();
-    Ok(render(&PersonPage {
-        layout: Layout::signed_in(&user, Some(workspace_id)),
+    let status = if send.error.is_some() {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let mut response = render(&PersonPage {
+        layout: Layout::signed_in(user, Some(workspace_id)),
+        csrf: user.session.csrf_token.clone(),
         workspace,
         person: PersonView::from(&person),
         attributes,
@@ -187,5 +222,10 @@ pub async fn profile(
         activity: activity.iter().map(ActivityView::from).collect(),
         older,
         days: ACTIVITY_DAYS,
-    }))
+        send,
+    });
+    if response.status().is_success() {
+        *response.status_mut() = status;
+    }
+    Ok(response)
 }
