@@ -16,6 +16,9 @@ pub enum UiError {
     Csrf,
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// A request the checks refuse; the message says why.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -39,6 +42,7 @@ impl IntoResponse for UiError {
                 "This form has expired",
                 "Nothing was changed. Go back, reload the page and send the form again.",
             ),
+            Self::Refused(message) => (StatusCode::BAD_REQUEST, "Not sent", message.as_str()),
             Self::NotFound(_) => (
                 StatusCode::NOT_FOUND,
                 "Not found",
@@ -75,7 +79,12 @@ impl IntoResponse for UiError {
         };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, [(header::CONTENT_TYPE, "text/plain")], message).into_response(),
+            Err(_) => (
+                status,
+                [(header::CONTENT_TYPE, "text/plain")],
+                message.to_owned(),
+            )
+                .into_response(),
         }
     }
 }

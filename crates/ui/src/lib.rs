@@ -45,6 +45,12 @@ pub fn router(state: UiState) -> Router {
             get(pages::setup::show).post(pages::setup::submit),
         )
         .route("/ui/w/{id}", get(pages::home::workspace))
+        .route("/ui/w/{id}/activity", get(pages::activity::list))
+        .route("/ui/w/{id}/activity/{seq}", get(pages::activity::show))
+        .route(
+            "/ui/w/{id}/activity/{seq}/resend",
+            post(pages::activity::resend),
+        )
         .route("/ui/w/{id}/people", get(pages::people::list))
         .route("/ui/w/{id}/people/search", get(pages::people::search))
         .route("/ui/w/{id}/people/{seq}", get(pages::people::profile))

@@ -82,6 +82,9 @@ impl From<&herald_store::Person> for PersonView {
 /// One entry of an activity log.
 pub struct ActivityView {
     pub seq: i64,
+    /// Who it belongs to (id, else email, else cio_id); empty for anonymous activity.
+    pub person: String,
+    pub person_seq: Option<i64>,
     pub kind: String,
     pub name: String,
     pub at: String,
@@ -94,8 +97,15 @@ impl From<&herald_store::Activity> for ActivityView {
             .data
             .as_object()
             .is_some_and(serde_json::Map::is_empty);
+        let person = activity.customer.as_ref().map_or_else(String::new, |c| {
+            c.id.clone()
+                .or_else(|| c.email.clone())
+                .unwrap_or_else(|| format!("cio_{}", c.cio_id))
+        });
         Self {
             seq: activity.seq,
+            person,
+            person_seq: activity.person_seq,
             kind: activity.kind.replace('_', " "),
             name: activity.name.clone().unwrap_or_default(),
             at: moment(activity.timestamp),

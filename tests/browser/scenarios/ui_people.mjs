@@ -1,7 +1,8 @@
 // People in the web UI, in real Chromium: the search box finds a person by typing part of an
 // email (results as one types), the profile shows tracked values that hold markup as text and
 // runs none of it, Send Event from the profile's Options menu refuses invalid JSON as one types
-// and sends a valid event through the Track API's path, and the pages work at phone width. Screenshots go to HERALD_TEST_SCREENSHOTS.
+// and sends a valid event through the Track API's path, Activity Logs → an event → Resend sends
+// it again, and the pages work at phone width. Screenshots go to HERALD_TEST_SCREENSHOTS.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
@@ -78,5 +79,23 @@ export async function run(h) {
     (await h.customerActivities('ann')).find((a) => a.name === 'ui_sent'));
   assert.equal(sent.data.plan, 'pro');
   await shoot(page, shots, 'send-event-sent');
+
+  // Activity Logs → the event → Resend: the same name and data again, to the same person.
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Activity Logs' }).click();
+  await page.getByRole('heading', { name: 'Activity Logs' }).waitFor();
+  await page.getByLabel('Event name').fill('ui_sent');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/name=ui_sent/);
+  await shoot(page, shots, 'activity-logs');
+  await page.locator('table.list a', { hasText: 'ui_sent' }).first().click();
+  await page.getByRole('button', { name: 'Resend' }).waitFor();
+  await shoot(page, shots, 'activity-entry');
+  await page.getByRole('button', { name: 'Resend' }).click();
+  await page.getByRole('status').waitFor();
+  const both = await h.waitFor('the resent event through the App API', async () => {
+    const found = (await h.customerActivities('ann')).filter((a) => a.name === 'ui_sent');
+    return found.length === 2 ? found : null;
+  });
+  assert.deepEqual(both.map((a) => a.data.plan), ['pro', 'pro']);
   assert.deepEqual(dialogs, [], 'no tracked value ran as script');
 }

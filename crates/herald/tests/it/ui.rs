@@ -544,3 +544,92 @@ async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
     let (_, _, page) = browser.get(&location).await;
     assert!(page.contains("Sent “upgraded”"), "{page}");
 }
+
+#[tokio::test]
+async fn activity_logs_filter_and_resend_an_event_to_the_same_person() {
+    let app = TestApp::spawn().await;
+    let created = create_user(&app.server.data_dir, "logs@example.com", PASSWORD, &[]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
+    crate::helpers::identify(&app, "bob", serde_json::json!({})).await;
+    crate::helpers::event(
+        &app,
+        "ann",
+        serde_json::json!({"name": "purchased", "data": {"price": 12}}),
+    )
+    .await;
+    crate::helpers::event(
+        &app,
+        "bob",
+        serde_json::json!({"name": "purchased", "data": {"price": 5}}),
+    )
+    .await;
+    crate::helpers::event(&app, "ann", serde_json::json!({"name": "viewed"})).await;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("logs@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+
+    let (status, _, all) = browser.get(&format!("/ui/w/{ws}/activity")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(all.contains("Older events are kept"), "{all}");
+    assert!(
+        all.find("viewed") < all.find("purchased"),
+        "newest first: {all}"
+    );
+    let (_, _, filtered) = browser
+        .get(&format!(
+            "/ui/w/{ws}/activity?type=event&name=purchased&person=ann%40example.com"
+        ))
+        .await;
+    assert_eq!(
+        filtered.matches("</span> purchased</a>").count(),
+        1,
+        "{filtered}"
+    );
+    assert!(!filtered.contains("viewed"), "{filtered}");
+    let (_, _, nobody) = browser
+        .get(&format!("/ui/w/{ws}/activity?person=nobody"))
+        .await;
+    assert!(nobody.contains("No person has the id or email"), "{nobody}");
+
+    let link = filtered
+        .split("<a href=\"")
+        .find(|part| part.contains("/activity/") && part.contains("purchased"))
+        .and_then(|part| part.split('"').next())
+        .expect("a link to the entry")
+        .to_owned();
+    let (status, _, entry) = browser.get(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(entry.contains("&#34;price&#34;: 12"), "{entry}");
+    let csrf = Browser::hidden(&entry, "csrf");
+    let (status, _, _) = browser.post(&format!("{link}/resend"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, location, _) = browser
+        .post(&format!("{link}/resend"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.contains("sent=purchased"), "{location}");
+    let (_, body) = app.app_get("/v1/customers/ann/activities?type=event").await;
+    let names: Vec<(&str, i64)> = body["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .filter(|a| a["name"] == "purchased")
+        .map(|a| ("purchased", a["data"]["price"].as_i64().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("purchased", 12), ("purchased", 12)],
+        "resent to ann with its data"
+    );
+    let (_, bob) = app.app_get("/v1/customers/bob/activities?type=event").await;
+    assert_eq!(
+        bob["activities"].as_array().map(Vec::len),
+        Some(1),
+        "bob got nothing"
+    );
+}

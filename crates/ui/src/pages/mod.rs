@@ -1,5 +1,6 @@
 //! One module per page or flow.
 
+pub mod activity;
 pub mod home;
 pub mod people;
 pub mod send_event;
