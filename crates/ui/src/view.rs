@@ -29,13 +29,6 @@ impl From<&Workspace> for WorkspaceView {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn moments_read_in_utc() {
-        assert_eq!(super::moment(1_800_000_000), "2027-01-15 08:00 UTC");
-    }
-}
 
 /// A JSON value as a page shows it: strings bare, anything else as indented JSON. The
 /// template escapes it like any other text.
@@ -149,5 +142,13 @@ impl SegmentStay {
             });
         }
         Ok(stays)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn moments_read_in_utc() {
+        assert_eq!(super::moment(1_800_000_000), "2027-01-15 08:00 UTC");
     }
 }
