@@ -29,7 +29,6 @@ impl From<&Workspace> for WorkspaceView {
     }
 }
 
-
 /// A JSON value as a page shows it: strings bare, anything else as indented JSON. The
 /// template escapes it like any other text.
 pub fn pretty(value: &serde_json::Value) -> String {
