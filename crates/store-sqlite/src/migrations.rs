@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_engine_log.sql")),
     (7, include_str!("../migrations/0007_segment_purges.sql")),
     (8, include_str!("../migrations/0008_users.sql")),
+    (9, include_str!("../migrations/0009_listing_indexes.sql")),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
