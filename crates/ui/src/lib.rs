@@ -51,6 +51,8 @@ pub fn router(state: UiState) -> Router {
             "/ui/w/{id}/activity/{seq}/resend",
             post(pages::activity::resend),
         )
+        .route("/ui/w/{id}/data-index", get(pages::data_index::events))
+        .route("/ui/w/{id}/data-index/event", get(pages::data_index::event))
         .route("/ui/w/{id}/people", get(pages::people::list))
         .route("/ui/w/{id}/people/search", get(pages::people::search))
         .route("/ui/w/{id}/people/{seq}", get(pages::people::profile))

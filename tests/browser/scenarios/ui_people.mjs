@@ -97,5 +97,14 @@ export async function run(h) {
     return found.length === 2 ? found : null;
   });
   assert.deepEqual(both.map((a) => a.data.plan), ['pro', 'pro']);
+
+  // Data Index → the event: its count, and its recent activity.
+  await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Data Index' }).click();
+  await page.getByRole('heading', { name: 'Data Index' }).waitFor();
+  await shoot(page, shots, 'data-index');
+  await page.locator('table.list a', { hasText: 'ui_sent' }).click();
+  await page.getByRole('heading', { name: 'Recent Activity' }).waitFor();
+  assert.equal(await page.locator('.activity li').count(), 2);
+  await shoot(page, shots, 'data-index-event');
   assert.deepEqual(dialogs, [], 'no tracked value ran as script');
 }

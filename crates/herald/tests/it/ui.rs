@@ -633,3 +633,54 @@ async fn activity_logs_filter_and_resend_an_event_to_the_same_person() {
         "bob got nothing"
     );
 }
+
+#[tokio::test]
+async fn the_data_index_lists_event_names_and_an_events_recent_activity() {
+    let app = TestApp::spawn().await;
+    let created = create_user(&app.server.data_dir, "index@example.com", PASSWORD, &[]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    crate::helpers::identify(&app, "ann", serde_json::json!({})).await;
+    for price in [3, 4] {
+        crate::helpers::event(
+            &app,
+            "ann",
+            serde_json::json!({"name": "bought it/now", "data": {"price": price}}),
+        )
+        .await;
+    }
+    crate::helpers::event(&app, "ann", serde_json::json!({"name": SCRIPT})).await;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("index@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    let (status, _, index) = browser.get(&format!("/ui/w/{ws}/data-index")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!index.contains(SCRIPT), "{index}");
+    let row = index
+        .split("<tr>")
+        .find(|row| row.contains("bought it/now"))
+        .expect("the event's row");
+    assert!(
+        row.contains("<td class=\"number\">2</td>") && row.contains("price"),
+        "{row}"
+    );
+    let link = row
+        .split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link")
+        .replace("&#38;", "&");
+    let (status, _, page) = browser.get(&link).await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    assert!(page.contains("Recent Activity"), "{page}");
+    assert_eq!(page.matches(">Resend</button>").count(), 2, "{page}");
+    let (status, _, _) = browser
+        .get(&format!(
+            "/ui/w/{ws}/data-index/event?name=never&type=event"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
