@@ -5,17 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
-
-const LAPTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 740 };
-
-async function shoot(page, dir, name) {
-  for (const [size, viewport] of [['laptop', LAPTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(viewport);
-    await page.screenshot({ path: `${dir}/${name}-${size}.png`, fullPage: true });
-  }
-  await page.setViewportSize(LAPTOP);
-}
+import { LAPTOP, shoot } from '../lib/screens.mjs';
 
 export async function run(h) {
   const email = env('HERALD_TEST_UI_EMAIL');

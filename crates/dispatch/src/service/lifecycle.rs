@@ -29,11 +29,9 @@ impl Campaigns {
                     .await?;
             }
             _ => {
-                let saved = row.clone();
-                self.store
-                    .write(move |tx| tx.update_campaign(&saved))
-                    .await??;
-                self.registry.upsert(&row);
+                let row = self.save(row).await?;
+                self.wake();
+                return Ok(row);
             }
         }
         self.wake();
@@ -87,12 +85,6 @@ impl Campaigns {
     pub async fn pause(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         "paused".clone_into(&mut row.state);
-        row.updated_at = self.clock.now().max(row.updated_at);
-        let saved = row.clone();
-        self.store
-            .write(move |tx| tx.update_campaign(&saved))
-            .await??;
-        self.registry.upsert(&row);
-        Ok(row)
+        self.save(row).await
     }
 }

@@ -133,6 +133,11 @@ impl Campaigns {
         let mut row = self.get(workspace_id, id).await?;
         row.name = self.validate(workspace_id, &definition).await?;
         row.definition = definition;
+        self.save(row).await
+    }
+
+    /// Stores a changed campaign with a new `updated_at` and tells the registry.
+    async fn save(&self, mut row: CampaignRow) -> Result<CampaignRow, CampaignsError> {
         row.updated_at = self.clock.now().max(row.updated_at);
         let saved = row.clone();
         self.store

@@ -180,6 +180,10 @@ async fn the_first_start_enrolls_the_current_members_once() {
 
     // Later entries come through the live trigger; a second start enrolls nobody again.
     s.identify("cat", "pro").await;
+    // Stored (with the run its trigger starts) before the pause: an entry while paused
+    // starts nothing.
+    s.segments.flush().await.expect("memberships stored");
+    assert_eq!(s.runs(draft.id).await.len(), 3);
     s.campaigns
         .pause(s.workspace, draft.id)
         .await
@@ -188,8 +192,11 @@ async fn the_first_start_enrolls_the_current_members_once() {
         .start(s.workspace, draft.id)
         .await
         .expect("started again");
-    s.segments.flush().await.expect("memberships stored");
-    assert_eq!(s.runs(draft.id).await.len(), 3);
+    assert_eq!(
+        s.runs(draft.id).await.len(),
+        3,
+        "a second start enrolls nobody"
+    );
 
     s.campaigns
         .delete(s.workspace, draft.id)

@@ -122,17 +122,7 @@ fn screenshots() -> String {
 async fn browser_ui_sign_in_wrong_password_and_sign_out() {
     let app = TestApp::spawn().await;
     crate::helpers::create_workspace(&app.server.data_dir, "second");
-    let created = crate::ui::create_user(
-        &app.server.data_dir,
-        "ui@example.com",
-        crate::ui::PASSWORD,
-        &[],
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
     let shots = screenshots();
     scenario_on(
         "ui_sign_in",
@@ -150,17 +140,7 @@ async fn browser_ui_sign_in_wrong_password_and_sign_out() {
 async fn browser_ui_people_search_and_a_profile_that_runs_no_tracked_markup() {
     use serde_json::json;
     let app = TestApp::spawn().await;
-    let created = crate::ui::create_user(
-        &app.server.data_dir,
-        "ui@example.com",
-        crate::ui::PASSWORD,
-        &[],
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
     crate::helpers::identify(
         &app,
         "ann",

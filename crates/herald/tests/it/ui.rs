@@ -39,6 +39,16 @@ pub fn create_user(
     child.wait_with_output().expect("herald exits")
 }
 
+/// Creates a user who must be created (see `create_user` for the refusals).
+pub fn add_user(data_dir: &Path, email: &str, extra: &[&str]) {
+    let created = create_user(data_dir, email, PASSWORD, extra);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+}
+
 /// A browser without JavaScript: it keeps its cookies and follows no redirect by itself.
 struct Browser {
     client: reqwest::Client,
@@ -113,6 +123,15 @@ impl Browser {
         (status, location, response.text().await.expect("a body"))
     }
 
+    /// Where the first link whose text ends a `<a …>` with `text` goes, as a path.
+    fn link(page: &str, text: &str) -> String {
+        page.split("<a href=\"")
+            .find(|part| part.contains(text))
+            .and_then(|part| part.split('"').next())
+            .unwrap_or_else(|| panic!("no link with {text:?} in {page}"))
+            .replace("&#38;", "&")
+    }
+
     /// The value of a form's hidden `name` field on a page.
     fn hidden(page: &str, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
@@ -140,17 +159,7 @@ async fn pages_need_a_session_and_forms_their_token() {
     let app = TestApp::spawn().await;
     let data_dir = app.server.data_dir.clone();
     let other = create_workspace(&data_dir, "other");
-    let created = create_user(
-        &data_dir,
-        "Ann@Example.com",
-        PASSWORD,
-        &["--workspace", "test"],
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    add_user(&data_dir, "Ann@Example.com", &["--workspace", "test"]);
     let mut browser = Browser::new(&app.server);
 
     // Signed out: every page sends to the sign-in page and shows nothing.
@@ -223,12 +232,7 @@ async fn pages_need_a_session_and_forms_their_token() {
 #[tokio::test]
 async fn five_failed_sign_ins_lock_the_email_for_a_while() {
     let app = TestApp::spawn().await;
-    let created = create_user(&app.server.data_dir, "bob@example.com", PASSWORD, &[]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    add_user(&app.server.data_dir, "bob@example.com", &[]);
     let mut browser = Browser::new(&app.server);
     for _ in 0..5 {
         let (status, _, _) = browser.sign_in("bob@example.com", "wrong password!").await;
@@ -346,17 +350,7 @@ async fn people_are_listed_searched_and_profiled_with_tracked_values_escaped() {
     let app = TestApp::spawn().await;
     let data_dir = app.server.data_dir.clone();
     let other = create_workspace(&data_dir, "other");
-    let created = create_user(
-        &data_dir,
-        "viewer@example.com",
-        PASSWORD,
-        &["--workspace", "test"],
-    );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    add_user(&data_dir, "viewer@example.com", &["--workspace", "test"]);
     crate::helpers::identify(
         &app,
         "ann",
@@ -399,12 +393,7 @@ async fn people_are_listed_searched_and_profiled_with_tracked_values_escaped() {
     let (_, _, page) = browser.get(&format!("/ui/w/{ws}/people?q=zz")).await;
     assert!(page.contains("No id or email starts with"), "{page}");
 
-    let link = list
-        .split("<a href=\"")
-        .find(|part| part.contains("\">ann</a>"))
-        .and_then(|part| part.split('"').next())
-        .expect("a link to ann's profile")
-        .to_owned();
+    let link = Browser::link(&list, "\">ann</a>");
     let seq: i64 = link
         .rsplit('/')
         .next()
@@ -439,23 +428,13 @@ async fn people_are_listed_searched_and_profiled_with_tracked_values_escaped() {
 #[tokio::test]
 async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
     let app = TestApp::spawn().await;
-    let created = create_user(&app.server.data_dir, "sender@example.com", PASSWORD, &[]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    add_user(&app.server.data_dir, "sender@example.com", &[]);
     crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
     let mut browser = Browser::new(&app.server);
     browser.sign_in("sender@example.com", PASSWORD).await;
     let ws = app.workspace.id;
     let (_, _, list) = browser.get(&format!("/ui/w/{ws}/people")).await;
-    let link = list
-        .split("<a href=\"")
-        .find(|part| part.contains("\">ann</a>"))
-        .and_then(|part| part.split('"').next())
-        .expect("a link to ann's profile")
-        .to_owned();
+    let link = Browser::link(&list, "\">ann</a>");
     let (_, _, profile) = browser.get(&link).await;
     let csrf = Browser::hidden(&profile, "csrf");
     let events = |app: &TestApp| {
@@ -548,12 +527,7 @@ async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
 #[tokio::test]
 async fn activity_logs_filter_and_resend_an_event_to_the_same_person() {
     let app = TestApp::spawn().await;
-    let created = create_user(&app.server.data_dir, "logs@example.com", PASSWORD, &[]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    add_user(&app.server.data_dir, "logs@example.com", &[]);
     crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
     crate::helpers::identify(&app, "bob", serde_json::json!({})).await;
     crate::helpers::event(
@@ -596,12 +570,7 @@ async fn activity_logs_filter_and_resend_an_event_to_the_same_person() {
         .await;
     assert!(nobody.contains("No person has the id or email"), "{nobody}");
 
-    let link = filtered
-        .split("<a href=\"")
-        .find(|part| part.contains("/activity/") && part.contains("purchased"))
-        .and_then(|part| part.split('"').next())
-        .expect("a link to the entry")
-        .to_owned();
+    let link = Browser::link(&filtered, "</span> purchased</a>");
     let (status, _, entry) = browser.get(&link).await;
     assert_eq!(status, StatusCode::OK);
     assert!(entry.contains("&#34;price&#34;: 12"), "{entry}");
@@ -637,12 +606,7 @@ async fn activity_logs_filter_and_resend_an_event_to_the_same_person() {
 #[tokio::test]
 async fn the_data_index_lists_event_names_and_an_events_recent_activity() {
     let app = TestApp::spawn().await;
-    let created = create_user(&app.server.data_dir, "index@example.com", PASSWORD, &[]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    add_user(&app.server.data_dir, "index@example.com", &[]);
     crate::helpers::identify(&app, "ann", serde_json::json!({})).await;
     for price in [3, 4] {
         crate::helpers::event(
@@ -667,12 +631,7 @@ async fn the_data_index_lists_event_names_and_an_events_recent_activity() {
         row.contains("<td class=\"number\">2</td>") && row.contains("price"),
         "{row}"
     );
-    let link = row
-        .split("href=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a link")
-        .replace("&#38;", "&");
+    let link = Browser::link(row, "bought it/now");
     let (status, _, page) = browser.get(&link).await;
     assert_eq!(status, StatusCode::OK, "{link}");
     assert!(page.contains("Recent Activity"), "{page}");
