@@ -1,7 +1,7 @@
 //! The scale benchmark of issue 12, against a real server on a real data set: load the
 //! segmentation workload through `POST /api/v2/batch`, then restart the server and time how soon
 //! it takes writes and how soon every segment count is exact, how soon a new segment is exact,
-//! ingest latency while segments build, and previews over HTTP. It starts and stops the server
+//! ingest latency while segments build, and previews over HTTP; and the web UI's pages (issue 13). It starts and stops the server
 //! itself (`--herald`), so that a restart is timed from the process's start.
 
 mod client;
@@ -10,6 +10,7 @@ mod ingest_during_builds;
 mod load;
 mod phases;
 mod server;
+mod ui;
 
 use std::path::PathBuf;
 

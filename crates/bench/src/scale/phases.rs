@@ -88,6 +88,9 @@ async fn run(args: &ScaleArgs) -> anyhow::Result<()> {
             println!("{}", new_segment(&mut client, &segment).await?);
         }
     }
+    if phases.contains(&"ui") {
+        println!("{}", super::ui::run(&setup, args.runs).await?);
+    }
     if phases.contains(&"build-ingest") {
         println!(
             "{}",

@@ -1,0 +1,206 @@
+//! The web UI's pages at scale (issue 13): signs in as a real browser would (the sign-in form's
+//! CSRF cookie and field, then the session cookie) and times each page over HTTP: the person
+//! search by prefix as htmx asks for it, profiles, the activity log's first page and a deep one,
+//! and the data index. One JSON line with p50, p99 and max per page.
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{CONTENT_TYPE, COOKIE, HOST, HeaderValue, LOCATION, SET_COOKIE};
+use hyper::{Method, Request, StatusCode};
+use serde_json::{Value, json};
+use std::io::Write;
+
+use super::Setup;
+use herald_bench::segments::stats::{Latencies, ms};
+
+const EMAIL: &str = "bench-ui@example.com";
+const PASSWORD: &str = "the benchmark's password";
+
+/// One keep-alive connection with the cookies the server set.
+struct Browser {
+    sender: SendRequest<Full<Bytes>>,
+    host: HeaderValue,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<String>,
+        htmx: bool,
+    ) -> anyhow::Result<(StatusCode, String)> {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, self.host.clone())
+            .header(COOKIE, cookie);
+        if htmx {
+            request = request.header("hx-request", "true");
+        }
+        if form.is_some() {
+            request = request.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let request = request.body(Full::new(Bytes::from(form.unwrap_or_default())))?;
+        self.sender.ready().await.context("the connection closed")?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status();
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str()?;
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.retain(|(kept, _)| kept != name);
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        let _ = response.headers().get(LOCATION);
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// Times `runs` requests of `path`.
+    async fn time(&mut self, path: &str, runs: usize, htmx: bool) -> anyhow::Result<Value> {
+        let mut latencies = Latencies::with_capacity(runs);
+        for _ in 0..runs {
+            let begin = Instant::now();
+            let (status, _) = self.send(Method::GET, path, None, htmx).await?;
+            latencies.record(begin.elapsed());
+            if status != StatusCode::OK {
+                bail!("{path} answered {status}");
+            }
+        }
+        Ok(summary(&mut latencies))
+    }
+}
+
+fn summary(latencies: &mut Latencies) -> Value {
+    json!({
+        "runs": latencies.len(),
+        "p50_ms": ms(latencies.percentile(0.5)),
+        "p99_ms": ms(latencies.percentile(0.99)),
+        "max_ms": ms(latencies.max()),
+    })
+}
+
+/// The value of the hidden field `name` on a page.
+fn hidden(page: &str, name: &str) -> anyhow::Result<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).context("no such field")? + marker.len();
+    Ok(page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Creates the benchmark's UI user unless it exists (`herald user create`).
+fn ensure_user(setup: &Setup) -> anyhow::Result<()> {
+    let mut child = Command::new(&setup.herald)
+        .args([
+            "user",
+            "create",
+            EMAIL,
+            "--password-stdin",
+            "--admin",
+            "--data-dir",
+        ])
+        .arg(&setup.data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .context("stdin")?
+        .write_all(format!("{PASSWORD}\n").as_bytes())?;
+    let output = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() && !stderr.contains("already exists") {
+        bail!("herald user create failed: {stderr}");
+    }
+    Ok(())
+}
+
+/// Signs in and times the pages; `runs` requests of each.
+pub async fn run(setup: &Setup, runs: usize) -> anyhow::Result<Value> {
+    ensure_user(setup)?;
+    let target = super::client::target(setup)?;
+    let mut browser = Browser {
+        sender: crate::worker::connect(&target).await?,
+        host: target.host.clone(),
+        cookies: Vec::new(),
+    };
+    let (_, page) = browser
+        .send(Method::GET, "/ui/sign-in", None, false)
+        .await?;
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &hidden(&page, "csrf")?)
+        .append_pair("email", EMAIL)
+        .append_pair("password", PASSWORD)
+        .finish();
+    let (status, _) = browser
+        .send(Method::POST, "/ui/sign-in", Some(form), false)
+        .await?;
+    if status != StatusCode::SEE_OTHER {
+        bail!("signing in answered {status}");
+    }
+    let (_, home) = browser.send(Method::GET, "/ui/", None, false).await?;
+    let workspace = home
+        .split("/ui/w/")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("no workspace on the home page")?
+        .to_owned();
+    // A deep page: the log's cursor 20 pages in, found by following the "older" links.
+    let mut cursor = format!("/ui/w/{workspace}/activity");
+    for _ in 0..20 {
+        let (_, page) = browser.send(Method::GET, &cursor, None, false).await?;
+        match page.split("href=\"").find(|part| part.contains("before=")) {
+            Some(part) => {
+                cursor = part
+                    .split('"')
+                    .next()
+                    .unwrap_or_default()
+                    .replace("&#38;", "&")
+            }
+            None => break,
+        }
+    }
+    let (_, people) = browser
+        .send(
+            Method::GET,
+            &format!("/ui/w/{workspace}/people"),
+            None,
+            false,
+        )
+        .await?;
+    let profile = people
+        .split("href=\"")
+        .find(|part| part.starts_with(&format!("/ui/w/{workspace}/people/")))
+        .and_then(|part| part.split('"').next())
+        .context("no profile link on the people page")?
+        .to_owned();
+    Ok(json!({
+        "phase": "ui",
+        "search_prefix": browser.time(&format!("/ui/w/{workspace}/people/search?q=u12"), runs, true).await?,
+        "people_page": browser.time(&format!("/ui/w/{workspace}/people"), runs, false).await?,
+        "profile": browser.time(&profile, runs, false).await?,
+        "activity_first_page": browser.time(&format!("/ui/w/{workspace}/activity"), runs, false).await?,
+        "activity_page_21": browser.time(&cursor, runs, false).await?,
+        "activity_by_name": browser.time(&format!("/ui/w/{workspace}/activity?type=event&name=purchased"), runs, false).await?,
+        "data_index": browser.time(&format!("/ui/w/{workspace}/data-index"), runs, false).await?,
+    }))
+}
