@@ -12,7 +12,8 @@
 #   BENCH_DATA         where the data goes (default: $CARGO_TARGET_DIR/scale-bench); it is kept,
 #                      and the load (about 20 minutes on 2 cores) runs only when it holds none
 #   BENCH_PEOPLE, BENCH_EVENTS, BENCH_SEED   the workload (default: 1000000, 20000000, 7)
-#   BENCH_PHASES       the new build's phases (default: restart,new-segment,preview,build-ingest)
+#   BENCH_PHASES       the new build's phases (default: restart,new-segment,preview,ui,build-ingest;
+#                      `ui` times the web UI's pages, issue 13)
 #   BENCH_OLD_PHASES   the old build's (default: restart,new-segment,preview)
 #   BENCH_RESULTS      a file the JSON lines are appended to (default: $BENCH_DATA/results.jsonl)
 #   BENCH_BASELINES    the SQL baselines to run last on the same workload, whose previews the
@@ -30,7 +31,7 @@ data="${BENCH_DATA:-${target_dir}/scale-bench}"
 people="${BENCH_PEOPLE:-1000000}"
 events="${BENCH_EVENTS:-20000000}"
 seed="${BENCH_SEED:-7}"
-phases="${BENCH_PHASES:-restart,new-segment,preview,build-ingest}"
+phases="${BENCH_PHASES:-restart,new-segment,preview,ui,build-ingest}"
 old_phases="${BENCH_OLD_PHASES:-restart,new-segment,preview}"
 results="${BENCH_RESULTS:-${data}/results.jsonl}"
 
