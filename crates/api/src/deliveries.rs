@@ -21,19 +21,6 @@ const DEFAULT_LIMIT: i64 = 50;
 /// The most one list returns, so one request cannot make the server serialize a whole table.
 const MAX_LIMIT: i64 = 1000;
 
-/// The outcomes every metrics answer names, even at zero, so dashboards need no special case
-/// for a campaign that has not sent yet.
-const METRIC_KEYS: [&str; 8] = [
-    "queued",
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "converted",
-    "bounced",
-    "failed",
-];
-
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     campaign_id: Option<String>,
@@ -187,20 +174,12 @@ pub async fn get_one(
     Ok(Json(json!({"delivery": answer})))
 }
 
-/// Lays the store's counts out with every usual outcome present.
+/// Lays the service's counts out as a JSON object.
 fn metrics_json(counts: Vec<(String, i64)>) -> Map<String, Value> {
-    let mut metrics: Map<String, Value> = METRIC_KEYS
-        .iter()
-        .map(|key| ((*key).to_owned(), json!(0)))
-        .collect();
-    for (name, count) in counts {
-        // `failed` can come twice: as the status of deliveries Herald gave up on and as a
-        // metric a client reported. Both may describe the same delivery, so adding them would
-        // count it twice; the larger of the two is the closest honest figure.
-        let known = metrics.get(&name).and_then(Value::as_i64).unwrap_or(0);
-        metrics.insert(name, json!(known.max(count)));
-    }
-    metrics
+    counts
+        .into_iter()
+        .map(|(name, count)| (name, json!(count)))
+        .collect()
 }
 
 /// `GET /v1/campaigns/{id}/metrics`.
@@ -209,16 +188,7 @@ pub async fn campaign_metrics(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<i64>,
 ) -> Answer {
-    let counts = state
-        .store()
-        .read(move |reader| {
-            if reader.campaign(workspace_id, id)?.is_none() {
-                return Ok(None);
-            }
-            reader.campaign_metrics(workspace_id, id).map(Some)
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found("Campaign not found"))?;
+    let counts = state.campaigns().service.metrics(workspace_id, id).await?;
     Ok(Json(
         json!({"campaign_id": id, "metrics": metrics_json(counts)}),
     ))

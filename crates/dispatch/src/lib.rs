@@ -17,6 +17,6 @@ pub mod worker;
 
 pub use registry::{Loaded, Registry};
 pub use render::unsubscribe_url;
-pub use service::{Campaigns, CampaignsError};
+pub use service::{Campaigns, CampaignsError, METRIC_KEYS, metrics_of};
 pub use triggers::{Triggers, enroll_current};
 pub use worker::{DispatchConfig, Dispatcher, Senders};

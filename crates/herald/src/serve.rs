@@ -111,6 +111,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         clock.clone(),
         segments.clone(),
         state.ingest().clone(),
+        state.campaigns().service.clone(),
         herald_ui::UiSettings {
             secure_cookies: settings.tls.is_some(),
             ..herald_ui::UiSettings::default()

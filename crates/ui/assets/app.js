@@ -33,6 +33,49 @@ function checkJson(area) {
   if (submit) submit.disabled = !valid;
 }
 
+// The person picker of the Send Event dialog: htmx puts a button per person found under the
+// search box; choosing one (click, Enter or Space) fills the form's hidden `person` field.
+// ArrowDown goes from the box to the first person, and the arrows move between them.
+document.addEventListener("click", (event) => {
+  const pick = event.target.closest(".pick");
+  if (!pick) return;
+  const form = pick.closest("form");
+  form.querySelector("input[data-picked]").value = pick.dataset.seq;
+  form.querySelector("[data-picked-label]").textContent = "Chosen: " + pick.dataset.label;
+  const search = form.querySelector("input[name=person_query]");
+  search.value = pick.dataset.label;
+  pick.parentElement.replaceChildren();
+  search.focus();
+});
+
+// Typing another name drops the person chosen before.
+document.addEventListener("input", (event) => {
+  if (event.target.name !== "person_query") return;
+  const form = event.target.closest("form");
+  form.querySelector("input[data-picked]").value = "";
+  form.querySelector("[data-picked-label]").textContent = "Nobody chosen yet.";
+});
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+  const form = event.target.closest && event.target.closest("form");
+  if (!form) return;
+  const picks = Array.from(form.querySelectorAll(".pick"));
+  if (picks.length === 0) return;
+  const at = picks.indexOf(event.target);
+  let next;
+  if (event.target.name === "person_query") {
+    if (event.key !== "ArrowDown") return;
+    next = picks[0];
+  } else if (at >= 0) {
+    next = picks[Math.min(picks.length - 1, Math.max(0, at + (event.key === "ArrowDown" ? 1 : -1)))];
+  } else {
+    return;
+  }
+  event.preventDefault();
+  next.focus();
+});
+
 document.addEventListener("DOMContentLoaded", () => {
   // A <select data-navigate> goes to the path of the option chosen (the workspace switcher).
   for (const select of document.querySelectorAll("select[data-navigate]")) {

@@ -23,6 +23,8 @@ pub enum UiError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Segments(#[from] herald_segments::SegmentsError),
+    #[error(transparent)]
+    Campaigns(#[from] herald_dispatch::CampaignsError),
 }
 
 #[derive(Template)]
@@ -55,6 +57,27 @@ impl IntoResponse for UiError {
                 "Segments are loading",
                 "Herald has just started and its segment engine is still reading the history. Reload this page in a few seconds.",
             ),
+            Self::Campaigns(herald_dispatch::CampaignsError::NotFound) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such campaign in this workspace. Go back to the campaigns.",
+            ),
+            Self::Campaigns(herald_dispatch::CampaignsError::Invalid(message)) => {
+                (StatusCode::BAD_REQUEST, "Not changed", message.as_str())
+            }
+            Self::Campaigns(herald_dispatch::CampaignsError::Engine(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Segments are loading",
+                "Herald has just started and its segment engine is still reading the history. Try again in a few seconds.",
+            ),
+            Self::Campaigns(herald_dispatch::CampaignsError::Store(error)) => {
+                tracing::error!(error = %error, "a UI page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Herald could not read or write its store. Try again; the server log says more.",
+                )
+            }
             Self::Segments(error) => {
                 tracing::error!(error = %error, "a UI page failed");
                 (

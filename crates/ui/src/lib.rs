@@ -53,6 +53,21 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/ui/w/{id}/data-index", get(pages::data_index::events))
         .route("/ui/w/{id}/data-index/event", get(pages::data_index::event))
+        .route("/ui/w/{id}/campaigns", get(pages::campaigns::list))
+        .route(
+            "/ui/w/{id}/campaigns/{campaign}",
+            get(pages::campaigns::overview),
+        )
+        .route(
+            "/ui/w/{id}/campaigns/{campaign}/trigger",
+            get(pages::campaigns::trigger),
+        )
+        .route(
+            "/ui/w/{id}/campaigns/{campaign}/state",
+            post(pages::campaigns::set_state),
+        )
+        .route("/ui/w/{id}/send-event", post(pages::send_event::send_any))
+        .route("/ui/w/{id}/people/pick", get(pages::send_event::pick))
         .route("/ui/w/{id}/people", get(pages::people::list))
         .route("/ui/w/{id}/people/search", get(pages::people::search))
         .route("/ui/w/{id}/people/{seq}", get(pages::people::profile))

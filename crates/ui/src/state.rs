@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use herald_dispatch::Campaigns;
 use herald_domain::Clock;
 use herald_ingest::Ingest;
 use herald_segments::Segments;
@@ -37,6 +38,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     segments: Segments,
     ingest: Ingest,
+    campaigns: Campaigns,
     settings: UiSettings,
     limiter: SignInLimiter,
 }
@@ -53,6 +55,7 @@ impl UiState {
         clock: Arc<dyn Clock>,
         segments: Segments,
         ingest: Ingest,
+        campaigns: Campaigns,
         settings: UiSettings,
     ) -> Self {
         Self {
@@ -61,6 +64,7 @@ impl UiState {
                 clock,
                 segments,
                 ingest,
+                campaigns,
                 settings,
                 limiter: SignInLimiter::default(),
             }),
@@ -82,6 +86,10 @@ impl UiState {
     /// The same ingest the Track API writes through.
     pub fn ingest(&self) -> &Ingest {
         &self.inner.ingest
+    }
+
+    pub fn campaigns(&self) -> &Campaigns {
+        &self.inner.campaigns
     }
 
     pub fn settings(&self) -> &UiSettings {

@@ -96,5 +96,15 @@ export async function run(h) {
   await page.getByRole('heading', { name: 'Recent Activity' }).waitFor();
   assert.equal(await page.locator('.activity li').count(), 2);
   await shoot(page, shots, 'data-index-event');
+
+  // Data Index → the event → Send Event: the name comes from the event, the person is picked.
+  await page.locator('summary', { hasText: 'Send Event' }).click();
+  assert.equal(await page.getByLabel('Event name').inputValue(), 'ui_sent');
+  await page.getByLabel('Person').pressSequentially('ann.l', { delay: 30 });
+  await page.locator('#send-person-picks').getByRole('option').first().click();
+  await page.getByRole('button', { name: 'Send event' }).click();
+  await page.getByRole('status').waitFor();
+  await h.waitFor('the third ui_sent through the App API', async () =>
+    (await h.customerActivities('ann')).filter((a) => a.name === 'ui_sent').length === 3);
   assert.deepEqual(dialogs, [], 'no tracked value ran as script');
 }

@@ -4,6 +4,7 @@
 
 mod error;
 mod lifecycle;
+mod metrics;
 #[cfg(test)]
 mod tests;
 
@@ -17,6 +18,7 @@ use herald_store::{CampaignRow, StoreHandle};
 use serde_json::Value;
 
 pub use error::CampaignsError;
+pub use metrics::{METRIC_KEYS, metrics_of};
 
 use crate::{Dispatcher, Registry};
 

@@ -168,3 +168,27 @@ async fn browser_ui_people_search_and_a_profile_that_runs_no_tracked_markup() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn browser_ui_send_event_from_a_campaigns_trigger_page_and_overview() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
+    crate::helpers::identify(&app, "ann", json!({"email": "ann.lee@example.com"})).await;
+    crate::helpers::identify(&app, "bob", json!({"email": "bob@example.com"})).await;
+    let campaign = crate::ui::purchase_campaign(&app).await.to_string();
+    let shots = screenshots();
+    let workspace = app.workspace.id.to_string();
+    scenario_on(
+        "ui_campaigns",
+        &app,
+        &[
+            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
+            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+            ("HERALD_TEST_WORKSPACE_ID", &workspace),
+            ("HERALD_TEST_CAMPAIGN_ID", &campaign),
+            ("HERALD_TEST_SCREENSHOTS", &shots),
+        ],
+    )
+    .await;
+}

@@ -132,6 +132,16 @@ impl Browser {
             .replace("&#38;", "&")
     }
 
+    /// The value of the first `attribute="…"` on a page.
+    fn hidden_attribute(page: &str, attribute: &str) -> String {
+        let marker = format!("{attribute}=\"");
+        let start = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {attribute} in {page}"))
+            + marker.len();
+        page[start..].split('"').next().expect("a value").to_owned()
+    }
+
     /// The value of a form's hidden `name` field on a page.
     fn hidden(page: &str, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
@@ -641,5 +651,118 @@ async fn the_data_index_lists_event_names_and_an_events_recent_activity() {
             "/ui/w/{ws}/data-index/event?name=never&type=event"
         ))
         .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A running campaign triggered by `purchased`, whose first step waits a day (nothing is sent
+/// while a test looks).
+pub async fn purchase_campaign(app: &TestApp) -> i64 {
+    let (status, body) = app
+        .app_post(
+            "/v1/campaigns",
+            serde_json::json!({"campaign": {
+                "name": "Receipt",
+                "trigger": {"event": {"name": "purchased"}},
+                "steps": [{"delay": {"days": 1}}, {"webhook": {"url": "http://127.0.0.1:9/{{ customer.id }}"}}]
+            }}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["campaign"]["id"].as_i64().expect("an id")
+}
+
+#[tokio::test]
+async fn campaign_pages_start_pause_and_send_an_event_to_a_picked_person() {
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "camp@example.com", &[]);
+    crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
+    let campaign = purchase_campaign(&app).await;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("camp@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+
+    let (status, _, list) = browser.get(&format!("/ui/w/{ws}/campaigns")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains("Receipt") && list.contains("draft") && list.contains("event “purchased”"),
+        "{list}"
+    );
+    let overview_path = format!("/ui/w/{ws}/campaigns/{campaign}");
+    let (status, _, overview) = browser.get(&overview_path).await;
+    assert_eq!(status, StatusCode::OK);
+    for metric in [
+        "queued",
+        "sent",
+        "delivered",
+        "opened",
+        "clicked",
+        "bounced",
+        "failed",
+    ] {
+        assert!(
+            overview.contains(&format!("<dt>{metric}</dt>")),
+            "{metric} in {overview}"
+        );
+    }
+    // The dialog starts with the trigger's event name.
+    assert!(
+        overview.contains("name=\"name\" required value=\"purchased\""),
+        "{overview}"
+    );
+    let csrf = Browser::hidden(&overview, "csrf");
+
+    let state_path = format!("{overview_path}/state");
+    let (status, _, _) = browser.post(&state_path, &[("to", "running")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = browser
+        .post(&state_path, &[("csrf", &csrf), ("to", "running")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, body) = app.app_get(&format!("/v1/campaigns/{campaign}")).await;
+    assert_eq!(body["campaign"]["state"], "running");
+
+    // The picker finds ann by the start of her email.
+    let (status, _, picks) = browser
+        .get(&format!("/ui/w/{ws}/people/pick?person_query=ann%40ex"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let seq = Browser::hidden_attribute(&picks, "data-seq");
+    // Without a person, nothing is sent and the dialog says why.
+    let send_path = format!("/ui/w/{ws}/send-event");
+    let (status, _, page) = browser
+        .post(
+            &send_path,
+            &[
+                ("csrf", &csrf),
+                ("person", ""),
+                ("name", "purchased"),
+                ("data", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("Choose a person"), "{page}");
+    let (status, location, _) = browser
+        .post(
+            &send_path,
+            &[
+                ("csrf", &csrf),
+                ("person", &seq),
+                ("name", "purchased"),
+                ("data", "{\"price\": 9}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location.contains(&format!("/people/{seq}?sent=purchased")),
+        "{location}"
+    );
+    let (_, events) = app.app_get("/v1/customers/ann/activities?type=event").await;
+    assert_eq!(events["activities"][0]["name"], "purchased");
+    let (status, _, trigger) = browser.get(&format!("{overview_path}/trigger")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(trigger.contains("Starts on event “purchased”"), "{trigger}");
+    let (status, _, _) = browser.get(&format!("/ui/w/{ws}/campaigns/9999")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

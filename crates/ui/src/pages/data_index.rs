@@ -83,6 +83,7 @@ struct EventPage {
     event: EventRow,
     recent: Vec<ActivityView>,
     days: i64,
+    dialog: super::send_event::SendDialog,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +131,7 @@ pub async fn event(
         layout: Layout::signed_in(&user, Some(workspace_id)),
         csrf: user.session.csrf_token.clone(),
         workspace,
+        dialog: super::send_event::SendDialog::new(&user, workspace_id, &entry.name),
         event: EventRow::from(&entry),
         recent: recent.iter().map(ActivityView::from).collect(),
         days: DAYS,

@@ -1,6 +1,7 @@
 //! One module per page or flow.
 
 pub mod activity;
+pub mod campaigns;
 pub mod data_index;
 pub mod home;
 pub mod people;

@@ -1,18 +1,23 @@
-//! Send Event from a person's profile: the same check and the same ingest as
+//! Send Event, from a person's profile and from the dialog the campaign pages carry (a person
+//! picked by searching): the same check and the same ingest as
 //! `POST /api/v1/customers/{id}/events`, so it starts campaigns and moves segments as an event
 //! from the app would.
 
+use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_domain::limits;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::people::{SendForm, render_profile};
+use super::render;
 use crate::auth::session::SignedIn;
 use crate::error::UiError;
+use crate::layout::Layout;
 use crate::state::UiState;
+use crate::view::WorkspaceView;
 
 #[derive(Deserialize)]
 pub struct SendInput {
@@ -52,7 +57,46 @@ fn event_data(text: &str) -> Result<Value, String> {
     }
 }
 
-/// `POST /ui/w/{id}/people/{seq}/events`.
+/// Sends an event to a person of a workspace the way the Track API would; `Ok(Err(message))`
+/// when the checks refuse it (nothing is stored then).
+async fn deliver(
+    state: &UiState,
+    workspace_id: i64,
+    seq: i64,
+    name: &str,
+    data: &str,
+) -> Result<Result<(), String>, UiError> {
+    let person = state
+        .store()
+        .read(move |r| r.person_by_seq(workspace_id, seq))
+        .await?
+        .ok_or(UiError::NotFound("person"))?;
+    let data = match event_data(data) {
+        Ok(data) => data,
+        Err(error) => return Ok(Err(error)),
+    };
+    let mut body = Map::new();
+    body.insert("name".into(), Value::String(name.to_owned()));
+    body.insert("data".into(), data);
+    // The person by their cio_id: the one the page chose, whatever their id or email.
+    let operation = match herald_ingest::validate::track(&format!("cio_{}", person.cio_id), &body) {
+        Ok(operation) => operation,
+        Err(error) => return Ok(Err(error.message)),
+    };
+    state.ingest().submit(workspace_id, vec![operation]).await?;
+    Ok(Ok(()))
+}
+
+/// Where a sent event shows: the newest entry of the person's activity.
+fn sent(workspace_id: i64, seq: i64, name: &str) -> Response {
+    let name: String = form_urlencoded::byte_serialize(name.trim().as_bytes()).collect();
+    Redirect::to(&format!(
+        "/ui/w/{workspace_id}/people/{seq}?sent={name}#activity"
+    ))
+    .into_response()
+}
+
+/// `POST /ui/w/{id}/people/{seq}/events`: Send Event from a profile.
 pub async fn send(
     State(state): State<UiState>,
     user: SignedIn,
@@ -61,41 +105,145 @@ pub async fn send(
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;
     user.workspace(workspace_id)?;
-    let person = state
-        .store()
-        .read(move |r| r.person_by_seq(workspace_id, seq))
-        .await?
-        .ok_or(UiError::NotFound("person"))?;
-    let refuse = |error: String| SendForm {
-        open: true,
-        name: input.name.clone(),
-        data: input.data.clone(),
-        error: Some(error),
-        sent: None,
-    };
-    let data = match event_data(&input.data) {
-        Ok(data) => data,
+    match deliver(&state, workspace_id, seq, &input.name, &input.data).await? {
+        Ok(()) => Ok(sent(workspace_id, seq, &input.name)),
         Err(error) => {
-            return render_profile(&state, &user, workspace_id, seq, None, refuse(error)).await;
+            let form = SendForm {
+                open: true,
+                name: input.name,
+                data: input.data,
+                error: Some(error),
+                sent: None,
+            };
+            render_profile(&state, &user, workspace_id, seq, None, form).await
         }
-    };
-    let mut body = Map::new();
-    body.insert("name".into(), Value::String(input.name.clone()));
-    body.insert("data".into(), data);
-    // The person by their cio_id: the one the profile shows, whatever their id or email.
-    let operation = match herald_ingest::validate::track(&format!("cio_{}", person.cio_id), &body) {
-        Ok(operation) => operation,
-        Err(error) => {
-            let form = refuse(error.message);
-            return render_profile(&state, &user, workspace_id, seq, None, form).await;
+    }
+}
+
+/// The Send Event dialog of the pages that do not know the person: a search to pick one, the
+/// event name (prefilled where the page knows it) and the data.
+pub struct SendDialog {
+    pub csrf: String,
+    pub workspace_id: i64,
+    pub open: bool,
+    pub person: Option<i64>,
+    pub person_label: String,
+    pub name: String,
+    pub data: String,
+    pub error: Option<String>,
+}
+
+impl SendDialog {
+    pub fn new(user: &SignedIn, workspace_id: i64, name: &str) -> Self {
+        Self {
+            csrf: user.session.csrf_token.clone(),
+            workspace_id,
+            open: false,
+            person: None,
+            person_label: String::new(),
+            name: name.to_owned(),
+            data: String::new(),
+            error: None,
         }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "send_event.html")]
+struct SendPage {
+    layout: Layout,
+    workspace: WorkspaceView,
+    dialog: SendDialog,
+}
+
+#[derive(Deserialize)]
+pub struct DialogInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    person_query: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    data: String,
+}
+
+/// `POST /ui/w/{id}/send-event`: the dialog's sending. A refusal shows the dialog again on a
+/// page of its own, with what was typed and why.
+pub async fn send_any(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path(workspace_id): Path<i64>,
+    Form(input): Form<DialogInput>,
+) -> Result<Response, UiError> {
+    user.check_csrf(&input.csrf)?;
+    let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
+    let person = input.person.trim().parse::<i64>().ok();
+    let outcome = match person {
+        Some(seq) => deliver(&state, workspace_id, seq, &input.name, &input.data).await?,
+        None => Err("Choose a person: type part of their id or email, then pick them.".into()),
     };
-    state.ingest().submit(workspace_id, vec![operation]).await?;
-    let name: String = form_urlencoded::byte_serialize(input.name.trim().as_bytes()).collect();
-    Ok(Redirect::to(&format!(
-        "/ui/w/{workspace_id}/people/{seq}?sent={name}#activity"
-    ))
-    .into_response())
+    match (outcome, person) {
+        (Ok(()), Some(seq)) => Ok(sent(workspace_id, seq, &input.name)),
+        (outcome, _) => {
+            let dialog = SendDialog {
+                open: true,
+                person,
+                person_label: input.person_query,
+                name: input.name,
+                data: input.data,
+                error: outcome.err(),
+                ..SendDialog::new(&user, workspace_id, "")
+            };
+            let mut response = render(&SendPage {
+                layout: Layout::signed_in(&user, Some(workspace_id)),
+                workspace,
+                dialog,
+            });
+            *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(response)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "person_picks.html")]
+struct Picks {
+    people: Vec<crate::view::PersonView>,
+    query: String,
+}
+
+#[derive(Deserialize)]
+pub struct PickQuery {
+    #[serde(default)]
+    person_query: String,
+}
+
+/// `GET /ui/w/{id}/people/pick?person_query=`: the people whose id or email starts with what was
+/// typed, as options to pick (htmx swaps them under the search box).
+pub async fn pick(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path(workspace_id): Path<i64>,
+    Query(query): Query<PickQuery>,
+) -> Result<Response, UiError> {
+    user.workspace(workspace_id)?;
+    let typed = query.person_query.trim().to_owned();
+    let people = if typed.is_empty() {
+        Vec::new()
+    } else {
+        let prefix = typed.clone();
+        state
+            .store()
+            .read(move |r| r.search_people(workspace_id, &prefix, 8))
+            .await?
+    };
+    Ok(render(&Picks {
+        people: people.iter().map(crate::view::PersonView::from).collect(),
+        query: typed,
+    }))
 }
 
 #[cfg(test)]

@@ -1,0 +1,202 @@
+//! Campaigns, enough to try them: the list with states, a campaign's Overview (state, start and
+//! pause, outcome counts, recent deliveries) and its Trigger page, each with Send Event.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use herald_store::{CampaignRow, DeliveryQuery};
+use serde::Deserialize;
+
+use super::render;
+use super::send_event::SendDialog;
+use crate::auth::session::SignedIn;
+use crate::error::UiError;
+use crate::layout::Layout;
+use crate::state::UiState;
+use crate::view::{WorkspaceView, moment, pretty};
+
+/// Recent deliveries shown on the Overview.
+const RECENT: i64 = 20;
+
+/// A campaign as lists and pages show it.
+pub struct CampaignView {
+    pub id: i64,
+    pub name: String,
+    pub state: String,
+    /// "event `purchased`" or "entering segment 3", for a glance.
+    pub trigger: String,
+    /// The trigger as stored, indented.
+    pub trigger_json: String,
+    /// The event name a Send Event starts with: the trigger's, for an event trigger.
+    pub event_name: String,
+    pub updated: String,
+}
+
+impl From<&CampaignRow> for CampaignView {
+    fn from(row: &CampaignRow) -> Self {
+        let trigger = &row.definition["trigger"];
+        let event_name = trigger["event"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let summary = if !event_name.is_empty() {
+            format!("event “{event_name}”")
+        } else if let Some(segment) = trigger["segment"]["id"].as_i64() {
+            let on = trigger["segment"]["on"].as_str().unwrap_or("enter");
+            format!(
+                "{}ing segment {segment}",
+                if on == "exit" { "leav" } else { "enter" }
+            )
+        } else {
+            String::new()
+        };
+        Self {
+            id: row.id,
+            name: row.name.clone(),
+            state: row.state.clone(),
+            trigger: summary,
+            trigger_json: pretty(trigger),
+            event_name,
+            updated: moment(row.updated_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaigns.html")]
+struct ListPage {
+    layout: Layout,
+    workspace: WorkspaceView,
+    campaigns: Vec<CampaignView>,
+}
+
+/// `GET /ui/w/{id}/campaigns`.
+pub async fn list(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path(workspace_id): Path<i64>,
+) -> Result<Response, UiError> {
+    let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
+    let rows = state.campaigns().list(workspace_id).await?;
+    Ok(render(&ListPage {
+        layout: Layout::signed_in(&user, Some(workspace_id)),
+        workspace,
+        campaigns: rows.iter().map(CampaignView::from).collect(),
+    }))
+}
+
+/// A delivery as the Overview lists it.
+pub struct DeliveryView {
+    pub person_seq: i64,
+    pub channel: String,
+    pub status: String,
+    pub error: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "campaign.html")]
+struct CampaignPage {
+    layout: Layout,
+    workspace: WorkspaceView,
+    campaign: CampaignView,
+    /// `overview` or `trigger`: which tab shows.
+    tab: &'static str,
+    metrics: Vec<(String, i64)>,
+    deliveries: Vec<DeliveryView>,
+    dialog: SendDialog,
+}
+
+async fn page(
+    state: &UiState,
+    user: &SignedIn,
+    workspace_id: i64,
+    id: i64,
+    tab: &'static str,
+) -> Result<Response, UiError> {
+    let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
+    let row = state.campaigns().get(workspace_id, id).await?;
+    let campaign = CampaignView::from(&row);
+    let (metrics, deliveries) = if tab == "overview" {
+        let metrics = state.campaigns().metrics(workspace_id, id).await?;
+        let rows = state
+            .store()
+            .read(move |r| {
+                r.deliveries(&DeliveryQuery {
+                    workspace_id,
+                    campaign_id: Some(id),
+                    person_seq: None,
+                    limit: RECENT,
+                })
+            })
+            .await?;
+        let deliveries = rows
+            .iter()
+            .map(|d| DeliveryView {
+                person_seq: d.person_seq,
+                channel: d.channel.clone(),
+                status: d.status.clone(),
+                error: d.error.clone().unwrap_or_default(),
+                at: moment(d.updated_at),
+            })
+            .collect();
+        (metrics, deliveries)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let dialog = SendDialog::new(user, workspace_id, &campaign.event_name);
+    Ok(render(&CampaignPage {
+        layout: Layout::signed_in(user, Some(workspace_id)),
+        workspace,
+        campaign,
+        tab,
+        metrics,
+        deliveries,
+        dialog,
+    }))
+}
+
+/// `GET /ui/w/{id}/campaigns/{campaign}`: the Overview.
+pub async fn overview(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path((workspace_id, id)): Path<(i64, i64)>,
+) -> Result<Response, UiError> {
+    page(&state, &user, workspace_id, id, "overview").await
+}
+
+/// `GET /ui/w/{id}/campaigns/{campaign}/trigger`.
+pub async fn trigger(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path((workspace_id, id)): Path<(i64, i64)>,
+) -> Result<Response, UiError> {
+    page(&state, &user, workspace_id, id, "trigger").await
+}
+
+#[derive(Deserialize)]
+pub struct StateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /ui/w/{id}/campaigns/{campaign}/state` with `to=running|paused`: the same calls as
+/// `POST /v1/campaigns/{id}/start` and `/pause`.
+pub async fn set_state(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path((workspace_id, id)): Path<(i64, i64)>,
+    Form(input): Form<StateForm>,
+) -> Result<Response, UiError> {
+    user.check_csrf(&input.csrf)?;
+    user.workspace(workspace_id)?;
+    match input.to.as_str() {
+        "running" => state.campaigns().start(workspace_id, id).await?,
+        "paused" => state.campaigns().pause(workspace_id, id).await?,
+        _ => return Err(UiError::Refused("a campaign is started or paused".into())),
+    };
+    Ok(Redirect::to(&format!("/ui/w/{workspace_id}/campaigns/{id}")).into_response())
+}

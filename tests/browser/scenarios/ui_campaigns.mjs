@@ -1,0 +1,59 @@
+// Send Event from a campaign's Trigger page and from its Overview, in real Chromium: the dialog
+// starts with the trigger's event name, the person is picked by typing part of an email and
+// choosing with the keyboard, and each event arrives through the App API.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { env } from '../lib/harness.mjs';
+import { LAPTOP, shoot } from '../lib/screens.mjs';
+
+async function sendFrom(h, page, email, data) {
+  await page.locator('summary', { hasText: 'Send Event' }).click();
+  const name = page.getByLabel('Event name');
+  assert.equal(await name.inputValue(), 'purchased', 'the trigger names the event');
+  const person = page.getByLabel('Person');
+  await person.pressSequentially(email.slice(0, 6), { delay: 30 });
+  const pick = page.locator('#send-person-picks').getByRole('option').first();
+  await pick.waitFor();
+  await person.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await h.waitFor('the person chosen', async () => /Chosen: /.test(await page.locator('[data-picked-label]').innerText()));
+  await page.getByLabel('Event data').fill(data);
+}
+
+export async function run(h) {
+  const email = env('HERALD_TEST_UI_EMAIL');
+  const password = env('HERALD_TEST_UI_PASSWORD');
+  const workspace = env('HERALD_TEST_WORKSPACE_ID');
+  const campaign = env('HERALD_TEST_CAMPAIGN_ID');
+  const shots = env('HERALD_TEST_SCREENSHOTS');
+  mkdirSync(shots, { recursive: true });
+  const page = await h.newPage();
+  await page.setViewportSize(LAPTOP);
+  await page.goto(h.herald + '/ui/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+
+  await page.goto(`${h.herald}/ui/w/${workspace}/campaigns`);
+  await shoot(page, shots, 'campaigns');
+  await page.getByRole('link', { name: 'Receipt' }).click();
+  await page.getByRole('link', { name: 'Trigger' }).click();
+  await page.getByRole('heading', { name: 'Trigger' }).waitFor();
+  await sendFrom(h, page, 'ann.lee@example.com', '{"price": 1}');
+  await shoot(page, shots, 'campaign-trigger-send-event');
+  await page.getByRole('button', { name: 'Send event' }).click();
+  await page.getByRole('status').waitFor();
+  await h.waitFor('the first event through the App API', async () =>
+    (await h.customerActivities('ann')).some((a) => a.name === 'purchased' && a.data.price === 1));
+
+  await page.goto(`${h.herald}/ui/w/${workspace}/campaigns/${campaign}`);
+  await page.getByRole('heading', { name: 'Metrics' }).waitFor();
+  await sendFrom(h, page, 'ann.lee@example.com', '{"price": 2}');
+  await page.getByRole('button', { name: 'Send event' }).click();
+  await page.getByRole('status').waitFor();
+  await h.waitFor('the second event through the App API', async () =>
+    (await h.customerActivities('ann')).some((a) => a.name === 'purchased' && a.data.price === 2));
+  await page.goto(`${h.herald}/ui/w/${workspace}/campaigns/${campaign}`);
+  await shoot(page, shots, 'campaign-overview');
+}
