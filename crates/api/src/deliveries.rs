@@ -209,16 +209,16 @@ mod tests {
 
     #[test]
     fn metrics_name_every_outcome_and_keep_extra_ones() {
-        let metrics = metrics_json(vec![
+        let metrics = metrics_json(herald_dispatch::metrics_of(vec![
             ("sent".into(), 3),
             ("failed".into(), 1),
             ("failed".into(), 2),
             ("unsubscribed".into(), 1),
-        ]);
+        ]));
         assert_eq!(metrics["sent"], 3);
         assert_eq!(metrics["failed"], 2);
         assert_eq!(metrics["opened"], 0);
         assert_eq!(metrics["unsubscribed"], 1);
-        assert_eq!(metrics.len(), METRIC_KEYS.len() + 1);
+        assert_eq!(metrics.len(), herald_dispatch::METRIC_KEYS.len() + 1);
     }
 }
