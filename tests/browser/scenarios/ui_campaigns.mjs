@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
-import { LAPTOP, shoot } from '../lib/screens.mjs';
+import { LAPTOP, shoot, signIn } from '../lib/ui.mjs';
 
 async function sendFrom(h, page, email, data) {
   await page.locator('summary', { hasText: 'Send Event' }).click();
@@ -29,11 +29,7 @@ export async function run(h) {
   mkdirSync(shots, { recursive: true });
   const page = await h.newPage();
   await page.setViewportSize(LAPTOP);
-  await page.goto(h.herald + '/ui/sign-in');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+  await signIn(h, page, email, password);
 
   await page.goto(`${h.herald}/ui/w/${workspace}/campaigns`);
   await shoot(page, shots, 'campaigns');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
-import { LAPTOP, shoot } from '../lib/screens.mjs';
+import { LAPTOP, shoot, signIn } from '../lib/ui.mjs';
 
 export async function run(h) {
   const email = env('HERALD_TEST_UI_EMAIL');
@@ -22,11 +22,7 @@ export async function run(h) {
     await dialog.dismiss();
   });
   await page.setViewportSize(LAPTOP);
-  await page.goto(h.herald + '/ui/sign-in');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+  await signIn(h, page, email, password);
 
   await page.goto(`${h.herald}/ui/w/${workspace}/people`);
   await page.getByRole('heading', { name: 'People' }).waitFor();
@@ -57,7 +53,7 @@ export async function run(h) {
   const data = page.getByLabel('Event data');
   await data.fill('{"plan": "pro",}');
   const send = page.getByRole('button', { name: 'Send event' });
-  await h.waitFor('the JSON error', async () => (await send.isDisabled()) && /Not valid JSON/.test(await page.locator('#event-data-check').innerText()));
+  await h.waitFor('the JSON error', async () => (await send.isDisabled()) && /Not valid JSON/.test(await page.locator('#send-data-check').innerText()));
   await shoot(page, shots, 'send-event-invalid');
   assert.equal((await h.customerActivities('ann')).filter((a) => a.name === 'ui_sent').length, 0, 'nothing was sent');
   await data.fill('{"plan": "pro"}');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
-import { LAPTOP, shoot } from '../lib/screens.mjs';
+import { LAPTOP, shoot } from '../lib/ui.mjs';
 
 export async function run(h) {
   const email = env('HERALD_TEST_UI_EMAIL');

@@ -463,11 +463,15 @@ async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
             body["activities"].as_array().cloned().unwrap_or_default()
         }
     };
-    let send = format!("{link}/events");
+    let send = format!("/ui/w/{ws}/send-event");
+    let seq = link.rsplit('/').next().expect("a person number").to_owned();
 
     // Refusals: no token, bad JSON, a name the Track API refuses. Nothing is stored.
     let (status, _, _) = browser
-        .post(&send, &[("name", "upgraded"), ("data", "{}")])
+        .post(
+            &send,
+            &[("person", &seq), ("name", "upgraded"), ("data", "{}")],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, page) = browser
@@ -475,6 +479,7 @@ async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
             &send,
             &[
                 ("csrf", &csrf),
+                ("person", &seq),
                 ("name", "upgraded"),
                 ("data", "{\"plan\": \"pro\",\n}"),
             ],
@@ -489,7 +494,12 @@ async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
     let (status, _, page) = browser
         .post(
             &send,
-            &[("csrf", &csrf), ("name", "bad*name"), ("data", "")],
+            &[
+                ("csrf", &csrf),
+                ("person", &seq),
+                ("name", "bad*name"),
+                ("data", ""),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -516,6 +526,7 @@ async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
             &send,
             &[
                 ("csrf", &csrf),
+                ("person", &seq),
                 ("name", "  upgraded "),
                 ("data", "{\"plan\": \"pro\"}"),
             ],

@@ -110,22 +110,10 @@ pub async fn search(
     }))
 }
 
-/// The profile's Send Event form: what was typed, and what became of the last sending.
-#[derive(Default)]
-pub struct SendForm {
-    pub open: bool,
-    pub name: String,
-    pub data: String,
-    pub error: Option<String>,
-    /// The name of the event just sent.
-    pub sent: Option<String>,
-}
-
 #[derive(Template)]
 #[template(path = "person.html")]
 struct PersonPage {
     layout: Layout,
-    csrf: String,
     workspace: WorkspaceView,
     person: PersonView,
     attributes: Vec<(String, String)>,
@@ -134,7 +122,9 @@ struct PersonPage {
     activity: Vec<ActivityView>,
     older: Option<i64>,
     days: i64,
-    send: SendForm,
+    dialog: super::send_event::SendDialog,
+    /// The name of the event just sent from this page.
+    sent: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,22 +140,7 @@ pub async fn profile(
     Path((workspace_id, seq)): Path<(i64, i64)>,
     Query(query): Query<ProfileQuery>,
 ) -> Result<Response, UiError> {
-    let send = SendForm {
-        sent: query.sent,
-        ..SendForm::default()
-    };
-    render_profile(&state, &user, workspace_id, seq, query.before, send).await
-}
-
-/// Renders a profile, with the Send Event form as given.
-pub async fn render_profile(
-    state: &UiState,
-    user: &SignedIn,
-    workspace_id: i64,
-    seq: i64,
-    before: Option<i64>,
-    send: SendForm,
-) -> Result<Response, UiError> {
+    let before = query.before;
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let since = state.now() - ACTIVITY_DAYS * 86_400;
     let (person, devices, mut activity) = state
@@ -206,26 +181,18 @@ pub async fn render_profile(
             )
         })
         .collect();
-    let status = if send.error.is_some() {
-        axum::http::StatusCode::BAD_REQUEST
-    } else {
-        axum::http::StatusCode::OK
-    };
-    let mut response = render(&PersonPage {
-        layout: Layout::signed_in(user, Some(workspace_id)),
-        csrf: user.session.csrf_token.clone(),
+    let person = PersonView::from(&person);
+    Ok(render(&PersonPage {
+        layout: Layout::signed_in(&user, Some(workspace_id)),
         workspace,
-        person: PersonView::from(&person),
+        dialog: super::send_event::SendDialog::for_person(&user, workspace_id, seq, person.title()),
+        person,
         attributes,
         devices,
         segments,
         activity: activity.iter().map(ActivityView::from).collect(),
         older,
         days: ACTIVITY_DAYS,
-        send,
-    });
-    if response.status().is_success() {
-        *response.status_mut() = status;
-    }
-    Ok(response)
+        sent: query.sent,
+    }))
 }

@@ -1,5 +1,5 @@
-//! Send Event, from a person's profile and from the dialog the campaign pages carry (a person
-//! picked by searching): the same check and the same ingest as
+//! Send Event, the one dialog of a person's profile (the person fixed), a campaign's pages and
+//! an event's Data Index page (the person picked by searching): the same check and ingest as
 //! `POST /api/v1/customers/{id}/events`, so it starts campaigns and moves segments as an event
 //! from the app would.
 
@@ -11,23 +11,12 @@ use herald_domain::limits;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::people::{SendForm, render_profile};
 use super::render;
 use crate::auth::session::SignedIn;
 use crate::error::UiError;
 use crate::layout::Layout;
 use crate::state::UiState;
 use crate::view::WorkspaceView;
-
-#[derive(Deserialize)]
-pub struct SendInput {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    data: String,
-}
 
 /// Reads the Event data field: empty is no data; anything else must be a JSON object.
 fn event_data(text: &str) -> Result<Value, String> {
@@ -96,36 +85,14 @@ fn sent(workspace_id: i64, seq: i64, name: &str) -> Response {
     .into_response()
 }
 
-/// `POST /ui/w/{id}/people/{seq}/events`: Send Event from a profile.
-pub async fn send(
-    State(state): State<UiState>,
-    user: SignedIn,
-    Path((workspace_id, seq)): Path<(i64, i64)>,
-    Form(input): Form<SendInput>,
-) -> Result<Response, UiError> {
-    user.check_csrf(&input.csrf)?;
-    user.workspace(workspace_id)?;
-    match deliver(&state, workspace_id, seq, &input.name, &input.data).await? {
-        Ok(()) => Ok(sent(workspace_id, seq, &input.name)),
-        Err(error) => {
-            let form = SendForm {
-                open: true,
-                name: input.name,
-                data: input.data,
-                error: Some(error),
-                sent: None,
-            };
-            render_profile(&state, &user, workspace_id, seq, None, form).await
-        }
-    }
-}
-
-/// The Send Event dialog of the pages that do not know the person: a search to pick one, the
-/// event name (prefilled where the page knows it) and the data.
+/// The Send Event dialog: the person (fixed on a profile, else picked by searching), the event
+/// name (prefilled where the page knows it) and the data.
 pub struct SendDialog {
     pub csrf: String,
     pub workspace_id: i64,
     pub open: bool,
+    /// The page is about this person: no search.
+    pub fixed: bool,
     pub person: Option<i64>,
     pub person_label: String,
     pub name: String,
@@ -139,11 +106,22 @@ impl SendDialog {
             csrf: user.session.csrf_token.clone(),
             workspace_id,
             open: false,
+            fixed: false,
             person: None,
             person_label: String::new(),
             name: name.to_owned(),
             data: String::new(),
             error: None,
+        }
+    }
+
+    /// The dialog of a person's own profile.
+    pub fn for_person(user: &SignedIn, workspace_id: i64, seq: i64, label: &str) -> Self {
+        Self {
+            fixed: true,
+            person: Some(seq),
+            person_label: label.to_owned(),
+            ..Self::new(user, workspace_id, "")
         }
     }
 }
