@@ -71,6 +71,10 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/w/{id}/people", get(pages::people::list))
         .route("/ui/w/{id}/people/search", get(pages::people::search))
         .route("/ui/w/{id}/people/{seq}", get(pages::people::profile))
+        .route(
+            "/ui/w/{id}/people/{seq}/{action}",
+            get(pages::person_actions::confirm).post(pages::person_actions::act),
+        )
         .route("/ui/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -102,5 +102,15 @@ export async function run(h) {
   await page.getByRole('status').waitFor();
   await h.waitFor('the third ui_sent through the App API', async () =>
     (await h.customerActivities('ann')).filter((a) => a.name === 'ui_sent').length === 3);
+
+  // Options → Delete… asks first; Cancel leaves the person as they are.
+  await page.goto(`${h.herald}/ui/w/${workspace}/people`);
+  await page.locator('table.list a', { hasText: 'ann' }).first().click();
+  await page.locator('summary', { hasText: 'Options' }).click();
+  await page.getByRole('link', { name: 'Delete…' }).click();
+  await page.getByRole('heading', { name: 'Delete ann?' }).waitFor();
+  await shoot(page, shots, 'person-delete-confirm');
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await page.getByRole('heading', { name: 'ann', level: 1 }).waitFor();
   assert.deepEqual(dialogs, [], 'no tracked value ran as script');
 }

@@ -777,3 +777,55 @@ async fn campaign_pages_start_pause_and_send_an_event_to_a_picked_person() {
     let (status, _, _) = browser.get(&format!("/ui/w/{ws}/campaigns/9999")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn suppress_and_delete_are_confirmed_and_do_what_the_track_api_does() {
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "ops@example.com", &[]);
+    crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
+    crate::helpers::identify(&app, "bob", serde_json::json!({})).await;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("ops@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    let (_, _, list) = browser.get(&format!("/ui/w/{ws}/people")).await;
+    let ann = Browser::link(&list, "\">ann</a>");
+    let bob = Browser::link(&list, "\">bob</a>");
+
+    let (status, _, confirm) = browser.get(&format!("{ann}/suppress")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        confirm.contains("Suppress ann?") && confirm.contains("suppressed"),
+        "{confirm}"
+    );
+    let csrf = Browser::hidden(&confirm, "csrf");
+    // Without the token nothing happens.
+    let (status, _, _) = browser.post(&format!("{ann}/suppress"), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.app_get("/v1/customers/ann/activities").await;
+    assert_eq!(status, 200, "ann is still there");
+
+    let (status, location, _) = browser
+        .post(&format!("{ann}/suppress"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, page) = browser.get(&location).await;
+    assert!(page.contains("Suppressed ann."), "{page}");
+    let (status, _) = app.app_get("/v1/customers/ann/activities").await;
+    assert_eq!(status, 404, "ann is gone");
+    // Suppressed: the Track API's identify of ann is ignored from now on.
+    crate::helpers::identify(&app, "ann", serde_json::json!({})).await;
+    let (status, _) = app.app_get("/v1/customers/ann/activities").await;
+    assert_eq!(status, 404, "ann stays gone");
+
+    let (status, location, _) = browser
+        .post(&format!("{bob}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.contains("Deleted"), "{location}");
+    let (status, _) = app.app_get("/v1/customers/bob/activities").await;
+    assert_eq!(status, 404, "bob is gone");
+    let (status, _, _) = browser.get(&format!("{bob}/delete")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no one left to confirm");
+    let (status, _, _) = browser.get(&format!("/ui/w/{ws}/people/1/explode")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

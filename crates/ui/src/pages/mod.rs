@@ -5,6 +5,7 @@ pub mod campaigns;
 pub mod data_index;
 pub mod home;
 pub mod people;
+pub mod person_actions;
 pub mod send_event;
 pub mod setup;
 pub mod sign_in;

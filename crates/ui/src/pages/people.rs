@@ -29,6 +29,8 @@ struct PeoplePage {
     people: Vec<PersonView>,
     /// The cursor of the next page, when there is one (not for a search).
     older: Option<i64>,
+    /// What was just done to someone (suppressed, deleted).
+    done: String,
 }
 
 #[derive(Template)]
@@ -44,6 +46,8 @@ pub struct ListQuery {
     #[serde(default)]
     q: String,
     before: Option<i64>,
+    #[serde(default)]
+    done: String,
 }
 
 /// Reads a page of people, or the search's matches when `query` says something.
@@ -86,6 +90,7 @@ pub async fn list(
         query: query.q,
         people,
         older,
+        done: query.done,
     }))
 }
 
