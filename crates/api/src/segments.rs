@@ -276,12 +276,15 @@ pub async fn preview(
     Ok(Json(json!(preview)))
 }
 
-/// The `customer_id` a per-person segment read names, and that person's internal number.
+/// The `customer_id` a per-person segment read names, and that person's internal number; a
+/// missing segment is reported first, as it always was.
 async fn customer_of(
     state: &AppState,
     workspace_id: i64,
+    segment_id: i64,
     query: &CustomerQuery,
 ) -> Result<(String, i64), ApiError> {
+    state.segments().get(workspace_id, segment_id).await?;
     let customer = query
         .customer_id
         .clone()
@@ -303,8 +306,7 @@ pub async fn explain(
     Path(id): Path<i64>,
     Query(query): Query<CustomerQuery>,
 ) -> Answer {
-    state.segments().get(workspace_id, id).await?;
-    let (customer, seq) = customer_of(&state, workspace_id, &query).await?;
+    let (customer, seq) = customer_of(&state, workspace_id, id, &query).await?;
     let explanation = state.segments().explain(workspace_id, id, seq).await?;
     let mut answer = if explanation.manual {
         json!({"member": explanation.member, "type": "manual", "next_change_at": Value::Null})
@@ -324,8 +326,7 @@ pub async fn history(
     Path(id): Path<i64>,
     Query(query): Query<CustomerQuery>,
 ) -> Answer {
-    state.segments().get(workspace_id, id).await?;
-    let (customer, seq) = customer_of(&state, workspace_id, &query).await?;
+    let (customer, seq) = customer_of(&state, workspace_id, id, &query).await?;
     let intervals = state.segments().history(workspace_id, id, seq).await?;
     Ok(Json(
         json!({"segment_id": id, "customer_id": customer, "intervals": intervals}),

@@ -17,14 +17,14 @@ use crate::runner::{Command, Runner};
 
 const NOW: i64 = 1_800_000_000;
 
-fn store() -> (StoreHandle, tempfile::TempDir) {
+pub(crate) fn store() -> (StoreHandle, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let options = herald_store_sqlite::SqliteOptions::new(dir.path().join("herald.db"));
     let store = herald_store_sqlite::SqliteStore::open_handle(&options).expect("the store opens");
     (store, dir)
 }
 
-fn workspace(store: &StoreHandle) -> i64 {
+pub(crate) fn workspace(store: &StoreHandle) -> i64 {
     let new = NewWorkspace {
         name: "loading".into(),
         site_id: "site".into(),
@@ -63,7 +63,12 @@ fn identify(id: &str) -> Value {
     json!({"type": "person", "identifiers": {"id": id}, "action": "identify", "attributes": {"plan": "pro"}})
 }
 
-fn submit(ingest: &Ingest, runtime: &tokio::runtime::Runtime, workspace_id: i64, items: &[Value]) {
+pub(crate) fn submit(
+    ingest: &Ingest,
+    runtime: &tokio::runtime::Runtime,
+    workspace_id: i64,
+    items: &[Value],
+) {
     let operations = items
         .iter()
         .map(|item| {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use herald_domain::{Clock, Identifier, ManualClock};
 use herald_ingest::Ingest;
-use herald_store::{NewWorkspace, StoreHandle};
+
 use serde_json::{Value, json};
 
 use crate::{SegmentDraft, SegmentEdit, Segments, SegmentsError};
@@ -25,22 +25,9 @@ fn setup() -> Setup {
         .enable_time()
         .build()
         .expect("a runtime");
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let options = herald_store_sqlite::SqliteOptions::new(dir.path().join("herald.db"));
-    let store: StoreHandle =
-        herald_store_sqlite::SqliteStore::open_handle(&options).expect("the store opens");
-    let new = NewWorkspace {
-        name: "service".into(),
-        site_id: "site".into(),
-        api_key_hash: "key".into(),
-        app_api_key_hash: "app".into(),
-        created_at: 1,
-    };
-    let workspace = store
-        .write_blocking(move |tx| tx.create_workspace(&new))
-        .expect("store works")
-        .expect("created")
-        .id;
+    // The same real store and workspace as the load's tests.
+    let (store, dir) = crate::loading_tests::store();
+    let workspace = crate::loading_tests::workspace(&store);
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
     let segments = Segments::start(store.clone(), clock.clone(), None, None).expect("started");
     let feed = segments.feed();
@@ -60,17 +47,7 @@ fn setup() -> Setup {
 
 impl Setup {
     fn track(&self, items: &[Value]) {
-        let operations = items
-            .iter()
-            .map(|item| {
-                herald_ingest::validate_v2::operation(item, NOW)
-                    .expect("valid")
-                    .expect("an operation")
-            })
-            .collect();
-        self.runtime
-            .block_on(self.ingest.submit(self.workspace, operations))
-            .expect("committed");
+        crate::loading_tests::submit(&self.ingest, &self.runtime, self.workspace, items);
     }
 
     fn create(&self, definition: Option<Value>) -> Result<herald_store::SegmentRow, SegmentsError> {
