@@ -211,6 +211,7 @@ impl From<herald_dispatch::CampaignsError> for ApiError {
         use herald_dispatch::CampaignsError;
         match error {
             CampaignsError::NotFound => Self::not_found("Campaign not found"),
+            CampaignsError::PersonNotFound => Self::not_found("no such customer"),
             CampaignsError::Invalid(message) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_campaign", message)
             }

@@ -5,7 +5,7 @@
 //!   start runs inside the write job that stores them.
 //! - `render`: a send step's Liquid templates rendered for one person.
 //! - `service`: [`Campaigns`], what the App API and the web UI call (validate, store, start with
-//!   enrollment, pause, delete).
+//!   enrollment, pause, delete, and what an event would start).
 //! - [`worker`]: the dispatcher, which takes due runs from the store (the durable queue)
 //!   through their steps and hands each message to the senders of `herald-delivery`.
 
@@ -17,6 +17,6 @@ pub mod worker;
 
 pub use registry::{Loaded, Registry};
 pub use render::unsubscribe_url;
-pub use service::{Campaigns, CampaignsError, METRIC_KEYS, metrics_of};
+pub use service::{CampaignOutcome, Campaigns, CampaignsError, METRIC_KEYS, WhatIf, metrics_of};
 pub use triggers::{Triggers, enroll_current};
 pub use worker::{DispatchConfig, Dispatcher, Senders};

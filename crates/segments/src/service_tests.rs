@@ -61,6 +61,23 @@ impl Setup {
     }
 }
 
+impl Setup {
+    /// A person's internal number by id.
+    fn seq(&self, id: &str) -> i64 {
+        let identifier = Identifier::Id(id.to_owned());
+        let workspace = self.workspace;
+        self.runtime
+            .block_on(
+                self.segments
+                    .store
+                    .read(move |r| r.person(workspace, &identifier)),
+            )
+            .expect("read")
+            .expect("the person exists")
+            .seq
+    }
+}
+
 fn purchase(id: &str, at: i64) -> Value {
     json!({"type": "person", "identifiers": {"id": id}, "action": "event", "name": "purchase", "timestamp": at})
 }
@@ -159,19 +176,7 @@ fn previews_counts_explanations_and_histories_agree() {
     assert_eq!(page.people[0].id.as_deref(), Some("ann"));
     assert_eq!(page.next, None);
 
-    let seq = |id: &str| {
-        let identifier = Identifier::Id(id.to_owned());
-        let workspace = s.workspace;
-        s.runtime
-            .block_on(
-                s.segments
-                    .store
-                    .read(move |r| r.person(workspace, &identifier)),
-            )
-            .expect("read")
-            .expect("the person exists")
-            .seq
-    };
+    let seq = |id: &str| s.seq(id);
     let ann = s
         .runtime
         .block_on(s.segments.explain(s.workspace, segment.id, seq("ann")))
@@ -237,4 +242,81 @@ fn only_manual_segments_take_people_by_hand() {
         matches!(&refused, Err(SegmentsError::Invalid(message)) if message.contains("data-driven")),
         "{refused:?}"
     );
+}
+
+#[test]
+fn what_if_answers_each_segment_before_and_after_an_event_it_does_not_store() {
+    let s = setup();
+    s.track(&[purchase("ann", NOW - 100)]);
+    let ann = s.seq("ann");
+    let twice = s
+        .create(Some(
+            json!({"event": {"name": "purchase", "count": {"at_least": 2}}}),
+        ))
+        .expect("twice");
+    let once_at_most = s
+        .create(Some(
+            json!({"event": {"name": "purchase", "count": {"at_most": 1}}}),
+        ))
+        .expect("at most once");
+    let via_twice = s
+        .create(Some(json!({"segment": {"id": twice.id}})))
+        .expect("refers to twice");
+    let manual = s.create(None).expect("manual");
+    s.runtime
+        .block_on(s.segments.set_manual_members(
+            s.workspace,
+            manual.id,
+            vec![Identifier::Id("ann".into())],
+            true,
+        ))
+        .expect("ann added by hand");
+
+    let answer = |name: &str| {
+        s.runtime
+            .block_on(s.segments.what_if_event(
+                s.workspace,
+                ann,
+                name.to_owned(),
+                serde_json::Map::new(),
+            ))
+            .expect("answered")
+    };
+    let moved = |what_if: &crate::EventWhatIf| {
+        what_if
+            .segments
+            .iter()
+            .map(|a| (a.id, a.before, a.after))
+            .collect::<Vec<_>>()
+    };
+    let purchase = answer("purchase");
+    assert_eq!(purchase.now, NOW);
+    assert_eq!(
+        moved(&purchase),
+        vec![
+            (twice.id, false, true),
+            (once_at_most.id, true, false),
+            (via_twice.id, false, true),
+            (manual.id, true, true),
+        ]
+    );
+    assert!(purchase.member_after(via_twice.id) && !purchase.member_after(once_at_most.id));
+    let other = answer("viewed");
+    assert!(
+        other.segments.iter().all(|a| a.before == a.after),
+        "another event moves nothing: {:?}",
+        other.segments
+    );
+    let count = s
+        .runtime
+        .block_on(s.segments.count(s.workspace, twice.id))
+        .expect("counted");
+    assert_eq!(count, 0, "nothing was stored");
+    let gone = s.runtime.block_on(s.segments.what_if_event(
+        s.workspace,
+        ann + 100,
+        "purchase".into(),
+        serde_json::Map::new(),
+    ));
+    assert!(matches!(gone, Err(SegmentsError::PersonNotFound)));
 }

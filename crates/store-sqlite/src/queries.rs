@@ -760,6 +760,17 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
+    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM enrollments WHERE campaign_id = ?1 AND person_seq = ?2)",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(params![campaign_id, person_seq], |row| row.get(0))
+            })
+            .map_err(backend)
+    }
+
     fn segment_history(
         &mut self,
         segment_id: i64,

@@ -160,6 +160,9 @@ impl StoreRead for Tx<'_, '_> {
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
         self.queries.segment_purges()
     }
+    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+        self.queries.is_enrolled(campaign_id, person_seq)
+    }
     fn people_page(
         &mut self,
         workspace_id: i64,

@@ -995,6 +995,15 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         .expect("store works")
         .expect("enrolled");
     assert_eq!(enrolled, (true, false, true));
+    let read = store
+        .read_blocking(move |r| {
+            Ok::<_, StoreError>((
+                r.is_enrolled(running, person)?,
+                r.is_enrolled(running, person + 1_000)?,
+            ))
+        })
+        .expect("read");
+    assert_eq!(read, (true, false), "enrollments are read back per person");
 }
 
 pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {

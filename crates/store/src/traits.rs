@@ -120,6 +120,8 @@ pub trait StoreRead {
     fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Returns the deleted segments whose members and history are not all removed yet.
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError>;
+    /// Tells whether a person went through a campaign whose frequency is `once`.
+    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError>;
     /// Returns a person's entries into and exits from a segment, oldest first.
     fn segment_history(
         &mut self,

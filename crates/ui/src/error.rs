@@ -57,6 +57,21 @@ impl IntoResponse for UiError {
                 "Segments are loading",
                 "Herald has just started and its segment engine is still reading the history. Reload this page in a few seconds.",
             ),
+            Self::Segments(herald_segments::SegmentsError::PersonNotFound)
+            | Self::Campaigns(herald_dispatch::CampaignsError::PersonNotFound) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "This person is no longer here: they were deleted or merged into another. Go back to People.",
+            ),
+            Self::Segments(herald_segments::SegmentsError::NotFound) => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such segment in this workspace. Go back to your workspace.",
+            ),
+            Self::Segments(
+                herald_segments::SegmentsError::Invalid(message)
+                | herald_segments::SegmentsError::InvalidDefinition(message),
+            ) => (StatusCode::BAD_REQUEST, "Not changed", message.as_str()),
             Self::Campaigns(herald_dispatch::CampaignsError::NotFound) => (
                 StatusCode::NOT_FOUND,
                 "Not found",

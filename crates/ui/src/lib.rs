@@ -67,6 +67,10 @@ pub fn router(state: UiState) -> Router {
             post(pages::campaigns::set_state),
         )
         .route("/ui/w/{id}/send-event", post(pages::send_event::send_any))
+        .route(
+            "/ui/w/{id}/send-event/what-if",
+            post(pages::what_if::what_if),
+        )
         .route("/ui/w/{id}/people/pick", get(pages::send_event::pick))
         .route("/ui/w/{id}/people", get(pages::people::list))
         .route("/ui/w/{id}/people/search", get(pages::people::search))

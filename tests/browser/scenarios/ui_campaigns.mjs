@@ -1,6 +1,7 @@
 // Send Event from a campaign's Trigger page and from its Overview, in real Chromium: the dialog
 // starts with the trigger's event name, the person is picked by typing part of an email and
-// choosing with the keyboard, and each event arrives through the App API.
+// choosing with the keyboard, "What will this do?" names the campaign that would start and the
+// one that would not, with why, and each event arrives through the App API.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
@@ -37,7 +38,17 @@ export async function run(h) {
   await page.getByRole('link', { name: 'Trigger' }).click();
   await page.getByRole('heading', { name: 'Trigger' }).waitFor();
   await sendFrom(h, page, 'ann.lee@example.com', '{"price": 1}');
+  // "What will this do?" before sending: Receipt starts, Big spender does not, and why.
+  await page.getByRole('button', { name: 'What will this do?' }).click();
+  const answer = page.getByRole('region', { name: 'What this event will do' });
+  await answer.waitFor();
+  const outcomes = await answer.innerText();
+  assert.match(outcomes, /Starts\s+Receipt/, outcomes);
+  assert.match(outcomes, /Does not start\s+Big spender: Its trigger's data filter \{"field":"price","op":"gt","value":100\} does not hold/, outcomes);
+  assert.match(outcomes, /Nothing was sent or stored/, outcomes);
   await shoot(page, shots, 'campaign-trigger-send-event');
+  assert.equal((await h.customerActivities('ann')).filter((a) => a.name === 'purchased').length, 0,
+    'asking what it will do sends nothing');
   await page.getByRole('button', { name: 'Send event' }).click();
   await page.getByRole('status').waitFor();
   await h.waitFor('the first event through the App API', async () =>

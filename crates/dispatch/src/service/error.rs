@@ -9,6 +9,9 @@ pub enum CampaignsError {
     /// No campaign with this id in the workspace.
     #[error("Campaign not found")]
     NotFound,
+    /// The person asked about is gone (deleted or merged away since they were looked up).
+    #[error("no such customer")]
+    PersonNotFound,
     /// The definition is refused; the message names the field and what is wrong with it.
     #[error("{0}")]
     Invalid(String),

@@ -1,12 +1,14 @@
 //! What the App API and the web UI do with campaigns, below HTTP: validation against the
 //! workspace's segments and the template compiler, storage, and telling the registry (so the
-//! triggers see a change at once) and the dispatcher. `lifecycle.rs` starts and pauses them.
+//! triggers see a change at once) and the dispatcher. `lifecycle.rs` starts and pauses them;
+//! `what_if.rs` tells what an event would do before it is sent.
 
 mod error;
 mod lifecycle;
 mod metrics;
 #[cfg(test)]
 mod tests;
+mod what_if;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use serde_json::Value;
 
 pub use error::CampaignsError;
 pub use metrics::{METRIC_KEYS, metrics_of};
+pub use what_if::{CampaignOutcome, WhatIf};
 
 use crate::{Dispatcher, Registry};
 

@@ -234,3 +234,152 @@ async fn invalid_campaigns_are_refused_with_the_field_named() {
     let missing = s.campaigns.start(s.workspace, 12345).await;
     assert!(matches!(missing, Err(CampaignsError::NotFound)));
 }
+
+/// A campaign of `trigger` that waits a day before its message.
+fn waiting(name: &str, trigger: Value, frequency: &str) -> Value {
+    json!({
+        "name": name,
+        "trigger": trigger,
+        "frequency": frequency,
+        "steps": [{"delay": {"days": 1}}, {"webhook": {"url": "http://127.0.0.1:9/{{ customer.id }}"}}]
+    })
+}
+
+#[tokio::test]
+async fn what_if_names_what_would_start_and_why_the_rest_would_not() {
+    let s = setup().await;
+    s.identify("ann", "free").await;
+    let buyers = s
+        .segments
+        .create(
+            s.workspace,
+            SegmentDraft {
+                name: "Buyers".into(),
+                description: String::new(),
+                definition: Some(json!({"event": {"name": "purchased"}})),
+            },
+        )
+        .await
+        .expect("a segment");
+    let free = s
+        .segments
+        .create(
+            s.workspace,
+            SegmentDraft {
+                name: "Free plan".into(),
+                description: String::new(),
+                definition: Some(
+                    json!({"attribute": {"field": "plan", "op": "eq", "value": "free"}}),
+                ),
+            },
+        )
+        .await
+        .expect("a segment");
+    let purchased = json!({"event": {"name": "purchased"}});
+    let mut specs = vec![
+        waiting("Receipt", purchased.clone(), "every_time"),
+        waiting(
+            "Refund",
+            json!({"event": {"name": "refunded"}}),
+            "every_time",
+        ),
+        waiting(
+            "Big spender",
+            json!({"event": {"name": "purchased", "where": [{"field": "price", "op": "gt", "value": 100}]}}),
+            "every_time",
+        ),
+        waiting("First purchase", purchased.clone(), "once"),
+        waiting("Pro receipt", purchased.clone(), "every_time"),
+        waiting(
+            "Welcome buyer",
+            json!({"segment": {"id": buyers.id, "on": "enter"}}),
+            "every_time",
+        ),
+        waiting(
+            "Free nudge",
+            json!({"segment": {"id": free.id, "on": "enter"}}),
+            "every_time",
+        ),
+        waiting("Paused", purchased.clone(), "every_time"),
+    ];
+    specs[4]["filter"] = json!({"attribute": {"field": "plan", "op": "eq", "value": "pro"}});
+    let mut ids = Vec::new();
+    for spec in specs {
+        let row = s
+            .campaigns
+            .create(s.workspace, spec)
+            .await
+            .expect("created");
+        if row.name != "Paused" {
+            s.campaigns
+                .start(s.workspace, row.id)
+                .await
+                .expect("started");
+        }
+        ids.push(row.id);
+    }
+    // Ann went through "First purchase" before: enrolled in the store as its trigger does.
+    let (first, workspace) = (ids[3], s.workspace);
+    let ann = s
+        .store
+        .read(move |r| r.person(workspace, &herald_domain::Identifier::Id("ann".into())))
+        .await
+        .expect("read")
+        .expect("ann")
+        .seq;
+    s.store
+        .write(move |tx| tx.enroll_once(first, ann, NOW))
+        .await
+        .expect("store works")
+        .expect("enrolled");
+
+    let data = json!({"price": 12})
+        .as_object()
+        .cloned()
+        .expect("an object");
+    let what_if = s
+        .campaigns
+        .what_if_event(s.workspace, ann, "purchased", &data)
+        .await
+        .expect("answered");
+    let entered: Vec<&str> = what_if.entered.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(entered, vec!["Buyers"]);
+    assert!(what_if.left.is_empty());
+    assert_eq!(what_if.not_running, 1);
+    let outcome = |name: &str| {
+        what_if
+            .campaigns
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{name} is listed"))
+            .not_started_because
+            .clone()
+    };
+    assert_eq!(outcome("Receipt"), None);
+    assert_eq!(outcome("Welcome buyer"), None);
+    let because = |name: &str, part: &str| {
+        let reason = outcome(name).unwrap_or_else(|| panic!("{name} would not start"));
+        assert!(reason.contains(part), "{name}: {reason}");
+    };
+    because("Refund", "“refunded”, not “purchased”");
+    because("Big spender", r#"{"field":"price","op":"gt","value":100}"#);
+    because("First purchase", "frequency is “once”");
+    because("Pro receipt", "filter");
+    because("Free nudge", "already in “Free plan”");
+    assert!(
+        what_if.campaigns.iter().all(|c| c.name != "Paused"),
+        "only running campaigns are listed"
+    );
+
+    // Nothing was stored: no runs, no membership.
+    for id in &ids {
+        assert!(s.runs(*id).await.is_empty());
+    }
+    assert_eq!(
+        s.segments
+            .count(s.workspace, buyers.id)
+            .await
+            .expect("counted"),
+        0
+    );
+}

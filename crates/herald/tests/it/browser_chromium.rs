@@ -177,6 +177,26 @@ async fn browser_ui_send_event_from_a_campaigns_trigger_page_and_overview() {
     crate::helpers::identify(&app, "ann", json!({"email": "ann.lee@example.com"})).await;
     crate::helpers::identify(&app, "bob", json!({"email": "bob@example.com"})).await;
     let campaign = crate::ui::purchase_campaign(&app).await.to_string();
+    // "What will this do?" looks at running campaigns: Receipt starts on any purchase, Big
+    // spender only on one over 100.
+    let (status, body) = app
+        .app_post(
+            "/v1/campaigns",
+            json!({"campaign": {
+                "name": "Big spender",
+                "trigger": {"event": {"name": "purchased", "where": [{"field": "price", "op": "gt", "value": 100}]}},
+                "steps": [{"delay": {"days": 1}}, {"webhook": {"url": "http://127.0.0.1:9/{{ customer.id }}"}}]
+            }}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let big = body["campaign"]["id"].as_i64().expect("an id");
+    for id in [campaign.clone(), big.to_string()] {
+        let (status, body) = app
+            .app_post(&format!("/v1/campaigns/{id}/start"), json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
     let shots = screenshots();
     let workspace = app.workspace.id.to_string();
     scenario_on(

@@ -753,6 +753,50 @@ async fn campaign_pages_start_pause_and_send_an_event_to_a_picked_person() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("Choose a person"), "{page}");
+    // "What will this do?" without JavaScript: the answer on the dialog's own page, the form
+    // kept; refused data says why; neither stores anything.
+    let what_if_path = format!("{send_path}/what-if");
+    let ask = |data: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("person", seq.clone()),
+            ("person_query", "ann@example.com".to_owned()),
+            ("name", " purchased ".to_owned()),
+            ("data", data.to_owned()),
+        ]
+    };
+    let form = ask("{\"price\": 9}");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, answer) = browser.post(&what_if_path, &form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.contains("If you send it now"), "{answer}");
+    assert!(answer.contains("Starts</span>"), "{answer}");
+    assert!(answer.contains("Receipt</a>"), "{answer}");
+    assert!(
+        answer.contains("{&#34;price&#34;: 9}") || answer.contains("{&quot;price&quot;: 9}"),
+        "the data is kept: {answer}"
+    );
+    let form = ask("{\"price\": ");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, refused) = browser.post(&what_if_path, &form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        refused.contains("Event data is not valid JSON"),
+        "{refused}"
+    );
+    let (status, _, _) = browser
+        .post(
+            &what_if_path,
+            &[("person", seq.as_str()), ("name", "purchased")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the CSRF token is checked");
+    let (_, events) = app.app_get("/v1/customers/ann/activities?type=event").await;
+    assert_eq!(
+        events["activities"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was sent: {events}"
+    );
     let (status, location, _) = browser
         .post(
             &send_path,

@@ -5,13 +5,15 @@
 //! Each call is a method of [`Segments`](crate::Segments): `catalog` holds the segments'
 //! definitions (create, edit, delete, with their reference checks), `reads` what the engine
 //! answers about them (counts, members, previews, explanations, histories), `manual` the
-//! membership of manual segments.
+//! membership of manual segments, `what_if` what an event would do to a person's segments.
 
 mod catalog;
 mod error;
 mod manual;
 mod reads;
+mod what_if;
 
 pub use catalog::{SegmentDraft, SegmentEdit};
 pub use error::SegmentsError;
 pub use reads::{Explanation, Interval, MembersPage, SegmentPreview};
+pub use what_if::{EventWhatIf, SegmentAnswer};

@@ -9,6 +9,7 @@ pub mod person_actions;
 pub mod send_event;
 pub mod setup;
 pub mod sign_in;
+pub mod what_if;
 
 use askama::Template;
 use axum::http::StatusCode;

@@ -8,10 +8,12 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_domain::limits;
+use herald_ingest::Operation;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::render;
+use super::what_if::WhatIfView;
 use crate::auth::session::SignedIn;
 use crate::error::UiError;
 use crate::layout::Layout;
@@ -46,15 +48,15 @@ fn event_data(text: &str) -> Result<Value, String> {
     }
 }
 
-/// Sends an event to a person of a workspace the way the Track API would; `Ok(Err(message))`
-/// when the checks refuse it (nothing is stored then).
-async fn deliver(
+/// Checks an event for a person of a workspace as the Track API would: `Ok(Err(message))` when
+/// the checks refuse it.
+pub(super) async fn checked(
     state: &UiState,
     workspace_id: i64,
     seq: i64,
     name: &str,
     data: &str,
-) -> Result<Result<(), String>, UiError> {
+) -> Result<Result<Operation, String>, UiError> {
     let person = state
         .store()
         .read(move |r| r.person_by_seq(workspace_id, seq))
@@ -68,9 +70,24 @@ async fn deliver(
     body.insert("name".into(), Value::String(name.to_owned()));
     body.insert("data".into(), data);
     // The person by their cio_id: the one the page chose, whatever their id or email.
-    let operation = match herald_ingest::validate::track(&format!("cio_{}", person.cio_id), &body) {
+    Ok(
+        herald_ingest::validate::track(&format!("cio_{}", person.cio_id), &body)
+            .map_err(|error| error.message),
+    )
+}
+
+/// Sends an event to a person of a workspace the way the Track API would; `Ok(Err(message))`
+/// when the checks refuse it (nothing is stored then).
+async fn deliver(
+    state: &UiState,
+    workspace_id: i64,
+    seq: i64,
+    name: &str,
+    data: &str,
+) -> Result<Result<(), String>, UiError> {
+    let operation = match checked(state, workspace_id, seq, name, data).await? {
         Ok(operation) => operation,
-        Err(error) => return Ok(Err(error.message)),
+        Err(error) => return Ok(Err(error)),
     };
     state.ingest().submit(workspace_id, vec![operation]).await?;
     Ok(Ok(()))
@@ -98,6 +115,8 @@ pub struct SendDialog {
     pub name: String,
     pub data: String,
     pub error: Option<String>,
+    /// "What will this do?", once asked.
+    pub what_if: Option<WhatIfView>,
 }
 
 impl SendDialog {
@@ -112,6 +131,7 @@ impl SendDialog {
             name: name.to_owned(),
             data: String::new(),
             error: None,
+            what_if: None,
         }
     }
 
@@ -128,24 +148,24 @@ impl SendDialog {
 
 #[derive(Template)]
 #[template(path = "send_event.html")]
-struct SendPage {
-    layout: Layout,
-    workspace: WorkspaceView,
-    dialog: SendDialog,
+pub(super) struct SendPage {
+    pub layout: Layout,
+    pub workspace: WorkspaceView,
+    pub dialog: SendDialog,
 }
 
 #[derive(Deserialize)]
 pub struct DialogInput {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
     #[serde(default)]
-    person: String,
+    pub person: String,
     #[serde(default)]
-    person_query: String,
+    pub person_query: String,
     #[serde(default)]
-    name: String,
+    pub name: String,
     #[serde(default)]
-    data: String,
+    pub data: String,
 }
 
 /// `POST /ui/w/{id}/send-event`: the dialog's sending. A refusal shows the dialog again on a
