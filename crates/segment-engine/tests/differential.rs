@@ -517,6 +517,16 @@ impl Run {
                 }
             }
             check(&self.engine, &self.parsed, &self.world, &context)?;
+            // The data index's attribute counts, kept as people change, equal a fresh count.
+            let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+            for person in self.world.people.values() {
+                for key in person.attributes.keys() {
+                    *expected.entry(key.clone()).or_insert(0) += 1;
+                }
+            }
+            let counted: BTreeMap<String, usize> =
+                self.engine.attribute_counts().into_iter().collect();
+            prop_assert_eq!(counted, expected, "attribute counts after {}", context);
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
-//! The data index (event names with counts, first/last seen and attribute keys), aggregated in
-//! memory for the length of one transaction and written once per name at commit.
+//! The data index (event names with counts, first/last seen and attribute keys, and their
+//! counts per UTC day), aggregated in memory for the length of one transaction and written once
+//! per name (and day) at commit.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -19,10 +20,14 @@ struct Entry {
     keys: BTreeSet<String>,
 }
 
+const DAY: i64 = 86_400;
+
 /// Pending data-index updates, keyed by (workspace, kind, name).
 #[derive(Debug, Default)]
 pub(crate) struct IndexBuffer {
     entries: HashMap<(i64, String, String), Entry>,
+    /// Events per (workspace, kind, name, UTC day number).
+    days: HashMap<(i64, String, String, i64), i64>,
 }
 
 impl IndexBuffer {
@@ -44,6 +49,15 @@ impl IndexBuffer {
                 keys: BTreeSet::new(),
             });
         entry.count += 1;
+        *self
+            .days
+            .entry((
+                workspace_id,
+                kind.to_owned(),
+                name.to_owned(),
+                timestamp.div_euclid(DAY),
+            ))
+            .or_insert(0) += 1;
         entry.first_seen = entry.first_seen.min(timestamp);
         entry.last_seen = entry.last_seen.max(timestamp);
         for key in keys {
@@ -58,6 +72,9 @@ impl IndexBuffer {
 
     /// Adds a finished job's updates to the transaction's.
     pub(crate) fn absorb(&mut self, other: IndexBuffer) {
+        for (key, count) in other.days {
+            *self.days.entry(key).or_insert(0) += count;
+        }
         for ((workspace_id, kind, name), entry) in other.entries {
             let target = self
                 .entries
@@ -81,6 +98,19 @@ impl IndexBuffer {
     }
 
     pub(crate) fn flush(self, connection: &Connection) -> Result<(), StoreError> {
+        for ((workspace_id, kind, name, day), count) in self.days {
+            connection
+                .prepare_cached(
+                    "INSERT INTO event_days (workspace_id, kind, name, day, count)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (workspace_id, day, kind, name) DO UPDATE SET
+                       count = count + excluded.count",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![workspace_id, kind, name, day, count])
+                })
+                .map_err(backend)?;
+        }
         for ((workspace_id, kind, name), entry) in self.entries {
             let existing: Option<(i64, i64, i64, String)> = connection
                 .prepare_cached(

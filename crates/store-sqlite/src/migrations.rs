@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_segment_purges.sql")),
     (8, include_str!("../migrations/0008_users.sql")),
     (9, include_str!("../migrations/0009_listing_indexes.sql")),
+    (10, include_str!("../migrations/0010_event_days.sql")),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
@@ -77,4 +78,55 @@ pub(crate) fn apply(connection: &mut Connection) -> Result<(), StoreError> {
         }
     }
     tx.commit().map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written before migration 10 gets its events' day counts from the log.
+    #[test]
+    fn event_days_are_filled_from_the_activity_log() {
+        let connection = Connection::open_in_memory().expect("a database");
+        let (before, after) = MIGRATIONS.split_at(9);
+        for (_, sql) in before {
+            connection.execute_batch(sql).expect("an earlier migration");
+        }
+        for (kind, name, timestamp) in [
+            ("event", "purchased", 86_400 * 7 + 1),
+            ("event", "purchased", 86_400 * 7 + 86_399),
+            ("event", "purchased", 86_400 * 8),
+            ("page", "/home", 86_400 * 8),
+            ("attribute_change", "plan", 86_400 * 8),
+        ] {
+            connection
+                .execute(
+                    "INSERT INTO activities (workspace_id, kind, name, data, timestamp, received_at)
+                     VALUES (1, ?1, ?2, '{}', ?3, ?3)",
+                    rusqlite::params![kind, name, timestamp],
+                )
+                .expect("an activity");
+        }
+        connection
+            .execute_batch(after[0].1)
+            .expect("migration 10 applies");
+        let mut statement = connection
+            .prepare("SELECT kind, name, day, count FROM event_days ORDER BY day, kind, name")
+            .expect("a query");
+        let days: Vec<(String, String, i64, i64)> = statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(
+            days,
+            vec![
+                ("event".into(), "purchased".into(), 7, 2),
+                ("event".into(), "purchased".into(), 8, 1),
+                ("page".into(), "/home".into(), 8, 1),
+            ]
+        );
+    }
 }

@@ -3,9 +3,9 @@
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CorruptRow, CustomerIdentifiers, DeliveryMetric,
-    DeliveryQuery, DeliveryRow, Device, EventIndexEntry, MembershipChange, MembershipOrigin,
-    Person, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoredEvent, User, Workspace,
-    WorkspaceCredentials,
+    DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange,
+    MembershipOrigin, Person, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoredEvent,
+    User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -439,6 +439,32 @@ impl StoreRead for Queries<'_> {
             }
         }
         Ok(activities)
+    }
+
+    fn event_days(
+        &mut self,
+        workspace_id: i64,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<EventDayCount>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT name, kind, day, count FROM event_days
+                 WHERE workspace_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day, name, kind",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![workspace_id, from_day, to_day], |row| {
+                Ok(EventDayCount {
+                    name: row.get(0)?,
+                    kind: row.get(1)?,
+                    day: row.get(2)?,
+                    count: row.get(3)?,
+                })
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
     fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {

@@ -3,9 +3,9 @@
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment,
-    NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
-    StoredEvent, User, Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
+    NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError,
+    StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -81,6 +81,14 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
         self.queries.event_index(workspace_id)
+    }
+    fn event_days(
+        &mut self,
+        workspace_id: i64,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<EventDayCount>, StoreError> {
+        self.queries.event_days(workspace_id, from_day, to_day)
     }
     fn is_suppressed(
         &mut self,

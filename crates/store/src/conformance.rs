@@ -385,6 +385,29 @@ pub fn the_event_index_aggregates_across_transactions(store: &StoreHandle) {
         index[0].attribute_keys,
         vec!["a".to_string(), "b".to_string()]
     );
+
+    // Counts per UTC day, by the event's own time, across transactions.
+    for timestamp in [86_400 * 3 + 5, 86_400 * 3 + 86_399, 86_400 * 5] {
+        store
+            .write_blocking(move |tx| tx.note_event(ws, "page", "/pricing", timestamp, &Map::new()))
+            .expect("store works")
+            .expect("noted");
+    }
+    let days = store
+        .read_blocking(move |r| r.event_days(ws, 0, 4))
+        .expect("read");
+    let days: Vec<(String, String, i64, i64)> = days
+        .into_iter()
+        .map(|d| (d.name, d.kind, d.day, d.count))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("signup".into(), "event".into(), 0, 3),
+            ("/pricing".into(), "page".into(), 3, 2),
+        ],
+        "day 5 is outside the range asked for"
+    );
 }
 
 pub fn activities_page_newest_first_with_filters(store: &StoreHandle) {

@@ -160,6 +160,17 @@ pub struct EventIndexEntry {
     pub attribute_keys: Vec<String>,
 }
 
+/// How many events of a name arrived with their time on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventDayCount {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Seconds since the epoch divided by 86,400.
+    pub day: i64,
+    pub count: i64,
+}
+
 /// A delivery metric or legacy push event reported to `/api/v1/metrics` or `/api/v1/push/events`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryMetric {

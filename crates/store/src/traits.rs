@@ -6,9 +6,9 @@ use tokio::sync::mpsc;
 
 use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventIndexEntry, MembershipChange, NewActivity, NewPerson, NewSegment,
-    NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User,
-    Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
+    NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError,
+    StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -68,6 +68,14 @@ pub trait StoreRead {
     fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError>;
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError>;
     fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError>;
+    /// Each event name's count per UTC day (by the event's own time) for the days `from_day`
+    /// to `to_day` (day numbers: seconds since the epoch divided by 86,400), oldest first.
+    fn event_days(
+        &mut self,
+        workspace_id: i64,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<EventDayCount>, StoreError>;
     fn is_suppressed(
         &mut self,
         workspace_id: i64,

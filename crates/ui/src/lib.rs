@@ -8,6 +8,7 @@
 
 mod assets;
 mod auth;
+mod chart;
 mod error;
 mod layout;
 mod pages;
@@ -53,6 +54,10 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/ui/w/{id}/data-index", get(pages::data_index::events))
         .route("/ui/w/{id}/data-index/event", get(pages::data_index::event))
+        .route(
+            "/ui/w/{id}/data-index/attributes",
+            get(pages::data_index::attributes),
+        )
         .route("/ui/w/{id}/campaigns", get(pages::campaigns::list))
         .route(
             "/ui/w/{id}/campaigns/{campaign}",

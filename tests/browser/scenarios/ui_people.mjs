@@ -92,6 +92,13 @@ export async function run(h) {
   await page.getByRole('heading', { name: 'Recent Activity' }).waitFor();
   assert.equal(await page.locator('.activity li').count(), 2);
   await shoot(page, shots, 'data-index-event');
+  await page.getByRole('link', { name: 'Data Index', exact: true }).first().click();
+  await page.getByRole('navigation', { name: 'Data Index' }).getByRole('link', { name: 'Attributes' }).click();
+  await page.getByRole('table').waitFor();
+  assert.match(await page.locator('table.list').innerText(), /plan/);
+  await shoot(page, shots, 'data-index-attributes');
+  await page.goBack();
+  await page.goBack();
 
   // Data Index → the event → Send Event: the name comes from the event, the person is picked.
   await page.locator('summary', { hasText: 'Send Event' }).click();

@@ -638,6 +638,10 @@ async fn the_data_index_lists_event_names_and_an_events_recent_activity() {
         .await;
     }
     crate::helpers::event(&app, "ann", serde_json::json!({"name": SCRIPT})).await;
+    let mut bob = serde_json::Map::new();
+    bob.insert("plan".into(), serde_json::json!("free"));
+    bob.insert(IMAGE.into(), serde_json::json!(1));
+    crate::helpers::identify(&app, "bob", serde_json::Value::Object(bob)).await;
     let mut browser = Browser::new(&app.server);
     browser.sign_in("index@example.com", PASSWORD).await;
     let ws = app.workspace.id;
@@ -652,10 +656,43 @@ async fn the_data_index_lists_event_names_and_an_events_recent_activity() {
         row.contains("<td class=\"number\">2</td>") && row.contains("price"),
         "{row}"
     );
+    // Its 30-day volume: thirty bars, and the sentence for those who cannot see them.
+    assert_eq!(row.matches("<rect ").count(), 30, "{row}");
+    assert!(
+        row.contains("aria-label=\"2 events in the last 30 days"),
+        "{row}"
+    );
     let link = Browser::link(row, "bought it/now");
     let (status, _, page) = browser.get(&link).await;
     assert_eq!(status, StatusCode::OK, "{link}");
     assert!(page.contains("Recent Activity"), "{page}");
+    assert!(
+        page.contains("<figcaption>2 events in the last 30 days"),
+        "{page}"
+    );
+    assert!(page.contains("Day by day"), "{page}");
+
+    // Attributes: each key with how many people have it; a key is tracked data, escaped.
+    let (status, _, attributes) = browser
+        .get(&format!("/ui/w/{ws}/data-index/attributes"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!attributes.contains(IMAGE), "{attributes}");
+    let count_of = |key: &str| {
+        let row = attributes
+            .split("<tr>")
+            .find(|row| row.contains(&format!("<td><code>{key}</code></td>")))
+            .unwrap_or_else(|| panic!("{key} in {attributes}"));
+        row.split("<td class=\"number\">")
+            .nth(1)
+            .and_then(|cell| cell.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(count_of("id"), "2");
+    assert_eq!(count_of("plan"), "1");
+    assert!(attributes.contains("the 2 people"), "{attributes}");
+    assert!(!attributes.contains("<code>cio_id</code>"), "{attributes}");
     assert_eq!(page.matches(">Resend</button>").count(), 2, "{page}");
     let (status, _, _) = browser
         .get(&format!(

@@ -49,6 +49,15 @@ impl Column {
     }
 }
 
+fn decrement(counts: &mut HashMap<String, usize>, key: &str) {
+    if let Some(count) = counts.get_mut(key) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
 /// What an attribute column says about a filter.
 pub(super) enum Answer {
     /// The people for whom it holds, among the ordinals handed out (not limited to the living).
@@ -60,6 +69,11 @@ pub(super) enum Answer {
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct AttributeColumns {
     columns: HashMap<String, Column>,
+    /// How many living people have each top-level key (the data index's Attributes tab). Not
+    /// in an image: counted again from the people on first use after one is read, so that
+    /// images written before it existed still load.
+    #[serde(skip)]
+    people_with: Option<HashMap<String, usize>>,
 }
 
 impl AttributeColumns {
@@ -70,6 +84,18 @@ impl AttributeColumns {
         old: Option<&Map<String, Value>>,
         new: &Map<String, Value>,
     ) {
+        if let Some(counts) = &mut self.people_with {
+            for key in old.into_iter().flat_map(Map::keys) {
+                if !new.contains_key(key) {
+                    decrement(counts, key);
+                }
+            }
+            for key in new.keys() {
+                if !old.is_some_and(|old| old.contains_key(key)) {
+                    *counts.entry(key.clone()).or_insert(0) += 1;
+                }
+            }
+        }
         for key in old.into_iter().flat_map(Map::keys) {
             if !new.contains_key(key) {
                 self.put(key, ordinal, None);
@@ -78,6 +104,33 @@ impl AttributeColumns {
         for (key, value) in new {
             self.put(key, ordinal, Some(value));
         }
+    }
+
+    /// Stops counting a person who is gone (deleted, merged away, or reloaded under a new
+    /// ordinal); their column values die with their ordinal.
+    pub fn forget(&mut self, attributes: &Map<String, Value>) {
+        if let Some(counts) = &mut self.people_with {
+            for key in attributes.keys() {
+                decrement(counts, key);
+            }
+        }
+    }
+
+    /// How many living people have each top-level key. `everyone` lists the living people's
+    /// attributes; it is read only the first time after an image was loaded.
+    pub fn people_with<'a>(
+        &mut self,
+        everyone: impl Iterator<Item = &'a Map<String, Value>>,
+    ) -> &HashMap<String, usize> {
+        self.people_with.get_or_insert_with(|| {
+            let mut counts = HashMap::new();
+            for attributes in everyone {
+                for key in attributes.keys() {
+                    *counts.entry(key.clone()).or_insert(0) += 1;
+                }
+            }
+            counts
+        })
     }
 
     fn put(&mut self, key: &str, ordinal: u32, value: Option<&Value>) {

@@ -152,6 +152,21 @@ impl Engine {
         self.members.get(&segment).map_or(0, Members::len)
     }
 
+    /// Returns each top-level attribute key with how many people have it, most common first
+    /// (then by key). Kept as attributes change; the first call after an image was loaded
+    /// counts everyone once.
+    pub fn attribute_counts(&mut self) -> Vec<(String, usize)> {
+        let everyone = self.people.iter().map(|(_, state)| &state.attributes);
+        let mut counts: Vec<(String, usize)> = self
+            .attributes
+            .people_with(everyone)
+            .iter()
+            .map(|(key, count)| (key.clone(), *count))
+            .collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        counts
+    }
+
     /// Returns the segments a person is in.
     pub fn segments_of(&self, person: PersonId) -> Vec<SegmentId> {
         self.order
@@ -277,6 +292,7 @@ impl Engine {
             self.due.remove(&(due, person));
         }
         self.built.take(state.ordinal);
+        self.attributes.forget(&state.attributes);
         self.ordinals.retire(state.ordinal);
         for (table, rows) in state.events.per_table() {
             self.events.note_dead(table, rows);

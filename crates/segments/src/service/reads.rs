@@ -116,6 +116,21 @@ impl Segments {
         Ok(segments)
     }
 
+    /// Each top-level attribute key of the workspace's people with how many have it, most
+    /// common first: the engine keeps the counts as attributes change.
+    pub async fn attribute_counts(
+        &self,
+        workspace_id: i64,
+    ) -> Result<Vec<(String, usize)>, SegmentsError> {
+        Ok(self
+            .query(move |view| {
+                view.engines
+                    .get_mut(&workspace_id)
+                    .map_or_else(Vec::new, |engine| engine.attribute_counts())
+            })
+            .await?)
+    }
+
     /// Counts a definition's members now, with the first `sample` ids, without saving it.
     pub async fn preview(
         &self,

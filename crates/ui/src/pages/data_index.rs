@@ -1,5 +1,9 @@
-//! Data Index: every event name the workspace has seen, with its count, first and last seen and
-//! data keys; an event's page shows its recent activity with Resend on each entry.
+//! Data Index: the Events tab lists every event name the workspace has seen, with its count,
+//! first and last seen, data keys and 30-day volume; an event's page shows its volume day by
+//! day and its recent activity with Resend on each entry. The Attributes tab lists the people's
+//! attribute keys with how many people have each.
+
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -9,6 +13,7 @@ use serde::Deserialize;
 
 use super::render;
 use crate::auth::session::SignedIn;
+use crate::chart::{self, VolumeChart};
 use crate::error::UiError;
 use crate::layout::Layout;
 use crate::state::UiState;
@@ -28,11 +33,35 @@ pub struct EventRow {
     pub keys: String,
     /// The query string of its page.
     pub link: String,
+    pub chart: VolumeChart,
 }
 
-impl From<&herald_store::EventIndexEntry> for EventRow {
-    fn from(entry: &herald_store::EventIndexEntry) -> Self {
+/// Each (name, type)'s counts by day over the chart's days up to `today`.
+type Volumes = HashMap<(String, String), HashMap<i64, i64>>;
+
+async fn volumes(state: &UiState, workspace_id: i64, today: i64) -> Result<Volumes, UiError> {
+    let days = state
+        .store()
+        .read(move |r| r.event_days(workspace_id, today - chart::DAYS + 1, today))
+        .await?;
+    let mut volumes: Volumes = HashMap::new();
+    for day in days {
+        volumes
+            .entry((day.name, day.kind))
+            .or_default()
+            .insert(day.day, day.count);
+    }
+    Ok(volumes)
+}
+
+impl EventRow {
+    fn new(entry: &herald_store::EventIndexEntry, today: i64, volumes: &Volumes) -> Self {
+        let empty = HashMap::new();
+        let counts = volumes
+            .get(&(entry.name.clone(), entry.kind.clone()))
+            .unwrap_or(&empty);
         Self {
+            chart: VolumeChart::new(today, counts),
             name: entry.name.clone(),
             kind: entry.kind.clone(),
             count: entry.count,
@@ -53,6 +82,7 @@ struct IndexPage {
     layout: Layout,
     workspace: WorkspaceView,
     events: Vec<EventRow>,
+    tab: &'static str,
 }
 
 /// `GET /ui/w/{id}/data-index`.
@@ -67,10 +97,16 @@ pub async fn events(
         .read(move |r| r.event_index(workspace_id))
         .await?;
     entries.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
+    let today = chart::day_of(state.now());
+    let volumes = volumes(&state, workspace_id, today).await?;
     Ok(render(&IndexPage {
         layout: Layout::signed_in(&user, Some(workspace_id)),
         workspace,
-        events: entries.iter().map(EventRow::from).collect(),
+        events: entries
+            .iter()
+            .map(|entry| EventRow::new(entry, today, &volumes))
+            .collect(),
+        tab: "events",
     }))
 }
 
@@ -127,13 +163,65 @@ pub async fn event(
         })
         .await?
         .ok_or(UiError::NotFound("event"))?;
+    let today = chart::day_of(state.now());
+    let volumes = volumes(&state, workspace_id, today).await?;
     Ok(render(&EventPage {
         layout: Layout::signed_in(&user, Some(workspace_id)),
         csrf: user.session.csrf_token.clone(),
         workspace,
         dialog: super::send_event::SendDialog::new(&user, workspace_id, &entry.name),
-        event: EventRow::from(&entry),
+        event: EventRow::new(&entry, today, &volumes),
         recent: recent.iter().map(ActivityView::from).collect(),
         days: DAYS,
+    }))
+}
+
+/// An attribute key as the Attributes tab shows it.
+pub struct AttributeRow {
+    pub key: String,
+    pub people: usize,
+    /// Of everyone in the workspace, rounded.
+    pub percent: usize,
+}
+
+#[derive(Template)]
+#[template(path = "data_index_attributes.html")]
+struct AttributesPage {
+    layout: Layout,
+    workspace: WorkspaceView,
+    attributes: Vec<AttributeRow>,
+    people: usize,
+    tab: &'static str,
+}
+
+/// `GET /ui/w/{id}/data-index/attributes`: the engine keeps the counts as people change, so
+/// the page reads no profile.
+pub async fn attributes(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path(workspace_id): Path<i64>,
+) -> Result<Response, UiError> {
+    let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
+    let counts = state.segments().attribute_counts(workspace_id).await?;
+    // Everyone has a cio_id: its count is the number of people.
+    let people = counts
+        .iter()
+        .find(|(key, _)| key == "cio_id")
+        .map_or(0, |(_, count)| *count);
+    let attributes = counts
+        .into_iter()
+        .filter(|(key, _)| key != "cio_id")
+        .map(|(key, count)| AttributeRow {
+            percent: (count * 100 + people / 2).checked_div(people).unwrap_or(0),
+            key,
+            people: count,
+        })
+        .collect();
+    Ok(render(&AttributesPage {
+        layout: Layout::signed_in(&user, Some(workspace_id)),
+        workspace,
+        attributes,
+        people,
+        tab: "attributes",
     }))
 }
