@@ -279,6 +279,19 @@ impl Settings {
     pub fn database_path(data_dir: &Path) -> PathBuf {
         data_dir.join("herald.db")
     }
+
+    /// Returns the file of the key that seals workspace keys (kept out of the database, so a
+    /// copy of the database alone reveals no key; back it up beside it).
+    pub fn sealing_key_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("keys.secret")
+    }
+
+    /// Reads, or on first use creates, the data dir's sealing key.
+    pub fn key_sealer(data_dir: &Path) -> anyhow::Result<herald_ingest::sealed_keys::KeySealer> {
+        let path = Self::sealing_key_path(data_dir);
+        herald_ingest::sealed_keys::KeySealer::load_or_create(&path)
+            .with_context(|| format!("cannot use the key file {}", path.display()))
+    }
 }
 
 /// The defaults of the connection timeouts: what reverse proxies use (nginx allows a minute

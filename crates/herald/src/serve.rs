@@ -11,6 +11,8 @@ use herald_store::StoreHandle;
 use tokio::net::TcpListener;
 
 use crate::config::{DevClock, Settings};
+use herald_ingest::sealed_keys::KeySealer;
+
 use crate::workspace::{create, open_store, print_credentials};
 
 /// The setting the dev clock's last reading is kept under; shared with the API.
@@ -22,7 +24,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         options.synchronous = synchronous
     })?;
     let clock = make_clock(&store, settings.dev_clock).await?;
-    first_workspace(&store, clock.now()).await?;
+    let sealer = Arc::new(Settings::key_sealer(&settings.data_dir)?);
+    first_workspace(&store, sealer.clone(), clock.now()).await?;
 
     let listener = TcpListener::bind(&settings.listen)
         .await
@@ -101,7 +104,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             segments.clone(),
         ),
         tracking_key,
-        public_url,
+        public_url: public_url.clone(),
     };
     let state = AppState::new(ingest, segments.clone(), runtime, info)
         .with_browser(settings.browser.clone())
@@ -114,6 +117,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         state.campaigns().service.clone(),
         herald_ui::UiSettings {
             secure_cookies: settings.tls.is_some(),
+            public_url,
+            sealer: Some(sealer),
             ..herald_ui::UiSettings::default()
         },
     );
@@ -173,7 +178,11 @@ async fn make_clock(store: &StoreHandle, dev_clock: DevClock) -> anyhow::Result<
 }
 
 /// Creates the `default` workspace on first start and prints its credentials once.
-async fn first_workspace(store: &StoreHandle, now: i64) -> anyhow::Result<()> {
+async fn first_workspace(
+    store: &StoreHandle,
+    sealer: Arc<KeySealer>,
+    now: i64,
+) -> anyhow::Result<()> {
     let existing = store
         .read(|reader| reader.workspaces())
         .await
@@ -182,7 +191,7 @@ async fn first_workspace(store: &StoreHandle, now: i64) -> anyhow::Result<()> {
         return Ok(());
     }
     let store = store.clone();
-    let credentials = tokio::task::spawn_blocking(move || create(&store, "default", now))
+    let credentials = tokio::task::spawn_blocking(move || create(&store, &sealer, "default", now))
         .await
         .context("workspace creation stopped")??;
     print_credentials(&credentials);

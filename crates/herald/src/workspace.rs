@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use herald_domain::{Clock, SystemClock};
+use herald_ingest::sealed_keys::{KeySealer, WorkspaceKeys};
 use herald_ingest::workspaces::{Credentials, generate};
 use herald_store::{StoreHandle, Workspace};
 use herald_store_sqlite::{SqliteOptions, SqliteStore};
@@ -25,11 +26,28 @@ pub fn open_store(
         .with_context(|| format!("cannot open the database in {}", data_dir.display()))
 }
 
-/// Creates a workspace and returns its clear-text credentials.
-pub fn create(store: &StoreHandle, name: &str, now: i64) -> anyhow::Result<Credentials> {
+/// Creates a workspace and returns its clear-text credentials. The keys are kept sealed beside
+/// their hashes, in the same write, so the web UI's Settings can show them.
+pub fn create(
+    store: &StoreHandle,
+    sealer: &KeySealer,
+    name: &str,
+    now: i64,
+) -> anyhow::Result<Credentials> {
     let (row, mut credentials) = generate(name, now);
+    let keys = WorkspaceKeys {
+        api_key: credentials.api_key.clone(),
+        app_api_key: credentials.app_api_key.clone(),
+    };
+    let sealed = sealer
+        .seal(&credentials.site_id, &keys)
+        .context("cannot seal the new keys")?;
     let workspace = store
-        .write_blocking(move |tx| tx.create_workspace(&row))
+        .write_blocking(move |tx| {
+            let workspace = tx.create_workspace(&row)?;
+            tx.set_workspace_keys(workspace.id, &sealed)?;
+            Ok::<_, herald_store::StoreError>(workspace)
+        })
         .context("the store is unavailable")?
         .with_context(|| format!("cannot create the workspace {name:?}"))?;
     credentials.id = workspace.id;
@@ -52,8 +70,10 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
         } => {
             let name = name.trim().to_owned();
             anyhow::ensure!(!name.is_empty(), "a workspace needs a name");
-            let store = open_store(&data_dir(config, flag)?, |_| {})?;
-            let credentials = create(&store, &name, SystemClock.now())?;
+            let data_dir = data_dir(config, flag)?;
+            let store = open_store(&data_dir, |_| {})?;
+            let sealer = Settings::key_sealer(&data_dir)?;
+            let credentials = create(&store, &sealer, &name, SystemClock.now())?;
             if json {
                 println!("{}", serde_json::to_string(&credentials)?);
             } else {

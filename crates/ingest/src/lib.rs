@@ -3,13 +3,16 @@
 //! [`decode`] turns JSON or form-encoded bodies into JSON values, [`validate`] turns those into
 //! typed [`Operation`]s with Customer.io's documented error messages, and [`apply`] carries an
 //! operation out against a store transaction (identity resolution, anonymous attachment, merges,
-//! suppression). [`Ingest`] ties them to a store and a clock. Nothing here knows HTTP or SQL.
+//! suppression). [`Ingest`] ties them to a store and a clock. [`snippet`] is the browser snippet
+//! that sends a site's visitors' events here. Nothing here knows HTTP or SQL.
 
 pub mod apply;
 pub mod decode;
 pub mod metrics;
 pub mod operation;
+pub mod sealed_keys;
 pub mod service;
+pub mod snippet;
 pub mod triggers;
 pub mod validate;
 pub mod validate_v2;

@@ -19,6 +19,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_users.sql")),
     (9, include_str!("../migrations/0009_listing_indexes.sql")),
     (10, include_str!("../migrations/0010_event_days.sql")),
+    (
+        11,
+        include_str!("../migrations/0011_workspace_keys_sealed.sql"),
+    ),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.

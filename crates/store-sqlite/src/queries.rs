@@ -786,6 +786,18 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
+    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
+        self.connection
+            .prepare_cached("SELECT keys_sealed FROM workspaces WHERE id = ?1")
+            .and_then(|mut statement| {
+                statement
+                    .query_row([workspace_id], |row| row.get(0))
+                    .optional()
+            })
+            .map(Option::flatten)
+            .map_err(backend)
+    }
+
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
         self.connection
             .prepare_cached(

@@ -171,6 +171,9 @@ impl StoreRead for Tx<'_, '_> {
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
         self.queries.is_enrolled(campaign_id, person_seq)
     }
+    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
+        self.queries.workspace_keys_sealed(workspace_id)
+    }
     fn people_page(
         &mut self,
         workspace_id: i64,
@@ -570,6 +573,14 @@ impl StoreTx for Tx<'_, '_> {
     ) -> Result<(), StoreError> {
         self.index
             .note(workspace_id, kind, name, timestamp, data.keys());
+        Ok(())
+    }
+
+    fn set_workspace_keys(&mut self, workspace_id: i64, sealed: &str) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE workspaces SET keys_sealed = ?2 WHERE id = ?1",
+            params![workspace_id, sealed],
+        )?;
         Ok(())
     }
 

@@ -134,6 +134,19 @@ pub fn workspaces_are_unique_by_name(store: &StoreHandle) {
         .write_blocking(move |tx| tx.create_workspace(&duplicate))
         .expect("store works");
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
+    let sealed = store
+        .write_blocking(move |tx| {
+            tx.set_workspace_keys(first, "sealed-text")?;
+            tx.workspace_keys_sealed(first)
+        })
+        .expect("store works")
+        .expect("kept");
+    assert_eq!(sealed.as_deref(), Some("sealed-text"));
+    let other = new_workspace(store, "b");
+    let none = store
+        .read_blocking(move |r| r.workspace_keys_sealed(other))
+        .expect("read");
+    assert_eq!(none, None, "a workspace without sealed keys has none");
     let found = store
         .read_blocking(|reader| reader.workspace_by_site_id("site-a"))
         .expect("lookup")
@@ -146,7 +159,8 @@ pub fn workspaces_are_unique_by_name(store: &StoreHandle) {
     assert_eq!(by_app.map(|w| w.id), Some(first));
     assert_eq!(
         store.read_blocking(|r| r.workspaces()).expect("list").len(),
-        1
+        2,
+        "a and b; the duplicate was refused"
     );
 }
 

@@ -128,6 +128,8 @@ pub trait StoreRead {
     fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Returns the deleted segments whose members and history are not all removed yet.
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError>;
+    /// A workspace's keys as sealed by the server, if it keeps them (see `set_workspace_keys`).
+    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError>;
     /// Tells whether a person went through a campaign whose frequency is `once`.
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError>;
     /// Returns a person's entries into and exits from a segment, oldest first.
@@ -308,6 +310,9 @@ pub trait StoreTx: StoreRead {
     ) -> Result<(), StoreError>;
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Keeps a workspace's keys sealed (encrypted by the caller, with a key the store never
+    /// holds) beside their hashes, so the web UI can show them.
+    fn set_workspace_keys(&mut self, workspace_id: i64, sealed: &str) -> Result<(), StoreError>;
 
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError>;
     /// Stores a new campaign; the row's `id` is ignored and the stored row is returned.

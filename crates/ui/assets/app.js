@@ -88,3 +88,27 @@ document.addEventListener("DOMContentLoaded", () => {
     checkJson(area);
   }
 });
+
+// A <button data-copy="ID"> copies the text of the element ID. The clipboard is only open to
+// pages of a secure origin (https, or this machine): elsewhere the text is selected instead,
+// for the keyboard's copy.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copy);
+  if (!source) return;
+  const label = button.dataset.label || button.textContent;
+  button.dataset.label = label;
+  try {
+    await navigator.clipboard.writeText(source.textContent);
+    button.textContent = "Copied";
+  } catch (error) {
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    button.textContent = "Selected: press Ctrl+C";
+  }
+  setTimeout(() => { button.textContent = label; }, 2000);
+});

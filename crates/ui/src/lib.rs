@@ -71,6 +71,8 @@ pub fn router(state: UiState) -> Router {
             "/ui/w/{id}/campaigns/{campaign}/state",
             post(pages::campaigns::set_state),
         )
+        .route("/ui/w/{id}/settings", get(pages::settings::show))
+        .route("/ui/w/{id}/settings/reveal", post(pages::settings::reveal))
         .route("/ui/w/{id}/send-event", post(pages::send_event::send_any))
         .route(
             "/ui/w/{id}/send-event/what-if",

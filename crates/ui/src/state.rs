@@ -5,6 +5,7 @@ use std::sync::Arc;
 use herald_dispatch::Campaigns;
 use herald_domain::Clock;
 use herald_ingest::Ingest;
+use herald_ingest::sealed_keys::KeySealer;
 use herald_segments::Segments;
 use herald_store::StoreHandle;
 
@@ -17,6 +18,10 @@ pub struct UiSettings {
     pub secure_cookies: bool,
     /// How long a session lasts from sign-in.
     pub session_seconds: i64,
+    /// Where browsers reach Herald, for the snippet Settings shows.
+    pub public_url: String,
+    /// Opens the workspace keys the store keeps sealed; without it Settings shows no key.
+    pub sealer: Option<Arc<KeySealer>>,
 }
 
 impl Default for UiSettings {
@@ -24,6 +29,8 @@ impl Default for UiSettings {
         Self {
             secure_cookies: false,
             session_seconds: 14 * 24 * 3600,
+            public_url: "http://127.0.0.1:8080".into(),
+            sealer: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 // The web UI's sign-in in real Chromium: a signed-out visit lands on the sign-in form, a wrong
 // password is refused with a message, the right one shows the workspaces, the workspace
-// switcher navigates, and signing out ends the session. Screenshots of each page, at laptop
+// switcher navigates, Settings reveals a key on demand, and signing out ends the session. Screenshots of each page, at laptop
 // and phone width, go to HERALD_TEST_SCREENSHOTS.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -44,6 +44,22 @@ export async function run(h) {
   await page.waitForURL((url) => url.pathname === target);
   await page.getByRole('heading', { level: 1 }).waitFor();
   await shoot(page, shots, 'workspace');
+
+  // Settings: the keys are masked until revealed (htmx swaps the row in), then copied.
+  const workspace = env('HERALD_TEST_WORKSPACE_ID');
+  const trackKey = env('HERALD_TEST_TRACK_KEY');
+  await page.goto(`${h.herald}/ui/w/${workspace}/settings`);
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  assert.ok(!(await page.content()).includes(trackKey), 'the Track API key is masked');
+  await page.getByRole('button', { name: 'Reveal the Track API key' }).click();
+  const revealed = page.locator('#key-track-value');
+  await revealed.waitFor();
+  assert.equal(await revealed.innerText(), trackKey);
+  const copy = page.locator('#key-track').getByRole('button', { name: 'Copy' });
+  await copy.click();
+  await h.waitFor('the copy acknowledged', async () => /Copied|Selected/.test(await page.locator('#key-track button').innerText()));
+  assert.match(await page.locator('#snippet-html').innerText(), /data-site-id/);
+  await shoot(page, shots, 'settings');
 
   // Signing out: the session ends, and the pages need a new sign-in.
   await page.getByRole('button', { name: 'Sign out' }).click();

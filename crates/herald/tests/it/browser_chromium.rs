@@ -124,12 +124,15 @@ async fn browser_ui_sign_in_wrong_password_and_sign_out() {
     crate::helpers::create_workspace(&app.server.data_dir, "second");
     crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
     let shots = screenshots();
+    let workspace = app.workspace.id.to_string();
     scenario_on(
         "ui_sign_in",
         &app,
         &[
             ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
             ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+            ("HERALD_TEST_WORKSPACE_ID", &workspace),
+            ("HERALD_TEST_TRACK_KEY", &app.workspace.api_key),
             ("HERALD_TEST_SCREENSHOTS", &shots),
         ],
     )

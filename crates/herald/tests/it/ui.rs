@@ -910,3 +910,60 @@ async fn suppress_and_delete_are_confirmed_and_do_what_the_track_api_does() {
     let (status, _, _) = browser.get(&format!("/ui/w/{ws}/people/1/explode")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn settings_show_the_site_id_keys_behind_reveal_and_the_snippet() {
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "keys@example.com", &[]);
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("keys@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    let path = format!("/ui/w/{ws}/settings");
+    let (status, _, page) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&app.workspace.site_id), "{page}");
+    // Masked: neither key is in the page, only their last four characters.
+    for key in [&app.workspace.api_key, &app.workspace.app_api_key] {
+        assert!(!page.contains(key.as_str()), "a key is masked: {page}");
+        assert!(page.contains(&key[key.len() - 4..]), "{page}");
+    }
+    assert!(
+        page.contains(&format!("data-site-id=\"{}\"", app.workspace.site_id))
+            || page.contains(&format!(
+                "&#39;data-site-id&#39;, &#39;{}&#39;",
+                app.workspace.site_id
+            )),
+        "the snippet names the site: {page}"
+    );
+    let csrf = Browser::hidden(&page, "csrf");
+
+    let reveal = format!("{path}/reveal");
+    let (status, _, _) = browser.post(&reveal, &[("key", "track")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "Reveal needs the CSRF token");
+    let (status, _, shown) = browser
+        .post(&reveal, &[("csrf", &csrf), ("key", "track")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(shown.contains(&app.workspace.api_key), "{shown}");
+    assert!(
+        !shown.contains(&app.workspace.app_api_key),
+        "only the key asked for: {shown}"
+    );
+    let (_, _, shown) = browser
+        .post(&reveal, &[("csrf", &csrf), ("key", "app")])
+        .await;
+    assert!(shown.contains(&app.workspace.app_api_key), "{shown}");
+
+    // Another user without this workspace reaches none of it.
+    crate::helpers::create_workspace(&app.server.data_dir, "second");
+    add_user(
+        &app.server.data_dir,
+        "other@example.com",
+        &["--workspace", "second"],
+    );
+    let mut other = Browser::new(&app.server);
+    other.sign_in("other@example.com", PASSWORD).await;
+    let (status, _, body) = other.get(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains(&app.workspace.site_id));
+}

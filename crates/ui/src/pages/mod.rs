@@ -7,6 +7,7 @@ pub mod home;
 pub mod people;
 pub mod person_actions;
 pub mod send_event;
+pub mod settings;
 pub mod setup;
 pub mod sign_in;
 pub mod what_if;
