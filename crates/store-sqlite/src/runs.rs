@@ -166,7 +166,9 @@ impl Queries<'_> {
         let mut statement = self
             .connection
             .prepare_cached(
-                "SELECT 'sent', COUNT(*) FROM deliveries
+                "SELECT 'triggered', COUNT(*) FROM runs WHERE campaign_id = ?2
+                 UNION ALL
+                 SELECT 'sent', COUNT(*) FROM deliveries
                    WHERE workspace_id = ?1 AND campaign_id = ?2 AND sent_at IS NOT NULL
                  UNION ALL
                  SELECT status, COUNT(*) FROM deliveries

@@ -1146,6 +1146,14 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             .expect("store works")
             .expect("stored");
     }
+    // Every run started counts as triggered, whatever became of it.
+    for (key, person) in [("r1", person), ("r2", other_person)] {
+        let run = run_row(ws, campaign_id, person, key, 5);
+        store
+            .write_blocking(move |tx| tx.insert_run(&run))
+            .expect("store works")
+            .expect("a run");
+    }
     let mut metrics = store
         .read_blocking(move |r| r.campaign_metrics(ws, campaign_id))
         .expect("read");
@@ -1157,6 +1165,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             ("opened".to_owned(), 2),
             ("queued".to_owned(), 1),
             ("sent".to_owned(), 1),
+            ("triggered".to_owned(), 2),
         ]
     );
 }

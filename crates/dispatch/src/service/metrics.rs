@@ -3,8 +3,9 @@
 use super::{Campaigns, CampaignsError};
 
 /// The outcomes every answer names, even at zero, so a campaign that has not sent yet needs no
-/// special case.
-pub const METRIC_KEYS: [&str; 8] = [
+/// special case. `triggered` counts the runs started (a person going through the campaign once).
+pub const METRIC_KEYS: [&str; 9] = [
+    "triggered",
     "queued",
     "sent",
     "delivered",
@@ -65,9 +66,9 @@ mod tests {
             ("failed".into(), 3),
             ("custom".into(), 1),
         ]);
-        assert_eq!(laid.len(), 9);
-        assert_eq!(laid[1], ("sent".into(), 5));
-        assert_eq!(laid[7], ("failed".into(), 3));
-        assert_eq!(laid[8], ("custom".into(), 1));
+        assert_eq!(laid.len(), 10);
+        assert_eq!(laid[2], ("sent".into(), 5));
+        assert_eq!(laid[8], ("failed".into(), 3));
+        assert_eq!(laid[9], ("custom".into(), 1));
     }
 }

@@ -141,7 +141,7 @@ async fn reported_metrics_move_the_delivery_and_are_counted() {
     let zero = metrics(&app, campaign).await;
     assert_eq!(
         zero,
-        json!({"queued": 0, "sent": 1, "delivered": 0, "opened": 0, "clicked": 0,
+        json!({"triggered": 1, "queued": 0, "sent": 1, "delivered": 0, "opened": 0, "clicked": 0,
                "converted": 0, "bounced": 0, "failed": 0})
     );
 
@@ -167,7 +167,7 @@ async fn reported_metrics_move_the_delivery_and_are_counted() {
     report(&app, &delivery_id, "delivered").await;
     assert_eq!(
         metrics(&app, campaign).await,
-        json!({"queued": 0, "sent": 1, "delivered": 1, "opened": 1, "clicked": 0,
+        json!({"triggered": 1, "queued": 0, "sent": 1, "delivered": 1, "opened": 1, "clicked": 0,
                "converted": 0, "bounced": 1, "failed": 0})
     );
     wait_for_status(&app, &delivery_id, "opened").await;

@@ -739,6 +739,7 @@ async fn campaign_pages_start_pause_and_send_an_event_to_a_picked_person() {
     let (status, _, overview) = browser.get(&overview_path).await;
     assert_eq!(status, StatusCode::OK);
     for metric in [
+        "triggered",
         "queued",
         "sent",
         "delivered",
