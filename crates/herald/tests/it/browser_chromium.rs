@@ -215,3 +215,19 @@ async fn browser_ui_send_event_from_a_campaigns_trigger_page_and_overview() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn browser_ui_with_the_keyboard_alone() {
+    let app = TestApp::spawn().await;
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
+    crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
+    scenario_on(
+        "ui_keyboard",
+        &app,
+        &[
+            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
+            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+        ],
+    )
+    .await;
+}
