@@ -2,11 +2,11 @@
 // email (results as one types), the profile shows tracked values that hold markup as text and
 // runs none of it, Send Event from the profile's Options menu refuses invalid JSON as one types
 // and sends a valid event through the Track API's path, Activity Logs → an event → Resend sends
-// it again, and the pages work at phone width. Screenshots go to HERALD_TEST_SCREENSHOTS.
+// it again, and at phone width a profile still reaches Send Event and sends. Screenshots go to HERALD_TEST_SCREENSHOTS.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { env } from '../lib/harness.mjs';
-import { LAPTOP, shoot, signIn } from '../lib/ui.mjs';
+import { LAPTOP, PHONE, shoot, signIn } from '../lib/ui.mjs';
 
 export async function run(h) {
   const email = env('HERALD_TEST_UI_EMAIL');
@@ -119,5 +119,22 @@ export async function run(h) {
   await shoot(page, shots, 'person-delete-confirm');
   await page.getByRole('link', { name: 'Cancel' }).click();
   await page.getByRole('heading', { name: 'ann', level: 1 }).waitFor();
+
+  // At phone width the profile still reaches Send Event, and it sends.
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await page.locator('summary', { hasText: 'Options' }).click();
+  await page.locator('summary', { hasText: 'Send Event' }).click();
+  const name = page.getByLabel('Event name');
+  assert.ok(await name.isVisible(), 'the dialog fits the phone');
+  await name.fill('from_a_phone');
+  const sendOnPhone = page.getByRole('button', { name: 'Send event' });
+  const box = await sendOnPhone.boundingBox();
+  assert.ok(box && box.x >= 0 && box.x + box.width <= PHONE.width, `the button is on screen: ${JSON.stringify(box)}`);
+  await sendOnPhone.click();
+  await page.getByRole('status').waitFor();
+  await h.waitFor('the phone event through the App API', async () =>
+    (await h.customerActivities('ann')).some((a) => a.name === 'from_a_phone'));
+  await page.setViewportSize(LAPTOP);
   assert.deepEqual(dialogs, [], 'no tracked value ran as script');
 }
