@@ -1,7 +1,8 @@
 //! The web UI's pages at scale (issue 13): signs in as a real browser would (the sign-in form's
 //! CSRF cookie and field, then the session cookie) and times each page over HTTP: the person
 //! search by prefix as htmx asks for it, profiles, the activity log's first page and a deep one,
-//! and the data index. One JSON line with p50, p99 and max per page.
+//! the data index (events with their 30-day charts, an event's page, attributes), Settings, and
+//! "What will this do?" for a purchase. One JSON line with p50, p99 and max per page.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -72,10 +73,28 @@ impl Browser {
 
     /// Times `runs` requests of `path`.
     async fn time(&mut self, path: &str, runs: usize, htmx: bool) -> anyhow::Result<Value> {
+        self.time_form(path, None, runs, htmx).await
+    }
+
+    /// Times `runs` requests of `path`: a GET, or a POST of `form`.
+    async fn time_form(
+        &mut self,
+        path: &str,
+        form: Option<&str>,
+        runs: usize,
+        htmx: bool,
+    ) -> anyhow::Result<Value> {
         let mut latencies = Latencies::with_capacity(runs);
+        let method = if form.is_some() {
+            Method::POST
+        } else {
+            Method::GET
+        };
         for _ in 0..runs {
             let begin = Instant::now();
-            let (status, _) = self.send(Method::GET, path, None, htmx).await?;
+            let (status, _) = self
+                .send(method.clone(), path, form.map(str::to_owned), htmx)
+                .await?;
             latencies.record(begin.elapsed());
             if status != StatusCode::OK {
                 bail!("{path} answered {status}");
@@ -193,6 +212,21 @@ pub async fn run(setup: &Setup, runs: usize) -> anyhow::Result<Value> {
         .and_then(|part| part.split('"').next())
         .context("no profile link on the people page")?
         .to_owned();
+    let (_, profile_page) = browser.send(Method::GET, &profile, None, false).await?;
+    let seq = profile.rsplit('/').next().unwrap_or_default().to_owned();
+    let what_if = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &hidden(&profile_page, "csrf")?)
+        .append_pair("person", &seq)
+        .append_pair("name", "purchased")
+        .append_pair("data", "{\"price\": 25}")
+        .finish();
+    let what_if_path = format!("/ui/w/{workspace}/send-event/what-if");
+    let (_, answer) = browser
+        .send(Method::POST, &what_if_path, Some(what_if.clone()), true)
+        .await?;
+    if !answer.contains("If you send it now") {
+        bail!("\"What will this do?\" did not answer: {answer}");
+    }
     Ok(json!({
         "phase": "ui",
         "search_prefix": browser.time(&format!("/ui/w/{workspace}/people/search?q=u12"), runs, true).await?,
@@ -202,5 +236,9 @@ pub async fn run(setup: &Setup, runs: usize) -> anyhow::Result<Value> {
         "activity_page_21": browser.time(&cursor, runs, false).await?,
         "activity_by_name": browser.time(&format!("/ui/w/{workspace}/activity?type=event&name=purchased"), runs, false).await?,
         "data_index": browser.time(&format!("/ui/w/{workspace}/data-index"), runs, false).await?,
+        "data_index_event": browser.time(&format!("/ui/w/{workspace}/data-index/event?name=purchased&type=event"), runs, false).await?,
+        "data_index_attributes": browser.time(&format!("/ui/w/{workspace}/data-index/attributes"), runs, false).await?,
+        "settings": browser.time(&format!("/ui/w/{workspace}/settings"), runs, false).await?,
+        "what_if": browser.time_form(&what_if_path, Some(&what_if), runs, true).await?,
     }))
 }
