@@ -197,6 +197,13 @@ fn previews_counts_explanations_and_histories_agree() {
         vec![segment.id]
     );
 
+    // Built today (NOW's day) with ann: one person at the end of today, none the day before.
+    let today = NOW.div_euclid(86_400);
+    let sizes = s
+        .runtime
+        .block_on(s.segments.sizes_by_day(s.workspace, segment.id, today, 3))
+        .expect("sizes");
+    assert_eq!(sizes, vec![(today - 2, 0), (today - 1, 0), (today, 1)]);
     let history = s
         .runtime
         .block_on(s.segments.history(s.workspace, segment.id, seq("ann")))

@@ -149,6 +149,7 @@ pub(crate) fn remove_corrupt_row(
         "segments" => {
             execute("DELETE FROM segment_members WHERE segment_id = ?1")?;
             execute("DELETE FROM segment_history WHERE segment_id = ?1")?;
+            execute("DELETE FROM segment_days WHERE segment_id = ?1")?;
             execute("DELETE FROM segments WHERE rowid = ?1")?
         }
         table => execute(&format!("DELETE FROM {table} WHERE rowid = ?1"))?,

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../migrations/0011_workspace_keys_sealed.sql"),
     ),
+    (12, include_str!("../migrations/0012_segment_days.sql")),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
@@ -132,5 +133,38 @@ mod tests {
                 ("page".into(), "/home".into(), 8, 1),
             ]
         );
+    }
+
+    /// A store written before migration 12 gets its segments' day counts from their history.
+    #[test]
+    fn segment_days_are_filled_from_the_history() {
+        let connection = Connection::open_in_memory().expect("a database");
+        let (before, after) = MIGRATIONS.split_at(11);
+        for (_, sql) in before {
+            connection.execute_batch(sql).expect("an earlier migration");
+        }
+        for (segment, entered, at) in [(7, 1, 5), (7, 1, 86_399), (7, 0, 86_400), (8, 1, 3)] {
+            connection
+                .execute(
+                    "INSERT INTO segment_history (segment_id, person_seq, entered, at, cause, origin)
+                     VALUES (?1, 1, ?2, ?3, '{}', 'live')",
+                    rusqlite::params![segment, entered, at],
+                )
+                .expect("a change");
+        }
+        connection
+            .execute_batch(after[0].1)
+            .expect("migration 12 applies");
+        let mut statement = connection
+            .prepare("SELECT segment_id, day, entered, exited FROM segment_days ORDER BY 1, 2")
+            .expect("a query");
+        let days: Vec<(i64, i64, i64, i64)> = statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(days, vec![(7, 0, 2, 0), (7, 1, 0, 1), (8, 0, 1, 0)]);
     }
 }

@@ -798,6 +798,26 @@ impl StoreRead for Queries<'_> {
             .map_err(backend)
     }
 
+    fn segment_days(
+        &mut self,
+        segment_id: i64,
+        from_day: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT day, entered, exited FROM segment_days
+                 WHERE segment_id = ?1 AND day >= ?2 ORDER BY day",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![segment_id, from_day], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    }
+
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
         self.connection
             .prepare_cached(

@@ -171,6 +171,13 @@ impl StoreRead for Tx<'_, '_> {
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
         self.queries.is_enrolled(campaign_id, person_seq)
     }
+    fn segment_days(
+        &mut self,
+        segment_id: i64,
+        from_day: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        self.queries.segment_days(segment_id, from_day)
+    }
     fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
         self.queries.workspace_keys_sealed(workspace_id)
     }
@@ -720,6 +727,7 @@ impl StoreTx for Tx<'_, '_> {
         if members > 0 || history > 0 {
             return Ok(true);
         }
+        self.execute("DELETE FROM segment_days WHERE segment_id = ?1", [id])?;
         self.execute("DELETE FROM segment_purges WHERE segment_id = ?1", [id])?;
         Ok(false)
     }
@@ -750,6 +758,27 @@ impl StoreTx for Tx<'_, '_> {
         &mut self,
         changes: &[MembershipChange],
     ) -> Result<(), StoreError> {
+        // The day counts, summed per (segment, day) first: a build's million entries are one
+        // row's update.
+        let mut days: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+        for change in changes {
+            let day = days
+                .entry((change.segment_id, change.at.div_euclid(86_400)))
+                .or_default();
+            if change.entered {
+                day.0 += 1;
+            } else {
+                day.1 += 1;
+            }
+        }
+        for ((segment_id, day), (entered, exited)) in days {
+            self.execute(
+                "INSERT INTO segment_days (segment_id, day, entered, exited) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (segment_id, day) DO UPDATE SET
+                   entered = entered + excluded.entered, exited = exited + excluded.exited",
+                params![segment_id, day, entered, exited],
+            )?;
+        }
         for change in changes {
             if change.entered {
                 self.execute(

@@ -602,11 +602,29 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         .write_blocking(move |tx| tx.record_membership_changes(&changes))
         .expect("store works")
         .expect("recorded");
+    // Per UTC day, across writes.
+    let later = vec![change(3, true, 86_400 + 5), change(2, false, 86_400 * 2)];
+    store
+        .write_blocking(move |tx| tx.record_membership_changes(&later))
+        .expect("store works")
+        .expect("recorded");
+    assert_eq!(
+        store
+            .read_blocking(move |r| r.segment_days(id, 0))
+            .expect("read"),
+        vec![(0, 2, 1), (1, 1, 0), (2, 0, 1)]
+    );
+    assert_eq!(
+        store
+            .read_blocking(move |r| r.segment_days(id, 2))
+            .expect("read"),
+        vec![(2, 0, 1)]
+    );
     assert_eq!(
         store
             .read_blocking(move |r| r.segment_members(ws))
             .expect("read"),
-        vec![(id, 2)]
+        vec![(id, 3)]
     );
     let history = store
         .read_blocking(move |r| r.segment_history(id, 1))
@@ -650,8 +668,8 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         steps += 1;
     }
     assert_eq!(
-        steps, 3,
-        "three history rows and one member row, one of each a step"
+        steps, 5,
+        "five history rows and one member row, one of each a step"
     );
     assert!(
         store
@@ -664,6 +682,13 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
             .read_blocking(|r| r.segment_purges())
             .expect("read")
             .is_empty()
+    );
+    assert!(
+        store
+            .read_blocking(move |r| r.segment_days(id, 0))
+            .expect("read")
+            .is_empty(),
+        "the day counts go with the rest"
     );
 }
 

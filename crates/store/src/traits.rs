@@ -132,6 +132,13 @@ pub trait StoreRead {
     fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError>;
     /// Tells whether a person went through a campaign whose frequency is `once`.
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError>;
+    /// A segment's entries and exits per UTC day from day `from_day` on (day numbers: seconds
+    /// since the epoch divided by 86,400), oldest first: `(day, entered, exited)`.
+    fn segment_days(
+        &mut self,
+        segment_id: i64,
+        from_day: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError>;
     /// Returns a person's entries into and exits from a segment, oldest first.
     fn segment_history(
         &mut self,

@@ -1,6 +1,7 @@
-//! The data index's 30-day volume charts, drawn on the server as SVG bars (no script, no inline
-//! style: the page's Content-Security-Policy allows neither), each with a sentence that says
-//! what it shows for those who cannot see it, and the day-by-day figures for a table.
+//! The 30-day charts (an event's volume, a segment's size), drawn on the server as SVG bars (no
+//! script, no inline style: the page's Content-Security-Policy allows neither), each with a
+//! sentence that says what it shows for those who cannot see it, and the day-by-day figures for
+//! a table.
 
 use std::collections::HashMap;
 
@@ -25,8 +26,27 @@ pub struct DayCount {
     pub count: i64,
 }
 
-/// A 30-day volume chart of one event name.
-pub struct VolumeChart {
+/// What a chart's figures are.
+#[derive(Clone, Copy)]
+pub enum Measure {
+    /// Events per day: the figures add up.
+    Events,
+    /// People at the end of each day (a segment's size): each figure stands alone.
+    People,
+}
+
+impl Measure {
+    fn of(self, count: i64) -> String {
+        let (one, many) = match self {
+            Self::Events => ("event", "events"),
+            Self::People => ("person", "people"),
+        };
+        format!("{count} {}", if count == 1 { one } else { many })
+    }
+}
+
+/// A 30-day chart: one bar a day.
+pub struct DayChart {
     pub bars: Vec<Bar>,
     pub days: Vec<DayCount>,
     /// What the chart shows, in one sentence.
@@ -47,18 +67,10 @@ fn date(day: i64) -> String {
     )
 }
 
-fn events(count: i64) -> String {
-    if count == 1 {
-        "1 event".to_owned()
-    } else {
-        format!("{count} events")
-    }
-}
-
-impl VolumeChart {
-    /// The chart of the `DAYS` days ending with `today`, from counts by day number (days not
+impl DayChart {
+    /// The chart of the `DAYS` days ending with `today`, from figures by day number (days not
     /// listed had none).
-    pub fn new(today: i64, counts: &HashMap<i64, i64>) -> Self {
+    pub fn new(today: i64, counts: &HashMap<i64, i64>, measure: Measure) -> Self {
         let first = today - DAYS + 1;
         let days: Vec<DayCount> = (first..=today)
             .map(|day| DayCount {
@@ -84,24 +96,31 @@ impl VolumeChart {
                     y: format!("{:.2}", 100.0 - height),
                     height: format!("{height:.2}"),
                     width: format!("{:.2}", slot * 0.8),
-                    label: format!("{}: {}", day.date, events(day.count)),
+                    label: format!("{}: {}", day.date, measure.of(day.count)),
                 }
             })
             .collect();
-        let summary = if total == 0 {
-            format!("No events in the last {DAYS} days.")
-        } else {
-            let busiest = days
-                .iter()
-                .filter(|d| d.count == peak)
-                .map(|d| d.date.clone())
-                .next_back()
-                .unwrap_or_default();
-            format!(
-                "{} in the last {DAYS} days; the most, {}, on {busiest}.",
-                events(total),
-                peak
-            )
+        let busiest = days
+            .iter()
+            .filter(|d| d.count == peak)
+            .map(|d| d.date.clone())
+            .next_back()
+            .unwrap_or_default();
+        let summary = match measure {
+            Measure::Events if total == 0 => format!("No events in the last {DAYS} days."),
+            Measure::Events => format!(
+                "{} in the last {DAYS} days; the most, {peak}, on {busiest}.",
+                measure.of(total)
+            ),
+            Measure::People => {
+                let first = days.first().map_or(0, |d| d.count);
+                let last = days.last().map_or(0, |d| d.count);
+                format!(
+                    "{} now, {first} on {}; the most, {peak}, on {busiest}.",
+                    measure.of(last),
+                    date(today - DAYS + 1)
+                )
+            }
         };
         Self {
             first_date: date(first),
@@ -121,7 +140,7 @@ mod tests {
     fn a_chart_covers_thirty_days_scaled_to_the_busiest() {
         let today = day_of(1_796_256_000); // 2026-12-03
         let counts = HashMap::from([(today, 10), (today - 1, 5), (today - 40, 99)]);
-        let chart = VolumeChart::new(today, &counts);
+        let chart = DayChart::new(today, &counts, Measure::Events);
         assert_eq!(chart.bars.len(), 30);
         assert_eq!(
             chart.days.iter().map(|d| d.count).sum::<i64>(),
@@ -138,7 +157,14 @@ mod tests {
             chart.summary,
             "15 events in the last 30 days; the most, 10, on 2026-12-03."
         );
-        let empty = VolumeChart::new(today, &HashMap::new());
+        let empty = DayChart::new(today, &HashMap::new(), Measure::Events);
         assert_eq!(empty.summary, "No events in the last 30 days.");
+        let sizes = HashMap::from([(today, 1), (today - 29, 4), (today - 3, 9)]);
+        let size = DayChart::new(today, &sizes, Measure::People);
+        assert_eq!(
+            size.summary,
+            "1 person now, 4 on 2026-11-04; the most, 9, on 2026-11-30."
+        );
+        assert_eq!(size.bars[26].label, "2026-11-30: 9 people");
     }
 }

@@ -10,6 +10,7 @@ mod assets;
 mod auth;
 mod chart;
 mod error;
+mod explain;
 mod layout;
 mod pages;
 mod state;
@@ -58,6 +59,8 @@ pub fn router(state: UiState) -> Router {
             "/ui/w/{id}/data-index/attributes",
             get(pages::data_index::attributes),
         )
+        .route("/ui/w/{id}/segments", get(pages::segments::list))
+        .route("/ui/w/{id}/segments/{segment}", get(pages::segments::show))
         .route("/ui/w/{id}/campaigns", get(pages::campaigns::list))
         .route(
             "/ui/w/{id}/campaigns/{campaign}",

@@ -112,11 +112,12 @@ impl From<&herald_store::Activity> for ActivityView {
 
 /// A segment a person is in, with why and when that changes by time alone.
 pub struct SegmentStay {
+    pub id: i64,
     pub name: String,
     pub manual: bool,
     pub next_change: String,
-    /// The definition's conditions with the person's answers, as indented JSON.
-    pub why: String,
+    /// The definition's conditions with the person's answers.
+    pub why: Vec<crate::explain::ExplainLine>,
 }
 
 impl SegmentStay {
@@ -130,13 +131,14 @@ impl SegmentStay {
         for segment in segments.of_person(workspace_id, seq).await? {
             let explanation = segments.explain(workspace_id, segment.id, seq).await?;
             stays.push(Self {
+                id: segment.id,
                 name: segment.name,
                 manual: explanation.manual,
                 next_change: explanation.next_change_at.map(moment).unwrap_or_default(),
                 why: explanation
                     .condition
                     .as_ref()
-                    .map(pretty)
+                    .map(crate::explain::lines)
                     .unwrap_or_default(),
             });
         }

@@ -231,3 +231,36 @@ async fn browser_ui_with_the_keyboard_alone() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn browser_ui_segment_pages_explain_a_member_and_a_non_member() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
+    crate::helpers::identify(&app, "ann", json!({"email": "ann@example.com"})).await;
+    crate::helpers::identify(&app, "bob", json!({})).await;
+    for who in ["ann", "ann", "bob"] {
+        crate::helpers::event(&app, who, json!({"name": "purchased"})).await;
+    }
+    let (status, body) = app
+        .app_post(
+            "/v1/segments",
+            json!({"segment": {"name": "Repeat buyers", "definition":
+                {"event": {"name": "purchased", "count": {"at_least": 2}}}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let shots = screenshots();
+    let workspace = app.workspace.id.to_string();
+    scenario_on(
+        "ui_segments",
+        &app,
+        &[
+            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
+            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+            ("HERALD_TEST_WORKSPACE_ID", &workspace),
+            ("HERALD_TEST_SCREENSHOTS", &shots),
+        ],
+    )
+    .await;
+}

@@ -968,3 +968,62 @@ async fn settings_show_the_site_id_keys_behind_reveal_and_the_snippet() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!body.contains(&app.workspace.site_id));
 }
+
+#[tokio::test]
+async fn segment_pages_list_sizes_members_and_explain_a_person() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "seg@example.com", &[]);
+    crate::helpers::identify(&app, "ann", json!({"email": "ann@example.com"})).await;
+    crate::helpers::identify(&app, "bob", json!({})).await;
+    for _ in 0..2 {
+        crate::helpers::event(&app, "ann", json!({"name": "purchased"})).await;
+    }
+    crate::helpers::event(&app, "bob", json!({"name": "purchased"})).await;
+    let twice = crate::segments::create_segment(
+        &app,
+        Some(json!({"and": [{"event": {"name": "purchased", "count": {"at_least": 2}}},
+                            {"not": {"attribute": {"field": "plan", "op": "eq", "value": "free"}}}]})),
+    )
+    .await;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("seg@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+
+    let (status, _, list) = browser.get(&format!("/ui/w/{ws}/segments")).await;
+    assert_eq!(status, StatusCode::OK);
+    let row = list
+        .split("<tr>")
+        .find(|row| row.contains(&format!("/segments/{twice}\"")))
+        .expect("the segment's row");
+    assert!(row.contains("<td class=\"number\">1</td>"), "{row}");
+
+    let path = format!("/ui/w/{ws}/segments/{twice}");
+    let (status, _, page) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<figcaption>1 person now"), "{page}");
+    assert!(
+        page.contains(">ann</a>") && !page.contains(">bob</a>"),
+        "{page}"
+    );
+
+    // Explained for a member and a non-member, condition by condition.
+    let (_, _, ann) = browser
+        .get(&format!("{path}?person=ann%40example.com"))
+        .await;
+    assert!(ann.contains("is <strong>in</strong> this segment"), "{ann}");
+    assert!(
+        ann.contains("Did “purchased” at least 2 times: 2 matching events"),
+        "{ann}"
+    );
+    let (_, _, bob) = browser.get(&format!("{path}?person=bob")).await;
+    assert!(
+        bob.contains("is <strong>not in</strong> this segment"),
+        "{bob}"
+    );
+    assert!(bob.contains("1 matching event,"), "{bob}");
+    let (_, _, nobody) = browser.get(&format!("{path}?person=nobody")).await;
+    assert!(nobody.contains("No person has the id or email"), "{nobody}");
+    let (status, _, _) = browser.get(&format!("/ui/w/{ws}/segments/9999")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -59,6 +59,36 @@ impl Segments {
             .await?)
     }
 
+    /// The segment's size at the end of each of the `days` UTC days ending with day `today`,
+    /// oldest first, worked back from its size now through its entries and exits per day.
+    pub async fn sizes_by_day(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        today: i64,
+        days: i64,
+    ) -> Result<Vec<(i64, i64)>, SegmentsError> {
+        let now = i64::try_from(self.count(workspace_id, id).await?).unwrap_or(i64::MAX);
+        // What the engine has decided is stored before the days are read.
+        self.flush().await?;
+        let first = today - days + 1;
+        let changes = self
+            .store
+            .read(move |r| r.segment_days(id, first + 1))
+            .await?;
+        let mut sizes = Vec::with_capacity(usize::try_from(days).unwrap_or(0));
+        let mut size = now;
+        for day in (first..=today).rev() {
+            sizes.push((day, size));
+            // The size at the end of the day before: undo this day's entries and exits.
+            if let Some((_, entered, exited)) = changes.iter().find(|(d, _, _)| *d == day) {
+                size = size - entered + exited;
+            }
+        }
+        sizes.reverse();
+        Ok(sizes)
+    }
+
     /// Up to `limit` members after internal number `after` (`None` from the start).
     pub async fn members_page(
         &self,

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::render;
 use crate::auth::session::SignedIn;
-use crate::chart::{self, VolumeChart};
+use crate::chart::{self, DayChart, Measure};
 use crate::error::UiError;
 use crate::layout::Layout;
 use crate::state::UiState;
@@ -33,7 +33,7 @@ pub struct EventRow {
     pub keys: String,
     /// The query string of its page.
     pub link: String,
-    pub chart: VolumeChart,
+    pub chart: DayChart,
 }
 
 /// Each (name, type)'s counts by day over the chart's days up to `today`.
@@ -61,7 +61,7 @@ impl EventRow {
             .get(&(entry.name.clone(), entry.kind.clone()))
             .unwrap_or(&empty);
         Self {
-            chart: VolumeChart::new(today, counts),
+            chart: DayChart::new(today, counts, Measure::Events),
             name: entry.name.clone(),
             kind: entry.kind.clone(),
             count: entry.count,

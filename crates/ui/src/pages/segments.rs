@@ -1,0 +1,204 @@
+//! Segments: the list with each one's size, and a segment's page: its size now and over the
+//! last 30 days, its definition, its members (paged, each linking to their profile) and a person
+//! lookup that explains, condition by condition, why that person is in or out and when that will
+//! change by time alone. Everything comes from `herald_segments::Segments`, as the App API's.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use herald_domain::Identifier;
+use herald_store::SegmentRow;
+use serde::Deserialize;
+
+use super::render;
+use crate::auth::session::SignedIn;
+use crate::chart::{self, DayChart, Measure};
+use crate::error::UiError;
+use crate::explain::{ExplainLine, lines};
+use crate::layout::Layout;
+use crate::state::UiState;
+use crate::view::{PersonView, WorkspaceView, moment, pretty};
+
+/// Members per page.
+const PAGE: usize = 50;
+
+/// A segment as the list shows it.
+pub struct SegmentRowView {
+    pub id: i64,
+    pub name: String,
+    pub manual: bool,
+    pub size: usize,
+    /// "building 40%" while it is being built, else empty.
+    pub building: String,
+    pub updated: String,
+}
+
+fn building(row: &SegmentRow) -> String {
+    if row.state == "build" {
+        match row.progress {
+            Some(progress) => format!("building, {progress}%"),
+            None => "building".to_owned(),
+        }
+    } else {
+        String::new()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "segments.html")]
+struct ListPage {
+    layout: Layout,
+    workspace: WorkspaceView,
+    segments: Vec<SegmentRowView>,
+}
+
+/// `GET /ui/w/{id}/segments`.
+pub async fn list(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path(workspace_id): Path<i64>,
+) -> Result<Response, UiError> {
+    let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
+    let rows = state.segments().list(workspace_id).await?;
+    let mut segments = Vec::with_capacity(rows.len());
+    for row in rows {
+        segments.push(SegmentRowView {
+            size: state.segments().count(workspace_id, row.id).await?,
+            building: building(&row),
+            manual: row.definition.is_none(),
+            updated: moment(row.updated_at),
+            id: row.id,
+            name: row.name,
+        });
+    }
+    Ok(render(&ListPage {
+        layout: Layout::signed_in(&user, Some(workspace_id)),
+        workspace,
+        segments,
+    }))
+}
+
+/// The person lookup's answer.
+pub struct Lookup {
+    pub query: String,
+    /// `None`: nobody has that id or email.
+    pub person: Option<PersonView>,
+    pub member: bool,
+    pub next_change: String,
+    pub lines: Vec<ExplainLine>,
+}
+
+#[derive(Template)]
+#[template(path = "segment.html")]
+struct SegmentPage {
+    layout: Layout,
+    workspace: WorkspaceView,
+    segment: SegmentRowView,
+    description: String,
+    definition: String,
+    chart: DayChart,
+    members: Vec<PersonView>,
+    /// The cursor of the next page of members.
+    next: Option<i64>,
+    lookup: Option<Lookup>,
+}
+
+#[derive(Deserialize)]
+pub struct SegmentQuery {
+    after: Option<i64>,
+    #[serde(default)]
+    person: String,
+}
+
+/// Finds a person of the workspace by id or email, as typed.
+async fn find_person(
+    state: &UiState,
+    workspace_id: i64,
+    typed: &str,
+) -> Result<Option<herald_store::Person>, UiError> {
+    let typed = typed.trim().to_owned();
+    Ok(state
+        .store()
+        .read(move |r| {
+            for identifier in [
+                Identifier::Id(typed.clone()),
+                Identifier::Email(typed.to_lowercase()),
+            ] {
+                if let Some(person) = r.person(workspace_id, &identifier)? {
+                    return Ok(Some(person));
+                }
+            }
+            Ok(None)
+        })
+        .await?)
+}
+
+/// `GET /ui/w/{id}/segments/{segment}?after=&person=`.
+pub async fn show(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path((workspace_id, id)): Path<(i64, i64)>,
+    Query(query): Query<SegmentQuery>,
+) -> Result<Response, UiError> {
+    let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
+    let segments = state.segments();
+    let row = segments.get(workspace_id, id).await?;
+    let today = chart::day_of(state.now());
+    let sizes: HashMap<i64, i64> = segments
+        .sizes_by_day(workspace_id, id, today, chart::DAYS)
+        .await?
+        .into_iter()
+        .collect();
+    let page = segments
+        .members_page(workspace_id, id, query.after, PAGE)
+        .await?;
+    let lookup = if query.person.trim().is_empty() {
+        None
+    } else {
+        Some(
+            match find_person(&state, workspace_id, &query.person).await? {
+                None => Lookup {
+                    query: query.person.trim().to_owned(),
+                    person: None,
+                    member: false,
+                    next_change: String::new(),
+                    lines: Vec::new(),
+                },
+                Some(person) => {
+                    let explanation = segments.explain(workspace_id, id, person.seq).await?;
+                    Lookup {
+                        query: query.person.trim().to_owned(),
+                        person: Some(PersonView::from(&person)),
+                        member: explanation.member,
+                        next_change: explanation.next_change_at.map(moment).unwrap_or_default(),
+                        lines: explanation
+                            .condition
+                            .as_ref()
+                            .map(lines)
+                            .unwrap_or_default(),
+                    }
+                }
+            },
+        )
+    };
+    Ok(render(&SegmentPage {
+        layout: Layout::signed_in(&user, Some(workspace_id)),
+        workspace,
+        segment: SegmentRowView {
+            size: segments.count(workspace_id, id).await?,
+            building: building(&row),
+            manual: row.definition.is_none(),
+            updated: moment(row.updated_at),
+            id: row.id,
+            name: row.name.clone(),
+        },
+        description: row.description.clone(),
+        definition: row.definition.as_ref().map(pretty).unwrap_or_default(),
+        chart: DayChart::new(today, &sizes, Measure::People),
+        members: page.people.iter().map(PersonView::from).collect(),
+        next: page.next,
+        lookup,
+    }))
+}
