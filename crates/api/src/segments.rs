@@ -377,7 +377,9 @@ async fn manual(
         Err(SegmentsError::NotFound) => {
             return Ok((StatusCode::NOT_FOUND, Json(json!("Segment not found"))).into_response());
         }
-        result => result?,
+        result => {
+            result?;
+        }
     }
     Ok(Json(json!({})).into_response())
 }

@@ -224,17 +224,43 @@ fn only_manual_segments_take_people_by_hand() {
         Identifier::Id("ann".into()),
         Identifier::Id("nobody".into()),
     ];
-    s.runtime
+    let report = s
+        .runtime
         .block_on(
             s.segments
                 .set_manual_members(s.workspace, manual.id, people.clone(), true),
         )
         .expect("added; unknown ids are skipped");
+    assert_eq!(report.matched, 1);
+    assert_eq!(report.unmatched, vec!["nobody".to_owned()]);
     let count = s
         .runtime
         .block_on(s.segments.count(s.workspace, manual.id))
         .expect("counted");
     assert_eq!(count, 1);
+    // Typed in the UI: an id, else an email (in any case); the rest is reported.
+    s.track(&[
+        json!({"type": "person", "identifiers": {"id": "cat"}, "action": "identify",
+        "attributes": {"email": "Cat@Example.com"}}),
+    ]);
+    let report = s
+        .runtime
+        .block_on(s.segments.set_manual_members_by_text(
+            s.workspace,
+            manual.id,
+            vec!["CAT@example.com".into(), "ghost".into()],
+            true,
+        ))
+        .expect("added by email");
+    assert_eq!(
+        (report.matched, report.unmatched),
+        (1, vec!["ghost".to_owned()])
+    );
+    let count = s
+        .runtime
+        .block_on(s.segments.count(s.workspace, manual.id))
+        .expect("counted");
+    assert_eq!(count, 2);
     let explained = s
         .runtime
         .block_on(s.segments.explain(s.workspace, manual.id, 1))

@@ -60,7 +60,15 @@ pub fn router(state: UiState) -> Router {
             get(pages::data_index::attributes),
         )
         .route("/ui/w/{id}/segments", get(pages::segments::list))
+        .route(
+            "/ui/w/{id}/segments/new-manual",
+            post(pages::segment_members::create),
+        )
         .route("/ui/w/{id}/segments/{segment}", get(pages::segments::show))
+        .route(
+            "/ui/w/{id}/segments/{segment}/members",
+            post(pages::segment_members::change),
+        )
         .route("/ui/w/{id}/campaigns", get(pages::campaigns::list))
         .route(
             "/ui/w/{id}/campaigns/{campaign}",

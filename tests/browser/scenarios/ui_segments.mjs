@@ -1,6 +1,7 @@
 // Segments in the web UI, in real Chromium: the list with each segment's size, a segment's page
 // with its size chart (and the sentence for those who cannot see it) and members, and the person
-// lookup explaining one member and one non-member condition by condition. Screenshots go to
+// lookup explaining one member and one non-member condition by condition; a manual segment made
+// from the list and filled from a pasted list and an uploaded file. Screenshots go to
 // HERALD_TEST_SCREENSHOTS.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -39,4 +40,20 @@ export async function run(h) {
   const lines = await page.locator('.explain-lines li').allInnerTexts();
   assert.ok(lines.some((line) => /^YES\s+Did “purchased” at least 2 times: 2 matching events/i.test(line)), JSON.stringify(lines));
   await shoot(page, shots, 'segment-explain');
+
+  // A manual segment: created from the list, filled from a pasted list and an uploaded file.
+  await page.getByRole('link', { name: 'Segments' }).first().click();
+  await page.locator('summary', { hasText: 'New manual segment' }).click();
+  await page.getByLabel('Name').fill('Beta testers');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name: 'Beta testers' }).waitFor();
+  await page.getByLabel('Ids or emails').fill('ann\nghost');
+  await page.getByLabel('Or a file').setInputFiles({
+    name: 'testers.csv', mimeType: 'text/csv', buffer: Buffer.from('email\nbob@example.com\n'),
+  });
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  const report = page.getByRole('status');
+  await report.waitFor();
+  assert.match(await report.innerText(), /Added 2 people\. 1 matched nobody:\s+ghost/);
+  await shoot(page, shots, 'segment-manual');
 }

@@ -238,7 +238,7 @@ async fn browser_ui_segment_pages_explain_a_member_and_a_non_member() {
     let app = TestApp::spawn().await;
     crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
     crate::helpers::identify(&app, "ann", json!({"email": "ann@example.com"})).await;
-    crate::helpers::identify(&app, "bob", json!({})).await;
+    crate::helpers::identify(&app, "bob", json!({"email": "bob@example.com"})).await;
     for who in ["ann", "ann", "bob"] {
         crate::helpers::event(&app, who, json!({"name": "purchased"})).await;
     }

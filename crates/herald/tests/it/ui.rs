@@ -111,6 +111,38 @@ impl Browser {
         self.answer(response).await
     }
 
+    /// Posts a multipart form (as a form with a file field sends): text fields, and a file
+    /// field `file` with a name and contents when given.
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str)>,
+    ) -> (StatusCode, String, String) {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        if let Some((file_name, contents)) = file {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::text(contents.to_owned())
+                    .file_name(file_name.to_owned())
+                    .mime_str("text/csv")
+                    .expect("a MIME type"),
+            );
+        }
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .expect("answered");
+        self.answer(response).await
+    }
+
     /// Status, `Location` and body.
     async fn answer(&mut self, response: reqwest::Response) -> (StatusCode, String, String) {
         self.keep(&response);
@@ -1026,4 +1058,86 @@ async fn segment_pages_list_sizes_members_and_explain_a_person() {
     assert!(nobody.contains("No person has the id or email"), "{nobody}");
     let (status, _, _) = browser.get(&format!("/ui/w/{ws}/segments/9999")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn manual_segments_are_made_and_filled_from_a_typed_list_and_a_file() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "manual@example.com", &[]);
+    for (id, email) in [
+        ("ann", "ann@example.com"),
+        ("bob", "bob@example.com"),
+        ("cat", "cat@example.com"),
+    ] {
+        crate::helpers::identify(&app, id, json!({"email": email})).await;
+    }
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("manual@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    let (_, _, list) = browser.get(&format!("/ui/w/{ws}/segments")).await;
+    let csrf = Browser::hidden(&list, "csrf");
+    let (status, location, _) = browser
+        .post(
+            &format!("/ui/w/{ws}/segments/new-manual"),
+            &[("csrf", &csrf), ("name", "VIPs")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id: i64 = location
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("the new segment's page");
+    let members_path = format!("/ui/w/{ws}/segments/{id}/members");
+
+    // A typed list and a CSV file at once: ids, an email in another case, a header row.
+    let (status, _, page) = browser
+        .post_multipart(
+            &members_path,
+            &[("csrf", &csrf), ("people", "ann, ghost"), ("action", "add")],
+            Some((
+                "vips.csv",
+                "email,name\nBOB@example.com,Bob\nnobody@example.com,No\n",
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Added 2 people. 2 matched nobody:"), "{page}");
+    assert!(
+        page.contains("<code>ghost</code>") && page.contains("<code>nobody@example.com</code>"),
+        "{page}"
+    );
+    let members = crate::segments::members(&app, id).await;
+    assert_eq!(members, vec!["ann".to_owned(), "bob".to_owned()]);
+
+    let (_, _, page) = browser
+        .post_multipart(
+            &members_path,
+            &[("csrf", &csrf), ("people", "bob"), ("action", "remove")],
+            None,
+        )
+        .await;
+    assert!(page.contains("Removed 1 person."), "{page}");
+    assert_eq!(
+        crate::segments::members(&app, id).await,
+        vec!["ann".to_owned()]
+    );
+
+    let (status, _, _) = browser
+        .post_multipart(&members_path, &[("people", "cat"), ("action", "add")], None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the CSRF token is checked");
+    let (_, _, empty) = browser
+        .post_multipart(
+            &members_path,
+            &[("csrf", &csrf), ("people", " "), ("action", "add")],
+            None,
+        )
+        .await;
+    assert!(empty.contains("Name at least one person"), "{empty}");
+    assert_eq!(
+        crate::segments::members(&app, id).await,
+        vec!["ann".to_owned()]
+    );
 }

@@ -5,34 +5,91 @@ use herald_domain::Identifier;
 use super::SegmentsError;
 use crate::Segments;
 
+/// What a manual change did: how many people it found, and what matched nobody.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ManualReport {
+    pub matched: usize,
+    /// The identifiers that matched nobody, as given.
+    pub unmatched: Vec<String>,
+}
+
 impl Segments {
     /// Adds the people with these identifiers to a manual segment (or removes them); unknown
-    /// identifiers are skipped, as Customer.io does. Returns once the change is committed.
+    /// identifiers are skipped, as Customer.io does, and listed in the report. Returns once the
+    /// change is committed.
     pub async fn set_manual_members(
         &self,
         workspace_id: i64,
         id: i64,
         identifiers: Vec<Identifier>,
         add: bool,
-    ) -> Result<(), SegmentsError> {
+    ) -> Result<ManualReport, SegmentsError> {
+        let candidates = identifiers
+            .into_iter()
+            .map(|identifier| {
+                let text = identifier.value().to_owned();
+                (text, vec![identifier])
+            })
+            .collect();
+        self.change_manual(workspace_id, id, candidates, add).await
+    }
+
+    /// The same for identifiers typed by a person (a list pasted or uploaded in the web UI):
+    /// each is a person's id or, failing that, their email.
+    pub async fn set_manual_members_by_text(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        typed: Vec<String>,
+        add: bool,
+    ) -> Result<ManualReport, SegmentsError> {
+        let candidates = typed
+            .into_iter()
+            .map(|text| {
+                let identifiers = vec![
+                    Identifier::Id(text.clone()),
+                    Identifier::Email(text.to_lowercase()),
+                ];
+                (text, identifiers)
+            })
+            .collect();
+        self.change_manual(workspace_id, id, candidates, add).await
+    }
+
+    /// Finds each entry's person by the first of its identifiers that names one, then changes
+    /// the segment's membership for those found.
+    async fn change_manual(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        candidates: Vec<(String, Vec<Identifier>)>,
+        add: bool,
+    ) -> Result<ManualReport, SegmentsError> {
         let segment = self.get(workspace_id, id).await?;
         if segment.definition.is_some() {
             return Err(SegmentsError::Invalid(format!(
                 "segment {id} is a data-driven segment; only manual segments take add_customers and remove_customers"
             )));
         }
-        let people = self
+        let (people, unmatched) = self
             .store
             .read(move |reader| {
                 let mut found = Vec::new();
-                for identifier in &identifiers {
-                    if let Some(person) = reader.person(workspace_id, identifier)? {
-                        found.push(person.seq);
+                let mut unmatched = Vec::new();
+                'entries: for (text, identifiers) in &candidates {
+                    for identifier in identifiers {
+                        if let Some(person) = reader.person(workspace_id, identifier)? {
+                            found.push(person.seq);
+                            continue 'entries;
+                        }
                     }
+                    unmatched.push(text.clone());
                 }
-                Ok(found)
+                Ok((found, unmatched))
             })
             .await?;
-        Ok(self.set_manual(workspace_id, id, people, add).await?)
+        let matched = people.len();
+        self.set_manual(workspace_id, id, people, add).await?;
+        Ok(ManualReport { matched, unmatched })
     }
 }

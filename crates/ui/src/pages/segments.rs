@@ -52,6 +52,7 @@ struct ListPage {
     layout: Layout,
     workspace: WorkspaceView,
     segments: Vec<SegmentRowView>,
+    csrf: String,
 }
 
 /// `GET /ui/w/{id}/segments`.
@@ -75,6 +76,7 @@ pub async fn list(
     }
     Ok(render(&ListPage {
         layout: Layout::signed_in(&user, Some(workspace_id)),
+        csrf: user.session.csrf_token.clone(),
         workspace,
         segments,
     }))
@@ -90,6 +92,16 @@ pub struct Lookup {
     pub lines: Vec<ExplainLine>,
 }
 
+/// What a change to a manual segment's people did.
+pub enum Report {
+    Refused(String),
+    Done {
+        add: bool,
+        matched: usize,
+        unmatched: Vec<String>,
+    },
+}
+
 #[derive(Template)]
 #[template(path = "segment.html")]
 struct SegmentPage {
@@ -103,9 +115,11 @@ struct SegmentPage {
     /// The cursor of the next page of members.
     next: Option<i64>,
     lookup: Option<Lookup>,
+    report: Option<Report>,
+    csrf: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct SegmentQuery {
     after: Option<i64>,
     #[serde(default)]
@@ -142,6 +156,18 @@ pub async fn show(
     Path((workspace_id, id)): Path<(i64, i64)>,
     Query(query): Query<SegmentQuery>,
 ) -> Result<Response, UiError> {
+    page(&state, &user, workspace_id, id, query, None).await
+}
+
+/// A segment's page, with what a change to its people just did, if anything.
+pub async fn page(
+    state: &UiState,
+    user: &SignedIn,
+    workspace_id: i64,
+    id: i64,
+    query: SegmentQuery,
+    report: Option<Report>,
+) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let segments = state.segments();
     let row = segments.get(workspace_id, id).await?;
@@ -158,7 +184,7 @@ pub async fn show(
         None
     } else {
         Some(
-            match find_person(&state, workspace_id, &query.person).await? {
+            match find_person(state, workspace_id, &query.person).await? {
                 None => Lookup {
                     query: query.person.trim().to_owned(),
                     person: None,
@@ -184,7 +210,9 @@ pub async fn show(
         )
     };
     Ok(render(&SegmentPage {
-        layout: Layout::signed_in(&user, Some(workspace_id)),
+        layout: Layout::signed_in(user, Some(workspace_id)),
+        csrf: user.session.csrf_token.clone(),
+        report,
         workspace,
         segment: SegmentRowView {
             size: segments.count(workspace_id, id).await?,
