@@ -19,7 +19,7 @@ mod json_text;
 pub mod reference;
 
 pub use definition::{Condition, Definition, DefinitionError, EventCondition, Filter};
-pub use engine::{BuildChanges, Cause, Change, Changes, Engine, Origin, Preview};
+pub use engine::{BuildChanges, Cause, Change, Changes, Engine, Origin, Preview, PreviewChange};
 pub use history::{EventKind, EventRecord, PersonHistory};
 pub use input::Input;
 

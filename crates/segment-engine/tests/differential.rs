@@ -677,6 +677,23 @@ fn build_run(
         );
         prop_assert_eq!(&preview.sample[..], &expected[..expected.len().min(2)]);
     }
+    // Saving segment 2's definition over segment 1: who would enter and who would leave.
+    if let Some(change) = engine.preview_change(&parsed[&2], 1, world.now, 2) {
+        let member = |segment: SegmentId, id: PersonId, person: &PersonHistory| {
+            reference_member(segment, person, id, &parsed, &world)
+        };
+        let entering = world
+            .people
+            .iter()
+            .filter(|(id, p)| member(2, **id, p) && !member(1, **id, p))
+            .count();
+        let leaving = world
+            .people
+            .iter()
+            .filter(|(id, p)| member(1, **id, p) && !member(2, **id, p))
+            .count();
+        prop_assert_eq!((change.entering, change.leaving), (entering, leaving));
+    }
     let mut run = Run {
         engine,
         world,

@@ -24,8 +24,8 @@ pub use handle::{RunnerView, Segments};
 pub use image::ImageSettings;
 pub use load::history_of;
 pub use service::{
-    EventWhatIf, Explanation, Interval, ManualReport, MembersPage, SegmentAnswer, SegmentDraft,
-    SegmentEdit, SegmentPreview, SegmentsError,
+    ChangePreview, EventWhatIf, Explanation, Interval, ManualReport, MembersPage, SegmentAnswer,
+    SegmentDraft, SegmentEdit, SegmentPreview, SegmentsError,
 };
 pub use triggers::MembershipTriggers;
 

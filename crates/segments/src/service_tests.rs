@@ -197,6 +197,33 @@ fn previews_counts_explanations_and_histories_agree() {
         vec![segment.id]
     );
 
+    // Saving another definition over it: who would enter and leave, nothing saved.
+    let change = s
+        .runtime
+        .block_on(s.segments.preview_change(
+            s.workspace,
+            segment.id,
+            &json!({"event": {"name": "purchase"}}),
+            10,
+        ))
+        .expect("previewed");
+    assert_eq!(
+        (change.preview.count, change.entering, change.leaving),
+        (2, 1, 0)
+    );
+    let change = s
+        .runtime
+        .block_on(s.segments.preview_change(
+            s.workspace,
+            segment.id,
+            &json!({"event": {"name": "never"}}),
+            10,
+        ))
+        .expect("previewed");
+    assert_eq!(
+        (change.preview.count, change.entering, change.leaving),
+        (0, 0, 1)
+    );
     // Built today (NOW's day) with ann: one person at the end of today, none the day before.
     let today = NOW.div_euclid(86_400);
     let sizes = s

@@ -22,6 +22,16 @@ pub struct Preview {
     pub sample: Vec<PersonId>,
 }
 
+/// What saving a definition over an existing segment would do now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewChange {
+    pub preview: Preview,
+    /// People it holds for who are not members now.
+    pub entering: usize,
+    /// Members now it does not hold for.
+    pub leaving: usize,
+}
+
 impl Engine {
     /// Creates or replaces a segment (`None` makes a manual segment) and evaluates it, and the
     /// segments that refer to it, for everyone. The changes it makes have origin `Build`.
@@ -258,13 +268,19 @@ impl Engine {
         now: UnixSeconds,
         sample: usize,
     ) -> Option<Preview> {
+        let result = self.indexed_set(definition, now)?;
+        Some(self.preview_of(&result, sample))
+    }
+
+    /// The people a definition holds for at `now`, from the index, if it can answer.
+    fn indexed_set(&self, definition: &Definition, now: UnixSeconds) -> Option<Bitset> {
         if !indexable(&definition.root) || !self.holds_every_event_of(&definition.root) {
             return None;
         }
-        let result = self
-            .scan(now)
-            .evaluate(&definition.root, &mut Scratch::default(), &mut None);
-        Some(self.preview_of(&result, sample))
+        Some(
+            self.scan(now)
+                .evaluate(&definition.root, &mut Scratch::default(), &mut None),
+        )
     }
 
     /// Evaluates any definition for everyone at `now`, like `preview`, person by person from
@@ -278,8 +294,42 @@ impl Engine {
         now: UnixSeconds,
         sample: usize,
     ) -> Option<Preview> {
-        if let Some(preview) = self.preview(definition, now, sample) {
-            return Some(preview);
+        let result = self.preview_set(definition, now)?;
+        Some(self.preview_of(&result, sample))
+    }
+
+    /// What saving `definition` over segment `current` would do at `now`, nothing saved: its
+    /// preview, and how many of its people would enter and how many of the segment's members
+    /// would leave. `None` as for `preview_each`.
+    pub fn preview_change(
+        &mut self,
+        definition: &Definition,
+        current: SegmentId,
+        now: UnixSeconds,
+        sample: usize,
+    ) -> Option<PreviewChange> {
+        let result = self.preview_set(definition, now)?;
+        let members = self
+            .members
+            .get(&current)
+            .map(|members| members.set_ref().clone())
+            .unwrap_or_default();
+        let mut entering = result.clone();
+        entering.difference_with(&members);
+        let mut leaving = members;
+        leaving.difference_with(&result);
+        Some(PreviewChange {
+            preview: self.preview_of(&result, sample),
+            entering: entering.len(),
+            leaving: leaving.len(),
+        })
+    }
+
+    /// The people a definition holds for at `now`: from the index when it can answer, else
+    /// person by person.
+    fn preview_set(&mut self, definition: &Definition, now: UnixSeconds) -> Option<Bitset> {
+        if let Some(result) = self.indexed_set(definition, now) {
+            return Some(result);
         }
         if !self.holds_every_event_of(&definition.root) {
             return None;
@@ -307,7 +357,7 @@ impl Engine {
                 result.insert(state.ordinal);
             }
         }
-        Some(self.preview_of(&result, sample))
+        Some(result)
     }
 
     /// The count of a set of people and its first `sample` members.

@@ -42,7 +42,7 @@ use people::People;
 use person::{Context, PersonState};
 use scan::Scratch;
 
-pub use build::Preview;
+pub use build::{Preview, PreviewChange};
 pub use changes::{BuildChanges, Changes};
 
 /// Whether a membership change comes from live data or from building a segment over history.

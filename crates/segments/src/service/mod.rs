@@ -16,5 +16,5 @@ mod what_if;
 pub use catalog::{SegmentDraft, SegmentEdit};
 pub use error::SegmentsError;
 pub use manual::ManualReport;
-pub use reads::{Explanation, Interval, MembersPage, SegmentPreview};
+pub use reads::{ChangePreview, Explanation, Interval, MembersPage, SegmentPreview};
 pub use what_if::{EventWhatIf, SegmentAnswer};

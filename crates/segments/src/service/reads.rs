@@ -17,6 +17,14 @@ pub struct SegmentPreview {
     pub sample: Vec<Option<String>>,
 }
 
+/// What saving a definition over an existing segment would do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangePreview {
+    pub preview: SegmentPreview,
+    pub entering: usize,
+    pub leaving: usize,
+}
+
 /// A page of a segment's members, in the order of their internal numbers.
 #[derive(Debug, Clone)]
 pub struct MembersPage {
@@ -204,6 +212,58 @@ impl Segments {
         Ok(SegmentPreview {
             count: preview.count,
             sample,
+        })
+    }
+
+    /// What saving `definition` over segment `id` would do now, nothing saved: the count and
+    /// first `sample` ids it would have, and how many people would enter and leave.
+    pub async fn preview_change(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        definition: &Value,
+        sample: usize,
+    ) -> Result<ChangePreview, SegmentsError> {
+        self.get(workspace_id, id).await?;
+        let definition = self
+            .check_definition(workspace_id, definition, Some(id))
+            .await?;
+        let change = self
+            .query(move |view| {
+                let now = view.now;
+                view.engines
+                    .get_mut(&workspace_id)
+                    .map(|engine| engine.preview_change(&definition, id, now, sample))
+            })
+            .await?;
+        let change = match change {
+            None => herald_segment_engine::PreviewChange {
+                preview: Preview {
+                    count: 0,
+                    sample: Vec::new(),
+                },
+                entering: 0,
+                leaving: 0,
+            },
+            Some(Some(change)) => change,
+            Some(None) => return Err(crate::EngineError::Loading.into()),
+        };
+        let seqs = change.preview.sample;
+        let sample = self
+            .store
+            .read(move |r| {
+                seqs.iter()
+                    .map(|seq| Ok(r.person_by_seq(workspace_id, *seq)?.and_then(|p| p.id)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        Ok(ChangePreview {
+            preview: SegmentPreview {
+                count: change.preview.count,
+                sample,
+            },
+            entering: change.entering,
+            leaving: change.leaving,
         })
     }
 
