@@ -8,6 +8,7 @@
 
 mod assets;
 mod auth;
+mod builder;
 mod chart;
 mod error;
 mod explain;
@@ -60,6 +61,23 @@ pub fn router(state: UiState) -> Router {
             get(pages::data_index::attributes),
         )
         .route("/ui/w/{id}/segments", get(pages::segments::list))
+        .route("/ui/w/{id}/segments/new", get(pages::segment_builder::new))
+        .route(
+            "/ui/w/{id}/segments/builder",
+            post(pages::segment_builder::change),
+        )
+        .route(
+            "/ui/w/{id}/segments/builder/count",
+            post(pages::segment_builder::live_count),
+        )
+        .route(
+            "/ui/w/{id}/segments/save",
+            post(pages::segment_builder::save),
+        )
+        .route(
+            "/ui/w/{id}/segments/{segment}/edit",
+            get(pages::segment_builder::edit),
+        )
         .route(
             "/ui/w/{id}/segments/new-manual",
             post(pages::segment_members::create),

@@ -264,3 +264,53 @@ async fn browser_ui_segment_pages_explain_a_member_and_a_non_member() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn browser_ui_segment_builder_counts_live_round_trips_json_and_saves() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
+    // ann: two purchases over 10 and the pro plan; eve: two over 10 and the pricing page;
+    // bob: one purchase; cat: purchases of 5; dan: the pricing page only.
+    for (who, plan) in [
+        ("ann", "pro"),
+        ("eve", "free"),
+        ("bob", "pro"),
+        ("cat", "pro"),
+        ("dan", "pro"),
+    ] {
+        crate::helpers::identify(&app, who, json!({"plan": plan})).await;
+    }
+    for (who, price) in [
+        ("ann", 50),
+        ("ann", 20),
+        ("eve", 20),
+        ("eve", 30),
+        ("bob", 50),
+        ("cat", 5),
+        ("cat", 5),
+    ] {
+        crate::helpers::event(
+            &app,
+            who,
+            json!({"name": "purchased", "data": {"price": price}}),
+        )
+        .await;
+    }
+    for who in ["eve", "dan"] {
+        crate::helpers::event(&app, who, json!({"name": "/pricing", "type": "page"})).await;
+    }
+    let shots = screenshots();
+    let workspace = app.workspace.id.to_string();
+    scenario_on(
+        "ui_segment_builder",
+        &app,
+        &[
+            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
+            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+            ("HERALD_TEST_WORKSPACE_ID", &workspace),
+            ("HERALD_TEST_SCREENSHOTS", &shots),
+        ],
+    )
+    .await;
+}

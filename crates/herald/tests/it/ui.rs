@@ -99,6 +99,24 @@ impl Browser {
         self.answer(response).await
     }
 
+    /// Posts a form as htmx does (its `HX-Request` header), for the fragment it answers.
+    async fn post_htmx(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .header("hx-request", "true")
+            .form(form)
+            .send()
+            .await
+            .expect("answered");
+        self.answer(response).await
+    }
+
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
         let response = self
             .client
@@ -1139,5 +1157,127 @@ async fn manual_segments_are_made_and_filled_from_a_typed_list_and_a_file() {
     assert_eq!(
         crate::segments::members(&app, id).await,
         vec!["ann".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn the_segment_builder_changes_its_tree_counts_and_saves_over_http() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "builder@example.com", &[]);
+    for who in ["ann", "ann", "bob"] {
+        crate::helpers::event(
+            &app,
+            who,
+            json!({"name": "purchased", "data": {"price": 20}}),
+        )
+        .await;
+    }
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("builder@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    let (status, _, page) = browser.get(&format!("/ui/w/{ws}/segments/new")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Condition 1: choose an event name"), "{page}");
+    let csrf = Browser::hidden(&page, "csrf");
+    let tree = |extra: &[(&'static str, &'static str)]| {
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            ("name", "Buyers"),
+            ("0.kind", "group"),
+            ("0.join", "and"),
+            ("0.0.kind", "event"),
+            ("0.0.name", "purchased"),
+            ("0.0.count_op", "at_least"),
+            ("0.0.count", "2"),
+        ];
+        form.extend_from_slice(extra);
+        form
+    };
+
+    // A select that changes what a condition shows: the tree comes back with it.
+    let (status, _, fragment) = browser
+        .post_htmx(
+            &format!("/ui/w/{ws}/segments/builder"),
+            &tree(&[("0.0.when", "within"), ("op", "refresh")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fragment}");
+    assert!(fragment.starts_with("<div id=\"builder\""), "{fragment}");
+    assert!(fragment.contains(">Amount</label>"), "{fragment}");
+    // A button: a data filter added to condition 1.
+    let (_, _, fragment) = browser
+        .post_htmx(
+            &format!("/ui/w/{ws}/segments/builder"),
+            &tree(&[("op", "add-filter:0.0")]),
+        )
+        .await;
+    assert!(fragment.contains("name=\"0.0~0.field\""), "{fragment}");
+
+    // The live count, and the JSON view brought up to date beside it.
+    let (status, _, count) = browser
+        .post_htmx(&format!("/ui/w/{ws}/segments/builder/count"), &tree(&[]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        count.contains("<strong data-count>1</strong> person matches"),
+        "{count}"
+    );
+    assert!(count.contains("hx-swap-oob"), "{count}");
+    let (status, _, _) = browser
+        .post_htmx(
+            &format!("/ui/w/{ws}/segments/builder/count"),
+            &[("0.kind", "group")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the CSRF token is checked");
+
+    // Saving: the segment exists with the definition the tree stands for.
+    let (status, location, _) = browser
+        .post(&format!("/ui/w/{ws}/segments/save"), &tree(&[]))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id: i64 = location
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("an id");
+    let (_, body) = app.app_get(&format!("/v1/segments/{id}")).await;
+    assert_eq!(
+        body["segment"]["definition"],
+        json!({"and": [{"event": {"name": "purchased", "count": {"at_least": 2}}}]})
+    );
+    // Editing it shows who would enter and leave before saving.
+    let (status, _, edit) = browser.get(&format!("/ui/w/{ws}/segments/{id}/edit")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(edit.contains("value=\"purchased\""), "{edit}");
+    let id_text = id.to_string();
+    let mut form = tree(&[]);
+    form.retain(|(key, _)| *key != "0.0.count");
+    form.push(("0.0.count", "1"));
+    form.push(("segment_id", &id_text));
+    let (_, _, count) = browser
+        .post_htmx(&format!("/ui/w/{ws}/segments/builder/count"), &form)
+        .await;
+    assert!(
+        count.contains("<strong>1</strong> would enter and <strong>0</strong> would leave"),
+        "{count}"
+    );
+    // An incomplete tree is not saved, and says what is missing.
+    let (status, _, refused) = browser
+        .post(
+            &format!("/ui/w/{ws}/segments/save"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Empty"),
+                ("0.kind", "group"),
+                ("0.0.kind", "event"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.contains("Not saved: Condition 1: choose an event name"),
+        "{refused}"
     );
 }

@@ -6,6 +6,7 @@ pub mod data_index;
 pub mod home;
 pub mod people;
 pub mod person_actions;
+pub mod segment_builder;
 pub mod segment_members;
 pub mod segments;
 pub mod send_event;
