@@ -818,6 +818,26 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
+    fn campaign_sent_since(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<i64, StoreError> {
+        // A delivery is created when it is queued and sent within moments, or within the retries'
+        // few hours: its creation time bounds the index range, its send time decides.
+        self.connection
+            .prepare_cached(
+                "SELECT COUNT(*) FROM deliveries
+                 WHERE workspace_id = ?1 AND campaign_id = ?2 AND created_at >= ?3 - 7 * 86400
+                   AND sent_at >= ?3",
+            )
+            .and_then(|mut statement| {
+                statement.query_row(params![workspace_id, campaign_id, since], |row| row.get(0))
+            })
+            .map_err(backend)
+    }
+
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
         self.connection
             .prepare_cached(

@@ -171,6 +171,15 @@ impl StoreRead for Tx<'_, '_> {
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
         self.queries.is_enrolled(campaign_id, person_seq)
     }
+    fn campaign_sent_since(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<i64, StoreError> {
+        self.queries
+            .campaign_sent_since(workspace_id, campaign_id, since)
+    }
     fn segment_days(
         &mut self,
         segment_id: i64,

@@ -1122,6 +1122,15 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
         store.read_blocking(|r| r.delivery("d1")).expect("read"),
         Some(sent.clone())
     );
+    let sends = store
+        .read_blocking(move |r| {
+            Ok::<_, StoreError>((
+                r.campaign_sent_since(ws, campaign_id, 12)?,
+                r.campaign_sent_since(ws, campaign_id, 13)?,
+            ))
+        })
+        .expect("read");
+    assert_eq!(sends, (1, 0), "sent at 12: counted from 12 on, not from 13");
     assert_eq!(
         store
             .read_blocking(|r| r.delivery_of_step(2, 0))

@@ -130,6 +130,13 @@ pub trait StoreRead {
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError>;
     /// A workspace's keys as sealed by the server, if it keeps them (see `set_workspace_keys`).
     fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError>;
+    /// How many of a campaign's messages were sent from `since` on.
+    fn campaign_sent_since(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<i64, StoreError>;
     /// Tells whether a person went through a campaign whose frequency is `once`.
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError>;
     /// A segment's entries and exits per UTC day from day `from_day` on (day numbers: seconds

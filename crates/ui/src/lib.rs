@@ -84,6 +84,10 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/ui/w/{id}/segments/{segment}", get(pages::segments::show))
         .route(
+            "/ui/w/{id}/segments/{segment}/progress",
+            get(pages::segments::progress),
+        )
+        .route(
             "/ui/w/{id}/segments/{segment}/members",
             post(pages::segment_members::change),
         )

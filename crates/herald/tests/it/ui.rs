@@ -1281,3 +1281,75 @@ async fn the_segment_builder_changes_its_tree_counts_and_saves_over_http() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_workspaces_home_shows_volume_top_events_segments_and_running_campaigns() {
+    use serde_json::json;
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "home@example.com", &[]);
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("home@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    let (status, _, empty) = browser.get(&format!("/ui/w/{ws}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(empty.contains("No event in the last 30 days."), "{empty}");
+
+    for (who, name) in [
+        ("ann", "purchased"),
+        ("ann", "purchased"),
+        ("bob", "viewed"),
+        ("ann", SCRIPT),
+    ] {
+        crate::helpers::event(&app, who, json!({"name": name})).await;
+    }
+    let segment =
+        crate::segments::create_segment(&app, Some(json!({"event": {"name": "purchased"}}))).await;
+    let campaign = purchase_campaign(&app).await;
+    let (status, body) = app
+        .app_post(&format!("/v1/campaigns/{campaign}/start"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, _, home) = browser.get(&format!("/ui/w/{ws}")).await;
+    assert!(
+        home.contains("<figcaption>4 events in the last 30 days"),
+        "{home}"
+    );
+    assert!(!home.contains(SCRIPT), "tracked names are escaped: {home}");
+    let purchased = home
+        .find("</span> purchased</a>")
+        .expect("purchased is listed");
+    let viewed = home.find("</span> viewed</a>").expect("viewed is listed");
+    assert!(purchased < viewed, "the most frequent first");
+    let row = home
+        .split("<tr>")
+        .find(|row| row.contains(&format!("/segments/{segment}\"")))
+        .expect("the segment's row");
+    assert!(
+        row.contains("<td class=\"number\">1</td><td class=\"number\">+1</td>"),
+        "{row}"
+    );
+    let row = home
+        .split("<tr>")
+        .find(|row| row.contains(&format!("/campaigns/{campaign}\"")))
+        .expect("the running campaign's row");
+    assert!(row.contains("<td class=\"number\">0</td>"), "{row}");
+
+    // A finished build tells htmx to reload the segment's page.
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/ui/w/{ws}/segments/{segment}/progress",
+            app.server.base_url
+        ))
+        .header(COOKIE, browser.cookie_header())
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        response
+            .headers()
+            .get("hx-refresh")
+            .map(|v| v.to_str().unwrap_or_default()),
+        Some("true")
+    );
+}

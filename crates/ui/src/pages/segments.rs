@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use herald_domain::Identifier;
 use herald_store::SegmentRow;
 use serde::Deserialize;
@@ -228,5 +228,34 @@ pub async fn page(
         members: page.people.iter().map(PersonView::from).collect(),
         next: page.next,
         lookup,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "segment_progress.html")]
+struct Progress {
+    workspace_id: i64,
+    id: i64,
+    building: String,
+}
+
+/// `GET /ui/w/{id}/segments/{segment}/progress`: while a build runs, its progress (htmx asks
+/// every second); once it finished, htmx is told to reload the page, which then shows the
+/// segment's members and size.
+pub async fn progress(
+    State(state): State<UiState>,
+    user: SignedIn,
+    Path((workspace_id, id)): Path<(i64, i64)>,
+) -> Result<Response, UiError> {
+    user.workspace(workspace_id)?;
+    let row = state.segments().get(workspace_id, id).await?;
+    let building = building(&row);
+    if building.is_empty() {
+        return Ok(([("HX-Refresh", "true")], "").into_response());
+    }
+    Ok(render(&Progress {
+        workspace_id,
+        id,
+        building,
     }))
 }
