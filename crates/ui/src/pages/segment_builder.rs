@@ -185,17 +185,39 @@ async fn count(
     Ok((count, text))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the builder's page shows besides the tree: which segment (none for a new one), its name
+/// and description as typed, and why something was refused, with the refused JSON as typed.
+struct Editing {
+    segment_id: Option<i64>,
+    name: String,
+    description: String,
+    error: Option<(String, Option<String>)>,
+}
+
+impl Editing {
+    fn from_form(fields: &[(String, String)]) -> Self {
+        Self {
+            segment_id: segment_id_of(fields),
+            name: field(fields, "name").to_owned(),
+            description: field(fields, "description").to_owned(),
+            error: None,
+        }
+    }
+}
+
 async fn page(
     state: &UiState,
     user: &SignedIn,
     workspace_id: i64,
-    segment_id: Option<i64>,
-    name: String,
-    description: String,
     tree: &Node,
-    error: Option<(String, Option<String>)>,
+    editing: Editing,
 ) -> Result<Response, UiError> {
+    let Editing {
+        segment_id,
+        name,
+        description,
+        error,
+    } = editing;
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let (count, json) = count(state, workspace_id, segment_id, tree).await?;
     let (error, refused_json) = match error {
@@ -229,17 +251,13 @@ pub async fn new(
     user: SignedIn,
     Path(workspace_id): Path<i64>,
 ) -> Result<Response, UiError> {
-    page(
-        &state,
-        &user,
-        workspace_id,
-        None,
-        String::new(),
-        String::new(),
-        &Node::starting(),
-        None,
-    )
-    .await
+    let editing = Editing {
+        segment_id: None,
+        name: String::new(),
+        description: String::new(),
+        error: None,
+    };
+    page(&state, &user, workspace_id, &Node::starting(), editing).await
 }
 
 /// `GET /ui/w/{id}/segments/{segment}/edit`: a data-driven segment in the builder.
@@ -257,17 +275,13 @@ pub async fn edit(
         ));
     };
     let tree = json::from_json(definition).map_err(UiError::Refused)?;
-    page(
-        &state,
-        &user,
-        workspace_id,
-        Some(id),
-        row.name.clone(),
-        row.description.clone(),
-        &tree,
-        None,
-    )
-    .await
+    let editing = Editing {
+        segment_id: Some(id),
+        name: row.name.clone(),
+        description: row.description.clone(),
+        error: None,
+    };
+    page(&state, &user, workspace_id, &tree, editing).await
 }
 
 /// `POST /ui/w/{id}/segments/builder`: a builder button (`op`), or the JSON view's "Use this
@@ -305,17 +319,11 @@ pub async fn change(
             choices: choices(&state, workspace_id, segment_id).await?,
         }));
     }
-    page(
-        &state,
-        &user,
-        workspace_id,
-        segment_id,
-        field(&fields, "name").to_owned(),
-        field(&fields, "description").to_owned(),
-        &tree,
+    let editing = Editing {
         error,
-    )
-    .await
+        ..Editing::from_form(&fields)
+    };
+    page(&state, &user, workspace_id, &tree, editing).await
 }
 
 /// Reads the JSON view: the definition's own check first, so its message names the path.
@@ -380,21 +388,12 @@ pub async fn save(
         field(&fields, "description").to_owned(),
     );
     let refuse = |message: String| {
-        let (name, description) = (name.clone(), description.clone());
+        let editing = Editing {
+            error: Some((message, None)),
+            ..Editing::from_form(&fields)
+        };
         let (state, user, tree) = (&state, &user, &tree);
-        async move {
-            page(
-                state,
-                user,
-                workspace_id,
-                segment_id,
-                name,
-                description,
-                tree,
-                Some((message, None)),
-            )
-            .await
-        }
+        async move { page(state, user, workspace_id, tree, editing).await }
     };
     let definition = match json::to_json(&tree) {
         Ok(definition) => definition,
