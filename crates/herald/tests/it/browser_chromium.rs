@@ -78,6 +78,21 @@ pub async fn scenario_on(name: &str, app: &TestApp, vars: &[(&str, &str)]) {
     print!("{stdout}");
 }
 
+/// Runs a web UI scenario as `ui@example.com` (the test made that user), with the workspace's id,
+/// the screenshots' folder and `extra` variables.
+async fn ui_scenario(name: &str, app: &TestApp, extra: &[(&str, &str)]) {
+    let shots = screenshots();
+    let workspace = app.workspace.id.to_string();
+    let mut vars = vec![
+        ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
+        ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
+        ("HERALD_TEST_WORKSPACE_ID", workspace.as_str()),
+        ("HERALD_TEST_SCREENSHOTS", shots.as_str()),
+    ];
+    vars.extend_from_slice(extra);
+    scenario_on(name, app, &vars).await;
+}
+
 #[tokio::test]
 async fn browser_anonymous_activity_then_identify_attaches_it() {
     scenario("anonymous_then_identify").await;
@@ -123,18 +138,10 @@ async fn browser_ui_sign_in_wrong_password_and_sign_out() {
     let app = TestApp::spawn().await;
     crate::helpers::create_workspace(&app.server.data_dir, "second");
     crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
-    let shots = screenshots();
-    let workspace = app.workspace.id.to_string();
-    scenario_on(
+    ui_scenario(
         "ui_sign_in",
         &app,
-        &[
-            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
-            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
-            ("HERALD_TEST_WORKSPACE_ID", &workspace),
-            ("HERALD_TEST_TRACK_KEY", &app.workspace.api_key),
-            ("HERALD_TEST_SCREENSHOTS", &shots),
-        ],
+        &[("HERALD_TEST_TRACK_KEY", &app.workspace.api_key)],
     )
     .await;
 }
@@ -157,19 +164,7 @@ async fn browser_ui_people_search_and_a_profile_that_runs_no_tracked_markup() {
         json!({"name": crate::ui::SCRIPT, "data": {"note": crate::ui::IMAGE}}),
     )
     .await;
-    let shots = screenshots();
-    let workspace = app.workspace.id.to_string();
-    scenario_on(
-        "ui_people",
-        &app,
-        &[
-            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
-            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
-            ("HERALD_TEST_WORKSPACE_ID", &workspace),
-            ("HERALD_TEST_SCREENSHOTS", &shots),
-        ],
-    )
-    .await;
+    ui_scenario("ui_people", &app, &[]).await;
 }
 
 #[tokio::test]
@@ -200,18 +195,10 @@ async fn browser_ui_send_event_from_a_campaigns_trigger_page_and_overview() {
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    let shots = screenshots();
-    let workspace = app.workspace.id.to_string();
-    scenario_on(
+    ui_scenario(
         "ui_campaigns",
         &app,
-        &[
-            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
-            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
-            ("HERALD_TEST_WORKSPACE_ID", &workspace),
-            ("HERALD_TEST_CAMPAIGN_ID", &campaign),
-            ("HERALD_TEST_SCREENSHOTS", &shots),
-        ],
+        &[("HERALD_TEST_CAMPAIGN_ID", &campaign)],
     )
     .await;
 }
@@ -221,15 +208,7 @@ async fn browser_ui_with_the_keyboard_alone() {
     let app = TestApp::spawn().await;
     crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
     crate::helpers::identify(&app, "ann", serde_json::json!({"email": "ann@example.com"})).await;
-    scenario_on(
-        "ui_keyboard",
-        &app,
-        &[
-            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
-            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
-        ],
-    )
-    .await;
+    ui_scenario("ui_keyboard", &app, &[]).await;
 }
 
 #[tokio::test]
@@ -250,19 +229,7 @@ async fn browser_ui_segment_pages_explain_a_member_and_a_non_member() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let shots = screenshots();
-    let workspace = app.workspace.id.to_string();
-    scenario_on(
-        "ui_segments",
-        &app,
-        &[
-            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
-            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
-            ("HERALD_TEST_WORKSPACE_ID", &workspace),
-            ("HERALD_TEST_SCREENSHOTS", &shots),
-        ],
-    )
-    .await;
+    ui_scenario("ui_segments", &app, &[]).await;
 }
 
 #[tokio::test]
@@ -300,17 +267,5 @@ async fn browser_ui_segment_builder_counts_live_round_trips_json_and_saves() {
     for who in ["eve", "dan"] {
         crate::helpers::event(&app, who, json!({"name": "/pricing", "type": "page"})).await;
     }
-    let shots = screenshots();
-    let workspace = app.workspace.id.to_string();
-    scenario_on(
-        "ui_segment_builder",
-        &app,
-        &[
-            ("HERALD_TEST_UI_EMAIL", "ui@example.com"),
-            ("HERALD_TEST_UI_PASSWORD", crate::ui::PASSWORD),
-            ("HERALD_TEST_WORKSPACE_ID", &workspace),
-            ("HERALD_TEST_SCREENSHOTS", &shots),
-        ],
-    )
-    .await;
+    ui_scenario("ui_segment_builder", &app, &[]).await;
 }

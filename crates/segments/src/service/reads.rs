@@ -200,19 +200,7 @@ impl Segments {
             // Only while the engine's tables are partial, which a loaded engine never is.
             Some(None) => return Err(crate::EngineError::Loading.into()),
         };
-        let seqs = preview.sample;
-        let sample = self
-            .store
-            .read(move |r| {
-                seqs.iter()
-                    .map(|seq| Ok(r.person_by_seq(workspace_id, *seq)?.and_then(|p| p.id)))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .await?;
-        Ok(SegmentPreview {
-            count: preview.count,
-            sample,
-        })
+        self.with_ids(workspace_id, preview).await
     }
 
     /// What saving `definition` over segment `id` would do now, nothing saved: the count and
@@ -248,7 +236,20 @@ impl Segments {
             Some(Some(change)) => change,
             Some(None) => return Err(crate::EngineError::Loading.into()),
         };
-        let seqs = change.preview.sample;
+        Ok(ChangePreview {
+            preview: self.with_ids(workspace_id, change.preview).await?,
+            entering: change.entering,
+            leaving: change.leaving,
+        })
+    }
+
+    /// An engine preview with its sample's ids, read off the engine's thread.
+    async fn with_ids(
+        &self,
+        workspace_id: i64,
+        preview: Preview,
+    ) -> Result<SegmentPreview, SegmentsError> {
+        let seqs = preview.sample;
         let sample = self
             .store
             .read(move |r| {
@@ -257,13 +258,9 @@ impl Segments {
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?;
-        Ok(ChangePreview {
-            preview: SegmentPreview {
-                count: change.preview.count,
-                sample,
-            },
-            entering: change.entering,
-            leaving: change.leaving,
+        Ok(SegmentPreview {
+            count: preview.count,
+            sample,
         })
     }
 
