@@ -26,6 +26,14 @@ pub use auth::password::{MIN_PASSWORD_CHARS, PasswordError, hash as hash_passwor
 pub use pages::setup::setup_path;
 pub use state::{UiSettings, UiState};
 
+/// The form fields the segment builder posts for a definition (valid in the definition format),
+/// for clients that post them themselves: the benchmark's live count.
+pub fn segment_builder_fields(
+    definition: &serde_json::Value,
+) -> Result<Vec<(String, String)>, String> {
+    builder::json::from_json(definition).map(|tree| builder::form::fields_of(&tree))
+}
+
 /// What every UI answer carries: scripts, styles and images from this server only, forms sent
 /// to it only, never framed, never sniffed, and no referrer beyond it.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

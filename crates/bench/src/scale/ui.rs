@@ -1,8 +1,10 @@
 //! The web UI's pages at scale (issue 13): signs in as a real browser would (the sign-in form's
 //! CSRF cookie and field, then the session cookie) and times each page over HTTP: the person
 //! search by prefix as htmx asks for it, profiles, the activity log's first page and a deep one,
-//! the data index (events with their 30-day charts, an event's page, attributes), Settings, and
-//! "What will this do?" for a purchase. One JSON line with p50, p99 and max per page.
+//! the data index (events with their 30-day charts, an event's page, attributes), Settings,
+//! "What will this do?" for a purchase, and the segment builder's live count of the benchmark's
+//! segments S1–S3 (issue 14), posted as the builder's form. One JSON line with p50, p99 and max
+//! per page.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -227,8 +229,33 @@ pub async fn run(setup: &Setup, runs: usize) -> anyhow::Result<Value> {
     if !answer.contains("If you send it now") {
         bail!("\"What will this do?\" did not answer: {answer}");
     }
+    // The live count of each benchmark segment, as the builder's form posts it.
+    let mut live_counts = serde_json::Map::new();
+    let csrf = hidden(&profile_page, "csrf")?;
+    for segment in herald_bench::segments::definitions::benchmark() {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf", &csrf);
+        for (name, value) in
+            herald_ui::segment_builder_fields(&segment.definition).map_err(anyhow::Error::msg)?
+        {
+            form.append_pair(&name, &value);
+        }
+        let form = form.finish();
+        let path = format!("/ui/w/{workspace}/segments/builder/count");
+        let (_, answer) = browser
+            .send(Method::POST, &path, Some(form.clone()), true)
+            .await?;
+        if !answer.contains("data-count") {
+            bail!("the live count of {} did not count: {answer}", segment.name);
+        }
+        live_counts.insert(
+            segment.name.to_owned(),
+            browser.time_form(&path, Some(&form), runs, true).await?,
+        );
+    }
     Ok(json!({
         "phase": "ui",
+        "live_count": live_counts,
         "search_prefix": browser.time(&format!("/ui/w/{workspace}/people/search?q=u12"), runs, true).await?,
         "people_page": browser.time(&format!("/ui/w/{workspace}/people"), runs, false).await?,
         "profile": browser.time(&profile, runs, false).await?,

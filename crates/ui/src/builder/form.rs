@@ -123,6 +123,72 @@ impl<'f> Fields<'f> {
     }
 }
 
+/// The fields a builder form sends for a tree, as its page names them: what a browser posts,
+/// for clients that post it themselves (the benchmark's live count).
+pub fn fields_of(root: &Node) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    write(root, "0", &mut out);
+    out
+}
+
+fn write(node: &Node, path: &str, out: &mut Vec<(String, String)>) {
+    let mut put =
+        |field: &str, value: &str| out.push((format!("{path}.{field}"), value.to_owned()));
+    match node {
+        Node::Group { join, children } => {
+            put("kind", "group");
+            put("join", if *join == Join::Any { "or" } else { "and" });
+            for (index, child) in children.iter().enumerate() {
+                write(child, &format!("{path}.{index}"), out);
+            }
+        }
+        Node::Not(child) => {
+            put("kind", "not");
+            write(child, &format!("{path}.0"), out);
+        }
+        Node::Segment(id) => {
+            put("kind", "segment");
+            put("segment", &id.map(|id| id.to_string()).unwrap_or_default());
+        }
+        Node::Attribute(filter) => {
+            put("kind", "attribute");
+            write_filter(filter, path, out);
+        }
+        Node::Event(event) => {
+            put("kind", "event");
+            put("name", &event.name);
+            put("type", &event.kind);
+            put("performed", if event.performed { "yes" } else { "no" });
+            put("count_op", &event.count_op);
+            put("count", &event.count);
+            put("when", &event.when);
+            put("within", &event.within);
+            put("within_unit", &event.within_unit);
+            put("from", &event.from);
+            put("to", &event.to);
+            if event.profile_age {
+                put("profile_age", "on");
+            }
+            for (index, filter) in event.filters.iter().enumerate() {
+                write_filter(filter, &format!("{path}~{index}"), out);
+            }
+        }
+    }
+}
+
+fn write_filter(filter: &FilterNode, path: &str, out: &mut Vec<(String, String)>) {
+    for (field, value) in [
+        ("field", &filter.field),
+        ("op", &filter.op),
+        ("value", &filter.value),
+        ("ago", &filter.ago),
+        ("ago_unit", &filter.ago_unit),
+        ("at", &filter.at),
+    ] {
+        out.push((format!("{path}.{field}"), value.clone()));
+    }
+}
+
 /// The tree a builder form holds; a form without one holds the starting tree.
 pub fn tree_of(form: &[(String, String)]) -> Node {
     let fields = Fields::new(form);
@@ -175,5 +241,19 @@ mod tests {
         assert!(matches!(&children[1], Node::Not(inner) if matches!(**inner, Node::Attribute(_))));
         assert_eq!(children[2], Node::Segment(Some(7)));
         assert_eq!(tree_of(&[]), Node::starting());
+    }
+
+    #[test]
+    fn the_fields_of_a_tree_give_the_tree_back() {
+        let definition = serde_json::json!({"and": [
+            {"event": {"name": "purchased", "count": {"at_least": 3}, "within": {"days": 30},
+                       "where": [{"field": "price", "op": "gt", "value": 20}]}},
+            {"not": {"or": [{"segment": {"id": 4}},
+                            {"attribute": {"field": "plan", "op": "after_ago", "value": {"weeks": 2}}}]}},
+            {"event": {"name": "invited", "performed": false, "within": {"days": 14},
+                       "require_profile_age": true}}
+        ]});
+        let tree = super::super::json::from_json(&definition).expect("a tree");
+        assert_eq!(tree_of(&fields_of(&tree)), tree);
     }
 }
