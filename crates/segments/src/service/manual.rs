@@ -13,6 +13,14 @@ pub struct ManualReport {
     pub unmatched: Vec<String>,
 }
 
+/// What a typed entry may be, in the order tried: an id, then an email (stored in lowercase).
+fn typed_identifiers(text: &str) -> Vec<Identifier> {
+    vec![
+        Identifier::Id(text.to_owned()),
+        Identifier::Email(text.to_lowercase()),
+    ]
+}
+
 impl Segments {
     /// Adds the people with these identifiers to a manual segment (or removes them); unknown
     /// identifiers are skipped, as Customer.io does, and listed in the report. Returns once the
@@ -46,14 +54,31 @@ impl Segments {
         let candidates = typed
             .into_iter()
             .map(|text| {
-                let identifiers = vec![
-                    Identifier::Id(text.clone()),
-                    Identifier::Email(text.to_lowercase()),
-                ];
+                let identifiers = typed_identifiers(&text);
                 (text, identifiers)
             })
             .collect();
         self.change_manual(workspace_id, id, candidates, add).await
+    }
+
+    /// The person a person typed: their id or, failing that, their email.
+    pub async fn person_typed(
+        &self,
+        workspace_id: i64,
+        typed: &str,
+    ) -> Result<Option<herald_store::Person>, SegmentsError> {
+        let identifiers = typed_identifiers(typed.trim());
+        Ok(self
+            .store
+            .read(move |reader| {
+                for identifier in &identifiers {
+                    if let Some(person) = reader.person(workspace_id, identifier)? {
+                        return Ok(Some(person));
+                    }
+                }
+                Ok(None)
+            })
+            .await?)
     }
 
     /// Finds each entry's person by the first of its identifiers that names one, then changes

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use herald_domain::Identifier;
 use herald_store::SegmentRow;
 use serde::Deserialize;
 
@@ -126,29 +125,6 @@ pub struct SegmentQuery {
     person: String,
 }
 
-/// Finds a person of the workspace by id or email, as typed.
-async fn find_person(
-    state: &UiState,
-    workspace_id: i64,
-    typed: &str,
-) -> Result<Option<herald_store::Person>, UiError> {
-    let typed = typed.trim().to_owned();
-    Ok(state
-        .store()
-        .read(move |r| {
-            for identifier in [
-                Identifier::Id(typed.clone()),
-                Identifier::Email(typed.to_lowercase()),
-            ] {
-                if let Some(person) = r.person(workspace_id, &identifier)? {
-                    return Ok(Some(person));
-                }
-            }
-            Ok(None)
-        })
-        .await?)
-}
-
 /// `GET /ui/w/{id}/segments/{segment}?after=&person=`.
 pub async fn show(
     State(state): State<UiState>,
@@ -184,7 +160,7 @@ pub async fn page(
         None
     } else {
         Some(
-            match find_person(state, workspace_id, &query.person).await? {
+            match segments.person_typed(workspace_id, &query.person).await? {
                 None => Lookup {
                     query: query.person.trim().to_owned(),
                     person: None,

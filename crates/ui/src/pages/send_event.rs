@@ -135,6 +135,18 @@ impl SendDialog {
         }
     }
 
+    /// The dialog shown again, open, with what was typed in it.
+    pub fn reopened(user: &SignedIn, workspace_id: i64, input: DialogInput) -> Self {
+        Self {
+            open: true,
+            person: input.person.trim().parse::<i64>().ok(),
+            person_label: input.person_query,
+            name: input.name,
+            data: input.data,
+            ..Self::new(user, workspace_id, "")
+        }
+    }
+
     /// The dialog of a person's own profile.
     pub fn for_person(user: &SignedIn, workspace_id: i64, seq: i64, label: &str) -> Self {
         Self {
@@ -187,13 +199,8 @@ pub async fn send_any(
         (Ok(()), Some(seq)) => Ok(sent(workspace_id, seq, &input.name)),
         (outcome, _) => {
             let dialog = SendDialog {
-                open: true,
-                person,
-                person_label: input.person_query,
-                name: input.name,
-                data: input.data,
                 error: outcome.err(),
-                ..SendDialog::new(&user, workspace_id, "")
+                ..SendDialog::reopened(&user, workspace_id, input)
             };
             let mut response = render(&SendPage {
                 layout: Layout::signed_in(&user, Some(workspace_id)),

@@ -76,15 +76,9 @@ pub async fn what_if(
             workspace_id,
         }));
     }
-    let person = input.person.trim().parse::<i64>().ok();
     let dialog = SendDialog {
-        open: true,
-        person,
-        person_label: input.person_query,
-        name: input.name,
-        data: input.data,
         what_if: Some(what_if),
-        ..SendDialog::new(&user, workspace_id, "")
+        ..SendDialog::reopened(&user, workspace_id, input)
     };
     Ok(render(&SendPage {
         layout: Layout::signed_in(&user, Some(workspace_id)),
