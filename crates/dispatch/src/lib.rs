@@ -17,6 +17,9 @@ pub mod worker;
 
 pub use registry::{Loaded, Registry};
 pub use render::unsubscribe_url;
-pub use service::{CampaignOutcome, Campaigns, CampaignsError, METRIC_KEYS, WhatIf, metrics_of};
+pub use service::{
+    CampaignOutcome, Campaigns, CampaignsError, FieldError, METRIC_KEYS, MessageDraft,
+    MessagePreview, PreviewRequest, SampleEvent, WhatIf, metrics_of,
+};
 pub use triggers::{Triggers, enroll_current};
 pub use worker::{DispatchConfig, Dispatcher, Senders};

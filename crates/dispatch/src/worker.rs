@@ -114,7 +114,57 @@ impl Dispatcher {
     pub fn wake(&self) {
         self.inner.wake.notify_one();
     }
+
+    /// Where people reach this server, for links rendered outside a run (previews).
+    pub fn public_url(&self) -> &str {
+        &self.inner.config.public_url
+    }
+
+    /// Sends one rendered message now, as a test: nothing is stored (so no metric counts it),
+    /// and the message says it is a test (`X-Herald-Test: true` on a webhook and an email,
+    /// `herald_test` in a push's data). Returns the id it was sent with.
+    pub async fn send_test(
+        &self,
+        channel: &Channel,
+        mut content: Value,
+    ) -> Result<String, DeliveryError> {
+        let id = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let marks = match channel {
+            Channel::Webhook => Some("headers"),
+            Channel::Push => Some("data"),
+            Channel::Email => None,
+        };
+        if let Some(Value::Object(entries)) = marks.and_then(|key| content.get_mut(key)) {
+            let (name, value) = match channel {
+                Channel::Webhook => (TEST_HEADER, "true"),
+                _ => ("herald_test", "true"),
+            };
+            entries.insert(name.to_owned(), Value::String(value.to_owned()));
+        }
+        let now = self.inner.clock.now();
+        let delivery = DeliveryRow {
+            id: id.clone(),
+            workspace_id: 0,
+            campaign_id: 0,
+            run_id: 0,
+            person_seq: 0,
+            step: 0,
+            channel: channel_name(channel).to_owned(),
+            status: "queued".to_owned(),
+            content,
+            idempotency_key: id.clone(),
+            attempts: 0,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            sent_at: None,
+        };
+        send(&self.inner, &delivery).await.map(|()| id)
+    }
 }
+
+/// The header that marks a test message.
+const TEST_HEADER: &str = "X-Herald-Test";
 
 async fn run_loop(inner: Arc<Inner>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
@@ -639,7 +689,15 @@ fn email_of(inner: &Inner, delivery: &DeliveryRow) -> EmailMessage {
                 "List-Unsubscribe=One-Click".into(),
             ),
             ("X-Herald-Delivery-Id".into(), delivery.id.clone()),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            delivery
+                .id
+                .starts_with("test-")
+                .then(|| (TEST_HEADER.to_owned(), "true".to_owned())),
+        )
+        .collect(),
     }
 }
 

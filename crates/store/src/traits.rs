@@ -364,7 +364,7 @@ pub trait StoreTx: StoreRead {
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError>;
-    /// Cancels a campaign's active runs (the campaign was deleted).
+    /// Cancels a campaign's active runs (the campaign was deleted or archived).
     fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError>;
     fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError>;
     /// Saves a delivery's status, attempts, error, `updated_at` and `sent_at`.

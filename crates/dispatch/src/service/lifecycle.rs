@@ -1,4 +1,4 @@
-//! Starting and pausing campaigns.
+//! Starting, pausing and archiving campaigns.
 
 use herald_campaigns::{Enrollment, Trigger};
 use herald_store::{CampaignRow, StoreError};
@@ -14,6 +14,11 @@ impl Campaigns {
     /// enrolled.
     pub async fn start(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
+        if row.state == "archived" {
+            return Err(CampaignsError::Invalid(
+                "an archived campaign does not start: restore it first".into(),
+            ));
+        }
         let first = row.state == "draft";
         "running".clone_into(&mut row.state);
         row.updated_at = self.clock.now().max(row.updated_at);
@@ -84,6 +89,38 @@ impl Campaigns {
     /// Pauses a campaign: its runs wait where they are until it starts again.
     pub async fn pause(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
+        if row.state == "archived" {
+            return Err(CampaignsError::Invalid(
+                "an archived campaign is already stopped".into(),
+            ));
+        }
+        "paused".clone_into(&mut row.state);
+        self.save(row).await
+    }
+
+    /// Archives a campaign: it stops for good, its runs in flight end (`cancelled`) in the
+    /// same write, and it keeps its deliveries and metrics, unlike a deletion.
+    pub async fn archive(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+        let mut row = self.get(workspace_id, id).await?;
+        "archived".clone_into(&mut row.state);
+        row.updated_at = self.clock.now().max(row.updated_at);
+        let (saved, now) = (row.clone(), self.clock.now());
+        self.store
+            .write(move |tx| {
+                tx.update_campaign(&saved)?;
+                tx.cancel_runs(saved.id, now)
+            })
+            .await??;
+        self.registry.upsert(&row);
+        Ok(row)
+    }
+
+    /// Brings an archived campaign back, paused: it starts again only when asked to.
+    pub async fn restore(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+        let mut row = self.get(workspace_id, id).await?;
+        if row.state != "archived" {
+            return Ok(row);
+        }
         "paused".clone_into(&mut row.state);
         self.save(row).await
     }

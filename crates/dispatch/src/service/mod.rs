@@ -1,11 +1,15 @@
 //! What the App API and the web UI do with campaigns, below HTTP: validation against the
 //! workspace's segments and the template compiler, storage, and telling the registry (so the
-//! triggers see a change at once) and the dispatcher. `lifecycle.rs` starts and pauses them;
-//! `what_if.rs` tells what an event would do before it is sent.
+//! triggers see a change at once) and the dispatcher. `lifecycle.rs` starts, pauses and archives
+//! them; `preview.rs` renders a message being edited and sends it as a test; `what_if.rs` tells
+//! what an event would do before it is sent.
 
 mod error;
 mod lifecycle;
 mod metrics;
+mod preview;
+#[cfg(test)]
+mod preview_tests;
 #[cfg(test)]
 mod tests;
 mod what_if;
@@ -21,6 +25,7 @@ use serde_json::Value;
 
 pub use error::CampaignsError;
 pub use metrics::{METRIC_KEYS, metrics_of};
+pub use preview::{FieldError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
 pub use what_if::{CampaignOutcome, WhatIf};
 
 use crate::{Dispatcher, Registry};

@@ -15,19 +15,19 @@ use tokio::sync::Notify;
 use super::{Campaigns, CampaignsError};
 use crate::{DispatchConfig, Dispatcher, Registry, Senders, Triggers};
 
-const NOW: i64 = 1_800_000_000;
+pub(super) const NOW: i64 = 1_800_000_000;
 
-struct Setup {
-    store: StoreHandle,
-    ingest: Ingest,
-    segments: Segments,
-    campaigns: Campaigns,
-    workspace: i64,
+pub(super) struct Setup {
+    pub(super) store: StoreHandle,
+    pub(super) ingest: Ingest,
+    pub(super) segments: Segments,
+    pub(super) campaigns: Campaigns,
+    pub(super) workspace: i64,
     _dir: tempfile::TempDir,
 }
 
 /// Everything the server wires, on the current runtime (the dispatcher is a task of it).
-async fn setup() -> Setup {
+pub(super) async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let options = herald_store_sqlite::SqliteOptions::new(dir.path().join("herald.db"));
     let store = herald_store_sqlite::SqliteStore::open_handle(&options).expect("the store opens");
@@ -98,7 +98,7 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn identify(&self, id: &str, plan: &str) {
+    pub(super) async fn identify(&self, id: &str, plan: &str) {
         let item = json!({"type": "person", "identifiers": {"id": id}, "action": "identify",
             "attributes": {"plan": plan}});
         let operation = herald_ingest::validate_v2::operation(&item, NOW)
@@ -110,7 +110,7 @@ impl Setup {
             .expect("committed");
     }
 
-    async fn runs(&self, campaign: i64) -> Vec<String> {
+    pub(super) async fn runs(&self, campaign: i64) -> Vec<String> {
         let workspace = self.workspace;
         self.store
             .read(move |r| r.runs_of_campaign(workspace, campaign))
