@@ -122,6 +122,25 @@ pub async fn pause(
     answer(&state.campaigns().service.pause(workspace_id, id).await?)
 }
 
+/// `POST /v1/campaigns/{id}/archive`: stops it for good and ends its runs in flight; its
+/// deliveries and metrics stay.
+pub async fn archive(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<i64>,
+) -> Answer {
+    answer(&state.campaigns().service.archive(workspace_id, id).await?)
+}
+
+/// `POST /v1/campaigns/{id}/restore`: an archived campaign back, paused.
+pub async fn restore(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<i64>,
+) -> Answer {
+    answer(&state.campaigns().service.restore(workspace_id, id).await?)
+}
+
 /// `POST /v1/templates/render` `{"template", "customer_id"?, "id_type"?, "event"?}`: renders a
 /// template for a person and an event, for previews.
 pub async fn render(

@@ -126,6 +126,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/campaigns/{id}/start", post(campaigns::start))
         .route("/v1/campaigns/{id}/pause", post(campaigns::pause))
+        .route("/v1/campaigns/{id}/archive", post(campaigns::archive))
+        .route("/v1/campaigns/{id}/restore", post(campaigns::restore))
         .route(
             "/v1/campaigns/{id}/metrics",
             get(deliveries::campaign_metrics),

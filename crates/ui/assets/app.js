@@ -40,7 +40,10 @@ document.addEventListener("click", (event) => {
   const pick = event.target.closest(".pick");
   if (!pick) return;
   const form = pick.closest("form");
-  form.querySelector("input[data-picked]").value = pick.dataset.seq;
+  const picked = form.querySelector("input[data-picked]");
+  picked.value = pick.dataset.seq;
+  // The campaign editor's preview listens for changes to its form.
+  picked.dispatchEvent(new Event("change", { bubbles: true }));
   form.querySelector("[data-picked-label]").textContent = "Chosen: " + pick.dataset.label;
   const search = form.querySelector("input[name=person_query]");
   search.value = pick.dataset.label;

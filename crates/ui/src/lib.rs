@@ -10,8 +10,10 @@ mod assets;
 mod auth;
 mod builder;
 mod chart;
+mod editor;
 mod error;
 mod explain;
+mod frames;
 mod layout;
 mod pages;
 mod state;
@@ -32,6 +34,12 @@ pub fn segment_builder_fields(
     definition: &serde_json::Value,
 ) -> Result<Vec<(String, String)>, String> {
     builder::json::from_json(definition).map(|tree| builder::form::fields_of(&tree))
+}
+
+/// A campaign as the campaign editor's form fields (the ones the page would post), for clients
+/// that post them themselves: the benchmark's message preview.
+pub fn campaign_editor_fields(definition: &serde_json::Value) -> Vec<(String, String)> {
+    editor::form::fields_of(&editor::json::from_definition(None, definition))
 }
 
 /// What every UI answer carries: scripts, styles and images from this server only, forms sent
@@ -112,6 +120,31 @@ pub fn router(state: UiState) -> Router {
             "/ui/w/{id}/campaigns/{campaign}/state",
             post(pages::campaigns::set_state),
         )
+        .route("/ui/w/{id}/campaigns/new", get(pages::campaign_editor::new))
+        .route(
+            "/ui/w/{id}/campaigns/{campaign}/edit",
+            get(pages::campaign_editor::edit),
+        )
+        .route(
+            "/ui/w/{id}/campaigns/editor",
+            post(pages::campaign_editor::change),
+        )
+        .route(
+            "/ui/w/{id}/campaigns/editor/preview",
+            post(pages::campaign_editor::preview),
+        )
+        .route(
+            "/ui/w/{id}/campaigns/editor/send-test",
+            post(pages::campaign_editor::send_test),
+        )
+        .route(
+            "/ui/w/{id}/campaigns/save",
+            post(pages::campaign_editor::save),
+        )
+        .route(
+            "/ui/w/{id}/campaigns/preview-frame/{token}",
+            get(pages::campaign_editor::frame),
+        )
         .route("/ui/w/{id}/settings", get(pages::settings::show))
         .route("/ui/w/{id}/settings/reveal", post(pages::settings::reveal))
         .route("/ui/w/{id}/send-event", post(pages::send_event::send_any))
@@ -134,11 +167,14 @@ pub fn router(state: UiState) -> Router {
 
 async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A page with a policy of its own (the editor's email preview, framed by the UI) keeps it.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

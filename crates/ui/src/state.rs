@@ -10,6 +10,7 @@ use herald_segments::Segments;
 use herald_store::StoreHandle;
 
 use crate::auth::limiter::SignInLimiter;
+use crate::frames::Frames;
 
 /// How the UI is served.
 #[derive(Debug, Clone)]
@@ -48,6 +49,7 @@ struct Inner {
     campaigns: Campaigns,
     settings: UiSettings,
     limiter: SignInLimiter,
+    frames: Frames,
 }
 
 impl std::fmt::Debug for UiState {
@@ -74,6 +76,7 @@ impl UiState {
                 campaigns,
                 settings,
                 limiter: SignInLimiter::default(),
+                frames: Frames::default(),
             }),
         }
     }
@@ -105,5 +108,10 @@ impl UiState {
 
     pub fn limiter(&self) -> &SignInLimiter {
         &self.inner.limiter
+    }
+
+    /// The campaign editor's email previews.
+    pub fn frames(&self) -> &Frames {
+        &self.inner.frames
     }
 }

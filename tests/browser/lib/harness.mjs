@@ -39,7 +39,10 @@ export async function setUp() {
   const watch = (page) => {
     page.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') {
-        problems.push(`console ${message.type()} on ${page.url()}: ${message.text()}`);
+        // The document that logged it, when it is not the page itself (a frame's).
+        const from = message.location().url;
+        const source = from && from !== page.url() ? ` (from ${from})` : '';
+        problems.push(`console ${message.type()} on ${page.url()}${source}: ${message.text()}`);
       }
     });
     page.on('pageerror', (error) => problems.push(`page error on ${page.url()}: ${error.message}`));

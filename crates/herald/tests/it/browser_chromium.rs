@@ -269,3 +269,71 @@ async fn browser_ui_segment_builder_counts_live_round_trips_json_and_saves() {
     }
     ui_scenario("ui_segment_builder", &app, &[]).await;
 }
+
+#[tokio::test]
+async fn browser_ui_campaign_editor_previews_sends_a_test_and_the_campaign_runs() {
+    use serde_json::json;
+    let receiver = crate::receiver::Receiver::start().await;
+    let smtp = crate::smtp_sink::SmtpSink::start().await;
+    let app = TestApp::spawn_with(&[
+        crate::delivery::ALLOW_LOOPBACK,
+        &format!("--smtp-url={}", smtp.url()),
+    ])
+    .await;
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
+    crate::helpers::identify(&app, "ann", json!({"email": "ann.lee@example.com"})).await;
+    crate::helpers::identify(&app, "bob", json!({"email": "bob@example.com"})).await;
+    crate::helpers::event(
+        &app,
+        "ann",
+        json!({"name": "signed up", "data": {"sign up date": "2026-11-30"}}),
+    )
+    .await;
+    ui_scenario(
+        "ui_campaign_editor",
+        &app,
+        &[("HERALD_TEST_RECEIVER", &receiver.base_url)],
+    )
+    .await;
+
+    // The scenario started the campaign and sent ann's event from its Trigger page: the webhook
+    // arrives rendered for her and that event.
+    let received = receiver.wait_for(1).await;
+    assert_eq!(received[0].method, "POST");
+    assert_eq!(received[0].path, "/welcome/ann");
+    assert_eq!(
+        received[0].json(),
+        json!({"date": "2026-12-01", "email": "ann.lee@example.com"})
+    );
+    assert_eq!(received[0].header("x-herald-test"), None, "a real run");
+    // "Send test" reached the SMTP server once, marked, and counts in no metric.
+    let messages = smtp
+        .wait_for_messages(1, std::time::Duration::from_secs(10))
+        .await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].header("X-Herald-Test").as_deref(), Some("true"));
+    assert_eq!(messages[0].rcpt_to, ["ann.lee@example.com"]);
+    let (status, campaigns) = app.app_get("/v1/campaigns").await;
+    assert_eq!(status, 200, "{campaigns}");
+    let id = campaigns["campaigns"][0]["id"]
+        .as_i64()
+        .expect("the campaign saved");
+    assert_eq!(campaigns["campaigns"][0]["state"], "running");
+    assert_eq!(
+        campaigns["campaigns"][0]["steps"],
+        json!([{"webhook": {"url": format!("{}/welcome/{{{{ customer.id }}}}", receiver.base_url), "method": "POST",
+            "body": "{\"date\": \"{{ event[\"sign up date\"] }}\", \"email\": \"{{ customer.email }}\"}"}}])
+    );
+    // The run records its send right after the receiver answered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let metrics = loop {
+        let (status, metrics) = app.app_get(&format!("/v1/campaigns/{id}/metrics")).await;
+        assert_eq!(status, 200, "{metrics}");
+        if metrics["metrics"]["sent"] == 1 || std::time::Instant::now() > deadline {
+            break metrics;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(metrics["metrics"]["sent"], 1, "{metrics}");
+    assert_eq!(metrics["metrics"]["triggered"], 1, "{metrics}");
+}

@@ -68,7 +68,7 @@ fn node_json(node: &Node, number: &str, problems: &mut Vec<String>) -> Value {
     }
 }
 
-fn whole(text: &str) -> Option<u64> {
+pub(crate) fn whole(text: &str) -> Option<u64> {
     text.trim().parse().ok()
 }
 
@@ -136,7 +136,12 @@ fn event_json(event: &EventNode, label: &str, problems: &mut Vec<String>) -> Val
     Value::Object(object)
 }
 
-fn filter_json(filter: &FilterNode, label: &str, what: &str, problems: &mut Vec<String>) -> Value {
+pub(crate) fn filter_json(
+    filter: &FilterNode,
+    label: &str,
+    what: &str,
+    problems: &mut Vec<String>,
+) -> Value {
     let mut object = Map::new();
     let field = filter.field.trim();
     if field.is_empty() {
@@ -250,7 +255,7 @@ pub fn from_json(value: &Value) -> Result<Node, String> {
     })
 }
 
-fn duration_of(value: &Value) -> (String, String) {
+pub(crate) fn duration_of(value: &Value) -> (String, String) {
     value
         .as_object()
         .and_then(|object| object.iter().next())
@@ -258,7 +263,7 @@ fn duration_of(value: &Value) -> (String, String) {
         .unwrap_or_else(|| ("30".into(), "days".into()))
 }
 
-fn filter_of(value: &Value) -> FilterNode {
+pub(crate) fn filter_of(value: &Value) -> FilterNode {
     let op = value["op"].as_str().unwrap_or("eq").to_owned();
     let mut filter = FilterNode {
         field: value["field"].as_str().unwrap_or_default().to_owned(),

@@ -69,6 +69,7 @@ struct ListPage {
     layout: Layout,
     workspace: WorkspaceView,
     campaigns: Vec<CampaignView>,
+    archived: Vec<CampaignView>,
 }
 
 /// `GET /ui/w/{id}/campaigns`.
@@ -79,10 +80,15 @@ pub async fn list(
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let rows = state.campaigns().list(workspace_id).await?;
+    let (archived, campaigns): (Vec<_>, Vec<_>) = rows
+        .iter()
+        .map(CampaignView::from)
+        .partition(|campaign| campaign.state == "archived");
     Ok(render(&ListPage {
         layout: Layout::signed_in(&user, Some(workspace_id)),
         workspace,
-        campaigns: rows.iter().map(CampaignView::from).collect(),
+        campaigns,
+        archived,
     }))
 }
 
@@ -183,8 +189,8 @@ pub struct StateForm {
     to: String,
 }
 
-/// `POST /ui/w/{id}/campaigns/{campaign}/state` with `to=running|paused`: the same calls as
-/// `POST /v1/campaigns/{id}/start` and `/pause`.
+/// `POST /ui/w/{id}/campaigns/{campaign}/state` with `to=running|paused|archived|restored`: the
+/// same calls as `POST /v1/campaigns/{id}/start`, `/pause`, `/archive` and `/restore`.
 pub async fn set_state(
     State(state): State<UiState>,
     user: SignedIn,
@@ -196,7 +202,13 @@ pub async fn set_state(
     match input.to.as_str() {
         "running" => state.campaigns().start(workspace_id, id).await?,
         "paused" => state.campaigns().pause(workspace_id, id).await?,
-        _ => return Err(UiError::Refused("a campaign is started or paused".into())),
+        "archived" => state.campaigns().archive(workspace_id, id).await?,
+        "restored" => state.campaigns().restore(workspace_id, id).await?,
+        _ => {
+            return Err(UiError::Refused(
+                "a campaign is started, paused, archived or restored".into(),
+            ));
+        }
     };
     Ok(Redirect::to(&format!("/ui/w/{workspace_id}/campaigns/{id}")).into_response())
 }

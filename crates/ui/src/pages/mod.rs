@@ -1,6 +1,7 @@
 //! One module per page or flow.
 
 pub mod activity;
+pub mod campaign_editor;
 pub mod campaigns;
 pub mod data_index;
 pub mod home;

@@ -37,7 +37,11 @@ pub struct Choices {
     pub units: &'static [&'static str],
 }
 
-async fn choices(state: &UiState, workspace_id: i64, own: Option<i64>) -> Result<Choices, UiError> {
+pub(crate) async fn choices(
+    state: &UiState,
+    workspace_id: i64,
+    own: Option<i64>,
+) -> Result<Choices, UiError> {
     let index = state
         .store()
         .read(move |r| r.event_index(workspace_id))
