@@ -114,6 +114,7 @@ pub async fn list(
                 workspace_id,
                 campaign_id,
                 person_seq: None,
+                status: None,
                 limit,
             };
             if let Some(id) = &lookup {

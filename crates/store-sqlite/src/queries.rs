@@ -818,6 +818,15 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
+    fn campaign_days(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        self.campaign_days_query(workspace_id, campaign_id, since)
+    }
+
     fn campaign_sent_since(
         &mut self,
         workspace_id: i64,

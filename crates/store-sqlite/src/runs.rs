@@ -142,6 +142,7 @@ impl Queries<'_> {
         let sql = format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE workspace_id = ?1 AND (?2 IS NULL OR campaign_id = ?2) AND (?3 IS NULL OR person_seq = ?3)
+               AND (?5 IS NULL OR status = ?5)
              ORDER BY created_at DESC, id DESC LIMIT ?4"
         );
         self.all(
@@ -150,11 +151,49 @@ impl Queries<'_> {
                 query.workspace_id,
                 query.campaign_id,
                 query.person_seq,
-                query.limit
+                query.limit,
+                query.status
             ],
             delivery_from_row,
             finish_delivery,
         )
+    }
+
+    pub(crate) fn campaign_days_query(
+        &self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        // Deliveries are created when queued and settle within the retries' few hours: their
+        // creation time bounds the index range, the outcome's time decides the day.
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT created_at / 86400, 'triggered', COUNT(*) FROM runs
+                   WHERE campaign_id = ?2 AND created_at >= ?3 GROUP BY 1
+                 UNION ALL
+                 SELECT sent_at / 86400, 'sent', COUNT(*) FROM deliveries
+                   WHERE workspace_id = ?1 AND campaign_id = ?2 AND created_at >= ?3 - 7 * 86400
+                     AND sent_at >= ?3 GROUP BY 1
+                 UNION ALL
+                 SELECT updated_at / 86400, 'failed', COUNT(*) FROM deliveries
+                   WHERE workspace_id = ?1 AND campaign_id = ?2 AND created_at >= ?3 - 7 * 86400
+                     AND status = 'failed' AND updated_at >= ?3 GROUP BY 1
+                 UNION ALL
+                 SELECT m.timestamp / 86400, m.metric, COUNT(DISTINCT m.delivery_id)
+                   FROM delivery_metrics m JOIN deliveries d ON d.id = m.delivery_id
+                   WHERE d.workspace_id = ?1 AND d.campaign_id = ?2 AND d.created_at >= ?3 - 7 * 86400
+                     AND m.timestamp >= ?3 AND m.metric IN ('delivered', 'opened', 'clicked')
+                   GROUP BY 1, 2",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![workspace_id, campaign_id, since], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)
     }
 
     pub(crate) fn campaign_metrics_query(

@@ -171,6 +171,14 @@ impl StoreRead for Tx<'_, '_> {
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
         self.queries.is_enrolled(campaign_id, person_seq)
     }
+    fn campaign_days(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        self.queries.campaign_days(workspace_id, campaign_id, since)
+    }
     fn campaign_sent_since(
         &mut self,
         workspace_id: i64,

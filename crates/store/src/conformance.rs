@@ -1150,6 +1150,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
                     workspace_id: ws,
                     campaign_id,
                     person_seq,
+                    status: None,
                     limit: 10,
                 })
             })
@@ -1161,6 +1162,26 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     assert_eq!(list(None, None), vec!["d2".to_owned(), "d1".to_owned()]);
     assert_eq!(list(Some(campaign_id), Some(person)), vec!["d1".to_owned()]);
     assert_eq!(list(Some(campaign_id + 1), None), Vec::<String>::new());
+    let in_status = |status: &str| {
+        let status = Some(status.to_owned());
+        store
+            .read_blocking(move |r| {
+                r.deliveries(&DeliveryQuery {
+                    workspace_id: ws,
+                    campaign_id: Some(campaign_id),
+                    person_seq: None,
+                    status,
+                    limit: 10,
+                })
+            })
+            .expect("read")
+            .into_iter()
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(in_status("sent"), vec!["d1".to_owned()]);
+    assert_eq!(in_status("queued"), vec!["d2".to_owned()]);
+    assert_eq!(in_status("failed"), Vec::<String>::new());
     for (delivery_id, metric) in [
         ("d1", "opened"),
         ("d1", "opened"),
@@ -1188,6 +1209,28 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             .expect("store works")
             .expect("a run");
     }
+    let days = |since: i64| {
+        let mut days = store
+            .read_blocking(move |r| r.campaign_days(ws, campaign_id, since))
+            .expect("read");
+        days.sort();
+        days
+    };
+    let day = |outcome: &str, count: i64| (0, outcome.to_owned(), count);
+    assert_eq!(
+        days(0),
+        vec![
+            day("clicked", 1),
+            day("opened", 2),
+            day("sent", 1),
+            day("triggered", 2)
+        ]
+    );
+    assert_eq!(
+        days(13),
+        vec![day("clicked", 1), day("opened", 2)],
+        "runs started at 5 and a send at 12 are before 13"
+    );
     let mut metrics = store
         .read_blocking(move |r| r.campaign_metrics(ws, campaign_id))
         .expect("read");

@@ -349,6 +349,8 @@ pub struct DeliveryQuery {
     pub workspace_id: i64,
     pub campaign_id: Option<i64>,
     pub person_seq: Option<i64>,
+    /// Only deliveries in this status (`queued`, `sent`, `delivered`, `failed`, …).
+    pub status: Option<String>,
     pub limit: i64,
 }
 

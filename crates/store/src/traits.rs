@@ -130,6 +130,16 @@ pub trait StoreRead {
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError>;
     /// A workspace's keys as sealed by the server, if it keeps them (see `set_workspace_keys`).
     fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError>;
+    /// A campaign's outcomes per UTC day (day numbers: seconds since the epoch divided by
+    /// 86,400) from `since` on, as (day, outcome, count): `triggered` (runs started), `sent`,
+    /// `failed` (deliveries given up on, by when) and the `delivered`, `opened` and `clicked`
+    /// metrics (deliveries, each once a day, by the metric's time).
+    fn campaign_days(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError>;
     /// How many of a campaign's messages were sent from `since` on.
     fn campaign_sent_since(
         &mut self,

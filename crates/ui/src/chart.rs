@@ -33,6 +33,9 @@ pub enum Measure {
     Events,
     /// People at the end of each day (a segment's size): each figure stands alone.
     People,
+    /// A campaign's messages (or runs) with this outcome per day (`sent`, `opened`…): the
+    /// figures add up.
+    Outcome(&'static str),
 }
 
 impl Measure {
@@ -40,6 +43,7 @@ impl Measure {
         let (one, many) = match self {
             Self::Events => ("event", "events"),
             Self::People => ("person", "people"),
+            Self::Outcome(outcome) => (outcome, outcome),
         };
         format!("{count} {}", if count == 1 { one } else { many })
     }
@@ -108,7 +112,10 @@ impl DayChart {
             .unwrap_or_default();
         let summary = match measure {
             Measure::Events if total == 0 => format!("No events in the last {DAYS} days."),
-            Measure::Events => format!(
+            Measure::Outcome(outcome) if total == 0 => {
+                format!("None {outcome} in the last {DAYS} days.")
+            }
+            Measure::Events | Measure::Outcome(_) => format!(
                 "{} in the last {DAYS} days; the most, {peak}, on {busiest}.",
                 measure.of(total)
             ),

@@ -107,4 +107,23 @@ export async function run(h) {
   await page.getByText('This campaign is running').waitFor();
   assert.equal(await page.getByRole('group', { name: 'Step 1: webhook' }).getByLabel(/^Body/).inputValue(), BODY);
   await shoot(page, shots, 'campaign-editor-running');
+
+  // The Overview charts each outcome per day, with a sentence for those who cannot see the
+  // bars, and narrows its deliveries by status.
+  await page.getByRole('link', { name: 'Welcome' }).click();
+  await h.waitFor('the send charted', async () => {
+    await page.reload();
+    const sent = page.getByRole('img', { name: /^1 sent in the last 30 days/ });
+    return (await sent.count()) === 1;
+  });
+  assert.equal(await page.getByRole('img', { name: /^1 triggered in the last 30 days/ }).count(), 1);
+  assert.equal(await page.getByRole('img', { name: 'None failed in the last 30 days.' }).count(), 1);
+  await shoot(page, shots, 'campaign-overview');
+  await page.getByLabel('Status').selectOption('failed');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByText('No delivery is failed.').waitFor();
+  await page.getByLabel('Status').selectOption('sent');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByRole('table', { name: 'Recent deliveries' }).waitFor();
+  assert.equal(await page.getByRole('table', { name: 'Recent deliveries' }).locator('tbody tr').count(), 1);
 }

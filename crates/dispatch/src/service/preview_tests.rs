@@ -178,6 +178,7 @@ async fn a_test_send_needs_a_person_and_stores_no_delivery() {
                 workspace_id: workspace,
                 campaign_id: None,
                 person_seq: None,
+                status: None,
                 limit: 10,
             })
         })

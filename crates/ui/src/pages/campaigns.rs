@@ -1,9 +1,10 @@
-//! Campaigns, enough to try them: the list with states, a campaign's Overview (state, start and
-//! pause, outcome counts, recent deliveries) and its Trigger page, each with Send Event.
+//! Campaigns: the list with states (archived ones apart), a campaign's Overview (state, start,
+//! pause and archive, outcome counts, 30 days of outcomes per day, recent deliveries filtered by
+//! status) and its Trigger page, each with Send Event. The editor is `campaign_editor.rs`.
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_store::{CampaignRow, DeliveryQuery};
 use serde::Deserialize;
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use super::render;
 use super::send_event::SendDialog;
 use crate::auth::session::SignedIn;
+use crate::chart::{self, DayChart, Measure};
 use crate::error::UiError;
 use crate::layout::Layout;
 use crate::state::UiState;
@@ -18,6 +20,34 @@ use crate::view::{WorkspaceView, moment, pretty};
 
 /// Recent deliveries shown on the Overview.
 const RECENT: i64 = 20;
+
+/// The outcomes charted per day on the Overview, in the order of a message's life.
+const CHARTED: [&str; 6] = [
+    "triggered",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "failed",
+];
+
+/// The statuses the delivery list can be narrowed to.
+pub const STATUSES: [&str; 8] = [
+    "queued",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "converted",
+    "bounced",
+    "failed",
+];
+
+/// One outcome's 30 days.
+pub struct OutcomeChart {
+    pub outcome: &'static str,
+    pub chart: DayChart,
+}
 
 /// A campaign as lists and pages show it.
 pub struct CampaignView {
@@ -110,7 +140,11 @@ struct CampaignPage {
     /// `overview` or `trigger`: which tab shows.
     tab: &'static str,
     metrics: Vec<(String, i64)>,
+    charts: Vec<OutcomeChart>,
     deliveries: Vec<DeliveryView>,
+    /// The status the deliveries are narrowed to (empty: all).
+    status: String,
+    statuses: &'static [&'static str],
     dialog: SendDialog,
 }
 
@@ -120,23 +154,46 @@ async fn page(
     workspace_id: i64,
     id: i64,
     tab: &'static str,
+    status: Option<String>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let row = state.campaigns().get(workspace_id, id).await?;
     let campaign = CampaignView::from(&row);
-    let (metrics, deliveries) = if tab == "overview" {
+    // Only a status the list knows narrows it; anything else shows all.
+    let status = status.filter(|status| STATUSES.contains(&status.as_str()));
+    let (metrics, charts, deliveries) = if tab == "overview" {
         let metrics = state.campaigns().metrics(workspace_id, id).await?;
-        let rows = state
+        let today = chart::day_of(state.now());
+        let since = (today - chart::DAYS + 1) * 86_400;
+        let narrowed = status.clone();
+        let (days, rows) = state
             .store()
             .read(move |r| {
-                r.deliveries(&DeliveryQuery {
+                let days = r.campaign_days(workspace_id, id, since)?;
+                let rows = r.deliveries(&DeliveryQuery {
                     workspace_id,
                     campaign_id: Some(id),
                     person_seq: None,
+                    status: narrowed,
                     limit: RECENT,
-                })
+                })?;
+                Ok((days, rows))
             })
             .await?;
+        let charts = CHARTED
+            .iter()
+            .map(|outcome| {
+                let counts = days
+                    .iter()
+                    .filter(|(_, name, _)| name == outcome)
+                    .map(|(day, _, count)| (*day, *count))
+                    .collect();
+                OutcomeChart {
+                    outcome,
+                    chart: DayChart::new(today, &counts, Measure::Outcome(outcome)),
+                }
+            })
+            .collect();
         let deliveries = rows
             .iter()
             .map(|d| DeliveryView {
@@ -147,9 +204,9 @@ async fn page(
                 at: moment(d.updated_at),
             })
             .collect();
-        (metrics, deliveries)
+        (metrics, charts, deliveries)
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
     let dialog = SendDialog::new(user, workspace_id, &campaign.event_name);
     Ok(render(&CampaignPage {
@@ -158,18 +215,28 @@ async fn page(
         campaign,
         tab,
         metrics,
+        charts,
         deliveries,
+        status: status.unwrap_or_default(),
+        statuses: &STATUSES,
         dialog,
     }))
 }
 
-/// `GET /ui/w/{id}/campaigns/{campaign}`: the Overview.
+#[derive(Deserialize)]
+pub struct OverviewQuery {
+    status: Option<String>,
+}
+
+/// `GET /ui/w/{id}/campaigns/{campaign}?status=`: the Overview, its deliveries narrowed to a
+/// status.
 pub async fn overview(
     State(state): State<UiState>,
     user: SignedIn,
     Path((workspace_id, id)): Path<(i64, i64)>,
+    Query(query): Query<OverviewQuery>,
 ) -> Result<Response, UiError> {
-    page(&state, &user, workspace_id, id, "overview").await
+    page(&state, &user, workspace_id, id, "overview", query.status).await
 }
 
 /// `GET /ui/w/{id}/campaigns/{campaign}/trigger`.
@@ -178,7 +245,7 @@ pub async fn trigger(
     user: SignedIn,
     Path((workspace_id, id)): Path<(i64, i64)>,
 ) -> Result<Response, UiError> {
-    page(&state, &user, workspace_id, id, "trigger").await
+    page(&state, &user, workspace_id, id, "trigger", None).await
 }
 
 #[derive(Deserialize)]
