@@ -3,8 +3,8 @@
 //! search by prefix as htmx asks for it, profiles, the activity log's first page and a deep one,
 //! the data index (events with their 30-day charts, an event's page, attributes), Settings,
 //! "What will this do?" for a purchase, and the segment builder's live count of the benchmark's
-//! segments S1–S3 (issue 14), posted as the builder's form. One JSON line with p50, p99 and max
-//! per page.
+//! segments S1–S3 (issue 14), posted as the builder's form, and the campaign editor's message
+//! preview (issue 14). One JSON line with p50, p99 and max per page.
 
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -253,9 +253,52 @@ pub async fn run(setup: &Setup, runs: usize) -> anyhow::Result<Value> {
             browser.time_form(&path, Some(&form), runs, true).await?,
         );
     }
+    // The campaign editor's live preview of a webhook and an email for that person (issue 14):
+    // as each keystroke posts it (the sample event already filled in), and the first post
+    // after choosing the person (the sample read from their latest purchase).
+    let campaign = json!({
+        "name": "Receipt",
+        "trigger": {"event": {"name": "purchased"}},
+        "steps": [
+            {"webhook": {"url": "https://example.com/hooks/{{ customer.id }}",
+                "headers": {"X-Plan": "{{ customer.plan | default: 'free' }}"},
+                "body": "{\"price\": {{ event.price }}, \"email\": \"{{ customer.email }}\"}"}},
+            {"email": {"to": "{{ customer.email }}", "from": "shop@example.com",
+                "subject": "Your receipt, {{ customer.id }}",
+                "html": "<h1>Thanks</h1>{% for i in (1..3) %}<p>Line {{ i }}: {{ event.price | times: i }}</p>{% endfor %}"}},
+        ],
+    });
+    let preview_form = |fill: bool| {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("csrf", &csrf)
+            .append_pair("person", &seq)
+            .append_pair("person_query", &seq)
+            .append_pair("preview_event", "{\"price\": 25}")
+            .append_pair(
+                "preview_event_for",
+                &if fill {
+                    String::new()
+                } else {
+                    format!("{seq}:purchased")
+                },
+            );
+        for (name, value) in herald_ui::campaign_editor_fields(&campaign) {
+            form.append_pair(&name, &value);
+        }
+        form.finish()
+    };
+    let preview_path = format!("/ui/w/{workspace}/campaigns/editor/preview");
+    let (_, answer) = browser
+        .send(Method::POST, &preview_path, Some(preview_form(true)), true)
+        .await?;
+    if !answer.contains("preview-1") || answer.contains("class=\"error\"") {
+        bail!("the message preview did not render: {answer}");
+    }
     Ok(json!({
         "phase": "ui",
         "live_count": live_counts,
+        "message_preview": browser.time_form(&preview_path, Some(&preview_form(false)), runs, true).await?,
+        "message_preview_filling_the_sample": browser.time_form(&preview_path, Some(&preview_form(true)), runs, true).await?,
         "search_prefix": browser.time(&format!("/ui/w/{workspace}/people/search?q=u12"), runs, true).await?,
         "people_page": browser.time(&format!("/ui/w/{workspace}/people"), runs, false).await?,
         "profile": browser.time(&profile, runs, false).await?,

@@ -25,4 +25,5 @@ mod stored_damage;
 mod timeouts;
 mod tracking;
 mod ui;
+mod ui_campaign_editor;
 mod validation;

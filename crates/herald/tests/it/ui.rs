@@ -50,14 +50,14 @@ pub fn add_user(data_dir: &Path, email: &str, extra: &[&str]) {
 }
 
 /// A browser without JavaScript: it keeps its cookies and follows no redirect by itself.
-struct Browser {
+pub struct Browser {
     client: reqwest::Client,
     base: String,
     cookies: Vec<(String, String)>,
 }
 
 impl Browser {
-    fn new(server: &Server) -> Self {
+    pub fn new(server: &Server) -> Self {
         Self {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -68,7 +68,7 @@ impl Browser {
         }
     }
 
-    fn keep(&mut self, response: &reqwest::Response) {
+    pub fn keep(&mut self, response: &reqwest::Response) {
         for value in response.headers().get_all(SET_COOKIE) {
             let text = value.to_str().expect("ASCII cookie");
             let (pair, _) = text.split_once(';').unwrap_or((text, ""));
@@ -80,7 +80,7 @@ impl Browser {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(name, value)| format!("{name}={value}"))
@@ -88,7 +88,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
+    pub async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -100,7 +100,7 @@ impl Browser {
     }
 
     /// Posts a form as htmx does (its `HX-Request` header), for the fragment it answers.
-    async fn post_htmx(
+    pub async fn post_htmx(
         &mut self,
         path: &str,
         form: &[(&str, &str)],
@@ -117,7 +117,11 @@ impl Browser {
         self.answer(response).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -131,7 +135,7 @@ impl Browser {
 
     /// Posts a multipart form (as a form with a file field sends): text fields, and a file
     /// field `file` with a name and contents when given.
-    async fn post_multipart(
+    pub async fn post_multipart(
         &mut self,
         path: &str,
         fields: &[(&str, &str)],
@@ -162,7 +166,7 @@ impl Browser {
     }
 
     /// Status, `Location` and body.
-    async fn answer(&mut self, response: reqwest::Response) -> (StatusCode, String, String) {
+    pub async fn answer(&mut self, response: reqwest::Response) -> (StatusCode, String, String) {
         self.keep(&response);
         let status = response.status();
         let location = response
@@ -174,7 +178,7 @@ impl Browser {
     }
 
     /// Where the first link whose text ends a `<a …>` with `text` goes, as a path.
-    fn link(page: &str, text: &str) -> String {
+    pub fn link(page: &str, text: &str) -> String {
         page.split("<a href=\"")
             .find(|part| part.contains(text))
             .and_then(|part| part.split('"').next())
@@ -183,7 +187,7 @@ impl Browser {
     }
 
     /// The value of the first `attribute="…"` on a page.
-    fn hidden_attribute(page: &str, attribute: &str) -> String {
+    pub fn hidden_attribute(page: &str, attribute: &str) -> String {
         let marker = format!("{attribute}=\"");
         let start = page
             .find(&marker)
@@ -193,7 +197,7 @@ impl Browser {
     }
 
     /// The value of a form's hidden `name` field on a page.
-    fn hidden(page: &str, name: &str) -> String {
+    pub fn hidden(page: &str, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
         let start = page
             .find(&marker)
@@ -202,7 +206,7 @@ impl Browser {
         page[start..].split('"').next().expect("a value").to_owned()
     }
 
-    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
         let (status, _, page) = self.get("/ui/sign-in").await;
         assert_eq!(status, StatusCode::OK);
         let csrf = Self::hidden(&page, "csrf");
