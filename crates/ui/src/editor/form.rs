@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::{Draft, StepDraft};
 use crate::builder::FilterNode;
 
-/// The value of a plain field of the form.
+/// The value of a plain field of a form (the segment builder's too).
 pub fn field<'f>(fields: &'f [(String, String)], name: &str) -> &'f str {
     fields
         .iter()

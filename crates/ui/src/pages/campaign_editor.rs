@@ -11,7 +11,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_dispatch::{CampaignsError, MessagePreview, PreviewRequest, SampleEvent};
+use herald_dispatch::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
 use serde_json::Value;
 
 use super::render;
@@ -240,6 +240,28 @@ async fn fill_sample(
     Ok(true)
 }
 
+/// What the service renders for one message of the draft: for the person chosen, and the sample
+/// event as a run triggered now by it would see it (no event for a segment trigger).
+fn preview_request(
+    state: &UiState,
+    draft: &Draft,
+    settings: &PreviewSettings,
+    message: MessageDraft,
+    data: Value,
+) -> PreviewRequest {
+    PreviewRequest {
+        campaign_id: draft.campaign_id.unwrap_or(0),
+        campaign_name: draft.name.trim().to_owned(),
+        message,
+        person_seq: settings.person,
+        event: (draft.trigger == "event").then(|| SampleEvent {
+            name: draft.event_name.trim().to_owned(),
+            data,
+            timestamp: state.now(),
+        }),
+    }
+}
+
 /// Each step's preview (`None` for a delay).
 async fn previews(
     state: &UiState,
@@ -262,17 +284,7 @@ async fn previews(
                 continue;
             }
         };
-        let request = PreviewRequest {
-            campaign_id: draft.campaign_id.unwrap_or(0),
-            campaign_name: draft.name.trim().to_owned(),
-            message,
-            person_seq: settings.person,
-            event: (draft.trigger == "event").then(|| SampleEvent {
-                name: draft.event_name.trim().to_owned(),
-                data,
-                timestamp: state.now(),
-            }),
-        };
+        let request = preview_request(state, draft, settings, message, data);
         let preview = match state.campaigns().preview(workspace_id, &request).await {
             Ok(preview) => StepPreview::of(state, user, workspace_id, &step.kind, preview),
             Err(CampaignsError::PersonNotFound) => StepPreview::errors(vec![
@@ -467,17 +479,7 @@ pub async fn send_test(
         (None, _) => Err("Choose a webhook, email or push step to send.".to_owned()),
         (_, Err(error)) => Err(error),
         (Some(message), Ok(data)) => {
-            let request = PreviewRequest {
-                campaign_id: draft.campaign_id.unwrap_or(0),
-                campaign_name: draft.name.trim().to_owned(),
-                message,
-                person_seq: settings.person,
-                event: (draft.trigger == "event").then(|| SampleEvent {
-                    name: draft.event_name.trim().to_owned(),
-                    data,
-                    timestamp: state.now(),
-                }),
-            };
+            let request = preview_request(&state, &draft, &settings, message, data);
             match state.campaigns().send_test(workspace_id, &request).await {
                 Ok(Ok(id)) => Ok(format!(
                     "Sent to {} as a test ({id}); no metric counts it.",

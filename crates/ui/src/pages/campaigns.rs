@@ -6,6 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use herald_dispatch::METRIC_KEYS;
 use herald_store::{CampaignRow, DeliveryQuery};
 use serde::Deserialize;
 
@@ -31,17 +32,15 @@ const CHARTED: [&str; 6] = [
     "failed",
 ];
 
-/// The statuses the delivery list can be narrowed to.
-pub const STATUSES: [&str; 8] = [
-    "queued",
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "converted",
-    "bounced",
-    "failed",
-];
+/// The statuses the delivery list can be narrowed to: every outcome a delivery can reach (runs
+/// are `triggered`, not deliveries).
+fn statuses() -> Vec<&'static str> {
+    METRIC_KEYS
+        .iter()
+        .copied()
+        .filter(|key| *key != "triggered")
+        .collect()
+}
 
 /// One outcome's 30 days.
 pub struct OutcomeChart {
@@ -144,7 +143,7 @@ struct CampaignPage {
     deliveries: Vec<DeliveryView>,
     /// The status the deliveries are narrowed to (empty: all).
     status: String,
-    statuses: &'static [&'static str],
+    statuses: Vec<&'static str>,
     dialog: SendDialog,
 }
 
@@ -160,7 +159,8 @@ async fn page(
     let row = state.campaigns().get(workspace_id, id).await?;
     let campaign = CampaignView::from(&row);
     // Only a status the list knows narrows it; anything else shows all.
-    let status = status.filter(|status| STATUSES.contains(&status.as_str()));
+    let statuses = statuses();
+    let status = status.filter(|status| statuses.contains(&status.as_str()));
     let (metrics, charts, deliveries) = if tab == "overview" {
         let metrics = state.campaigns().metrics(workspace_id, id).await?;
         let today = chart::day_of(state.now());
@@ -218,7 +218,7 @@ async fn page(
         charts,
         deliveries,
         status: status.unwrap_or_default(),
-        statuses: &STATUSES,
+        statuses,
         dialog,
     }))
 }

@@ -17,6 +17,7 @@ use super::render;
 use crate::auth::session::SignedIn;
 use crate::builder::layout::{Item, items};
 use crate::builder::{Node, OPS, UNITS, form, json, ops};
+use crate::editor::form::field;
 use crate::error::UiError;
 use crate::layout::Layout;
 use crate::state::UiState;
@@ -140,14 +141,6 @@ struct BuilderPage {
     /// Why saving or reading the JSON failed.
     error: Option<String>,
     oob: bool,
-}
-
-/// The value of a plain (non-tree) field of the form.
-fn field<'f>(fields: &'f [(String, String)], name: &str) -> &'f str {
-    fields
-        .iter()
-        .find(|(key, _)| key == name)
-        .map_or("", |(_, value)| value.as_str())
 }
 
 fn segment_id_of(fields: &[(String, String)]) -> Option<i64> {
