@@ -10,16 +10,6 @@ use super::tests::{Setup, setup};
 use super::{CampaignsError, MessageDraft, PreviewRequest, SampleEvent};
 
 impl Setup {
-    async fn submit(&self, item: serde_json::Value) {
-        let operation = herald_ingest::validate_v2::operation(&item, super::tests::NOW)
-            .expect("valid")
-            .expect("an operation");
-        self.ingest
-            .submit(self.workspace, vec![operation])
-            .await
-            .expect("committed");
-    }
-
     async fn seq_of(&self, id: &str) -> i64 {
         let (workspace, identifier) =
             (self.workspace, herald_domain::Identifier::Id(id.to_owned()));

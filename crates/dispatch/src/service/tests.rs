@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use super::{Campaigns, CampaignsError};
 use crate::{DispatchConfig, Dispatcher, Registry, Senders, Triggers};
 
-pub(super) const NOW: i64 = 1_800_000_000;
+const NOW: i64 = 1_800_000_000;
 
 pub(super) struct Setup {
     pub(super) store: StoreHandle,
@@ -99,8 +99,15 @@ pub(super) async fn setup() -> Setup {
 
 impl Setup {
     pub(super) async fn identify(&self, id: &str, plan: &str) {
-        let item = json!({"type": "person", "identifiers": {"id": id}, "action": "identify",
-            "attributes": {"plan": plan}});
+        self.submit(
+            json!({"type": "person", "identifiers": {"id": id}, "action": "identify",
+            "attributes": {"plan": plan}}),
+        )
+        .await;
+    }
+
+    /// Submits one Track API v2 operation through ingest, at `NOW`.
+    pub(super) async fn submit(&self, item: Value) {
         let operation = herald_ingest::validate_v2::operation(&item, NOW)
             .expect("valid")
             .expect("an operation");
