@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0011_workspace_keys_sealed.sql"),
     ),
     (12, include_str!("../migrations/0012_segment_days.sql")),
+    (
+        13,
+        include_str!("../migrations/0013_runs_by_campaign_time.sql"),
+    ),
 ];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
