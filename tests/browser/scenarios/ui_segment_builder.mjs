@@ -45,8 +45,12 @@ export async function run(h) {
   const filter = () => page.getByRole('group', { name: 'Condition 1, data filter 1' });
   await filter().waitFor();
   await filter().getByLabel('Data field').fill('price');
+  // Choosing an operator redraws the tree; "is" has a Value field too, so wait for the new
+  // one, or the value typed would go into the field about to be replaced.
+  await filter().getByLabel('Value').evaluate((field) => { field.dataset.before = 'yes'; });
   await filter().getByLabel('Operator').selectOption('gt');
-  await filter().getByLabel('Value').waitFor();
+  await h.waitFor('the tree redrawn for the operator', async () =>
+    (await filter().getByLabel('Value').getAttribute('data-before')) === null);
   await filter().getByLabel('Value').fill('10');
 
   // Group 2, Any of: a page view of /pricing, or the pro plan.
