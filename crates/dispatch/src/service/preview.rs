@@ -32,13 +32,12 @@ pub struct SampleEvent {
     pub timestamp: UnixSeconds,
 }
 
-/// What to render: a message of a campaign (saved or not: id 0) for a person (or nobody: an
-/// empty profile) and an event (or none).
+/// Whom and what a campaign's messages (saved or not: id 0) are rendered for: a person (or
+/// nobody: an empty profile) and an event (or none).
 #[derive(Debug, Clone)]
 pub struct PreviewRequest {
     pub campaign_id: i64,
     pub campaign_name: String,
-    pub message: MessageDraft,
     pub person_seq: Option<i64>,
     pub event: Option<SampleEvent>,
 }
@@ -87,17 +86,22 @@ impl Campaigns {
         }))
     }
 
-    /// Renders a message for a preview. A person asked for who is gone is an error; templates
-    /// that do not compile or render are the answer's `errors`, each with its line and column.
+    /// Renders messages for a preview, one answer each, the person read once. A person asked for
+    /// who is gone is an error; templates that do not compile or render are an answer's
+    /// `errors`, each with its line and column.
     pub async fn preview(
         &self,
         workspace_id: i64,
         request: &PreviewRequest,
-    ) -> Result<MessagePreview, CampaignsError> {
+        messages: &[MessageDraft],
+    ) -> Result<Vec<MessagePreview>, CampaignsError> {
         let (person, devices) = self
             .preview_person(workspace_id, request.person_seq)
             .await?;
-        Ok(self.render_preview(workspace_id, request, &person, &devices))
+        Ok(messages
+            .iter()
+            .map(|message| self.render_preview(workspace_id, request, message, &person, &devices))
+            .collect())
     }
 
     /// Sends a message to the chosen person now, as a test that no metric counts. Returns the
@@ -107,13 +111,18 @@ impl Campaigns {
         &self,
         workspace_id: i64,
         request: &PreviewRequest,
+        message: &MessageDraft,
     ) -> Result<Result<String, String>, CampaignsError> {
         if request.person_seq.is_none() {
             return Err(CampaignsError::Invalid(
                 "choose the person to send the test to".into(),
             ));
         }
-        let preview = self.preview(workspace_id, request).await?;
+        let preview = self
+            .preview(workspace_id, request, std::slice::from_ref(message))
+            .await?
+            .pop()
+            .expect("one answer a message");
         if let Some(error) = preview.errors.first() {
             return Err(CampaignsError::Invalid(format!(
                 "{}: {}",
@@ -123,7 +132,7 @@ impl Campaigns {
         let content = preview.content.unwrap_or_default();
         Ok(self
             .dispatcher
-            .send_test(&request.message.channel, content)
+            .send_test(&message.channel, content)
             .await
             .map_err(|error| error.to_string()))
     }
@@ -164,13 +173,14 @@ impl Campaigns {
         &self,
         workspace_id: i64,
         request: &PreviewRequest,
+        message: &MessageDraft,
         person: &Person,
         devices: &[Device],
     ) -> MessagePreview {
         let templates = self.registry.templates();
         let mut compiled = BTreeMap::new();
         let mut errors = Vec::new();
-        for (field, source) in &request.message.templates {
+        for (field, source) in &message.templates {
             match templates.compile(source) {
                 Ok(template) => {
                     compiled.insert(field.clone(), template);
@@ -221,8 +231,8 @@ impl Campaigns {
             public_url: self.dispatcher.public_url(),
         };
         match render_step(
-            &request.message.channel,
-            request.message.method.as_deref(),
+            &message.channel,
+            message.method.as_deref(),
             &compiled,
             &context.globals(),
             devices,

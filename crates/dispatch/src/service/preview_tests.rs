@@ -7,7 +7,7 @@ use herald_campaigns::Channel;
 use serde_json::json;
 
 use super::tests::{Setup, setup};
-use super::{CampaignsError, MessageDraft, PreviewRequest, SampleEvent};
+use super::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
 
 impl Setup {
     async fn seq_of(&self, id: &str) -> i64 {
@@ -37,17 +37,29 @@ fn webhook(body: &str) -> MessageDraft {
     }
 }
 
-fn request(
-    message: MessageDraft,
-    person_seq: Option<i64>,
-    event: Option<SampleEvent>,
-) -> PreviewRequest {
+fn request(person_seq: Option<i64>, event: Option<SampleEvent>) -> PreviewRequest {
     PreviewRequest {
         campaign_id: 0,
         campaign_name: "Welcome".into(),
-        message,
         person_seq,
         event,
+    }
+}
+
+impl Setup {
+    /// One message's preview.
+    async fn preview_one(
+        &self,
+        message: MessageDraft,
+        person_seq: Option<i64>,
+        event: Option<SampleEvent>,
+    ) -> Result<MessagePreview, CampaignsError> {
+        let mut answers = self
+            .campaigns
+            .preview(self.workspace, &request(person_seq, event), &[message])
+            .await?;
+        assert_eq!(answers.len(), 1, "one answer a message");
+        Ok(answers.remove(0))
     }
 }
 
@@ -89,11 +101,7 @@ async fn a_preview_renders_as_a_run_would_with_the_latest_event_as_sample() {
 
     let body = r#"{{ event["sign up date"] }} {{ customer.email }} {{ campaign.name }}"#;
     let preview = s
-        .campaigns
-        .preview(
-            s.workspace,
-            &request(webhook(body), Some(ann), Some(sample)),
-        )
+        .preview_one(webhook(body), Some(ann), Some(sample))
         .await
         .expect("rendered");
     assert!(preview.errors.is_empty(), "{:?}", preview.errors);
@@ -104,8 +112,7 @@ async fn a_preview_renders_as_a_run_would_with_the_latest_event_as_sample() {
 
     // Nobody chosen: an empty profile, which renders empty, as a missing attribute does.
     let anonymous = s
-        .campaigns
-        .preview(s.workspace, &request(webhook(body), None, None))
+        .preview_one(webhook(body), None, None)
         .await
         .expect("rendered");
     assert_eq!(anonymous.content.expect("content")["body"], "  Welcome");
@@ -115,11 +122,7 @@ async fn a_preview_renders_as_a_run_would_with_the_latest_event_as_sample() {
 async fn a_template_that_does_not_compile_is_named_with_its_line() {
     let s = setup().await;
     let preview = s
-        .campaigns
-        .preview(
-            s.workspace,
-            &request(webhook("first line\n{{ customer.email "), None, None),
-        )
+        .preview_one(webhook("first line\n{{ customer.email "), None, None)
         .await
         .expect("answered");
     assert!(preview.content.is_none());
@@ -130,10 +133,7 @@ async fn a_template_that_does_not_compile_is_named_with_its_line() {
         "{}",
         preview.errors[0].message
     );
-    let gone = s
-        .campaigns
-        .preview(s.workspace, &request(webhook("x"), Some(999), None))
-        .await;
+    let gone = s.preview_one(webhook("x"), Some(999), None).await;
     assert!(
         matches!(gone, Err(CampaignsError::PersonNotFound)),
         "{gone:?}"
@@ -147,7 +147,7 @@ async fn a_test_send_needs_a_person_and_stores_no_delivery() {
     let ann = s.seq_of("ann").await;
     let nobody = s
         .campaigns
-        .send_test(s.workspace, &request(webhook("x"), None, None))
+        .send_test(s.workspace, &request(None, None), &webhook("x"))
         .await;
     assert!(
         matches!(nobody, Err(CampaignsError::Invalid(_))),
@@ -156,7 +156,7 @@ async fn a_test_send_needs_a_person_and_stores_no_delivery() {
     // The senders refuse loopback addresses here: the refusal is the answer, not an error.
     let refused = s
         .campaigns
-        .send_test(s.workspace, &request(webhook("x"), Some(ann), None))
+        .send_test(s.workspace, &request(Some(ann), None), &webhook("x"))
         .await
         .expect("answered");
     assert!(refused.is_err(), "{refused:?}");

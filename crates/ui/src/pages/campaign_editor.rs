@@ -240,19 +240,17 @@ async fn fill_sample(
     Ok(true)
 }
 
-/// What the service renders for one message of the draft: for the person chosen, and the sample
+/// Whom and what the service renders the draft's messages for: the person chosen, and the sample
 /// event as a run triggered now by it would see it (no event for a segment trigger).
 fn preview_request(
     state: &UiState,
     draft: &Draft,
     settings: &PreviewSettings,
-    message: MessageDraft,
     data: Value,
 ) -> PreviewRequest {
     PreviewRequest {
         campaign_id: draft.campaign_id.unwrap_or(0),
         campaign_name: draft.name.trim().to_owned(),
-        message,
         person_seq: settings.person,
         event: (draft.trigger == "event").then(|| SampleEvent {
             name: draft.event_name.trim().to_owned(),
@@ -270,31 +268,40 @@ async fn previews(
     draft: &Draft,
     settings: &PreviewSettings,
 ) -> Result<Vec<Option<StepPreview>>, UiError> {
-    let data = sample_data(&settings.event_text);
-    let mut shown = Vec::with_capacity(draft.steps.len());
-    for step in &draft.steps {
-        let Some(message) = message_of(step) else {
-            shown.push(None);
-            continue;
-        };
-        let data = match &data {
-            Ok(data) => data.clone(),
-            Err(error) => {
-                shown.push(Some(StepPreview::errors(vec![error.clone()])));
-                continue;
-            }
-        };
-        let request = preview_request(state, draft, settings, message, data);
-        let preview = match state.campaigns().preview(workspace_id, &request).await {
-            Ok(preview) => StepPreview::of(state, user, workspace_id, &step.kind, preview),
-            Err(CampaignsError::PersonNotFound) => StepPreview::errors(vec![
-                "The person chosen for the preview is gone: choose someone else.".into(),
-            ]),
-            Err(other) => return Err(other.into()),
-        };
-        shown.push(Some(preview));
-    }
-    Ok(shown)
+    let sends = |shown: &mut dyn FnMut(&str) -> StepPreview| {
+        draft
+            .steps
+            .iter()
+            .map(|step| step.kind.as_str())
+            .map(|kind| (kind != "delay").then(|| shown(kind)))
+            .collect()
+    };
+    let data = match sample_data(&settings.event_text) {
+        Ok(data) => data,
+        Err(error) => return Ok(sends(&mut |_| StepPreview::errors(vec![error.clone()]))),
+    };
+    let messages: Vec<MessageDraft> = draft.steps.iter().filter_map(message_of).collect();
+    let request = preview_request(state, draft, settings, data);
+    let mut rendered = match state
+        .campaigns()
+        .preview(workspace_id, &request, &messages)
+        .await
+    {
+        Ok(rendered) => rendered.into_iter(),
+        Err(CampaignsError::PersonNotFound) => {
+            return Ok(sends(&mut |_| {
+                StepPreview::errors(vec![
+                    "The person chosen for the preview is gone: choose someone else.".into(),
+                ])
+            }));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    // One answer per send step, in the steps' order.
+    Ok(sends(&mut |kind| match rendered.next() {
+        Some(preview) => StepPreview::of(state, user, workspace_id, kind, preview),
+        None => StepPreview::errors(Vec::new()),
+    }))
 }
 
 #[derive(Template)]
@@ -416,6 +423,18 @@ pub async fn edit(
     .await
 }
 
+/// What every post of the editor's form carries, once its token and the workspace are checked:
+/// the draft and whom it is previewed for.
+fn posted(
+    user: &SignedIn,
+    workspace_id: i64,
+    fields: &[(String, String)],
+) -> Result<(Draft, PreviewSettings), UiError> {
+    user.check_csrf(field(fields, "csrf"))?;
+    user.workspace(workspace_id)?;
+    Ok((draft_of(fields), PreviewSettings::from_form(fields)))
+}
+
 /// `POST /ui/w/{id}/campaigns/editor`: an editor button (`op`). htmx selects the editor's body
 /// from the page; a plain form post gets the whole page.
 pub async fn change(
@@ -424,11 +443,9 @@ pub async fn change(
     Path(workspace_id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
-    user.check_csrf(field(&fields, "csrf"))?;
-    let mut draft = draft_of(&fields);
+    let (mut draft, settings) = posted(&user, workspace_id, &fields)?;
     ops::apply(&mut draft, field(&fields, "op"));
-    let shown = plain(PreviewSettings::from_form(&fields));
-    page(&state, &user, workspace_id, draft, shown).await
+    page(&state, &user, workspace_id, draft, plain(settings)).await
 }
 
 /// `POST /ui/w/{id}/campaigns/editor/preview`: every message rendered again, swapped in place
@@ -439,10 +456,7 @@ pub async fn preview(
     Path(workspace_id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
-    user.check_csrf(field(&fields, "csrf"))?;
-    user.workspace(workspace_id)?;
-    let draft = draft_of(&fields);
-    let mut settings = PreviewSettings::from_form(&fields);
+    let (draft, mut settings) = posted(&user, workspace_id, &fields)?;
     let filled = fill_sample(&state, workspace_id, &draft, &mut settings).await?;
     let previews = previews(&state, &user, workspace_id, &draft, &settings).await?;
     Ok(render(&PreviewsFragment {
@@ -467,10 +481,7 @@ pub async fn send_test(
     Path(workspace_id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
-    user.check_csrf(field(&fields, "csrf"))?;
-    user.workspace(workspace_id)?;
-    let draft = draft_of(&fields);
-    let settings = PreviewSettings::from_form(&fields);
+    let (draft, settings) = posted(&user, workspace_id, &fields)?;
     let step = field(&fields, "test_step").parse::<usize>().ok();
     let message = step
         .and_then(|index| draft.steps.get(index))
@@ -479,8 +490,12 @@ pub async fn send_test(
         (None, _) => Err("Choose a webhook, email or push step to send.".to_owned()),
         (_, Err(error)) => Err(error),
         (Some(message), Ok(data)) => {
-            let request = preview_request(&state, &draft, &settings, message, data);
-            match state.campaigns().send_test(workspace_id, &request).await {
+            let request = preview_request(&state, &draft, &settings, data);
+            match state
+                .campaigns()
+                .send_test(workspace_id, &request, &message)
+                .await
+            {
                 Ok(Ok(id)) => Ok(format!(
                     "Sent to {} as a test ({id}); no metric counts it.",
                     settings.person_label.trim()
@@ -523,10 +538,7 @@ pub async fn save(
     Path(workspace_id): Path<i64>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
-    user.check_csrf(field(&fields, "csrf"))?;
-    user.workspace(workspace_id)?;
-    let draft = draft_of(&fields);
-    let settings = PreviewSettings::from_form(&fields);
+    let (draft, settings) = posted(&user, workspace_id, &fields)?;
     let definition = match to_definition(&draft) {
         Ok(definition) => definition,
         Err(missing) => {
