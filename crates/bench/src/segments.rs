@@ -136,7 +136,7 @@ pub fn run(config: &Config) -> anyhow::Result<()> {
                 )?);
                 progress(&format!("previewing {}", segment.name));
                 previews.push(build::preview(
-                    &live.engine,
+                    &mut live.engine,
                     segment,
                     config.runs,
                     *expected,
@@ -289,7 +289,7 @@ mod tests {
         let mut live = live::load(&people, &segments, &expected).unwrap();
         for (segment, expected) in segments.iter().zip(expected) {
             build::from_index(&mut live.engine, segment, 2, expected).unwrap();
-            build::preview(&live.engine, segment, 1, expected).unwrap();
+            build::preview(&mut live.engine, segment, 1, expected).unwrap();
             live::reevaluate(&mut live.engine, segment, 1, expected).unwrap();
         }
     }

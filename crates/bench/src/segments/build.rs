@@ -101,7 +101,7 @@ pub fn from_index(
 /// REF_NOW, without saving it, which is what `POST /v1/segments/preview` asks and what the SQL
 /// baselines' queries compute. Checks the count every time.
 pub fn preview(
-    engine: &Engine,
+    engine: &mut Engine,
     segment: &Segment,
     runs: usize,
     expected: usize,

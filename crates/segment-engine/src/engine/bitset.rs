@@ -70,6 +70,25 @@ impl Bitset {
         absent
     }
 
+    /// Makes room for every value below `len`, so that `words_mut` can set any of them.
+    pub fn grow(&mut self, len: usize) {
+        let words = len.div_ceil(64);
+        if self.words.len() < words {
+            self.words.resize(words, 0);
+        }
+    }
+
+    /// How many values the words hold room for.
+    pub fn capacity(&self) -> usize {
+        self.words.len() * 64
+    }
+
+    /// The words, bit `v % 64` of word `v / 64` for value `v`: for a scan that sets bits without
+    /// a branch.
+    pub fn words_mut(&mut self) -> &mut [u64] {
+        &mut self.words
+    }
+
     /// Removes `value`; returns whether it was present.
     pub fn remove(&mut self, value: u32) -> bool {
         let word = (value / 64) as usize;
