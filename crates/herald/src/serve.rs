@@ -124,6 +124,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     let router = herald_api::router(state).merge(herald_ui::router(ui));
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
+    // Day counts of data stored before their migration are filled behind the server's back, a
+    // chunk per background job, so that an upgrade does not keep it from listening.
+    store.submit_in_steps("fill the day counts of earlier data", |tx| {
+        tx.backfill(BACKFILL_CHUNK)
+    });
 
     let (acceptor, scheme) = match &settings.tls {
         Some((cert, key)) => (Some(crate::tls::acceptor(cert, key)?), "https"),
@@ -150,6 +155,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!("herald stopped");
     Ok(())
 }
+
+/// Source rows per backfill job: about 5 ms of the writer's time each.
+const BACKFILL_CHUNK: usize = 10_000;
 
 /// Builds the clock. A manual clock starts at the requested time, or at the last time it was
 /// set before a restart if that is later, so a restart never moves it back.

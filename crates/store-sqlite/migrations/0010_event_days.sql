@@ -1,6 +1,8 @@
 -- Each event name's count per UTC day (by the event's own time), for the data index's 30-day
--- volume chart: counting the activity log at read time took a scan per name. Filled from the
--- log as it stands, then kept by every write beside the data index.
+-- volume chart: counting the activity log at read time took a scan per name. Kept by every
+-- write beside the data index from here on; the events stored before are counted in the
+-- background, a chunk per writer job (`backfills`, see backfills.rs), since counting twenty
+-- million of them here kept an upgraded server from listening for a minute.
 CREATE TABLE event_days (
     workspace_id INTEGER NOT NULL,
     kind TEXT NOT NULL,
@@ -10,8 +12,13 @@ CREATE TABLE event_days (
     PRIMARY KEY (workspace_id, day, kind, name)
 ) WITHOUT ROWID;
 
-INSERT INTO event_days (workspace_id, kind, name, day, count)
-SELECT workspace_id, kind, name, timestamp / 86400, count(*)
-FROM activities
-WHERE kind IN ('event', 'page', 'screen') AND name IS NOT NULL
-GROUP BY workspace_id, kind, name, timestamp / 86400;
+-- Derived rows still to be filled from data stored before their migration: the rows with a
+-- key in (position, boundary] of the source table are still to be counted.
+CREATE TABLE IF NOT EXISTS backfills (
+    name TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    boundary INTEGER NOT NULL
+);
+
+INSERT INTO backfills (name, position, boundary)
+SELECT 'event_days', 0, MAX(seq) FROM activities HAVING MAX(seq) IS NOT NULL;

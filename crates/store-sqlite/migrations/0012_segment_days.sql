@@ -1,6 +1,8 @@
 -- Each segment's entries and exits per UTC day, for its size-over-time chart: the size at the
 -- end of a day is today's size less what entered since, plus what left since. Reading
 -- segment_history instead meant a million rows for a segment built over a million people.
+-- Kept by every membership write from here on; the history stored before is counted in the
+-- background (`backfills`, created by migration 10).
 CREATE TABLE segment_days (
     segment_id INTEGER NOT NULL,
     day INTEGER NOT NULL,
@@ -9,7 +11,5 @@ CREATE TABLE segment_days (
     PRIMARY KEY (segment_id, day)
 ) WITHOUT ROWID;
 
-INSERT INTO segment_days (segment_id, day, entered, exited)
-SELECT segment_id, at / 86400, SUM(entered != 0), SUM(entered = 0)
-FROM segment_history
-GROUP BY segment_id, at / 86400;
+INSERT INTO backfills (name, position, boundary)
+SELECT 'segment_days', 0, MAX(seq) FROM segment_history HAVING MAX(seq) IS NOT NULL;

@@ -28,7 +28,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../migrations/0013_runs_by_campaign_time.sql"),
     ),
+    (14, include_str!("../migrations/0014_backfills.sql")),
 ];
+
+/// Checksums of earlier texts of a migration that a store may have recorded, and that count as
+/// applied: migrations 10 and 12 first filled their tables in place, which took a minute at
+/// twenty million events before the server listened; they now leave that to `backfills`. A
+/// store that ran the first texts has its tables full and needs no backfill.
+const SUPERSEDED: &[(i64, &str)] = &[(10, "2d89f53d2fee8ad8"), (12, "ffb2ee3b8564edb5")];
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
 fn checksum(sql: &str) -> String {
@@ -69,6 +76,7 @@ pub(crate) fn apply(connection: &mut Connection) -> Result<(), StoreError> {
             .map_err(backend)?;
         match recorded {
             Some(existing) if existing == checksum(sql) => continue,
+            Some(existing) if SUPERSEDED.contains(&(*version, existing.as_str())) => continue,
             Some(existing) => {
                 return Err(StoreError::Corrupt(format!(
                     "migration {version} was applied with checksum {existing} but the binary carries {}",
@@ -93,21 +101,37 @@ pub(crate) fn apply(connection: &mut Connection) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
-    /// A store written before migration 10 gets its events' day counts from the log.
+    fn rows<T: rusqlite::types::FromSql>(connection: &Connection, sql: &str) -> Vec<Vec<T>> {
+        let mut statement = connection.prepare(sql).expect("a query");
+        let width = statement.column_count();
+        statement
+            .query_map([], |row| (0..width).map(|i| row.get(i)).collect())
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read")
+    }
+
+    /// Runs backfill steps of `limit` rows until none is left; returns how many it took.
+    fn backfill(connection: &Connection, limit: usize) -> usize {
+        let mut steps = 1;
+        while crate::backfills::step(connection, limit).expect("a backfill step") {
+            steps += 1;
+            assert!(steps < 100, "the backfill does not end");
+        }
+        steps
+    }
+
+    /// A store written before migration 10 gets its events' day counts from the log in the
+    /// background: the migration only records the work, and the counts of events written
+    /// after it (kept by the write path) are not counted twice.
     #[test]
-    fn event_days_are_filled_from_the_activity_log() {
+    fn event_days_are_filled_from_the_activity_log_in_steps() {
         let connection = Connection::open_in_memory().expect("a database");
         let (before, after) = MIGRATIONS.split_at(9);
         for (_, sql) in before {
             connection.execute_batch(sql).expect("an earlier migration");
         }
-        for (kind, name, timestamp) in [
-            ("event", "purchased", 86_400 * 7 + 1),
-            ("event", "purchased", 86_400 * 7 + 86_399),
-            ("event", "purchased", 86_400 * 8),
-            ("page", "/home", 86_400 * 8),
-            ("attribute_change", "plan", 86_400 * 8),
-        ] {
+        let insert = |kind: &str, name: &str, timestamp: i64| {
             connection
                 .execute(
                     "INSERT INTO activities (workspace_id, kind, name, data, timestamp, received_at)
@@ -115,39 +139,75 @@ mod tests {
                     rusqlite::params![kind, name, timestamp],
                 )
                 .expect("an activity");
+        };
+        for (kind, name, timestamp) in [
+            ("event", "purchased", 86_400 * 7 + 1),
+            ("event", "purchased", 86_400 * 7 + 86_399),
+            ("event", "purchased", 86_400 * 8),
+            ("page", "/home", 86_400 * 8),
+            ("attribute_change", "plan", 86_400 * 8),
+        ] {
+            insert(kind, name, timestamp);
         }
         connection
             .execute_batch(after[0].1)
             .expect("migration 10 applies");
-        let mut statement = connection
-            .prepare("SELECT kind, name, day, count FROM event_days ORDER BY day, kind, name")
-            .expect("a query");
-        let days: Vec<(String, String, i64, i64)> = statement
-            .query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("read");
+        let empty: Vec<Vec<i64>> = rows(&connection, "SELECT count FROM event_days");
+        assert!(empty.is_empty(), "the migration counts nothing itself");
+        // A write after the migration counts its own event, as the index buffer does.
+        insert("event", "purchased", 86_400 * 8 + 5);
+        connection
+            .execute(
+                "INSERT INTO event_days (workspace_id, kind, name, day, count)
+                 VALUES (1, 'event', 'purchased', 8, 1)
+                 ON CONFLICT (workspace_id, day, kind, name) DO UPDATE SET count = count + 1",
+                [],
+            )
+            .expect("the write path's count");
+        assert_eq!(backfill(&connection, 2), 3, "five rows, two per step");
+        let days: Vec<Vec<rusqlite::types::Value>> = rows(
+            &connection,
+            "SELECT kind, name, day, count FROM event_days ORDER BY day, kind, name",
+        );
+        let text = |s: &str| rusqlite::types::Value::Text(s.into());
+        let int = rusqlite::types::Value::Integer;
         assert_eq!(
             days,
             vec![
-                ("event".into(), "purchased".into(), 7, 2),
-                ("event".into(), "purchased".into(), 8, 1),
-                ("page".into(), "/home".into(), 8, 1),
+                vec![text("event"), text("purchased"), int(7), int(2)],
+                vec![text("event"), text("purchased"), int(8), int(2)],
+                vec![text("page"), text("/home"), int(8), int(1)],
             ]
         );
+        let left: Vec<Vec<i64>> = rows(&connection, "SELECT position FROM backfills");
+        assert!(left.is_empty(), "a finished backfill is removed");
     }
 
-    /// A store written before migration 12 gets its segments' day counts from their history.
+    /// A store written before migration 12 gets its segments' day counts from their history in
+    /// the background, leaving out segments deleted meanwhile.
     #[test]
-    fn segment_days_are_filled_from_the_history() {
+    fn segment_days_are_filled_from_the_history_in_steps() {
         let connection = Connection::open_in_memory().expect("a database");
         let (before, after) = MIGRATIONS.split_at(11);
         for (_, sql) in before {
             connection.execute_batch(sql).expect("an earlier migration");
         }
-        for (segment, entered, at) in [(7, 1, 5), (7, 1, 86_399), (7, 0, 86_400), (8, 1, 3)] {
+        connection
+            .execute_batch(
+                "INSERT INTO workspaces (id, name, site_id, api_key_hash, app_api_key_hash, created_at)
+                 VALUES (1, 'w', 's', 'a', 'b', 0);
+                 INSERT INTO segments (id, workspace_id, name, description, definition, state, created_at, updated_at)
+                 VALUES (7, 1, 'seven', '', 'null', 'finished', 0, 0),
+                        (8, 1, 'eight', '', 'null', 'finished', 0, 0);",
+            )
+            .expect("segments");
+        for (segment, entered, at) in [
+            (7, 1, 5),
+            (7, 1, 86_399),
+            (7, 0, 86_400),
+            (8, 1, 3),
+            (9, 1, 3),
+        ] {
             connection
                 .execute(
                     "INSERT INTO segment_history (segment_id, person_seq, entered, at, cause, origin)
@@ -159,16 +219,46 @@ mod tests {
         connection
             .execute_batch(after[0].1)
             .expect("migration 12 applies");
-        let mut statement = connection
-            .prepare("SELECT segment_id, day, entered, exited FROM segment_days ORDER BY 1, 2")
-            .expect("a query");
-        let days: Vec<(i64, i64, i64, i64)> = statement
-            .query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("read");
-        assert_eq!(days, vec![(7, 0, 2, 0), (7, 1, 0, 1), (8, 0, 1, 0)]);
+        assert_eq!(backfill(&connection, 2), 3);
+        let days: Vec<Vec<i64>> = rows(
+            &connection,
+            "SELECT segment_id, day, entered, exited FROM segment_days ORDER BY 1, 2",
+        );
+        assert_eq!(
+            days,
+            vec![vec![7, 0, 2, 0], vec![7, 1, 0, 1], vec![8, 0, 1, 0]],
+            "segment 9 does not exist any more"
+        );
+    }
+
+    /// A store that ran the first texts of migrations 10 and 12 (which filled their tables in
+    /// place) opens, and has nothing to backfill.
+    #[test]
+    fn stores_that_ran_earlier_texts_of_a_migration_open() {
+        let mut connection = Connection::open_in_memory().expect("a database");
+        apply(&mut connection).expect("migrations apply");
+        for (version, old) in SUPERSEDED {
+            connection
+                .execute(
+                    "UPDATE schema_migrations SET checksum = ?2 WHERE version = ?1",
+                    rusqlite::params![version, old],
+                )
+                .expect("the old checksum");
+        }
+        connection
+            .execute_batch("DROP TABLE backfills; DELETE FROM schema_migrations WHERE version = 14")
+            .expect("as before migration 14");
+        apply(&mut connection).expect("the store opens");
+        assert!(!crate::backfills::step(&connection, 10).expect("a step"));
+        connection
+            .execute(
+                "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 12",
+                [],
+            )
+            .expect("a foreign checksum");
+        assert!(
+            apply(&mut connection).is_err(),
+            "any other checksum is refused"
+        );
     }
 }

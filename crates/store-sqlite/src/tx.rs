@@ -749,6 +749,10 @@ impl StoreTx for Tx<'_, '_> {
         Ok(false)
     }
 
+    fn backfill(&mut self, limit: usize) -> Result<bool, StoreError> {
+        crate::backfills::step(self.connection(), limit)
+    }
+
     fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError> {
         self.execute(
             "INSERT INTO engine_log (workspace_id, inputs) VALUES (?1, ?2)",

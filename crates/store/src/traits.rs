@@ -352,6 +352,10 @@ pub trait StoreTx: StoreRead {
     /// Removes up to `limit` member rows and `limit` history rows of a deleted segment; returns
     /// whether any are left. Once none are, the segment leaves `segment_purges`.
     fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError>;
+    /// Fills up to `limit` source rows' worth of derived tables (day counts) that a migration
+    /// left to fill in the background; returns whether any of that work is left. A backend
+    /// without such work answers `false`.
+    fn backfill(&mut self, limit: usize) -> Result<bool, StoreError>;
     /// Appends what a commit tells the segment engine (encoded by the caller) to the engine log;
     /// returns its position, which grows with commit order and is never reused.
     fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError>;
