@@ -16,6 +16,7 @@ mod bitset;
 mod build;
 mod changes;
 mod compiled;
+mod counting;
 mod deadlines;
 mod due;
 mod events;
@@ -34,13 +35,13 @@ use crate::{PersonId, SegmentId, UnixSeconds};
 
 use attributes::AttributeColumns;
 use compiled::{Compiled, Predicates};
+use counting::Scratch;
 use deadlines::BuildDeadlines;
 use events::{EventIndex, PersonEvent};
 use members::Members;
 use ordinals::Ordinals;
 use people::People;
 use person::{Context, PersonState};
-use scan::Scratch;
 
 pub use build::{Preview, PreviewChange};
 pub use changes::{BuildChanges, Changes};

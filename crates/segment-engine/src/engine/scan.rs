@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use super::attributes::{Answer, AttributeColumns};
 use super::bitset::Bitset;
 use super::compiled::Predicates;
+use super::counting::{Scratch, count_people};
 use super::deadlines::Hint;
 use super::events::{EventIndex, Row};
 use super::members::Members;
@@ -34,16 +35,6 @@ pub(super) fn indexable(condition: &Condition) -> bool {
         Condition::Attribute(filter) => !filter.op.is_relative(),
         Condition::Segment(_) => true,
     }
-}
-
-/// Working memory kept between builds, so that a build does not pay for fresh pages.
-#[derive(Debug, Default)]
-pub(super) struct Scratch {
-    /// Matching events per person ordinal; all zero between uses.
-    small: Vec<u8>,
-    counts: Vec<u32>,
-    /// The positions of each person's first counted row; empty between uses.
-    firsts: Vec<u32>,
 }
 
 /// What a scan reads.
@@ -221,28 +212,20 @@ impl Scan<'_> {
                 let mut on_first = collect_leaving.then_some(|row: &Row| {
                     leaving_hints.push(Hint::new(row.timestamp + seconds, now, row.ordinal));
                 });
-                // Counts up to 255 fit a byte per person, four times less memory to touch;
-                // a bound above 254 needs exact counts beyond that.
-                let small = match count {
-                    Count::AtLeast(n) | Count::AtMost(n) | Count::Exactly(n) => n < 255,
-                };
-                let mut result = if zero_holds {
+                let start = if zero_holds {
                     self.ordinals.alive().clone()
                 } else {
                     Bitset::new()
                 };
-                result.grow(self.ordinals.len());
-                let counting = Counting {
-                    rows: &rows,
-                    firsts: &mut scratch.firsts,
-                    thresholds: Thresholds::of(count),
-                };
-                if small {
-                    counting.run(&passes, &mut scratch.small, &mut result, &mut on_first);
-                } else {
-                    counting.run(&passes, &mut scratch.counts, &mut result, &mut on_first);
-                }
-                result
+                count_people(
+                    &rows,
+                    &passes,
+                    count,
+                    start,
+                    self.ordinals.len(),
+                    scratch,
+                    &mut on_first,
+                )
             }
         };
         if let Some(hints) = hints.as_mut() {
@@ -284,154 +267,5 @@ impl Scan<'_> {
             }
         }
         seen
-    }
-}
-
-/// A per-person counter that saturates: a byte when the condition's bound is below 255, else a
-/// `u32`.
-trait Counter: Copy + Default {
-    /// Adds one when `pass`, without a branch.
-    fn add(&mut self, pass: bool);
-    fn get(self) -> u64;
-}
-
-impl Counter for u8 {
-    fn add(&mut self, pass: bool) {
-        *self = self.saturating_add(u8::from(pass));
-    }
-
-    fn get(self) -> u64 {
-        u64::from(self)
-    }
-}
-
-impl Counter for u32 {
-    fn add(&mut self, pass: bool) {
-        *self = self.saturating_add(u32::from(pass));
-    }
-
-    fn get(self) -> u64 {
-        u64::from(self)
-    }
-}
-
-/// Rows counted between two copies of the first rows' positions: a block small enough to stay
-/// in the first-level cache.
-const BLOCK: usize = 4096;
-
-/// The counts at which a person enters and leaves a count condition's set as their counter
-/// grows (`u64::MAX`: never).
-#[derive(Clone, Copy)]
-struct Thresholds {
-    enter: u64,
-    leave: u64,
-}
-
-impl Thresholds {
-    /// People without a row start in the set exactly when zero satisfies `count`; from there,
-    /// a counter that grows one at a time crosses these.
-    fn of(count: Count) -> Self {
-        let never = u64::MAX;
-        let positive = |n: u64| if n == 0 { never } else { n };
-        match count {
-            Count::AtLeast(n) => Self {
-                enter: positive(n),
-                leave: never,
-            },
-            Count::AtMost(n) => Self {
-                enter: never,
-                leave: n.saturating_add(1),
-            },
-            Count::Exactly(n) => Self {
-                enter: positive(n),
-                leave: n.saturating_add(1),
-            },
-        }
-    }
-}
-
-/// One count condition's pass over its window's rows.
-struct Counting<'r, 'f> {
-    rows: &'r [&'r [Row]; 2],
-    /// The positions of each person's first counted row; empty between uses.
-    firsts: &'f mut Vec<u32>,
-    thresholds: Thresholds,
-}
-
-impl Counting<'_, '_> {
-    /// Counts passing rows per person and puts people in `result` (which holds whom zero
-    /// satisfies, and a word for every ordinal) or takes them out as their counter crosses the
-    /// thresholds. `counts` is all zero before and after. `on_first`, when given, sees each
-    /// person's first counted row, in row order.
-    ///
-    /// The scan takes no branch that depends on the data: whether a row is a person's first,
-    /// or moves them in or out, is as likely as not, and a mispredicted branch per person cost
-    /// more than the counting itself. Each row's position is written to a block and kept only
-    /// by moving the block's end when the row passed and the counter was zero; the membership
-    /// bit is written on every row, changed only at a threshold.
-    fn run<C: Counter>(
-        self,
-        passes: &impl Fn(&Row) -> bool,
-        counts: &mut Vec<C>,
-        result: &mut Bitset,
-        on_first: &mut Option<impl FnMut(&Row)>,
-    ) {
-        let Self {
-            rows,
-            firsts,
-            thresholds,
-        } = self;
-        let len = result.capacity();
-        if counts.len() < len {
-            counts.resize(len, C::default());
-        }
-        let words = result.words_mut();
-        firsts.clear();
-        let mut block = [0_u32; BLOCK];
-        let mut position = 0_u32;
-        for part in rows {
-            for chunk in part.chunks(BLOCK) {
-                let mut end = 0;
-                for row in chunk {
-                    let pass = passes(row);
-                    let ordinal = row.ordinal as usize;
-                    let count = &mut counts[ordinal];
-                    block[end] = position;
-                    end += usize::from(pass & (count.get() == 0));
-                    count.add(pass);
-                    let now = count.get();
-                    let bit = ordinal % 64;
-                    let word = &mut words[ordinal / 64];
-                    *word = (*word | u64::from(now == thresholds.enter) << bit)
-                        & !(u64::from(now == thresholds.leave) << bit);
-                    position += 1;
-                }
-                firsts.extend_from_slice(&block[..end]);
-            }
-        }
-        let split = rows[0].len();
-        let row_at = |position: u32| {
-            let position = position as usize;
-            if position < split {
-                &rows[0][position]
-            } else {
-                &rows[1][position - split]
-            }
-        };
-        if let Some(on_first) = on_first {
-            for position in firsts.iter() {
-                on_first(row_at(*position));
-            }
-        }
-        // Setting every counter back to zero at once is cheaper than visiting each counted
-        // person's once they are more than one in sixteen.
-        if firsts.len() * 16 > len {
-            counts.fill(C::default());
-        } else {
-            for position in firsts.iter() {
-                counts[row_at(*position).ordinal as usize] = C::default();
-            }
-        }
-        firsts.clear();
     }
 }
