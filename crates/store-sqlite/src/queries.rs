@@ -340,6 +340,28 @@ impl StoreRead for Queries<'_> {
         finish_person(found)
     }
 
+    fn person_ids(
+        &mut self,
+        workspace_id: i64,
+        seqs: &[i64],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(
+                "SELECT id FROM people WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL",
+            )
+            .map_err(backend)?;
+        seqs.iter()
+            .map(|seq| {
+                statement
+                    .query_row(params![workspace_id, seq], |row| row.get(0))
+                    .optional()
+                    .map(Option::flatten)
+                    .map_err(backend)
+            })
+            .collect()
+    }
+
     fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
         let mut statement = self
             .connection

@@ -73,6 +73,13 @@ impl StoreRead for Tx<'_, '_> {
     fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
         self.queries.person_by_seq(workspace_id, seq)
     }
+    fn person_ids(
+        &mut self,
+        workspace_id: i64,
+        seqs: &[i64],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        self.queries.person_ids(workspace_id, seqs)
+    }
     fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
         self.queries.devices(workspace_id, person_seq)
     }

@@ -186,6 +186,30 @@ pub fn people_are_found_by_each_identifier(store: &StoreHandle) {
         .read_blocking(move |reader| reader.person(other_ws, &Identifier::Id("Abc".into())))
         .expect("lookup");
     assert!(elsewhere.is_none(), "people are scoped to their workspace");
+    let without_id = NewPerson {
+        workspace_id: ws,
+        cio_id: "mailonly".into(),
+        id: None,
+        email: Some("only@example.com".into()),
+        attributes: Map::new(),
+        created_at: 10,
+    };
+    let without_id = store
+        .write_blocking(move |tx| tx.insert_person(&without_id))
+        .expect("store works")
+        .expect("a person without an id")
+        .seq;
+    let ids = store
+        .read_blocking(move |reader| reader.person_ids(ws, &[without_id, seq, seq + 1_000, seq]))
+        .expect("lookup");
+    assert_eq!(
+        ids,
+        vec![None, Some("Abc".into()), None, Some("Abc".into())]
+    );
+    let ids = store
+        .read_blocking(move |reader| reader.person_ids(other_ws, &[seq]))
+        .expect("lookup");
+    assert_eq!(ids, vec![None], "ids are read within their workspace");
 }
 
 pub fn deleted_people_free_their_identifiers(store: &StoreHandle) {

@@ -65,6 +65,13 @@ pub trait StoreRead {
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError>;
     fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError>;
+    /// The `id` of each person in `seqs`, in order: `None` for one without an id, deleted or
+    /// unknown. Reads only the id, for samples of people where the profile is not shown.
+    fn person_ids(
+        &mut self,
+        workspace_id: i64,
+        seqs: &[i64],
+    ) -> Result<Vec<Option<String>>, StoreError>;
     fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError>;
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError>;
     fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError>;

@@ -252,11 +252,7 @@ impl Segments {
         let seqs = preview.sample;
         let sample = self
             .store
-            .read(move |r| {
-                seqs.iter()
-                    .map(|seq| Ok(r.person_by_seq(workspace_id, *seq)?.and_then(|p| p.id)))
-                    .collect::<Result<Vec<_>, _>>()
-            })
+            .read(move |r| r.person_ids(workspace_id, &seqs))
             .await?;
         Ok(SegmentPreview {
             count: preview.count,
