@@ -156,8 +156,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Source rows per backfill job: about 5 ms of the writer's time each.
-const BACKFILL_CHUNK: usize = 10_000;
+/// Source rows per backfill job: about 3 ms of the writer's time each, so that a write that arrives
+/// meanwhile waits little (20M events were counted in 14 s with 10,000 a job).
+const BACKFILL_CHUNK: usize = 4_000;
 
 /// Builds the clock. A manual clock starts at the requested time, or at the last time it was
 /// set before a restart if that is later, so a restart never moves it back.

@@ -13,7 +13,8 @@ CREATE TABLE event_days (
 ) WITHOUT ROWID;
 
 -- Derived rows still to be filled from data stored before their migration: the rows with a
--- key in (position, boundary] of the source table are still to be counted.
+-- key in (position, boundary] of the source table are still to be counted. The largest key is
+-- read from the end of the table (an aggregate with a condition would scan all of it).
 CREATE TABLE IF NOT EXISTS backfills (
     name TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
@@ -21,4 +22,4 @@ CREATE TABLE IF NOT EXISTS backfills (
 );
 
 INSERT INTO backfills (name, position, boundary)
-SELECT 'event_days', 0, MAX(seq) FROM activities HAVING MAX(seq) IS NOT NULL;
+SELECT 'event_days', 0, seq FROM activities ORDER BY seq DESC LIMIT 1;

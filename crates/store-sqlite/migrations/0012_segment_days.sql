@@ -12,4 +12,4 @@ CREATE TABLE segment_days (
 ) WITHOUT ROWID;
 
 INSERT INTO backfills (name, position, boundary)
-SELECT 'segment_days', 0, MAX(seq) FROM segment_history HAVING MAX(seq) IS NOT NULL;
+SELECT 'segment_days', 0, seq FROM segment_history ORDER BY seq DESC LIMIT 1;
