@@ -7,7 +7,9 @@ use herald_campaigns::{Enrollment, Frequency, Trigger};
 use herald_domain::{ActivityKind, UnixSeconds};
 use herald_ingest::{EventTriggers, TriggerEvent};
 use herald_segments::MembershipTriggers;
-use herald_store::{MembershipChange, MembershipOrigin, NewActivity, RunRow, StoreError, StoreTx};
+use herald_store::{
+    MembershipChange, MembershipOrigin, NewActivity, RunRow, RunState, StoreError, StoreTx,
+};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -84,7 +86,7 @@ pub(crate) fn start_run(
         trigger,
         step: 0,
         due_at: now,
-        state: "active".into(),
+        state: RunState::Active,
         attempts: 0,
         created_at: now,
         updated_at: now,

@@ -17,7 +17,7 @@ use herald_delivery::{
 use herald_domain::{ActivityKind, Clock, UnixSeconds, panic_message};
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
-use herald_store::{DeliveryRow, Device, Person, RunRow, StoreError, StoreHandle};
+use herald_store::{DeliveryRow, Device, Person, RunRow, RunState, StoreError, StoreHandle};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
@@ -284,8 +284,8 @@ async fn fail_run(inner: &Inner, run_id: i64, panic: &str) -> Result<(), StoreEr
                 channel = delivery.channel;
                 delivery_id = Some(delivery.id);
             }
-            if run.state == "active" {
-                run.state = "failed".into();
+            if run.state == RunState::Active {
+                run.state = RunState::Failed;
                 run.updated_at = now;
                 tx.update_run(&run)?;
             }
@@ -374,11 +374,11 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
     let mut looked = Some(first);
     loop {
         let now = inner.clock.now();
-        if run.state != "active" || run.due_at > now {
+        if run.state != RunState::Active || run.due_at > now {
             return Ok(());
         }
         let Some(campaign) = inner.registry.get(run.campaign_id) else {
-            run.state = "cancelled".into();
+            run.state = RunState::Cancelled;
             return save_run(inner, run, now).await;
         };
         if !campaign.is_running() {
@@ -390,12 +390,12 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
         };
         let Some(view) = current.view else {
             // The person was deleted (or merged away): the run ends.
-            run.state = "cancelled".into();
+            run.state = RunState::Cancelled;
             return save_run(inner, run, now).await;
         };
         if run.step == 0 && run.attempts == 0 && !passes_filter(inner, &campaign, &run, now).await?
         {
-            run.state = "filtered".into();
+            run.state = RunState::Filtered;
             let (ws, seq, name, id) = (
                 run.workspace_id,
                 run.person_seq,
@@ -414,7 +414,7 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
                 .await?;
         }
         let Some(step) = campaign.campaign.steps.get(run.step as usize) else {
-            run.state = "done".into();
+            run.state = RunState::Done;
             return save_run(inner, run, now).await;
         };
         let steps = campaign.campaign.steps.len() as i64;
@@ -488,7 +488,7 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
 /// write of its own.
 fn finish_if_last(run: &mut RunRow, steps: i64) {
     if run.step >= steps {
-        run.state = "done".into();
+        run.state = RunState::Done;
     }
 }
 
@@ -785,7 +785,7 @@ async fn record(
         run.due_at = now + wait;
         tracing::warn!(delivery = %delivery.id, attempt = delivery.attempts, error = ?delivery.error, wait, "a message failed; it will be retried");
     } else if ends_run {
-        run.state = "failed".into();
+        run.state = RunState::Failed;
     } else {
         run.step += 1;
         run.attempts = 0;

@@ -1,7 +1,7 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
 use herald_domain::UnixSeconds;
-use herald_store::{DeliveryQuery, DeliveryRow, RunRow, StoreError};
+use herald_store::{DeliveryQuery, DeliveryRow, RunRow, RunState, StoreError};
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
@@ -10,7 +10,10 @@ use crate::queries::{Queries, backend, execute, parse_json, to_json};
 
 const RUN_COLUMNS: &str = "id, workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at";
 
-fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRow, String)> {
+/// A run as read, with its trigger's JSON and its state's name, both checked by `finish_run`.
+type StoredRun = (RunRow, String, String);
+
+fn run_from_row(row: &Row<'_>) -> rusqlite::Result<StoredRun> {
     Ok((
         RunRow {
             id: row.get(0)?,
@@ -21,17 +24,25 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<(RunRow, String)> {
             trigger: Value::Null,
             step: row.get(6)?,
             due_at: row.get(7)?,
-            state: row.get(8)?,
+            state: RunState::Active,
             attempts: row.get(9)?,
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
         },
         row.get(5)?,
+        row.get(8)?,
     ))
 }
 
-fn finish_run((mut run, trigger): (RunRow, String)) -> Result<RunRow, StoreError> {
+fn finish_run((mut run, trigger, state): StoredRun) -> Result<RunRow, StoreError> {
     run.trigger = parse_json(&trigger).map_err(|error| corrupt_row("runs", run.id, error))?;
+    run.state = RunState::parse(&state).ok_or_else(|| {
+        corrupt_row(
+            "runs",
+            run.id,
+            format!("the state {state:?} is not a run state"),
+        )
+    })?;
     Ok(run)
 }
 
@@ -83,9 +94,12 @@ impl Queries<'_> {
             .map(|column| format!("r.{column}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // The state is written into the statement, not bound: only then can SQLite use the
+        // partial index of active runs (`runs_due`).
+        let active = RunState::Active.as_str();
         let sql = format!(
             "SELECT {columns} FROM runs r JOIN campaigns c ON c.id = r.campaign_id
-             WHERE r.state = 'active' AND r.due_at <= ?1 AND c.state = 'running'
+             WHERE r.state = '{active}' AND r.due_at <= ?1 AND c.state = 'running'
                AND r.id NOT IN (SELECT value FROM json_each(?3))
              ORDER BY r.due_at, r.id LIMIT ?2"
         );
@@ -245,7 +259,7 @@ pub(crate) fn insert_run(connection: &Connection, run: &RunRow) -> Result<RunRow
             to_json(&run.trigger)?,
             run.step,
             run.due_at,
-            run.state,
+            run.state.as_str(),
             run.attempts,
             run.created_at,
             run.updated_at
@@ -263,14 +277,15 @@ pub(crate) fn update_run(connection: &Connection, run: &RunRow) -> Result<(), St
         // Only an active run moves on: one cancelled with its campaign while the dispatcher was
         // working on it stays cancelled.
         "UPDATE runs SET step = ?2, due_at = ?3, state = ?4, attempts = ?5, updated_at = ?6
-         WHERE id = ?1 AND state = 'active'",
+         WHERE id = ?1 AND state = ?7",
         params![
             run.id,
             run.step,
             run.due_at,
-            run.state,
+            run.state.as_str(),
             run.attempts,
-            run.updated_at
+            run.updated_at,
+            RunState::Active.as_str()
         ],
     )?;
     Ok(())
@@ -297,8 +312,13 @@ pub(crate) fn cancel_runs(
 ) -> Result<u64, StoreError> {
     let cancelled = execute(
         connection,
-        "UPDATE runs SET state = 'cancelled', updated_at = ?2 WHERE campaign_id = ?1 AND state = 'active'",
-        params![campaign_id, now],
+        "UPDATE runs SET state = ?3, updated_at = ?2 WHERE campaign_id = ?1 AND state = ?4",
+        params![
+            campaign_id,
+            now,
+            RunState::Cancelled.as_str(),
+            RunState::Active.as_str()
+        ],
     )?;
     Ok(cancelled as u64)
 }

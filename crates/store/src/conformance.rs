@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use crate::{
     ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow, Device,
     MembershipCause, MembershipChange, MembershipOrigin, NewActivity, NewPerson, NewSegment,
-    NewUser, NewWorkspace, RunRow, SessionRow, StoreError, StoreHandle,
+    NewUser, NewWorkspace, RunRow, RunState, SessionRow, StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -982,7 +982,7 @@ fn run_row(workspace_id: i64, campaign_id: i64, person_seq: i64, key: &str, due_
         trigger: json!({"event": {"name": "purchased"}}),
         step: 0,
         due_at,
-        state: "active".into(),
+        state: RunState::Active,
         attempts: 0,
         created_at: 1,
         updated_at: 1,
@@ -1055,7 +1055,7 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         .read_blocking(move |r| r.runs_of_campaign(ws, running))
         .expect("read");
     assert_eq!(runs.len(), 2);
-    assert!(runs.iter().all(|run| run.state == "cancelled"));
+    assert!(runs.iter().all(|run| run.state == RunState::Cancelled));
     assert_eq!(runs[0].id, late.id);
     // The dispatcher saving what it did with a run it took before the cancellation leaves the
     // run cancelled.
@@ -1069,7 +1069,7 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         .read_blocking(move |r| r.run(early.id))
         .expect("read")
         .expect("the run");
-    assert_eq!((after.state.as_str(), after.step), ("cancelled", 1));
+    assert_eq!((after.state, after.step), (RunState::Cancelled, 1));
     let enrolled = store
         .write_blocking(move |tx| {
             Ok::<_, StoreError>((

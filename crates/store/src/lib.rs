@@ -10,9 +10,11 @@ pub mod conformance;
 mod error;
 mod handle;
 mod rows;
+mod states;
 mod traits;
 
 pub use error::StoreError;
 pub use handle::StoreHandle;
 pub use rows::*;
+pub use states::RunState;
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};

@@ -1,6 +1,8 @@
 //! Plain row types passed across the store boundary.
 
 use herald_domain::{ActivityKind, UnixSeconds};
+
+use crate::RunState;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -311,9 +313,7 @@ pub struct RunRow {
     pub step: i64,
     /// When the next step is due.
     pub due_at: UnixSeconds,
-    /// `active`, `done`, `filtered`, `cancelled` or `failed` (a message could not be rendered,
-    /// or the dispatcher failed on the run).
-    pub state: String,
+    pub state: RunState,
     /// Failed attempts at the current step.
     pub attempts: i64,
     pub created_at: UnixSeconds,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
 use herald_domain::{ActivityKind, UnixSeconds};
-use herald_store::{ActivityQuery, Device, Person, RunRow};
+use herald_store::{ActivityQuery, Device, Person, RunRow, RunState};
 use serde_json::{Map, Value, json};
 
 use super::{Campaigns, CampaignsError};
@@ -216,7 +216,7 @@ impl Campaigns {
             trigger,
             step: 0,
             due_at: now,
-            state: "active".to_owned(),
+            state: RunState::Active,
             attempts: 0,
             created_at: now,
             updated_at: now,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
+use herald_store::RunState;
 use serde_json::json;
 
 use super::tests::{Setup, setup};
@@ -198,7 +199,7 @@ async fn archiving_ends_the_runs_and_a_restored_campaign_waits_paused() {
         "name": "signed up"}),
     )
     .await;
-    assert_eq!(s.runs(campaign.id).await, vec!["active"]);
+    assert_eq!(s.runs(campaign.id).await, vec![RunState::Active]);
 
     let archived = s
         .campaigns
@@ -206,7 +207,7 @@ async fn archiving_ends_the_runs_and_a_restored_campaign_waits_paused() {
         .await
         .expect("archived");
     assert_eq!(archived.state, "archived");
-    assert_eq!(s.runs(campaign.id).await, vec!["cancelled"]);
+    assert_eq!(s.runs(campaign.id).await, vec![RunState::Cancelled]);
     let start = s.campaigns.start(s.workspace, campaign.id).await;
     assert!(
         matches!(start, Err(CampaignsError::Invalid(_))),
@@ -218,7 +219,7 @@ async fn archiving_ends_the_runs_and_a_restored_campaign_waits_paused() {
         "name": "signed up"}),
     )
     .await;
-    assert_eq!(s.runs(campaign.id).await, vec!["cancelled"]);
+    assert_eq!(s.runs(campaign.id).await, vec![RunState::Cancelled]);
 
     let restored = s
         .campaigns

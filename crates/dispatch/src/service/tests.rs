@@ -8,7 +8,7 @@ use herald_delivery::{NetworkGuard, PushConfig, PushSender, WebhookConfig, Webho
 use herald_domain::{Clock, ManualClock};
 use herald_ingest::Ingest;
 use herald_segments::{SegmentDraft, Segments};
-use herald_store::{NewWorkspace, StoreHandle};
+use herald_store::{NewWorkspace, RunState, StoreHandle};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -117,7 +117,7 @@ impl Setup {
             .expect("committed");
     }
 
-    pub(super) async fn runs(&self, campaign: i64) -> Vec<String> {
+    pub(super) async fn runs(&self, campaign: i64) -> Vec<RunState> {
         let workspace = self.workspace;
         self.store
             .read(move |r| r.runs_of_campaign(workspace, campaign))
@@ -183,7 +183,10 @@ async fn the_first_start_enrolls_the_current_members_once() {
         .expect("started");
     assert_eq!(started.state, "running");
     // Both members, from the start's own write: they are there when start returns.
-    assert_eq!(s.runs(draft.id).await, vec!["active", "active"]);
+    assert_eq!(
+        s.runs(draft.id).await,
+        vec![RunState::Active, RunState::Active]
+    );
 
     // Later entries come through the live trigger; a second start enrolls nobody again.
     s.identify("cat", "pro").await;
@@ -209,7 +212,7 @@ async fn the_first_start_enrolls_the_current_members_once() {
         .delete(s.workspace, draft.id)
         .await
         .expect("deleted");
-    assert_eq!(s.runs(draft.id).await, vec!["cancelled"; 3]);
+    assert_eq!(s.runs(draft.id).await, vec![RunState::Cancelled; 3]);
     let gone = s.campaigns.get(s.workspace, draft.id).await;
     assert!(matches!(gone, Err(CampaignsError::NotFound)), "{gone:?}");
 }

@@ -1,0 +1,71 @@
+//! The states a stored row moves through, as types: each is written and read by its name, and
+//! only here are the names listed, so that a backend's SQL and the code that acts on a state
+//! cannot disagree about them.
+
+use serde::Serialize;
+
+/// Where a run (one person going through one campaign) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Waiting for its next step, due at `due_at`.
+    Active,
+    /// Every step ran.
+    Done,
+    /// The person did not match the campaign's filter when the first step came due.
+    Filtered,
+    /// Ended from outside: the campaign was deleted or archived, or the person deleted or
+    /// merged away.
+    Cancelled,
+    /// A message could not be rendered, or the dispatcher failed on the run.
+    Failed,
+}
+
+impl RunState {
+    pub const ALL: [RunState; 5] = [
+        Self::Active,
+        Self::Done,
+        Self::Filtered,
+        Self::Cancelled,
+        Self::Failed,
+    ];
+
+    /// The name stored and shown for this state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Done => "done",
+            Self::Filtered => "filtered",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The state of a stored name; `None` for a name no version wrote.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunState;
+
+    #[test]
+    fn run_states_round_trip_by_name_and_serialize_as_it() {
+        for state in RunState::ALL {
+            assert_eq!(RunState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).expect("serializes"),
+                serde_json::Value::String(state.as_str().into())
+            );
+        }
+        assert_eq!(RunState::parse("Active"), None);
+    }
+}
