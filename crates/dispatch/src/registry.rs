@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use herald_campaigns::{Campaign, Step};
-use herald_store::{CampaignRow, StoreError, StoreHandle};
+use herald_store::{CampaignRow, CampaignState, StoreError, StoreHandle};
 use herald_templates::{Template, Templates};
 
 /// One stored campaign, ready to run.
@@ -14,8 +14,7 @@ pub struct Loaded {
     pub id: i64,
     pub workspace_id: i64,
     pub name: String,
-    /// `draft`, `running` or `paused`.
-    pub state: String,
+    pub state: CampaignState,
     pub campaign: Campaign,
     /// Each send step's compiled templates, by step index and field.
     pub templates: HashMap<usize, BTreeMap<String, Template>>,
@@ -23,7 +22,7 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn is_running(&self) -> bool {
-        self.state == "running"
+        self.state == CampaignState::Running
     }
 }
 
@@ -185,7 +184,7 @@ impl Registry {
             id: row.id,
             workspace_id: row.workspace_id,
             name: row.name.clone(),
-            state: row.state.clone(),
+            state: row.state,
             campaign,
             templates,
         })

@@ -2,10 +2,10 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
-    Activity, ActivityQuery, CampaignRow, CorruptRow, CustomerIdentifiers, DeliveryMetric,
-    DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange,
-    MembershipOrigin, Person, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoredEvent,
-    User, Workspace, WorkspaceCredentials,
+    Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
+    DeliveryMetric, DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry,
+    MembershipChange, MembershipOrigin, Person, RunRow, SegmentRow, SessionRow, StoreError,
+    StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -108,26 +108,38 @@ pub(crate) fn execute(
 
 const CAMPAIGN_COLUMNS: &str = "id, workspace_id, name, definition, state, created_at, updated_at";
 
-fn campaign_from_row(row: &Row<'_>) -> rusqlite::Result<(CampaignRow, String)> {
+/// A campaign as read, with its definition's JSON and its state's name, both checked by
+/// `finish_campaign`.
+type StoredCampaign = (CampaignRow, String, String);
+
+fn campaign_from_row(row: &Row<'_>) -> rusqlite::Result<StoredCampaign> {
     Ok((
         CampaignRow {
             id: row.get(0)?,
             workspace_id: row.get(1)?,
             name: row.get(2)?,
             definition: Value::Null,
-            state: row.get(4)?,
+            state: CampaignState::Draft,
             created_at: row.get(5)?,
             updated_at: row.get(6)?,
         },
         row.get(3)?,
+        row.get(4)?,
     ))
 }
 
 fn finish_campaign(
-    (mut campaign, definition): (CampaignRow, String),
+    (mut campaign, definition, state): StoredCampaign,
 ) -> Result<CampaignRow, StoreError> {
     campaign.definition =
         parse_json(&definition).map_err(|error| corrupt_row("campaigns", campaign.id, error))?;
+    campaign.state = CampaignState::parse(&state).ok_or_else(|| {
+        corrupt_row(
+            "campaigns",
+            campaign.id,
+            format!("the state {state:?} is not a campaign state"),
+        )
+    })?;
     Ok(campaign)
 }
 

@@ -1,7 +1,7 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
 use herald_domain::UnixSeconds;
-use herald_store::{DeliveryQuery, DeliveryRow, RunRow, RunState, StoreError};
+use herald_store::{CampaignState, DeliveryQuery, DeliveryRow, RunRow, RunState, StoreError};
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
@@ -97,9 +97,10 @@ impl Queries<'_> {
         // The state is written into the statement, not bound: only then can SQLite use the
         // partial index of active runs (`runs_due`).
         let active = RunState::Active.as_str();
+        let running = CampaignState::Running.as_str();
         let sql = format!(
             "SELECT {columns} FROM runs r JOIN campaigns c ON c.id = r.campaign_id
-             WHERE r.state = '{active}' AND r.due_at <= ?1 AND c.state = 'running'
+             WHERE r.state = '{active}' AND r.due_at <= ?1 AND c.state = '{running}'
                AND r.id NOT IN (SELECT value FROM json_each(?3))
              ORDER BY r.due_at, r.id LIMIT ?2"
         );

@@ -652,7 +652,7 @@ impl StoreTx for Tx<'_, '_> {
                 campaign.workspace_id,
                 campaign.name,
                 to_json(&campaign.definition)?,
-                campaign.state,
+                campaign.state.as_str(),
                 campaign.created_at,
                 campaign.updated_at
             ],
@@ -672,7 +672,7 @@ impl StoreTx for Tx<'_, '_> {
                 campaign.id,
                 campaign.name,
                 to_json(&campaign.definition)?,
-                campaign.state,
+                campaign.state.as_str(),
                 campaign.updated_at
             ],
         )?;

@@ -8,9 +8,10 @@ use herald_domain::{ActivityKind, Identifier};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    ActivityQuery, Appended, CampaignRow, DeliveryMetric, DeliveryQuery, DeliveryRow, Device,
-    MembershipCause, MembershipChange, MembershipOrigin, NewActivity, NewPerson, NewSegment,
-    NewUser, NewWorkspace, RunRow, RunState, SessionRow, StoreError, StoreHandle,
+    ActivityQuery, Appended, CampaignRow, CampaignState, DeliveryMetric, DeliveryQuery,
+    DeliveryRow, Device, MembershipCause, MembershipChange, MembershipOrigin, NewActivity,
+    NewPerson, NewSegment, NewUser, NewWorkspace, RunRow, RunState, SessionRow, StoreError,
+    StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -878,7 +879,7 @@ pub fn campaigns_round_trip(store: &StoreHandle) {
         workspace_id: ws,
         name: "Receipt".into(),
         definition: json!({"name": "Receipt", "steps": []}),
-        state: "draft".into(),
+        state: CampaignState::Draft,
         created_at: 5,
         updated_at: 5,
     };
@@ -888,7 +889,7 @@ pub fn campaigns_round_trip(store: &StoreHandle) {
         .expect("inserted");
     let id = stored.id;
     assert!(id > 0);
-    stored.state = "running".into();
+    stored.state = CampaignState::Running;
     stored.updated_at = 6;
     let saved = stored.clone();
     store
@@ -955,13 +956,13 @@ pub fn background_jobs_commit_in_order(store: &StoreHandle) {
     panic!("background jobs did not all commit");
 }
 
-fn campaign(store: &StoreHandle, workspace_id: i64, state: &str) -> i64 {
+fn campaign(store: &StoreHandle, workspace_id: i64, state: CampaignState) -> i64 {
     let row = CampaignRow {
         id: 0,
         workspace_id,
         name: format!("{state} campaign"),
         definition: json!({}),
-        state: state.into(),
+        state,
         created_at: 1,
         updated_at: 1,
     };
@@ -992,8 +993,8 @@ fn run_row(workspace_id: i64, campaign_id: i64, person_seq: i64, key: &str, due_
 pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     let ws = new_workspace(store, "runs");
     let person = new_person(store, ws, "p1", None);
-    let running = campaign(store, ws, "running");
-    let paused = campaign(store, ws, "paused");
+    let running = campaign(store, ws, CampaignState::Running);
+    let paused = campaign(store, ws, CampaignState::Paused);
     let late = run_row(ws, running, person, "late", 50);
     let early = run_row(ws, running, person, "early", 20);
     let waiting = run_row(ws, paused, person, "waiting", 10);
@@ -1096,7 +1097,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     let ws = new_workspace(store, "deliveries");
     let person = new_person(store, ws, "p1", None);
     let other_person = new_person(store, ws, "p2", None);
-    let campaign_id = campaign(store, ws, "running");
+    let campaign_id = campaign(store, ws, CampaignState::Running);
     let delivery = |id: &str, run_id: i64, person_seq: i64, created_at: i64| DeliveryRow {
         id: id.into(),
         workspace_id: ws,

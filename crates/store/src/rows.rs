@@ -2,7 +2,7 @@
 
 use herald_domain::{ActivityKind, UnixSeconds};
 
-use crate::RunState;
+use crate::{CampaignState, RunState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -291,8 +291,7 @@ pub struct CampaignRow {
     pub name: String,
     /// The validated campaign as sent.
     pub definition: Value,
-    /// `draft`, `running` or `paused`.
-    pub state: String,
+    pub state: CampaignState,
     pub created_at: UnixSeconds,
     pub updated_at: UnixSeconds,
 }

@@ -53,9 +53,48 @@ impl std::fmt::Display for RunState {
     }
 }
 
+/// Where a campaign stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    /// Saved, never started: its triggers start nothing.
+    Draft,
+    /// Its triggers start runs and its runs move on.
+    Running,
+    /// Stopped for now: triggers start nothing and runs wait where they are.
+    Paused,
+    /// Put away: it starts nothing, its runs were ended, and it cannot be started until restored.
+    Archived,
+}
+
+impl CampaignState {
+    pub const ALL: [CampaignState; 4] = [Self::Draft, Self::Running, Self::Paused, Self::Archived];
+
+    /// The name stored and shown for this state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Archived => "archived",
+        }
+    }
+
+    /// The state of a stored name; `None` for a name no version wrote.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for CampaignState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::RunState;
+    use super::{CampaignState, RunState};
 
     #[test]
     fn run_states_round_trip_by_name_and_serialize_as_it() {
@@ -67,5 +106,17 @@ mod tests {
             );
         }
         assert_eq!(RunState::parse("Active"), None);
+    }
+
+    #[test]
+    fn campaign_states_round_trip_by_name_and_serialize_as_it() {
+        for state in CampaignState::ALL {
+            assert_eq!(CampaignState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).expect("serializes"),
+                serde_json::Value::String(state.as_str().into())
+            );
+        }
+        assert_eq!(CampaignState::parse("stopped"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! Starting, pausing and archiving campaigns.
 
 use herald_campaigns::{Enrollment, Trigger};
-use herald_store::{CampaignRow, StoreError};
+use herald_store::{CampaignRow, CampaignState, StoreError};
 use tokio::sync::oneshot;
 
 use super::{Campaigns, CampaignsError};
@@ -14,13 +14,13 @@ impl Campaigns {
     /// enrolled.
     pub async fn start(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
-        if row.state == "archived" {
+        if row.state == CampaignState::Archived {
             return Err(CampaignsError::Invalid(
                 "an archived campaign does not start: restore it first".into(),
             ));
         }
-        let first = row.state == "draft";
-        "running".clone_into(&mut row.state);
+        let first = row.state == CampaignState::Draft;
+        row.state = CampaignState::Running;
         row.updated_at = self.clock.now().max(row.updated_at);
         let enrolling = self
             .registry
@@ -89,12 +89,12 @@ impl Campaigns {
     /// Pauses a campaign: its runs wait where they are until it starts again.
     pub async fn pause(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
-        if row.state == "archived" {
+        if row.state == CampaignState::Archived {
             return Err(CampaignsError::Invalid(
                 "an archived campaign is already stopped".into(),
             ));
         }
-        "paused".clone_into(&mut row.state);
+        row.state = CampaignState::Paused;
         self.save(row).await
     }
 
@@ -102,7 +102,7 @@ impl Campaigns {
     /// same write, and it keeps its deliveries and metrics, unlike a deletion.
     pub async fn archive(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
-        "archived".clone_into(&mut row.state);
+        row.state = CampaignState::Archived;
         row.updated_at = self.clock.now().max(row.updated_at);
         let (saved, now) = (row.clone(), self.clock.now());
         self.store
@@ -118,10 +118,10 @@ impl Campaigns {
     /// Brings an archived campaign back, paused: it starts again only when asked to.
     pub async fn restore(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
-        if row.state != "archived" {
+        if row.state != CampaignState::Archived {
             return Ok(row);
         }
-        "paused".clone_into(&mut row.state);
+        row.state = CampaignState::Paused;
         self.save(row).await
     }
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use herald_campaigns::Campaign;
 use herald_domain::Clock;
 use herald_segments::Segments;
-use herald_store::{CampaignRow, StoreHandle};
+use herald_store::{CampaignRow, CampaignState, StoreHandle};
 use serde_json::Value;
 
 pub use error::CampaignsError;
@@ -121,7 +121,7 @@ impl Campaigns {
             workspace_id,
             name,
             definition,
-            state: "draft".into(),
+            state: CampaignState::Draft,
             created_at: now,
             updated_at: now,
         };

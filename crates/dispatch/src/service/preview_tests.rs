@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
-use herald_store::RunState;
+use herald_store::{CampaignState, RunState};
 use serde_json::json;
 
 use super::tests::{Setup, setup};
@@ -206,7 +206,7 @@ async fn archiving_ends_the_runs_and_a_restored_campaign_waits_paused() {
         .archive(s.workspace, campaign.id)
         .await
         .expect("archived");
-    assert_eq!(archived.state, "archived");
+    assert_eq!(archived.state, CampaignState::Archived);
     assert_eq!(s.runs(campaign.id).await, vec![RunState::Cancelled]);
     let start = s.campaigns.start(s.workspace, campaign.id).await;
     assert!(
@@ -226,5 +226,5 @@ async fn archiving_ends_the_runs_and_a_restored_campaign_waits_paused() {
         .restore(s.workspace, campaign.id)
         .await
         .expect("restored");
-    assert_eq!(restored.state, "paused");
+    assert_eq!(restored.state, CampaignState::Paused);
 }

@@ -8,7 +8,7 @@ use herald_delivery::{NetworkGuard, PushConfig, PushSender, WebhookConfig, Webho
 use herald_domain::{Clock, ManualClock};
 use herald_ingest::Ingest;
 use herald_segments::{SegmentDraft, Segments};
-use herald_store::{NewWorkspace, RunState, StoreHandle};
+use herald_store::{CampaignState, NewWorkspace, RunState, StoreHandle};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -172,7 +172,7 @@ async fn the_first_start_enrolls_the_current_members_once() {
         .create(s.workspace, onboarding(segment.id))
         .await
         .expect("created");
-    assert_eq!(draft.state, "draft");
+    assert_eq!(draft.state, CampaignState::Draft);
     assert_eq!(draft.name, "Pro onboarding");
     assert!(s.runs(draft.id).await.is_empty(), "a draft enrolls nobody");
 
@@ -181,7 +181,7 @@ async fn the_first_start_enrolls_the_current_members_once() {
         .start(s.workspace, draft.id)
         .await
         .expect("started");
-    assert_eq!(started.state, "running");
+    assert_eq!(started.state, CampaignState::Running);
     // Both members, from the start's own write: they are there when start returns.
     assert_eq!(
         s.runs(draft.id).await,

@@ -8,6 +8,7 @@ use herald_campaigns::{Enrollment, Frequency, Trigger};
 use herald_segment_engine::filter::holds;
 use herald_segment_engine::reference::matches;
 use herald_segments::{EventWhatIf, SegmentAnswer};
+use herald_store::CampaignState;
 use serde_json::{Map, Value};
 
 use super::{Campaigns, CampaignsError};
@@ -56,7 +57,10 @@ impl Campaigns {
         let rows = self.list(workspace_id).await?;
         let running = self.registry.running(workspace_id);
         let mut campaigns = Vec::new();
-        for row in rows.iter().filter(|row| row.state == "running") {
+        for row in rows
+            .iter()
+            .filter(|row| row.state == CampaignState::Running)
+        {
             let Some(loaded) = running.iter().find(|c| c.id == row.id) else {
                 continue;
             };
@@ -89,7 +93,11 @@ impl Campaigns {
             entered,
             left,
             campaigns,
-            not_running: rows.len() - rows.iter().filter(|r| r.state == "running").count(),
+            not_running: rows.len()
+                - rows
+                    .iter()
+                    .filter(|r| r.state == CampaignState::Running)
+                    .count(),
         })
     }
 }

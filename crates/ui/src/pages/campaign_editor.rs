@@ -360,7 +360,13 @@ async fn page(
     } = shown;
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let campaign_state = match draft.campaign_id {
-        Some(id) => state.campaigns().get(workspace_id, id).await?.state,
+        Some(id) => state
+            .campaigns()
+            .get(workspace_id, id)
+            .await?
+            .state
+            .as_str()
+            .to_owned(),
         None => String::new(),
     };
     fill_sample(state, workspace_id, &draft, &mut settings).await?;

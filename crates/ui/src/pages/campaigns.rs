@@ -83,7 +83,7 @@ impl From<&CampaignRow> for CampaignView {
         Self {
             id: row.id,
             name: row.name.clone(),
-            state: row.state.clone(),
+            state: row.state.as_str().to_owned(),
             trigger: summary,
             trigger_json: pretty(trigger),
             event_name,

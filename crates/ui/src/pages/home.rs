@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use herald_store::CampaignState;
 
 use crate::auth::session::SignedIn;
 use crate::chart::{self, DayChart, Measure};
@@ -125,7 +126,7 @@ pub async fn workspace(
     }
     let mut campaigns = Vec::new();
     for row in state.campaigns().list(id).await? {
-        if row.state != "running" {
+        if row.state != CampaignState::Running {
             continue;
         }
         let campaign = row.id;
