@@ -234,7 +234,7 @@ async fn report_metric(
             )
         })?;
     if !herald_ingest::metrics::reportable(&delivery) {
-        let why = if delivery.status == "queued" {
+        let why = if delivery.status == herald_store::DeliveryStatus::Queued {
             "waits for a retry after a failed attempt"
         } else {
             "failed"

@@ -17,7 +17,9 @@ use herald_delivery::{
 use herald_domain::{ActivityKind, Clock, UnixSeconds, panic_message};
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
-use herald_store::{DeliveryRow, Device, Person, RunRow, RunState, StoreError, StoreHandle};
+use herald_store::{
+    DeliveryRow, DeliveryStatus, Device, Person, RunRow, RunState, StoreError, StoreHandle,
+};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
@@ -150,7 +152,7 @@ impl Dispatcher {
             person_seq: 0,
             step: 0,
             channel: channel_name(channel).to_owned(),
-            status: "queued".to_owned(),
+            status: DeliveryStatus::Queued,
             content,
             idempotency_key: id.clone(),
             attempts: 0,
@@ -275,9 +277,9 @@ async fn fail_run(inner: &Inner, run_id: i64, panic: &str) -> Result<(), StoreEr
                 )
                 .unwrap_or_else(|| "campaign".to_owned());
             if let Some(mut delivery) = tx.delivery_of_step(run.id, run.step)?
-                && delivery.status == "queued"
+                && delivery.status == DeliveryStatus::Queued
             {
-                delivery.status = "failed".into();
+                delivery.status = DeliveryStatus::Failed;
                 delivery.error = Some(error.clone());
                 delivery.updated_at = now;
                 tx.update_delivery(&delivery)?;
@@ -433,7 +435,7 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
                 channel, method, ..
             } => {
                 let delivery = match current.delivery {
-                    Some(existing) if existing.status == "queued" => existing,
+                    Some(existing) if existing.status == DeliveryStatus::Queued => existing,
                     Some(_) => {
                         // Recorded already: only the run's advance was missing.
                         run.step += 1;
@@ -458,12 +460,12 @@ async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
                 // A message that cannot be rendered for this person's data ends the run: its
                 // later steps were written to follow this message, and the error is the
                 // campaign's to fix.
-                let ends_run = delivery.status == "failed"
+                let ends_run = delivery.status == DeliveryStatus::Failed
                     && delivery
                         .error
                         .as_deref()
                         .is_some_and(|error| error.starts_with(RENDER_FAILED));
-                let outcome = if delivery.status == "failed" {
+                let outcome = if delivery.status == DeliveryStatus::Failed {
                     Err(DeliveryError::Permanent(
                         delivery.error.clone().unwrap_or_default(),
                     ))
@@ -571,13 +573,13 @@ async fn queued_delivery(
         .is_some_and(|value| value == &Value::Bool(true) || value == "true");
     let (status, content, error) = match rendered {
         Ok(_) if *channel == Channel::Email && unsubscribed => (
-            "failed",
+            DeliveryStatus::Failed,
             json!({}),
             Some("the person unsubscribed".to_owned()),
         ),
-        Ok(content) => ("queued", content, None),
+        Ok(content) => (DeliveryStatus::Queued, content, None),
         Err(error) => (
-            "failed",
+            DeliveryStatus::Failed,
             json!({}),
             Some(format!("{RENDER_FAILED} {error}")),
         ),
@@ -590,7 +592,7 @@ async fn queued_delivery(
         person_seq: run.person_seq,
         step: run.step,
         channel: channel_name(channel).to_owned(),
-        status: status.to_owned(),
+        status,
         content,
         idempotency_key: format!("{}-{}", run.run_key, run.step),
         attempts: 0,
@@ -760,7 +762,7 @@ async fn record(
         && delivery.attempts < inner.config.max_attempts;
     let activity = match &outcome {
         Ok(()) => {
-            delivery.status = "sent".into();
+            delivery.status = DeliveryStatus::Sent;
             delivery.sent_at = Some(now);
             delivery.error = None;
             Some((ActivityKind::DeliverySent, None))
@@ -770,7 +772,7 @@ async fn record(
             None
         }
         Err(error) => {
-            delivery.status = "failed".into();
+            delivery.status = DeliveryStatus::Failed;
             delivery.error = Some(error.to_string());
             Some((ActivityKind::DeliveryFailed, Some(error.to_string())))
         }
@@ -800,8 +802,8 @@ async fn record(
             // A metric (a fast open, a pixel) may have moved the delivery on while it was being
             // sent; the send's record must not move it back.
             if let Some(current) = tx.delivery(&delivery.id)?
-                && current.status != "queued"
-                && delivery.status != "queued"
+                && current.status != DeliveryStatus::Queued
+                && delivery.status != DeliveryStatus::Queued
             {
                 delivery.status = current.status;
             }

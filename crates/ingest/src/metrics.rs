@@ -2,34 +2,34 @@
 //! person's activity, when the delivery is one the reporting workspace sent.
 
 use herald_domain::{ActivityKind, UnixSeconds};
-use herald_store::{DeliveryMetric, DeliveryRow, NewActivity, StoreError, StoreTx};
+use herald_store::{DeliveryMetric, DeliveryRow, DeliveryStatus, NewActivity, StoreError, StoreTx};
 use serde_json::{Value, json};
 
 use crate::operation::EventInput;
 
 /// How far along a delivery is; a metric only ever moves a delivery forward.
-fn rank(status: &str) -> u8 {
+fn rank(status: DeliveryStatus) -> u8 {
     match status {
-        "queued" => 0,
-        "sent" => 1,
-        "delivered" => 2,
-        "bounced" => 3,
-        "opened" => 4,
-        "clicked" => 5,
-        "converted" => 6,
+        DeliveryStatus::Queued => 0,
+        DeliveryStatus::Sent => 1,
+        DeliveryStatus::Delivered => 2,
+        DeliveryStatus::Bounced => 3,
+        DeliveryStatus::Opened => 4,
+        DeliveryStatus::Clicked => 5,
+        DeliveryStatus::Converted => 6,
         // `failed` is final: a late metric for a message never sent changes nothing.
-        _ => u8::MAX,
+        DeliveryStatus::Failed => u8::MAX,
     }
 }
 
 /// The status a metric moves a delivery to, if any.
-fn status_of(metric: &str) -> Option<&'static str> {
+fn status_of(metric: &str) -> Option<DeliveryStatus> {
     match metric {
-        "delivered" => Some("delivered"),
-        "opened" => Some("opened"),
-        "clicked" => Some("clicked"),
-        "converted" => Some("converted"),
-        "bounced" | "dropped" | "spammed" => Some("bounced"),
+        "delivered" => Some(DeliveryStatus::Delivered),
+        "opened" => Some(DeliveryStatus::Opened),
+        "clicked" => Some(DeliveryStatus::Clicked),
+        "converted" => Some(DeliveryStatus::Converted),
+        "bounced" | "dropped" | "spammed" => Some(DeliveryStatus::Bounced),
         _ => None,
     }
 }
@@ -39,9 +39,9 @@ fn status_of(metric: &str) -> Option<&'static str> {
 /// may report it before the send's own record lands. A delivery that waits for a retry after a
 /// failed attempt, or that failed, was never received.
 pub fn reportable(delivery: &DeliveryRow) -> bool {
-    match delivery.status.as_str() {
-        "queued" => delivery.attempts == 0,
-        status => rank(status) >= rank("sent") && rank(status) != u8::MAX,
+    match delivery.status {
+        DeliveryStatus::Queued => delivery.attempts == 0,
+        status => rank(status) >= rank(DeliveryStatus::Sent) && rank(status) != u8::MAX,
     }
 }
 
@@ -65,10 +65,10 @@ pub fn record_metric(
     }
     tx.insert_delivery_metric(metric)?;
     if let Some(status) = status_of(&metric.metric)
-        && rank(status) > rank(&delivery.status)
-        && rank(&delivery.status) != u8::MAX
+        && rank(status) > rank(delivery.status)
+        && rank(delivery.status) != u8::MAX
     {
-        delivery.status = status.to_owned();
+        delivery.status = status;
         delivery.updated_at = now;
         tx.update_delivery(&delivery)?;
     }

@@ -1,7 +1,9 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
 use herald_domain::UnixSeconds;
-use herald_store::{CampaignState, DeliveryQuery, DeliveryRow, RunRow, RunState, StoreError};
+use herald_store::{
+    CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState, StoreError,
+};
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
@@ -48,7 +50,11 @@ fn finish_run((mut run, trigger, state): StoredRun) -> Result<RunRow, StoreError
 
 const DELIVERY_COLUMNS: &str = "id, workspace_id, campaign_id, run_id, person_seq, step, channel, status, content, idempotency_key, attempts, error, created_at, updated_at, sent_at";
 
-fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<(DeliveryRow, String)> {
+/// A delivery as read, with its content's JSON and its status's name, both checked by
+/// `finish_delivery`.
+type StoredDelivery = (DeliveryRow, String, String);
+
+fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<StoredDelivery> {
     Ok((
         DeliveryRow {
             id: row.get(0)?,
@@ -58,7 +64,7 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<(DeliveryRow, String)> {
             person_seq: row.get(4)?,
             step: row.get(5)?,
             channel: row.get(6)?,
-            status: row.get(7)?,
+            status: DeliveryStatus::Queued,
             content: Value::Null,
             idempotency_key: row.get(9)?,
             attempts: row.get(10)?,
@@ -68,14 +74,22 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<(DeliveryRow, String)> {
             sent_at: row.get(14)?,
         },
         row.get(8)?,
+        row.get(7)?,
     ))
 }
 
 fn finish_delivery(
-    (mut delivery, content): (DeliveryRow, String),
+    (mut delivery, content, status): StoredDelivery,
 ) -> Result<DeliveryRow, StoreError> {
     delivery.content =
         parse_json(&content).map_err(|error| corrupt_row("deliveries", &delivery.id, error))?;
+    delivery.status = DeliveryStatus::parse(&status).ok_or_else(|| {
+        corrupt_row(
+            "deliveries",
+            &delivery.id,
+            format!("the status {status:?} is not a delivery status"),
+        )
+    })?;
     Ok(delivery)
 }
 
@@ -167,7 +181,7 @@ impl Queries<'_> {
                 query.campaign_id,
                 query.person_seq,
                 query.limit,
-                query.status
+                query.status.map(DeliveryStatus::as_str)
             ],
             delivery_from_row,
             finish_delivery,
@@ -340,7 +354,7 @@ pub(crate) fn insert_delivery(
             delivery.person_seq,
             delivery.step,
             delivery.channel,
-            delivery.status,
+            delivery.status.as_str(),
             to_json(&delivery.content)?,
             delivery.idempotency_key,
             delivery.attempts,
@@ -362,7 +376,7 @@ pub(crate) fn update_delivery(
         "UPDATE deliveries SET status = ?2, attempts = ?3, error = ?4, updated_at = ?5, sent_at = ?6 WHERE id = ?1",
         params![
             delivery.id,
-            delivery.status,
+            delivery.status.as_str(),
             delivery.attempts,
             delivery.error,
             delivery.updated_at,

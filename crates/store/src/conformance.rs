@@ -9,9 +9,9 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     ActivityQuery, Appended, CampaignRow, CampaignState, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, MembershipCause, MembershipChange, MembershipOrigin, NewActivity,
-    NewPerson, NewSegment, NewUser, NewWorkspace, RunRow, RunState, SessionRow, StoreError,
-    StoreHandle,
+    DeliveryRow, DeliveryStatus, Device, MembershipCause, MembershipChange, MembershipOrigin,
+    NewActivity, NewPerson, NewSegment, NewUser, NewWorkspace, RunRow, RunState, SessionRow,
+    StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -1106,7 +1106,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
         person_seq,
         step: 0,
         channel: "webhook".into(),
-        status: "queued".into(),
+        status: DeliveryStatus::Queued,
         content: json!({"url": "https://example.com"}),
         idempotency_key: format!("{id}-key"),
         attempts: 0,
@@ -1133,7 +1133,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
         Err(StoreError::Conflict(_))
     ));
     let mut sent = first.clone();
-    sent.status = "sent".into();
+    sent.status = DeliveryStatus::Sent;
     sent.attempts = 1;
     sent.sent_at = Some(12);
     sent.updated_at = 12;
@@ -1187,8 +1187,8 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     assert_eq!(list(None, None), vec!["d2".to_owned(), "d1".to_owned()]);
     assert_eq!(list(Some(campaign_id), Some(person)), vec!["d1".to_owned()]);
     assert_eq!(list(Some(campaign_id + 1), None), Vec::<String>::new());
-    let in_status = |status: &str| {
-        let status = Some(status.to_owned());
+    let in_status = |status: DeliveryStatus| {
+        let status = Some(status);
         store
             .read_blocking(move |r| {
                 r.deliveries(&DeliveryQuery {
@@ -1204,9 +1204,9 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             .map(|d| d.id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(in_status("sent"), vec!["d1".to_owned()]);
-    assert_eq!(in_status("queued"), vec!["d2".to_owned()]);
-    assert_eq!(in_status("failed"), Vec::<String>::new());
+    assert_eq!(in_status(DeliveryStatus::Sent), vec!["d1".to_owned()]);
+    assert_eq!(in_status(DeliveryStatus::Queued), vec!["d2".to_owned()]);
+    assert_eq!(in_status(DeliveryStatus::Failed), Vec::<String>::new());
     for (delivery_id, metric) in [
         ("d1", "opened"),
         ("d1", "opened"),

@@ -2,7 +2,7 @@
 
 use herald_domain::{ActivityKind, UnixSeconds};
 
-use crate::{CampaignState, RunState};
+use crate::{CampaignState, DeliveryStatus, RunState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -330,8 +330,7 @@ pub struct DeliveryRow {
     pub step: i64,
     /// `webhook`, `email` or `push`.
     pub channel: String,
-    /// `queued`, `sent`, `delivered`, `opened`, `clicked`, `converted`, `bounced` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     /// The rendered message.
     pub content: Value,
     pub idempotency_key: String,
@@ -348,8 +347,8 @@ pub struct DeliveryQuery {
     pub workspace_id: i64,
     pub campaign_id: Option<i64>,
     pub person_seq: Option<i64>,
-    /// Only deliveries in this status (`queued`, `sent`, `delivered`, `failed`, …).
-    pub status: Option<String>,
+    /// Only deliveries in this status.
+    pub status: Option<DeliveryStatus>,
     pub limit: i64,
 }
 

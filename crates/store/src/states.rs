@@ -92,9 +92,66 @@ impl std::fmt::Display for CampaignState {
     }
 }
 
+/// Where a delivery (one message of one step of a run) stands: sent or not, then how far its
+/// metrics took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Recorded with its rendered content, not sent yet (or waiting for a retry).
+    Queued,
+    /// Accepted by the receiver, the SMTP server or the push service.
+    Sent,
+    Delivered,
+    /// Bounced, dropped or reported as spam.
+    Bounced,
+    Opened,
+    Clicked,
+    Converted,
+    /// Given up on: its last attempt failed, or the message could not be sent at all.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 8] = [
+        Self::Queued,
+        Self::Sent,
+        Self::Delivered,
+        Self::Bounced,
+        Self::Opened,
+        Self::Clicked,
+        Self::Converted,
+        Self::Failed,
+    ];
+
+    /// The name stored and shown for this status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Bounced => "bounced",
+            Self::Opened => "opened",
+            Self::Clicked => "clicked",
+            Self::Converted => "converted",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The status of a stored name; `None` for a name no version wrote.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{CampaignState, RunState};
+    use super::{CampaignState, DeliveryStatus, RunState};
 
     #[test]
     fn run_states_round_trip_by_name_and_serialize_as_it() {
@@ -118,5 +175,21 @@ mod tests {
             );
         }
         assert_eq!(CampaignState::parse("stopped"), None);
+    }
+
+    #[test]
+    fn delivery_statuses_round_trip_by_name_and_serialize_as_it() {
+        for status in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+            assert_eq!(
+                serde_json::to_value(status).expect("serializes"),
+                serde_json::Value::String(status.as_str().into())
+            );
+        }
+        assert_eq!(
+            DeliveryStatus::parse("dropped"),
+            None,
+            "a metric that bounces it"
+        );
     }
 }

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_dispatch::METRIC_KEYS;
-use herald_store::{CampaignRow, DeliveryQuery};
+use herald_store::{CampaignRow, DeliveryQuery, DeliveryStatus};
 use serde::Deserialize;
 
 use super::render;
@@ -165,7 +165,7 @@ async fn page(
         let metrics = state.campaigns().metrics(workspace_id, id).await?;
         let today = chart::day_of(state.now());
         let since = (today - chart::DAYS + 1) * 86_400;
-        let narrowed = status.clone();
+        let narrowed = status.as_deref().and_then(DeliveryStatus::parse);
         let (days, rows) = state
             .store()
             .read(move |r| {
@@ -199,7 +199,7 @@ async fn page(
             .map(|d| DeliveryView {
                 person_seq: d.person_seq,
                 channel: d.channel.clone(),
-                status: d.status.clone(),
+                status: d.status.as_str().to_owned(),
                 error: d.error.clone().unwrap_or_default(),
                 at: moment(d.updated_at),
             })
