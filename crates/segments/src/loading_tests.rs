@@ -45,7 +45,7 @@ fn segment(store: &StoreHandle, workspace_id: i64, definition: Value) -> i64 {
         name: "twice".into(),
         description: String::new(),
         definition: Some(definition),
-        state: "finished".into(),
+        state: herald_store::SegmentState::Finished,
         now: NOW,
     };
     store

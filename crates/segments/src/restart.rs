@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use herald_segment_engine::{Cause, Change, Definition, Engine, Origin, PersonHistory, PersonId};
-use herald_store::SegmentRow;
+use herald_store::{SegmentRow, SegmentState};
 
 /// A workspace whose engine is being loaded.
 pub(crate) struct Restart {
@@ -130,7 +130,7 @@ impl Restart {
         for segment in &self.segments {
             // What an interrupted build had not stored yet is still the build's doing, and must
             // not trigger campaigns; anything else changed while the server was down.
-            let origin = if segment.state == "finished" {
+            let origin = if segment.state == SegmentState::Finished {
                 Origin::Live
             } else {
                 unfinished.push(segment.clone());

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use herald_domain::{Clock, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
-use herald_store::{SegmentRow, StoreError, StoreHandle};
+use herald_store::{SegmentRow, SegmentState, StoreError, StoreHandle};
 use tokio::sync::{oneshot, watch};
 
 use crate::cause::to_row;
@@ -481,7 +481,7 @@ impl Runner {
     /// Marks a segment's build finished, unless it was edited meanwhile: an edit starts
     /// another build, and only a build of the current version may mark it finished.
     fn mark_finished(&self, mut segment: SegmentRow) {
-        segment.state = "finished".into();
+        segment.state = SegmentState::Finished;
         segment.progress = Some(100);
         let workspace_id = segment.workspace_id;
         let segment_id = segment.id;

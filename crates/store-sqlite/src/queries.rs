@@ -4,8 +4,8 @@ use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
     DeliveryMetric, DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry,
-    MembershipChange, MembershipOrigin, Person, RunRow, SegmentRow, SessionRow, StoreError,
-    StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials,
+    MembershipChange, MembershipOrigin, Person, RunRow, SegmentRow, SegmentState, SessionRow,
+    StoreError, StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -146,7 +146,11 @@ fn finish_campaign(
 const SEGMENT_COLUMNS: &str =
     "id, workspace_id, name, description, definition, state, progress, created_at, updated_at";
 
-fn segment_from_row(row: &Row<'_>) -> rusqlite::Result<(SegmentRow, Option<String>)> {
+/// A segment as read, with its definition's JSON and its state's name, both checked by
+/// `finish_segment`.
+type StoredSegment = (SegmentRow, Option<String>, String);
+
+fn segment_from_row(row: &Row<'_>) -> rusqlite::Result<StoredSegment> {
     Ok((
         SegmentRow {
             id: row.get(0)?,
@@ -154,23 +158,31 @@ fn segment_from_row(row: &Row<'_>) -> rusqlite::Result<(SegmentRow, Option<Strin
             name: row.get(2)?,
             description: row.get(3)?,
             definition: None,
-            state: row.get(5)?,
+            state: SegmentState::Finished,
             progress: row.get(6)?,
             created_at: row.get(7)?,
             updated_at: row.get(8)?,
         },
         row.get(4)?,
+        row.get(5)?,
     ))
 }
 
 fn finish_segment(
-    (mut segment, definition): (SegmentRow, Option<String>),
+    (mut segment, definition, state): StoredSegment,
 ) -> Result<SegmentRow, StoreError> {
     segment.definition = definition
         .as_deref()
         .map(parse_json)
         .transpose()
         .map_err(|error| corrupt_row("segments", segment.id, error))?;
+    segment.state = SegmentState::parse(&state).ok_or_else(|| {
+        corrupt_row(
+            "segments",
+            segment.id,
+            format!("the state {state:?} is not a segment state"),
+        )
+    })?;
     Ok(segment)
 }
 

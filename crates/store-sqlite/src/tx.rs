@@ -629,7 +629,14 @@ impl StoreTx for Tx<'_, '_> {
         self.execute(
             "INSERT INTO segments (workspace_id, name, description, definition, state, progress, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?6)",
-            params![new.workspace_id, new.name, new.description, definition, new.state, new.now],
+            params![
+                new.workspace_id,
+                new.name,
+                new.description,
+                definition,
+                new.state.as_str(),
+                new.now
+            ],
         )?;
         Ok(SegmentRow {
             id: self.connection().last_insert_rowid(),
@@ -637,7 +644,7 @@ impl StoreTx for Tx<'_, '_> {
             name: new.name.clone(),
             description: new.description.clone(),
             definition: new.definition.clone(),
-            state: new.state.clone(),
+            state: new.state,
             progress: None,
             created_at: new.now,
             updated_at: new.now,
@@ -699,7 +706,7 @@ impl StoreTx for Tx<'_, '_> {
                 segment.name,
                 segment.description,
                 definition,
-                segment.state,
+                segment.state.as_str(),
                 segment.progress,
                 segment.updated_at
             ],

@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use crate::{
     ActivityQuery, Appended, CampaignRow, CampaignState, DeliveryMetric, DeliveryQuery,
     DeliveryRow, DeliveryStatus, Device, MembershipCause, MembershipChange, MembershipOrigin,
-    NewActivity, NewPerson, NewSegment, NewUser, NewWorkspace, RunRow, RunState, SessionRow,
-    StoreError, StoreHandle,
+    NewActivity, NewPerson, NewSegment, NewUser, NewWorkspace, RunRow, RunState, SegmentState,
+    SessionRow, StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -584,7 +584,7 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         name: "buyers".into(),
         description: "bought".into(),
         definition: Some(json!({"event": {"name": "purchased"}})),
-        state: "build".into(),
+        state: SegmentState::Build,
         now: 5,
     };
     let mut segment = store
@@ -592,7 +592,7 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         .expect("store works")
         .expect("inserted");
     let id = segment.id;
-    segment.state = "finished".into();
+    segment.state = SegmentState::Finished;
     segment.updated_at = 6;
     let saved = segment.clone();
     store

@@ -16,5 +16,5 @@ mod traits;
 pub use error::StoreError;
 pub use handle::StoreHandle;
 pub use rows::*;
-pub use states::{CampaignState, DeliveryStatus, RunState};
+pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};

@@ -2,7 +2,7 @@
 
 use herald_domain::{ActivityKind, UnixSeconds};
 
-use crate::{CampaignState, DeliveryStatus, RunState};
+use crate::{CampaignState, DeliveryStatus, RunState, SegmentState};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -205,8 +205,7 @@ pub struct SegmentRow {
     pub description: String,
     /// The definition as sent; `None` for a manual segment.
     pub definition: Option<Value>,
-    /// `build` while being evaluated over history, then `finished`.
-    pub state: String,
+    pub state: SegmentState,
     pub progress: Option<i64>,
     pub created_at: UnixSeconds,
     pub updated_at: UnixSeconds,
@@ -219,7 +218,7 @@ pub struct NewSegment {
     pub name: String,
     pub description: String,
     pub definition: Option<Value>,
-    pub state: String,
+    pub state: SegmentState,
     pub now: UnixSeconds,
 }
 

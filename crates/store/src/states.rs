@@ -149,9 +149,42 @@ impl std::fmt::Display for DeliveryStatus {
     }
 }
 
+/// Where a segment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentState {
+    /// Its definition changed and its memberships are being built or stored.
+    Build,
+    /// Its memberships are stored and kept live (a manual segment is always finished).
+    Finished,
+}
+
+impl SegmentState {
+    pub const ALL: [SegmentState; 2] = [Self::Build, Self::Finished];
+
+    /// The name stored and shown for this state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Build => "build",
+            Self::Finished => "finished",
+        }
+    }
+
+    /// The state of a stored name; `None` for a name no version wrote.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for SegmentState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{CampaignState, DeliveryStatus, RunState};
+    use super::{CampaignState, DeliveryStatus, RunState, SegmentState};
 
     #[test]
     fn run_states_round_trip_by_name_and_serialize_as_it() {
@@ -191,5 +224,17 @@ mod tests {
             None,
             "a metric that bounces it"
         );
+    }
+
+    #[test]
+    fn segment_states_round_trip_by_name_and_serialize_as_it() {
+        for state in SegmentState::ALL {
+            assert_eq!(SegmentState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).expect("serializes"),
+                serde_json::Value::String(state.as_str().into())
+            );
+        }
+        assert_eq!(SegmentState::parse("building"), None);
     }
 }

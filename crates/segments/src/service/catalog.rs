@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use herald_segment_engine::Definition;
 use herald_segment_engine::engine::would_cycle;
-use herald_store::{NewSegment, SegmentRow};
+use herald_store::{NewSegment, SegmentRow, SegmentState};
 use serde_json::Value;
 
 use super::SegmentsError;
@@ -80,11 +80,10 @@ impl Segments {
             name,
             description: draft.description,
             state: if definition.is_some() {
-                "build"
+                SegmentState::Build
             } else {
-                "finished"
-            }
-            .into(),
+                SegmentState::Finished
+            },
             definition: draft.definition,
             now: self.clock.now(),
         };
@@ -118,11 +117,10 @@ impl Segments {
             };
             if definition != row.definition {
                 row.state = if parsed.is_some() {
-                    "build"
+                    SegmentState::Build
                 } else {
-                    "finished"
-                }
-                .into();
+                    SegmentState::Finished
+                };
                 row.progress = None;
                 row.definition = definition;
                 rebuild = Some(parsed);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use herald_store::SegmentRow;
+use herald_store::{SegmentRow, SegmentState};
 use serde::Deserialize;
 
 use super::render;
@@ -35,7 +35,7 @@ pub struct SegmentRowView {
 }
 
 fn building(row: &SegmentRow) -> String {
-    if row.state == "build" {
+    if row.state == SegmentState::Build {
         match row.progress {
             Some(progress) => format!("building, {progress}%"),
             None => "building".to_owned(),
