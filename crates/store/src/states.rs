@@ -4,237 +4,152 @@
 
 use serde::Serialize;
 
-/// Where a run (one person going through one campaign) stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunState {
-    /// Waiting for its next step, due at `due_at`.
-    Active,
-    /// Every step ran.
-    Done,
-    /// The person did not match the campaign's filter when the first step came due.
-    Filtered,
-    /// Ended from outside: the campaign was deleted or archived, or the person deleted or
-    /// merged away.
-    Cancelled,
-    /// A message could not be rendered, or the dispatcher failed on the run.
-    Failed,
-}
-
-impl RunState {
-    pub const ALL: [RunState; 5] = [
-        Self::Active,
-        Self::Done,
-        Self::Filtered,
-        Self::Cancelled,
-        Self::Failed,
-    ];
-
-    /// The name stored and shown for this state.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Done => "done",
-            Self::Filtered => "filtered",
-            Self::Cancelled => "cancelled",
-            Self::Failed => "failed",
+/// Declares a state stored by its name: the enum with each variant's name (also its JSON), the
+/// list of all of them, and `as_str`, `parse` and `Display` from that one list.
+macro_rules! stored_state {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+
         }
-    }
-
-    /// The state of a stored name; `None` for a name no version wrote.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|state| state.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for RunState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a campaign stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CampaignState {
-    /// Saved, never started: its triggers start nothing.
-    Draft,
-    /// Its triggers start runs and its runs move on.
-    Running,
-    /// Stopped for now: triggers start nothing and runs wait where they are.
-    Paused,
-    /// Put away: it starts nothing, its runs were ended, and it cannot be started until restored.
-    Archived,
-}
-
-impl CampaignState {
-    pub const ALL: [CampaignState; 4] = [Self::Draft, Self::Running, Self::Paused, Self::Archived];
-
-    /// The name stored and shown for this state.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Running => "running",
-            Self::Paused => "paused",
-            Self::Archived => "archived",
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
         }
-    }
 
-    /// The state of a stored name; `None` for a name no version wrote.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|state| state.as_str() == name)
-    }
-}
+        impl $name {
+            /// Every state, in the order of a row's life.
+            pub const ALL: &'static [$name] = &[$(Self::$variant),+];
 
-impl std::fmt::Display for CampaignState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+            /// The name stored and shown for this state.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
 
-/// Where a delivery (one message of one step of a run) stands: sent or not, then how far its
-/// metrics took it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Recorded with its rendered content, not sent yet (or waiting for a retry).
-    Queued,
-    /// Accepted by the receiver, the SMTP server or the push service.
-    Sent,
-    Delivered,
-    /// Bounced, dropped or reported as spam.
-    Bounced,
-    Opened,
-    Clicked,
-    Converted,
-    /// Given up on: its last attempt failed, or the message could not be sent at all.
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub const ALL: [DeliveryStatus; 8] = [
-        Self::Queued,
-        Self::Sent,
-        Self::Delivered,
-        Self::Bounced,
-        Self::Opened,
-        Self::Clicked,
-        Self::Converted,
-        Self::Failed,
-    ];
-
-    /// The name stored and shown for this status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Sent => "sent",
-            Self::Delivered => "delivered",
-            Self::Bounced => "bounced",
-            Self::Opened => "opened",
-            Self::Clicked => "clicked",
-            Self::Converted => "converted",
-            Self::Failed => "failed",
+            /// The state of a stored name; `None` for a name no version wrote.
+            pub fn parse(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|state| state.as_str() == name)
+            }
         }
-    }
 
-    /// The status of a stored name; `None` for a name no version wrote.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where a segment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SegmentState {
-    /// Its definition changed and its memberships are being built or stored.
-    Build,
-    /// Its memberships are stored and kept live (a manual segment is always finished).
-    Finished,
-}
-
-impl SegmentState {
-    pub const ALL: [SegmentState; 2] = [Self::Build, Self::Finished];
-
-    /// The name stored and shown for this state.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Build => "build",
-            Self::Finished => "finished",
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
-    }
+    };
+}
 
-    /// The state of a stored name; `None` for a name no version wrote.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|state| state.as_str() == name)
+stored_state! {
+    /// Where a run (one person going through one campaign) stands.
+    pub enum RunState {
+        /// Waiting for its next step, due at `due_at`.
+        Active = "active",
+        /// Every step ran.
+        Done = "done",
+        /// The person did not match the campaign's filter when the first step came due.
+        Filtered = "filtered",
+        /// Ended from outside: the campaign was deleted or archived, or the person deleted or
+        /// merged away.
+        Cancelled = "cancelled",
+        /// A message could not be rendered, or the dispatcher failed on the run.
+        Failed = "failed",
     }
 }
 
-impl std::fmt::Display for SegmentState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+stored_state! {
+    /// Where a campaign stands.
+    pub enum CampaignState {
+        /// Saved, never started: its triggers start nothing.
+        Draft = "draft",
+        /// Its triggers start runs and its runs move on.
+        Running = "running",
+        /// Stopped for now: triggers start nothing and runs wait where they are.
+        Paused = "paused",
+        /// Put away: it starts nothing, its runs were ended, and it cannot be started until
+        /// restored.
+        Archived = "archived",
+    }
+}
+
+stored_state! {
+    /// Where a delivery (one message of one step of a run) stands: sent or not, then how far its
+    /// metrics took it.
+    pub enum DeliveryStatus {
+        /// Recorded with its rendered content, not sent yet (or waiting for a retry).
+        Queued = "queued",
+        /// Accepted by the receiver, the SMTP server or the push service.
+        Sent = "sent",
+        Delivered = "delivered",
+        /// Bounced, dropped or reported as spam.
+        Bounced = "bounced",
+        Opened = "opened",
+        Clicked = "clicked",
+        Converted = "converted",
+        /// Given up on: its last attempt failed, or the message could not be sent at all.
+        Failed = "failed",
+    }
+}
+
+stored_state! {
+    /// Where a segment stands.
+    pub enum SegmentState {
+        /// Its definition changed and its memberships are being built or stored.
+        Build = "build",
+        /// Its memberships are stored and kept live (a manual segment is always finished).
+        Finished = "finished",
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Debug;
+
     use super::{CampaignState, DeliveryStatus, RunState, SegmentState};
 
-    #[test]
-    fn run_states_round_trip_by_name_and_serialize_as_it() {
-        for state in RunState::ALL {
-            assert_eq!(RunState::parse(state.as_str()), Some(state));
+    /// Every state parses from its name, serializes as it and displays as it; `unknown` is none.
+    fn round_trip<T: Copy + Debug + PartialEq + serde::Serialize + std::fmt::Display>(
+        all: &[T],
+        as_str: fn(T) -> &'static str,
+        parse: fn(&str) -> Option<T>,
+        unknown: &str,
+    ) {
+        for state in all.iter().copied() {
+            assert_eq!(parse(as_str(state)), Some(state));
             assert_eq!(
                 serde_json::to_value(state).expect("serializes"),
-                serde_json::Value::String(state.as_str().into())
+                serde_json::Value::String(as_str(state).into())
             );
+            assert_eq!(state.to_string(), as_str(state));
         }
-        assert_eq!(RunState::parse("Active"), None);
+        assert_eq!(parse(unknown), None, "{unknown}");
     }
 
     #[test]
-    fn campaign_states_round_trip_by_name_and_serialize_as_it() {
-        for state in CampaignState::ALL {
-            assert_eq!(CampaignState::parse(state.as_str()), Some(state));
-            assert_eq!(
-                serde_json::to_value(state).expect("serializes"),
-                serde_json::Value::String(state.as_str().into())
-            );
-        }
-        assert_eq!(CampaignState::parse("stopped"), None);
-    }
-
-    #[test]
-    fn delivery_statuses_round_trip_by_name_and_serialize_as_it() {
-        for status in DeliveryStatus::ALL {
-            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
-            assert_eq!(
-                serde_json::to_value(status).expect("serializes"),
-                serde_json::Value::String(status.as_str().into())
-            );
-        }
-        assert_eq!(
-            DeliveryStatus::parse("dropped"),
-            None,
-            "a metric that bounces it"
+    fn states_round_trip_by_name() {
+        round_trip(RunState::ALL, RunState::as_str, RunState::parse, "Active");
+        round_trip(
+            CampaignState::ALL,
+            CampaignState::as_str,
+            CampaignState::parse,
+            "stopped",
         );
-    }
-
-    #[test]
-    fn segment_states_round_trip_by_name_and_serialize_as_it() {
-        for state in SegmentState::ALL {
-            assert_eq!(SegmentState::parse(state.as_str()), Some(state));
-            assert_eq!(
-                serde_json::to_value(state).expect("serializes"),
-                serde_json::Value::String(state.as_str().into())
-            );
-        }
-        assert_eq!(SegmentState::parse("building"), None);
+        // A metric that moves a delivery to `bounced`, not a status of its own.
+        round_trip(
+            DeliveryStatus::ALL,
+            DeliveryStatus::as_str,
+            DeliveryStatus::parse,
+            "dropped",
+        );
+        round_trip(
+            SegmentState::ALL,
+            SegmentState::as_str,
+            SegmentState::parse,
+            "building",
+        );
     }
 }
