@@ -51,7 +51,7 @@ pub(super) fn count_people(
         };
         let words = &mut scratch.levels;
         let result = &mut start;
-        let done = match levels {
+        let counted = match levels {
             1 => count_levels::<1>(rows, passes, thresholds, words, result),
             2 => count_levels::<2>(rows, passes, thresholds, words, result),
             3 => count_levels::<3>(rows, passes, thresholds, words, result),
@@ -64,7 +64,7 @@ pub(super) fn count_people(
             0 => true,
             _ => false,
         };
-        if done {
+        if counted {
             return start;
         }
     }
@@ -89,7 +89,7 @@ pub(super) fn count_people(
 /// The levels' pass: for each passing row, level `k` of its person gets the bit of level
 /// `k - 1` and level 0 gets the bit, so that after the pass level `k` holds the people with at
 /// least `k + 1` rows. `L` covers every finite threshold (`L <= MAX_LEVELS`); `result` holds
-/// the starting set, with a word for every person. Returns true.
+/// the starting set, with a word for every person. Returns true, for the caller's match.
 fn count_levels<const L: usize>(
     rows: &[&[Row]; 2],
     passes: &impl Fn(&Row) -> bool,
