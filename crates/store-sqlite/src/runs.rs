@@ -206,9 +206,9 @@ impl Queries<'_> {
                    WHERE workspace_id = ?1 AND campaign_id = ?2 AND created_at >= ?3 - 7 * 86400
                      AND sent_at >= ?3 GROUP BY 1
                  UNION ALL
-                 SELECT updated_at / 86400, 'failed', COUNT(*) FROM deliveries
+                 SELECT updated_at / 86400, ?4, COUNT(*) FROM deliveries
                    WHERE workspace_id = ?1 AND campaign_id = ?2 AND created_at >= ?3 - 7 * 86400
-                     AND status = 'failed' AND updated_at >= ?3 GROUP BY 1
+                     AND status = ?4 AND updated_at >= ?3 GROUP BY 1
                  UNION ALL
                  SELECT m.timestamp / 86400, m.metric, COUNT(DISTINCT m.delivery_id)
                    FROM delivery_metrics m JOIN deliveries d ON d.id = m.delivery_id
@@ -218,9 +218,15 @@ impl Queries<'_> {
             )
             .map_err(backend)?;
         let rows = statement
-            .query_map(params![workspace_id, campaign_id, since], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
+            .query_map(
+                params![
+                    workspace_id,
+                    campaign_id,
+                    since,
+                    DeliveryStatus::Failed.as_str()
+                ],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
             .map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)
     }
@@ -240,7 +246,7 @@ impl Queries<'_> {
                    WHERE workspace_id = ?1 AND campaign_id = ?2 AND sent_at IS NOT NULL
                  UNION ALL
                  SELECT status, COUNT(*) FROM deliveries
-                   WHERE workspace_id = ?1 AND campaign_id = ?2 AND status IN ('queued', 'failed')
+                   WHERE workspace_id = ?1 AND campaign_id = ?2 AND status IN (?3, ?4)
                    GROUP BY status
                  UNION ALL
                  SELECT m.metric, COUNT(DISTINCT m.delivery_id) FROM delivery_metrics m
@@ -250,9 +256,15 @@ impl Queries<'_> {
             )
             .map_err(backend)?;
         let rows = statement
-            .query_map(params![workspace_id, campaign_id], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-            })
+            .query_map(
+                params![
+                    workspace_id,
+                    campaign_id,
+                    DeliveryStatus::Queued.as_str(),
+                    DeliveryStatus::Failed.as_str()
+                ],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+            )
             .map_err(backend)?;
         for row in rows {
             counts.push(row.map_err(backend)?);
