@@ -157,7 +157,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 }
 
 /// Source rows per backfill job: about 3 ms of the writer's time each, so that a write that arrives
-/// meanwhile waits little (20M events were counted in 14 s with 10,000 a job).
+/// meanwhile waits little (20M events took 14 s in the background, docs/benchmarks.md).
 const BACKFILL_CHUNK: usize = 4_000;
 
 /// Builds the clock. A manual clock starts at the requested time, or at the last time it was

@@ -73,10 +73,21 @@ fn new_workspace(store: &StoreHandle, name: &str) -> i64 {
 }
 
 fn new_person(store: &StoreHandle, workspace_id: i64, id: &str, email: Option<&str>) -> i64 {
+    insert_person(store, workspace_id, &format!("cio{id}"), Some(id), email)
+}
+
+/// Stores a person with these identifiers and no attributes; returns their seq.
+fn insert_person(
+    store: &StoreHandle,
+    workspace_id: i64,
+    cio_id: &str,
+    id: Option<&str>,
+    email: Option<&str>,
+) -> i64 {
     let new = NewPerson {
         workspace_id,
-        cio_id: format!("cio{id}"),
-        id: Some(id.into()),
+        cio_id: cio_id.into(),
+        id: id.map(Into::into),
         email: email.map(Into::into),
         attributes: Map::new(),
         created_at: 10,
@@ -187,19 +198,7 @@ pub fn people_are_found_by_each_identifier(store: &StoreHandle) {
         .read_blocking(move |reader| reader.person(other_ws, &Identifier::Id("Abc".into())))
         .expect("lookup");
     assert!(elsewhere.is_none(), "people are scoped to their workspace");
-    let without_id = NewPerson {
-        workspace_id: ws,
-        cio_id: "mailonly".into(),
-        id: None,
-        email: Some("only@example.com".into()),
-        attributes: Map::new(),
-        created_at: 10,
-    };
-    let without_id = store
-        .write_blocking(move |tx| tx.insert_person(&without_id))
-        .expect("store works")
-        .expect("a person without an id")
-        .seq;
+    let without_id = insert_person(store, ws, "mailonly", None, Some("only@example.com"));
     let ids = store
         .read_blocking(move |reader| reader.person_ids(ws, &[without_id, seq, seq + 1_000, seq]))
         .expect("lookup");

@@ -44,14 +44,16 @@ pub(super) fn count_people(
 ) -> Bitset {
     start.grow(len);
     let thresholds = Thresholds::of(count);
-    if on_first.is_none() {
-        let levels = match count {
-            Count::AtLeast(n) => n,
-            Count::AtMost(n) | Count::Exactly(n) => n.saturating_add(1),
-        };
+    let levels = match count {
+        Count::AtLeast(n) => n,
+        Count::AtMost(n) | Count::Exactly(n) => n.saturating_add(1),
+    };
+    if on_first.is_none() && levels <= MAX_LEVELS as u64 {
         let words = &mut scratch.levels;
         let result = &mut start;
-        let counted = match levels {
+        match levels {
+            // No bound to cross (at least zero): `start` is everyone.
+            0 => {}
             1 => count_levels::<1>(rows, passes, thresholds, words, result),
             2 => count_levels::<2>(rows, passes, thresholds, words, result),
             3 => count_levels::<3>(rows, passes, thresholds, words, result),
@@ -59,14 +61,9 @@ pub(super) fn count_people(
             5 => count_levels::<5>(rows, passes, thresholds, words, result),
             6 => count_levels::<6>(rows, passes, thresholds, words, result),
             7 => count_levels::<7>(rows, passes, thresholds, words, result),
-            8 => count_levels::<8>(rows, passes, thresholds, words, result),
-            // No bound to cross (at least zero): `start` is everyone.
-            0 => true,
-            _ => false,
-        };
-        if counted {
-            return start;
+            _ => count_levels::<MAX_LEVELS>(rows, passes, thresholds, words, result),
         }
+        return start;
     }
     // Counts up to 255 fit a byte per person, four times less memory to touch; a bound above
     // 254 needs exact counts beyond that.
@@ -89,14 +86,14 @@ pub(super) fn count_people(
 /// The levels' pass: for each passing row, level `k` of its person gets the bit of level
 /// `k - 1` and level 0 gets the bit, so that after the pass level `k` holds the people with at
 /// least `k + 1` rows. `L` covers every finite threshold (`L <= MAX_LEVELS`); `result` holds
-/// the starting set, with a word for every person. Returns true, for the caller's match.
+/// the starting set, with a word for every person.
 fn count_levels<const L: usize>(
     rows: &[&[Row]; 2],
     passes: &impl Fn(&Row) -> bool,
     thresholds: Thresholds,
     levels: &mut Vec<u64>,
     result: &mut Bitset,
-) -> bool {
+) {
     debug_assert!(L <= MAX_LEVELS);
     let result = result.words_mut();
     let words = result.len();
@@ -137,7 +134,6 @@ fn count_levels<const L: usize>(
         *word = (*word | entered) & !left;
         group.fill(0);
     }
-    true
 }
 
 /// A per-person counter that saturates: a byte when the condition's bound is below 255, else a
