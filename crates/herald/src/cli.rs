@@ -4,6 +4,23 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Where the data is; every command that reads or writes it takes these flags.
+#[derive(Debug, Args, Default, Clone)]
+pub struct StoreArgs {
+    /// Where the embedded database lives, and with any database the key file that seals
+    /// workspace keys and the segment engine's image [default: ./herald-data].
+    #[arg(long, env = "HERALD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database to keep the data in instead of the embedded SQLite file, e.g.
+    /// `postgres://herald@db.internal/herald` (or libpq's `host=… dbname=…` form).
+    #[arg(long, env = "HERALD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The PostgreSQL schema Herald's tables live in, created if missing [default: the
+    /// connection's, usually public].
+    #[arg(long, env = "HERALD_DATABASE_SCHEMA", requires = "database_url")]
+    pub database_schema: Option<String>,
+}
+
 /// Herald: a self-hosted server that speaks Customer.io's Track and App APIs.
 #[derive(Debug, Parser)]
 #[command(name = "herald", version)]
@@ -48,16 +65,15 @@ pub struct DoctorArgs {
     /// The most rows to list [default: 1000].
     #[arg(long, default_value_t = 1000)]
     pub limit: usize,
-    #[arg(long, env = "HERALD_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Flags of `herald serve`. Each also has an environment variable and a config-file key.
 #[derive(Debug, Args, Default)]
 pub struct ServeArgs {
-    /// Where the database lives [default: ./herald-data].
-    #[arg(long, env = "HERALD_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// The address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "HERALD_LISTEN")]
     pub listen: Option<String>,
@@ -160,15 +176,15 @@ pub enum WorkspaceCommand {
         /// Print `{"id","name","site_id","api_key","app_api_key"}`.
         #[arg(long)]
         json: bool,
-        #[arg(long, env = "HERALD_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Lists workspaces (without their keys, which are only shown at creation).
     List {
         #[arg(long)]
         json: bool,
-        #[arg(long, env = "HERALD_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Prints the HTML snippet that loads track.js with a workspace's site id.
     Snippet {
@@ -180,8 +196,8 @@ pub enum WorkspaceCommand {
         /// Print `{"site_id","base_url","script_url","html","tag"}`.
         #[arg(long)]
         json: bool,
-        #[arg(long, env = "HERALD_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -201,7 +217,7 @@ pub enum UserCommand {
         /// --admin, the user reaches every workspace that exists now.
         #[arg(long = "workspace")]
         workspaces: Vec<String>,
-        #[arg(long, env = "HERALD_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }

@@ -10,12 +10,15 @@ use serde::Deserialize;
 
 use crate::cli::ServeArgs;
 use crate::connections::Deadlines;
+use crate::store_location::StoreLocation;
 
 /// The config file. Keys match the long flag names with `_` for `-`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub database_schema: Option<String>,
     pub listen: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -66,7 +69,7 @@ pub enum DevClock {
 /// The resolved settings of `herald serve`.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub data_dir: PathBuf,
+    pub store: StoreLocation,
     pub listen: String,
     pub tls: Option<(PathBuf, PathBuf)>,
     pub dev_clock: DevClock,
@@ -111,10 +114,7 @@ impl Settings {
     /// Layers the flags (which clap already merged with the environment) over the config file.
     pub fn resolve(config_path: Option<&Path>, args: ServeArgs) -> anyhow::Result<Self> {
         let file = FileConfig::load(config_path)?;
-        let data_dir = args
-            .data_dir
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("./herald-data"));
+        let store = StoreLocation::resolve(&file, args.store)?;
         let listen = args
             .listen
             .or(file.listen)
@@ -257,7 +257,7 @@ impl Settings {
             None => Some(DEFAULT_ENGINE_IMAGE_EVERY),
         };
         Ok(Self {
-            data_dir,
+            store,
             listen,
             tls,
             dev_clock,
@@ -417,7 +417,7 @@ mod tests {
             ..ServeArgs::default()
         };
         let settings = Settings::resolve(Some(&path), args).unwrap();
-        assert_eq!(settings.data_dir, PathBuf::from("/tmp/from-file"));
+        assert_eq!(settings.store.data_dir, PathBuf::from("/tmp/from-file"));
         assert_eq!(settings.listen, "127.0.0.1:1234");
         assert_eq!(settings.synchronous, Synchronous::Full);
         std::fs::write(&path, "unknown_key = 1\n").unwrap();

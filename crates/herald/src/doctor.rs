@@ -5,11 +5,11 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::DoctorArgs;
-use crate::workspace::{data_dir, open_store};
+use crate::store_location::StoreLocation;
 
 pub fn run(config: Option<&Path>, args: DoctorArgs) -> anyhow::Result<()> {
-    let data_dir = data_dir(config, args.data_dir)?;
-    let store = open_store(&data_dir, |_| {})?;
+    let location = StoreLocation::load(config, args.store)?;
+    let store = location.open()?;
     let limit = args.limit;
     let rows = store
         .read_blocking(move |reader| reader.corrupt_rows(limit))
@@ -49,7 +49,9 @@ pub fn run(config: Option<&Path>, args: DoctorArgs) -> anyhow::Result<()> {
         .context("cannot remove the unreadable rows")?;
     // The rows changed behind the engine log's back, so the engine's image no longer matches
     // the store: the next start loads from the history instead.
-    match std::fs::remove_file(crate::config::Settings::engine_image_path(&data_dir)) {
+    match std::fs::remove_file(crate::config::Settings::engine_image_path(
+        &location.data_dir,
+    )) {
         Ok(()) => eprintln!("removed the segment engine's image; the next start reads the history"),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => return Err(error).context("cannot remove the segment engine's image"),

@@ -6,6 +6,7 @@ mod config;
 mod connections;
 mod doctor;
 mod serve;
+mod store_location;
 mod tls;
 mod user;
 mod workspace;

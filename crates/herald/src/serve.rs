@@ -13,18 +13,15 @@ use tokio::net::TcpListener;
 use crate::config::{DevClock, Settings};
 use herald_ingest::sealed_keys::KeySealer;
 
-use crate::workspace::{create, open_store, print_credentials};
+use crate::workspace::{create, print_credentials};
 
 /// The setting the dev clock's last reading is kept under; shared with the API.
 const DEV_CLOCK_SETTING: &str = "dev_clock_now";
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let synchronous = settings.synchronous;
-    let store = open_store(&settings.data_dir, |options| {
-        options.synchronous = synchronous
-    })?;
+    let store = settings.store.open_server(settings.synchronous)?;
     let clock = make_clock(&store, settings.dev_clock).await?;
-    let sealer = Arc::new(Settings::key_sealer(&settings.data_dir)?);
+    let sealer = Arc::new(Settings::key_sealer(&settings.store.data_dir)?);
     first_workspace(&store, sealer.clone(), clock.now()).await?;
 
     let listener = TcpListener::bind(&settings.listen)
@@ -43,7 +40,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("{scheme}://{address}"));
 
     let prepared = crate::campaigns::prepare(&store).await?;
-    let image_path = Settings::engine_image_path(&settings.data_dir);
+    let image_path = Settings::engine_image_path(&settings.store.data_dir);
     let image = settings
         .engine_image_every
         .map(|every| herald_segments::ImageSettings {

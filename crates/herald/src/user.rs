@@ -9,7 +9,7 @@ use herald_domain::{Clock, SystemClock};
 use herald_store::NewUser;
 
 use crate::cli::UserCommand;
-use crate::workspace::{data_dir, open_store};
+use crate::store_location::StoreLocation;
 
 pub fn run(config: Option<&Path>, command: UserCommand) -> anyhow::Result<()> {
     let UserCommand::Create {
@@ -17,7 +17,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> anyhow::Result<()> {
         password_stdin,
         admin,
         workspaces,
-        data_dir: flag,
+        store,
     } = command;
     anyhow::ensure!(
         password_stdin,
@@ -33,7 +33,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> anyhow::Result<()> {
     let password = password.trim_end_matches(['\n', '\r']);
     let password_hash =
         herald_ui::hash_password(password).map_err(|error| anyhow::anyhow!("{error}"))?;
-    let store = open_store(&data_dir(config, flag)?, |_| {})?;
+    let store = StoreLocation::load(config, store)?.open()?;
     let all = store
         .read_blocking(|r| r.workspaces())
         .context("cannot read the workspaces")?;

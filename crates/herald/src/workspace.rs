@@ -1,30 +1,18 @@
-//! `herald workspace create|list|snippet`: opens the data dir's database directly, so it works whether
-//! or not a server is running on it (SQLite lets the two take turns writing).
+//! `herald workspace create|list|snippet`: opens the database directly, so it works whether or
+//! not a server is running on it (SQLite lets the two take turns writing; PostgreSQL takes
+//! both at once).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use herald_domain::{Clock, SystemClock};
 use herald_ingest::sealed_keys::{KeySealer, WorkspaceKeys};
 use herald_ingest::workspaces::{Credentials, generate};
 use herald_store::{StoreHandle, Workspace};
-use herald_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::cli::WorkspaceCommand;
 use crate::config::{FileConfig, Settings};
-
-/// Opens the store in `data_dir`, creating the folder if needed.
-pub fn open_store(
-    data_dir: &Path,
-    options: impl FnOnce(&mut SqliteOptions),
-) -> anyhow::Result<StoreHandle> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
-    let mut sqlite = SqliteOptions::new(Settings::database_path(data_dir));
-    options(&mut sqlite);
-    SqliteStore::open_handle(&sqlite)
-        .with_context(|| format!("cannot open the database in {}", data_dir.display()))
-}
+use crate::store_location::StoreLocation;
 
 /// Creates a workspace and returns its clear-text credentials. The keys are kept sealed beside
 /// their hashes, in the same write, so the web UI's Settings can show them.
@@ -54,25 +42,14 @@ pub fn create(
     Ok(credentials)
 }
 
-pub fn data_dir(config: Option<&Path>, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let file = FileConfig::load(config)?;
-    Ok(flag
-        .or(file.data_dir)
-        .unwrap_or_else(|| PathBuf::from("./herald-data")))
-}
-
 pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<()> {
     match command {
-        WorkspaceCommand::Create {
-            name,
-            json,
-            data_dir: flag,
-        } => {
+        WorkspaceCommand::Create { name, json, store } => {
             let name = name.trim().to_owned();
             anyhow::ensure!(!name.is_empty(), "a workspace needs a name");
-            let data_dir = data_dir(config, flag)?;
-            let store = open_store(&data_dir, |_| {})?;
-            let sealer = Settings::key_sealer(&data_dir)?;
+            let location = StoreLocation::load(config, store)?;
+            let store = location.open()?;
+            let sealer = Settings::key_sealer(&location.data_dir)?;
             let credentials = create(&store, &sealer, &name, SystemClock.now())?;
             if json {
                 println!("{}", serde_json::to_string(&credentials)?);
@@ -81,11 +58,8 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
             }
             Ok(())
         }
-        WorkspaceCommand::List {
-            json,
-            data_dir: flag,
-        } => {
-            let store = open_store(&data_dir(config, flag)?, |_| {})?;
+        WorkspaceCommand::List { json, store } => {
+            let store = StoreLocation::load(config, store)?.open()?;
             let workspaces = store
                 .read_blocking(|reader| reader.workspaces())
                 .context("cannot list workspaces")?;
@@ -105,16 +79,16 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
             name,
             base_url,
             json,
-            data_dir: flag,
+            store,
         } => {
             let file = FileConfig::load(config)?;
-            let base_url = base_url.or(file.public_url).unwrap_or_else(|| {
+            let base_url = base_url.or(file.public_url.clone()).unwrap_or_else(|| {
                 let listen = file.listen.as_deref().unwrap_or("127.0.0.1:8080");
                 format!("http://{listen}")
             });
             let base_url =
                 herald_api::snippet::normalize_base_url(&base_url).map_err(anyhow::Error::msg)?;
-            let store = open_store(&data_dir(config, flag)?, |_| {})?;
+            let store = StoreLocation::resolve(&file, store)?.open()?;
             let workspaces = store
                 .read_blocking(|reader| reader.workspaces())
                 .context("cannot list workspaces")?;

@@ -8,7 +8,7 @@
 use herald_store::{Person, StoreError, StoredEvent};
 use rusqlite::Connection;
 
-use crate::corrupt::skip_corrupt;
+use crate::queries::skip_corrupt;
 use crate::queries::{
     EventRow, PERSON_COLUMNS, backend, decode_event, event_row, finish_person, person_from_row,
 };

@@ -10,7 +10,6 @@ mod backfills;
 mod cache;
 mod checkpointer;
 mod connection;
-mod corrupt;
 mod doctor;
 mod histories;
 mod index_buffer;
@@ -58,7 +57,7 @@ impl SqliteOptions {
 /// The SQLite store. Dropping it lets the writer finish the queued jobs and stop.
 pub struct SqliteStore {
     write_queue: mpsc::Sender<WriteJob>,
-    background: writer::Background,
+    background: herald_store::group_commit::Background,
     read_queue: std_mpsc::Sender<ReadJob>,
     /// The database file, for the connections of pinned reads.
     path: PathBuf,

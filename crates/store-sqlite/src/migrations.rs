@@ -3,6 +3,8 @@
 use herald_store::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
+use herald_store::codec::migration_checksum as checksum;
+
 use crate::queries::backend;
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -36,16 +38,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// twenty million events before the server listened; they now leave that to `backfills`. A
 /// store that ran the first texts has its tables full and needs no backfill.
 const SUPERSEDED: &[(i64, &str)] = &[(10, "2d89f53d2fee8ad8"), (12, "ffb2ee3b8564edb5")];
-
-/// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
-fn checksum(sql: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sql.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
 
 /// Applies every migration not yet applied. It runs in one immediate transaction, so two
 /// processes opening the same new file (a server and `herald workspace create`) do not race.

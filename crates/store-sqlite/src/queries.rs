@@ -10,7 +10,9 @@ use herald_store::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 
-use crate::corrupt::{corrupt_row, skip_corrupt};
+pub(crate) use herald_store::codec::{
+    corrupt_row, parse_json, parse_object, skip_corrupt, to_json,
+};
 
 /// Converts a SQLite error into the store's error type.
 pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
@@ -21,14 +23,6 @@ pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
             StoreError::Conflict(message.unwrap_or_else(|| code.to_string()))
         }
         other => StoreError::Backend(other.to_string()),
-    }
-}
-
-pub(crate) fn parse_object(text: &str) -> Result<Map<String, Value>, StoreError> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(StoreError::Corrupt("expected a JSON object".into())),
-        Err(error) => Err(StoreError::Corrupt(error.to_string())),
     }
 }
 
@@ -84,14 +78,6 @@ impl<'c> Queries<'c> {
     pub(crate) fn new(connection: &'c Connection) -> Self {
         Self { connection }
     }
-}
-
-pub(crate) fn parse_json(text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|error| StoreError::Corrupt(error.to_string()))
-}
-
-pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
 /// Runs a cached statement that writes; returns the number of rows it changed.

@@ -7,7 +7,7 @@ use herald_store::{
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
 
-use crate::corrupt::corrupt_row;
+use crate::queries::corrupt_row;
 use crate::queries::{Queries, backend, execute, parse_json, to_json};
 
 const RUN_COLUMNS: &str = "id, workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at";

@@ -6,10 +6,13 @@
 //! The queries a job may run are the methods of [`StoreRead`] and [`StoreTx`]; only backend
 //! crates know SQL. [`conformance`] holds the behaviour every backend must show.
 
+pub mod codec;
 pub mod conformance;
 mod error;
+pub mod group_commit;
 mod handle;
 mod rows;
+pub mod soon;
 mod states;
 mod traits;
 

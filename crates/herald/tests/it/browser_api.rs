@@ -5,7 +5,7 @@
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, herald_binary, set_clock};
+use crate::helpers::{TestApp, set_clock};
 
 const START: i64 = 1_800_000_000;
 
@@ -563,7 +563,7 @@ async fn the_snippet_comes_from_the_app_api_and_the_command_line() {
     assert_eq!(response.status(), 401);
 
     let run = |args: &[&str]| {
-        std::process::Command::new(herald_binary())
+        crate::helpers::herald(&app.server.data_dir)
             .args(["workspace", "snippet"])
             .args(args)
             .arg("--data-dir")

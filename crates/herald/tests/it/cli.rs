@@ -30,7 +30,7 @@ fn workspace_create_and_list_work_beside_a_running_server() {
     let _server = Server::start(dir.path(), &[]);
     let created = create_workspace(dir.path(), "second");
     assert!(created.id > 1);
-    let output = Command::new(herald_binary())
+    let output = crate::helpers::herald(dir.path())
         .args(["workspace", "list", "--json", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -44,7 +44,7 @@ fn workspace_create_and_list_work_beside_a_running_server() {
         .map(|w| w["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, vec!["default", "second"]);
-    let duplicate = Command::new(herald_binary())
+    let duplicate = crate::helpers::herald(dir.path())
         .args(["workspace", "create", "second", "--json", "--data-dir"])
         .arg(dir.path())
         .output()

@@ -12,6 +12,41 @@ pub fn herald_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_herald"))
 }
 
+/// A `herald` command on the suite's backend for `data_dir`: the embedded SQLite file in it, or,
+/// when `HERALD_TEST_BACKEND=postgres`, a schema of its own (named after the data dir, so every
+/// command and server on one data dir shares it) in `HERALD_TEST_DATABASE_URL`'s database, the
+/// machine's PostgreSQL by default. `scripts/test` runs the suite both ways.
+pub fn herald(data_dir: &Path) -> Command {
+    let mut command = Command::new(herald_binary());
+    command
+        .env_remove("HERALD_DATABASE_URL")
+        .env_remove("HERALD_DATABASE_SCHEMA");
+    if let Some((url, schema)) = postgres_for(data_dir) {
+        command
+            .env("HERALD_DATABASE_URL", url)
+            .env("HERALD_DATABASE_SCHEMA", schema);
+    }
+    command
+}
+
+/// The database URL and schema the suite uses for `data_dir`, when it runs on PostgreSQL.
+pub fn postgres_for(data_dir: &Path) -> Option<(String, String)> {
+    match std::env::var("HERALD_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {}
+        Ok("sqlite") | Err(_) => return None,
+        Ok(other) => panic!("HERALD_TEST_BACKEND is sqlite or postgres, not {other:?}"),
+    }
+    let url = std::env::var("HERALD_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=test".into());
+    // FNV-1a of the path: a stable, valid schema name per data dir.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in data_dir.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    Some((url, format!("herald_it_{hash:016x}")))
+}
+
 /// Credentials printed by `herald workspace create NAME --json`.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -23,7 +58,7 @@ pub struct Workspace {
 
 /// Runs `herald workspace create NAME --json` on a data dir.
 pub fn create_workspace(data_dir: &Path, name: &str) -> Workspace {
-    let output = Command::new(herald_binary())
+    let output = herald(data_dir)
         .args(["workspace", "create", name, "--json", "--data-dir"])
         .arg(data_dir)
         .output()
@@ -59,7 +94,7 @@ pub struct Server {
 impl Server {
     /// Starts a server on a random port with extra flags and waits until it listens.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
-        let mut child = Command::new(herald_binary())
+        let mut child = herald(data_dir)
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)

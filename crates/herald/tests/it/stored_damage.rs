@@ -3,16 +3,15 @@
 //! lists and removes them (issue 11).
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, TestApp, event, herald_binary, identify};
+use crate::helpers::{Server, TestApp, event, identify};
 use crate::segments::create_segment;
 
 /// Runs `herald doctor` with extra flags on a data dir; returns what it printed to stdout.
 fn doctor(data_dir: &Path, flags: &[&str]) -> String {
-    let output = Command::new(herald_binary())
+    let output = crate::helpers::herald(data_dir)
         .arg("doctor")
         .args(flags)
         .arg("--data-dir")
@@ -53,22 +52,20 @@ async fn unreadable_rows_are_skipped_reported_and_removed_by_doctor() {
     // (the 128-level form body the browser endpoint used to store), and attributes that are
     // not an object.
     let data_dir = app.server.data_dir.clone();
-    {
-        let database = rusqlite::Connection::open(data_dir.join("herald.db")).unwrap();
-        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        let changed = database
-            .execute(
-                "UPDATE activities SET data = ?1 WHERE seq = (SELECT MIN(a.seq) FROM activities a
-                   JOIN people p ON p.seq = a.person_seq WHERE p.id = 'ann' AND a.name = 'login')",
-                [deep],
-            )
-            .unwrap();
-        assert_eq!(changed, 1);
-        let changed = database
-            .execute("UPDATE people SET attributes = '[1]' WHERE id = 'bob'", [])
-            .unwrap();
-        assert_eq!(changed, 1);
-    }
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let changed = crate::database::execute(
+        &data_dir,
+        &format!(
+            "UPDATE activities SET data = '{deep}' WHERE seq = (SELECT MIN(a.seq) FROM activities a
+               JOIN people p ON p.seq = a.person_seq WHERE p.id = 'ann' AND a.name = 'login')"
+        ),
+    );
+    assert_eq!(changed, 1);
+    let changed = crate::database::execute(
+        &data_dir,
+        "UPDATE people SET attributes = '[1]' WHERE id = 'bob'",
+    );
+    assert_eq!(changed, 1);
 
     // The server starts (it used to refuse: "cannot start the segment engine … corrupt row").
     app.server = Server::start(&data_dir, &["--engine-image-every", "off"]);

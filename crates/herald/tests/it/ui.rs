@@ -4,13 +4,13 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
-use crate::helpers::{Server, TestApp, create_workspace, herald_binary};
+use crate::helpers::{Server, TestApp, create_workspace};
 
 pub const PASSWORD: &str = "a long enough password";
 
@@ -21,7 +21,7 @@ pub fn create_user(
     password: &str,
     extra: &[&str],
 ) -> std::process::Output {
-    let mut child = Command::new(herald_binary())
+    let mut child = crate::helpers::herald(data_dir)
         .args(["user", "create", email, "--password-stdin", "--data-dir"])
         .arg(data_dir)
         .args(extra)

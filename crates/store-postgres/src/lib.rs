@@ -1,0 +1,143 @@
+//! Herald's store on PostgreSQL.
+//!
+//! The same shape as the embedded SQLite store: one writer thread owns the connection that
+//! writes, drains every queued write job into one transaction (group commit), runs each job in
+//! a savepoint of its own so one failing job does not undo the others, and tells each job's
+//! caller only after `COMMIT` returned. Readers run on a few threads with connections of their
+//! own. The queries are the same behaviour over PostgreSQL's SQL, checked by the conformance
+//! suite both backends pass.
+//!
+//! One writer per database for now: several nodes on one database (issue 15) need the engine
+//! log's order and the delivery queue's claims to hold across writers, which they do not yet.
+
+mod activities;
+mod campaigns;
+mod connection;
+mod migrations;
+mod people;
+mod pg;
+mod queries;
+mod readers;
+mod segments;
+mod workspaces;
+mod writer;
+
+use std::sync::mpsc as std_mpsc;
+
+use herald_store::group_commit::Background;
+use herald_store::{ReadJob, Store, StoreError, StoreHandle, WriteJob};
+use tokio::sync::mpsc;
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// The server and database, as a URL (`postgres://user@host/database`) or libpq's
+    /// `key=value` form.
+    pub url: String,
+    /// The schema Herald's tables live in, created if missing; `None` for the connection's
+    /// default (`public`). Lowercase letters, digits and underscores.
+    pub schema: Option<String>,
+    /// How many reader threads (and read connections) to run.
+    pub readers: usize,
+    /// The most write jobs one transaction takes.
+    pub max_batch: usize,
+    /// Whether this process is a server node, which must be the only one on its schema: the
+    /// engine log's order and the delivery queue's claims hold for one writer only, until
+    /// several nodes share a database (issue 15). Commands (`herald workspace`, …) are not.
+    pub node: bool,
+}
+
+impl PostgresOptions {
+    /// Options with the defaults for the database at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            readers: 3,
+            max_batch: 2048,
+            node: false,
+        }
+    }
+}
+
+/// The PostgreSQL store. Dropping it lets the writer finish the queued jobs and stop.
+pub struct PostgresStore {
+    write_queue: mpsc::Sender<WriteJob>,
+    background: Background,
+    read_queue: std_mpsc::Sender<ReadJob>,
+    /// For the connections of pinned reads.
+    options: PostgresOptions,
+}
+
+impl PostgresStore {
+    /// Connects, applies pending migrations and starts the writer and reader threads.
+    pub fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
+        // The synchronous client runs a small runtime of its own for each connection, which
+        // cannot start inside another runtime's thread: connections are opened on a thread of
+        // their own, wherever `open` is called from.
+        let options = options.clone();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| Self::open_here(options.clone()))
+                .join()
+                .unwrap_or_else(|_| Err(StoreError::Panicked("opening the store".into())))
+        })
+    }
+
+    fn open_here(options: PostgresOptions) -> Result<Self, StoreError> {
+        let mut write_client = connection::connect(&options)?;
+        migrations::apply(&mut write_client, options.schema.as_deref())?;
+        if options.node {
+            migrations::claim_node(&mut write_client, options.schema.as_deref())?;
+        }
+        let (write_queue, background) = writer::spawn(write_client, options.max_batch)?;
+        let mut read_clients = Vec::with_capacity(options.readers.max(1));
+        for _ in 0..options.readers.max(1) {
+            read_clients.push(connection::connect(&options)?);
+        }
+        let read_queue = readers::spawn(read_clients)?;
+        Ok(Self {
+            write_queue,
+            background,
+            read_queue,
+            options,
+        })
+    }
+
+    /// Opens the store and wraps it in a [`StoreHandle`].
+    pub fn open_handle(options: &PostgresOptions) -> Result<StoreHandle, StoreError> {
+        Ok(StoreHandle::new(std::sync::Arc::new(Self::open(options)?)))
+    }
+}
+
+impl Store for PostgresStore {
+    fn write_queue(&self) -> &mpsc::Sender<WriteJob> {
+        &self.write_queue
+    }
+
+    fn submit_background(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.background.push(job, &self.write_queue)
+    }
+
+    fn submit_read(&self, job: ReadJob) -> Result<(), StoreError> {
+        self.read_queue.send(job).map_err(|_| StoreError::Closed)
+    }
+
+    fn pin_read(&self, job: ReadJob) -> Result<(), StoreError> {
+        readers::pin(&self.options, job)
+    }
+}
+
+#[cfg(test)]
+mod test_database;
+
+#[cfg(test)]
+mod conformance_tests {
+    fn make_store() -> (herald_store::StoreHandle, crate::test_database::TestSchema) {
+        let schema = crate::test_database::TestSchema::new();
+        let store = crate::PostgresStore::open_handle(&schema.options()).expect("the store opens");
+        (store, schema)
+    }
+
+    herald_store::store_conformance_tests!(make_store());
+}

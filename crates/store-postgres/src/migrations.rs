@@ -1,0 +1,171 @@
+//! The schema migration runner: numbered SQL files applied once each, recorded with a checksum,
+//! under an advisory lock so that nodes starting together do not race.
+
+use herald_store::StoreError;
+use herald_store::codec::migration_checksum as checksum;
+use postgres::Client;
+
+use crate::pg::backend;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// The advisory lock migrations run under: one for the whole database, so that a second node
+/// waits until the first has finished and then finds everything applied.
+const LOCK: i64 = 0x6865_7261_6c64; // "herald"
+
+/// The class of the advisory lock a server node holds on its schema (the two-key form: this
+/// and the schema's hash).
+const NODE_LOCK: i32 = 0x6865_7261; // "hera"
+
+/// Applies every migration not yet applied, in `schema` (created if missing) or the
+/// connection's default schema.
+pub(crate) fn apply(client: &mut Client, schema: Option<&str>) -> Result<(), StoreError> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&LOCK])
+        .map_err(backend)?;
+    let applied = apply_locked(client, schema);
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&LOCK])
+        .map_err(backend);
+    applied.and(unlocked.map(|_| ()))
+}
+
+/// Takes the lock a server node holds on its schema for as long as its writer's connection
+/// lives, or refuses to start: a second node on the same schema would break the order the
+/// segment engine reads the log in.
+pub(crate) fn claim_node(client: &mut Client, schema: Option<&str>) -> Result<(), StoreError> {
+    let claimed: bool = client
+        .query_one(
+            "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
+            &[&NODE_LOCK],
+        )
+        .map_err(backend)?
+        .get(0);
+    if claimed {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "another herald serve is running on this database (schema {}); one server per \
+             database or schema is supported for now",
+            schema.unwrap_or("default")
+        )))
+    }
+}
+
+fn apply_locked(client: &mut Client, schema: Option<&str>) -> Result<(), StoreError> {
+    if let Some(schema) = schema {
+        crate::connection::check_schema_name(schema)?;
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .map_err(backend)?;
+    }
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT PRIMARY KEY,
+                 applied_at BIGINT NOT NULL,
+                 checksum TEXT NOT NULL
+             )",
+        )
+        .map_err(backend)?;
+    for (version, sql) in MIGRATIONS {
+        let recorded = client
+            .query_opt(
+                "SELECT checksum FROM schema_migrations WHERE version = $1",
+                &[version],
+            )
+            .map_err(backend)?
+            .map(|row| row.get::<_, String>(0));
+        match recorded {
+            Some(existing) if existing == checksum(sql) => continue,
+            Some(existing) => {
+                return Err(StoreError::Corrupt(format!(
+                    "migration {version} was applied with checksum {existing} but the binary carries {}",
+                    checksum(sql)
+                )));
+            }
+            None => {
+                let mut tx = client.transaction().map_err(backend)?;
+                tx.batch_execute(sql).map_err(backend)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at, checksum)
+                     VALUES ($1, extract(epoch FROM now())::bigint, $2)",
+                    &[version, &checksum(sql)],
+                )
+                .map_err(backend)?;
+                tx.commit().map_err(backend)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_store::StoreError;
+
+    use crate::test_database::TestSchema;
+    use crate::{PostgresOptions, PostgresStore};
+
+    /// Nodes that start together on a new schema: each waits for the migration lock, and every
+    /// migration is applied once.
+    #[test]
+    fn stores_opened_together_apply_each_migration_once() {
+        let schema = TestSchema::new();
+        let opened: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| PostgresStore::open(&schema.options())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("no panic"))
+                .collect()
+        });
+        assert!(
+            opened.iter().all(Result::is_ok),
+            "{:?}",
+            opened
+                .iter()
+                .filter_map(|r| r.as_ref().err())
+                .collect::<Vec<_>>()
+        );
+        let mut client = crate::connection::connect(&schema.options()).expect("a connection");
+        let rows = client
+            .query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .expect("the migrations table");
+        let versions: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+        assert_eq!(
+            versions,
+            (1..=super::MIGRATIONS.len() as i64).collect::<Vec<_>>()
+        );
+    }
+
+    /// A second server on the same schema is refused while the first runs; commands are not.
+    #[test]
+    fn one_server_node_per_schema() {
+        let schema = TestSchema::new();
+        let node = PostgresOptions {
+            node: true,
+            ..schema.options()
+        };
+        let first = PostgresStore::open(&node).expect("the first node starts");
+        match PostgresStore::open(&node) {
+            Err(StoreError::Conflict(message)) => {
+                assert!(message.contains("another herald serve"), "{message}");
+            }
+            Err(other) => panic!("refused for another reason: {other}"),
+            Ok(_) => panic!("a second node started on the same schema"),
+        }
+        PostgresStore::open(&schema.options()).expect("a command opens the store beside a node");
+        let other = TestSchema::new();
+        PostgresStore::open(&PostgresOptions {
+            node: true,
+            ..other.options()
+        })
+        .expect("a node on another schema starts");
+        drop(first);
+    }
+}

@@ -1,0 +1,475 @@
+//! People, their devices and the suppressed identifiers: reads and writes the `people`,
+//! `devices` and `suppressions` tables (and drops a deleted person's `anonymous_links`).
+
+use std::collections::HashMap;
+
+use herald_domain::{Identifier, UnixSeconds};
+use herald_store::{Device, NewPerson, Person, StoreError};
+
+use herald_store::codec::{corrupt_row, parse_object, to_json};
+
+use crate::pg::Pg;
+
+/// The columns [`person_from_row`] reads, in its order.
+pub(crate) const PERSON_COLUMNS: &str =
+    "seq, workspace_id, cio_id, id, email, attributes, created_at, updated_at";
+
+/// A person selected as [`PERSON_COLUMNS`]; attributes that cannot be decoded make the row
+/// corrupt (see `herald_store::codec`).
+pub(crate) fn person_from_row(row: &postgres::Row) -> Result<Person, StoreError> {
+    let seq: i64 = row.get(0);
+    let attributes: String = row.get(5);
+    Ok(Person {
+        seq,
+        workspace_id: row.get(1),
+        cio_id: row.get(2),
+        id: row.get(3),
+        email: row.get(4),
+        attributes: parse_object(&attributes).map_err(|error| corrupt_row("people", seq, error))?,
+        created_at: row.get(6),
+        updated_at: row.get(7),
+    })
+}
+
+pub(crate) fn person(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    identifier: &Identifier,
+) -> Result<Option<Person>, StoreError> {
+    let column = match identifier {
+        Identifier::Id(_) => "id",
+        Identifier::Email(_) => "email_lower",
+        Identifier::CioId(_) => "cio_id",
+    };
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people
+         WHERE workspace_id = $1 AND {column} = $2 AND deleted_at IS NULL"
+    );
+    pg.one(&sql, &[&workspace_id, &identifier.value()], person_from_row)
+}
+
+pub(crate) fn person_by_seq(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    seq: i64,
+) -> Result<Option<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people
+         WHERE workspace_id = $1 AND seq = $2 AND deleted_at IS NULL"
+    );
+    pg.one(&sql, &[&workspace_id, &seq], person_from_row)
+}
+
+pub(crate) fn person_ids(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    seqs: &[i64],
+) -> Result<Vec<Option<String>>, StoreError> {
+    let rows = pg.query(
+        "SELECT seq, id FROM people
+         WHERE workspace_id = $1 AND seq = ANY($2) AND deleted_at IS NULL",
+        &[&workspace_id, &seqs],
+    )?;
+    let ids: HashMap<i64, Option<String>> =
+        rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    Ok(seqs
+        .iter()
+        .map(|seq| ids.get(seq).cloned().flatten())
+        .collect())
+}
+
+pub(crate) fn devices(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    person_seq: i64,
+) -> Result<Vec<Device>, StoreError> {
+    pg.all(
+        "SELECT token, platform, last_used, attributes FROM devices
+         WHERE workspace_id = $1 AND person_seq = $2 ORDER BY token",
+        &[&workspace_id, &person_seq],
+        |row| {
+            let token: String = row.get(0);
+            let attributes: String = row.get(3);
+            let attributes = parse_object(&attributes)
+                .map_err(|error| corrupt_row("devices", format!("{person_seq}/{token}"), error))?;
+            Ok(Device {
+                token,
+                platform: row.get(1),
+                last_used: row.get(2),
+                attributes,
+            })
+        },
+    )
+}
+
+pub(crate) fn is_suppressed(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    identifier: &Identifier,
+) -> Result<bool, StoreError> {
+    let found = pg.query_opt(
+        "SELECT 1 FROM suppressions WHERE workspace_id = $1 AND id_type = $2 AND value = $3",
+        &[
+            &workspace_id,
+            &identifier.id_type().as_str(),
+            &identifier.value(),
+        ],
+    )?;
+    Ok(found.is_some())
+}
+
+pub(crate) fn live_people(pg: &mut Pg<'_>, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people
+         WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY seq"
+    );
+    pg.all(&sql, &[&workspace_id], person_from_row)
+}
+
+pub(crate) fn people_page(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people
+         WHERE workspace_id = $1 AND deleted_at IS NULL AND seq < $2
+         ORDER BY seq DESC LIMIT $3"
+    );
+    let rows = pg.query(
+        &sql,
+        &[
+            &workspace_id,
+            &before.unwrap_or(i64::MAX),
+            &i64::try_from(limit).unwrap_or(i64::MAX),
+        ],
+    )?;
+    // As on SQLite, a corrupt person fails the page rather than leaving a hole in it.
+    rows.iter().map(person_from_row).collect()
+}
+
+/// The first text after every text that starts with `prefix`, for a range scan of an index:
+/// the prefix with its last character moved one on (`"ab"` → `"ac"`); `None` when every text
+/// greater than the prefix qualifies. The same bound as the SQLite store's, so that both find
+/// the same people.
+fn after_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+pub(crate) fn search_people(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<Person>, StoreError> {
+    // PostgreSQL text cannot hold NUL, so no id or email starts with a prefix that has one (and
+    // the server would refuse it as a parameter).
+    if prefix.contains('\0') {
+        return Ok(Vec::new());
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut found: Vec<Person> = Vec::new();
+    let lower = prefix.to_lowercase();
+    for (column, start) in [("id", prefix.to_owned()), ("email_lower", lower)] {
+        // The text_pattern_ops operators compare bytes, as SQLite's BINARY collation does, and
+        // take the range's bounds from parameters in a generic plan too (a `LIKE $2` would not).
+        let rows = match after_prefix(&start) {
+            Some(end) => {
+                let sql = format!(
+                    "SELECT {PERSON_COLUMNS} FROM people
+                     WHERE workspace_id = $1 AND deleted_at IS NULL
+                       AND {column} ~>=~ $2 AND {column} ~<~ $3
+                     ORDER BY {column} USING ~<~ LIMIT $4"
+                );
+                pg.query(&sql, &[&workspace_id, &start, &end, &limit])?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {PERSON_COLUMNS} FROM people
+                     WHERE workspace_id = $1 AND deleted_at IS NULL AND {column} ~>=~ $2
+                     ORDER BY {column} USING ~<~ LIMIT $3"
+                );
+                pg.query(&sql, &[&workspace_id, &start, &limit])?
+            }
+        };
+        for row in &rows {
+            let person = person_from_row(row)?;
+            if !found.iter().any(|p| p.seq == person.seq) {
+                found.push(person);
+            }
+        }
+    }
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(found)
+}
+
+pub(crate) fn insert_person(pg: &mut Pg<'_>, new: &NewPerson) -> Result<Person, StoreError> {
+    let email_lower = new.email.as_ref().map(|email| email.to_lowercase());
+    let row = pg.query_one(
+        "INSERT INTO people (workspace_id, cio_id, id, email, email_lower, attributes, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         RETURNING seq",
+        &[
+            &new.workspace_id,
+            &new.cio_id,
+            &new.id,
+            &new.email,
+            &email_lower,
+            &to_json(&new.attributes)?,
+            &new.created_at,
+        ],
+    )?;
+    Ok(Person {
+        seq: row.get(0),
+        workspace_id: new.workspace_id,
+        cio_id: new.cio_id.clone(),
+        id: new.id.clone(),
+        email: new.email.clone(),
+        attributes: new.attributes.clone(),
+        created_at: new.created_at,
+        updated_at: new.created_at,
+    })
+}
+
+pub(crate) fn update_person(pg: &mut Pg<'_>, person: &Person) -> Result<(), StoreError> {
+    let email_lower = person.email.as_ref().map(|email| email.to_lowercase());
+    pg.execute(
+        "UPDATE people SET id = $3, email = $4, email_lower = $5, attributes = $6, updated_at = $7
+         WHERE workspace_id = $1 AND seq = $2",
+        &[
+            &person.workspace_id,
+            &person.seq,
+            &person.id,
+            &person.email,
+            &email_lower,
+            &to_json(&person.attributes)?,
+            &person.updated_at,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn delete_person(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    seq: i64,
+    now: UnixSeconds,
+) -> Result<(), StoreError> {
+    pg.execute(
+        "UPDATE people SET deleted_at = $3
+         WHERE workspace_id = $1 AND seq = $2 AND deleted_at IS NULL",
+        &[&workspace_id, &seq, &now],
+    )?;
+    pg.execute(
+        "DELETE FROM devices WHERE workspace_id = $1 AND person_seq = $2",
+        &[&workspace_id, &seq],
+    )?;
+    pg.execute(
+        "DELETE FROM anonymous_links WHERE workspace_id = $1 AND person_seq = $2",
+        &[&workspace_id, &seq],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn upsert_device(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    person_seq: i64,
+    device: &Device,
+) -> Result<(), StoreError> {
+    pg.execute(
+        "INSERT INTO devices (workspace_id, token, person_seq, platform, last_used, attributes)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (workspace_id, token) DO UPDATE SET
+           person_seq = excluded.person_seq, platform = excluded.platform,
+           last_used = excluded.last_used, attributes = excluded.attributes",
+        &[
+            &workspace_id,
+            &device.token,
+            &person_seq,
+            &device.platform,
+            &device.last_used,
+            &to_json(&device.attributes)?,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn delete_device(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    person_seq: i64,
+    token: &str,
+) -> Result<bool, StoreError> {
+    let changed = pg.execute(
+        "DELETE FROM devices WHERE workspace_id = $1 AND person_seq = $2 AND token = $3",
+        &[&workspace_id, &person_seq, &token],
+    )?;
+    Ok(changed > 0)
+}
+
+pub(crate) fn move_devices(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    from_seq: i64,
+    to_seq: i64,
+) -> Result<(), StoreError> {
+    pg.execute(
+        "UPDATE devices SET person_seq = $3 WHERE workspace_id = $1 AND person_seq = $2",
+        &[&workspace_id, &from_seq, &to_seq],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn suppress(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    identifier: &Identifier,
+    now: UnixSeconds,
+) -> Result<(), StoreError> {
+    pg.execute(
+        "INSERT INTO suppressions (workspace_id, id_type, value, created_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+        &[
+            &workspace_id,
+            &identifier.id_type().as_str(),
+            &identifier.value(),
+            &now,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn unsuppress(
+    pg: &mut Pg<'_>,
+    workspace_id: i64,
+    identifier: &Identifier,
+) -> Result<bool, StoreError> {
+    let changed = pg.execute(
+        "DELETE FROM suppressions WHERE workspace_id = $1 AND id_type = $2 AND value = $3",
+        &[
+            &workspace_id,
+            &identifier.id_type().as_str(),
+            &identifier.value(),
+        ],
+    )?;
+    Ok(changed > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_store::{NewPerson, NewWorkspace, StoreHandle};
+    use serde_json::Map;
+
+    use super::after_prefix;
+
+    fn make_store() -> (StoreHandle, crate::test_database::TestSchema) {
+        let schema = crate::test_database::TestSchema::new();
+        let store = crate::PostgresStore::open_handle(&schema.options()).expect("the store opens");
+        (store, schema)
+    }
+
+    fn new_workspace(store: &StoreHandle) -> i64 {
+        let new = NewWorkspace {
+            name: "people".into(),
+            site_id: "site-people".into(),
+            api_key_hash: "key-people".into(),
+            app_api_key_hash: "app-people".into(),
+            created_at: 1,
+        };
+        store
+            .write_blocking(move |tx| tx.create_workspace(&new))
+            .expect("store works")
+            .expect("workspace created")
+            .id
+    }
+
+    fn new_person(store: &StoreHandle, workspace_id: i64, id: &str, email: Option<&str>) -> i64 {
+        let new = NewPerson {
+            workspace_id,
+            cio_id: format!("cio{id}"),
+            id: Some(id.into()),
+            email: email.map(Into::into),
+            attributes: Map::new(),
+            created_at: 10,
+        };
+        store
+            .write_blocking(move |tx| tx.insert_person(&new))
+            .expect("store works")
+            .expect("person created")
+            .seq
+    }
+
+    fn search(store: &StoreHandle, workspace_id: i64, prefix: &'static str) -> Vec<i64> {
+        store
+            .read_blocking(move |r| r.search_people(workspace_id, prefix, 10))
+            .expect("read")
+            .iter()
+            .map(|person| person.seq)
+            .collect()
+    }
+
+    #[test]
+    fn the_end_of_a_prefix_range_follows_every_text_with_it() {
+        assert_eq!(after_prefix("ab").as_deref(), Some("ac"));
+        assert_eq!(after_prefix("").as_deref(), None);
+        assert_eq!(after_prefix("a\u{10FFFF}").as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn search_prefixes_match_literally_and_in_byte_order() {
+        let (store, _schema) = make_store();
+        let ws = new_workspace(&store);
+        let percent = new_person(&store, ws, "a%1", None);
+        let underscore = new_person(&store, ws, "a_1", Some("X_Y@example.com"));
+        let backslash = new_person(&store, ws, "a\\1", None);
+        let plain = new_person(&store, ws, "ab1", Some("xzy@example.com"));
+        let upper = new_person(&store, ws, "B", None);
+
+        assert_eq!(search(&store, ws, "a%"), vec![percent]);
+        assert_eq!(search(&store, ws, "a_"), vec![underscore]);
+        assert_eq!(search(&store, ws, "a\\"), vec![backslash]);
+        assert_eq!(search(&store, ws, "x_"), vec![underscore]);
+        assert_eq!(search(&store, ws, "%"), Vec::<i64>::new());
+        assert_eq!(search(&store, ws, "a\0"), Vec::<i64>::new());
+        // Bytes order the matches whatever the database's collation: `%` (0x25) before `\`
+        // (0x5C) before `_` (0x5F) before `b`; `B` before every lowercase id.
+        assert_eq!(
+            search(&store, ws, "a"),
+            vec![percent, backslash, underscore, plain]
+        );
+        assert_eq!(
+            search(&store, ws, ""),
+            vec![upper, percent, backslash, underscore, plain]
+        );
+    }
+
+    #[test]
+    fn person_ids_answer_in_the_order_asked() {
+        let (store, _schema) = make_store();
+        let ws = new_workspace(&store);
+        let ann = new_person(&store, ws, "ann", None);
+        let bob = new_person(&store, ws, "bob", None);
+        let ids = store
+            .read_blocking(move |r| r.person_ids(ws, &[bob, bob + 100, ann, bob]))
+            .expect("read");
+        assert_eq!(
+            ids,
+            vec![
+                Some("bob".into()),
+                None,
+                Some("ann".into()),
+                Some("bob".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! One connection's view for the queries: statements prepared once per connection, and
+//! PostgreSQL's errors turned into the store's.
+
+use std::collections::HashMap;
+
+use herald_store::StoreError;
+use herald_store::codec::skip_corrupt;
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement};
+
+/// The parameters of a statement.
+pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// The statements a connection has prepared, by their text: preparing one costs a round trip
+/// to the server, as much as running it.
+#[derive(Default)]
+pub(crate) struct Statements {
+    prepared: HashMap<String, Statement>,
+}
+
+/// A connection and its statements; the queries of `StoreRead` and `StoreTx` run on it, in
+/// whatever transaction the connection is in (the writer's, a pinned read's, or none).
+pub(crate) struct Pg<'c> {
+    client: &'c mut Client,
+    statements: &'c mut Statements,
+}
+
+impl<'c> Pg<'c> {
+    pub(crate) fn new(client: &'c mut Client, statements: &'c mut Statements) -> Self {
+        Self { client, statements }
+    }
+
+    /// The statement for `sql`, prepared on first use.
+    pub(crate) fn prepare(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(statement) = self.statements.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(backend)?;
+        self.statements
+            .prepared
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// Every row `sql` returns.
+    pub(crate) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, StoreError> {
+        let statement = self.prepare(sql)?;
+        self.client.query(&statement, params).map_err(backend)
+    }
+
+    /// The row `sql` returns, if any (more than one is an error).
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, StoreError> {
+        let statement = self.prepare(sql)?;
+        self.client.query_opt(&statement, params).map_err(backend)
+    }
+
+    /// The one row `sql` returns.
+    pub(crate) fn query_one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row, StoreError> {
+        let statement = self.prepare(sql)?;
+        self.client.query_one(&statement, params).map_err(backend)
+    }
+
+    /// Runs `sql`; returns how many rows it changed.
+    pub(crate) fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64, StoreError> {
+        let statement = self.prepare(sql)?;
+        self.client.execute(&statement, params).map_err(backend)
+    }
+
+    /// Every row `sql` returns, decoded; a row that cannot be decoded is skipped and reported
+    /// (`herald_store::codec::skip_corrupt`).
+    pub(crate) fn all<T>(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+        decode: impl Fn(&Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        for row in self.query(sql, params)? {
+            if let Some(value) = skip_corrupt(decode(&row))? {
+                found.push(value);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The row `sql` returns, if any, decoded; one that cannot be decoded is an error naming it.
+    pub(crate) fn one<T>(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+        decode: impl FnOnce(&Row) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.query_opt(sql, params)?
+            .as_ref()
+            .map(decode)
+            .transpose()
+    }
+
+    /// Calls `each` with every row `sql` returns, as they arrive, until it answers false: for
+    /// reads too large to hold (a workspace's whole history).
+    pub(crate) fn for_each_row(
+        &mut self,
+        sql: &str,
+        params: &Params<'_>,
+        each: &mut dyn FnMut(Row) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let statement = self.prepare(sql)?;
+        let mut rows = self
+            .client
+            .query_raw(&statement, params.iter().copied())
+            .map_err(backend)?;
+        while let Some(row) = rows.next().map_err(backend)? {
+            if !each(row)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Converts a PostgreSQL error into the store's: a broken uniqueness rule is a conflict.
+pub(crate) fn backend(error: postgres::Error) -> StoreError {
+    match error.code() {
+        Some(code) if *code == postgres::error::SqlState::UNIQUE_VIOLATION => {
+            StoreError::Conflict(error.to_string())
+        }
+        _ => StoreError::Backend(error.to_string()),
+    }
+}

@@ -1,0 +1,437 @@
+//! The store's queries as the traits name them: each delegates to the module of its tables.
+
+use herald_domain::{Identifier, UnixSeconds};
+use herald_store::{
+    Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
+    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
+    NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError,
+    StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
+};
+use serde_json::{Map, Value};
+
+use crate::pg::Pg;
+use crate::{activities, campaigns, people, segments, workspaces};
+
+impl StoreRead for Pg<'_> {
+    fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
+        workspaces::workspaces(self)
+    }
+    fn workspace_by_site_id(
+        &mut self,
+        site_id: &str,
+    ) -> Result<Option<WorkspaceCredentials>, StoreError> {
+        workspaces::workspace_by_site_id(self, site_id)
+    }
+    fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
+        workspaces::workspace_by_app_key_hash(self, hash)
+    }
+    fn person(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<Option<Person>, StoreError> {
+        people::person(self, workspace_id, identifier)
+    }
+    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
+        people::person_by_seq(self, workspace_id, seq)
+    }
+    fn person_ids(
+        &mut self,
+        workspace_id: i64,
+        seqs: &[i64],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        people::person_ids(self, workspace_id, seqs)
+    }
+    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
+        people::devices(self, workspace_id, person_seq)
+    }
+    fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
+        activities::activities(self, query)
+    }
+    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
+        activities::event_index(self, workspace_id)
+    }
+    fn event_days(
+        &mut self,
+        workspace_id: i64,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<EventDayCount>, StoreError> {
+        activities::event_days(self, workspace_id, from_day, to_day)
+    }
+    fn is_suppressed(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<bool, StoreError> {
+        people::is_suppressed(self, workspace_id, identifier)
+    }
+    fn anonymous_link(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+    ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
+        activities::anonymous_link(self, workspace_id, anonymous_id)
+    }
+    fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError> {
+        activities::delivery_metrics(self, delivery_id)
+    }
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        workspaces::setting(self, key)
+    }
+    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+        people::live_people(self, workspace_id)
+    }
+    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        activities::events_of_live_people(self, workspace_id)
+    }
+    fn for_each_history(
+        &mut self,
+        workspace_id: i64,
+        each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
+    ) -> Result<(), StoreError> {
+        activities::for_each_history(self, workspace_id, each)
+    }
+    fn engine_log_after(
+        &mut self,
+        after: i64,
+        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+    ) -> Result<(), StoreError> {
+        activities::engine_log_after(self, after, each)
+    }
+    fn engine_log_trimmed(&mut self) -> Result<i64, StoreError> {
+        activities::engine_log_trimmed(self)
+    }
+    fn engine_log_end(&mut self) -> Result<i64, StoreError> {
+        activities::engine_log_end(self)
+    }
+    fn events_of_person(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        activities::events_of_person(self, workspace_id, person_seq)
+    }
+    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+        segments::segments(self, workspace_id)
+    }
+    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
+        campaigns::campaigns(self, workspace_id)
+    }
+    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+        campaigns::campaign(self, workspace_id, id)
+    }
+    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
+        segments::segment(self, workspace_id, id)
+    }
+    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        segments::segment_members(self, workspace_id)
+    }
+    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+        segments::segment_purges(self)
+    }
+    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
+        workspaces::workspace_keys_sealed(self, workspace_id)
+    }
+    fn campaign_days(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        campaigns::campaign_days(self, workspace_id, campaign_id, since)
+    }
+    fn campaign_sent_since(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+        since: UnixSeconds,
+    ) -> Result<i64, StoreError> {
+        campaigns::campaign_sent_since(self, workspace_id, campaign_id, since)
+    }
+    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+        campaigns::is_enrolled(self, campaign_id, person_seq)
+    }
+    fn segment_days(
+        &mut self,
+        segment_id: i64,
+        from_day: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        segments::segment_days(self, segment_id, from_day)
+    }
+    fn segment_history(
+        &mut self,
+        segment_id: i64,
+        person_seq: i64,
+    ) -> Result<Vec<MembershipChange>, StoreError> {
+        segments::segment_history(self, segment_id, person_seq)
+    }
+    fn due_runs(
+        &mut self,
+        now: UnixSeconds,
+        limit: i64,
+        skip: &[i64],
+    ) -> Result<Vec<RunRow>, StoreError> {
+        campaigns::due_runs(self, now, limit, skip)
+    }
+    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        campaigns::run(self, id)
+    }
+    fn runs_of_campaign(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<RunRow>, StoreError> {
+        campaigns::runs_of_campaign(self, workspace_id, campaign_id)
+    }
+    fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
+        campaigns::delivery(self, id)
+    }
+    fn delivery_of_step(
+        &mut self,
+        run_id: i64,
+        step: i64,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        campaigns::delivery_of_step(self, run_id, step)
+    }
+    fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
+        campaigns::deliveries(self, query)
+    }
+    fn campaign_metrics(
+        &mut self,
+        workspace_id: i64,
+        campaign_id: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        campaigns::campaign_metrics(self, workspace_id, campaign_id)
+    }
+    fn people_page(
+        &mut self,
+        workspace_id: i64,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        people::people_page(self, workspace_id, before, limit)
+    }
+    fn search_people(
+        &mut self,
+        workspace_id: i64,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        people::search_people(self, workspace_id, prefix, limit)
+    }
+    fn users_count(&mut self) -> Result<i64, StoreError> {
+        workspaces::users_count(self)
+    }
+    fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        workspaces::user_by_email(self, email)
+    }
+    fn session(
+        &mut self,
+        token_hash: &str,
+        now: UnixSeconds,
+    ) -> Result<Option<(SessionRow, User)>, StoreError> {
+        workspaces::session(self, token_hash, now)
+    }
+    fn user_workspaces(&mut self, user_id: i64) -> Result<Vec<Workspace>, StoreError> {
+        workspaces::user_workspaces(self, user_id)
+    }
+    fn corrupt_rows(&mut self, limit: usize) -> Result<Vec<CorruptRow>, StoreError> {
+        workspaces::corrupt_rows(self, limit)
+    }
+}
+
+impl StoreTx for Pg<'_> {
+    fn create_workspace(&mut self, new: &NewWorkspace) -> Result<Workspace, StoreError> {
+        workspaces::create_workspace(self, new)
+    }
+    fn insert_user(&mut self, new: &NewUser) -> Result<User, StoreError> {
+        workspaces::insert_user(self, new)
+    }
+    fn grant_workspace(&mut self, user_id: i64, workspace_id: i64) -> Result<(), StoreError> {
+        workspaces::grant_workspace(self, user_id, workspace_id)
+    }
+    fn insert_session(&mut self, session: &SessionRow) -> Result<(), StoreError> {
+        workspaces::insert_session(self, session)
+    }
+    fn delete_session(&mut self, token_hash: &str) -> Result<bool, StoreError> {
+        workspaces::delete_session(self, token_hash)
+    }
+    fn remove_corrupt_row(&mut self, row: &CorruptRow) -> Result<bool, StoreError> {
+        workspaces::remove_corrupt_row(self, row)
+    }
+    fn insert_person(&mut self, new: &NewPerson) -> Result<Person, StoreError> {
+        people::insert_person(self, new)
+    }
+    fn update_person(&mut self, person: &Person) -> Result<(), StoreError> {
+        people::update_person(self, person)
+    }
+    fn delete_person(
+        &mut self,
+        workspace_id: i64,
+        seq: i64,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        people::delete_person(self, workspace_id, seq, now)
+    }
+    fn append_activity(&mut self, new: &NewActivity) -> Result<Appended, StoreError> {
+        activities::append_activity(self, new)
+    }
+    fn attach_anonymous(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+        person_seq: i64,
+        since: UnixSeconds,
+        now: UnixSeconds,
+        trigger_window: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        activities::attach_anonymous(
+            self,
+            workspace_id,
+            anonymous_id,
+            person_seq,
+            since,
+            now,
+            trigger_window,
+        )
+    }
+    fn set_anonymous_link(
+        &mut self,
+        workspace_id: i64,
+        anonymous_id: &str,
+        person_seq: i64,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        activities::set_anonymous_link(self, workspace_id, anonymous_id, person_seq, now)
+    }
+    fn move_events(
+        &mut self,
+        workspace_id: i64,
+        from_seq: i64,
+        to_seq: i64,
+        since: UnixSeconds,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        activities::move_events(self, workspace_id, from_seq, to_seq, since)
+    }
+    fn purge_anonymous(&mut self, before: UnixSeconds) -> Result<u64, StoreError> {
+        activities::purge_anonymous(self, before)
+    }
+    fn upsert_device(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+        device: &Device,
+    ) -> Result<(), StoreError> {
+        people::upsert_device(self, workspace_id, person_seq, device)
+    }
+    fn delete_device(
+        &mut self,
+        workspace_id: i64,
+        person_seq: i64,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        people::delete_device(self, workspace_id, person_seq, token)
+    }
+    fn move_devices(
+        &mut self,
+        workspace_id: i64,
+        from_seq: i64,
+        to_seq: i64,
+    ) -> Result<(), StoreError> {
+        people::move_devices(self, workspace_id, from_seq, to_seq)
+    }
+    fn suppress(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        people::suppress(self, workspace_id, identifier, now)
+    }
+    fn unsuppress(
+        &mut self,
+        workspace_id: i64,
+        identifier: &Identifier,
+    ) -> Result<bool, StoreError> {
+        people::unsuppress(self, workspace_id, identifier)
+    }
+    fn insert_delivery_metric(&mut self, metric: &DeliveryMetric) -> Result<(), StoreError> {
+        activities::insert_delivery_metric(self, metric)
+    }
+    fn note_event(
+        &mut self,
+        workspace_id: i64,
+        kind: &str,
+        name: &str,
+        timestamp: UnixSeconds,
+        data: &Map<String, Value>,
+    ) -> Result<(), StoreError> {
+        activities::note_event(self, workspace_id, kind, name, timestamp, data)
+    }
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        workspaces::set_setting(self, key, value)
+    }
+    fn set_workspace_keys(&mut self, workspace_id: i64, sealed: &str) -> Result<(), StoreError> {
+        workspaces::set_workspace_keys(self, workspace_id, sealed)
+    }
+    fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError> {
+        segments::insert_segment(self, new)
+    }
+    fn insert_campaign(&mut self, campaign: &CampaignRow) -> Result<CampaignRow, StoreError> {
+        campaigns::insert_campaign(self, campaign)
+    }
+    fn update_campaign(&mut self, campaign: &CampaignRow) -> Result<(), StoreError> {
+        campaigns::update_campaign(self, campaign)
+    }
+    fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+        campaigns::delete_campaign(self, workspace_id, id)
+    }
+    fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError> {
+        segments::update_segment(self, segment)
+    }
+    fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+        segments::delete_segment(self, workspace_id, id)
+    }
+    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError> {
+        segments::purge_segment(self, id, limit)
+    }
+    fn backfill(&mut self, limit: usize) -> Result<bool, StoreError> {
+        activities::backfill(self, limit)
+    }
+    fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError> {
+        activities::append_engine_log(self, workspace_id, inputs)
+    }
+    fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError> {
+        activities::trim_engine_log(self, through, limit)
+    }
+    fn record_membership_changes(
+        &mut self,
+        changes: &[MembershipChange],
+    ) -> Result<(), StoreError> {
+        segments::record_membership_changes(self, changes)
+    }
+    fn insert_run(&mut self, run: &RunRow) -> Result<RunRow, StoreError> {
+        campaigns::insert_run(self, run)
+    }
+    fn update_run(&mut self, run: &RunRow) -> Result<(), StoreError> {
+        campaigns::update_run(self, run)
+    }
+    fn enroll_once(
+        &mut self,
+        campaign_id: i64,
+        person_seq: i64,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        campaigns::enroll_once(self, campaign_id, person_seq, now)
+    }
+    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError> {
+        campaigns::cancel_runs(self, campaign_id, now)
+    }
+    fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {
+        campaigns::insert_delivery(self, delivery)
+    }
+    fn update_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {
+        campaigns::update_delivery(self, delivery)
+    }
+}

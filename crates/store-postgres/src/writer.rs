@@ -1,0 +1,115 @@
+//! The PostgreSQL writer's transactions: the group commit loop ([`herald_store::group_commit`])
+//! hands each batch to [`PgCommitter`], which runs it in one transaction, each job in a
+//! savepoint of its own.
+
+use herald_store::group_commit::{Background, Committer, spawn_writer};
+use herald_store::{JobOutcome, StoreError, WriteJob};
+use postgres::Client;
+use tokio::sync::mpsc;
+
+use crate::pg::{Pg, Statements, backend};
+
+struct PgCommitter {
+    client: Client,
+    statements: Statements,
+}
+
+pub(crate) fn spawn(
+    client: Client,
+    max_batch: usize,
+) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
+    let committer = PgCommitter {
+        client,
+        statements: Statements::default(),
+    };
+    spawn_writer("herald-postgres-writer", committer, max_batch)
+}
+
+type Notify = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// A job's caller, and the error it hears instead of the transaction's fate when its own part
+/// could not be kept.
+struct Waiting {
+    notify: Notify,
+    failed: Option<StoreError>,
+}
+
+impl Committer for PgCommitter {
+    fn commit(&mut self, batch: &mut Vec<WriteJob>) {
+        if let Err(error) = self.client.batch_execute("BEGIN") {
+            tracing::error!(error = %error, jobs = batch.len(), "cannot begin a write transaction");
+            // Dropping the jobs drops their reply channels: each caller sees the store as
+            // closed, and nothing of theirs was written.
+            batch.clear();
+            return;
+        }
+        let mut waiting = Vec::with_capacity(batch.len());
+        for job in batch.drain(..) {
+            waiting.push(self.run_job(job));
+        }
+        let committed = self.client.batch_execute("COMMIT").map_err(backend);
+        if let Err(error) = &committed {
+            tracing::error!(error = %error, "write transaction failed; rolling back");
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+        for Waiting { notify, failed } in waiting {
+            match failed {
+                Some(error) => notify(Err(error)),
+                None => notify(committed.clone()),
+            }
+        }
+    }
+}
+
+impl PgCommitter {
+    fn run_job(&mut self, job: WriteJob) -> Waiting {
+        if let Err(error) = self.client.batch_execute("SAVEPOINT job") {
+            let error = backend(error);
+            // The job never ran; dropping it tells its caller through a closed reply.
+            return Waiting {
+                notify: Box::new(move |_| drop(error)),
+                failed: None,
+            };
+        }
+        let outcome = {
+            let mut pg = Pg::new(&mut self.client, &mut self.statements);
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut pg)))
+        };
+        match outcome {
+            Ok(JobOutcome { keep, on_commit }) => {
+                // A statement that failed leaves the transaction unusable until the savepoint
+                // is rolled back, and then COMMIT would quietly roll everything back: a job
+                // that kept its changes after such a failure is undone and its caller told.
+                let failed = if keep {
+                    self.client.batch_execute("RELEASE job").err().map(|error| {
+                        self.undo_job();
+                        backend(error)
+                    })
+                } else {
+                    self.undo_job();
+                    None
+                };
+                Waiting {
+                    notify: on_commit,
+                    failed,
+                }
+            }
+            Err(panic) => {
+                self.undo_job();
+                let message = herald_domain::panic_message(panic.as_ref());
+                tracing::error!(panic = %message, "a write job panicked; its changes were rolled back");
+                // The job's reply channel was dropped with the job, so its caller sees an error.
+                Waiting {
+                    notify: Box::new(|_| {}),
+                    failed: None,
+                }
+            }
+        }
+    }
+
+    fn undo_job(&mut self) {
+        let _ = self
+            .client
+            .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE job");
+    }
+}
