@@ -50,6 +50,12 @@ pub enum Command {
     /// Lists stored rows that cannot be read back (reads skip them), and removes them with
     /// `--delete`. Run it with the server stopped, or restart the server after `--delete`.
     Doctor(DoctorArgs),
+    /// Creates the database or brings its schema up to this version, then exits. `herald serve`
+    /// does the same at start; run this alone to upgrade before starting servers.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Flags of `herald doctor`.

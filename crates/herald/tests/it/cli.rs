@@ -94,3 +94,33 @@ fn settings_come_from_env_and_config_file() {
         "the environment overrides the config file"
     );
 }
+
+/// `herald migrate` creates the schema alone, on either backend, and a second run finds it up
+/// to date; it creates no workspace (that is the first start's).
+#[test]
+fn migrate_creates_the_schema_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = crate::helpers::herald(dir.path())
+            .args(["migrate", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
+    }
+    let output = crate::helpers::herald(dir.path())
+        .args(["workspace", "list", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        serde_json::json!([])
+    );
+}
