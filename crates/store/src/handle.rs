@@ -50,7 +50,7 @@ impl StoreHandle {
         let reply = self.submit_read(job)?;
         crate::soon::answer_soon(reply, spin)
             .await
-            .map_err(|_| StoreError::Closed)?
+            .ok_or(StoreError::Closed)?
     }
 
     /// Runs `job` on a reader, blocking the calling thread (for the CLI and sync tests).
