@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{Device, NewPerson, Person, StoreError};
 
-use herald_store::codec::{corrupt_row, parse_object, to_json};
+use herald_store::codec::{corrupt_row, parse_object, prefix_end, to_json};
 
 use crate::pg::Pg;
 
@@ -149,21 +149,6 @@ pub(crate) fn people_page(
     rows.iter().map(person_from_row).collect()
 }
 
-/// The first text after every text that starts with `prefix`, for a range scan of an index:
-/// the prefix with its last character moved one on (`"ab"` → `"ac"`); `None` when every text
-/// greater than the prefix qualifies. The same bound as the SQLite store's, so that both find
-/// the same people.
-fn after_prefix(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        if let Some(next) = char::from_u32(u32::from(last) + 1) {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
 pub(crate) fn search_people(
     pg: &mut Pg<'_>,
     workspace_id: i64,
@@ -181,7 +166,7 @@ pub(crate) fn search_people(
     for (column, start) in [("id", prefix.to_owned()), ("email_lower", lower)] {
         // The text_pattern_ops operators compare bytes, as SQLite's BINARY collation does, and
         // take the range's bounds from parameters in a generic plan too (a `LIKE $2` would not).
-        let rows = match after_prefix(&start) {
+        let rows = match prefix_end(&start) {
             Some(end) => {
                 let sql = format!(
                     "SELECT {PERSON_COLUMNS} FROM people
@@ -370,8 +355,6 @@ mod tests {
     use herald_store::{NewPerson, NewWorkspace, StoreHandle};
     use serde_json::Map;
 
-    use super::after_prefix;
-
     fn make_store() -> (StoreHandle, crate::test_database::TestSchema) {
         let schema = crate::test_database::TestSchema::new();
         let store = crate::PostgresStore::open_handle(&schema.options()).expect("the store opens");
@@ -416,13 +399,6 @@ mod tests {
             .iter()
             .map(|person| person.seq)
             .collect()
-    }
-
-    #[test]
-    fn the_end_of_a_prefix_range_follows_every_text_with_it() {
-        assert_eq!(after_prefix("ab").as_deref(), Some("ac"));
-        assert_eq!(after_prefix("").as_deref(), None);
-        assert_eq!(after_prefix("a\u{10FFFF}").as_deref(), Some("b"));
     }
 
     #[test]

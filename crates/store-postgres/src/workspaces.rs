@@ -3,12 +3,12 @@
 //! table that holds JSON, for the rows whose JSON cannot be read back.
 
 use herald_domain::UnixSeconds;
+use herald_store::codec::unreadable;
 use herald_store::{
     CorruptRow, NewUser, NewWorkspace, SessionRow, StoreError, User, Workspace,
     WorkspaceCredentials,
 };
 use postgres::Row;
-use serde_json::Value;
 
 use crate::pg::Pg;
 
@@ -354,17 +354,6 @@ const COLUMNS: [JsonColumn; 10] = [
     },
 ];
 
-/// Why a stored JSON text cannot be read, if it cannot: the same decoder as every read, so
-/// the doctor lists exactly the rows the reads skip, with the same reasons on both backends.
-fn problem(text: &str, object: bool) -> Option<String> {
-    match serde_json::from_str::<Value>(text) {
-        Err(error) => Some(error.to_string()),
-        Ok(Value::Object(_)) => None,
-        Ok(_) if object => Some("expected a JSON object".to_owned()),
-        Ok(_) => None,
-    }
-}
-
 fn column_of(table: &str, column: &str) -> Result<&'static JsonColumn, StoreError> {
     COLUMNS
         .iter()
@@ -413,7 +402,7 @@ pub(crate) fn corrupt_rows(pg: &mut Pg<'_>, limit: usize) -> Result<Vec<CorruptR
         );
         pg.for_each_row(&sql, &[], &mut |row| {
             let text: String = row.get(1);
-            if let Some(error) = problem(&text, known.object) {
+            if let Some(error) = unreadable(&text, known.object) {
                 found.push(CorruptRow {
                     table: known.table.to_owned(),
                     row: row.get(0),
@@ -442,7 +431,7 @@ pub(crate) fn remove_corrupt_row(pg: &mut Pg<'_>, row: &CorruptRow) -> Result<bo
     let Some(text) = text else {
         return Ok(false);
     };
-    if problem(&text, known.object).is_none() {
+    if unreadable(&text, known.object).is_none() {
         return Ok(false);
     }
     match known.table {
@@ -474,19 +463,6 @@ mod tests {
 
     use super::*;
     use crate::test_database::TestSchema;
-
-    #[test]
-    fn what_the_reads_refuse_is_corrupt() {
-        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        assert!(problem(&deep, false).unwrap().contains("recursion limit"));
-        assert!(problem("{\"a\":", false).is_some());
-        assert_eq!(
-            problem("[1]", true).as_deref(),
-            Some("expected a JSON object")
-        );
-        assert!(problem("{\"a\":[1]}", true).is_none());
-        assert!(problem("[1]", false).is_none());
-    }
 
     /// Opens the store on a fresh schema, and a plain connection to it that writes behind the
     /// store's back, as damage on disk or an older version would.

@@ -1,12 +1,12 @@
 //! `herald doctor`: finding the stored rows whose JSON cannot be read back, and removing them.
 //!
-//! Reads skip such rows ([`crate::corrupt`]); this lists them all and lets an operator remove
+//! Reads skip such rows ([`herald_store::codec::skip_corrupt`]); this lists them all and lets an operator remove
 //! them. A row counts as corrupt when the decoder every read uses (serde_json, with its nesting
 //! limit) refuses its JSON, or when a column that must hold an object holds something else.
 
+use herald_store::codec::unreadable;
 use herald_store::{CorruptRow, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::Value;
 
 use crate::queries::backend;
 
@@ -70,16 +70,6 @@ const COLUMNS: [JsonColumn; 10] = [
     },
 ];
 
-/// Why a stored JSON text cannot be read, if it cannot.
-fn problem(text: &str, object: bool) -> Option<String> {
-    match serde_json::from_str::<Value>(text) {
-        Err(error) => Some(error.to_string()),
-        Ok(Value::Object(_)) => None,
-        Ok(_) if object => Some("expected a JSON object".to_owned()),
-        Ok(_) => None,
-    }
-}
-
 fn column_of(table: &str, column: &str) -> Result<&'static JsonColumn, StoreError> {
     COLUMNS
         .iter()
@@ -107,7 +97,7 @@ pub(crate) fn corrupt_rows(
                 return Ok(found);
             }
             let text: String = row.get(1).map_err(backend)?;
-            if let Some(error) = problem(&text, known.object) {
+            if let Some(error) = unreadable(&text, known.object) {
                 found.push(CorruptRow {
                     table: known.table.to_owned(),
                     row: row.get(0).map_err(backend)?,
@@ -139,7 +129,7 @@ pub(crate) fn remove_corrupt_row(
     let Some(Some(text)) = text else {
         return Ok(false);
     };
-    if problem(&text, known.object).is_none() {
+    if unreadable(&text, known.object).is_none() {
         return Ok(false);
     }
     let execute = |sql: &str| connection.execute(sql, params![row.row]).map_err(backend);
@@ -155,22 +145,4 @@ pub(crate) fn remove_corrupt_row(
         table => execute(&format!("DELETE FROM {table} WHERE rowid = ?1"))?,
     };
     Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn what_the_reads_refuse_is_corrupt() {
-        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        assert!(problem(&deep, false).unwrap().contains("recursion limit"));
-        assert!(problem("{\"a\":", false).is_some());
-        assert_eq!(
-            problem("[1]", true).as_deref(),
-            Some("expected a JSON object")
-        );
-        assert!(problem("{\"a\":[1]}", true).is_none());
-        assert!(problem("[1]", false).is_none());
-    }
 }

@@ -1,6 +1,7 @@
 //! People listed a page at a time, newest first, and found by the start of their id or email:
 //! what the web UI's People page and person search read.
 
+use herald_store::codec::prefix_end;
 use herald_store::{Person, StoreError};
 use rusqlite::{Connection, params};
 
@@ -36,20 +37,6 @@ pub(crate) fn people_page(
     Ok(people)
 }
 
-/// The first text after every text that starts with `prefix`, for a range scan of an index:
-/// the prefix with its last character moved one on (`"ab"` → `"ac"`); `None` when every text
-/// greater than the prefix qualifies.
-fn after_prefix(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        if let Some(next) = char::from_u32(u32::from(last) + 1) {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
 /// Up to `limit` live people whose id or email starts with `prefix` (the email in lowercase),
 /// ordered by what matched; each person once. Both reads walk a range of an index.
 pub(crate) fn search_people(
@@ -62,7 +49,7 @@ pub(crate) fn search_people(
     let mut found: Vec<Person> = Vec::new();
     let lower = prefix.to_lowercase();
     for (column, start) in [("id", prefix.to_owned()), ("email_lower", lower)] {
-        let end = after_prefix(&start);
+        let end = prefix_end(&start);
         let sql = format!(
             "SELECT {PERSON_COLUMNS} FROM people
              WHERE workspace_id = ?1 AND deleted_at IS NULL AND {column} IS NOT NULL
@@ -83,16 +70,4 @@ pub(crate) fn search_people(
     }
     found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     Ok(found)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::after_prefix;
-
-    #[test]
-    fn the_end_of_a_prefix_range_follows_every_text_with_it() {
-        assert_eq!(after_prefix("ab").as_deref(), Some("ac"));
-        assert_eq!(after_prefix("").as_deref(), None);
-        assert_eq!(after_prefix("a\u{10FFFF}").as_deref(), Some("b"));
-    }
 }

@@ -56,6 +56,34 @@ pub fn skip_corrupt<T>(decoded: Result<T, StoreError>) -> Result<Option<T>, Stor
     }
 }
 
+/// Why a stored JSON text cannot be read back, if it cannot: the decoder every read uses
+/// (serde_json, with its nesting limit) refuses it, or a column that must hold an object
+/// (`object`) holds something else. `herald doctor` lists exactly the rows the reads skip, with
+/// the same reasons on every backend.
+pub fn unreadable(text: &str, object: bool) -> Option<String> {
+    match serde_json::from_str::<Value>(text) {
+        Err(error) => Some(error.to_string()),
+        Ok(Value::Object(_)) => None,
+        Ok(_) if object => Some("expected a JSON object".to_owned()),
+        Ok(_) => None,
+    }
+}
+
+/// The first text after every text that starts with `prefix`, for a range scan of an index
+/// (`prefix <= text < end`): the prefix with its last character moved one on (`"ab"` → `"ac"`);
+/// `None` when every text greater than the prefix qualifies. Both backends search people by
+/// the start of an id or email with it, so they find the same people.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
 pub fn migration_checksum(sql: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -64,4 +92,33 @@ pub fn migration_checksum(sql: &str) -> String {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_reads_refuse_is_unreadable() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(
+            unreadable(&deep, false)
+                .unwrap()
+                .contains("recursion limit")
+        );
+        assert!(unreadable("{\"a\":", false).is_some());
+        assert_eq!(
+            unreadable("[1]", true).as_deref(),
+            Some("expected a JSON object")
+        );
+        assert!(unreadable("{\"a\":[1]}", true).is_none());
+        assert!(unreadable("[1]", false).is_none());
+    }
+
+    #[test]
+    fn the_end_of_a_prefix_range_follows_every_text_with_it() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("").as_deref(), None);
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+    }
 }
