@@ -1,8 +1,9 @@
 //! `herald doctor`: finding the stored rows whose JSON cannot be read back, and removing them.
 //!
-//! Reads skip such rows ([`herald_store::codec::skip_corrupt`]); this lists them all and lets an operator remove
-//! them. A row counts as corrupt when the decoder every read uses (serde_json, with its nesting
-//! limit) refuses its JSON, or when a column that must hold an object holds something else.
+//! Reads skip such rows ([`herald_store::codec::skip_corrupt`]); this lists them all and lets an
+//! operator remove them. A row counts as corrupt when the decoder every read uses (serde_json,
+//! with its nesting limit) refuses its JSON, or when a column that must hold an object holds
+//! something else ([`herald_store::codec::unreadable`]).
 
 use herald_store::codec::unreadable;
 use herald_store::{CorruptRow, StoreError};
