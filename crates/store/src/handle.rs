@@ -33,24 +33,8 @@ impl StoreHandle {
         T: Send + 'static,
         F: FnOnce(&mut dyn StoreRead) -> Result<T, StoreError> + Send + 'static,
     {
-        self.read_within(job, std::time::Duration::ZERO).await
-    }
-
-    /// [`Self::read`] for an interactive read whose answer comes within `spin`: the caller
-    /// polls for it that long before parking (see [`crate::soon::answer_soon`]).
-    pub async fn read_within<T, F>(
-        &self,
-        job: F,
-        spin: std::time::Duration,
-    ) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut dyn StoreRead) -> Result<T, StoreError> + Send + 'static,
-    {
         let reply = self.submit_read(job)?;
-        crate::soon::answer_soon(reply, spin)
-            .await
-            .ok_or(StoreError::Closed)?
+        reply.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Runs `job` on a reader, blocking the calling thread (for the CLI and sync tests).

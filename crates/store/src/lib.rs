@@ -12,7 +12,6 @@ mod error;
 pub mod group_commit;
 mod handle;
 mod rows;
-pub mod soon;
 mod states;
 mod traits;
 
