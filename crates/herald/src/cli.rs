@@ -56,6 +56,38 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Copies an embedded install to PostgreSQL: every table, ids included, resumable (run it
+    /// again after an interruption), then checks that both sides hold as many rows. Stop the
+    /// server on the data dir first; afterwards start servers with the same data dir and
+    /// --database-url.
+    Copy(CopyArgs),
+}
+
+/// Flags of `herald copy`. The target has flags only, no environment variable or config key,
+/// so that a copy never writes into a database picked up by accident.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The data dir of the embedded install (its `herald.db`); servers on PostgreSQL keep it as
+    /// their --data-dir, for its `keys.secret` and `engine.image`.
+    #[arg(long, value_name = "DIR")]
+    pub from_data_dir: PathBuf,
+    /// The PostgreSQL database to copy into, e.g. `postgres://herald@db.internal/herald` (or
+    /// libpq's `host=… dbname=…` form). It must hold no Herald data yet.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// The schema to copy into, created if missing [default: the connection's, usually public].
+    #[arg(long, value_name = "NAME")]
+    pub to_schema: Option<String>,
+    /// Print `{"complete","outcome","rows_copied","tables":[{"table","source","target"}]}`.
+    #[arg(long)]
+    pub json: bool,
+    /// Rows read and written at once.
+    #[arg(long, hide = true, default_value_t = herald_store_copy::CopyOptions::DEFAULT_CHUNK_ROWS)]
+    pub chunk_rows: usize,
+    /// A test aid: stop with an error once this many rows were committed in this run, as if
+    /// the copy had been killed there.
+    #[arg(long, hide = true, value_name = "N")]
+    pub stop_after_rows: Option<u64>,
 }
 
 /// Flags of `herald doctor`.

@@ -4,6 +4,7 @@ mod campaigns;
 mod cli;
 mod config;
 mod connections;
+mod copy;
 mod doctor;
 mod serve;
 mod store_location;
@@ -34,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Workspace { command } => workspace::run(cli.config.as_deref(), command),
         cli::Command::User { command } => user::run(cli.config.as_deref(), command),
         cli::Command::Doctor(args) => doctor::run(cli.config.as_deref(), args),
+        cli::Command::Copy(args) => copy::run(args),
         cli::Command::Migrate { store } => {
             let location = store_location::StoreLocation::load(cli.config.as_deref(), store)?;
             // Opening a store applies its pending migrations, under the backend's lock.

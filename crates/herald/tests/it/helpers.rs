@@ -17,15 +17,22 @@ pub fn herald_binary() -> PathBuf {
 /// command and server on one data dir shares it) in `HERALD_TEST_DATABASE_URL`'s database, the
 /// machine's PostgreSQL by default. `scripts/test` runs the suite both ways.
 pub fn herald(data_dir: &Path) -> Command {
-    let mut command = Command::new(herald_binary());
-    command
-        .env_remove("HERALD_DATABASE_URL")
-        .env_remove("HERALD_DATABASE_SCHEMA");
+    let mut command = herald_embedded();
     if let Some((url, schema)) = postgres_for(data_dir) {
         command
             .env("HERALD_DATABASE_URL", url)
             .env("HERALD_DATABASE_SCHEMA", schema);
     }
+    command
+}
+
+/// A `herald` command on the embedded SQLite file of its data dir, whatever backend the suite
+/// runs on (for tests of the embedded install itself, such as `herald copy`'s source).
+pub fn herald_embedded() -> Command {
+    let mut command = Command::new(herald_binary());
+    command
+        .env_remove("HERALD_DATABASE_URL")
+        .env_remove("HERALD_DATABASE_SCHEMA");
     command
 }
 
@@ -58,7 +65,12 @@ pub struct Workspace {
 
 /// Runs `herald workspace create NAME --json` on a data dir.
 pub fn create_workspace(data_dir: &Path, name: &str) -> Workspace {
-    let output = herald(data_dir)
+    create_workspace_with(herald(data_dir), data_dir, name)
+}
+
+/// Runs `herald workspace create NAME --json` on a data dir with `command`'s backend.
+pub fn create_workspace_with(mut command: Command, data_dir: &Path, name: &str) -> Workspace {
+    let output = command
         .args(["workspace", "create", name, "--json", "--data-dir"])
         .arg(data_dir)
         .output()
@@ -94,7 +106,12 @@ pub struct Server {
 impl Server {
     /// Starts a server on a random port with extra flags and waits until it listens.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
-        let mut child = herald(data_dir)
+        Self::start_with(herald(data_dir), data_dir, extra_args)
+    }
+
+    /// Starts `herald serve` from `command` (a `herald` command with its backend chosen).
+    pub fn start_with(mut command: Command, data_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut child = command
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
@@ -186,6 +203,19 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temporary dir");
         let workspace = create_workspace(dir.path(), "test");
         let server = Server::start(dir.path(), extra_args);
+        TestApp {
+            server,
+            workspace,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Like `spawn_with`, on the embedded SQLite file whatever backend the suite runs on.
+    pub async fn spawn_embedded(extra_args: &[&str]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temporary dir");
+        let workspace = create_workspace_with(herald_embedded(), dir.path(), "test");
+        let server = Server::start_with(herald_embedded(), dir.path(), extra_args);
         TestApp {
             server,
             workspace,

@@ -8,6 +8,7 @@ mod campaigns;
 mod cli;
 mod clients_node;
 mod clients_python;
+mod copy;
 mod database;
 mod delivery;
 mod dev_clock;

@@ -1,0 +1,415 @@
+//! The tables a copy moves, in the order it moves them, with their columns' PostgreSQL types
+//! and the key each is read in.
+//!
+//! The list is written out rather than read from either schema so that a column or table a
+//! later migration adds cannot be skipped silently: the copy compares it with both schemas
+//! before it starts (`source::Source::check_schema`, `target::Target::check_schema`) and
+//! refuses when they disagree.
+
+/// How a column's value is written to PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `BIGINT`, from an SQLite integer.
+    Int,
+    /// `TEXT`, from SQLite text.
+    Text,
+    /// `BOOLEAN`, from an SQLite integer (0 or not).
+    Bool,
+    /// `BYTEA`, from an SQLite blob.
+    Blob,
+}
+
+impl Kind {
+    /// The name `information_schema.columns.data_type` gives the type in PostgreSQL.
+    pub(crate) fn postgres_type(self) -> &'static str {
+        match self {
+            Kind::Int => "bigint",
+            Kind::Text => "text",
+            Kind::Bool => "boolean",
+            Kind::Blob => "bytea",
+        }
+    }
+}
+
+/// One table as the copy sees it.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub(crate) name: &'static str,
+    pub(crate) columns: &'static [(&'static str, Kind)],
+    /// The primary key: rows are read in its order, and a resumed copy starts after the last
+    /// key it committed. Every key column is an integer or text column.
+    pub(crate) key: &'static [&'static str],
+    /// The column PostgreSQL fills from an identity sequence, which the copy moves past the
+    /// largest copied value.
+    pub(crate) identity: Option<&'static str>,
+}
+
+impl Table {
+    /// Where each key column is in `columns`.
+    pub(crate) fn key_positions(&self) -> Vec<usize> {
+        self.key
+            .iter()
+            .map(|key| {
+                self.columns
+                    .iter()
+                    .position(|(column, _)| column == key)
+                    .expect("every key column is a column")
+            })
+            .collect()
+    }
+}
+
+use Kind::{Blob, Bool, Int, Text};
+
+/// The settings key PostgreSQL keeps the engine log's end in (SQLite keeps it in
+/// `sqlite_sequence`); the copy writes it, so the count check leaves it out.
+pub(crate) const ENGINE_LOG_END: &str = "engine_log_end";
+
+/// Every table, parents before the tables whose foreign keys point at them (PostgreSQL checks
+/// them at each chunk: `people`, `segments` and `campaigns` point at `workspaces`,
+/// `user_workspaces` and `sessions` at `users`).
+pub(crate) const TABLES: &[Table] = &[
+    Table {
+        name: "workspaces",
+        columns: &[
+            ("id", Int),
+            ("name", Text),
+            ("site_id", Text),
+            ("api_key_hash", Text),
+            ("app_api_key_hash", Text),
+            ("created_at", Int),
+            ("keys_sealed", Text),
+        ],
+        key: &["id"],
+        identity: Some("id"),
+    },
+    Table {
+        name: "people",
+        columns: &[
+            ("seq", Int),
+            ("workspace_id", Int),
+            ("cio_id", Text),
+            ("id", Text),
+            ("email", Text),
+            ("email_lower", Text),
+            ("attributes", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+            ("deleted_at", Int),
+        ],
+        key: &["seq"],
+        identity: Some("seq"),
+    },
+    Table {
+        name: "activities",
+        columns: &[
+            ("seq", Int),
+            ("workspace_id", Int),
+            ("person_seq", Int),
+            ("anonymous_id", Text),
+            ("kind", Text),
+            ("name", Text),
+            ("data", Text),
+            ("timestamp", Int),
+            ("received_at", Int),
+            ("event_id", Text),
+            ("may_trigger", Bool),
+        ],
+        key: &["seq"],
+        identity: Some("seq"),
+    },
+    Table {
+        name: "devices",
+        columns: &[
+            ("workspace_id", Int),
+            ("token", Text),
+            ("person_seq", Int),
+            ("platform", Text),
+            ("last_used", Int),
+            ("attributes", Text),
+        ],
+        key: &["workspace_id", "token"],
+        identity: None,
+    },
+    Table {
+        name: "suppressions",
+        columns: &[
+            ("workspace_id", Int),
+            ("id_type", Text),
+            ("value", Text),
+            ("created_at", Int),
+        ],
+        key: &["workspace_id", "id_type", "value"],
+        identity: None,
+    },
+    Table {
+        name: "anonymous_links",
+        columns: &[
+            ("workspace_id", Int),
+            ("anonymous_id", Text),
+            ("person_seq", Int),
+            ("linked_at", Int),
+        ],
+        key: &["workspace_id", "anonymous_id"],
+        identity: None,
+    },
+    Table {
+        name: "event_index",
+        columns: &[
+            ("workspace_id", Int),
+            ("kind", Text),
+            ("name", Text),
+            ("count", Int),
+            ("first_seen", Int),
+            ("last_seen", Int),
+            ("attribute_keys", Text),
+        ],
+        key: &["workspace_id", "kind", "name"],
+        identity: None,
+    },
+    Table {
+        name: "event_days",
+        columns: &[
+            ("workspace_id", Int),
+            ("kind", Text),
+            ("name", Text),
+            ("day", Int),
+            ("count", Int),
+        ],
+        key: &["workspace_id", "day", "kind", "name"],
+        identity: None,
+    },
+    Table {
+        name: "delivery_metrics",
+        columns: &[
+            ("seq", Int),
+            ("source", Text),
+            ("delivery_id", Text),
+            ("metric", Text),
+            ("timestamp", Int),
+            ("received_at", Int),
+            ("data", Text),
+        ],
+        key: &["seq"],
+        identity: Some("seq"),
+    },
+    Table {
+        name: "settings",
+        columns: &[("key", Text), ("value", Text)],
+        key: &["key"],
+        identity: None,
+    },
+    Table {
+        name: "segments",
+        columns: &[
+            ("id", Int),
+            ("workspace_id", Int),
+            ("name", Text),
+            ("description", Text),
+            ("definition", Text),
+            ("state", Text),
+            ("progress", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["id"],
+        identity: Some("id"),
+    },
+    Table {
+        name: "segment_members",
+        columns: &[("segment_id", Int), ("person_seq", Int), ("since", Int)],
+        key: &["segment_id", "person_seq"],
+        identity: None,
+    },
+    Table {
+        name: "segment_history",
+        columns: &[
+            ("seq", Int),
+            ("segment_id", Int),
+            ("person_seq", Int),
+            ("entered", Bool),
+            ("at", Int),
+            ("cause", Text),
+            ("origin", Text),
+        ],
+        key: &["seq"],
+        identity: Some("seq"),
+    },
+    Table {
+        name: "segment_days",
+        columns: &[
+            ("segment_id", Int),
+            ("day", Int),
+            ("entered", Int),
+            ("exited", Int),
+        ],
+        key: &["segment_id", "day"],
+        identity: None,
+    },
+    Table {
+        name: "segment_purges",
+        columns: &[("segment_id", Int)],
+        key: &["segment_id"],
+        identity: None,
+    },
+    Table {
+        name: "campaigns",
+        columns: &[
+            ("id", Int),
+            ("workspace_id", Int),
+            ("name", Text),
+            ("definition", Text),
+            ("state", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["id"],
+        identity: Some("id"),
+    },
+    Table {
+        name: "runs",
+        columns: &[
+            ("id", Int),
+            ("workspace_id", Int),
+            ("campaign_id", Int),
+            ("person_seq", Int),
+            ("run_key", Text),
+            ("trigger", Text),
+            ("step", Int),
+            ("due_at", Int),
+            ("state", Text),
+            ("attempts", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["id"],
+        identity: Some("id"),
+    },
+    Table {
+        name: "enrollments",
+        columns: &[
+            ("campaign_id", Int),
+            ("person_seq", Int),
+            ("created_at", Int),
+        ],
+        key: &["campaign_id", "person_seq"],
+        identity: None,
+    },
+    Table {
+        name: "deliveries",
+        columns: &[
+            ("id", Text),
+            ("workspace_id", Int),
+            ("campaign_id", Int),
+            ("run_id", Int),
+            ("person_seq", Int),
+            ("step", Int),
+            ("channel", Text),
+            ("status", Text),
+            ("content", Text),
+            ("idempotency_key", Text),
+            ("attempts", Int),
+            ("error", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+            ("sent_at", Int),
+        ],
+        key: &["id"],
+        identity: None,
+    },
+    Table {
+        name: "engine_log",
+        columns: &[("seq", Int), ("workspace_id", Int), ("inputs", Blob)],
+        key: &["seq"],
+        identity: Some("seq"),
+    },
+    Table {
+        name: "users",
+        columns: &[
+            ("id", Int),
+            ("email", Text),
+            ("password_hash", Text),
+            ("admin", Bool),
+            ("created_at", Int),
+        ],
+        key: &["id"],
+        identity: Some("id"),
+    },
+    Table {
+        name: "user_workspaces",
+        columns: &[("user_id", Int), ("workspace_id", Int)],
+        key: &["user_id", "workspace_id"],
+        identity: None,
+    },
+    Table {
+        name: "sessions",
+        columns: &[
+            ("token_hash", Text),
+            ("user_id", Int),
+            ("csrf_token", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+        ],
+        key: &["token_hash"],
+        identity: None,
+    },
+];
+
+/// SQLite tables the copy leaves behind on purpose: its own bookkeeping (`sqlite_sequence`,
+/// read for the identities' next values), the migrations record (PostgreSQL keeps its own),
+/// and `backfills`, which the copy empties before it starts.
+pub(crate) const SOURCE_ONLY: &[&str] = &["schema_migrations", "backfills"];
+
+/// Quotes an identifier for either database (every name here is plain lowercase, but `key`,
+/// `trigger` and `timestamp` are keywords in one or the other).
+pub(crate) fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// The quoted column list of a table, in `columns` order.
+pub(crate) fn column_list(table: &Table) -> String {
+    table
+        .columns
+        .iter()
+        .map(|(column, _)| quoted(column))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_column_is_an_integer_or_text_column() {
+        for table in TABLES {
+            for position in table.key_positions() {
+                let kind = table.columns[position].1;
+                assert!(
+                    matches!(kind, Kind::Int | Kind::Text),
+                    "{}: key column {} is {kind:?}",
+                    table.name,
+                    table.columns[position].0
+                );
+            }
+            if let Some(identity) = table.identity {
+                assert_eq!(table.key, [identity], "{}", table.name);
+            }
+        }
+    }
+
+    #[test]
+    fn parents_come_before_the_tables_that_point_at_them() {
+        let at = |name: &str| TABLES.iter().position(|t| t.name == name).unwrap();
+        for (child, parent) in [
+            ("people", "workspaces"),
+            ("segments", "workspaces"),
+            ("campaigns", "workspaces"),
+            ("user_workspaces", "users"),
+            ("user_workspaces", "workspaces"),
+            ("sessions", "users"),
+        ] {
+            assert!(at(parent) < at(child), "{parent} before {child}");
+        }
+    }
+}
