@@ -7,7 +7,10 @@
 #
 # Environment (all optional):
 #   CARGO_TARGET_DIR      where cargo builds (default: target)
-#   BENCH_MODES           synchronous modes to run (default: "normal full")
+#   BENCH_MODES           stores to run: SQLite's synchronous modes, and `postgres` for the
+#                         data in PostgreSQL (default: "normal full")
+#   BENCH_DATABASE_URL    the PostgreSQL of `postgres` (default: the machine's, database test);
+#                         the run uses a schema of its own and drops it
 #   BENCH_SCENARIOS       "scenario:connections" pairs (default: "batch:4 batch:16 single:16 single:64")
 #   BENCH_DURATION_SECS   measured seconds per scenario (default: 10)
 #   BENCH_WARMUP_SECS     warm-up seconds per scenario (default: 2)
@@ -55,14 +58,24 @@ stored_events() {
         python3 -c 'import json, sys; print(sum(e["count"] for e in json.load(sys.stdin)["events"] if e["name"] == "purchased"))'
 }
 
+pg_url="${BENCH_DATABASE_URL:-host=127.0.0.1 user=postgres dbname=test}"
+pg_schema="herald_bench_$$"
 for mode in ${modes}; do
     data="${work}/data-${mode}"
-    "${herald}" workspace create bench --json --data-dir "${data}" > "${work}/credentials.json"
+    store=(--data-dir "${data}")
+    sqlite=()
+    if [[ "${mode}" == postgres ]]; then
+        store+=(--database-url "${pg_url}" --database-schema "${pg_schema}")
+        psql "${pg_url}" -X -q -c "DROP SCHEMA IF EXISTS ${pg_schema} CASCADE"
+    else
+        sqlite=(--sqlite-synchronous "${mode}")
+    fi
+    "${herald}" workspace create bench --json "${store[@]}" > "${work}/credentials.json"
     site_id="$(json_field "${work}/credentials.json" site_id)"
     api_key="$(json_field "${work}/credentials.json" api_key)"
     app_key="$(json_field "${work}/credentials.json" app_api_key)"
 
-    "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" --sqlite-synchronous "${mode}" \
+    "${herald}" serve "${store[@]}" "${sqlite[@]}" --listen "127.0.0.1:${port}" \
         > "${work}/server-${mode}.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 150); do
@@ -96,6 +109,9 @@ print(json.dumps(line))' "${line}" "${mode}" "${before}" "${after}" | tee -a "${
     kill "${server_pid}"
     wait "${server_pid}" 2>/dev/null || true
     server_pid=""
+    if [[ "${mode}" == postgres ]]; then
+        psql "${pg_url}" -X -q -c "DROP SCHEMA ${pg_schema} CASCADE"
+    fi
 done
 
 echo
@@ -103,7 +119,7 @@ python3 - "${results}" <<'EOF'
 import json, sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-header = ("sync", "scenario", "conns", "events/s", "requests/s", "p50 ms", "p99 ms", "max ms",
+header = ("store", "scenario", "conns", "events/s", "requests/s", "p50 ms", "p99 ms", "max ms",
           "server cores", "bench cores", "machine cores", "failed", "stored=sent")
 table = [header]
 for r in rows:

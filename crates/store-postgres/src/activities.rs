@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use herald_domain::UnixSeconds;
 use herald_store::codec::{corrupt_row, parse_json, skip_corrupt, to_json};
+use herald_store::data_index::{DataIndexBuffer, merge_keys};
 use herald_store::{
     Activity, ActivityQuery, Appended, CustomerIdentifiers, DeliveryMetric, EventDayCount,
     EventIndexEntry, NewActivity, Person, StoreError, StoredEvent,
@@ -25,11 +26,6 @@ const ENGINE_LOG_TRIMMED: &str = "engine_log_trimmed";
 /// (it counts rolled-back and uncommitted entries too, which a pinned read must not see), so
 /// the end is the largest entry left or, once trims removed it, this.
 const ENGINE_LOG_END: &str = "engine_log_end";
-
-/// The most attribute keys remembered per event name, as on SQLite.
-const MAX_KEYS: usize = 200;
-
-const DAY: i64 = 86_400;
 
 /// Decodes an event from its parts; its data that cannot be decoded makes it corrupt.
 fn stored_event(
@@ -458,45 +454,71 @@ pub(crate) fn note_event(
     timestamp: UnixSeconds,
     data: &Map<String, Value>,
 ) -> Result<(), StoreError> {
-    // SQLite adds up a transaction's notes in memory; here each note goes straight to its rows,
-    // in one round trip for the counts. The attribute keys are merged as SQLite merges them:
-    // the event's first keys, then into the stored set in order, up to the cap.
-    let noted: BTreeSet<String> = data.keys().take(MAX_KEYS).cloned().collect();
-    let noted_json = serde_json::to_string(&noted).unwrap_or_else(|_| "[]".into());
-    let day = timestamp.div_euclid(DAY);
-    let stored: String = pg
-        .query_one(
-            "WITH day AS (
-                 INSERT INTO event_days (workspace_id, kind, name, day, count)
-                 VALUES ($1, $2, $3, $5, 1)
-                 ON CONFLICT (workspace_id, day, kind, name) DO UPDATE SET
-                   count = event_days.count + 1
-             )
-             INSERT INTO event_index (workspace_id, kind, name, count, first_seen, last_seen, attribute_keys)
-             VALUES ($1, $2, $3, 1, $4, $4, $6)
-             ON CONFLICT (workspace_id, kind, name) DO UPDATE SET
-               count = event_index.count + 1,
-               first_seen = LEAST(event_index.first_seen, excluded.first_seen),
-               last_seen = GREATEST(event_index.last_seen, excluded.last_seen)
-             RETURNING attribute_keys",
-            &[&workspace_id, &kind, &name, &timestamp, &day, &noted_json],
-        )?
-        .get(0);
-    // Most events bring no new key, and then the stored keys stay as they are.
-    let mut keys: BTreeSet<String> = serde_json::from_str(&stored).unwrap_or_default();
-    for key in noted {
-        if keys.len() >= MAX_KEYS {
-            break;
-        }
-        keys.insert(key);
+    pg.index()?
+        .note(workspace_id, kind, name, timestamp, data.keys());
+    Ok(())
+}
+
+/// Writes a transaction's data-index updates, once per name and day: the day counts in one
+/// statement, then each name's entry, its attribute keys merged with the stored ones as SQLite
+/// merges them.
+pub(crate) fn flush_index(pg: &mut Pg<'_>, index: DataIndexBuffer) -> Result<(), StoreError> {
+    if index.is_empty() {
+        return Ok(());
     }
-    let keys_json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
-    if keys_json != stored {
-        pg.execute(
-            "UPDATE event_index SET attribute_keys = $4
-             WHERE workspace_id = $1 AND kind = $2 AND name = $3",
-            &[&workspace_id, &kind, &name, &keys_json],
-        )?;
+    let (days, entries) = index.into_parts();
+    let mut workspaces = Vec::with_capacity(days.len());
+    let mut kinds = Vec::with_capacity(days.len());
+    let mut names = Vec::with_capacity(days.len());
+    let mut day_numbers = Vec::with_capacity(days.len());
+    let mut counts = Vec::with_capacity(days.len());
+    for ((workspace_id, kind, name, day), count) in days {
+        workspaces.push(workspace_id);
+        kinds.push(kind);
+        names.push(name);
+        day_numbers.push(day);
+        counts.push(count);
+    }
+    pg.execute(
+        "INSERT INTO event_days (workspace_id, kind, name, day, count)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+         ON CONFLICT (workspace_id, day, kind, name) DO UPDATE SET
+           count = event_days.count + excluded.count",
+        &[&workspaces, &kinds, &names, &day_numbers, &counts],
+    )?;
+    for ((workspace_id, kind, name), entry) in entries {
+        let noted_json = to_json(&entry.keys)?;
+        let stored: String = pg
+            .query_one(
+                "INSERT INTO event_index (workspace_id, kind, name, count, first_seen, last_seen, attribute_keys)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (workspace_id, kind, name) DO UPDATE SET
+                   count = event_index.count + excluded.count,
+                   first_seen = LEAST(event_index.first_seen, excluded.first_seen),
+                   last_seen = GREATEST(event_index.last_seen, excluded.last_seen)
+                 RETURNING attribute_keys",
+                &[
+                    &workspace_id,
+                    &kind,
+                    &name,
+                    &entry.count,
+                    &entry.first_seen,
+                    &entry.last_seen,
+                    &noted_json,
+                ],
+            )?
+            .get(0);
+        // Most transactions bring no new key, and then the stored keys stay as they are.
+        let mut keys: BTreeSet<String> = serde_json::from_str(&stored).unwrap_or_default();
+        merge_keys(&mut keys, entry.keys);
+        let keys_json = to_json(&keys)?;
+        if keys_json != stored {
+            pg.execute(
+                "UPDATE event_index SET attribute_keys = $4
+                 WHERE workspace_id = $1 AND kind = $2 AND name = $3",
+                &[&workspace_id, &kind, &name, &keys_json],
+            )?;
+        }
     }
     Ok(())
 }

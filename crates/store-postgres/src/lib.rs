@@ -11,6 +11,7 @@
 //! log's order and the delivery queue's claims to hold across writers, which they do not yet.
 
 mod activities;
+mod analyzer;
 mod campaigns;
 mod connection;
 mod migrations;
@@ -67,6 +68,8 @@ pub struct PostgresStore {
     read_queue: std_mpsc::Sender<ReadJob>,
     /// For the connections of pinned reads.
     options: PostgresOptions,
+    /// Dropping this stops the analyzer thread (servers only).
+    _analyzer: Option<std_mpsc::Sender<()>>,
 }
 
 impl PostgresStore {
@@ -96,11 +99,17 @@ impl PostgresStore {
             read_clients.push(connection::connect(&options)?);
         }
         let read_queue = readers::spawn(read_clients)?;
+        let analyzer = if options.node {
+            Some(analyzer::spawn(&options)?)
+        } else {
+            None
+        };
         Ok(Self {
             write_queue,
             background,
             read_queue,
             options,
+            _analyzer: analyzer,
         })
     }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use herald_store::StoreError;
 use herald_store::codec::skip_corrupt;
+use herald_store::data_index::DataIndexBuffer;
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
@@ -23,11 +24,37 @@ pub(crate) struct Statements {
 pub(crate) struct Pg<'c> {
     client: &'c mut Client,
     statements: &'c mut Statements,
+    /// The write job's data-index updates, written at commit (the writer's view only).
+    index: Option<&'c mut DataIndexBuffer>,
 }
 
 impl<'c> Pg<'c> {
     pub(crate) fn new(client: &'c mut Client, statements: &'c mut Statements) -> Self {
-        Self { client, statements }
+        Self {
+            client,
+            statements,
+            index: None,
+        }
+    }
+
+    /// The view of a write job, whose data-index updates go to `index`.
+    pub(crate) fn for_job(
+        client: &'c mut Client,
+        statements: &'c mut Statements,
+        index: &'c mut DataIndexBuffer,
+    ) -> Self {
+        Self {
+            client,
+            statements,
+            index: Some(index),
+        }
+    }
+
+    /// Where a write job's data-index updates wait for the commit.
+    pub(crate) fn index(&mut self) -> Result<&mut DataIndexBuffer, StoreError> {
+        self.index
+            .as_deref_mut()
+            .ok_or_else(|| StoreError::Backend("a write outside the writer's transaction".into()))
     }
 
     /// The statement for `sql`, prepared on first use.

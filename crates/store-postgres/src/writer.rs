@@ -2,6 +2,7 @@
 //! hands each batch to [`PgCommitter`], which runs it in one transaction, each job in a
 //! savepoint of its own.
 
+use herald_store::data_index::DataIndexBuffer;
 use herald_store::group_commit::{Background, Committer, spawn_writer};
 use herald_store::{JobOutcome, StoreError, WriteJob};
 use postgres::Client;
@@ -44,10 +45,15 @@ impl Committer for PgCommitter {
             return;
         }
         let mut waiting = Vec::with_capacity(batch.len());
+        let mut index = DataIndexBuffer::default();
         for job in batch.drain(..) {
-            waiting.push(self.run_job(job));
+            waiting.push(self.run_job(job, &mut index));
         }
-        let committed = self.client.batch_execute("COMMIT").map_err(backend);
+        let committed = {
+            let mut pg = Pg::new(&mut self.client, &mut self.statements);
+            crate::activities::flush_index(&mut pg, index)
+        }
+        .and_then(|()| self.client.batch_execute("COMMIT").map_err(backend));
         if let Err(error) = &committed {
             tracing::error!(error = %error, "write transaction failed; rolling back");
             let _ = self.client.batch_execute("ROLLBACK");
@@ -62,7 +68,7 @@ impl Committer for PgCommitter {
 }
 
 impl PgCommitter {
-    fn run_job(&mut self, job: WriteJob) -> Waiting {
+    fn run_job(&mut self, job: WriteJob, index: &mut DataIndexBuffer) -> Waiting {
         if let Err(error) = self.client.batch_execute("SAVEPOINT job") {
             let error = backend(error);
             // The job never ran; dropping it tells its caller through a closed reply.
@@ -71,8 +77,9 @@ impl PgCommitter {
                 failed: None,
             };
         }
+        let mut job_index = DataIndexBuffer::default();
         let outcome = {
-            let mut pg = Pg::new(&mut self.client, &mut self.statements);
+            let mut pg = Pg::for_job(&mut self.client, &mut self.statements, &mut job_index);
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut pg)))
         };
         match outcome {
@@ -81,10 +88,14 @@ impl PgCommitter {
                 // is rolled back, and then COMMIT would quietly roll everything back: a job
                 // that kept its changes after such a failure is undone and its caller told.
                 let failed = if keep {
-                    self.client.batch_execute("RELEASE job").err().map(|error| {
+                    let failed = self.client.batch_execute("RELEASE job").err().map(|error| {
                         self.undo_job();
                         backend(error)
-                    })
+                    });
+                    if failed.is_none() {
+                        index.absorb(job_index);
+                    }
+                    failed
                 } else {
                     self.undo_job();
                     None

@@ -1,34 +1,17 @@
-//! The data index (event names with counts, first/last seen and attribute keys, and their
-//! counts per UTC day), aggregated in memory for the length of one transaction and written once
-//! per name (and day) at commit.
+//! The data index's updates of one transaction ([`herald_store::data_index`]), written once per
+//! name (and day) at commit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use herald_store::StoreError;
+use herald_store::data_index::{DataIndexBuffer, merge_keys};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::queries::backend;
 
-/// The most attribute keys remembered per event name.
-const MAX_KEYS: usize = 200;
-
-#[derive(Debug)]
-struct Entry {
-    count: i64,
-    first_seen: i64,
-    last_seen: i64,
-    keys: BTreeSet<String>,
-}
-
-const DAY: i64 = 86_400;
-
-/// Pending data-index updates, keyed by (workspace, kind, name).
+/// Pending data-index updates of the writer's transaction.
 #[derive(Debug, Default)]
-pub(crate) struct IndexBuffer {
-    entries: HashMap<(i64, String, String), Entry>,
-    /// Events per (workspace, kind, name, UTC day number).
-    days: HashMap<(i64, String, String, i64), i64>,
-}
+pub(crate) struct IndexBuffer(pub(crate) DataIndexBuffer);
 
 impl IndexBuffer {
     pub(crate) fn note<'a>(
@@ -39,66 +22,17 @@ impl IndexBuffer {
         timestamp: i64,
         keys: impl Iterator<Item = &'a String>,
     ) {
-        let entry = self
-            .entries
-            .entry((workspace_id, kind.to_owned(), name.to_owned()))
-            .or_insert_with(|| Entry {
-                count: 0,
-                first_seen: timestamp,
-                last_seen: timestamp,
-                keys: BTreeSet::new(),
-            });
-        entry.count += 1;
-        *self
-            .days
-            .entry((
-                workspace_id,
-                kind.to_owned(),
-                name.to_owned(),
-                timestamp.div_euclid(DAY),
-            ))
-            .or_insert(0) += 1;
-        entry.first_seen = entry.first_seen.min(timestamp);
-        entry.last_seen = entry.last_seen.max(timestamp);
-        for key in keys {
-            if entry.keys.len() >= MAX_KEYS {
-                break;
-            }
-            if !entry.keys.contains(key) {
-                entry.keys.insert(key.clone());
-            }
-        }
+        self.0.note(workspace_id, kind, name, timestamp, keys);
     }
 
     /// Adds a finished job's updates to the transaction's.
     pub(crate) fn absorb(&mut self, other: IndexBuffer) {
-        for (key, count) in other.days {
-            *self.days.entry(key).or_insert(0) += count;
-        }
-        for ((workspace_id, kind, name), entry) in other.entries {
-            let target = self
-                .entries
-                .entry((workspace_id, kind, name))
-                .or_insert_with(|| Entry {
-                    count: 0,
-                    first_seen: entry.first_seen,
-                    last_seen: entry.last_seen,
-                    keys: BTreeSet::new(),
-                });
-            target.count += entry.count;
-            target.first_seen = target.first_seen.min(entry.first_seen);
-            target.last_seen = target.last_seen.max(entry.last_seen);
-            for key in entry.keys {
-                if target.keys.len() >= MAX_KEYS {
-                    break;
-                }
-                target.keys.insert(key);
-            }
-        }
+        self.0.absorb(other.0);
     }
 
     pub(crate) fn flush(self, connection: &Connection) -> Result<(), StoreError> {
-        for ((workspace_id, kind, name, day), count) in self.days {
+        let (days, entries) = self.0.into_parts();
+        for ((workspace_id, kind, name, day), count) in days {
             connection
                 .prepare_cached(
                     "INSERT INTO event_days (workspace_id, kind, name, day, count)
@@ -111,7 +45,7 @@ impl IndexBuffer {
                 })
                 .map_err(backend)?;
         }
-        for ((workspace_id, kind, name), entry) in self.entries {
+        for ((workspace_id, kind, name), entry) in entries {
             let existing: Option<(i64, i64, i64, String)> = connection
                 .prepare_cached(
                     "SELECT count, first_seen, last_seen, attribute_keys FROM event_index
@@ -143,12 +77,7 @@ impl IndexBuffer {
                     BTreeSet::new(),
                 ),
             };
-            for key in entry.keys {
-                if keys.len() >= MAX_KEYS {
-                    break;
-                }
-                keys.insert(key);
-            }
+            merge_keys(&mut keys, entry.keys);
             let keys_json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
             connection
                 .prepare_cached(

@@ -8,6 +8,7 @@
 
 pub mod codec;
 pub mod conformance;
+pub mod data_index;
 mod error;
 pub mod group_commit;
 mod handle;
