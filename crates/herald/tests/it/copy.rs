@@ -57,26 +57,9 @@ impl Target {
 
     /// Runs `sql` with psql in the schema; returns what it printed, trimmed.
     fn psql(&self, sql: &str) -> String {
-        let output = Command::new("psql")
-            .args([
-                &self.url,
-                "-X",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                sql,
-            ])
-            .env("PGOPTIONS", format!("-c search_path={}", self.schema))
-            .output()
-            .expect("psql runs");
-        assert!(
-            output.status.success(),
-            "psql failed on {sql:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        crate::database::psql_in(&self.url, &self.schema, sql)
+            .trim()
+            .to_owned()
     }
 
     fn has_copy_progress(&self) -> bool {

@@ -41,8 +41,13 @@ pub fn query_i64(data_dir: &Path, sql: &str) -> i64 {
 /// Runs `sql` with psql on the data dir's schema; returns what it printed.
 fn psql(data_dir: &Path, sql: &str) -> String {
     let (url, schema) = postgres_for(data_dir).expect("a PostgreSQL run");
+    psql_in(&url, &schema, sql)
+}
+
+/// Runs `sql` with psql in `schema` of the database at `url`; returns what it printed.
+pub fn psql_in(url: &str, schema: &str, sql: &str) -> String {
     let output = Command::new("psql")
-        .args([&url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .env("PGOPTIONS", format!("-c search_path={schema}"))
         .output()
         .expect("psql runs");
