@@ -1,7 +1,7 @@
 //! People, their devices and the suppressed identifiers: reads and writes the `people`,
 //! `devices` and `suppressions` tables (and drops a deleted person's `anonymous_links`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{Device, NewPerson, Person, StoreError};
@@ -41,11 +41,21 @@ pub(crate) fn person(
         Identifier::Email(_) => "email_lower",
         Identifier::CioId(_) => "cio_id",
     };
+    if let Some(person) = pg
+        .cache()
+        .and_then(|cache| cache.person(workspace_id, identifier))
+    {
+        return Ok(Some(person));
+    }
     let sql = format!(
         "SELECT {PERSON_COLUMNS} FROM people
          WHERE workspace_id = $1 AND {column} = $2 AND deleted_at IS NULL"
     );
-    pg.one(&sql, &[&workspace_id, &identifier.value()], person_from_row)
+    let found = pg.one(&sql, &[&workspace_id, &identifier.value()], person_from_row)?;
+    if let (Some(person), Some(cache)) = (&found, pg.cache()) {
+        cache.put(person);
+    }
+    Ok(found)
 }
 
 pub(crate) fn person_by_seq(
@@ -107,6 +117,26 @@ pub(crate) fn is_suppressed(
     workspace_id: i64,
     identifier: &Identifier,
 ) -> Result<bool, StoreError> {
+    // The writer knows which workspaces have any suppression, and asks only about those.
+    if pg
+        .cache()
+        .is_some_and(|cache| !cache.suppressed_workspaces_loaded())
+    {
+        let workspaces: HashSet<i64> = pg
+            .query("SELECT DISTINCT workspace_id FROM suppressions", &[])?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if let Some(cache) = pg.cache() {
+            cache.load_suppressed_workspaces(workspaces);
+        }
+    }
+    if pg
+        .cache()
+        .is_some_and(|cache| cache.surely_unsuppressed(workspace_id))
+    {
+        return Ok(false);
+    }
     let found = pg.query_opt(
         "SELECT 1 FROM suppressions WHERE workspace_id = $1 AND id_type = $2 AND value = $3",
         &[
@@ -212,7 +242,7 @@ pub(crate) fn insert_person(pg: &mut Pg<'_>, new: &NewPerson) -> Result<Person, 
             &new.created_at,
         ],
     )?;
-    Ok(Person {
+    let person = Person {
         seq: row.get(0),
         workspace_id: new.workspace_id,
         cio_id: new.cio_id.clone(),
@@ -221,7 +251,11 @@ pub(crate) fn insert_person(pg: &mut Pg<'_>, new: &NewPerson) -> Result<Person, 
         attributes: new.attributes.clone(),
         created_at: new.created_at,
         updated_at: new.created_at,
-    })
+    };
+    if let Some(cache) = pg.cache() {
+        cache.put(&person);
+    }
+    Ok(person)
 }
 
 pub(crate) fn update_person(pg: &mut Pg<'_>, person: &Person) -> Result<(), StoreError> {
@@ -239,6 +273,9 @@ pub(crate) fn update_person(pg: &mut Pg<'_>, person: &Person) -> Result<(), Stor
             &person.updated_at,
         ],
     )?;
+    if let Some(cache) = pg.cache() {
+        cache.put(person);
+    }
     Ok(())
 }
 
@@ -253,6 +290,9 @@ pub(crate) fn delete_person(
          WHERE workspace_id = $1 AND seq = $2 AND deleted_at IS NULL",
         &[&workspace_id, &seq, &now],
     )?;
+    if let Some(cache) = pg.cache() {
+        cache.forget(seq);
+    }
     pg.execute(
         "DELETE FROM devices WHERE workspace_id = $1 AND person_seq = $2",
         &[&workspace_id, &seq],
@@ -331,6 +371,9 @@ pub(crate) fn suppress(
             &now,
         ],
     )?;
+    if let Some(cache) = pg.cache() {
+        cache.note_suppression(workspace_id);
+    }
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use herald_store::StoreError;
 use herald_store::codec::skip_corrupt;
 use herald_store::data_index::DataIndexBuffer;
+use herald_store::writer_cache::WriterCache;
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
@@ -26,6 +27,8 @@ pub(crate) struct Pg<'c> {
     statements: &'c mut Statements,
     /// The write job's data-index updates, written at commit (the writer's view only).
     index: Option<&'c mut DataIndexBuffer>,
+    /// The writer's people and suppressions (the writer's view only).
+    cache: Option<&'c mut WriterCache>,
 }
 
 impl<'c> Pg<'c> {
@@ -34,20 +37,29 @@ impl<'c> Pg<'c> {
             client,
             statements,
             index: None,
+            cache: None,
         }
     }
 
-    /// The view of a write job, whose data-index updates go to `index`.
+    /// The view of a write job, whose data-index updates go to `index` and whose people are
+    /// kept in the writer's `cache`.
     pub(crate) fn for_job(
         client: &'c mut Client,
         statements: &'c mut Statements,
         index: &'c mut DataIndexBuffer,
+        cache: &'c mut WriterCache,
     ) -> Self {
         Self {
             client,
             statements,
             index: Some(index),
+            cache: Some(cache),
         }
+    }
+
+    /// The writer's cache, in a write job.
+    pub(crate) fn cache(&mut self) -> Option<&mut WriterCache> {
+        self.cache.as_deref_mut()
     }
 
     /// Where a write job's data-index updates wait for the commit.

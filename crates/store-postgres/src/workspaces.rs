@@ -417,6 +417,10 @@ pub(crate) fn corrupt_rows(pg: &mut Pg<'_>, limit: usize) -> Result<Vec<CorruptR
 }
 
 pub(crate) fn remove_corrupt_row(pg: &mut Pg<'_>, row: &CorruptRow) -> Result<bool, StoreError> {
+    // Cached people may be the rows about to change.
+    if let Some(cache) = pg.cache() {
+        cache.clear();
+    }
     let known = column_of(&row.table, &row.column)?;
     let matches = known.key.matches();
     let sql = format!(

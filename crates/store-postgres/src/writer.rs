@@ -4,6 +4,7 @@
 
 use herald_store::data_index::DataIndexBuffer;
 use herald_store::group_commit::{Background, Committer, spawn_writer};
+use herald_store::writer_cache::WriterCache;
 use herald_store::{JobOutcome, StoreError, WriteJob};
 use postgres::Client;
 use tokio::sync::mpsc;
@@ -13,6 +14,7 @@ use crate::pg::{Pg, Statements, backend};
 struct PgCommitter {
     client: Client,
     statements: Statements,
+    cache: WriterCache,
 }
 
 pub(crate) fn spawn(
@@ -22,6 +24,7 @@ pub(crate) fn spawn(
     let committer = PgCommitter {
         client,
         statements: Statements::default(),
+        cache: WriterCache::default(),
     };
     spawn_writer("herald-postgres-writer", committer, max_batch)
 }
@@ -57,6 +60,7 @@ impl Committer for PgCommitter {
         if let Err(error) = &committed {
             tracing::error!(error = %error, "write transaction failed; rolling back");
             let _ = self.client.batch_execute("ROLLBACK");
+            self.cache.clear();
         }
         for Waiting { notify, failed } in waiting {
             match failed {
@@ -79,7 +83,12 @@ impl PgCommitter {
         }
         let mut job_index = DataIndexBuffer::default();
         let outcome = {
-            let mut pg = Pg::for_job(&mut self.client, &mut self.statements, &mut job_index);
+            let mut pg = Pg::for_job(
+                &mut self.client,
+                &mut self.statements,
+                &mut job_index,
+                &mut self.cache,
+            );
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut pg)))
         };
         match outcome {
@@ -118,9 +127,11 @@ impl PgCommitter {
         }
     }
 
+    /// Rolls the job's savepoint back; the people it changed may be cached as changed.
     fn undo_job(&mut self) {
         let _ = self
             .client
             .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE job");
+        self.cache.clear();
     }
 }

@@ -7,7 +7,6 @@
 //! read-only connections; WAL lets them read while the writer writes.
 
 mod backfills;
-mod cache;
 mod checkpointer;
 mod connection;
 mod doctor;

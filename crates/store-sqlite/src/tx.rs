@@ -10,9 +10,9 @@ use herald_store::{
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
-use crate::cache::WriterCache;
 use crate::index_buffer::IndexBuffer;
 use crate::queries::{Queries, backend, execute, read_events, to_json};
+use herald_store::writer_cache::WriterCache;
 
 /// One write job's view of the writer's transaction.
 pub(crate) struct Tx<'c, 'i> {

@@ -6,10 +6,10 @@ use herald_store::{JobOutcome, StoreError, WriteJob};
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
-use crate::cache::WriterCache;
 use crate::index_buffer::IndexBuffer;
 use crate::queries::backend;
 use crate::tx::Tx;
+use herald_store::writer_cache::WriterCache;
 
 /// The SQLite side of the writer: its connection and what it keeps between transactions.
 struct SqliteCommitter {

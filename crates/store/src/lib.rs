@@ -15,6 +15,7 @@ mod handle;
 mod rows;
 mod states;
 mod traits;
+pub mod writer_cache;
 
 pub use error::StoreError;
 pub use handle::StoreHandle;

@@ -1,14 +1,15 @@
-//! The writer's cache of people and suppressions.
+//! The writer's cache of people and suppressions, for both stores.
 //!
-//! Looking a person up is a fifth of the writer's time under load (docs/benchmarks.md), and the
-//! writer is the only connection that changes people, so it can keep the people it has seen
-//! without ever reading a stale row: every change it makes goes through the cache too. A job
-//! that is rolled back may have changed cached rows, so a rollback clears the cache.
+//! Looking a person up is a fifth of the SQLite writer's time under load (docs/benchmarks.md),
+//! and a statement of PostgreSQL's one writing connection; the writer is the only connection
+//! that changes people (one writer per database), so it can keep the people it has seen without
+//! ever reading a stale row: every change it makes goes through the cache too. A job that is
+//! rolled back may have changed cached rows, so a rollback clears the cache.
 
 use std::collections::{HashMap, HashSet};
 
+use crate::Person;
 use herald_domain::{IdType, Identifier};
-use herald_store::Person;
 
 /// The most people kept; past it the cache starts over rather than track recency.
 const MAX_PEOPLE: usize = 200_000;
@@ -16,7 +17,7 @@ const MAX_PEOPLE: usize = 200_000;
 type Key = (i64, IdType, String);
 
 #[derive(Debug, Default)]
-pub(crate) struct WriterCache {
+pub struct WriterCache {
     by_seq: HashMap<i64, Person>,
     keys: HashMap<Key, i64>,
     /// The workspaces that have any suppression, once loaded.
@@ -35,7 +36,7 @@ fn keys_of(person: &Person) -> Vec<Key> {
 }
 
 impl WriterCache {
-    pub(crate) fn person(&self, workspace_id: i64, identifier: &Identifier) -> Option<Person> {
+    pub fn person(&self, workspace_id: i64, identifier: &Identifier) -> Option<Person> {
         let key = (
             workspace_id,
             identifier.id_type(),
@@ -46,7 +47,7 @@ impl WriterCache {
     }
 
     /// Remembers a live person as now stored.
-    pub(crate) fn put(&mut self, person: &Person) {
+    pub fn put(&mut self, person: &Person) {
         self.forget(person.seq);
         if self.by_seq.len() >= MAX_PEOPLE {
             self.by_seq.clear();
@@ -59,7 +60,7 @@ impl WriterCache {
     }
 
     /// Forgets a person, for example because they were deleted.
-    pub(crate) fn forget(&mut self, seq: i64) {
+    pub fn forget(&mut self, seq: i64) {
         if let Some(old) = self.by_seq.remove(&seq) {
             for key in keys_of(&old) {
                 if self.keys.get(&key) == Some(&seq) {
@@ -70,28 +71,28 @@ impl WriterCache {
     }
 
     /// Tells whether a workspace certainly has no suppressions, without a query.
-    pub(crate) fn surely_unsuppressed(&self, workspace_id: i64) -> bool {
+    pub fn surely_unsuppressed(&self, workspace_id: i64) -> bool {
         self.suppressed_workspaces
             .as_ref()
             .is_some_and(|set| !set.contains(&workspace_id))
     }
 
-    pub(crate) fn suppressed_workspaces_loaded(&self) -> bool {
+    pub fn suppressed_workspaces_loaded(&self) -> bool {
         self.suppressed_workspaces.is_some()
     }
 
-    pub(crate) fn load_suppressed_workspaces(&mut self, workspaces: HashSet<i64>) {
+    pub fn load_suppressed_workspaces(&mut self, workspaces: HashSet<i64>) {
         self.suppressed_workspaces = Some(workspaces);
     }
 
-    pub(crate) fn note_suppression(&mut self, workspace_id: i64) {
+    pub fn note_suppression(&mut self, workspace_id: i64) {
         if let Some(set) = &mut self.suppressed_workspaces {
             set.insert(workspace_id);
         }
     }
 
     /// Drops everything, after a rollback made the cached rows uncertain.
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.by_seq.clear();
         self.keys.clear();
         self.suppressed_workspaces = None;
