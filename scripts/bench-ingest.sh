@@ -16,6 +16,8 @@
 #   BENCH_WARMUP_SECS     warm-up seconds per scenario (default: 2)
 #   BENCH_PORT            the port the server listens on (default: 18181)
 #   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
+#   OLD_HERALD            an older `herald` binary: each store then runs it too, right after
+#                         the new build, so that both are measured side by side
 #
 # Every step is bounded: the server must answer within 15 s, each scenario is killed after its
 # duration plus 30 s, so with the defaults a run takes about two minutes after the build.
@@ -60,8 +62,17 @@ stored_events() {
 
 pg_url="${BENCH_DATABASE_URL:-host=127.0.0.1 user=postgres dbname=test}"
 pg_schema="herald_bench_$$"
+runs=()
 for mode in ${modes}; do
-    data="${work}/data-${mode}"
+    runs+=("${mode}:new")
+    if [[ -n "${OLD_HERALD:-}" ]]; then runs+=("${mode}:old"); fi
+done
+for run in "${runs[@]}"; do
+    mode="${run%%:*}"
+    build="${run##*:}"
+    herald="${target_dir}/release/herald"
+    if [[ "${build}" == old ]]; then herald="${OLD_HERALD}"; fi
+    data="${work}/data-${mode}-${build}"
     store=(--data-dir "${data}")
     sqlite=()
     if [[ "${mode}" == postgres ]]; then
@@ -102,8 +113,9 @@ for mode in ${modes}; do
         python3 -c 'import json, sys
 line = json.loads(sys.argv[1])
 line["synchronous"] = sys.argv[2]
+line["build"] = sys.argv[5]
 line["events_stored"] = int(sys.argv[4]) - int(sys.argv[3])
-print(json.dumps(line))' "${line}" "${mode}" "${before}" "${after}" | tee -a "${results}"
+print(json.dumps(line))' "${line}" "${mode}" "${before}" "${after}" "${build}" | tee -a "${results}"
     done
 
     kill "${server_pid}"
@@ -119,13 +131,13 @@ python3 - "${results}" <<'EOF'
 import json, sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-header = ("store", "scenario", "conns", "events/s", "requests/s", "p50 ms", "p99 ms", "max ms",
+header = ("store", "build", "scenario", "conns", "events/s", "requests/s", "p50 ms", "p99 ms", "max ms",
           "server cores", "bench cores", "machine cores", "failed", "stored=sent")
 table = [header]
 for r in rows:
     lat = r["latency_ms"]
     table.append((
-        r["synchronous"], r["scenario"], str(r["connections"]),
+        r["synchronous"], r.get("build", "new"), r["scenario"], str(r["connections"]),
         f'{r["events_per_sec"]:,.0f}', f'{r["requests_per_sec"]:,.0f}',
         f'{lat["p50"]:.2f}', f'{lat["p99"]:.2f}', f'{lat["max"]:.2f}',
         f'{r["server_cpu_cores"]:.2f}', f'{r["generator_cpu_cores"]:.2f}',
