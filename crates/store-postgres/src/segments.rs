@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use herald_store::codec::{corrupt_row, parse_json, skip_corrupt, to_json};
-use herald_store::{
-    MembershipChange, MembershipOrigin, NewSegment, SegmentRow, SegmentState, StoreError,
-};
+use herald_store::codec::{corrupt_row, membership_change, parse_json, skip_corrupt, to_json};
+use herald_store::{MembershipChange, NewSegment, SegmentRow, SegmentState, StoreError};
 
 use crate::pg::Pg;
 
@@ -107,34 +105,18 @@ pub(crate) fn segment_history(
     )?;
     let mut changes = Vec::new();
     for row in rows {
-        let entered: bool = row.get(0);
-        let at: i64 = row.get(1);
         let cause: String = row.get(2);
         let origin: String = row.get(3);
-        // A history row has no id of its own to report; its segment, person and time name it,
-        // as on SQLite.
-        let name = format!("of segment {segment_id} and person {person_seq} at {at}");
-        let decoded = serde_json::from_str(&cause)
-            .map_err(|error| corrupt_row("segment_history", &name, format!("cause: {error}")))
-            .and_then(|cause| {
-                let origin = MembershipOrigin::parse(&origin).ok_or_else(|| {
-                    corrupt_row(
-                        "segment_history",
-                        &name,
-                        format!("unknown origin {origin:?}"),
-                    )
-                })?;
-                Ok((cause, origin))
-            });
-        if let Some((cause, origin)) = skip_corrupt(decoded)? {
-            changes.push(MembershipChange {
-                segment_id,
-                person_seq,
-                entered,
-                at,
-                cause,
-                origin,
-            });
+        let decoded = membership_change(
+            segment_id,
+            person_seq,
+            row.get(0),
+            row.get(1),
+            &cause,
+            &origin,
+        );
+        if let Some(change) = skip_corrupt(decoded)? {
+            changes.push(change);
         }
     }
     Ok(changes)

@@ -1,11 +1,12 @@
 //! The read queries, shared by reader threads and the writer's transactions.
 
 use herald_domain::{Identifier, UnixSeconds};
+use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
     DeliveryMetric, DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry,
-    MembershipChange, MembershipOrigin, Person, RunRow, SegmentRow, SegmentState, SessionRow,
-    StoreError, StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials,
+    MembershipChange, Person, RunRow, SegmentRow, SegmentState, SessionRow, StoreError, StoreRead,
+    StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -915,28 +916,9 @@ impl StoreRead for Queries<'_> {
         let mut changes = Vec::new();
         for row in rows {
             let (entered, at, cause, origin) = row.map_err(backend)?;
-            let row = format!("of segment {segment_id} and person {person_seq} at {at}");
-            let decoded = serde_json::from_str(&cause)
-                .map_err(|error| corrupt_row("segment_history", &row, format!("cause: {error}")))
-                .and_then(|cause| {
-                    let origin = MembershipOrigin::parse(&origin).ok_or_else(|| {
-                        corrupt_row(
-                            "segment_history",
-                            &row,
-                            format!("unknown origin {origin:?}"),
-                        )
-                    })?;
-                    Ok((cause, origin))
-                });
-            if let Some((cause, origin)) = skip_corrupt(decoded)? {
-                changes.push(MembershipChange {
-                    segment_id,
-                    person_seq,
-                    entered,
-                    at,
-                    cause,
-                    origin,
-                });
+            let decoded = membership_change(segment_id, person_seq, entered, at, &cause, &origin);
+            if let Some(change) = skip_corrupt(decoded)? {
+                changes.push(change);
             }
         }
         Ok(changes)

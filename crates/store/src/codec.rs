@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::StoreError;
+use crate::{MembershipChange, MembershipOrigin, StoreError};
 
 /// Decodes stored JSON that must be an object (attributes, event data).
 pub fn parse_object(text: &str) -> Result<Map<String, Value>, StoreError> {
@@ -82,6 +82,37 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A stored membership change (a `segment_history` row) from its columns; a cause that is not
+/// JSON or an origin no version wrote makes the row corrupt, named by its segment, person and
+/// time (it has no id of its own to report).
+pub fn membership_change(
+    segment_id: i64,
+    person_seq: i64,
+    entered: bool,
+    at: i64,
+    cause: &str,
+    origin: &str,
+) -> Result<MembershipChange, StoreError> {
+    let row = format!("of segment {segment_id} and person {person_seq} at {at}");
+    let cause = serde_json::from_str(cause)
+        .map_err(|error| corrupt_row("segment_history", &row, format!("cause: {error}")))?;
+    let origin = MembershipOrigin::parse(origin).ok_or_else(|| {
+        corrupt_row(
+            "segment_history",
+            &row,
+            format!("unknown origin {origin:?}"),
+        )
+    })?;
+    Ok(MembershipChange {
+        segment_id,
+        person_seq,
+        entered,
+        at,
+        cause,
+        origin,
+    })
 }
 
 /// A stable checksum of a migration's text (FNV-1a), to notice a migration edited after release.
