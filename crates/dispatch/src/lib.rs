@@ -23,3 +23,6 @@ pub use service::{
 };
 pub use triggers::{Triggers, enroll_current};
 pub use worker::{DispatchConfig, Dispatcher, Senders};
+
+#[cfg(test)]
+mod claims_tests;

@@ -4,6 +4,10 @@
 //! message leaves; the send's outcome and the run's next step are then recorded in one write.
 //! So a crash anywhere but between a send and its record loses and repeats nothing, and a
 //! crash in that gap repeats the message with the same delivery id and idempotency key.
+//!
+//! Several nodes may share one store: a run is advanced by the node that claimed it
+//! (`herald_store::RunClaims`), and the first look after a claim reads the run afresh, so a
+//! node that takes over a run another node left (or died in) goes on from what was recorded.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -18,7 +22,8 @@ use herald_domain::{ActivityKind, Clock, UnixSeconds, panic_message};
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
 use herald_store::{
-    DeliveryRow, DeliveryStatus, Device, Person, RunRow, RunState, StoreError, StoreHandle,
+    DeliveryRow, DeliveryStatus, Device, Person, RunClaims, RunRow, RunState, StoreError,
+    StoreHandle,
 };
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
@@ -73,6 +78,8 @@ struct Inner {
     wake: Arc<Notify>,
     /// Runs being worked on, so a run is never taken twice at once.
     in_flight: Mutex<HashSet<i64>>,
+    /// The store's claims, so that no other node works on the same run meanwhile.
+    claims: Arc<dyn RunClaims>,
 }
 
 /// A handle to the dispatcher task.
@@ -98,6 +105,7 @@ impl Dispatcher {
         config: DispatchConfig,
         wake: Arc<Notify>,
     ) -> Self {
+        let claims = store.run_claims();
         let inner = Arc::new(Inner {
             store,
             clock,
@@ -106,6 +114,7 @@ impl Dispatcher {
             config,
             wake,
             in_flight: Mutex::default(),
+            claims,
         });
         tokio::spawn(run_loop(inner.clone()));
         Self { inner }
@@ -188,14 +197,7 @@ async fn run_loop(inner: Arc<Inner>) {
             }
         };
         let mut started = 0;
-        for run in due {
-            let fresh = match inner.in_flight.lock() {
-                Ok(mut set) => set.insert(run.id),
-                Err(_) => false,
-            };
-            if !fresh {
-                continue;
-            }
+        for run in claim(&inner, due).await {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
@@ -226,6 +228,9 @@ async fn run_loop(inner: Arc<Inner>) {
                     // at the next start.
                     Err(_) => {}
                 }
+                // What the run did is committed by now, so another node that claims it next
+                // reads it as it is.
+                inner.claims.release(vec![id]);
                 if let Ok(mut set) = inner.in_flight.lock() {
                     set.remove(&id);
                 }
@@ -245,6 +250,39 @@ async fn run_loop(inner: Arc<Inner>) {
             }
         }
     }
+}
+
+/// Takes those of `due` that neither this dispatcher nor another node works on: first into
+/// this dispatcher's own set, then through the store's claims, which other nodes on the same
+/// database share. A run that another node holds is left for now; it comes up again at a later
+/// look if it is still due then.
+async fn claim(inner: &Inner, due: Vec<RunRow>) -> Vec<RunRow> {
+    let fresh: Vec<RunRow> = match inner.in_flight.lock() {
+        Ok(mut set) => due.into_iter().filter(|run| set.insert(run.id)).collect(),
+        Err(_) => Vec::new(),
+    };
+    if fresh.is_empty() {
+        return fresh;
+    }
+    let ids: Vec<i64> = fresh.iter().map(|run| run.id).collect();
+    let claimed: HashSet<i64> = match inner.claims.claim(ids).await {
+        Ok(Ok(claimed)) => claimed.into_iter().collect(),
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, "cannot claim due campaign runs; they will be tried again");
+            HashSet::new()
+        }
+        Err(_) => HashSet::new(),
+    };
+    let (mine, others): (Vec<RunRow>, Vec<RunRow>) =
+        fresh.into_iter().partition(|run| claimed.contains(&run.id));
+    if !others.is_empty()
+        && let Ok(mut set) = inner.in_flight.lock()
+    {
+        for run in &others {
+            set.remove(&run.id);
+        }
+    }
+    mine
 }
 
 /// Ends a run whose advance panicked as `failed`, with the panic recorded.

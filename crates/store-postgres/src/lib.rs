@@ -13,6 +13,7 @@
 mod activities;
 mod analyzer;
 mod campaigns;
+mod claims;
 mod connection;
 mod migrations;
 mod people;
@@ -70,6 +71,8 @@ pub struct PostgresStore {
     options: PostgresOptions,
     /// Dropping this stops the analyzer thread (servers only).
     _analyzer: Option<std_mpsc::Sender<()>>,
+    /// This process's claims on campaign runs; its thread connects when first asked.
+    claims: std::sync::Arc<claims::PgClaims>,
 }
 
 impl PostgresStore {
@@ -104,12 +107,14 @@ impl PostgresStore {
         } else {
             None
         };
+        let claims = std::sync::Arc::new(claims::PgClaims::spawn(&options)?);
         Ok(Self {
             write_queue,
             background,
             read_queue,
             options,
             _analyzer: analyzer,
+            claims,
         })
     }
 
@@ -135,10 +140,17 @@ impl Store for PostgresStore {
     fn pin_read(&self, job: ReadJob) -> Result<(), StoreError> {
         readers::pin(&self.options, job)
     }
+
+    fn run_claims(&self) -> std::sync::Arc<dyn herald_store::RunClaims> {
+        self.claims.clone()
+    }
 }
 
+#[doc(hidden)]
+pub mod test_database;
+
 #[cfg(test)]
-mod test_database;
+mod claims_tests;
 
 #[cfg(test)]
 mod conformance_tests {

@@ -1,6 +1,6 @@
 //! A schema of its own for each test, in the database `HERALD_TEST_DATABASE_URL` names (the
 //! machine's PostgreSQL by default). A test fails, never skips, when the server cannot be
-//! reached.
+//! reached. Public for the tests of other crates that run on PostgreSQL (the dispatcher's).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,13 +9,13 @@ use crate::PostgresOptions;
 const DEFAULT_URL: &str = "host=127.0.0.1 user=postgres dbname=test";
 
 /// A fresh schema, dropped with everything in it when the test ends.
-pub(crate) struct TestSchema {
+pub struct TestSchema {
     url: String,
     name: String,
 }
 
 impl TestSchema {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let url = std::env::var("HERALD_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
         let nanos = std::time::SystemTime::now()
@@ -29,12 +29,18 @@ impl TestSchema {
         Self { url, name }
     }
 
-    pub(crate) fn options(&self) -> PostgresOptions {
+    pub fn options(&self) -> PostgresOptions {
         PostgresOptions {
             schema: Some(self.name.clone()),
             readers: 2,
             ..PostgresOptions::new(self.url.clone())
         }
+    }
+}
+
+impl Default for TestSchema {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

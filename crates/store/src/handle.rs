@@ -27,6 +27,11 @@ impl StoreHandle {
         Self { inner: store }
     }
 
+    /// The claims on campaign runs this process makes (see [`crate::RunClaims`]).
+    pub fn run_claims(&self) -> Arc<dyn crate::RunClaims> {
+        self.inner.run_claims()
+    }
+
     /// Runs `job` on a reader and returns its result.
     pub async fn read<T, F>(&self, job: F) -> Result<T, StoreError>
     where

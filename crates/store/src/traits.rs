@@ -47,6 +47,12 @@ pub trait Store: Send + Sync {
     /// the write job tells others before it returns is ordered against every commit's hooks.
     /// The read holds no lock the writer waits for.
     fn pin_read(&self, job: ReadJob) -> Result<(), StoreError>;
+
+    /// The claims on campaign runs this process makes (see [`crate::RunClaims`]): a store
+    /// that several processes share overrides it; one that a single process owns need not.
+    fn run_claims(&self) -> std::sync::Arc<dyn crate::RunClaims> {
+        std::sync::Arc::new(crate::LocalClaims)
+    }
 }
 
 /// Queries that read.
