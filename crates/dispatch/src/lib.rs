@@ -25,4 +25,4 @@ pub use triggers::{Triggers, enroll_current};
 pub use worker::{DispatchConfig, Dispatcher, Senders};
 
 #[cfg(test)]
-mod claims_tests;
+mod nodes_tests;

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use herald_campaigns::{Campaign, Step};
-use herald_store::{CampaignRow, CampaignState, StoreError, StoreHandle};
+use herald_store::{CampaignRow, CampaignState, StoreChange, StoreError, StoreHandle, StoreRead};
 use herald_templates::{Template, Templates};
+use tokio::sync::broadcast::error::RecvError;
 
 /// One stored campaign, ready to run.
 #[derive(Debug)]
@@ -15,6 +16,8 @@ pub struct Loaded {
     pub workspace_id: i64,
     pub name: String,
     pub state: CampaignState,
+    /// The stored definition it was compiled from, to tell a changed campaign at a resync.
+    pub definition: serde_json::Value,
     pub campaign: Campaign,
     /// Each send step's compiled templates, by step index and field.
     pub templates: HashMap<usize, BTreeMap<String, Template>>,
@@ -62,29 +65,74 @@ impl Registry {
 
     /// Loads every stored campaign of every workspace.
     pub fn load(&self, store: &StoreHandle) -> Result<(), StoreError> {
-        let rows = store.read_blocking(|reader| {
-            let mut rows = Vec::new();
-            for workspace in reader.workspaces()? {
-                rows.extend(reader.campaigns(workspace.id)?);
+        self.replace(store.read_blocking(all_campaigns)?);
+        Ok(())
+    }
+
+    /// Keeps the registry up to date with the campaigns other nodes on the same store change:
+    /// a store that several nodes share tells each of them what changed, and the registry reads
+    /// it afresh. Does nothing for a store that one process owns, whose `Campaigns` keeps the
+    /// registry itself.
+    pub fn follow(self: &Arc<Self>, store: StoreHandle) {
+        let Some(mut changes) = store.subscribe_changes() else {
+            return;
+        };
+        let registry = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let change = match changes.recv().await {
+                    Ok(change) => change,
+                    // Changes were missed: all of them are read again.
+                    Err(RecvError::Lagged(_)) => StoreChange::Resync,
+                    Err(RecvError::Closed) => return,
+                };
+                if let Err(error) = registry.apply(&store, change).await {
+                    tracing::error!(error = %error, "cannot read a campaign another node changed; it is read again at the next change or resync");
+                }
             }
-            Ok::<_, StoreError>(rows)
-        })?;
-        for row in rows {
-            self.upsert(&row);
+        });
+    }
+
+    async fn apply(&self, store: &StoreHandle, change: StoreChange) -> Result<(), StoreError> {
+        match change {
+            StoreChange::Campaign { workspace_id, id } => {
+                match store.read(move |r| r.campaign(workspace_id, id)).await? {
+                    Some(row) => self.upsert(&row),
+                    None => self.remove(id),
+                }
+            }
+            StoreChange::Resync => self.replace(store.read(all_campaigns).await?),
+            StoreChange::Segment { .. } => {}
         }
         Ok(())
+    }
+
+    /// Makes `rows` the whole registry, keeping what is compiled already for a campaign that
+    /// did not change.
+    fn replace(&self, rows: Vec<CampaignRow>) {
+        let current = self.current();
+        let mut by_id = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let kept = current.by_id.get(&row.id).filter(|loaded| {
+                loaded.state == row.state
+                    && loaded.name == row.name
+                    && loaded.definition == row.definition
+            });
+            let loaded = match kept {
+                Some(loaded) => Some(loaded.clone()),
+                None => self.compiled(&row),
+            };
+            if let Some(loaded) = loaded {
+                by_id.insert(row.id, loaded);
+            }
+        }
+        self.change(|snapshot| snapshot.by_id = by_id);
     }
 
     /// Adds or replaces a campaign. A stored campaign that no longer parses (it was valid when
     /// saved) is left out with an error in the log rather than stopping the server.
     pub fn upsert(&self, row: &CampaignRow) {
-        let loaded = match self.compile(row) {
-            Ok(loaded) => Some(Arc::new(loaded)),
-            Err(message) => {
-                tracing::error!(campaign = row.id, error = %message, "a stored campaign no longer parses; it will not run");
-                None
-            }
-        };
+        let loaded = self.compiled(row);
         self.change(|snapshot| {
             snapshot.by_id.remove(&row.id);
             if let Some(loaded) = loaded {
@@ -149,6 +197,17 @@ impl Registry {
         *guard = Arc::new(next);
     }
 
+    /// The campaign compiled, or `None` (logged) when it no longer parses.
+    fn compiled(&self, row: &CampaignRow) -> Option<Arc<Loaded>> {
+        match self.compile(row) {
+            Ok(loaded) => Some(Arc::new(loaded)),
+            Err(message) => {
+                tracing::error!(campaign = row.id, error = %message, "a stored campaign no longer parses; it will not run");
+                None
+            }
+        }
+    }
+
     fn compile(&self, row: &CampaignRow) -> Result<Loaded, String> {
         // Segment references were checked when the campaign was saved; a segment deleted
         // since then simply never triggers it.
@@ -185,8 +244,18 @@ impl Registry {
             workspace_id: row.workspace_id,
             name: row.name.clone(),
             state: row.state,
+            definition: row.definition.clone(),
             campaign,
             templates,
         })
     }
+}
+
+/// Every stored campaign of every workspace.
+fn all_campaigns(reader: &mut dyn StoreRead) -> Result<Vec<CampaignRow>, StoreError> {
+    let mut rows = Vec::new();
+    for workspace in reader.workspaces()? {
+        rows.extend(reader.campaigns(workspace.id)?);
+    }
+    Ok(rows)
 }

@@ -36,6 +36,9 @@ pub async fn prepare(store: &StoreHandle) -> anyhow::Result<Prepared> {
             .context("loading campaigns stopped")?
             .context("cannot load campaigns")?;
     }
+    // Campaigns changed by other nodes on the same PostgreSQL database reach this one's
+    // registry; on SQLite this node is the only one.
+    registry.follow(store.clone());
     let wake = Arc::new(Notify::new());
     let triggers = Arc::new(Triggers::new(registry.clone(), wake.clone()));
     Ok(Prepared {

@@ -5,11 +5,12 @@ use herald_domain::UnixSeconds;
 use herald_store::codec::{corrupt_row, parse_json, to_json};
 use herald_store::{
     CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState,
-    StoreError,
+    StoreChange, StoreError,
 };
 use postgres::Row;
 use postgres::types::ToSql;
 
+use crate::changes::notify;
 use crate::pg::Pg;
 
 const CAMPAIGN_COLUMNS: &str = "id, workspace_id, name, definition, state, created_at, updated_at";
@@ -335,8 +336,16 @@ pub(crate) fn insert_campaign(
             &campaign.updated_at,
         ],
     )?;
+    let id = row.get(0);
+    notify(
+        pg,
+        StoreChange::Campaign {
+            workspace_id: campaign.workspace_id,
+            id,
+        },
+    )?;
     Ok(CampaignRow {
-        id: row.get(0),
+        id,
         ..campaign.clone()
     })
 }
@@ -354,7 +363,13 @@ pub(crate) fn update_campaign(pg: &mut Pg<'_>, campaign: &CampaignRow) -> Result
             &campaign.updated_at,
         ],
     )?;
-    Ok(())
+    notify(
+        pg,
+        StoreChange::Campaign {
+            workspace_id: campaign.workspace_id,
+            id: campaign.id,
+        },
+    )
 }
 
 pub(crate) fn delete_campaign(
@@ -366,6 +381,9 @@ pub(crate) fn delete_campaign(
         "DELETE FROM campaigns WHERE workspace_id = $1 AND id = $2",
         &[&workspace_id, &id],
     )?;
+    if deleted > 0 {
+        notify(pg, StoreChange::Campaign { workspace_id, id })?;
+    }
     Ok(deleted > 0)
 }
 

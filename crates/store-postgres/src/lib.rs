@@ -13,6 +13,7 @@
 mod activities;
 mod analyzer;
 mod campaigns;
+mod changes;
 mod claims;
 mod connection;
 mod migrations;
@@ -73,6 +74,8 @@ pub struct PostgresStore {
     _analyzer: Option<std_mpsc::Sender<()>>,
     /// This process's claims on campaign runs; its thread connects when first asked.
     claims: std::sync::Arc<claims::PgClaims>,
+    /// What other nodes changed, heard on a connection opened at the first subscription.
+    changes: std::sync::OnceLock<changes::Changes>,
 }
 
 impl PostgresStore {
@@ -115,6 +118,7 @@ impl PostgresStore {
             options,
             _analyzer: analyzer,
             claims,
+            changes: std::sync::OnceLock::new(),
         })
     }
 
@@ -143,6 +147,25 @@ impl Store for PostgresStore {
 
     fn run_claims(&self) -> std::sync::Arc<dyn herald_store::RunClaims> {
         self.claims.clone()
+    }
+
+    fn subscribe_changes(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<herald_store::StoreChange>> {
+        if let Some(changes) = self.changes.get() {
+            return Some(changes.subscribe());
+        }
+        match changes::Changes::spawn(&self.options) {
+            Ok(changes) => {
+                // Two first subscriptions at once start two listeners; the one not kept stops.
+                let _ = self.changes.set(changes);
+                self.changes.get().map(changes::Changes::subscribe)
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot listen for changes made by other nodes");
+                None
+            }
+        }
     }
 }
 

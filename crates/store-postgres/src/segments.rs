@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use herald_store::codec::{corrupt_row, membership_change, parse_json, skip_corrupt, to_json};
-use herald_store::{MembershipChange, NewSegment, SegmentRow, SegmentState, StoreError};
+use herald_store::{
+    MembershipChange, NewSegment, SegmentRow, SegmentState, StoreChange, StoreError,
+};
 
+use crate::changes::notify;
 use crate::pg::Pg;
 
 const SEGMENT_COLUMNS: &str =
@@ -137,8 +140,16 @@ pub(crate) fn insert_segment(pg: &mut Pg<'_>, new: &NewSegment) -> Result<Segmen
             &new.now,
         ],
     )?;
+    let id = row.get(0);
+    notify(
+        pg,
+        StoreChange::Segment {
+            workspace_id: new.workspace_id,
+            id,
+        },
+    )?;
     Ok(SegmentRow {
-        id: row.get(0),
+        id,
         workspace_id: new.workspace_id,
         name: new.name.clone(),
         description: new.description.clone(),
@@ -167,7 +178,13 @@ pub(crate) fn update_segment(pg: &mut Pg<'_>, segment: &SegmentRow) -> Result<()
             &segment.updated_at,
         ],
     )?;
-    Ok(())
+    notify(
+        pg,
+        StoreChange::Segment {
+            workspace_id: segment.workspace_id,
+            id: segment.id,
+        },
+    )
 }
 
 pub(crate) fn delete_segment(
@@ -184,6 +201,7 @@ pub(crate) fn delete_segment(
             "INSERT INTO segment_purges (segment_id) VALUES ($1) ON CONFLICT DO NOTHING",
             &[&id],
         )?;
+        notify(pg, StoreChange::Segment { workspace_id, id })?;
     }
     Ok(deleted > 0)
 }

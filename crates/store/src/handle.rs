@@ -32,6 +32,13 @@ impl StoreHandle {
         self.inner.run_claims()
     }
 
+    /// What other processes on the same store changed (see [`crate::StoreChange`]).
+    pub fn subscribe_changes(
+        &self,
+    ) -> Option<tokio::sync::broadcast::Receiver<crate::StoreChange>> {
+        self.inner.subscribe_changes()
+    }
+
     /// Runs `job` on a reader and returns its result.
     pub async fn read<T, F>(&self, job: F) -> Result<T, StoreError>
     where

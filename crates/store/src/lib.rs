@@ -6,6 +6,7 @@
 //! The queries a job may run are the methods of [`StoreRead`] and [`StoreTx`]; only backend
 //! crates know SQL. [`conformance`] holds the behaviour every backend must show.
 
+mod changes;
 mod claims;
 pub mod codec;
 pub mod conformance;
@@ -18,6 +19,7 @@ mod states;
 mod traits;
 pub mod writer_cache;
 
+pub use changes::StoreChange;
 pub use claims::{ClaimReply, LocalClaims, RunClaims};
 pub use error::StoreError;
 pub use handle::StoreHandle;

@@ -53,6 +53,12 @@ pub trait Store: Send + Sync {
     fn run_claims(&self) -> std::sync::Arc<dyn crate::RunClaims> {
         std::sync::Arc::new(crate::LocalClaims)
     }
+
+    /// What other processes on the same store changed (see [`crate::StoreChange`]); `None` for
+    /// a store that one process owns, whose changes that process made itself.
+    fn subscribe_changes(&self) -> Option<tokio::sync::broadcast::Receiver<crate::StoreChange>> {
+        None
+    }
 }
 
 /// Queries that read.

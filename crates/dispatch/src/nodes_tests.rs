@@ -1,5 +1,5 @@
-//! Two dispatchers on one PostgreSQL database, as two nodes run them: each due message is sent
-//! by one of them, once.
+//! Two nodes' dispatchers and registries on one PostgreSQL database: each due message is sent
+//! by one of them, once, and a campaign changed on one reaches the other.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -210,4 +210,117 @@ async fn two_nodes_send_each_due_message_once() {
     let mut expected: Vec<String> = (0..PEOPLE).map(|person| format!("/p{person}")).collect();
     expected.sort();
     assert_eq!(paths, expected, "each message was received exactly once");
+}
+
+/// Waits, a few seconds at most, until `done` holds: a change reaches another node after its
+/// commit, through the database's notifications.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} did not happen within 5 s");
+}
+
+#[tokio::test]
+async fn a_campaign_changed_on_one_node_reaches_the_others() {
+    let schema = TestSchema::new();
+    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let follower = Arc::new(Registry::new());
+    follower.follow(second.clone());
+
+    let new = NewWorkspace {
+        name: "follow".into(),
+        site_id: "site".into(),
+        api_key_hash: "key".into(),
+        app_api_key_hash: "app".into(),
+        created_at: 1,
+    };
+    let workspace = first
+        .write(move |tx| tx.create_workspace(&new))
+        .await
+        .expect("store works")
+        .expect("created")
+        .id;
+    let mut row = CampaignRow {
+        id: 0,
+        workspace_id: workspace,
+        name: "Thanks".into(),
+        definition: json!({
+            "name": "Thanks",
+            "trigger": {"event": {"name": "ordered"}},
+            "steps": [{"webhook": {"url": "https://example.com/{{ customer.id }}"}}]
+        }),
+        state: CampaignState::Running,
+        created_at: NOW,
+        updated_at: NOW,
+    };
+    let stored = row.clone();
+    row.id = first
+        .write(move |tx| tx.insert_campaign(&stored))
+        .await
+        .expect("store works")
+        .expect("stored")
+        .id;
+    eventually("the new campaign running on the other node", || {
+        follower.any_running(workspace)
+    })
+    .await;
+
+    row.state = CampaignState::Paused;
+    let paused = row.clone();
+    first
+        .write(move |tx| tx.update_campaign(&paused))
+        .await
+        .expect("store works")
+        .expect("updated");
+    eventually("the pause on the other node", || {
+        !follower.any_running(workspace) && follower.get(row.id).is_some()
+    })
+    .await;
+
+    // A rolled-back change is never told.
+    let mut unsaved = row.clone();
+    unsaved.state = CampaignState::Running;
+    let refused = first
+        .write(move |tx| {
+            tx.update_campaign(&unsaved)?;
+            Err::<(), _>(herald_store::StoreError::Conflict("rolled back".into()))
+        })
+        .await
+        .expect("store works");
+    assert!(refused.is_err());
+    // Notifications come in commit order: once a later change arrived, a notification of the
+    // rolled-back one would have too.
+    row.name = "Thanks again".into();
+    let renamed = row.clone();
+    first
+        .write(move |tx| tx.update_campaign(&renamed))
+        .await
+        .expect("store works")
+        .expect("updated");
+    eventually("the rename on the other node", || {
+        follower
+            .get(row.id)
+            .is_some_and(|loaded| loaded.name == "Thanks again")
+    })
+    .await;
+    assert!(
+        !follower.any_running(workspace),
+        "the rolled-back start never reached the other node"
+    );
+
+    let id = row.id;
+    first
+        .write(move |tx| tx.delete_campaign(workspace, id))
+        .await
+        .expect("store works")
+        .expect("deleted");
+    eventually("the deletion on the other node", || {
+        follower.get(id).is_none()
+    })
+    .await;
 }
