@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use herald_domain::Clock;
 use herald_segment_engine::Input;
-use herald_store::{StoreError, StoreHandle};
+use herald_store::{LogPosition, StoreError, StoreHandle};
 
 use crate::apply::apply;
 use crate::operation::Operation;
@@ -116,23 +116,25 @@ impl Ingest {
             } else {
                 None
             };
-            Ok::<(Vec<Input>, Option<i64>, bool), StoreError>((inputs, position, started))
+            Ok::<(Vec<Input>, Option<LogPosition>, bool), StoreError>((inputs, position, started))
         };
         // The hook takes the inputs: the caller only needs to know the write committed.
-        let hook = move |(inputs, position, started): &mut (Vec<Input>, Option<i64>, bool)| {
-            if let Some(feed) = feed
-                && !inputs.is_empty()
-            {
-                feed(Committed {
-                    workspace_id,
-                    inputs: std::mem::take(inputs),
-                    position: *position,
-                });
-            }
-            if *started && let Some(triggers) = hook_triggers {
-                triggers.committed();
-            }
-        };
+        let hook =
+            move |(inputs, position, started): &mut (Vec<Input>, Option<LogPosition>, bool)| {
+                if let Some(feed) = feed
+                    && !inputs.is_empty()
+                {
+                    feed(Committed {
+                        workspace_id,
+                        inputs: std::mem::take(inputs),
+                        // Known now: the hook runs after the commit.
+                        position: position.as_ref().and_then(LogPosition::get),
+                    });
+                }
+                if *started && let Some(triggers) = hook_triggers {
+                    triggers.committed();
+                }
+            };
         self.store.write_with_hook(job, hook).await?.map(|_| ())
     }
 }

@@ -303,8 +303,8 @@ impl Target {
 
     /// Moves every identity past the largest value copied, or past the last value SQLite
     /// handed out when that is larger (`sequences`, from `sqlite_sequence`), so that no id is
-    /// ever handed out twice; and keeps the engine log's end when the log was trimmed past its
-    /// last entry. Waits for the commit to reach the disk, with every chunk before it.
+    /// ever handed out twice; and keeps the engine log's end, from which the next positions are
+    /// taken. Waits for the commit to reach the disk, with every chunk before it.
     pub(crate) fn finish_identities(
         &mut self,
         sequences: &HashMap<String, i64>,
@@ -325,11 +325,13 @@ impl Target {
                 .get(0);
             let handed_out = sequences.get(table.name).copied().unwrap_or(0);
             let last = largest.unwrap_or(0).max(handed_out);
-            if table.name == "engine_log" && handed_out > largest.unwrap_or(0) {
+            // PostgreSQL's writers take the log's next positions from this setting, under its
+            // row's lock (it keeps them in commit order across nodes).
+            if table.name == "engine_log" && last >= 1 {
                 tx.execute(
                     "INSERT INTO settings (key, value) VALUES ($1, $2)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    &[&ENGINE_LOG_END, &handed_out.to_string()],
+                    &[&ENGINE_LOG_END, &last.to_string()],
                 )
                 .map_err(failed("cannot keep the engine log's end"))?;
             }

@@ -9,22 +9,22 @@ use herald_store::codec::{corrupt_row, parse_json, skip_corrupt, to_json};
 use herald_store::data_index::{DataIndexBuffer, merge_keys};
 use herald_store::{
     Activity, ActivityQuery, Appended, CustomerIdentifiers, DeliveryMetric, EventDayCount,
-    EventIndexEntry, NewActivity, Person, StoreError, StoredEvent,
+    EventIndexEntry, LogPosition, NewActivity, Person, StoreError, StoredEvent,
 };
 use postgres::Row;
 use postgres::types::ToSql;
 use serde_json::{Map, Value};
 
 use crate::people::{PERSON_COLUMNS, person_from_row};
-use crate::pg::Pg;
+use crate::pg::{PendingLogEntry, Pg};
 
 /// The setting that keeps the position the engine log is trimmed to (the SQLite store's name).
 const ENGINE_LOG_TRIMMED: &str = "engine_log_trimmed";
 
-/// The setting that keeps the largest position a trim removed. SQLite keeps the last position
-/// given in `sqlite_sequence`, inside its transactions; a PostgreSQL sequence is outside them
-/// (it counts rolled-back and uncommitted entries too, which a pinned read must not see), so
-/// the end is the largest entry left or, once trims removed it, this.
+/// The setting that keeps the last position the engine log handed out (`flush_log`), inside the
+/// transactions, as SQLite's `sqlite_sequence` does: a PostgreSQL sequence is outside them (it
+/// counts rolled-back and uncommitted entries too, which a pinned read must not see, and its
+/// values do not follow commit order).
 const ENGINE_LOG_END: &str = "engine_log_end";
 
 /// Decodes an event from its parts; its data that cannot be decoded makes it corrupt.
@@ -529,17 +529,86 @@ pub(crate) fn backfill(_pg: &mut Pg<'_>, _limit: usize) -> Result<bool, StoreErr
     Ok(false)
 }
 
+/// Keeps the entry for the commit, where it gets its position (`flush_log`).
 pub(crate) fn append_engine_log(
     pg: &mut Pg<'_>,
     workspace_id: i64,
     inputs: &[u8],
-) -> Result<i64, StoreError> {
+) -> Result<LogPosition, StoreError> {
+    let position = LogPosition::default();
+    pg.at_commit()?.log.push(PendingLogEntry {
+        workspace_id,
+        inputs: inputs.to_vec(),
+        position: position.clone(),
+    });
+    Ok(position)
+}
+
+/// Writes a transaction's engine-log entries, right before its `COMMIT`, at the positions that
+/// follow the last one handed out, in the order they were appended.
+///
+/// The last position handed out is the `engine_log_end` settings row, and taking the next ones
+/// updates it, which locks the row until the transaction ends. So the writers of every node
+/// take positions one transaction at a time: one that locked the row after another committed
+/// gets the positions after that one's, and one that found it locked waits until the other
+/// committed (and then reads its update) or rolled back (and then reads the value before it,
+/// so no position is skipped). Positions therefore follow commit order with no gap, and a
+/// reader that has seen position `n` and reads the entries after it never misses one that
+/// commits later, as it would with a sequence, whose values are taken before commit: an entry
+/// not yet committed has a larger position than every committed one. PostgreSQL makes a
+/// commit visible before it releases the transaction's locks, so the next holder of the row
+/// commits after it, and every snapshot that sees the later entry sees the earlier one.
+/// The row is locked last, so it is held for the commit itself and hardly longer.
+pub(crate) fn flush_log(pg: &mut Pg<'_>, entries: Vec<PendingLogEntry>) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    let end = match advance_log_end(pg, count)? {
+        Some(end) => end,
+        None => {
+            // A store made before the end was kept there, or a copy that left it out: it
+            // starts after every entry stored (two writers doing so at once insert it once).
+            pg.execute(
+                "INSERT INTO settings (key, value)
+                 SELECT $1, COALESCE(max(seq), 0)::text FROM engine_log
+                 ON CONFLICT (key) DO NOTHING",
+                &[&ENGINE_LOG_END],
+            )?;
+            advance_log_end(pg, count)?
+                .ok_or_else(|| StoreError::Backend("the engine log's end cannot be kept".into()))?
+        }
+    };
+    let first = end - count + 1;
+    let mut positions = Vec::with_capacity(entries.len());
+    let mut workspaces = Vec::with_capacity(entries.len());
+    let mut inputs = Vec::with_capacity(entries.len());
+    for (at, entry) in (first..).zip(&entries) {
+        positions.push(at);
+        workspaces.push(entry.workspace_id);
+        inputs.push(entry.inputs.as_slice());
+    }
+    pg.execute(
+        "INSERT INTO engine_log (seq, workspace_id, inputs)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+        &[&positions, &workspaces, &inputs],
+    )?;
+    for (at, entry) in (first..).zip(entries) {
+        entry.position.set(at);
+    }
+    Ok(())
+}
+
+/// Takes `count` positions after the last one handed out, locking the row that keeps it until
+/// the transaction ends; `None` when there is no such row yet.
+fn advance_log_end(pg: &mut Pg<'_>, count: i64) -> Result<Option<i64>, StoreError> {
     Ok(pg
-        .query_one(
-            "INSERT INTO engine_log (workspace_id, inputs) VALUES ($1, $2) RETURNING seq",
-            &[&workspace_id, &inputs],
+        .query_opt(
+            "UPDATE settings SET value = (value::bigint + $2)::text WHERE key = $1
+             RETURNING value::bigint",
+            &[&ENGINE_LOG_END, &count],
         )?
-        .get(0))
+        .map(|row| row.get(0)))
 }
 
 pub(crate) fn trim_engine_log(
@@ -559,15 +628,10 @@ pub(crate) fn trim_engine_log(
                  (SELECT seq FROM engine_log WHERE seq <= $1 ORDER BY seq LIMIT $2)
              RETURNING seq
          )
-         SELECT count(*), max(seq) FROM removed",
+         SELECT count(*) FROM removed",
         &[&through, &limit],
     )?;
-    let (removed, last_removed): (i64, Option<i64>) = (row.get(0), row.get(1));
-    // The end must outlive the entries that show it.
-    if let Some(last_removed) = last_removed
-        && last_removed > numeric_setting(pg, ENGINE_LOG_END)?
-    {
-        set_numeric_setting(pg, ENGINE_LOG_END, last_removed)?;
-    }
+    // The end is kept apart from the entries (`flush_log`), so it outlives them.
+    let removed: i64 = row.get(0);
     Ok(usize::try_from(removed).unwrap_or(usize::MAX))
 }

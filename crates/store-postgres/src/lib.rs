@@ -176,6 +176,9 @@ pub mod test_database;
 mod claims_tests;
 
 #[cfg(test)]
+mod engine_log_tests;
+
+#[cfg(test)]
 mod conformance_tests {
     fn make_store() -> (herald_store::StoreHandle, crate::test_database::TestSchema) {
         let schema = crate::test_database::TestSchema::new();

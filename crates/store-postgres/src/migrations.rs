@@ -17,6 +17,9 @@ const LOCK: i64 = 0x6865_7261_6c64; // "herald"
 /// and the schema's hash).
 const NODE_LOCK: i32 = 0x6865_7261; // "hera"
 
+/// How long a start waits for the schema's server lock before it refuses to start.
+const NODE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Applies every migration not yet applied, in `schema` (created if missing) or the
 /// connection's default schema.
 pub(crate) fn apply(client: &mut Client, schema: Option<&str>) -> Result<(), StoreError> {
@@ -34,13 +37,23 @@ pub(crate) fn apply(client: &mut Client, schema: Option<&str>) -> Result<(), Sto
 /// lives, or refuses to start: a second node on the same schema would break the order the
 /// segment engine reads the log in.
 pub(crate) fn claim_node(client: &mut Client, schema: Option<&str>) -> Result<(), StoreError> {
-    let claimed: bool = client
-        .query_one(
-            "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
-            &[&NODE_LOCK],
-        )
-        .map_err(backend)?
-        .get(0);
+    // A server that was just stopped (even killed) frees the lock when PostgreSQL notices its
+    // connection closed, which may come a moment after its successor started: the lock is
+    // tried for a few seconds before the start is refused.
+    let deadline = std::time::Instant::now() + NODE_LOCK_WAIT;
+    let claimed = loop {
+        let claimed: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
+                &[&NODE_LOCK],
+            )
+            .map_err(backend)?
+            .get(0);
+        if claimed || std::time::Instant::now() >= deadline {
+            break claimed;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if claimed {
         Ok(())
     } else {

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use herald_store::StoreError;
 use herald_store::codec::skip_corrupt;
 use herald_store::data_index::DataIndexBuffer;
 use herald_store::writer_cache::WriterCache;
+use herald_store::{LogPosition, StoreError};
 use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
@@ -20,13 +20,36 @@ pub(crate) struct Statements {
     prepared: HashMap<String, Statement>,
 }
 
+/// What a write job leaves for its transaction's commit: its data-index updates, and its
+/// engine-log entries, which get their positions only then (`activities::flush_log`).
+#[derive(Default)]
+pub(crate) struct AtCommit {
+    pub(crate) index: DataIndexBuffer,
+    pub(crate) log: Vec<PendingLogEntry>,
+}
+
+/// An engine-log entry waiting for its position.
+pub(crate) struct PendingLogEntry {
+    pub(crate) workspace_id: i64,
+    pub(crate) inputs: Vec<u8>,
+    pub(crate) position: LogPosition,
+}
+
+impl AtCommit {
+    /// Takes over what a job that was kept left.
+    pub(crate) fn absorb(&mut self, job: AtCommit) {
+        self.index.absorb(job.index);
+        self.log.extend(job.log);
+    }
+}
+
 /// A connection and its statements; the queries of `StoreRead` and `StoreTx` run on it, in
 /// whatever transaction the connection is in (the writer's, a pinned read's, or none).
 pub(crate) struct Pg<'c> {
     client: &'c mut Client,
     statements: &'c mut Statements,
-    /// The write job's data-index updates, written at commit (the writer's view only).
-    index: Option<&'c mut DataIndexBuffer>,
+    /// What the write job leaves for the commit (the writer's view only).
+    at_commit: Option<&'c mut AtCommit>,
     /// The writer's people and suppressions (the writer's view only).
     cache: Option<&'c mut WriterCache>,
 }
@@ -36,23 +59,23 @@ impl<'c> Pg<'c> {
         Self {
             client,
             statements,
-            index: None,
+            at_commit: None,
             cache: None,
         }
     }
 
-    /// The view of a write job, whose data-index updates go to `index` and whose people are
-    /// kept in the writer's `cache`.
+    /// The view of a write job, which leaves what waits for the commit in `at_commit` and
+    /// keeps the people it sees in the writer's `cache`.
     pub(crate) fn for_job(
         client: &'c mut Client,
         statements: &'c mut Statements,
-        index: &'c mut DataIndexBuffer,
+        at_commit: &'c mut AtCommit,
         cache: &'c mut WriterCache,
     ) -> Self {
         Self {
             client,
             statements,
-            index: Some(index),
+            at_commit: Some(at_commit),
             cache: Some(cache),
         }
     }
@@ -62,11 +85,16 @@ impl<'c> Pg<'c> {
         self.cache.as_deref_mut()
     }
 
-    /// Where a write job's data-index updates wait for the commit.
-    pub(crate) fn index(&mut self) -> Result<&mut DataIndexBuffer, StoreError> {
-        self.index
+    /// What a write job leaves for the commit.
+    pub(crate) fn at_commit(&mut self) -> Result<&mut AtCommit, StoreError> {
+        self.at_commit
             .as_deref_mut()
             .ok_or_else(|| StoreError::Backend("a write outside the writer's transaction".into()))
+    }
+
+    /// Where a write job's data-index updates wait for the commit.
+    pub(crate) fn index(&mut self) -> Result<&mut DataIndexBuffer, StoreError> {
+        Ok(&mut self.at_commit()?.index)
     }
 
     /// The statement for `sql`, prepared on first use.

@@ -399,7 +399,11 @@ impl StoreTx for Pg<'_> {
     fn backfill(&mut self, limit: usize) -> Result<bool, StoreError> {
         activities::backfill(self, limit)
     }
-    fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError> {
+    fn append_engine_log(
+        &mut self,
+        workspace_id: i64,
+        inputs: &[u8],
+    ) -> Result<herald_store::LogPosition, StoreError> {
         activities::append_engine_log(self, workspace_id, inputs)
     }
     fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError> {

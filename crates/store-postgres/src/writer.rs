@@ -2,14 +2,13 @@
 //! hands each batch to [`PgCommitter`], which runs it in one transaction, each job in a
 //! savepoint of its own.
 
-use herald_store::data_index::DataIndexBuffer;
 use herald_store::group_commit::{Background, Committer, spawn_writer};
 use herald_store::writer_cache::WriterCache;
 use herald_store::{JobOutcome, StoreError, WriteJob};
 use postgres::Client;
 use tokio::sync::mpsc;
 
-use crate::pg::{Pg, Statements, backend};
+use crate::pg::{AtCommit, Pg, Statements, backend};
 
 struct PgCommitter {
     client: Client,
@@ -48,13 +47,16 @@ impl Committer for PgCommitter {
             return;
         }
         let mut waiting = Vec::with_capacity(batch.len());
-        let mut index = DataIndexBuffer::default();
+        let mut at_commit = AtCommit::default();
         for job in batch.drain(..) {
-            waiting.push(self.run_job(job, &mut index));
+            waiting.push(self.run_job(job, &mut at_commit));
         }
+        let AtCommit { index, log } = at_commit;
         let committed = {
             let mut pg = Pg::new(&mut self.client, &mut self.statements);
+            // The log last: its positions are taken under a lock held until the commit.
             crate::activities::flush_index(&mut pg, index)
+                .and_then(|()| crate::activities::flush_log(&mut pg, log))
         }
         .and_then(|()| self.client.batch_execute("COMMIT").map_err(backend));
         if let Err(error) = &committed {
@@ -72,7 +74,7 @@ impl Committer for PgCommitter {
 }
 
 impl PgCommitter {
-    fn run_job(&mut self, job: WriteJob, index: &mut DataIndexBuffer) -> Waiting {
+    fn run_job(&mut self, job: WriteJob, at_commit: &mut AtCommit) -> Waiting {
         if let Err(error) = self.client.batch_execute("SAVEPOINT job") {
             let error = backend(error);
             // The job never ran; dropping it tells its caller through a closed reply.
@@ -81,12 +83,12 @@ impl PgCommitter {
                 failed: None,
             };
         }
-        let mut job_index = DataIndexBuffer::default();
+        let mut job_at_commit = AtCommit::default();
         let outcome = {
             let mut pg = Pg::for_job(
                 &mut self.client,
                 &mut self.statements,
-                &mut job_index,
+                &mut job_at_commit,
                 &mut self.cache,
             );
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut pg)))
@@ -102,7 +104,7 @@ impl PgCommitter {
                         backend(error)
                     });
                     if failed.is_none() {
-                        index.absorb(job_index);
+                        at_commit.absorb(job_at_commit);
                     }
                     failed
                 } else {

@@ -3,9 +3,9 @@
 use herald_domain::{Identifier, UnixSeconds};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
-    NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError,
-    StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
+    NewActivity, NewPerson, NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow,
+    SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -767,12 +767,17 @@ impl StoreTx for Tx<'_, '_> {
         crate::backfills::step(self.connection(), limit)
     }
 
-    fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError> {
+    fn append_engine_log(
+        &mut self,
+        workspace_id: i64,
+        inputs: &[u8],
+    ) -> Result<LogPosition, StoreError> {
+        // One writer: the order of appends is the order of commits.
         self.execute(
             "INSERT INTO engine_log (workspace_id, inputs) VALUES (?1, ?2)",
             params![workspace_id, inputs],
         )?;
-        Ok(self.connection().last_insert_rowid())
+        Ok(LogPosition::at(self.connection().last_insert_rowid()))
     }
 
     fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError> {

@@ -831,7 +831,9 @@ pub fn the_engine_log_keeps_commit_order_and_never_reuses_a_position(store: &Sto
             store
                 .write_blocking(move |tx| tx.append_engine_log(workspace, &inputs))
                 .expect("store works")
-                .expect("appended"),
+                .expect("appended")
+                .get()
+                .expect("known once committed"),
         );
     }
     assert!(positions.windows(2).all(|pair| pair[0] < pair[1]));
@@ -866,7 +868,9 @@ pub fn the_engine_log_keeps_commit_order_and_never_reuses_a_position(store: &Sto
     let next = store
         .write_blocking(|tx| tx.append_engine_log(1, b"d"))
         .expect("store works")
-        .expect("appended");
+        .expect("appended")
+        .get()
+        .expect("known once committed");
     assert!(next > last, "a position is never reused");
 }
 

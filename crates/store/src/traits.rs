@@ -376,8 +376,13 @@ pub trait StoreTx: StoreRead {
     /// without such work answers `false`.
     fn backfill(&mut self, limit: usize) -> Result<bool, StoreError>;
     /// Appends what a commit tells the segment engine (encoded by the caller) to the engine log;
-    /// returns its position, which grows with commit order and is never reused.
-    fn append_engine_log(&mut self, workspace_id: i64, inputs: &[u8]) -> Result<i64, StoreError>;
+    /// returns its position, known once the transaction committed, which grows with commit
+    /// order (across every writer on the store) and is never reused.
+    fn append_engine_log(
+        &mut self,
+        workspace_id: i64,
+        inputs: &[u8],
+    ) -> Result<crate::LogPosition, StoreError>;
     /// Removes up to `limit` engine log entries at or before `through`, and records `through`
     /// as the position the log is trimmed to; returns how many it removed.
     fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError>;
