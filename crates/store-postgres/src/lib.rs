@@ -16,6 +16,7 @@ mod campaigns;
 mod changes;
 mod claims;
 mod connection;
+mod leases;
 mod migrations;
 mod people;
 mod pg;
@@ -76,6 +77,8 @@ pub struct PostgresStore {
     claims: std::sync::Arc<claims::PgClaims>,
     /// What other nodes changed, heard on a connection opened at the first subscription.
     changes: std::sync::OnceLock<changes::Changes>,
+    /// The leases on the engine's partitions; its thread connects when first asked.
+    leases: std::sync::Arc<leases::PgLeases>,
 }
 
 impl PostgresStore {
@@ -111,6 +114,7 @@ impl PostgresStore {
             None
         };
         let claims = std::sync::Arc::new(claims::PgClaims::spawn(&options)?);
+        let leases = std::sync::Arc::new(leases::PgLeases::spawn(&options)?);
         Ok(Self {
             write_queue,
             background,
@@ -119,6 +123,7 @@ impl PostgresStore {
             _analyzer: analyzer,
             claims,
             changes: std::sync::OnceLock::new(),
+            leases,
         })
     }
 
@@ -149,6 +154,10 @@ impl Store for PostgresStore {
         self.claims.clone()
     }
 
+    fn partition_leases(&self) -> std::sync::Arc<dyn herald_store::PartitionLeases> {
+        self.leases.clone()
+    }
+
     fn subscribe_changes(
         &self,
     ) -> Option<tokio::sync::broadcast::Receiver<herald_store::StoreChange>> {
@@ -177,6 +186,9 @@ mod claims_tests;
 
 #[cfg(test)]
 mod engine_log_tests;
+
+#[cfg(test)]
+mod leases_tests;
 
 #[cfg(test)]
 mod conformance_tests {

@@ -7,7 +7,10 @@ use postgres::Client;
 
 use crate::pg::backend;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_partition_leases.sql")),
+];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node
 /// waits until the first has finished and then finds everything applied.

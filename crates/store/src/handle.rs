@@ -32,6 +32,11 @@ impl StoreHandle {
         self.inner.run_claims()
     }
 
+    /// The leases on the segment engine's partitions (see [`crate::PartitionLeases`]).
+    pub fn partition_leases(&self) -> Arc<dyn crate::PartitionLeases> {
+        self.inner.partition_leases()
+    }
+
     /// What other processes on the same store changed (see [`crate::StoreChange`]).
     pub fn subscribe_changes(
         &self,

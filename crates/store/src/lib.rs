@@ -14,6 +14,7 @@ pub mod data_index;
 mod error;
 pub mod group_commit;
 mod handle;
+mod leases;
 mod log_position;
 mod rows;
 mod states;
@@ -24,6 +25,9 @@ pub use changes::StoreChange;
 pub use claims::{ClaimReply, LocalClaims, RunClaims};
 pub use error::StoreError;
 pub use handle::StoreHandle;
+pub use leases::{
+    LEASE_SECONDS, Lease, LeaseReply, LocalLeases, Ownership, PARTITIONS, PartitionLeases,
+};
 pub use log_position::LogPosition;
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};

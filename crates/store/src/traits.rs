@@ -54,6 +54,13 @@ pub trait Store: Send + Sync {
         std::sync::Arc::new(crate::LocalClaims)
     }
 
+    /// The leases on the segment engine's partitions (see [`crate::PartitionLeases`]): a
+    /// store that several processes share overrides it; one that a single process owns need
+    /// not (its process owns every partition).
+    fn partition_leases(&self) -> std::sync::Arc<dyn crate::PartitionLeases> {
+        std::sync::Arc::new(crate::LocalLeases)
+    }
+
     /// What other processes on the same store changed (see [`crate::StoreChange`]); `None` for
     /// a store that one process owns, whose changes that process made itself.
     fn subscribe_changes(&self) -> Option<tokio::sync::broadcast::Receiver<crate::StoreChange>> {

@@ -1,0 +1,199 @@
+//! Leases on the segment engine's partitions (`herald_store::PartitionLeases`) in the
+//! `nodes` and `partition_leases` tables, on a thread and connection of their own.
+//!
+//! A renewal is one transaction: the node's heartbeat (it counts as live until its leases would
+//! expire), its leases extended, those beyond its share given up, and its share of the free and
+//! expired ones taken. Rows are taken with `FOR UPDATE SKIP LOCKED`, so two nodes renewing at
+//! once never take the same partition, and a partition changes owner only through an update of
+//! its row that bumps the epoch. The times are the callers' (`now`), so that the tests run on an
+//! injected clock; nodes are expected to keep their clocks within a few seconds of each other
+//! (a lease lasts `LEASE_SECONDS`).
+
+use std::sync::mpsc as std_mpsc;
+
+use herald_domain::UnixSeconds;
+use herald_store::{
+    LEASE_SECONDS, Lease, LeaseReply, Ownership, PARTITIONS, PartitionLeases, StoreError,
+};
+use postgres::Client;
+use tokio::sync::oneshot;
+
+use crate::PostgresOptions;
+use crate::pg::backend;
+
+/// How long a node that stopped renewing stays in `nodes`.
+const FORGET_SECONDS: i64 = 3600;
+
+enum Command {
+    Renew(
+        String,
+        UnixSeconds,
+        oneshot::Sender<Result<Ownership, StoreError>>,
+    ),
+    Release(String, oneshot::Sender<Result<Ownership, StoreError>>),
+}
+
+/// The leases of one store, renewed on a thread of their own.
+pub(crate) struct PgLeases {
+    commands: std::sync::Mutex<std_mpsc::Sender<Command>>,
+}
+
+impl PgLeases {
+    /// Starts the leases thread; it connects when first asked.
+    pub(crate) fn spawn(options: &PostgresOptions) -> Result<Self, StoreError> {
+        let (commands, receiver) = std_mpsc::channel();
+        let options = options.clone();
+        std::thread::Builder::new()
+            .name("herald-pg-leases".into())
+            .spawn(move || serve(&options, &receiver))
+            .map_err(|error| StoreError::Backend(format!("cannot start a thread: {error}")))?;
+        Ok(Self {
+            commands: std::sync::Mutex::new(commands),
+        })
+    }
+
+    fn send(&self, command: Command) {
+        if let Ok(commands) = self.commands.lock() {
+            let _ = commands.send(command);
+        }
+    }
+}
+
+impl PartitionLeases for PgLeases {
+    fn renew(&self, node: &str, now: UnixSeconds) -> LeaseReply {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Renew(node.to_owned(), now, reply));
+        answer
+    }
+
+    fn release(&self, node: &str) -> LeaseReply {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Release(node.to_owned(), reply));
+        answer
+    }
+}
+
+fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
+    let mut client: Option<Client> = None;
+    while let Ok(command) = commands.recv() {
+        if client.is_none() {
+            match crate::connection::connect(options) {
+                Ok(connected) => client = Some(connected),
+                Err(error) => {
+                    let reply = match command {
+                        Command::Renew(_, _, reply) | Command::Release(_, reply) => reply,
+                    };
+                    let _ = reply.send(Err(error));
+                    continue;
+                }
+            }
+        }
+        let Some(session) = client.as_mut() else {
+            continue;
+        };
+        let (answer, reply) = match command {
+            Command::Renew(node, now, reply) => (renew(session, &node, now), reply),
+            Command::Release(node, reply) => (release(session, &node), reply),
+        };
+        if answer.is_err() {
+            // The next command connects again; a transaction left open goes with the session.
+            client = None;
+        }
+        let _ = reply.send(answer);
+    }
+}
+
+fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership, StoreError> {
+    let until = now + LEASE_SECONDS;
+    let mut tx = client.transaction().map_err(backend)?;
+    tx.execute(
+        "INSERT INTO nodes (node, expires_at) VALUES ($1, $2)
+         ON CONFLICT (node) DO UPDATE SET expires_at = excluded.expires_at",
+        &[&node, &until],
+    )
+    .map_err(backend)?;
+    // Nodes gone for an hour are forgotten; until then they only count while their time lasts.
+    tx.execute(
+        "DELETE FROM nodes WHERE expires_at < $1",
+        &[&(now - FORGET_SECONDS)],
+    )
+    .map_err(backend)?;
+    let live: i64 = tx
+        .query_one("SELECT count(*) FROM nodes WHERE expires_at > $1", &[&now])
+        .map_err(backend)?
+        .get(0);
+    // Every live node's share, rounded up, so that the shares cover every partition.
+    let live = live.max(1);
+    let share = (i64::from(PARTITIONS) + live - 1) / live;
+    let mut held: Vec<(i32, i64)> = tx
+        .query(
+            "UPDATE partition_leases SET expires_at = $2 WHERE node = $1
+             RETURNING partition, epoch",
+            &[&node, &until],
+        )
+        .map_err(backend)?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    held.sort_unstable();
+    let held_count = i64::try_from(held.len()).unwrap_or(i64::MAX);
+    if held_count > share {
+        // The partitions beyond the share go back, the highest first, so that the next node
+        // to renew finds them free.
+        let extra: Vec<i32> = held
+            .split_off(usize::try_from(share).unwrap_or(0))
+            .into_iter()
+            .map(|(partition, _)| partition)
+            .collect();
+        tx.execute(
+            "UPDATE partition_leases SET node = NULL, expires_at = 0
+             WHERE partition = ANY($1) AND node = $2",
+            &[&extra, &node],
+        )
+        .map_err(backend)?;
+    } else if held_count < share {
+        let taken = tx
+            .query(
+                "UPDATE partition_leases SET node = $1, epoch = epoch + 1, expires_at = $2
+                 WHERE partition IN (
+                     SELECT partition FROM partition_leases
+                     WHERE node IS NULL OR expires_at <= $3
+                     ORDER BY partition LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 RETURNING partition, epoch",
+                &[&node, &until, &now, &(share - held_count)],
+            )
+            .map_err(backend)?;
+        held.extend(taken.iter().map(|row| (row.get(0), row.get(1))));
+    }
+    tx.commit().map_err(backend)?;
+    Ok(ownership(held, until))
+}
+
+fn release(client: &mut Client, node: &str) -> Result<Ownership, StoreError> {
+    let mut tx = client.transaction().map_err(backend)?;
+    tx.execute(
+        "UPDATE partition_leases SET node = NULL, expires_at = 0 WHERE node = $1",
+        &[&node],
+    )
+    .map_err(backend)?;
+    tx.execute("DELETE FROM nodes WHERE node = $1", &[&node])
+        .map_err(backend)?;
+    tx.commit().map_err(backend)?;
+    Ok(ownership(Vec::new(), 0))
+}
+
+fn ownership(mut held: Vec<(i32, i64)>, until: UnixSeconds) -> Ownership {
+    held.sort_unstable();
+    Ownership {
+        leases: held
+            .into_iter()
+            .filter_map(|(partition, epoch)| {
+                Some(Lease {
+                    partition: u16::try_from(partition).ok()?,
+                    epoch,
+                })
+            })
+            .collect(),
+        until,
+    }
+}

@@ -1,0 +1,143 @@
+//! Leases on the engine's partitions between three stores on one schema, as three nodes hold
+//! them, on times the test chooses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use herald_store::{LEASE_SECONDS, Ownership, PARTITIONS, StoreHandle};
+
+use crate::PostgresStore;
+use crate::test_database::TestSchema;
+
+struct Nodes {
+    stores: Vec<StoreHandle>,
+    /// Each node's last answer.
+    held: BTreeMap<usize, Ownership>,
+    _schema: TestSchema,
+}
+
+impl Nodes {
+    fn new(count: usize) -> Self {
+        let schema = TestSchema::new();
+        let stores = (0..count)
+            .map(|_| PostgresStore::open_handle(&schema.options()).expect("the store opens"))
+            .collect();
+        Self {
+            stores,
+            held: BTreeMap::new(),
+            _schema: schema,
+        }
+    }
+
+    fn renew(&mut self, node: usize, now: i64) -> BTreeSet<u16> {
+        let ownership = self.stores[node]
+            .partition_leases()
+            .renew(&format!("node-{node}"), now)
+            .blocking_recv()
+            .expect("the leases thread answers")
+            .expect("leases work");
+        assert_eq!(ownership.until, now + LEASE_SECONDS);
+        let partitions = ownership
+            .leases
+            .iter()
+            .map(|lease| lease.partition)
+            .collect();
+        self.held.insert(node, ownership);
+        self.check(now);
+        partitions
+    }
+
+    fn release(&mut self, node: usize) {
+        self.stores[node]
+            .partition_leases()
+            .release(&format!("node-{node}"))
+            .blocking_recv()
+            .expect("the leases thread answers")
+            .expect("leases work");
+        self.held.remove(&node);
+    }
+
+    /// No partition is owned by two nodes whose leases still hold at `now`.
+    fn check(&self, now: i64) {
+        let mut owner: BTreeMap<u16, usize> = BTreeMap::new();
+        for (node, ownership) in &self.held {
+            if ownership.until <= now {
+                continue;
+            }
+            for lease in &ownership.leases {
+                if let Some(other) = owner.insert(lease.partition, *node) {
+                    panic!(
+                        "partition {} is held by nodes {other} and {node} at {now}",
+                        lease.partition
+                    );
+                }
+            }
+        }
+    }
+
+    fn epoch(&self, node: usize, partition: u16) -> Option<i64> {
+        self.held[&node]
+            .leases
+            .iter()
+            .find(|lease| lease.partition == partition)
+            .map(|lease| lease.epoch)
+    }
+}
+
+fn all() -> BTreeSet<u16> {
+    (0..PARTITIONS).collect()
+}
+
+#[test]
+fn live_nodes_share_the_partitions_and_take_over_those_of_a_node_that_stopped() {
+    let mut nodes = Nodes::new(3);
+    let t = 1_000_000;
+
+    // One node owns everything; a second one gets half once the first gave it up.
+    assert_eq!(nodes.renew(0, t), all());
+    assert!(nodes.renew(1, t).is_empty(), "nothing is free yet");
+    let first = nodes.renew(0, t + 1);
+    assert_eq!(first.len(), 128);
+    let second = nodes.renew(1, t + 1);
+    assert_eq!(second.len(), 128);
+    assert_eq!(&first | &second, all());
+
+    // A third joins: shares of 86 at most, every partition owned.
+    nodes.renew(2, t + 2);
+    let first = nodes.renew(0, t + 2);
+    let second = nodes.renew(1, t + 2);
+    let third = nodes.renew(2, t + 3);
+    assert_eq!((first.len(), second.len(), third.len()), (86, 86, 84));
+    assert_eq!(&(&first | &second) | &third, all());
+
+    // Node 0 stops renewing. While its leases hold, nobody takes them.
+    let epoch_before = nodes.epoch(0, *first.first().expect("one"));
+    for now in [t + 5, t + 10, t + 16] {
+        assert_eq!(nodes.renew(1, now), second);
+        assert_eq!(nodes.renew(2, now), third);
+    }
+    // Once they expired, the live nodes take them over, with a new epoch.
+    let second = nodes.renew(1, t + 18);
+    let third = nodes.renew(2, t + 18);
+    assert_eq!(&second | &third, all());
+    assert_eq!((second.len(), third.len()), (128, 128));
+    let taken = *first.first().expect("one");
+    let new_owner = if second.contains(&taken) { 1 } else { 2 };
+    assert!(nodes.epoch(new_owner, taken) > epoch_before);
+
+    // Node 0 comes back: it owns nothing it lost, and gets its share again as the others give
+    // theirs up.
+    assert!(nodes.renew(0, t + 19).is_empty());
+    nodes.renew(1, t + 19);
+    nodes.renew(2, t + 19);
+    let first = nodes.renew(0, t + 20);
+    let second = nodes.renew(1, t + 20);
+    let third = nodes.renew(2, t + 20);
+    assert_eq!(&(&first | &second) | &third, all());
+    assert!(first.len() >= 84, "{}", first.len());
+
+    // A node that stops cleanly gives its partitions up at once.
+    nodes.release(1);
+    let third = nodes.renew(2, t + 21);
+    let first = nodes.renew(0, t + 21);
+    assert_eq!(&first | &third, all());
+}

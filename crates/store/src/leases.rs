@@ -1,0 +1,79 @@
+//! Which node owns which partition of the segment engine's people, when several nodes share
+//! one store.
+//!
+//! People are split into [`PARTITIONS`] partitions. Each is owned by one live node at a time,
+//! through a lease the node renews (every [`LEASE_SECONDS`] / 3 or so): a node that stops
+//! renewing loses its leases when they expire, and the other nodes take them over. Every live
+//! node takes an equal share, so a node that joins gets partitions from the others, which give
+//! up what is beyond their share at their next renewal. A lease's `epoch` grows at every change
+//! of owner, so what an owner writes for a partition can be fenced against an owner that lost
+//! it while it was not looking.
+
+use herald_domain::UnixSeconds;
+use tokio::sync::oneshot;
+
+use crate::StoreError;
+
+/// How many partitions people are split into. Fixed: partitions are named by number in the
+/// store's leases.
+pub const PARTITIONS: u16 = 256;
+
+/// How long a lease lasts after a renewal.
+pub const LEASE_SECONDS: i64 = 15;
+
+/// A partition a node owns, and the epoch of its lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Lease {
+    pub partition: u16,
+    pub epoch: i64,
+}
+
+/// What a renewal gives a node: the partitions it owns, by number, until `until` (exclusive),
+/// unless it renews again before then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    pub leases: Vec<Lease>,
+    pub until: UnixSeconds,
+}
+
+/// What a node hears back from a renewal.
+pub type LeaseReply = oneshot::Receiver<Result<Ownership, StoreError>>;
+
+/// The leases on partitions, shared by every node on one store.
+pub trait PartitionLeases: Send + Sync {
+    /// Renews `node`'s leases at `now`, gives up those beyond its share, and takes its share
+    /// of the partitions nobody holds (free, or whose lease expired).
+    fn renew(&self, node: &str, now: UnixSeconds) -> LeaseReply;
+
+    /// Gives up every lease `node` holds (at shutdown), so that others take them at once.
+    fn release(&self, node: &str) -> LeaseReply;
+}
+
+/// The leases of a store that one process owns: it owns every partition, for good.
+#[derive(Debug, Default)]
+pub struct LocalLeases;
+
+impl PartitionLeases for LocalLeases {
+    fn renew(&self, _node: &str, _now: UnixSeconds) -> LeaseReply {
+        let (reply, answer) = oneshot::channel();
+        let _ = reply.send(Ok(Ownership {
+            leases: (0..PARTITIONS)
+                .map(|partition| Lease {
+                    partition,
+                    epoch: 0,
+                })
+                .collect(),
+            until: UnixSeconds::MAX,
+        }));
+        answer
+    }
+
+    fn release(&self, _node: &str) -> LeaseReply {
+        let (reply, answer) = oneshot::channel();
+        let _ = reply.send(Ok(Ownership {
+            leases: Vec::new(),
+            until: UnixSeconds::MAX,
+        }));
+        answer
+    }
+}
