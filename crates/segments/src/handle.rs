@@ -11,7 +11,7 @@ use herald_store::{SegmentRow, StoreHandle};
 use tokio::sync::{oneshot, watch};
 
 use crate::image::ImageSettings;
-use crate::runner::{Command, Runner};
+use crate::runner::{Command, Following, Query, Runner};
 use crate::triggers::MembershipTriggers;
 use crate::{EngineError, SegmentsError};
 
@@ -38,6 +38,8 @@ pub struct Segments {
     /// The store and clock the service calls (`crate::service`) read and write through.
     pub(crate) store: StoreHandle,
     pub(crate) clock: Arc<dyn Clock>,
+    /// For an engine that follows the store (`start_following`): wakes its log reader.
+    follows: Option<Arc<std::sync::Mutex<mpsc::Sender<()>>>>,
 }
 
 impl std::fmt::Debug for Segments {
@@ -57,6 +59,30 @@ impl Segments {
         triggers: Option<Arc<dyn MembershipTriggers>>,
         image: Option<ImageSettings>,
     ) -> Result<Self, SegmentsError> {
+        Self::start_with(store, clock, triggers, image, false)
+    }
+
+    /// Starts an engine that follows the store, for a node that shares it with others: once
+    /// loaded it takes every input from the engine log, which every node's ingest appends to
+    /// (so this node's ingest must not feed it, and must keep the log), and it learns of
+    /// segments changed elsewhere from the store's change notifications. A query first waits
+    /// until the engine holds everything committed before it was asked, on any node.
+    /// It stores no membership change: the owners of the people's partitions will (issue 15).
+    pub fn start_following(
+        store: StoreHandle,
+        clock: Arc<dyn Clock>,
+        image: Option<ImageSettings>,
+    ) -> Result<Self, SegmentsError> {
+        Self::start_with(store, clock, None, image, true)
+    }
+
+    fn start_with(
+        store: StoreHandle,
+        clock: Arc<dyn Clock>,
+        triggers: Option<Arc<dyn MembershipTriggers>>,
+        image: Option<ImageSettings>,
+        follow: bool,
+    ) -> Result<Self, SegmentsError> {
         let (sender, receiver) = mpsc::channel();
         let (loaded_sender, loaded) = watch::channel(false);
         let mut runner = Runner::new(
@@ -67,6 +93,15 @@ impl Segments {
             loaded_sender,
             image,
         );
+        let follows = if follow {
+            let (wake, woken) = mpsc::channel();
+            runner.follow(Following { wake: woken });
+            // Subscribed before the load, so that no change after what it reads is missed.
+            crate::follow::spawn_catalog(store.clone(), sender.clone());
+            Some(Arc::new(std::sync::Mutex::new(wake)))
+        } else {
+            None
+        };
         std::thread::Builder::new()
             .name("herald-segments".into())
             .spawn(move || {
@@ -79,6 +114,7 @@ impl Segments {
             loaded,
             store,
             clock,
+            follows,
         })
     }
 
@@ -135,9 +171,21 @@ impl Segments {
     {
         self.wait_loaded().await?;
         let (reply, answer) = oneshot::channel();
-        let command = Command::Query(Box::new(move |view| {
+        let query: Query = Box::new(move |view| {
             let _ = reply.send(query(view));
-        }));
+        });
+        let command = match &self.follows {
+            None => Command::Query(query),
+            Some(wake) => {
+                // Everything committed before this call, on any node, is in the log up to its
+                // end now; the query runs once the engine has applied that much.
+                let end = self.store.read(|r| r.engine_log_end()).await?;
+                if let Ok(wake) = wake.lock() {
+                    let _ = wake.send(());
+                }
+                Command::QueryAfter(end, query)
+            }
+        };
         self.sender
             .send(command)
             .map_err(|_| EngineError::Stopped)?;

@@ -7,6 +7,9 @@
 //! write acknowledged before they were asked.
 
 mod cause;
+mod follow;
+#[cfg(test)]
+mod follow_tests;
 mod handle;
 mod image;
 mod load;

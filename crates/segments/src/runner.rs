@@ -30,7 +30,7 @@ const PERSIST_CHUNK: usize = 64;
 /// How often the runner wakes to look for due deadlines when nothing else happens.
 const TICK: Duration = Duration::from_millis(100);
 
-type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
+pub(crate) type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
 
 pub(crate) enum Command {
     /// A commit's inputs for a workspace, with the commit's position in the engine log.
@@ -51,6 +51,22 @@ pub(crate) enum Command {
     Sync(oneshot::Sender<()>),
     /// Writes an image now if the engines changed since the last one (at shutdown).
     WriteImage(oneshot::Sender<()>),
+    /// An engine-log entry (position, workspace, encoded inputs), for an engine that follows
+    /// the log (`follow`).
+    Logged(i64, i64, Vec<u8>),
+    /// A query to run once the engines hold every input up to this log position (an engine
+    /// that follows the log: the log's end when the query was asked).
+    QueryAfter(i64, Query),
+    /// A segment as stored now (`None`: deleted), for an engine that follows the store.
+    Catalog(i64, i64, Option<Box<SegmentRow>>),
+    /// Every stored segment, after the notifications of changes may have missed some.
+    CatalogAll(Vec<SegmentRow>),
+}
+
+/// How an engine that several nodes' writes reach takes them (`follow`).
+pub(crate) struct Following {
+    /// Makes the log's reader read at once; the reader itself starts after the load.
+    pub(crate) wake: mpsc::Receiver<()>,
 }
 
 pub(crate) struct Runner {
@@ -79,6 +95,13 @@ pub(crate) struct Runner {
     /// Whether the engines changed since the last image in a way the log does not record
     /// (builds, deletions, manual memberships).
     dirty: bool,
+    /// Set for an engine that follows the store (`follow`) until its log reader starts.
+    following: Option<Following>,
+    /// Whether the engine follows the store: its inputs come from the log, and it stores no
+    /// membership change (which node stores them is decided by partition leases, not yet).
+    follows: bool,
+    /// Queries waiting for the engines to reach a log position, in the order asked.
+    waiting: Vec<(i64, Query)>,
 }
 
 impl Runner {
@@ -104,7 +127,16 @@ impl Runner {
             image_position: None,
             image_written: None,
             dirty: false,
+            following: None,
+            follows: false,
+            waiting: Vec::new(),
         }
+    }
+
+    /// Makes the engine follow the store (see `follow`) once loaded.
+    pub(crate) fn follow(&mut self, following: Following) {
+        self.following = Some(following);
+        self.follows = true;
     }
 
     /// Loads every workspace's engine from the stored history (see `loading`), retrying after
@@ -117,7 +149,17 @@ impl Runner {
         loop {
             generation += 1;
             match self.load_once(generation) {
-                Ok(()) => break,
+                Ok(()) => {
+                    if let Some(Following { wake }) = self.following.take() {
+                        crate::follow::spawn_log(
+                            self.store.clone(),
+                            self.sender.clone(),
+                            self.position,
+                            wake,
+                        );
+                    }
+                    break;
+                }
                 Err(StoreError::Closed) => return,
                 Err(error) => {
                     tracing::error!(error = %error, "cannot load the segment engine; retrying");
@@ -245,8 +287,10 @@ impl Runner {
         // retried never stores a change twice.
         for workspace in restarted {
             self.persist(workspace.workspace_id, &workspace.changes);
-            for segment in workspace.unfinished {
-                self.mark_finished(segment);
+            if !self.follows {
+                for segment in workspace.unfinished {
+                    self.mark_finished(segment);
+                }
             }
             tracing::info!(
                 workspace_id = workspace.workspace_id,
@@ -265,8 +309,14 @@ impl Runner {
             "segment engine loaded"
         );
         self.position = end;
-        // Segments deleted before a restart may still have rows left to remove.
-        match self.store.read_blocking(|r| r.segment_purges()) {
+        // Segments deleted before a restart may still have rows left to remove (by the node
+        // that stores memberships).
+        let purges = if self.follows {
+            Ok(Vec::new())
+        } else {
+            self.store.read_blocking(|r| r.segment_purges())
+        };
+        match purges {
             Ok(purges) => purges.into_iter().for_each(|id| purge(&self.store, id)),
             Err(error) => tracing::error!(error = %error, "cannot list deleted segments"),
         }
@@ -348,6 +398,8 @@ impl Runner {
     pub(crate) fn handle(&mut self, command: Command) {
         let now = self.clock.now();
         match command {
+            // An engine that follows the store takes its inputs from the log alone.
+            Command::Inputs(..) if self.follows => {}
             Command::Inputs(workspace_id, inputs, position) => {
                 if let Some(position) = position {
                     self.position = self.position.max(position);
@@ -396,14 +448,7 @@ impl Runner {
                 // lands after its rows are gone.
                 purge(&self.store, segment_id);
             }
-            Command::Query(query) => {
-                let mut view = RunnerView {
-                    engines: &mut self.engines,
-                    store: &self.store,
-                    now,
-                };
-                query(&mut view);
-            }
+            Command::Query(query) => self.run_query(query, now),
             Command::Manual {
                 workspace_id,
                 segment_id,
@@ -449,7 +494,133 @@ impl Runner {
                 while self.advance_batch() {}
                 let _ = reply.send(());
             }
+            Command::Logged(position, workspace_id, bytes) => {
+                self.apply_logged(position, workspace_id, &bytes, now);
+            }
+            Command::QueryAfter(position, query) => {
+                if self.position >= position {
+                    self.run_query(query, now);
+                } else {
+                    self.waiting.push((position, query));
+                }
+            }
+            Command::Catalog(workspace_id, segment_id, row) => {
+                self.follow_segment(workspace_id, segment_id, row.map(|row| *row), now);
+            }
+            Command::CatalogAll(rows) => {
+                let stored: std::collections::HashSet<(i64, i64)> =
+                    rows.iter().map(|row| (row.workspace_id, row.id)).collect();
+                let gone: Vec<(i64, i64)> = self
+                    .engines
+                    .iter()
+                    .flat_map(|(workspace_id, engine)| {
+                        engine
+                            .segments()
+                            .map(|(id, _)| (*workspace_id, id))
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|key| !stored.contains(key))
+                    .collect();
+                for (workspace_id, segment_id) in gone {
+                    self.follow_segment(workspace_id, segment_id, None, now);
+                }
+                for row in rows {
+                    self.follow_segment(row.workspace_id, row.id, Some(row), now);
+                }
+            }
         }
+    }
+
+    fn run_query(&mut self, query: Query, now: i64) {
+        let mut view = RunnerView {
+            engines: &mut self.engines,
+            store: &self.store,
+            now,
+        };
+        query(&mut view);
+    }
+
+    /// Applies the log entry at `position`, the one after the last applied, then the queries
+    /// that waited for it.
+    fn apply_logged(&mut self, position: i64, workspace_id: i64, bytes: &[u8], now: i64) {
+        if position <= self.position {
+            return;
+        }
+        if position != self.position + 1 {
+            // The log is gapless, so entries are missing only when they were trimmed before
+            // this engine read them: what they changed is not in it.
+            tracing::error!(
+                expected = self.position + 1,
+                position,
+                "engine log entries were removed before this node read them; its engine misses them until it restarts"
+            );
+        }
+        self.position = position;
+        match herald_segment_engine::input::decode(bytes) {
+            Ok(inputs) => {
+                let engine = self.engines.entry(workspace_id).or_default();
+                let mut changes = Vec::new();
+                for input in &inputs {
+                    changes.extend(input.apply(engine, now));
+                }
+                self.persist(workspace_id, &changes);
+            }
+            Err(error) => {
+                tracing::error!(position, error = %error, "an engine log entry cannot be decoded; its inputs are skipped until the next start");
+            }
+        }
+        if self
+            .waiting
+            .iter()
+            .any(|(after, _)| *after <= self.position)
+        {
+            let waiting = std::mem::take(&mut self.waiting);
+            for (after, query) in waiting {
+                if after <= self.position {
+                    self.run_query(query, now);
+                } else {
+                    self.waiting.push((after, query));
+                }
+            }
+        }
+    }
+
+    /// Brings a segment in the engine to what is stored (`None`: deleted), for an engine that
+    /// follows the store: built when its definition differs from the one the engine holds.
+    fn follow_segment(
+        &mut self,
+        workspace_id: i64,
+        segment_id: i64,
+        row: Option<SegmentRow>,
+        now: i64,
+    ) {
+        let held = self.engines.get(&workspace_id).and_then(|engine| {
+            engine
+                .segments()
+                .find(|(id, _)| *id == segment_id)
+                .map(|(_, source)| source.cloned())
+        });
+        let Some(row) = row else {
+            if held.is_some()
+                && let Some(engine) = self.engines.get_mut(&workspace_id)
+            {
+                self.dirty = true;
+                engine.remove_segment(segment_id);
+            }
+            return;
+        };
+        if held.as_ref() == Some(&row.definition) {
+            return;
+        }
+        let definition = match row.definition.as_ref().map(Definition::parse).transpose() {
+            Ok(definition) => definition,
+            Err(error) => {
+                tracing::error!(segment = segment_id, error = %error, "a stored segment definition cannot be read; the engine leaves it out");
+                return;
+            }
+        };
+        self.dirty = true;
+        self.build(row, definition, now);
     }
 
     /// Builds a segment. A manual one (no definition) exists from this command on, so that
@@ -475,7 +646,10 @@ impl Runner {
             secs = begin.elapsed().as_secs_f64(),
             "segment built"
         );
-        self.mark_finished(segment);
+        // The node whose engine stores the memberships marks the build finished.
+        if !self.follows {
+            self.mark_finished(segment);
+        }
     }
 
     /// Marks a segment's build finished, unless it was edited meanwhile: an edit starts
@@ -524,6 +698,11 @@ impl Runner {
     /// of deadlines (a million people leaving a segment at midnight) never makes ingest wait
     /// behind it; a restart recomputes and stores whatever was still queued.
     fn persist(&self, workspace_id: i64, changes: &[Change]) {
+        // An engine that follows the store stores nothing yet: which node stores a person's
+        // changes will be the owner of their partition (`herald_store::PartitionLeases`).
+        if self.follows {
+            return;
+        }
         for chunk in changes.chunks(PERSIST_CHUNK) {
             self.persist_chunk(workspace_id, chunk);
         }

@@ -1,0 +1,126 @@
+//! Following the store, for an engine that several nodes' writes reach (issue 15).
+//!
+//! A node whose engine follows the store takes every input from the engine log, which every
+//! node's ingest appends to in the same transaction as its writes, instead of from its own
+//! commits' hooks: the log's positions follow commit order across every writer, with no gap
+//! (`herald-store-postgres`'s `flush_log`), so reading the entries after the last one applied,
+//! again and again, applies every commit's inputs once, in commit order, whoever made them.
+//! It learns of segments created, edited and deleted on other nodes from the store's change
+//! notifications, reading each changed row afresh.
+//!
+//! Two threads feed the runner's queue: `log` reads the log after the position the load ended
+//! at, and `catalog` turns change notifications into the segments' current rows.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use herald_store::{SegmentRow, StoreChange, StoreError, StoreHandle};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::runner::Command;
+
+/// How often the log is read when nothing asked for it sooner.
+const POLL: Duration = Duration::from_millis(20);
+/// The most entries one read hands over, so that the runner's queue stays short.
+const BATCH: usize = 512;
+
+/// Reads the engine log after `from`, for ever, handing each entry to the runner; a message on
+/// `wake` makes it read at once (a query waits for the log's end).
+pub(crate) fn spawn_log(
+    store: StoreHandle,
+    runner: mpsc::Sender<Command>,
+    from: i64,
+    wake: mpsc::Receiver<()>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("herald-segments-log".into())
+        .spawn(move || {
+            let mut last = from;
+            loop {
+                let entries = store.read_blocking(move |r| {
+                    let mut entries = Vec::new();
+                    r.engine_log_after(last, &mut |position, workspace_id, inputs| {
+                        entries.push((position, workspace_id, inputs));
+                        entries.len() < BATCH
+                    })?;
+                    Ok(entries)
+                });
+                let entries = match entries {
+                    Ok(entries) => entries,
+                    Err(StoreError::Closed) => return,
+                    Err(error) => {
+                        tracing::error!(error = %error, "cannot read the engine log; retrying");
+                        Vec::new()
+                    }
+                };
+                let full = entries.len() == BATCH;
+                for (position, workspace_id, inputs) in entries {
+                    last = position;
+                    if runner
+                        .send(Command::Logged(position, workspace_id, inputs))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                if !full {
+                    match wake.recv_timeout(POLL) {
+                        Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(error = %error, "cannot start following the engine log");
+    }
+}
+
+/// Hands the runner each segment another node created, edited or deleted, as stored now
+/// (`None`: deleted), and every segment after a resync.
+pub(crate) fn spawn_catalog(store: StoreHandle, runner: mpsc::Sender<Command>) {
+    let Some(mut changes) = store.subscribe_changes() else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("herald-segments-catalog".into())
+        .spawn(move || {
+            loop {
+                let change = match changes.blocking_recv() {
+                    Ok(change) => change,
+                    Err(RecvError::Lagged(_)) => StoreChange::Resync,
+                    Err(RecvError::Closed) => return,
+                };
+                let command = match change {
+                    StoreChange::Segment { workspace_id, id } => store
+                        .read_blocking(move |r| r.segment(workspace_id, id))
+                        .map(|row| Command::Catalog(workspace_id, id, row.map(Box::new))),
+                    StoreChange::Resync => store.read_blocking(all_segments).map(Command::CatalogAll),
+                    StoreChange::Campaign { .. } => continue,
+                };
+                match command {
+                    Ok(command) => {
+                        if runner.send(command).is_err() {
+                            return;
+                        }
+                    }
+                    Err(StoreError::Closed) => return,
+                    Err(error) => {
+                        tracing::error!(error = %error, "cannot read a segment another node changed; it is read again at the next resync");
+                    }
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(error = %error, "cannot start following segment changes");
+    }
+}
+
+/// Every stored segment of every workspace.
+fn all_segments(reader: &mut dyn herald_store::StoreRead) -> Result<Vec<SegmentRow>, StoreError> {
+    let mut rows = Vec::new();
+    for workspace in reader.workspaces()? {
+        rows.extend(reader.segments(workspace.id)?);
+    }
+    Ok(rows)
+}

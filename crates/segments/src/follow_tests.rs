@@ -1,0 +1,154 @@
+//! Two nodes' engines following one PostgreSQL store: each sees every node's writes, in
+//! commit order, and the segments created on the other.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_domain::{Clock, ManualClock};
+use herald_ingest::Ingest;
+use herald_store::{NewWorkspace, StoreHandle};
+use herald_store_postgres::PostgresStore;
+use herald_store_postgres::test_database::TestSchema;
+use serde_json::{Value, json};
+
+use crate::{SegmentDraft, Segments};
+
+const NOW: i64 = 1_800_000_000;
+const PEOPLE: usize = 30;
+
+struct Node {
+    segments: Segments,
+    ingest: Ingest,
+}
+
+fn node(store: &StoreHandle, clock: &Arc<dyn Clock>) -> Node {
+    Node {
+        segments: Segments::start_following(store.clone(), clock.clone(), None).expect("started"),
+        ingest: Ingest::new(store.clone(), clock.clone()).with_engine_log(),
+    }
+}
+
+fn purchase(person: usize) -> Value {
+    json!({"type": "person", "identifiers": {"id": format!("p{person}")},
+        "action": "event", "name": "purchased"})
+}
+
+fn members(
+    runtime: &tokio::runtime::Runtime,
+    node: &Node,
+    workspace: i64,
+    id: i64,
+) -> BTreeSet<String> {
+    runtime
+        .block_on(node.segments.members_page(workspace, id, None, 1000))
+        .expect("members")
+        .people
+        .into_iter()
+        .filter_map(|person| person.id)
+        .collect()
+}
+
+#[test]
+fn engines_that_follow_the_store_see_every_nodes_writes_and_segments() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let schema = TestSchema::new();
+    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let new = NewWorkspace {
+        name: "nodes".into(),
+        site_id: "site".into(),
+        api_key_hash: "key".into(),
+        app_api_key_hash: "app".into(),
+        created_at: 1,
+    };
+    let workspace = first
+        .write_blocking(move |tx| tx.create_workspace(&new))
+        .expect("store works")
+        .expect("created")
+        .id;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
+    let nodes = [node(&first, &clock), node(&second, &clock)];
+    let submit = |node: &Node, items: Vec<Value>| {
+        crate::loading_tests::submit(&node.ingest, &runtime, workspace, &items);
+    };
+
+    // Person i buys i % 5 times, through both nodes in turn.
+    for round in 0..4 {
+        for (index, node) in nodes.iter().enumerate() {
+            let items: Vec<Value> = (0..PEOPLE)
+                .filter(|person| person % 2 == index && person % 5 > round)
+                .map(purchase)
+                .collect();
+            if !items.is_empty() {
+                submit(node, items);
+            }
+        }
+    }
+
+    // A segment created on the first node; the second builds it from the notification.
+    let draft = SegmentDraft {
+        name: "Regulars".into(),
+        description: String::new(),
+        definition: Some(json!({"event": {"name": "purchased", "count": {"at_least": 3}}})),
+    };
+    let segment = runtime
+        .block_on(nodes[0].segments.create(workspace, draft))
+        .expect("created")
+        .id;
+    let expected = |purchases: &dyn Fn(usize) -> usize| -> BTreeSet<String> {
+        (0..PEOPLE)
+            .filter(|person| purchases(*person) >= 3)
+            .map(|person| format!("p{person}"))
+            .collect()
+    };
+    let before = expected(&|person| person % 5);
+    assert_eq!(members(&runtime, &nodes[0], workspace, segment), before);
+    let mut seen = BTreeSet::new();
+    for _ in 0..500 {
+        seen = members(&runtime, &nodes[1], workspace, segment);
+        if seen == before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(seen, before, "the other node built the segment");
+
+    // One more purchase each, through the node that did not create the segment: a read on
+    // either node right after sees it, whichever node took the write.
+    submit(&nodes[1], (0..PEOPLE).map(purchase).collect());
+    let after = expected(&|person| person % 5 + 1);
+    assert_ne!(after, before);
+    for node in &nodes {
+        assert_eq!(members(&runtime, node, workspace, segment), after);
+        assert_eq!(
+            runtime
+                .block_on(node.segments.count(workspace, segment))
+                .expect("counted"),
+            after.len()
+        );
+    }
+
+    // Deleted on the second node, gone from the first.
+    runtime
+        .block_on(nodes[1].segments.delete(workspace, segment))
+        .expect("deleted");
+    let mut held = true;
+    for _ in 0..500 {
+        held = runtime
+            .block_on(nodes[0].segments.query(move |view| {
+                view.engines
+                    .get(&workspace)
+                    .is_some_and(|engine| engine.segments().any(|(id, _)| id == segment))
+            }))
+            .expect("asked");
+        if !held {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!held, "the first node forgot the deleted segment");
+}
