@@ -11,13 +11,23 @@
 //! Two threads feed the runner's queue: `log` reads the log after the position the load ended
 //! at, and `catalog` turns change notifications into the segments' current rows.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+use herald_domain::Clock;
 use herald_store::{SegmentRow, StoreChange, StoreError, StoreHandle};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::runner::Command;
+
+/// How a node whose engine follows the store takes part in the partitions' leases.
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    /// The node's name in the leases, unique among the nodes on the store.
+    pub node: String,
+    /// How often the node renews its leases: well within `herald_store::LEASE_SECONDS`.
+    pub renew_every: Duration,
+}
 
 /// How often the log is read when nothing asked for it sooner.
 const POLL: Duration = Duration::from_millis(20);
@@ -123,4 +133,43 @@ fn all_segments(reader: &mut dyn herald_store::StoreRead) -> Result<Vec<SegmentR
         rows.extend(reader.segments(workspace.id)?);
     }
     Ok(rows)
+}
+
+/// Renews the node's leases every `options.renew_every` (and at once on a message on `now`: the
+/// dev clock moved), on the injected clock's time, and hands the runner what it owns after each
+/// renewal.
+pub(crate) fn spawn_leases(
+    store: StoreHandle,
+    runner: mpsc::Sender<Command>,
+    clock: Arc<dyn Clock>,
+    options: FollowOptions,
+    now: mpsc::Receiver<()>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("herald-segments-leases".into())
+        .spawn(move || {
+            let leases = store.partition_leases();
+            loop {
+                match leases.renew(&options.node, clock.now()).blocking_recv() {
+                    Ok(Ok(ownership)) => {
+                        if runner.send(Command::Owned(ownership)).is_err() {
+                            return;
+                        }
+                    }
+                    // Not renewed: what this node holds runs out at its time, and the runner
+                    // stops storing for it then.
+                    Ok(Err(error)) => {
+                        tracing::error!(error = %error, "cannot renew this node's partition leases");
+                    }
+                    Err(_) => return,
+                }
+                match now.recv_timeout(options.renew_every) {
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(error = %error, "cannot start renewing partition leases");
+    }
 }

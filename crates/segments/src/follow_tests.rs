@@ -12,7 +12,7 @@ use herald_store_postgres::PostgresStore;
 use herald_store_postgres::test_database::TestSchema;
 use serde_json::{Value, json};
 
-use crate::{SegmentDraft, Segments};
+use crate::{FollowOptions, SegmentDraft, Segments};
 
 const NOW: i64 = 1_800_000_000;
 const PEOPLE: usize = 30;
@@ -22,9 +22,14 @@ struct Node {
     ingest: Ingest,
 }
 
-fn node(store: &StoreHandle, clock: &Arc<dyn Clock>) -> Node {
+fn node(store: &StoreHandle, clock: &Arc<dyn Clock>, name: &str, renew_every: Duration) -> Node {
+    let options = FollowOptions {
+        node: name.to_owned(),
+        renew_every,
+    };
     Node {
-        segments: Segments::start_following(store.clone(), clock.clone(), None).expect("started"),
+        segments: Segments::start_following(store.clone(), clock.clone(), None, None, options)
+            .expect("started"),
         ingest: Ingest::new(store.clone(), clock.clone()).with_engine_log(),
     }
 }
@@ -71,7 +76,11 @@ fn engines_that_follow_the_store_see_every_nodes_writes_and_segments() {
         .expect("created")
         .id;
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
-    let nodes = [node(&first, &clock), node(&second, &clock)];
+    let every = Duration::from_millis(20);
+    let nodes = [
+        node(&first, &clock, "first", every),
+        node(&second, &clock, "second", every),
+    ];
     let submit = |node: &Node, items: Vec<Value>| {
         crate::loading_tests::submit(&node.ingest, &runtime, workspace, &items);
     };
@@ -151,4 +160,146 @@ fn engines_that_follow_the_store_see_every_nodes_writes_and_segments() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(!held, "the first node forgot the deleted segment");
+}
+
+/// Waits, a few seconds at most, until `done` holds: leases and stored changes are the work of
+/// other threads.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{what} did not happen within 5 s");
+}
+
+fn owned(runtime: &tokio::runtime::Runtime, node: &Node) -> usize {
+    runtime
+        .block_on(node.segments.query(|view| view.owned_partitions))
+        .expect("asked")
+}
+
+/// The stored members of a segment, by id.
+fn stored(store: &StoreHandle, workspace: i64, segment: i64) -> BTreeSet<String> {
+    store
+        .read_blocking(move |r| {
+            let mut ids = BTreeSet::new();
+            for (id, person) in r.segment_members(workspace)? {
+                if id == segment
+                    && let Some(person) = r.person_by_seq(workspace, person)?
+                {
+                    ids.extend(person.id);
+                }
+            }
+            Ok(ids)
+        })
+        .expect("read")
+}
+
+#[test]
+fn owners_store_each_change_once_and_a_takeover_stores_what_was_left() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let schema = TestSchema::new();
+    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let new = NewWorkspace {
+        name: "owners".into(),
+        site_id: "site".into(),
+        api_key_hash: "key".into(),
+        app_api_key_hash: "app".into(),
+        created_at: 1,
+    };
+    let workspace = first
+        .write_blocking(move |tx| tx.create_workspace(&new))
+        .expect("store works")
+        .expect("created")
+        .id;
+    let manual = Arc::new(ManualClock::new(NOW));
+    let clock: Arc<dyn Clock> = manual.clone();
+    // The first node renews once, then never again: it stops, as far as the leases can tell.
+    let first_node = node(&first, &clock, "first", Duration::from_secs(3600));
+    eventually("the first node owning every partition", || {
+        owned(&runtime, &first_node) == 256
+    });
+    // The second renews only when told, so that the test chooses when it takes over.
+    let second_node = node(&second, &clock, "second", Duration::from_secs(3600));
+    let nodes = [first_node, second_node];
+    let submit = |node: &Node, items: Vec<Value>| {
+        crate::loading_tests::submit(&node.ingest, &runtime, workspace, &items);
+    };
+
+    for round in 0..3 {
+        for (index, node) in nodes.iter().enumerate() {
+            let items: Vec<Value> = (0..PEOPLE)
+                .filter(|person| person % 2 == index && person % 4 > round)
+                .map(purchase)
+                .collect();
+            if !items.is_empty() {
+                submit(node, items);
+            }
+        }
+    }
+    let draft = SegmentDraft {
+        name: "Regulars".into(),
+        description: String::new(),
+        definition: Some(json!({"event": {"name": "purchased", "count": {"at_least": 3}}})),
+    };
+    let segment = runtime
+        .block_on(nodes[1].segments.create(workspace, draft))
+        .expect("created")
+        .id;
+    let regulars = |extra: usize| -> BTreeSet<String> {
+        (0..PEOPLE)
+            .filter(|person| person % 4 + extra >= 3)
+            .map(|person| format!("p{person}"))
+            .collect()
+    };
+    // The first node owns every partition, so it stores every entry.
+    eventually("the entries stored", || {
+        stored(&first, workspace, segment) == regulars(0)
+    });
+
+    // The first node's leases run out. It still applies what comes, but stores nothing more,
+    // and the second takes its partitions over and stores what was left.
+    manual.set(NOW + 20).expect("the clock moves forward");
+    submit(&nodes[0], (0..PEOPLE).map(purchase).collect());
+    // Both engines hold the purchase before the second node owns anything: the entries it
+    // makes are stored by neither, until the takeover finds them.
+    for node in &nodes {
+        assert_eq!(members(&runtime, node, workspace, segment), regulars(1));
+    }
+    assert_eq!(stored(&first, workspace, segment), regulars(0));
+    nodes[1].segments.renew_leases();
+    eventually("the second node owning every partition", || {
+        owned(&runtime, &nodes[1]) == 256
+    });
+    assert_eq!(owned(&runtime, &nodes[0]), 0);
+    eventually("the later entries stored", || {
+        stored(&second, workspace, segment) == regulars(1)
+    });
+    runtime
+        .block_on(nodes[1].segments.flush())
+        .expect("flushed");
+
+    // Each entry was stored once, by one node.
+    for person in 0..PEOPLE {
+        let id = format!("p{person}");
+        let history = second
+            .read_blocking(move |r| {
+                let seq = r
+                    .person(workspace, &herald_domain::Identifier::Id(id))?
+                    .expect("a person")
+                    .seq;
+                r.segment_history(segment, seq)
+            })
+            .expect("read");
+        let entries = history.iter().filter(|change| change.entered).count();
+        let expected = usize::from(regulars(1).contains(&format!("p{person}")));
+        assert_eq!(entries, expected, "p{person}: {history:?}");
+        assert!(history.iter().all(|change| change.entered));
+    }
 }

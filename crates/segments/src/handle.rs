@@ -10,6 +10,7 @@ use herald_segment_engine::{Definition, Engine, Input};
 use herald_store::{SegmentRow, StoreHandle};
 use tokio::sync::{oneshot, watch};
 
+use crate::follow::FollowOptions;
 use crate::image::ImageSettings;
 use crate::runner::{Command, Following, Query, Runner};
 use crate::triggers::MembershipTriggers;
@@ -20,6 +21,9 @@ pub struct RunnerView<'r> {
     pub engines: &'r mut HashMap<i64, Engine>,
     pub store: &'r StoreHandle,
     pub now: i64,
+    /// How many partitions this node owns now, for an engine that follows the store (0
+    /// otherwise).
+    pub owned_partitions: usize,
 }
 
 /// What the ingest stage calls after each commit: the workspace, what the commit changed, and
@@ -40,6 +44,8 @@ pub struct Segments {
     pub(crate) clock: Arc<dyn Clock>,
     /// For an engine that follows the store (`start_following`): wakes its log reader.
     follows: Option<Arc<std::sync::Mutex<mpsc::Sender<()>>>>,
+    /// For an engine that follows the store: makes it renew its leases now.
+    renew: Option<Arc<std::sync::Mutex<mpsc::Sender<()>>>>,
 }
 
 impl std::fmt::Debug for Segments {
@@ -59,7 +65,7 @@ impl Segments {
         triggers: Option<Arc<dyn MembershipTriggers>>,
         image: Option<ImageSettings>,
     ) -> Result<Self, SegmentsError> {
-        Self::start_with(store, clock, triggers, image, false)
+        Self::start_with(store, clock, triggers, image, None)
     }
 
     /// Starts an engine that follows the store, for a node that shares it with others: once
@@ -67,13 +73,16 @@ impl Segments {
     /// (so this node's ingest must not feed it, and must keep the log), and it learns of
     /// segments changed elsewhere from the store's change notifications. A query first waits
     /// until the engine holds everything committed before it was asked, on any node.
-    /// It stores no membership change: the owners of the people's partitions will (issue 15).
+    /// The node takes its share of the partitions' leases (`options`), and stores the
+    /// membership changes of the people of the partitions it owns, and only while it owns them.
     pub fn start_following(
         store: StoreHandle,
         clock: Arc<dyn Clock>,
+        triggers: Option<Arc<dyn MembershipTriggers>>,
         image: Option<ImageSettings>,
+        options: FollowOptions,
     ) -> Result<Self, SegmentsError> {
-        Self::start_with(store, clock, None, image, true)
+        Self::start_with(store, clock, triggers, image, Some(options))
     }
 
     fn start_with(
@@ -81,7 +90,7 @@ impl Segments {
         clock: Arc<dyn Clock>,
         triggers: Option<Arc<dyn MembershipTriggers>>,
         image: Option<ImageSettings>,
-        follow: bool,
+        follow: Option<FollowOptions>,
     ) -> Result<Self, SegmentsError> {
         let (sender, receiver) = mpsc::channel();
         let (loaded_sender, loaded) = watch::channel(false);
@@ -93,14 +102,26 @@ impl Segments {
             loaded_sender,
             image,
         );
-        let follows = if follow {
+        let (follows, renew) = if let Some(options) = follow {
             let (wake, woken) = mpsc::channel();
             runner.follow(Following { wake: woken });
             // Subscribed before the load, so that no change after what it reads is missed.
             crate::follow::spawn_catalog(store.clone(), sender.clone());
-            Some(Arc::new(std::sync::Mutex::new(wake)))
+            // What the renewals give is taken once loaded (the queue waits meanwhile).
+            let (renew, renewals) = mpsc::channel();
+            crate::follow::spawn_leases(
+                store.clone(),
+                sender.clone(),
+                clock.clone(),
+                options,
+                renewals,
+            );
+            (
+                Some(Arc::new(std::sync::Mutex::new(wake))),
+                Some(Arc::new(std::sync::Mutex::new(renew))),
+            )
         } else {
-            None
+            (None, None)
         };
         std::thread::Builder::new()
             .name("herald-segments".into())
@@ -115,6 +136,7 @@ impl Segments {
             store,
             clock,
             follows,
+            renew,
         })
     }
 
@@ -233,6 +255,16 @@ impl Segments {
         let (reply, done) = oneshot::channel();
         if self.sender.send(Command::WriteImage(reply)).is_ok() {
             let _ = done.await;
+        }
+    }
+
+    /// Makes an engine that follows the store renew its leases now, rather than at the next
+    /// interval (after the dev clock moved); does nothing for one that does not.
+    pub fn renew_leases(&self) {
+        if let Some(renew) = &self.renew
+            && let Ok(renew) = renew.lock()
+        {
+            let _ = renew.send(());
         }
     }
 

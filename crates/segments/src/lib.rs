@@ -23,6 +23,7 @@ mod service;
 mod service_tests;
 mod triggers;
 
+pub use follow::FollowOptions;
 pub use handle::{RunnerView, Segments};
 pub use image::ImageSettings;
 pub use load::history_of;

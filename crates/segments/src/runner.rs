@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use herald_domain::{Clock, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
-use herald_store::{SegmentRow, SegmentState, StoreError, StoreHandle};
+use herald_store::{Ownership, SegmentRow, SegmentState, StoreError, StoreHandle, partition_of};
 use tokio::sync::{oneshot, watch};
 
 use crate::cause::to_row;
@@ -61,6 +61,25 @@ pub(crate) enum Command {
     Catalog(i64, i64, Option<Box<SegmentRow>>),
     /// Every stored segment, after the notifications of changes may have missed some.
     CatalogAll(Vec<SegmentRow>),
+    /// The partitions this node owns after a renewal of its leases.
+    Owned(Ownership),
+}
+
+/// The partitions a node whose engine follows the store owns: it stores the membership changes
+/// of their people only, and only until its leases run out.
+#[derive(Debug, Default)]
+struct Owned {
+    epochs: HashMap<u16, i64>,
+    until: i64,
+}
+
+impl Owned {
+    fn holds(&self, workspace_id: i64, person: i64, now: i64) -> bool {
+        now < self.until
+            && self
+                .epochs
+                .contains_key(&partition_of(workspace_id, person))
+    }
 }
 
 /// How an engine that several nodes' writes reach takes them (`follow`).
@@ -102,6 +121,11 @@ pub(crate) struct Runner {
     follows: bool,
     /// Queries waiting for the engines to reach a log position, in the order asked.
     waiting: Vec<(i64, Query)>,
+    /// What this node owns, for an engine that follows the store.
+    owned: Owned,
+    /// Partitions taken over, compared with the stored memberships once the engines hold the
+    /// log up to the position beside them.
+    takeovers: Vec<(i64, Vec<u16>)>,
 }
 
 impl Runner {
@@ -130,6 +154,8 @@ impl Runner {
             following: None,
             follows: false,
             waiting: Vec::new(),
+            owned: Owned::default(),
+            takeovers: Vec::new(),
         }
     }
 
@@ -504,6 +530,7 @@ impl Runner {
                     self.waiting.push((position, query));
                 }
             }
+            Command::Owned(ownership) => self.own(ownership, now),
             Command::Catalog(workspace_id, segment_id, row) => {
                 self.follow_segment(workspace_id, segment_id, row.map(|row| *row), now);
             }
@@ -532,10 +559,16 @@ impl Runner {
     }
 
     fn run_query(&mut self, query: Query, now: i64) {
+        let owned_partitions = if now < self.owned.until {
+            self.owned.epochs.len()
+        } else {
+            0
+        };
         let mut view = RunnerView {
             engines: &mut self.engines,
             store: &self.store,
             now,
+            owned_partitions,
         };
         query(&mut view);
     }
@@ -570,6 +603,13 @@ impl Runner {
             }
         }
         if self
+            .takeovers
+            .iter()
+            .any(|(after, _)| *after <= self.position)
+        {
+            self.take_over(now);
+        }
+        if self
             .waiting
             .iter()
             .any(|(after, _)| *after <= self.position)
@@ -582,6 +622,107 @@ impl Runner {
                     self.waiting.push((after, query));
                 }
             }
+        }
+    }
+
+    /// Takes what a renewal of the leases gives. A partition this node did not hold (or held
+    /// under another epoch: someone else owned it meanwhile) is taken over: once the engines
+    /// hold everything committed by now, which includes every input whose changes its former
+    /// owner could have stored, their memberships are compared with the stored ones and the
+    /// differences stored, so that what the former owner computed but did not store (it died)
+    /// is stored once.
+    fn own(&mut self, ownership: Ownership, now: i64) {
+        let gained: Vec<u16> = ownership
+            .leases
+            .iter()
+            .filter(|lease| self.owned.epochs.get(&lease.partition) != Some(&lease.epoch))
+            .map(|lease| lease.partition)
+            .collect();
+        self.owned = Owned {
+            epochs: ownership
+                .leases
+                .iter()
+                .map(|lease| (lease.partition, lease.epoch))
+                .collect(),
+            until: ownership.until,
+        };
+        if gained.is_empty() {
+            return;
+        }
+        match self.store.read_blocking(|r| r.engine_log_end()) {
+            Ok(end) => {
+                self.takeovers.push((end, gained));
+                if end <= self.position {
+                    self.take_over(now);
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot take over partitions; they are given up");
+                self.owned = Owned::default();
+            }
+        }
+    }
+
+    /// Stores the differences between the engines' and the stored memberships of the people
+    /// of the partitions taken over whose position the engines reached.
+    fn take_over(&mut self, now: i64) {
+        let (ready, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.takeovers)
+            .into_iter()
+            .partition(|(after, _)| *after <= self.position);
+        self.takeovers = later;
+        let partitions: std::collections::HashSet<u16> = ready
+            .into_iter()
+            .flat_map(|(_, partitions)| partitions)
+            .collect();
+        // This node's own changes still queued are stored first, so they are counted.
+        if let Err(error) = self.store.background_barrier_blocking() {
+            tracing::error!(error = %error, "cannot take over partitions");
+            return;
+        }
+        let workspaces: Vec<i64> = self.engines.keys().copied().collect();
+        for workspace_id in workspaces {
+            let stored = match self
+                .store
+                .read_blocking(move |r| r.segment_members(workspace_id))
+            {
+                Ok(stored) => stored,
+                Err(error) => {
+                    tracing::error!(error = %error, "cannot read stored memberships to take over partitions");
+                    continue;
+                }
+            };
+            let mine = |person: i64| partitions.contains(&partition_of(workspace_id, person));
+            let stored: std::collections::BTreeSet<(i64, i64)> = stored
+                .into_iter()
+                .filter(|(_, person)| mine(*person))
+                .collect();
+            let Some(engine) = self.engines.get(&workspace_id) else {
+                continue;
+            };
+            let mut changes = Vec::new();
+            for (segment_id, _) in engine.segments().filter(|(_, source)| source.is_some()) {
+                let current: std::collections::BTreeSet<i64> = engine
+                    .members(segment_id)
+                    .filter(|person| mine(*person))
+                    .collect();
+                for person in &current {
+                    if !stored.contains(&(segment_id, *person)) {
+                        changes.push(taken_over(segment_id, *person, true, now));
+                    }
+                }
+                for (_, person) in stored.range((segment_id, i64::MIN)..=(segment_id, i64::MAX)) {
+                    if !current.contains(person) {
+                        changes.push(taken_over(segment_id, *person, false, now));
+                    }
+                }
+            }
+            tracing::info!(
+                workspace_id,
+                partitions = partitions.len(),
+                changes = changes.len(),
+                "partitions taken over"
+            );
+            self.persist(workspace_id, &changes);
         }
     }
 
@@ -646,8 +787,9 @@ impl Runner {
             secs = begin.elapsed().as_secs_f64(),
             "segment built"
         );
-        // The node whose engine stores the memberships marks the build finished.
-        if !self.follows {
+        // The node whose engine stores the memberships marks the build finished; of nodes that
+        // share the store, the owner of partition 0.
+        if !self.follows || self.owned.epochs.contains_key(&0) && now < self.owned.until {
             self.mark_finished(segment);
         }
     }
@@ -698,9 +840,18 @@ impl Runner {
     /// of deadlines (a million people leaving a segment at midnight) never makes ingest wait
     /// behind it; a restart recomputes and stores whatever was still queued.
     fn persist(&self, workspace_id: i64, changes: &[Change]) {
-        // An engine that follows the store stores nothing yet: which node stores a person's
-        // changes will be the owner of their partition (`herald_store::PartitionLeases`).
+        // An engine that follows the store stores the changes of the people whose partition
+        // this node owns, while it owns it; the other owners store the rest.
         if self.follows {
+            let now = self.clock.now();
+            let mine: Vec<Change> = changes
+                .iter()
+                .filter(|change| self.owned.holds(workspace_id, change.person, now))
+                .cloned()
+                .collect();
+            for chunk in mine.chunks(PERSIST_CHUNK) {
+                self.persist_chunk(workspace_id, chunk);
+            }
             return;
         }
         for chunk in changes.chunks(PERSIST_CHUNK) {
@@ -775,4 +926,17 @@ fn trim_log(store: &StoreHandle, through: i64) {
     store.submit_in_steps("trim the engine log", move |tx| {
         Ok(tx.trim_engine_log(through, CHUNK)? == CHUNK)
     });
+}
+
+/// A membership change found when taking a partition over: it happened while its former owner
+/// could not store it, like one found at a restart.
+fn taken_over(segment: i64, person: i64, entered: bool, at: i64) -> Change {
+    Change {
+        segment,
+        person,
+        entered,
+        at,
+        cause: herald_segment_engine::Cause::Deadline,
+        origin: herald_segment_engine::Origin::Live,
+    }
 }

@@ -178,6 +178,19 @@ impl StoreHandle {
         receiver.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Blocks until every background job queued before this call has committed.
+    pub fn background_barrier_blocking(&self) -> Result<(), StoreError> {
+        let (sender, receiver) = oneshot::channel();
+        let job: crate::WriteJob = Box::new(move |_| JobOutcome {
+            keep: true,
+            on_commit: Box::new(move |committed| {
+                let _ = sender.send(committed);
+            }),
+        });
+        self.inner.submit_background(job)?;
+        receiver.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
     /// Queues a background job (see [`Store::submit_background`]) without waiting for it, and
     /// hands its outcome to `hook` on the writer's thread right after the commit. Background
     /// hooks run in the order their jobs were queued.

@@ -18,6 +18,20 @@ use crate::StoreError;
 /// store's leases.
 pub const PARTITIONS: u16 = 256;
 
+/// The partition a person belongs to, for good: a person's internal number never changes
+/// (a merge keeps the primary's), and neither does this function, since stored leases and the
+/// owners' work depend on it.
+pub fn partition_of(workspace_id: i64, person: i64) -> u16 {
+    // SplitMix64's finalizer: consecutive numbers spread evenly over the partitions.
+    let mut x = (workspace_id as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(person as u64);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x % u64::from(PARTITIONS)) as u16
+}
+
 /// How long a lease lasts after a renewal.
 pub const LEASE_SECONDS: i64 = 15;
 
@@ -75,5 +89,27 @@ impl PartitionLeases for LocalLeases {
             until: UnixSeconds::MAX,
         }));
         answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PARTITIONS, partition_of};
+
+    #[test]
+    fn people_spread_over_every_partition_and_stay_where_they_are() {
+        let mut counts = vec![0_u32; usize::from(PARTITIONS)];
+        for person in 1..=25_600 {
+            counts[usize::from(partition_of(1, person))] += 1;
+        }
+        assert!(
+            counts.iter().all(|count| (50..=150).contains(count)),
+            "{counts:?}"
+        );
+        // Fixed values: a change of the function would move people between owners.
+        assert_eq!(
+            [partition_of(1, 1), partition_of(1, 2), partition_of(2, 1)],
+            [193, 206, 103]
+        );
     }
 }

@@ -27,6 +27,7 @@ pub use error::StoreError;
 pub use handle::StoreHandle;
 pub use leases::{
     LEASE_SECONDS, Lease, LeaseReply, LocalLeases, Ownership, PARTITIONS, PartitionLeases,
+    partition_of,
 };
 pub use log_position::LogPosition;
 pub use rows::*;
