@@ -204,6 +204,10 @@ pub struct ServeArgs {
     /// the send is recorded.
     #[arg(long, hide = true, env = "HERALD_CRASH_AFTER_SEND")]
     pub crash_after_send: bool,
+    /// Run as one of several servers on the same PostgreSQL database and schema (a preview:
+    /// docs/scaling.md says what it does and does not do yet). Needs --database-url.
+    #[arg(long, env = "HERALD_CLUSTER")]
+    pub cluster: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -44,6 +44,7 @@ pub struct FileConfig {
     pub track_rate_limit: Option<String>,
     pub app_rate_limit: Option<String>,
     pub engine_image_every: Option<String>,
+    pub cluster: Option<bool>,
 }
 
 impl FileConfig {
@@ -80,6 +81,8 @@ pub struct Settings {
     pub connections: Deadlines,
     /// How often the segment engine writes its image; `None` keeps none.
     pub engine_image_every: Option<Duration>,
+    /// Whether this server is one of several on one PostgreSQL database (`--cluster`).
+    pub cluster: bool,
 }
 
 /// How campaign messages leave.
@@ -256,6 +259,12 @@ impl Settings {
             ),
             None => Some(DEFAULT_ENGINE_IMAGE_EVERY),
         };
+        let cluster = args.cluster || file.cluster.unwrap_or(false);
+        if cluster && store.postgres.is_none() {
+            anyhow::bail!(
+                "cluster: several servers share a PostgreSQL database; give --database-url (the embedded SQLite file serves one server)"
+            );
+        }
         Ok(Self {
             store,
             listen,
@@ -267,6 +276,7 @@ impl Settings {
             intake,
             connections,
             engine_image_every,
+            cluster,
         })
     }
 

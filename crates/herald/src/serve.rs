@@ -19,7 +19,9 @@ use crate::workspace::{create, print_credentials};
 const DEV_CLOCK_SETTING: &str = "dev_clock_now";
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let store = settings.store.open_server(settings.synchronous)?;
+    let store = settings
+        .store
+        .open_server(settings.synchronous, settings.cluster)?;
     let clock = make_clock(&store, settings.dev_clock).await?;
     let sealer = Arc::new(Settings::key_sealer(&settings.store.data_dir)?);
     first_workspace(&store, sealer.clone(), clock.now()).await?;
@@ -58,28 +60,42 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             Err(error) => return Err(error).context("cannot remove the old engine image"),
         }
     }
-    let segments = {
-        let triggers: Arc<dyn herald_segments::MembershipTriggers> = prepared.triggers.clone();
+    let triggers: Arc<dyn herald_segments::MembershipTriggers> = prepared.triggers.clone();
+    let segments = if settings.cluster {
+        // One of several servers: the engine takes every input from the log all of them append
+        // to, and this server stores the changes of the partitions it owns (docs/scaling.md).
+        let options = herald_segments::FollowOptions {
+            node: node_name(address),
+            renew_every: LEASE_RENEWAL,
+        };
+        tracing::info!(node = %options.node, "serving as one of several servers on the database");
+        herald_segments::Segments::start_following(
+            store.clone(),
+            clock.clone(),
+            Some(triggers),
+            image.clone(),
+            options,
+        )
+    } else {
         herald_segments::Segments::start(
             store.clone(),
             clock.clone(),
             Some(triggers),
             image.clone(),
         )
-        .context("cannot start the segment engine")?
-    };
+    }
+    .context("cannot start the segment engine")?;
     let mut ingest = Ingest::new(store.clone(), clock.clone());
-    if image.is_some() {
+    if image.is_some() || settings.cluster {
         ingest = ingest.with_engine_log();
     }
-    let ingest = ingest
-        .with_feed({
-            let feed = segments.feed();
-            Arc::new(move |committed: herald_ingest::Committed| {
-                feed(committed.workspace_id, committed.inputs, committed.position);
-            })
-        })
-        .with_triggers(prepared.triggers.clone());
+    if !settings.cluster {
+        let feed = segments.feed();
+        ingest = ingest.with_feed(Arc::new(move |committed: herald_ingest::Committed| {
+            feed(committed.workspace_id, committed.inputs, committed.position);
+        }));
+    }
+    let ingest = ingest.with_triggers(prepared.triggers.clone());
     let (dispatcher, tracking_key) = crate::campaigns::start_dispatcher(
         &store,
         clock.clone(),
@@ -147,10 +163,22 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await;
+    // The other servers take this one's partitions over at once.
+    segments.release_leases().await;
     // The next start then reads the image and little of the log.
     segments.write_image().await;
     tracing::info!("herald stopped");
     Ok(())
+}
+
+/// How often a server of several renews its partitions' leases (they last
+/// `herald_store::LEASE_SECONDS`).
+const LEASE_RENEWAL: Duration = Duration::from_secs(5);
+
+/// This server's name among several: its host, address and process, unique among live ones.
+fn node_name(address: std::net::SocketAddr) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "herald".to_owned());
+    format!("{host}/{address}/{}", std::process::id())
 }
 
 /// Source rows per backfill job: about 3 ms of the writer's time each, so that a write that arrives

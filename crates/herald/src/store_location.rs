@@ -52,22 +52,32 @@ impl StoreLocation {
 
     /// Opens the store for a command (creating the data dir if needed).
     pub fn open(&self) -> anyhow::Result<StoreHandle> {
-        self.open_with(Synchronous::Normal, false)
+        self.open_with(Synchronous::Normal, false, false)
     }
 
-    /// Opens the store for `herald serve`, the one server on its database; `synchronous`
-    /// applies to SQLite.
-    pub fn open_server(&self, synchronous: Synchronous) -> anyhow::Result<StoreHandle> {
-        self.open_with(synchronous, true)
+    /// Opens the store for `herald serve`: the one server on its database, or one of several
+    /// (`cluster`, PostgreSQL only); `synchronous` applies to SQLite.
+    pub fn open_server(
+        &self,
+        synchronous: Synchronous,
+        cluster: bool,
+    ) -> anyhow::Result<StoreHandle> {
+        self.open_with(synchronous, true, cluster)
     }
 
-    fn open_with(&self, synchronous: Synchronous, node: bool) -> anyhow::Result<StoreHandle> {
+    fn open_with(
+        &self,
+        synchronous: Synchronous,
+        node: bool,
+        shared: bool,
+    ) -> anyhow::Result<StoreHandle> {
         std::fs::create_dir_all(&self.data_dir)
             .with_context(|| format!("cannot create the data dir {}", self.data_dir.display()))?;
         match &self.postgres {
             // The URL may hold a password, so the message names only the schema.
             Some(options) => PostgresStore::open_handle(&PostgresOptions {
                 node,
+                shared,
                 ..options.clone()
             })
             .with_context(|| {

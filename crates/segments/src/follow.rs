@@ -144,12 +144,16 @@ pub(crate) fn spawn_leases(
     clock: Arc<dyn Clock>,
     options: FollowOptions,
     now: mpsc::Receiver<()>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
 ) {
     let spawned = std::thread::Builder::new()
         .name("herald-segments-leases".into())
         .spawn(move || {
             let leases = store.partition_leases();
             loop {
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
                 match leases.renew(&options.node, clock.now()).blocking_recv() {
                     Ok(Ok(ownership)) => {
                         if runner.send(Command::Owned(ownership)).is_err() {

@@ -46,6 +46,10 @@ pub struct Segments {
     follows: Option<Arc<std::sync::Mutex<mpsc::Sender<()>>>>,
     /// For an engine that follows the store: makes it renew its leases now.
     renew: Option<Arc<std::sync::Mutex<mpsc::Sender<()>>>>,
+    /// For an engine that follows the store: its node's name in the leases.
+    node: Option<String>,
+    /// For an engine that follows the store: set when its node gives its leases up.
+    stop_renewing: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl std::fmt::Debug for Segments {
@@ -102,6 +106,10 @@ impl Segments {
             loaded_sender,
             image,
         );
+        let node = follow.as_ref().map(|options| options.node.clone());
+        let stop_renewing = follow
+            .as_ref()
+            .map(|_| Arc::new(std::sync::atomic::AtomicBool::new(false)));
         let (follows, renew) = if let Some(options) = follow {
             let (wake, woken) = mpsc::channel();
             runner.follow(Following { wake: woken });
@@ -115,6 +123,7 @@ impl Segments {
                 clock.clone(),
                 options,
                 renewals,
+                stop_renewing.clone().unwrap_or_default(),
             );
             (
                 Some(Arc::new(std::sync::Mutex::new(wake))),
@@ -137,6 +146,8 @@ impl Segments {
             clock,
             follows,
             renew,
+            node,
+            stop_renewing,
         })
     }
 
@@ -268,9 +279,35 @@ impl Segments {
         }
     }
 
+    /// Gives up this node's leases (at shutdown, after the engine stopped storing), so that the
+    /// other nodes take its partitions over at their next renewal instead of after the leases
+    /// ran out. Does nothing for an engine that does not follow the store.
+    pub async fn release_leases(&self) {
+        let Some(node) = &self.node else {
+            return;
+        };
+        if let Some(stop) = &self.stop_renewing {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        // The engine stops storing first, so nothing is stored once another node may own.
+        let (reply, done) = oneshot::channel();
+        if self.sender.send(Command::Disown(reply)).is_ok() {
+            let _ = done.await;
+        }
+        match self.store.partition_leases().release(node).await {
+            Ok(Ok(_)) => tracing::info!(node = %node, "partition leases released"),
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, "cannot release this node's partition leases; they run out instead")
+            }
+            Err(_) => {}
+        }
+    }
+
     /// Applies every deadline due by now; returns when done. The dev clock calls this after
     /// moving time, so that a test sees the result of the move at once.
     pub async fn sync(&self) {
+        // Leases are held by the clock too: a node that shares the store renews at once.
+        self.renew_leases();
         let (reply, done) = oneshot::channel();
         if self.sender.send(Command::Sync(reply)).is_ok() {
             let _ = done.await;

@@ -63,6 +63,9 @@ pub(crate) enum Command {
     CatalogAll(Vec<SegmentRow>),
     /// The partitions this node owns after a renewal of its leases.
     Owned(Ownership),
+    /// Stops storing for any partition (the node is stopping); answers once what was stored
+    /// before is committed.
+    Disown(oneshot::Sender<()>),
 }
 
 /// The partitions a node whose engine follows the store owns: it stores the membership changes
@@ -126,6 +129,8 @@ pub(crate) struct Runner {
     /// Partitions taken over, compared with the stored memberships once the engines hold the
     /// log up to the position beside them.
     takeovers: Vec<(i64, Vec<u16>)>,
+    /// Set once the node gave its partitions up: renewals that arrive later are ignored.
+    disowned: bool,
 }
 
 impl Runner {
@@ -156,6 +161,7 @@ impl Runner {
             waiting: Vec::new(),
             owned: Owned::default(),
             takeovers: Vec::new(),
+            disowned: false,
         }
     }
 
@@ -378,7 +384,10 @@ impl Runner {
             return;
         }
         let position = self.position;
-        match write_image(&settings, position, &self.engines, &self.store) {
+        // Nodes that share the store read the log after their own images' positions: none
+        // trims it until they agree how far all of them have read (not yet).
+        let trims = (!self.follows).then_some(&self.store);
+        match write_image(&settings, position, &self.engines, trims) {
             Ok(_) => {
                 self.image_position = Some(position);
                 self.image_failed = false;
@@ -455,7 +464,7 @@ impl Runner {
                 self.maybe_write_image(true);
                 // At shutdown the log is trimmed before the process ends, in one write: no
                 // ingest waits for it any more.
-                if let Some(position) = self.image_position {
+                if let Some(position) = self.image_position.filter(|_| !self.follows) {
                     let trimmed = self
                         .store
                         .write_blocking(move |tx| tx.trim_engine_log(position, usize::MAX));
@@ -530,7 +539,17 @@ impl Runner {
                     self.waiting.push((position, query));
                 }
             }
+            Command::Owned(_) if self.disowned => {}
             Command::Owned(ownership) => self.own(ownership, now),
+            Command::Disown(reply) => {
+                self.disowned = true;
+                self.owned = Owned::default();
+                self.takeovers.clear();
+                if let Err(error) = self.store.background_barrier_blocking() {
+                    tracing::error!(error = %error, "cannot wait for the stored membership changes");
+                }
+                let _ = reply.send(());
+            }
             Command::Catalog(workspace_id, segment_id, row) => {
                 self.follow_segment(workspace_id, segment_id, row.map(|row| *row), now);
             }
@@ -896,7 +915,7 @@ fn write_image(
     settings: &ImageSettings,
     position: i64,
     engines: &HashMap<i64, Engine>,
-    store: &StoreHandle,
+    store: Option<&StoreHandle>,
 ) -> Result<u64, String> {
     let begin = Instant::now();
     let bytes = image::write(&settings.path, position, engines)
@@ -907,7 +926,9 @@ fn write_image(
         secs = begin.elapsed().as_secs_f64(),
         "engine image written"
     );
-    trim_log(store, position);
+    if let Some(store) = store {
+        trim_log(store, position);
+    }
     Ok(bytes)
 }
 

@@ -45,10 +45,13 @@ pub struct PostgresOptions {
     pub readers: usize,
     /// The most write jobs one transaction takes.
     pub max_batch: usize,
-    /// Whether this process is a server node, which must be the only one on its schema: the
-    /// engine log's order and the delivery queue's claims hold for one writer only, until
-    /// several nodes share a database (issue 15). Commands (`herald workspace`, …) are not.
+    /// Whether this process is a server node, which is the only one on its schema unless
+    /// `shared`. Commands (`herald workspace`, …) are not.
     pub node: bool,
+    /// Whether several server nodes share the schema (`herald serve --cluster`): no node takes
+    /// the schema's server lock, and the writer keeps no cache of people and suppressions,
+    /// which other nodes' writers change.
+    pub shared: bool,
 }
 
 impl PostgresOptions {
@@ -60,6 +63,7 @@ impl PostgresOptions {
             readers: 3,
             max_batch: 2048,
             node: false,
+            shared: false,
         }
     }
 }
@@ -99,10 +103,11 @@ impl PostgresStore {
     fn open_here(options: PostgresOptions) -> Result<Self, StoreError> {
         let mut write_client = connection::connect(&options)?;
         migrations::apply(&mut write_client, options.schema.as_deref())?;
-        if options.node {
+        if options.node && !options.shared {
             migrations::claim_node(&mut write_client, options.schema.as_deref())?;
         }
-        let (write_queue, background) = writer::spawn(write_client, options.max_batch)?;
+        let (write_queue, background) =
+            writer::spawn(write_client, options.max_batch, !options.shared)?;
         let mut read_clients = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             read_clients.push(connection::connect(&options)?);

@@ -70,13 +70,13 @@ impl<'c> Pg<'c> {
         client: &'c mut Client,
         statements: &'c mut Statements,
         at_commit: &'c mut AtCommit,
-        cache: &'c mut WriterCache,
+        cache: Option<&'c mut WriterCache>,
     ) -> Self {
         Self {
             client,
             statements,
             at_commit: Some(at_commit),
-            cache: Some(cache),
+            cache,
         }
     }
 

@@ -13,17 +13,19 @@ use crate::pg::{AtCommit, Pg, Statements, backend};
 struct PgCommitter {
     client: Client,
     statements: Statements,
-    cache: WriterCache,
+    /// `None` when other nodes' writers share the database: they change people too.
+    cache: Option<WriterCache>,
 }
 
 pub(crate) fn spawn(
     client: Client,
     max_batch: usize,
+    cache: bool,
 ) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
     let committer = PgCommitter {
         client,
         statements: Statements::default(),
-        cache: WriterCache::default(),
+        cache: cache.then(WriterCache::default),
     };
     spawn_writer("herald-postgres-writer", committer, max_batch)
 }
@@ -62,7 +64,9 @@ impl Committer for PgCommitter {
         if let Err(error) = &committed {
             tracing::error!(error = %error, "write transaction failed; rolling back");
             let _ = self.client.batch_execute("ROLLBACK");
-            self.cache.clear();
+            if let Some(cache) = &mut self.cache {
+                cache.clear();
+            }
         }
         for Waiting { notify, failed } in waiting {
             match failed {
@@ -89,7 +93,7 @@ impl PgCommitter {
                 &mut self.client,
                 &mut self.statements,
                 &mut job_at_commit,
-                &mut self.cache,
+                self.cache.as_mut(),
             );
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut pg)))
         };
@@ -134,6 +138,8 @@ impl PgCommitter {
         let _ = self
             .client
             .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE job");
-        self.cache.clear();
+        if let Some(cache) = &mut self.cache {
+            cache.clear();
+        }
     }
 }

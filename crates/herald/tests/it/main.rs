@@ -17,6 +17,7 @@ mod helpers;
 mod hostile_input;
 mod ingest;
 mod liquid_overflow;
+mod nodes;
 mod overload;
 mod receiver;
 mod restart;

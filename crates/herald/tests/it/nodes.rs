@@ -1,0 +1,358 @@
+//! Several `herald serve --cluster` on one PostgreSQL database and schema (whatever backend the
+//! rest of the suite runs on): writes through any of them reach every engine, each entry is
+//! stored once by the owner of its person's partition and triggers its campaign once, and a
+//! server killed with SIGKILL has its partitions taken over.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::delivery::ALLOW_LOOPBACK;
+use crate::helpers::{Server, Workspace, create_workspace_with, herald_embedded};
+use crate::receiver::Receiver;
+
+const START: i64 = 1_800_000_000;
+const PEOPLE: usize = 36;
+
+/// A schema of its own in the suite's PostgreSQL database.
+fn schema() -> (String, String) {
+    let url = std::env::var("HERALD_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=test".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    (
+        url,
+        format!("herald_it_nodes_{}_{nanos}", std::process::id()),
+    )
+}
+
+fn herald_on(url: &str, schema: &str) -> Command {
+    let mut command = herald_embedded();
+    command
+        .env("HERALD_DATABASE_URL", url)
+        .env("HERALD_DATABASE_SCHEMA", schema);
+    command
+}
+
+struct Node {
+    server: Server,
+    client: reqwest::Client,
+}
+
+impl Node {
+    fn start(url: &str, schema: &str, data_dir: &Path) -> Node {
+        let server = Server::start_with(
+            herald_on(url, schema),
+            data_dir,
+            &["--cluster", ALLOW_LOOPBACK, &format!("--dev-clock={START}")],
+        );
+        Node {
+            server,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn app(
+        &self,
+        workspace: &Workspace,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, self.server.url(path))
+            .bearer_auth(&workspace.app_api_key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    async fn set_clock(&self, workspace: &Workspace, now: i64) {
+        let (status, body) = self
+            .app(
+                workspace,
+                reqwest::Method::POST,
+                "/v1/_dev/clock",
+                Some(json!({"now": now})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn batch(&self, workspace: &Workspace, items: Vec<Value>) {
+        let response = self
+            .client
+            .post(self.server.url("/api/v2/batch"))
+            .basic_auth(&workspace.site_id, Some(&workspace.api_key))
+            .json(&json!({"batch": items}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "{:?}",
+            response.text().await
+        );
+    }
+
+    async fn members(&self, workspace: &Workspace, segment: i64) -> BTreeSet<String> {
+        let (status, body) = self
+            .app(
+                workspace,
+                reqwest::Method::GET,
+                &format!("/v1/segments/{segment}/membership?limit=1000"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .filter_map(|id| id.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+fn purchase(person: usize) -> Value {
+    json!({"type": "person", "identifiers": {"id": format!("p{person}")},
+        "action": "event", "name": "purchased"})
+}
+
+/// Person i buys `i % 5` times in the first part, spread over the servers.
+fn first_part(person: usize) -> usize {
+    person % 5
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_servers_share_one_database_and_survive_one_killed() {
+    let (url, schema) = schema();
+    let receiver = Receiver::start().await;
+    let dirs: Vec<tempfile::TempDir> = (0..3)
+        .map(|_| tempfile::tempdir().expect("a temporary dir"))
+        .collect();
+    let workspace = create_workspace_with(herald_on(&url, &schema), dirs[0].path(), "nodes");
+    let mut nodes: Vec<Node> = dirs
+        .iter()
+        .map(|dir| Node::start(&url, &schema, dir.path()))
+        .collect();
+
+    // Each server renews at every move of its dev clock: a few rounds at the start time share
+    // the partitions out, a third each.
+    let owners = |schema: &str| -> Vec<i64> {
+        crate::database::psql_in(
+            &url,
+            schema,
+            "SELECT count(*) FROM partition_leases WHERE node IS NOT NULL GROUP BY node ORDER BY 1",
+        )
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+    };
+    let mut shares = Vec::new();
+    for _ in 0..250 {
+        for node in &nodes {
+            node.set_clock(&workspace, START).await;
+        }
+        shares = owners(&schema);
+        if shares == [84, 86, 86] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(shares, vec![84, 86, 86], "a third each");
+
+    // A segment created on one server, and a campaign on its entries started on another.
+    let (status, created) = nodes[0]
+        .app(
+            &workspace,
+            reqwest::Method::POST,
+            "/v1/segments",
+            Some(json!({"segment": {"name": "Regulars",
+                "definition": {"event": {"name": "purchased", "count": {"at_least": 3}}}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let segment = created["segment"]["id"].as_i64().expect("an id");
+    let (status, campaign) = nodes[1]
+        .app(
+            &workspace,
+            reqwest::Method::POST,
+            "/v1/campaigns",
+            Some(json!({"campaign": {
+                "name": "Thanks, regular",
+                "trigger": {"segment": {"id": segment, "on": "enter"}},
+                "steps": [{"webhook": {"url": format!("{}/{{{{ customer.id }}}}", receiver.base_url)}}]
+            }})),
+        )
+        .await;
+    assert_eq!(status, 200, "{campaign}");
+    let campaign = campaign["campaign"]["id"].as_i64().expect("an id");
+    let (status, started) = nodes[1]
+        .app(
+            &workspace,
+            reqwest::Method::POST,
+            &format!("/v1/campaigns/{campaign}/start"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    // Every server has built the segment before people enter it, so every entry is live.
+    for node in &nodes {
+        let mut known = false;
+        for _ in 0..500 {
+            let (status, _) = node
+                .app(
+                    &workspace,
+                    reqwest::Method::GET,
+                    &format!("/v1/segments/{segment}/membership"),
+                    None,
+                )
+                .await;
+            if status == 200 && node.members(&workspace, segment).await.is_empty() {
+                known = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(known);
+    }
+
+    // The first part, through all three servers at once.
+    let mut bought: BTreeMap<usize, usize> = BTreeMap::new();
+    for round in 0..4 {
+        let mut sends = Vec::new();
+        for (index, node) in nodes.iter().enumerate() {
+            let items: Vec<Value> = (0..PEOPLE)
+                .filter(|person| person % 3 == index && first_part(*person) > round)
+                .map(purchase)
+                .collect();
+            for person in
+                (0..PEOPLE).filter(|person| person % 3 == index && first_part(*person) > round)
+            {
+                *bought.entry(person).or_default() += 1;
+            }
+            if !items.is_empty() {
+                sends.push(node.batch(&workspace, items));
+            }
+        }
+        futures_join(sends).await;
+    }
+
+    // The third server dies, whatever it was doing.
+    nodes[2].server.kill();
+    let survivors = &nodes[..2];
+    // Its leases run out on the survivors' clocks, and they take its partitions over.
+    for _ in 0..250 {
+        for node in survivors {
+            node.set_clock(&workspace, START + 20).await;
+        }
+        shares = owners(&schema);
+        if shares == [128, 128] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(shares, vec![128, 128], "half each");
+
+    // One more purchase each, through the two left.
+    for (index, node) in survivors.iter().enumerate() {
+        let people: Vec<usize> = (0..PEOPLE).filter(|person| person % 2 == index).collect();
+        for person in &people {
+            *bought.entry(*person).or_default() += 1;
+        }
+        node.batch(&workspace, people.into_iter().map(purchase).collect())
+            .await;
+    }
+
+    let regulars: BTreeSet<String> = bought
+        .iter()
+        .filter(|(_, count)| **count >= 3)
+        .map(|(person, _)| format!("p{person}"))
+        .collect();
+    for node in survivors {
+        assert_eq!(node.members(&workspace, segment).await, regulars);
+    }
+
+    // Every regular's entry was stored, by one server, and sent one message.
+    let received = receiver.wait_for(regulars.len()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = if receiver.received().len() > received.len() {
+        receiver.received()
+    } else {
+        received
+    };
+    let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for request in &received {
+        keys.entry(request.path.trim_start_matches('/').to_owned())
+            .or_default()
+            .insert(request.header("idempotency-key").unwrap_or_default());
+    }
+    assert_eq!(
+        keys.keys().cloned().collect::<BTreeSet<_>>(),
+        regulars,
+        "a message for each regular"
+    );
+    assert!(
+        keys.values().all(|keys| keys.len() == 1),
+        "one message each, a repeat only with its key: {keys:?}"
+    );
+
+    // Each entry is stored once: by the owner of the person's partition at the time.
+    let history = crate::database::psql_in(
+        &url,
+        &schema,
+        &format!(
+            "SELECT count(*), count(DISTINCT person_seq) FROM segment_history WHERE segment_id = {segment}"
+        ),
+    );
+    assert_eq!(
+        history.trim(),
+        format!("{}|{}", regulars.len(), regulars.len()),
+        "one stored entry per regular"
+    );
+
+    // Every acknowledged purchase is stored once.
+    for (person, count) in &bought {
+        let (status, body) = survivors[0]
+            .app(
+                &workspace,
+                reqwest::Method::GET,
+                &format!("/v1/customers/p{person}/activities?type=event&limit=100"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let stored = body["activities"].as_array().expect("activities").len();
+        assert_eq!(stored, *count, "p{person}");
+    }
+}
+
+/// Awaits every future, concurrently.
+async fn futures_join<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
+    let mut handles = Vec::new();
+    for future in futures {
+        handles.push(future);
+    }
+    // The futures borrow the servers, so they run on this task, interleaved.
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = handles.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(|context| {
+        pinned.retain_mut(|future| future.as_mut().poll(context).is_pending());
+        if pinned.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
