@@ -163,10 +163,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await;
-    // The other servers take this one's partitions over at once.
-    segments.release_leases().await;
     // The next start then reads the image and little of the log.
     segments.write_image().await;
+    // The other servers take this one's partitions over at once.
+    segments.release_leases().await;
     tracing::info!("herald stopped");
     Ok(())
 }

@@ -112,7 +112,11 @@ impl Segments {
             .map(|_| Arc::new(std::sync::atomic::AtomicBool::new(false)));
         let (follows, renew) = if let Some(options) = follow {
             let (wake, woken) = mpsc::channel();
-            runner.follow(Following { wake: woken });
+            runner.follow(Following {
+                wake: woken,
+                waker: wake.clone(),
+                node: options.node.clone(),
+            });
             // Subscribed before the load, so that no change after what it reads is missed.
             crate::follow::spawn_catalog(store.clone(), sender.clone());
             // What the renewals give is taken once loaded (the queue waits meanwhile).

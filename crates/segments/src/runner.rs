@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use herald_domain::{Clock, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
-use herald_store::{Ownership, SegmentRow, SegmentState, StoreError, StoreHandle, partition_of};
+use herald_store::{
+    Lease, Ownership, SegmentRow, SegmentState, StoreChange, StoreError, StoreHandle, partition_of,
+};
 use tokio::sync::{oneshot, watch};
 
 use crate::cause::to_row;
@@ -89,6 +91,10 @@ impl Owned {
 pub(crate) struct Following {
     /// Makes the log's reader read at once; the reader itself starts after the load.
     pub(crate) wake: mpsc::Receiver<()>,
+    /// The other end of `wake`.
+    pub(crate) waker: mpsc::Sender<()>,
+    /// The node's name in the leases.
+    pub(crate) node: String,
 }
 
 pub(crate) struct Runner {
@@ -122,8 +128,12 @@ pub(crate) struct Runner {
     /// Whether the engine follows the store: its inputs come from the log, and it stores no
     /// membership change (which node stores them is decided by partition leases, not yet).
     follows: bool,
-    /// Queries waiting for the engines to reach a log position, in the order asked.
-    waiting: Vec<(i64, Query)>,
+    /// Commands waiting for the engines to reach a log position, in the order asked: queries,
+    /// builds and manual changes, which must see every write committed before they were
+    /// asked, on any node.
+    waiting: Vec<(i64, Command)>,
+    /// Makes the log's reader read at once, for an engine that follows the store.
+    wake: Option<mpsc::Sender<()>>,
     /// What this node owns, for an engine that follows the store.
     owned: Owned,
     /// Partitions taken over, compared with the stored memberships once the engines hold the
@@ -131,6 +141,8 @@ pub(crate) struct Runner {
     takeovers: Vec<(i64, Vec<u16>)>,
     /// Set once the node gave its partitions up: renewals that arrive later are ignored.
     disowned: bool,
+    /// The node's name in the leases, for an engine that follows the store.
+    node: String,
 }
 
 impl Runner {
@@ -162,11 +174,15 @@ impl Runner {
             owned: Owned::default(),
             takeovers: Vec::new(),
             disowned: false,
+            node: String::new(),
+            wake: None,
         }
     }
 
     /// Makes the engine follow the store (see `follow`) once loaded.
     pub(crate) fn follow(&mut self, following: Following) {
+        self.node = following.node.clone();
+        self.wake = Some(following.waker.clone());
         self.following = Some(following);
         self.follows = true;
     }
@@ -182,7 +198,7 @@ impl Runner {
             generation += 1;
             match self.load_once(generation) {
                 Ok(()) => {
-                    if let Some(Following { wake }) = self.following.take() {
+                    if let Some(Following { wake, .. }) = self.following.take() {
                         crate::follow::spawn_log(
                             self.store.clone(),
                             self.sender.clone(),
@@ -319,10 +335,10 @@ impl Runner {
         // retried never stores a change twice.
         for workspace in restarted {
             self.persist(workspace.workspace_id, &workspace.changes);
-            if !self.follows {
-                for segment in workspace.unfinished {
-                    self.mark_finished(segment);
-                }
+            // Of nodes that share the store, any that loads a build another left unfinished
+            // marks it (the owners store its entries when they take their partitions).
+            for segment in workspace.unfinished {
+                self.mark_finished(segment);
             }
             tracing::info!(
                 workspace_id = workspace.workspace_id,
@@ -384,10 +400,13 @@ impl Runner {
             return;
         }
         let position = self.position;
-        // Nodes that share the store read the log after their own images' positions: none
-        // trims it until they agree how far all of them have read (not yet).
-        let trims = (!self.follows).then_some(&self.store);
-        match write_image(&settings, position, &self.engines, trims) {
+        match write_image(
+            &settings,
+            position,
+            &self.engines,
+            &self.store,
+            self.shared_trim(),
+        ) {
             Ok(_) => {
                 self.image_position = Some(position);
                 self.image_failed = false;
@@ -431,6 +450,36 @@ impl Runner {
     }
 
     pub(crate) fn handle(&mut self, command: Command) {
+        // An engine that follows the store builds and changes manual memberships once it holds
+        // every write committed before it was asked, as its queries do (`Segments::query`).
+        if self.follows && matches!(command, Command::Build(_) | Command::Manual { .. }) {
+            match self.store.read_blocking(|r| r.engine_log_end()) {
+                Ok(end) if end > self.position => {
+                    self.wait_for(end, command);
+                    return;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(error = %error, "cannot read the engine log's end; going on with what the engine holds");
+                }
+            }
+        }
+        self.handle_now(command);
+    }
+
+    /// Runs `command` once the engines hold the log up to `position`.
+    fn wait_for(&mut self, position: i64, command: Command) {
+        if self.position >= position {
+            self.handle_now(command);
+            return;
+        }
+        self.waiting.push((position, command));
+        if let Some(wake) = &self.wake {
+            let _ = wake.send(());
+        }
+    }
+
+    fn handle_now(&mut self, command: Command) {
         let now = self.clock.now();
         match command {
             // An engine that follows the store takes its inputs from the log alone.
@@ -453,7 +502,7 @@ impl Runner {
             Command::Build(build) => {
                 self.dirty = true;
                 let (segment, definition) = *build;
-                self.build(segment, definition, now);
+                self.build(segment, definition, true, now);
             }
             Command::Pinned(generation) => {
                 if self.skip_until == Some(generation) {
@@ -464,10 +513,12 @@ impl Runner {
                 self.maybe_write_image(true);
                 // At shutdown the log is trimmed before the process ends, in one write: no
                 // ingest waits for it any more.
-                if let Some(position) = self.image_position.filter(|_| !self.follows) {
-                    let trimmed = self
-                        .store
-                        .write_blocking(move |tx| tx.trim_engine_log(position, usize::MAX));
+                if let Some(position) = self.image_position {
+                    let shared = self.shared_trim();
+                    let trimmed = self.store.write_blocking(move |tx| {
+                        let through = trim_point(tx, position, shared.as_ref())?;
+                        tx.trim_engine_log(through, usize::MAX)
+                    });
                     if let Err(error) = trimmed.and_then(|trimmed| trimmed.map(|_| ())) {
                         tracing::error!(error = %error, "cannot trim the engine log");
                     }
@@ -501,20 +552,37 @@ impl Runner {
                         engine.remove_from_manual(segment_id, person, now)
                     });
                 }
+                // Of nodes that share the store, the owners store what the change does to
+                // segments derived from this one, as for any change.
+                let derived: Vec<Change> = if self.follows {
+                    let (manual, derived) = changes
+                        .into_iter()
+                        .partition(|change| change.segment == segment_id);
+                    changes = manual;
+                    derived
+                } else {
+                    Vec::new()
+                };
                 // Manual memberships exist only in the store, so they are committed before the
-                // caller hears back, unlike derived ones, which a restart recomputes.
+                // caller hears back, unlike derived ones, which a restart recomputes. The other
+                // nodes sharing the store hear of it and read them.
                 let rows: Vec<_> = changes.iter().map(to_row).collect();
                 let triggers = self.triggers.clone();
                 let stored = self
                     .store
                     .write_blocking(move |tx| {
                         tx.record_membership_changes(&rows)?;
+                        tx.announce(StoreChange::Segment {
+                            workspace_id,
+                            id: segment_id,
+                        })?;
                         match &triggers {
                             Some(triggers) => triggers.on_changes(tx, workspace_id, &rows, now),
                             None => Ok(()),
                         }
                     })
                     .and_then(|result| result);
+                self.persist(workspace_id, &derived);
                 if stored.is_ok()
                     && let Some(triggers) = &self.triggers
                 {
@@ -533,11 +601,7 @@ impl Runner {
                 self.apply_logged(position, workspace_id, &bytes, now);
             }
             Command::QueryAfter(position, query) => {
-                if self.position >= position {
-                    self.run_query(query, now);
-                } else {
-                    self.waiting.push((position, query));
-                }
+                self.wait_for(position, Command::Query(query));
             }
             Command::Owned(_) if self.disowned => {}
             Command::Owned(ownership) => self.own(ownership, now),
@@ -551,7 +615,7 @@ impl Runner {
                 let _ = reply.send(());
             }
             Command::Catalog(workspace_id, segment_id, row) => {
-                self.follow_segment(workspace_id, segment_id, row.map(|row| *row), now);
+                self.follow_segment(workspace_id, segment_id, row.map(|row| *row), true, now);
             }
             Command::CatalogAll(rows) => {
                 let stored: std::collections::HashSet<(i64, i64)> =
@@ -568,13 +632,19 @@ impl Runner {
                     .filter(|key| !stored.contains(key))
                     .collect();
                 for (workspace_id, segment_id) in gone {
-                    self.follow_segment(workspace_id, segment_id, None, now);
+                    self.follow_segment(workspace_id, segment_id, None, false, now);
                 }
                 for row in rows {
-                    self.follow_segment(row.workspace_id, row.id, Some(row), now);
+                    self.follow_segment(row.workspace_id, row.id, Some(row), false, now);
                 }
             }
         }
+    }
+
+    /// For an engine that follows the store, what trimming the log needs to know: the node
+    /// and the time (`trim_point`).
+    fn shared_trim(&self) -> Option<(String, i64)> {
+        self.follows.then(|| (self.node.clone(), self.clock.now()))
     }
 
     fn run_query(&mut self, query: Query, now: i64) {
@@ -634,11 +704,11 @@ impl Runner {
             .any(|(after, _)| *after <= self.position)
         {
             let waiting = std::mem::take(&mut self.waiting);
-            for (after, query) in waiting {
+            for (after, command) in waiting {
                 if after <= self.position {
-                    self.run_query(query, now);
+                    self.handle_now(command);
                 } else {
-                    self.waiting.push((after, query));
+                    self.waiting.push((after, command));
                 }
             }
         }
@@ -745,6 +815,41 @@ impl Runner {
         }
     }
 
+    /// Brings a manual segment's members in the engine to the stored ones, which the node that
+    /// changed them stored before it announced them; the owners store what that does to the
+    /// segments derived from it.
+    fn follow_manual(&mut self, workspace_id: i64, segment_id: i64, now: i64) {
+        let stored = match self
+            .store
+            .read_blocking(move |r| r.segment_members(workspace_id))
+        {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::error!(error = %error, "cannot read a manual segment's members another node changed");
+                return;
+            }
+        };
+        let wanted: std::collections::BTreeSet<i64> = stored
+            .into_iter()
+            .filter(|(id, _)| *id == segment_id)
+            .map(|(_, person)| person)
+            .collect();
+        let Some(engine) = self.engines.get_mut(&workspace_id) else {
+            return;
+        };
+        let current: std::collections::BTreeSet<i64> = engine.members(segment_id).collect();
+        let mut changes = Vec::new();
+        for person in wanted.difference(&current) {
+            changes.extend(engine.add_to_manual(segment_id, *person, now));
+        }
+        for person in current.difference(&wanted) {
+            changes.extend(engine.remove_from_manual(segment_id, *person, now));
+        }
+        changes.retain(|change| change.segment != segment_id);
+        self.dirty = true;
+        self.persist(workspace_id, &changes);
+    }
+
     /// Brings a segment in the engine to what is stored (`None`: deleted), for an engine that
     /// follows the store: built when its definition differs from the one the engine holds.
     fn follow_segment(
@@ -752,6 +857,7 @@ impl Runner {
         workspace_id: i64,
         segment_id: i64,
         row: Option<SegmentRow>,
+        manual_members: bool,
         now: i64,
     ) {
         let held = self.engines.get(&workspace_id).and_then(|engine| {
@@ -760,6 +866,14 @@ impl Runner {
                 .find(|(id, _)| *id == segment_id)
                 .map(|(_, source)| source.cloned())
         });
+        if held == Some(None) && row.as_ref().is_some_and(|row| row.definition.is_none()) {
+            // A resync compares definitions only: reading every manual segment's members
+            // every 30 s would cost more than the notifications it stands in for.
+            if manual_members {
+                self.follow_manual(workspace_id, segment_id, now);
+            }
+            return;
+        }
         let Some(row) = row else {
             if held.is_some()
                 && let Some(engine) = self.engines.get_mut(&workspace_id)
@@ -780,7 +894,8 @@ impl Runner {
             }
         };
         self.dirty = true;
-        self.build(row, definition, now);
+        // The node that was asked to build it marks it finished.
+        self.build(row, definition, false, now);
     }
 
     /// Builds a segment. A manual one (no definition) exists from this command on, so that
@@ -788,7 +903,13 @@ impl Runner {
     /// engine's own index: the engine holds every stored event of every person (the load reads
     /// them all, and every commit since reached it in order), so a build reads nothing else
     /// and never waits for the store.
-    fn build(&mut self, segment: SegmentRow, definition: Option<Definition>, now: i64) {
+    fn build(
+        &mut self,
+        segment: SegmentRow,
+        definition: Option<Definition>,
+        asked: bool,
+        now: i64,
+    ) {
         let manual = definition.is_none();
         let begin = Instant::now();
         let engine = self.engines.entry(segment.workspace_id).or_default();
@@ -806,9 +927,9 @@ impl Runner {
             secs = begin.elapsed().as_secs_f64(),
             "segment built"
         );
-        // The node whose engine stores the memberships marks the build finished; of nodes that
-        // share the store, the owner of partition 0.
-        if !self.follows || self.owned.epochs.contains_key(&0) && now < self.owned.until {
+        // The node that was asked to build it marks it finished (of nodes that share the
+        // store, each stores the entries of its partitions as it builds the segment too).
+        if asked {
             self.mark_finished(segment);
         }
     }
@@ -884,14 +1005,38 @@ impl Runner {
         }
         let rows: Vec<_> = changes.iter().map(to_row).collect();
         let now = self.clock.now();
+        // An owner stores only while the store still says it holds the people's partitions,
+        // and keeps them from changing owner until the write commits (`hold_leases`): a node
+        // that lost them without noticing (stalled past its leases) stores nothing.
+        let fence = self.follows.then(|| {
+            let mut leases: Vec<Lease> = changes
+                .iter()
+                .filter_map(|change| {
+                    let partition = partition_of(workspace_id, change.person);
+                    let epoch = *self.owned.epochs.get(&partition)?;
+                    Some(Lease { partition, epoch })
+                })
+                .collect();
+            leases.sort_unstable();
+            leases.dedup();
+            (self.node.clone(), leases)
+        });
+        let fenced = move |tx: &mut dyn herald_store::StoreTx| match &fence {
+            Some((node, leases)) if !tx.hold_leases(node, leases)? => Err(StoreError::Conflict(
+                "this node no longer holds the partitions of these membership changes".into(),
+            )),
+            _ => Ok(()),
+        };
         let submitted = match self.triggers.clone() {
-            None => self
-                .store
-                .submit_blocking(move |tx| tx.record_membership_changes(&rows)),
+            None => self.store.submit_blocking(move |tx| {
+                fenced(tx)?;
+                tx.record_membership_changes(&rows)
+            }),
             Some(triggers) => {
                 let notify = triggers.clone();
                 self.store.submit_background_with_hook(
                     move |tx| {
+                        fenced(tx)?;
                         tx.record_membership_changes(&rows)?;
                         triggers.on_changes(tx, workspace_id, &rows, now)
                     },
@@ -915,7 +1060,8 @@ fn write_image(
     settings: &ImageSettings,
     position: i64,
     engines: &HashMap<i64, Engine>,
-    store: Option<&StoreHandle>,
+    store: &StoreHandle,
+    shared: Option<(String, i64)>,
 ) -> Result<u64, String> {
     let begin = Instant::now();
     let bytes = image::write(&settings.path, position, engines)
@@ -926,9 +1072,7 @@ fn write_image(
         secs = begin.elapsed().as_secs_f64(),
         "engine image written"
     );
-    if let Some(store) = store {
-        trim_log(store, position);
-    }
+    trim_log(store, position, shared);
     Ok(bytes)
 }
 
@@ -942,11 +1086,26 @@ fn purge(store: &StoreHandle, segment_id: i64) {
 
 /// Removes the engine log up to an image's position, a chunk per background job, so that a
 /// long log never holds the writer for long.
-fn trim_log(store: &StoreHandle, through: i64) {
+fn trim_log(store: &StoreHandle, through: i64, shared: Option<(String, i64)>) {
     const CHUNK: usize = 512;
     store.submit_in_steps("trim the engine log", move |tx| {
+        let through = trim_point(tx, through, shared.as_ref())?;
         Ok(tx.trim_engine_log(through, CHUNK)? == CHUNK)
     });
+}
+
+/// Up to where the log may be trimmed once this node's image holds it up to `through`: there,
+/// or, of nodes that share the store (`shared`: this node's name and the time), no further
+/// than every live node's image.
+fn trim_point(
+    tx: &mut dyn herald_store::StoreTx,
+    through: i64,
+    shared: Option<&(String, i64)>,
+) -> Result<i64, StoreError> {
+    match shared {
+        Some((node, now)) => tx.log_trim_point(node, through, *now),
+        None => Ok(through),
+    }
 }
 
 /// A membership change found when taking a partition over: it happened while its former owner

@@ -2,10 +2,12 @@
 -- partitions, each owned by one live node at a time through a lease it renews (leases.rs).
 
 -- The nodes that renewed lately: a node counts as live until `expires_at`, and each live node
--- takes an equal share of the partitions.
+-- takes an equal share of the partitions. `log_kept` is the engine-log position of the node's
+-- latest engine image: the log is trimmed up to the smallest of the live nodes'.
 CREATE TABLE nodes (
     node TEXT PRIMARY KEY,
-    expires_at BIGINT NOT NULL
+    expires_at BIGINT NOT NULL,
+    log_kept BIGINT NOT NULL DEFAULT 0
 );
 
 -- Each partition's owner (NULL: none) until `expires_at`. `epoch` grows at every change of

@@ -19,7 +19,7 @@ use postgres::Client;
 use tokio::sync::oneshot;
 
 use crate::PostgresOptions;
-use crate::pg::backend;
+use crate::pg::{Pg, backend};
 
 /// How long a node that stopped renewing stays in `nodes`.
 const FORGET_SECONDS: i64 = 3600;
@@ -196,4 +196,55 @@ fn ownership(mut held: Vec<(i32, i64)>, until: UnixSeconds) -> Ownership {
             .collect(),
         until,
     }
+}
+
+/// Whether `node` holds each of `leases`, locking their rows until the transaction ends: a
+/// renewal takes rows with `SKIP LOCKED`, so no other node takes one of these partitions over
+/// (and compares the stored memberships) before what this transaction stores is committed.
+pub(crate) fn hold(pg: &mut Pg<'_>, node: &str, leases: &[Lease]) -> Result<bool, StoreError> {
+    if leases.is_empty() {
+        return Ok(true);
+    }
+    let partitions: Vec<i32> = leases
+        .iter()
+        .map(|lease| i32::from(lease.partition))
+        .collect();
+    let held: Vec<(i32, Option<String>, i64)> = pg
+        .query(
+            "SELECT partition, node, epoch FROM partition_leases WHERE partition = ANY($1)
+             ORDER BY partition FOR SHARE",
+            &[&partitions],
+        )?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    Ok(leases.iter().all(|lease| {
+        held.iter().any(|(partition, owner, epoch)| {
+            *partition == i32::from(lease.partition)
+                && owner.as_deref() == Some(node)
+                && *epoch == lease.epoch
+        })
+    }))
+}
+
+/// Records `node`'s image position and answers the smallest of the live nodes' (a node that
+/// wrote no image yet keeps the whole log).
+pub(crate) fn log_trim_point(
+    pg: &mut Pg<'_>,
+    node: &str,
+    position: i64,
+    now: UnixSeconds,
+) -> Result<i64, StoreError> {
+    pg.execute(
+        "UPDATE nodes SET log_kept = GREATEST(log_kept, $2) WHERE node = $1",
+        &[&node, &position],
+    )?;
+    let point: Option<i64> = pg
+        .query_one(
+            "SELECT min(log_kept) FROM nodes WHERE expires_at > $1",
+            &[&now],
+        )?
+        .get(0);
+    // No live node (this one's heartbeat lapsed): nothing is trimmed.
+    Ok(point.unwrap_or(0).min(position))
 }

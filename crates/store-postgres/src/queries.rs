@@ -415,6 +415,24 @@ impl StoreTx for Pg<'_> {
     ) -> Result<(), StoreError> {
         segments::record_membership_changes(self, changes)
     }
+    fn announce(&mut self, change: herald_store::StoreChange) -> Result<(), StoreError> {
+        crate::changes::notify(self, change)
+    }
+    fn log_trim_point(
+        &mut self,
+        node: &str,
+        position: i64,
+        now: herald_domain::UnixSeconds,
+    ) -> Result<i64, StoreError> {
+        crate::leases::log_trim_point(self, node, position, now)
+    }
+    fn hold_leases(
+        &mut self,
+        node: &str,
+        leases: &[herald_store::Lease],
+    ) -> Result<bool, StoreError> {
+        crate::leases::hold(self, node, leases)
+    }
     fn insert_run(&mut self, run: &RunRow) -> Result<RunRow, StoreError> {
         campaigns::insert_run(self, run)
     }

@@ -393,6 +393,32 @@ pub trait StoreTx: StoreRead {
     /// Removes up to `limit` engine log entries at or before `through`, and records `through`
     /// as the position the log is trimmed to; returns how many it removed.
     fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError>;
+    /// Tells the other processes sharing the store of `change` when this transaction commits
+    /// (see [`crate::StoreChange`]); a store that one process owns has nobody to tell.
+    fn announce(&mut self, change: crate::StoreChange) -> Result<(), StoreError> {
+        let _ = change;
+        Ok(())
+    }
+    /// Records that `node` needs no engine-log entry up to `position` any more (its image holds
+    /// them), and answers up to where the log may be trimmed: the smallest such position of
+    /// the nodes live at `now`. A store that one process owns answers `position`.
+    fn log_trim_point(
+        &mut self,
+        node: &str,
+        position: i64,
+        now: UnixSeconds,
+    ) -> Result<i64, StoreError> {
+        let _ = (node, now);
+        Ok(position)
+    }
+    /// Tells whether `node` still holds each of `leases` (same partition, same epoch), and keeps
+    /// them from changing owner until this transaction ends: the fence on what an owner stores
+    /// for its partitions, against one that lost them without noticing (see
+    /// [`crate::PartitionLeases`]). A store that one process owns holds every lease.
+    fn hold_leases(&mut self, node: &str, leases: &[crate::Lease]) -> Result<bool, StoreError> {
+        let _ = (node, leases);
+        Ok(true)
+    }
     /// Stores membership changes: updates the members and appends to the history.
     fn record_membership_changes(&mut self, changes: &[MembershipChange])
     -> Result<(), StoreError>;

@@ -22,6 +22,10 @@ pub fn herald(data_dir: &Path) -> Command {
         command
             .env("HERALD_DATABASE_URL", url)
             .env("HERALD_DATABASE_SCHEMA", schema);
+        // `HERALD_TEST_CLUSTER=1` runs every server as one of several (`--cluster`), alone.
+        if std::env::var("HERALD_TEST_CLUSTER").as_deref() == Ok("1") {
+            command.env("HERALD_CLUSTER", "true");
+        }
     }
     command
 }
