@@ -303,3 +303,93 @@ fn owners_store_each_change_once_and_a_takeover_stores_what_was_left() {
         assert!(history.iter().all(|change| change.entered));
     }
 }
+
+#[test]
+fn a_manual_change_on_one_node_reaches_the_other_and_what_derives_from_it() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let schema = TestSchema::new();
+    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let new = NewWorkspace {
+        name: "manual".into(),
+        site_id: "site".into(),
+        api_key_hash: "key".into(),
+        app_api_key_hash: "app".into(),
+        created_at: 1,
+    };
+    let workspace = first
+        .write_blocking(move |tx| tx.create_workspace(&new))
+        .expect("store works")
+        .expect("created")
+        .id;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
+    let every = Duration::from_millis(20);
+    let nodes = [
+        node(&first, &clock, "first", every),
+        node(&second, &clock, "second", every),
+    ];
+    crate::loading_tests::submit(
+        &nodes[0].ingest,
+        &runtime,
+        workspace,
+        &[purchase(1), purchase(2)],
+    );
+    let create = |definition: Option<Value>| SegmentDraft {
+        name: "Chosen".into(),
+        description: String::new(),
+        definition,
+    };
+    let manual = runtime
+        .block_on(nodes[0].segments.create(workspace, create(None)))
+        .expect("created")
+        .id;
+    let derived = runtime
+        .block_on(
+            nodes[0]
+                .segments
+                .create(workspace, create(Some(json!({"segment": {"id": manual}})))),
+        )
+        .expect("created")
+        .id;
+    eventually("the other node knowing both segments", || {
+        runtime
+            .block_on(nodes[1].segments.query(move |view| {
+                view.engines
+                    .get(&workspace)
+                    .is_some_and(|engine| engine.segments().any(|(id, _)| id == derived))
+            }))
+            .expect("asked")
+    });
+
+    // Added on the second node; the first reads the stored members when it hears of it.
+    let p1 = second
+        .read_blocking(move |r| r.person(workspace, &herald_domain::Identifier::Id("p1".into())))
+        .expect("read")
+        .expect("a person")
+        .seq;
+    runtime
+        .block_on(
+            nodes[1]
+                .segments
+                .set_manual(workspace, manual, vec![p1], true),
+        )
+        .expect("added");
+    let expected: BTreeSet<String> = ["p1".to_owned()].into();
+    for id in [manual, derived] {
+        eventually("the first node following the manual change", || {
+            members(&runtime, &nodes[0], workspace, id) == expected
+        });
+        assert_eq!(members(&runtime, &nodes[1], workspace, id), expected);
+    }
+    // The derived segment's entry is stored once, by its owner.
+    eventually("the derived entry stored", || {
+        stored(&first, workspace, derived) == expected
+    });
+    let history = first
+        .read_blocking(move |r| r.segment_history(derived, p1))
+        .expect("read");
+    assert_eq!(history.len(), 1, "{history:?}");
+}

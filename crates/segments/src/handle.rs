@@ -310,8 +310,24 @@ impl Segments {
     /// Applies every deadline due by now; returns when done. The dev clock calls this after
     /// moving time, so that a test sees the result of the move at once.
     pub async fn sync(&self) {
-        // Leases are held by the clock too: a node that shares the store renews at once.
-        self.renew_leases();
+        // Leases are held by the clock too: a node that shares the store renews at once, and
+        // the engine takes what it owns now before it applies what is due.
+        if let Some(node) = &self.node {
+            match self
+                .store
+                .partition_leases()
+                .renew(node, self.clock.now())
+                .await
+            {
+                Ok(Ok(ownership)) => {
+                    let _ = self.sender.send(Command::Owned(ownership));
+                }
+                Ok(Err(error)) => {
+                    tracing::error!(error = %error, "cannot renew this node's partition leases");
+                }
+                Err(_) => {}
+            }
+        }
         let (reply, done) = oneshot::channel();
         if self.sender.send(Command::Sync(reply)).is_ok() {
             let _ = done.await;

@@ -721,10 +721,13 @@ impl Runner {
     /// differences stored, so that what the former owner computed but did not store (it died)
     /// is stored once.
     fn own(&mut self, ownership: Ownership, now: i64) {
+        // While the leases had run out by this node's clock it stored nothing, so partitions
+        // it holds again, even at the same epoch, are compared with the store like new ones.
+        let lapsed = now >= self.owned.until;
         let gained: Vec<u16> = ownership
             .leases
             .iter()
-            .filter(|lease| self.owned.epochs.get(&lease.partition) != Some(&lease.epoch))
+            .filter(|lease| lapsed || self.owned.epochs.get(&lease.partition) != Some(&lease.epoch))
             .map(|lease| lease.partition)
             .collect();
         self.owned = Owned {

@@ -141,3 +141,41 @@ fn live_nodes_share_the_partitions_and_take_over_those_of_a_node_that_stopped() 
     let first = nodes.renew(0, t + 21);
     assert_eq!(&first | &third, all());
 }
+
+/// Whether `node` holds `leases`, asked in a write job as an owner's write asks it.
+fn holds(store: &StoreHandle, node: &str, leases: Vec<herald_store::Lease>) -> bool {
+    let node = node.to_owned();
+    store
+        .write_blocking(move |tx| tx.hold_leases(&node, &leases))
+        .expect("store works")
+        .expect("asked")
+}
+
+#[test]
+fn an_owners_write_is_fenced_by_the_lease_it_knows() {
+    let mut nodes = Nodes::new(2);
+    let t = 2_000_000;
+    nodes.renew(0, t);
+    let known = nodes.held[&0].leases[..3].to_vec();
+    assert!(holds(&nodes.stores[0], "node-0", known.clone()));
+    assert!(
+        !holds(&nodes.stores[0], "node-1", known.clone()),
+        "not another node's"
+    );
+
+    // Node 0 stops renewing; once its leases ran out, node 1 takes them with new epochs.
+    nodes.renew(1, t + LEASE_SECONDS + 1);
+    assert_eq!(nodes.held[&1].leases.len(), usize::from(PARTITIONS));
+    assert!(
+        !holds(&nodes.stores[0], "node-0", known.clone()),
+        "a node that lost its partitions stores nothing for them"
+    );
+    let taken: Vec<herald_store::Lease> = nodes.held[&1].leases[..3].to_vec();
+    assert!(
+        taken
+            .iter()
+            .zip(&known)
+            .all(|(new, old)| new.epoch > old.epoch)
+    );
+    assert!(holds(&nodes.stores[1], "node-1", taken));
+}
