@@ -100,6 +100,23 @@ fn senders() -> Senders {
     }
 }
 
+/// A new workspace named `name`; returns its id.
+async fn workspace(store: &StoreHandle, name: &str) -> i64 {
+    let new = NewWorkspace {
+        name: name.into(),
+        site_id: format!("site-{name}"),
+        api_key_hash: format!("key-{name}"),
+        app_api_key_hash: format!("app-{name}"),
+        created_at: 1,
+    };
+    store
+        .write(move |tx| tx.create_workspace(&new))
+        .await
+        .expect("store works")
+        .expect("created")
+        .id
+}
+
 /// One node's dispatcher on `store`, with the campaign in its registry.
 fn node(store: &StoreHandle, clock: &Arc<dyn Clock>, campaign: &CampaignRow) -> Dispatcher {
     let registry = Arc::new(Registry::new());
@@ -129,19 +146,7 @@ async fn two_nodes_send_each_due_message_once() {
     let (url, received) = receiver().await;
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
 
-    let new = NewWorkspace {
-        name: "claims".into(),
-        site_id: "site".into(),
-        api_key_hash: "key".into(),
-        app_api_key_hash: "app".into(),
-        created_at: 1,
-    };
-    let workspace = first
-        .write(move |tx| tx.create_workspace(&new))
-        .await
-        .expect("store works")
-        .expect("created")
-        .id;
+    let workspace = workspace(&first, "claims").await;
     let row = CampaignRow {
         id: 0,
         workspace_id: workspace,
@@ -232,19 +237,7 @@ async fn a_campaign_changed_on_one_node_reaches_the_others() {
     let follower = Arc::new(Registry::new());
     follower.follow(second.clone());
 
-    let new = NewWorkspace {
-        name: "follow".into(),
-        site_id: "site".into(),
-        api_key_hash: "key".into(),
-        app_api_key_hash: "app".into(),
-        created_at: 1,
-    };
-    let workspace = first
-        .write(move |tx| tx.create_workspace(&new))
-        .await
-        .expect("store works")
-        .expect("created")
-        .id;
+    let workspace = workspace(&first, "follow").await;
     let mut row = CampaignRow {
         id: 0,
         workspace_id: workspace,

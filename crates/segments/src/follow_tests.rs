@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use herald_domain::{Clock, ManualClock};
 use herald_ingest::Ingest;
-use herald_store::{NewWorkspace, StoreHandle};
+use herald_store::StoreHandle;
 use herald_store_postgres::PostgresStore;
 use herald_store_postgres::test_database::TestSchema;
 use serde_json::{Value, json};
@@ -16,6 +16,34 @@ use crate::{FollowOptions, SegmentDraft, Segments};
 
 const NOW: i64 = 1_800_000_000;
 const PEOPLE: usize = 30;
+
+/// Two stores on one fresh schema, as two nodes open it, with a workspace, and a runtime for
+/// the async calls.
+struct Shared {
+    runtime: tokio::runtime::Runtime,
+    first: StoreHandle,
+    second: StoreHandle,
+    workspace: i64,
+    _schema: TestSchema,
+}
+
+fn shared(name: &str) -> Shared {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let schema = TestSchema::new();
+    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
+    let workspace = herald_store::conformance::new_workspace(&first, name);
+    Shared {
+        runtime,
+        first,
+        second,
+        workspace,
+        _schema: schema,
+    }
+}
 
 struct Node {
     segments: Segments,
@@ -56,25 +84,13 @@ fn members(
 
 #[test]
 fn engines_that_follow_the_store_see_every_nodes_writes_and_segments() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
-    let schema = TestSchema::new();
-    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let new = NewWorkspace {
-        name: "nodes".into(),
-        site_id: "site".into(),
-        api_key_hash: "key".into(),
-        app_api_key_hash: "app".into(),
-        created_at: 1,
-    };
-    let workspace = first
-        .write_blocking(move |tx| tx.create_workspace(&new))
-        .expect("store works")
-        .expect("created")
-        .id;
+    let Shared {
+        runtime,
+        first,
+        second,
+        workspace,
+        _schema,
+    } = shared("nodes");
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
     let every = Duration::from_millis(20);
     let nodes = [
@@ -199,25 +215,13 @@ fn stored(store: &StoreHandle, workspace: i64, segment: i64) -> BTreeSet<String>
 
 #[test]
 fn owners_store_each_change_once_and_a_takeover_stores_what_was_left() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
-    let schema = TestSchema::new();
-    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let new = NewWorkspace {
-        name: "owners".into(),
-        site_id: "site".into(),
-        api_key_hash: "key".into(),
-        app_api_key_hash: "app".into(),
-        created_at: 1,
-    };
-    let workspace = first
-        .write_blocking(move |tx| tx.create_workspace(&new))
-        .expect("store works")
-        .expect("created")
-        .id;
+    let Shared {
+        runtime,
+        first,
+        second,
+        workspace,
+        _schema,
+    } = shared("owners");
     let manual = Arc::new(ManualClock::new(NOW));
     let clock: Arc<dyn Clock> = manual.clone();
     // The first node renews once, then never again: it stops, as far as the leases can tell.
@@ -306,25 +310,13 @@ fn owners_store_each_change_once_and_a_takeover_stores_what_was_left() {
 
 #[test]
 fn a_manual_change_on_one_node_reaches_the_other_and_what_derives_from_it() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
-    let schema = TestSchema::new();
-    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let new = NewWorkspace {
-        name: "manual".into(),
-        site_id: "site".into(),
-        api_key_hash: "key".into(),
-        app_api_key_hash: "app".into(),
-        created_at: 1,
-    };
-    let workspace = first
-        .write_blocking(move |tx| tx.create_workspace(&new))
-        .expect("store works")
-        .expect("created")
-        .id;
+    let Shared {
+        runtime,
+        first,
+        second,
+        workspace,
+        _schema,
+    } = shared("manual");
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
     let every = Duration::from_millis(20);
     let nodes = [

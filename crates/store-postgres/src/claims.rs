@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::PostgresOptions;
 use crate::pg::backend;
+use crate::session::Session;
 
 /// Mixed into the schema's hash, so that run claims share no key with the other advisory locks
 /// Herald takes (the schema lock of a server, `migrations::NODE_LOCK`, is keyed the other way
@@ -36,27 +37,19 @@ enum Command {
 
 /// The claims of one process, made on a thread and connection of their own.
 pub(crate) struct PgClaims {
-    commands: std::sync::Mutex<std_mpsc::Sender<Command>>,
+    session: Session<Command>,
 }
 
 impl PgClaims {
     /// Starts the claims thread; it connects when it is first asked.
     pub(crate) fn spawn(options: &PostgresOptions) -> Result<Self, StoreError> {
-        let (commands, receiver) = std_mpsc::channel();
-        let options = options.clone();
-        std::thread::Builder::new()
-            .name("herald-pg-claims".into())
-            .spawn(move || serve(&options, &receiver))
-            .map_err(|error| StoreError::Backend(format!("cannot start a thread: {error}")))?;
         Ok(Self {
-            commands: std::sync::Mutex::new(commands),
+            session: Session::spawn("herald-pg-claims", options, serve)?,
         })
     }
 
     fn send(&self, command: Command) {
-        if let Ok(commands) = self.commands.lock() {
-            let _ = commands.send(command);
-        }
+        self.session.send(command);
     }
 }
 

@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::PostgresOptions;
 use crate::pg::{Pg, backend};
+use crate::session::Session;
 
 /// How long a node that stopped renewing stays in `nodes`.
 const FORGET_SECONDS: i64 = 3600;
@@ -35,27 +36,19 @@ enum Command {
 
 /// The leases of one store, renewed on a thread of their own.
 pub(crate) struct PgLeases {
-    commands: std::sync::Mutex<std_mpsc::Sender<Command>>,
+    session: Session<Command>,
 }
 
 impl PgLeases {
     /// Starts the leases thread; it connects when first asked.
     pub(crate) fn spawn(options: &PostgresOptions) -> Result<Self, StoreError> {
-        let (commands, receiver) = std_mpsc::channel();
-        let options = options.clone();
-        std::thread::Builder::new()
-            .name("herald-pg-leases".into())
-            .spawn(move || serve(&options, &receiver))
-            .map_err(|error| StoreError::Backend(format!("cannot start a thread: {error}")))?;
         Ok(Self {
-            commands: std::sync::Mutex::new(commands),
+            session: Session::spawn("herald-pg-leases", options, serve)?,
         })
     }
 
     fn send(&self, command: Command) {
-        if let Ok(commands) = self.commands.lock() {
-            let _ = commands.send(command);
-        }
+        self.session.send(command);
     }
 }
 

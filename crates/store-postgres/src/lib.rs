@@ -23,6 +23,7 @@ mod pg;
 mod queries;
 mod readers;
 mod segments;
+mod session;
 mod workspaces;
 mod writer;
 

@@ -57,7 +57,9 @@ macro_rules! store_conformance_tests {
     };
 }
 
-fn new_workspace(store: &StoreHandle, name: &str) -> i64 {
+/// Creates a workspace named `name` (its site id and key hashes made from the name); returns its
+/// id. Public for the tests of other crates that need one on a real store.
+pub fn new_workspace(store: &StoreHandle, name: &str) -> i64 {
     let new = NewWorkspace {
         name: name.into(),
         site_id: format!("site-{name}"),

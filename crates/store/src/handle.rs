@@ -167,19 +167,18 @@ impl StoreHandle {
 
     /// Returns once every background job queued before this call has committed.
     pub async fn background_barrier(&self) -> Result<(), StoreError> {
-        let (sender, receiver) = oneshot::channel();
-        let job: crate::WriteJob = Box::new(move |_| JobOutcome {
-            keep: true,
-            on_commit: Box::new(move |committed| {
-                let _ = sender.send(committed);
-            }),
-        });
-        self.inner.submit_background(job)?;
+        let receiver = self.queue_barrier()?;
         receiver.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Blocks until every background job queued before this call has committed.
     pub fn background_barrier_blocking(&self) -> Result<(), StoreError> {
+        let receiver = self.queue_barrier()?;
+        receiver.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues an empty background job, which commits after every one queued before it.
+    fn queue_barrier(&self) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
         let (sender, receiver) = oneshot::channel();
         let job: crate::WriteJob = Box::new(move |_| JobOutcome {
             keep: true,
@@ -188,7 +187,7 @@ impl StoreHandle {
             }),
         });
         self.inner.submit_background(job)?;
-        receiver.blocking_recv().map_err(|_| StoreError::Closed)?
+        Ok(receiver)
     }
 
     /// Queues a background job (see [`Store::submit_background`]) without waiting for it, and

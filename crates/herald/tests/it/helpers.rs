@@ -215,6 +215,17 @@ impl TestApp {
         }
     }
 
+    /// A server started on its own data dir `dir`, serving `workspace` (one of several servers
+    /// on one database).
+    pub fn on(server: Server, workspace: Workspace, dir: tempfile::TempDir) -> TestApp {
+        TestApp {
+            server,
+            workspace,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
     /// Like `spawn_with`, on the embedded SQLite file whatever backend the suite runs on.
     pub async fn spawn_embedded(extra_args: &[&str]) -> TestApp {
         let dir = tempfile::tempdir().expect("temporary dir");

@@ -4,14 +4,15 @@
 //! server killed with SIGKILL has its partitions taken over.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::delivery::ALLOW_LOOPBACK;
-use crate::helpers::{Server, Workspace, create_workspace_with, herald_embedded};
+use crate::delivery::{ALLOW_LOOPBACK, start_campaign};
+use crate::helpers::{
+    Server, TestApp, Workspace, create_workspace_with, herald_embedded, set_clock,
+};
 use crate::receiver::Receiver;
 
 const START: i64 = 1_800_000_000;
@@ -38,90 +39,32 @@ fn herald_on(url: &str, schema: &str) -> Command {
     command
 }
 
-struct Node {
-    server: Server,
-    client: reqwest::Client,
+/// Starts `herald serve --cluster` on its own data dir, on the database's `schema`.
+fn start(url: &str, schema: &str, workspace: &Workspace, dir: tempfile::TempDir) -> TestApp {
+    let server = Server::start_with(
+        herald_on(url, schema),
+        dir.path(),
+        &["--cluster", ALLOW_LOOPBACK, &format!("--dev-clock={START}")],
+    );
+    TestApp::on(server, workspace.clone(), dir)
 }
 
-impl Node {
-    fn start(url: &str, schema: &str, data_dir: &Path) -> Node {
-        let server = Server::start_with(
-            herald_on(url, schema),
-            data_dir,
-            &["--cluster", ALLOW_LOOPBACK, &format!("--dev-clock={START}")],
-        );
-        Node {
-            server,
-            client: reqwest::Client::new(),
-        }
-    }
+async fn batch(node: &TestApp, items: Vec<Value>) {
+    let (status, body) = node
+        .track(
+            reqwest::Method::POST,
+            "/api/v2/batch",
+            Some(json!({"batch": items})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
 
-    async fn app(
-        &self,
-        workspace: &Workspace,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method, self.server.url(path))
-            .bearer_auth(&workspace.app_api_key);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, body)
-    }
-
-    async fn set_clock(&self, workspace: &Workspace, now: i64) {
-        let (status, body) = self
-            .app(
-                workspace,
-                reqwest::Method::POST,
-                "/v1/_dev/clock",
-                Some(json!({"now": now})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-
-    async fn batch(&self, workspace: &Workspace, items: Vec<Value>) {
-        let response = self
-            .client
-            .post(self.server.url("/api/v2/batch"))
-            .basic_auth(&workspace.site_id, Some(&workspace.api_key))
-            .json(&json!({"batch": items}))
-            .send()
-            .await
-            .expect("request sent");
-        assert_eq!(
-            response.status().as_u16(),
-            200,
-            "{:?}",
-            response.text().await
-        );
-    }
-
-    async fn members(&self, workspace: &Workspace, segment: i64) -> BTreeSet<String> {
-        let (status, body) = self
-            .app(
-                workspace,
-                reqwest::Method::GET,
-                &format!("/v1/segments/{segment}/membership?limit=1000"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["ids"]
-            .as_array()
-            .expect("ids")
-            .iter()
-            .filter_map(|id| id.as_str().map(str::to_owned))
-            .collect()
-    }
+async fn members(node: &TestApp, segment: i64) -> BTreeSet<String> {
+    crate::segments::members(node, segment)
+        .await
+        .into_iter()
+        .collect()
 }
 
 fn purchase(person: usize) -> Value {
@@ -142,17 +85,39 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
         .map(|_| tempfile::tempdir().expect("a temporary dir"))
         .collect();
     let workspace = create_workspace_with(herald_on(&url, &schema), dirs[0].path(), "nodes");
-    let mut nodes: Vec<Node> = dirs
-        .iter()
-        .map(|dir| Node::start(&url, &schema, dir.path()))
-        .collect();
+    let mut dirs = dirs.into_iter();
+    let first = start(&url, &schema, &workspace, dirs.next().expect("three"));
+
+    // A segment, and a campaign on its entries, before the other servers start: they load
+    // both, so every entry below is a live one on every server. (Changes made while servers
+    // run reach the others by notification, tested in the segments and dispatch crates.)
+    let (status, created) = first
+        .app_post(
+            "/v1/segments",
+            json!({"segment": {"name": "Regulars",
+                "definition": {"event": {"name": "purchased", "count": {"at_least": 3}}}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{created}");
+    let segment = created["segment"]["id"].as_i64().expect("an id");
+    start_campaign(
+        &first,
+        json!({
+            "name": "Thanks, regular",
+            "trigger": {"segment": {"id": segment, "on": "enter"}},
+            "steps": [{"webhook": {"url": format!("{}/{{{{ customer.id }}}}", receiver.base_url)}}]
+        }),
+    )
+    .await;
+    let mut nodes = vec![first];
+    nodes.extend(dirs.map(|dir| start(&url, &schema, &workspace, dir)));
 
     // Each server renews at every move of its dev clock: a few rounds at the start time share
     // the partitions out, a third each.
-    let owners = |schema: &str| -> Vec<i64> {
+    let owners = || -> Vec<i64> {
         crate::database::psql_in(
             &url,
-            schema,
+            &schema,
             "SELECT count(*) FROM partition_leases WHERE node IS NOT NULL GROUP BY node ORDER BY 1",
         )
         .lines()
@@ -162,9 +127,9 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
     let mut shares = Vec::new();
     for _ in 0..250 {
         for node in &nodes {
-            node.set_clock(&workspace, START).await;
+            set_clock(node, START).await;
         }
-        shares = owners(&schema);
+        shares = owners();
         if shares == [84, 86, 86] {
             break;
         }
@@ -172,78 +137,19 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
     }
     assert_eq!(shares, vec![84, 86, 86], "a third each");
 
-    // A segment created on one server, and a campaign on its entries started on another.
-    let (status, created) = nodes[0]
-        .app(
-            &workspace,
-            reqwest::Method::POST,
-            "/v1/segments",
-            Some(json!({"segment": {"name": "Regulars",
-                "definition": {"event": {"name": "purchased", "count": {"at_least": 3}}}}})),
-        )
-        .await;
-    assert_eq!(status, 200, "{created}");
-    let segment = created["segment"]["id"].as_i64().expect("an id");
-    let (status, campaign) = nodes[1]
-        .app(
-            &workspace,
-            reqwest::Method::POST,
-            "/v1/campaigns",
-            Some(json!({"campaign": {
-                "name": "Thanks, regular",
-                "trigger": {"segment": {"id": segment, "on": "enter"}},
-                "steps": [{"webhook": {"url": format!("{}/{{{{ customer.id }}}}", receiver.base_url)}}]
-            }})),
-        )
-        .await;
-    assert_eq!(status, 200, "{campaign}");
-    let campaign = campaign["campaign"]["id"].as_i64().expect("an id");
-    let (status, started) = nodes[1]
-        .app(
-            &workspace,
-            reqwest::Method::POST,
-            &format!("/v1/campaigns/{campaign}/start"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 200, "{started}");
-    // Every server has built the segment before people enter it, so every entry is live.
-    for node in &nodes {
-        let mut known = false;
-        for _ in 0..500 {
-            let (status, _) = node
-                .app(
-                    &workspace,
-                    reqwest::Method::GET,
-                    &format!("/v1/segments/{segment}/membership"),
-                    None,
-                )
-                .await;
-            if status == 200 && node.members(&workspace, segment).await.is_empty() {
-                known = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(known);
-    }
-
     // The first part, through all three servers at once.
     let mut bought: BTreeMap<usize, usize> = BTreeMap::new();
     for round in 0..4 {
         let mut sends = Vec::new();
         for (index, node) in nodes.iter().enumerate() {
-            let items: Vec<Value> = (0..PEOPLE)
+            let people: Vec<usize> = (0..PEOPLE)
                 .filter(|person| person % 3 == index && first_part(*person) > round)
-                .map(purchase)
                 .collect();
-            for person in
-                (0..PEOPLE).filter(|person| person % 3 == index && first_part(*person) > round)
-            {
-                *bought.entry(person).or_default() += 1;
+            for person in &people {
+                *bought.entry(*person).or_default() += 1;
             }
-            if !items.is_empty() {
-                sends.push(node.batch(&workspace, items));
+            if !people.is_empty() {
+                sends.push(batch(node, people.into_iter().map(purchase).collect()));
             }
         }
         futures_join(sends).await;
@@ -255,9 +161,9 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
     // Its leases run out on the survivors' clocks, and they take its partitions over.
     for _ in 0..250 {
         for node in survivors {
-            node.set_clock(&workspace, START + 20).await;
+            set_clock(node, START + 20).await;
         }
-        shares = owners(&schema);
+        shares = owners();
         if shares == [128, 128] {
             break;
         }
@@ -271,8 +177,7 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
         for person in &people {
             *bought.entry(*person).or_default() += 1;
         }
-        node.batch(&workspace, people.into_iter().map(purchase).collect())
-            .await;
+        batch(node, people.into_iter().map(purchase).collect()).await;
     }
 
     let regulars: BTreeSet<String> = bought
@@ -281,19 +186,14 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
         .map(|(person, _)| format!("p{person}"))
         .collect();
     for node in survivors {
-        assert_eq!(node.members(&workspace, segment).await, regulars);
+        assert_eq!(members(node, segment).await, regulars);
     }
 
     // Every regular's entry was stored, by one server, and sent one message.
-    let received = receiver.wait_for(regulars.len()).await;
+    receiver.wait_for(regulars.len()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let received = if receiver.received().len() > received.len() {
-        receiver.received()
-    } else {
-        received
-    };
     let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for request in &received {
+    for request in receiver.received() {
         keys.entry(request.path.trim_start_matches('/').to_owned())
             .or_default()
             .insert(request.header("idempotency-key").unwrap_or_default());
@@ -325,12 +225,9 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
     // Every acknowledged purchase is stored once.
     for (person, count) in &bought {
         let (status, body) = survivors[0]
-            .app(
-                &workspace,
-                reqwest::Method::GET,
-                &format!("/v1/customers/p{person}/activities?type=event&limit=100"),
-                None,
-            )
+            .app_get(&format!(
+                "/v1/customers/p{person}/activities?type=event&limit=100"
+            ))
             .await;
         assert_eq!(status, 200, "{body}");
         let stored = body["activities"].as_array().expect("activities").len();
@@ -338,14 +235,9 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
     }
 }
 
-/// Awaits every future, concurrently.
+/// Awaits every future, concurrently, on this task (they borrow the servers).
 async fn futures_join<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
-    let mut handles = Vec::new();
-    for future in futures {
-        handles.push(future);
-    }
-    // The futures borrow the servers, so they run on this task, interleaved.
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = handles.into_iter().map(Box::pin).collect();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     std::future::poll_fn(|context| {
         pinned.retain_mut(|future| future.as_mut().poll(context).is_pending());
         if pinned.is_empty() {
