@@ -117,6 +117,16 @@ async fn workspace(store: &StoreHandle, name: &str) -> i64 {
         .id
 }
 
+/// Saves a campaign's changes.
+async fn update(store: &StoreHandle, row: &CampaignRow) {
+    let row = row.clone();
+    store
+        .write(move |tx| tx.update_campaign(&row))
+        .await
+        .expect("store works")
+        .expect("updated");
+}
+
 /// One node's dispatcher on `store`, with the campaign in its registry.
 fn node(store: &StoreHandle, clock: &Arc<dyn Clock>, campaign: &CampaignRow) -> Dispatcher {
     let registry = Arc::new(Registry::new());
@@ -264,12 +274,7 @@ async fn a_campaign_changed_on_one_node_reaches_the_others() {
     .await;
 
     row.state = CampaignState::Paused;
-    let paused = row.clone();
-    first
-        .write(move |tx| tx.update_campaign(&paused))
-        .await
-        .expect("store works")
-        .expect("updated");
+    update(&first, &row).await;
     eventually("the pause on the other node", || {
         !follower.any_running(workspace) && follower.get(row.id).is_some()
     })
@@ -289,12 +294,7 @@ async fn a_campaign_changed_on_one_node_reaches_the_others() {
     // Notifications come in commit order: once a later change arrived, a notification of the
     // rolled-back one would have too.
     row.name = "Thanks again".into();
-    let renamed = row.clone();
-    first
-        .write(move |tx| tx.update_campaign(&renamed))
-        .await
-        .expect("store works")
-        .expect("updated");
+    update(&first, &row).await;
     eventually("the rename on the other node", || {
         follower
             .get(row.id)

@@ -62,6 +62,35 @@ fn node(store: &StoreHandle, clock: &Arc<dyn Clock>, name: &str, renew_every: Du
     }
 }
 
+/// Person i buys `i % modulo` times, the even ones through the first node and the odd ones
+/// through the second, a round at a time.
+fn buy_in_turns(runtime: &tokio::runtime::Runtime, workspace: i64, nodes: &[Node], modulo: usize) {
+    for round in 0..modulo {
+        for (index, node) in nodes.iter().enumerate() {
+            let items: Vec<Value> = (0..PEOPLE)
+                .filter(|person| person % 2 == index && person % modulo > round)
+                .map(purchase)
+                .collect();
+            if !items.is_empty() {
+                crate::loading_tests::submit(&node.ingest, runtime, workspace, &items);
+            }
+        }
+    }
+}
+
+/// Creates "bought at least 3 times" on `node`; returns its id.
+fn regulars_segment(runtime: &tokio::runtime::Runtime, node: &Node, workspace: i64) -> i64 {
+    let draft = SegmentDraft {
+        name: "Regulars".into(),
+        description: String::new(),
+        definition: Some(json!({"event": {"name": "purchased", "count": {"at_least": 3}}})),
+    };
+    runtime
+        .block_on(node.segments.create(workspace, draft))
+        .expect("created")
+        .id
+}
+
 fn purchase(person: usize) -> Value {
     json!({"type": "person", "identifiers": {"id": format!("p{person}")},
         "action": "event", "name": "purchased"})
@@ -102,28 +131,10 @@ fn engines_that_follow_the_store_see_every_nodes_writes_and_segments() {
     };
 
     // Person i buys i % 5 times, through both nodes in turn.
-    for round in 0..4 {
-        for (index, node) in nodes.iter().enumerate() {
-            let items: Vec<Value> = (0..PEOPLE)
-                .filter(|person| person % 2 == index && person % 5 > round)
-                .map(purchase)
-                .collect();
-            if !items.is_empty() {
-                submit(node, items);
-            }
-        }
-    }
+    buy_in_turns(&runtime, workspace, &nodes, 5);
 
     // A segment created on the first node; the second builds it from the notification.
-    let draft = SegmentDraft {
-        name: "Regulars".into(),
-        description: String::new(),
-        definition: Some(json!({"event": {"name": "purchased", "count": {"at_least": 3}}})),
-    };
-    let segment = runtime
-        .block_on(nodes[0].segments.create(workspace, draft))
-        .expect("created")
-        .id;
+    let segment = regulars_segment(&runtime, &nodes[0], workspace);
     let expected = |purchases: &dyn Fn(usize) -> usize| -> BTreeSet<String> {
         (0..PEOPLE)
             .filter(|person| purchases(*person) >= 3)
@@ -236,26 +247,8 @@ fn owners_store_each_change_once_and_a_takeover_stores_what_was_left() {
         crate::loading_tests::submit(&node.ingest, &runtime, workspace, &items);
     };
 
-    for round in 0..3 {
-        for (index, node) in nodes.iter().enumerate() {
-            let items: Vec<Value> = (0..PEOPLE)
-                .filter(|person| person % 2 == index && person % 4 > round)
-                .map(purchase)
-                .collect();
-            if !items.is_empty() {
-                submit(node, items);
-            }
-        }
-    }
-    let draft = SegmentDraft {
-        name: "Regulars".into(),
-        description: String::new(),
-        definition: Some(json!({"event": {"name": "purchased", "count": {"at_least": 3}}})),
-    };
-    let segment = runtime
-        .block_on(nodes[1].segments.create(workspace, draft))
-        .expect("created")
-        .id;
+    buy_in_turns(&runtime, workspace, &nodes, 4);
+    let segment = regulars_segment(&runtime, &nodes[1], workspace);
     let regulars = |extra: usize| -> BTreeSet<String> {
         (0..PEOPLE)
             .filter(|person| person % 4 + extra >= 3)
