@@ -108,7 +108,7 @@ impl PostgresStore {
             migrations::claim_node(&mut write_client, options.schema.as_deref())?;
         }
         let (write_queue, background) =
-            writer::spawn(write_client, options.max_batch, !options.shared)?;
+            writer::spawn(write_client, options.max_batch, options.shared)?;
         let mut read_clients = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             read_clients.push(connection::connect(&options)?);

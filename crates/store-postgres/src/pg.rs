@@ -190,12 +190,17 @@ impl<'c> Pg<'c> {
     }
 }
 
-/// Converts a PostgreSQL error into the store's: a broken uniqueness rule is a conflict.
+/// Converts a PostgreSQL error into the store's: a broken uniqueness rule is a conflict. The
+/// server's own message and code are kept (the client's `Display` says only "db error").
 pub(crate) fn backend(error: postgres::Error) -> StoreError {
+    let message = match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    };
     match error.code() {
         Some(code) if *code == postgres::error::SqlState::UNIQUE_VIOLATION => {
-            StoreError::Conflict(error.to_string())
+            StoreError::Conflict(message)
         }
-        _ => StoreError::Backend(error.to_string()),
+        _ => StoreError::Backend(message),
     }
 }

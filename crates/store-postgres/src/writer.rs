@@ -15,17 +15,25 @@ struct PgCommitter {
     statements: Statements,
     /// `None` when other nodes' writers share the database: they change people too.
     cache: Option<WriterCache>,
+    /// Whether other nodes' writers share the database: each transaction then waits for the
+    /// others' (see `commit`).
+    shared: bool,
 }
+
+/// The class of the transaction-level advisory lock that nodes sharing a database take in turn
+/// (the two-key form: this and the schema's hash).
+const WRITE_TURN: i32 = 0x7475_726e; // "turn"
 
 pub(crate) fn spawn(
     client: Client,
     max_batch: usize,
-    cache: bool,
+    shared: bool,
 ) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
     let committer = PgCommitter {
         client,
         statements: Statements::default(),
-        cache: cache.then(WriterCache::default),
+        cache: (!shared).then(WriterCache::default),
+        shared,
     };
     spawn_writer("herald-postgres-writer", committer, max_batch)
 }
@@ -45,6 +53,23 @@ impl Committer for PgCommitter {
             tracing::error!(error = %error, jobs = batch.len(), "cannot begin a write transaction");
             // Dropping the jobs drops their reply channels: each caller sees the store as
             // closed, and nothing of theirs was written.
+            batch.clear();
+            return;
+        }
+        // Nodes that share the database write one transaction at a time: two nodes'
+        // transactions could otherwise both find a person missing and both create them, or
+        // lock two people in opposite orders and deadlock, and PostgreSQL would roll back a
+        // whole batch of writes whose callers wait. The jobs cannot be run again (each is a
+        // closure run once), so the conflict is avoided rather than retried; the price is that
+        // the servers' transactions take turns, as one server's always do (docs/scaling.md).
+        if self.shared
+            && let Err(error) = self.client.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
+                &[&WRITE_TURN],
+            )
+        {
+            tracing::error!(error = %error, jobs = batch.len(), "cannot take the write turn");
+            let _ = self.client.batch_execute("ROLLBACK");
             batch.clear();
             return;
         }
