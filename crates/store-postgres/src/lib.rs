@@ -53,6 +53,11 @@ pub struct PostgresOptions {
     /// the schema's server lock, and the writer keeps no cache of people and suppressions,
     /// which other nodes' writers change.
     pub shared: bool,
+    /// Whether each write transaction waits for its turn among the writers on the database
+    /// (`writer.rs`); `None` for the rule: servers in cluster mode and commands do, a server
+    /// alone does not need to. The engine log's test turns it off, so as to check that the
+    /// log keeps commit order without it.
+    pub write_turns: Option<bool>,
 }
 
 impl PostgresOptions {
@@ -65,6 +70,7 @@ impl PostgresOptions {
             max_batch: 2048,
             node: false,
             shared: false,
+            write_turns: None,
         }
     }
 }
@@ -107,8 +113,13 @@ impl PostgresStore {
         if options.node && !options.shared {
             migrations::claim_node(&mut write_client, options.schema.as_deref())?;
         }
+        // Servers in cluster mode take turns to write, and so do commands (`herald workspace
+        // create` beside them), which cannot know whether the servers do.
+        let turns = options
+            .write_turns
+            .unwrap_or(options.shared || !options.node);
         let (write_queue, background) =
-            writer::spawn(write_client, options.max_batch, options.shared)?;
+            writer::spawn(write_client, options.max_batch, options.shared, turns)?;
         let mut read_clients = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             read_clients.push(connection::connect(&options)?);

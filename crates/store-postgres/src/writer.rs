@@ -15,9 +15,9 @@ struct PgCommitter {
     statements: Statements,
     /// `None` when other nodes' writers share the database: they change people too.
     cache: Option<WriterCache>,
-    /// Whether other nodes' writers share the database: each transaction then waits for the
-    /// others' (see `commit`).
-    shared: bool,
+    /// Whether each transaction waits for its turn among the writers that share the database
+    /// (see `commit`).
+    turns: bool,
 }
 
 /// The class of the transaction-level advisory lock that nodes sharing a database take in turn
@@ -28,12 +28,13 @@ pub(crate) fn spawn(
     client: Client,
     max_batch: usize,
     shared: bool,
+    turns: bool,
 ) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
     let committer = PgCommitter {
         client,
         statements: Statements::default(),
         cache: (!shared).then(WriterCache::default),
-        shared,
+        turns,
     };
     spawn_writer("herald-postgres-writer", committer, max_batch)
 }
@@ -62,7 +63,7 @@ impl Committer for PgCommitter {
         // whole batch of writes whose callers wait. The jobs cannot be run again (each is a
         // closure run once), so the conflict is avoided rather than retried; the price is that
         // the servers' transactions take turns, as one server's always do (docs/scaling.md).
-        if self.shared
+        if self.turns
             && let Err(error) = self.client.execute(
                 "SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
                 &[&WRITE_TURN],
