@@ -104,7 +104,7 @@ pub(crate) fn spawn_catalog(store: StoreHandle, runner: mpsc::Sender<Command>) {
                 let command = match change {
                     StoreChange::Segment { workspace_id, id } => store
                         .read_blocking(move |r| r.segment(workspace_id, id))
-                        .map(|row| Command::Catalog(workspace_id, id, row.map(Box::new))),
+                        .map(|row| Command::Catalog(workspace_id, id, row.map(Box::new), true)),
                     StoreChange::Resync => store.read_blocking(all_segments).map(Command::CatalogAll),
                     StoreChange::Campaign { .. } => continue,
                 };

@@ -194,6 +194,19 @@ impl Segments {
             .send(Command::Build(Box::new((segment, definition))));
     }
 
+    /// For an engine that follows the store: brings `row`'s segment in the engine to it, ahead
+    /// of what is asked next (nothing when the engine holds that definition already).
+    pub(crate) fn know(&self, row: &SegmentRow) {
+        if self.follows.is_some() {
+            let _ = self.sender.send(Command::Catalog(
+                row.workspace_id,
+                row.id,
+                Some(Box::new(row.clone())),
+                false,
+            ));
+        }
+    }
+
     /// Forgets a deleted segment.
     pub fn remove(&self, workspace_id: i64, segment_id: i64) {
         let _ = self.sender.send(Command::Remove(workspace_id, segment_id));

@@ -59,8 +59,9 @@ pub(crate) enum Command {
     /// A query to run once the engines hold every input up to this log position (an engine
     /// that follows the log: the log's end when the query was asked).
     QueryAfter(i64, Query),
-    /// A segment as stored now (`None`: deleted), for an engine that follows the store.
-    Catalog(i64, i64, Option<Box<SegmentRow>>),
+    /// A segment as stored now (`None`: deleted), for an engine that follows the store, and
+    /// whether a manual one's members are to be read again (they changed).
+    Catalog(i64, i64, Option<Box<SegmentRow>>, bool),
     /// Every stored segment, after the notifications of changes may have missed some.
     CatalogAll(Vec<SegmentRow>),
     /// The partitions this node owns after a renewal of its leases.
@@ -614,8 +615,14 @@ impl Runner {
                 }
                 let _ = reply.send(());
             }
-            Command::Catalog(workspace_id, segment_id, row) => {
-                self.follow_segment(workspace_id, segment_id, row.map(|row| *row), true, now);
+            Command::Catalog(workspace_id, segment_id, row, manual_members) => {
+                self.follow_segment(
+                    workspace_id,
+                    segment_id,
+                    row.map(|row| *row),
+                    manual_members,
+                    now,
+                );
             }
             Command::CatalogAll(rows) => {
                 let stored: std::collections::HashSet<(i64, i64)> =

@@ -41,6 +41,19 @@ impl Segments {
             .ok_or(SegmentsError::NotFound)
     }
 
+    /// Like [`Segments::get`], for a call that then asks the engine about the segment: an
+    /// engine that follows the store first brings it to the stored row, so that a segment
+    /// created or edited on another node is known here before its notification arrives.
+    pub(crate) async fn get_known(
+        &self,
+        workspace_id: i64,
+        id: i64,
+    ) -> Result<SegmentRow, SegmentsError> {
+        let row = self.get(workspace_id, id).await?;
+        self.know(&row);
+        Ok(row)
+    }
+
     /// Parses a definition and checks it against the workspace's segments: what it refers to
     /// must exist, and (for an existing segment, `own_id`) must not lead back to it. Reads the
     /// segments only when the definition refers to any, so a plain preview costs no read.

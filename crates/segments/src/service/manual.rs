@@ -90,7 +90,7 @@ impl Segments {
         candidates: Vec<(String, Vec<Identifier>)>,
         add: bool,
     ) -> Result<ManualReport, SegmentsError> {
-        let segment = self.get(workspace_id, id).await?;
+        let segment = self.get_known(workspace_id, id).await?;
         if segment.definition.is_some() {
             return Err(SegmentsError::Invalid(format!(
                 "segment {id} is a data-driven segment; only manual segments take add_customers and remove_customers"

@@ -61,7 +61,7 @@ pub struct Interval {
 impl Segments {
     /// How many people are in a segment now.
     pub async fn count(&self, workspace_id: i64, id: i64) -> Result<usize, SegmentsError> {
-        self.get(workspace_id, id).await?;
+        self.get_known(workspace_id, id).await?;
         Ok(self
             .query(move |view| view.engines.get(&workspace_id).map_or(0, |e| e.count(id)))
             .await?)
@@ -105,7 +105,7 @@ impl Segments {
         after: Option<i64>,
         limit: usize,
     ) -> Result<MembersPage, SegmentsError> {
-        self.get(workspace_id, id).await?;
+        self.get_known(workspace_id, id).await?;
         let after = after.unwrap_or(i64::MIN);
         let mut page: Vec<i64> = self
             .query(move |view| {
@@ -212,7 +212,7 @@ impl Segments {
         definition: &Value,
         sample: usize,
     ) -> Result<ChangePreview, SegmentsError> {
-        self.get(workspace_id, id).await?;
+        self.get_known(workspace_id, id).await?;
         let definition = self
             .check_definition(workspace_id, definition, Some(id))
             .await?;
@@ -268,7 +268,7 @@ impl Segments {
         id: i64,
         person_seq: i64,
     ) -> Result<Explanation, SegmentsError> {
-        let segment = self.get(workspace_id, id).await?;
+        let segment = self.get_known(workspace_id, id).await?;
         let manual = segment.definition.is_none();
         // A stored definition was checked when it was saved.
         let definition = segment
@@ -320,7 +320,7 @@ impl Segments {
         id: i64,
         person_seq: i64,
     ) -> Result<Vec<Interval>, SegmentsError> {
-        self.get(workspace_id, id).await?;
+        self.get_known(workspace_id, id).await?;
         self.flush().await?;
         let changes = self
             .store
