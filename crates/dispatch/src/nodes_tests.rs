@@ -83,12 +83,13 @@ fn header(head: &str, name: &str) -> Option<String> {
     })
 }
 
-fn senders() -> Senders {
+/// The senders of the dispatcher tests: webhooks through `guard`, no SMTP, no push gateway.
+pub(crate) fn senders(guard: NetworkGuard) -> Senders {
     Senders {
         webhook: WebhookSender::new(WebhookConfig {
             timeout: Duration::from_secs(5),
             signing_secret: b"secret".to_vec(),
-            guard: NetworkGuard::parse(&["127.0.0.1".to_owned()]).expect("an address"),
+            guard,
         })
         .expect("a webhook sender"),
         email: None,
@@ -135,7 +136,7 @@ fn node(store: &StoreHandle, clock: &Arc<dyn Clock>, campaign: &CampaignRow) -> 
         store.clone(),
         clock.clone(),
         registry,
-        senders(),
+        senders(NetworkGuard::parse(&["127.0.0.1".to_owned()]).expect("an address")),
         DispatchConfig {
             public_url: "http://127.0.0.1:9".into(),
             tracking_key: b"key".to_vec(),

@@ -91,6 +91,16 @@ fn regulars_segment(runtime: &tokio::runtime::Runtime, node: &Node, workspace: i
         .id
 }
 
+/// Two nodes on `first` and `second`, on one manual clock, renewing their leases every 20 ms.
+fn two_nodes(first: &StoreHandle, second: &StoreHandle) -> [Node; 2] {
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
+    let every = Duration::from_millis(20);
+    [
+        node(first, &clock, "first", every),
+        node(second, &clock, "second", every),
+    ]
+}
+
 fn purchase(person: usize) -> Value {
     json!({"type": "person", "identifiers": {"id": format!("p{person}")},
         "action": "event", "name": "purchased"})
@@ -120,12 +130,7 @@ fn engines_that_follow_the_store_see_every_nodes_writes_and_segments() {
         workspace,
         _schema,
     } = shared("nodes");
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
-    let every = Duration::from_millis(20);
-    let nodes = [
-        node(&first, &clock, "first", every),
-        node(&second, &clock, "second", every),
-    ];
+    let nodes = two_nodes(&first, &second);
     let submit = |node: &Node, items: Vec<Value>| {
         crate::loading_tests::submit(&node.ingest, &runtime, workspace, &items);
     };
@@ -309,12 +314,7 @@ fn a_manual_change_on_one_node_reaches_the_other_and_what_derives_from_it() {
         workspace,
         _schema,
     } = shared("manual");
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
-    let every = Duration::from_millis(20);
-    let nodes = [
-        node(&first, &clock, "first", every),
-        node(&second, &clock, "second", every),
-    ];
+    let nodes = two_nodes(&first, &second);
     crate::loading_tests::submit(
         &nodes[0].ingest,
         &runtime,
@@ -389,12 +389,7 @@ fn a_segment_created_elsewhere_is_known_when_asked_about() {
         .expect("a runtime");
     let (store, _dir) = crate::loading_tests::store();
     let workspace = crate::loading_tests::workspace(&store);
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
-    let every = Duration::from_millis(20);
-    let nodes = [
-        node(&store, &clock, "first", every),
-        node(&store, &clock, "second", every),
-    ];
+    let nodes = two_nodes(&store, &store);
     buy_in_turns(&runtime, workspace, &nodes, 5);
     let segment = regulars_segment(&runtime, &nodes[0], workspace);
     let regulars: BTreeSet<String> = (0..PEOPLE)

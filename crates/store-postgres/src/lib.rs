@@ -7,8 +7,10 @@
 //! own. The queries are the same behaviour over PostgreSQL's SQL, checked by the conformance
 //! suite both backends pass.
 //!
-//! One writer per database for now: several nodes on one database (issue 15) need the engine
-//! log's order and the delivery queue's claims to hold across writers, which they do not yet.
+//! Several nodes may share one database (`PostgresOptions::shared`): the engine log's positions
+//! follow commit order across writers, campaign runs are claimed (`claims.rs`), partitions are
+//! leased (`leases.rs`), changes are announced (`changes.rs`) and writes take turns
+//! (`writer.rs`).
 
 mod activities;
 mod analyzer;
@@ -85,7 +87,7 @@ pub struct PostgresStore {
     /// Dropping this stops the analyzer thread (servers only).
     _analyzer: Option<std_mpsc::Sender<()>>,
     /// This process's claims on campaign runs; its thread connects when first asked.
-    claims: std::sync::Arc<claims::PgClaims>,
+    claims: std::sync::Arc<dyn herald_store::RunClaims>,
     /// What other nodes changed, heard on a connection opened at the first subscription.
     changes: std::sync::OnceLock<changes::Changes>,
     /// The leases on the engine's partitions; its thread connects when first asked.
@@ -130,7 +132,14 @@ impl PostgresStore {
         } else {
             None
         };
-        let claims = std::sync::Arc::new(claims::PgClaims::spawn(&options)?);
+        // A server alone on its schema (it holds the schema's lock) needs no claims beyond its
+        // dispatcher's own set, and spares a round trip per look at the queue and per run.
+        let claims: std::sync::Arc<dyn herald_store::RunClaims> = if options.node && !options.shared
+        {
+            std::sync::Arc::new(herald_store::LocalClaims)
+        } else {
+            std::sync::Arc::new(claims::PgClaims::spawn(&options)?)
+        };
         let leases = std::sync::Arc::new(leases::PgLeases::spawn(&options)?);
         Ok(Self {
             write_queue,

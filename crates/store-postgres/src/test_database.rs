@@ -10,8 +10,10 @@ const DEFAULT_URL: &str = "host=127.0.0.1 user=postgres dbname=test";
 
 /// A fresh schema, dropped with everything in it when the test ends.
 pub struct TestSchema {
-    url: String,
-    name: String,
+    /// The database, as `HERALD_TEST_DATABASE_URL` or the default names it.
+    pub url: String,
+    /// The schema's name.
+    pub name: String,
 }
 
 impl TestSchema {

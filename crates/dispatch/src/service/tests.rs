@@ -2,9 +2,8 @@
 //! engine: validation, the first start's enrollment in the start's own write, pause and delete.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use herald_delivery::{NetworkGuard, PushConfig, PushSender, WebhookConfig, WebhookSender};
+use herald_delivery::NetworkGuard;
 use herald_domain::{Clock, ManualClock};
 use herald_ingest::Ingest;
 use herald_segments::{SegmentDraft, Segments};
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 use super::{Campaigns, CampaignsError};
-use crate::{DispatchConfig, Dispatcher, Registry, Senders, Triggers};
+use crate::{DispatchConfig, Dispatcher, Registry, Triggers};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -56,20 +55,7 @@ pub(super) async fn setup() -> Setup {
             feed(committed.workspace_id, committed.inputs, committed.position);
         }))
         .with_triggers(triggers);
-    let senders = Senders {
-        webhook: WebhookSender::new(WebhookConfig {
-            timeout: Duration::from_secs(1),
-            signing_secret: b"secret".to_vec(),
-            guard: NetworkGuard::new(Vec::new()),
-        })
-        .expect("a webhook sender"),
-        email: None,
-        push: PushSender::new(PushConfig {
-            gateway_url: None,
-            timeout: Duration::from_secs(1),
-        })
-        .expect("a push sender"),
-    };
+    let senders = crate::nodes_tests::senders(NetworkGuard::new(Vec::new()));
     let config = DispatchConfig {
         public_url: "http://127.0.0.1:9".into(),
         tracking_key: b"key".to_vec(),

@@ -4,33 +4,26 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use herald_store_copy::CopyOptions;
 use rusqlite::{Connection, params};
 
-const DEFAULT_URL: &str = "host=127.0.0.1 user=postgres dbname=test";
+/// The PostgreSQL store's test schema (`HERALD_TEST_DATABASE_URL`, dropped when the test ends;
+/// a test fails, never skips, when the server cannot be reached), with what the copy's tests
+/// need of it.
+pub struct TestSchema(herald_store_postgres::test_database::TestSchema);
 
-/// A schema of its own in the machine's PostgreSQL (`HERALD_TEST_DATABASE_URL`), dropped when
-/// the test ends. A test fails, never skips, when the server cannot be reached.
-pub struct TestSchema {
-    pub url: String,
-    pub name: String,
+impl std::ops::Deref for TestSchema {
+    type Target = herald_store_postgres::test_database::TestSchema;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl TestSchema {
     pub fn new() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let url = std::env::var("HERALD_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.into());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.subsec_nanos());
-        let name = format!(
-            "herald_test_copy_{}_{}_{nanos}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        Self { url, name }
+        Self(herald_store_postgres::test_database::TestSchema::new())
     }
 
     pub fn options(&self, source: &Path) -> CopyOptions {
@@ -47,21 +40,6 @@ impl TestSchema {
         config
             .connect(postgres::NoTls)
             .expect("PostgreSQL is reachable")
-    }
-}
-
-impl Drop for TestSchema {
-    fn drop(&mut self) {
-        if let Ok(mut client) = self
-            .url
-            .parse::<postgres::Config>()
-            .and_then(|config| config.connect(postgres::NoTls))
-        {
-            let _ = client.batch_execute(&format!(
-                "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {} CASCADE",
-                self.name
-            ));
-        }
     }
 }
 
