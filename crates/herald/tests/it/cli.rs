@@ -124,3 +124,21 @@ fn migrate_creates_the_schema_and_nothing_else() {
         serde_json::json!([])
     );
 }
+
+#[test]
+fn cluster_mode_needs_a_postgresql_database() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, env) in [(Some("--cluster"), None), (None, Some("true"))] {
+        let mut command = crate::helpers::herald_embedded();
+        command.args(["serve", "--data-dir"]).arg(dir.path());
+        command.args(["--listen", "127.0.0.1:0"]);
+        command.args(flag);
+        if let Some(value) = env {
+            command.env("HERALD_CLUSTER", value);
+        }
+        let output = command.output().expect("herald runs");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("give --database-url"), "{stderr}");
+    }
+}
