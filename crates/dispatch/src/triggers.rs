@@ -64,7 +64,7 @@ pub(crate) fn start_run(
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
     if campaign.campaign.frequency == Frequency::Once
-        && !tx.enroll_once(campaign.id, person_seq, now)?
+        && !tx.enroll_once(campaign.workspace_id, campaign.id, person_seq, now)?
     {
         log(
             tx,

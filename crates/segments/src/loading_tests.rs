@@ -200,7 +200,7 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
 }
 
 /// Stores a member and two history rows for a segment, as its build and a later exit would.
-fn stored_rows(store: &StoreHandle, segment_id: i64) {
+fn stored_rows(store: &StoreHandle, workspace_id: i64, segment_id: i64) {
     let change = |person_seq: i64, entered: bool| MembershipChange {
         segment_id,
         person_seq,
@@ -211,7 +211,7 @@ fn stored_rows(store: &StoreHandle, segment_id: i64) {
     };
     let changes = vec![change(1, true), change(2, true), change(1, false)];
     store
-        .write_blocking(move |tx| tx.record_membership_changes(&changes))
+        .write_blocking(move |tx| tx.record_membership_changes(workspace_id, &changes))
         .expect("store works")
         .expect("recorded");
 }
@@ -253,8 +253,8 @@ fn deleted_segments_rows_are_removed_after_a_load_and_after_a_removal() {
     let definition = json!({"event": {"name": "login"}});
     let before = segment(&store, ws, definition.clone());
     let after = segment(&store, ws, definition);
-    stored_rows(&store, before);
-    stored_rows(&store, after);
+    stored_rows(&store, ws, before);
+    stored_rows(&store, ws, after);
     // Deleted before the start, its rows still stored: as if the server stopped mid-purge.
     store
         .write_blocking(move |tx| tx.delete_segment(ws, before))

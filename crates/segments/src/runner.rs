@@ -572,7 +572,7 @@ impl Runner {
                 let stored = self
                     .store
                     .write_blocking(move |tx| {
-                        tx.record_membership_changes(&rows)?;
+                        tx.record_membership_changes(workspace_id, &rows)?;
                         tx.announce(StoreChange::Segment {
                             workspace_id,
                             id: segment_id,
@@ -1040,14 +1040,14 @@ impl Runner {
         let submitted = match self.triggers.clone() {
             None => self.store.submit_blocking(move |tx| {
                 fenced(tx)?;
-                tx.record_membership_changes(&rows)
+                tx.record_membership_changes(workspace_id, &rows)
             }),
             Some(triggers) => {
                 let notify = triggers.clone();
                 self.store.submit_background_with_hook(
                     move |tx| {
                         fenced(tx)?;
-                        tx.record_membership_changes(&rows)?;
+                        tx.record_membership_changes(workspace_id, &rows)?;
                         triggers.on_changes(tx, workspace_id, &rows, now)
                     },
                     move |stored| match stored {

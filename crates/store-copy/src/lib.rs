@@ -2,12 +2,18 @@
 //!
 //! Every table is copied verbatim, ids and sequence numbers included, so that every reference
 //! between rows, the workspaces' sealed keys and the segment engine's image in the data dir
-//! stay valid. Tables are read in primary-key order a chunk at a time inside one read
-//! transaction per run, and each chunk is written with `COPY` in a PostgreSQL transaction that
-//! also records, in the target's `copy_progress` table, the last key it wrote: a copy stopped
-//! anywhere goes on from there when run again. Indexes that back no constraint are set aside
-//! while rows arrive and built once at the end. Then the identities move past the copied
-//! values, the row counts of both sides are compared, and the bookkeeping tables are dropped.
+//! stay valid. The one difference is the `workspace_id` of the rows of segments and campaigns
+//! (members, history, day counts, purges, enrollments), which only PostgreSQL keeps in them,
+//! first in their keys, so that Citus can distribute the schema on it: it is taken from the
+//! row's segment or campaign, and the rows of one deleted since, which wait for the background
+//! purge and have no workspace left, are not copied (`tables::Table::workspace_from`).
+//!
+//! Tables are read in primary-key order a chunk at a time inside one read transaction per run,
+//! and each chunk is written with `COPY` in a PostgreSQL transaction that also records, in the
+//! target's `copy_progress` table, the last key it wrote: a copy stopped anywhere goes on from
+//! there when run again. Indexes that back no constraint are set aside while rows arrive and
+//! built once at the end. Then the identities move past the copied values, the row counts of
+//! both sides are compared, and the bookkeeping tables are dropped.
 //!
 //! The source must not change while it is copied (no server may run on the data dir): a run
 //! reads one snapshot, but rows written during or between runs are not followed. A run refuses
@@ -81,7 +87,9 @@ impl Progress for Quiet {
     fn finish(&mut self) {}
 }
 
-/// One table's rows on both sides after the copy.
+/// One table's rows on both sides after the copy. The source's count of a table that takes its
+/// workspace from a segment or campaign is of the rows whose segment or campaign exists, the
+/// rows the copy writes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TableCount {
     pub table: &'static str,

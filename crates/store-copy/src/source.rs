@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 
 use crate::copy_text;
 use crate::error::CopyError;
-use crate::tables::{Kind, SOURCE_ONLY, TABLES, Table, column_list, quoted};
+use crate::tables::{Kind, SOURCE_ONLY, TABLES, Table, WORKSPACE_ID, quoted};
 
 /// What tells one install from another: its workspaces' ids, site ids and key hashes, which
 /// are random per workspace.
@@ -100,6 +100,7 @@ impl Source {
                 .query_map([table.name], |row| row.get::<_, String>(0))
                 .and_then(Iterator::collect::<Result<Vec<_>, _>>)
                 .map_err(failed("cannot read a table's columns"))?;
+            // SQLite has no `workspace_id` in the tables that take it from a parent.
             let mut expected: Vec<String> = table
                 .columns
                 .iter()
@@ -117,14 +118,15 @@ impl Source {
         Ok(())
     }
 
-    /// Each table's row count, in `TABLES` order.
+    /// Each table's row count, in `TABLES` order: of a table with a parent only the rows whose
+    /// parent exists, which are the rows the copy writes.
     pub(crate) fn counts(&self) -> Result<Vec<u64>, CopyError> {
         TABLES
             .iter()
             .map(|table| {
                 self.connection
                     .query_row(
-                        &format!("SELECT count(*) FROM {}", quoted(table.name)),
+                        &format!("SELECT count(*) FROM {}", read_from(table)),
                         [],
                         |row| row.get::<_, i64>(0),
                     )
@@ -176,30 +178,38 @@ impl Source {
         budget: &mut Option<u64>,
         each: &mut dyn FnMut(Chunk) -> bool,
     ) -> Result<bool, CopyError> {
-        let columns = column_list(table);
+        let mut columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(column, _)| format!("c.{}", quoted(column)))
+            .collect();
+        if table.workspace_from.is_some() {
+            columns.push(format!("p.{}", quoted(WORKSPACE_ID)));
+        }
+        let columns = columns.join(", ");
         let keys = table
             .key
             .iter()
-            .map(|key| quoted(key))
+            .map(|key| format!("c.{}", quoted(key)))
             .collect::<Vec<_>>()
             .join(", ");
         let placeholders = (1..=table.key.len())
             .map(|at| format!("?{at}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let name = quoted(table.name);
+        let from = read_from(table);
         // Row values compare column by column, so `(a, b) > (?1, ?2)` is the rows after a
         // composite key in the primary key's order, and SQLite seeks to it in the key's index.
         let mut first = self
             .connection
             .prepare(&format!(
-                "SELECT {columns} FROM {name} ORDER BY {keys} LIMIT ?1"
+                "SELECT {columns} FROM {from} ORDER BY {keys} LIMIT ?1"
             ))
             .map_err(failed("cannot prepare a read"))?;
         let mut next = self
             .connection
             .prepare(&format!(
-                "SELECT {columns} FROM {name} WHERE ({keys}) > ({placeholders}) ORDER BY {keys} LIMIT ?{}",
+                "SELECT {columns} FROM {from} WHERE ({keys}) > ({placeholders}) ORDER BY {keys} LIMIT ?{}",
                 table.key.len() + 1
             ))
             .map_err(failed("cannot prepare a read"))?;
@@ -228,6 +238,24 @@ impl Source {
                 return Ok(true);
             }
         }
+    }
+}
+
+/// The rows a table's copy reads, as a `FROM` clause naming the table `c`: with a parent, only
+/// the rows whose parent exists, joined to it as `p` for its workspace.
+fn read_from(table: &Table) -> String {
+    let name = quoted(table.name);
+    match &table.workspace_from {
+        None => format!("{name} AS c"),
+        // SQLite keeps the left table of a `CROSS JOIN` as the outer loop: the rows are
+        // scanned in their key's order, which the read's `ORDER BY` and `LIMIT` follow without
+        // a sort, and each row finds its parent by the parent's primary key. It is otherwise
+        // an inner join, so a row without a parent is left out.
+        Some(parent) => format!(
+            "{name} AS c CROSS JOIN {} AS p ON p.\"id\" = c.{}",
+            quoted(parent.table),
+            quoted(parent.key)
+        ),
     }
 }
 
@@ -284,10 +312,10 @@ fn read_chunk(
             })
             .collect::<Result<Vec<_>, _>>()?;
         let key = Json::Array(key);
-        for (at, (column, kind)) in table.columns.iter().enumerate() {
+        for (at, (column, kind)) in table.target_columns().enumerate() {
             copy_text::push_separator(&mut text, at);
             let value = row.get_ref(at).map_err(failed("cannot read a value"))?;
-            push_value(&mut text, *kind, value).map_err(|problem| {
+            push_value(&mut text, kind, value).map_err(|problem| {
                 CopyError::Source(format!(
                     "{} row {key}, column {column}: {problem}",
                     table.name

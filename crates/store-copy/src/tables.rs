@@ -1,5 +1,6 @@
-//! The tables a copy moves, in the order it moves them, with their columns' PostgreSQL types
-//! and the key each is read in.
+//! The tables a copy moves, in the order it moves them, with their columns' PostgreSQL types,
+//! the key each is read in, and where the tables PostgreSQL keys by workspace and SQLite does
+//! not take their workspace from.
 //!
 //! The list is written out rather than read from either schema so that a column or table a
 //! later migration adds cannot be skipped silently: the copy compares it with both schemas
@@ -31,10 +32,22 @@ impl Kind {
     }
 }
 
+/// The row of another table a row takes its workspace from: the one whose `id` is the row's
+/// column `key`.
+#[derive(Debug)]
+pub(crate) struct Parent {
+    pub(crate) table: &'static str,
+    pub(crate) key: &'static str,
+}
+
+/// The column PostgreSQL has and SQLite lacks in a table with a [`Parent`].
+pub(crate) const WORKSPACE_ID: &str = "workspace_id";
+
 /// One table as the copy sees it.
 #[derive(Debug)]
 pub(crate) struct Table {
     pub(crate) name: &'static str,
+    /// The columns both schemas have (SQLite's, all of them).
     pub(crate) columns: &'static [(&'static str, Kind)],
     /// The primary key: rows are read in its order, and a resumed copy starts after the last
     /// key it committed. Every key column is an integer or text column.
@@ -42,10 +55,29 @@ pub(crate) struct Table {
     /// The column PostgreSQL fills from an identity sequence, which the copy moves past the
     /// largest copied value.
     pub(crate) identity: Option<&'static str>,
+    /// Where the table's `workspace_id` comes from when only PostgreSQL has the column: its
+    /// keys start with the workspace so that Citus can distribute the schema on it, while
+    /// SQLite's rows find their workspace through their segment or campaign. The copy reads it
+    /// from the parent row and writes it after `columns`; a row whose parent was deleted (its
+    /// rows wait for the background purge) has no workspace and is left behind, as
+    /// PostgreSQL's migration `0003_workspace_keys` removed such rows, and both sides' counts
+    /// leave it out.
+    pub(crate) workspace_from: Option<Parent>,
 }
 
 impl Table {
-    /// Where each key column is in `columns`.
+    /// The columns written to PostgreSQL, in the order each row is read and written: `columns`,
+    /// then `workspace_id` when it comes from a parent.
+    pub(crate) fn target_columns(&self) -> impl Iterator<Item = (&'static str, Kind)> + '_ {
+        let workspace = self
+            .workspace_from
+            .as_ref()
+            .map(|_| (WORKSPACE_ID, Kind::Int));
+        self.columns.iter().copied().chain(workspace)
+    }
+
+    /// Where each key column is in `columns`, and so in each row read (which has
+    /// `workspace_id` after `columns`, if at all).
     pub(crate) fn key_positions(&self) -> Vec<usize> {
         self.key
             .iter()
@@ -82,6 +114,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["id"],
         identity: Some("id"),
+        workspace_from: None,
     },
     Table {
         name: "people",
@@ -99,6 +132,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["seq"],
         identity: Some("seq"),
+        workspace_from: None,
     },
     Table {
         name: "activities",
@@ -117,6 +151,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["seq"],
         identity: Some("seq"),
+        workspace_from: None,
     },
     Table {
         name: "devices",
@@ -130,6 +165,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["workspace_id", "token"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "suppressions",
@@ -141,6 +177,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["workspace_id", "id_type", "value"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "anonymous_links",
@@ -152,6 +189,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["workspace_id", "anonymous_id"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "event_index",
@@ -166,6 +204,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["workspace_id", "kind", "name"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "event_days",
@@ -178,6 +217,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["workspace_id", "day", "kind", "name"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "delivery_metrics",
@@ -192,12 +232,14 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["seq"],
         identity: Some("seq"),
+        workspace_from: None,
     },
     Table {
         name: "settings",
         columns: &[("key", Text), ("value", Text)],
         key: &["key"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "segments",
@@ -214,12 +256,17 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["id"],
         identity: Some("id"),
+        workspace_from: None,
     },
     Table {
         name: "segment_members",
         columns: &[("segment_id", Int), ("person_seq", Int), ("since", Int)],
         key: &["segment_id", "person_seq"],
         identity: None,
+        workspace_from: Some(Parent {
+            table: "segments",
+            key: "segment_id",
+        }),
     },
     Table {
         name: "segment_history",
@@ -234,6 +281,10 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["seq"],
         identity: Some("seq"),
+        workspace_from: Some(Parent {
+            table: "segments",
+            key: "segment_id",
+        }),
     },
     Table {
         name: "segment_days",
@@ -245,12 +296,20 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["segment_id", "day"],
         identity: None,
+        workspace_from: Some(Parent {
+            table: "segments",
+            key: "segment_id",
+        }),
     },
     Table {
         name: "segment_purges",
         columns: &[("segment_id", Int)],
         key: &["segment_id"],
         identity: None,
+        workspace_from: Some(Parent {
+            table: "segments",
+            key: "segment_id",
+        }),
     },
     Table {
         name: "campaigns",
@@ -265,6 +324,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["id"],
         identity: Some("id"),
+        workspace_from: None,
     },
     Table {
         name: "runs",
@@ -284,6 +344,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["id"],
         identity: Some("id"),
+        workspace_from: None,
     },
     Table {
         name: "enrollments",
@@ -294,6 +355,10 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["campaign_id", "person_seq"],
         identity: None,
+        workspace_from: Some(Parent {
+            table: "campaigns",
+            key: "campaign_id",
+        }),
     },
     Table {
         name: "deliveries",
@@ -316,12 +381,14 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["id"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "engine_log",
         columns: &[("seq", Int), ("workspace_id", Int), ("inputs", Blob)],
         key: &["seq"],
         identity: Some("seq"),
+        workspace_from: None,
     },
     Table {
         name: "users",
@@ -334,12 +401,14 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["id"],
         identity: Some("id"),
+        workspace_from: None,
     },
     Table {
         name: "user_workspaces",
         columns: &[("user_id", Int), ("workspace_id", Int)],
         key: &["user_id", "workspace_id"],
         identity: None,
+        workspace_from: None,
     },
     Table {
         name: "sessions",
@@ -352,6 +421,7 @@ pub(crate) const TABLES: &[Table] = &[
         ],
         key: &["token_hash"],
         identity: None,
+        workspace_from: None,
     },
 ];
 
@@ -366,11 +436,10 @@ pub(crate) fn quoted(name: &str) -> String {
     format!("\"{name}\"")
 }
 
-/// The quoted column list of a table, in `columns` order.
+/// The quoted list of the columns written to PostgreSQL, in `Table::target_columns` order.
 pub(crate) fn column_list(table: &Table) -> String {
     table
-        .columns
-        .iter()
+        .target_columns()
         .map(|(column, _)| quoted(column))
         .collect::<Vec<_>>()
         .join(", ")
@@ -395,6 +464,32 @@ mod tests {
             if let Some(identity) = table.identity {
                 assert_eq!(table.key, [identity], "{}", table.name);
             }
+        }
+    }
+
+    #[test]
+    fn a_workspace_from_a_parent_is_a_column_only_postgresql_has() {
+        for table in TABLES {
+            let in_sqlite = table
+                .columns
+                .iter()
+                .any(|(column, _)| *column == WORKSPACE_ID);
+            let Some(parent) = &table.workspace_from else {
+                continue;
+            };
+            assert!(!in_sqlite, "{}", table.name);
+            assert!(
+                table.columns.contains(&(parent.key, Kind::Int)),
+                "{}: {} is an integer column",
+                table.name,
+                parent.key
+            );
+            let parent = TABLES.iter().find(|t| t.name == parent.table).unwrap();
+            assert!(parent.columns.contains(&(WORKSPACE_ID, Kind::Int)));
+            assert_eq!(parent.key, ["id"]);
+            let written: Vec<_> = table.target_columns().map(|(column, _)| column).collect();
+            assert_eq!(written.last(), Some(&WORKSPACE_ID), "{}", table.name);
+            assert_eq!(written.len(), table.columns.len() + 1);
         }
     }
 

@@ -96,9 +96,8 @@ impl Target {
         for table in TABLES {
             let mut columns = found.remove(table.name).unwrap_or_default();
             let mut expected: Vec<(String, String)> = table
-                .columns
-                .iter()
-                .map(|(name, kind)| ((*name).to_owned(), kind.postgres_type().to_owned()))
+                .target_columns()
+                .map(|(name, kind)| (name.to_owned(), kind.postgres_type().to_owned()))
                 .collect();
             columns.sort();
             expected.sort();

@@ -222,3 +222,132 @@ fn an_empty_install_copies_to_an_empty_schema() {
     assert!(report.tables.iter().all(|count| count.target == 0));
     assert!(!has_table(&schema, "copy_progress"));
 }
+
+/// The rows `sql` selects, every column a `BIGINT`.
+fn query_rows(schema: &TestSchema, sql: &str) -> Vec<Vec<i64>> {
+    schema
+        .client()
+        .query(sql, &[])
+        .unwrap()
+        .iter()
+        .map(|row| (0..row.len()).map(|at| row.get(at)).collect())
+        .collect()
+}
+
+#[test]
+fn rows_of_segments_and_campaigns_take_their_workspace_and_those_of_deleted_ones_stay_behind() {
+    let install = Install::empty();
+    // Two workspaces, with ids chosen so that a join on the wrong parent or column shows: the
+    // segment 1 is in workspace 3 and the campaign 1 in workspace 1, the segment 3 in
+    // workspace 1 and no campaign 3 left. The deleted segment (2) and campaign (3) are in the
+    // middle of their children's key order, so a resumed read steps over their rows.
+    install
+        .connection()
+        .execute_batch(
+            "INSERT INTO workspaces (id, name, site_id, api_key_hash, app_api_key_hash, created_at)
+                 VALUES (1, 'one', 's1', 'h1', 'a1', 1), (3, 'three', 's3', 'h3', 'a3', 1);
+             INSERT INTO segments (id, workspace_id, name, description, definition, state, progress, created_at, updated_at)
+                 VALUES (1, 3, 'In three', '', NULL, 'finished', NULL, 1, 2),
+                        (2, 1, 'Deleted', '', NULL, 'finished', NULL, 1, 2),
+                        (3, 1, 'In one', '', NULL, 'finished', NULL, 1, 2);
+             DELETE FROM segments WHERE id = 2;
+             INSERT INTO segment_purges VALUES (2);
+             INSERT INTO segment_members VALUES (1, 10, 100), (1, 12, 101), (2, 10, 102), (2, 14, 103), (3, 10, 104);
+             INSERT INTO segment_history (seq, segment_id, person_seq, entered, at, cause, origin)
+                 VALUES (1, 1, 10, 1, 100, '{}', 'build'), (2, 2, 10, 1, 100, '{}', 'build'),
+                        (3, 3, 10, 1, 100, '{}', 'live'), (4, 2, 14, 0, 200, '{}', 'live');
+             INSERT INTO segment_days VALUES (1, 0, 2, 0), (2, 0, 2, 1), (3, 0, 1, 0);
+             INSERT INTO campaigns (id, workspace_id, name, definition, state, created_at, updated_at)
+                 VALUES (1, 1, 'In one', '{}', 'running', 1, 2), (2, 3, 'In three', '{}', 'running', 1, 2),
+                        (3, 1, 'Deleted', '{}', 'archived', 1, 2);
+             DELETE FROM campaigns WHERE id = 3;
+             INSERT INTO enrollments VALUES (1, 10, 1), (2, 12, 2), (3, 10, 3), (2, 14, 4);",
+        )
+        .unwrap();
+    let schema = TestSchema::new();
+
+    // One row per chunk and small budgets, so that runs stop and go on around skipped rows.
+    let mut runs = 0;
+    let report = loop {
+        let options = CopyOptions {
+            chunk_rows: 1,
+            stop_after_rows: Some([1, 2, 3][runs % 3]),
+            ..schema.options(&install.path())
+        };
+        runs += 1;
+        match copy(&options, &mut Quiet) {
+            Err(CopyError::Stopped(_)) => assert!(runs < 100, "the copy never finished"),
+            Ok(report) => break report,
+            Err(other) => panic!("run {runs}: {other}"),
+        }
+    };
+    assert!(runs > 3, "the copy was stopped several times");
+
+    // The counts compared are of the rows with a parent, on both sides.
+    let counts: Vec<(&str, u64, u64)> = report
+        .tables
+        .iter()
+        .filter(|count| count.table.starts_with("segment_") || count.table == "enrollments")
+        .map(|count| (count.table, count.source, count.target))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("segment_members", 3, 3),
+            ("segment_history", 2, 2),
+            ("segment_days", 2, 2),
+            ("segment_purges", 0, 0),
+            ("enrollments", 3, 3),
+        ]
+    );
+
+    assert_eq!(
+        query_rows(
+            &schema,
+            "SELECT workspace_id, segment_id, person_seq, since FROM segment_members ORDER BY segment_id, person_seq"
+        ),
+        [
+            vec![3, 1, 10, 100],
+            vec![3, 1, 12, 101],
+            vec![1, 3, 10, 104]
+        ]
+    );
+    assert_eq!(
+        query_rows(
+            &schema,
+            "SELECT workspace_id, seq, segment_id FROM segment_history ORDER BY seq"
+        ),
+        [vec![3, 1, 1], vec![1, 3, 3]]
+    );
+    assert_eq!(
+        query_rows(
+            &schema,
+            "SELECT workspace_id, segment_id, day, entered FROM segment_days ORDER BY segment_id"
+        ),
+        [vec![3, 1, 0, 2], vec![1, 3, 0, 1]]
+    );
+    assert_eq!(query_i64(&schema, "SELECT count(*) FROM segment_purges"), 0);
+    assert_eq!(
+        query_rows(
+            &schema,
+            "SELECT workspace_id, campaign_id, person_seq, created_at FROM enrollments ORDER BY campaign_id, person_seq"
+        ),
+        [vec![1, 1, 10, 1], vec![3, 2, 12, 2], vec![3, 2, 14, 4]]
+    );
+    // The skipped rows are still in the source, which the copy never writes to.
+    let left: i64 = install
+        .connection()
+        .query_row(
+            "SELECT (SELECT count(*) FROM segment_members WHERE segment_id = 2)
+                  + (SELECT count(*) FROM enrollments WHERE campaign_id = 3)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 3);
+
+    // A rerun checks the counts again and finds them equal.
+    let again = copy(&schema.options(&install.path()), &mut Quiet).expect("a rerun succeeds");
+    assert_eq!(again.outcome, Outcome::AlreadyComplete);
+    assert_eq!(again.tables, report.tables);
+}

@@ -86,7 +86,7 @@ pub(crate) fn activities(
     let mut sql = String::from(
         "SELECT a.seq, a.person_seq, a.anonymous_id, a.kind, a.name, a.data, a.timestamp,
                 a.received_at, a.event_id, a.may_trigger, p.id, p.email, p.cio_id
-         FROM activities a LEFT JOIN people p ON p.seq = a.person_seq
+         FROM activities a LEFT JOIN people p ON p.workspace_id = a.workspace_id AND p.seq = a.person_seq
          WHERE a.workspace_id = $1 AND a.timestamp >= $2",
     );
     let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
@@ -228,7 +228,7 @@ pub(crate) fn events_of_live_people(
     // Events of the same second stay in the order they were stored, as in the histories.
     pg.all(
         "SELECT a.person_seq, a.kind, a.name, a.timestamp, a.data, a.seq
-         FROM activities a JOIN people p ON p.seq = a.person_seq
+         FROM activities a JOIN people p ON p.workspace_id = a.workspace_id AND p.seq = a.person_seq
          WHERE a.workspace_id = $1 AND p.deleted_at IS NULL
            AND a.kind IN ('event', 'page', 'screen')
          ORDER BY a.person_seq, a.timestamp, a.seq",

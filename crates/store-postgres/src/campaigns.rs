@@ -136,7 +136,7 @@ pub(crate) fn campaign_days(
     let rows = pg.query(
         r#"SELECT day, outcome, count FROM (
              SELECT 1 AS part, created_at / 86400 AS day, 'triggered' AS outcome, COUNT(*) AS count
-               FROM runs WHERE campaign_id = $2 AND created_at >= $3 GROUP BY 2
+               FROM runs WHERE workspace_id = $1 AND campaign_id = $2 AND created_at >= $3 GROUP BY 2
              UNION ALL
              SELECT 2, sent_at / 86400, 'sent', COUNT(*) FROM deliveries
                WHERE workspace_id = $1 AND campaign_id = $2 AND created_at >= $3::BIGINT - 7 * 86400
@@ -295,7 +295,7 @@ pub(crate) fn campaign_metrics(
     let rows = pg.query(
         r#"SELECT name, count FROM (
              SELECT 1 AS part, 'triggered' AS name, COUNT(*) AS count FROM runs
-               WHERE campaign_id = $2
+               WHERE workspace_id = $1 AND campaign_id = $2
              UNION ALL
              SELECT 2, 'sent', COUNT(*) FROM deliveries
                WHERE workspace_id = $1 AND campaign_id = $2 AND sent_at IS NOT NULL
@@ -432,6 +432,7 @@ pub(crate) fn update_run(pg: &mut Pg<'_>, run: &RunRow) -> Result<(), StoreError
 
 pub(crate) fn enroll_once(
     pg: &mut Pg<'_>,
+    workspace_id: i64,
     campaign_id: i64,
     person_seq: i64,
     now: UnixSeconds,
@@ -439,9 +440,10 @@ pub(crate) fn enroll_once(
     // A second enrollment is answered, not raised: a unique violation would abort the writer's
     // transaction up to the job's savepoint, and the caller goes on after a `false`.
     let inserted = pg.execute(
-        "INSERT INTO enrollments (campaign_id, person_seq, created_at) VALUES ($1, $2, $3)
+        "INSERT INTO enrollments (workspace_id, campaign_id, person_seq, created_at)
+         VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
-        &[&campaign_id, &person_seq, &now],
+        &[&workspace_id, &campaign_id, &person_seq, &now],
     )?;
     Ok(inserted > 0)
 }

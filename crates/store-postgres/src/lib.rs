@@ -16,6 +16,7 @@ mod activities;
 mod analyzer;
 mod campaigns;
 mod changes;
+mod citus;
 mod claims;
 mod connection;
 mod leases;
@@ -84,6 +85,8 @@ pub struct PostgresStore {
     read_queue: std_mpsc::Sender<ReadJob>,
     /// For the connections of pinned reads.
     options: PostgresOptions,
+    /// Whether the database is a Citus coordinator (`citus.rs`).
+    citus: bool,
     /// Dropping this stops the analyzer thread (servers only).
     _analyzer: Option<std_mpsc::Sender<()>>,
     /// This process's claims on campaign runs; its thread connects when first asked.
@@ -112,6 +115,7 @@ impl PostgresStore {
     fn open_here(options: PostgresOptions) -> Result<Self, StoreError> {
         let mut write_client = connection::connect(&options)?;
         migrations::apply(&mut write_client, options.schema.as_deref())?;
+        let citus = citus::present(&mut write_client)?;
         if options.node && !options.shared {
             migrations::claim_node(&mut write_client, options.schema.as_deref())?;
         }
@@ -127,7 +131,10 @@ impl PostgresStore {
             read_clients.push(connection::connect(&options)?);
         }
         let read_queue = readers::spawn(read_clients)?;
-        let analyzer = if options.node {
+        // On Citus the rows live on the workers, whose own autovacuum keeps each shard's
+        // statistics, and which plan each statement they are sent afresh: the coordinator's
+        // tables never change, and the analyzer would have nothing to do.
+        let analyzer = if options.node && !citus {
             Some(analyzer::spawn(&options)?)
         } else {
             None
@@ -146,6 +153,7 @@ impl PostgresStore {
             background,
             read_queue,
             options,
+            citus,
             _analyzer: analyzer,
             claims,
             changes: std::sync::OnceLock::new(),
@@ -173,7 +181,7 @@ impl Store for PostgresStore {
     }
 
     fn pin_read(&self, job: ReadJob) -> Result<(), StoreError> {
-        readers::pin(&self.options, job)
+        readers::pin(&self.options, self.citus, job)
     }
 
     fn run_claims(&self) -> std::sync::Arc<dyn herald_store::RunClaims> {

@@ -1,5 +1,6 @@
 //! The schema migration runner: numbered SQL files applied once each, recorded with a checksum,
-//! under an advisory lock so that nodes starting together do not race.
+//! under an advisory lock so that nodes starting together do not race; on Citus, the tables
+//! are then distributed (`citus.rs`).
 
 use herald_store::StoreError;
 use herald_store::codec::migration_checksum as checksum;
@@ -10,6 +11,7 @@ use crate::pg::backend;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_partition_leases.sql")),
+    (3, include_str!("../migrations/0003_workspace_keys.sql")),
 ];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node
@@ -113,7 +115,7 @@ fn apply_locked(client: &mut Client, schema: Option<&str>) -> Result<(), StoreEr
             }
         }
     }
-    Ok(())
+    crate::citus::distribute(client)
 }
 
 #[cfg(test)]
@@ -183,5 +185,66 @@ mod tests {
         })
         .expect("a node on another schema starts");
         drop(first);
+    }
+
+    /// A schema of the first two migrations, with data, upgrades: each segment's and
+    /// campaign's rows take its workspace, and rows left of deleted ones are removed.
+    #[test]
+    fn the_workspace_keys_migration_fills_the_workspace_and_drops_orphans() {
+        let schema = TestSchema::new();
+        let mut client = crate::connection::connect(&schema.options()).expect("a connection");
+        client
+            .batch_execute(&format!("CREATE SCHEMA {}", schema.name))
+            .expect("the schema");
+        for (_, sql) in &super::MIGRATIONS[..2] {
+            client.batch_execute(sql).expect("an older migration");
+        }
+        client
+            .batch_execute(
+                "CREATE TABLE schema_migrations (
+                     version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL, checksum TEXT NOT NULL);
+                 INSERT INTO workspaces (id, name, site_id, api_key_hash, app_api_key_hash, created_at)
+                 VALUES (1, 'one', 's1', 'k1', 'a1', 1), (2, 'two', 's2', 'k2', 'a2', 1);
+                 INSERT INTO segments (id, workspace_id, name, state, created_at, updated_at)
+                 VALUES (7, 2, 'kept', 'ready', 1, 1);
+                 INSERT INTO campaigns (id, workspace_id, name, definition, state, created_at, updated_at)
+                 VALUES (5, 2, 'kept', '{}', 'running', 1, 1);
+                 -- Segment 8 and campaign 6 were deleted; their rows wait for a purge.
+                 INSERT INTO segment_members (segment_id, person_seq, since) VALUES (7, 1, 1), (8, 1, 1);
+                 INSERT INTO segment_history (segment_id, person_seq, entered, at, cause, origin)
+                 VALUES (7, 1, TRUE, 1, '{}', 'live'), (8, 1, TRUE, 1, '{}', 'live');
+                 INSERT INTO segment_days (segment_id, day, entered, exited) VALUES (7, 0, 1, 0), (8, 0, 1, 0);
+                 INSERT INTO segment_purges (segment_id) VALUES (8);
+                 INSERT INTO enrollments (campaign_id, person_seq, created_at) VALUES (5, 1, 1), (6, 1, 1);",
+            )
+            .expect("older rows");
+        for (version, sql) in &super::MIGRATIONS[..2] {
+            client
+                .execute(
+                    "INSERT INTO schema_migrations VALUES ($1, 1, $2)",
+                    &[version, &super::checksum(sql)],
+                )
+                .expect("recorded");
+        }
+        drop(PostgresStore::open(&schema.options()).expect("the store upgrades"));
+        for table in [
+            "segment_members",
+            "segment_history",
+            "segment_days",
+            "enrollments",
+        ] {
+            let rows: Vec<i64> = client
+                .query(&format!("SELECT workspace_id FROM {table}"), &[])
+                .expect("the rows")
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            assert_eq!(rows, vec![2], "{table}");
+        }
+        let purges: i64 = client
+            .query_one("SELECT count(*) FROM segment_purges", &[])
+            .expect("the purges")
+            .get(0);
+        assert_eq!(purges, 0);
     }
 }

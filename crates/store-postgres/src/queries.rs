@@ -411,9 +411,10 @@ impl StoreTx for Pg<'_> {
     }
     fn record_membership_changes(
         &mut self,
+        workspace_id: i64,
         changes: &[MembershipChange],
     ) -> Result<(), StoreError> {
-        segments::record_membership_changes(self, changes)
+        segments::record_membership_changes(self, workspace_id, changes)
     }
     fn announce(&mut self, change: herald_store::StoreChange) -> Result<(), StoreError> {
         crate::changes::notify(self, change)
@@ -441,11 +442,12 @@ impl StoreTx for Pg<'_> {
     }
     fn enroll_once(
         &mut self,
+        workspace_id: i64,
         campaign_id: i64,
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
-        campaigns::enroll_once(self, campaign_id, person_seq, now)
+        campaigns::enroll_once(self, workspace_id, campaign_id, person_seq, now)
     }
     fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError> {
         campaigns::cancel_runs(self, campaign_id, now)

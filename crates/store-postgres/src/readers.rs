@@ -44,7 +44,11 @@ fn reader_loop(mut client: Client, receiver: &Mutex<mpsc::Receiver<ReadJob>>) {
 /// and reads once, which fixes its snapshot to what is committed now, and returns only then;
 /// the thread then runs `job` on that snapshot. Called inside a write job, the snapshot holds
 /// every transaction committed before and none after, since there is one writer.
-pub(crate) fn pin(options: &PostgresOptions, job: ReadJob) -> Result<(), StoreError> {
+///
+/// On Citus each worker's part of the transaction takes its snapshot at its first statement,
+/// not the coordinator's: the pin uses one connection per worker and reads a table on every
+/// shard before it returns, so that every worker's snapshot is fixed then too.
+pub(crate) fn pin(options: &PostgresOptions, citus: bool, job: ReadJob) -> Result<(), StoreError> {
     let options = options.clone();
     let (pinned, is_pinned) = mpsc::channel::<Result<(), StoreError>>();
     std::thread::Builder::new()
@@ -57,6 +61,15 @@ pub(crate) fn pin(options: &PostgresOptions, job: ReadJob) -> Result<(), StoreEr
                          SELECT count(*) FROM workspaces",
                     )
                     .map_err(backend)?;
+                if citus {
+                    // The data index is the smallest table on every shard.
+                    client
+                        .batch_execute(
+                            "SET LOCAL citus.max_adaptive_executor_pool_size = 1;
+                             SELECT count(*) FROM event_index",
+                        )
+                        .map_err(backend)?;
+                }
                 Ok(client)
             });
             let mut client = match opened {

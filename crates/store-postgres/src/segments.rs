@@ -66,7 +66,7 @@ pub(crate) fn segment_members(
     let rows = pg.query(
         "SELECT m.segment_id, m.person_seq FROM segment_members m
          JOIN segments s ON s.id = m.segment_id
-         WHERE s.workspace_id = $1 ORDER BY m.segment_id, m.person_seq",
+         WHERE m.workspace_id = $1 AND s.workspace_id = $1 ORDER BY m.segment_id, m.person_seq",
         &[&workspace_id],
     )?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
@@ -198,8 +198,9 @@ pub(crate) fn delete_segment(
     )?;
     if deleted > 0 {
         pg.execute(
-            "INSERT INTO segment_purges (segment_id) VALUES ($1) ON CONFLICT DO NOTHING",
-            &[&id],
+            "INSERT INTO segment_purges (segment_id, workspace_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+            &[&id, &workspace_id],
         )?;
         notify(pg, StoreChange::Segment { workspace_id, id })?;
     }
@@ -208,22 +209,34 @@ pub(crate) fn delete_segment(
 
 pub(crate) fn purge_segment(pg: &mut Pg<'_>, id: i64, limit: usize) -> Result<bool, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let Some(workspace_id) = pg.one(
+        "SELECT workspace_id FROM segment_purges WHERE segment_id = $1",
+        &[&id],
+        |row| Ok(row.get::<_, i64>(0)),
+    )?
+    else {
+        return Ok(false);
+    };
     // PostgreSQL's DELETE takes no LIMIT: each chunk's keys are selected first, walking the
-    // table's index on the segment, so each step costs its chunk, not the table.
+    // table's index on the segment, so each step costs its chunk, not the table. With the
+    // workspace in every condition, each statement stays on one shard on Citus.
     let members = pg.execute(
-        "DELETE FROM segment_members WHERE segment_id = $1 AND person_seq = ANY(ARRAY(
-             SELECT person_seq FROM segment_members WHERE segment_id = $1 LIMIT $2))",
-        &[&id, &limit],
+        "DELETE FROM segment_members WHERE workspace_id = $1 AND segment_id = $2 AND person_seq = ANY(ARRAY(
+             SELECT person_seq FROM segment_members WHERE workspace_id = $1 AND segment_id = $2 LIMIT $3))",
+        &[&workspace_id, &id, &limit],
     )?;
     let history = pg.execute(
-        "DELETE FROM segment_history WHERE seq = ANY(ARRAY(
-             SELECT seq FROM segment_history WHERE segment_id = $1 LIMIT $2))",
-        &[&id, &limit],
+        "DELETE FROM segment_history WHERE workspace_id = $1 AND seq = ANY(ARRAY(
+             SELECT seq FROM segment_history WHERE workspace_id = $1 AND segment_id = $2 LIMIT $3))",
+        &[&workspace_id, &id, &limit],
     )?;
     if members > 0 || history > 0 {
         return Ok(true);
     }
-    pg.execute("DELETE FROM segment_days WHERE segment_id = $1", &[&id])?;
+    pg.execute(
+        "DELETE FROM segment_days WHERE workspace_id = $1 AND segment_id = $2",
+        &[&workspace_id, &id],
+    )?;
     pg.execute("DELETE FROM segment_purges WHERE segment_id = $1", &[&id])?;
     Ok(false)
 }
@@ -238,6 +251,7 @@ struct NetMembership {
 
 pub(crate) fn record_membership_changes(
     pg: &mut Pg<'_>,
+    workspace_id: i64,
     changes: &[MembershipChange],
 ) -> Result<(), StoreError> {
     if changes.is_empty() {
@@ -277,12 +291,12 @@ pub(crate) fn record_membership_changes(
         exited.push(exits);
     }
     pg.execute(
-        "INSERT INTO segment_days (segment_id, day, entered, exited)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
-         ON CONFLICT (segment_id, day) DO UPDATE SET
+        "INSERT INTO segment_days (workspace_id, segment_id, day, entered, exited)
+         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+         ON CONFLICT (workspace_id, segment_id, day) DO UPDATE SET
            entered = segment_days.entered + excluded.entered,
            exited = segment_days.exited + excluded.exited",
-        &[&segment_ids, &day_numbers, &entered, &exited],
+        &[&workspace_id, &segment_ids, &day_numbers, &entered, &exited],
     )?;
 
     let (mut removed_segments, mut removed_people) = (Vec::new(), Vec::new());
@@ -302,17 +316,18 @@ pub(crate) fn record_membership_changes(
     if !removed_segments.is_empty() {
         pg.execute(
             "DELETE FROM segment_members m
-             USING unnest($1::bigint[], $2::bigint[]) AS r(segment_id, person_seq)
-             WHERE m.segment_id = r.segment_id AND m.person_seq = r.person_seq",
-            &[&removed_segments, &removed_people],
+             USING unnest($2::bigint[], $3::bigint[]) AS r(segment_id, person_seq)
+             WHERE m.workspace_id = $1 AND m.segment_id = r.segment_id
+               AND m.person_seq = r.person_seq",
+            &[&workspace_id, &removed_segments, &removed_people],
         )?;
     }
     if !added_segments.is_empty() {
         pg.execute(
-            "INSERT INTO segment_members (segment_id, person_seq, since)
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+            "INSERT INTO segment_members (workspace_id, segment_id, person_seq, since)
+             SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[])
              ON CONFLICT DO NOTHING",
-            &[&added_segments, &added_people, &added_since],
+            &[&workspace_id, &added_segments, &added_people, &added_since],
         )?;
     }
 
@@ -330,12 +345,12 @@ pub(crate) fn record_membership_changes(
         .collect();
     // The history is read in `seq` order, so the rows take their seqs in the batch's order.
     pg.execute(
-        "INSERT INTO segment_history (segment_id, person_seq, entered, at, cause, origin)
-         SELECT segment_id, person_seq, entered, at, cause, origin
-         FROM unnest($1::bigint[], $2::bigint[], $3::boolean[], $4::bigint[], $5::text[], $6::text[])
+        "INSERT INTO segment_history (workspace_id, segment_id, person_seq, entered, at, cause, origin)
+         SELECT $1, segment_id, person_seq, entered, at, cause, origin
+         FROM unnest($2::bigint[], $3::bigint[], $4::boolean[], $5::bigint[], $6::text[], $7::text[])
               WITH ORDINALITY AS c(segment_id, person_seq, entered, at, cause, origin, position)
          ORDER BY position",
-        &[&segment_ids, &people, &entered, &at, &causes, &origins],
+        &[&workspace_id, &segment_ids, &people, &entered, &at, &causes, &origins],
     )?;
     Ok(())
 }

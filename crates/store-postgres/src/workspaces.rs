@@ -526,11 +526,11 @@ mod tests {
                    -- Not JSON at all; a manual segment has no definition and is never listed.
                    INSERT INTO segments (id, workspace_id, name, definition, state, created_at, updated_at)
                    VALUES (1, 1, 'manual', NULL, 'ready', 1, 1), (2, 1, 'bad', 'not json', 'ready', 1, 1);
-                   INSERT INTO segment_members (segment_id, person_seq, since) VALUES (1, 1, 1), (2, 1, 1);
-                   INSERT INTO segment_days (segment_id, day, entered, exited) VALUES (1, 0, 1, 0), (2, 0, 1, 0);
+                   INSERT INTO segment_members (workspace_id, segment_id, person_seq, since) VALUES (1, 1, 1, 1), (1, 2, 1, 1);
+                   INSERT INTO segment_days (workspace_id, segment_id, day, entered, exited) VALUES (1, 1, 0, 1, 0), (1, 2, 0, 1, 0);
                    -- An unclosed object.
-                   INSERT INTO segment_history (seq, segment_id, person_seq, entered, at, cause, origin)
-                   VALUES (1, 1, 1, TRUE, 1, '"manual"', 'x'), (2, 1, 1, FALSE, 1, '{', 'x');
+                   INSERT INTO segment_history (workspace_id, seq, segment_id, person_seq, entered, at, cause, origin)
+                   VALUES (1, 1, 1, 1, TRUE, 1, '"manual"', 'x'), (1, 2, 1, 1, FALSE, 1, '{', 'x');
                    -- Empty.
                    INSERT INTO campaigns (id, workspace_id, name, definition, state, created_at, updated_at)
                    VALUES (1, 1, 'bad', '', 'draft', 1, 1);

@@ -796,6 +796,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn record_membership_changes(
         &mut self,
+        _workspace_id: i64,
         changes: &[MembershipChange],
     ) -> Result<(), StoreError> {
         // The day counts, summed per (segment, day) first: a build's million entries are one
@@ -856,6 +857,7 @@ impl StoreTx for Tx<'_, '_> {
     }
     fn enroll_once(
         &mut self,
+        _workspace_id: i64,
         campaign_id: i64,
         person_seq: i64,
         now: UnixSeconds,

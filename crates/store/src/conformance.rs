@@ -625,13 +625,13 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         change(1, false, 12),
     ];
     store
-        .write_blocking(move |tx| tx.record_membership_changes(&changes))
+        .write_blocking(move |tx| tx.record_membership_changes(ws, &changes))
         .expect("store works")
         .expect("recorded");
     // Per UTC day, across writes.
     let later = vec![change(3, true, 86_400 + 5), change(2, false, 86_400 * 2)];
     store
-        .write_blocking(move |tx| tx.record_membership_changes(&later))
+        .write_blocking(move |tx| tx.record_membership_changes(ws, &later))
         .expect("store works")
         .expect("recorded");
     assert_eq!(
@@ -1079,9 +1079,9 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     let enrolled = store
         .write_blocking(move |tx| {
             Ok::<_, StoreError>((
-                tx.enroll_once(running, person, 5)?,
-                tx.enroll_once(running, person, 6)?,
-                tx.enroll_once(paused, person, 6)?,
+                tx.enroll_once(ws, running, person, 5)?,
+                tx.enroll_once(ws, running, person, 6)?,
+                tx.enroll_once(ws, paused, person, 6)?,
             ))
         })
         .expect("store works")

@@ -419,9 +419,13 @@ pub trait StoreTx: StoreRead {
         let _ = (node, leases);
         Ok(true)
     }
-    /// Stores membership changes: updates the members and appends to the history.
-    fn record_membership_changes(&mut self, changes: &[MembershipChange])
-    -> Result<(), StoreError>;
+    /// Stores membership changes of one workspace's segments: updates the members and appends
+    /// to the history.
+    fn record_membership_changes(
+        &mut self,
+        workspace_id: i64,
+        changes: &[MembershipChange],
+    ) -> Result<(), StoreError>;
 
     /// Stores a new run; the row's `id` is ignored and the stored row is returned.
     fn insert_run(&mut self, run: &RunRow) -> Result<RunRow, StoreError>;
@@ -431,6 +435,7 @@ pub trait StoreTx: StoreRead {
     /// Records that a person entered a `once` campaign; returns false if they had before.
     fn enroll_once(
         &mut self,
+        workspace_id: i64,
         campaign_id: i64,
         person_seq: i64,
         now: UnixSeconds,

@@ -324,7 +324,7 @@ async fn what_if_names_what_would_start_and_why_the_rest_would_not() {
         .expect("ann")
         .seq;
     s.store
-        .write(move |tx| tx.enroll_once(first, ann, NOW))
+        .write(move |tx| tx.enroll_once(workspace, first, ann, NOW))
         .await
         .expect("store works")
         .expect("enrolled");

@@ -57,7 +57,7 @@ async fn unreadable_rows_are_skipped_reported_and_removed_by_doctor() {
         &data_dir,
         &format!(
             "UPDATE activities SET data = '{deep}' WHERE seq = (SELECT MIN(a.seq) FROM activities a
-               JOIN people p ON p.seq = a.person_seq WHERE p.id = 'ann' AND a.name = 'login')"
+               JOIN people p ON p.workspace_id = a.workspace_id AND p.seq = a.person_seq WHERE p.id = 'ann' AND a.name = 'login')"
         ),
     );
     assert_eq!(changed, 1);
