@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The several-servers benchmark of docs/benchmarks.md (issue 15): batch ingest and event →
 # segment membership visible, with 1, 2 and 3 `herald serve --cluster` on one PostgreSQL
-# database, beside one server on SQLite and one (not in cluster mode) on PostgreSQL.
+# database, beside one server on SQLite and one (not in cluster mode) on PostgreSQL; and the same
+# on Citus (`citus`, `citus-cluster:N`: a coordinator and two workers, `scripts/citus start`).
 #
 # For each setup it starts the servers on fresh data (a schema of its own), creates a segment
 # ("did `probe` at least once"), then at the same time
@@ -13,8 +14,11 @@
 #
 # Environment (all optional):
 #   CARGO_TARGET_DIR      where cargo builds (default: target)
-#   BENCH_SETUPS          setups to run (default: "sqlite postgres cluster:1 cluster:2 cluster:3")
+#   BENCH_SETUPS          setups to run (default: "sqlite postgres cluster:1 cluster:2 cluster:3";
+#                         also "citus" and "citus-cluster:N")
 #   BENCH_DATABASE_URL    the PostgreSQL (default: the machine's, database test)
+#   BENCH_CITUS_URL       the Citus coordinator (default: postgres://postgres@127.0.0.1:9700/citus,
+#                         where `scripts/citus start DIR 9700` puts it)
 #   BENCH_CONNECTIONS     connections per server of the batch load (default: 4)
 #   BENCH_DURATION_SECS   measured seconds per setup (default: 10)
 #   BENCH_PROBES          visibility probes per setup (default: 200)
@@ -33,6 +37,8 @@ duration="${BENCH_DURATION_SECS:-10}"
 probes="${BENCH_PROBES:-200}"
 port="${BENCH_PORT:-18281}"
 pg_url="${BENCH_DATABASE_URL:-host=127.0.0.1 user=postgres dbname=test}"
+citus_url="${BENCH_CITUS_URL:-postgres://postgres@127.0.0.1:9700/citus}"
+db_url="${pg_url}"
 
 cargo build --release -p herald -p herald-bench
 herald="${target_dir}/release/herald"
@@ -51,7 +57,7 @@ stop_servers() {
     done
     pids=()
     if [[ -n "${schema}" ]]; then
-        psql "${pg_url}" -X -q -c "DROP SCHEMA IF EXISTS ${schema} CASCADE" || true
+        psql "${db_url}" -X -q -c "DROP SCHEMA IF EXISTS ${schema} CASCADE" || true
         schema=""
     fi
 }
@@ -72,11 +78,13 @@ for setup in ${setups}; do
     extra=()
     case "${kind}" in
         sqlite) ;;
-        postgres | cluster)
+        postgres | cluster | citus | citus-cluster)
+            db_url="${pg_url}"
+            if [[ "${kind}" == citus* ]]; then db_url="${citus_url}"; fi
             schema="herald_bench_cluster_$$"
-            psql "${pg_url}" -X -q -c "DROP SCHEMA IF EXISTS ${schema} CASCADE"
-            store=(--database-url "${pg_url}" --database-schema "${schema}")
-            if [[ "${kind}" == cluster ]]; then
+            psql "${db_url}" -X -q -c "DROP SCHEMA IF EXISTS ${schema} CASCADE"
+            store=(--database-url "${db_url}" --database-schema "${schema}")
+            if [[ "${kind}" == *cluster ]]; then
                 nodes="${setup##*:}"
                 extra=(--cluster)
             fi
@@ -107,7 +115,7 @@ for setup in ${setups}; do
         }
     done
     # The servers share the partitions out before the load (leases are renewed every 5 s).
-    if [[ "${kind}" == cluster && "${nodes}" -gt 1 ]]; then sleep 11; fi
+    if [[ "${kind}" == *cluster && "${nodes}" -gt 1 ]]; then sleep 11; fi
     segment="$(curl -sf -H "Authorization: Bearer ${app_key}" -H 'content-type: application/json' \
         -d '{"segment":{"name":"probed","definition":{"event":{"name":"probe"}}}}' \
         "${urls[0]}/v1/segments" | python3 -c 'import json, sys; print(json.load(sys.stdin)["segment"]["id"])')"

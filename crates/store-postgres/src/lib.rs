@@ -32,9 +32,8 @@ mod writer;
 
 use std::sync::mpsc as std_mpsc;
 
-use herald_store::group_commit::Background;
-use herald_store::{ReadJob, Store, StoreError, StoreHandle, WriteJob};
-use tokio::sync::mpsc;
+use herald_store::group_commit::WriteQueue;
+use herald_store::{ReadJob, Store, StoreError, StoreHandle};
 
 /// How to open the store.
 #[derive(Debug, Clone)]
@@ -80,8 +79,7 @@ impl PostgresOptions {
 
 /// The PostgreSQL store. Dropping it lets the writer finish the queued jobs and stop.
 pub struct PostgresStore {
-    write_queue: mpsc::Sender<WriteJob>,
-    background: Background,
+    write_queue: WriteQueue,
     read_queue: std_mpsc::Sender<ReadJob>,
     /// For the connections of pinned reads.
     options: PostgresOptions,
@@ -124,8 +122,7 @@ impl PostgresStore {
         let turns = options
             .write_turns
             .unwrap_or(options.shared || !options.node);
-        let (write_queue, background) =
-            writer::spawn(write_client, options.max_batch, options.shared, turns)?;
+        let write_queue = writer::spawn(write_client, options.max_batch, options.shared, turns)?;
         let mut read_clients = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             read_clients.push(connection::connect(&options)?);
@@ -150,7 +147,6 @@ impl PostgresStore {
         let leases = std::sync::Arc::new(leases::PgLeases::spawn(&options)?);
         Ok(Self {
             write_queue,
-            background,
             read_queue,
             options,
             citus,
@@ -168,12 +164,8 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
-    fn write_queue(&self) -> &mpsc::Sender<WriteJob> {
+    fn write_queue(&self) -> &WriteQueue {
         &self.write_queue
-    }
-
-    fn submit_background(&self, job: WriteJob) -> Result<(), StoreError> {
-        self.background.push(job, &self.write_queue)
     }
 
     fn submit_read(&self, job: ReadJob) -> Result<(), StoreError> {

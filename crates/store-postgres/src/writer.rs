@@ -2,11 +2,10 @@
 //! hands each batch to [`PgCommitter`], which runs it in one transaction, each job in a
 //! savepoint of its own.
 
-use herald_store::group_commit::{Background, Committer, spawn_writer};
+use herald_store::group_commit::{Committer, WriteQueue, spawn_writer};
 use herald_store::writer_cache::WriterCache;
 use herald_store::{JobOutcome, StoreError, WriteJob};
 use postgres::Client;
-use tokio::sync::mpsc;
 
 use crate::pg::{AtCommit, Pg, Statements, backend};
 
@@ -29,7 +28,7 @@ pub(crate) fn spawn(
     max_batch: usize,
     shared: bool,
     turns: bool,
-) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
+) -> Result<WriteQueue, StoreError> {
     let committer = PgCommitter {
         client,
         statements: Statements::default(),

@@ -24,8 +24,7 @@ mod writer;
 use std::path::PathBuf;
 use std::sync::mpsc as std_mpsc;
 
-use herald_store::{ReadJob, Store, StoreError, StoreHandle, WriteJob};
-use tokio::sync::mpsc;
+use herald_store::{ReadJob, Store, StoreError, StoreHandle};
 
 pub use connection::Synchronous;
 
@@ -55,8 +54,7 @@ impl SqliteOptions {
 
 /// The SQLite store. Dropping it lets the writer finish the queued jobs and stop.
 pub struct SqliteStore {
-    write_queue: mpsc::Sender<WriteJob>,
-    background: herald_store::group_commit::Background,
+    write_queue: herald_store::group_commit::WriteQueue,
     read_queue: std_mpsc::Sender<ReadJob>,
     /// The database file, for the connections of pinned reads.
     path: PathBuf,
@@ -71,7 +69,7 @@ impl SqliteStore {
     pub fn open(options: &SqliteOptions) -> Result<Self, StoreError> {
         let mut write_connection = connection::open(&options.path, options.synchronous, false)?;
         migrations::apply(&mut write_connection)?;
-        let (write_queue, background) = writer::spawn(write_connection, options.max_batch)?;
+        let write_queue = writer::spawn(write_connection, options.max_batch)?;
         let mut read_connections = Vec::with_capacity(options.readers.max(1));
         for _ in 0..options.readers.max(1) {
             read_connections.push(connection::open(&options.path, options.synchronous, true)?);
@@ -80,7 +78,6 @@ impl SqliteStore {
         let checkpointer = checkpointer::spawn(&options.path, options.synchronous)?;
         Ok(Self {
             write_queue,
-            background,
             read_queue,
             path: options.path.clone(),
             synchronous: options.synchronous,
@@ -95,12 +92,8 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn write_queue(&self) -> &mpsc::Sender<WriteJob> {
+    fn write_queue(&self) -> &herald_store::group_commit::WriteQueue {
         &self.write_queue
-    }
-
-    fn submit_background(&self, job: WriteJob) -> Result<(), StoreError> {
-        self.background.push(job, &self.write_queue)
     }
 
     fn submit_read(&self, job: ReadJob) -> Result<(), StoreError> {

@@ -1,10 +1,9 @@
 //! The SQLite writer's transactions: the group commit loop ([`herald_store::group_commit`])
 //! hands each batch to [`run_batch`], which runs it in one `BEGIN IMMEDIATE … COMMIT`.
 
-use herald_store::group_commit::{Background, Committer, spawn_writer};
+use herald_store::group_commit::{Committer, WriteQueue, spawn_writer};
 use herald_store::{JobOutcome, StoreError, WriteJob};
 use rusqlite::Connection;
-use tokio::sync::mpsc;
 
 use crate::index_buffer::IndexBuffer;
 use crate::queries::backend;
@@ -30,10 +29,7 @@ impl Committer for SqliteCommitter {
     }
 }
 
-pub(crate) fn spawn(
-    connection: Connection,
-    max_batch: usize,
-) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
+pub(crate) fn spawn(connection: Connection, max_batch: usize) -> Result<WriteQueue, StoreError> {
     let committer = SqliteCommitter {
         connection,
         cache: WriterCache::default(),

@@ -29,7 +29,7 @@ fn flood(store: Arc<SqliteStore>) -> (Arc<AtomicBool>, JoinHandle<()>) {
                     on_commit: Box::new(|_| {}),
                 }
             });
-            if store.write_queue().blocking_send(job).is_err() {
+            if store.write_queue().send_blocking(job).is_err() {
                 return;
             }
         }

@@ -38,15 +38,56 @@ pub trait Committer: Send + 'static {
     fn stopped(&mut self) {}
 }
 
+/// Where a store's write jobs go: the writer thread's two queues. This is the whole of how a
+/// caller reaches a backend's writer, so that the channel the writer reads stays its own.
+///
+/// What it promises, on every backend (both run this writer):
+/// - foreground jobs are run in the order they were queued, many to a transaction, each in a
+///   savepoint of its own, and each job's `on_commit` is called once the transaction's fate is
+///   known, in commit order (one writer per store, so whatever `on_commit` forwards arrives in
+///   the order this store committed; of several processes sharing a database, each sees only
+///   its own commits this way, and the engine log orders them all);
+/// - background jobs run in the order they were queued, in the gaps between foreground jobs,
+///   never more than a few per transaction, so that a burst of them never makes acknowledged
+///   writes wait long (how long the gaps are is this file's pacing, the same for both);
+/// - a full foreground queue makes senders wait (back-pressure); a closed one answers
+///   [`StoreError::Closed`].
+pub struct WriteQueue {
+    foreground: mpsc::Sender<WriteJob>,
+    background: Background,
+}
+
+impl WriteQueue {
+    /// Queues a foreground job, waiting while the queue is full.
+    pub async fn send(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.foreground
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// Like [`WriteQueue::send`], blocking the calling thread (never call it on a runtime's).
+    pub fn send_blocking(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.foreground
+            .blocking_send(job)
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// Queues a background job without waiting.
+    pub fn send_background(&self, job: WriteJob) -> Result<(), StoreError> {
+        self.background.push(job, &self.foreground)
+    }
+}
+
 /// The background queue: jobs the writer runs between foreground jobs, in order.
 #[derive(Clone, Default)]
-pub struct Background {
+struct Background {
     jobs: Arc<Mutex<VecDeque<WriteJob>>>,
 }
 
 impl Background {
     /// Queues a job and wakes the writer with an empty foreground job if it sleeps.
-    pub fn push(&self, job: WriteJob, wake: &mpsc::Sender<WriteJob>) -> Result<(), StoreError> {
+    fn push(&self, job: WriteJob, wake: &mpsc::Sender<WriteJob>) -> Result<(), StoreError> {
         if wake.is_closed() {
             return Err(StoreError::Closed);
         }
@@ -76,12 +117,12 @@ impl Background {
     }
 }
 
-/// Starts the writer thread (named `name`); returns its foreground queue and background queue.
+/// Starts the writer thread (named `name`); returns its queues.
 pub fn spawn_writer<C: Committer>(
     name: &str,
     committer: C,
     max_batch: usize,
-) -> Result<(mpsc::Sender<WriteJob>, Background), StoreError> {
+) -> Result<WriteQueue, StoreError> {
     let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
     let background = Background::default();
     let queue = background.clone();
@@ -89,7 +130,10 @@ pub fn spawn_writer<C: Committer>(
         .name(name.into())
         .spawn(move || writer_loop(committer, receiver, &queue, max_batch.max(1)))
         .map_err(|error| StoreError::Backend(format!("cannot start the writer thread: {error}")))?;
-    Ok((sender, background))
+    Ok(WriteQueue {
+        foreground: sender,
+        background,
+    })
 }
 
 fn writer_loop<C: Committer>(

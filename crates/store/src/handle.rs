@@ -98,11 +98,7 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
     {
         let (job, reply) = Self::wrap_write(job);
-        self.inner
-            .write_queue()
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.inner.write_queue().send(job).await?;
         reply.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -114,10 +110,7 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
     {
         let (job, reply) = Self::wrap_write(job);
-        self.inner
-            .write_queue()
-            .blocking_send(job)
-            .map_err(|_| StoreError::Closed)?;
+        self.inner.write_queue().send_blocking(job)?;
         reply.blocking_recv().map_err(|_| StoreError::Closed)?
     }
 
@@ -136,15 +129,11 @@ impl StoreHandle {
         H: FnOnce(&mut T) + Send + 'static,
     {
         let (job, reply) = Self::wrap_write_with(job, Some(Box::new(hook)));
-        self.inner
-            .write_queue()
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.inner.write_queue().send(job).await?;
         reply.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Queues a background write job without waiting for it (see [`Store::submit_background`]).
+    /// Queues a background write job without waiting for it (see [`crate::group_commit::WriteQueue`]).
     /// Its failure is only logged: use it for writes whose loss the caller can repair.
     pub fn submit_blocking<E, F>(&self, job: F) -> Result<(), StoreError>
     where
@@ -162,7 +151,7 @@ impl StoreHandle {
                 on_commit: Box::new(|_| {}),
             }
         });
-        self.inner.submit_background(wrapped)
+        self.inner.write_queue().send_background(wrapped)
     }
 
     /// Returns once every background job queued before this call has committed.
@@ -186,11 +175,11 @@ impl StoreHandle {
                 let _ = sender.send(committed);
             }),
         });
-        self.inner.submit_background(job)?;
+        self.inner.write_queue().send_background(job)?;
         Ok(receiver)
     }
 
-    /// Queues a background job (see [`Store::submit_background`]) without waiting for it, and
+    /// Queues a background job (see [`crate::group_commit::WriteQueue`]) without waiting for it, and
     /// hands its outcome to `hook` on the writer's thread right after the commit. Background
     /// hooks run in the order their jobs were queued.
     pub fn submit_background_with_hook<T, F, H>(&self, job: F, hook: H) -> Result<(), StoreError>
@@ -199,7 +188,9 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, StoreError> + Send + 'static,
         H: FnOnce(Result<T, StoreError>) + Send + 'static,
     {
-        self.inner.submit_background(Self::wrap_hooked(job, hook))
+        self.inner
+            .write_queue()
+            .send_background(Self::wrap_hooked(job, hook))
     }
 
     /// Runs `step` as background jobs, one after another, until it answers that nothing is

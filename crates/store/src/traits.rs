@@ -2,7 +2,6 @@
 
 use herald_domain::{Identifier, UnixSeconds};
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
 
 use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
@@ -29,13 +28,9 @@ pub struct JobOutcome {
 
 /// A storage backend.
 pub trait Store: Send + Sync {
-    /// The queue of the single writer. Jobs sent here are grouped into transactions.
-    fn write_queue(&self) -> &mpsc::Sender<WriteJob>;
-
-    /// Queues a background job: one the writer runs only in the gaps between foreground jobs,
-    /// a few per transaction, so that a burst of background work (a storm of segment changes)
-    /// never makes acknowledged writes wait. Background jobs run in the order they were queued.
-    fn submit_background(&self, job: WriteJob) -> Result<(), StoreError>;
+    /// The queues of the store's one writer, which every backend runs (`group_commit`): what
+    /// they promise about order, transactions and background work is stated there, once.
+    fn write_queue(&self) -> &crate::group_commit::WriteQueue;
 
     /// Runs a read job on a reader; the job itself delivers its result.
     fn submit_read(&self, job: ReadJob) -> Result<(), StoreError>;
