@@ -56,6 +56,21 @@ pub(crate) fn present(client: &mut Client) -> Result<bool, StoreError> {
         .get(0))
 }
 
+/// Makes every statement of the connection's transactions reach each worker over one
+/// connection. A transaction that reached a worker over two (a statement on every shard runs on
+/// several at once, and the writer's lookups by a run's or delivery's id alone are such
+/// statements) is two transactions there, which Citus commits one after the other: a reader
+/// could see a delivery marked failed and its run, changed in the same job, not yet (seen in
+/// the integration suite). Over one connection, all of a worker's part commits at once.
+pub(crate) fn one_connection_per_worker(client: &mut Client) -> Result<(), StoreError> {
+    client
+        .batch_execute(
+            "SET citus.max_adaptive_executor_pool_size = 1;
+             SET citus.multi_shard_modify_mode = 'sequential'",
+        )
+        .map_err(backend)
+}
+
 /// Distributes the schema's tables, unless they are already: in one transaction, under the
 /// caller's migration lock, so that a crash leaves all of them distributed or none.
 pub(crate) fn distribute(client: &mut Client) -> Result<(), StoreError> {

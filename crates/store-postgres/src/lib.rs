@@ -114,6 +114,9 @@ impl PostgresStore {
         let mut write_client = connection::connect(&options)?;
         migrations::apply(&mut write_client, options.schema.as_deref())?;
         let citus = citus::present(&mut write_client)?;
+        if citus {
+            citus::one_connection_per_worker(&mut write_client)?;
+        }
         if options.node && !options.shared {
             migrations::claim_node(&mut write_client, options.schema.as_deref())?;
         }
