@@ -1,7 +1,8 @@
 //! Several `herald serve --cluster` on one PostgreSQL database and schema (whatever backend the
 //! rest of the suite runs on): writes through any of them reach every engine, each entry is
 //! stored once by the owner of its person's partition and triggers its campaign once, and a
-//! server killed with SIGKILL has its partitions taken over.
+//! server killed with SIGKILL has its partitions taken over; afterwards the members are the
+//! reference evaluator's answer over the stored history.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -181,14 +182,50 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
         batch(node, people.into_iter().map(purchase).collect()).await;
     }
 
-    let regulars: BTreeSet<String> = bought
+    // Every acknowledged purchase is stored once.
+    let mut histories = BTreeMap::new();
+    for (person, count) in &bought {
+        let history = stored_history(&survivors[0], *person).await;
+        assert_eq!(history.events.len(), *count, "p{person}");
+        histories.insert(*person, history);
+    }
+
+    // The segment's members, on each server and as stored by the partitions' owners, are the
+    // reference evaluator's answer over the stored history.
+    let definition = herald_segment_engine::Definition::parse(&json!(
+        {"event": {"name": "purchased", "count": {"at_least": 3}}}
+    ))
+    .expect("the definition");
+    let regulars: BTreeSet<String> = histories
         .iter()
-        .filter(|(_, count)| **count >= 3)
+        .filter(|(_, history)| {
+            herald_segment_engine::reference::matches(
+                &definition.root,
+                history,
+                &|_| false,
+                START + 20,
+            )
+        })
         .map(|(person, _)| format!("p{person}"))
         .collect();
+    assert!(!regulars.is_empty() && regulars.len() < PEOPLE);
     for node in survivors {
         assert_eq!(members(node, segment).await, regulars);
     }
+    let stored_members: BTreeSet<String> = crate::database::psql_in(
+        &url,
+        &schema,
+        &format!(
+            "SELECT p.id FROM segment_members m JOIN people p
+               ON p.workspace_id = m.workspace_id AND p.seq = m.person_seq
+             WHERE m.segment_id = {segment}"
+        ),
+    )
+    .lines()
+    .map(|line| line.trim().to_owned())
+    .filter(|line| !line.is_empty())
+    .collect();
+    assert_eq!(stored_members, regulars, "the stored members");
 
     // Every regular's entry was stored, by one server, and sent one message.
     receiver.wait_for(regulars.len()).await;
@@ -222,17 +259,41 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
         format!("{}|{}", regulars.len(), regulars.len()),
         "one stored entry per regular"
     );
+}
 
-    // Every acknowledged purchase is stored once.
-    for (person, count) in &bought {
-        let (status, body) = survivors[0]
-            .app_get(&format!(
-                "/v1/customers/p{person}/activities?type=event&limit=100"
-            ))
-            .await;
-        assert_eq!(status, 200, "{body}");
-        let stored = body["activities"].as_array().expect("activities").len();
-        assert_eq!(stored, *count, "p{person}");
+/// A person's history as stored, read through the App API: their attributes and events.
+async fn stored_history(node: &TestApp, person: usize) -> herald_segment_engine::PersonHistory {
+    let (status, body) = node
+        .app_get(&format!(
+            "/v1/customers/p{person}/activities?type=event&limit=100"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let events = body["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .map(|activity| {
+            herald_segment_engine::EventRecord::from_parts(
+                activity["name"].as_str().unwrap_or_default().to_owned(),
+                activity["type"].as_str().unwrap_or("event"),
+                activity["timestamp"].as_i64().expect("a timestamp"),
+                activity["data"].clone(),
+            )
+        })
+        .collect();
+    let (status, customer) = node
+        .app_get(&format!("/v1/customers/p{person}/attributes"))
+        .await;
+    assert_eq!(status, 200, "{customer}");
+    herald_segment_engine::PersonHistory {
+        attributes: customer["customer"]["attributes"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        first_seen: START,
+        events,
+        earliest_event: None,
     }
 }
 
