@@ -400,3 +400,111 @@ fn a_segment_created_elsewhere_is_known_when_asked_about() {
         assert_eq!(members(&runtime, node, workspace, segment), regulars);
     }
 }
+
+/// A node that died while building a segment left entries unstored and the build unfinished:
+/// the node that takes its partitions over stores those entries as build entries, which start
+/// no campaign, not as live ones.
+#[test]
+fn the_entries_of_an_interrupted_build_are_taken_over_as_build_entries() {
+    let Shared {
+        runtime,
+        first,
+        second,
+        workspace,
+        _schema,
+    } = shared("interrupted");
+    let manual = Arc::new(ManualClock::new(NOW));
+    let clock: Arc<dyn Clock> = manual.clone();
+    let first_node = node(&first, &clock, "first", Duration::from_secs(3600));
+    eventually("the first node owning every partition", || {
+        owned(&runtime, &first_node) == 256
+    });
+    let second_node = node(&second, &clock, "second", Duration::from_secs(3600));
+    let nodes = [first_node, second_node];
+    buy_in_turns(&runtime, workspace, &nodes, 4);
+    let segment = regulars_segment(&runtime, &nodes[1], workspace);
+    let regulars: BTreeSet<String> = (0..PEOPLE)
+        .filter(|person| person % 4 >= 3)
+        .map(|person| format!("p{person}"))
+        .collect();
+    eventually("the entries stored", || {
+        stored(&first, workspace, segment) == regulars
+    });
+    // Every purchase was committed before the segment: the first node, which heard of the
+    // segment from the second, stored build entries only, even when its engine had not yet
+    // applied every purchase when it heard.
+    for person in &regulars {
+        let history = history_of(&first, workspace, segment, person);
+        assert!(
+            history
+                .iter()
+                .all(|change| change.origin == herald_store::MembershipOrigin::Build),
+            "{person}: {history:?}"
+        );
+    }
+
+    // As if the first node had died part-way through the build: its entries are not stored
+    // (taken back here by exits), and the build is not marked finished.
+    first
+        .write_blocking(move |tx| {
+            let stored = tx.segment_members(workspace)?;
+            let exits: Vec<herald_store::MembershipChange> = stored
+                .into_iter()
+                .filter(|(id, _)| *id == segment)
+                .map(|(_, person_seq)| herald_store::MembershipChange {
+                    segment_id: segment,
+                    person_seq,
+                    entered: false,
+                    at: NOW,
+                    cause: herald_store::MembershipCause::Build,
+                    origin: herald_store::MembershipOrigin::Build,
+                })
+                .collect();
+            tx.record_membership_changes(workspace, &exits)?;
+            let mut row = tx.segment(workspace, segment)?.expect("the segment");
+            row.state = herald_store::SegmentState::Build;
+            tx.update_segment(&row)
+        })
+        .expect("store works")
+        .expect("written");
+    assert!(stored(&first, workspace, segment).is_empty());
+
+    // The first node's leases run out, and the second takes every partition over.
+    manual.set(NOW + 20).expect("the clock moves forward");
+    nodes[1].segments.renew_leases();
+    eventually("the second node owning every partition", || {
+        owned(&runtime, &nodes[1]) == 256
+    });
+    eventually("the entries stored again", || {
+        stored(&second, workspace, segment) == regulars
+    });
+    for person in &regulars {
+        let history = history_of(&second, workspace, segment, person);
+        let last = history.last().expect("a history");
+        assert!(last.entered, "{person}: {history:?}");
+        assert_eq!(
+            last.origin,
+            herald_store::MembershipOrigin::Build,
+            "{person}: {history:?}"
+        );
+    }
+}
+
+/// A person's stored history in a segment, by the person's id.
+fn history_of(
+    store: &StoreHandle,
+    workspace: i64,
+    segment: i64,
+    person: &str,
+) -> Vec<herald_store::MembershipChange> {
+    let id = person.to_owned();
+    store
+        .read_blocking(move |r| {
+            let seq = r
+                .person(workspace, &herald_domain::Identifier::Id(id))?
+                .expect("a person")
+                .seq;
+            r.segment_history(segment, seq)
+        })
+        .expect("read")
+}

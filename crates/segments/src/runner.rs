@@ -452,8 +452,19 @@ impl Runner {
 
     pub(crate) fn handle(&mut self, command: Command) {
         // An engine that follows the store builds and changes manual memberships once it holds
-        // every write committed before it was asked, as its queries do (`Segments::query`).
-        if self.follows && matches!(command, Command::Build(_) | Command::Manual { .. }) {
+        // every write committed before it was asked, as its queries do (`Segments::query`). So
+        // does a segment another node created or changed: built from an engine behind the
+        // log, it would take the events committed before the segment, which reach the engine
+        // after the build, for live ones, and start campaigns for them.
+        if self.follows
+            && matches!(
+                command,
+                Command::Build(_)
+                    | Command::Manual { .. }
+                    | Command::Catalog(..)
+                    | Command::CatalogAll(_)
+            )
+        {
             match self.store.read_blocking(|r| r.engine_log_end()) {
                 Ok(end) if end > self.position => {
                     self.wait_for(end, command);
@@ -780,11 +791,19 @@ impl Runner {
         }
         let workspaces: Vec<i64> = self.engines.keys().copied().collect();
         for workspace_id in workspaces {
-            let stored = match self
-                .store
-                .read_blocking(move |r| r.segment_members(workspace_id))
-            {
-                Ok(stored) => stored,
+            let (stored, building) = match self.store.read_blocking(move |r| {
+                // Segments whose build is not marked finished: a node building one died, or is
+                // building it still. Their differences are build entries, which start no
+                // campaign, not live ones.
+                let building: std::collections::HashSet<i64> = r
+                    .segments(workspace_id)?
+                    .into_iter()
+                    .filter(|segment| segment.state == SegmentState::Build)
+                    .map(|segment| segment.id)
+                    .collect();
+                Ok((r.segment_members(workspace_id)?, building))
+            }) {
+                Ok(read) => read,
                 Err(error) => {
                     tracing::error!(error = %error, "cannot read stored memberships to take over partitions");
                     continue;
@@ -804,14 +823,19 @@ impl Runner {
                     .members(segment_id)
                     .filter(|person| mine(*person))
                     .collect();
+                let origin = if building.contains(&segment_id) {
+                    herald_segment_engine::Origin::Build
+                } else {
+                    herald_segment_engine::Origin::Live
+                };
                 for person in &current {
                     if !stored.contains(&(segment_id, *person)) {
-                        changes.push(taken_over(segment_id, *person, true, now));
+                        changes.push(taken_over(segment_id, *person, true, now, origin));
                     }
                 }
                 for (_, person) in stored.range((segment_id, i64::MIN)..=(segment_id, i64::MAX)) {
                     if !current.contains(person) {
-                        changes.push(taken_over(segment_id, *person, false, now));
+                        changes.push(taken_over(segment_id, *person, false, now, origin));
                     }
                 }
             }
@@ -1119,14 +1143,21 @@ fn trim_point(
 }
 
 /// A membership change found when taking a partition over: it happened while its former owner
-/// could not store it, like one found at a restart.
-fn taken_over(segment: i64, person: i64, entered: bool, at: i64) -> Change {
+/// could not store it, like one found at a restart. `origin` is `Build` for a segment whose
+/// build its former owner did not finish.
+fn taken_over(
+    segment: i64,
+    person: i64,
+    entered: bool,
+    at: i64,
+    origin: herald_segment_engine::Origin,
+) -> Change {
     Change {
         segment,
         person,
         entered,
         at,
         cause: herald_segment_engine::Cause::Deadline,
-        origin: herald_segment_engine::Origin::Live,
+        origin,
     }
 }
