@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use herald_domain::Identifier;
+use herald_domain::{Identifier, WorkspaceId};
 use herald_store::{DeliveryQuery, DeliveryRow, Person, StoreError, StoreRead};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -81,7 +81,7 @@ fn delivery_json(delivery: &DeliveryRow, person: Option<&Person>) -> Value {
 /// deliveries to few people.
 fn people_of(
     reader: &mut dyn StoreRead,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     deliveries: &[DeliveryRow],
 ) -> Result<HashMap<i64, Person>, StoreError> {
     let mut people = HashMap::new();

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use herald_domain::{Identifier, limits};
+use herald_domain::{Identifier, WorkspaceId, limits};
 use herald_segments::{SegmentDraft, SegmentEdit, SegmentsError};
 use herald_store::SegmentRow;
 use serde::Deserialize;
@@ -232,7 +232,7 @@ pub struct CustomerQuery {
 
 async fn person_seq(
     state: &AppState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: String,
     id_type: Option<&str>,
 ) -> Result<i64, ApiError> {
@@ -280,7 +280,7 @@ pub async fn preview(
 /// missing segment is reported first, as it always was.
 async fn customer_of(
     state: &AppState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     segment_id: i64,
     query: &CustomerQuery,
 ) -> Result<(String, i64), ApiError> {
@@ -341,7 +341,7 @@ pub struct IdTypeQuery {
 /// `POST /api/v1/segments/{id}/add_customers` and `remove_customers` (Track API).
 async fn manual(
     state: AppState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
     id_type: Option<String>,
     headers: &HeaderMap,

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use herald_delivery::{NetworkGuard, PushConfig, PushSender, WebhookConfig, WebhookSender};
-use herald_domain::{Clock, ManualClock};
+use herald_domain::{Clock, ManualClock, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_store::{CampaignRow, CampaignState, NewWorkspace, RunState, StoreHandle};
 use herald_store_postgres::PostgresStore;
@@ -102,7 +102,7 @@ pub(crate) fn senders(guard: NetworkGuard) -> Senders {
 }
 
 /// A new workspace named `name`; returns its id.
-async fn workspace(store: &StoreHandle, name: &str) -> i64 {
+async fn workspace(store: &StoreHandle, name: &str) -> WorkspaceId {
     let new = NewWorkspace {
         name: name.into(),
         site_id: format!("site-{name}"),

@@ -1,6 +1,7 @@
 //! The campaigns the server knows, parsed and with their templates compiled, for the hot paths
 //! (every ingested event asks which running campaigns it starts).
 
+use herald_domain::WorkspaceId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -13,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 #[derive(Debug)]
 pub struct Loaded {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub state: CampaignState,
     /// The stored definition it was compiled from, to tell a changed campaign at a resync.
@@ -33,7 +34,7 @@ impl Loaded {
 struct Snapshot {
     by_id: HashMap<i64, Arc<Loaded>>,
     /// The running campaigns of each workspace.
-    running: HashMap<i64, Vec<Arc<Loaded>>>,
+    running: HashMap<WorkspaceId, Vec<Arc<Loaded>>>,
 }
 
 /// The campaign registry. Readers take an `Arc` of the current snapshot, so a change (rare)
@@ -153,7 +154,7 @@ impl Registry {
     }
 
     /// Returns the running campaigns of a workspace.
-    pub fn running(&self, workspace_id: i64) -> Vec<Arc<Loaded>> {
+    pub fn running(&self, workspace_id: WorkspaceId) -> Vec<Arc<Loaded>> {
         self.current()
             .running
             .get(&workspace_id)
@@ -162,7 +163,7 @@ impl Registry {
     }
 
     /// Tells whether any campaign runs in a workspace, without copying the list.
-    pub fn any_running(&self, workspace_id: i64) -> bool {
+    pub fn any_running(&self, workspace_id: WorkspaceId) -> bool {
         self.current().running.contains_key(&workspace_id)
     }
 

@@ -1,6 +1,7 @@
 //! Assembling one workspace's engine from what the load reads, and finding what changed while
 //! the server was down.
 
+use herald_domain::WorkspaceId;
 use std::collections::{BTreeSet, HashMap};
 
 use herald_segment_engine::{Cause, Change, Definition, Engine, Origin, PersonHistory, PersonId};
@@ -8,7 +9,7 @@ use herald_store::{SegmentRow, SegmentState};
 
 /// A workspace whose engine is being loaded.
 pub(crate) struct Restart {
-    pub(crate) workspace_id: i64,
+    pub(crate) workspace_id: WorkspaceId,
     engine: Engine,
     segments: Vec<SegmentRow>,
     /// The stored memberships, as `(segment, person)`.
@@ -21,7 +22,7 @@ pub(crate) struct Restart {
 /// A loaded workspace: its engine, the membership changes to store, and the segments whose
 /// interrupted build the load completed.
 pub(crate) struct Restarted {
-    pub(crate) workspace_id: i64,
+    pub(crate) workspace_id: WorkspaceId,
     pub(crate) engine: Engine,
     pub(crate) changes: Vec<Change>,
     pub(crate) unfinished: Vec<SegmentRow>,
@@ -31,7 +32,7 @@ pub(crate) struct Restarted {
 
 impl Restart {
     pub(crate) fn new(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         segments: Vec<SegmentRow>,
         members: Vec<(i64, i64)>,
         now: i64,
@@ -67,7 +68,7 @@ impl Restart {
     /// and manual memberships set to what is stored (they are written before they reach the
     /// engine, so the store is their truth).
     pub(crate) fn resume(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         mut engine: Engine,
         segments: Vec<SegmentRow>,
         members: Vec<(i64, i64)>,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use herald_domain::{Clock, panic_message};
+use herald_domain::{Clock, WorkspaceId, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
 use herald_store::{
     Lease, Ownership, SegmentRow, SegmentState, StoreChange, StoreError, StoreHandle, partition_of,
@@ -36,15 +36,15 @@ pub(crate) type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
 
 pub(crate) enum Command {
     /// A commit's inputs for a workspace, with the commit's position in the engine log.
-    Inputs(i64, Vec<Input>, Option<i64>),
+    Inputs(WorkspaceId, Vec<Input>, Option<i64>),
     /// The place of the load's history read in commit order (see `loading`).
     Pinned(u64),
     /// A segment to build, boxed: it is large and rare, and inputs are small and many.
     Build(Box<(SegmentRow, Option<Definition>)>),
-    Remove(i64, i64),
+    Remove(WorkspaceId, i64),
     Query(Query),
     Manual {
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         segment_id: i64,
         people: Vec<i64>,
         add: bool,
@@ -55,13 +55,13 @@ pub(crate) enum Command {
     WriteImage(oneshot::Sender<()>),
     /// An engine-log entry (position, workspace, encoded inputs), for an engine that follows
     /// the log (`follow`).
-    Logged(i64, i64, Vec<u8>),
+    Logged(i64, WorkspaceId, Vec<u8>),
     /// A query to run once the engines hold every input up to this log position (an engine
     /// that follows the log: the log's end when the query was asked).
     QueryAfter(i64, Query),
     /// A segment as stored now (`None`: deleted), for an engine that follows the store, and
     /// whether a manual one's members are to be read again (they changed).
-    Catalog(i64, i64, Option<Box<SegmentRow>>, bool),
+    Catalog(WorkspaceId, i64, Option<Box<SegmentRow>>, bool),
     /// Every stored segment, after the notifications of changes may have missed some.
     CatalogAll(Vec<SegmentRow>),
     /// The partitions this node owns after a renewal of its leases.
@@ -80,7 +80,7 @@ struct Owned {
 }
 
 impl Owned {
-    fn holds(&self, workspace_id: i64, person: i64, now: i64) -> bool {
+    fn holds(&self, workspace_id: WorkspaceId, person: i64, now: i64) -> bool {
         now < self.until
             && self
                 .epochs
@@ -101,7 +101,7 @@ pub(crate) struct Following {
 pub(crate) struct Runner {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
-    pub(crate) engines: HashMap<i64, Engine>,
+    pub(crate) engines: HashMap<WorkspaceId, Engine>,
     /// Lets the load put its marker in the queue.
     sender: mpsc::Sender<Command>,
     triggers: Option<Arc<dyn MembershipTriggers>>,
@@ -263,7 +263,7 @@ impl Runner {
         image: Option<Image>,
     ) -> Result<(), StoreError> {
         let had_image = image.is_some();
-        let mut imaged: HashMap<i64, Engine> = image
+        let mut imaged: HashMap<WorkspaceId, Engine> = image
             .map(|image| image.workspaces.into_iter().collect())
             .unwrap_or_default();
         let mut from_image = false;
@@ -342,7 +342,7 @@ impl Runner {
                 self.mark_finished(segment);
             }
             tracing::info!(
-                workspace_id = workspace.workspace_id,
+                workspace_id = workspace.workspace_id.get(),
                 segments = workspace.segments,
                 people = workspace.people,
                 from_image,
@@ -625,9 +625,9 @@ impl Runner {
                 );
             }
             Command::CatalogAll(rows) => {
-                let stored: std::collections::HashSet<(i64, i64)> =
+                let stored: std::collections::HashSet<(WorkspaceId, i64)> =
                     rows.iter().map(|row| (row.workspace_id, row.id)).collect();
-                let gone: Vec<(i64, i64)> = self
+                let gone: Vec<(WorkspaceId, i64)> = self
                     .engines
                     .iter()
                     .flat_map(|(workspace_id, engine)| {
@@ -671,7 +671,7 @@ impl Runner {
 
     /// Applies the log entry at `position`, the one after the last applied, then the queries
     /// that waited for it.
-    fn apply_logged(&mut self, position: i64, workspace_id: i64, bytes: &[u8], now: i64) {
+    fn apply_logged(&mut self, position: i64, workspace_id: WorkspaceId, bytes: &[u8], now: i64) {
         if position <= self.position {
             return;
         }
@@ -778,7 +778,7 @@ impl Runner {
             tracing::error!(error = %error, "cannot take over partitions");
             return;
         }
-        let workspaces: Vec<i64> = self.engines.keys().copied().collect();
+        let workspaces: Vec<WorkspaceId> = self.engines.keys().copied().collect();
         for workspace_id in workspaces {
             let stored = match self
                 .store
@@ -816,7 +816,7 @@ impl Runner {
                 }
             }
             tracing::info!(
-                workspace_id,
+                workspace_id = workspace_id.get(),
                 partitions = partitions.len(),
                 changes = changes.len(),
                 "partitions taken over"
@@ -828,7 +828,7 @@ impl Runner {
     /// Brings a manual segment's members in the engine to the stored ones, which the node that
     /// changed them stored before it announced them; the owners store what that does to the
     /// segments derived from it.
-    fn follow_manual(&mut self, workspace_id: i64, segment_id: i64, now: i64) {
+    fn follow_manual(&mut self, workspace_id: WorkspaceId, segment_id: i64, now: i64) {
         let stored = match self
             .store
             .read_blocking(move |r| r.segment_members(workspace_id))
@@ -864,7 +864,7 @@ impl Runner {
     /// follows the store: built when its definition differs from the one the engine holds.
     fn follow_segment(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         segment_id: i64,
         row: Option<SegmentRow>,
         manual_members: bool,
@@ -989,7 +989,7 @@ impl Runner {
     /// runs they trigger in the same job. Background jobs fill the writer's gaps, so that a storm
     /// of deadlines (a million people leaving a segment at midnight) never makes ingest wait
     /// behind it; a restart recomputes and stores whatever was still queued.
-    fn persist(&self, workspace_id: i64, changes: &[Change]) {
+    fn persist(&self, workspace_id: WorkspaceId, changes: &[Change]) {
         // An engine that follows the store stores the changes of the people whose partition
         // this node owns, while it owns it; the other owners store the rest.
         if self.follows {
@@ -1009,7 +1009,7 @@ impl Runner {
         }
     }
 
-    fn persist_chunk(&self, workspace_id: i64, changes: &[Change]) {
+    fn persist_chunk(&self, workspace_id: WorkspaceId, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
@@ -1069,7 +1069,7 @@ impl Runner {
 fn write_image(
     settings: &ImageSettings,
     position: i64,
-    engines: &HashMap<i64, Engine>,
+    engines: &HashMap<WorkspaceId, Engine>,
     store: &StoreHandle,
     shared: Option<(String, i64)>,
 ) -> Result<u64, String> {

@@ -1,7 +1,7 @@
 //! Campaigns and the durable delivery queue: reads and writes `campaigns`, `runs`,
 //! `enrollments` and `deliveries`, and reads `delivery_metrics` for a campaign's outcome counts.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, to_json};
 use herald_store::{
     CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState,
@@ -105,7 +105,7 @@ fn delivery_from_row(row: &Row) -> Result<DeliveryRow, StoreError> {
 
 pub(crate) fn campaigns(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<Vec<CampaignRow>, StoreError> {
     let sql =
         format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 ORDER BY id");
@@ -114,7 +114,7 @@ pub(crate) fn campaigns(
 
 pub(crate) fn campaign(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
 ) -> Result<Option<CampaignRow>, StoreError> {
     let sql =
@@ -124,7 +124,7 @@ pub(crate) fn campaign(
 
 pub(crate) fn campaign_days(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     campaign_id: i64,
     since: UnixSeconds,
 ) -> Result<Vec<(i64, String, i64)>, StoreError> {
@@ -168,7 +168,7 @@ pub(crate) fn campaign_days(
 
 pub(crate) fn campaign_sent_since(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     campaign_id: i64,
     since: UnixSeconds,
 ) -> Result<i64, StoreError> {
@@ -230,7 +230,7 @@ pub(crate) fn run(pg: &mut Pg<'_>, id: i64) -> Result<Option<RunRow>, StoreError
 
 pub(crate) fn runs_of_campaign(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     campaign_id: i64,
 ) -> Result<Vec<RunRow>, StoreError> {
     let sql = format!(
@@ -287,7 +287,7 @@ pub(crate) fn deliveries(
 
 pub(crate) fn campaign_metrics(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     campaign_id: i64,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     // The explicit order is the one SQLite's grouping gives: metrics nobody lists by name are
@@ -374,7 +374,7 @@ pub(crate) fn update_campaign(pg: &mut Pg<'_>, campaign: &CampaignRow) -> Result
 
 pub(crate) fn delete_campaign(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
 ) -> Result<bool, StoreError> {
     let deleted = pg.execute(
@@ -432,7 +432,7 @@ pub(crate) fn update_run(pg: &mut Pg<'_>, run: &RunRow) -> Result<(), StoreError
 
 pub(crate) fn enroll_once(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     campaign_id: i64,
     person_seq: i64,
     now: UnixSeconds,

@@ -1,6 +1,7 @@
 //! Segments and their memberships: reads and writes `segments`, `segment_members`,
 //! `segment_history`, `segment_days` and `segment_purges`.
 
+use herald_domain::WorkspaceId;
 use std::collections::BTreeMap;
 
 use herald_store::codec::{corrupt_row, membership_change, parse_json, skip_corrupt, to_json};
@@ -45,14 +46,17 @@ fn segment_from_row(row: &postgres::Row) -> Result<SegmentRow, StoreError> {
     })
 }
 
-pub(crate) fn segments(pg: &mut Pg<'_>, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+pub(crate) fn segments(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+) -> Result<Vec<SegmentRow>, StoreError> {
     let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 ORDER BY id");
     pg.all(&sql, &[&workspace_id], segment_from_row)
 }
 
 pub(crate) fn segment(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
 ) -> Result<Option<SegmentRow>, StoreError> {
     let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 AND id = $2");
@@ -61,7 +65,7 @@ pub(crate) fn segment(
 
 pub(crate) fn segment_members(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
     let rows = pg.query(
         "SELECT m.segment_id, m.person_seq FROM segment_members m
@@ -189,7 +193,7 @@ pub(crate) fn update_segment(pg: &mut Pg<'_>, segment: &SegmentRow) -> Result<()
 
 pub(crate) fn delete_segment(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: i64,
 ) -> Result<bool, StoreError> {
     let deleted = pg.execute(
@@ -251,7 +255,7 @@ struct NetMembership {
 
 pub(crate) fn record_membership_changes(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     changes: &[MembershipChange],
 ) -> Result<(), StoreError> {
     if changes.is_empty() {

@@ -1,6 +1,6 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::{
     CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState, StoreError,
 };
@@ -129,7 +129,7 @@ impl Queries<'_> {
 
     pub(crate) fn runs_of_campaign_query(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         campaign_id: i64,
     ) -> Result<Vec<RunRow>, StoreError> {
         let sql = format!(
@@ -190,7 +190,7 @@ impl Queries<'_> {
 
     pub(crate) fn campaign_days_query(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         campaign_id: i64,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
@@ -233,7 +233,7 @@ impl Queries<'_> {
 
     pub(crate) fn campaign_metrics_query(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         campaign_id: i64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let mut counts = Vec::new();

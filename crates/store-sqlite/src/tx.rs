@@ -1,6 +1,6 @@
 //! The write queries, run by the writer inside its transaction.
 
-use herald_domain::{Identifier, UnixSeconds};
+use herald_domain::{Identifier, UnixSeconds, WorkspaceId};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
@@ -58,7 +58,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError> {
         if let Some(person) = self.cache.person(workspace_id, identifier) {
@@ -70,28 +70,39 @@ impl StoreRead for Tx<'_, '_> {
         }
         Ok(found)
     }
-    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
+    fn person_by_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        seq: i64,
+    ) -> Result<Option<Person>, StoreError> {
         self.queries.person_by_seq(workspace_id, seq)
     }
     fn person_ids(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seqs: &[i64],
     ) -> Result<Vec<Option<String>>, StoreError> {
         self.queries.person_ids(workspace_id, seqs)
     }
-    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
+    fn devices(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: i64,
+    ) -> Result<Vec<Device>, StoreError> {
         self.queries.devices(workspace_id, person_seq)
     }
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
         self.queries.activities(query)
     }
-    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
+    fn event_index(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<EventIndexEntry>, StoreError> {
         self.queries.event_index(workspace_id)
     }
     fn event_days(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_day: i64,
         to_day: i64,
     ) -> Result<Vec<EventDayCount>, StoreError> {
@@ -99,7 +110,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn is_suppressed(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
         if !self.cache.suppressed_workspaces_loaded() {
@@ -113,7 +124,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
     ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
         self.queries.anonymous_link(workspace_id, anonymous_id)
@@ -124,12 +135,12 @@ impl StoreRead for Tx<'_, '_> {
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.queries.setting(key)
     }
-    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+    fn live_people(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Person>, StoreError> {
         self.queries.live_people(workspace_id)
     }
     fn for_each_history(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
         self.queries.for_each_history(workspace_id, each)
@@ -137,7 +148,7 @@ impl StoreRead for Tx<'_, '_> {
     fn engine_log_after(
         &mut self,
         after: i64,
-        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+        each: &mut dyn FnMut(i64, WorkspaceId, Vec<u8>) -> bool,
     ) -> Result<(), StoreError> {
         self.queries.engine_log_after(after, each)
     }
@@ -147,29 +158,43 @@ impl StoreRead for Tx<'_, '_> {
     fn engine_log_end(&mut self) -> Result<i64, StoreError> {
         self.queries.engine_log_end()
     }
-    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    fn events_of_live_people(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_live_people(workspace_id)
     }
     fn events_of_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_person(workspace_id, person_seq)
     }
-    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+    fn segments(&mut self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, StoreError> {
         self.queries.segments(workspace_id)
     }
-    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
+    fn campaigns(&mut self, workspace_id: WorkspaceId) -> Result<Vec<CampaignRow>, StoreError> {
         self.queries.campaigns(workspace_id)
     }
-    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+    fn campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: i64,
+    ) -> Result<Option<CampaignRow>, StoreError> {
         self.queries.campaign(workspace_id, id)
     }
-    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
+    fn segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: i64,
+    ) -> Result<Option<SegmentRow>, StoreError> {
         self.queries.segment(workspace_id, id)
     }
-    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    fn segment_members(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
         self.queries.segment_members(workspace_id)
     }
     fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
@@ -180,7 +205,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn campaign_days(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         campaign_id: i64,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
@@ -188,7 +213,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn campaign_sent_since(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         campaign_id: i64,
         since: UnixSeconds,
     ) -> Result<i64, StoreError> {
@@ -202,12 +227,15 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         self.queries.segment_days(segment_id, from_day)
     }
-    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
+    fn workspace_keys_sealed(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Option<String>, StoreError> {
         self.queries.workspace_keys_sealed(workspace_id)
     }
     fn people_page(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -215,7 +243,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn search_people(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -257,7 +285,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn runs_of_campaign(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         campaign_id: i64,
     ) -> Result<Vec<RunRow>, StoreError> {
         self.queries.runs_of_campaign(workspace_id, campaign_id)
@@ -277,7 +305,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn campaign_metrics(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         campaign_id: i64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.queries.campaign_metrics(workspace_id, campaign_id)
@@ -314,7 +342,7 @@ impl StoreTx for Tx<'_, '_> {
             other => other,
         })?;
         Ok(Workspace {
-            id: self.connection().last_insert_rowid(),
+            id: WorkspaceId::new(self.connection().last_insert_rowid()),
             name: new.name.clone(),
             site_id: new.site_id.clone(),
             created_at: new.created_at,
@@ -369,7 +397,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn delete_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seq: i64,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
@@ -415,7 +443,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn attach_anonymous(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         since: UnixSeconds,
@@ -445,7 +473,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn set_anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         now: UnixSeconds,
@@ -462,7 +490,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn move_events(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
         since: UnixSeconds,
@@ -499,7 +527,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn upsert_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         device: &Device,
     ) -> Result<(), StoreError> {
@@ -523,7 +551,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn delete_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         token: &str,
     ) -> Result<bool, StoreError> {
@@ -536,7 +564,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn move_devices(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
     ) -> Result<(), StoreError> {
@@ -549,7 +577,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn suppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
@@ -564,7 +592,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn unsuppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
         let changed = self.execute(
@@ -596,7 +624,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn note_event(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: &str,
         name: &str,
         timestamp: UnixSeconds,
@@ -607,7 +635,11 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn set_workspace_keys(&mut self, workspace_id: i64, sealed: &str) -> Result<(), StoreError> {
+    fn set_workspace_keys(
+        &mut self,
+        workspace_id: WorkspaceId,
+        sealed: &str,
+    ) -> Result<(), StoreError> {
         self.execute(
             "UPDATE workspaces SET keys_sealed = ?2 WHERE id = ?1",
             params![workspace_id, sealed],
@@ -686,7 +718,7 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+    fn delete_campaign(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError> {
         let deleted = self.execute(
             "DELETE FROM campaigns WHERE workspace_id = ?1 AND id = ?2",
             params![workspace_id, id],
@@ -714,7 +746,7 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+    fn delete_segment(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError> {
         let deleted = self.execute(
             "DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2",
             params![workspace_id, id],
@@ -731,7 +763,11 @@ impl StoreTx for Tx<'_, '_> {
     fn insert_user(&mut self, new: &NewUser) -> Result<User, StoreError> {
         crate::users::insert_user(self.connection(), new)
     }
-    fn grant_workspace(&mut self, user_id: i64, workspace_id: i64) -> Result<(), StoreError> {
+    fn grant_workspace(
+        &mut self,
+        user_id: i64,
+        workspace_id: WorkspaceId,
+    ) -> Result<(), StoreError> {
         crate::users::grant_workspace(self.connection(), user_id, workspace_id)
     }
     fn insert_session(&mut self, session: &SessionRow) -> Result<(), StoreError> {
@@ -769,7 +805,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn append_engine_log(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         inputs: &[u8],
     ) -> Result<LogPosition, StoreError> {
         // One writer: the order of appends is the order of commits.
@@ -796,7 +832,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn record_membership_changes(
         &mut self,
-        _workspace_id: i64,
+        _workspace_id: WorkspaceId,
         changes: &[MembershipChange],
     ) -> Result<(), StoreError> {
         // The day counts, summed per (segment, day) first: a build's million entries are one
@@ -857,7 +893,7 @@ impl StoreTx for Tx<'_, '_> {
     }
     fn enroll_once(
         &mut self,
-        _workspace_id: i64,
+        _workspace_id: WorkspaceId,
         campaign_id: i64,
         person_seq: i64,
         now: UnixSeconds,

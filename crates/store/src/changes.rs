@@ -6,12 +6,14 @@
 //! subscriber reads the changed row afresh, so notifications carry only what changed, never
 //! its content, and several of them may be merged or repeated without harm.
 
+use herald_domain::WorkspaceId;
+
 /// What changed. `Resync` means anything may have changed (the subscription was interrupted):
 /// a subscriber reloads all it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreChange {
-    Campaign { workspace_id: i64, id: i64 },
-    Segment { workspace_id: i64, id: i64 },
+    Campaign { workspace_id: WorkspaceId, id: i64 },
+    Segment { workspace_id: WorkspaceId, id: i64 },
     Resync,
 }
 
@@ -46,17 +48,19 @@ impl StoreChange {
 
 #[cfg(test)]
 mod tests {
+    use herald_domain::WorkspaceId;
+
     use super::StoreChange;
 
     #[test]
     fn a_change_reads_back_and_anything_else_is_a_resync() {
         for change in [
             StoreChange::Campaign {
-                workspace_id: 3,
+                workspace_id: WorkspaceId::new(3),
                 id: 41,
             },
             StoreChange::Segment {
-                workspace_id: 1,
+                workspace_id: WorkspaceId::new(1),
                 id: 7,
             },
             StoreChange::Resync,

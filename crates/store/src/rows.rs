@@ -1,6 +1,6 @@
 //! Plain row types passed across the store boundary.
 
-use herald_domain::{ActivityKind, UnixSeconds};
+use herald_domain::{ActivityKind, UnixSeconds, WorkspaceId};
 
 use crate::{CampaignState, DeliveryStatus, RunState, SegmentState};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 /// A workspace: one customer's isolated set of people, events and keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Workspace {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
     pub site_id: String,
     pub created_at: UnixSeconds,
@@ -37,7 +37,7 @@ pub struct WorkspaceCredentials {
 pub struct Person {
     /// The store's dense internal number for this person; never reused.
     pub seq: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     /// Generated at creation, immutable, without the `cio_` prefix.
     pub cio_id: String,
     pub id: Option<String>,
@@ -67,7 +67,7 @@ impl Person {
 /// What creating a person stores.
 #[derive(Debug, Clone)]
 pub struct NewPerson {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub cio_id: String,
     pub id: Option<String>,
     pub email: Option<String>,
@@ -78,7 +78,7 @@ pub struct NewPerson {
 /// One entry to append to the activity log. Events are activities of kind event, page or screen.
 #[derive(Debug, Clone)]
 pub struct NewActivity {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub person_seq: Option<i64>,
     /// Set for anonymous events until they attach to a person.
     pub anonymous_id: Option<String>,
@@ -127,9 +127,9 @@ pub struct CustomerIdentifiers {
 }
 
 /// A filter over the activity log, newest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ActivityQuery {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub person_seq: Option<i64>,
     pub kind: Option<String>,
     pub name: Option<String>,
@@ -200,7 +200,7 @@ pub struct StoredEvent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentRow {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub description: String,
     /// The definition as sent; `None` for a manual segment.
@@ -214,7 +214,7 @@ pub struct SegmentRow {
 /// What creating a segment stores.
 #[derive(Debug, Clone)]
 pub struct NewSegment {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub description: String,
     pub definition: Option<Value>,
@@ -286,7 +286,7 @@ impl MembershipOrigin {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CampaignRow {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// The validated campaign as sent.
     pub definition: Value,
@@ -299,7 +299,7 @@ pub struct CampaignRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRow {
     pub id: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub campaign_id: i64,
     pub person_seq: i64,
     /// Unique per campaign, person and trigger; the idempotency keys of the run's messages
@@ -322,7 +322,7 @@ pub struct RunRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryRow {
     pub id: String,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub campaign_id: i64,
     pub run_id: i64,
     pub person_seq: i64,
@@ -341,9 +341,9 @@ pub struct DeliveryRow {
 }
 
 /// Which deliveries to list, newest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeliveryQuery {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub campaign_id: Option<i64>,
     pub person_seq: Option<i64>,
     /// Only deliveries in this status.

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use herald_campaigns::Campaign;
-use herald_domain::Clock;
+use herald_domain::{Clock, WorkspaceId};
 use herald_segments::Segments;
 use herald_store::{CampaignRow, CampaignState, StoreHandle};
 use serde_json::Value;
@@ -69,12 +69,19 @@ impl Campaigns {
     }
 
     /// Every campaign of a workspace, oldest first.
-    pub async fn list(&self, workspace_id: i64) -> Result<Vec<CampaignRow>, CampaignsError> {
+    pub async fn list(
+        &self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<CampaignRow>, CampaignsError> {
         Ok(self.store.read(move |r| r.campaigns(workspace_id)).await?)
     }
 
     /// One campaign of a workspace.
-    pub async fn get(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+    pub async fn get(
+        &self,
+        workspace_id: WorkspaceId,
+        id: i64,
+    ) -> Result<CampaignRow, CampaignsError> {
         self.store
             .read(move |r| r.campaign(workspace_id, id))
             .await?
@@ -85,7 +92,7 @@ impl Campaigns {
     /// its trigger names (it exists). Returns its name.
     pub async fn validate(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         definition: &Value,
     ) -> Result<String, CampaignsError> {
         let segments: BTreeSet<i64> = self
@@ -111,7 +118,7 @@ impl Campaigns {
     /// Stores a valid campaign as a draft.
     pub async fn create(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         definition: Value,
     ) -> Result<CampaignRow, CampaignsError> {
         let name = self.validate(workspace_id, &definition).await?;
@@ -136,7 +143,7 @@ impl Campaigns {
     /// Replaces a campaign's definition; its state stays.
     pub async fn update(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         definition: Value,
     ) -> Result<CampaignRow, CampaignsError> {
@@ -158,7 +165,7 @@ impl Campaigns {
     }
 
     /// Deletes a campaign and ends its runs in the same write: it sends nothing more.
-    pub async fn delete(&self, workspace_id: i64, id: i64) -> Result<(), CampaignsError> {
+    pub async fn delete(&self, workspace_id: WorkspaceId, id: i64) -> Result<(), CampaignsError> {
         let now = self.clock.now();
         let deleted = self
             .store

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_delivery::NetworkGuard;
-use herald_domain::{Clock, ManualClock};
+use herald_domain::{Clock, ManualClock, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_segments::{SegmentDraft, Segments};
 use herald_store::{CampaignState, NewWorkspace, RunState, StoreHandle};
@@ -21,7 +21,7 @@ pub(super) struct Setup {
     pub(super) ingest: Ingest,
     pub(super) segments: Segments,
     pub(super) campaigns: Campaigns,
-    pub(super) workspace: i64,
+    pub(super) workspace: WorkspaceId,
     _dir: tempfile::TempDir,
 }
 

@@ -5,6 +5,7 @@
 //! apply, and the campaign's filter from the same evaluator the dispatcher runs.
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
+use herald_domain::WorkspaceId;
 use herald_segment_engine::filter::holds;
 use herald_segment_engine::reference::matches;
 use herald_segments::{EventWhatIf, SegmentAnswer};
@@ -39,7 +40,7 @@ impl Campaigns {
     /// checks it) would do if sent to a person now. Stores nothing.
     pub async fn what_if_event(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         name: &str,
         data: &Map<String, Value>,

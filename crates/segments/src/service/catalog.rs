@@ -1,5 +1,6 @@
 //! Creating, editing, listing and deleting segments, with their definitions' checks.
 
+use herald_domain::WorkspaceId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use herald_segment_engine::Definition;
@@ -29,12 +30,16 @@ pub struct SegmentEdit {
 
 impl Segments {
     /// Every segment of a workspace, oldest first.
-    pub async fn list(&self, workspace_id: i64) -> Result<Vec<SegmentRow>, SegmentsError> {
+    pub async fn list(&self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, SegmentsError> {
         Ok(self.store.read(move |r| r.segments(workspace_id)).await?)
     }
 
     /// One segment of a workspace.
-    pub async fn get(&self, workspace_id: i64, id: i64) -> Result<SegmentRow, SegmentsError> {
+    pub async fn get(
+        &self,
+        workspace_id: WorkspaceId,
+        id: i64,
+    ) -> Result<SegmentRow, SegmentsError> {
         self.store
             .read(move |r| r.segment(workspace_id, id))
             .await?
@@ -46,7 +51,7 @@ impl Segments {
     /// created or edited on another node is known here before its notification arrives.
     pub(crate) async fn get_known(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
     ) -> Result<SegmentRow, SegmentsError> {
         let row = self.get(workspace_id, id).await?;
@@ -59,7 +64,7 @@ impl Segments {
     /// segments only when the definition refers to any, so a plain preview costs no read.
     pub async fn check_definition(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         value: &Value,
         own_id: Option<i64>,
     ) -> Result<Definition, SegmentsError> {
@@ -80,7 +85,7 @@ impl Segments {
     /// Saves a new segment and starts its build (a manual one starts empty and `finished`).
     pub async fn create(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         draft: SegmentDraft,
     ) -> Result<SegmentRow, SegmentsError> {
         let name = checked_name(&draft.name)?;
@@ -111,7 +116,7 @@ impl Segments {
     /// Edits a segment; a changed definition rebuilds it.
     pub async fn update(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         edit: SegmentEdit,
     ) -> Result<SegmentRow, SegmentsError> {
@@ -152,7 +157,7 @@ impl Segments {
 
     /// Deletes a segment no other segment refers to. Its members and history stop counting at
     /// once; their rows are removed in steps in the background.
-    pub async fn delete(&self, workspace_id: i64, id: i64) -> Result<(), SegmentsError> {
+    pub async fn delete(&self, workspace_id: WorkspaceId, id: i64) -> Result<(), SegmentsError> {
         self.get(workspace_id, id).await?;
         let users: Vec<i64> = self
             .list(workspace_id)

@@ -1,5 +1,6 @@
 //! What the engine answers about segments, with the store's identifiers and history beside it.
 
+use herald_domain::WorkspaceId;
 use herald_segment_engine::engine::Preview;
 use herald_store::{MembershipCause, MembershipOrigin, Person};
 use serde::Serialize;
@@ -60,7 +61,7 @@ pub struct Interval {
 
 impl Segments {
     /// How many people are in a segment now.
-    pub async fn count(&self, workspace_id: i64, id: i64) -> Result<usize, SegmentsError> {
+    pub async fn count(&self, workspace_id: WorkspaceId, id: i64) -> Result<usize, SegmentsError> {
         self.get_known(workspace_id, id).await?;
         Ok(self
             .query(move |view| view.engines.get(&workspace_id).map_or(0, |e| e.count(id)))
@@ -71,7 +72,7 @@ impl Segments {
     /// oldest first, worked back from its size now through its entries and exits per day.
     pub async fn sizes_by_day(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         today: i64,
         days: i64,
@@ -100,7 +101,7 @@ impl Segments {
     /// Up to `limit` members after internal number `after` (`None` from the start).
     pub async fn members_page(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         after: Option<i64>,
         limit: usize,
@@ -139,7 +140,7 @@ impl Segments {
     /// The segments a person is in now, oldest first.
     pub async fn of_person(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<herald_store::SegmentRow>, SegmentsError> {
         let ids: Vec<i64> = self
@@ -158,7 +159,7 @@ impl Segments {
     /// common first: the engine keeps the counts as attributes change.
     pub async fn attribute_counts(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
     ) -> Result<Vec<(String, usize)>, SegmentsError> {
         Ok(self
             .query(move |view| {
@@ -172,7 +173,7 @@ impl Segments {
     /// Counts a definition's members now, with the first `sample` ids, without saving it.
     pub async fn preview(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         definition: &Value,
         sample: usize,
     ) -> Result<SegmentPreview, SegmentsError> {
@@ -207,7 +208,7 @@ impl Segments {
     /// first `sample` ids it would have, and how many people would enter and leave.
     pub async fn preview_change(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         definition: &Value,
         sample: usize,
@@ -246,7 +247,7 @@ impl Segments {
     /// An engine preview with its sample's ids, read off the engine's thread.
     async fn with_ids(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         preview: Preview,
     ) -> Result<SegmentPreview, SegmentsError> {
         let seqs = preview.sample;
@@ -264,7 +265,7 @@ impl Segments {
     /// definition answers for them now.
     pub async fn explain(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         person_seq: i64,
     ) -> Result<Explanation, SegmentsError> {
@@ -316,7 +317,7 @@ impl Segments {
     /// A person's stays in a segment, oldest first, with every change the engine made so far.
     pub async fn history(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         id: i64,
         person_seq: i64,
     ) -> Result<Vec<Interval>, SegmentsError> {

@@ -5,6 +5,7 @@
 //! same function the engine is tested against, so the outcome is what sending would do. Manual
 //! segments do not move on events: their answer is the engine's membership, before and after.
 
+use herald_domain::WorkspaceId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -48,7 +49,7 @@ impl Segments {
     /// named `name` with `data`, at the engine's current time. Stores nothing.
     pub async fn what_if_event(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         name: String,
         data: Map<String, Value>,

@@ -2,6 +2,7 @@
 //! days, its most frequent events, its segments with their sizes and how they changed in a
 //! week, and its running campaigns with what they sent in the last day.
 
+use herald_domain::WorkspaceId;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -82,7 +83,7 @@ pub async fn home(user: SignedIn) -> Response {
 pub async fn workspace(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(id)?);
     let now = state.now();
