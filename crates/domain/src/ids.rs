@@ -4,17 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Declares an id: a copyable newtype over the stored `i64`, serialized, displayed and bound in
-/// SQL (with the `sqlite` and `postgres` features) exactly as the bare number.
+/// Declares an id: a copyable newtype over the stored `i64`, serialized, displayed, debugged and
+/// bound in SQL (with the `sqlite` and `postgres` features) exactly as the bare number. `Debug`
+/// too, because messages that reach clients format lists of ids with it (`{users:?}`).
 macro_rules! stored_id {
     (
         $(#[$meta:meta])*
         pub struct $name:ident;
     ) => {
         $(#[$meta])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-        )]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(i64);
 
@@ -45,6 +44,12 @@ macro_rules! stored_id {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&self.0, f)
             }
         }
 
@@ -110,6 +115,11 @@ stored_id! {
     pub struct WorkspaceId;
 }
 
+stored_id! {
+    /// A segment of a workspace's people.
+    pub struct SegmentId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::WorkspaceId;
@@ -124,6 +134,7 @@ mod tests {
             id
         );
         assert_eq!(id.to_string(), "42");
+        assert_eq!(format!("{:?}", vec![id]), "[42]");
         assert_eq!("42".parse::<WorkspaceId>(), Ok(id));
         assert_eq!(id.get(), 42);
         assert_eq!(i64::from(id), 42);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use herald_domain::{Clock, ManualClock, WorkspaceId};
+use herald_domain::{Clock, ManualClock, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_store::StoreHandle;
 use herald_store_postgres::PostgresStore;
@@ -84,7 +84,11 @@ fn buy_in_turns(
 }
 
 /// Creates "bought at least 3 times" on `node`; returns its id.
-fn regulars_segment(runtime: &tokio::runtime::Runtime, node: &Node, workspace: WorkspaceId) -> i64 {
+fn regulars_segment(
+    runtime: &tokio::runtime::Runtime,
+    node: &Node,
+    workspace: WorkspaceId,
+) -> SegmentId {
     let draft = SegmentDraft {
         name: "Regulars".into(),
         description: String::new(),
@@ -115,7 +119,7 @@ fn members(
     runtime: &tokio::runtime::Runtime,
     node: &Node,
     workspace: WorkspaceId,
-    id: i64,
+    id: SegmentId,
 ) -> BTreeSet<String> {
     runtime
         .block_on(node.segments.members_page(workspace, id, None, 1000))
@@ -217,7 +221,7 @@ fn owned(runtime: &tokio::runtime::Runtime, node: &Node) -> usize {
 }
 
 /// The stored members of a segment, by id.
-fn stored(store: &StoreHandle, workspace: WorkspaceId, segment: i64) -> BTreeSet<String> {
+fn stored(store: &StoreHandle, workspace: WorkspaceId, segment: SegmentId) -> BTreeSet<String> {
     store
         .read_blocking(move |r| {
             let mut ids = BTreeSet::new();

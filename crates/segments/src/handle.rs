@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use herald_domain::{Clock, WorkspaceId};
+use herald_domain::{Clock, SegmentId, WorkspaceId};
 use herald_segment_engine::{Definition, Engine, Input};
 use herald_store::{SegmentRow, StoreHandle};
 use tokio::sync::{oneshot, watch};
@@ -208,7 +208,7 @@ impl Segments {
     }
 
     /// Forgets a deleted segment.
-    pub fn remove(&self, workspace_id: WorkspaceId, segment_id: i64) {
+    pub fn remove(&self, workspace_id: WorkspaceId, segment_id: SegmentId) {
         let _ = self.sender.send(Command::Remove(workspace_id, segment_id));
     }
 
@@ -247,7 +247,7 @@ impl Segments {
     pub async fn set_manual(
         &self,
         workspace_id: WorkspaceId,
-        segment_id: i64,
+        segment_id: SegmentId,
         people: Vec<i64>,
         add: bool,
     ) -> Result<(), EngineError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use herald_domain::{Clock, WorkspaceId, panic_message};
+use herald_domain::{Clock, SegmentId, WorkspaceId, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
 use herald_store::{
     Lease, Ownership, SegmentRow, SegmentState, StoreChange, StoreError, StoreHandle, partition_of,
@@ -41,11 +41,11 @@ pub(crate) enum Command {
     Pinned(u64),
     /// A segment to build, boxed: it is large and rare, and inputs are small and many.
     Build(Box<(SegmentRow, Option<Definition>)>),
-    Remove(WorkspaceId, i64),
+    Remove(WorkspaceId, SegmentId),
     Query(Query),
     Manual {
         workspace_id: WorkspaceId,
-        segment_id: i64,
+        segment_id: SegmentId,
         people: Vec<i64>,
         add: bool,
         reply: oneshot::Sender<Result<(), StoreError>>,
@@ -61,7 +61,7 @@ pub(crate) enum Command {
     QueryAfter(i64, Query),
     /// A segment as stored now (`None`: deleted), for an engine that follows the store, and
     /// whether a manual one's members are to be read again (they changed).
-    Catalog(WorkspaceId, i64, Option<Box<SegmentRow>>, bool),
+    Catalog(WorkspaceId, SegmentId, Option<Box<SegmentRow>>, bool),
     /// Every stored segment, after the notifications of changes may have missed some.
     CatalogAll(Vec<SegmentRow>),
     /// The partitions this node owns after a renewal of its leases.
@@ -625,9 +625,9 @@ impl Runner {
                 );
             }
             Command::CatalogAll(rows) => {
-                let stored: std::collections::HashSet<(WorkspaceId, i64)> =
+                let stored: std::collections::HashSet<(WorkspaceId, SegmentId)> =
                     rows.iter().map(|row| (row.workspace_id, row.id)).collect();
-                let gone: Vec<(WorkspaceId, i64)> = self
+                let gone: Vec<(WorkspaceId, SegmentId)> = self
                     .engines
                     .iter()
                     .flat_map(|(workspace_id, engine)| {
@@ -791,7 +791,7 @@ impl Runner {
                 }
             };
             let mine = |person: i64| partitions.contains(&partition_of(workspace_id, person));
-            let stored: std::collections::BTreeSet<(i64, i64)> = stored
+            let stored: std::collections::BTreeSet<(SegmentId, i64)> = stored
                 .into_iter()
                 .filter(|(_, person)| mine(*person))
                 .collect();
@@ -828,7 +828,7 @@ impl Runner {
     /// Brings a manual segment's members in the engine to the stored ones, which the node that
     /// changed them stored before it announced them; the owners store what that does to the
     /// segments derived from it.
-    fn follow_manual(&mut self, workspace_id: WorkspaceId, segment_id: i64, now: i64) {
+    fn follow_manual(&mut self, workspace_id: WorkspaceId, segment_id: SegmentId, now: i64) {
         let stored = match self
             .store
             .read_blocking(move |r| r.segment_members(workspace_id))
@@ -865,7 +865,7 @@ impl Runner {
     fn follow_segment(
         &mut self,
         workspace_id: WorkspaceId,
-        segment_id: i64,
+        segment_id: SegmentId,
         row: Option<SegmentRow>,
         manual_members: bool,
         now: i64,
@@ -899,7 +899,7 @@ impl Runner {
         let definition = match row.definition.as_ref().map(Definition::parse).transpose() {
             Ok(definition) => definition,
             Err(error) => {
-                tracing::error!(segment = segment_id, error = %error, "a stored segment definition cannot be read; the engine leaves it out");
+                tracing::error!(segment = segment_id.get(), error = %error, "a stored segment definition cannot be read; the engine leaves it out");
                 return;
             }
         };
@@ -931,7 +931,7 @@ impl Runner {
         }
         self.persist(segment.workspace_id, &changes);
         tracing::info!(
-            segment = segment.id,
+            segment = segment.id.get(),
             changes = changes.len(),
             build_secs = built.as_secs_f64(),
             secs = begin.elapsed().as_secs_f64(),
@@ -1087,7 +1087,7 @@ fn write_image(
 }
 
 /// Removes a deleted segment's stored members and history, a chunk per background job.
-fn purge(store: &StoreHandle, segment_id: i64) {
+fn purge(store: &StoreHandle, segment_id: SegmentId) {
     const CHUNK: usize = 256;
     store.submit_in_steps("remove a deleted segment's rows", move |tx| {
         tx.purge_segment(segment_id, CHUNK)
@@ -1120,7 +1120,7 @@ fn trim_point(
 
 /// A membership change found when taking a partition over: it happened while its former owner
 /// could not store it, like one found at a restart.
-fn taken_over(segment: i64, person: i64, entered: bool, at: i64) -> Change {
+fn taken_over(segment: SegmentId, person: i64, entered: bool, at: i64) -> Change {
     Change {
         segment,
         person,

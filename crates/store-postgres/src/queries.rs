@@ -1,6 +1,6 @@
 //! The store's queries as the traits name them: each delegates to the module of its tables.
 
-use herald_domain::{Identifier, UnixSeconds, WorkspaceId};
+use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
@@ -142,17 +142,17 @@ impl StoreRead for Pg<'_> {
     fn segment(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
     ) -> Result<Option<SegmentRow>, StoreError> {
         segments::segment(self, workspace_id, id)
     }
     fn segment_members(
         &mut self,
         workspace_id: WorkspaceId,
-    ) -> Result<Vec<(i64, i64)>, StoreError> {
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
         segments::segment_members(self, workspace_id)
     }
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
         segments::segment_purges(self)
     }
     fn workspace_keys_sealed(
@@ -182,14 +182,14 @@ impl StoreRead for Pg<'_> {
     }
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         segments::segment_days(self, segment_id, from_day)
     }
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         segments::segment_history(self, segment_id, person_seq)
@@ -426,10 +426,14 @@ impl StoreTx for Pg<'_> {
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError> {
         segments::update_segment(self, segment)
     }
-    fn delete_segment(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError> {
+    fn delete_segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<bool, StoreError> {
         segments::delete_segment(self, workspace_id, id)
     }
-    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError> {
+    fn purge_segment(&mut self, id: SegmentId, limit: usize) -> Result<bool, StoreError> {
         segments::purge_segment(self, id, limit)
     }
     fn backfill(&mut self, limit: usize) -> Result<bool, StoreError> {

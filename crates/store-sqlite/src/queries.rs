@@ -1,6 +1,6 @@
 //! The read queries, shared by reader threads and the writer's transactions.
 
-use herald_domain::{Identifier, UnixSeconds, WorkspaceId};
+use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
@@ -772,7 +772,7 @@ impl StoreRead for Queries<'_> {
     fn segment(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
     ) -> Result<Option<SegmentRow>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 AND id = ?2");
@@ -787,7 +787,7 @@ impl StoreRead for Queries<'_> {
     fn segment_members(
         &mut self,
         workspace_id: WorkspaceId,
-    ) -> Result<Vec<(i64, i64)>, StoreError> {
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached(
@@ -835,7 +835,7 @@ impl StoreRead for Queries<'_> {
         crate::users::user_workspaces(self.connection, user_id)
     }
 
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached("SELECT segment_id FROM segment_purges ORDER BY segment_id")
@@ -861,7 +861,7 @@ impl StoreRead for Queries<'_> {
 
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         let mut statement = self
@@ -921,7 +921,7 @@ impl StoreRead for Queries<'_> {
 
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         let mut statement = self

@@ -1,6 +1,6 @@
 //! The write queries, run by the writer inside its transaction.
 
-use herald_domain::{Identifier, UnixSeconds, WorkspaceId};
+use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
@@ -187,17 +187,17 @@ impl StoreRead for Tx<'_, '_> {
     fn segment(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
     ) -> Result<Option<SegmentRow>, StoreError> {
         self.queries.segment(workspace_id, id)
     }
     fn segment_members(
         &mut self,
         workspace_id: WorkspaceId,
-    ) -> Result<Vec<(i64, i64)>, StoreError> {
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
         self.queries.segment_members(workspace_id)
     }
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
         self.queries.segment_purges()
     }
     fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
@@ -222,7 +222,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         self.queries.segment_days(segment_id, from_day)
@@ -267,7 +267,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         self.queries.segment_history(segment_id, person_seq)
@@ -671,7 +671,7 @@ impl StoreTx for Tx<'_, '_> {
             ],
         )?;
         Ok(SegmentRow {
-            id: self.connection().last_insert_rowid(),
+            id: SegmentId::new(self.connection().last_insert_rowid()),
             workspace_id: new.workspace_id,
             name: new.name.clone(),
             description: new.description.clone(),
@@ -746,7 +746,11 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn delete_segment(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError> {
+    fn delete_segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<bool, StoreError> {
         let deleted = self.execute(
             "DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2",
             params![workspace_id, id],
@@ -777,7 +781,7 @@ impl StoreTx for Tx<'_, '_> {
         crate::users::delete_session(self.connection(), token_hash)
     }
 
-    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError> {
+    fn purge_segment(&mut self, id: SegmentId, limit: usize) -> Result<bool, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // Both deletions walk their table's index on the segment, so each step costs its
         // chunk, not the table.
@@ -837,7 +841,7 @@ impl StoreTx for Tx<'_, '_> {
     ) -> Result<(), StoreError> {
         // The day counts, summed per (segment, day) first: a build's million entries are one
         // row's update.
-        let mut days: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+        let mut days: std::collections::BTreeMap<(SegmentId, i64), (i64, i64)> = Default::default();
         for change in changes {
             let day = days
                 .entry((change.segment_id, change.at.div_euclid(86_400)))

@@ -6,14 +6,20 @@
 //! subscriber reads the changed row afresh, so notifications carry only what changed, never
 //! its content, and several of them may be merged or repeated without harm.
 
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 
 /// What changed. `Resync` means anything may have changed (the subscription was interrupted):
 /// a subscriber reloads all it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreChange {
-    Campaign { workspace_id: WorkspaceId, id: i64 },
-    Segment { workspace_id: WorkspaceId, id: i64 },
+    Campaign {
+        workspace_id: WorkspaceId,
+        id: i64,
+    },
+    Segment {
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    },
     Resync,
 }
 
@@ -33,14 +39,15 @@ impl StoreChange {
         let mut parts = payload.split(' ');
         let kind = parts.next();
         let workspace_id = parts.next().and_then(|part| part.parse().ok());
-        let id = parts.next().and_then(|part| part.parse().ok());
+        let id = parts.next().and_then(|part| part.parse::<i64>().ok());
         match (kind, workspace_id, id, parts.next()) {
             (Some("campaign"), Some(workspace_id), Some(id), None) => {
                 Self::Campaign { workspace_id, id }
             }
-            (Some("segment"), Some(workspace_id), Some(id), None) => {
-                Self::Segment { workspace_id, id }
-            }
+            (Some("segment"), Some(workspace_id), Some(id), None) => Self::Segment {
+                workspace_id,
+                id: SegmentId::new(id),
+            },
             _ => Self::Resync,
         }
     }
@@ -48,7 +55,7 @@ impl StoreChange {
 
 #[cfg(test)]
 mod tests {
-    use herald_domain::WorkspaceId;
+    use herald_domain::{SegmentId, WorkspaceId};
 
     use super::StoreChange;
 
@@ -61,7 +68,7 @@ mod tests {
             },
             StoreChange::Segment {
                 workspace_id: WorkspaceId::new(1),
-                id: 7,
+                id: SegmentId::new(7),
             },
             StoreChange::Resync,
         ] {

@@ -1,6 +1,6 @@
 //! Plain row types passed across the store boundary.
 
-use herald_domain::{ActivityKind, UnixSeconds, WorkspaceId};
+use herald_domain::{ActivityKind, SegmentId, UnixSeconds, WorkspaceId};
 
 use crate::{CampaignState, DeliveryStatus, RunState, SegmentState};
 use serde::{Deserialize, Serialize};
@@ -199,7 +199,7 @@ pub struct StoredEvent {
 /// A stored segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentRow {
-    pub id: i64,
+    pub id: SegmentId,
     pub workspace_id: WorkspaceId,
     pub name: String,
     pub description: String,
@@ -225,7 +225,7 @@ pub struct NewSegment {
 /// One entry into or exit from a segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MembershipChange {
-    pub segment_id: i64,
+    pub segment_id: SegmentId,
     pub person_seq: i64,
     pub entered: bool,
     pub at: UnixSeconds,

@@ -1,6 +1,6 @@
 //! The traits a storage backend implements.
 
-use herald_domain::{Identifier, UnixSeconds, WorkspaceId};
+use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -165,13 +165,15 @@ pub trait StoreRead {
     fn segment(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
     ) -> Result<Option<SegmentRow>, StoreError>;
     /// Returns the stored members of every segment of a workspace as (segment, person) pairs.
-    fn segment_members(&mut self, workspace_id: WorkspaceId)
-    -> Result<Vec<(i64, i64)>, StoreError>;
+    fn segment_members(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError>;
     /// Returns the deleted segments whose members and history are not all removed yet.
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError>;
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError>;
     /// A workspace's keys as sealed by the server, if it keeps them (see `set_workspace_keys`).
     fn workspace_keys_sealed(
         &mut self,
@@ -200,13 +202,13 @@ pub trait StoreRead {
     /// since the epoch divided by 86,400), oldest first: `(day, entered, exited)`.
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError>;
     /// Returns a person's entries into and exits from a segment, oldest first.
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError>;
 
@@ -403,10 +405,14 @@ pub trait StoreTx: StoreRead {
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError>;
     /// Deletes a segment. Its members and history stop counting at once and are removed later,
     /// in steps, by `purge_segment` (the segment is listed by `segment_purges` until then).
-    fn delete_segment(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError>;
+    fn delete_segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<bool, StoreError>;
     /// Removes up to `limit` member rows and `limit` history rows of a deleted segment; returns
     /// whether any are left. Once none are, the segment leaves `segment_purges`.
-    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError>;
+    fn purge_segment(&mut self, id: SegmentId, limit: usize) -> Result<bool, StoreError>;
     /// Fills up to `limit` source rows' worth of derived tables (day counts) that a migration
     /// left to fill in the background; returns whether any of that work is left. A backend
     /// without such work answers `false`.

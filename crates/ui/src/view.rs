@@ -1,6 +1,6 @@
 //! Values as pages show them.
 
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_store::Workspace;
 
 /// A moment in UTC, to the minute ("2026-12-03 08:59 UTC").
@@ -113,7 +113,7 @@ impl From<&herald_store::Activity> for ActivityView {
 
 /// A segment a person is in, with why and when that changes by time alone.
 pub struct SegmentStay {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub manual: bool,
     pub next_change: String,

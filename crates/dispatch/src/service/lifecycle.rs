@@ -1,7 +1,7 @@
 //! Starting, pausing and archiving campaigns.
 
 use herald_campaigns::{Enrollment, Trigger};
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_store::{CampaignRow, CampaignState, StoreError};
 use tokio::sync::oneshot;
 
@@ -56,7 +56,7 @@ impl Campaigns {
     async fn start_enrolling(
         &self,
         workspace_id: WorkspaceId,
-        segment: i64,
+        segment: SegmentId,
         row: CampaignRow,
         loaded: std::sync::Arc<crate::Loaded>,
     ) -> Result<(), CampaignsError> {

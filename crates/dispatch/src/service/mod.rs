@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use herald_campaigns::Campaign;
-use herald_domain::{Clock, WorkspaceId};
+use herald_domain::{Clock, SegmentId, WorkspaceId};
 use herald_segments::Segments;
 use herald_store::{CampaignRow, CampaignState, StoreHandle};
 use serde_json::Value;
@@ -95,7 +95,7 @@ impl Campaigns {
         workspace_id: WorkspaceId,
         definition: &Value,
     ) -> Result<String, CampaignsError> {
-        let segments: BTreeSet<i64> = self
+        let segments: BTreeSet<SegmentId> = self
             .store
             .read(move |r| r.segments(workspace_id))
             .await?
@@ -109,7 +109,7 @@ impl Campaigns {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         };
-        let exists = |id: i64| segments.contains(&id);
+        let exists = |id: SegmentId| segments.contains(&id);
         let parsed = Campaign::parse(definition, &check, &exists)
             .map_err(|error| CampaignsError::Invalid(error.to_string()))?;
         Ok(parsed.name)

@@ -5,7 +5,7 @@
 //! apply, and the campaign's filter from the same evaluator the dispatcher runs.
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_segment_engine::filter::holds;
 use herald_segment_engine::reference::matches;
 use herald_segments::{EventWhatIf, SegmentAnswer};
@@ -169,7 +169,7 @@ fn why_not(
         return Some("The person went through it before and its frequency is “once”.".to_owned());
     }
     if let Some(filter) = &campaign.campaign.filter {
-        let in_segment = |id: i64| segments.member_after(id);
+        let in_segment = |id: SegmentId| segments.member_after(id);
         if !matches(filter, &segments.history_after, &in_segment, now) {
             return Some(
                 "The person would not match the campaign's filter, so the run would end before its first step."

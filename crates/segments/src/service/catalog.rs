@@ -1,6 +1,6 @@
 //! Creating, editing, listing and deleting segments, with their definitions' checks.
 
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use herald_segment_engine::Definition;
@@ -38,7 +38,7 @@ impl Segments {
     pub async fn get(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
     ) -> Result<SegmentRow, SegmentsError> {
         self.store
             .read(move |r| r.segment(workspace_id, id))
@@ -52,7 +52,7 @@ impl Segments {
     pub(crate) async fn get_known(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
     ) -> Result<SegmentRow, SegmentsError> {
         let row = self.get(workspace_id, id).await?;
         self.know(&row);
@@ -66,7 +66,7 @@ impl Segments {
         &self,
         workspace_id: WorkspaceId,
         value: &Value,
-        own_id: Option<i64>,
+        own_id: Option<SegmentId>,
     ) -> Result<Definition, SegmentsError> {
         let definition = Definition::parse(value).map_err(|error| {
             SegmentsError::InvalidDefinition(format!(
@@ -117,7 +117,7 @@ impl Segments {
     pub async fn update(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         edit: SegmentEdit,
     ) -> Result<SegmentRow, SegmentsError> {
         let mut row = self.get(workspace_id, id).await?;
@@ -157,9 +157,13 @@ impl Segments {
 
     /// Deletes a segment no other segment refers to. Its members and history stop counting at
     /// once; their rows are removed in steps in the background.
-    pub async fn delete(&self, workspace_id: WorkspaceId, id: i64) -> Result<(), SegmentsError> {
+    pub async fn delete(
+        &self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<(), SegmentsError> {
         self.get(workspace_id, id).await?;
-        let users: Vec<i64> = self
+        let users: Vec<SegmentId> = self
             .list(workspace_id)
             .await?
             .iter()
@@ -198,7 +202,7 @@ fn checked_name(name: &str) -> Result<String, SegmentsError> {
 }
 
 /// The segments a stored segment's definition refers to.
-fn references_of(segment: &SegmentRow) -> BTreeSet<i64> {
+fn references_of(segment: &SegmentRow) -> BTreeSet<SegmentId> {
     segment
         .definition
         .as_ref()
@@ -210,10 +214,10 @@ fn references_of(segment: &SegmentRow) -> BTreeSet<i64> {
 /// What a definition refers to must exist and, for segment `own_id`, not lead back to it.
 fn check_references(
     definition: &Definition,
-    own_id: Option<i64>,
+    own_id: Option<SegmentId>,
     segments: &[SegmentRow],
 ) -> Result<(), SegmentsError> {
-    let existing: BTreeSet<i64> = segments.iter().map(|s| s.id).collect();
+    let existing: BTreeSet<SegmentId> = segments.iter().map(|s| s.id).collect();
     if let Some(missing) = definition
         .references()
         .into_iter()
@@ -224,7 +228,7 @@ fn check_references(
         )));
     }
     if let Some(id) = own_id {
-        let others: BTreeMap<i64, BTreeSet<i64>> = segments
+        let others: BTreeMap<SegmentId, BTreeSet<SegmentId>> = segments
             .iter()
             .filter(|s| s.id != id)
             .map(|s| (s.id, references_of(s)))

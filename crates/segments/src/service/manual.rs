@@ -1,6 +1,6 @@
 //! The membership of manual segments.
 
-use herald_domain::{Identifier, WorkspaceId};
+use herald_domain::{Identifier, SegmentId, WorkspaceId};
 
 use super::SegmentsError;
 use crate::Segments;
@@ -28,7 +28,7 @@ impl Segments {
     pub async fn set_manual_members(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         identifiers: Vec<Identifier>,
         add: bool,
     ) -> Result<ManualReport, SegmentsError> {
@@ -47,7 +47,7 @@ impl Segments {
     pub async fn set_manual_members_by_text(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         typed: Vec<String>,
         add: bool,
     ) -> Result<ManualReport, SegmentsError> {
@@ -86,7 +86,7 @@ impl Segments {
     async fn change_manual(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         candidates: Vec<(String, Vec<Identifier>)>,
         add: bool,
     ) -> Result<ManualReport, SegmentsError> {

@@ -1,6 +1,6 @@
 //! What the engine answers about segments, with the store's identifiers and history beside it.
 
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_segment_engine::engine::Preview;
 use herald_store::{MembershipCause, MembershipOrigin, Person};
 use serde::Serialize;
@@ -61,7 +61,11 @@ pub struct Interval {
 
 impl Segments {
     /// How many people are in a segment now.
-    pub async fn count(&self, workspace_id: WorkspaceId, id: i64) -> Result<usize, SegmentsError> {
+    pub async fn count(
+        &self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<usize, SegmentsError> {
         self.get_known(workspace_id, id).await?;
         Ok(self
             .query(move |view| view.engines.get(&workspace_id).map_or(0, |e| e.count(id)))
@@ -73,7 +77,7 @@ impl Segments {
     pub async fn sizes_by_day(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         today: i64,
         days: i64,
     ) -> Result<Vec<(i64, i64)>, SegmentsError> {
@@ -102,7 +106,7 @@ impl Segments {
     pub async fn members_page(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         after: Option<i64>,
         limit: usize,
     ) -> Result<MembersPage, SegmentsError> {
@@ -143,7 +147,7 @@ impl Segments {
         workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<herald_store::SegmentRow>, SegmentsError> {
-        let ids: Vec<i64> = self
+        let ids: Vec<SegmentId> = self
             .query(move |view| {
                 view.engines
                     .get(&workspace_id)
@@ -209,7 +213,7 @@ impl Segments {
     pub async fn preview_change(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         definition: &Value,
         sample: usize,
     ) -> Result<ChangePreview, SegmentsError> {
@@ -266,7 +270,7 @@ impl Segments {
     pub async fn explain(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         person_seq: i64,
     ) -> Result<Explanation, SegmentsError> {
         let segment = self.get_known(workspace_id, id).await?;
@@ -293,7 +297,7 @@ impl Segments {
                 let member = engine.is_some_and(|e| e.is_member(id, person_seq));
                 let next_change_at = engine.and_then(|e| e.next_due(person_seq));
                 let in_segment =
-                    |other: i64| engine.is_some_and(|e| e.is_member(other, person_seq));
+                    |other: SegmentId| engine.is_some_and(|e| e.is_member(other, person_seq));
                 let condition = definition.zip(history).map(|(definition, history)| {
                     herald_segment_engine::explain::explain(
                         &definition.root,
@@ -318,7 +322,7 @@ impl Segments {
     pub async fn history(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<Interval>, SegmentsError> {
         self.get_known(workspace_id, id).await?;

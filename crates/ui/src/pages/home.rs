@@ -2,7 +2,7 @@
 //! days, its most frequent events, its segments with their sizes and how they changed in a
 //! week, and its running campaigns with what they sent in the last day.
 
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -37,7 +37,7 @@ pub struct TopEvent {
 
 /// A segment's size now and a week ago.
 pub struct SegmentSize {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub size: i64,
     /// "+12", "−3" or "no change".

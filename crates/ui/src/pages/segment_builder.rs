@@ -10,7 +10,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_domain::WorkspaceId;
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_segments::{SegmentDraft, SegmentEdit, SegmentsError};
 use serde_json::Value;
 
@@ -42,7 +42,7 @@ pub struct Choices {
 pub(crate) async fn choices(
     state: &UiState,
     workspace_id: WorkspaceId,
-    own: Option<i64>,
+    own: Option<SegmentId>,
 ) -> Result<Choices, UiError> {
     let index = state
         .store()
@@ -89,7 +89,7 @@ pub(crate) async fn choices(
 
 /// A segment a condition may refer to.
 pub struct SegmentChoice {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
 }
 
@@ -129,7 +129,7 @@ struct BuilderPage {
     layout: Layout,
     workspace: WorkspaceView,
     csrf: String,
-    segment_id: Option<i64>,
+    segment_id: Option<SegmentId>,
     name: String,
     description: String,
     items: Vec<Item>,
@@ -144,7 +144,7 @@ struct BuilderPage {
     oob: bool,
 }
 
-fn segment_id_of(fields: &[(String, String)]) -> Option<i64> {
+fn segment_id_of(fields: &[(String, String)]) -> Option<SegmentId> {
     field(fields, "segment_id").parse().ok()
 }
 
@@ -152,7 +152,7 @@ fn segment_id_of(fields: &[(String, String)]) -> Option<i64> {
 async fn count(
     state: &UiState,
     workspace_id: WorkspaceId,
-    segment_id: Option<i64>,
+    segment_id: Option<SegmentId>,
     tree: &Node,
 ) -> Result<(Count, String), UiError> {
     let definition = match json::to_json(tree) {
@@ -186,7 +186,7 @@ async fn count(
 /// What the builder's page shows besides the tree: which segment (none for a new one), its name
 /// and description as typed, and why something was refused, with the refused JSON as typed.
 struct Editing {
-    segment_id: Option<i64>,
+    segment_id: Option<SegmentId>,
     name: String,
     description: String,
     error: Option<(String, Option<String>)>,
@@ -262,7 +262,7 @@ pub async fn new(
 pub async fn edit(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(WorkspaceId, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, SegmentId)>,
 ) -> Result<Response, UiError> {
     user.workspace(workspace_id)?;
     let row = state.segments().get(workspace_id, id).await?;
@@ -328,7 +328,7 @@ pub async fn change(
 async fn read_json(
     state: &UiState,
     workspace_id: WorkspaceId,
-    segment_id: Option<i64>,
+    segment_id: Option<SegmentId>,
     text: &str,
 ) -> Result<Result<Node, String>, UiError> {
     let value: Value = match serde_json::from_str(text) {
