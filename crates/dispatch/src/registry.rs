@@ -1,7 +1,7 @@
 //! The campaigns the server knows, parsed and with their templates compiled, for the hot paths
 //! (every ingested event asks which running campaigns it starts).
 
-use herald_domain::WorkspaceId;
+use herald_domain::{CampaignId, WorkspaceId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -13,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 /// One stored campaign, ready to run.
 #[derive(Debug)]
 pub struct Loaded {
-    pub id: i64,
+    pub id: CampaignId,
     pub workspace_id: WorkspaceId,
     pub name: String,
     pub state: CampaignState,
@@ -32,7 +32,7 @@ impl Loaded {
 
 #[derive(Debug, Default)]
 struct Snapshot {
-    by_id: HashMap<i64, Arc<Loaded>>,
+    by_id: HashMap<CampaignId, Arc<Loaded>>,
     /// The running campaigns of each workspace.
     running: HashMap<WorkspaceId, Vec<Arc<Loaded>>>,
 }
@@ -143,13 +143,13 @@ impl Registry {
     }
 
     /// Forgets a deleted campaign.
-    pub fn remove(&self, id: i64) {
+    pub fn remove(&self, id: CampaignId) {
         self.change(|snapshot| {
             snapshot.by_id.remove(&id);
         });
     }
 
-    pub fn get(&self, id: i64) -> Option<Arc<Loaded>> {
+    pub fn get(&self, id: CampaignId) -> Option<Arc<Loaded>> {
         self.current().by_id.get(&id).cloned()
     }
 
@@ -203,7 +203,7 @@ impl Registry {
         match self.compile(row) {
             Ok(loaded) => Some(Arc::new(loaded)),
             Err(message) => {
-                tracing::error!(campaign = row.id, error = %message, "a stored campaign no longer parses; it will not run");
+                tracing::error!(campaign = row.id.get(), error = %message, "a stored campaign no longer parses; it will not run");
                 None
             }
         }

@@ -120,6 +120,11 @@ stored_id! {
     pub struct SegmentId;
 }
 
+stored_id! {
+    /// A campaign of a workspace.
+    pub struct CampaignId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::WorkspaceId;

@@ -1,6 +1,6 @@
 //! The store's queries as the traits name them: each delegates to the module of its tables.
 
-use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
@@ -135,7 +135,7 @@ impl StoreRead for Pg<'_> {
     fn campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<Option<CampaignRow>, StoreError> {
         campaigns::campaign(self, workspace_id, id)
     }
@@ -164,7 +164,7 @@ impl StoreRead for Pg<'_> {
     fn campaign_days(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
         campaigns::campaign_days(self, workspace_id, campaign_id, since)
@@ -172,12 +172,16 @@ impl StoreRead for Pg<'_> {
     fn campaign_sent_since(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError> {
         campaigns::campaign_sent_since(self, workspace_id, campaign_id, since)
     }
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+    fn is_enrolled(
+        &mut self,
+        campaign_id: CampaignId,
+        person_seq: i64,
+    ) -> Result<bool, StoreError> {
         campaigns::is_enrolled(self, campaign_id, person_seq)
     }
     fn segment_days(
@@ -208,7 +212,7 @@ impl StoreRead for Pg<'_> {
     fn runs_of_campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError> {
         campaigns::runs_of_campaign(self, workspace_id, campaign_id)
     }
@@ -228,7 +232,7 @@ impl StoreRead for Pg<'_> {
     fn campaign_metrics(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         campaigns::campaign_metrics(self, workspace_id, campaign_id)
     }
@@ -420,7 +424,11 @@ impl StoreTx for Pg<'_> {
     fn update_campaign(&mut self, campaign: &CampaignRow) -> Result<(), StoreError> {
         campaigns::update_campaign(self, campaign)
     }
-    fn delete_campaign(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError> {
+    fn delete_campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError> {
         campaigns::delete_campaign(self, workspace_id, id)
     }
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError> {
@@ -483,13 +491,17 @@ impl StoreTx for Pg<'_> {
     fn enroll_once(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
         campaigns::enroll_once(self, workspace_id, campaign_id, person_seq, now)
     }
-    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError> {
+    fn cancel_runs(
+        &mut self,
+        campaign_id: CampaignId,
+        now: UnixSeconds,
+    ) -> Result<u64, StoreError> {
         campaigns::cancel_runs(self, campaign_id, now)
     }
     fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {

@@ -1,6 +1,6 @@
 //! The read queries, shared by reader threads and the writer's transactions.
 
-use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
@@ -751,7 +751,7 @@ impl StoreRead for Queries<'_> {
     fn campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<Option<CampaignRow>, StoreError> {
         let sql =
             format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = ?1 AND id = ?2");
@@ -882,7 +882,7 @@ impl StoreRead for Queries<'_> {
     fn campaign_days(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
         self.campaign_days_query(workspace_id, campaign_id, since)
@@ -891,7 +891,7 @@ impl StoreRead for Queries<'_> {
     fn campaign_sent_since(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError> {
         // A delivery is created when it is queued and sent within moments, or within the retries'
@@ -908,7 +908,11 @@ impl StoreRead for Queries<'_> {
             .map_err(backend)
     }
 
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+    fn is_enrolled(
+        &mut self,
+        campaign_id: CampaignId,
+        person_seq: i64,
+    ) -> Result<bool, StoreError> {
         self.connection
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM enrollments WHERE campaign_id = ?1 AND person_seq = ?2)",
@@ -965,7 +969,7 @@ impl StoreRead for Queries<'_> {
     fn runs_of_campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError> {
         self.runs_of_campaign_query(workspace_id, campaign_id)
     }
@@ -985,7 +989,7 @@ impl StoreRead for Queries<'_> {
     fn campaign_metrics(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.campaign_metrics_query(workspace_id, campaign_id)
     }

@@ -1,6 +1,6 @@
 //! The write queries, run by the writer inside its transaction.
 
-use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
@@ -180,7 +180,7 @@ impl StoreRead for Tx<'_, '_> {
     fn campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<Option<CampaignRow>, StoreError> {
         self.queries.campaign(workspace_id, id)
     }
@@ -200,13 +200,17 @@ impl StoreRead for Tx<'_, '_> {
     fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
         self.queries.segment_purges()
     }
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+    fn is_enrolled(
+        &mut self,
+        campaign_id: CampaignId,
+        person_seq: i64,
+    ) -> Result<bool, StoreError> {
         self.queries.is_enrolled(campaign_id, person_seq)
     }
     fn campaign_days(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
         self.queries.campaign_days(workspace_id, campaign_id, since)
@@ -214,7 +218,7 @@ impl StoreRead for Tx<'_, '_> {
     fn campaign_sent_since(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError> {
         self.queries
@@ -286,7 +290,7 @@ impl StoreRead for Tx<'_, '_> {
     fn runs_of_campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError> {
         self.queries.runs_of_campaign(workspace_id, campaign_id)
     }
@@ -306,7 +310,7 @@ impl StoreRead for Tx<'_, '_> {
     fn campaign_metrics(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.queries.campaign_metrics(workspace_id, campaign_id)
     }
@@ -697,7 +701,7 @@ impl StoreTx for Tx<'_, '_> {
             ],
         )?;
         Ok(CampaignRow {
-            id: self.connection().last_insert_rowid(),
+            id: CampaignId::new(self.connection().last_insert_rowid()),
             ..campaign.clone()
         })
     }
@@ -718,7 +722,11 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn delete_campaign(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError> {
+    fn delete_campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError> {
         let deleted = self.execute(
             "DELETE FROM campaigns WHERE workspace_id = ?1 AND id = ?2",
             params![workspace_id, id],
@@ -898,13 +906,17 @@ impl StoreTx for Tx<'_, '_> {
     fn enroll_once(
         &mut self,
         _workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
         crate::runs::enroll_once(self.connection(), campaign_id, person_seq, now)
     }
-    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError> {
+    fn cancel_runs(
+        &mut self,
+        campaign_id: CampaignId,
+        now: UnixSeconds,
+    ) -> Result<u64, StoreError> {
         crate::runs::cancel_runs(self.connection(), campaign_id, now)
     }
     fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {

@@ -6,7 +6,7 @@
 //! subscriber reads the changed row afresh, so notifications carry only what changed, never
 //! its content, and several of them may be merged or repeated without harm.
 
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 
 /// What changed. `Resync` means anything may have changed (the subscription was interrupted):
 /// a subscriber reloads all it keeps.
@@ -14,7 +14,7 @@ use herald_domain::{SegmentId, WorkspaceId};
 pub enum StoreChange {
     Campaign {
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     },
     Segment {
         workspace_id: WorkspaceId,
@@ -41,9 +41,10 @@ impl StoreChange {
         let workspace_id = parts.next().and_then(|part| part.parse().ok());
         let id = parts.next().and_then(|part| part.parse::<i64>().ok());
         match (kind, workspace_id, id, parts.next()) {
-            (Some("campaign"), Some(workspace_id), Some(id), None) => {
-                Self::Campaign { workspace_id, id }
-            }
+            (Some("campaign"), Some(workspace_id), Some(id), None) => Self::Campaign {
+                workspace_id,
+                id: CampaignId::new(id),
+            },
             (Some("segment"), Some(workspace_id), Some(id), None) => Self::Segment {
                 workspace_id,
                 id: SegmentId::new(id),
@@ -55,7 +56,7 @@ impl StoreChange {
 
 #[cfg(test)]
 mod tests {
-    use herald_domain::{SegmentId, WorkspaceId};
+    use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 
     use super::StoreChange;
 
@@ -64,7 +65,7 @@ mod tests {
         for change in [
             StoreChange::Campaign {
                 workspace_id: WorkspaceId::new(3),
-                id: 41,
+                id: CampaignId::new(41),
             },
             StoreChange::Segment {
                 workspace_id: WorkspaceId::new(1),

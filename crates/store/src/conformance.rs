@@ -4,7 +4,7 @@
 //! giving an expression that makes a fresh, empty store (and anything that must outlive it,
 //! such as a temporary folder).
 
-use herald_domain::{ActivityKind, Identifier, WorkspaceId};
+use herald_domain::{ActivityKind, CampaignId, Identifier, WorkspaceId};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -902,7 +902,7 @@ pub fn campaigns_round_trip(store: &StoreHandle) {
     let ws = new_workspace(store, "campaigns");
     let other = new_workspace(store, "other-campaigns");
     let row = CampaignRow {
-        id: 0,
+        id: CampaignId::new(0),
         workspace_id: ws,
         name: "Receipt".into(),
         definition: json!({"name": "Receipt", "steps": []}),
@@ -915,7 +915,7 @@ pub fn campaigns_round_trip(store: &StoreHandle) {
         .expect("store works")
         .expect("inserted");
     let id = stored.id;
-    assert!(id > 0);
+    assert!(id > CampaignId::new(0));
     stored.state = CampaignState::Running;
     stored.updated_at = 6;
     let saved = stored.clone();
@@ -983,9 +983,9 @@ pub fn background_jobs_commit_in_order(store: &StoreHandle) {
     panic!("background jobs did not all commit");
 }
 
-fn campaign(store: &StoreHandle, workspace_id: WorkspaceId, state: CampaignState) -> i64 {
+fn campaign(store: &StoreHandle, workspace_id: WorkspaceId, state: CampaignState) -> CampaignId {
     let row = CampaignRow {
-        id: 0,
+        id: CampaignId::new(0),
         workspace_id,
         name: format!("{state} campaign"),
         definition: json!({}),
@@ -1002,7 +1002,7 @@ fn campaign(store: &StoreHandle, workspace_id: WorkspaceId, state: CampaignState
 
 fn run_row(
     workspace_id: WorkspaceId,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     person_seq: i64,
     key: &str,
     due_at: i64,
@@ -1201,7 +1201,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             .expect("read"),
         None
     );
-    let list = |campaign_id: Option<i64>, person_seq: Option<i64>| {
+    let list = |campaign_id: Option<CampaignId>, person_seq: Option<i64>| {
         store
             .read_blocking(move |r| {
                 r.deliveries(&DeliveryQuery {
@@ -1219,7 +1219,10 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     };
     assert_eq!(list(None, None), vec!["d2".to_owned(), "d1".to_owned()]);
     assert_eq!(list(Some(campaign_id), Some(person)), vec!["d1".to_owned()]);
-    assert_eq!(list(Some(campaign_id + 1), None), Vec::<String>::new());
+    assert_eq!(
+        list(Some(CampaignId::new(campaign_id.get() + 1)), None),
+        Vec::<String>::new()
+    );
     let in_status = |status: DeliveryStatus| {
         let status = Some(status);
         store

@@ -1,6 +1,6 @@
 //! Plain row types passed across the store boundary.
 
-use herald_domain::{ActivityKind, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{ActivityKind, CampaignId, SegmentId, UnixSeconds, WorkspaceId};
 
 use crate::{CampaignState, DeliveryStatus, RunState, SegmentState};
 use serde::{Deserialize, Serialize};
@@ -285,7 +285,7 @@ impl MembershipOrigin {
 /// A stored campaign.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CampaignRow {
-    pub id: i64,
+    pub id: CampaignId,
     pub workspace_id: WorkspaceId,
     pub name: String,
     /// The validated campaign as sent.
@@ -300,7 +300,7 @@ pub struct CampaignRow {
 pub struct RunRow {
     pub id: i64,
     pub workspace_id: WorkspaceId,
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub person_seq: i64,
     /// Unique per campaign, person and trigger; the idempotency keys of the run's messages
     /// derive from it.
@@ -323,7 +323,7 @@ pub struct RunRow {
 pub struct DeliveryRow {
     pub id: String,
     pub workspace_id: WorkspaceId,
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub run_id: i64,
     pub person_seq: i64,
     pub step: i64,
@@ -344,7 +344,7 @@ pub struct DeliveryRow {
 #[derive(Debug, Clone)]
 pub struct DeliveryQuery {
     pub workspace_id: WorkspaceId,
-    pub campaign_id: Option<i64>,
+    pub campaign_id: Option<CampaignId>,
     pub person_seq: Option<i64>,
     /// Only deliveries in this status.
     pub status: Option<DeliveryStatus>,

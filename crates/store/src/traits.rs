@@ -1,6 +1,6 @@
 //! The traits a storage backend implements.
 
-use herald_domain::{Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -160,7 +160,7 @@ pub trait StoreRead {
     fn campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<Option<CampaignRow>, StoreError>;
     fn segment(
         &mut self,
@@ -186,18 +186,19 @@ pub trait StoreRead {
     fn campaign_days(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError>;
     /// How many of a campaign's messages were sent from `since` on.
     fn campaign_sent_since(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError>;
     /// Tells whether a person went through a campaign whose frequency is `once`.
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError>;
+    fn is_enrolled(&mut self, campaign_id: CampaignId, person_seq: i64)
+    -> Result<bool, StoreError>;
     /// A segment's entries and exits per UTC day from day `from_day` on (day numbers: seconds
     /// since the epoch divided by 86,400), oldest first: `(day, entered, exited)`.
     fn segment_days(
@@ -225,7 +226,7 @@ pub trait StoreRead {
     fn runs_of_campaign(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError>;
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
     /// Returns the delivery a run made at one step, if it made one.
@@ -240,7 +241,7 @@ pub trait StoreRead {
     fn campaign_metrics(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError>;
     /// Up to `limit` live people of a workspace with an internal number below `before` (from
     /// the newest when `None`), newest first.
@@ -400,7 +401,11 @@ pub trait StoreTx: StoreRead {
     fn insert_campaign(&mut self, campaign: &CampaignRow) -> Result<CampaignRow, StoreError>;
     /// Saves a campaign's name, definition, state and `updated_at`.
     fn update_campaign(&mut self, campaign: &CampaignRow) -> Result<(), StoreError>;
-    fn delete_campaign(&mut self, workspace_id: WorkspaceId, id: i64) -> Result<bool, StoreError>;
+    fn delete_campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError>;
     /// Saves a segment's name, description, definition, state, progress and `updated_at`.
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError>;
     /// Deletes a segment. Its members and history stop counting at once and are removed later,
@@ -471,12 +476,13 @@ pub trait StoreTx: StoreRead {
     fn enroll_once(
         &mut self,
         workspace_id: WorkspaceId,
-        campaign_id: i64,
+        campaign_id: CampaignId,
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError>;
     /// Cancels a campaign's active runs (the campaign was deleted or archived).
-    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError>;
+    fn cancel_runs(&mut self, campaign_id: CampaignId, now: UnixSeconds)
+    -> Result<u64, StoreError>;
     fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError>;
     /// Saves a delivery's status, attempts, error, `updated_at` and `sent_at`.
     fn update_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError>;

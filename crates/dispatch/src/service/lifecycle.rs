@@ -1,7 +1,7 @@
 //! Starting, pausing and archiving campaigns.
 
 use herald_campaigns::{Enrollment, Trigger};
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 use herald_store::{CampaignRow, CampaignState, StoreError};
 use tokio::sync::oneshot;
 
@@ -16,7 +16,7 @@ impl Campaigns {
     pub async fn start(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         if row.state == CampaignState::Archived {
@@ -95,7 +95,7 @@ impl Campaigns {
     pub async fn pause(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         if row.state == CampaignState::Archived {
@@ -112,7 +112,7 @@ impl Campaigns {
     pub async fn archive(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         row.state = CampaignState::Archived;
@@ -132,7 +132,7 @@ impl Campaigns {
     pub async fn restore(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         if row.state != CampaignState::Archived {

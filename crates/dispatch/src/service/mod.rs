@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use herald_campaigns::Campaign;
-use herald_domain::{Clock, SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, Clock, SegmentId, WorkspaceId};
 use herald_segments::Segments;
 use herald_store::{CampaignRow, CampaignState, StoreHandle};
 use serde_json::Value;
@@ -80,7 +80,7 @@ impl Campaigns {
     pub async fn get(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
     ) -> Result<CampaignRow, CampaignsError> {
         self.store
             .read(move |r| r.campaign(workspace_id, id))
@@ -124,7 +124,7 @@ impl Campaigns {
         let name = self.validate(workspace_id, &definition).await?;
         let now = self.clock.now();
         let row = CampaignRow {
-            id: 0,
+            id: CampaignId::new(0),
             workspace_id,
             name,
             definition,
@@ -144,7 +144,7 @@ impl Campaigns {
     pub async fn update(
         &self,
         workspace_id: WorkspaceId,
-        id: i64,
+        id: CampaignId,
         definition: Value,
     ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
@@ -165,7 +165,11 @@ impl Campaigns {
     }
 
     /// Deletes a campaign and ends its runs in the same write: it sends nothing more.
-    pub async fn delete(&self, workspace_id: WorkspaceId, id: i64) -> Result<(), CampaignsError> {
+    pub async fn delete(
+        &self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<(), CampaignsError> {
         let now = self.clock.now();
         let deleted = self
             .store

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
-use herald_domain::{ActivityKind, UnixSeconds, WorkspaceId};
+use herald_domain::{ActivityKind, CampaignId, UnixSeconds, WorkspaceId};
 use herald_store::{ActivityQuery, Device, Person, RunRow, RunState};
 use serde_json::{Map, Value, json};
 
@@ -36,7 +36,7 @@ pub struct SampleEvent {
 /// nobody: an empty profile) and an event (or none).
 #[derive(Debug, Clone)]
 pub struct PreviewRequest {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub campaign_name: String,
     pub person_seq: Option<i64>,
     pub event: Option<SampleEvent>,

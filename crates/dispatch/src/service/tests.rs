@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_delivery::NetworkGuard;
-use herald_domain::{Clock, ManualClock, SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, Clock, ManualClock, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_segments::{SegmentDraft, Segments};
 use herald_store::{CampaignState, NewWorkspace, RunState, StoreHandle};
@@ -103,7 +103,7 @@ impl Setup {
             .expect("committed");
     }
 
-    pub(super) async fn runs(&self, campaign: i64) -> Vec<RunState> {
+    pub(super) async fn runs(&self, campaign: CampaignId) -> Vec<RunState> {
         let workspace = self.workspace;
         self.store
             .read(move |r| r.runs_of_campaign(workspace, campaign))
@@ -230,7 +230,7 @@ async fn invalid_campaigns_are_refused_with_the_field_named() {
             .expect("listed")
             .is_empty()
     );
-    let missing = s.campaigns.start(s.workspace, 12345).await;
+    let missing = s.campaigns.start(s.workspace, CampaignId::new(12345)).await;
     assert!(matches!(missing, Err(CampaignsError::NotFound)));
 }
 

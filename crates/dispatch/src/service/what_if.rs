@@ -5,7 +5,7 @@
 //! apply, and the campaign's filter from the same evaluator the dispatcher runs.
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 use herald_segment_engine::filter::holds;
 use herald_segment_engine::reference::matches;
 use herald_segments::{EventWhatIf, SegmentAnswer};
@@ -18,7 +18,7 @@ use crate::registry::Loaded;
 /// Whether one running campaign would start, and why not when it would not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignOutcome {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     /// `None`: the event would start a run of it.
     pub not_started_because: Option<String>,

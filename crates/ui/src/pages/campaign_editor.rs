@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_dispatch::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
-use herald_domain::WorkspaceId;
+use herald_domain::{CampaignId, WorkspaceId};
 use serde_json::Value;
 
 use super::render;
@@ -250,7 +250,7 @@ fn preview_request(
     data: Value,
 ) -> PreviewRequest {
     PreviewRequest {
-        campaign_id: draft.campaign_id.unwrap_or(0),
+        campaign_id: draft.campaign_id.unwrap_or(CampaignId::new(0)),
         campaign_name: draft.name.trim().to_owned(),
         person_seq: settings.person,
         event: (draft.trigger == "event").then(|| SampleEvent {
@@ -415,7 +415,7 @@ pub async fn new(
 pub async fn edit(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(WorkspaceId, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
 ) -> Result<Response, UiError> {
     user.workspace(workspace_id)?;
     let row = state.campaigns().get(workspace_id, id).await?;

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_dispatch::METRIC_KEYS;
-use herald_domain::WorkspaceId;
+use herald_domain::{CampaignId, WorkspaceId};
 use herald_store::{CampaignRow, DeliveryQuery, DeliveryStatus};
 use serde::Deserialize;
 
@@ -51,7 +51,7 @@ pub struct OutcomeChart {
 
 /// A campaign as lists and pages show it.
 pub struct CampaignView {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub state: String,
     /// "event `purchased`" or "entering segment 3", for a glance.
@@ -152,7 +152,7 @@ async fn page(
     state: &UiState,
     user: &SignedIn,
     workspace_id: WorkspaceId,
-    id: i64,
+    id: CampaignId,
     tab: &'static str,
     status: Option<String>,
 ) -> Result<Response, UiError> {
@@ -234,7 +234,7 @@ pub struct OverviewQuery {
 pub async fn overview(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(WorkspaceId, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
     Query(query): Query<OverviewQuery>,
 ) -> Result<Response, UiError> {
     page(&state, &user, workspace_id, id, "overview", query.status).await
@@ -244,7 +244,7 @@ pub async fn overview(
 pub async fn trigger(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(WorkspaceId, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
 ) -> Result<Response, UiError> {
     page(&state, &user, workspace_id, id, "trigger", None).await
 }
@@ -262,7 +262,7 @@ pub struct StateForm {
 pub async fn set_state(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(WorkspaceId, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
     Form(input): Form<StateForm>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;

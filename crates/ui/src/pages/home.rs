@@ -2,7 +2,7 @@
 //! days, its most frequent events, its segments with their sizes and how they changed in a
 //! week, and its running campaigns with what they sent in the last day.
 
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -46,7 +46,7 @@ pub struct SegmentSize {
 
 /// A running campaign and what it sent in the last day.
 pub struct RunningCampaign {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub sent: i64,
 }
