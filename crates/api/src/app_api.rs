@@ -4,7 +4,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use herald_domain::{ActivityKind, Clock, IdType, Identifier, limits};
+use herald_domain::{ActivityKind, Clock, IdType, Identifier, WorkspaceId, limits};
 use herald_store::{Activity, ActivityQuery, Person, StoreRead};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -48,7 +48,7 @@ pub struct IdTypeQuery {
 
 fn find_person(
     reader: &mut dyn StoreRead,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id_type: IdType,
     id: &str,
 ) -> Result<Option<Person>, herald_store::StoreError> {
@@ -184,7 +184,7 @@ fn parse_kind(kind: Option<&str>) -> Result<Option<String>, ApiError> {
 
 async fn list_activities(
     state: &AppState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     query: ActivitiesQuery,
     person: Option<(IdType, String)>,
     require_person: bool,

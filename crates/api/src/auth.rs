@@ -5,17 +5,18 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use base64::Engine;
+use herald_domain::WorkspaceId;
 use herald_ingest::workspaces::hash_key;
 
 use crate::{ApiError, AppState};
 
 /// The workspace a Track API request is authenticated for.
 #[derive(Debug, Clone, Copy)]
-pub struct TrackWorkspace(pub i64);
+pub struct TrackWorkspace(pub WorkspaceId);
 
 /// The workspace an App API request is authenticated for.
 #[derive(Debug, Clone, Copy)]
-pub struct AppWorkspace(pub i64);
+pub struct AppWorkspace(pub WorkspaceId);
 
 pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -36,7 +37,7 @@ impl FromRequestParts<AppState> for TrackWorkspace {
 pub(crate) async fn track_workspace(
     headers: &HeaderMap,
     state: &AppState,
-) -> Result<i64, ApiError> {
+) -> Result<WorkspaceId, ApiError> {
     let missing = || {
         ApiError::unauthorized(
             "missing or malformed credentials: use HTTP Basic auth with your site id as the user name and your Track API key as the password",

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use herald_domain::Identifier;
+use herald_domain::{CampaignId, Identifier};
 use herald_store::CampaignRow;
 use serde_json::{Map, Value, json};
 
@@ -59,7 +59,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
     body: Bytes,
 ) -> Answer {
     // A campaign that does not exist is a 404 before its body is judged.
@@ -88,7 +88,7 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
 ) -> Answer {
     answer(&state.campaigns().service.get(workspace_id, id).await?)
 }
@@ -97,7 +97,7 @@ pub async fn get_one(
 pub async fn remove(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
 ) -> Result<Response, ApiError> {
     state.campaigns().service.delete(workspace_id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -108,7 +108,7 @@ pub async fn remove(
 pub async fn start(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
 ) -> Answer {
     answer(&state.campaigns().service.start(workspace_id, id).await?)
 }
@@ -117,7 +117,7 @@ pub async fn start(
 pub async fn pause(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
 ) -> Answer {
     answer(&state.campaigns().service.pause(workspace_id, id).await?)
 }
@@ -127,7 +127,7 @@ pub async fn pause(
 pub async fn archive(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
 ) -> Answer {
     answer(&state.campaigns().service.archive(workspace_id, id).await?)
 }
@@ -136,7 +136,7 @@ pub async fn archive(
 pub async fn restore(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
 ) -> Answer {
     answer(&state.campaigns().service.restore(workspace_id, id).await?)
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use herald_domain::Identifier;
+use herald_domain::{CampaignId, Identifier, WorkspaceId};
 use herald_store::{DeliveryQuery, DeliveryRow, Person, StoreError, StoreRead};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -41,10 +41,10 @@ fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
-fn parse_campaign_id(campaign_id: Option<&str>) -> Result<Option<i64>, ApiError> {
+fn parse_campaign_id(campaign_id: Option<&str>) -> Result<Option<CampaignId>, ApiError> {
     match campaign_id {
         None | Some("") => Ok(None),
-        Some(text) => text.parse::<i64>().map(Some).map_err(|_| {
+        Some(text) => text.parse::<CampaignId>().map(Some).map_err(|_| {
             ApiError::bad_request(format!("campaign_id {text:?} is not a campaign id"))
         }),
     }
@@ -81,7 +81,7 @@ fn delivery_json(delivery: &DeliveryRow, person: Option<&Person>) -> Value {
 /// deliveries to few people.
 fn people_of(
     reader: &mut dyn StoreRead,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     deliveries: &[DeliveryRow],
 ) -> Result<HashMap<i64, Person>, StoreError> {
     let mut people = HashMap::new();
@@ -187,7 +187,7 @@ fn metrics_json(counts: Vec<(String, i64)>) -> Map<String, Value> {
 pub async fn campaign_metrics(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<CampaignId>,
 ) -> Answer {
     let counts = state.campaigns().service.metrics(workspace_id, id).await?;
     Ok(Json(

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use herald_domain::{Identifier, limits};
+use herald_domain::{Identifier, SegmentId, WorkspaceId, limits};
 use herald_segments::{SegmentDraft, SegmentEdit, SegmentsError};
 use herald_store::SegmentRow;
 use serde::Deserialize;
@@ -112,7 +112,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     body: Bytes,
 ) -> Answer {
     let input = segment_input(&body)?;
@@ -140,7 +140,7 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
 ) -> Answer {
     let segment = state.segments().get(workspace_id, id).await?;
     Ok(Json(json!({"segment": segment_json(&segment)})))
@@ -150,7 +150,7 @@ pub async fn get_one(
 pub async fn remove(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
 ) -> Result<Response, ApiError> {
     state.segments().delete(workspace_id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -160,7 +160,7 @@ pub async fn remove(
 pub async fn customer_count(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
 ) -> Answer {
     let count = state.segments().count(workspace_id, id).await?;
     Ok(Json(json!({"segment_id": id, "count": count})))
@@ -176,7 +176,7 @@ pub struct PageQuery {
 pub async fn membership(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     Query(query): Query<PageQuery>,
 ) -> Answer {
     let limit = match query.limit.as_deref() {
@@ -232,7 +232,7 @@ pub struct CustomerQuery {
 
 async fn person_seq(
     state: &AppState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     id: String,
     id_type: Option<&str>,
 ) -> Result<i64, ApiError> {
@@ -280,8 +280,8 @@ pub async fn preview(
 /// missing segment is reported first, as it always was.
 async fn customer_of(
     state: &AppState,
-    workspace_id: i64,
-    segment_id: i64,
+    workspace_id: WorkspaceId,
+    segment_id: SegmentId,
     query: &CustomerQuery,
 ) -> Result<(String, i64), ApiError> {
     state.segments().get(workspace_id, segment_id).await?;
@@ -303,7 +303,7 @@ async fn customer_of(
 pub async fn explain(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     Query(query): Query<CustomerQuery>,
 ) -> Answer {
     let (customer, seq) = customer_of(&state, workspace_id, id, &query).await?;
@@ -323,7 +323,7 @@ pub async fn explain(
 pub async fn history(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     Query(query): Query<CustomerQuery>,
 ) -> Answer {
     let (customer, seq) = customer_of(&state, workspace_id, id, &query).await?;
@@ -341,8 +341,8 @@ pub struct IdTypeQuery {
 /// `POST /api/v1/segments/{id}/add_customers` and `remove_customers` (Track API).
 async fn manual(
     state: AppState,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: SegmentId,
     id_type: Option<String>,
     headers: &HeaderMap,
     body: &Bytes,
@@ -387,7 +387,7 @@ async fn manual(
 pub async fn add_customers(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     Query(query): Query<IdTypeQuery>,
     headers: HeaderMap,
     body: Bytes,
@@ -407,7 +407,7 @@ pub async fn add_customers(
 pub async fn remove_customers(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
-    Path(id): Path<i64>,
+    Path(id): Path<SegmentId>,
     Query(query): Query<IdTypeQuery>,
     headers: HeaderMap,
     body: Bytes,

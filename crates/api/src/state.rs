@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use herald_domain::Clock;
+use herald_domain::{Clock, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_segments::Segments;
 use herald_store::StoreHandle;
@@ -48,10 +48,10 @@ struct Inner {
     info: ServerInfo,
     /// Credentials already checked, so that a request costs no key hashing or lookup. Keys never
     /// change once created, so entries never go stale.
-    track_keys: RwLock<HashMap<String, i64>>,
-    app_keys: RwLock<HashMap<String, i64>>,
+    track_keys: RwLock<HashMap<String, WorkspaceId>>,
+    app_keys: RwLock<HashMap<String, WorkspaceId>>,
     /// Site ids of the browser endpoints, which are public and authenticate nothing else.
-    site_ids: RwLock<HashMap<String, i64>>,
+    site_ids: RwLock<HashMap<String, WorkspaceId>>,
 }
 
 impl AppState {
@@ -126,31 +126,31 @@ impl AppState {
         &self.inner.info
     }
 
-    pub(crate) fn cached_track_key(&self, credentials: &str) -> Option<i64> {
+    pub(crate) fn cached_track_key(&self, credentials: &str) -> Option<WorkspaceId> {
         self.inner.track_keys.read().ok()?.get(credentials).copied()
     }
 
-    pub(crate) fn cache_track_key(&self, credentials: String, workspace_id: i64) {
+    pub(crate) fn cache_track_key(&self, credentials: String, workspace_id: WorkspaceId) {
         if let Ok(mut keys) = self.inner.track_keys.write() {
             keys.insert(credentials, workspace_id);
         }
     }
 
-    pub(crate) fn cached_app_key(&self, key: &str) -> Option<i64> {
+    pub(crate) fn cached_app_key(&self, key: &str) -> Option<WorkspaceId> {
         self.inner.app_keys.read().ok()?.get(key).copied()
     }
 
-    pub(crate) fn cache_app_key(&self, key: String, workspace_id: i64) {
+    pub(crate) fn cache_app_key(&self, key: String, workspace_id: WorkspaceId) {
         if let Ok(mut keys) = self.inner.app_keys.write() {
             keys.insert(key, workspace_id);
         }
     }
 
-    pub(crate) fn cached_site_id(&self, site_id: &str) -> Option<i64> {
+    pub(crate) fn cached_site_id(&self, site_id: &str) -> Option<WorkspaceId> {
         self.inner.site_ids.read().ok()?.get(site_id).copied()
     }
 
-    pub(crate) fn cache_site_id(&self, site_id: String, workspace_id: i64) {
+    pub(crate) fn cache_site_id(&self, site_id: String, workspace_id: WorkspaceId) {
         if let Ok(mut sites) = self.inner.site_ids.write() {
             sites.insert(site_id, workspace_id);
         }

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use herald_domain::limits;
+use herald_domain::{WorkspaceId, limits};
 use herald_ingest::{Operation, validate};
 use serde_json::{Value, json};
 
@@ -20,7 +20,7 @@ fn ok() -> Json<Value> {
     Json(json!({}))
 }
 
-async fn submit(state: &AppState, workspace_id: i64, operation: Operation) -> Answer {
+async fn submit(state: &AppState, workspace_id: WorkspaceId, operation: Operation) -> Answer {
     state.ingest().submit(workspace_id, vec![operation]).await?;
     Ok(ok())
 }

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use herald_domain::SegmentId;
 use herald_segment_engine::definition::{
     Condition, Definition, Filter, parse_duration, parse_filter,
 };
@@ -23,7 +24,7 @@ pub enum Trigger {
     /// An event of this name whose data passes every filter.
     Event { name: String, filters: Vec<Filter> },
     /// Entering or leaving a segment.
-    Segment { id: i64, on_enter: bool },
+    Segment { id: SegmentId, on_enter: bool },
 }
 
 /// How often one person may go through a campaign.
@@ -123,7 +124,7 @@ impl Campaign {
     pub fn parse(
         value: &Value,
         check_template: &dyn Fn(&str) -> Result<(), String>,
-        segment_exists: &dyn Fn(i64) -> bool,
+        segment_exists: &dyn Fn(SegmentId) -> bool,
     ) -> Result<Self, CampaignError> {
         let Value::Object(object) = value else {
             return Err(error(
@@ -213,7 +214,7 @@ impl Campaign {
 
 fn parse_trigger(
     value: Option<&Value>,
-    segment_exists: &dyn Fn(i64) -> bool,
+    segment_exists: &dyn Fn(SegmentId) -> bool,
 ) -> Result<Trigger, CampaignError> {
     let Some(Value::Object(trigger)) = value else {
         return Err(error(
@@ -263,12 +264,16 @@ fn parse_trigger(
         return Ok(Trigger::Event { name, filters });
     }
     if let Some(segment) = trigger.get("segment") {
-        let id = segment.get("id").and_then(Value::as_i64).ok_or_else(|| {
-            error(
-                "campaign.trigger.segment.id",
-                "a segment trigger needs the segment's id",
-            )
-        })?;
+        let id = segment
+            .get("id")
+            .and_then(Value::as_i64)
+            .map(SegmentId::new)
+            .ok_or_else(|| {
+                error(
+                    "campaign.trigger.segment.id",
+                    "a segment trigger needs the segment's id",
+                )
+            })?;
         if !segment_exists(id) {
             return Err(error(
                 "campaign.trigger.segment.id",
@@ -420,7 +425,7 @@ mod tests {
                 Ok(())
             }
         };
-        Campaign::parse(&value, &check, &|id| id == 7)
+        Campaign::parse(&value, &check, &|id| id == SegmentId::new(7))
     }
 
     #[test]

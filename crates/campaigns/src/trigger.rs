@@ -1,5 +1,6 @@
 //! Which events and segment changes start a campaign: pure functions of the campaign.
 
+use herald_domain::SegmentId;
 use herald_segment_engine::filter::holds;
 use serde_json::{Map, Value};
 
@@ -19,7 +20,7 @@ impl Campaign {
     }
 
     /// Tells whether entering (`entered`) or leaving a segment starts the campaign.
-    pub fn is_triggered_by_change(&self, segment_id: i64, entered: bool) -> bool {
+    pub fn is_triggered_by_change(&self, segment_id: SegmentId, entered: bool) -> bool {
         match &self.trigger {
             Trigger::Segment { id, on_enter } => *id == segment_id && *on_enter == entered,
             Trigger::Event { .. } => false,
@@ -57,15 +58,15 @@ mod tests {
         assert!(receipt.is_triggered_by_event("purchased", &data(json!("23.45")), 0));
         assert!(!receipt.is_triggered_by_event("purchased", &data(json!(9)), 0));
         assert!(!receipt.is_triggered_by_event("refunded", &data(json!(12)), 0));
-        assert!(!receipt.is_triggered_by_change(7, true));
+        assert!(!receipt.is_triggered_by_change(SegmentId::new(7), true));
     }
 
     #[test]
     fn segment_triggers_check_the_segment_and_the_direction() {
         let exit = campaign(json!({"segment": {"id": 7, "on": "exit"}}));
-        assert!(exit.is_triggered_by_change(7, false));
-        assert!(!exit.is_triggered_by_change(7, true));
-        assert!(!exit.is_triggered_by_change(8, false));
+        assert!(exit.is_triggered_by_change(SegmentId::new(7), false));
+        assert!(!exit.is_triggered_by_change(SegmentId::new(7), true));
+        assert!(!exit.is_triggered_by_change(SegmentId::new(8), false));
         assert!(!exit.is_triggered_by_event("anything", &Map::new(), 0));
     }
 }

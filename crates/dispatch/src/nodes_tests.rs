@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use herald_delivery::{NetworkGuard, PushConfig, PushSender, WebhookConfig, WebhookSender};
-use herald_domain::{Clock, ManualClock};
+use herald_domain::{CampaignId, Clock, ManualClock, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_store::{CampaignRow, CampaignState, NewWorkspace, RunState, StoreHandle};
 use herald_store_postgres::PostgresStore;
@@ -102,7 +102,7 @@ pub(crate) fn senders(guard: NetworkGuard) -> Senders {
 }
 
 /// A new workspace named `name`; returns its id.
-async fn workspace(store: &StoreHandle, name: &str) -> i64 {
+async fn workspace(store: &StoreHandle, name: &str) -> WorkspaceId {
     let new = NewWorkspace {
         name: name.into(),
         site_id: format!("site-{name}"),
@@ -159,7 +159,7 @@ async fn two_nodes_send_each_due_message_once() {
 
     let workspace = workspace(&first, "claims").await;
     let row = CampaignRow {
-        id: 0,
+        id: CampaignId::new(0),
         workspace_id: workspace,
         name: "Thanks".into(),
         definition: json!({
@@ -250,7 +250,7 @@ async fn a_campaign_changed_on_one_node_reaches_the_others() {
 
     let workspace = workspace(&first, "follow").await;
     let mut row = CampaignRow {
-        id: 0,
+        id: CampaignId::new(0),
         workspace_id: workspace,
         name: "Thanks".into(),
         definition: json!({

@@ -1,6 +1,7 @@
 //! The campaigns the server knows, parsed and with their templates compiled, for the hot paths
 //! (every ingested event asks which running campaigns it starts).
 
+use herald_domain::{CampaignId, WorkspaceId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -12,8 +13,8 @@ use tokio::sync::broadcast::error::RecvError;
 /// One stored campaign, ready to run.
 #[derive(Debug)]
 pub struct Loaded {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: CampaignId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub state: CampaignState,
     /// The stored definition it was compiled from, to tell a changed campaign at a resync.
@@ -31,9 +32,9 @@ impl Loaded {
 
 #[derive(Debug, Default)]
 struct Snapshot {
-    by_id: HashMap<i64, Arc<Loaded>>,
+    by_id: HashMap<CampaignId, Arc<Loaded>>,
     /// The running campaigns of each workspace.
-    running: HashMap<i64, Vec<Arc<Loaded>>>,
+    running: HashMap<WorkspaceId, Vec<Arc<Loaded>>>,
 }
 
 /// The campaign registry. Readers take an `Arc` of the current snapshot, so a change (rare)
@@ -142,18 +143,18 @@ impl Registry {
     }
 
     /// Forgets a deleted campaign.
-    pub fn remove(&self, id: i64) {
+    pub fn remove(&self, id: CampaignId) {
         self.change(|snapshot| {
             snapshot.by_id.remove(&id);
         });
     }
 
-    pub fn get(&self, id: i64) -> Option<Arc<Loaded>> {
+    pub fn get(&self, id: CampaignId) -> Option<Arc<Loaded>> {
         self.current().by_id.get(&id).cloned()
     }
 
     /// Returns the running campaigns of a workspace.
-    pub fn running(&self, workspace_id: i64) -> Vec<Arc<Loaded>> {
+    pub fn running(&self, workspace_id: WorkspaceId) -> Vec<Arc<Loaded>> {
         self.current()
             .running
             .get(&workspace_id)
@@ -162,7 +163,7 @@ impl Registry {
     }
 
     /// Tells whether any campaign runs in a workspace, without copying the list.
-    pub fn any_running(&self, workspace_id: i64) -> bool {
+    pub fn any_running(&self, workspace_id: WorkspaceId) -> bool {
         self.current().running.contains_key(&workspace_id)
     }
 
@@ -202,7 +203,7 @@ impl Registry {
         match self.compile(row) {
             Ok(loaded) => Some(Arc::new(loaded)),
             Err(message) => {
-                tracing::error!(campaign = row.id, error = %message, "a stored campaign no longer parses; it will not run");
+                tracing::error!(campaign = row.id.get(), error = %message, "a stored campaign no longer parses; it will not run");
                 None
             }
         }

@@ -1,5 +1,6 @@
 //! Rendering a send step for one person: the Liquid globals and each channel's content.
 
+use herald_domain::CampaignId;
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
@@ -11,7 +12,7 @@ use serde_json::{Map, Value, json};
 pub struct Context<'a> {
     pub person: &'a Person,
     pub run: &'a RunRow,
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub campaign_name: &'a str,
     pub delivery_id: &'a str,
     /// Proof of having received this message, for metrics reported about it (see

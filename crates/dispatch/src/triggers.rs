@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
-use herald_domain::{ActivityKind, UnixSeconds};
+use herald_domain::{ActivityKind, UnixSeconds, WorkspaceId};
 use herald_ingest::{EventTriggers, TriggerEvent};
 use herald_segments::MembershipTriggers;
 use herald_store::{
@@ -32,7 +32,7 @@ impl Triggers {
 /// Writes an activity log entry about a campaign for a person.
 pub(crate) fn log(
     tx: &mut dyn StoreTx,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     person_seq: i64,
     kind: ActivityKind,
     name: &str,
@@ -123,7 +123,7 @@ impl EventTriggers for Triggers {
     fn on_events(
         &self,
         tx: &mut dyn StoreTx,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         events: &[TriggerEvent],
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
@@ -172,7 +172,7 @@ impl MembershipTriggers for Triggers {
     fn on_changes(
         &self,
         tx: &mut dyn StoreTx,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         changes: &[MembershipChange],
         now: UnixSeconds,
     ) -> Result<(), StoreError> {

@@ -18,7 +18,7 @@ use herald_delivery::{
     DeliveryError, EmailMessage, EmailSender, PushMessage, PushSender, WebhookRequest,
     WebhookSender, instrument_html,
 };
-use herald_domain::{ActivityKind, Clock, UnixSeconds, panic_message};
+use herald_domain::{ActivityKind, CampaignId, Clock, UnixSeconds, WorkspaceId, panic_message};
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
 use herald_store::{
@@ -155,8 +155,8 @@ impl Dispatcher {
         let now = self.inner.clock.now();
         let delivery = DeliveryRow {
             id: id.clone(),
-            workspace_id: 0,
-            campaign_id: 0,
+            workspace_id: WorkspaceId::new(0),
+            campaign_id: CampaignId::new(0),
             run_id: 0,
             person_seq: 0,
             step: 0,

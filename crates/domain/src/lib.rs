@@ -6,12 +6,14 @@
 pub mod activity;
 pub mod clock;
 pub mod identifier;
+pub mod ids;
 pub mod limits;
 mod panic;
 
 pub use activity::ActivityKind;
 pub use clock::{Clock, ClockError, ManualClock, SystemClock};
 pub use identifier::{IdType, Identifier};
+pub use ids::{CampaignId, SegmentId, WorkspaceId};
 pub use panic::panic_message;
 
 /// Seconds since the unix epoch, the unit of every timestamp in Herald's public contract.

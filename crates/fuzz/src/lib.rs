@@ -12,7 +12,7 @@ use herald_domain::limits::MAX_NESTING_DEPTH;
 use herald_ingest::decode::{Encoding, decode_json, decode_object};
 use herald_ingest::validate_v2;
 use herald_segment_engine::reference::matches;
-use herald_segment_engine::{Definition, Engine, EventRecord, PersonHistory};
+use herald_segment_engine::{Definition, Engine, EventRecord, PersonHistory, SegmentId};
 use serde_json::{Map, Value, json};
 
 /// A fuzz target: any bytes in, a panic out when a property breaks.
@@ -157,11 +157,16 @@ pub fn segment_definition_target(data: &[u8]) {
     }
     let population = people();
     let mut engine = Engine::new();
-    let _ = engine.set_segment(1, Some(definition.clone()), population.clone(), NOW);
+    let _ = engine.set_segment(
+        SegmentId::new(1),
+        Some(definition.clone()),
+        population.clone(),
+        NOW,
+    );
     for (person, history) in &population {
         let expected = matches(&definition.root, history, &|_| false, NOW);
         assert_eq!(
-            engine.is_member(1, *person),
+            engine.is_member(SegmentId::new(1), *person),
             expected,
             "the engine and the reference disagree on person {person} for {}",
             definition.source

@@ -37,7 +37,7 @@ pub fn run(config: Option<&Path>, command: UserCommand) -> anyhow::Result<()> {
     let all = store
         .read_blocking(|r| r.workspaces())
         .context("cannot read the workspaces")?;
-    let granted: Vec<i64> = if admin {
+    let granted: Vec<herald_domain::WorkspaceId> = if admin {
         Vec::new()
     } else if workspaces.is_empty() {
         all.iter().map(|w| w.id).collect()

@@ -4,7 +4,7 @@
 //! Every function here runs inside the writer's transaction, so what it reads is exactly what
 //! it changes: two identifies of the same new person can never create two profiles.
 
-use herald_domain::{ActivityKind, Identifier, UnixSeconds, limits};
+use herald_domain::{ActivityKind, Identifier, UnixSeconds, WorkspaceId, limits};
 use herald_segment_engine::{EventKind, EventRecord, Input};
 use herald_store::{Appended, NewActivity, NewPerson, Person, StoreError, StoreTx, StoredEvent};
 use serde_json::{Map, Value, json};
@@ -17,7 +17,7 @@ use crate::triggers::{NoTrigger, TriggerEvent};
 /// learn of it to `inputs` and the events campaigns may react to to `triggers`.
 pub fn apply(
     tx: &mut dyn StoreTx,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     operation: &Operation,
     now: UnixSeconds,
     inputs: &mut Vec<Input>,
@@ -86,7 +86,7 @@ pub fn apply(
 
 struct Context<'t> {
     tx: &'t mut dyn StoreTx,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     now: UnixSeconds,
     inputs: &'t mut Vec<Input>,
     triggers: &'t mut Vec<TriggerEvent>,

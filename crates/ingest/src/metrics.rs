@@ -1,7 +1,7 @@
 //! Delivery metrics in: stored, moved onto the status of the delivery they name and logged in its
 //! person's activity, when the delivery is one the reporting workspace sent.
 
-use herald_domain::{ActivityKind, UnixSeconds};
+use herald_domain::{ActivityKind, UnixSeconds, WorkspaceId};
 use herald_store::{DeliveryMetric, DeliveryRow, DeliveryStatus, NewActivity, StoreError, StoreTx};
 use serde_json::{Value, json};
 
@@ -53,7 +53,7 @@ pub fn reportable(delivery: &DeliveryRow) -> bool {
 /// status change from moving a delivery into a state it cannot reach.
 pub fn record_metric(
     tx: &mut dyn StoreTx,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     metric: &DeliveryMetric,
     now: UnixSeconds,
 ) -> Result<(), StoreError> {

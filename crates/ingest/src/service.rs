@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use herald_domain::Clock;
+use herald_domain::{Clock, WorkspaceId};
 use herald_segment_engine::Input;
 use herald_store::{LogPosition, StoreError, StoreHandle};
 
@@ -13,7 +13,7 @@ use crate::triggers::EventTriggers;
 /// What one commit tells the segment engine about a workspace.
 #[derive(Debug)]
 pub struct Committed {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub inputs: Vec<Input>,
     /// The commit's position in the engine log, when the log is kept.
     pub position: Option<i64>,
@@ -87,7 +87,7 @@ impl Ingest {
     /// all of them are committed when this returns `Ok`, or none.
     pub async fn submit(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         operations: Vec<Operation>,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();

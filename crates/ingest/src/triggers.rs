@@ -4,7 +4,7 @@
 //! [`EventTriggers`] given to [`crate::Ingest`] runs inside the same write job as the events,
 //! which makes a started run commit (or roll back) together with the event that started it.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::{StoreError, StoreTx};
 use serde_json::{Map, Value};
 
@@ -51,7 +51,7 @@ pub trait EventTriggers: Send + Sync {
     fn on_events(
         &self,
         tx: &mut dyn StoreTx,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         events: &[TriggerEvent],
         now: UnixSeconds,
     ) -> Result<(), StoreError>;

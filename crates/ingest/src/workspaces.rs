@@ -1,6 +1,6 @@
 //! Creating workspaces and checking their keys.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::NewWorkspace;
 use rand::Rng;
 use serde::Serialize;
@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 /// A workspace's credentials in clear text, shown once when it is created.
 #[derive(Debug, Clone, Serialize)]
 pub struct Credentials {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
     pub site_id: String,
     pub api_key: String,
@@ -42,7 +42,7 @@ pub fn generate(name: &str, now: UnixSeconds) -> (NewWorkspace, Credentials) {
         created_at: now,
     };
     let credentials = Credentials {
-        id: 0,
+        id: WorkspaceId::new(0),
         name: name.to_owned(),
         site_id,
         api_key,

@@ -316,7 +316,7 @@ fn parse_condition(value: &Value, path: &str, depth: usize) -> Result<Condition,
                         "segment takes {\"id\": <segment id>}",
                     )
                 })?;
-            Ok(Condition::Segment(id))
+            Ok(Condition::Segment(SegmentId::new(id)))
         }
         other => Err(error(
             path,
@@ -651,7 +651,7 @@ mod tests {
         assert_eq!(event.window, Window::Ever);
         assert_eq!(
             definition.references().into_iter().collect::<Vec<_>>(),
-            vec![7]
+            vec![SegmentId::new(7)]
         );
     }
 }

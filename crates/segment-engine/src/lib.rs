@@ -23,8 +23,8 @@ pub use engine::{BuildChanges, Cause, Change, Changes, Engine, Origin, Preview, 
 pub use history::{EventKind, EventRecord, PersonHistory};
 pub use input::Input;
 
-/// A segment's id.
-pub type SegmentId = i64;
+/// A segment's id: the store's, a type of its own (see `herald_domain::ids`).
+pub use herald_domain::SegmentId;
 /// A person's internal number (the store's `seq`).
 pub type PersonId = i64;
 /// Seconds since the unix epoch.

@@ -43,7 +43,7 @@ fn redefining_a_segment_while_history_is_read_keeps_definitions_apart() {
     let mut engine = Engine::new();
     set(
         &mut engine,
-        3,
+        SegmentId::new(3),
         json!({"event": {"name": "a", "performed": false}}),
         &[],
     );
@@ -54,18 +54,21 @@ fn redefining_a_segment_while_history_is_read_keeps_definitions_apart() {
     let histories = [(1, full)];
     set(
         &mut engine,
-        1,
+        SegmentId::new(1),
         json!({"attribute": {"field": "plan", "op": "contains", "value": "pro"}}),
         &histories,
     );
     set(
         &mut engine,
-        1,
+        SegmentId::new(1),
         json!({"or": [{"segment": {"id": 3}}, {"event": {"name": "a", "type": "page", "performed": false}}]}),
         &histories,
     );
-    assert!(!engine.is_member(3, 1));
-    assert!(engine.is_member(1, 1), "no page event, so not performed");
+    assert!(!engine.is_member(SegmentId::new(3), 1));
+    assert!(
+        engine.is_member(SegmentId::new(1), 1),
+        "no page event, so not performed"
+    );
 }
 
 /// Rebuilding a segment changes the members its dependents read: a dependent's pending state
@@ -74,25 +77,39 @@ fn redefining_a_segment_while_history_is_read_keeps_definitions_apart() {
 fn rebuilding_a_referenced_segment_drops_its_dependents_pending_state() {
     let mut engine = Engine::new();
     let not_a = json!({"event": {"name": "a", "performed": false}});
-    set(&mut engine, 1, not_a.clone(), &[]);
+    set(&mut engine, SegmentId::new(1), not_a.clone(), &[]);
     set(
         &mut engine,
-        2,
+        SegmentId::new(2),
         json!({"or": [{"segment": {"id": 1}}, {"event": {"name": "a", "performed": false, "require_profile_age": true}}]}),
         &[],
     );
     set(
         &mut engine,
-        3,
+        SegmentId::new(3),
         json!({"and": [{"segment": {"id": 1}}]}),
         &[],
     );
     engine.upsert_person(1, Map::new(), NOW, NOW);
     let young = json!({"event": {"name": "a", "performed": false, "within": {"minutes": 2}, "require_profile_age": true}});
-    set(&mut engine, 1, young, &[(1, history(Vec::new()))]);
-    assert!(!engine.is_member(1, 1) && !engine.is_member(3, 1));
-    set(&mut engine, 1, not_a, &[(1, history(Vec::new()))]);
-    assert!(engine.is_member(1, 1) && engine.is_member(2, 1) && engine.is_member(3, 1));
+    set(
+        &mut engine,
+        SegmentId::new(1),
+        young,
+        &[(1, history(Vec::new()))],
+    );
+    assert!(!engine.is_member(SegmentId::new(1), 1) && !engine.is_member(SegmentId::new(3), 1));
+    set(
+        &mut engine,
+        SegmentId::new(1),
+        not_a,
+        &[(1, history(Vec::new()))],
+    );
+    assert!(
+        engine.is_member(SegmentId::new(1), 1)
+            && engine.is_member(SegmentId::new(2), 1)
+            && engine.is_member(SegmentId::new(3), 1)
+    );
 }
 
 /// Resetting a manual segment does not rebuild the segments that refer to it, so their pending
@@ -100,21 +117,21 @@ fn rebuilding_a_referenced_segment_drops_its_dependents_pending_state() {
 #[test]
 fn resetting_a_manual_segment_keeps_its_dependents_deadlines() {
     let mut engine = Engine::new();
-    engine.set_segment(9, None, Vec::new(), NOW);
+    engine.set_segment(SegmentId::new(9), None, Vec::new(), NOW);
     engine.upsert_person(1, Map::new(), NOW - 600, NOW - 600);
     engine.add_event(1, &event("a", EventKind::Event, NOW - 60), NOW - 60);
     set(
         &mut engine,
-        2,
+        SegmentId::new(2),
         json!({"or": [{"segment": {"id": 9}}, {"event": {"name": "a", "within": {"minutes": 2}}}]}),
         &[],
     );
-    assert!(engine.is_member(2, 1));
-    engine.set_segment(9, None, Vec::new(), NOW);
+    assert!(engine.is_member(SegmentId::new(2), 1));
+    engine.set_segment(SegmentId::new(9), None, Vec::new(), NOW);
     assert_eq!(engine.earliest_due(), Some(NOW + 60));
     let (changes, _) = engine.advance(NOW + 60, 10);
     assert_eq!(changes.len(), 1);
-    assert!(!engine.is_member(2, 1));
+    assert!(!engine.is_member(SegmentId::new(2), 1));
 }
 
 /// Found in review: completing people's states from a build's hints was not counted toward
@@ -130,11 +147,11 @@ fn hints_count_toward_the_batch_of_advance() {
     }
     set(
         &mut engine,
-        1,
+        SegmentId::new(1),
         json!({"event": {"name": "a", "within": {"minutes": 2}}}),
         &[],
     );
-    assert_eq!(engine.count(1), 10);
+    assert_eq!(engine.count(SegmentId::new(1)), 10);
     assert_eq!(engine.pending_deadlines(), 10);
     let (changes, more) = engine.advance(NOW + 60, 4);
     assert!(more && changes.is_empty());
@@ -146,6 +163,6 @@ fn hints_count_toward_the_batch_of_advance() {
             break;
         }
     }
-    assert_eq!(engine.count(1), 0);
+    assert_eq!(engine.count(SegmentId::new(1)), 0);
     assert_eq!(calls, 5, "ten completions and ten exits, four per call");
 }

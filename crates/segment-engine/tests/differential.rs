@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 const START: i64 = 1_000_000;
-const MANUAL: SegmentId = 4;
+const MANUAL: SegmentId = SegmentId::new(4);
 
 fn duration() -> impl Strategy<Value = Value> {
     (prop_oneof![Just("minutes"), Just("hours")], 1_u64..6).prop_map(|(unit, n)| {
@@ -272,7 +272,12 @@ fn check(
     context: &str,
 ) -> Result<(), TestCaseError> {
     for (id, person) in &world.people {
-        for segment in [MANUAL, 1, 2, 3] {
+        for segment in [
+            MANUAL,
+            SegmentId::new(1),
+            SegmentId::new(2),
+            SegmentId::new(3),
+        ] {
             let expected = reference_member(segment, person, *id, definitions, world);
             prop_assert_eq!(
                 engine.is_member(segment, *id),
@@ -287,7 +292,12 @@ fn check(
             );
         }
     }
-    for segment in [MANUAL, 1, 2, 3] {
+    for segment in [
+        MANUAL,
+        SegmentId::new(1),
+        SegmentId::new(2),
+        SegmentId::new(3),
+    ] {
         for member in engine.members(segment) {
             prop_assert!(
                 world.people.contains_key(&member),
@@ -464,15 +474,23 @@ impl Run {
                 alternative: use_alternative,
             } => {
                 let definition = pick(use_alternative, original, alternative);
-                parsed.insert(1, definition.clone());
-                engine.set_segment(1, Some(definition), histories(world), world.now);
+                parsed.insert(SegmentId::new(1), definition.clone());
+                engine.set_segment(
+                    SegmentId::new(1),
+                    Some(definition),
+                    histories(world),
+                    world.now,
+                );
             }
             Step::Recreate {
                 alternative: use_alternative,
             } => {
-                parsed.insert(1, pick(use_alternative, original, alternative));
+                parsed.insert(
+                    SegmentId::new(1),
+                    pick(use_alternative, original, alternative),
+                );
                 // Segment 1 and everything referring to it, directly or not...
-                let mut affected = BTreeSet::from([1]);
+                let mut affected = BTreeSet::from([SegmentId::new(1)]);
                 while let Some((id, _)) = parsed.iter().find(|(id, definition)| {
                     !affected.contains(*id) && !definition.references().is_disjoint(&affected)
                 }) {
@@ -535,10 +553,10 @@ impl Run {
 fn run(definitions: [Value; 4], steps: Vec<Step>) -> Result<(), TestCaseError> {
     let mut parsed = BTreeMap::new();
     for (index, value) in definitions.iter().take(3).enumerate() {
-        parsed.insert(index as SegmentId + 1, parse(value)?);
+        parsed.insert(SegmentId::new(index as i64 + 1), parse(value)?);
     }
     let alternative = parse(&definitions[3])?;
-    let original = parsed[&1].clone();
+    let original = parsed[&SegmentId::new(1)].clone();
     let mut engine = Engine::new();
     engine.set_segment(MANUAL, None, Vec::new(), START);
     for (id, definition) in &parsed {
@@ -605,7 +623,7 @@ fn build_run(
     let mut engine = Engine::new();
     engine.set_segment(MANUAL, None, Vec::new(), START);
     let third = parse(&definitions[2])?;
-    engine.set_segment(3, Some(third.clone()), Vec::new(), START);
+    engine.set_segment(SegmentId::new(3), Some(third.clone()), Vec::new(), START);
     let mut partial = BTreeMap::new();
     for (slot, past) in pasts.into_iter().enumerate() {
         let slot = slot as u8;
@@ -655,9 +673,23 @@ fn build_run(
     }
     let first = parse(&definitions[0])?;
     let second = parse(&definitions[1])?;
-    engine.set_segment(1, Some(first.clone()), histories(&world), world.now);
-    engine.set_segment(2, Some(second.clone()), histories(&world), world.now);
-    let parsed = BTreeMap::from([(1, first.clone()), (2, second), (3, third)]);
+    engine.set_segment(
+        SegmentId::new(1),
+        Some(first.clone()),
+        histories(&world),
+        world.now,
+    );
+    engine.set_segment(
+        SegmentId::new(2),
+        Some(second.clone()),
+        histories(&world),
+        world.now,
+    );
+    let parsed = BTreeMap::from([
+        (SegmentId::new(1), first.clone()),
+        (SegmentId::new(2), second),
+        (SegmentId::new(3), third),
+    ]);
     check(&engine, &parsed, &world, "the build")?;
     for (segment, definition) in &parsed {
         let Some(preview) = engine.preview(definition, world.now, 2) else {
@@ -678,19 +710,25 @@ fn build_run(
         prop_assert_eq!(&preview.sample[..], &expected[..expected.len().min(2)]);
     }
     // Saving segment 2's definition over segment 1: who would enter and who would leave.
-    if let Some(change) = engine.preview_change(&parsed[&2], 1, world.now, 2) {
+    if let Some(change) =
+        engine.preview_change(&parsed[&SegmentId::new(2)], SegmentId::new(1), world.now, 2)
+    {
         let member = |segment: SegmentId, id: PersonId, person: &PersonHistory| {
             reference_member(segment, person, id, &parsed, &world)
         };
         let entering = world
             .people
             .iter()
-            .filter(|(id, p)| member(2, **id, p) && !member(1, **id, p))
+            .filter(|(id, p)| {
+                member(SegmentId::new(2), **id, p) && !member(SegmentId::new(1), **id, p)
+            })
             .count();
         let leaving = world
             .people
             .iter()
-            .filter(|(id, p)| member(1, **id, p) && !member(2, **id, p))
+            .filter(|(id, p)| {
+                member(SegmentId::new(1), **id, p) && !member(SegmentId::new(2), **id, p)
+            })
             .count();
         prop_assert_eq!((change.entering, change.leaving), (entering, leaving));
     }
@@ -717,8 +755,8 @@ proptest! {
     #[test]
     fn engine_equals_reference(
         first in condition(vec![MANUAL]),
-        second in condition(vec![1, MANUAL]),
-        third in condition(vec![1, 2, MANUAL]),
+        second in condition(vec![SegmentId::new(1), MANUAL]),
+        third in condition(vec![SegmentId::new(1), SegmentId::new(2), MANUAL]),
         alternative in condition(vec![MANUAL]),
         steps in prop::collection::vec(step(), 1..40),
     ) {
@@ -727,10 +765,10 @@ proptest! {
 
     #[test]
     fn index_builds_equal_reference(
-        first in condition(vec![MANUAL, 3]),
-        second in condition(vec![1, 3, MANUAL]),
+        first in condition(vec![MANUAL, SegmentId::new(3)]),
+        second in condition(vec![SegmentId::new(1), SegmentId::new(3), MANUAL]),
         third in condition(vec![MANUAL]),
-        alternative in condition(vec![MANUAL, 3]),
+        alternative in condition(vec![MANUAL, SegmentId::new(3)]),
         pasts in prop::collection::vec(past(), 1..6),
         steps in prop::collection::vec(step(), 0..25),
     ) {

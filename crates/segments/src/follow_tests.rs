@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use herald_domain::{Clock, ManualClock};
+use herald_domain::{Clock, ManualClock, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_store::StoreHandle;
 use herald_store_postgres::PostgresStore;
@@ -23,7 +23,7 @@ struct Shared {
     runtime: tokio::runtime::Runtime,
     first: StoreHandle,
     second: StoreHandle,
-    workspace: i64,
+    workspace: WorkspaceId,
     _schema: TestSchema,
 }
 
@@ -64,7 +64,12 @@ fn node(store: &StoreHandle, clock: &Arc<dyn Clock>, name: &str, renew_every: Du
 
 /// Person i buys `i % modulo` times, the even ones through the first node and the odd ones
 /// through the second, a round at a time.
-fn buy_in_turns(runtime: &tokio::runtime::Runtime, workspace: i64, nodes: &[Node], modulo: usize) {
+fn buy_in_turns(
+    runtime: &tokio::runtime::Runtime,
+    workspace: WorkspaceId,
+    nodes: &[Node],
+    modulo: usize,
+) {
     for round in 0..modulo {
         for (index, node) in nodes.iter().enumerate() {
             let items: Vec<Value> = (0..PEOPLE)
@@ -79,7 +84,11 @@ fn buy_in_turns(runtime: &tokio::runtime::Runtime, workspace: i64, nodes: &[Node
 }
 
 /// Creates "bought at least 3 times" on `node`; returns its id.
-fn regulars_segment(runtime: &tokio::runtime::Runtime, node: &Node, workspace: i64) -> i64 {
+fn regulars_segment(
+    runtime: &tokio::runtime::Runtime,
+    node: &Node,
+    workspace: WorkspaceId,
+) -> SegmentId {
     let draft = SegmentDraft {
         name: "Regulars".into(),
         description: String::new(),
@@ -109,8 +118,8 @@ fn purchase(person: usize) -> Value {
 fn members(
     runtime: &tokio::runtime::Runtime,
     node: &Node,
-    workspace: i64,
-    id: i64,
+    workspace: WorkspaceId,
+    id: SegmentId,
 ) -> BTreeSet<String> {
     runtime
         .block_on(node.segments.members_page(workspace, id, None, 1000))
@@ -212,7 +221,7 @@ fn owned(runtime: &tokio::runtime::Runtime, node: &Node) -> usize {
 }
 
 /// The stored members of a segment, by id.
-fn stored(store: &StoreHandle, workspace: i64, segment: i64) -> BTreeSet<String> {
+fn stored(store: &StoreHandle, workspace: WorkspaceId, segment: SegmentId) -> BTreeSet<String> {
     store
         .read_blocking(move |r| {
             let mut ids = BTreeSet::new();
@@ -493,8 +502,8 @@ fn the_entries_of_an_interrupted_build_are_taken_over_as_build_entries() {
 /// A person's stored history in a segment, by the person's id.
 fn history_of(
     store: &StoreHandle,
-    workspace: i64,
-    segment: i64,
+    workspace: WorkspaceId,
+    segment: SegmentId,
     person: &str,
 ) -> Vec<herald_store::MembershipChange> {
     let id = person.to_owned();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use herald_domain::Clock;
+use herald_domain::{Clock, SegmentId, WorkspaceId};
 use herald_segment_engine::{Definition, Engine, Input};
 use herald_store::{SegmentRow, StoreHandle};
 use tokio::sync::{oneshot, watch};
@@ -18,7 +18,7 @@ use crate::{EngineError, SegmentsError};
 
 /// What a query sees: each workspace's engine.
 pub struct RunnerView<'r> {
-    pub engines: &'r mut HashMap<i64, Engine>,
+    pub engines: &'r mut HashMap<WorkspaceId, Engine>,
     pub store: &'r StoreHandle,
     pub now: i64,
     /// How many partitions this node owns now, for an engine that follows the store (0
@@ -28,7 +28,7 @@ pub struct RunnerView<'r> {
 
 /// What the ingest stage calls after each commit: the workspace, what the commit changed, and
 /// its position in the engine log (when kept).
-pub type Feed = Arc<dyn Fn(i64, Vec<Input>, Option<i64>) + Send + Sync>;
+pub type Feed = Arc<dyn Fn(WorkspaceId, Vec<Input>, Option<i64>) + Send + Sync>;
 
 /// How long a call waits for the engine to finish loading before it is told to retry: a small
 /// workspace loads well within it, so that its callers never see the load.
@@ -208,7 +208,7 @@ impl Segments {
     }
 
     /// Forgets a deleted segment.
-    pub fn remove(&self, workspace_id: i64, segment_id: i64) {
+    pub fn remove(&self, workspace_id: WorkspaceId, segment_id: SegmentId) {
         let _ = self.sender.send(Command::Remove(workspace_id, segment_id));
     }
 
@@ -246,8 +246,8 @@ impl Segments {
     /// committed.
     pub async fn set_manual(
         &self,
-        workspace_id: i64,
-        segment_id: i64,
+        workspace_id: WorkspaceId,
+        segment_id: SegmentId,
         people: Vec<i64>,
         add: bool,
     ) -> Result<(), EngineError> {

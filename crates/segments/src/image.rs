@@ -7,6 +7,7 @@
 //! synced and renamed over the old one, so that a crash leaves either image whole; a file that
 //! does not check out is ignored and the engine is rebuilt from history.
 
+use herald_domain::WorkspaceId;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -32,7 +33,7 @@ pub struct ImageSettings {
 #[derive(Serialize)]
 struct ImageRef<'e> {
     position: i64,
-    workspaces: Vec<(i64, &'e Engine)>,
+    workspaces: Vec<(WorkspaceId, &'e Engine)>,
 }
 
 /// A read image.
@@ -40,7 +41,7 @@ struct ImageRef<'e> {
 pub(crate) struct Image {
     /// The engine-log position of the last input the engines hold.
     pub position: i64,
-    pub workspaces: Vec<(i64, Engine)>,
+    pub workspaces: Vec<(WorkspaceId, Engine)>,
 }
 
 /// Why an image could not be read.
@@ -56,13 +57,14 @@ pub(crate) enum ImageError {
 pub(crate) fn write(
     path: &Path,
     position: i64,
-    engines: &HashMap<i64, Engine>,
+    engines: &HashMap<WorkspaceId, Engine>,
 ) -> std::io::Result<u64> {
     let temporary = path.with_extension("tmp");
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
     out.write_all(MAGIC)?;
     out.write_all(&[0; 12])?;
-    let mut workspaces: Vec<(i64, &Engine)> = engines.iter().map(|(id, e)| (*id, e)).collect();
+    let mut workspaces: Vec<(WorkspaceId, &Engine)> =
+        engines.iter().map(|(id, e)| (*id, e)).collect();
     workspaces.sort_by_key(|(id, _)| *id);
     let body = Checksummed::new(out);
     let body = postcard::to_io(

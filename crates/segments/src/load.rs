@@ -1,5 +1,6 @@
 //! Reading what the engine needs from the store.
 
+use herald_domain::WorkspaceId;
 use herald_segment_engine::{EventRecord, PersonHistory, PersonId};
 use herald_store::{StoreError, StoreRead, StoredEvent};
 
@@ -10,7 +11,7 @@ pub(crate) fn engine_event(event: StoredEvent) -> EventRecord {
 /// Reads one live person's full history, or `None` if the person is not live.
 pub fn history_of(
     reader: &mut dyn StoreRead,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     person_seq: PersonId,
 ) -> Result<Option<PersonHistory>, StoreError> {
     let Some(person) = reader.person_by_seq(workspace_id, person_seq)? else {

@@ -17,6 +17,7 @@
 //! entries after that position instead of the history, when the log still holds all of them
 //! (it is trimmed only up to the last image written) and the image is not ahead of the store.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use std::sync::mpsc;
 
 use herald_segment_engine::{PersonHistory, PersonId};
@@ -40,13 +41,13 @@ pub(crate) enum Loaded {
         end: i64,
     },
     Workspace {
-        id: i64,
+        id: WorkspaceId,
         segments: Vec<SegmentRow>,
-        members: Vec<(i64, i64)>,
+        members: Vec<(SegmentId, i64)>,
     },
     People(Vec<(PersonId, PersonHistory)>),
     /// An engine-log entry: its workspace and encoded inputs.
-    Log(i64, Vec<u8>),
+    Log(WorkspaceId, Vec<u8>),
     Done(Result<(), StoreError>),
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, mpsc};
 
-use herald_domain::{Clock, ManualClock};
+use herald_domain::{Clock, ManualClock, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_store::{
     MembershipCause, MembershipChange, MembershipOrigin, NewSegment, NewWorkspace, StoreHandle,
@@ -24,7 +24,7 @@ pub(crate) fn store() -> (StoreHandle, tempfile::TempDir) {
     (store, dir)
 }
 
-pub(crate) fn workspace(store: &StoreHandle) -> i64 {
+pub(crate) fn workspace(store: &StoreHandle) -> WorkspaceId {
     let new = NewWorkspace {
         name: "loading".into(),
         site_id: "site".into(),
@@ -39,7 +39,7 @@ pub(crate) fn workspace(store: &StoreHandle) -> i64 {
         .id
 }
 
-fn segment(store: &StoreHandle, workspace_id: i64, definition: Value) -> i64 {
+fn segment(store: &StoreHandle, workspace_id: WorkspaceId, definition: Value) -> SegmentId {
     let new = NewSegment {
         workspace_id,
         name: "twice".into(),
@@ -66,7 +66,7 @@ fn identify(id: &str) -> Value {
 pub(crate) fn submit(
     ingest: &Ingest,
     runtime: &tokio::runtime::Runtime,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     items: &[Value],
 ) {
     let operations = items
@@ -89,7 +89,7 @@ fn drain(runner: &mut Runner, queue: &mpsc::Receiver<Command>) {
     }
 }
 
-fn members(runner: &Runner, workspace_id: i64, segment_id: i64) -> Vec<i64> {
+fn members(runner: &Runner, workspace_id: WorkspaceId, segment_id: SegmentId) -> Vec<i64> {
     runner.engines[&workspace_id].members(segment_id).collect()
 }
 
@@ -200,7 +200,7 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
 }
 
 /// Stores a member and two history rows for a segment, as its build and a later exit would.
-fn stored_rows(store: &StoreHandle, workspace_id: i64, segment_id: i64) {
+fn stored_rows(store: &StoreHandle, workspace_id: WorkspaceId, segment_id: SegmentId) {
     let change = |person_seq: i64, entered: bool| MembershipChange {
         segment_id,
         person_seq,
@@ -234,7 +234,7 @@ fn purged(store: &StoreHandle, runtime: &tokio::runtime::Runtime) -> bool {
     false
 }
 
-fn history(store: &StoreHandle, segment_id: i64) -> usize {
+fn history(store: &StoreHandle, segment_id: SegmentId) -> usize {
     store
         .read_blocking(move |r| {
             Ok(r.segment_history(segment_id, 1)?.len() + r.segment_history(segment_id, 2)?.len())

@@ -1,6 +1,7 @@
 //! Assembling one workspace's engine from what the load reads, and finding what changed while
 //! the server was down.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use std::collections::{BTreeSet, HashMap};
 
 use herald_segment_engine::{Cause, Change, Definition, Engine, Origin, PersonHistory, PersonId};
@@ -8,20 +9,20 @@ use herald_store::{SegmentRow, SegmentState};
 
 /// A workspace whose engine is being loaded.
 pub(crate) struct Restart {
-    pub(crate) workspace_id: i64,
+    pub(crate) workspace_id: WorkspaceId,
     engine: Engine,
     segments: Vec<SegmentRow>,
     /// The stored memberships, as `(segment, person)`.
-    stored: BTreeSet<(i64, i64)>,
+    stored: BTreeSet<(SegmentId, i64)>,
     /// Manual memberships live only in the store; they are put back once the person is loaded.
-    manual_of: HashMap<i64, Vec<i64>>,
+    manual_of: HashMap<i64, Vec<SegmentId>>,
     pub(crate) people: usize,
 }
 
 /// A loaded workspace: its engine, the membership changes to store, and the segments whose
 /// interrupted build the load completed.
 pub(crate) struct Restarted {
-    pub(crate) workspace_id: i64,
+    pub(crate) workspace_id: WorkspaceId,
     pub(crate) engine: Engine,
     pub(crate) changes: Vec<Change>,
     pub(crate) unfinished: Vec<SegmentRow>,
@@ -31,22 +32,22 @@ pub(crate) struct Restarted {
 
 impl Restart {
     pub(crate) fn new(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         segments: Vec<SegmentRow>,
-        members: Vec<(i64, i64)>,
+        members: Vec<(SegmentId, i64)>,
         now: i64,
     ) -> Self {
         let mut engine = Engine::new();
         for segment in &segments {
             engine.set_segment(segment.id, parse_stored(segment), Vec::new(), now);
         }
-        let manual: BTreeSet<i64> = segments
+        let manual: BTreeSet<SegmentId> = segments
             .iter()
             .filter(|segment| segment.definition.is_none())
             .map(|segment| segment.id)
             .collect();
-        let stored: BTreeSet<(i64, i64)> = members.into_iter().collect();
-        let mut manual_of: HashMap<i64, Vec<i64>> = HashMap::new();
+        let stored: BTreeSet<(SegmentId, i64)> = members.into_iter().collect();
+        let mut manual_of: HashMap<i64, Vec<SegmentId>> = HashMap::new();
         for (segment_id, person) in &stored {
             if manual.contains(segment_id) {
                 manual_of.entry(*person).or_default().push(*segment_id);
@@ -67,13 +68,13 @@ impl Restart {
     /// and manual memberships set to what is stored (they are written before they reach the
     /// engine, so the store is their truth).
     pub(crate) fn resume(
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         mut engine: Engine,
         segments: Vec<SegmentRow>,
-        members: Vec<(i64, i64)>,
+        members: Vec<(SegmentId, i64)>,
         now: i64,
     ) -> Self {
-        let held: HashMap<i64, Option<serde_json::Value>> = engine
+        let held: HashMap<SegmentId, Option<serde_json::Value>> = engine
             .segments()
             .map(|(id, source)| (id, source.cloned()))
             .collect();
@@ -82,11 +83,11 @@ impl Restart {
                 engine.set_segment(segment.id, parse_stored(segment), Vec::new(), now);
             }
         }
-        let stored_ids: BTreeSet<i64> = segments.iter().map(|segment| segment.id).collect();
+        let stored_ids: BTreeSet<SegmentId> = segments.iter().map(|segment| segment.id).collect();
         for id in held.keys().filter(|id| !stored_ids.contains(id)) {
             engine.remove_segment(*id);
         }
-        let stored: BTreeSet<(i64, i64)> = members.into_iter().collect();
+        let stored: BTreeSet<(SegmentId, i64)> = members.into_iter().collect();
         for segment in segments.iter().filter(|s| s.definition.is_none()) {
             let current: BTreeSet<i64> = engine.members(segment.id).collect();
             let wanted: BTreeSet<i64> = stored
@@ -167,13 +168,19 @@ pub(crate) fn parse_stored(segment: &SegmentRow) -> Option<Definition> {
     match Definition::parse(value) {
         Ok(definition) => Some(definition),
         Err(error) => {
-            tracing::error!(segment = segment.id, error = %error, "a stored definition no longer parses; treating the segment as manual");
+            tracing::error!(segment = segment.id.get(), error = %error, "a stored definition no longer parses; treating the segment as manual");
             None
         }
     }
 }
 
-fn restart_change(segment: i64, person: i64, entered: bool, at: i64, origin: Origin) -> Change {
+fn restart_change(
+    segment: SegmentId,
+    person: i64,
+    entered: bool,
+    at: i64,
+    origin: Origin,
+) -> Change {
     Change {
         segment,
         person,

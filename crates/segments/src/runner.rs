@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use herald_domain::{Clock, panic_message};
+use herald_domain::{Clock, SegmentId, WorkspaceId, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
 use herald_store::{
     Lease, Ownership, SegmentRow, SegmentState, StoreChange, StoreError, StoreHandle, partition_of,
@@ -36,16 +36,16 @@ pub(crate) type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
 
 pub(crate) enum Command {
     /// A commit's inputs for a workspace, with the commit's position in the engine log.
-    Inputs(i64, Vec<Input>, Option<i64>),
+    Inputs(WorkspaceId, Vec<Input>, Option<i64>),
     /// The place of the load's history read in commit order (see `loading`).
     Pinned(u64),
     /// A segment to build, boxed: it is large and rare, and inputs are small and many.
     Build(Box<(SegmentRow, Option<Definition>)>),
-    Remove(i64, i64),
+    Remove(WorkspaceId, SegmentId),
     Query(Query),
     Manual {
-        workspace_id: i64,
-        segment_id: i64,
+        workspace_id: WorkspaceId,
+        segment_id: SegmentId,
         people: Vec<i64>,
         add: bool,
         reply: oneshot::Sender<Result<(), StoreError>>,
@@ -55,13 +55,13 @@ pub(crate) enum Command {
     WriteImage(oneshot::Sender<()>),
     /// An engine-log entry (position, workspace, encoded inputs), for an engine that follows
     /// the log (`follow`).
-    Logged(i64, i64, Vec<u8>),
+    Logged(i64, WorkspaceId, Vec<u8>),
     /// A query to run once the engines hold every input up to this log position (an engine
     /// that follows the log: the log's end when the query was asked).
     QueryAfter(i64, Query),
     /// A segment as stored now (`None`: deleted), for an engine that follows the store, and
     /// whether a manual one's members are to be read again (they changed).
-    Catalog(i64, i64, Option<Box<SegmentRow>>, bool),
+    Catalog(WorkspaceId, SegmentId, Option<Box<SegmentRow>>, bool),
     /// Every stored segment, after the notifications of changes may have missed some.
     CatalogAll(Vec<SegmentRow>),
     /// The partitions this node owns after a renewal of its leases.
@@ -80,7 +80,7 @@ struct Owned {
 }
 
 impl Owned {
-    fn holds(&self, workspace_id: i64, person: i64, now: i64) -> bool {
+    fn holds(&self, workspace_id: WorkspaceId, person: i64, now: i64) -> bool {
         now < self.until
             && self
                 .epochs
@@ -101,7 +101,7 @@ pub(crate) struct Following {
 pub(crate) struct Runner {
     store: StoreHandle,
     clock: Arc<dyn Clock>,
-    pub(crate) engines: HashMap<i64, Engine>,
+    pub(crate) engines: HashMap<WorkspaceId, Engine>,
     /// Lets the load put its marker in the queue.
     sender: mpsc::Sender<Command>,
     triggers: Option<Arc<dyn MembershipTriggers>>,
@@ -263,7 +263,7 @@ impl Runner {
         image: Option<Image>,
     ) -> Result<(), StoreError> {
         let had_image = image.is_some();
-        let mut imaged: HashMap<i64, Engine> = image
+        let mut imaged: HashMap<WorkspaceId, Engine> = image
             .map(|image| image.workspaces.into_iter().collect())
             .unwrap_or_default();
         let mut from_image = false;
@@ -342,7 +342,7 @@ impl Runner {
                 self.mark_finished(segment);
             }
             tracing::info!(
-                workspace_id = workspace.workspace_id,
+                workspace_id = workspace.workspace_id.get(),
                 segments = workspace.segments,
                 people = workspace.people,
                 from_image,
@@ -636,9 +636,9 @@ impl Runner {
                 );
             }
             Command::CatalogAll(rows) => {
-                let stored: std::collections::HashSet<(i64, i64)> =
+                let stored: std::collections::HashSet<(WorkspaceId, SegmentId)> =
                     rows.iter().map(|row| (row.workspace_id, row.id)).collect();
-                let gone: Vec<(i64, i64)> = self
+                let gone: Vec<(WorkspaceId, SegmentId)> = self
                     .engines
                     .iter()
                     .flat_map(|(workspace_id, engine)| {
@@ -682,7 +682,7 @@ impl Runner {
 
     /// Applies the log entry at `position`, the one after the last applied, then the queries
     /// that waited for it.
-    fn apply_logged(&mut self, position: i64, workspace_id: i64, bytes: &[u8], now: i64) {
+    fn apply_logged(&mut self, position: i64, workspace_id: WorkspaceId, bytes: &[u8], now: i64) {
         if position <= self.position {
             return;
         }
@@ -789,13 +789,13 @@ impl Runner {
             tracing::error!(error = %error, "cannot take over partitions");
             return;
         }
-        let workspaces: Vec<i64> = self.engines.keys().copied().collect();
+        let workspaces: Vec<WorkspaceId> = self.engines.keys().copied().collect();
         for workspace_id in workspaces {
             let (stored, building) = match self.store.read_blocking(move |r| {
                 // Segments whose build is not marked finished: a node building one died, or is
                 // building it still. Their differences are build entries, which start no
                 // campaign, not live ones.
-                let building: std::collections::HashSet<i64> = r
+                let building: std::collections::HashSet<SegmentId> = r
                     .segments(workspace_id)?
                     .into_iter()
                     .filter(|segment| segment.state == SegmentState::Build)
@@ -810,7 +810,7 @@ impl Runner {
                 }
             };
             let mine = |person: i64| partitions.contains(&partition_of(workspace_id, person));
-            let stored: std::collections::BTreeSet<(i64, i64)> = stored
+            let stored: std::collections::BTreeSet<(SegmentId, i64)> = stored
                 .into_iter()
                 .filter(|(_, person)| mine(*person))
                 .collect();
@@ -840,7 +840,7 @@ impl Runner {
                 }
             }
             tracing::info!(
-                workspace_id,
+                workspace_id = workspace_id.get(),
                 partitions = partitions.len(),
                 changes = changes.len(),
                 "partitions taken over"
@@ -852,7 +852,7 @@ impl Runner {
     /// Brings a manual segment's members in the engine to the stored ones, which the node that
     /// changed them stored before it announced them; the owners store what that does to the
     /// segments derived from it.
-    fn follow_manual(&mut self, workspace_id: i64, segment_id: i64, now: i64) {
+    fn follow_manual(&mut self, workspace_id: WorkspaceId, segment_id: SegmentId, now: i64) {
         let stored = match self
             .store
             .read_blocking(move |r| r.segment_members(workspace_id))
@@ -888,8 +888,8 @@ impl Runner {
     /// follows the store: built when its definition differs from the one the engine holds.
     fn follow_segment(
         &mut self,
-        workspace_id: i64,
-        segment_id: i64,
+        workspace_id: WorkspaceId,
+        segment_id: SegmentId,
         row: Option<SegmentRow>,
         manual_members: bool,
         now: i64,
@@ -923,7 +923,7 @@ impl Runner {
         let definition = match row.definition.as_ref().map(Definition::parse).transpose() {
             Ok(definition) => definition,
             Err(error) => {
-                tracing::error!(segment = segment_id, error = %error, "a stored segment definition cannot be read; the engine leaves it out");
+                tracing::error!(segment = segment_id.get(), error = %error, "a stored segment definition cannot be read; the engine leaves it out");
                 return;
             }
         };
@@ -955,7 +955,7 @@ impl Runner {
         }
         self.persist(segment.workspace_id, &changes);
         tracing::info!(
-            segment = segment.id,
+            segment = segment.id.get(),
             changes = changes.len(),
             build_secs = built.as_secs_f64(),
             secs = begin.elapsed().as_secs_f64(),
@@ -1013,7 +1013,7 @@ impl Runner {
     /// runs they trigger in the same job. Background jobs fill the writer's gaps, so that a storm
     /// of deadlines (a million people leaving a segment at midnight) never makes ingest wait
     /// behind it; a restart recomputes and stores whatever was still queued.
-    fn persist(&self, workspace_id: i64, changes: &[Change]) {
+    fn persist(&self, workspace_id: WorkspaceId, changes: &[Change]) {
         // An engine that follows the store stores the changes of the people whose partition
         // this node owns, while it owns it; the other owners store the rest.
         if self.follows {
@@ -1033,7 +1033,7 @@ impl Runner {
         }
     }
 
-    fn persist_chunk(&self, workspace_id: i64, changes: &[Change]) {
+    fn persist_chunk(&self, workspace_id: WorkspaceId, changes: &[Change]) {
         if changes.is_empty() {
             return;
         }
@@ -1093,7 +1093,7 @@ impl Runner {
 fn write_image(
     settings: &ImageSettings,
     position: i64,
-    engines: &HashMap<i64, Engine>,
+    engines: &HashMap<WorkspaceId, Engine>,
     store: &StoreHandle,
     shared: Option<(String, i64)>,
 ) -> Result<u64, String> {
@@ -1111,7 +1111,7 @@ fn write_image(
 }
 
 /// Removes a deleted segment's stored members and history, a chunk per background job.
-fn purge(store: &StoreHandle, segment_id: i64) {
+fn purge(store: &StoreHandle, segment_id: SegmentId) {
     const CHUNK: usize = 256;
     store.submit_in_steps("remove a deleted segment's rows", move |tx| {
         tx.purge_segment(segment_id, CHUNK)
@@ -1146,7 +1146,7 @@ fn trim_point(
 /// could not store it, like one found at a restart. `origin` is `Build` for a segment whose
 /// build its former owner did not finish.
 fn taken_over(
-    segment: i64,
+    segment: SegmentId,
     person: i64,
     entered: bool,
     at: i64,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use herald_domain::{Clock, Identifier, ManualClock};
+use herald_domain::{Clock, Identifier, ManualClock, WorkspaceId};
 use herald_ingest::Ingest;
 
 use serde_json::{Value, json};
@@ -16,7 +16,7 @@ struct Setup {
     runtime: tokio::runtime::Runtime,
     segments: Segments,
     ingest: Ingest,
-    workspace: i64,
+    workspace: WorkspaceId,
     _dir: tempfile::TempDir,
 }
 

@@ -5,7 +5,7 @@
 //! started by an entry or exit commits together with it, and a change that a crash lost is
 //! found again (and triggers once) when the restart compares memberships.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::{MembershipChange, StoreError, StoreTx};
 
 /// Starts campaign runs for membership changes.
@@ -15,7 +15,7 @@ pub trait MembershipTriggers: Send + Sync {
     fn on_changes(
         &self,
         tx: &mut dyn StoreTx,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         changes: &[MembershipChange],
         now: UnixSeconds,
     ) -> Result<(), StoreError>;

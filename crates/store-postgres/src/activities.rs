@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, skip_corrupt, to_json};
 use herald_store::data_index::{DataIndexBuffer, merge_keys};
 use herald_store::{
@@ -135,7 +135,7 @@ pub(crate) fn activities(
 
 pub(crate) fn event_index(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<Vec<EventIndexEntry>, StoreError> {
     // The "C" collation orders by bytes, as SQLite does, whatever the database's collation.
     pg.all(
@@ -162,7 +162,7 @@ pub(crate) fn event_index(
 
 pub(crate) fn event_days(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     from_day: i64,
     to_day: i64,
 ) -> Result<Vec<EventDayCount>, StoreError> {
@@ -184,7 +184,7 @@ pub(crate) fn event_days(
 
 pub(crate) fn anonymous_link(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     anonymous_id: &str,
 ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
     pg.one(
@@ -223,7 +223,7 @@ pub(crate) fn delivery_metrics(
 
 pub(crate) fn events_of_live_people(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     // Events of the same second stay in the order they were stored, as in the histories.
     pg.all(
@@ -239,7 +239,7 @@ pub(crate) fn events_of_live_people(
 
 pub(crate) fn for_each_history(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
 ) -> Result<(), StoreError> {
     // A workspace's whole history may be larger than memory, so it arrives one person a row:
@@ -292,7 +292,7 @@ pub(crate) fn for_each_history(
 pub(crate) fn engine_log_after(
     pg: &mut Pg<'_>,
     after: i64,
-    each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+    each: &mut dyn FnMut(i64, WorkspaceId, Vec<u8>) -> bool,
 ) -> Result<(), StoreError> {
     pg.for_each_row(
         "SELECT seq, workspace_id, inputs FROM engine_log WHERE seq > $1 ORDER BY seq",
@@ -313,7 +313,7 @@ pub(crate) fn engine_log_end(pg: &mut Pg<'_>) -> Result<i64, StoreError> {
 
 pub(crate) fn events_of_person(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     person_seq: i64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     pg.all(
@@ -354,7 +354,7 @@ pub(crate) fn append_activity(pg: &mut Pg<'_>, new: &NewActivity) -> Result<Appe
 
 pub(crate) fn attach_anonymous(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     anonymous_id: &str,
     person_seq: i64,
     since: UnixSeconds,
@@ -384,7 +384,7 @@ pub(crate) fn attach_anonymous(
 
 pub(crate) fn set_anonymous_link(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     anonymous_id: &str,
     person_seq: i64,
     now: UnixSeconds,
@@ -401,7 +401,7 @@ pub(crate) fn set_anonymous_link(
 
 pub(crate) fn move_events(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     from_seq: i64,
     to_seq: i64,
     since: UnixSeconds,
@@ -448,7 +448,7 @@ pub(crate) fn insert_delivery_metric(
 
 pub(crate) fn note_event(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     kind: &str,
     name: &str,
     timestamp: UnixSeconds,
@@ -532,7 +532,7 @@ pub(crate) fn backfill(_pg: &mut Pg<'_>, _limit: usize) -> Result<bool, StoreErr
 /// Keeps the entry for the commit, where it gets its position (`flush_log`).
 pub(crate) fn append_engine_log(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     inputs: &[u8],
 ) -> Result<LogPosition, StoreError> {
     let position = LogPosition::default();

@@ -1,7 +1,7 @@
 //! Campaigns and the durable delivery queue: reads and writes `campaigns`, `runs`,
 //! `enrollments` and `deliveries`, and reads `delivery_metrics` for a campaign's outcome counts.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{CampaignId, UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, to_json};
 use herald_store::{
     CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState,
@@ -22,7 +22,7 @@ fn campaign_from_row(row: &Row) -> Result<CampaignRow, StoreError> {
     let definition: String = row.get(3);
     let state: String = row.get(4);
     Ok(CampaignRow {
-        id,
+        id: CampaignId::new(id),
         workspace_id: row.get(1),
         name: row.get(2),
         definition: parse_json(&definition).map_err(|error| corrupt_row("campaigns", id, error))?,
@@ -105,7 +105,7 @@ fn delivery_from_row(row: &Row) -> Result<DeliveryRow, StoreError> {
 
 pub(crate) fn campaigns(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<Vec<CampaignRow>, StoreError> {
     let sql =
         format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 ORDER BY id");
@@ -114,8 +114,8 @@ pub(crate) fn campaigns(
 
 pub(crate) fn campaign(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: CampaignId,
 ) -> Result<Option<CampaignRow>, StoreError> {
     let sql =
         format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = $1 AND id = $2");
@@ -124,8 +124,8 @@ pub(crate) fn campaign(
 
 pub(crate) fn campaign_days(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    campaign_id: i64,
+    workspace_id: WorkspaceId,
+    campaign_id: CampaignId,
     since: UnixSeconds,
 ) -> Result<Vec<(i64, String, i64)>, StoreError> {
     // Deliveries are created when queued and settle within the retries' few hours: their
@@ -168,8 +168,8 @@ pub(crate) fn campaign_days(
 
 pub(crate) fn campaign_sent_since(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    campaign_id: i64,
+    workspace_id: WorkspaceId,
+    campaign_id: CampaignId,
     since: UnixSeconds,
 ) -> Result<i64, StoreError> {
     // A delivery is created when it is queued and sent within moments, or within the retries'
@@ -185,7 +185,7 @@ pub(crate) fn campaign_sent_since(
 
 pub(crate) fn is_enrolled(
     pg: &mut Pg<'_>,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     person_seq: i64,
 ) -> Result<bool, StoreError> {
     let row = pg.query_one(
@@ -230,8 +230,8 @@ pub(crate) fn run(pg: &mut Pg<'_>, id: i64) -> Result<Option<RunRow>, StoreError
 
 pub(crate) fn runs_of_campaign(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    campaign_id: i64,
+    workspace_id: WorkspaceId,
+    campaign_id: CampaignId,
 ) -> Result<Vec<RunRow>, StoreError> {
     let sql = format!(
         "SELECT {RUN_COLUMNS} FROM runs WHERE workspace_id = $1 AND campaign_id = $2 ORDER BY id"
@@ -287,8 +287,8 @@ pub(crate) fn deliveries(
 
 pub(crate) fn campaign_metrics(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    campaign_id: i64,
+    workspace_id: WorkspaceId,
+    campaign_id: CampaignId,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     // The explicit order is the one SQLite's grouping gives: metrics nobody lists by name are
     // shown in the order they come.
@@ -374,8 +374,8 @@ pub(crate) fn update_campaign(pg: &mut Pg<'_>, campaign: &CampaignRow) -> Result
 
 pub(crate) fn delete_campaign(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: CampaignId,
 ) -> Result<bool, StoreError> {
     let deleted = pg.execute(
         "DELETE FROM campaigns WHERE workspace_id = $1 AND id = $2",
@@ -432,8 +432,8 @@ pub(crate) fn update_run(pg: &mut Pg<'_>, run: &RunRow) -> Result<(), StoreError
 
 pub(crate) fn enroll_once(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    campaign_id: i64,
+    workspace_id: WorkspaceId,
+    campaign_id: CampaignId,
     person_seq: i64,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
@@ -450,7 +450,7 @@ pub(crate) fn enroll_once(
 
 pub(crate) fn cancel_runs(
     pg: &mut Pg<'_>,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     now: UnixSeconds,
 ) -> Result<u64, StoreError> {
     pg.execute(

@@ -1,6 +1,7 @@
 //! The engine log's order with several writers on one schema, as several nodes write it: a
 //! reader that follows the log never meets a gap, so it never skips an entry that commits late.
 
+use herald_domain::WorkspaceId;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,7 +70,9 @@ fn positions_follow_commit_order_without_gaps_across_writers() {
                 for n in 0..APPENDS {
                     let inputs = format!("{node}.{thread}.{n}").into_bytes();
                     store
-                        .write_blocking(move |tx| tx.append_engine_log(1, &inputs))
+                        .write_blocking(move |tx| {
+                            tx.append_engine_log(WorkspaceId::new(1), &inputs)
+                        })
                         .expect("store works")
                         .expect("appended");
                 }

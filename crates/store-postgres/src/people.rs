@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use herald_domain::{Identifier, UnixSeconds};
+use herald_domain::{Identifier, UnixSeconds, WorkspaceId};
 use herald_store::{Device, NewPerson, Person, StoreError};
 
 use herald_store::codec::{corrupt_row, parse_object, prefix_end, to_json};
@@ -33,7 +33,7 @@ pub(crate) fn person_from_row(row: &postgres::Row) -> Result<Person, StoreError>
 
 pub(crate) fn person(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     identifier: &Identifier,
 ) -> Result<Option<Person>, StoreError> {
     let column = match identifier {
@@ -60,7 +60,7 @@ pub(crate) fn person(
 
 pub(crate) fn person_by_seq(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     seq: i64,
 ) -> Result<Option<Person>, StoreError> {
     let sql = format!(
@@ -72,7 +72,7 @@ pub(crate) fn person_by_seq(
 
 pub(crate) fn person_ids(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     seqs: &[i64],
 ) -> Result<Vec<Option<String>>, StoreError> {
     let rows = pg.query(
@@ -90,7 +90,7 @@ pub(crate) fn person_ids(
 
 pub(crate) fn devices(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     person_seq: i64,
 ) -> Result<Vec<Device>, StoreError> {
     pg.all(
@@ -114,7 +114,7 @@ pub(crate) fn devices(
 
 pub(crate) fn is_suppressed(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     identifier: &Identifier,
 ) -> Result<bool, StoreError> {
     // The writer knows which workspaces have any suppression, and asks only about those.
@@ -122,7 +122,7 @@ pub(crate) fn is_suppressed(
         .cache()
         .is_some_and(|cache| !cache.suppressed_workspaces_loaded())
     {
-        let workspaces: HashSet<i64> = pg
+        let workspaces: HashSet<WorkspaceId> = pg
             .query("SELECT DISTINCT workspace_id FROM suppressions", &[])?
             .iter()
             .map(|row| row.get(0))
@@ -148,7 +148,10 @@ pub(crate) fn is_suppressed(
     Ok(found.is_some())
 }
 
-pub(crate) fn live_people(pg: &mut Pg<'_>, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+pub(crate) fn live_people(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+) -> Result<Vec<Person>, StoreError> {
     let sql = format!(
         "SELECT {PERSON_COLUMNS} FROM people
          WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY seq"
@@ -158,7 +161,7 @@ pub(crate) fn live_people(pg: &mut Pg<'_>, workspace_id: i64) -> Result<Vec<Pers
 
 pub(crate) fn people_page(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     before: Option<i64>,
     limit: usize,
 ) -> Result<Vec<Person>, StoreError> {
@@ -181,7 +184,7 @@ pub(crate) fn people_page(
 
 pub(crate) fn search_people(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     prefix: &str,
     limit: usize,
 ) -> Result<Vec<Person>, StoreError> {
@@ -281,7 +284,7 @@ pub(crate) fn update_person(pg: &mut Pg<'_>, person: &Person) -> Result<(), Stor
 
 pub(crate) fn delete_person(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     seq: i64,
     now: UnixSeconds,
 ) -> Result<(), StoreError> {
@@ -306,7 +309,7 @@ pub(crate) fn delete_person(
 
 pub(crate) fn upsert_device(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     person_seq: i64,
     device: &Device,
 ) -> Result<(), StoreError> {
@@ -330,7 +333,7 @@ pub(crate) fn upsert_device(
 
 pub(crate) fn delete_device(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     person_seq: i64,
     token: &str,
 ) -> Result<bool, StoreError> {
@@ -343,7 +346,7 @@ pub(crate) fn delete_device(
 
 pub(crate) fn move_devices(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     from_seq: i64,
     to_seq: i64,
 ) -> Result<(), StoreError> {
@@ -356,7 +359,7 @@ pub(crate) fn move_devices(
 
 pub(crate) fn suppress(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     identifier: &Identifier,
     now: UnixSeconds,
 ) -> Result<(), StoreError> {
@@ -379,7 +382,7 @@ pub(crate) fn suppress(
 
 pub(crate) fn unsuppress(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     identifier: &Identifier,
 ) -> Result<bool, StoreError> {
     let changed = pg.execute(
@@ -395,6 +398,7 @@ pub(crate) fn unsuppress(
 
 #[cfg(test)]
 mod tests {
+    use herald_domain::WorkspaceId;
     use herald_store::{NewPerson, NewWorkspace, StoreHandle};
     use serde_json::Map;
 
@@ -404,7 +408,7 @@ mod tests {
         (store, schema)
     }
 
-    fn new_workspace(store: &StoreHandle) -> i64 {
+    fn new_workspace(store: &StoreHandle) -> WorkspaceId {
         let new = NewWorkspace {
             name: "people".into(),
             site_id: "site-people".into(),
@@ -419,7 +423,12 @@ mod tests {
             .id
     }
 
-    fn new_person(store: &StoreHandle, workspace_id: i64, id: &str, email: Option<&str>) -> i64 {
+    fn new_person(
+        store: &StoreHandle,
+        workspace_id: WorkspaceId,
+        id: &str,
+        email: Option<&str>,
+    ) -> i64 {
         let new = NewPerson {
             workspace_id,
             cio_id: format!("cio{id}"),
@@ -435,7 +444,7 @@ mod tests {
             .seq
     }
 
-    fn search(store: &StoreHandle, workspace_id: i64, prefix: &'static str) -> Vec<i64> {
+    fn search(store: &StoreHandle, workspace_id: WorkspaceId, prefix: &'static str) -> Vec<i64> {
         store
             .read_blocking(move |r| r.search_people(workspace_id, prefix, 10))
             .expect("read")

@@ -1,6 +1,7 @@
 //! One connection's view for the queries: statements prepared once per connection, and
 //! PostgreSQL's errors turned into the store's.
 
+use herald_domain::WorkspaceId;
 use std::collections::HashMap;
 
 use herald_store::codec::skip_corrupt;
@@ -30,7 +31,7 @@ pub(crate) struct AtCommit {
 
 /// An engine-log entry waiting for its position.
 pub(crate) struct PendingLogEntry {
-    pub(crate) workspace_id: i64,
+    pub(crate) workspace_id: WorkspaceId,
     pub(crate) inputs: Vec<u8>,
     pub(crate) position: LogPosition,
 }

@@ -1,6 +1,6 @@
 //! The store's queries as the traits name them: each delegates to the module of its tables.
 
-use herald_domain::{Identifier, UnixSeconds};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
@@ -27,33 +27,44 @@ impl StoreRead for Pg<'_> {
     }
     fn person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError> {
         people::person(self, workspace_id, identifier)
     }
-    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
+    fn person_by_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        seq: i64,
+    ) -> Result<Option<Person>, StoreError> {
         people::person_by_seq(self, workspace_id, seq)
     }
     fn person_ids(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seqs: &[i64],
     ) -> Result<Vec<Option<String>>, StoreError> {
         people::person_ids(self, workspace_id, seqs)
     }
-    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
+    fn devices(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: i64,
+    ) -> Result<Vec<Device>, StoreError> {
         people::devices(self, workspace_id, person_seq)
     }
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
         activities::activities(self, query)
     }
-    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
+    fn event_index(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<EventIndexEntry>, StoreError> {
         activities::event_index(self, workspace_id)
     }
     fn event_days(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_day: i64,
         to_day: i64,
     ) -> Result<Vec<EventDayCount>, StoreError> {
@@ -61,14 +72,14 @@ impl StoreRead for Pg<'_> {
     }
     fn is_suppressed(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
         people::is_suppressed(self, workspace_id, identifier)
     }
     fn anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
     ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
         activities::anonymous_link(self, workspace_id, anonymous_id)
@@ -79,15 +90,18 @@ impl StoreRead for Pg<'_> {
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         workspaces::setting(self, key)
     }
-    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+    fn live_people(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Person>, StoreError> {
         people::live_people(self, workspace_id)
     }
-    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    fn events_of_live_people(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         activities::events_of_live_people(self, workspace_id)
     }
     fn for_each_history(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
         activities::for_each_history(self, workspace_id, each)
@@ -95,7 +109,7 @@ impl StoreRead for Pg<'_> {
     fn engine_log_after(
         &mut self,
         after: i64,
-        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+        each: &mut dyn FnMut(i64, WorkspaceId, Vec<u8>) -> bool,
     ) -> Result<(), StoreError> {
         activities::engine_log_after(self, after, each)
     }
@@ -107,61 +121,79 @@ impl StoreRead for Pg<'_> {
     }
     fn events_of_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         activities::events_of_person(self, workspace_id, person_seq)
     }
-    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+    fn segments(&mut self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, StoreError> {
         segments::segments(self, workspace_id)
     }
-    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
+    fn campaigns(&mut self, workspace_id: WorkspaceId) -> Result<Vec<CampaignRow>, StoreError> {
         campaigns::campaigns(self, workspace_id)
     }
-    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+    fn campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<Option<CampaignRow>, StoreError> {
         campaigns::campaign(self, workspace_id, id)
     }
-    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
+    fn segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<Option<SegmentRow>, StoreError> {
         segments::segment(self, workspace_id, id)
     }
-    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    fn segment_members(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
         segments::segment_members(self, workspace_id)
     }
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
         segments::segment_purges(self)
     }
-    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
+    fn workspace_keys_sealed(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Option<String>, StoreError> {
         workspaces::workspace_keys_sealed(self, workspace_id)
     }
     fn campaign_days(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
         campaigns::campaign_days(self, workspace_id, campaign_id, since)
     }
     fn campaign_sent_since(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError> {
         campaigns::campaign_sent_since(self, workspace_id, campaign_id, since)
     }
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+    fn is_enrolled(
+        &mut self,
+        campaign_id: CampaignId,
+        person_seq: i64,
+    ) -> Result<bool, StoreError> {
         campaigns::is_enrolled(self, campaign_id, person_seq)
     }
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         segments::segment_days(self, segment_id, from_day)
     }
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         segments::segment_history(self, segment_id, person_seq)
@@ -179,8 +211,8 @@ impl StoreRead for Pg<'_> {
     }
     fn runs_of_campaign(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError> {
         campaigns::runs_of_campaign(self, workspace_id, campaign_id)
     }
@@ -199,14 +231,14 @@ impl StoreRead for Pg<'_> {
     }
     fn campaign_metrics(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         campaigns::campaign_metrics(self, workspace_id, campaign_id)
     }
     fn people_page(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -214,7 +246,7 @@ impl StoreRead for Pg<'_> {
     }
     fn search_people(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -248,7 +280,11 @@ impl StoreTx for Pg<'_> {
     fn insert_user(&mut self, new: &NewUser) -> Result<User, StoreError> {
         workspaces::insert_user(self, new)
     }
-    fn grant_workspace(&mut self, user_id: i64, workspace_id: i64) -> Result<(), StoreError> {
+    fn grant_workspace(
+        &mut self,
+        user_id: i64,
+        workspace_id: WorkspaceId,
+    ) -> Result<(), StoreError> {
         workspaces::grant_workspace(self, user_id, workspace_id)
     }
     fn insert_session(&mut self, session: &SessionRow) -> Result<(), StoreError> {
@@ -268,7 +304,7 @@ impl StoreTx for Pg<'_> {
     }
     fn delete_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seq: i64,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
@@ -279,7 +315,7 @@ impl StoreTx for Pg<'_> {
     }
     fn attach_anonymous(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         since: UnixSeconds,
@@ -298,7 +334,7 @@ impl StoreTx for Pg<'_> {
     }
     fn set_anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         now: UnixSeconds,
@@ -307,7 +343,7 @@ impl StoreTx for Pg<'_> {
     }
     fn move_events(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
         since: UnixSeconds,
@@ -319,7 +355,7 @@ impl StoreTx for Pg<'_> {
     }
     fn upsert_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         device: &Device,
     ) -> Result<(), StoreError> {
@@ -327,7 +363,7 @@ impl StoreTx for Pg<'_> {
     }
     fn delete_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         token: &str,
     ) -> Result<bool, StoreError> {
@@ -335,7 +371,7 @@ impl StoreTx for Pg<'_> {
     }
     fn move_devices(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
     ) -> Result<(), StoreError> {
@@ -343,7 +379,7 @@ impl StoreTx for Pg<'_> {
     }
     fn suppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
@@ -351,7 +387,7 @@ impl StoreTx for Pg<'_> {
     }
     fn unsuppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
         people::unsuppress(self, workspace_id, identifier)
@@ -361,7 +397,7 @@ impl StoreTx for Pg<'_> {
     }
     fn note_event(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: &str,
         name: &str,
         timestamp: UnixSeconds,
@@ -372,7 +408,11 @@ impl StoreTx for Pg<'_> {
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         workspaces::set_setting(self, key, value)
     }
-    fn set_workspace_keys(&mut self, workspace_id: i64, sealed: &str) -> Result<(), StoreError> {
+    fn set_workspace_keys(
+        &mut self,
+        workspace_id: WorkspaceId,
+        sealed: &str,
+    ) -> Result<(), StoreError> {
         workspaces::set_workspace_keys(self, workspace_id, sealed)
     }
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError> {
@@ -384,16 +424,24 @@ impl StoreTx for Pg<'_> {
     fn update_campaign(&mut self, campaign: &CampaignRow) -> Result<(), StoreError> {
         campaigns::update_campaign(self, campaign)
     }
-    fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+    fn delete_campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError> {
         campaigns::delete_campaign(self, workspace_id, id)
     }
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError> {
         segments::update_segment(self, segment)
     }
-    fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+    fn delete_segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<bool, StoreError> {
         segments::delete_segment(self, workspace_id, id)
     }
-    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError> {
+    fn purge_segment(&mut self, id: SegmentId, limit: usize) -> Result<bool, StoreError> {
         segments::purge_segment(self, id, limit)
     }
     fn backfill(&mut self, limit: usize) -> Result<bool, StoreError> {
@@ -401,7 +449,7 @@ impl StoreTx for Pg<'_> {
     }
     fn append_engine_log(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         inputs: &[u8],
     ) -> Result<herald_store::LogPosition, StoreError> {
         activities::append_engine_log(self, workspace_id, inputs)
@@ -411,7 +459,7 @@ impl StoreTx for Pg<'_> {
     }
     fn record_membership_changes(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         changes: &[MembershipChange],
     ) -> Result<(), StoreError> {
         segments::record_membership_changes(self, workspace_id, changes)
@@ -442,14 +490,18 @@ impl StoreTx for Pg<'_> {
     }
     fn enroll_once(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
         campaigns::enroll_once(self, workspace_id, campaign_id, person_seq, now)
     }
-    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError> {
+    fn cancel_runs(
+        &mut self,
+        campaign_id: CampaignId,
+        now: UnixSeconds,
+    ) -> Result<u64, StoreError> {
         campaigns::cancel_runs(self, campaign_id, now)
     }
     fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! Segments and their memberships: reads and writes `segments`, `segment_members`,
 //! `segment_history`, `segment_days` and `segment_purges`.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use std::collections::BTreeMap;
 
 use herald_store::codec::{corrupt_row, membership_change, parse_json, skip_corrupt, to_json};
@@ -33,7 +34,7 @@ fn segment_from_row(row: &postgres::Row) -> Result<SegmentRow, StoreError> {
         )
     })?;
     Ok(SegmentRow {
-        id,
+        id: SegmentId::new(id),
         workspace_id: row.get(1),
         name: row.get(2),
         description: row.get(3),
@@ -45,15 +46,18 @@ fn segment_from_row(row: &postgres::Row) -> Result<SegmentRow, StoreError> {
     })
 }
 
-pub(crate) fn segments(pg: &mut Pg<'_>, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+pub(crate) fn segments(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+) -> Result<Vec<SegmentRow>, StoreError> {
     let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 ORDER BY id");
     pg.all(&sql, &[&workspace_id], segment_from_row)
 }
 
 pub(crate) fn segment(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: SegmentId,
 ) -> Result<Option<SegmentRow>, StoreError> {
     let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = $1 AND id = $2");
     pg.one(&sql, &[&workspace_id, &id], segment_from_row)
@@ -61,8 +65,8 @@ pub(crate) fn segment(
 
 pub(crate) fn segment_members(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-) -> Result<Vec<(i64, i64)>, StoreError> {
+    workspace_id: WorkspaceId,
+) -> Result<Vec<(SegmentId, i64)>, StoreError> {
     let rows = pg.query(
         "SELECT m.segment_id, m.person_seq FROM segment_members m
          JOIN segments s ON s.id = m.segment_id
@@ -72,7 +76,7 @@ pub(crate) fn segment_members(
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
-pub(crate) fn segment_purges(pg: &mut Pg<'_>) -> Result<Vec<i64>, StoreError> {
+pub(crate) fn segment_purges(pg: &mut Pg<'_>) -> Result<Vec<SegmentId>, StoreError> {
     let rows = pg.query(
         "SELECT segment_id FROM segment_purges ORDER BY segment_id",
         &[],
@@ -82,7 +86,7 @@ pub(crate) fn segment_purges(pg: &mut Pg<'_>) -> Result<Vec<i64>, StoreError> {
 
 pub(crate) fn segment_days(
     pg: &mut Pg<'_>,
-    segment_id: i64,
+    segment_id: SegmentId,
     from_day: i64,
 ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
     let rows = pg.query(
@@ -98,7 +102,7 @@ pub(crate) fn segment_days(
 
 pub(crate) fn segment_history(
     pg: &mut Pg<'_>,
-    segment_id: i64,
+    segment_id: SegmentId,
     person_seq: i64,
 ) -> Result<Vec<MembershipChange>, StoreError> {
     let rows = pg.query(
@@ -189,8 +193,8 @@ pub(crate) fn update_segment(pg: &mut Pg<'_>, segment: &SegmentRow) -> Result<()
 
 pub(crate) fn delete_segment(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: SegmentId,
 ) -> Result<bool, StoreError> {
     let deleted = pg.execute(
         "DELETE FROM segments WHERE workspace_id = $1 AND id = $2",
@@ -207,7 +211,11 @@ pub(crate) fn delete_segment(
     Ok(deleted > 0)
 }
 
-pub(crate) fn purge_segment(pg: &mut Pg<'_>, id: i64, limit: usize) -> Result<bool, StoreError> {
+pub(crate) fn purge_segment(
+    pg: &mut Pg<'_>,
+    id: SegmentId,
+    limit: usize,
+) -> Result<bool, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let Some(workspace_id) = pg.one(
         "SELECT workspace_id FROM segment_purges WHERE segment_id = $1",
@@ -251,7 +259,7 @@ struct NetMembership {
 
 pub(crate) fn record_membership_changes(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     changes: &[MembershipChange],
 ) -> Result<(), StoreError> {
     if changes.is_empty() {
@@ -259,12 +267,12 @@ pub(crate) fn record_membership_changes(
     }
     // The day counts, summed per (segment, day) first: a build's million entries are one
     // row's update.
-    let mut days: BTreeMap<(i64, i64), (i64, i64)> = BTreeMap::new();
+    let mut days: BTreeMap<(SegmentId, i64), (i64, i64)> = BTreeMap::new();
     // Each membership's changes reduced to their net effect, so that the members are written
     // by one deletion and one insertion whatever the batch holds. Applied one by one, an entry
     // adds a row unless there is one and an exit removes it: the row that remains is the one
     // added by the first entry after the last exit, or the stored one if nothing exited.
-    let mut members: BTreeMap<(i64, i64), NetMembership> = BTreeMap::new();
+    let mut members: BTreeMap<(SegmentId, i64), NetMembership> = BTreeMap::new();
     for change in changes {
         let day = days
             .entry((change.segment_id, change.at.div_euclid(86_400)))
@@ -335,7 +343,7 @@ pub(crate) fn record_membership_changes(
     for change in changes {
         causes.push(to_json(&change.cause)?);
     }
-    let segment_ids: Vec<i64> = changes.iter().map(|change| change.segment_id).collect();
+    let segment_ids: Vec<SegmentId> = changes.iter().map(|change| change.segment_id).collect();
     let people: Vec<i64> = changes.iter().map(|change| change.person_seq).collect();
     let entered: Vec<bool> = changes.iter().map(|change| change.entered).collect();
     let at: Vec<i64> = changes.iter().map(|change| change.at).collect();

@@ -2,7 +2,7 @@
 //! `settings`, `users`, `user_workspaces` and `sessions`); and `herald doctor`'s scan of every
 //! table that holds JSON, for the rows whose JSON cannot be read back.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::codec::unreadable;
 use herald_store::{
     CorruptRow, NewUser, NewWorkspace, SessionRow, StoreError, User, Workspace,
@@ -70,7 +70,7 @@ pub(crate) fn setting(pg: &mut Pg<'_>, key: &str) -> Result<Option<String>, Stor
 
 pub(crate) fn workspace_keys_sealed(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<Option<String>, StoreError> {
     let row = pg.query_opt(
         "SELECT keys_sealed FROM workspaces WHERE id = $1",
@@ -187,7 +187,7 @@ pub(crate) fn insert_user(pg: &mut Pg<'_>, new: &NewUser) -> Result<User, StoreE
 pub(crate) fn grant_workspace(
     pg: &mut Pg<'_>,
     user_id: i64,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<(), StoreError> {
     pg.execute(
         "INSERT INTO user_workspaces (user_id, workspace_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -231,7 +231,7 @@ pub(crate) fn set_setting(pg: &mut Pg<'_>, key: &str, value: &str) -> Result<(),
 
 pub(crate) fn set_workspace_keys(
     pg: &mut Pg<'_>,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     sealed: &str,
 ) -> Result<(), StoreError> {
     pg.execute(

@@ -5,6 +5,7 @@
 //! the order of the `activities_by_person` index, which SQLite can follow without sorting the
 //! whole log first (sorting twenty million rows took most of a restart).
 
+use herald_domain::WorkspaceId;
 use herald_store::{Person, StoreError, StoredEvent};
 use rusqlite::Connection;
 
@@ -15,7 +16,7 @@ use crate::queries::{
 
 pub(crate) fn for_each_history(
     connection: &Connection,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
 ) -> Result<(), StoreError> {
     let people_sql = format!(

@@ -1,6 +1,7 @@
 //! The data index's updates of one transaction ([`herald_store::data_index`]), written once per
 //! name (and day) at commit.
 
+use herald_domain::WorkspaceId;
 use std::collections::BTreeSet;
 
 use herald_store::StoreError;
@@ -16,7 +17,7 @@ pub(crate) struct IndexBuffer(pub(crate) DataIndexBuffer);
 impl IndexBuffer {
     pub(crate) fn note<'a>(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: &str,
         name: &str,
         timestamp: i64,

@@ -1,6 +1,7 @@
 //! People listed a page at a time, newest first, and found by the start of their id or email:
 //! what the web UI's People page and person search read.
 
+use herald_domain::WorkspaceId;
 use herald_store::codec::prefix_end;
 use herald_store::{Person, StoreError};
 use rusqlite::{Connection, params};
@@ -10,7 +11,7 @@ use crate::queries::{PERSON_COLUMNS, backend, finish_person, person_from_row};
 /// Up to `limit` live people of a workspace with `seq < before` (all when `None`), newest first.
 pub(crate) fn people_page(
     connection: &Connection,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     before: Option<i64>,
     limit: usize,
 ) -> Result<Vec<Person>, StoreError> {
@@ -41,7 +42,7 @@ pub(crate) fn people_page(
 /// ordered by what matched; each person once. Both reads walk a range of an index.
 pub(crate) fn search_people(
     connection: &Connection,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     prefix: &str,
     limit: usize,
 ) -> Result<Vec<Person>, StoreError> {

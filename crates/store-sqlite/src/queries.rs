@@ -1,6 +1,6 @@
 //! The read queries, shared by reader threads and the writer's transactions.
 
-use herald_domain::{Identifier, UnixSeconds};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
@@ -255,7 +255,7 @@ impl Queries<'_> {
     /// Returns the workspaces that have any suppressed identifier.
     pub(crate) fn suppressed_workspaces(
         &self,
-    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+    ) -> Result<std::collections::HashSet<WorkspaceId>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached("SELECT DISTINCT workspace_id FROM suppressions")
@@ -309,7 +309,7 @@ impl StoreRead for Queries<'_> {
 
     fn person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError> {
         let sql = match identifier {
@@ -335,7 +335,11 @@ impl StoreRead for Queries<'_> {
         finish_person(found)
     }
 
-    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
+    fn person_by_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        seq: i64,
+    ) -> Result<Option<Person>, StoreError> {
         let sql = format!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL"
         );
@@ -353,7 +357,7 @@ impl StoreRead for Queries<'_> {
 
     fn person_ids(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seqs: &[i64],
     ) -> Result<Vec<Option<String>>, StoreError> {
         let mut statement = self
@@ -373,7 +377,11 @@ impl StoreRead for Queries<'_> {
             .collect()
     }
 
-    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
+    fn devices(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: i64,
+    ) -> Result<Vec<Device>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached(
@@ -416,7 +424,7 @@ impl StoreRead for Queries<'_> {
              WHERE a.workspace_id = ?1 AND a.timestamp >= ?2",
         );
         let mut values: Vec<rusqlite::types::Value> =
-            vec![query.workspace_id.into(), query.since.into()];
+            vec![query.workspace_id.get().into(), query.since.into()];
         if let Some(person_seq) = query.person_seq {
             values.push(person_seq.into());
             sql.push_str(&format!(" AND a.person_seq = ?{}", values.len()));
@@ -476,7 +484,7 @@ impl StoreRead for Queries<'_> {
 
     fn event_days(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_day: i64,
         to_day: i64,
     ) -> Result<Vec<EventDayCount>, StoreError> {
@@ -500,7 +508,10 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
-    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
+    fn event_index(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<EventIndexEntry>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached(
@@ -543,7 +554,7 @@ impl StoreRead for Queries<'_> {
 
     fn is_suppressed(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
         self.connection
@@ -564,7 +575,7 @@ impl StoreRead for Queries<'_> {
 
     fn anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
     ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
         self.connection
@@ -630,7 +641,7 @@ impl StoreRead for Queries<'_> {
             .map_err(backend)
     }
 
-    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+    fn live_people(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Person>, StoreError> {
         let sql = format!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND deleted_at IS NULL ORDER BY seq"
         );
@@ -649,7 +660,7 @@ impl StoreRead for Queries<'_> {
 
     fn for_each_history(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
         crate::histories::for_each_history(self.connection, workspace_id, each)
@@ -658,7 +669,7 @@ impl StoreRead for Queries<'_> {
     fn engine_log_after(
         &mut self,
         after: i64,
-        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+        each: &mut dyn FnMut(i64, WorkspaceId, Vec<u8>) -> bool,
     ) -> Result<(), StoreError> {
         let mut statement = self
             .connection
@@ -698,7 +709,10 @@ impl StoreRead for Queries<'_> {
             .map_err(backend)
     }
 
-    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    fn events_of_live_people(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached(
@@ -714,7 +728,7 @@ impl StoreRead for Queries<'_> {
 
     fn events_of_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut statement = self
@@ -728,13 +742,17 @@ impl StoreRead for Queries<'_> {
         read_events(&mut statement, params![workspace_id, person_seq])
     }
 
-    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
+    fn campaigns(&mut self, workspace_id: WorkspaceId) -> Result<Vec<CampaignRow>, StoreError> {
         let sql =
             format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = ?1 ORDER BY id");
         self.all(&sql, [workspace_id], campaign_from_row, finish_campaign)
     }
 
-    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+    fn campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<Option<CampaignRow>, StoreError> {
         let sql =
             format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE workspace_id = ?1 AND id = ?2");
         self.one(
@@ -745,13 +763,17 @@ impl StoreRead for Queries<'_> {
         )
     }
 
-    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+    fn segments(&mut self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 ORDER BY id");
         self.all(&sql, [workspace_id], segment_from_row, finish_segment)
     }
 
-    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
+    fn segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<Option<SegmentRow>, StoreError> {
         let sql =
             format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE workspace_id = ?1 AND id = ?2");
         self.one(
@@ -762,7 +784,10 @@ impl StoreRead for Queries<'_> {
         )
     }
 
-    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    fn segment_members(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached(
@@ -779,7 +804,7 @@ impl StoreRead for Queries<'_> {
 
     fn people_page(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -787,7 +812,7 @@ impl StoreRead for Queries<'_> {
     }
     fn search_people(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -810,7 +835,7 @@ impl StoreRead for Queries<'_> {
         crate::users::user_workspaces(self.connection, user_id)
     }
 
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached("SELECT segment_id FROM segment_purges ORDER BY segment_id")
@@ -819,7 +844,10 @@ impl StoreRead for Queries<'_> {
         rows.collect::<Result<Vec<_>, _>>().map_err(backend)
     }
 
-    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
+    fn workspace_keys_sealed(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Option<String>, StoreError> {
         self.connection
             .prepare_cached("SELECT keys_sealed FROM workspaces WHERE id = ?1")
             .and_then(|mut statement| {
@@ -833,7 +861,7 @@ impl StoreRead for Queries<'_> {
 
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         let mut statement = self
@@ -853,8 +881,8 @@ impl StoreRead for Queries<'_> {
 
     fn campaign_days(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
         self.campaign_days_query(workspace_id, campaign_id, since)
@@ -862,8 +890,8 @@ impl StoreRead for Queries<'_> {
 
     fn campaign_sent_since(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError> {
         // A delivery is created when it is queued and sent within moments, or within the retries'
@@ -880,7 +908,11 @@ impl StoreRead for Queries<'_> {
             .map_err(backend)
     }
 
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+    fn is_enrolled(
+        &mut self,
+        campaign_id: CampaignId,
+        person_seq: i64,
+    ) -> Result<bool, StoreError> {
         self.connection
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM enrollments WHERE campaign_id = ?1 AND person_seq = ?2)",
@@ -893,7 +925,7 @@ impl StoreRead for Queries<'_> {
 
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         let mut statement = self
@@ -936,8 +968,8 @@ impl StoreRead for Queries<'_> {
     }
     fn runs_of_campaign(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError> {
         self.runs_of_campaign_query(workspace_id, campaign_id)
     }
@@ -956,8 +988,8 @@ impl StoreRead for Queries<'_> {
     }
     fn campaign_metrics(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.campaign_metrics_query(workspace_id, campaign_id)
     }

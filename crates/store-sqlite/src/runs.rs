@@ -1,6 +1,6 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{CampaignId, UnixSeconds, WorkspaceId};
 use herald_store::{
     CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState, StoreError,
 };
@@ -129,8 +129,8 @@ impl Queries<'_> {
 
     pub(crate) fn runs_of_campaign_query(
         &self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE workspace_id = ?1 AND campaign_id = ?2 ORDER BY id"
@@ -190,8 +190,8 @@ impl Queries<'_> {
 
     pub(crate) fn campaign_days_query(
         &self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
         // Deliveries are created when queued and settle within the retries' few hours: their
@@ -233,8 +233,8 @@ impl Queries<'_> {
 
     pub(crate) fn campaign_metrics_query(
         &self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let mut counts = Vec::new();
         let mut statement = self
@@ -320,7 +320,7 @@ pub(crate) fn update_run(connection: &Connection, run: &RunRow) -> Result<(), St
 
 pub(crate) fn enroll_once(
     connection: &Connection,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     person_seq: i64,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
@@ -334,7 +334,7 @@ pub(crate) fn enroll_once(
 
 pub(crate) fn cancel_runs(
     connection: &Connection,
-    campaign_id: i64,
+    campaign_id: CampaignId,
     now: UnixSeconds,
 ) -> Result<u64, StoreError> {
     let cancelled = execute(

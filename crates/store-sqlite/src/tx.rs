@@ -1,6 +1,6 @@
 //! The write queries, run by the writer inside its transaction.
 
-use herald_domain::{Identifier, UnixSeconds};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
@@ -58,7 +58,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError> {
         if let Some(person) = self.cache.person(workspace_id, identifier) {
@@ -70,28 +70,39 @@ impl StoreRead for Tx<'_, '_> {
         }
         Ok(found)
     }
-    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError> {
+    fn person_by_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        seq: i64,
+    ) -> Result<Option<Person>, StoreError> {
         self.queries.person_by_seq(workspace_id, seq)
     }
     fn person_ids(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seqs: &[i64],
     ) -> Result<Vec<Option<String>>, StoreError> {
         self.queries.person_ids(workspace_id, seqs)
     }
-    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError> {
+    fn devices(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: i64,
+    ) -> Result<Vec<Device>, StoreError> {
         self.queries.devices(workspace_id, person_seq)
     }
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
         self.queries.activities(query)
     }
-    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError> {
+    fn event_index(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<EventIndexEntry>, StoreError> {
         self.queries.event_index(workspace_id)
     }
     fn event_days(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_day: i64,
         to_day: i64,
     ) -> Result<Vec<EventDayCount>, StoreError> {
@@ -99,7 +110,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn is_suppressed(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
         if !self.cache.suppressed_workspaces_loaded() {
@@ -113,7 +124,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
     ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
         self.queries.anonymous_link(workspace_id, anonymous_id)
@@ -124,12 +135,12 @@ impl StoreRead for Tx<'_, '_> {
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         self.queries.setting(key)
     }
-    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError> {
+    fn live_people(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Person>, StoreError> {
         self.queries.live_people(workspace_id)
     }
     fn for_each_history(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
         self.queries.for_each_history(workspace_id, each)
@@ -137,7 +148,7 @@ impl StoreRead for Tx<'_, '_> {
     fn engine_log_after(
         &mut self,
         after: i64,
-        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+        each: &mut dyn FnMut(i64, WorkspaceId, Vec<u8>) -> bool,
     ) -> Result<(), StoreError> {
         self.queries.engine_log_after(after, each)
     }
@@ -147,49 +158,67 @@ impl StoreRead for Tx<'_, '_> {
     fn engine_log_end(&mut self) -> Result<i64, StoreError> {
         self.queries.engine_log_end()
     }
-    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    fn events_of_live_people(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_live_people(workspace_id)
     }
     fn events_of_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_person(workspace_id, person_seq)
     }
-    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError> {
+    fn segments(&mut self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, StoreError> {
         self.queries.segments(workspace_id)
     }
-    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError> {
+    fn campaigns(&mut self, workspace_id: WorkspaceId) -> Result<Vec<CampaignRow>, StoreError> {
         self.queries.campaigns(workspace_id)
     }
-    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError> {
+    fn campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<Option<CampaignRow>, StoreError> {
         self.queries.campaign(workspace_id, id)
     }
-    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError> {
+    fn segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<Option<SegmentRow>, StoreError> {
         self.queries.segment(workspace_id, id)
     }
-    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    fn segment_members(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
         self.queries.segment_members(workspace_id)
     }
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError> {
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
         self.queries.segment_purges()
     }
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError> {
+    fn is_enrolled(
+        &mut self,
+        campaign_id: CampaignId,
+        person_seq: i64,
+    ) -> Result<bool, StoreError> {
         self.queries.is_enrolled(campaign_id, person_seq)
     }
     fn campaign_days(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError> {
         self.queries.campaign_days(workspace_id, campaign_id, since)
     }
     fn campaign_sent_since(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError> {
         self.queries
@@ -197,17 +226,20 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         self.queries.segment_days(segment_id, from_day)
     }
-    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError> {
+    fn workspace_keys_sealed(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Option<String>, StoreError> {
         self.queries.workspace_keys_sealed(workspace_id)
     }
     fn people_page(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -215,7 +247,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn search_people(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
@@ -239,7 +271,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         self.queries.segment_history(segment_id, person_seq)
@@ -257,8 +289,8 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn runs_of_campaign(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError> {
         self.queries.runs_of_campaign(workspace_id, campaign_id)
     }
@@ -277,8 +309,8 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn campaign_metrics(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         self.queries.campaign_metrics(workspace_id, campaign_id)
     }
@@ -314,7 +346,7 @@ impl StoreTx for Tx<'_, '_> {
             other => other,
         })?;
         Ok(Workspace {
-            id: self.connection().last_insert_rowid(),
+            id: WorkspaceId::new(self.connection().last_insert_rowid()),
             name: new.name.clone(),
             site_id: new.site_id.clone(),
             created_at: new.created_at,
@@ -369,7 +401,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn delete_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seq: i64,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
@@ -415,7 +447,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn attach_anonymous(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         since: UnixSeconds,
@@ -445,7 +477,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn set_anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         now: UnixSeconds,
@@ -462,7 +494,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn move_events(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
         since: UnixSeconds,
@@ -499,7 +531,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn upsert_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         device: &Device,
     ) -> Result<(), StoreError> {
@@ -523,7 +555,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn delete_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         token: &str,
     ) -> Result<bool, StoreError> {
@@ -536,7 +568,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn move_devices(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
     ) -> Result<(), StoreError> {
@@ -549,7 +581,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn suppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
@@ -564,7 +596,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn unsuppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError> {
         let changed = self.execute(
@@ -596,7 +628,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn note_event(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: &str,
         name: &str,
         timestamp: UnixSeconds,
@@ -607,7 +639,11 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn set_workspace_keys(&mut self, workspace_id: i64, sealed: &str) -> Result<(), StoreError> {
+    fn set_workspace_keys(
+        &mut self,
+        workspace_id: WorkspaceId,
+        sealed: &str,
+    ) -> Result<(), StoreError> {
         self.execute(
             "UPDATE workspaces SET keys_sealed = ?2 WHERE id = ?1",
             params![workspace_id, sealed],
@@ -639,7 +675,7 @@ impl StoreTx for Tx<'_, '_> {
             ],
         )?;
         Ok(SegmentRow {
-            id: self.connection().last_insert_rowid(),
+            id: SegmentId::new(self.connection().last_insert_rowid()),
             workspace_id: new.workspace_id,
             name: new.name.clone(),
             description: new.description.clone(),
@@ -665,7 +701,7 @@ impl StoreTx for Tx<'_, '_> {
             ],
         )?;
         Ok(CampaignRow {
-            id: self.connection().last_insert_rowid(),
+            id: CampaignId::new(self.connection().last_insert_rowid()),
             ..campaign.clone()
         })
     }
@@ -686,7 +722,11 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+    fn delete_campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError> {
         let deleted = self.execute(
             "DELETE FROM campaigns WHERE workspace_id = ?1 AND id = ?2",
             params![workspace_id, id],
@@ -714,7 +754,11 @@ impl StoreTx for Tx<'_, '_> {
         Ok(())
     }
 
-    fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError> {
+    fn delete_segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<bool, StoreError> {
         let deleted = self.execute(
             "DELETE FROM segments WHERE workspace_id = ?1 AND id = ?2",
             params![workspace_id, id],
@@ -731,7 +775,11 @@ impl StoreTx for Tx<'_, '_> {
     fn insert_user(&mut self, new: &NewUser) -> Result<User, StoreError> {
         crate::users::insert_user(self.connection(), new)
     }
-    fn grant_workspace(&mut self, user_id: i64, workspace_id: i64) -> Result<(), StoreError> {
+    fn grant_workspace(
+        &mut self,
+        user_id: i64,
+        workspace_id: WorkspaceId,
+    ) -> Result<(), StoreError> {
         crate::users::grant_workspace(self.connection(), user_id, workspace_id)
     }
     fn insert_session(&mut self, session: &SessionRow) -> Result<(), StoreError> {
@@ -741,7 +789,7 @@ impl StoreTx for Tx<'_, '_> {
         crate::users::delete_session(self.connection(), token_hash)
     }
 
-    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError> {
+    fn purge_segment(&mut self, id: SegmentId, limit: usize) -> Result<bool, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // Both deletions walk their table's index on the segment, so each step costs its
         // chunk, not the table.
@@ -769,7 +817,7 @@ impl StoreTx for Tx<'_, '_> {
 
     fn append_engine_log(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         inputs: &[u8],
     ) -> Result<LogPosition, StoreError> {
         // One writer: the order of appends is the order of commits.
@@ -796,12 +844,12 @@ impl StoreTx for Tx<'_, '_> {
 
     fn record_membership_changes(
         &mut self,
-        _workspace_id: i64,
+        _workspace_id: WorkspaceId,
         changes: &[MembershipChange],
     ) -> Result<(), StoreError> {
         // The day counts, summed per (segment, day) first: a build's million entries are one
         // row's update.
-        let mut days: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+        let mut days: std::collections::BTreeMap<(SegmentId, i64), (i64, i64)> = Default::default();
         for change in changes {
             let day = days
                 .entry((change.segment_id, change.at.div_euclid(86_400)))
@@ -857,14 +905,18 @@ impl StoreTx for Tx<'_, '_> {
     }
     fn enroll_once(
         &mut self,
-        _workspace_id: i64,
-        campaign_id: i64,
+        _workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
         crate::runs::enroll_once(self.connection(), campaign_id, person_seq, now)
     }
-    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError> {
+    fn cancel_runs(
+        &mut self,
+        campaign_id: CampaignId,
+        now: UnixSeconds,
+    ) -> Result<u64, StoreError> {
         crate::runs::cancel_runs(self.connection(), campaign_id, now)
     }
     fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError> {

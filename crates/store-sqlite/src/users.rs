@@ -1,6 +1,6 @@
 //! Web UI users, their workspaces and their sessions.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use herald_store::{NewUser, SessionRow, StoreError, User, Workspace};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -109,7 +109,7 @@ pub(crate) fn insert_user(connection: &Connection, new: &NewUser) -> Result<User
 pub(crate) fn grant_workspace(
     connection: &Connection,
     user_id: i64,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 ) -> Result<(), StoreError> {
     execute(
         connection,

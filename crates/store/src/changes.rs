@@ -6,12 +6,20 @@
 //! subscriber reads the changed row afresh, so notifications carry only what changed, never
 //! its content, and several of them may be merged or repeated without harm.
 
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
+
 /// What changed. `Resync` means anything may have changed (the subscription was interrupted):
 /// a subscriber reloads all it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreChange {
-    Campaign { workspace_id: i64, id: i64 },
-    Segment { workspace_id: i64, id: i64 },
+    Campaign {
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    },
+    Segment {
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    },
     Resync,
 }
 
@@ -31,14 +39,16 @@ impl StoreChange {
         let mut parts = payload.split(' ');
         let kind = parts.next();
         let workspace_id = parts.next().and_then(|part| part.parse().ok());
-        let id = parts.next().and_then(|part| part.parse().ok());
+        let id = parts.next().and_then(|part| part.parse::<i64>().ok());
         match (kind, workspace_id, id, parts.next()) {
-            (Some("campaign"), Some(workspace_id), Some(id), None) => {
-                Self::Campaign { workspace_id, id }
-            }
-            (Some("segment"), Some(workspace_id), Some(id), None) => {
-                Self::Segment { workspace_id, id }
-            }
+            (Some("campaign"), Some(workspace_id), Some(id), None) => Self::Campaign {
+                workspace_id,
+                id: CampaignId::new(id),
+            },
+            (Some("segment"), Some(workspace_id), Some(id), None) => Self::Segment {
+                workspace_id,
+                id: SegmentId::new(id),
+            },
             _ => Self::Resync,
         }
     }
@@ -46,18 +56,20 @@ impl StoreChange {
 
 #[cfg(test)]
 mod tests {
+    use herald_domain::{CampaignId, SegmentId, WorkspaceId};
+
     use super::StoreChange;
 
     #[test]
     fn a_change_reads_back_and_anything_else_is_a_resync() {
         for change in [
             StoreChange::Campaign {
-                workspace_id: 3,
-                id: 41,
+                workspace_id: WorkspaceId::new(3),
+                id: CampaignId::new(41),
             },
             StoreChange::Segment {
-                workspace_id: 1,
-                id: 7,
+                workspace_id: WorkspaceId::new(1),
+                id: SegmentId::new(7),
             },
             StoreChange::Resync,
         ] {

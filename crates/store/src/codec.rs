@@ -6,6 +6,7 @@
 //! a whole listing: reads of many rows skip it and log it ([`skip_corrupt`]), reads of one row
 //! answer an error that names it ([`corrupt_row`]), and `herald doctor` lists and removes them.
 
+use herald_domain::SegmentId;
 use serde_json::{Map, Value};
 
 use crate::{MembershipChange, MembershipOrigin, StoreError};
@@ -88,7 +89,7 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
 /// JSON or an origin no version wrote makes the row corrupt, named by its segment, person and
 /// time (it has no id of its own to report).
 pub fn membership_change(
-    segment_id: i64,
+    segment_id: SegmentId,
     person_seq: i64,
     entered: bool,
     at: i64,

@@ -4,7 +4,7 @@
 //! giving an expression that makes a fresh, empty store (and anything that must outlive it,
 //! such as a temporary folder).
 
-use herald_domain::{ActivityKind, Identifier};
+use herald_domain::{ActivityKind, CampaignId, Identifier, WorkspaceId};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -59,7 +59,7 @@ macro_rules! store_conformance_tests {
 
 /// Creates a workspace named `name` (its site id and key hashes made from the name); returns its
 /// id. Public for the tests of other crates that need one on a real store.
-pub fn new_workspace(store: &StoreHandle, name: &str) -> i64 {
+pub fn new_workspace(store: &StoreHandle, name: &str) -> WorkspaceId {
     let new = NewWorkspace {
         name: name.into(),
         site_id: format!("site-{name}"),
@@ -74,14 +74,19 @@ pub fn new_workspace(store: &StoreHandle, name: &str) -> i64 {
         .id
 }
 
-fn new_person(store: &StoreHandle, workspace_id: i64, id: &str, email: Option<&str>) -> i64 {
+fn new_person(
+    store: &StoreHandle,
+    workspace_id: WorkspaceId,
+    id: &str,
+    email: Option<&str>,
+) -> i64 {
     insert_person(store, workspace_id, &format!("cio{id}"), Some(id), email)
 }
 
 /// Stores a person with these identifiers and no attributes; returns their seq.
 fn insert_person(
     store: &StoreHandle,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     cio_id: &str,
     id: Option<&str>,
     email: Option<&str>,
@@ -101,7 +106,12 @@ fn insert_person(
         .seq
 }
 
-fn event(workspace_id: i64, person_seq: Option<i64>, name: &str, timestamp: i64) -> NewActivity {
+fn event(
+    workspace_id: WorkspaceId,
+    person_seq: Option<i64>,
+    name: &str,
+    timestamp: i64,
+) -> NewActivity {
     NewActivity {
         workspace_id,
         person_seq,
@@ -123,13 +133,17 @@ fn append(store: &StoreHandle, activity: NewActivity) -> Appended {
         .expect("appended")
 }
 
-fn all_activities(store: &StoreHandle, workspace_id: i64) -> Vec<crate::Activity> {
+fn all_activities(store: &StoreHandle, workspace_id: WorkspaceId) -> Vec<crate::Activity> {
     store
         .read_blocking(move |reader| {
             reader.activities(&ActivityQuery {
                 workspace_id,
+                person_seq: None,
+                kind: None,
+                name: None,
+                before_seq: None,
+                since: 0,
                 limit: 1000,
-                ..ActivityQuery::default()
             })
         })
         .expect("activities")
@@ -471,7 +485,8 @@ pub fn activities_page_newest_first_with_filters(store: &StoreHandle) {
         name: Some("even".into()),
         since: 50,
         limit: 2,
-        ..ActivityQuery::default()
+        kind: None,
+        before_seq: None,
     };
     let first_page = store.read_blocking({
         let query = query.clone();
@@ -828,7 +843,11 @@ pub fn the_engine_log_keeps_commit_order_and_never_reuses_a_position(store: &Sto
             .expect("read")
     };
     let mut positions = Vec::new();
-    for (workspace, inputs) in [(1, b"a".to_vec()), (2, b"b".to_vec()), (1, b"c".to_vec())] {
+    for (workspace, inputs) in [
+        (WorkspaceId::new(1), b"a".to_vec()),
+        (WorkspaceId::new(2), b"b".to_vec()),
+        (WorkspaceId::new(1), b"c".to_vec()),
+    ] {
         positions.push(
             store
                 .write_blocking(move |tx| tx.append_engine_log(workspace, &inputs))
@@ -843,8 +862,8 @@ pub fn the_engine_log_keeps_commit_order_and_never_reuses_a_position(store: &Sto
     assert_eq!(
         entries,
         vec![
-            (positions[1], 2, b"b".to_vec()),
-            (positions[2], 1, b"c".to_vec())
+            (positions[1], WorkspaceId::new(2), b"b".to_vec()),
+            (positions[2], WorkspaceId::new(1), b"c".to_vec())
         ]
     );
     assert_eq!(trimmed, 0);
@@ -855,7 +874,10 @@ pub fn the_engine_log_keeps_commit_order_and_never_reuses_a_position(store: &Sto
         .expect("trimmed");
     assert_eq!(removed, 2, "at most the limit");
     let (entries, trimmed) = read_after(0);
-    assert_eq!(entries, vec![(positions[2], 1, b"c".to_vec())]);
+    assert_eq!(
+        entries,
+        vec![(positions[2], WorkspaceId::new(1), b"c".to_vec())]
+    );
     assert_eq!(trimmed, last);
     store
         .write_blocking(move |tx| tx.trim_engine_log(last, 10))
@@ -868,7 +890,7 @@ pub fn the_engine_log_keeps_commit_order_and_never_reuses_a_position(store: &Sto
         "the end outlives the trimmed entries"
     );
     let next = store
-        .write_blocking(|tx| tx.append_engine_log(1, b"d"))
+        .write_blocking(|tx| tx.append_engine_log(WorkspaceId::new(1), b"d"))
         .expect("store works")
         .expect("appended")
         .get()
@@ -880,7 +902,7 @@ pub fn campaigns_round_trip(store: &StoreHandle) {
     let ws = new_workspace(store, "campaigns");
     let other = new_workspace(store, "other-campaigns");
     let row = CampaignRow {
-        id: 0,
+        id: CampaignId::new(0),
         workspace_id: ws,
         name: "Receipt".into(),
         definition: json!({"name": "Receipt", "steps": []}),
@@ -893,7 +915,7 @@ pub fn campaigns_round_trip(store: &StoreHandle) {
         .expect("store works")
         .expect("inserted");
     let id = stored.id;
-    assert!(id > 0);
+    assert!(id > CampaignId::new(0));
     stored.state = CampaignState::Running;
     stored.updated_at = 6;
     let saved = stored.clone();
@@ -961,9 +983,9 @@ pub fn background_jobs_commit_in_order(store: &StoreHandle) {
     panic!("background jobs did not all commit");
 }
 
-fn campaign(store: &StoreHandle, workspace_id: i64, state: CampaignState) -> i64 {
+fn campaign(store: &StoreHandle, workspace_id: WorkspaceId, state: CampaignState) -> CampaignId {
     let row = CampaignRow {
-        id: 0,
+        id: CampaignId::new(0),
         workspace_id,
         name: format!("{state} campaign"),
         definition: json!({}),
@@ -978,7 +1000,13 @@ fn campaign(store: &StoreHandle, workspace_id: i64, state: CampaignState) -> i64
         .id
 }
 
-fn run_row(workspace_id: i64, campaign_id: i64, person_seq: i64, key: &str, due_at: i64) -> RunRow {
+fn run_row(
+    workspace_id: WorkspaceId,
+    campaign_id: CampaignId,
+    person_seq: i64,
+    key: &str,
+    due_at: i64,
+) -> RunRow {
     RunRow {
         id: 0,
         workspace_id,
@@ -1173,7 +1201,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             .expect("read"),
         None
     );
-    let list = |campaign_id: Option<i64>, person_seq: Option<i64>| {
+    let list = |campaign_id: Option<CampaignId>, person_seq: Option<i64>| {
         store
             .read_blocking(move |r| {
                 r.deliveries(&DeliveryQuery {
@@ -1191,7 +1219,10 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     };
     assert_eq!(list(None, None), vec!["d2".to_owned(), "d1".to_owned()]);
     assert_eq!(list(Some(campaign_id), Some(person)), vec!["d1".to_owned()]);
-    assert_eq!(list(Some(campaign_id + 1), None), Vec::<String>::new());
+    assert_eq!(
+        list(Some(CampaignId::new(campaign_id.get() + 1)), None),
+        Vec::<String>::new()
+    );
     let in_status = |status: DeliveryStatus| {
         let status = Some(status);
         store
@@ -1370,7 +1401,7 @@ pub fn users_sessions_and_their_workspaces(store: &StoreHandle) {
         (found.id, hash.as_str()),
         (member.id, "hash-of-ann@example.com")
     );
-    let reach = |id: i64| -> Vec<i64> {
+    let reach = |id: i64| -> Vec<WorkspaceId> {
         store
             .read_blocking(move |r| r.user_workspaces(id))
             .expect("read")

@@ -4,6 +4,7 @@
 //! name in a transaction would otherwise update one row a thousand times (on PostgreSQL, each
 //! update walks the versions the transaction left before it).
 
+use herald_domain::WorkspaceId;
 use std::collections::{BTreeSet, HashMap};
 
 /// The most attribute keys remembered per event name.
@@ -21,10 +22,10 @@ pub struct IndexEntry {
 }
 
 /// (workspace, kind, name)
-pub type NameKey = (i64, String, String);
+pub type NameKey = (WorkspaceId, String, String);
 
 /// (workspace, kind, name, UTC day number)
-pub type DayKey = (i64, String, String, i64);
+pub type DayKey = (WorkspaceId, String, String, i64);
 
 /// Pending data-index updates.
 #[derive(Debug, Default)]
@@ -37,7 +38,7 @@ impl DataIndexBuffer {
     /// Counts one event (or page, screen) at `timestamp` with its data's keys.
     pub fn note<'a>(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: &str,
         name: &str,
         timestamp: i64,

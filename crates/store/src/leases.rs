@@ -9,7 +9,7 @@
 //! of owner, so what an owner writes for a partition can be fenced against an owner that lost
 //! it while it was not looking.
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use tokio::sync::oneshot;
 
 use crate::StoreError;
@@ -21,9 +21,9 @@ pub const PARTITIONS: u16 = 256;
 /// The partition a person belongs to, for good: a person's internal number never changes
 /// (a merge keeps the primary's), and neither does this function, since stored leases and the
 /// owners' work depend on it.
-pub fn partition_of(workspace_id: i64, person: i64) -> u16 {
+pub fn partition_of(workspace_id: WorkspaceId, person: i64) -> u16 {
     // SplitMix64's finalizer: consecutive numbers spread evenly over the partitions.
-    let mut x = (workspace_id as u64)
+    let mut x = (workspace_id.get() as u64)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(person as u64);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -94,13 +94,15 @@ impl PartitionLeases for LocalLeases {
 
 #[cfg(test)]
 mod tests {
+    use herald_domain::WorkspaceId;
+
     use super::{PARTITIONS, partition_of};
 
     #[test]
     fn people_spread_over_every_partition_and_stay_where_they_are() {
         let mut counts = vec![0_u32; usize::from(PARTITIONS)];
         for person in 1..=25_600 {
-            counts[usize::from(partition_of(1, person))] += 1;
+            counts[usize::from(partition_of(WorkspaceId::new(1), person))] += 1;
         }
         assert!(
             counts.iter().all(|count| (50..=150).contains(count)),
@@ -108,7 +110,11 @@ mod tests {
         );
         // Fixed values: a change of the function would move people between owners.
         assert_eq!(
-            [partition_of(1, 1), partition_of(1, 2), partition_of(2, 1)],
+            [
+                partition_of(WorkspaceId::new(1), 1),
+                partition_of(WorkspaceId::new(1), 2),
+                partition_of(WorkspaceId::new(2), 1),
+            ],
             [193, 206, 103]
         );
     }

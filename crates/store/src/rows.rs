@@ -1,6 +1,6 @@
 //! Plain row types passed across the store boundary.
 
-use herald_domain::{ActivityKind, UnixSeconds};
+use herald_domain::{ActivityKind, CampaignId, SegmentId, UnixSeconds, WorkspaceId};
 
 use crate::{CampaignState, DeliveryStatus, RunState, SegmentState};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 /// A workspace: one customer's isolated set of people, events and keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Workspace {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
     pub site_id: String,
     pub created_at: UnixSeconds,
@@ -37,7 +37,7 @@ pub struct WorkspaceCredentials {
 pub struct Person {
     /// The store's dense internal number for this person; never reused.
     pub seq: i64,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     /// Generated at creation, immutable, without the `cio_` prefix.
     pub cio_id: String,
     pub id: Option<String>,
@@ -67,7 +67,7 @@ impl Person {
 /// What creating a person stores.
 #[derive(Debug, Clone)]
 pub struct NewPerson {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub cio_id: String,
     pub id: Option<String>,
     pub email: Option<String>,
@@ -78,7 +78,7 @@ pub struct NewPerson {
 /// One entry to append to the activity log. Events are activities of kind event, page or screen.
 #[derive(Debug, Clone)]
 pub struct NewActivity {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub person_seq: Option<i64>,
     /// Set for anonymous events until they attach to a person.
     pub anonymous_id: Option<String>,
@@ -127,9 +127,9 @@ pub struct CustomerIdentifiers {
 }
 
 /// A filter over the activity log, newest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ActivityQuery {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub person_seq: Option<i64>,
     pub kind: Option<String>,
     pub name: Option<String>,
@@ -199,8 +199,8 @@ pub struct StoredEvent {
 /// A stored segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentRow {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: SegmentId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub description: String,
     /// The definition as sent; `None` for a manual segment.
@@ -214,7 +214,7 @@ pub struct SegmentRow {
 /// What creating a segment stores.
 #[derive(Debug, Clone)]
 pub struct NewSegment {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub description: String,
     pub definition: Option<Value>,
@@ -225,7 +225,7 @@ pub struct NewSegment {
 /// One entry into or exit from a segment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MembershipChange {
-    pub segment_id: i64,
+    pub segment_id: SegmentId,
     pub person_seq: i64,
     pub entered: bool,
     pub at: UnixSeconds,
@@ -285,8 +285,8 @@ impl MembershipOrigin {
 /// A stored campaign.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CampaignRow {
-    pub id: i64,
-    pub workspace_id: i64,
+    pub id: CampaignId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// The validated campaign as sent.
     pub definition: Value,
@@ -299,8 +299,8 @@ pub struct CampaignRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRow {
     pub id: i64,
-    pub workspace_id: i64,
-    pub campaign_id: i64,
+    pub workspace_id: WorkspaceId,
+    pub campaign_id: CampaignId,
     pub person_seq: i64,
     /// Unique per campaign, person and trigger; the idempotency keys of the run's messages
     /// derive from it.
@@ -322,8 +322,8 @@ pub struct RunRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeliveryRow {
     pub id: String,
-    pub workspace_id: i64,
-    pub campaign_id: i64,
+    pub workspace_id: WorkspaceId,
+    pub campaign_id: CampaignId,
     pub run_id: i64,
     pub person_seq: i64,
     pub step: i64,
@@ -341,10 +341,10 @@ pub struct DeliveryRow {
 }
 
 /// Which deliveries to list, newest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DeliveryQuery {
-    pub workspace_id: i64,
-    pub campaign_id: Option<i64>,
+    pub workspace_id: WorkspaceId,
+    pub campaign_id: Option<CampaignId>,
     pub person_seq: Option<i64>,
     /// Only deliveries in this status.
     pub status: Option<DeliveryStatus>,

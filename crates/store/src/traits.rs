@@ -1,6 +1,6 @@
 //! The traits a storage backend implements.
 
-use herald_domain::{Identifier, UnixSeconds};
+use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -75,52 +75,66 @@ pub trait StoreRead {
     /// Finds the live (not deleted) person with this identifier.
     fn person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError>;
-    fn person_by_seq(&mut self, workspace_id: i64, seq: i64) -> Result<Option<Person>, StoreError>;
+    fn person_by_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        seq: i64,
+    ) -> Result<Option<Person>, StoreError>;
     /// The `id` of each person in `seqs`, in order: `None` for one without an id, deleted or
     /// unknown. Reads only the id, for samples of people where the profile is not shown.
     fn person_ids(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seqs: &[i64],
     ) -> Result<Vec<Option<String>>, StoreError>;
-    fn devices(&mut self, workspace_id: i64, person_seq: i64) -> Result<Vec<Device>, StoreError>;
+    fn devices(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: i64,
+    ) -> Result<Vec<Device>, StoreError>;
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError>;
-    fn event_index(&mut self, workspace_id: i64) -> Result<Vec<EventIndexEntry>, StoreError>;
+    fn event_index(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<EventIndexEntry>, StoreError>;
     /// Each event name's count per UTC day (by the event's own time) for the days `from_day`
     /// to `to_day` (day numbers: seconds since the epoch divided by 86,400), oldest first.
     fn event_days(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_day: i64,
         to_day: i64,
     ) -> Result<Vec<EventDayCount>, StoreError>;
     fn is_suppressed(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError>;
     /// Returns the person an anonymous id was last attached to, and when.
     fn anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
     ) -> Result<Option<(i64, UnixSeconds)>, StoreError>;
     fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError>;
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
 
     /// Returns every live person of a workspace, by seq.
-    fn live_people(&mut self, workspace_id: i64) -> Result<Vec<Person>, StoreError>;
+    fn live_people(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Person>, StoreError>;
     /// Returns every event of the live people of a workspace, by person then time.
-    fn events_of_live_people(&mut self, workspace_id: i64) -> Result<Vec<StoredEvent>, StoreError>;
+    fn events_of_live_people(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Calls `each` with every live person of a workspace and their events (`event`, `page`,
     /// `screen`) in the order they were stored, people by seq, one person at a time, so that a
     /// history larger than memory can be read; stops early when `each` returns false.
     fn for_each_history(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError>;
     /// Calls `each` with every engine log entry after `after` (position, workspace, encoded
@@ -128,7 +142,7 @@ pub trait StoreRead {
     fn engine_log_after(
         &mut self,
         after: i64,
-        each: &mut dyn FnMut(i64, i64, Vec<u8>) -> bool,
+        each: &mut dyn FnMut(i64, WorkspaceId, Vec<u8>) -> bool,
     ) -> Result<(), StoreError>;
     /// The position the engine log was last trimmed to (0 if never): an image written before
     /// it cannot catch up from the log.
@@ -138,49 +152,64 @@ pub trait StoreRead {
     /// Returns every event of one person, by time.
     fn events_of_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<StoredEvent>, StoreError>;
-    fn segments(&mut self, workspace_id: i64) -> Result<Vec<SegmentRow>, StoreError>;
-    fn campaigns(&mut self, workspace_id: i64) -> Result<Vec<CampaignRow>, StoreError>;
-    fn campaign(&mut self, workspace_id: i64, id: i64) -> Result<Option<CampaignRow>, StoreError>;
-    fn segment(&mut self, workspace_id: i64, id: i64) -> Result<Option<SegmentRow>, StoreError>;
+    fn segments(&mut self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, StoreError>;
+    fn campaigns(&mut self, workspace_id: WorkspaceId) -> Result<Vec<CampaignRow>, StoreError>;
+    fn campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<Option<CampaignRow>, StoreError>;
+    fn segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<Option<SegmentRow>, StoreError>;
     /// Returns the stored members of every segment of a workspace as (segment, person) pairs.
-    fn segment_members(&mut self, workspace_id: i64) -> Result<Vec<(i64, i64)>, StoreError>;
+    fn segment_members(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(SegmentId, i64)>, StoreError>;
     /// Returns the deleted segments whose members and history are not all removed yet.
-    fn segment_purges(&mut self) -> Result<Vec<i64>, StoreError>;
+    fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError>;
     /// A workspace's keys as sealed by the server, if it keeps them (see `set_workspace_keys`).
-    fn workspace_keys_sealed(&mut self, workspace_id: i64) -> Result<Option<String>, StoreError>;
+    fn workspace_keys_sealed(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Option<String>, StoreError>;
     /// A campaign's outcomes per UTC day (day numbers: seconds since the epoch divided by
     /// 86,400) from `since` on, as (day, outcome, count): `triggered` (runs started), `sent`,
     /// `failed` (deliveries given up on, by when) and the `delivered`, `opened` and `clicked`
     /// metrics (deliveries, each once a day, by the metric's time).
     fn campaign_days(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<Vec<(i64, String, i64)>, StoreError>;
     /// How many of a campaign's messages were sent from `since` on.
     fn campaign_sent_since(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         since: UnixSeconds,
     ) -> Result<i64, StoreError>;
     /// Tells whether a person went through a campaign whose frequency is `once`.
-    fn is_enrolled(&mut self, campaign_id: i64, person_seq: i64) -> Result<bool, StoreError>;
+    fn is_enrolled(&mut self, campaign_id: CampaignId, person_seq: i64)
+    -> Result<bool, StoreError>;
     /// A segment's entries and exits per UTC day from day `from_day` on (day numbers: seconds
     /// since the epoch divided by 86,400), oldest first: `(day, entered, exited)`.
     fn segment_days(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         from_day: i64,
     ) -> Result<Vec<(i64, i64, i64)>, StoreError>;
     /// Returns a person's entries into and exits from a segment, oldest first.
     fn segment_history(
         &mut self,
-        segment_id: i64,
+        segment_id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<MembershipChange>, StoreError>;
 
@@ -196,8 +225,8 @@ pub trait StoreRead {
     /// Returns a workspace's runs of one campaign, oldest first.
     fn runs_of_campaign(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError>;
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
     /// Returns the delivery a run made at one step, if it made one.
@@ -211,21 +240,21 @@ pub trait StoreRead {
     /// and each reported metric (`opened`, `clicked`, …) as distinct deliveries.
     fn campaign_metrics(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
     ) -> Result<Vec<(String, i64)>, StoreError>;
     /// Up to `limit` live people of a workspace with an internal number below `before` (from
     /// the newest when `None`), newest first.
     fn people_page(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError>;
     /// Up to `limit` live people whose id, or email in lowercase, starts with `prefix`.
     fn search_people(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError>;
@@ -254,7 +283,11 @@ pub trait StoreTx: StoreRead {
     /// Creates a web UI user; a duplicate email is a [`StoreError::Conflict`].
     fn insert_user(&mut self, new: &NewUser) -> Result<User, StoreError>;
     /// Lets a user reach a workspace.
-    fn grant_workspace(&mut self, user_id: i64, workspace_id: i64) -> Result<(), StoreError>;
+    fn grant_workspace(
+        &mut self,
+        user_id: i64,
+        workspace_id: WorkspaceId,
+    ) -> Result<(), StoreError>;
     /// Stores a new session (and removes the expired ones).
     fn insert_session(&mut self, session: &SessionRow) -> Result<(), StoreError>;
     /// Ends a session; returns whether it existed.
@@ -271,7 +304,7 @@ pub trait StoreTx: StoreRead {
     /// Marks a person deleted and frees their identifiers for a new profile.
     fn delete_person(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seq: i64,
         now: UnixSeconds,
     ) -> Result<(), StoreError>;
@@ -283,7 +316,7 @@ pub trait StoreTx: StoreRead {
     /// timestamp. Returns the attached events.
     fn attach_anonymous(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         since: UnixSeconds,
@@ -292,7 +325,7 @@ pub trait StoreTx: StoreRead {
     ) -> Result<Vec<StoredEvent>, StoreError>;
     fn set_anonymous_link(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         anonymous_id: &str,
         person_seq: i64,
         now: UnixSeconds,
@@ -301,7 +334,7 @@ pub trait StoreTx: StoreRead {
     /// never trigger. Returns the moved events.
     fn move_events(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
         since: UnixSeconds,
@@ -312,33 +345,33 @@ pub trait StoreTx: StoreRead {
     /// Adds or replaces a device; a token belongs to one person at a time.
     fn upsert_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         device: &Device,
     ) -> Result<(), StoreError>;
     fn delete_device(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         token: &str,
     ) -> Result<bool, StoreError>;
     fn move_devices(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         from_seq: i64,
         to_seq: i64,
     ) -> Result<(), StoreError>;
 
     fn suppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
         now: UnixSeconds,
     ) -> Result<(), StoreError>;
     /// Frees a suppressed identifier; returns whether it was suppressed.
     fn unsuppress(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<bool, StoreError>;
 
@@ -347,7 +380,7 @@ pub trait StoreTx: StoreRead {
     /// Counts an event in the data index.
     fn note_event(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: &str,
         name: &str,
         timestamp: UnixSeconds,
@@ -357,22 +390,34 @@ pub trait StoreTx: StoreRead {
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Keeps a workspace's keys sealed (encrypted by the caller, with a key the store never
     /// holds) beside their hashes, so the web UI can show them.
-    fn set_workspace_keys(&mut self, workspace_id: i64, sealed: &str) -> Result<(), StoreError>;
+    fn set_workspace_keys(
+        &mut self,
+        workspace_id: WorkspaceId,
+        sealed: &str,
+    ) -> Result<(), StoreError>;
 
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError>;
     /// Stores a new campaign; the row's `id` is ignored and the stored row is returned.
     fn insert_campaign(&mut self, campaign: &CampaignRow) -> Result<CampaignRow, StoreError>;
     /// Saves a campaign's name, definition, state and `updated_at`.
     fn update_campaign(&mut self, campaign: &CampaignRow) -> Result<(), StoreError>;
-    fn delete_campaign(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError>;
+    fn delete_campaign(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<bool, StoreError>;
     /// Saves a segment's name, description, definition, state, progress and `updated_at`.
     fn update_segment(&mut self, segment: &SegmentRow) -> Result<(), StoreError>;
     /// Deletes a segment. Its members and history stop counting at once and are removed later,
     /// in steps, by `purge_segment` (the segment is listed by `segment_purges` until then).
-    fn delete_segment(&mut self, workspace_id: i64, id: i64) -> Result<bool, StoreError>;
+    fn delete_segment(
+        &mut self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<bool, StoreError>;
     /// Removes up to `limit` member rows and `limit` history rows of a deleted segment; returns
     /// whether any are left. Once none are, the segment leaves `segment_purges`.
-    fn purge_segment(&mut self, id: i64, limit: usize) -> Result<bool, StoreError>;
+    fn purge_segment(&mut self, id: SegmentId, limit: usize) -> Result<bool, StoreError>;
     /// Fills up to `limit` source rows' worth of derived tables (day counts) that a migration
     /// left to fill in the background; returns whether any of that work is left. A backend
     /// without such work answers `false`.
@@ -382,7 +427,7 @@ pub trait StoreTx: StoreRead {
     /// order (across every writer on the store) and is never reused.
     fn append_engine_log(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         inputs: &[u8],
     ) -> Result<crate::LogPosition, StoreError>;
     /// Removes up to `limit` engine log entries at or before `through`, and records `through`
@@ -418,7 +463,7 @@ pub trait StoreTx: StoreRead {
     /// to the history.
     fn record_membership_changes(
         &mut self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         changes: &[MembershipChange],
     ) -> Result<(), StoreError>;
 
@@ -430,13 +475,14 @@ pub trait StoreTx: StoreRead {
     /// Records that a person entered a `once` campaign; returns false if they had before.
     fn enroll_once(
         &mut self,
-        workspace_id: i64,
-        campaign_id: i64,
+        workspace_id: WorkspaceId,
+        campaign_id: CampaignId,
         person_seq: i64,
         now: UnixSeconds,
     ) -> Result<bool, StoreError>;
     /// Cancels a campaign's active runs (the campaign was deleted or archived).
-    fn cancel_runs(&mut self, campaign_id: i64, now: UnixSeconds) -> Result<u64, StoreError>;
+    fn cancel_runs(&mut self, campaign_id: CampaignId, now: UnixSeconds)
+    -> Result<u64, StoreError>;
     fn insert_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError>;
     /// Saves a delivery's status, attempts, error, `updated_at` and `sent_at`.
     fn update_delivery(&mut self, delivery: &DeliveryRow) -> Result<(), StoreError>;

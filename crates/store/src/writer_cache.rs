@@ -9,19 +9,19 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::Person;
-use herald_domain::{IdType, Identifier};
+use herald_domain::{IdType, Identifier, WorkspaceId};
 
 /// The most people kept; past it the cache starts over rather than track recency.
 const MAX_PEOPLE: usize = 200_000;
 
-type Key = (i64, IdType, String);
+type Key = (WorkspaceId, IdType, String);
 
 #[derive(Debug, Default)]
 pub struct WriterCache {
     by_seq: HashMap<i64, Person>,
     keys: HashMap<Key, i64>,
     /// The workspaces that have any suppression, once loaded.
-    suppressed_workspaces: Option<HashSet<i64>>,
+    suppressed_workspaces: Option<HashSet<WorkspaceId>>,
 }
 
 fn keys_of(person: &Person) -> Vec<Key> {
@@ -36,7 +36,7 @@ fn keys_of(person: &Person) -> Vec<Key> {
 }
 
 impl WriterCache {
-    pub fn person(&self, workspace_id: i64, identifier: &Identifier) -> Option<Person> {
+    pub fn person(&self, workspace_id: WorkspaceId, identifier: &Identifier) -> Option<Person> {
         let key = (
             workspace_id,
             identifier.id_type(),
@@ -71,7 +71,7 @@ impl WriterCache {
     }
 
     /// Tells whether a workspace certainly has no suppressions, without a query.
-    pub fn surely_unsuppressed(&self, workspace_id: i64) -> bool {
+    pub fn surely_unsuppressed(&self, workspace_id: WorkspaceId) -> bool {
         self.suppressed_workspaces
             .as_ref()
             .is_some_and(|set| !set.contains(&workspace_id))
@@ -81,11 +81,11 @@ impl WriterCache {
         self.suppressed_workspaces.is_some()
     }
 
-    pub fn load_suppressed_workspaces(&mut self, workspaces: HashSet<i64>) {
+    pub fn load_suppressed_workspaces(&mut self, workspaces: HashSet<WorkspaceId>) {
         self.suppressed_workspaces = Some(workspaces);
     }
 
-    pub fn note_suppression(&mut self, workspace_id: i64) {
+    pub fn note_suppression(&mut self, workspace_id: WorkspaceId) {
         if let Some(set) = &mut self.suppressed_workspaces {
             set.insert(workspace_id);
         }

@@ -1,6 +1,7 @@
 //! What every page's frame shows: the stylesheet and scripts, and for a signed-in user the
 //! navigation, the workspace switcher and the sign-out form.
 
+use herald_domain::WorkspaceId;
 use herald_store::Workspace;
 
 use crate::auth::session::SignedIn;
@@ -18,12 +19,12 @@ pub struct Nav {
     pub csrf: String,
     pub workspaces: Vec<Workspace>,
     /// The workspace the page is about, if any.
-    pub current: Option<i64>,
+    pub current: Option<WorkspaceId>,
 }
 
 impl Nav {
     /// Whether the page is about this workspace (the switcher shows it chosen).
-    pub fn is_current(&self, id: &i64) -> bool {
+    pub fn is_current(&self, id: &WorkspaceId) -> bool {
         self.current == Some(*id)
     }
 }
@@ -41,7 +42,7 @@ impl Layout {
     }
 
     /// The frame of a signed-in user's page, about workspace `current` if given.
-    pub fn signed_in(user: &SignedIn, current: Option<i64>) -> Self {
+    pub fn signed_in(user: &SignedIn, current: Option<WorkspaceId>) -> Self {
         Self {
             nav: Some(Nav {
                 email: user.user.email.clone(),

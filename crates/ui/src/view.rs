@@ -1,5 +1,6 @@
 //! Values as pages show them.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_store::Workspace;
 
 /// A moment in UTC, to the minute ("2026-12-03 08:59 UTC").
@@ -12,7 +13,7 @@ pub fn moment(unix_seconds: i64) -> String {
 
 /// A workspace as its pages show it.
 pub struct WorkspaceView {
-    pub id: i64,
+    pub id: WorkspaceId,
     pub name: String,
     pub site_id: String,
     pub created: String,
@@ -112,7 +113,7 @@ impl From<&herald_store::Activity> for ActivityView {
 
 /// A segment a person is in, with why and when that changes by time alone.
 pub struct SegmentStay {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub manual: bool,
     pub next_change: String,
@@ -124,7 +125,7 @@ impl SegmentStay {
     /// The segments a person is in now, each explained by the engine.
     pub async fn of_person(
         segments: &herald_segments::Segments,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         seq: i64,
     ) -> Result<Vec<Self>, herald_segments::SegmentsError> {
         let mut stays = Vec::new();

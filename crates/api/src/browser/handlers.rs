@@ -4,7 +4,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use herald_domain::limits;
+use herald_domain::{WorkspaceId, limits};
 use herald_ingest::Operation;
 use serde_json::{Map, Value, json};
 
@@ -16,7 +16,7 @@ type Answer = Result<Json<Value>, ApiError>;
 
 /// Resolves the site id and takes a token of its workspace's rate limit, before the body is
 /// even decoded.
-async fn admit(state: &AppState, site_id: &str) -> Result<i64, ApiError> {
+async fn admit(state: &AppState, site_id: &str) -> Result<WorkspaceId, ApiError> {
     let workspace_id = site::workspace(state, site_id).await?;
     state
         .browser()
@@ -35,7 +35,7 @@ fn read(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, ApiErro
     )?)
 }
 
-async fn submit(state: &AppState, workspace_id: i64, operation: Operation) -> Answer {
+async fn submit(state: &AppState, workspace_id: WorkspaceId, operation: Operation) -> Answer {
     state.ingest().submit(workspace_id, vec![operation]).await?;
     Ok(Json(json!({})))
 }

@@ -17,7 +17,7 @@ use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 
 pub use settings::{AllowedOrigins, BrowserSettings, RateLimit};
 
@@ -29,7 +29,7 @@ use crate::{ApiError, AppState};
 pub struct Browser {
     settings: BrowserSettings,
     per_ip: rate_limit::Buckets<IpAddr>,
-    per_site: rate_limit::Buckets<i64>,
+    per_site: rate_limit::Buckets<WorkspaceId>,
 }
 
 impl Browser {
@@ -57,7 +57,7 @@ impl Browser {
             })
     }
 
-    fn admit_site(&self, workspace_id: i64, now: UnixSeconds) -> Result<(), ApiError> {
+    fn admit_site(&self, workspace_id: WorkspaceId, now: UnixSeconds) -> Result<(), ApiError> {
         self.per_site.take(workspace_id, now).map_err(|seconds| {
             ApiError::rate_limited(
                 format!("too many requests for this site; retry in {seconds} seconds"),

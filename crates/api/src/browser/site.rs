@@ -1,6 +1,7 @@
 //! The public site id that authenticates browser requests.
 
 use crate::{ApiError, AppState};
+use herald_domain::WorkspaceId;
 
 /// Site ids are 20 hex characters; anything far from that shape is refused without a lookup.
 fn plausible(site_id: &str) -> bool {
@@ -12,7 +13,7 @@ fn plausible(site_id: &str) -> bool {
 
 /// Finds the workspace of a site id, from the cache when it was seen before (site ids never
 /// change, so entries never go stale).
-pub async fn workspace(state: &AppState, site_id: &str) -> Result<i64, ApiError> {
+pub async fn workspace(state: &AppState, site_id: &str) -> Result<WorkspaceId, ApiError> {
     let unknown = || {
         ApiError::unauthorized(format!(
             "unknown site id {site_id:?}: use the site id of your workspace (`herald workspace snippet` prints the snippet with it)"

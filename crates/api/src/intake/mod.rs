@@ -16,7 +16,7 @@ pub(crate) use panic::panic_response;
 
 use std::sync::Arc;
 
-use herald_domain::UnixSeconds;
+use herald_domain::{UnixSeconds, WorkspaceId};
 use tokio::sync::Semaphore;
 
 use crate::ApiError;
@@ -28,8 +28,8 @@ pub struct Intake {
     settings: IntakeSettings,
     requests: Arc<Semaphore>,
     body_bytes: Arc<Semaphore>,
-    track_keys: Option<Buckets<i64>>,
-    app_keys: Option<Buckets<i64>>,
+    track_keys: Option<Buckets<WorkspaceId>>,
+    app_keys: Option<Buckets<WorkspaceId>>,
 }
 
 impl Intake {
@@ -46,19 +46,27 @@ impl Intake {
     }
 
     /// Takes a token of the Track API rate limit of a workspace, when that limit is on.
-    pub(crate) fn admit_track(&self, workspace_id: i64, now: UnixSeconds) -> Result<(), ApiError> {
+    pub(crate) fn admit_track(
+        &self,
+        workspace_id: WorkspaceId,
+        now: UnixSeconds,
+    ) -> Result<(), ApiError> {
         admit_key(self.track_keys.as_ref(), workspace_id, now, "Track API")
     }
 
     /// Takes a token of the App API rate limit of a workspace's key, when that limit is on.
-    pub(crate) fn admit_app(&self, workspace_id: i64, now: UnixSeconds) -> Result<(), ApiError> {
+    pub(crate) fn admit_app(
+        &self,
+        workspace_id: WorkspaceId,
+        now: UnixSeconds,
+    ) -> Result<(), ApiError> {
         admit_key(self.app_keys.as_ref(), workspace_id, now, "App API")
     }
 }
 
 fn admit_key(
-    buckets: Option<&Buckets<i64>>,
-    workspace_id: i64,
+    buckets: Option<&Buckets<WorkspaceId>>,
+    workspace_id: WorkspaceId,
     now: UnixSeconds,
     api: &str,
 ) -> Result<(), ApiError> {

@@ -12,7 +12,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use herald_segment_engine::Engine;
+use herald_segment_engine::{Engine, SegmentId};
 
 use super::definitions::Segment;
 use super::people::People;
@@ -63,7 +63,7 @@ pub fn from_index(
     let mut expand = Vec::with_capacity(runs);
     let mut kept = Vec::with_capacity(runs);
     for run in 0..runs {
-        let id = FIRST_BUILD_ID + run as i64;
+        let id = SegmentId::new(FIRST_BUILD_ID + run as i64);
         let definition = segment.parse();
         let begin = Instant::now();
         let changes = engine.set_segment(id, Some(definition), Vec::new(), REF_NOW);

@@ -31,13 +31,13 @@ impl Segment {
 pub fn benchmark() -> [Segment; 3] {
     [
         Segment {
-            id: 1,
+            id: SegmentId::new(1),
             name: "S1",
             definition: json!({"event": {"name": "created_project", "within": {"days": 30}}}),
             published_count: 125_849,
         },
         Segment {
-            id: 2,
+            id: SegmentId::new(2),
             name: "S2",
             definition: json!({"and": [
                 {"event": {
@@ -56,7 +56,7 @@ pub fn benchmark() -> [Segment; 3] {
             published_count: 597,
         },
         Segment {
-            id: 3,
+            id: SegmentId::new(3),
             name: "S3",
             definition: json!({"or": [
                 {"and": [
@@ -74,7 +74,7 @@ pub fn benchmark() -> [Segment; 3] {
 /// every person sent it at the same second, every person leaves it at the same second a day later.
 pub fn storm() -> Segment {
     Segment {
-        id: 4,
+        id: SegmentId::new(4),
         name: "midnight",
         definition: json!({"event": {"name": "midnight_ping", "within": {"days": 1}}}),
         published_count: 0,

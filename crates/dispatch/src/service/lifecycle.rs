@@ -1,6 +1,7 @@
 //! Starting, pausing and archiving campaigns.
 
 use herald_campaigns::{Enrollment, Trigger};
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 use herald_store::{CampaignRow, CampaignState, StoreError};
 use tokio::sync::oneshot;
 
@@ -12,7 +13,11 @@ impl Campaigns {
     /// the people already in its segment, in the same write that makes it `running`: the
     /// campaign never runs without them, and a failed write leaves it a draft with nobody
     /// enrolled.
-    pub async fn start(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+    pub async fn start(
+        &self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         if row.state == CampaignState::Archived {
             return Err(CampaignsError::Invalid(
@@ -50,8 +55,8 @@ impl Campaigns {
     /// after the commit, on the writer's thread, so the live trigger takes everyone after.
     async fn start_enrolling(
         &self,
-        workspace_id: i64,
-        segment: i64,
+        workspace_id: WorkspaceId,
+        segment: SegmentId,
         row: CampaignRow,
         loaded: std::sync::Arc<crate::Loaded>,
     ) -> Result<(), CampaignsError> {
@@ -87,7 +92,11 @@ impl Campaigns {
     }
 
     /// Pauses a campaign: its runs wait where they are until it starts again.
-    pub async fn pause(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+    pub async fn pause(
+        &self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         if row.state == CampaignState::Archived {
             return Err(CampaignsError::Invalid(
@@ -100,7 +109,11 @@ impl Campaigns {
 
     /// Archives a campaign: it stops for good, its runs in flight end (`cancelled`) in the
     /// same write, and it keeps its deliveries and metrics, unlike a deletion.
-    pub async fn archive(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+    pub async fn archive(
+        &self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         row.state = CampaignState::Archived;
         row.updated_at = self.clock.now().max(row.updated_at);
@@ -116,7 +129,11 @@ impl Campaigns {
     }
 
     /// Brings an archived campaign back, paused: it starts again only when asked to.
-    pub async fn restore(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+    pub async fn restore(
+        &self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
         if row.state != CampaignState::Archived {
             return Ok(row);

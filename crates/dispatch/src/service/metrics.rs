@@ -1,6 +1,7 @@
 //! A campaign's outcome counts, as the App API and the web UI show them.
 
 use super::{Campaigns, CampaignsError};
+use herald_domain::{CampaignId, WorkspaceId};
 
 /// The outcomes every answer names, even at zero, so a campaign that has not sent yet needs no
 /// special case. `triggered` counts the runs started (a person going through the campaign once).
@@ -39,8 +40,8 @@ impl Campaigns {
     /// A campaign's outcome counts.
     pub async fn metrics(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
     ) -> Result<Vec<(String, i64)>, CampaignsError> {
         let counts = self
             .store

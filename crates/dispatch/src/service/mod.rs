@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use herald_campaigns::Campaign;
-use herald_domain::Clock;
+use herald_domain::{CampaignId, Clock, SegmentId, WorkspaceId};
 use herald_segments::Segments;
 use herald_store::{CampaignRow, CampaignState, StoreHandle};
 use serde_json::Value;
@@ -69,12 +69,19 @@ impl Campaigns {
     }
 
     /// Every campaign of a workspace, oldest first.
-    pub async fn list(&self, workspace_id: i64) -> Result<Vec<CampaignRow>, CampaignsError> {
+    pub async fn list(
+        &self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<CampaignRow>, CampaignsError> {
         Ok(self.store.read(move |r| r.campaigns(workspace_id)).await?)
     }
 
     /// One campaign of a workspace.
-    pub async fn get(&self, workspace_id: i64, id: i64) -> Result<CampaignRow, CampaignsError> {
+    pub async fn get(
+        &self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<CampaignRow, CampaignsError> {
         self.store
             .read(move |r| r.campaign(workspace_id, id))
             .await?
@@ -85,10 +92,10 @@ impl Campaigns {
     /// its trigger names (it exists). Returns its name.
     pub async fn validate(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         definition: &Value,
     ) -> Result<String, CampaignsError> {
-        let segments: BTreeSet<i64> = self
+        let segments: BTreeSet<SegmentId> = self
             .store
             .read(move |r| r.segments(workspace_id))
             .await?
@@ -102,7 +109,7 @@ impl Campaigns {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         };
-        let exists = |id: i64| segments.contains(&id);
+        let exists = |id: SegmentId| segments.contains(&id);
         let parsed = Campaign::parse(definition, &check, &exists)
             .map_err(|error| CampaignsError::Invalid(error.to_string()))?;
         Ok(parsed.name)
@@ -111,13 +118,13 @@ impl Campaigns {
     /// Stores a valid campaign as a draft.
     pub async fn create(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         definition: Value,
     ) -> Result<CampaignRow, CampaignsError> {
         let name = self.validate(workspace_id, &definition).await?;
         let now = self.clock.now();
         let row = CampaignRow {
-            id: 0,
+            id: CampaignId::new(0),
             workspace_id,
             name,
             definition,
@@ -136,8 +143,8 @@ impl Campaigns {
     /// Replaces a campaign's definition; its state stays.
     pub async fn update(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
         definition: Value,
     ) -> Result<CampaignRow, CampaignsError> {
         let mut row = self.get(workspace_id, id).await?;
@@ -158,7 +165,11 @@ impl Campaigns {
     }
 
     /// Deletes a campaign and ends its runs in the same write: it sends nothing more.
-    pub async fn delete(&self, workspace_id: i64, id: i64) -> Result<(), CampaignsError> {
+    pub async fn delete(
+        &self,
+        workspace_id: WorkspaceId,
+        id: CampaignId,
+    ) -> Result<(), CampaignsError> {
         let now = self.clock.now();
         let deleted = self
             .store

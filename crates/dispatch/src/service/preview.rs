@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
-use herald_domain::{ActivityKind, UnixSeconds};
+use herald_domain::{ActivityKind, CampaignId, UnixSeconds, WorkspaceId};
 use herald_store::{ActivityQuery, Device, Person, RunRow, RunState};
 use serde_json::{Map, Value, json};
 
@@ -36,7 +36,7 @@ pub struct SampleEvent {
 /// nobody: an empty profile) and an event (or none).
 #[derive(Debug, Clone)]
 pub struct PreviewRequest {
-    pub campaign_id: i64,
+    pub campaign_id: CampaignId,
     pub campaign_name: String,
     pub person_seq: Option<i64>,
     pub event: Option<SampleEvent>,
@@ -65,7 +65,7 @@ impl Campaigns {
     /// The person's latest event of this name, as a preview's default sample.
     pub async fn sample_event(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         name: &str,
     ) -> Result<Option<SampleEvent>, CampaignsError> {
@@ -91,7 +91,7 @@ impl Campaigns {
     /// `errors`, each with its line and column.
     pub async fn preview(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         request: &PreviewRequest,
         messages: &[MessageDraft],
     ) -> Result<Vec<MessagePreview>, CampaignsError> {
@@ -109,7 +109,7 @@ impl Campaigns {
     /// the inner `Err` is the channel's own refusal, e.g. the SMTP server's).
     pub async fn send_test(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         request: &PreviewRequest,
         message: &MessageDraft,
     ) -> Result<Result<String, String>, CampaignsError> {
@@ -139,7 +139,7 @@ impl Campaigns {
 
     async fn preview_person(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: Option<i64>,
     ) -> Result<(Person, Vec<Device>), CampaignsError> {
         let Some(seq) = person_seq else {
@@ -171,7 +171,7 @@ impl Campaigns {
 
     fn render_preview(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         request: &PreviewRequest,
         message: &MessageDraft,
         person: &Person,

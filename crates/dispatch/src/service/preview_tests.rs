@@ -1,6 +1,7 @@
 //! Previews, test sends and archiving, on the same real store, ingest and engine as the other
 //! campaign service tests.
 
+use herald_domain::CampaignId;
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
@@ -40,7 +41,7 @@ fn webhook(body: &str) -> MessageDraft {
 
 fn request(person_seq: Option<i64>, event: Option<SampleEvent>) -> PreviewRequest {
     PreviewRequest {
-        campaign_id: 0,
+        campaign_id: CampaignId::new(0),
         campaign_name: "Welcome".into(),
         person_seq,
         event,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_delivery::NetworkGuard;
-use herald_domain::{Clock, ManualClock};
+use herald_domain::{CampaignId, Clock, ManualClock, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_segments::{SegmentDraft, Segments};
 use herald_store::{CampaignState, NewWorkspace, RunState, StoreHandle};
@@ -21,7 +21,7 @@ pub(super) struct Setup {
     pub(super) ingest: Ingest,
     pub(super) segments: Segments,
     pub(super) campaigns: Campaigns,
-    pub(super) workspace: i64,
+    pub(super) workspace: WorkspaceId,
     _dir: tempfile::TempDir,
 }
 
@@ -103,7 +103,7 @@ impl Setup {
             .expect("committed");
     }
 
-    pub(super) async fn runs(&self, campaign: i64) -> Vec<RunState> {
+    pub(super) async fn runs(&self, campaign: CampaignId) -> Vec<RunState> {
         let workspace = self.workspace;
         self.store
             .read(move |r| r.runs_of_campaign(workspace, campaign))
@@ -116,7 +116,7 @@ impl Setup {
 }
 
 /// Waits a day before its message, so nothing is sent while the test looks.
-fn onboarding(segment: i64) -> Value {
+fn onboarding(segment: SegmentId) -> Value {
     json!({
         "name": "Pro onboarding",
         "trigger": {"segment": {"id": segment, "on": "enter"}},
@@ -206,12 +206,15 @@ async fn the_first_start_enrolls_the_current_members_once() {
 #[tokio::test]
 async fn invalid_campaigns_are_refused_with_the_field_named() {
     let s = setup().await;
-    let unknown = s.campaigns.create(s.workspace, onboarding(999)).await;
+    let unknown = s
+        .campaigns
+        .create(s.workspace, onboarding(SegmentId::new(999)))
+        .await;
     assert!(
         matches!(&unknown, Err(CampaignsError::Invalid(message)) if message.contains("999")),
         "{unknown:?}"
     );
-    let mut bad_template = onboarding(999);
+    let mut bad_template = onboarding(SegmentId::new(999));
     bad_template["trigger"] = json!({"event": {"name": "purchased"}});
     bad_template["enrollment"] = json!("future");
     bad_template["steps"][1]["webhook"]["url"] = json!("http://x/{{ customer.id");
@@ -227,7 +230,7 @@ async fn invalid_campaigns_are_refused_with_the_field_named() {
             .expect("listed")
             .is_empty()
     );
-    let missing = s.campaigns.start(s.workspace, 12345).await;
+    let missing = s.campaigns.start(s.workspace, CampaignId::new(12345)).await;
     assert!(matches!(missing, Err(CampaignsError::NotFound)));
 }
 

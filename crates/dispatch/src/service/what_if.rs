@@ -5,6 +5,7 @@
 //! apply, and the campaign's filter from the same evaluator the dispatcher runs.
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 use herald_segment_engine::filter::holds;
 use herald_segment_engine::reference::matches;
 use herald_segments::{EventWhatIf, SegmentAnswer};
@@ -17,7 +18,7 @@ use crate::registry::Loaded;
 /// Whether one running campaign would start, and why not when it would not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignOutcome {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     /// `None`: the event would start a run of it.
     pub not_started_because: Option<String>,
@@ -39,7 +40,7 @@ impl Campaigns {
     /// checks it) would do if sent to a person now. Stores nothing.
     pub async fn what_if_event(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         name: &str,
         data: &Map<String, Value>,
@@ -168,7 +169,7 @@ fn why_not(
         return Some("The person went through it before and its frequency is “once”.".to_owned());
     }
     if let Some(filter) = &campaign.campaign.filter {
-        let in_segment = |id: i64| segments.member_after(id);
+        let in_segment = |id: SegmentId| segments.member_after(id);
         if !matches(filter, &segments.history_after, &in_segment, now) {
             return Some(
                 "The person would not match the campaign's filter, so the run would end before its first step."

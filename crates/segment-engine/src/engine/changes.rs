@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn changes_keep_their_order_and_name_the_people_of_builds() {
         let single = |person, entered| Change {
-            segment: 1,
+            segment: SegmentId::new(1),
             person,
             entered,
             at: 5,
@@ -174,11 +174,23 @@ mod tests {
         changes.push_singles(vec![single(7, false)]);
         changes.push_singles(Vec::new());
         // Ordinals 1 and 3 entered, 4 left, 2 stayed.
-        let build = BuildChanges::new(2, 9, &set(&[1, 2, 3]), &set(&[2, 4]), ids.clone());
+        let build = BuildChanges::new(
+            SegmentId::new(2),
+            9,
+            &set(&[1, 2, 3]),
+            &set(&[2, 4]),
+            ids.clone(),
+        );
         assert_eq!(build.entered().collect::<Vec<_>>(), vec![11, 13]);
         assert_eq!(build.exited().collect::<Vec<_>>(), vec![14]);
         changes.push_build(build);
-        changes.push_build(BuildChanges::new(3, 9, &set(&[2]), &set(&[2]), ids));
+        changes.push_build(BuildChanges::new(
+            SegmentId::new(3),
+            9,
+            &set(&[2]),
+            &set(&[2]),
+            ids,
+        ));
         assert_eq!(changes.len(), 4);
         assert_eq!(changes.builds().count(), 1);
         let all = changes.into_vec();
@@ -199,9 +211,9 @@ mod tests {
         assert_eq!(
             built,
             vec![
-                (2, 11, true, 9, Cause::Build, Origin::Build),
-                (2, 13, true, 9, Cause::Build, Origin::Build),
-                (2, 14, false, 9, Cause::Build, Origin::Build),
+                (SegmentId::new(2), 11, true, 9, Cause::Build, Origin::Build),
+                (SegmentId::new(2), 13, true, 9, Cause::Build, Origin::Build),
+                (SegmentId::new(2), 14, false, 9, Cause::Build, Origin::Build),
             ]
         );
         assert!(Changes::default().is_empty());

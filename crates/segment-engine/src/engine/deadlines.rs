@@ -197,23 +197,34 @@ mod tests {
     fn hints_come_in_time_order_across_segments_and_go_stale_once_taken() {
         let mut deadlines = BuildDeadlines::default();
         deadlines.replace(
-            1,
+            SegmentId::new(1),
             100,
             set(&[0, 1, 2]),
             vec![run(&[(150, 0)]), run(&[(170, 2)])],
         );
-        deadlines.replace(2, 100, set(&[1, 2]), vec![run(&[(160, 1)]), Vec::new()]);
+        deadlines.replace(
+            SegmentId::new(2),
+            100,
+            set(&[1, 2]),
+            vec![run(&[(160, 1)]), Vec::new()],
+        );
         assert_eq!(deadlines.peek(), Some(150));
         assert_eq!(deadlines.hints_left(), 3);
-        assert_eq!(deadlines.take(2), vec![(1, 100), (2, 100)]);
-        assert_eq!(deadlines.pending_of(1), vec![(1, 100), (2, 100)]);
+        assert_eq!(
+            deadlines.take(2),
+            vec![(SegmentId::new(1), 100), (SegmentId::new(2), 100)]
+        );
+        assert_eq!(
+            deadlines.pending_of(1),
+            vec![(SegmentId::new(1), 100), (SegmentId::new(2), 100)]
+        );
         assert_eq!(deadlines.pop(), Some((150, 0, true)));
         assert_eq!(deadlines.pop(), Some((160, 1, true)));
         assert_eq!(deadlines.pop(), Some((170, 2, false)));
         assert_eq!(deadlines.pop(), None);
-        deadlines.replace(1, 100, set(&[5]), vec![run(&[(210, 5)])]);
+        deadlines.replace(SegmentId::new(1), 100, set(&[5]), vec![run(&[(210, 5)])]);
         assert_eq!(deadlines.pending_of(0), Vec::new());
-        assert_eq!(deadlines.take(5), vec![(1, 100)]);
+        assert_eq!(deadlines.take(5), vec![(SegmentId::new(1), 100)]);
         assert_eq!(deadlines.peek(), None);
     }
 

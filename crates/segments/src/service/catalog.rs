@@ -1,5 +1,6 @@
 //! Creating, editing, listing and deleting segments, with their definitions' checks.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use std::collections::{BTreeMap, BTreeSet};
 
 use herald_segment_engine::Definition;
@@ -29,12 +30,16 @@ pub struct SegmentEdit {
 
 impl Segments {
     /// Every segment of a workspace, oldest first.
-    pub async fn list(&self, workspace_id: i64) -> Result<Vec<SegmentRow>, SegmentsError> {
+    pub async fn list(&self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, SegmentsError> {
         Ok(self.store.read(move |r| r.segments(workspace_id)).await?)
     }
 
     /// One segment of a workspace.
-    pub async fn get(&self, workspace_id: i64, id: i64) -> Result<SegmentRow, SegmentsError> {
+    pub async fn get(
+        &self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<SegmentRow, SegmentsError> {
         self.store
             .read(move |r| r.segment(workspace_id, id))
             .await?
@@ -46,8 +51,8 @@ impl Segments {
     /// created or edited on another node is known here before its notification arrives.
     pub(crate) async fn get_known(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
     ) -> Result<SegmentRow, SegmentsError> {
         let row = self.get(workspace_id, id).await?;
         self.know(&row);
@@ -59,9 +64,9 @@ impl Segments {
     /// segments only when the definition refers to any, so a plain preview costs no read.
     pub async fn check_definition(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         value: &Value,
-        own_id: Option<i64>,
+        own_id: Option<SegmentId>,
     ) -> Result<Definition, SegmentsError> {
         let definition = Definition::parse(value).map_err(|error| {
             SegmentsError::InvalidDefinition(format!(
@@ -80,7 +85,7 @@ impl Segments {
     /// Saves a new segment and starts its build (a manual one starts empty and `finished`).
     pub async fn create(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         draft: SegmentDraft,
     ) -> Result<SegmentRow, SegmentsError> {
         let name = checked_name(&draft.name)?;
@@ -111,8 +116,8 @@ impl Segments {
     /// Edits a segment; a changed definition rebuilds it.
     pub async fn update(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         edit: SegmentEdit,
     ) -> Result<SegmentRow, SegmentsError> {
         let mut row = self.get(workspace_id, id).await?;
@@ -152,9 +157,13 @@ impl Segments {
 
     /// Deletes a segment no other segment refers to. Its members and history stop counting at
     /// once; their rows are removed in steps in the background.
-    pub async fn delete(&self, workspace_id: i64, id: i64) -> Result<(), SegmentsError> {
+    pub async fn delete(
+        &self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<(), SegmentsError> {
         self.get(workspace_id, id).await?;
-        let users: Vec<i64> = self
+        let users: Vec<SegmentId> = self
             .list(workspace_id)
             .await?
             .iter()
@@ -193,7 +202,7 @@ fn checked_name(name: &str) -> Result<String, SegmentsError> {
 }
 
 /// The segments a stored segment's definition refers to.
-fn references_of(segment: &SegmentRow) -> BTreeSet<i64> {
+fn references_of(segment: &SegmentRow) -> BTreeSet<SegmentId> {
     segment
         .definition
         .as_ref()
@@ -205,10 +214,10 @@ fn references_of(segment: &SegmentRow) -> BTreeSet<i64> {
 /// What a definition refers to must exist and, for segment `own_id`, not lead back to it.
 fn check_references(
     definition: &Definition,
-    own_id: Option<i64>,
+    own_id: Option<SegmentId>,
     segments: &[SegmentRow],
 ) -> Result<(), SegmentsError> {
-    let existing: BTreeSet<i64> = segments.iter().map(|s| s.id).collect();
+    let existing: BTreeSet<SegmentId> = segments.iter().map(|s| s.id).collect();
     if let Some(missing) = definition
         .references()
         .into_iter()
@@ -219,7 +228,7 @@ fn check_references(
         )));
     }
     if let Some(id) = own_id {
-        let others: BTreeMap<i64, BTreeSet<i64>> = segments
+        let others: BTreeMap<SegmentId, BTreeSet<SegmentId>> = segments
             .iter()
             .filter(|s| s.id != id)
             .map(|s| (s.id, references_of(s)))

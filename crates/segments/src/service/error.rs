@@ -1,6 +1,7 @@
 //! The errors of the segment service calls.
 
 use crate::EngineError;
+use herald_domain::SegmentId;
 use herald_store::StoreError;
 
 /// Why a segment call failed. Each variant is one the HTTP edge answers with its own status and
@@ -23,7 +24,10 @@ pub enum SegmentsError {
     Invalid(String),
     /// Other segments' definitions refer to this one, so it cannot be deleted.
     #[error("segment {id} is used by segments {users:?}; change or delete them first")]
-    InUse { id: i64, users: Vec<i64> },
+    InUse {
+        id: SegmentId,
+        users: Vec<SegmentId>,
+    },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]

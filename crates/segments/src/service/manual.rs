@@ -1,6 +1,6 @@
 //! The membership of manual segments.
 
-use herald_domain::Identifier;
+use herald_domain::{Identifier, SegmentId, WorkspaceId};
 
 use super::SegmentsError;
 use crate::Segments;
@@ -27,8 +27,8 @@ impl Segments {
     /// change is committed.
     pub async fn set_manual_members(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         identifiers: Vec<Identifier>,
         add: bool,
     ) -> Result<ManualReport, SegmentsError> {
@@ -46,8 +46,8 @@ impl Segments {
     /// each is a person's id or, failing that, their email.
     pub async fn set_manual_members_by_text(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         typed: Vec<String>,
         add: bool,
     ) -> Result<ManualReport, SegmentsError> {
@@ -64,7 +64,7 @@ impl Segments {
     /// The person a person typed: their id or, failing that, their email.
     pub async fn person_typed(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         typed: &str,
     ) -> Result<Option<herald_store::Person>, SegmentsError> {
         let identifiers = typed_identifiers(typed.trim());
@@ -85,8 +85,8 @@ impl Segments {
     /// the segment's membership for those found.
     async fn change_manual(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         candidates: Vec<(String, Vec<Identifier>)>,
         add: bool,
     ) -> Result<ManualReport, SegmentsError> {

@@ -1,5 +1,6 @@
 //! What the engine answers about segments, with the store's identifiers and history beside it.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_segment_engine::engine::Preview;
 use herald_store::{MembershipCause, MembershipOrigin, Person};
 use serde::Serialize;
@@ -60,7 +61,11 @@ pub struct Interval {
 
 impl Segments {
     /// How many people are in a segment now.
-    pub async fn count(&self, workspace_id: i64, id: i64) -> Result<usize, SegmentsError> {
+    pub async fn count(
+        &self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<usize, SegmentsError> {
         self.get_known(workspace_id, id).await?;
         Ok(self
             .query(move |view| view.engines.get(&workspace_id).map_or(0, |e| e.count(id)))
@@ -71,8 +76,8 @@ impl Segments {
     /// oldest first, worked back from its size now through its entries and exits per day.
     pub async fn sizes_by_day(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         today: i64,
         days: i64,
     ) -> Result<Vec<(i64, i64)>, SegmentsError> {
@@ -100,8 +105,8 @@ impl Segments {
     /// Up to `limit` members after internal number `after` (`None` from the start).
     pub async fn members_page(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         after: Option<i64>,
         limit: usize,
     ) -> Result<MembersPage, SegmentsError> {
@@ -139,10 +144,10 @@ impl Segments {
     /// The segments a person is in now, oldest first.
     pub async fn of_person(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
     ) -> Result<Vec<herald_store::SegmentRow>, SegmentsError> {
-        let ids: Vec<i64> = self
+        let ids: Vec<SegmentId> = self
             .query(move |view| {
                 view.engines
                     .get(&workspace_id)
@@ -158,7 +163,7 @@ impl Segments {
     /// common first: the engine keeps the counts as attributes change.
     pub async fn attribute_counts(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
     ) -> Result<Vec<(String, usize)>, SegmentsError> {
         Ok(self
             .query(move |view| {
@@ -172,7 +177,7 @@ impl Segments {
     /// Counts a definition's members now, with the first `sample` ids, without saving it.
     pub async fn preview(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         definition: &Value,
         sample: usize,
     ) -> Result<SegmentPreview, SegmentsError> {
@@ -207,8 +212,8 @@ impl Segments {
     /// first `sample` ids it would have, and how many people would enter and leave.
     pub async fn preview_change(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         definition: &Value,
         sample: usize,
     ) -> Result<ChangePreview, SegmentsError> {
@@ -246,7 +251,7 @@ impl Segments {
     /// An engine preview with its sample's ids, read off the engine's thread.
     async fn with_ids(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         preview: Preview,
     ) -> Result<SegmentPreview, SegmentsError> {
         let seqs = preview.sample;
@@ -264,8 +269,8 @@ impl Segments {
     /// definition answers for them now.
     pub async fn explain(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         person_seq: i64,
     ) -> Result<Explanation, SegmentsError> {
         let segment = self.get_known(workspace_id, id).await?;
@@ -292,7 +297,7 @@ impl Segments {
                 let member = engine.is_some_and(|e| e.is_member(id, person_seq));
                 let next_change_at = engine.and_then(|e| e.next_due(person_seq));
                 let in_segment =
-                    |other: i64| engine.is_some_and(|e| e.is_member(other, person_seq));
+                    |other: SegmentId| engine.is_some_and(|e| e.is_member(other, person_seq));
                 let condition = definition.zip(history).map(|(definition, history)| {
                     herald_segment_engine::explain::explain(
                         &definition.root,
@@ -316,8 +321,8 @@ impl Segments {
     /// A person's stays in a segment, oldest first, with every change the engine made so far.
     pub async fn history(
         &self,
-        workspace_id: i64,
-        id: i64,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
         person_seq: i64,
     ) -> Result<Vec<Interval>, SegmentsError> {
         self.get_known(workspace_id, id).await?;

@@ -5,6 +5,7 @@
 //! same function the engine is tested against, so the outcome is what sending would do. Manual
 //! segments do not move on events: their answer is the engine's membership, before and after.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -18,7 +19,7 @@ use crate::{Segments, history_of};
 /// A segment's answer for the person without and with the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentAnswer {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub before: bool,
     pub after: bool,
@@ -38,7 +39,7 @@ pub struct EventWhatIf {
 
 impl EventWhatIf {
     /// Tells whether the person would be in a segment after the event.
-    pub fn member_after(&self, id: i64) -> bool {
+    pub fn member_after(&self, id: SegmentId) -> bool {
         self.segments.iter().any(|s| s.id == id && s.after)
     }
 }
@@ -48,7 +49,7 @@ impl Segments {
     /// named `name` with `data`, at the engine's current time. Stores nothing.
     pub async fn what_if_event(
         &self,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         person_seq: i64,
         name: String,
         data: Map<String, Value>,
@@ -61,7 +62,7 @@ impl Segments {
             .ok_or(SegmentsError::PersonNotFound)?;
         // Stored definitions were checked when they were saved; one that no longer parses
         // counts as manual rather than failing the whole answer.
-        let conditions: HashMap<i64, Condition> = rows
+        let conditions: HashMap<SegmentId, Condition> = rows
             .iter()
             .filter_map(|row| {
                 let definition = Definition::parse(row.definition.as_ref()?).ok()?;
@@ -71,7 +72,7 @@ impl Segments {
         self.query(move |view| {
             let now = view.now;
             let engine = view.engines.get(&workspace_id);
-            let manual = |id: i64| engine.is_some_and(|e| e.is_member(id, person_seq));
+            let manual = |id: SegmentId| engine.is_some_and(|e| e.is_member(id, person_seq));
             let mut history_after = history.clone();
             history_after.events.push(EventRecord::from_parts(
                 name,
@@ -103,19 +104,19 @@ impl Segments {
 
 /// Each segment's answer for one history, worked out once, those it refers to first.
 struct Answers<'a> {
-    conditions: &'a HashMap<i64, Condition>,
+    conditions: &'a HashMap<SegmentId, Condition>,
     history: &'a PersonHistory,
-    manual: &'a dyn Fn(i64) -> bool,
+    manual: &'a dyn Fn(SegmentId) -> bool,
     now: i64,
     /// `None` while a segment is being answered: a cycle (which saving refuses) reads false.
-    known: RefCell<HashMap<i64, Option<bool>>>,
+    known: RefCell<HashMap<SegmentId, Option<bool>>>,
 }
 
 impl<'a> Answers<'a> {
     fn new(
-        conditions: &'a HashMap<i64, Condition>,
+        conditions: &'a HashMap<SegmentId, Condition>,
         history: &'a PersonHistory,
-        manual: &'a dyn Fn(i64) -> bool,
+        manual: &'a dyn Fn(SegmentId) -> bool,
         now: i64,
     ) -> Self {
         Self {
@@ -127,7 +128,7 @@ impl<'a> Answers<'a> {
         }
     }
 
-    fn member(&self, id: i64) -> bool {
+    fn member(&self, id: SegmentId) -> bool {
         if let Some(known) = self.known.borrow().get(&id) {
             return known.unwrap_or(false);
         }

@@ -2,6 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use herald_domain::WorkspaceId;
 use herald_store::{SessionRow, User, Workspace};
 
 use super::{cookies, tokens};
@@ -28,7 +29,7 @@ impl SignedIn {
     }
 
     /// One of the user's workspaces; any other id is "not found", whether it exists or not.
-    pub fn workspace(&self, id: i64) -> Result<&Workspace, UiError> {
+    pub fn workspace(&self, id: WorkspaceId) -> Result<&Workspace, UiError> {
         self.workspaces
             .iter()
             .find(|w| w.id == id)

@@ -44,8 +44,8 @@ impl Item {
     }
 
     /// Whether this segment condition names segment `id`.
-    pub fn refers_to(&self, id: impl std::borrow::Borrow<i64>) -> bool {
-        self.segment == Some(*id.borrow())
+    pub fn refers_to(&self, id: impl std::borrow::Borrow<herald_domain::SegmentId>) -> bool {
+        self.segment == Some(id.borrow().get())
     }
 
     /// What the page calls it.

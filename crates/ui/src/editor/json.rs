@@ -1,6 +1,7 @@
 //! The draft and the campaign format (`herald_campaigns`), both ways, and each send step as
 //! the message a preview renders.
 
+use herald_domain::CampaignId;
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
@@ -217,7 +218,7 @@ pub fn message_of(step: &StepDraft) -> Option<MessageDraft> {
 }
 
 /// The draft of a stored campaign (valid: the service checked it when it was saved).
-pub fn from_definition(id: Option<i64>, definition: &Value) -> Draft {
+pub fn from_definition(id: Option<CampaignId>, definition: &Value) -> Draft {
     let mut draft = Draft {
         campaign_id: id,
         name: definition["name"].as_str().unwrap_or_default().to_owned(),
@@ -341,11 +342,15 @@ mod tests {
                 "filter": {"attribute": {"field": "plan", "op": "exists"}},
                 "steps": [{"webhook": {"url": "https://x.test", "method": "POST"}}]}),
         ] {
-            let draft = from_definition(Some(3), &definition);
+            let draft = from_definition(Some(CampaignId::new(3)), &definition);
             let back = draft_of(&fields_of(&draft));
             assert_eq!(back, draft);
             let again = to_definition(&back).expect("complete");
-            assert_eq!(from_definition(Some(3), &again), draft, "{again}");
+            assert_eq!(
+                from_definition(Some(CampaignId::new(3)), &again),
+                draft,
+                "{again}"
+            );
         }
     }
 

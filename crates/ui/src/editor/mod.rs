@@ -13,6 +13,7 @@ pub mod json;
 pub mod ops;
 
 use crate::builder::FilterNode;
+use herald_domain::CampaignId;
 
 /// The kinds of step, their wire names and what the editor calls them.
 pub const STEP_KINDS: [(&str, &str); 4] = [
@@ -29,7 +30,7 @@ pub const METHODS: [&str; 5] = ["POST", "PUT", "PATCH", "GET", "DELETE"];
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     /// The saved campaign this edits; `None` for a new one.
-    pub campaign_id: Option<i64>,
+    pub campaign_id: Option<CampaignId>,
     pub name: String,
     /// `event` or `segment`.
     pub trigger: String,

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_domain::{ActivityKind, IdType, Identifier};
+use herald_domain::{ActivityKind, IdType, Identifier, WorkspaceId};
 use herald_store::{Activity, ActivityQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -60,7 +60,7 @@ struct ActivityPage {
 pub async fn list(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
@@ -111,7 +111,7 @@ pub async fn list(
 }
 
 /// One entry of a workspace's log, whatever its age.
-async fn entry(state: &UiState, workspace_id: i64, seq: i64) -> Result<Activity, UiError> {
+async fn entry(state: &UiState, workspace_id: WorkspaceId, seq: i64) -> Result<Activity, UiError> {
     let found = state
         .store()
         .read(move |r| {
@@ -149,7 +149,7 @@ struct EntryPage {
 pub async fn show(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, seq)): Path<(i64, i64)>,
+    Path((workspace_id, seq)): Path<(WorkspaceId, i64)>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let activity = entry(&state, workspace_id, seq).await?;
@@ -174,7 +174,7 @@ pub struct CsrfForm {
 pub async fn resend(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, seq)): Path<(i64, i64)>,
+    Path((workspace_id, seq)): Path<(WorkspaceId, i64)>,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;

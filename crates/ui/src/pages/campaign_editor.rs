@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_dispatch::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
+use herald_domain::{CampaignId, WorkspaceId};
 use serde_json::Value;
 
 use super::render;
@@ -130,7 +131,7 @@ impl StepPreview {
     fn of(
         state: &UiState,
         user: &SignedIn,
-        workspace_id: i64,
+        workspace_id: WorkspaceId,
         kind: &str,
         preview: MessagePreview,
     ) -> Self {
@@ -215,7 +216,7 @@ fn sample_data(text: &str) -> Result<Value, String> {
 /// person or the trigger changed since it was last filled. Returns whether it did.
 async fn fill_sample(
     state: &UiState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     draft: &Draft,
     settings: &mut PreviewSettings,
 ) -> Result<bool, UiError> {
@@ -249,7 +250,7 @@ fn preview_request(
     data: Value,
 ) -> PreviewRequest {
     PreviewRequest {
-        campaign_id: draft.campaign_id.unwrap_or(0),
+        campaign_id: draft.campaign_id.unwrap_or(CampaignId::new(0)),
         campaign_name: draft.name.trim().to_owned(),
         person_seq: settings.person,
         event: (draft.trigger == "event").then(|| SampleEvent {
@@ -264,7 +265,7 @@ fn preview_request(
 async fn previews(
     state: &UiState,
     user: &SignedIn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     draft: &Draft,
     settings: &PreviewSettings,
 ) -> Result<Vec<Option<StepPreview>>, UiError> {
@@ -349,7 +350,7 @@ struct Shown {
 async fn page(
     state: &UiState,
     user: &SignedIn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     draft: Draft,
     shown: Shown,
 ) -> Result<Response, UiError> {
@@ -404,7 +405,7 @@ fn plain(settings: PreviewSettings) -> Shown {
 pub async fn new(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let shown = plain(PreviewSettings::empty());
     page(&state, &user, workspace_id, Draft::starting(), shown).await
@@ -414,7 +415,7 @@ pub async fn new(
 pub async fn edit(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
 ) -> Result<Response, UiError> {
     user.workspace(workspace_id)?;
     let row = state.campaigns().get(workspace_id, id).await?;
@@ -433,7 +434,7 @@ pub async fn edit(
 /// the draft and whom it is previewed for.
 fn posted(
     user: &SignedIn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     fields: &[(String, String)],
 ) -> Result<(Draft, PreviewSettings), UiError> {
     user.check_csrf(field(fields, "csrf"))?;
@@ -446,7 +447,7 @@ fn posted(
 pub async fn change(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     let (mut draft, settings) = posted(&user, workspace_id, &fields)?;
@@ -459,7 +460,7 @@ pub async fn change(
 pub async fn preview(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     let (draft, mut settings) = posted(&user, workspace_id, &fields)?;
@@ -484,7 +485,7 @@ pub async fn send_test(
     State(state): State<UiState>,
     user: SignedIn,
     headers: HeaderMap,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     let (draft, settings) = posted(&user, workspace_id, &fields)?;
@@ -541,7 +542,7 @@ pub async fn send_test(
 pub async fn save(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     let (draft, settings) = posted(&user, workspace_id, &fields)?;
@@ -580,7 +581,7 @@ pub async fn save(
 pub async fn frame(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, token)): Path<(i64, String)>,
+    Path((workspace_id, token)): Path<(WorkspaceId, String)>,
 ) -> Result<Response, UiError> {
     user.workspace(workspace_id)?;
     let html = state

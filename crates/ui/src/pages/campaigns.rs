@@ -7,6 +7,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_dispatch::METRIC_KEYS;
+use herald_domain::{CampaignId, WorkspaceId};
 use herald_store::{CampaignRow, DeliveryQuery, DeliveryStatus};
 use serde::Deserialize;
 
@@ -50,7 +51,7 @@ pub struct OutcomeChart {
 
 /// A campaign as lists and pages show it.
 pub struct CampaignView {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub state: String,
     /// "event `purchased`" or "entering segment 3", for a glance.
@@ -105,7 +106,7 @@ struct ListPage {
 pub async fn list(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let rows = state.campaigns().list(workspace_id).await?;
@@ -150,8 +151,8 @@ struct CampaignPage {
 async fn page(
     state: &UiState,
     user: &SignedIn,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: CampaignId,
     tab: &'static str,
     status: Option<String>,
 ) -> Result<Response, UiError> {
@@ -233,7 +234,7 @@ pub struct OverviewQuery {
 pub async fn overview(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
     Query(query): Query<OverviewQuery>,
 ) -> Result<Response, UiError> {
     page(&state, &user, workspace_id, id, "overview", query.status).await
@@ -243,7 +244,7 @@ pub async fn overview(
 pub async fn trigger(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
 ) -> Result<Response, UiError> {
     page(&state, &user, workspace_id, id, "trigger", None).await
 }
@@ -261,7 +262,7 @@ pub struct StateForm {
 pub async fn set_state(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, CampaignId)>,
     Form(input): Form<StateForm>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;

@@ -3,6 +3,7 @@
 //! day and its recent activity with Resend on each entry. The Attributes tab lists the people's
 //! attribute keys with how many people have each.
 
+use herald_domain::WorkspaceId;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -39,7 +40,11 @@ pub struct EventRow {
 /// Each (name, type)'s counts by day over the chart's days up to `today`.
 type Volumes = HashMap<(String, String), HashMap<i64, i64>>;
 
-async fn volumes(state: &UiState, workspace_id: i64, today: i64) -> Result<Volumes, UiError> {
+async fn volumes(
+    state: &UiState,
+    workspace_id: WorkspaceId,
+    today: i64,
+) -> Result<Volumes, UiError> {
     let days = state
         .store()
         .read(move |r| r.event_days(workspace_id, today - chart::DAYS + 1, today))
@@ -89,7 +94,7 @@ struct IndexPage {
 pub async fn events(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let mut entries = state
@@ -134,7 +139,7 @@ pub struct EventQuery {
 pub async fn event(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Query(query): Query<EventQuery>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
@@ -199,7 +204,7 @@ struct AttributesPage {
 pub async fn attributes(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let counts = state.segments().attribute_counts(workspace_id).await?;

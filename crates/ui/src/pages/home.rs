@@ -2,6 +2,7 @@
 //! days, its most frequent events, its segments with their sizes and how they changed in a
 //! week, and its running campaigns with what they sent in the last day.
 
+use herald_domain::{CampaignId, SegmentId, WorkspaceId};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -36,7 +37,7 @@ pub struct TopEvent {
 
 /// A segment's size now and a week ago.
 pub struct SegmentSize {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub size: i64,
     /// "+12", "−3" or "no change".
@@ -45,7 +46,7 @@ pub struct SegmentSize {
 
 /// A running campaign and what it sent in the last day.
 pub struct RunningCampaign {
-    pub id: i64,
+    pub id: CampaignId,
     pub name: String,
     pub sent: i64,
 }
@@ -82,7 +83,7 @@ pub async fn home(user: SignedIn) -> Response {
 pub async fn workspace(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(id): Path<i64>,
+    Path(id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(id)?);
     let now = state.now();

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use herald_domain::WorkspaceId;
 use herald_store::ActivityQuery;
 use serde::Deserialize;
 
@@ -53,7 +54,7 @@ pub struct ListQuery {
 /// Reads a page of people, or the search's matches when `query` says something.
 async fn read_people(
     state: &UiState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     query: &str,
     before: Option<i64>,
 ) -> Result<(Vec<PersonView>, Option<i64>), UiError> {
@@ -79,7 +80,7 @@ async fn read_people(
 pub async fn list(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
@@ -98,7 +99,7 @@ pub async fn list(
 pub async fn search(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Query(query): Query<ListQuery>,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
@@ -142,7 +143,7 @@ pub struct ProfileQuery {
 pub async fn profile(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, seq)): Path<(i64, i64)>,
+    Path((workspace_id, seq)): Path<(WorkspaceId, i64)>,
     Query(query): Query<ProfileQuery>,
 ) -> Result<Response, UiError> {
     let before = query.before;

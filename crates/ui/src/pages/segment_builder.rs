@@ -10,6 +10,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_segments::{SegmentDraft, SegmentEdit, SegmentsError};
 use serde_json::Value;
 
@@ -28,7 +29,7 @@ const SAMPLE: usize = 5;
 
 /// What the tree's template needs besides the tree.
 pub struct Choices {
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub event_names: Vec<String>,
     pub data_keys: Vec<String>,
     pub attribute_keys: Vec<String>,
@@ -40,8 +41,8 @@ pub struct Choices {
 
 pub(crate) async fn choices(
     state: &UiState,
-    workspace_id: i64,
-    own: Option<i64>,
+    workspace_id: WorkspaceId,
+    own: Option<SegmentId>,
 ) -> Result<Choices, UiError> {
     let index = state
         .store()
@@ -88,7 +89,7 @@ pub(crate) async fn choices(
 
 /// A segment a condition may refer to.
 pub struct SegmentChoice {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
 }
 
@@ -128,7 +129,7 @@ struct BuilderPage {
     layout: Layout,
     workspace: WorkspaceView,
     csrf: String,
-    segment_id: Option<i64>,
+    segment_id: Option<SegmentId>,
     name: String,
     description: String,
     items: Vec<Item>,
@@ -143,15 +144,15 @@ struct BuilderPage {
     oob: bool,
 }
 
-fn segment_id_of(fields: &[(String, String)]) -> Option<i64> {
+fn segment_id_of(fields: &[(String, String)]) -> Option<SegmentId> {
     field(fields, "segment_id").parse().ok()
 }
 
 /// Counts what the tree stands for now.
 async fn count(
     state: &UiState,
-    workspace_id: i64,
-    segment_id: Option<i64>,
+    workspace_id: WorkspaceId,
+    segment_id: Option<SegmentId>,
     tree: &Node,
 ) -> Result<(Count, String), UiError> {
     let definition = match json::to_json(tree) {
@@ -185,7 +186,7 @@ async fn count(
 /// What the builder's page shows besides the tree: which segment (none for a new one), its name
 /// and description as typed, and why something was refused, with the refused JSON as typed.
 struct Editing {
-    segment_id: Option<i64>,
+    segment_id: Option<SegmentId>,
     name: String,
     description: String,
     error: Option<(String, Option<String>)>,
@@ -205,7 +206,7 @@ impl Editing {
 async fn page(
     state: &UiState,
     user: &SignedIn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     tree: &Node,
     editing: Editing,
 ) -> Result<Response, UiError> {
@@ -246,7 +247,7 @@ async fn page(
 pub async fn new(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let editing = Editing {
         segment_id: None,
@@ -261,7 +262,7 @@ pub async fn new(
 pub async fn edit(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, SegmentId)>,
 ) -> Result<Response, UiError> {
     user.workspace(workspace_id)?;
     let row = state.segments().get(workspace_id, id).await?;
@@ -287,7 +288,7 @@ pub async fn change(
     State(state): State<UiState>,
     user: SignedIn,
     headers: HeaderMap,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     user.check_csrf(field(&fields, "csrf"))?;
@@ -326,8 +327,8 @@ pub async fn change(
 /// Reads the JSON view: the definition's own check first, so its message names the path.
 async fn read_json(
     state: &UiState,
-    workspace_id: i64,
-    segment_id: Option<i64>,
+    workspace_id: WorkspaceId,
+    segment_id: Option<SegmentId>,
     text: &str,
 ) -> Result<Result<Node, String>, UiError> {
     let value: Value = match serde_json::from_str(text) {
@@ -354,7 +355,7 @@ async fn read_json(
 pub async fn live_count(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     user.check_csrf(field(&fields, "csrf"))?;
@@ -373,7 +374,7 @@ pub async fn live_count(
 pub async fn save(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     user.check_csrf(field(&fields, "csrf"))?;

@@ -5,6 +5,7 @@
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use herald_domain::{SegmentId, WorkspaceId};
 use herald_segments::SegmentDraft;
 use serde::Deserialize;
 
@@ -74,7 +75,7 @@ pub struct NewManual {
 pub async fn create(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(input): Form<NewManual>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;
@@ -93,7 +94,7 @@ pub async fn create(
 pub async fn change(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, SegmentId)>,
     mut form: Multipart,
 ) -> Result<Response, UiError> {
     let (mut csrf, mut typed, mut uploaded, mut action) =

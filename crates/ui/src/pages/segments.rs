@@ -3,6 +3,7 @@
 //! lookup that explains, condition by condition, why that person is in or out and when that will
 //! change by time alone. Everything comes from `herald_segments::Segments`, as the App API's.
 
+use herald_domain::{SegmentId, WorkspaceId};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -25,7 +26,7 @@ const PAGE: usize = 50;
 
 /// A segment as the list shows it.
 pub struct SegmentRowView {
-    pub id: i64,
+    pub id: SegmentId,
     pub name: String,
     pub manual: bool,
     pub size: usize,
@@ -58,7 +59,7 @@ struct ListPage {
 pub async fn list(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let rows = state.segments().list(workspace_id).await?;
@@ -129,7 +130,7 @@ pub struct SegmentQuery {
 pub async fn show(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, SegmentId)>,
     Query(query): Query<SegmentQuery>,
 ) -> Result<Response, UiError> {
     page(&state, &user, workspace_id, id, query, None).await
@@ -139,8 +140,8 @@ pub async fn show(
 pub async fn page(
     state: &UiState,
     user: &SignedIn,
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: SegmentId,
     query: SegmentQuery,
     report: Option<Report>,
 ) -> Result<Response, UiError> {
@@ -210,8 +211,8 @@ pub async fn page(
 #[derive(Template)]
 #[template(path = "segment_progress.html")]
 struct Progress {
-    workspace_id: i64,
-    id: i64,
+    workspace_id: WorkspaceId,
+    id: SegmentId,
     building: String,
 }
 
@@ -221,7 +222,7 @@ struct Progress {
 pub async fn progress(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, id)): Path<(i64, i64)>,
+    Path((workspace_id, id)): Path<(WorkspaceId, SegmentId)>,
 ) -> Result<Response, UiError> {
     user.workspace(workspace_id)?;
     let row = state.segments().get(workspace_id, id).await?;

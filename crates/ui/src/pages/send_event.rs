@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_domain::limits;
+use herald_domain::{WorkspaceId, limits};
 use herald_ingest::Operation;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -52,7 +52,7 @@ fn event_data(text: &str) -> Result<Value, String> {
 /// the checks refuse it.
 pub(super) async fn checked(
     state: &UiState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     seq: i64,
     name: &str,
     data: &str,
@@ -80,7 +80,7 @@ pub(super) async fn checked(
 /// when the checks refuse it (nothing is stored then).
 async fn deliver(
     state: &UiState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     seq: i64,
     name: &str,
     data: &str,
@@ -94,7 +94,7 @@ async fn deliver(
 }
 
 /// Where a sent event shows: the newest entry of the person's activity.
-fn sent(workspace_id: i64, seq: i64, name: &str) -> Response {
+fn sent(workspace_id: WorkspaceId, seq: i64, name: &str) -> Response {
     let name: String = form_urlencoded::byte_serialize(name.trim().as_bytes()).collect();
     Redirect::to(&format!(
         "/ui/w/{workspace_id}/people/{seq}?sent={name}#activity"
@@ -106,7 +106,7 @@ fn sent(workspace_id: i64, seq: i64, name: &str) -> Response {
 /// name (prefilled where the page knows it) and the data.
 pub struct SendDialog {
     pub csrf: String,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
     pub open: bool,
     /// The page is about this person: no search.
     pub fixed: bool,
@@ -120,7 +120,7 @@ pub struct SendDialog {
 }
 
 impl SendDialog {
-    pub fn new(user: &SignedIn, workspace_id: i64, name: &str) -> Self {
+    pub fn new(user: &SignedIn, workspace_id: WorkspaceId, name: &str) -> Self {
         Self {
             csrf: user.session.csrf_token.clone(),
             workspace_id,
@@ -136,7 +136,7 @@ impl SendDialog {
     }
 
     /// The dialog shown again, open, with what was typed in it.
-    pub fn reopened(user: &SignedIn, workspace_id: i64, input: DialogInput) -> Self {
+    pub fn reopened(user: &SignedIn, workspace_id: WorkspaceId, input: DialogInput) -> Self {
         Self {
             open: true,
             person: input.person.trim().parse::<i64>().ok(),
@@ -148,7 +148,7 @@ impl SendDialog {
     }
 
     /// The dialog of a person's own profile.
-    pub fn for_person(user: &SignedIn, workspace_id: i64, seq: i64, label: &str) -> Self {
+    pub fn for_person(user: &SignedIn, workspace_id: WorkspaceId, seq: i64, label: &str) -> Self {
         Self {
             fixed: true,
             person: Some(seq),
@@ -185,7 +185,7 @@ pub struct DialogInput {
 pub async fn send_any(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(input): Form<DialogInput>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;
@@ -231,7 +231,7 @@ pub struct PickQuery {
 pub async fn pick(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Query(query): Query<PickQuery>,
 ) -> Result<Response, UiError> {
     user.workspace(workspace_id)?;

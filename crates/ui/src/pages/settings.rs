@@ -8,6 +8,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use herald_domain::WorkspaceId;
 use herald_ingest::sealed_keys::WorkspaceKeys;
 use herald_ingest::snippet::{Snippet, snippet};
 use serde::Deserialize;
@@ -29,11 +30,17 @@ pub struct KeyView {
     /// Its last four characters, to tell keys apart while masked.
     pub last_four: String,
     pub csrf: String,
-    pub workspace_id: i64,
+    pub workspace_id: WorkspaceId,
 }
 
 impl KeyView {
-    fn new(which: &'static str, key: &str, reveal: bool, csrf: &str, workspace_id: i64) -> Self {
+    fn new(
+        which: &'static str,
+        key: &str,
+        reveal: bool,
+        csrf: &str,
+        workspace_id: WorkspaceId,
+    ) -> Self {
         let chars: Vec<char> = key.chars().collect();
         Self {
             which,
@@ -69,7 +76,7 @@ struct KeyRow {
 /// The workspace's keys, opened, if the store keeps them and this server can open them.
 async fn keys_of(
     state: &UiState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     site_id: &str,
 ) -> Result<Option<WorkspaceKeys>, UiError> {
     let Some(sealer) = state.settings().sealer.clone() else {
@@ -82,7 +89,12 @@ async fn keys_of(
     Ok(sealed.and_then(|sealed| sealer.open(site_id, &sealed)))
 }
 
-fn key_views(keys: &WorkspaceKeys, reveal: &str, csrf: &str, workspace_id: i64) -> Vec<KeyView> {
+fn key_views(
+    keys: &WorkspaceKeys,
+    reveal: &str,
+    csrf: &str,
+    workspace_id: WorkspaceId,
+) -> Vec<KeyView> {
     vec![
         KeyView::new(
             "track",
@@ -104,7 +116,7 @@ fn key_views(keys: &WorkspaceKeys, reveal: &str, csrf: &str, workspace_id: i64) 
 async fn page(
     state: &UiState,
     user: &SignedIn,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     reveal: &str,
 ) -> Result<Response, UiError> {
     let workspace = user.workspace(workspace_id)?;
@@ -122,7 +134,7 @@ async fn page(
 pub async fn show(
     State(state): State<UiState>,
     user: SignedIn,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
 ) -> Result<Response, UiError> {
     page(&state, &user, workspace_id, "").await
 }
@@ -142,7 +154,7 @@ pub async fn reveal(
     State(state): State<UiState>,
     user: SignedIn,
     headers: HeaderMap,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(input): Form<RevealInput>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use herald_dispatch::WhatIf;
+use herald_domain::WorkspaceId;
 use herald_ingest::Operation;
 
 use super::render;
@@ -29,13 +30,13 @@ pub enum WhatIfView {
 #[template(path = "send_what_if.html")]
 struct Fragment {
     what_if: WhatIfView,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
 }
 
 /// Works out the answer for the dialog's input.
 async fn answer(
     state: &UiState,
-    workspace_id: i64,
+    workspace_id: WorkspaceId,
     input: &DialogInput,
 ) -> Result<WhatIfView, UiError> {
     let Some(seq) = input.person.trim().parse::<i64>().ok() else {
@@ -64,7 +65,7 @@ pub async fn what_if(
     State(state): State<UiState>,
     user: SignedIn,
     headers: HeaderMap,
-    Path(workspace_id): Path<i64>,
+    Path(workspace_id): Path<WorkspaceId>,
     Form(input): Form<DialogInput>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;
