@@ -18,7 +18,9 @@ use herald_delivery::{
     DeliveryError, EmailMessage, EmailSender, PushMessage, PushSender, WebhookRequest,
     WebhookSender, instrument_html,
 };
-use herald_domain::{ActivityKind, CampaignId, Clock, UnixSeconds, WorkspaceId, panic_message};
+use herald_domain::{
+    ActivityKind, CampaignId, Clock, PersonSeq, UnixSeconds, WorkspaceId, panic_message,
+};
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
 use herald_store::{
@@ -158,7 +160,7 @@ impl Dispatcher {
             workspace_id: WorkspaceId::new(0),
             campaign_id: CampaignId::new(0),
             run_id: 0,
-            person_seq: 0,
+            person_seq: PersonSeq::new(0),
             step: 0,
             channel: channel_name(channel).to_owned(),
             status: DeliveryStatus::Queued,
@@ -551,7 +553,7 @@ async fn passes_filter(
     inner
         .store
         .read(move |r| {
-            let Some(history) = history_of(r, workspace_id, person_seq)? else {
+            let Some(history) = history_of(r, workspace_id, person_seq.get())? else {
                 return Ok(false);
             };
             let mut member_of = HashSet::new();

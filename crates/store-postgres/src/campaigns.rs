@@ -1,7 +1,7 @@
 //! Campaigns and the durable delivery queue: reads and writes `campaigns`, `runs`,
 //! `enrollments` and `deliveries`, and reads `delivery_metrics` for a campaign's outcome counts.
 
-use herald_domain::{CampaignId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, to_json};
 use herald_store::{
     CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState,
@@ -186,7 +186,7 @@ pub(crate) fn campaign_sent_since(
 pub(crate) fn is_enrolled(
     pg: &mut Pg<'_>,
     campaign_id: CampaignId,
-    person_seq: i64,
+    person_seq: PersonSeq,
 ) -> Result<bool, StoreError> {
     let row = pg.query_one(
         "SELECT EXISTS (SELECT 1 FROM enrollments WHERE campaign_id = $1 AND person_seq = $2)",
@@ -434,7 +434,7 @@ pub(crate) fn enroll_once(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
     campaign_id: CampaignId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
     // A second enrollment is answered, not raised: a unique violation would abort the writer's

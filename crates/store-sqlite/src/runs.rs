@@ -1,6 +1,6 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
-use herald_domain::{CampaignId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::{
     CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState, StoreError,
 };
@@ -321,7 +321,7 @@ pub(crate) fn update_run(connection: &Connection, run: &RunRow) -> Result<(), St
 pub(crate) fn enroll_once(
     connection: &Connection,
     campaign_id: CampaignId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
     let inserted = execute(
