@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
-use herald_domain::{ActivityKind, PersonSeq, UnixSeconds, WorkspaceId};
+use herald_domain::{ActivityKind, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_ingest::{EventTriggers, TriggerEvent};
 use herald_segments::MembershipTriggers;
 use herald_store::{
@@ -78,7 +78,7 @@ pub(crate) fn start_run(
         return Ok(false);
     }
     tx.insert_run(&RunRow {
-        id: 0,
+        id: RunId::new(0),
         workspace_id: campaign.workspace_id,
         campaign_id: campaign.id,
         person_seq,

@@ -131,6 +131,11 @@ stored_id! {
     pub struct PersonSeq;
 }
 
+stored_id! {
+    /// A run: one person going through one campaign.
+    pub struct RunId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::WorkspaceId;

@@ -1,6 +1,8 @@
 //! The store's queries as the traits name them: each delegates to the module of its tables.
 
-use herald_domain::{CampaignId, Identifier, PersonSeq, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
@@ -202,11 +204,11 @@ impl StoreRead for Pg<'_> {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError> {
         campaigns::due_runs(self, now, limit, skip)
     }
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         campaigns::run(self, id)
     }
     fn runs_of_campaign(
@@ -221,7 +223,7 @@ impl StoreRead for Pg<'_> {
     }
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         campaigns::delivery_of_step(self, run_id, step)

@@ -1,6 +1,8 @@
 //! The read queries, shared by reader threads and the writer's transactions.
 
-use herald_domain::{CampaignId, Identifier, PersonSeq, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
@@ -959,11 +961,11 @@ impl StoreRead for Queries<'_> {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError> {
         self.due_runs_query(now, limit, skip)
     }
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         self.run_query(id)
     }
     fn runs_of_campaign(
@@ -978,7 +980,7 @@ impl StoreRead for Queries<'_> {
     }
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         self.delivery_of_step_query(run_id, step)

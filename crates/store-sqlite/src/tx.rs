@@ -1,6 +1,8 @@
 //! The write queries, run by the writer inside its transaction.
 
-use herald_domain::{CampaignId, Identifier, PersonSeq, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
@@ -280,11 +282,11 @@ impl StoreRead for Tx<'_, '_> {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError> {
         self.queries.due_runs(now, limit, skip)
     }
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         self.queries.run(id)
     }
     fn runs_of_campaign(
@@ -299,7 +301,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         self.queries.delivery_of_step(run_id, step)

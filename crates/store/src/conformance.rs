@@ -4,7 +4,7 @@
 //! giving an expression that makes a fresh, empty store (and anything that must outlive it,
 //! such as a temporary folder).
 
-use herald_domain::{ActivityKind, CampaignId, Identifier, PersonSeq, WorkspaceId};
+use herald_domain::{ActivityKind, CampaignId, Identifier, PersonSeq, RunId, WorkspaceId};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -1016,7 +1016,7 @@ fn run_row(
     due_at: i64,
 ) -> RunRow {
     RunRow {
-        id: 0,
+        id: RunId::new(0),
         workspace_id,
         campaign_id,
         person_seq,
@@ -1068,7 +1068,7 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     assert_eq!(due(100), vec!["early".to_owned(), "late".to_owned()]);
     // Runs the dispatcher is already working on are left out.
     let skipping = store
-        .read_blocking(move |r| r.due_runs(100, 10, &[early.id, 999]))
+        .read_blocking(move |r| r.due_runs(100, 10, &[early.id, RunId::new(999)]))
         .expect("read");
     assert_eq!(skipping.len(), 1);
     assert_eq!(skipping[0].run_key, "late");
@@ -1139,7 +1139,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     let person = new_person(store, ws, "p1", None);
     let other_person = new_person(store, ws, "p2", None);
     let campaign_id = campaign(store, ws, CampaignState::Running);
-    let delivery = |id: &str, run_id: i64, person_seq: PersonSeq, created_at: i64| DeliveryRow {
+    let delivery = |id: &str, run_id: RunId, person_seq: PersonSeq, created_at: i64| DeliveryRow {
         id: id.into(),
         workspace_id: ws,
         campaign_id,
@@ -1156,8 +1156,8 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
         updated_at: created_at,
         sent_at: None,
     };
-    let first = delivery("d1", 1, person, 10);
-    let second = delivery("d2", 2, other_person, 20);
+    let first = delivery("d1", RunId::new(1), person, 10);
+    let second = delivery("d2", RunId::new(2), other_person, 20);
     let (a, b) = (first.clone(), second.clone());
     store
         .write_blocking(move |tx| {
@@ -1166,7 +1166,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
         })
         .expect("store works")
         .expect("inserted");
-    let duplicate = delivery("d3", 1, person, 11);
+    let duplicate = delivery("d3", RunId::new(1), person, 11);
     assert!(matches!(
         store
             .write_blocking(move |tx| tx.insert_delivery(&duplicate))
@@ -1199,13 +1199,13 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     assert_eq!(sends, (1, 0), "sent at 12: counted from 12 on, not from 13");
     assert_eq!(
         store
-            .read_blocking(|r| r.delivery_of_step(2, 0))
+            .read_blocking(|r| r.delivery_of_step(RunId::new(2), 0))
             .expect("read"),
         Some(second.clone())
     );
     assert_eq!(
         store
-            .read_blocking(|r| r.delivery_of_step(2, 1))
+            .read_blocking(|r| r.delivery_of_step(RunId::new(2), 1))
             .expect("read"),
         None
     );

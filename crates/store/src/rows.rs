@@ -1,6 +1,8 @@
 //! Plain row types passed across the store boundary.
 
-use herald_domain::{ActivityKind, CampaignId, PersonSeq, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    ActivityKind, CampaignId, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 
 use crate::{CampaignState, DeliveryStatus, RunState, SegmentState};
 use serde::{Deserialize, Serialize};
@@ -298,7 +300,7 @@ pub struct CampaignRow {
 /// One person going through one campaign: the durable queue entry of the dispatcher.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRow {
-    pub id: i64,
+    pub id: RunId,
     pub workspace_id: WorkspaceId,
     pub campaign_id: CampaignId,
     pub person_seq: PersonSeq,
@@ -324,7 +326,7 @@ pub struct DeliveryRow {
     pub id: String,
     pub workspace_id: WorkspaceId,
     pub campaign_id: CampaignId,
-    pub run_id: i64,
+    pub run_id: RunId,
     pub person_seq: PersonSeq,
     pub step: i64,
     /// `webhook`, `email` or `push`.

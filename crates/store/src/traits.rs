@@ -1,6 +1,8 @@
 //! The traits a storage backend implements.
 
-use herald_domain::{CampaignId, Identifier, PersonSeq, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -222,9 +224,9 @@ pub trait StoreRead {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError>;
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError>;
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError>;
     /// Returns a workspace's runs of one campaign, oldest first.
     fn runs_of_campaign(
         &mut self,
@@ -235,7 +237,7 @@ pub trait StoreRead {
     /// Returns the delivery a run made at one step, if it made one.
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError>;
     fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError>;

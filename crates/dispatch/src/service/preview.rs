@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
-use herald_domain::{ActivityKind, CampaignId, PersonSeq, UnixSeconds, WorkspaceId};
+use herald_domain::{ActivityKind, CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::{ActivityQuery, Device, Person, RunRow, RunState};
 use serde_json::{Map, Value, json};
 
@@ -208,7 +208,7 @@ impl Campaigns {
             None => json!({}),
         };
         let run = RunRow {
-            id: 0,
+            id: RunId::new(0),
             workspace_id,
             campaign_id: request.campaign_id,
             person_seq: person.seq,
