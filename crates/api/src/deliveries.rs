@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use herald_domain::{CampaignId, Identifier, WorkspaceId};
+use herald_domain::{CampaignId, Identifier, PersonSeq, WorkspaceId};
 use herald_store::{DeliveryQuery, DeliveryRow, Person, StoreError, StoreRead};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -83,7 +83,7 @@ fn people_of(
     reader: &mut dyn StoreRead,
     workspace_id: WorkspaceId,
     deliveries: &[DeliveryRow],
-) -> Result<HashMap<i64, Person>, StoreError> {
+) -> Result<HashMap<PersonSeq, Person>, StoreError> {
     let mut people = HashMap::new();
     for delivery in deliveries {
         if people.contains_key(&delivery.person_seq) {

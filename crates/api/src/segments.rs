@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use herald_domain::{Identifier, SegmentId, WorkspaceId, limits};
+use herald_domain::{Identifier, PersonSeq, SegmentId, WorkspaceId, limits};
 use herald_segments::{SegmentDraft, SegmentEdit, SegmentsError};
 use herald_store::SegmentRow;
 use serde::Deserialize;
@@ -235,7 +235,7 @@ async fn person_seq(
     workspace_id: WorkspaceId,
     id: String,
     id_type: Option<&str>,
-) -> Result<i64, ApiError> {
+) -> Result<PersonSeq, ApiError> {
     let id_type = parse_id_type(id_type)?;
     let identifier = Identifier::of_type(id_type, &id);
     state
@@ -283,7 +283,7 @@ async fn customer_of(
     workspace_id: WorkspaceId,
     segment_id: SegmentId,
     query: &CustomerQuery,
-) -> Result<(String, i64), ApiError> {
+) -> Result<(String, PersonSeq), ApiError> {
     state.segments().get(workspace_id, segment_id).await?;
     let customer = query
         .customer_id

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
-use herald_domain::{ActivityKind, UnixSeconds, WorkspaceId};
+use herald_domain::{ActivityKind, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_ingest::{EventTriggers, TriggerEvent};
 use herald_segments::MembershipTriggers;
 use herald_store::{
@@ -33,7 +33,7 @@ impl Triggers {
 pub(crate) fn log(
     tx: &mut dyn StoreTx,
     workspace_id: WorkspaceId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     kind: ActivityKind,
     name: &str,
     data: Value,
@@ -59,7 +59,7 @@ pub(crate) fn log(
 pub(crate) fn start_run(
     tx: &mut dyn StoreTx,
     campaign: &Loaded,
-    person_seq: i64,
+    person_seq: PersonSeq,
     trigger: Value,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
@@ -78,7 +78,7 @@ pub(crate) fn start_run(
         return Ok(false);
     }
     tx.insert_run(&RunRow {
-        id: 0,
+        id: RunId::new(0),
         workspace_id: campaign.workspace_id,
         campaign_id: campaign.id,
         person_seq,
@@ -99,7 +99,7 @@ pub(crate) fn start_run(
 pub fn enroll_current(
     tx: &mut dyn StoreTx,
     campaign: &Loaded,
-    members: &[i64],
+    members: &[PersonSeq],
     now: UnixSeconds,
 ) -> Result<usize, StoreError> {
     let Trigger::Segment { id, on_enter: true } = campaign.campaign.trigger else {

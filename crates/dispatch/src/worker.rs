@@ -18,7 +18,9 @@ use herald_delivery::{
     DeliveryError, EmailMessage, EmailSender, PushMessage, PushSender, WebhookRequest,
     WebhookSender, instrument_html,
 };
-use herald_domain::{ActivityKind, CampaignId, Clock, UnixSeconds, WorkspaceId, panic_message};
+use herald_domain::{
+    ActivityKind, CampaignId, Clock, PersonSeq, RunId, UnixSeconds, WorkspaceId, panic_message,
+};
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
 use herald_store::{
@@ -77,7 +79,7 @@ struct Inner {
     config: DispatchConfig,
     wake: Arc<Notify>,
     /// Runs being worked on, so a run is never taken twice at once.
-    in_flight: Mutex<HashSet<i64>>,
+    in_flight: Mutex<HashSet<RunId>>,
     /// The store's claims, so that no other node works on the same run meanwhile.
     claims: Arc<dyn RunClaims>,
 }
@@ -157,8 +159,8 @@ impl Dispatcher {
             id: id.clone(),
             workspace_id: WorkspaceId::new(0),
             campaign_id: CampaignId::new(0),
-            run_id: 0,
-            person_seq: 0,
+            run_id: RunId::new(0),
+            person_seq: PersonSeq::new(0),
             step: 0,
             channel: channel_name(channel).to_owned(),
             status: DeliveryStatus::Queued,
@@ -181,7 +183,7 @@ async fn run_loop(inner: Arc<Inner>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
     loop {
         let now = inner.clock.now();
-        let skip: Vec<i64> = match inner.in_flight.lock() {
+        let skip: Vec<RunId> = match inner.in_flight.lock() {
             Ok(set) => set.iter().copied().collect(),
             Err(_) => Vec::new(),
         };
@@ -215,13 +217,13 @@ async fn run_loop(inner: Arc<Inner>) {
                 match advancing.await {
                     Ok(Ok(())) => {}
                     Ok(Err(error)) => {
-                        tracing::error!(run = id, error = %error, "a campaign run step failed; it will be tried again");
+                        tracing::error!(run = id.get(), error = %error, "a campaign run step failed; it will be tried again");
                     }
                     Err(failure) if failure.is_panic() => {
                         let message = panic_message(failure.into_panic().as_ref());
-                        tracing::error!(run = id, panic = %message, "a campaign run panicked; it is marked failed");
+                        tracing::error!(run = id.get(), panic = %message, "a campaign run panicked; it is marked failed");
                         if let Err(error) = fail_run(&inner, id, &message).await {
-                            tracing::error!(run = id, error = %error, "cannot mark a panicked campaign run failed; it will be tried again");
+                            tracing::error!(run = id.get(), error = %error, "cannot mark a panicked campaign run failed; it will be tried again");
                         }
                     }
                     // Cancelled: the runtime is shutting down, and the run is taken up again
@@ -264,8 +266,8 @@ async fn claim(inner: &Inner, due: Vec<RunRow>) -> Vec<RunRow> {
     if fresh.is_empty() {
         return fresh;
     }
-    let ids: Vec<i64> = fresh.iter().map(|run| run.id).collect();
-    let claimed: HashSet<i64> = match inner.claims.claim(ids).await {
+    let ids: Vec<RunId> = fresh.iter().map(|run| run.id).collect();
+    let claimed: HashSet<RunId> = match inner.claims.claim(ids).await {
         Ok(Ok(claimed)) => claimed.into_iter().collect(),
         Ok(Err(error)) => {
             tracing::error!(error = %error, "cannot claim due campaign runs; they will be tried again");
@@ -293,7 +295,7 @@ async fn claim(inner: &Inner, due: Vec<RunRow>) -> Vec<RunRow> {
 /// was recorded (a panic in rendering comes before the delivery's record).
 /// A run the panic left in another state than `active` (it finished before the panic) keeps
 /// that state, but the panic is still logged.
-async fn fail_run(inner: &Inner, run_id: i64, panic: &str) -> Result<(), StoreError> {
+async fn fail_run(inner: &Inner, run_id: RunId, panic: &str) -> Result<(), StoreError> {
     let now = inner.clock.now();
     let error = format!("the dispatcher failed unexpectedly: {panic}");
     let registry = inner.registry.clone();
@@ -364,7 +366,7 @@ struct Look {
 }
 
 /// Reads everything a step needs in one read job: reads are a large part of a message's cost.
-async fn look(inner: &Inner, run_id: i64, known: Option<&RunRow>) -> Result<Look, StoreError> {
+async fn look(inner: &Inner, run_id: RunId, known: Option<&RunRow>) -> Result<Look, StoreError> {
     let known = known.cloned();
     inner
         .store
@@ -551,7 +553,7 @@ async fn passes_filter(
     inner
         .store
         .read(move |r| {
-            let Some(history) = history_of(r, workspace_id, person_seq)? else {
+            let Some(history) = history_of(r, workspace_id, person_seq.get())? else {
                 return Ok(false);
             };
             let mut member_of = HashSet::new();

@@ -125,6 +125,17 @@ stored_id! {
     pub struct CampaignId;
 }
 
+stored_id! {
+    /// A person of a workspace: the store's dense internal number for them (`seq`), never
+    /// reused; a merge keeps the primary's.
+    pub struct PersonSeq;
+}
+
+stored_id! {
+    /// A run: one person going through one campaign.
+    pub struct RunId;
+}
+
 #[cfg(test)]
 mod tests {
     use super::WorkspaceId;

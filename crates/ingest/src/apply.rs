@@ -4,7 +4,7 @@
 //! Every function here runs inside the writer's transaction, so what it reads is exactly what
 //! it changes: two identifies of the same new person can never create two profiles.
 
-use herald_domain::{ActivityKind, Identifier, UnixSeconds, WorkspaceId, limits};
+use herald_domain::{ActivityKind, Identifier, PersonSeq, UnixSeconds, WorkspaceId, limits};
 use herald_segment_engine::{EventKind, EventRecord, Input};
 use herald_store::{Appended, NewActivity, NewPerson, Person, StoreError, StoreTx, StoredEvent};
 use serde_json::{Map, Value, json};
@@ -122,7 +122,7 @@ fn identifiers_json(person: &Person) -> Value {
 impl Context<'_> {
     fn note_person(&mut self, person: &Person) {
         self.inputs.push(Input::Person {
-            person: person.seq,
+            person: person.seq.get(),
             attributes: person.attributes_with_identifiers(),
             first_seen: person.created_at,
         });
@@ -130,7 +130,7 @@ impl Context<'_> {
 
     fn log(
         &mut self,
-        person_seq: Option<i64>,
+        person_seq: Option<PersonSeq>,
         kind: ActivityKind,
         name: Option<String>,
         data: Value,
@@ -217,7 +217,7 @@ impl Context<'_> {
 
     fn failed_change(
         &mut self,
-        person_seq: Option<i64>,
+        person_seq: Option<PersonSeq>,
         reason: String,
         input: &IdentifyInput,
     ) -> Result<(), StoreError> {
@@ -373,7 +373,7 @@ impl Context<'_> {
 
     /// Attaches a person's anonymous history and remembers the link for events that arrive
     /// within the grace period after the identify.
-    fn attach(&mut self, anonymous_id: &str, person_seq: i64) -> Result<(), StoreError> {
+    fn attach(&mut self, anonymous_id: &str, person_seq: PersonSeq) -> Result<(), StoreError> {
         let attached = self.tx.attach_anonymous(
             self.workspace_id,
             anonymous_id,
@@ -386,7 +386,7 @@ impl Context<'_> {
             .set_anonymous_link(self.workspace_id, anonymous_id, person_seq, self.now)?;
         if !attached.is_empty() {
             self.inputs.push(Input::Events {
-                person: person_seq,
+                person: person_seq.get(),
                 events: attached.iter().map(engine_event).collect(),
             });
             for event in &attached {
@@ -413,7 +413,7 @@ impl Context<'_> {
 
     fn append_event(
         &mut self,
-        person_seq: Option<i64>,
+        person_seq: Option<PersonSeq>,
         anonymous_id: Option<&str>,
         event: &EventInput,
     ) -> Result<(), StoreError> {
@@ -449,7 +449,7 @@ impl Context<'_> {
                 blocked: (!may_trigger).then_some(NoTrigger::Backfilled),
             });
             self.inputs.push(Input::Events {
-                person,
+                person: person.get(),
                 events: vec![EventRecord {
                     name: event.name.clone(),
                     kind: engine_kind(event.kind),
@@ -501,7 +501,9 @@ impl Context<'_> {
         };
         self.tx
             .delete_person(self.workspace_id, person.seq, self.now)?;
-        self.inputs.push(Input::Delete { person: person.seq });
+        self.inputs.push(Input::Delete {
+            person: person.seq.get(),
+        });
         self.log(
             Some(person.seq),
             ActivityKind::ProfileDelete,
@@ -524,7 +526,9 @@ impl Context<'_> {
                 );
                 self.tx
                     .delete_person(self.workspace_id, person.seq, self.now)?;
-                self.inputs.push(Input::Delete { person: person.seq });
+                self.inputs.push(Input::Delete {
+                    person: person.seq.get(),
+                });
             }
             None => identifiers.extend(target.for_new_person()),
         }
@@ -605,8 +609,8 @@ impl Context<'_> {
         primary_person.updated_at = self.now;
         self.tx.update_person(&primary_person)?;
         self.inputs.push(Input::Merge {
-            primary: primary_person.seq,
-            secondary: secondary_person.seq,
+            primary: primary_person.seq.get(),
+            secondary: secondary_person.seq.get(),
             moved: moved.iter().map(engine_event).collect(),
             attributes: primary_person.attributes_with_identifiers(),
         });

@@ -4,7 +4,7 @@
 //! [`EventTriggers`] given to [`crate::Ingest`] runs inside the same write job as the events,
 //! which makes a started run commit (or roll back) together with the event that started it.
 
-use herald_domain::{UnixSeconds, WorkspaceId};
+use herald_domain::{PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::{StoreError, StoreTx};
 use serde_json::{Map, Value};
 
@@ -35,7 +35,7 @@ impl NoTrigger {
 /// listed: they may not trigger and need no explanation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerEvent {
-    pub person_seq: i64,
+    pub person_seq: PersonSeq,
     /// `event`, `page` or `screen`.
     pub kind: &'static str,
     pub name: String,

@@ -1,5 +1,6 @@
 //! Membership changes as stored rows.
 
+use herald_domain::PersonSeq;
 use herald_segment_engine::{Cause, Change, Origin};
 use herald_store::{MembershipCause, MembershipChange, MembershipOrigin};
 
@@ -22,7 +23,7 @@ fn membership_cause(cause: &Cause) -> MembershipCause {
 pub(crate) fn to_row(change: &Change) -> MembershipChange {
     MembershipChange {
         segment_id: change.segment,
-        person_seq: change.person,
+        person_seq: PersonSeq::new(change.person),
         entered: change.entered,
         at: change.at,
         cause: membership_cause(&change.cause),

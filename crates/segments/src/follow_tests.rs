@@ -367,7 +367,7 @@ fn a_manual_change_on_one_node_reaches_the_other_and_what_derives_from_it() {
         .block_on(
             nodes[1]
                 .segments
-                .set_manual(workspace, manual, vec![p1], true),
+                .set_manual(workspace, manual, vec![p1.get()], true),
         )
         .expect("added");
     let expected: BTreeSet<String> = ["p1".to_owned()].into();

@@ -1,6 +1,6 @@
 //! Reading what the engine needs from the store.
 
-use herald_domain::WorkspaceId;
+use herald_domain::{PersonSeq, WorkspaceId};
 use herald_segment_engine::{EventRecord, PersonHistory, PersonId};
 use herald_store::{StoreError, StoreRead, StoredEvent};
 
@@ -14,6 +14,7 @@ pub fn history_of(
     workspace_id: WorkspaceId,
     person_seq: PersonId,
 ) -> Result<Option<PersonHistory>, StoreError> {
+    let person_seq = PersonSeq::new(person_seq);
     let Some(person) = reader.person_by_seq(workspace_id, person_seq)? else {
         return Ok(None);
     };

@@ -90,7 +90,11 @@ fn read_all(
     }
     for workspace in reader.workspaces()? {
         let segments = reader.segments(workspace.id)?;
-        let members = reader.segment_members(workspace.id)?;
+        let members = reader
+            .segment_members(workspace.id)?
+            .into_iter()
+            .map(|(segment, person)| (segment, person.get()))
+            .collect();
         let announced = sender.send(Loaded::Workspace {
             id: workspace.id,
             segments,
@@ -131,5 +135,5 @@ fn history(person: Person, events: Vec<StoredEvent>) -> (PersonId, PersonHistory
         events: events.into_iter().map(crate::load::engine_event).collect(),
         earliest_event: None,
     };
-    (person.seq, history)
+    (person.seq.get(), history)
 }

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, mpsc};
 
-use herald_domain::{Clock, ManualClock, SegmentId, WorkspaceId};
+use herald_domain::{Clock, ManualClock, PersonSeq, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_store::{
     MembershipCause, MembershipChange, MembershipOrigin, NewSegment, NewWorkspace, StoreHandle,
@@ -89,8 +89,11 @@ fn drain(runner: &mut Runner, queue: &mpsc::Receiver<Command>) {
     }
 }
 
-fn members(runner: &Runner, workspace_id: WorkspaceId, segment_id: SegmentId) -> Vec<i64> {
-    runner.engines[&workspace_id].members(segment_id).collect()
+fn members(runner: &Runner, workspace_id: WorkspaceId, segment_id: SegmentId) -> Vec<PersonSeq> {
+    runner.engines[&workspace_id]
+        .members(segment_id)
+        .map(PersonSeq::new)
+        .collect()
 }
 
 #[test]
@@ -201,7 +204,7 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
 
 /// Stores a member and two history rows for a segment, as its build and a later exit would.
 fn stored_rows(store: &StoreHandle, workspace_id: WorkspaceId, segment_id: SegmentId) {
-    let change = |person_seq: i64, entered: bool| MembershipChange {
+    let change = |person_seq: PersonSeq, entered: bool| MembershipChange {
         segment_id,
         person_seq,
         entered,
@@ -209,7 +212,11 @@ fn stored_rows(store: &StoreHandle, workspace_id: WorkspaceId, segment_id: Segme
         cause: MembershipCause::Deadline,
         origin: MembershipOrigin::Live,
     };
-    let changes = vec![change(1, true), change(2, true), change(1, false)];
+    let changes = vec![
+        change(PersonSeq::new(1), true),
+        change(PersonSeq::new(2), true),
+        change(PersonSeq::new(1), false),
+    ];
     store
         .write_blocking(move |tx| tx.record_membership_changes(workspace_id, &changes))
         .expect("store works")
@@ -237,7 +244,8 @@ fn purged(store: &StoreHandle, runtime: &tokio::runtime::Runtime) -> bool {
 fn history(store: &StoreHandle, segment_id: SegmentId) -> usize {
     store
         .read_blocking(move |r| {
-            Ok(r.segment_history(segment_id, 1)?.len() + r.segment_history(segment_id, 2)?.len())
+            Ok(r.segment_history(segment_id, PersonSeq::new(1))?.len()
+                + r.segment_history(segment_id, PersonSeq::new(2))?.len())
         })
         .expect("store works")
 }

@@ -812,6 +812,7 @@ impl Runner {
             let mine = |person: i64| partitions.contains(&partition_of(workspace_id, person));
             let stored: std::collections::BTreeSet<(SegmentId, i64)> = stored
                 .into_iter()
+                .map(|(segment, person)| (segment, person.get()))
                 .filter(|(_, person)| mine(*person))
                 .collect();
             let Some(engine) = self.engines.get(&workspace_id) else {
@@ -866,7 +867,7 @@ impl Runner {
         let wanted: std::collections::BTreeSet<i64> = stored
             .into_iter()
             .filter(|(id, _)| *id == segment_id)
-            .map(|(_, person)| person)
+            .map(|(_, person)| person.get())
             .collect();
         let Some(engine) = self.engines.get_mut(&workspace_id) else {
             return;

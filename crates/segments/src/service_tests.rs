@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use herald_domain::{Clock, Identifier, ManualClock, WorkspaceId};
+use herald_domain::{Clock, Identifier, ManualClock, PersonSeq, WorkspaceId};
 use herald_ingest::Ingest;
 
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ impl Setup {
 
 impl Setup {
     /// A person's internal number by id.
-    fn seq(&self, id: &str) -> i64 {
+    fn seq(&self, id: &str) -> PersonSeq {
         let identifier = Identifier::Id(id.to_owned());
         let workspace = self.workspace;
         self.runtime
@@ -290,7 +290,10 @@ fn only_manual_segments_take_people_by_hand() {
     assert_eq!(count, 2);
     let explained = s
         .runtime
-        .block_on(s.segments.explain(s.workspace, manual.id, 1))
+        .block_on(
+            s.segments
+                .explain(s.workspace, manual.id, PersonSeq::new(1)),
+        )
         .expect("explained");
     assert!(explained.manual && explained.member && explained.condition.is_none());
     let refused =
@@ -374,7 +377,7 @@ fn what_if_answers_each_segment_before_and_after_an_event_it_does_not_store() {
     assert_eq!(count, 0, "nothing was stored");
     let gone = s.runtime.block_on(s.segments.what_if_event(
         s.workspace,
-        ann + 100,
+        PersonSeq::new(ann.get() + 100),
         "purchase".into(),
         serde_json::Map::new(),
     ));

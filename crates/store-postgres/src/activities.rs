@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use herald_domain::{UnixSeconds, WorkspaceId};
+use herald_domain::{PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, skip_corrupt, to_json};
 use herald_store::data_index::{DataIndexBuffer, merge_keys};
 use herald_store::{
@@ -29,7 +29,7 @@ const ENGINE_LOG_END: &str = "engine_log_end";
 
 /// Decodes an event from its parts; its data that cannot be decoded makes it corrupt.
 fn stored_event(
-    person_seq: i64,
+    person_seq: PersonSeq,
     kind: String,
     name: Option<String>,
     timestamp: i64,
@@ -186,7 +186,7 @@ pub(crate) fn anonymous_link(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
     anonymous_id: &str,
-) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
+) -> Result<Option<(PersonSeq, UnixSeconds)>, StoreError> {
     pg.one(
         "SELECT person_seq, linked_at FROM anonymous_links
          WHERE workspace_id = $1 AND anonymous_id = $2",
@@ -314,7 +314,7 @@ pub(crate) fn engine_log_end(pg: &mut Pg<'_>) -> Result<i64, StoreError> {
 pub(crate) fn events_of_person(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    person_seq: i64,
+    person_seq: PersonSeq,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     pg.all(
         "SELECT person_seq, kind, name, timestamp, data, seq FROM activities
@@ -356,7 +356,7 @@ pub(crate) fn attach_anonymous(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
     anonymous_id: &str,
-    person_seq: i64,
+    person_seq: PersonSeq,
     since: UnixSeconds,
     now: UnixSeconds,
     trigger_window: i64,
@@ -386,7 +386,7 @@ pub(crate) fn set_anonymous_link(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
     anonymous_id: &str,
-    person_seq: i64,
+    person_seq: PersonSeq,
     now: UnixSeconds,
 ) -> Result<(), StoreError> {
     pg.execute(
@@ -402,8 +402,8 @@ pub(crate) fn set_anonymous_link(
 pub(crate) fn move_events(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    from_seq: i64,
-    to_seq: i64,
+    from_seq: PersonSeq,
+    to_seq: PersonSeq,
     since: UnixSeconds,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     pg.all(

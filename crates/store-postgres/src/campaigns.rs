@@ -1,7 +1,7 @@
 //! Campaigns and the durable delivery queue: reads and writes `campaigns`, `runs`,
 //! `enrollments` and `deliveries`, and reads `delivery_metrics` for a campaign's outcome counts.
 
-use herald_domain::{CampaignId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, to_json};
 use herald_store::{
     CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState,
@@ -47,7 +47,7 @@ fn run_from_row(row: &Row) -> Result<RunRow, StoreError> {
     let trigger: String = row.get(5);
     let state: String = row.get(8);
     Ok(RunRow {
-        id,
+        id: RunId::new(id),
         workspace_id: row.get(1),
         campaign_id: row.get(2),
         person_seq: row.get(3),
@@ -186,7 +186,7 @@ pub(crate) fn campaign_sent_since(
 pub(crate) fn is_enrolled(
     pg: &mut Pg<'_>,
     campaign_id: CampaignId,
-    person_seq: i64,
+    person_seq: PersonSeq,
 ) -> Result<bool, StoreError> {
     let row = pg.query_one(
         "SELECT EXISTS (SELECT 1 FROM enrollments WHERE campaign_id = $1 AND person_seq = $2)",
@@ -199,7 +199,7 @@ pub(crate) fn due_runs(
     pg: &mut Pg<'_>,
     now: UnixSeconds,
     limit: i64,
-    skip: &[i64],
+    skip: &[RunId],
 ) -> Result<Vec<RunRow>, StoreError> {
     // Runs of paused campaigns stay due and wait; the join keeps them out of the batch. The
     // runs being worked on are left out in SQL, so a busy dispatcher does not read, decode and
@@ -223,7 +223,7 @@ pub(crate) fn due_runs(
     pg.all(&sql, &[&now, &limit, &skip], run_from_row)
 }
 
-pub(crate) fn run(pg: &mut Pg<'_>, id: i64) -> Result<Option<RunRow>, StoreError> {
+pub(crate) fn run(pg: &mut Pg<'_>, id: RunId) -> Result<Option<RunRow>, StoreError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
     pg.one(&sql, &[&id], run_from_row)
 }
@@ -246,7 +246,7 @@ pub(crate) fn delivery(pg: &mut Pg<'_>, id: &str) -> Result<Option<DeliveryRow>,
 
 pub(crate) fn delivery_of_step(
     pg: &mut Pg<'_>,
-    run_id: i64,
+    run_id: RunId,
     step: i64,
 ) -> Result<Option<DeliveryRow>, StoreError> {
     let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE run_id = $1 AND step = $2");
@@ -434,7 +434,7 @@ pub(crate) fn enroll_once(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
     campaign_id: CampaignId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
     // A second enrollment is answered, not raised: a unique violation would abort the writer's

@@ -10,6 +10,7 @@
 //! bits: two runs whose ids differ by a multiple of 2^32 share a key, so one of them may wait
 //! for the other, which delays it and never lets two processes hold one run.
 
+use herald_domain::RunId;
 use std::collections::HashSet;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
@@ -31,8 +32,8 @@ const RUNS: i32 = 0x7275_6e73; // "runs"
 const RECONNECT: Duration = Duration::from_millis(500);
 
 enum Command {
-    Claim(Vec<i64>, oneshot::Sender<Result<Vec<i64>, StoreError>>),
-    Release(Vec<i64>),
+    Claim(Vec<RunId>, oneshot::Sender<Result<Vec<RunId>, StoreError>>),
+    Release(Vec<RunId>),
 }
 
 /// The claims of one process, made on a thread and connection of their own.
@@ -54,27 +55,27 @@ impl PgClaims {
 }
 
 impl RunClaims for PgClaims {
-    fn claim(&self, runs: Vec<i64>) -> ClaimReply {
+    fn claim(&self, runs: Vec<RunId>) -> ClaimReply {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Claim(runs, reply));
         answer
     }
 
-    fn release(&self, runs: Vec<i64>) {
+    fn release(&self, runs: Vec<RunId>) {
         self.send(Command::Release(runs));
     }
 }
 
 /// The lock's second key for a run: its id on 32 bits (see the module's note).
-fn key(run: i64) -> i32 {
+fn key(run: RunId) -> i32 {
     // Truncation is the point: ids past 2^32 share keys, which only delays a run.
-    (run as u32).cast_signed()
+    (run.get() as u32).cast_signed()
 }
 
 fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
     let mut client: Option<Client> = None;
     // The runs this process holds, to lock again after a lost connection.
-    let mut held: HashSet<i64> = HashSet::new();
+    let mut held: HashSet<RunId> = HashSet::new();
     while let Ok(command) = commands.recv() {
         if client.is_none() {
             client = reconnect(options, &held);
@@ -115,7 +116,7 @@ fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
 /// Connects, and locks again the runs still held, which a lost session had freed: another
 /// process may have taken one meanwhile, which is logged (its message may then be sent twice,
 /// with the same delivery id and idempotency key, as after a crash).
-fn reconnect(options: &PostgresOptions, held: &HashSet<i64>) -> Option<Client> {
+fn reconnect(options: &PostgresOptions, held: &HashSet<RunId>) -> Option<Client> {
     let mut client = match crate::connection::connect(options) {
         Ok(client) => client,
         Err(error) => {
@@ -124,7 +125,7 @@ fn reconnect(options: &PostgresOptions, held: &HashSet<i64>) -> Option<Client> {
             return None;
         }
     };
-    let runs: Vec<i64> = held.iter().copied().collect();
+    let runs: Vec<RunId> = held.iter().copied().collect();
     match try_lock(&mut client, &runs) {
         Ok(claimed) if claimed.len() == runs.len() => Some(client),
         Ok(claimed) => {
@@ -142,7 +143,7 @@ fn reconnect(options: &PostgresOptions, held: &HashSet<i64>) -> Option<Client> {
     }
 }
 
-fn try_lock(client: &mut Client, runs: &[i64]) -> Result<Vec<i64>, StoreError> {
+fn try_lock(client: &mut Client, runs: &[RunId]) -> Result<Vec<RunId>, StoreError> {
     if runs.is_empty() {
         return Ok(Vec::new());
     }
@@ -157,7 +158,7 @@ fn try_lock(client: &mut Client, runs: &[i64]) -> Result<Vec<i64>, StoreError> {
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 
-fn unlock(client: &mut Client, runs: &[i64]) -> Result<(), StoreError> {
+fn unlock(client: &mut Client, runs: &[RunId]) -> Result<(), StoreError> {
     if runs.is_empty() {
         return Ok(());
     }

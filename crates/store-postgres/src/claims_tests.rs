@@ -1,17 +1,21 @@
 //! Claims on campaign runs between two stores on one schema, as two nodes hold them.
 
+use herald_domain::RunId;
 use herald_store::StoreHandle;
 
 use crate::PostgresStore;
 use crate::test_database::TestSchema;
 
 fn claim(store: &StoreHandle, runs: &[i64]) -> Vec<i64> {
-    let mut claimed = store
+    let mut claimed: Vec<i64> = store
         .run_claims()
-        .claim(runs.to_vec())
+        .claim(runs.iter().copied().map(RunId::new).collect())
         .blocking_recv()
         .expect("the claims thread answers")
-        .expect("claims work");
+        .expect("claims work")
+        .into_iter()
+        .map(RunId::get)
+        .collect();
     claimed.sort_unstable();
     claimed
 }
@@ -50,7 +54,7 @@ fn a_run_is_held_by_one_node_until_released_or_the_node_is_gone() {
         "held runs are not given twice"
     );
 
-    first.run_claims().release(vec![2]);
+    first.run_claims().release(vec![RunId::new(2)]);
     assert_eq!(
         claim_when_free(&second, &[2]),
         vec![2],

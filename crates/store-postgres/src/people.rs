@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use herald_domain::{Identifier, UnixSeconds, WorkspaceId};
+use herald_domain::{Identifier, PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::{Device, NewPerson, Person, StoreError};
 
 use herald_store::codec::{corrupt_row, parse_object, prefix_end, to_json};
@@ -20,7 +20,7 @@ pub(crate) fn person_from_row(row: &postgres::Row) -> Result<Person, StoreError>
     let seq: i64 = row.get(0);
     let attributes: String = row.get(5);
     Ok(Person {
-        seq,
+        seq: PersonSeq::new(seq),
         workspace_id: row.get(1),
         cio_id: row.get(2),
         id: row.get(3),
@@ -61,7 +61,7 @@ pub(crate) fn person(
 pub(crate) fn person_by_seq(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    seq: i64,
+    seq: PersonSeq,
 ) -> Result<Option<Person>, StoreError> {
     let sql = format!(
         "SELECT {PERSON_COLUMNS} FROM people
@@ -73,14 +73,14 @@ pub(crate) fn person_by_seq(
 pub(crate) fn person_ids(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    seqs: &[i64],
+    seqs: &[PersonSeq],
 ) -> Result<Vec<Option<String>>, StoreError> {
     let rows = pg.query(
         "SELECT seq, id FROM people
          WHERE workspace_id = $1 AND seq = ANY($2) AND deleted_at IS NULL",
         &[&workspace_id, &seqs],
     )?;
-    let ids: HashMap<i64, Option<String>> =
+    let ids: HashMap<PersonSeq, Option<String>> =
         rows.iter().map(|row| (row.get(0), row.get(1))).collect();
     Ok(seqs
         .iter()
@@ -91,7 +91,7 @@ pub(crate) fn person_ids(
 pub(crate) fn devices(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    person_seq: i64,
+    person_seq: PersonSeq,
 ) -> Result<Vec<Device>, StoreError> {
     pg.all(
         "SELECT token, platform, last_used, attributes FROM devices
@@ -162,7 +162,7 @@ pub(crate) fn live_people(
 pub(crate) fn people_page(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    before: Option<i64>,
+    before: Option<PersonSeq>,
     limit: usize,
 ) -> Result<Vec<Person>, StoreError> {
     let sql = format!(
@@ -174,7 +174,7 @@ pub(crate) fn people_page(
         &sql,
         &[
             &workspace_id,
-            &before.unwrap_or(i64::MAX),
+            &before.map_or(i64::MAX, PersonSeq::get),
             &i64::try_from(limit).unwrap_or(i64::MAX),
         ],
     )?;
@@ -285,7 +285,7 @@ pub(crate) fn update_person(pg: &mut Pg<'_>, person: &Person) -> Result<(), Stor
 pub(crate) fn delete_person(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    seq: i64,
+    seq: PersonSeq,
     now: UnixSeconds,
 ) -> Result<(), StoreError> {
     pg.execute(
@@ -310,7 +310,7 @@ pub(crate) fn delete_person(
 pub(crate) fn upsert_device(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     device: &Device,
 ) -> Result<(), StoreError> {
     pg.execute(
@@ -334,7 +334,7 @@ pub(crate) fn upsert_device(
 pub(crate) fn delete_device(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     token: &str,
 ) -> Result<bool, StoreError> {
     let changed = pg.execute(
@@ -347,8 +347,8 @@ pub(crate) fn delete_device(
 pub(crate) fn move_devices(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-    from_seq: i64,
-    to_seq: i64,
+    from_seq: PersonSeq,
+    to_seq: PersonSeq,
 ) -> Result<(), StoreError> {
     pg.execute(
         "UPDATE devices SET person_seq = $3 WHERE workspace_id = $1 AND person_seq = $2",
@@ -398,6 +398,7 @@ pub(crate) fn unsuppress(
 
 #[cfg(test)]
 mod tests {
+    use herald_domain::PersonSeq;
     use herald_domain::WorkspaceId;
     use herald_store::{NewPerson, NewWorkspace, StoreHandle};
     use serde_json::Map;
@@ -428,7 +429,7 @@ mod tests {
         workspace_id: WorkspaceId,
         id: &str,
         email: Option<&str>,
-    ) -> i64 {
+    ) -> PersonSeq {
         let new = NewPerson {
             workspace_id,
             cio_id: format!("cio{id}"),
@@ -444,7 +445,11 @@ mod tests {
             .seq
     }
 
-    fn search(store: &StoreHandle, workspace_id: WorkspaceId, prefix: &'static str) -> Vec<i64> {
+    fn search(
+        store: &StoreHandle,
+        workspace_id: WorkspaceId,
+        prefix: &'static str,
+    ) -> Vec<PersonSeq> {
         store
             .read_blocking(move |r| r.search_people(workspace_id, prefix, 10))
             .expect("read")
@@ -467,8 +472,8 @@ mod tests {
         assert_eq!(search(&store, ws, "a_"), vec![underscore]);
         assert_eq!(search(&store, ws, "a\\"), vec![backslash]);
         assert_eq!(search(&store, ws, "x_"), vec![underscore]);
-        assert_eq!(search(&store, ws, "%"), Vec::<i64>::new());
-        assert_eq!(search(&store, ws, "a\0"), Vec::<i64>::new());
+        assert_eq!(search(&store, ws, "%"), Vec::<PersonSeq>::new());
+        assert_eq!(search(&store, ws, "a\0"), Vec::<PersonSeq>::new());
         // Bytes order the matches whatever the database's collation: `%` (0x25) before `\`
         // (0x5C) before `_` (0x5F) before `b`; `B` before every lowercase id.
         assert_eq!(
@@ -488,7 +493,9 @@ mod tests {
         let ann = new_person(&store, ws, "ann", None);
         let bob = new_person(&store, ws, "bob", None);
         let ids = store
-            .read_blocking(move |r| r.person_ids(ws, &[bob, bob + 100, ann, bob]))
+            .read_blocking(move |r| {
+                r.person_ids(ws, &[bob, PersonSeq::new(bob.get() + 100), ann, bob])
+            })
             .expect("read");
         assert_eq!(
             ids,

@@ -1,6 +1,8 @@
 //! The store's queries as the traits name them: each delegates to the module of its tables.
 
-use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
@@ -35,21 +37,21 @@ impl StoreRead for Pg<'_> {
     fn person_by_seq(
         &mut self,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
     ) -> Result<Option<Person>, StoreError> {
         people::person_by_seq(self, workspace_id, seq)
     }
     fn person_ids(
         &mut self,
         workspace_id: WorkspaceId,
-        seqs: &[i64],
+        seqs: &[PersonSeq],
     ) -> Result<Vec<Option<String>>, StoreError> {
         people::person_ids(self, workspace_id, seqs)
     }
     fn devices(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<Device>, StoreError> {
         people::devices(self, workspace_id, person_seq)
     }
@@ -81,7 +83,7 @@ impl StoreRead for Pg<'_> {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-    ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
+    ) -> Result<Option<(PersonSeq, UnixSeconds)>, StoreError> {
         activities::anonymous_link(self, workspace_id, anonymous_id)
     }
     fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError> {
@@ -122,7 +124,7 @@ impl StoreRead for Pg<'_> {
     fn events_of_person(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         activities::events_of_person(self, workspace_id, person_seq)
     }
@@ -149,7 +151,7 @@ impl StoreRead for Pg<'_> {
     fn segment_members(
         &mut self,
         workspace_id: WorkspaceId,
-    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
+    ) -> Result<Vec<(SegmentId, PersonSeq)>, StoreError> {
         segments::segment_members(self, workspace_id)
     }
     fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
@@ -180,7 +182,7 @@ impl StoreRead for Pg<'_> {
     fn is_enrolled(
         &mut self,
         campaign_id: CampaignId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<bool, StoreError> {
         campaigns::is_enrolled(self, campaign_id, person_seq)
     }
@@ -194,7 +196,7 @@ impl StoreRead for Pg<'_> {
     fn segment_history(
         &mut self,
         segment_id: SegmentId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         segments::segment_history(self, segment_id, person_seq)
     }
@@ -202,11 +204,11 @@ impl StoreRead for Pg<'_> {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError> {
         campaigns::due_runs(self, now, limit, skip)
     }
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         campaigns::run(self, id)
     }
     fn runs_of_campaign(
@@ -221,7 +223,7 @@ impl StoreRead for Pg<'_> {
     }
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         campaigns::delivery_of_step(self, run_id, step)
@@ -239,7 +241,7 @@ impl StoreRead for Pg<'_> {
     fn people_page(
         &mut self,
         workspace_id: WorkspaceId,
-        before: Option<i64>,
+        before: Option<PersonSeq>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
         people::people_page(self, workspace_id, before, limit)
@@ -305,7 +307,7 @@ impl StoreTx for Pg<'_> {
     fn delete_person(
         &mut self,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
         people::delete_person(self, workspace_id, seq, now)
@@ -317,7 +319,7 @@ impl StoreTx for Pg<'_> {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-        person_seq: i64,
+        person_seq: PersonSeq,
         since: UnixSeconds,
         now: UnixSeconds,
         trigger_window: i64,
@@ -336,7 +338,7 @@ impl StoreTx for Pg<'_> {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-        person_seq: i64,
+        person_seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
         activities::set_anonymous_link(self, workspace_id, anonymous_id, person_seq, now)
@@ -344,8 +346,8 @@ impl StoreTx for Pg<'_> {
     fn move_events(
         &mut self,
         workspace_id: WorkspaceId,
-        from_seq: i64,
-        to_seq: i64,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
         since: UnixSeconds,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         activities::move_events(self, workspace_id, from_seq, to_seq, since)
@@ -356,7 +358,7 @@ impl StoreTx for Pg<'_> {
     fn upsert_device(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         device: &Device,
     ) -> Result<(), StoreError> {
         people::upsert_device(self, workspace_id, person_seq, device)
@@ -364,7 +366,7 @@ impl StoreTx for Pg<'_> {
     fn delete_device(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         token: &str,
     ) -> Result<bool, StoreError> {
         people::delete_device(self, workspace_id, person_seq, token)
@@ -372,8 +374,8 @@ impl StoreTx for Pg<'_> {
     fn move_devices(
         &mut self,
         workspace_id: WorkspaceId,
-        from_seq: i64,
-        to_seq: i64,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
     ) -> Result<(), StoreError> {
         people::move_devices(self, workspace_id, from_seq, to_seq)
     }
@@ -492,7 +494,7 @@ impl StoreTx for Pg<'_> {
         &mut self,
         workspace_id: WorkspaceId,
         campaign_id: CampaignId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
         campaigns::enroll_once(self, workspace_id, campaign_id, person_seq, now)

@@ -1,7 +1,7 @@
 //! Segments and their memberships: reads and writes `segments`, `segment_members`,
 //! `segment_history`, `segment_days` and `segment_purges`.
 
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{PersonSeq, SegmentId, WorkspaceId};
 use std::collections::BTreeMap;
 
 use herald_store::codec::{corrupt_row, membership_change, parse_json, skip_corrupt, to_json};
@@ -66,7 +66,7 @@ pub(crate) fn segment(
 pub(crate) fn segment_members(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
-) -> Result<Vec<(SegmentId, i64)>, StoreError> {
+) -> Result<Vec<(SegmentId, PersonSeq)>, StoreError> {
     let rows = pg.query(
         "SELECT m.segment_id, m.person_seq FROM segment_members m
          JOIN segments s ON s.id = m.segment_id
@@ -103,7 +103,7 @@ pub(crate) fn segment_days(
 pub(crate) fn segment_history(
     pg: &mut Pg<'_>,
     segment_id: SegmentId,
-    person_seq: i64,
+    person_seq: PersonSeq,
 ) -> Result<Vec<MembershipChange>, StoreError> {
     let rows = pg.query(
         "SELECT entered, at, cause, origin FROM segment_history
@@ -272,7 +272,7 @@ pub(crate) fn record_membership_changes(
     // by one deletion and one insertion whatever the batch holds. Applied one by one, an entry
     // adds a row unless there is one and an exit removes it: the row that remains is the one
     // added by the first entry after the last exit, or the stored one if nothing exited.
-    let mut members: BTreeMap<(SegmentId, i64), NetMembership> = BTreeMap::new();
+    let mut members: BTreeMap<(SegmentId, PersonSeq), NetMembership> = BTreeMap::new();
     for change in changes {
         let day = days
             .entry((change.segment_id, change.at.div_euclid(86_400)))
@@ -344,7 +344,7 @@ pub(crate) fn record_membership_changes(
         causes.push(to_json(&change.cause)?);
     }
     let segment_ids: Vec<SegmentId> = changes.iter().map(|change| change.segment_id).collect();
-    let people: Vec<i64> = changes.iter().map(|change| change.person_seq).collect();
+    let people: Vec<PersonSeq> = changes.iter().map(|change| change.person_seq).collect();
     let entered: Vec<bool> = changes.iter().map(|change| change.entered).collect();
     let at: Vec<i64> = changes.iter().map(|change| change.at).collect();
     let origins: Vec<&str> = changes

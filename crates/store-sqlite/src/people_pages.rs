@@ -1,7 +1,7 @@
 //! People listed a page at a time, newest first, and found by the start of their id or email:
 //! what the web UI's People page and person search read.
 
-use herald_domain::WorkspaceId;
+use herald_domain::{PersonSeq, WorkspaceId};
 use herald_store::codec::prefix_end;
 use herald_store::{Person, StoreError};
 use rusqlite::{Connection, params};
@@ -12,7 +12,7 @@ use crate::queries::{PERSON_COLUMNS, backend, finish_person, person_from_row};
 pub(crate) fn people_page(
     connection: &Connection,
     workspace_id: WorkspaceId,
-    before: Option<i64>,
+    before: Option<PersonSeq>,
     limit: usize,
 ) -> Result<Vec<Person>, StoreError> {
     let sql = format!(
@@ -25,7 +25,7 @@ pub(crate) fn people_page(
         .query_map(
             params![
                 workspace_id,
-                before.unwrap_or(i64::MAX),
+                before.map_or(i64::MAX, PersonSeq::get),
                 i64::try_from(limit).unwrap_or(i64::MAX)
             ],
             person_from_row,

@@ -1,6 +1,8 @@
 //! The read queries, shared by reader threads and the writer's transactions.
 
-use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
@@ -174,7 +176,7 @@ fn finish_segment(
 }
 
 /// One event row as selected: `person_seq, kind, name, timestamp, data, seq`.
-pub(crate) type EventRow = (i64, String, String, i64, String, i64);
+pub(crate) type EventRow = (PersonSeq, String, String, i64, String, i64);
 
 pub(crate) fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
     Ok((
@@ -338,7 +340,7 @@ impl StoreRead for Queries<'_> {
     fn person_by_seq(
         &mut self,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
     ) -> Result<Option<Person>, StoreError> {
         let sql = format!(
             "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL"
@@ -358,7 +360,7 @@ impl StoreRead for Queries<'_> {
     fn person_ids(
         &mut self,
         workspace_id: WorkspaceId,
-        seqs: &[i64],
+        seqs: &[PersonSeq],
     ) -> Result<Vec<Option<String>>, StoreError> {
         let mut statement = self
             .connection
@@ -380,7 +382,7 @@ impl StoreRead for Queries<'_> {
     fn devices(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<Device>, StoreError> {
         let mut statement = self
             .connection
@@ -426,7 +428,7 @@ impl StoreRead for Queries<'_> {
         let mut values: Vec<rusqlite::types::Value> =
             vec![query.workspace_id.get().into(), query.since.into()];
         if let Some(person_seq) = query.person_seq {
-            values.push(person_seq.into());
+            values.push(person_seq.get().into());
             sql.push_str(&format!(" AND a.person_seq = ?{}", values.len()));
         }
         if let Some(kind) = &query.kind {
@@ -577,7 +579,7 @@ impl StoreRead for Queries<'_> {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-    ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
+    ) -> Result<Option<(PersonSeq, UnixSeconds)>, StoreError> {
         self.connection
             .prepare_cached(
                 "SELECT person_seq, linked_at FROM anonymous_links
@@ -729,7 +731,7 @@ impl StoreRead for Queries<'_> {
     fn events_of_person(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut statement = self
             .connection
@@ -787,7 +789,7 @@ impl StoreRead for Queries<'_> {
     fn segment_members(
         &mut self,
         workspace_id: WorkspaceId,
-    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
+    ) -> Result<Vec<(SegmentId, PersonSeq)>, StoreError> {
         let mut statement = self
             .connection
             .prepare_cached(
@@ -805,7 +807,7 @@ impl StoreRead for Queries<'_> {
     fn people_page(
         &mut self,
         workspace_id: WorkspaceId,
-        before: Option<i64>,
+        before: Option<PersonSeq>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
         crate::people_pages::people_page(self.connection, workspace_id, before, limit)
@@ -911,7 +913,7 @@ impl StoreRead for Queries<'_> {
     fn is_enrolled(
         &mut self,
         campaign_id: CampaignId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<bool, StoreError> {
         self.connection
             .prepare_cached(
@@ -926,7 +928,7 @@ impl StoreRead for Queries<'_> {
     fn segment_history(
         &mut self,
         segment_id: SegmentId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         let mut statement = self
             .connection
@@ -959,11 +961,11 @@ impl StoreRead for Queries<'_> {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError> {
         self.due_runs_query(now, limit, skip)
     }
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         self.run_query(id)
     }
     fn runs_of_campaign(
@@ -978,7 +980,7 @@ impl StoreRead for Queries<'_> {
     }
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         self.delivery_of_step_query(run_id, step)

@@ -1,6 +1,6 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
-use herald_domain::{CampaignId, UnixSeconds, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::{
     CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState, StoreError,
 };
@@ -98,7 +98,7 @@ impl Queries<'_> {
         &self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError> {
         // Runs of paused campaigns stay due and wait; the join keeps them out of the batch.
         // The runs being worked on are left out in SQL, so a busy dispatcher does not read,
@@ -122,7 +122,7 @@ impl Queries<'_> {
         self.all(&sql, params![now, limit, skip], run_from_row, finish_run)
     }
 
-    pub(crate) fn run_query(&self, id: i64) -> Result<Option<RunRow>, StoreError> {
+    pub(crate) fn run_query(&self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
         self.one(&sql, [id], run_from_row, finish_run)
     }
@@ -150,7 +150,7 @@ impl Queries<'_> {
 
     pub(crate) fn delivery_of_step_query(
         &self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         let sql =
@@ -293,7 +293,7 @@ pub(crate) fn insert_run(connection: &Connection, run: &RunRow) -> Result<RunRow
         ],
     )?;
     Ok(RunRow {
-        id: connection.last_insert_rowid(),
+        id: RunId::new(connection.last_insert_rowid()),
         ..run.clone()
     })
 }
@@ -321,7 +321,7 @@ pub(crate) fn update_run(connection: &Connection, run: &RunRow) -> Result<(), St
 pub(crate) fn enroll_once(
     connection: &Connection,
     campaign_id: CampaignId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     now: UnixSeconds,
 ) -> Result<bool, StoreError> {
     let inserted = execute(

@@ -1,6 +1,8 @@
 //! The write queries, run by the writer inside its transaction.
 
-use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
@@ -73,21 +75,21 @@ impl StoreRead for Tx<'_, '_> {
     fn person_by_seq(
         &mut self,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
     ) -> Result<Option<Person>, StoreError> {
         self.queries.person_by_seq(workspace_id, seq)
     }
     fn person_ids(
         &mut self,
         workspace_id: WorkspaceId,
-        seqs: &[i64],
+        seqs: &[PersonSeq],
     ) -> Result<Vec<Option<String>>, StoreError> {
         self.queries.person_ids(workspace_id, seqs)
     }
     fn devices(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<Device>, StoreError> {
         self.queries.devices(workspace_id, person_seq)
     }
@@ -126,7 +128,7 @@ impl StoreRead for Tx<'_, '_> {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-    ) -> Result<Option<(i64, UnixSeconds)>, StoreError> {
+    ) -> Result<Option<(PersonSeq, UnixSeconds)>, StoreError> {
         self.queries.anonymous_link(workspace_id, anonymous_id)
     }
     fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError> {
@@ -167,7 +169,7 @@ impl StoreRead for Tx<'_, '_> {
     fn events_of_person(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         self.queries.events_of_person(workspace_id, person_seq)
     }
@@ -194,7 +196,7 @@ impl StoreRead for Tx<'_, '_> {
     fn segment_members(
         &mut self,
         workspace_id: WorkspaceId,
-    ) -> Result<Vec<(SegmentId, i64)>, StoreError> {
+    ) -> Result<Vec<(SegmentId, PersonSeq)>, StoreError> {
         self.queries.segment_members(workspace_id)
     }
     fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError> {
@@ -203,7 +205,7 @@ impl StoreRead for Tx<'_, '_> {
     fn is_enrolled(
         &mut self,
         campaign_id: CampaignId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<bool, StoreError> {
         self.queries.is_enrolled(campaign_id, person_seq)
     }
@@ -240,7 +242,7 @@ impl StoreRead for Tx<'_, '_> {
     fn people_page(
         &mut self,
         workspace_id: WorkspaceId,
-        before: Option<i64>,
+        before: Option<PersonSeq>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
         self.queries.people_page(workspace_id, before, limit)
@@ -272,7 +274,7 @@ impl StoreRead for Tx<'_, '_> {
     fn segment_history(
         &mut self,
         segment_id: SegmentId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<MembershipChange>, StoreError> {
         self.queries.segment_history(segment_id, person_seq)
     }
@@ -280,11 +282,11 @@ impl StoreRead for Tx<'_, '_> {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError> {
         self.queries.due_runs(now, limit, skip)
     }
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError> {
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         self.queries.run(id)
     }
     fn runs_of_campaign(
@@ -299,7 +301,7 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         self.queries.delivery_of_step(run_id, step)
@@ -368,7 +370,7 @@ impl StoreTx for Tx<'_, '_> {
             ],
         )?;
         let person = Person {
-            seq: self.connection().last_insert_rowid(),
+            seq: PersonSeq::new(self.connection().last_insert_rowid()),
             workspace_id: new.workspace_id,
             cio_id: new.cio_id.clone(),
             id: new.id.clone(),
@@ -402,7 +404,7 @@ impl StoreTx for Tx<'_, '_> {
     fn delete_person(
         &mut self,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
         self.execute(
@@ -449,7 +451,7 @@ impl StoreTx for Tx<'_, '_> {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-        person_seq: i64,
+        person_seq: PersonSeq,
         since: UnixSeconds,
         now: UnixSeconds,
         trigger_window: i64,
@@ -479,7 +481,7 @@ impl StoreTx for Tx<'_, '_> {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-        person_seq: i64,
+        person_seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<(), StoreError> {
         self.execute(
@@ -495,8 +497,8 @@ impl StoreTx for Tx<'_, '_> {
     fn move_events(
         &mut self,
         workspace_id: WorkspaceId,
-        from_seq: i64,
-        to_seq: i64,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
         since: UnixSeconds,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut statement = self
@@ -532,7 +534,7 @@ impl StoreTx for Tx<'_, '_> {
     fn upsert_device(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         device: &Device,
     ) -> Result<(), StoreError> {
         self.execute(
@@ -556,7 +558,7 @@ impl StoreTx for Tx<'_, '_> {
     fn delete_device(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         token: &str,
     ) -> Result<bool, StoreError> {
         let changed = self.execute(
@@ -569,8 +571,8 @@ impl StoreTx for Tx<'_, '_> {
     fn move_devices(
         &mut self,
         workspace_id: WorkspaceId,
-        from_seq: i64,
-        to_seq: i64,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
     ) -> Result<(), StoreError> {
         self.execute(
             "UPDATE devices SET person_seq = ?3 WHERE workspace_id = ?1 AND person_seq = ?2",
@@ -907,7 +909,7 @@ impl StoreTx for Tx<'_, '_> {
         &mut self,
         _workspace_id: WorkspaceId,
         campaign_id: CampaignId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<bool, StoreError> {
         crate::runs::enroll_once(self.connection(), campaign_id, person_seq, now)

@@ -9,21 +9,22 @@
 //! meanwhile is seen as it is now, and a message whose send was not recorded is sent again with
 //! the same delivery id and idempotency key.
 
+use herald_domain::RunId;
 use tokio::sync::oneshot;
 
 use crate::StoreError;
 
 /// What the claimant hears back: the runs it now holds, a subset of those it asked for.
-pub type ClaimReply = oneshot::Receiver<Result<Vec<i64>, StoreError>>;
+pub type ClaimReply = oneshot::Receiver<Result<Vec<RunId>, StoreError>>;
 
 /// Claims on campaign runs shared by every process on one store.
 pub trait RunClaims: Send + Sync {
     /// Claims each of `runs` that no other claimant holds, and answers with those claimed.
     /// A claimant never asks again for a run it holds (its dispatcher keeps that set itself).
-    fn claim(&self, runs: Vec<i64>) -> ClaimReply;
+    fn claim(&self, runs: Vec<RunId>) -> ClaimReply;
 
     /// Gives up runs this claimant holds, after what it did with them committed.
-    fn release(&self, runs: Vec<i64>);
+    fn release(&self, runs: Vec<RunId>);
 }
 
 /// The claims of a store that one process owns (SQLite: the data dir is locked by one server),
@@ -32,11 +33,11 @@ pub trait RunClaims: Send + Sync {
 pub struct LocalClaims;
 
 impl RunClaims for LocalClaims {
-    fn claim(&self, runs: Vec<i64>) -> ClaimReply {
+    fn claim(&self, runs: Vec<RunId>) -> ClaimReply {
         let (reply, answer) = oneshot::channel();
         let _ = reply.send(Ok(runs));
         answer
     }
 
-    fn release(&self, _runs: Vec<i64>) {}
+    fn release(&self, _runs: Vec<RunId>) {}
 }

@@ -6,7 +6,7 @@
 //! a whole listing: reads of many rows skip it and log it ([`skip_corrupt`]), reads of one row
 //! answer an error that names it ([`corrupt_row`]), and `herald doctor` lists and removes them.
 
-use herald_domain::SegmentId;
+use herald_domain::{PersonSeq, SegmentId};
 use serde_json::{Map, Value};
 
 use crate::{MembershipChange, MembershipOrigin, StoreError};
@@ -90,7 +90,7 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
 /// time (it has no id of its own to report).
 pub fn membership_change(
     segment_id: SegmentId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     entered: bool,
     at: i64,
     cause: &str,

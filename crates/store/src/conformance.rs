@@ -4,7 +4,7 @@
 //! giving an expression that makes a fresh, empty store (and anything that must outlive it,
 //! such as a temporary folder).
 
-use herald_domain::{ActivityKind, CampaignId, Identifier, WorkspaceId};
+use herald_domain::{ActivityKind, CampaignId, Identifier, PersonSeq, RunId, WorkspaceId};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -79,7 +79,7 @@ fn new_person(
     workspace_id: WorkspaceId,
     id: &str,
     email: Option<&str>,
-) -> i64 {
+) -> PersonSeq {
     insert_person(store, workspace_id, &format!("cio{id}"), Some(id), email)
 }
 
@@ -90,7 +90,7 @@ fn insert_person(
     cio_id: &str,
     id: Option<&str>,
     email: Option<&str>,
-) -> i64 {
+) -> PersonSeq {
     let new = NewPerson {
         workspace_id,
         cio_id: cio_id.into(),
@@ -108,7 +108,7 @@ fn insert_person(
 
 fn event(
     workspace_id: WorkspaceId,
-    person_seq: Option<i64>,
+    person_seq: Option<PersonSeq>,
     name: &str,
     timestamp: i64,
 ) -> NewActivity {
@@ -216,7 +216,12 @@ pub fn people_are_found_by_each_identifier(store: &StoreHandle) {
     assert!(elsewhere.is_none(), "people are scoped to their workspace");
     let without_id = insert_person(store, ws, "mailonly", None, Some("only@example.com"));
     let ids = store
-        .read_blocking(move |reader| reader.person_ids(ws, &[without_id, seq, seq + 1_000, seq]))
+        .read_blocking(move |reader| {
+            reader.person_ids(
+                ws,
+                &[without_id, seq, PersonSeq::new(seq.get() + 1_000), seq],
+            )
+        })
         .expect("lookup");
     assert_eq!(
         ids,
@@ -626,7 +631,7 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
             .expect("read")
             .is_none()
     );
-    let change = |person_seq: i64, entered: bool, at: i64| MembershipChange {
+    let change = |person_seq: PersonSeq, entered: bool, at: i64| MembershipChange {
         segment_id: id,
         person_seq,
         entered,
@@ -635,16 +640,19 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         origin: MembershipOrigin::Live,
     };
     let changes = vec![
-        change(1, true, 10),
-        change(2, true, 11),
-        change(1, false, 12),
+        change(PersonSeq::new(1), true, 10),
+        change(PersonSeq::new(2), true, 11),
+        change(PersonSeq::new(1), false, 12),
     ];
     store
         .write_blocking(move |tx| tx.record_membership_changes(ws, &changes))
         .expect("store works")
         .expect("recorded");
     // Per UTC day, across writes.
-    let later = vec![change(3, true, 86_400 + 5), change(2, false, 86_400 * 2)];
+    let later = vec![
+        change(PersonSeq::new(3), true, 86_400 + 5),
+        change(PersonSeq::new(2), false, 86_400 * 2),
+    ];
     store
         .write_blocking(move |tx| tx.record_membership_changes(ws, &later))
         .expect("store works")
@@ -665,10 +673,10 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
         store
             .read_blocking(move |r| r.segment_members(ws))
             .expect("read"),
-        vec![(id, 3)]
+        vec![(id, PersonSeq::new(3))]
     );
     let history = store
-        .read_blocking(move |r| r.segment_history(id, 1))
+        .read_blocking(move |r| r.segment_history(id, PersonSeq::new(1)))
         .expect("read");
     assert_eq!(
         history
@@ -714,7 +722,7 @@ pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {
     );
     assert!(
         store
-            .read_blocking(move |r| r.segment_history(id, 1))
+            .read_blocking(move |r| r.segment_history(id, PersonSeq::new(1)))
             .expect("read")
             .is_empty()
     );
@@ -1003,12 +1011,12 @@ fn campaign(store: &StoreHandle, workspace_id: WorkspaceId, state: CampaignState
 fn run_row(
     workspace_id: WorkspaceId,
     campaign_id: CampaignId,
-    person_seq: i64,
+    person_seq: PersonSeq,
     key: &str,
     due_at: i64,
 ) -> RunRow {
     RunRow {
-        id: 0,
+        id: RunId::new(0),
         workspace_id,
         campaign_id,
         person_seq,
@@ -1060,7 +1068,7 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     assert_eq!(due(100), vec!["early".to_owned(), "late".to_owned()]);
     // Runs the dispatcher is already working on are left out.
     let skipping = store
-        .read_blocking(move |r| r.due_runs(100, 10, &[early.id, 999]))
+        .read_blocking(move |r| r.due_runs(100, 10, &[early.id, RunId::new(999)]))
         .expect("read");
     assert_eq!(skipping.len(), 1);
     assert_eq!(skipping[0].run_key, "late");
@@ -1119,7 +1127,7 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         .read_blocking(move |r| {
             Ok::<_, StoreError>((
                 r.is_enrolled(running, person)?,
-                r.is_enrolled(running, person + 1_000)?,
+                r.is_enrolled(running, PersonSeq::new(person.get() + 1_000))?,
             ))
         })
         .expect("read");
@@ -1131,7 +1139,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     let person = new_person(store, ws, "p1", None);
     let other_person = new_person(store, ws, "p2", None);
     let campaign_id = campaign(store, ws, CampaignState::Running);
-    let delivery = |id: &str, run_id: i64, person_seq: i64, created_at: i64| DeliveryRow {
+    let delivery = |id: &str, run_id: RunId, person_seq: PersonSeq, created_at: i64| DeliveryRow {
         id: id.into(),
         workspace_id: ws,
         campaign_id,
@@ -1148,8 +1156,8 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
         updated_at: created_at,
         sent_at: None,
     };
-    let first = delivery("d1", 1, person, 10);
-    let second = delivery("d2", 2, other_person, 20);
+    let first = delivery("d1", RunId::new(1), person, 10);
+    let second = delivery("d2", RunId::new(2), other_person, 20);
     let (a, b) = (first.clone(), second.clone());
     store
         .write_blocking(move |tx| {
@@ -1158,7 +1166,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
         })
         .expect("store works")
         .expect("inserted");
-    let duplicate = delivery("d3", 1, person, 11);
+    let duplicate = delivery("d3", RunId::new(1), person, 11);
     assert!(matches!(
         store
             .write_blocking(move |tx| tx.insert_delivery(&duplicate))
@@ -1191,17 +1199,17 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     assert_eq!(sends, (1, 0), "sent at 12: counted from 12 on, not from 13");
     assert_eq!(
         store
-            .read_blocking(|r| r.delivery_of_step(2, 0))
+            .read_blocking(|r| r.delivery_of_step(RunId::new(2), 0))
             .expect("read"),
         Some(second.clone())
     );
     assert_eq!(
         store
-            .read_blocking(|r| r.delivery_of_step(2, 1))
+            .read_blocking(|r| r.delivery_of_step(RunId::new(2), 1))
             .expect("read"),
         None
     );
-    let list = |campaign_id: Option<CampaignId>, person_seq: Option<i64>| {
+    let list = |campaign_id: Option<CampaignId>, person_seq: Option<PersonSeq>| {
         store
             .read_blocking(move |r| {
                 r.deliveries(&DeliveryQuery {
@@ -1458,7 +1466,7 @@ pub fn people_are_paged_newest_first_and_found_by_prefix(store: &StoreHandle) {
         .expect("store works")
         .expect("deleted");
     let seqs = |people: Vec<crate::Person>| people.iter().map(|p| p.seq).collect::<Vec<_>>();
-    let page = |before: Option<i64>| {
+    let page = |before: Option<PersonSeq>| {
         seqs(
             store
                 .read_blocking(move |r| r.people_page(ws, before, 2))
@@ -1478,6 +1486,6 @@ pub fn people_are_paged_newest_first_and_found_by_prefix(store: &StoreHandle) {
     // and other workspaces' never.
     assert_eq!(search("ann"), vec![ann, anna, bob]);
     assert_eq!(search("ZED@"), vec![ann]);
-    assert_eq!(search("zz"), Vec::<i64>::new());
+    assert_eq!(search("zz"), Vec::<PersonSeq>::new());
     assert_eq!(search("b"), vec![bob]);
 }

@@ -1,6 +1,8 @@
 //! Plain row types passed across the store boundary.
 
-use herald_domain::{ActivityKind, CampaignId, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    ActivityKind, CampaignId, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 
 use crate::{CampaignState, DeliveryStatus, RunState, SegmentState};
 use serde::{Deserialize, Serialize};
@@ -36,7 +38,7 @@ pub struct WorkspaceCredentials {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Person {
     /// The store's dense internal number for this person; never reused.
-    pub seq: i64,
+    pub seq: PersonSeq,
     pub workspace_id: WorkspaceId,
     /// Generated at creation, immutable, without the `cio_` prefix.
     pub cio_id: String,
@@ -79,7 +81,7 @@ pub struct NewPerson {
 #[derive(Debug, Clone)]
 pub struct NewActivity {
     pub workspace_id: WorkspaceId,
-    pub person_seq: Option<i64>,
+    pub person_seq: Option<PersonSeq>,
     /// Set for anonymous events until they attach to a person.
     pub anonymous_id: Option<String>,
     pub kind: ActivityKind,
@@ -106,7 +108,7 @@ pub enum Appended {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Activity {
     pub seq: i64,
-    pub person_seq: Option<i64>,
+    pub person_seq: Option<PersonSeq>,
     pub anonymous_id: Option<String>,
     pub kind: String,
     pub name: Option<String>,
@@ -130,7 +132,7 @@ pub struct CustomerIdentifiers {
 #[derive(Debug, Clone)]
 pub struct ActivityQuery {
     pub workspace_id: WorkspaceId,
-    pub person_seq: Option<i64>,
+    pub person_seq: Option<PersonSeq>,
     pub kind: Option<String>,
     pub name: Option<String>,
     /// Only entries with a smaller sequence number (the pagination cursor).
@@ -188,7 +190,7 @@ pub struct DeliveryMetric {
 /// An event as the segment engine reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
-    pub person_seq: i64,
+    pub person_seq: PersonSeq,
     /// `event`, `page` or `screen`.
     pub kind: String,
     pub name: String,
@@ -226,7 +228,7 @@ pub struct NewSegment {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MembershipChange {
     pub segment_id: SegmentId,
-    pub person_seq: i64,
+    pub person_seq: PersonSeq,
     pub entered: bool,
     pub at: UnixSeconds,
     pub cause: MembershipCause,
@@ -298,10 +300,10 @@ pub struct CampaignRow {
 /// One person going through one campaign: the durable queue entry of the dispatcher.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRow {
-    pub id: i64,
+    pub id: RunId,
     pub workspace_id: WorkspaceId,
     pub campaign_id: CampaignId,
-    pub person_seq: i64,
+    pub person_seq: PersonSeq,
     /// Unique per campaign, person and trigger; the idempotency keys of the run's messages
     /// derive from it.
     pub run_key: String,
@@ -324,8 +326,8 @@ pub struct DeliveryRow {
     pub id: String,
     pub workspace_id: WorkspaceId,
     pub campaign_id: CampaignId,
-    pub run_id: i64,
-    pub person_seq: i64,
+    pub run_id: RunId,
+    pub person_seq: PersonSeq,
     pub step: i64,
     /// `webhook`, `email` or `push`.
     pub channel: String,
@@ -345,7 +347,7 @@ pub struct DeliveryRow {
 pub struct DeliveryQuery {
     pub workspace_id: WorkspaceId,
     pub campaign_id: Option<CampaignId>,
-    pub person_seq: Option<i64>,
+    pub person_seq: Option<PersonSeq>,
     /// Only deliveries in this status.
     pub status: Option<DeliveryStatus>,
     pub limit: i64,

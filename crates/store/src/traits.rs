@@ -1,6 +1,8 @@
 //! The traits a storage backend implements.
 
-use herald_domain::{CampaignId, Identifier, SegmentId, UnixSeconds, WorkspaceId};
+use herald_domain::{
+    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+};
 use serde_json::{Map, Value};
 
 use crate::{
@@ -81,19 +83,19 @@ pub trait StoreRead {
     fn person_by_seq(
         &mut self,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
     ) -> Result<Option<Person>, StoreError>;
     /// The `id` of each person in `seqs`, in order: `None` for one without an id, deleted or
     /// unknown. Reads only the id, for samples of people where the profile is not shown.
     fn person_ids(
         &mut self,
         workspace_id: WorkspaceId,
-        seqs: &[i64],
+        seqs: &[PersonSeq],
     ) -> Result<Vec<Option<String>>, StoreError>;
     fn devices(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<Device>, StoreError>;
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError>;
     fn event_index(
@@ -118,7 +120,7 @@ pub trait StoreRead {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-    ) -> Result<Option<(i64, UnixSeconds)>, StoreError>;
+    ) -> Result<Option<(PersonSeq, UnixSeconds)>, StoreError>;
     fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError>;
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
 
@@ -153,7 +155,7 @@ pub trait StoreRead {
     fn events_of_person(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<StoredEvent>, StoreError>;
     fn segments(&mut self, workspace_id: WorkspaceId) -> Result<Vec<SegmentRow>, StoreError>;
     fn campaigns(&mut self, workspace_id: WorkspaceId) -> Result<Vec<CampaignRow>, StoreError>;
@@ -171,7 +173,7 @@ pub trait StoreRead {
     fn segment_members(
         &mut self,
         workspace_id: WorkspaceId,
-    ) -> Result<Vec<(SegmentId, i64)>, StoreError>;
+    ) -> Result<Vec<(SegmentId, PersonSeq)>, StoreError>;
     /// Returns the deleted segments whose members and history are not all removed yet.
     fn segment_purges(&mut self) -> Result<Vec<SegmentId>, StoreError>;
     /// A workspace's keys as sealed by the server, if it keeps them (see `set_workspace_keys`).
@@ -197,8 +199,11 @@ pub trait StoreRead {
         since: UnixSeconds,
     ) -> Result<i64, StoreError>;
     /// Tells whether a person went through a campaign whose frequency is `once`.
-    fn is_enrolled(&mut self, campaign_id: CampaignId, person_seq: i64)
-    -> Result<bool, StoreError>;
+    fn is_enrolled(
+        &mut self,
+        campaign_id: CampaignId,
+        person_seq: PersonSeq,
+    ) -> Result<bool, StoreError>;
     /// A segment's entries and exits per UTC day from day `from_day` on (day numbers: seconds
     /// since the epoch divided by 86,400), oldest first: `(day, entered, exited)`.
     fn segment_days(
@@ -210,7 +215,7 @@ pub trait StoreRead {
     fn segment_history(
         &mut self,
         segment_id: SegmentId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<MembershipChange>, StoreError>;
 
     /// Returns up to `limit` active runs due at `now` whose campaign is running, oldest due
@@ -219,9 +224,9 @@ pub trait StoreRead {
         &mut self,
         now: UnixSeconds,
         limit: i64,
-        skip: &[i64],
+        skip: &[RunId],
     ) -> Result<Vec<RunRow>, StoreError>;
-    fn run(&mut self, id: i64) -> Result<Option<RunRow>, StoreError>;
+    fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError>;
     /// Returns a workspace's runs of one campaign, oldest first.
     fn runs_of_campaign(
         &mut self,
@@ -232,7 +237,7 @@ pub trait StoreRead {
     /// Returns the delivery a run made at one step, if it made one.
     fn delivery_of_step(
         &mut self,
-        run_id: i64,
+        run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError>;
     fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError>;
@@ -248,7 +253,7 @@ pub trait StoreRead {
     fn people_page(
         &mut self,
         workspace_id: WorkspaceId,
-        before: Option<i64>,
+        before: Option<PersonSeq>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError>;
     /// Up to `limit` live people whose id, or email in lowercase, starts with `prefix`.
@@ -305,7 +310,7 @@ pub trait StoreTx: StoreRead {
     fn delete_person(
         &mut self,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<(), StoreError>;
 
@@ -318,7 +323,7 @@ pub trait StoreTx: StoreRead {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-        person_seq: i64,
+        person_seq: PersonSeq,
         since: UnixSeconds,
         now: UnixSeconds,
         trigger_window: i64,
@@ -327,7 +332,7 @@ pub trait StoreTx: StoreRead {
         &mut self,
         workspace_id: WorkspaceId,
         anonymous_id: &str,
-        person_seq: i64,
+        person_seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<(), StoreError>;
     /// Moves a person's events stamped at or after `since` to another person; moved events may
@@ -335,8 +340,8 @@ pub trait StoreTx: StoreRead {
     fn move_events(
         &mut self,
         workspace_id: WorkspaceId,
-        from_seq: i64,
-        to_seq: i64,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
         since: UnixSeconds,
     ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Deletes anonymous events never attached and received before `before`.
@@ -346,20 +351,20 @@ pub trait StoreTx: StoreRead {
     fn upsert_device(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         device: &Device,
     ) -> Result<(), StoreError>;
     fn delete_device(
         &mut self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         token: &str,
     ) -> Result<bool, StoreError>;
     fn move_devices(
         &mut self,
         workspace_id: WorkspaceId,
-        from_seq: i64,
-        to_seq: i64,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
     ) -> Result<(), StoreError>;
 
     fn suppress(
@@ -477,7 +482,7 @@ pub trait StoreTx: StoreRead {
         &mut self,
         workspace_id: WorkspaceId,
         campaign_id: CampaignId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         now: UnixSeconds,
     ) -> Result<bool, StoreError>;
     /// Cancels a campaign's active runs (the campaign was deleted or archived).

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::Person;
-use herald_domain::{IdType, Identifier, WorkspaceId};
+use herald_domain::{IdType, Identifier, PersonSeq, WorkspaceId};
 
 /// The most people kept; past it the cache starts over rather than track recency.
 const MAX_PEOPLE: usize = 200_000;
@@ -18,8 +18,8 @@ type Key = (WorkspaceId, IdType, String);
 
 #[derive(Debug, Default)]
 pub struct WriterCache {
-    by_seq: HashMap<i64, Person>,
-    keys: HashMap<Key, i64>,
+    by_seq: HashMap<PersonSeq, Person>,
+    keys: HashMap<Key, PersonSeq>,
     /// The workspaces that have any suppression, once loaded.
     suppressed_workspaces: Option<HashSet<WorkspaceId>>,
 }
@@ -60,7 +60,7 @@ impl WriterCache {
     }
 
     /// Forgets a person, for example because they were deleted.
-    pub fn forget(&mut self, seq: i64) {
+    pub fn forget(&mut self, seq: PersonSeq) {
         if let Some(old) = self.by_seq.remove(&seq) {
             for key in keys_of(&old) {
                 if self.keys.get(&key) == Some(&seq) {

@@ -1,6 +1,6 @@
 //! Values as pages show them.
 
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{PersonSeq, SegmentId, WorkspaceId};
 use herald_store::Workspace;
 
 /// A moment in UTC, to the minute ("2026-12-03 08:59 UTC").
@@ -41,7 +41,7 @@ pub fn pretty(value: &serde_json::Value) -> String {
 
 /// A person as lists and profiles show them.
 pub struct PersonView {
-    pub seq: i64,
+    pub seq: PersonSeq,
     pub id: String,
     pub email: String,
     pub cio_id: String,
@@ -77,7 +77,7 @@ pub struct ActivityView {
     pub seq: i64,
     /// Who it belongs to (id, else email, else cio_id); empty for anonymous activity.
     pub person: String,
-    pub person_seq: Option<i64>,
+    pub person_seq: Option<PersonSeq>,
     pub kind: String,
     pub name: String,
     pub at: String,
@@ -126,7 +126,7 @@ impl SegmentStay {
     pub async fn of_person(
         segments: &herald_segments::Segments,
         workspace_id: WorkspaceId,
-        seq: i64,
+        seq: PersonSeq,
     ) -> Result<Vec<Self>, herald_segments::SegmentsError> {
         let mut stays = Vec::new();
         for segment in segments.of_person(workspace_id, seq).await? {

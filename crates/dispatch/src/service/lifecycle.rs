@@ -1,7 +1,7 @@
 //! Starting, pausing and archiving campaigns.
 
 use herald_campaigns::{Enrollment, Trigger};
-use herald_domain::{CampaignId, SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, SegmentId, WorkspaceId};
 use herald_store::{CampaignRow, CampaignState, StoreError};
 use tokio::sync::oneshot;
 
@@ -66,10 +66,10 @@ impl Campaigns {
         let queued = self
             .segments
             .query(move |view| {
-                let members: Vec<i64> = view
+                let members: Vec<PersonSeq> = view
                     .engines
                     .get(&workspace_id)
-                    .map(|engine| engine.members(segment).collect())
+                    .map(|engine| engine.members(segment).map(PersonSeq::new).collect())
                     .unwrap_or_default();
                 let saved = row.clone();
                 view.store.submit_background_with_hook(

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
-use herald_domain::{ActivityKind, CampaignId, UnixSeconds, WorkspaceId};
+use herald_domain::{ActivityKind, CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::{ActivityQuery, Device, Person, RunRow, RunState};
 use serde_json::{Map, Value, json};
 
@@ -38,7 +38,7 @@ pub struct SampleEvent {
 pub struct PreviewRequest {
     pub campaign_id: CampaignId,
     pub campaign_name: String,
-    pub person_seq: Option<i64>,
+    pub person_seq: Option<PersonSeq>,
     pub event: Option<SampleEvent>,
 }
 
@@ -66,7 +66,7 @@ impl Campaigns {
     pub async fn sample_event(
         &self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         name: &str,
     ) -> Result<Option<SampleEvent>, CampaignsError> {
         let query = ActivityQuery {
@@ -140,12 +140,12 @@ impl Campaigns {
     async fn preview_person(
         &self,
         workspace_id: WorkspaceId,
-        person_seq: Option<i64>,
+        person_seq: Option<PersonSeq>,
     ) -> Result<(Person, Vec<Device>), CampaignsError> {
         let Some(seq) = person_seq else {
             let now = self.clock.now();
             let nobody = Person {
-                seq: 0,
+                seq: PersonSeq::new(0),
                 workspace_id,
                 cio_id: String::new(),
                 id: None,
@@ -208,7 +208,7 @@ impl Campaigns {
             None => json!({}),
         };
         let run = RunRow {
-            id: 0,
+            id: RunId::new(0),
             workspace_id,
             campaign_id: request.campaign_id,
             person_seq: person.seq,

@@ -1,7 +1,7 @@
 //! Previews, test sends and archiving, on the same real store, ingest and engine as the other
 //! campaign service tests.
 
-use herald_domain::CampaignId;
+use herald_domain::{CampaignId, PersonSeq};
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
@@ -12,7 +12,7 @@ use super::tests::{Setup, setup};
 use super::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
 
 impl Setup {
-    async fn seq_of(&self, id: &str) -> i64 {
+    async fn seq_of(&self, id: &str) -> PersonSeq {
         let (workspace, identifier) =
             (self.workspace, herald_domain::Identifier::Id(id.to_owned()));
         self.store
@@ -39,7 +39,7 @@ fn webhook(body: &str) -> MessageDraft {
     }
 }
 
-fn request(person_seq: Option<i64>, event: Option<SampleEvent>) -> PreviewRequest {
+fn request(person_seq: Option<PersonSeq>, event: Option<SampleEvent>) -> PreviewRequest {
     PreviewRequest {
         campaign_id: CampaignId::new(0),
         campaign_name: "Welcome".into(),
@@ -53,7 +53,7 @@ impl Setup {
     async fn preview_one(
         &self,
         message: MessageDraft,
-        person_seq: Option<i64>,
+        person_seq: Option<PersonSeq>,
         event: Option<SampleEvent>,
     ) -> Result<MessagePreview, CampaignsError> {
         let mut answers = self
@@ -135,7 +135,9 @@ async fn a_template_that_does_not_compile_is_named_with_its_line() {
         "{}",
         preview.errors[0].message
     );
-    let gone = s.preview_one(webhook("x"), Some(999), None).await;
+    let gone = s
+        .preview_one(webhook("x"), Some(PersonSeq::new(999)), None)
+        .await;
     assert!(
         matches!(gone, Err(CampaignsError::PersonNotFound)),
         "{gone:?}"

@@ -5,7 +5,7 @@
 //! apply, and the campaign's filter from the same evaluator the dispatcher runs.
 
 use herald_campaigns::{Enrollment, Frequency, Trigger};
-use herald_domain::{CampaignId, SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, SegmentId, WorkspaceId};
 use herald_segment_engine::filter::holds;
 use herald_segment_engine::reference::matches;
 use herald_segments::{EventWhatIf, SegmentAnswer};
@@ -41,7 +41,7 @@ impl Campaigns {
     pub async fn what_if_event(
         &self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         name: &str,
         data: &Map<String, Value>,
     ) -> Result<WhatIf, CampaignsError> {

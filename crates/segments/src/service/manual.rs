@@ -1,6 +1,6 @@
 //! The membership of manual segments.
 
-use herald_domain::{Identifier, SegmentId, WorkspaceId};
+use herald_domain::{Identifier, PersonSeq, SegmentId, WorkspaceId};
 
 use super::SegmentsError;
 use crate::Segments;
@@ -114,6 +114,7 @@ impl Segments {
             })
             .await?;
         let matched = people.len();
+        let people = people.into_iter().map(PersonSeq::get).collect();
         self.set_manual(workspace_id, id, people, add).await?;
         Ok(ManualReport { matched, unmatched })
     }

@@ -1,6 +1,6 @@
 //! What the engine answers about segments, with the store's identifiers and history beside it.
 
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{PersonSeq, SegmentId, WorkspaceId};
 use herald_segment_engine::engine::Preview;
 use herald_store::{MembershipCause, MembershipOrigin, Person};
 use serde::Serialize;
@@ -133,7 +133,7 @@ impl Segments {
             .read(move |reader| {
                 let mut people = Vec::with_capacity(page.len());
                 for seq in page {
-                    people.extend(reader.person_by_seq(workspace_id, seq)?);
+                    people.extend(reader.person_by_seq(workspace_id, PersonSeq::new(seq))?);
                 }
                 Ok(people)
             })
@@ -145,13 +145,13 @@ impl Segments {
     pub async fn of_person(
         &self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<herald_store::SegmentRow>, SegmentsError> {
         let ids: Vec<SegmentId> = self
             .query(move |view| {
                 view.engines
                     .get(&workspace_id)
-                    .map_or_else(Vec::new, |e| e.segments_of(person_seq))
+                    .map_or_else(Vec::new, |e| e.segments_of(person_seq.get()))
             })
             .await?;
         let mut segments = self.list(workspace_id).await?;
@@ -254,7 +254,7 @@ impl Segments {
         workspace_id: WorkspaceId,
         preview: Preview,
     ) -> Result<SegmentPreview, SegmentsError> {
-        let seqs = preview.sample;
+        let seqs: Vec<PersonSeq> = preview.sample.into_iter().map(PersonSeq::new).collect();
         let sample = self
             .store
             .read(move |r| r.person_ids(workspace_id, &seqs))
@@ -271,7 +271,7 @@ impl Segments {
         &self,
         workspace_id: WorkspaceId,
         id: SegmentId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Explanation, SegmentsError> {
         let segment = self.get_known(workspace_id, id).await?;
         let manual = segment.definition.is_none();
@@ -284,7 +284,7 @@ impl Segments {
         let history = match definition {
             Some(_) => Some(
                 self.store
-                    .read(move |r| history_of(r, workspace_id, person_seq))
+                    .read(move |r| history_of(r, workspace_id, person_seq.get()))
                     .await?
                     .ok_or(SegmentsError::PersonNotFound)?,
             ),
@@ -294,10 +294,10 @@ impl Segments {
             .query(move |view| {
                 let now = view.now;
                 let engine = view.engines.get(&workspace_id);
-                let member = engine.is_some_and(|e| e.is_member(id, person_seq));
-                let next_change_at = engine.and_then(|e| e.next_due(person_seq));
+                let member = engine.is_some_and(|e| e.is_member(id, person_seq.get()));
+                let next_change_at = engine.and_then(|e| e.next_due(person_seq.get()));
                 let in_segment =
-                    |other: SegmentId| engine.is_some_and(|e| e.is_member(other, person_seq));
+                    |other: SegmentId| engine.is_some_and(|e| e.is_member(other, person_seq.get()));
                 let condition = definition.zip(history).map(|(definition, history)| {
                     herald_segment_engine::explain::explain(
                         &definition.root,
@@ -323,7 +323,7 @@ impl Segments {
         &self,
         workspace_id: WorkspaceId,
         id: SegmentId,
-        person_seq: i64,
+        person_seq: PersonSeq,
     ) -> Result<Vec<Interval>, SegmentsError> {
         self.get_known(workspace_id, id).await?;
         self.flush().await?;

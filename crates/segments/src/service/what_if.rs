@@ -5,7 +5,7 @@
 //! same function the engine is tested against, so the outcome is what sending would do. Manual
 //! segments do not move on events: their answer is the engine's membership, before and after.
 
-use herald_domain::{SegmentId, WorkspaceId};
+use herald_domain::{PersonSeq, SegmentId, WorkspaceId};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -50,14 +50,14 @@ impl Segments {
     pub async fn what_if_event(
         &self,
         workspace_id: WorkspaceId,
-        person_seq: i64,
+        person_seq: PersonSeq,
         name: String,
         data: Map<String, Value>,
     ) -> Result<EventWhatIf, SegmentsError> {
         let rows = self.list(workspace_id).await?;
         let history = self
             .store
-            .read(move |r| history_of(r, workspace_id, person_seq))
+            .read(move |r| history_of(r, workspace_id, person_seq.get()))
             .await?
             .ok_or(SegmentsError::PersonNotFound)?;
         // Stored definitions were checked when they were saved; one that no longer parses
@@ -72,7 +72,7 @@ impl Segments {
         self.query(move |view| {
             let now = view.now;
             let engine = view.engines.get(&workspace_id);
-            let manual = |id: SegmentId| engine.is_some_and(|e| e.is_member(id, person_seq));
+            let manual = |id: SegmentId| engine.is_some_and(|e| e.is_member(id, person_seq.get()));
             let mut history_after = history.clone();
             history_after.events.push(EventRecord::from_parts(
                 name,

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_domain::{ActivityKind, IdType, Identifier, WorkspaceId};
+use herald_domain::{ActivityKind, IdType, Identifier, PersonSeq, WorkspaceId};
 use herald_store::{Activity, ActivityQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -140,7 +140,7 @@ struct EntryPage {
     workspace: WorkspaceView,
     entry: ActivityView,
     /// The person's profile number, when the entry belongs to someone.
-    person_seq: Option<i64>,
+    person_seq: Option<PersonSeq>,
     /// Only an event of a known person can be sent again.
     resendable: bool,
 }

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_dispatch::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
-use herald_domain::{CampaignId, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, WorkspaceId};
 use serde_json::Value;
 
 use super::render;
@@ -34,7 +34,7 @@ const FRAME_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline';
 /// Who and what the previews render for, as the form carries them.
 pub struct PreviewSettings {
     /// The chosen person's seq.
-    pub person: Option<i64>,
+    pub person: Option<PersonSeq>,
     /// What the person search box shows.
     pub person_label: String,
     /// The sample event's data, as typed (JSON).

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use herald_dispatch::METRIC_KEYS;
-use herald_domain::{CampaignId, WorkspaceId};
+use herald_domain::{CampaignId, PersonSeq, WorkspaceId};
 use herald_store::{CampaignRow, DeliveryQuery, DeliveryStatus};
 use serde::Deserialize;
 
@@ -124,7 +124,7 @@ pub async fn list(
 
 /// A delivery as the Overview lists it.
 pub struct DeliveryView {
-    pub person_seq: i64,
+    pub person_seq: PersonSeq,
     pub channel: String,
     pub status: String,
     pub error: String,

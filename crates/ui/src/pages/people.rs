@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use herald_domain::WorkspaceId;
+use herald_domain::{PersonSeq, WorkspaceId};
 use herald_store::ActivityQuery;
 use serde::Deserialize;
 
@@ -29,7 +29,7 @@ struct PeoplePage {
     query: String,
     people: Vec<PersonView>,
     /// The cursor of the next page, when there is one (not for a search).
-    older: Option<i64>,
+    older: Option<PersonSeq>,
     /// What was just done to someone (suppressed, deleted).
     done: String,
 }
@@ -56,8 +56,8 @@ async fn read_people(
     state: &UiState,
     workspace_id: WorkspaceId,
     query: &str,
-    before: Option<i64>,
-) -> Result<(Vec<PersonView>, Option<i64>), UiError> {
+    before: Option<PersonSeq>,
+) -> Result<(Vec<PersonView>, Option<PersonSeq>), UiError> {
     let query = query.trim().to_owned();
     if !query.is_empty() {
         let people = state
@@ -84,7 +84,13 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
-    let (people, older) = read_people(&state, workspace_id, &query.q, query.before).await?;
+    let (people, older) = read_people(
+        &state,
+        workspace_id,
+        &query.q,
+        query.before.map(PersonSeq::new),
+    )
+    .await?;
     Ok(render(&PeoplePage {
         layout: Layout::signed_in(&user, Some(workspace_id)),
         workspace,
@@ -143,7 +149,7 @@ pub struct ProfileQuery {
 pub async fn profile(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, seq)): Path<(WorkspaceId, i64)>,
+    Path((workspace_id, seq)): Path<(WorkspaceId, PersonSeq)>,
     Query(query): Query<ProfileQuery>,
 ) -> Result<Response, UiError> {
     let before = query.before;

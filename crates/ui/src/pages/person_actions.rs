@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_domain::WorkspaceId;
+use herald_domain::{PersonSeq, WorkspaceId};
 use herald_ingest::Operation;
 use serde::Deserialize;
 
@@ -74,7 +74,7 @@ struct ConfirmPage {
 pub async fn confirm(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, seq, action)): Path<(WorkspaceId, i64, String)>,
+    Path((workspace_id, seq, action)): Path<(WorkspaceId, PersonSeq, String)>,
 ) -> Result<Response, UiError> {
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let action = Action::parse(&action)?;
@@ -102,7 +102,7 @@ pub struct CsrfForm {
 pub async fn act(
     State(state): State<UiState>,
     user: SignedIn,
-    Path((workspace_id, seq, action)): Path<(WorkspaceId, i64, String)>,
+    Path((workspace_id, seq, action)): Path<(WorkspaceId, PersonSeq, String)>,
     Form(input): Form<CsrfForm>,
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_domain::{WorkspaceId, limits};
+use herald_domain::{PersonSeq, WorkspaceId, limits};
 use herald_ingest::Operation;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -53,7 +53,7 @@ fn event_data(text: &str) -> Result<Value, String> {
 pub(super) async fn checked(
     state: &UiState,
     workspace_id: WorkspaceId,
-    seq: i64,
+    seq: PersonSeq,
     name: &str,
     data: &str,
 ) -> Result<Result<Operation, String>, UiError> {
@@ -81,7 +81,7 @@ pub(super) async fn checked(
 async fn deliver(
     state: &UiState,
     workspace_id: WorkspaceId,
-    seq: i64,
+    seq: PersonSeq,
     name: &str,
     data: &str,
 ) -> Result<Result<(), String>, UiError> {
@@ -94,7 +94,7 @@ async fn deliver(
 }
 
 /// Where a sent event shows: the newest entry of the person's activity.
-fn sent(workspace_id: WorkspaceId, seq: i64, name: &str) -> Response {
+fn sent(workspace_id: WorkspaceId, seq: PersonSeq, name: &str) -> Response {
     let name: String = form_urlencoded::byte_serialize(name.trim().as_bytes()).collect();
     Redirect::to(&format!(
         "/ui/w/{workspace_id}/people/{seq}?sent={name}#activity"
@@ -110,7 +110,7 @@ pub struct SendDialog {
     pub open: bool,
     /// The page is about this person: no search.
     pub fixed: bool,
-    pub person: Option<i64>,
+    pub person: Option<PersonSeq>,
     pub person_label: String,
     pub name: String,
     pub data: String,
@@ -139,7 +139,7 @@ impl SendDialog {
     pub fn reopened(user: &SignedIn, workspace_id: WorkspaceId, input: DialogInput) -> Self {
         Self {
             open: true,
-            person: input.person.trim().parse::<i64>().ok(),
+            person: input.person.trim().parse::<PersonSeq>().ok(),
             person_label: input.person_query,
             name: input.name,
             data: input.data,
@@ -148,7 +148,12 @@ impl SendDialog {
     }
 
     /// The dialog of a person's own profile.
-    pub fn for_person(user: &SignedIn, workspace_id: WorkspaceId, seq: i64, label: &str) -> Self {
+    pub fn for_person(
+        user: &SignedIn,
+        workspace_id: WorkspaceId,
+        seq: PersonSeq,
+        label: &str,
+    ) -> Self {
         Self {
             fixed: true,
             person: Some(seq),
@@ -190,7 +195,7 @@ pub async fn send_any(
 ) -> Result<Response, UiError> {
     user.check_csrf(&input.csrf)?;
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
-    let person = input.person.trim().parse::<i64>().ok();
+    let person = input.person.trim().parse::<PersonSeq>().ok();
     let outcome = match person {
         Some(seq) => deliver(&state, workspace_id, seq, &input.name, &input.data).await?,
         None => Err("Choose a person: type part of their id or email, then pick them.".into()),

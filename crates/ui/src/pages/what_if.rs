@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use herald_dispatch::WhatIf;
-use herald_domain::WorkspaceId;
+use herald_domain::{PersonSeq, WorkspaceId};
 use herald_ingest::Operation;
 
 use super::render;
@@ -39,7 +39,7 @@ async fn answer(
     workspace_id: WorkspaceId,
     input: &DialogInput,
 ) -> Result<WhatIfView, UiError> {
-    let Some(seq) = input.person.trim().parse::<i64>().ok() else {
+    let Some(seq) = input.person.trim().parse::<PersonSeq>().ok() else {
         return Ok(WhatIfView::Refused(
             "Choose a person first: type part of their id or email, then pick them.".into(),
         ));
