@@ -204,6 +204,33 @@ fn engines_that_follow_the_store_see_every_nodes_writes_and_segments() {
 
 /// Waits, a few seconds at most, until `done` holds: leases and stored changes are the work of
 /// other threads.
+/// Two nodes on `first` and `second` and one manual clock: the first renews its leases once,
+/// then never again (it stops, as far as the leases can tell), and owns every partition; the
+/// second renews only when told, so that a test chooses when it takes over (`take_over`).
+fn owner_and_successor(
+    runtime: &tokio::runtime::Runtime,
+    first: &StoreHandle,
+    second: &StoreHandle,
+) -> (Arc<ManualClock>, [Node; 2]) {
+    let manual = Arc::new(ManualClock::new(NOW));
+    let clock: Arc<dyn Clock> = manual.clone();
+    let first_node = node(first, &clock, "first", Duration::from_secs(3600));
+    eventually("the first node owning every partition", || {
+        owned(runtime, &first_node) == 256
+    });
+    let second_node = node(second, &clock, "second", Duration::from_secs(3600));
+    (manual, [first_node, second_node])
+}
+
+/// Has the second node of `owner_and_successor` renew, once the first's leases ran out, and
+/// waits until it owns every partition.
+fn take_over(runtime: &tokio::runtime::Runtime, nodes: &[Node; 2]) {
+    nodes[1].segments.renew_leases();
+    eventually("the second node owning every partition", || {
+        owned(runtime, &nodes[1]) == 256
+    });
+}
+
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..500 {
         if done() {
@@ -246,16 +273,7 @@ fn owners_store_each_change_once_and_a_takeover_stores_what_was_left() {
         workspace,
         _schema,
     } = shared("owners");
-    let manual = Arc::new(ManualClock::new(NOW));
-    let clock: Arc<dyn Clock> = manual.clone();
-    // The first node renews once, then never again: it stops, as far as the leases can tell.
-    let first_node = node(&first, &clock, "first", Duration::from_secs(3600));
-    eventually("the first node owning every partition", || {
-        owned(&runtime, &first_node) == 256
-    });
-    // The second renews only when told, so that the test chooses when it takes over.
-    let second_node = node(&second, &clock, "second", Duration::from_secs(3600));
-    let nodes = [first_node, second_node];
+    let (manual, nodes) = owner_and_successor(&runtime, &first, &second);
     let submit = |node: &Node, items: Vec<Value>| {
         crate::loading_tests::submit(&node.ingest, &runtime, workspace, &items);
     };
@@ -283,10 +301,7 @@ fn owners_store_each_change_once_and_a_takeover_stores_what_was_left() {
         assert_eq!(members(&runtime, node, workspace, segment), regulars(1));
     }
     assert_eq!(stored(&first, workspace, segment), regulars(0));
-    nodes[1].segments.renew_leases();
-    eventually("the second node owning every partition", || {
-        owned(&runtime, &nodes[1]) == 256
-    });
+    take_over(&runtime, &nodes);
     assert_eq!(owned(&runtime, &nodes[0]), 0);
     eventually("the later entries stored", || {
         stored(&second, workspace, segment) == regulars(1)
@@ -422,14 +437,7 @@ fn the_entries_of_an_interrupted_build_are_taken_over_as_build_entries() {
         workspace,
         _schema,
     } = shared("interrupted");
-    let manual = Arc::new(ManualClock::new(NOW));
-    let clock: Arc<dyn Clock> = manual.clone();
-    let first_node = node(&first, &clock, "first", Duration::from_secs(3600));
-    eventually("the first node owning every partition", || {
-        owned(&runtime, &first_node) == 256
-    });
-    let second_node = node(&second, &clock, "second", Duration::from_secs(3600));
-    let nodes = [first_node, second_node];
+    let (manual, nodes) = owner_and_successor(&runtime, &first, &second);
     buy_in_turns(&runtime, workspace, &nodes, 4);
     let segment = regulars_segment(&runtime, &nodes[1], workspace);
     let regulars: BTreeSet<String> = (0..PEOPLE)
@@ -480,10 +488,7 @@ fn the_entries_of_an_interrupted_build_are_taken_over_as_build_entries() {
 
     // The first node's leases run out, and the second takes every partition over.
     manual.set(NOW + 20).expect("the clock moves forward");
-    nodes[1].segments.renew_leases();
-    eventually("the second node owning every partition", || {
-        owned(&runtime, &nodes[1]) == 256
-    });
+    take_over(&runtime, &nodes);
     eventually("the entries stored again", || {
         stored(&second, workspace, segment) == regulars
     });
