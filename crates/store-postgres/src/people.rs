@@ -400,49 +400,13 @@ pub(crate) fn unsuppress(
 mod tests {
     use herald_domain::PersonSeq;
     use herald_domain::WorkspaceId;
-    use herald_store::{NewPerson, NewWorkspace, StoreHandle};
-    use serde_json::Map;
+    use herald_store::StoreHandle;
+    use herald_store::conformance::{new_person, new_workspace};
 
     fn make_store() -> (StoreHandle, crate::test_database::TestSchema) {
         let schema = crate::test_database::TestSchema::new();
         let store = crate::PostgresStore::open_handle(&schema.options()).expect("the store opens");
         (store, schema)
-    }
-
-    fn new_workspace(store: &StoreHandle) -> WorkspaceId {
-        let new = NewWorkspace {
-            name: "people".into(),
-            site_id: "site-people".into(),
-            api_key_hash: "key-people".into(),
-            app_api_key_hash: "app-people".into(),
-            created_at: 1,
-        };
-        store
-            .write_blocking(move |tx| tx.create_workspace(&new))
-            .expect("store works")
-            .expect("workspace created")
-            .id
-    }
-
-    fn new_person(
-        store: &StoreHandle,
-        workspace_id: WorkspaceId,
-        id: &str,
-        email: Option<&str>,
-    ) -> PersonSeq {
-        let new = NewPerson {
-            workspace_id,
-            cio_id: format!("cio{id}"),
-            id: Some(id.into()),
-            email: email.map(Into::into),
-            attributes: Map::new(),
-            created_at: 10,
-        };
-        store
-            .write_blocking(move |tx| tx.insert_person(&new))
-            .expect("store works")
-            .expect("person created")
-            .seq
     }
 
     fn search(
@@ -461,7 +425,7 @@ mod tests {
     #[test]
     fn search_prefixes_match_literally_and_in_byte_order() {
         let (store, _schema) = make_store();
-        let ws = new_workspace(&store);
+        let ws = new_workspace(&store, "people");
         let percent = new_person(&store, ws, "a%1", None);
         let underscore = new_person(&store, ws, "a_1", Some("X_Y@example.com"));
         let backslash = new_person(&store, ws, "a\\1", None);
@@ -489,7 +453,7 @@ mod tests {
     #[test]
     fn person_ids_answer_in_the_order_asked() {
         let (store, _schema) = make_store();
-        let ws = new_workspace(&store);
+        let ws = new_workspace(&store, "people");
         let ann = new_person(&store, ws, "ann", None);
         let bob = new_person(&store, ws, "bob", None);
         let ids = store

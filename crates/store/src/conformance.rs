@@ -74,7 +74,9 @@ pub fn new_workspace(store: &StoreHandle, name: &str) -> WorkspaceId {
         .id
 }
 
-fn new_person(
+/// Stores a person with this id (and `cio` before it as their cio_id) and email; returns their
+/// seq. Public for the tests of other crates that need people on a real store.
+pub fn new_person(
     store: &StoreHandle,
     workspace_id: WorkspaceId,
     id: &str,
