@@ -1,5 +1,5 @@
-//! Authentication extractors: Basic `site_id:api_key` for the Track API and Bearer App API key
-//! for the App API.
+//! Authentication extractors: Basic `site_id:api_key` for the Track API, Bearer App API key
+//! for the App API, and Basic `write_key:` for the Data Pipelines API.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -17,6 +17,10 @@ pub struct TrackWorkspace(pub WorkspaceId);
 /// The workspace an App API request is authenticated for.
 #[derive(Debug, Clone, Copy)]
 pub struct AppWorkspace(pub WorkspaceId);
+
+/// The workspace a Data Pipelines API request is authenticated for.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelinesWorkspace(pub WorkspaceId);
 
 pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -53,7 +57,7 @@ pub(crate) async fn track_workspace(
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(missing)?;
-    if let Some(workspace_id) = state.cached_track_key(&decoded) {
+    if let Some(workspace_id) = state.track_keys().get(&decoded) {
         state
             .intake()
             .admit_track(workspace_id, state.clock().now())?;
@@ -67,7 +71,9 @@ pub(crate) async fn track_workspace(
         .await?;
     match found {
         Some(credentials) if credentials.api_key_hash == hash_key(api_key) => {
-            state.cache_track_key(decoded.clone(), credentials.workspace.id);
+            state
+                .track_keys()
+                .insert(decoded.clone(), credentials.workspace.id);
             state
                 .intake()
                 .admit_track(credentials.workspace.id, state.clock().now())?;
@@ -93,7 +99,7 @@ impl FromRequestParts<AppState> for AppWorkspace {
             .ok_or_else(|| {
                 ApiError::unauthorized("the App API takes Authorization: Bearer <App API key>")
             })?;
-        if let Some(workspace_id) = state.cached_app_key(key) {
+        if let Some(workspace_id) = state.app_keys().get(key) {
             state
                 .intake()
                 .admit_app(workspace_id, state.clock().now())?;
@@ -106,7 +112,7 @@ impl FromRequestParts<AppState> for AppWorkspace {
             .await?;
         match found {
             Some(workspace) => {
-                state.cache_app_key(key.to_owned(), workspace.id);
+                state.app_keys().insert(key.to_owned(), workspace.id);
                 state
                     .intake()
                     .admit_app(workspace.id, state.clock().now())?;
@@ -114,5 +120,59 @@ impl FromRequestParts<AppState> for AppWorkspace {
             }
             None => Err(ApiError::unauthorized("unknown App API key")),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for PipelinesWorkspace {
+    type Rejection = ApiError;
+
+    /// Basic auth with the write key as the user name and an empty password. The Data Pipelines
+    /// paths (`/v1/track`, …) sit beside the App API's under `/v1`, so a Bearer key here is told
+    /// where it belongs.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let missing = || {
+            ApiError::unauthorized(
+                "missing or malformed credentials: the Data Pipelines API takes HTTP Basic auth with your workspace's write key as the user name and an empty password",
+            )
+        };
+        let header = authorization(&parts.headers).ok_or_else(missing)?;
+        if header.starts_with("Bearer ") || header.starts_with("bearer ") {
+            return Err(ApiError::unauthorized(
+                "this is a Data Pipelines API path: it takes HTTP Basic auth with your workspace's write key as the user name; Bearer App API keys are for the App API (/v1/customers, /v1/segments, …)",
+            ));
+        }
+        let encoded = header
+            .strip_prefix("Basic ")
+            .or_else(|| header.strip_prefix("basic "))
+            .ok_or_else(missing)?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(missing)?;
+        let write_key = decoded
+            .split_once(':')
+            .map_or(decoded.as_str(), |(user, _)| user);
+        let workspace_id = match state.write_keys().get(write_key) {
+            Some(workspace_id) => workspace_id,
+            None => {
+                let hash = hash_key(write_key);
+                let found = state
+                    .store()
+                    .read(move |reader| reader.workspace_by_write_key_hash(&hash))
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::unauthorized(
+                            "unknown write key: use the workspace's Pipelines write key (shown by `herald workspace create` and in Settings) as the user name; the site id and Track API key are for /api/v1 and /api/v2",
+                        )
+                    })?;
+                state.write_keys().insert(write_key.to_owned(), found.id);
+                found.id
+            }
+        };
+        state
+            .intake()
+            .admit_track(workspace_id, state.clock().now())?;
+        Ok(Self(workspace_id))
     }
 }

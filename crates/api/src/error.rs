@@ -19,6 +19,9 @@ pub enum Shape {
     MetaErrors,
     /// `{"errors":[{reason, field, message}]}`: Track v2.
     V2,
+    /// `{"meta":{"errors":["…"]}}` with every message, beside the v2 items that say where each
+    /// problem is: the Data Pipelines API.
+    Pipelines,
 }
 
 /// One item of a v2 error list.
@@ -101,7 +104,7 @@ impl ApiError {
 
     /// Lays the body out in another shape.
     pub fn with_shape(mut self, shape: Shape) -> Self {
-        if shape == Shape::V2 && self.items.is_empty() {
+        if matches!(shape, Shape::V2 | Shape::Pipelines) && self.items.is_empty() {
             self.items.push(V2ErrorItem {
                 reason: self.code.to_owned(),
                 field: None,
@@ -230,6 +233,16 @@ impl IntoResponse for ApiError {
             // exception message from it and would otherwise say "Unknown error".
             Shape::V2 => {
                 json!({"errors": self.items, "meta": {"error": self.message}, "code": self.code})
+            }
+            Shape::Pipelines => {
+                let messages: Vec<&str> = self
+                    .items
+                    .iter()
+                    .map(|item| item.message.as_str())
+                    .collect();
+                json!({"errors": self.items,
+                       "meta": {"error": self.message, "errors": messages},
+                       "code": self.code})
             }
         };
         let mut response = (self.status, axum::Json(body)).into_response();

@@ -1,10 +1,14 @@
 //! Herald's HTTP edge.
 //!
 //! [`router`] builds the axum router for the Track API (`/api/v1`, `/api/v2`, Basic auth with
-//! `site_id:api_key`), the App API (`/v1`, Bearer App API key) and the browser endpoints of
-//! `track.js` (`/api/v1/browser/{site_id}/…`, the public site id only). Handlers only translate
-//! between HTTP and the ingest and store crates; every failure leaves through [`ApiError`],
-//! which keeps Customer.io's body shapes and adds a stable machine `code`.
+//! `site_id:api_key`), the App API (`/v1`, Bearer App API key), the browser endpoints of
+//! `track.js` (`/api/v1/browser/{site_id}/…`, the public site id only) and the Data Pipelines
+//! API (`/v1/identify`, `/v1/track`, `/v1/page`, `/v1/screen`, `/v1/alias`, `/v1/group`,
+//! `/v1/batch`, Basic auth with the write key). The Data Pipelines paths share `/v1` with the
+//! App API: no path is both, and a credential of the wrong kind gets a 401 that says which one
+//! the path takes. Handlers only translate between HTTP and the ingest and store crates; every
+//! failure leaves through [`ApiError`], which keeps Customer.io's body shapes and adds a
+//! stable machine `code`.
 
 mod app_api;
 mod assets;
@@ -15,6 +19,7 @@ mod campaigns;
 mod deliveries;
 mod error;
 mod intake;
+mod pipelines;
 mod rate_limit;
 mod segments;
 pub mod snippet;
@@ -88,6 +93,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v2/entity", post(track_v2::entity))
         .route("/api/v2/batch", post(track_v2::batch))
+        .route("/v1/identify", post(pipelines::identify))
+        .route("/v1/track", post(pipelines::track))
+        .route("/v1/page", post(pipelines::page))
+        .route("/v1/screen", post(pipelines::screen))
+        .route("/v1/alias", post(pipelines::alias))
+        .route("/v1/group", post(pipelines::group))
+        .route("/v1/batch", post(pipelines::batch))
         .route("/v1/customers", get(app_api::customers_by_email))
         .route(
             "/v1/customers/{id}/attributes",

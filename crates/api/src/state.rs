@@ -48,10 +48,28 @@ struct Inner {
     info: ServerInfo,
     /// Credentials already checked, so that a request costs no key hashing or lookup. Keys never
     /// change once created, so entries never go stale.
-    track_keys: RwLock<HashMap<String, WorkspaceId>>,
-    app_keys: RwLock<HashMap<String, WorkspaceId>>,
+    track_keys: KeyCache,
+    app_keys: KeyCache,
+    write_keys: KeyCache,
     /// Site ids of the browser endpoints, which are public and authenticate nothing else.
-    site_ids: RwLock<HashMap<String, WorkspaceId>>,
+    site_ids: KeyCache,
+}
+
+/// Credentials (or site ids) already checked, and the workspace each belongs to. Each kind of
+/// credential has a cache of its own, so that one kind never passes for another.
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache(RwLock<HashMap<String, WorkspaceId>>);
+
+impl KeyCache {
+    pub(crate) fn get(&self, key: &str) -> Option<WorkspaceId> {
+        self.0.read().ok()?.get(key).copied()
+    }
+
+    pub(crate) fn insert(&self, key: String, workspace_id: WorkspaceId) {
+        if let Ok(mut keys) = self.0.write() {
+            keys.insert(key, workspace_id);
+        }
+    }
 }
 
 impl AppState {
@@ -69,9 +87,10 @@ impl AppState {
                 campaigns,
                 templates: herald_templates::Templates::new(),
                 info,
-                track_keys: RwLock::default(),
-                app_keys: RwLock::default(),
-                site_ids: RwLock::default(),
+                track_keys: KeyCache::default(),
+                app_keys: KeyCache::default(),
+                write_keys: KeyCache::default(),
+                site_ids: KeyCache::default(),
             }),
             browser: Arc::new(Browser::new(BrowserSettings::default())),
             intake: Arc::new(Intake::new(IntakeSettings::default())),
@@ -126,33 +145,23 @@ impl AppState {
         &self.inner.info
     }
 
-    pub(crate) fn cached_track_key(&self, credentials: &str) -> Option<WorkspaceId> {
-        self.inner.track_keys.read().ok()?.get(credentials).copied()
+    /// Track API credentials (`site_id:api_key`) already checked.
+    pub(crate) fn track_keys(&self) -> &KeyCache {
+        &self.inner.track_keys
     }
 
-    pub(crate) fn cache_track_key(&self, credentials: String, workspace_id: WorkspaceId) {
-        if let Ok(mut keys) = self.inner.track_keys.write() {
-            keys.insert(credentials, workspace_id);
-        }
+    /// App API keys already checked.
+    pub(crate) fn app_keys(&self) -> &KeyCache {
+        &self.inner.app_keys
     }
 
-    pub(crate) fn cached_app_key(&self, key: &str) -> Option<WorkspaceId> {
-        self.inner.app_keys.read().ok()?.get(key).copied()
+    /// Data Pipelines write keys already checked.
+    pub(crate) fn write_keys(&self) -> &KeyCache {
+        &self.inner.write_keys
     }
 
-    pub(crate) fn cache_app_key(&self, key: String, workspace_id: WorkspaceId) {
-        if let Ok(mut keys) = self.inner.app_keys.write() {
-            keys.insert(key, workspace_id);
-        }
-    }
-
-    pub(crate) fn cached_site_id(&self, site_id: &str) -> Option<WorkspaceId> {
-        self.inner.site_ids.read().ok()?.get(site_id).copied()
-    }
-
-    pub(crate) fn cache_site_id(&self, site_id: String, workspace_id: WorkspaceId) {
-        if let Ok(mut sites) = self.inner.site_ids.write() {
-            sites.insert(site_id, workspace_id);
-        }
+    /// Site ids of the browser endpoints already found.
+    pub(crate) fn site_ids(&self) -> &KeyCache {
+        &self.inner.site_ids
     }
 }

@@ -16,6 +16,13 @@ pub const MAX_EVENT_DATA_BYTES: usize = 100_000;
 pub const MAX_V2_ENTITY_BYTES: usize = 32 * 1024;
 /// Largest `/api/v2/batch` body; the limit is exclusive.
 pub const MAX_V2_BATCH_BYTES: usize = 500 * 1024;
+/// Largest Data Pipelines call (`/v1/track` and the others, and each call of a `/v1/batch`).
+pub const MAX_PIPELINES_CALL_BYTES: usize = 32 * 1024;
+/// Largest Data Pipelines `/v1/batch` body.
+pub const MAX_PIPELINES_BATCH_BYTES: usize = 500 * 1024;
+/// Longest Data Pipelines `messageId`, in bytes: the clients send UUIDs and
+/// `node-next-<ms>-<uuid>`, well under it.
+pub const MAX_MESSAGE_ID_BYTES: usize = 200;
 /// Largest v1 request body accepted before parsing.
 pub const MAX_V1_BODY_BYTES: usize = 1024 * 1024;
 

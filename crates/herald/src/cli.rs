@@ -215,7 +215,7 @@ pub enum WorkspaceCommand {
     /// Creates a workspace and prints its credentials once.
     Create {
         name: String,
-        /// Print `{"id","name","site_id","api_key","app_api_key"}`.
+        /// Print `{"id","name","site_id","api_key","app_api_key","write_key"}`.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -225,6 +225,14 @@ pub enum WorkspaceCommand {
     List {
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Gives a workspace created before Herald had the Data Pipelines API its write key, and
+    /// prints it once (a workspace that has one keeps it; Settings in the web UI shows it).
+    WriteKey {
+        /// The workspace [default: the only one].
+        name: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use herald_domain::{Clock, SystemClock};
 use herald_ingest::sealed_keys::{KeySealer, WorkspaceKeys};
-use herald_ingest::workspaces::{Credentials, generate};
+use herald_ingest::workspaces::{Credentials, generate, hash_key, random_hex};
 use herald_store::{StoreHandle, Workspace};
 
 use crate::cli::WorkspaceCommand;
@@ -26,7 +26,9 @@ pub fn create(
     let keys = WorkspaceKeys {
         api_key: credentials.api_key.clone(),
         app_api_key: credentials.app_api_key.clone(),
+        write_key: Some(credentials.write_key.clone()),
     };
+    let write_key_hash = hash_key(&credentials.write_key);
     let sealed = sealer
         .seal(&credentials.site_id, &keys)
         .context("cannot seal the new keys")?;
@@ -34,6 +36,7 @@ pub fn create(
         .write_blocking(move |tx| {
             let workspace = tx.create_workspace(&row)?;
             tx.set_workspace_keys(workspace.id, &sealed)?;
+            tx.set_write_key_hash(workspace.id, &write_key_hash)?;
             Ok::<_, herald_store::StoreError>(workspace)
         })
         .context("the store is unavailable")?
@@ -73,6 +76,22 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
                     );
                 }
             }
+            Ok(())
+        }
+        WorkspaceCommand::WriteKey { name, store } => {
+            let location = StoreLocation::load(config, store)?;
+            let opened = location.open()?;
+            let sealer = Settings::key_sealer(&location.data_dir)?;
+            let workspaces = opened
+                .read_blocking(|reader| reader.workspaces())
+                .context("cannot list workspaces")?;
+            let workspace = choose(workspaces, name.as_deref())?;
+            let write_key = give_write_key(&opened, &sealer, &workspace)?;
+            println!(
+                "workspace {:?}: keep this Data Pipelines write key, it is shown only once:",
+                workspace.name
+            );
+            println!("  Pipelines write key: {write_key}");
             Ok(())
         }
         WorkspaceCommand::Snippet {
@@ -147,4 +166,48 @@ pub fn print_credentials(credentials: &Credentials) {
     println!("  site id:       {}", credentials.site_id);
     println!("  Track API key: {}", credentials.api_key);
     println!("  App API key:   {}", credentials.app_api_key);
+    println!("  Pipelines write key: {}", credentials.write_key);
+}
+
+/// Gives a workspace made before workspaces had a Data Pipelines write key its key, sealed
+/// beside the other keys when the store keeps them, and returns it. A workspace that has one
+/// keeps it: running servers cache the keys they have checked.
+pub fn give_write_key(
+    store: &StoreHandle,
+    sealer: &KeySealer,
+    workspace: &Workspace,
+) -> anyhow::Result<String> {
+    let write_key = random_hex(16);
+    let hash = hash_key(&write_key);
+    let (id, site_id) = (workspace.id, workspace.site_id.clone());
+    let sealed = store
+        .read_blocking(move |reader| reader.workspace_keys_sealed(id))
+        .context("cannot read the workspace's keys")?;
+    let resealed = match sealed.and_then(|sealed| sealer.open(&site_id, &sealed)) {
+        Some(mut keys) => {
+            keys.write_key = Some(write_key.clone());
+            Some(
+                sealer
+                    .seal(&site_id, &keys)
+                    .context("cannot seal the keys")?,
+            )
+        }
+        None => None,
+    };
+    let given = store
+        .write_blocking(move |tx| {
+            let given = tx.set_write_key_hash(id, &hash)?;
+            if given && let Some(sealed) = &resealed {
+                tx.set_workspace_keys(id, sealed)?;
+            }
+            Ok::<_, herald_store::StoreError>(given)
+        })
+        .context("the store is unavailable")?
+        .context("cannot store the write key")?;
+    anyhow::ensure!(
+        given,
+        "the workspace {:?} already has a Data Pipelines write key: the web UI's Settings shows it",
+        workspace.name
+    );
+    Ok(write_key)
 }

@@ -15,6 +15,7 @@ pub mod service;
 pub mod snippet;
 pub mod triggers;
 pub mod validate;
+pub mod validate_pipelines;
 pub mod validate_v2;
 pub mod workspaces;
 

@@ -12,11 +12,14 @@ use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundK
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
-/// A workspace's two secret keys in clear.
+/// A workspace's secret keys in clear.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceKeys {
     pub api_key: String,
     pub app_api_key: String,
+    /// The Data Pipelines write key; absent in keys sealed before workspaces had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_key: Option<String>,
 }
 
 /// Why the sealing key could not be read or made.
@@ -144,6 +147,7 @@ mod tests {
         WorkspaceKeys {
             api_key: "track-key".into(),
             app_api_key: "app-key".into(),
+            write_key: Some("write-key".into()),
         }
     }
 

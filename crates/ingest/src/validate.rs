@@ -37,11 +37,11 @@ impl ValidationError {
         Self::new("malformed", None, message)
     }
 
-    fn field(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn field(field: &str, message: impl Into<String>) -> Self {
         Self::new("invalid", Some(field.to_owned()), message)
     }
 
-    fn required(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn required(field: &str, message: impl Into<String>) -> Self {
         Self::new("required", Some(field.to_owned()), message)
     }
 }

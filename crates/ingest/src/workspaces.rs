@@ -14,6 +14,8 @@ pub struct Credentials {
     pub site_id: String,
     pub api_key: String,
     pub app_api_key: String,
+    /// The Data Pipelines API's write key (Basic auth `write_key:`).
+    pub write_key: String,
 }
 
 /// Returns the SHA-256 of a key in hex, the form keys are stored and looked up in.
@@ -29,11 +31,13 @@ pub fn random_hex(bytes: usize) -> String {
 }
 
 /// Generates fresh credentials for a workspace named `name`: the row to store and the clear
-/// keys to print (the `id` is filled in once the row is stored).
+/// keys to print (the `id` is filled in once the row is stored). The write key's hash is not
+/// in the row: the caller stores it with `set_write_key_hash`, in the same write.
 pub fn generate(name: &str, now: UnixSeconds) -> (NewWorkspace, Credentials) {
     let site_id = random_hex(10);
     let api_key = random_hex(10);
     let app_api_key = random_hex(24);
+    let write_key = random_hex(16);
     let row = NewWorkspace {
         name: name.to_owned(),
         site_id: site_id.clone(),
@@ -47,6 +51,7 @@ pub fn generate(name: &str, now: UnixSeconds) -> (NewWorkspace, Credentials) {
         site_id,
         api_key,
         app_api_key,
+        write_key,
     };
     (row, credentials)
 }

@@ -111,6 +111,7 @@ pub(crate) const TABLES: &[Table] = &[
             ("app_api_key_hash", Text),
             ("created_at", Int),
             ("keys_sealed", Text),
+            ("write_key_hash", Text),
         ],
         key: &["id"],
         identity: Some("id"),

@@ -27,6 +27,9 @@ impl StoreRead for Pg<'_> {
     fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
         workspaces::workspace_by_app_key_hash(self, hash)
     }
+    fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
+        workspaces::workspace_by_write_key_hash(self, hash)
+    }
     fn person(
         &mut self,
         workspace_id: WorkspaceId,
@@ -416,6 +419,13 @@ impl StoreTx for Pg<'_> {
         sealed: &str,
     ) -> Result<(), StoreError> {
         workspaces::set_workspace_keys(self, workspace_id, sealed)
+    }
+    fn set_write_key_hash(
+        &mut self,
+        workspace_id: WorkspaceId,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        workspaces::set_write_key_hash(self, workspace_id, hash)
     }
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError> {
         segments::insert_segment(self, new)

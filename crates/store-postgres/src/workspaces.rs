@@ -63,6 +63,17 @@ pub(crate) fn workspace_by_app_key_hash(
     Ok(row.as_ref().map(workspace_from_row))
 }
 
+pub(crate) fn workspace_by_write_key_hash(
+    pg: &mut Pg<'_>,
+    hash: &str,
+) -> Result<Option<Workspace>, StoreError> {
+    let row = pg.query_opt(
+        "SELECT id, name, site_id, created_at FROM workspaces WHERE write_key_hash = $1",
+        &[&hash],
+    )?;
+    Ok(row.as_ref().map(workspace_from_row))
+}
+
 pub(crate) fn setting(pg: &mut Pg<'_>, key: &str) -> Result<Option<String>, StoreError> {
     let row = pg.query_opt("SELECT value FROM settings WHERE key = $1", &[&key])?;
     Ok(row.map(|row| row.get(0)))
@@ -239,6 +250,18 @@ pub(crate) fn set_workspace_keys(
         &[&workspace_id, &sealed],
     )?;
     Ok(())
+}
+
+pub(crate) fn set_write_key_hash(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+    hash: &str,
+) -> Result<bool, StoreError> {
+    let changed = pg.execute(
+        "UPDATE workspaces SET write_key_hash = $2 WHERE id = $1 AND write_key_hash IS NULL",
+        &[&workspace_id, &hash],
+    )?;
+    Ok(changed == 1)
 }
 
 /// How `herald doctor` names a row: SQLite's rowid has no equivalent on every table here.

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0013_runs_by_campaign_time.sql"),
     ),
     (14, include_str!("../migrations/0014_backfills.sql")),
+    (15, include_str!("../migrations/0015_write_keys.sql")),
 ];
 
 /// Checksums of earlier texts of a migration that a store may have recorded, and that count as

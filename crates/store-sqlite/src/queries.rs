@@ -309,6 +309,15 @@ impl StoreRead for Queries<'_> {
             .map_err(backend)
     }
 
+    fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
+        self.connection
+            .prepare_cached(
+                "SELECT id, name, site_id, created_at FROM workspaces WHERE write_key_hash = ?1",
+            )
+            .and_then(|mut statement| statement.query_row([hash], workspace_from_row).optional())
+            .map_err(backend)
+    }
+
     fn person(
         &mut self,
         workspace_id: WorkspaceId,

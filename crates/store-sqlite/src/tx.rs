@@ -58,6 +58,9 @@ impl StoreRead for Tx<'_, '_> {
     fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
         self.queries.workspace_by_app_key_hash(hash)
     }
+    fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
+        self.queries.workspace_by_write_key_hash(hash)
+    }
     fn person(
         &mut self,
         workspace_id: WorkspaceId,
@@ -651,6 +654,18 @@ impl StoreTx for Tx<'_, '_> {
             params![workspace_id, sealed],
         )?;
         Ok(())
+    }
+
+    fn set_write_key_hash(
+        &mut self,
+        workspace_id: WorkspaceId,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "UPDATE workspaces SET write_key_hash = ?2 WHERE id = ?1 AND write_key_hash IS NULL",
+            params![workspace_id, hash],
+        )?;
+        Ok(changed == 1)
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -187,6 +187,31 @@ pub fn workspaces_are_unique_by_name(store: &StoreHandle) {
         .read_blocking(|reader| reader.workspace_by_app_key_hash("app-a"))
         .expect("lookup");
     assert_eq!(by_app.map(|w| w.id), Some(first));
+    let (given, again) = store
+        .write_blocking(move |tx| {
+            let given = tx.set_write_key_hash(first, "write-a")?;
+            let again = tx.set_write_key_hash(first, "write-a2")?;
+            Ok::<_, StoreError>((given, again))
+        })
+        .expect("store works")
+        .expect("written");
+    assert!(given, "a workspace without a write key is given one");
+    assert!(!again, "a workspace keeps its first write key");
+    let taken = store
+        .write_blocking(move |tx| tx.set_write_key_hash(other, "write-a"))
+        .expect("store works");
+    assert!(
+        matches!(taken, Err(StoreError::Conflict(_))),
+        "write keys are unique: {taken:?}"
+    );
+    let by_write = store
+        .read_blocking(|reader| reader.workspace_by_write_key_hash("write-a"))
+        .expect("lookup");
+    assert_eq!(by_write.map(|w| w.id), Some(first));
+    let replaced = store
+        .read_blocking(|reader| reader.workspace_by_write_key_hash("write-a2"))
+        .expect("lookup");
+    assert!(replaced.is_none(), "the refused second key finds nothing");
     assert_eq!(
         store.read_blocking(|r| r.workspaces()).expect("list").len(),
         2,

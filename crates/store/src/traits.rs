@@ -73,6 +73,8 @@ pub trait StoreRead {
         site_id: &str,
     ) -> Result<Option<WorkspaceCredentials>, StoreError>;
     fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError>;
+    /// Finds the workspace whose Data Pipelines write key has this SHA-256.
+    fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError>;
 
     /// Finds the live (not deleted) person with this identifier.
     fn person(
@@ -400,6 +402,14 @@ pub trait StoreTx: StoreRead {
         workspace_id: WorkspaceId,
         sealed: &str,
     ) -> Result<(), StoreError>;
+    /// Gives a workspace its Data Pipelines write key (as its SHA-256). A workspace keeps the
+    /// first one it is given: returns `false`, changing nothing, when it already has one,
+    /// because servers cache keys they have checked and would go on taking a replaced one.
+    fn set_write_key_hash(
+        &mut self,
+        workspace_id: WorkspaceId,
+        hash: &str,
+    ) -> Result<bool, StoreError>;
 
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError>;
     /// Stores a new campaign; the row's `id` is ignored and the stored row is returned.

@@ -22,7 +22,7 @@ pub async fn workspace(state: &AppState, site_id: &str) -> Result<WorkspaceId, A
     if !plausible(site_id) {
         return Err(unknown());
     }
-    if let Some(workspace_id) = state.cached_site_id(site_id) {
+    if let Some(workspace_id) = state.site_ids().get(site_id) {
         return Ok(workspace_id);
     }
     let lookup = site_id.to_owned();
@@ -31,6 +31,8 @@ pub async fn workspace(state: &AppState, site_id: &str) -> Result<WorkspaceId, A
         .read(move |reader| reader.workspace_by_site_id(&lookup))
         .await?;
     let credentials = found.ok_or_else(unknown)?;
-    state.cache_site_id(site_id.to_owned(), credentials.workspace.id);
+    state
+        .site_ids()
+        .insert(site_id.to_owned(), credentials.workspace.id);
     Ok(credentials.workspace.id)
 }

@@ -65,6 +65,7 @@ pub struct Workspace {
     pub site_id: String,
     pub api_key: String,
     pub app_api_key: String,
+    pub write_key: String,
 }
 
 /// Runs `herald workspace create NAME --json` on a data dir.
@@ -93,6 +94,7 @@ pub fn create_workspace_with(mut command: Command, data_dir: &Path, name: &str) 
             .as_str()
             .expect("app_api_key")
             .to_owned(),
+        write_key: value["write_key"].as_str().expect("write_key").to_owned(),
     }
 }
 
@@ -274,6 +276,19 @@ impl TestApp {
             .basic_auth(&self.workspace.site_id, Some(&self.workspace.api_key))
             .header("content-type", content_type)
             .body(body);
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// Sends a Data Pipelines API call with Basic `write_key:`; `strict` adds `X-Strict-Mode: 1`.
+    pub async fn pipelines(&self, path: &str, body: Value, strict: bool) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .basic_auth(&self.workspace.write_key, Some(""))
+            .json(&body);
+        if strict {
+            request = request.header("x-strict-mode", "1");
+        }
         read(request.send().await.expect("request sent")).await
     }
 

@@ -19,6 +19,7 @@ mod ingest;
 mod liquid_overflow;
 mod nodes;
 mod overload;
+mod pipelines;
 mod receiver;
 mod restart;
 mod segments;

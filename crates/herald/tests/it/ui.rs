@@ -977,8 +977,12 @@ async fn settings_show_the_site_id_keys_behind_reveal_and_the_snippet() {
     let (status, _, page) = browser.get(&path).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(&app.workspace.site_id), "{page}");
-    // Masked: neither key is in the page, only their last four characters.
-    for key in [&app.workspace.api_key, &app.workspace.app_api_key] {
+    // Masked: no key is in the page, only their last four characters.
+    for key in [
+        &app.workspace.api_key,
+        &app.workspace.app_api_key,
+        &app.workspace.write_key,
+    ] {
         assert!(!page.contains(key.as_str()), "a key is masked: {page}");
         assert!(page.contains(&key[key.len() - 4..]), "{page}");
     }
@@ -1008,6 +1012,11 @@ async fn settings_show_the_site_id_keys_behind_reveal_and_the_snippet() {
         .post(&reveal, &[("csrf", &csrf), ("key", "app")])
         .await;
     assert!(shown.contains(&app.workspace.app_api_key), "{shown}");
+    let (_, _, shown) = browser
+        .post(&reveal, &[("csrf", &csrf), ("key", "write")])
+        .await;
+    assert!(shown.contains(&app.workspace.write_key), "{shown}");
+    assert!(shown.contains("Pipelines write key"), "{shown}");
 
     // Another user without this workspace reaches none of it.
     crate::helpers::create_workspace(&app.server.data_dir, "second");

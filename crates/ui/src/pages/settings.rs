@@ -1,5 +1,5 @@
-//! Settings: the workspace's site id, its Track API and App API keys (masked; Reveal shows one,
-//! with Copy) and the JavaScript snippet with Copy. Keys come from what the store keeps sealed
+//! Settings: the workspace's site id, its Track API and App API keys and its Data Pipelines
+//! write key (masked; Reveal shows one, with Copy) and the JavaScript snippet with Copy. Keys come from what the store keeps sealed
 //! (`herald_ingest::sealed_keys`): a workspace created before Herald sealed keys has only their
 //! hashes, and the page says so instead of showing a key.
 
@@ -44,10 +44,10 @@ impl KeyView {
         let chars: Vec<char> = key.chars().collect();
         Self {
             which,
-            label: if which == "track" {
-                "Track API key"
-            } else {
-                "App API key"
+            label: match which {
+                "track" => "Track API key",
+                "app" => "App API key",
+                _ => "Pipelines write key",
             },
             revealed: reveal.then(|| key.to_owned()),
             last_four: chars[chars.len().saturating_sub(4)..].iter().collect(),
@@ -64,6 +64,8 @@ struct SettingsPage {
     workspace: WorkspaceView,
     /// `None`: the workspace's keys were not kept.
     keys: Option<Vec<KeyView>>,
+    /// The workspace was made before workspaces had a Data Pipelines write key.
+    no_write_key: bool,
     snippet: Snippet,
 }
 
@@ -95,22 +97,12 @@ fn key_views(
     csrf: &str,
     workspace_id: WorkspaceId,
 ) -> Vec<KeyView> {
-    vec![
-        KeyView::new(
-            "track",
-            &keys.api_key,
-            reveal == "track",
-            csrf,
-            workspace_id,
-        ),
-        KeyView::new(
-            "app",
-            &keys.app_api_key,
-            reveal == "app",
-            csrf,
-            workspace_id,
-        ),
-    ]
+    let write = keys.write_key.as_ref().map(|key| ("write", key));
+    [("track", &keys.api_key), ("app", &keys.app_api_key)]
+        .into_iter()
+        .chain(write)
+        .map(|(which, key)| KeyView::new(which, key, reveal == which, csrf, workspace_id))
+        .collect()
 }
 
 async fn page(
@@ -124,6 +116,7 @@ async fn page(
     let csrf = &user.session.csrf_token;
     Ok(render(&SettingsPage {
         layout: Layout::signed_in(user, Some(workspace_id)),
+        no_write_key: keys.as_ref().is_some_and(|keys| keys.write_key.is_none()),
         keys: keys.map(|keys| key_views(&keys, reveal, csrf, workspace_id)),
         snippet: snippet(&workspace.site_id, &state.settings().public_url),
         workspace: WorkspaceView::from(workspace),
