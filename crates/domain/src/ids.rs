@@ -136,6 +136,12 @@ stored_id! {
     pub struct RunId;
 }
 
+stored_id! {
+    /// An object of a workspace (a company, an account): the store's internal number for it;
+    /// its public identifiers are its type's id and its `object_id`.
+    pub struct ObjectSeq;
+}
+
 #[cfg(test)]
 mod tests {
     use super::WorkspaceId;

@@ -13,7 +13,7 @@ mod panic;
 pub use activity::ActivityKind;
 pub use clock::{Clock, ClockError, ManualClock, SystemClock};
 pub use identifier::{IdType, Identifier};
-pub use ids::{CampaignId, PersonSeq, RunId, SegmentId, WorkspaceId};
+pub use ids::{CampaignId, ObjectSeq, PersonSeq, RunId, SegmentId, WorkspaceId};
 pub use panic::panic_message;
 
 /// Seconds since the unix epoch, the unit of every timestamp in Herald's public contract.

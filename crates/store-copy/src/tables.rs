@@ -169,6 +169,36 @@ pub(crate) const TABLES: &[Table] = &[
         workspace_from: None,
     },
     Table {
+        name: "objects",
+        columns: &[
+            ("seq", Int),
+            ("workspace_id", Int),
+            ("object_type_id", Text),
+            ("object_id", Text),
+            ("cio_object_id", Text),
+            ("attributes", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["seq"],
+        identity: Some("seq"),
+        workspace_from: None,
+    },
+    Table {
+        name: "relationships",
+        columns: &[
+            ("workspace_id", Int),
+            ("person_seq", Int),
+            ("object_seq", Int),
+            ("attributes", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["workspace_id", "person_seq", "object_seq"],
+        identity: None,
+        workspace_from: None,
+    },
+    Table {
         name: "suppressions",
         columns: &[
             ("workspace_id", Int),

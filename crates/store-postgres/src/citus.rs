@@ -33,6 +33,8 @@ pub(crate) const DISTRIBUTED: &[&str] = &[
     "enrollments",
     "runs",
     "deliveries",
+    "objects",
+    "relationships",
 ];
 
 /// Workspace-level tables, copied to every node.
@@ -72,21 +74,14 @@ pub(crate) fn one_connection_per_worker(client: &mut Client) -> Result<(), Store
 }
 
 /// Distributes the schema's tables, unless they are already: in one transaction, under the
-/// caller's migration lock, so that a crash leaves all of them distributed or none.
+/// caller's migration lock, so that a crash leaves all of them distributed or none. On a schema
+/// distributed by an earlier version, only the tables its later migrations made.
 pub(crate) fn distribute(client: &mut Client) -> Result<(), StoreError> {
     if !present(client)? {
         return Ok(());
     }
-    let done: bool = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_dist_partition
-                            WHERE logicalrelid = to_regclass('people'))",
-            &[],
-        )
-        .map_err(backend)?
-        .get(0);
-    if done {
-        return Ok(());
+    if placed(client, "people")? {
+        return distribute_new_tables(client);
     }
     let mut tx = client.transaction().map_err(backend)?;
     // Citus adds foreign keys over one connection per node, so nothing may run in parallel
@@ -119,15 +114,8 @@ pub(crate) fn distribute(client: &mut Client) -> Result<(), StoreError> {
             .map_err(backend)?;
     }
     for table in DISTRIBUTED {
-        let beside = if *table == "people" {
-            "default"
-        } else {
-            "people"
-        };
-        tx.batch_execute(&format!(
-            "SELECT create_distributed_table('{table}', 'workspace_id', colocate_with => '{beside}')"
-        ))
-        .map_err(backend)?;
+        tx.batch_execute(&distribute_statement(table))
+            .map_err(backend)?;
     }
     // Citus adds one constraint per statement.
     for (table, name, definition) in &keys {
@@ -153,6 +141,51 @@ pub(crate) const LOCAL: &[&str] = &[
     "delivery_metrics",
     "segment_purges",
 ];
+
+/// Whether Citus already places `table` (as distributed or reference table).
+fn placed(client: &mut impl postgres::GenericClient, table: &str) -> Result<bool, StoreError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = to_regclass($1))",
+            &[&table],
+        )
+        .map_err(backend)?
+        .get(0))
+}
+
+/// The statement that distributes one of [`DISTRIBUTED`] beside `people`.
+fn distribute_statement(table: &str) -> String {
+    let beside = if table == "people" {
+        "default"
+    } else {
+        "people"
+    };
+    format!(
+        "SELECT create_distributed_table('{table}', 'workspace_id', colocate_with => '{beside}')"
+    )
+}
+
+/// Places the tables a migration added after the schema was distributed. Such tables reference
+/// no other table (their migrations say why), so they need none of the foreign-key steps of
+/// the first distribution.
+fn distribute_new_tables(client: &mut Client) -> Result<(), StoreError> {
+    let mut tx = client.transaction().map_err(backend)?;
+    tx.batch_execute("SET LOCAL citus.multi_shard_modify_mode TO sequential")
+        .map_err(backend)?;
+    for table in REFERENCE {
+        if !placed(&mut tx, table)? {
+            tx.batch_execute(&format!("SELECT create_reference_table('{table}')"))
+                .map_err(backend)?;
+        }
+    }
+    for table in DISTRIBUTED {
+        if !placed(&mut tx, table)? {
+            tx.batch_execute(&distribute_statement(table))
+                .map_err(backend)?;
+        }
+    }
+    tx.commit().map_err(backend)
+}
 
 #[cfg(test)]
 mod tests {

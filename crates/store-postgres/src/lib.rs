@@ -21,6 +21,7 @@ mod claims;
 mod connection;
 mod leases;
 mod migrations;
+mod objects;
 mod people;
 mod pg;
 mod queries;

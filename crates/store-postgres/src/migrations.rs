@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_partition_leases.sql")),
     (3, include_str!("../migrations/0003_workspace_keys.sql")),
     (4, include_str!("../migrations/0004_write_keys.sql")),
+    (5, include_str!("../migrations/0005_objects.sql")),
 ];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node

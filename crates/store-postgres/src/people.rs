@@ -304,7 +304,7 @@ pub(crate) fn delete_person(
         "DELETE FROM anonymous_links WHERE workspace_id = $1 AND person_seq = $2",
         &[&workspace_id, &seq],
     )?;
-    Ok(())
+    crate::objects::delete_person_relationships(pg, workspace_id, seq)
 }
 
 pub(crate) fn upsert_device(

@@ -1,18 +1,19 @@
 //! The store's queries as the traits name them: each delegates to the module of its tables.
 
 use herald_domain::{
-    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+    CampaignId, Identifier, ObjectSeq, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
 };
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
-    NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError,
-    StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewObject,
+    NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount,
+    Person, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
+    StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use serde_json::{Map, Value};
 
 use crate::pg::Pg;
-use crate::{activities, campaigns, people, segments, workspaces};
+use crate::{activities, campaigns, objects, people, segments, workspaces};
 
 impl StoreRead for Pg<'_> {
     fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
@@ -57,6 +58,45 @@ impl StoreRead for Pg<'_> {
         person_seq: PersonSeq,
     ) -> Result<Vec<Device>, StoreError> {
         people::devices(self, workspace_id, person_seq)
+    }
+    fn object(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError> {
+        objects::object(self, workspace_id, object_type_id, object_id)
+    }
+    fn object_by_cio_id(
+        &mut self,
+        workspace_id: WorkspaceId,
+        cio_object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError> {
+        objects::object_by_cio_id(self, workspace_id, cio_object_id)
+    }
+    fn object_types(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<ObjectTypeCount>, StoreError> {
+        objects::object_types(self, workspace_id)
+    }
+    fn person_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<PersonRelationship>, StoreError> {
+        objects::person_relationships(self, workspace_id, person_seq, after, limit)
+    }
+    fn object_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_seq: ObjectSeq,
+        after: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRelationship>, StoreError> {
+        objects::object_relationships(self, workspace_id, object_seq, after, limit)
     }
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
         activities::activities(self, query)
@@ -373,6 +413,45 @@ impl StoreTx for Pg<'_> {
         token: &str,
     ) -> Result<bool, StoreError> {
         people::delete_device(self, workspace_id, person_seq, token)
+    }
+    fn insert_object(&mut self, new: &NewObject) -> Result<ObjectRow, StoreError> {
+        objects::insert_object(self, new)
+    }
+    fn update_object(&mut self, object: &ObjectRow) -> Result<(), StoreError> {
+        objects::update_object(self, object)
+    }
+    fn delete_object(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_seq: ObjectSeq,
+    ) -> Result<(), StoreError> {
+        objects::delete_object(self, workspace_id, object_seq)
+    }
+    fn save_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        object_seq: ObjectSeq,
+        attributes: &Map<String, Value>,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        objects::save_relationship(self, workspace_id, person_seq, object_seq, attributes, now)
+    }
+    fn delete_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        object_seq: ObjectSeq,
+    ) -> Result<bool, StoreError> {
+        objects::delete_relationship(self, workspace_id, person_seq, object_seq)
+    }
+    fn move_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
+    ) -> Result<(), StoreError> {
+        objects::move_relationships(self, workspace_id, from_seq, to_seq)
     }
     fn move_devices(
         &mut self,

@@ -13,6 +13,7 @@ mod doctor;
 mod histories;
 mod index_buffer;
 mod migrations;
+mod objects;
 mod people_pages;
 mod queries;
 mod readers;

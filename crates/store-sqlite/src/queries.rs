@@ -1,14 +1,15 @@
 //! The read queries, shared by reader threads and the writer's transactions.
 
 use herald_domain::{
-    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+    CampaignId, Identifier, ObjectSeq, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
 };
 use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
     DeliveryMetric, DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry,
-    MembershipChange, Person, RunRow, SegmentRow, SegmentState, SessionRow, StoreError, StoreRead,
-    StoredEvent, User, Workspace, WorkspaceCredentials,
+    MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonRelationship,
+    RunRow, SegmentRow, SegmentState, SessionRow, StoreError, StoreRead, StoredEvent, User,
+    Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -425,6 +426,62 @@ impl StoreRead for Queries<'_> {
             }
         }
         Ok(devices)
+    }
+
+    fn object(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError> {
+        crate::objects::object(self.connection, workspace_id, object_type_id, object_id)
+    }
+
+    fn object_by_cio_id(
+        &mut self,
+        workspace_id: WorkspaceId,
+        cio_object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError> {
+        crate::objects::object_by_cio_id(self.connection, workspace_id, cio_object_id)
+    }
+
+    fn object_types(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<ObjectTypeCount>, StoreError> {
+        crate::objects::object_types(self.connection, workspace_id)
+    }
+
+    fn person_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<PersonRelationship>, StoreError> {
+        crate::objects::person_relationships(
+            self.connection,
+            workspace_id,
+            person_seq,
+            after,
+            limit,
+        )
+    }
+
+    fn object_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_seq: ObjectSeq,
+        after: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRelationship>, StoreError> {
+        crate::objects::object_relationships(
+            self.connection,
+            workspace_id,
+            object_seq,
+            after,
+            limit,
+        )
     }
 
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {

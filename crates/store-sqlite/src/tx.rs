@@ -1,13 +1,14 @@
 //! The write queries, run by the writer inside its transaction.
 
 use herald_domain::{
-    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+    CampaignId, Identifier, ObjectSeq, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
 };
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
-    NewActivity, NewPerson, NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow,
-    SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
+    NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
+    ObjectRow, ObjectTypeCount, Person, PersonRelationship, RunRow, SegmentRow, SessionRow,
+    StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -95,6 +96,47 @@ impl StoreRead for Tx<'_, '_> {
         person_seq: PersonSeq,
     ) -> Result<Vec<Device>, StoreError> {
         self.queries.devices(workspace_id, person_seq)
+    }
+    fn object(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError> {
+        self.queries.object(workspace_id, object_type_id, object_id)
+    }
+    fn object_by_cio_id(
+        &mut self,
+        workspace_id: WorkspaceId,
+        cio_object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError> {
+        self.queries.object_by_cio_id(workspace_id, cio_object_id)
+    }
+    fn object_types(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<ObjectTypeCount>, StoreError> {
+        self.queries.object_types(workspace_id)
+    }
+    fn person_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<PersonRelationship>, StoreError> {
+        self.queries
+            .person_relationships(workspace_id, person_seq, after, limit)
+    }
+    fn object_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_seq: ObjectSeq,
+        after: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRelationship>, StoreError> {
+        self.queries
+            .object_relationships(workspace_id, object_seq, after, limit)
     }
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
         self.queries.activities(query)
@@ -423,7 +465,7 @@ impl StoreTx for Tx<'_, '_> {
             "DELETE FROM anonymous_links WHERE workspace_id = ?1 AND person_seq = ?2",
             params![workspace_id, seq],
         )?;
-        Ok(())
+        crate::objects::delete_person_relationships(self.connection(), workspace_id, seq)
     }
 
     fn append_activity(&mut self, new: &NewActivity) -> Result<Appended, StoreError> {
@@ -569,6 +611,58 @@ impl StoreTx for Tx<'_, '_> {
             params![workspace_id, person_seq, token],
         )?;
         Ok(changed > 0)
+    }
+
+    fn insert_object(&mut self, new: &NewObject) -> Result<ObjectRow, StoreError> {
+        crate::objects::insert_object(self.connection(), new)
+    }
+
+    fn update_object(&mut self, object: &ObjectRow) -> Result<(), StoreError> {
+        crate::objects::update_object(self.connection(), object)
+    }
+
+    fn delete_object(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_seq: ObjectSeq,
+    ) -> Result<(), StoreError> {
+        crate::objects::delete_object(self.connection(), workspace_id, object_seq)
+    }
+
+    fn save_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        object_seq: ObjectSeq,
+        attributes: &Map<String, Value>,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        crate::objects::save_relationship(
+            self.connection(),
+            workspace_id,
+            person_seq,
+            object_seq,
+            attributes,
+            now,
+        )
+    }
+
+    fn delete_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        object_seq: ObjectSeq,
+    ) -> Result<bool, StoreError> {
+        crate::objects::delete_relationship(self.connection(), workspace_id, person_seq, object_seq)
+    }
+
+    fn move_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
+    ) -> Result<(), StoreError> {
+        crate::objects::move_relationships(self.connection(), workspace_id, from_seq, to_seq)
     }
 
     fn move_devices(

@@ -44,6 +44,7 @@ macro_rules! store_conformance_tests {
             abandoned_writes_are_not_applied,
             users_sessions_and_their_workspaces,
             people_are_paged_newest_first_and_found_by_prefix,
+            objects_and_relationships_follow_their_people,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -56,6 +57,10 @@ macro_rules! store_conformance_tests {
         )*
     };
 }
+
+#[path = "conformance_objects.rs"]
+mod objects;
+pub use objects::objects_and_relationships_follow_their_people;
 
 /// Creates a workspace named `name` (its site id and key hashes made from the name); returns its
 /// id. Public for the tests of other crates that need one on a real store.

@@ -16,6 +16,7 @@ pub mod group_commit;
 mod handle;
 mod leases;
 mod log_position;
+mod objects;
 mod rows;
 mod states;
 mod traits;
@@ -30,6 +31,7 @@ pub use leases::{
     partition_of,
 };
 pub use log_position::LogPosition;
+pub use objects::{NewObject, ObjectRelationship, ObjectRow, ObjectTypeCount, PersonRelationship};
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};

@@ -1,15 +1,16 @@
 //! The traits a storage backend implements.
 
 use herald_domain::{
-    CampaignId, Identifier, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
+    CampaignId, Identifier, ObjectSeq, PersonSeq, RunId, SegmentId, UnixSeconds, WorkspaceId,
 };
 use serde_json::{Map, Value};
 
 use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewPerson,
-    NewSegment, NewUser, NewWorkspace, Person, RunRow, SegmentRow, SessionRow, StoreError,
-    StoredEvent, User, Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewObject,
+    NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount,
+    Person, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User,
+    Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -99,6 +100,41 @@ pub trait StoreRead {
         workspace_id: WorkspaceId,
         person_seq: PersonSeq,
     ) -> Result<Vec<Device>, StoreError>;
+    /// Finds an object by its type and its `object_id`.
+    fn object(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError>;
+    /// Finds an object by its `cio_object_id`, which is unique in its workspace.
+    fn object_by_cio_id(
+        &mut self,
+        workspace_id: WorkspaceId,
+        cio_object_id: &str,
+    ) -> Result<Option<ObjectRow>, StoreError>;
+    /// The object types a workspace has objects of, with their counts, by type id.
+    fn object_types(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<ObjectTypeCount>, StoreError>;
+    /// A person's relationships, in object order, after the object `after`, at most `limit`.
+    fn person_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<PersonRelationship>, StoreError>;
+    /// An object's relationships to live people, in person order, after the person `after`, at
+    /// most `limit`.
+    fn object_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_seq: ObjectSeq,
+        after: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRelationship>, StoreError>;
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError>;
     fn event_index(
         &mut self,
@@ -308,7 +344,8 @@ pub trait StoreTx: StoreRead {
     fn insert_person(&mut self, new: &NewPerson) -> Result<Person, StoreError>;
     /// Saves a person's identifiers, attributes and `updated_at`.
     fn update_person(&mut self, person: &Person) -> Result<(), StoreError>;
-    /// Marks a person deleted and frees their identifiers for a new profile.
+    /// Marks a person deleted and frees their identifiers for a new profile; their devices,
+    /// anonymous links and relationships go with them.
     fn delete_person(
         &mut self,
         workspace_id: WorkspaceId,
@@ -362,6 +399,39 @@ pub trait StoreTx: StoreRead {
         person_seq: PersonSeq,
         token: &str,
     ) -> Result<bool, StoreError>;
+    fn insert_object(&mut self, new: &NewObject) -> Result<ObjectRow, StoreError>;
+    /// Saves an object's attributes and `updated_at`.
+    fn update_object(&mut self, object: &ObjectRow) -> Result<(), StoreError>;
+    /// Deletes an object and its relationships.
+    fn delete_object(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_seq: ObjectSeq,
+    ) -> Result<(), StoreError>;
+    /// Creates a person's relationship to an object, or replaces its attributes.
+    fn save_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        object_seq: ObjectSeq,
+        attributes: &Map<String, Value>,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError>;
+    /// Removes a person's relationship to an object; returns whether there was one.
+    fn delete_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+        object_seq: ObjectSeq,
+    ) -> Result<bool, StoreError>;
+    /// Gives `to_seq` the relationships of `from_seq` it does not have (a merge); a
+    /// relationship both have keeps `to_seq`'s attributes. `from_seq` keeps none.
+    fn move_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        from_seq: PersonSeq,
+        to_seq: PersonSeq,
+    ) -> Result<(), StoreError>;
     fn move_devices(
         &mut self,
         workspace_id: WorkspaceId,
