@@ -43,10 +43,10 @@ pub async fn customers_by_email(
 
 #[derive(Debug, Deserialize)]
 pub struct IdTypeQuery {
-    id_type: Option<String>,
+    pub(crate) id_type: Option<String>,
 }
 
-fn find_person(
+pub(crate) fn find_person(
     reader: &mut dyn StoreRead,
     workspace_id: WorkspaceId,
     id_type: IdType,
@@ -55,7 +55,7 @@ fn find_person(
     reader.person(workspace_id, &Identifier::of_type(id_type, id))
 }
 
-fn customer_not_found(id: &str) -> ApiError {
+pub(crate) fn customer_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("no customer with the identifier {id:?}"))
 }
 
@@ -149,24 +149,11 @@ fn activity_json(activity: &Activity) -> Value {
 }
 
 fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
-    match limit {
-        None | Some("") => Ok(10),
-        Some(text) => match text.parse::<usize>() {
-            Ok(value) if (1..=100).contains(&value) => Ok(value),
-            _ => Err(ApiError::bad_request(format!(
-                "limit {text:?} must be a whole number from 1 to 100"
-            ))),
-        },
-    }
+    crate::paging::limit(limit, 10, 100)
 }
 
 fn parse_start(start: Option<&str>) -> Result<Option<i64>, ApiError> {
-    match start {
-        None | Some("") => Ok(None),
-        Some(text) => text.parse::<i64>().map(Some).map_err(|_| {
-            ApiError::bad_request(format!("start {text:?} is not a cursor returned as next"))
-        }),
-    }
+    crate::paging::start(start)
 }
 
 fn parse_kind(kind: Option<&str>) -> Result<Option<String>, ApiError> {

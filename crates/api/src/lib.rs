@@ -19,6 +19,8 @@ mod campaigns;
 mod deliveries;
 mod error;
 mod intake;
+mod objects;
+mod paging;
 mod pipelines;
 mod rate_limit;
 mod segments;
@@ -108,6 +110,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/customers/{id}/activities",
             get(app_api::customer_activities),
+        )
+        .route(
+            "/v1/customers/{id}/relationships",
+            get(objects::customer_relationships),
+        )
+        .route("/v1/object_types", get(objects::object_types))
+        .route(
+            "/v1/objects/{object_type_id}/{object_id}",
+            get(objects::object_attributes),
+        )
+        .route(
+            "/v1/objects/{object_type_id}/{object_id}/attributes",
+            get(objects::object_attributes),
+        )
+        .route(
+            "/v1/objects/{object_type_id}/{object_id}/relationships",
+            get(objects::object_relationships),
         )
         .route("/v1/activities", get(app_api::activities))
         .route("/v1/segments", post(segments::create).get(segments::list))

@@ -295,6 +295,7 @@ pub async fn unsubscribe(
             anonymous_id: None,
             attributes,
             update_only: true,
+            relationships: None,
         }));
     }
     // A resubscribe is not an `unsubscribed` outcome of the message; the attribute change above

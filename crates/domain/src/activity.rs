@@ -28,11 +28,15 @@ pub enum ActivityKind {
     DeliveryMetric,
     /// A campaign trigger matched but started nothing (the 72-hour rule, frequency, filter).
     TriggerSkipped,
+    /// The person was related to an object, or the relationship's attributes changed.
+    AddRelationship,
+    /// The person's relationship to an object ended.
+    DeleteRelationship,
 }
 
 impl ActivityKind {
     /// Every kind, for parsing and documentation.
-    pub const ALL: [ActivityKind; 18] = [
+    pub const ALL: [ActivityKind; 20] = [
         Self::Event,
         Self::Page,
         Self::Screen,
@@ -51,6 +55,8 @@ impl ActivityKind {
         Self::DeliveryFailed,
         Self::DeliveryMetric,
         Self::TriggerSkipped,
+        Self::AddRelationship,
+        Self::DeleteRelationship,
     ];
 
     /// Returns the wire name, as stored and as filtered on by `GET /v1/activities?type=`.
@@ -74,6 +80,8 @@ impl ActivityKind {
             Self::DeliveryFailed => "delivery_failed",
             Self::DeliveryMetric => "delivery_metric",
             Self::TriggerSkipped => "trigger_skipped",
+            Self::AddRelationship => "add_relationship",
+            Self::DeleteRelationship => "delete_relationship",
         }
     }
 

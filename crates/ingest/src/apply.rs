@@ -1,5 +1,6 @@
 //! Carrying out validated operations inside a store transaction: identity resolution, profile
-//! creation, attribute changes, anonymous attachment, merges, devices and suppression.
+//! creation, attribute changes, anonymous attachment, merges, devices and suppression; objects
+//! and relationships in `apply_objects.rs`.
 //!
 //! Every function here runs inside the writer's transaction, so what it reads is exactly what
 //! it changes: two identifies of the same new person can never create two profiles.
@@ -81,8 +82,23 @@ pub fn apply(
             )
         }
         Operation::Metric(metric) => record_metric(context.tx, workspace_id, metric, now),
+        Operation::ObjectIdentify {
+            object,
+            attributes,
+            people,
+        } => context.object_identify(object, attributes, people),
+        Operation::ObjectDelete { object } => context.object_delete(object),
+        Operation::ObjectRelationships { object, change } => {
+            context.object_relationships(object, change)
+        }
+        Operation::PersonRelationships { target, change } => {
+            context.person_relationships(target, change)
+        }
     }
 }
+
+#[path = "apply_objects.rs"]
+mod objects;
 
 struct Context<'t> {
     tx: &'t mut dyn StoreTx,
@@ -368,6 +384,9 @@ impl Context<'_> {
         if let Some(anonymous_id) = &input.anonymous_id {
             self.attach(anonymous_id, person.seq)?;
         }
+        if let Some(change) = &input.relationships {
+            self.relationships_of(person.seq, change)?;
+        }
         Ok(())
     }
 
@@ -581,9 +600,12 @@ impl Context<'_> {
             primary_person.seq,
             since,
         )?;
-        // Devices move before the secondary is deleted, because deleting a person drops theirs.
+        // Devices and relationships move before the secondary is deleted, because deleting a
+        // person drops theirs.
         self.tx
             .move_devices(self.workspace_id, secondary_person.seq, primary_person.seq)?;
+        self.tx
+            .move_relationships(self.workspace_id, secondary_person.seq, primary_person.seq)?;
         // The secondary is deleted before the primary is saved, so that its identifiers are
         // free for the primary to take.
         self.tx

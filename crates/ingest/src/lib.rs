@@ -15,11 +15,14 @@ pub mod service;
 pub mod snippet;
 pub mod triggers;
 pub mod validate;
+pub mod validate_objects;
 pub mod validate_pipelines;
 pub mod validate_v2;
 pub mod workspaces;
 
-pub use operation::{EventInput, Operation, PathIdentifier};
+pub use operation::{
+    EventInput, ObjectRef, Operation, PathIdentifier, Related, RelationshipChange,
+};
 pub use service::{Committed, Feed, Ingest};
 pub use triggers::{EventTriggers, NoTrigger, TriggerEvent};
 pub use validate::ValidationError;

@@ -74,6 +74,34 @@ pub struct EventInput {
     pub data: Map<String, Value>,
 }
 
+/// An object as an operation names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectRef {
+    /// By its type and its own id: the only form that can create an object.
+    Id {
+        object_type_id: String,
+        object_id: String,
+    },
+    /// By the id Herald generated for it (`cio_object_id`).
+    CioId(String),
+}
+
+/// One side of a relationship an operation names, with the relationship's attributes (a
+/// `null` or `""` value removes one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Related<T> {
+    pub other: T,
+    pub attributes: Map<String, Value>,
+}
+
+/// Relationships an operation adds or ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationshipChange<T> {
+    /// `true`: add (or update) them; `false`: end them.
+    pub add: bool,
+    pub with: Vec<Related<T>>,
+}
+
 /// Who a person is referred to as in an identify, merge or device call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdentifyInput {
@@ -86,6 +114,8 @@ pub struct IdentifyInput {
     pub attributes: Map<String, Value>,
     /// `_update: true`: only update an existing person, never create one.
     pub update_only: bool,
+    /// `cio_relationships`: the person's relationships to objects to add or end.
+    pub relationships: Option<RelationshipChange<ObjectRef>>,
 }
 
 /// One validated Track API operation.
@@ -130,4 +160,25 @@ pub enum Operation {
         identify: IdentifyInput,
     },
     Metric(DeliveryMetric),
+    /// Creates or updates an object (attributes with a `null` or `""` value are removed) and
+    /// relates people to it.
+    ObjectIdentify {
+        object: ObjectRef,
+        attributes: Map<String, Value>,
+        people: Vec<Related<PathIdentifier>>,
+    },
+    /// Deletes an object and its relationships.
+    ObjectDelete {
+        object: ObjectRef,
+    },
+    /// Adds or ends relationships of an object to people.
+    ObjectRelationships {
+        object: ObjectRef,
+        change: RelationshipChange<PathIdentifier>,
+    },
+    /// Adds or ends relationships of a person to objects.
+    PersonRelationships {
+        target: PathIdentifier,
+        change: RelationshipChange<ObjectRef>,
+    },
 }

@@ -132,9 +132,10 @@ pub fn identify(target: PathIdentifier, mut body: Map<String, Value>) -> Result<
         Some(Value::String(text)) => text == "true",
         _ => false,
     };
-    // Relationships and subscription preferences belong to features Herald does not model
-    // yet; they are accepted so that clients sending them keep working.
-    body.shift_remove("cio_relationships");
+    let relationships = match body.shift_remove("cio_relationships") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(crate::validate_objects::identify_relationships(&value)?),
+    };
     let id = match body.shift_remove("id") {
         None | Some(Value::Null) => None,
         Some(value) => Some(id_value(&value, "id")?),
@@ -166,6 +167,7 @@ pub fn identify(target: PathIdentifier, mut body: Map<String, Value>) -> Result<
         anonymous_id,
         attributes: body,
         update_only,
+        relationships,
     }))
 }
 

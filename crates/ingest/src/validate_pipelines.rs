@@ -11,7 +11,7 @@ use herald_domain::{ActivityKind, IdType, Identifier, UnixSeconds, limits};
 use serde_json::{Map, Value};
 
 use crate::decode::{describe, shorten};
-use crate::operation::{Operation, PathIdentifier};
+use crate::operation::{ObjectRef, Operation, PathIdentifier, Related, RelationshipChange};
 use crate::validate::{self, ValidationError};
 
 type Result<T> = std::result::Result<T, ValidationError>;
@@ -66,12 +66,7 @@ pub fn call(
         "page" => call.page(),
         "screen" => call.screen(),
         "alias" => call.alias(),
-        "group" => Err(ValidationError::new(
-            "unsupported",
-            Some("type".to_owned()),
-            "group calls are not supported by Herald yet (objects come next); identify, track, \
-             page, screen and alias are",
-        )),
+        "group" => call.group(),
         other => Err(ValidationError::field(
             "type",
             format!(
@@ -236,11 +231,19 @@ impl Call<'_> {
                 target: self.person("User Unsuppressed")?,
             }),
             "Report Delivery Event" => self.delivery_event(),
-            "Relationship Deleted" | "Object Deleted" => Err(ValidationError::new(
-                "unsupported",
-                Some("event".to_owned()),
-                format!("{name:?} acts on objects, which Herald does not support yet"),
-            )),
+            "Relationship Deleted" => Ok(Operation::PersonRelationships {
+                target: self.person("Relationship Deleted")?,
+                change: RelationshipChange {
+                    add: false,
+                    with: vec![Related {
+                        other: self.group_object("properties")?,
+                        attributes: Map::new(),
+                    }],
+                },
+            }),
+            "Object Deleted" | "Group Deleted" => Ok(Operation::ObjectDelete {
+                object: self.group_object("properties")?,
+            }),
             _ => self.event(self.body.get("event"), ActivityKind::Event),
         }
     }
@@ -298,6 +301,79 @@ impl Call<'_> {
                 "send a userId or an anonymousId: the person or visitor the event is for",
             )),
         }
+    }
+
+    /// The object a group call or a semantic event on objects names: `groupId`, of the type
+    /// `objectTypeId` (default 1), read at the top level or in `within` (`traits` or
+    /// `properties`).
+    fn group_object(&self, within: &str) -> Result<ObjectRef> {
+        let inner = self.body.get(within);
+        let read = |key: &str| {
+            self.body
+                .get(key)
+                .filter(|value| !value.is_null())
+                .or_else(|| inner.and_then(|inner| inner.get(key)))
+                .filter(|value| !value.is_null())
+        };
+        let mut identifiers = Map::new();
+        identifiers.insert(
+            "object_type_id".into(),
+            read("objectTypeId").cloned().unwrap_or(Value::from("1")),
+        );
+        identifiers.insert(
+            "object_id".into(),
+            read("groupId").cloned().ok_or_else(|| {
+                ValidationError::required("groupId", "groupId is required: the object's id")
+            })?,
+        );
+        crate::validate_objects::object_ref(Some(&Value::Object(identifiers)), "groupId")
+    }
+
+    /// `group`: creates or updates the object `groupId` with `traits` as its attributes, and
+    /// relates the user to it (with `traits.relationshipAttributes`).
+    fn group(&self) -> Result<Operation> {
+        let object = self.group_object("traits")?;
+        let mut traits = self.object("traits")?;
+        traits.shift_remove("objectTypeId");
+        let relationship = match traits
+            .shift_remove("relationshipAttributes")
+            .or_else(|| self.body.get("relationshipAttributes").cloned())
+        {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(attributes)) => attributes,
+            Some(other) => {
+                return Err(ValidationError::field(
+                    "traits.relationshipAttributes",
+                    format!(
+                        "relationshipAttributes must be an object, not {}",
+                        describe(&other)
+                    ),
+                ));
+            }
+        };
+        validate::attributes(&traits).map_err(|error| within("traits", error))?;
+        validate::attributes(&relationship)
+            .map_err(|error| within("traits.relationshipAttributes", error))?;
+        let people = match (self.user_id()?, self.optional_id("anonymousId")?) {
+            (Some(id), _) => vec![Related {
+                other: PathIdentifier::explicit(IdType::Id, id),
+                attributes: relationship,
+            }],
+            (None, Some(_)) => {
+                return Err(ValidationError::new(
+                    "unsupported",
+                    Some("anonymousId".to_owned()),
+                    "group with only an anonymousId: relationships of anonymous people are not \
+                     supported by Herald yet; send the group call once the person has a userId",
+                ));
+            }
+            (None, None) => Vec::new(),
+        };
+        Ok(Operation::ObjectIdentify {
+            object,
+            attributes: traits,
+            people,
+        })
     }
 
     fn alias(&self) -> Result<Operation> {

@@ -205,11 +205,64 @@ fn alias_merges_the_previous_id_into_the_user_id() {
 }
 
 #[test]
-fn groups_and_object_events_are_refused_rather_than_dropped() {
-    let group = one("group", json!({"userId": "u", "groupId": "acme"})).unwrap_err();
-    assert_eq!(group.reason, "unsupported");
-    let object = one("track", json!({"userId": "u", "event": "Object Deleted"})).unwrap_err();
-    assert_eq!(object.reason, "unsupported");
+fn groups_make_objects_and_relate_the_user() {
+    let group = one(
+        "group",
+        json!({"userId": "u", "groupId": "acme",
+               "traits": {"name": "Acme", "plan": "enterprise", "objectTypeId": "2",
+                          "relationshipAttributes": {"role": "admin"}}}),
+    )
+    .unwrap();
+    let Operation::ObjectIdentify {
+        object,
+        attributes,
+        people,
+    } = group
+    else {
+        panic!("not an object identify: {group:?}")
+    };
+    assert_eq!(
+        object,
+        ObjectRef::Id {
+            object_type_id: "2".into(),
+            object_id: "acme".into()
+        }
+    );
+    assert_eq!(
+        attributes,
+        *json!({"name": "Acme", "plan": "enterprise"})
+            .as_object()
+            .unwrap()
+    );
+    assert_eq!(people.len(), 1);
+    assert_eq!(people[0].other.raw, "u");
+    assert_eq!(people[0].attributes["role"], json!("admin"));
+    let default_type = one("group", json!({"userId": "u", "groupId": 7})).unwrap();
+    assert!(matches!(
+        default_type,
+        Operation::ObjectIdentify { object: ObjectRef::Id { ref object_type_id, ref object_id }, .. }
+            if object_type_id == "1" && object_id == "7"
+    ));
+    let no_group = one("group", json!({"userId": "u"})).unwrap_err();
+    assert_eq!(no_group.field.as_deref(), Some("groupId"));
+    let anonymous = one("group", json!({"anonymousId": "a", "groupId": "g"})).unwrap_err();
+    assert_eq!(anonymous.reason, "unsupported");
+    let deleted = one(
+        "track",
+        json!({"userId": "u", "event": "Relationship Deleted", "properties": {"groupId": "acme"}}),
+    )
+    .unwrap();
+    assert!(matches!(deleted, Operation::PersonRelationships { ref change, .. } if !change.add));
+    let object = one(
+        "track",
+        json!({"userId": "u", "event": "Object Deleted",
+               "properties": {"groupId": "acme", "objectTypeId": 3}}),
+    )
+    .unwrap();
+    assert!(matches!(
+        object,
+        Operation::ObjectDelete { object: ObjectRef::Id { ref object_type_id, .. } } if object_type_id == "3"
+    ));
     let unknown = call(None, &json!({"type": "flush"}), None, 0).unwrap_err();
     assert_eq!(unknown.field.as_deref(), Some("type"));
     let untyped = call(None, &json!({"userId": "u"}), None, 0).unwrap_err();

@@ -7,8 +7,7 @@ use crate::decode::{describe, shorten};
 use crate::operation::{Operation, PathIdentifier};
 use crate::validate::{self, ValidationError};
 
-/// Validates one v2 operation. `Ok(None)` means an operation Herald accepts but does not model
-/// yet (relationships), so it changes nothing.
+/// Validates one v2 operation. `Ok(None)` means an operation that changes nothing.
 pub fn operation(value: &Value, now: UnixSeconds) -> Result<Option<Operation>, ValidationError> {
     let Value::Object(body) = value else {
         return Err(ValidationError::body(format!(
@@ -21,11 +20,7 @@ pub fn operation(value: &Value, now: UnixSeconds) -> Result<Option<Operation>, V
     match kind {
         "person" => person(body, action),
         "delivery" => delivery(body, action, now),
-        "object" => Err(ValidationError::new(
-            "unsupported",
-            Some("type".to_owned()),
-            "object operations are not supported by Herald yet; person and delivery operations are",
-        )),
+        "object" => crate::validate_objects::object_operation(body, action).map(Some),
         "" => Err(ValidationError::new(
             "required",
             Some("type".to_owned()),
@@ -107,7 +102,16 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
                     ));
                 }
             };
-            validate::identify(target, attributes).map(Some)
+            let mut operation = validate::identify(target, attributes)?;
+            // v2 sends `cio_relationships` beside `attributes`, as a list.
+            if let (Operation::Identify(input), Some(value)) = (
+                &mut operation,
+                body.get("cio_relationships")
+                    .filter(|value| !value.is_null()),
+            ) {
+                input.relationships = Some(crate::validate_objects::identify_relationships(value)?);
+            }
+            Ok(Some(operation))
         }
         "delete" => Ok(Some(Operation::Delete { target })),
         "suppress" => Ok(Some(Operation::Suppress { target })),
@@ -144,7 +148,16 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
                 token: token.to_owned(),
             }))
         }
-        "add_relationships" | "delete_relationships" => Ok(None),
+        "add_relationships" | "delete_relationships" => Ok(Some(Operation::PersonRelationships {
+            target,
+            change: crate::operation::RelationshipChange {
+                add: action == "add_relationships",
+                with: crate::validate_objects::objects(
+                    body.get("cio_relationships"),
+                    "cio_relationships",
+                )?,
+            },
+        })),
         "" => Err(ValidationError::new(
             "required",
             Some("action".to_owned()),

@@ -1,5 +1,5 @@
 // Drives the unmodified official Data Pipelines clients against a running Herald:
-// customerio-node's PipelinesClient (every call, batch, strict mode) and
+// customerio-node's PipelinesClient (every call, group included, batch, strict mode) and
 // @customerio/cdp-analytics-node's batching Analytics class (every call type, flush by size and
 // by closeAndFlush). Each call's effect is read back through the App API with customerio-node's
 // APIClient. The Rust test crates/herald/tests/it/clients_node.rs runs it with:
@@ -136,8 +136,8 @@ step("strict mode turns a drop into a CustomerIORequestError; lenient mode store
   assert.equal(lenient.dropped?.[0]?.field, "userId", JSON.stringify(lenient));
   const error = await rejection(strict.identify({ anonymousId: "only-anon", traits: { a: 1 } }), 400);
   assert.match(error.message, /userId or traits\.email/);
-  const unsupported = await rejection(strict.group({ userId: "pl-2", groupId: "acme" }), 400);
-  assert.match(unsupported.message, /group calls are not supported/);
+  const anonymousGroup = await rejection(strict.group({ anonymousId: "only-anon", groupId: "acme" }), 400);
+  assert.match(anonymousGroup.message, /anonymous people are not supported/);
   await rejection(
     strict.batch([
       { type: "track", userId: "pl-strict", event: "ok" },
@@ -146,6 +146,27 @@ step("strict mode turns a drop into a CustomerIORequestError; lenient mode store
     400,
   );
   await gone("pl-strict");
+});
+
+step("group makes an object and relates the user, read back with the APIClient's object calls", async () => {
+  await strict.group({
+    userId: "pl-2",
+    groupId: "pl-acme",
+    traits: { name: "Acme", plan: "enterprise", objectTypeId: "1", relationshipAttributes: { role: "admin" } },
+  });
+  const object = await api.getObjectAttributes(1, "pl-acme");
+  assert.deepEqual(object.object.attributes, { name: "Acme", plan: "enterprise" });
+  const people = await api.getObjectRelationships(1, "pl-acme");
+  assert.deepEqual(people.cio_relationships.map((item) => item.identifiers.id), ["pl-2"]);
+  const objects = await api.getCustomerRelationships("pl-2");
+  assert.deepEqual(
+    objects.cio_relationships.map((item) => [item.identifiers.object_id, item.attributes]),
+    [["pl-acme", { role: "admin" }]],
+  );
+  const types = await api.listObjectTypes();
+  assert.deepEqual(types.types.map((type) => type.id), ["1"]);
+  await strict.track({ userId: "pl-2", event: "Relationship Deleted", properties: { groupId: "pl-acme" } });
+  assert.deepEqual((await api.getCustomerRelationships("pl-2")).cio_relationships, []);
 });
 
 step("cdp-analytics-node sends every call type in batches, flushed by size and by closeAndFlush", async () => {
@@ -164,6 +185,7 @@ step("cdp-analytics-node sends every call type in batches, flushed by size and b
   analytics.screen({ userId: "an-1", name: "Home" }, done);
   analytics.identify({ userId: "an-old", traits: { from: "old" } }, done);
   analytics.alias({ userId: "an-1", previousId: "an-old" }, done);
+  analytics.group({ userId: "an-1", groupId: "an-team", traits: { name: "Team" } }, done);
   await analytics.closeAndFlush({ timeout: 20000 });
   assert.deepEqual(failures, [], failures.map((failure) => String(failure?.reason ?? failure)).join("; "));
   assert.ok(requests.length >= 2, `expected a size flush and a closing flush, saw ${requests.length} requests`);
@@ -177,6 +199,8 @@ step("cdp-analytics-node sends every call type in batches, flushed by size and b
   assert.deepEqual(await activityNames("an-1", "event"), ["opened_app", "purchased"]);
   assert.deepEqual(await activityNames("an-1", "page"), ["https://shop.test/docs"]);
   assert.deepEqual(await activityNames("an-1", "screen"), ["Home"]);
+  const teams = await api.getCustomerRelationships("an-1");
+  assert.deepEqual(teams.cio_relationships.map((item) => item.identifiers.object_id), ["an-team"]);
 });
 
 let failed = 0;

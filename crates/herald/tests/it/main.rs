@@ -18,6 +18,7 @@ mod hostile_input;
 mod ingest;
 mod liquid_overflow;
 mod nodes;
+mod objects;
 mod overload;
 mod pipelines;
 mod receiver;

@@ -199,7 +199,7 @@ async fn bad_calls_are_dropped_and_said_or_refused_whole_in_strict_mode() {
     let batch = json!({"batch": [
         {"type": "track", "userId": "fay", "event": "signed_up"},
         {"type": "track", "event": "no_person"},
-        {"type": "group", "userId": "fay", "groupId": "acme"}
+        {"type": "group", "anonymousId": "visitor", "groupId": "acme"}
     ]});
     // Strict: refused whole, every problem listed with its index, nothing stored.
     let (status, body) = app.pipelines("/v1/batch", batch.clone(), true).await;

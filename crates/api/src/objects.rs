@@ -1,0 +1,220 @@
+//! App API reads of objects and relationships (Bearer): `GET /v1/object_types`,
+//! `GET /v1/objects/{type}/{id}` (and `/attributes`), `GET /v1/objects/{type}/{id}/relationships`
+//! and `GET /v1/customers/{id}/relationships`, in Customer.io's shapes.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use herald_domain::{ObjectSeq, PersonSeq, WorkspaceId};
+use herald_store::{ObjectRow, StoreError, StoreRead};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::app_api::{customer_not_found, find_person};
+use crate::auth::AppWorkspace;
+use crate::error::parse_id_type;
+use crate::{ApiError, AppState, paging};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+/// Relationships a page holds unless `limit` says otherwise, and at most.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    id_type: Option<String>,
+    start: Option<String>,
+    limit: Option<String>,
+}
+
+/// Every attribute dated with the time the row last changed: Herald keeps no time per
+/// attribute.
+fn timestamps(attributes: &Map<String, Value>, updated_at: i64) -> Value {
+    Value::Object(
+        attributes
+            .keys()
+            .map(|name| (name.clone(), json!(updated_at)))
+            .collect(),
+    )
+}
+
+fn object_identifiers(object: &ObjectRow) -> Value {
+    json!({"object_id": object.object_id, "cio_object_id": object.cio_object_id})
+}
+
+/// Finds the object a path names, by `object_id` or, with `id_type=cio_object_id`, by its
+/// `cio_object_id`.
+fn find_object(
+    reader: &mut dyn StoreRead,
+    workspace_id: WorkspaceId,
+    object_type_id: &str,
+    object_id: &str,
+    by_cio_id: bool,
+) -> Result<Option<ObjectRow>, StoreError> {
+    if by_cio_id {
+        Ok(reader
+            .object_by_cio_id(workspace_id, object_id)?
+            .filter(|object| object.object_type_id == object_type_id))
+    } else {
+        reader.object(workspace_id, object_type_id, object_id)
+    }
+}
+
+fn object_id_type(id_type: Option<&str>) -> Result<bool, ApiError> {
+    match id_type {
+        None | Some("" | "object_id") => Ok(false),
+        Some("cio_object_id") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "id_type {other:?} is not one of object_id, cio_object_id"
+        ))),
+    }
+}
+
+fn object_not_found(object_type_id: &str, object_id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no object of type {object_type_id} has the identifier {object_id:?}"
+    ))
+}
+
+/// `GET /v1/object_types`: the types the workspace has objects of. Herald keeps no names for
+/// types, so each is named by its number.
+pub async fn object_types(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+) -> Answer {
+    let types = state
+        .store()
+        .read(move |reader| reader.object_types(workspace_id))
+        .await?;
+    let types: Vec<Value> = types
+        .iter()
+        .map(|kind| {
+            let id = &kind.object_type_id;
+            json!({"id": id, "name": format!("Type {id}"), "singular_name": format!("Type {id}"),
+                   "slug": format!("type-{id}"), "singular_slug": format!("type-{id}"),
+                   "enabled": true, "icon": null, "objects": kind.objects})
+        })
+        .collect();
+    Ok(Json(json!({"types": types})))
+}
+
+/// `GET /v1/objects/{object_type_id}/{object_id}/attributes?id_type=` (and without
+/// `/attributes`).
+pub async fn object_attributes(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path((object_type_id, object_id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+) -> Answer {
+    let by_cio_id = object_id_type(query.id_type.as_deref())?;
+    let (type_id, id) = (object_type_id.clone(), object_id.clone());
+    let object = state
+        .store()
+        .read(move |reader| find_object(reader, workspace_id, &type_id, &id, by_cio_id))
+        .await?
+        .ok_or_else(|| object_not_found(&object_type_id, &object_id))?;
+    Ok(Json(json!({"object": {
+        "identifiers": object_identifiers(&object),
+        "object_type_id": object.object_type_id,
+        "attributes": object.attributes,
+        "timestamps": timestamps(&object.attributes, object.updated_at),
+        "created_at": object.created_at,
+        "updated_at": object.updated_at,
+    }})))
+}
+
+/// `GET /v1/objects/{object_type_id}/{object_id}/relationships?id_type=&start=&limit=`: the
+/// people related to the object, in the order they were created.
+pub async fn object_relationships(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path((object_type_id, object_id)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+) -> Answer {
+    let by_cio_id = object_id_type(query.id_type.as_deref())?;
+    let limit = paging::limit(query.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = paging::start(query.start.as_deref())?.map(PersonSeq::new);
+    let (type_id, id) = (object_type_id.clone(), object_id.clone());
+    let found = state
+        .store()
+        .read(move |reader| {
+            let Some(object) = find_object(reader, workspace_id, &type_id, &id, by_cio_id)? else {
+                return Ok(None);
+            };
+            reader
+                .object_relationships(workspace_id, object.seq, after, limit)
+                .map(|page| Some((object, page)))
+        })
+        .await?;
+    let (object, page) = found.ok_or_else(|| object_not_found(&object_type_id, &object_id))?;
+    let items: Vec<Value> = page
+        .iter()
+        .map(|relationship| {
+            let person = &relationship.person;
+            json!({
+                "identifiers": {"cio_id": person.cio_id, "id": person.id, "email": person.email},
+                "object_type_id": object.object_type_id,
+                "object_type_disabled": false,
+                "attributes": relationship.attributes,
+            })
+        })
+        .collect();
+    let last = page
+        .last()
+        .map(|relationship| relationship.person.seq.get());
+    Ok(Json(json!({
+        "cio_relationships": items,
+        "next": paging::next(last, page.len(), limit),
+    })))
+}
+
+/// `GET /v1/customers/{id}/relationships?id_type=&start=&limit=`: the objects a person is
+/// related to, with the relationships' attributes.
+pub async fn customer_relationships(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Answer {
+    let id_type = parse_id_type(query.id_type.as_deref())?;
+    let limit = paging::limit(query.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = paging::start(query.start.as_deref())?.map(ObjectSeq::new);
+    let lookup = id.clone();
+    let page = state
+        .store()
+        .read(move |reader| {
+            let Some(person) = find_person(reader, workspace_id, id_type, &lookup)? else {
+                return Ok(None);
+            };
+            reader
+                .person_relationships(workspace_id, person.seq, after, limit)
+                .map(Some)
+        })
+        .await?
+        .ok_or_else(|| customer_not_found(&id))?;
+    let items: Vec<Value> = page
+        .iter()
+        .map(|relationship| {
+            let object = &relationship.object;
+            // Customer.io types this one `object_type_id` as a number.
+            let type_number = object
+                .object_type_id
+                .parse::<u64>()
+                .map_or_else(|_| json!(object.object_type_id), |number| json!(number));
+            json!({
+                "object_type_id": type_number,
+                "identifiers": object_identifiers(object),
+                "attributes": relationship.attributes,
+                "timestamps": timestamps(&relationship.attributes, relationship.updated_at),
+                "object_attributes": object.attributes,
+            })
+        })
+        .collect();
+    let last = page
+        .last()
+        .map(|relationship| relationship.object.seq.get());
+    Ok(Json(json!({
+        "cio_relationships": items,
+        "next": paging::next(last, page.len(), limit),
+    })))
+}
