@@ -16,5 +16,10 @@ pub use identifier::{IdType, Identifier};
 pub use ids::{CampaignId, ObjectSeq, PersonSeq, RunId, SegmentId, WorkspaceId};
 pub use panic::panic_message;
 
+/// The attribute key under which segment conditions and messages see a person's relationships
+/// to objects. Customer.io reserves it (an identify's `cio_relationships` changes
+/// relationships, never an attribute), so no stored attribute has it.
+pub const RELATIONSHIPS_ATTRIBUTE: &str = "cio_relationships";
+
 /// Seconds since the unix epoch, the unit of every timestamp in Herald's public contract.
 pub type UnixSeconds = i64;

@@ -7,7 +7,9 @@
 
 use herald_domain::{ActivityKind, Identifier, PersonSeq, UnixSeconds, WorkspaceId, limits};
 use herald_segment_engine::{EventKind, EventRecord, Input};
-use herald_store::{Appended, NewActivity, NewPerson, Person, StoreError, StoreTx, StoredEvent};
+use herald_store::{
+    Appended, NewActivity, NewPerson, Person, PersonRelationship, StoreError, StoreTx, StoredEvent,
+};
 use serde_json::{Map, Value, json};
 
 use crate::metrics::{delivery_metric_of_event, record_metric};
@@ -136,10 +138,18 @@ fn identifiers_json(person: &Person) -> Value {
 }
 
 impl Context<'_> {
-    fn note_person(&mut self, person: &Person) {
+    /// Tells the segment engine a person's attributes, relationships included.
+    fn note_person(&mut self, person: &Person) -> Result<(), StoreError> {
+        let relationships =
+            herald_store::all_relationships(self.tx, self.workspace_id, person.seq)?;
+        self.note_person_with(person, &relationships);
+        Ok(())
+    }
+
+    fn note_person_with(&mut self, person: &Person, relationships: &[PersonRelationship]) {
         self.inputs.push(Input::Person {
             person: person.seq.get(),
-            attributes: person.attributes_with_identifiers(),
+            attributes: person.engine_attributes(relationships),
             first_seen: person.created_at,
         });
     }
@@ -213,7 +223,8 @@ impl Context<'_> {
             None,
             identifiers_json(&person),
         )?;
-        self.note_person(&person);
+        // A new person has no relationships yet.
+        self.note_person_with(&person, &[]);
         Ok(person)
     }
 
@@ -369,7 +380,7 @@ impl Context<'_> {
         if !changes.is_empty() {
             person.updated_at = self.now;
             self.tx.update_person(&person)?;
-            self.note_person(&person);
+            self.note_person(&person)?;
             for (name, from, to) in changes {
                 let mut data = Map::new();
                 data.insert(name.clone(), json!({"from": from, "to": to}));
@@ -634,7 +645,11 @@ impl Context<'_> {
             primary: primary_person.seq.get(),
             secondary: secondary_person.seq.get(),
             moved: moved.iter().map(engine_event).collect(),
-            attributes: primary_person.attributes_with_identifiers(),
+            attributes: primary_person.engine_attributes(&herald_store::all_relationships(
+                self.tx,
+                self.workspace_id,
+                primary_person.seq,
+            )?),
         });
         self.log(
             Some(primary_person.seq),

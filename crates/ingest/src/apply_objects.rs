@@ -2,7 +2,9 @@
 //! others) inside the writer's transaction.
 //!
 //! Relationships are logged as `add_relationship` and `delete_relationship` activities of the
-//! person. The segment engine does not read them yet, so nothing here feeds it.
+//! person. The segment engine sees a person's relationships, with their objects' attributes, as
+//! part of the person's attributes (`Person::engine_attributes`): every change of a
+//! relationship, or of an object's attributes, tells it the people concerned again.
 
 use herald_domain::{ActivityKind, ObjectSeq, PersonSeq};
 use herald_store::{NewObject, ObjectRow, StoreError};
@@ -29,6 +31,35 @@ fn change_attributes(attributes: &mut Map<String, Value>, changes: &Map<String, 
 }
 
 impl Context<'_> {
+    /// The live people related to an object.
+    fn people_of(&mut self, object: ObjectSeq) -> Result<Vec<PersonSeq>, StoreError> {
+        const PAGE: usize = 1000;
+        let mut people: Vec<PersonSeq> = Vec::new();
+        loop {
+            let page = self.tx.object_relationships(
+                self.workspace_id,
+                object,
+                people.last().copied(),
+                PAGE,
+            )?;
+            let full = page.len() == PAGE;
+            people.extend(page.into_iter().map(|relationship| relationship.person.seq));
+            if !full {
+                return Ok(people);
+            }
+        }
+    }
+
+    /// Tells the segment engine these people again, with their relationships as they are now.
+    fn renote(&mut self, people: &[PersonSeq]) -> Result<(), StoreError> {
+        for seq in people {
+            if let Some(person) = self.tx.person_by_seq(self.workspace_id, *seq)? {
+                self.note_person(&person)?;
+            }
+        }
+        Ok(())
+    }
+
     fn find_object(&mut self, object: &ObjectRef) -> Result<Option<ObjectRow>, StoreError> {
         match object {
             ObjectRef::Id {
@@ -50,6 +81,8 @@ impl Context<'_> {
             if change_attributes(&mut found.attributes, changes) {
                 found.updated_at = self.now;
                 self.tx.update_object(&found)?;
+                let people = self.people_of(found.seq)?;
+                self.renote(&people)?;
             }
             return Ok(Some(found));
         }
@@ -104,6 +137,7 @@ impl Context<'_> {
             &attributes,
             self.now,
         )?;
+        self.renote(&[person_seq])?;
         self.log(
             Some(person_seq),
             ActivityKind::AddRelationship,
@@ -118,6 +152,7 @@ impl Context<'_> {
             .tx
             .delete_relationship(self.workspace_id, person_seq, object.seq)?
         {
+            self.renote(&[person_seq])?;
             self.log(
                 Some(person_seq),
                 ActivityKind::DeleteRelationship,
@@ -164,7 +199,9 @@ impl Context<'_> {
 
     pub(super) fn object_delete(&mut self, object: &ObjectRef) -> Result<(), StoreError> {
         if let Some(row) = self.find_object(object)? {
+            let people = self.people_of(row.seq)?;
             self.tx.delete_object(self.workspace_id, row.seq)?;
+            self.renote(&people)?;
         }
         Ok(())
     }

@@ -28,6 +28,8 @@ pub enum Condition {
     Event(EventCondition),
     Attribute(Filter),
     Segment(SegmentId),
+    /// Related to an object of a type whose attributes pass filters (`relationship.rs`).
+    Relationship(crate::relationship::RelationshipCondition),
 }
 
 /// How many matching events an event condition asks for.
@@ -225,7 +227,7 @@ fn collect_event_names(condition: &Condition, found: &mut BTreeSet<String>) {
         Condition::Event(event) => {
             found.insert(event.name.clone());
         }
-        Condition::Segment(_) | Condition::Attribute(_) => {}
+        Condition::Segment(_) | Condition::Attribute(_) | Condition::Relationship(_) => {}
     }
 }
 
@@ -240,7 +242,7 @@ fn collect_references(condition: &Condition, found: &mut BTreeSet<SegmentId>) {
         Condition::Segment(id) => {
             found.insert(*id);
         }
-        Condition::Event(_) | Condition::Attribute(_) => {}
+        Condition::Event(_) | Condition::Attribute(_) | Condition::Relationship(_) => {}
     }
 }
 
@@ -305,6 +307,7 @@ fn parse_condition(value: &Value, path: &str, depth: usize) -> Result<Condition,
         )?))),
         "event" => parse_event(inner, &here).map(Condition::Event),
         "attribute" => parse_filter(inner, &here).map(Condition::Attribute),
+        "relationship" => parse_relationship(inner, &here).map(Condition::Relationship),
         "segment" => {
             let id = inner
                 .get("id")
@@ -320,9 +323,83 @@ fn parse_condition(value: &Value, path: &str, depth: usize) -> Result<Condition,
         }
         other => Err(error(
             path,
-            format!("unknown condition {other:?}: use and, or, not, event, attribute or segment"),
+            format!(
+                "unknown condition {other:?}: use and, or, not, event, attribute, relationship or segment"
+            ),
         )),
     }
+}
+
+/// Reads a list of filters (`where`); absent is none.
+fn parse_filters(value: Option<&Value>, path: &str) -> Result<Vec<Filter>, DefinitionError> {
+    match value {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| parse_filter(item, &format!("{path}[{index}]")))
+            .collect(),
+        Some(_) => Err(error(path, "this takes an array of filters")),
+    }
+}
+
+/// `{"relationship": {"object_type_id": "1", "where": [filters on the object's attributes],
+/// "relationship_where": [filters on the relationship's]}}`. Filters relative to now are
+/// refused: a related object's attributes are not watched for time to pass.
+fn parse_relationship(
+    value: &Value,
+    path: &str,
+) -> Result<crate::relationship::RelationshipCondition, DefinitionError> {
+    let Value::Object(object) = value else {
+        return Err(error(
+            path,
+            "relationship takes {\"object_type_id\": \"1\", \"where\": [filters]}",
+        ));
+    };
+    for key in object.keys() {
+        if !matches!(
+            key.as_str(),
+            "object_type_id" | "where" | "relationship_where"
+        ) {
+            return Err(error(
+                &join(path, key),
+                "unknown field of a relationship condition: use object_type_id, where and relationship_where",
+            ));
+        }
+    }
+    let type_path = join(path, "object_type_id");
+    let object_type_id = match object.get("object_type_id") {
+        Some(Value::String(text)) => text.trim().to_owned(),
+        Some(Value::Number(number)) => number.to_string(),
+        _ => {
+            return Err(error(
+                &type_path,
+                "a relationship condition needs the object_type_id, e.g. \"1\"",
+            ));
+        }
+    };
+    if object_type_id.is_empty() || !object_type_id.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(error(
+            &type_path,
+            "object_type_id is an object type's number, e.g. \"1\"",
+        ));
+    }
+    let read = |key: &str| -> Result<Vec<Filter>, DefinitionError> {
+        let here = join(path, key);
+        let filters = parse_filters(object.get(key), &here)?;
+        if let Some(index) = filters.iter().position(|filter| filter.op.is_relative()) {
+            return Err(error(
+                &format!("{here}[{index}].op"),
+                "before_ago and after_ago are not supported on objects: compare with before or after",
+            ));
+        }
+        Ok(filters)
+    };
+    Ok(crate::relationship::RelationshipCondition {
+        object_type_id,
+        filters: read("where")?,
+        relationship_filters: read("relationship_where")?,
+    })
 }
 
 fn positive_integer(value: &Value, path: &str) -> Result<u64, DefinitionError> {
@@ -473,22 +550,7 @@ fn parse_event(value: &Value, path: &str) -> Result<EventCondition, DefinitionEr
         }
         (None, None) => Window::Ever,
     };
-    let filters = match object.get("where") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => {
-            let mut filters = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                filters.push(parse_filter(item, &format!("{path}.where[{index}]"))?);
-            }
-            filters
-        }
-        Some(_) => {
-            return Err(error(
-                &join(path, "where"),
-                "where takes an array of filters",
-            ));
-        }
-    };
+    let filters = parse_filters(object.get("where"), &join(path, "where"))?;
     let require_profile_age = match object.get("require_profile_age") {
         None => false,
         Some(Value::Bool(flag)) => *flag,

@@ -81,6 +81,19 @@ fn node(
                 json!({"path": here, "type": "attribute", "value": value, "field": field, "actual": actual}),
             )
         }
+        Condition::Relationship(condition) => {
+            let here = join(path, "relationship");
+            let matching: Vec<Value> =
+                crate::relationship::matching(condition, &person.attributes, now)
+                    .filter_map(|related| related.get("object_id").cloned())
+                    .collect();
+            let value = !matching.is_empty();
+            (
+                value,
+                json!({"path": here, "type": "relationship", "value": value,
+                       "object_type_id": condition.object_type_id, "matching_objects": matching}),
+            )
+        }
         Condition::Segment(id) => {
             let here = join(path, "segment");
             let value = in_segment(*id);

@@ -17,11 +17,13 @@ pub mod history;
 pub mod input;
 mod json_text;
 pub mod reference;
+pub mod relationship;
 
 pub use definition::{Condition, Definition, DefinitionError, EventCondition, Filter};
 pub use engine::{BuildChanges, Cause, Change, Changes, Engine, Origin, Preview, PreviewChange};
 pub use history::{EventKind, EventRecord, PersonHistory};
 pub use input::Input;
+pub use relationship::{RELATIONSHIPS_KEY, RelationshipCondition};
 
 /// A segment's id: the store's, a type of its own (see `herald_domain::ids`).
 pub use herald_domain::SegmentId;

@@ -18,6 +18,9 @@ pub fn matches(
         Condition::Or(children) => children.iter().any(|c| matches(c, person, in_segment, now)),
         Condition::Not(child) => !matches(child, person, in_segment, now),
         Condition::Attribute(filter) => holds(filter, &person.attributes, now),
+        Condition::Relationship(condition) => {
+            crate::relationship::holds_for(condition, &person.attributes, now)
+        }
         Condition::Segment(id) => in_segment(*id),
         Condition::Event(event) => event_matches(event, person, now),
     }

@@ -23,8 +23,9 @@ pub fn history_of(
         .into_iter()
         .map(engine_event)
         .collect();
+    let relationships = herald_store::all_relationships(reader, workspace_id, person_seq)?;
     Ok(Some(PersonHistory {
-        attributes: person.attributes_with_identifiers(),
+        attributes: person.engine_attributes(&relationships),
         first_seen: person.created_at,
         events,
         earliest_event: None,

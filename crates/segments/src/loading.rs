@@ -21,7 +21,9 @@ use herald_domain::{SegmentId, WorkspaceId};
 use std::sync::mpsc;
 
 use herald_segment_engine::{PersonHistory, PersonId};
-use herald_store::{Person, SegmentRow, StoreError, StoreHandle, StoreRead, StoredEvent};
+use herald_store::{
+    Person, PersonRelationship, SegmentRow, StoreError, StoreHandle, StoreRead, StoredEvent,
+};
 
 use crate::runner::Command;
 
@@ -108,8 +110,24 @@ fn read_all(
         }
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut gone = false;
+        // Relationships come by person, as the histories do: each history takes its own off
+        // the front.
+        let mut relationships = reader
+            .workspace_relationships(workspace.id)?
+            .into_iter()
+            .peekable();
         reader.for_each_history(workspace.id, &mut |person, events| {
-            chunk.push(history(person, events));
+            let mut own = Vec::new();
+            while let Some((seq, _)) = relationships.peek() {
+                if *seq > person.seq {
+                    break;
+                }
+                let (seq, relationship) = relationships.next().expect("peeked");
+                if seq == person.seq {
+                    own.push(relationship);
+                }
+            }
+            chunk.push(history(person, &own, events));
             if chunk.len() == CHUNK {
                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                 gone = sender.send(Loaded::People(full)).is_err();
@@ -128,9 +146,13 @@ fn read_all(
     Ok(())
 }
 
-fn history(person: Person, events: Vec<StoredEvent>) -> (PersonId, PersonHistory) {
+fn history(
+    person: Person,
+    relationships: &[PersonRelationship],
+    events: Vec<StoredEvent>,
+) -> (PersonId, PersonHistory) {
     let history = PersonHistory {
-        attributes: person.attributes_with_identifiers(),
+        attributes: person.engine_attributes(relationships),
         first_seen: person.created_at,
         events: events.into_iter().map(crate::load::engine_event).collect(),
         earliest_event: None,

@@ -92,31 +92,63 @@ pub(crate) fn person_relationships(
     after: Option<ObjectSeq>,
     limit: usize,
 ) -> Result<Vec<PersonRelationship>, StoreError> {
-    pg.all(
-        &format!(
-            "SELECT {OBJECT_COLUMNS}, r.attributes, r.created_at, r.updated_at
-             FROM relationships r JOIN objects o ON o.workspace_id = r.workspace_id AND o.seq = r.object_seq
-             WHERE r.workspace_id = $1 AND r.person_seq = $2 AND r.object_seq > $3
-             ORDER BY r.object_seq LIMIT $4"
-        ),
+    let found = relationships(
+        pg,
+        "r.workspace_id = $1 AND r.person_seq = $2 AND r.object_seq > $3 ORDER BY r.object_seq LIMIT $4",
         &[
             &workspace_id,
             &person_seq,
             &after.map_or(0, ObjectSeq::get),
             &limit_of(limit),
         ],
+    )?;
+    Ok(found
+        .into_iter()
+        .map(|(_, relationship)| relationship)
+        .collect())
+}
+
+pub(crate) fn workspace_relationships(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
+    relationships(
+        pg,
+        "r.workspace_id = $1 ORDER BY r.person_seq, r.object_seq",
+        &[&workspace_id],
+    )
+}
+
+/// Relationships with their objects, the rows `condition` (a `WHERE` clause and its order)
+/// picks.
+fn relationships(
+    pg: &mut Pg<'_>,
+    condition: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
+    pg.all(
+        &format!(
+            "SELECT {OBJECT_COLUMNS}, r.attributes, r.created_at, r.updated_at, r.person_seq
+             FROM relationships r JOIN objects o ON o.workspace_id = r.workspace_id AND o.seq = r.object_seq
+             WHERE {condition}"
+        ),
+        params,
         |row| {
             let object = object_from_row(row, 0)?;
+            let person_seq: PersonSeq = row.get(11);
             let attributes: String = row.get(8);
             let attributes = parse_object(&attributes).map_err(|error| {
                 corrupt_row("relationships", format!("{person_seq}/{}", object.seq), error)
             })?;
-            Ok(PersonRelationship {
-                object,
-                attributes,
-                created_at: row.get(9),
-                updated_at: row.get(10),
-            })
+            Ok((
+                person_seq,
+                PersonRelationship {
+                    object,
+                    attributes,
+                    created_at: row.get(9),
+                    updated_at: row.get(10),
+                },
+            ))
         },
     )
 }

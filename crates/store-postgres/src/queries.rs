@@ -89,6 +89,12 @@ impl StoreRead for Pg<'_> {
     ) -> Result<Vec<PersonRelationship>, StoreError> {
         objects::person_relationships(self, workspace_id, person_seq, after, limit)
     }
+    fn workspace_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
+        objects::workspace_relationships(self, workspace_id)
+    }
     fn object_relationships(
         &mut self,
         workspace_id: WorkspaceId,

@@ -113,35 +113,61 @@ pub(crate) fn person_relationships(
     after: Option<ObjectSeq>,
     limit: usize,
 ) -> Result<Vec<PersonRelationship>, StoreError> {
+    let found = relationships(
+        connection,
+        "r.workspace_id = ?1 AND r.person_seq = ?2 AND r.object_seq > ?3 ORDER BY r.object_seq LIMIT ?4",
+        params![
+            workspace_id,
+            person_seq,
+            after.map_or(0, ObjectSeq::get),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+    )?;
+    Ok(found
+        .into_iter()
+        .map(|(_, relationship)| relationship)
+        .collect())
+}
+
+pub(crate) fn workspace_relationships(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
+    relationships(
+        connection,
+        "r.workspace_id = ?1 ORDER BY r.person_seq, r.object_seq",
+        params![workspace_id],
+    )
+}
+
+/// Relationships with their objects, the rows `condition` (a `WHERE` clause and its order)
+/// picks.
+fn relationships(
+    connection: &Connection,
+    condition: &str,
+    values: impl rusqlite::Params,
+) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
     let mut statement = connection
         .prepare_cached(&format!(
-            "SELECT {OBJECT_COLUMNS}, r.attributes, r.created_at, r.updated_at
+            "SELECT {OBJECT_COLUMNS}, r.attributes, r.created_at, r.updated_at, r.person_seq
              FROM relationships r JOIN objects o ON o.seq = r.object_seq
-             WHERE r.workspace_id = ?1 AND r.person_seq = ?2 AND r.object_seq > ?3
-             ORDER BY r.object_seq LIMIT ?4"
+             WHERE {condition}"
         ))
         .map_err(backend)?;
     let rows = statement
-        .query_map(
-            params![
-                workspace_id,
-                person_seq,
-                after.map_or(0, ObjectSeq::get),
-                i64::try_from(limit).unwrap_or(i64::MAX)
-            ],
-            |row| {
-                Ok((
-                    object_from_row(row, 0)?,
-                    row.get::<_, String>(8)?,
-                    row.get::<_, i64>(9)?,
-                    row.get::<_, i64>(10)?,
-                ))
-            },
-        )
+        .query_map(values, |row| {
+            Ok((
+                object_from_row(row, 0)?,
+                row.get::<_, String>(8)?,
+                row.get::<_, i64>(9)?,
+                row.get::<_, i64>(10)?,
+                row.get::<_, PersonSeq>(11)?,
+            ))
+        })
         .map_err(backend)?;
     let mut relationships = Vec::new();
     for row in rows {
-        let (object, attributes, created_at, updated_at) = row.map_err(backend)?;
+        let (object, attributes, created_at, updated_at, person_seq) = row.map_err(backend)?;
         let seq = object.0.seq;
         let decoded = finish_object(object).and_then(|object| {
             let attributes = parse_object(&attributes).map_err(|error| {
@@ -154,7 +180,7 @@ pub(crate) fn person_relationships(
                 updated_at,
             })
         });
-        relationships.extend(skip_corrupt(decoded)?);
+        relationships.extend(skip_corrupt(decoded)?.map(|relationship| (person_seq, relationship)));
     }
     Ok(relationships)
 }

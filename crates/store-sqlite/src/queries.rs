@@ -468,6 +468,13 @@ impl StoreRead for Queries<'_> {
         )
     }
 
+    fn workspace_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
+        crate::objects::workspace_relationships(self.connection, workspace_id)
+    }
+
     fn object_relationships(
         &mut self,
         workspace_id: WorkspaceId,

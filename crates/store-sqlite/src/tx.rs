@@ -128,6 +128,12 @@ impl StoreRead for Tx<'_, '_> {
         self.queries
             .person_relationships(workspace_id, person_seq, after, limit)
     }
+    fn workspace_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
+        self.queries.workspace_relationships(workspace_id)
+    }
     fn object_relationships(
         &mut self,
         workspace_id: WorkspaceId,

@@ -117,6 +117,18 @@ pub fn objects_and_relationships_follow_their_people(store: &StoreHandle) {
         .expect("read");
     let people: Vec<_> = of_acme.iter().map(|r| r.person.seq).collect();
     assert_eq!(people, [ann, bob]);
+    let all = store
+        .read_blocking(move |r| r.workspace_relationships(ws))
+        .expect("read");
+    let pairs: Vec<_> = all
+        .iter()
+        .map(|(person, r)| (*person, r.object.seq))
+        .collect();
+    assert_eq!(
+        pairs,
+        [(ann, acme), (ann, initech), (bob, acme)],
+        "by person, then object"
+    );
     let types = store
         .read_blocking(move |r| r.object_types(ws))
         .expect("read");

@@ -31,7 +31,10 @@ pub use leases::{
     partition_of,
 };
 pub use log_position::LogPosition;
-pub use objects::{NewObject, ObjectRelationship, ObjectRow, ObjectTypeCount, PersonRelationship};
+pub use objects::{
+    NewObject, ObjectRelationship, ObjectRow, ObjectTypeCount, PersonRelationship,
+    all_relationships,
+};
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};

@@ -2,11 +2,11 @@
 //! relationships to them, as Customer.io's Track API v2 and Data Pipelines `group` calls make
 //! them.
 
-use herald_domain::{ObjectSeq, UnixSeconds, WorkspaceId};
+use herald_domain::{ObjectSeq, PersonSeq, RELATIONSHIPS_ATTRIBUTE, UnixSeconds, WorkspaceId};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::Person;
+use crate::{Person, StoreError, StoreRead};
 
 /// A stored object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -43,6 +43,50 @@ pub struct PersonRelationship {
     pub attributes: Map<String, Value>,
     pub created_at: UnixSeconds,
     pub updated_at: UnixSeconds,
+}
+
+/// Every relationship of a person, page after page.
+pub fn all_relationships(
+    reader: &mut dyn StoreRead,
+    workspace_id: WorkspaceId,
+    person_seq: PersonSeq,
+) -> Result<Vec<PersonRelationship>, StoreError> {
+    const PAGE: usize = 1000;
+    let mut all: Vec<PersonRelationship> = Vec::new();
+    loop {
+        let after = all.last().map(|relationship| relationship.object.seq);
+        let page = reader.person_relationships(workspace_id, person_seq, after, PAGE)?;
+        let full = page.len() == PAGE;
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
+impl Person {
+    /// Returns the attributes segment conditions see ([`Person::attributes_with_identifiers`])
+    /// with the person's relationships under [`RELATIONSHIPS_ATTRIBUTE`], when they have any:
+    /// each with its object's type, id and attributes and its own attributes.
+    pub fn engine_attributes(&self, relationships: &[PersonRelationship]) -> Map<String, Value> {
+        let mut attributes = self.attributes_with_identifiers();
+        if !relationships.is_empty() {
+            let list = relationships
+                .iter()
+                .map(|relationship| {
+                    let object = &relationship.object;
+                    serde_json::json!({
+                        "object_type_id": object.object_type_id,
+                        "object_id": object.object_id,
+                        "attributes": object.attributes,
+                        "relationship_attributes": relationship.attributes,
+                    })
+                })
+                .collect();
+            attributes.insert(RELATIONSHIPS_ATTRIBUTE.into(), Value::Array(list));
+        }
+        attributes
+    }
 }
 
 /// A relationship seen from the object: the live person it relates.

@@ -126,6 +126,12 @@ pub trait StoreRead {
         after: Option<ObjectSeq>,
         limit: usize,
     ) -> Result<Vec<PersonRelationship>, StoreError>;
+    /// Every relationship of a workspace's people, by person and then object: what the
+    /// segment engine loads at start.
+    fn workspace_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError>;
     /// An object's relationships to live people, in person order, after the person `after`, at
     /// most `limit`.
     fn object_relationships(

@@ -304,3 +304,106 @@ async fn pipelines_group_calls_relate_people_to_objects() {
     assert_eq!(status, 200);
     assert_eq!(object(&app, "1", "globex").await, Err(404));
 }
+
+/// A segment on an object's attribute: people enter and leave when the object or their
+/// relationship to it changes, and a restart that rebuilds the engine from the stored history
+/// (no engine image) gives the same members.
+#[tokio::test]
+async fn segments_follow_objects_and_relationships_and_survive_a_restart() {
+    use crate::segments::{create_segment, members};
+    let mut app = TestApp::spawn_with(&["--engine-image-every=off"]).await;
+    batch(
+        &app,
+        json!([
+            {"type": "object", "action": "identify",
+             "identifiers": {"object_type_id": "1", "object_id": "acme"},
+             "attributes": {"plan": "free"},
+             "cio_relationships": [{"identifiers": {"id": "ann"},
+                                    "relationship_attributes": {"role": "admin"}}]},
+            {"type": "object", "action": "identify",
+             "identifiers": {"object_type_id": "1", "object_id": "globex"},
+             "attributes": {"plan": "enterprise"},
+             "cio_relationships": [{"identifiers": {"id": "bob"},
+                                    "relationship_attributes": {"role": "admin"}},
+                                   {"identifiers": {"id": "cy"},
+                                    "relationship_attributes": {"role": "viewer"}}]},
+            {"type": "object", "action": "identify",
+             "identifiers": {"object_type_id": "2", "object_id": "enterprise-course"},
+             "attributes": {"plan": "enterprise"},
+             "cio_relationships": [{"identifiers": {"id": "dee"}}]}
+        ]),
+    )
+    .await;
+    let enterprise_admins = create_segment(
+        &app,
+        Some(json!({"relationship": {"object_type_id": "1",
+            "where": [{"field": "plan", "op": "eq", "value": "enterprise"}],
+            "relationship_where": [{"field": "role", "op": "eq", "value": "admin"}]}})),
+    )
+    .await;
+    let with_objects =
+        create_segment(&app, Some(json!({"relationship": {"object_type_id": "1"}}))).await;
+    assert_eq!(members(&app, enterprise_admins).await, ["bob"]);
+    assert_eq!(members(&app, with_objects).await, ["ann", "bob", "cy"]);
+
+    // The object changes: ann enters without any call naming her.
+    batch(
+        &app,
+        json!([{"type": "object", "action": "identify",
+                "identifiers": {"object_type_id": "1", "object_id": "acme"},
+                "attributes": {"plan": "enterprise"}}]),
+    )
+    .await;
+    assert_eq!(members(&app, enterprise_admins).await, ["ann", "bob"]);
+    let (_, explained) = app
+        .app_get(&format!(
+            "/v1/segments/{enterprise_admins}/explain?customer_id=ann"
+        ))
+        .await;
+    assert!(explained.to_string().contains("acme"), "{explained}");
+
+    // The relationship changes or ends: bob and cy move.
+    batch(
+        &app,
+        json!([
+            {"type": "person", "action": "delete_relationships", "identifiers": {"id": "bob"},
+             "cio_relationships": [{"identifiers": {"object_type_id": "1", "object_id": "globex"}}]},
+            {"type": "person", "action": "add_relationships", "identifiers": {"id": "cy"},
+             "cio_relationships": [{"identifiers": {"object_type_id": "1", "object_id": "globex"},
+                                    "relationship_attributes": {"role": "admin"}}]}
+        ]),
+    )
+    .await;
+    assert_eq!(members(&app, enterprise_admins).await, ["ann", "cy"]);
+    assert_eq!(members(&app, with_objects).await, ["ann", "cy"]);
+    // An identify that changes attributes keeps the relationships the engine knows.
+    identify(&app, "ann", json!({"plan": "changed"})).await;
+    assert_eq!(members(&app, enterprise_admins).await, ["ann", "cy"]);
+
+    // The object goes: its people leave.
+    batch(
+        &app,
+        json!([{"type": "object", "action": "delete",
+                "identifiers": {"object_type_id": "1", "object_id": "acme"}}]),
+    )
+    .await;
+    assert_eq!(members(&app, enterprise_admins).await, ["cy"]);
+
+    let data_dir = app.server.data_dir.clone();
+    app.server.kill();
+    app.server = crate::helpers::Server::start(&data_dir, &["--engine-image-every=off"]);
+    assert_eq!(
+        members(&app, enterprise_admins).await,
+        ["cy"],
+        "rebuilt from the stored history with its relationships"
+    );
+    assert_eq!(members(&app, with_objects).await, ["cy"]);
+    batch(
+        &app,
+        json!([{"type": "object", "action": "identify",
+                "identifiers": {"object_type_id": "1", "object_id": "globex"},
+                "attributes": {"plan": "free"}}]),
+    )
+    .await;
+    assert!(members(&app, enterprise_admins).await.is_empty());
+}

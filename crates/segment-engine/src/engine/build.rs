@@ -383,7 +383,7 @@ impl Engine {
                 Some(table) => self.events.table(table).complete,
                 None => !self.partial,
             },
-            Condition::Attribute(_) | Condition::Segment(_) => true,
+            Condition::Attribute(_) | Condition::Segment(_) | Condition::Relationship(_) => true,
         }
     }
 
@@ -402,6 +402,6 @@ fn condition_references(condition: &Condition) -> bool {
         }
         Condition::Not(child) => condition_references(child),
         Condition::Segment(_) => true,
-        Condition::Event(_) | Condition::Attribute(_) => false,
+        Condition::Event(_) | Condition::Attribute(_) | Condition::Relationship(_) => false,
     }
 }

@@ -126,6 +126,7 @@ pub(super) enum Node {
     },
     Attribute(Filter),
     Segment(SegmentId),
+    Relationship(crate::relationship::RelationshipCondition),
 }
 
 /// A segment as the engine holds it.
@@ -217,6 +218,7 @@ fn compile(
         ),
         Condition::Not(child) => Node::Not(Box::new(compile(child, interner, events))),
         Condition::Attribute(filter) => Node::Attribute(filter.clone()),
+        Condition::Relationship(condition) => Node::Relationship(condition.clone()),
         Condition::Segment(id) => Node::Segment(*id),
         Condition::Event(event) => {
             events.insert((event.name.clone(), event.kind));

@@ -108,6 +108,11 @@ impl PersonState {
                 holds(filter, &self.attributes, at),
                 next_change(filter, &self.attributes, at),
             ),
+            // Relationship filters are never relative to now, so time alone changes nothing.
+            Node::Relationship(condition) => (
+                crate::relationship::holds_for(condition, &self.attributes, at),
+                None,
+            ),
             Node::Segment(id) => (
                 (context.in_segment)(*id),
                 self.nexts.get(id).copied().filter(|t| *t > at),

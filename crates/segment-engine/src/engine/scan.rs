@@ -33,7 +33,7 @@ pub(super) fn indexable(condition: &Condition) -> bool {
             !event.require_profile_age && !event.filters.iter().any(|f| f.op.is_relative())
         }
         Condition::Attribute(filter) => !filter.op.is_relative(),
-        Condition::Segment(_) => true,
+        Condition::Segment(_) | Condition::Relationship(_) => true,
     }
 }
 
@@ -87,8 +87,21 @@ impl Scan<'_> {
                 .map(|members| members.set_ref().clone())
                 .unwrap_or_default(),
             Condition::Attribute(filter) => self.attribute(filter),
+            Condition::Relationship(condition) => self.relationship(condition),
             Condition::Event(event) => self.event(event, scratch, hints),
         }
+    }
+
+    /// Relationships are no column of the index: each living person's are looked at.
+    fn relationship(&self, condition: &crate::relationship::RelationshipCondition) -> Bitset {
+        let mut set = Bitset::new();
+        for (_, state) in self.people.iter() {
+            if crate::relationship::holds_for(condition, &state.attributes, self.now) {
+                set.insert(state.ordinal);
+            }
+        }
+        set.intersect_with(self.ordinals.alive());
+        set
     }
 
     fn attribute(&self, filter: &Filter) -> Bitset {

@@ -251,6 +251,13 @@ pub fn from_json(value: &Value) -> Result<Node, String> {
         "segment" => Node::Segment(inner["id"].as_i64()),
         "attribute" => Node::Attribute(filter_of(inner)),
         "event" => Node::Event(event_of(inner)),
+        "relationship" => {
+            return Err(
+                "This definition has a relationship condition (on objects), which the builder \
+                 cannot show yet: change it through the App API (PUT /v1/segments/{id})."
+                    .into(),
+            );
+        }
         other => return Err(format!("unknown condition {other}")),
     })
 }
