@@ -259,9 +259,20 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Answers routes that do not exist.
+/// Answers routes that do not exist, naming the feature when the path is one of Customer.io's
+/// that Herald lacks.
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::not_found(format!("no route for {}", uri.path()))
+    match crate::unsupported::feature(uri.path()) {
+        Some(feature) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_supported",
+            format!(
+                "Herald does not support {feature} yet ({}); README.md lists what Customer.io has that Herald does not",
+                uri.path()
+            ),
+        ),
+        None => ApiError::not_found(format!("no route for {}", uri.path())),
+    }
 }
 
 /// Parses an `id_type` parameter; absent or empty means `id`.

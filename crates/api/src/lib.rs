@@ -29,6 +29,7 @@ mod state;
 mod track_v1;
 mod track_v2;
 mod tracking;
+mod unsupported;
 
 pub use browser::{AllowedOrigins, BrowserSettings, RateLimit};
 pub use error::ApiError;

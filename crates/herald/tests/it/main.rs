@@ -31,4 +31,5 @@ mod timeouts;
 mod tracking;
 mod ui;
 mod ui_campaign_editor;
+mod unsupported;
 mod validation;
