@@ -29,6 +29,7 @@ mod state;
 mod track_v1;
 mod track_v2;
 mod tracking;
+mod transactional;
 mod unsupported;
 
 pub use browser::{AllowedOrigins, BrowserSettings, RateLimit};
@@ -167,6 +168,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/deliveries", get(deliveries::list))
         .route("/v1/deliveries/{id}", get(deliveries::get_one))
         .route("/v1/templates/render", post(campaigns::render))
+        .route("/v1/send/email", post(transactional::send_email))
+        .route("/v1/send/push", post(transactional::send_push))
+        .route("/v1/transactional", get(transactional::list))
+        .route("/v1/transactional/{id}", get(transactional::get_one))
         .route("/v1/data_index/events", get(app_api::data_index_events))
         .route(
             "/v1/_dev/clock",

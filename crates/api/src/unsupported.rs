@@ -23,7 +23,9 @@ pub(crate) fn feature(path: &str) -> Option<&'static str> {
         ("send", Some("sms" | "whatsapp" | "inbox_message" | "in_app"), _) => {
             "SMS, WhatsApp, inbox and in-app messages"
         }
-        ("send", Some("email" | "push"), _) | ("transactional", _, _) => "transactional messages",
+        ("transactional", Some(_), Some(_)) => {
+            "transactional message contents, languages, deliveries and metrics"
+        }
         ("customers", Some(_), Some("subscription_preferences")) => "subscription preferences",
         _ => return None,
     })

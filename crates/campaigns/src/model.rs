@@ -3,7 +3,8 @@
 //! ```text
 //! {"name": "Receipt",
 //!  "trigger": {"event": {"name": "purchased", "where": [Filter…]}}
-//!           | {"segment": {"id": 7, "on": "enter" | "exit"}},
+//!           | {"segment": {"id": 7, "on": "enter" | "exit"}}
+//!           | {"transactional": {}},
 //!  "filter": Condition?,
 //!  "frequency": "once" | "every_time",
 //!  "enrollment": "future" | "current_and_future",
@@ -25,6 +26,10 @@ pub enum Trigger {
     Event { name: String, filters: Vec<Filter> },
     /// Entering or leaving a segment.
     Segment { id: SegmentId, on_enter: bool },
+    /// A transactional message: sent by `POST /v1/send/email` or `/v1/send/push`, to the person
+    /// the request names, with the request's `message_data`. It has one step, an email or a
+    /// push.
+    Transactional,
 }
 
 /// How often one person may go through a campaign.
@@ -170,7 +175,7 @@ impl Campaign {
         let frequency = match object.get("frequency").and_then(Value::as_str) {
             None if object.get("frequency").is_none() => match trigger {
                 Trigger::Segment { .. } => Frequency::Once,
-                Trigger::Event { .. } => Frequency::EveryTime,
+                Trigger::Event { .. } | Trigger::Transactional => Frequency::EveryTime,
             },
             Some("once") => Frequency::Once,
             Some("every_time") => Frequency::EveryTime,
@@ -201,6 +206,9 @@ impl Campaign {
             ));
         }
         let steps = parse_steps(object.get("steps"), check_template)?;
+        if trigger == Trigger::Transactional {
+            check_transactional(filter.is_some(), frequency, &steps)?;
+        }
         Ok(Self {
             name,
             trigger,
@@ -212,6 +220,39 @@ impl Campaign {
     }
 }
 
+/// A transactional message sends one email or push, every time it is asked to, to whom the
+/// request names.
+fn check_transactional(
+    filtered: bool,
+    frequency: Frequency,
+    steps: &[Step],
+) -> Result<(), CampaignError> {
+    if filtered {
+        return Err(error(
+            "campaign.filter",
+            "a transactional message has no filter: it goes to the person each request names",
+        ));
+    }
+    if frequency != Frequency::EveryTime {
+        return Err(error(
+            "campaign.frequency",
+            "a transactional message is sent every time it is asked for: leave frequency out",
+        ));
+    }
+    match steps {
+        [
+            Step::Send {
+                channel: Channel::Email | Channel::Push,
+                ..
+            },
+        ] => Ok(()),
+        _ => Err(error(
+            "campaign.steps",
+            "a transactional message has exactly one step, an email or a push",
+        )),
+    }
+}
+
 fn parse_trigger(
     value: Option<&Value>,
     segment_exists: &dyn Fn(SegmentId) -> bool,
@@ -219,13 +260,13 @@ fn parse_trigger(
     let Some(Value::Object(trigger)) = value else {
         return Err(error(
             "campaign.trigger",
-            "a trigger is {\"event\": {…}} or {\"segment\": {…}}",
+            "a trigger is {\"event\": {…}}, {\"segment\": {…}} or {\"transactional\": {}}",
         ));
     };
     if trigger.len() != 1 {
         return Err(error(
             "campaign.trigger",
-            "a trigger has exactly one of event or segment",
+            "a trigger has exactly one of event, segment or transactional",
         ));
     }
     if let Some(event) = trigger.get("event") {
@@ -262,6 +303,18 @@ fn parse_trigger(
             }
         };
         return Ok(Trigger::Event { name, filters });
+    }
+    if let Some(transactional) = trigger.get("transactional") {
+        if !transactional
+            .as_object()
+            .is_some_and(serde_json::Map::is_empty)
+        {
+            return Err(error(
+                "campaign.trigger.transactional",
+                "a transactional trigger is {\"transactional\": {}}",
+            ));
+        }
+        return Ok(Trigger::Transactional);
     }
     if let Some(segment) = trigger.get("segment") {
         let id = segment

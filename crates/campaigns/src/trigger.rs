@@ -15,7 +15,7 @@ impl Campaign {
                 name: wanted,
                 filters,
             } => wanted == name && filters.iter().all(|filter| holds(filter, data, now)),
-            Trigger::Segment { .. } => false,
+            Trigger::Segment { .. } | Trigger::Transactional => false,
         }
     }
 
@@ -23,7 +23,7 @@ impl Campaign {
     pub fn is_triggered_by_change(&self, segment_id: SegmentId, entered: bool) -> bool {
         match &self.trigger {
             Trigger::Segment { id, on_enter } => *id == segment_id && *on_enter == entered,
-            Trigger::Event { .. } => false,
+            Trigger::Event { .. } | Trigger::Transactional => false,
         }
     }
 }

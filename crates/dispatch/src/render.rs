@@ -26,6 +26,27 @@ impl Context<'_> {
     /// The globals, shaped as Customer.io's: `customer` is the profile, `event` the triggering
     /// event's data (so `{{ event.price }}` works), plus the trigger and the delivery.
     pub fn globals(&self) -> Value {
+        // A transactional send's `message_data` is its trigger (`{{ trigger.order_id }}`, as
+        // Customer.io documents it), `message_data` itself, and, like an event's data, `event`.
+        if let Some(sent) = crate::service::transactional_of_run(self.run) {
+            let data = sent
+                .get("message_data")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            return json!({
+                "customer": self.person.attributes_with_identifiers(),
+                "event": data,
+                "event_name": Value::Null,
+                "event_timestamp": Value::Null,
+                "trigger": data,
+                "message_data": data,
+                "campaign": {"id": self.campaign_id, "name": self.campaign_name},
+                "transactional_message_id": self.campaign_id,
+                "delivery_id": self.delivery_id,
+                "delivery_token": self.delivery_token,
+                "unsubscribe_url": unsubscribe_url(self.public_url, self.delivery_id),
+            });
+        }
         let event = self.run.trigger.get("event");
         let data = event
             .and_then(|event| event.get("data"))
@@ -60,21 +81,42 @@ pub struct RenderError {
     pub message: String,
 }
 
+/// Compiles a transactional send's overrides (Liquid sources by field), which take the place
+/// of the step's own templates of the same fields.
+pub fn compile_overrides(
+    overrides: Option<&Value>,
+    compiler: &herald_templates::Templates,
+) -> Result<BTreeMap<String, Template>, RenderError> {
+    let mut compiled = BTreeMap::new();
+    for (field, source) in overrides.and_then(Value::as_object).into_iter().flatten() {
+        let source = source.as_str().unwrap_or_default();
+        let template = compiler.compile(source).map_err(|error| RenderError {
+            field: field.clone(),
+            message: error.to_string(),
+        })?;
+        compiled.insert(field.clone(), template);
+    }
+    Ok(compiled)
+}
+
 /// Renders every template of a send step; returns the content to store with the delivery.
-pub fn render_step(
+pub fn render_step<T: std::borrow::Borrow<Template>>(
     channel: &Channel,
     method: Option<&str>,
-    templates: &BTreeMap<String, Template>,
+    templates: &BTreeMap<String, T>,
     globals: &Value,
     devices: &[Device],
     now: i64,
 ) -> Result<Value, RenderError> {
     let mut rendered = BTreeMap::new();
     for (field, template) in templates {
-        let output = template.render(globals, now).map_err(|error| RenderError {
-            field: field.clone(),
-            message: error.to_string(),
-        })?;
+        let output = template
+            .borrow()
+            .render(globals, now)
+            .map_err(|error| RenderError {
+                field: field.clone(),
+                message: error.to_string(),
+            })?;
         rendered.insert(field.as_str(), output);
     }
     let prefixed = |prefix: &str| -> Map<String, Value> {

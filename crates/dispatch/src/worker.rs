@@ -9,7 +9,7 @@
 //! (`herald_store::RunClaims`), and the first look after a claim reads the run afresh, so a
 //! node that takes over a run another node left (or died in) goes on from what was recorded.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +27,7 @@ use herald_store::{
     DeliveryRow, DeliveryStatus, Device, Person, RunClaims, RunRow, RunState, StoreError,
     StoreHandle,
 };
+use herald_templates::Template;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
@@ -584,7 +585,15 @@ async fn queued_delivery(
     method: Option<&str>,
     now: UnixSeconds,
 ) -> Result<DeliveryRow, StoreError> {
-    let id = ulid::Ulid::new().to_string().to_lowercase();
+    let transactional = crate::service::transactional_of_run(run);
+    // A transactional send named its delivery when it was asked for.
+    let id = transactional
+        .and_then(|sent| sent.get("delivery_id"))
+        .and_then(Value::as_str)
+        .map_or_else(
+            || ulid::Ulid::new().to_string().to_lowercase(),
+            str::to_owned,
+        );
     let token = herald_delivery::delivery_token(&inner.config.tracking_key, &id);
     let context = Context {
         person: &view.person,
@@ -598,19 +607,30 @@ async fn queued_delivery(
     let globals = context.globals();
     let templates = campaign.templates.get(&(run.step as usize));
     let empty = Default::default();
-    let rendered = render_step(
-        channel,
-        method,
-        templates.unwrap_or(&empty),
-        &globals,
-        &view.devices,
-        now,
-    );
-    let unsubscribed = view
-        .person
-        .attributes
-        .get("unsubscribed")
-        .is_some_and(|value| value == &Value::Bool(true) || value == "true");
+    let overrides = transactional
+        .map(|sent| {
+            crate::render::compile_overrides(sent.get("overrides"), inner.registry.templates())
+        })
+        .transpose();
+    let rendered = overrides.and_then(|overrides| {
+        let mut merged: BTreeMap<&String, &Template> = templates.unwrap_or(&empty).iter().collect();
+        merged.extend(overrides.iter().flatten());
+        let merged: BTreeMap<String, &Template> = merged
+            .into_iter()
+            .map(|(field, template)| (field.clone(), template))
+            .collect();
+        render_step(channel, method, &merged, &globals, &view.devices, now)
+    });
+    let sends_anyway = transactional
+        .and_then(|sent| sent.get("send_to_unsubscribed"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let unsubscribed = !sends_anyway
+        && view
+            .person
+            .attributes
+            .get("unsubscribed")
+            .is_some_and(|value| value == &Value::Bool(true) || value == "true");
     let (status, content, error) = match rendered {
         Ok(_) if *channel == Channel::Email && unsubscribed => (
             DeliveryStatus::Failed,

@@ -24,7 +24,7 @@ from importlib.metadata import version
 from urllib.parse import quote
 
 import requests
-from customerio import CustomerIO
+from customerio import APIClient, CustomerIO, SendEmailRequest, SendPushRequest
 
 HOST = os.environ["HERALD_HOST"]
 PORT = int(os.environ["HERALD_PORT"])
@@ -56,6 +56,15 @@ def app_get(path, params=None, expect=200):
     response = app.get(APP_BASE + path, params=params, verify=CA_CERT, timeout=10)
     assert response.status_code == expect, (
         f"GET {response.url}: expected {expect}, got {response.status_code}: {response.text}"
+    )
+    return response.json()
+
+
+def app_post(path, body, expect=200):
+    """POSTs JSON to an App API path and returns the decoded JSON body, checking the status."""
+    response = app.post(APP_BASE + path, json=body, verify=CA_CERT, timeout=10)
+    assert response.status_code == expect, (
+        f"POST {response.url}: expected {expect}, got {response.status_code}: {response.text}"
     )
     return response.json()
 
@@ -442,6 +451,56 @@ def check_batch(cio):
     assert page["data"] == {"title": "Batch"}, page
 
 
+def started_transactional(name, step):
+    """Creates and starts a transactional message with one step; returns its id."""
+    body = {"campaign": {"name": name, "trigger": {"transactional": {}}, "steps": [step]}}
+    created = app_post("/v1/campaigns", body)["campaign"]["id"]
+    app_post(f"/v1/campaigns/{created}/start", {})
+    return created
+
+
+def sent_delivery(delivery_id):
+    """Waits until a delivery is sent (it is recorded once the dispatcher takes the send up),
+    and returns it."""
+    deadline = time.monotonic() + 20
+    while True:
+        response = app.get(f"{APP_BASE}/v1/deliveries/{delivery_id}", verify=CA_CERT, timeout=10)
+        delivery = response.json().get("delivery") if response.status_code == 200 else None
+        if delivery is not None and delivery["status"] == "sent":
+            return delivery
+        assert time.monotonic() < deadline, f"delivery {delivery_id} never sent: {response.text}"
+        time.sleep(0.05)
+
+
+def check_transactional(_cio):
+    # The server has an SMTP server and a push gateway (the Rust test gives it both).
+    api = APIClient(APP_API_KEY, url=APP_BASE)
+    email = started_transactional(
+        "Python receipt",
+        {"email": {"to": "{{ customer.email }}", "from": "shop@example.com",
+                   "subject": "Order {{ trigger.order_id }}", "text": "Thanks"}},
+    )
+    answer = api.send_email(SendEmailRequest(
+        transactional_message_id=email,
+        identifiers={"email": "py.buyer@example.com"},
+        to="py.buyer@example.com",
+        message_data={"order_id": "P-1"},
+    ))
+    assert isinstance(answer["queued_at"], int), answer
+    delivery = sent_delivery(answer["delivery_id"])
+    assert delivery["content"]["subject"] == "Order P-1", delivery
+    push = started_transactional("Python login", {"push": {"title": "Login", "body": "Was it you?"}})
+    answer = api.send_push(SendPushRequest(
+        transactional_message_id=push,
+        identifiers={"id": "py-pusher"},
+        message="From {{ trigger.city }}",
+        message_data={"city": "Lille"},
+        device={"token": "py-token", "platform": "android"},
+    ))
+    delivery = sent_delivery(answer["delivery_id"])
+    assert delivery["content"]["body"] == "From Lille", delivery
+
+
 def check_nothing_failed():
     # None of the calls above conflicted, so none may have been logged as a failed change.
     failed = workspace_activities(kind="failed_attribute_change")
@@ -460,6 +519,7 @@ STEPS = [
     ("suppress and unsuppress", check_suppress),
     ("merge_customers", check_merge),
     ("batch", check_batch),
+    ("APIClient send_email and send_push", check_transactional),
     ("no failed changes", lambda _cio: check_nothing_failed()),
 ]
 

@@ -12,6 +12,7 @@ mod preview;
 mod preview_tests;
 #[cfg(test)]
 mod tests;
+mod transactional;
 mod what_if;
 
 use std::collections::BTreeSet;
@@ -26,6 +27,8 @@ use serde_json::Value;
 pub use error::CampaignsError;
 pub use metrics::{METRIC_KEYS, metrics_of};
 pub use preview::{FieldError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
+pub(crate) use transactional::of_run as transactional_of_run;
+pub use transactional::{MessageRef, Queued, TransactionalSend};
 pub use what_if::{CampaignOutcome, WhatIf};
 
 use crate::{Dispatcher, Registry};

@@ -131,6 +131,12 @@ fn why_not(
                 ));
             }
         }
+        Trigger::Transactional => {
+            return Some(
+                "It is a transactional message: only a request to /v1/send/email or /v1/send/push sends it."
+                    .to_owned(),
+            );
+        }
         Trigger::Segment { id, on_enter } => {
             let answer = segments.segments.iter().find(|a| a.id == *id);
             let segment =

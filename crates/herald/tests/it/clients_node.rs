@@ -49,8 +49,9 @@ fn assert_clients_installed(dir: &Path) {
     }
 }
 
-/// Runs one script of `tests/clients/node` with `env` and fails unless every step passed.
-async fn run_script(script: &str, env: &[(&str, &str)]) {
+/// Runs one script of `tests/clients/node` with `env` and fails unless every step passed;
+/// returns what it printed.
+async fn run_script(script: &str, env: &[(&str, &str)]) -> String {
     let dir = node_dir();
     assert_clients_installed(&dir);
     let mut command = tokio::process::Command::new("node");
@@ -80,6 +81,7 @@ async fn run_script(script: &str, env: &[(&str, &str)]) {
     );
     // Shown with `--nocapture`, so a passing run still lists what was checked.
     println!("{stdout}");
+    stdout.into_owned()
 }
 
 /// Sends one webhook so that the client's metric calls have a real delivery to report on;
@@ -133,4 +135,55 @@ async fn official_node_pipelines_clients() {
         ],
     )
     .await;
+}
+
+#[tokio::test]
+async fn official_node_client_sends_transactional_messages() {
+    let smtp = crate::smtp_sink::SmtpSink::start().await;
+    let gateway = Receiver::start().await;
+    let app = TestApp::spawn_with(&[
+        &format!("--smtp-url={}", smtp.url()),
+        &format!("--push-gateway-url={}/push", gateway.base_url),
+    ])
+    .await;
+    let email = start_campaign(
+        &app,
+        json!({"name": "Node receipt", "trigger": {"transactional": {}},
+               "steps": [{"email": {"to": "{{ customer.email }}", "from": "shop@example.com",
+                                    "subject": "Order {{ trigger.order_id }}",
+                                    "text": "Thanks for {{ message_data.order_id }}"}}]}),
+    )
+    .await;
+    let push = start_campaign(
+        &app,
+        json!({"name": "Node login", "trigger": {"transactional": {}},
+               "steps": [{"push": {"title": "Login", "body": "Was it you?"}}]}),
+    )
+    .await;
+    let stdout = run_script(
+        "transactional.test.mjs",
+        &[
+            ("HERALD_TEST_BASE_URL", &app.server.base_url),
+            ("HERALD_TEST_APP_API_KEY", &app.workspace.app_api_key),
+            ("HERALD_TEST_EMAIL_MESSAGE", &email.to_string()),
+            ("HERALD_TEST_PUSH_MESSAGE", &push.to_string()),
+        ],
+    )
+    .await;
+    let delivery = |channel: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("delivery {channel} ")))
+            .unwrap_or_else(|| panic!("no {channel} delivery printed: {stdout}"))
+            .to_owned()
+    };
+    let messages = smtp.wait_for_messages(1, Duration::from_secs(20)).await;
+    assert_eq!(messages.len(), 1, "the refused attachment sent nothing");
+    assert_eq!(messages[0].header("Subject").as_deref(), Some("Order N-1"));
+    assert_eq!(messages[0].rcpt_to, ["node.buyer@example.com"]);
+    let pushed = gateway.wait_for(1).await[0].json();
+    assert_eq!(pushed["token"], "node-token");
+    assert_eq!(pushed["title"], "Login from Nantes");
+    assert_eq!(pushed["data"]["CIO-Delivery-ID"], delivery("push").as_str());
+    crate::transactional::sent_delivery(&app, &delivery("email")).await;
 }

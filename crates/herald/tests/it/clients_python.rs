@@ -2,8 +2,8 @@
 //!
 //! The client only speaks https (customerio-compat.md §6.1), so the server gets a self-signed
 //! certificate for 127.0.0.1 and the script trusts it through `REQUESTS_CA_BUNDLE`. The script,
-//! `tests/clients/python/test_track.py`, calls every Track method and checks each call's effect
-//! through the App API.
+//! `tests/clients/python/test_track.py`, calls every Track method and the App API client's
+//! transactional sends, and checks each call's effect through the App API.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -117,7 +117,18 @@ async fn official_python_client_drives_every_track_method_over_tls() {
     let (cert, key) = self_signed_certificate(certs.path());
     let cert_arg = cert.to_str().expect("UTF-8 temp path");
     let key_arg = key.to_str().expect("UTF-8 temp path");
-    let app = TestApp::spawn_with(&["--tls-cert", cert_arg, "--tls-key", key_arg]).await;
+    // Transactional sends go to a real SMTP server and push gateway.
+    let smtp = crate::smtp_sink::SmtpSink::start().await;
+    let gateway = crate::receiver::Receiver::start().await;
+    let app = TestApp::spawn_with(&[
+        "--tls-cert",
+        cert_arg,
+        "--tls-key",
+        key_arg,
+        &format!("--smtp-url={}", smtp.url()),
+        &format!("--push-gateway-url={}/push", gateway.base_url),
+    ])
+    .await;
     let base_url = &app.server.base_url;
     let port = base_url
         .strip_prefix("https://127.0.0.1:")

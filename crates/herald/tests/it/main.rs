@@ -29,6 +29,7 @@ mod smtp_sink;
 mod stored_damage;
 mod timeouts;
 mod tracking;
+mod transactional;
 mod ui;
 mod ui_campaign_editor;
 mod unsupported;

@@ -1,0 +1,335 @@
+//! Transactional messages over the App API: `POST /v1/send/email`, `POST /v1/send/push`,
+//! `GET /v1/transactional` and `GET /v1/transactional/{id}` (customerio-compat.md §3, and the
+//! request fields Customer.io's clients send).
+//!
+//! A transactional message is a campaign with the trigger `{"transactional": {}}` and one email
+//! or push step (`herald_dispatch`). A request names it, names the person (found, or created as
+//! an identify would), gives `message_data` to Liquid and may override the step's fields.
+//! Fields Herald cannot honour (attachments, cc, custom headers, …) are refused with a 400 that
+//! names them, never dropped.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use herald_campaigns::Channel;
+use herald_dispatch::{MessageRef, TransactionalSend};
+use herald_domain::{CampaignId, IdType, Identifier};
+use herald_ingest::validate::{self, ValidationError};
+use herald_ingest::{Operation, PathIdentifier};
+use herald_store::CampaignRow;
+use serde_json::{Map, Value, json};
+
+use crate::auth::AppWorkspace;
+use crate::{ApiError, AppState};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+/// The request fields that replace a step's own, by channel: (request field, step field).
+const EMAIL_OVERRIDES: &[(&str, &str)] = &[
+    ("to", "to"),
+    ("from", "from"),
+    ("subject", "subject"),
+    ("body", "html"),
+    ("body_plain", "text"),
+];
+const PUSH_OVERRIDES: &[(&str, &str)] = &[
+    ("title", "title"),
+    ("message", "body"),
+    ("image_url", "data.image_url"),
+    ("link", "data.link"),
+];
+
+/// Fields a request may send that change nothing Herald does: they are flags whose default is
+/// what Herald does, or ids Herald does not need.
+const ACCEPTED: &[&str] = &[
+    "transactional_message_id",
+    "identifiers",
+    "message_data",
+    "send_at",
+    "disable_message_retention",
+    "send_to_unsubscribed",
+    "queue_draft",
+    "tracked",
+    "disable_css_preprocessing",
+    "language",
+    "auto_create",
+    "fake_bcc",
+    "sound",
+];
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::invalid(ValidationError::new(
+        "invalid",
+        Some(field.to_owned()),
+        message,
+    ))
+}
+
+/// `transactional_message_id`: the message's id, or its name.
+fn message_ref(body: &Map<String, Value>) -> Result<MessageRef, ApiError> {
+    match body.get("transactional_message_id") {
+        Some(Value::Number(number)) => number
+            .as_i64()
+            .map(|id| MessageRef::Id(CampaignId::new(id)))
+            .ok_or_else(|| invalid("transactional_message_id", "not a message id")),
+        Some(Value::String(text)) if !text.trim().is_empty() => Ok(match text.trim().parse() {
+            Ok(id) => MessageRef::Id(CampaignId::new(id)),
+            Err(_) => MessageRef::Name(text.trim().to_owned()),
+        }),
+        _ => Err(invalid(
+            "transactional_message_id",
+            "transactional_message_id is required: the message's id or name (sending a full message without one is not supported by Herald)",
+        )),
+    }
+}
+
+/// `identifiers`: exactly one of `id`, `email` or `cio_id`.
+fn person(body: &Map<String, Value>) -> Result<PathIdentifier, ApiError> {
+    Ok(herald_ingest::validate_objects::person_identifiers(
+        body.get("identifiers"),
+        "identifiers",
+    )?)
+}
+
+/// The step fields the request overrides, refusing what Herald cannot send.
+fn overrides(
+    body: &Map<String, Value>,
+    channel: &Channel,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let (fields, extra): (&[(&str, &str)], &[&str]) = match channel {
+        Channel::Push => (PUSH_OVERRIDES, &["to", "custom_data", "custom_device"]),
+        _ => (EMAIL_OVERRIDES, &["headers"]),
+    };
+    let mut overrides = BTreeMap::new();
+    for (key, value) in body {
+        if ACCEPTED.contains(&key.as_str()) || value.is_null() {
+            continue;
+        }
+        if let Some((_, field)) = fields.iter().find(|(name, _)| name == key) {
+            let Value::String(source) = value else {
+                return Err(invalid(key, format!("{key} must be a string")));
+            };
+            overrides.insert((*field).to_owned(), source.clone());
+            continue;
+        }
+        let empty = match value {
+            Value::Object(map) => map.is_empty(),
+            Value::Array(list) => list.is_empty(),
+            Value::String(text) => text.is_empty(),
+            _ => false,
+        };
+        if extra.contains(&key.as_str()) || empty {
+            continue;
+        }
+        return Err(invalid(
+            key,
+            format!("{key} is not supported by Herald's transactional messages yet; leave it out"),
+        ));
+    }
+    if let Channel::Push = channel {
+        match body.get("to") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(to)) if to == "all" => {}
+            Some(_) => {
+                return Err(invalid(
+                    "to",
+                    "Herald sends a push to all of the person's devices: leave to out or send \"all\"",
+                ));
+            }
+        }
+        if let Some(data) = body.get("custom_data").filter(|data| !data.is_null()) {
+            let Value::Object(data) = data else {
+                return Err(invalid("custom_data", "custom_data must be an object"));
+            };
+            for (key, value) in data {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                // Literal data, not Liquid: it is escaped by rendering it raw.
+                overrides.insert(
+                    format!("data.{key}"),
+                    format!("{{% raw %}}{text}{{% endraw %}}"),
+                );
+            }
+        }
+    }
+    Ok(overrides)
+}
+
+/// The device a push request brings (`custom_device`), upserted before the send.
+fn custom_device(body: &Map<String, Value>) -> Result<Option<herald_store::Device>, ApiError> {
+    let Some(device) = body.get("custom_device").filter(|d| !d.is_null()) else {
+        return Ok(None);
+    };
+    let mut wrapped = Map::new();
+    wrapped.insert("device".into(), device.clone());
+    Ok(Some(validate::device(&wrapped, "token")?))
+}
+
+async fn send(
+    state: &AppState,
+    workspace_id: herald_domain::WorkspaceId,
+    channel: Channel,
+    body: &Bytes,
+) -> Answer {
+    let body = herald_ingest::decode::decode_json(body)?;
+    let Value::Object(body) = body else {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    };
+    let message = message_ref(&body)?;
+    let target = person(&body)?;
+    let overrides = overrides(&body, &channel)?;
+    let message_data = match body.get("message_data") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(data)) => data.clone(),
+        Some(_) => return Err(invalid("message_data", "message_data must be an object")),
+    };
+    let send_at = match body.get("send_at") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(validate::timestamp_value(value, "send_at")?),
+    };
+    // The person is found or created as an identify would, and a push's device is saved,
+    // before the send: both are ordinary writes, which the segment engine hears of.
+    let mut operations = vec![Operation::Identify(
+        herald_ingest::operation::IdentifyInput {
+            target: target.clone(),
+            id: None,
+            email: None,
+            anonymous_id: None,
+            attributes: Map::new(),
+            update_only: false,
+            relationships: None,
+        },
+    )];
+    if let Some(device) = custom_device(&body)? {
+        operations.push(Operation::AddDevice {
+            target: target.clone(),
+            device,
+        });
+    }
+    state.ingest().submit(workspace_id, operations).await?;
+    let identifier = target
+        .candidates()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Identifier::of_type(IdType::Id, &target.raw));
+    let person = state
+        .store()
+        .read(move |reader| reader.person(workspace_id, &identifier))
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "the person the identifiers name is suppressed (or cannot be created from a cio_id): nothing was sent",
+            )
+        })?;
+    let queued = state
+        .campaigns()
+        .service
+        .send_transactional(
+            workspace_id,
+            TransactionalSend {
+                message,
+                channel,
+                person: person.seq,
+                message_data,
+                overrides,
+                send_at,
+                send_to_unsubscribed: body
+                    .get("send_to_unsubscribed")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+            },
+        )
+        .await
+        .map_err(|error| match error {
+            herald_dispatch::CampaignsError::NotFound => ApiError::not_found(
+                "no transactional message has this transactional_message_id: create one with POST /v1/campaigns and the trigger {\"transactional\": {}}",
+            ),
+            other => other.into(),
+        })?;
+    let mut answer = json!({"delivery_id": queued.delivery_id, "queued_at": queued.queued_at});
+    if let Some(send_at) = queued.send_at {
+        answer["send_at"] = json!(send_at);
+    }
+    Ok(Json(answer))
+}
+
+/// `POST /v1/send/email`.
+pub async fn send_email(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    body: Bytes,
+) -> Answer {
+    send(&state, workspace_id, Channel::Email, &body).await
+}
+
+/// `POST /v1/send/push`.
+pub async fn send_push(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    body: Bytes,
+) -> Answer {
+    send(&state, workspace_id, Channel::Push, &body).await
+}
+
+fn is_transactional(row: &CampaignRow) -> bool {
+    row.definition
+        .get("trigger")
+        .is_some_and(|trigger| trigger.get("transactional").is_some())
+}
+
+/// Customer.io's shape of a transactional message.
+fn message_json(row: &CampaignRow) -> Value {
+    json!({
+        "id": row.id,
+        "name": row.name,
+        "description": "",
+        "state": row.state,
+        "send_to_unsubscribed": true,
+        "link_tracking": true,
+        "open_tracking": true,
+        "hide_message_body": false,
+        "queue_drafts": false,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+/// `GET /v1/transactional`.
+pub async fn list(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+) -> Answer {
+    let rows = state.campaigns().service.list(workspace_id).await?;
+    let messages: Vec<Value> = rows
+        .iter()
+        .filter(|row| is_transactional(row))
+        .map(message_json)
+        .collect();
+    Ok(Json(json!({"messages": messages})))
+}
+
+/// `GET /v1/transactional/{id}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+) -> Answer {
+    let not_found = || ApiError::not_found(format!("no transactional message has the id {id:?}"));
+    let campaign_id = id.parse::<CampaignId>().map_err(|_| not_found())?;
+    let row = state
+        .campaigns()
+        .service
+        .get(workspace_id, campaign_id)
+        .await
+        .map_err(|_| not_found())?;
+    if !is_transactional(&row) {
+        return Err(not_found());
+    }
+    Ok(Json(json!({"message": message_json(&row)})))
+}
