@@ -177,3 +177,72 @@ async fn the_campaign_editor_refuses_previews_saves_and_archives_over_http() {
         assert_eq!(list.contains("Archived (1)"), state == "archived", "{list}");
     }
 }
+
+#[tokio::test]
+async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "editor@example.com", &[]);
+    let ws = app.workspace.id;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("editor@example.com", PASSWORD).await;
+    let (_, _, page) = browser.get(&format!("/ui/w/{ws}/campaigns/new")).await;
+    let csrf = Browser::hidden(&page, "csrf");
+    let (status, _, page) = browser
+        .post(
+            &format!("/ui/w/{ws}/campaigns/editor"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("trigger", "transactional"),
+                ("filter", "none"),
+                ("op", "refresh"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("POST /v1/send/email"), "{page}");
+    assert!(!page.contains("How often per person"), "{page}");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "Receipt"),
+        ("trigger", "transactional"),
+        ("step.0.kind", "email"),
+        ("step.0.to", "{{ customer.email }}"),
+        ("step.0.from", "shop@example.com"),
+        ("step.0.subject", "Order {{ trigger.order_id }}"),
+        ("step.0.html", "<p>Thanks</p>"),
+    ];
+    let (status, _, refused) = browser
+        .post(
+            &format!("/ui/w/{ws}/campaigns/save"),
+            &[&fields[..], &[("filter", "in"), ("filter_segment", "1")]].concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused.contains("a transactional message has no filter"),
+        "{refused}"
+    );
+    let (status, _, _) = browser
+        .post(
+            &format!("/ui/w/{ws}/campaigns/save"),
+            &[&fields[..], &[("filter", "none")]].concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, body) = app.app_get("/v1/campaigns").await;
+    let id = body["campaigns"][0]["id"].as_i64().expect("saved");
+    assert_eq!(
+        body["campaigns"][0]["trigger"],
+        json!({"transactional": {}})
+    );
+    let (_, listed) = app.app_get("/v1/transactional").await;
+    assert_eq!(listed["messages"][0]["id"], id);
+    let (status, _, edit) = browser
+        .get(&format!("/ui/w/{ws}/campaigns/{id}/edit"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        edit.contains("<option value=\"transactional\" selected>"),
+        "{edit}"
+    );
+}

@@ -94,7 +94,7 @@ pub fn draft_of(fields: &[(String, String)]) -> Draft {
     Draft {
         campaign_id: field(fields, "campaign_id").parse().ok(),
         name: field(fields, "name").to_owned(),
-        trigger: choice(fields, "trigger", &["event", "segment"]),
+        trigger: choice(fields, "trigger", &["event", "segment", "transactional"]),
         event_name: field(fields, "event_name").to_owned(),
         wheres,
         segment_id: field(fields, "segment_id").to_owned(),

@@ -21,7 +21,10 @@ pub fn to_definition(draft: &Draft) -> Result<Value, Vec<String>> {
         problems.push("Name: name the campaign".to_owned());
     }
     campaign.insert("name".into(), json!(name));
-    let trigger = if draft.trigger == "segment" {
+    let transactional = draft.trigger == "transactional";
+    let trigger = if transactional {
+        json!({"transactional": {}})
+    } else if draft.trigger == "segment" {
         let id = draft.segment_id.trim().parse::<i64>().ok();
         if id.is_none() {
             problems.push("Trigger: choose a segment".to_owned());
@@ -48,12 +51,21 @@ pub fn to_definition(draft: &Draft) -> Result<Value, Vec<String>> {
         json!({ "event": trigger })
     };
     campaign.insert("trigger".into(), trigger);
-    campaign.insert("frequency".into(), json!(draft.frequency));
+    // A transactional message is sent every time an app asks for it, to whom it names.
+    if !transactional {
+        campaign.insert("frequency".into(), json!(draft.frequency));
+    }
     // Only a campaign started by entering a segment can take the people already in it.
     if draft.trigger == "segment" && draft.segment_on == "enter" {
         campaign.insert("enrollment".into(), json!(draft.enrollment));
     }
     if let Some(filter) = filter_of_draft(draft, &mut problems) {
+        if transactional {
+            problems.push(
+                "Filter: a transactional message has no filter (it goes to the person each request names)"
+                    .to_owned(),
+            );
+        }
         campaign.insert("filter".into(), filter);
     }
     let steps: Vec<Value> = draft
@@ -226,7 +238,9 @@ pub fn from_definition(id: Option<CampaignId>, definition: &Value) -> Draft {
         ..Draft::starting()
     };
     let trigger = &definition["trigger"];
-    if let Some(segment) = trigger.get("segment") {
+    if trigger.get("transactional").is_some() {
+        draft.trigger = "transactional".into();
+    } else if let Some(segment) = trigger.get("segment") {
         draft.trigger = "segment".into();
         draft.segment_id = segment["id"]
             .as_i64()

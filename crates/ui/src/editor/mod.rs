@@ -32,7 +32,7 @@ pub struct Draft {
     /// The saved campaign this edits; `None` for a new one.
     pub campaign_id: Option<CampaignId>,
     pub name: String,
-    /// `event` or `segment`.
+    /// `event`, `segment` or `transactional`.
     pub trigger: String,
     pub event_name: String,
     /// The event trigger's data filters.
