@@ -19,6 +19,7 @@ mod ingest;
 mod liquid_overflow;
 mod nodes;
 mod objects;
+mod objects_liquid;
 mod overload;
 mod pipelines;
 mod receiver;
