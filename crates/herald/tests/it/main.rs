@@ -32,4 +32,5 @@ mod timeouts;
 mod tracking;
 mod ui;
 mod ui_campaign_editor;
+mod ui_objects;
 mod validation;
