@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use herald_dispatch::relationships;
 use herald_domain::{CampaignId, Identifier};
 use herald_store::CampaignRow;
 use serde_json::{Map, Value, json};
@@ -142,7 +143,8 @@ pub async fn restore(
 }
 
 /// `POST /v1/templates/render` `{"template", "customer_id"?, "id_type"?, "event"?}`: renders a
-/// template for a person and an event, for previews.
+/// template for a person (with `customer.cio_relationships`, as campaigns' messages see them)
+/// and an event, for previews.
 pub async fn render(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -166,14 +168,21 @@ pub async fn render(
         Some(id) => {
             let id_type = parse_id_type(body.get("id_type").and_then(Value::as_str))?;
             let identifier = Identifier::of_type(id_type, id);
-            let person = state
+            // The person and their relationships, as a campaign's message reads them.
+            let (person, relationships) = state
                 .store()
-                .read(move |r| r.person(workspace_id, &identifier))
+                .read(move |r| {
+                    let Some(person) = r.person(workspace_id, &identifier)? else {
+                        return Ok(None);
+                    };
+                    let relationships = relationships::read(r, workspace_id, person.seq)?;
+                    Ok(Some((person, relationships)))
+                })
                 .await?
                 .ok_or_else(|| {
                     ApiError::not_found(format!("no customer with the identifier {id:?}"))
                 })?;
-            Value::Object(person.attributes_with_identifiers())
+            Value::Object(relationships::customer(&person, &relationships))
         }
     };
     let event = match body.get("event") {

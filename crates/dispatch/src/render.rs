@@ -4,13 +4,15 @@ use herald_domain::CampaignId;
 use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
-use herald_store::{Device, Person, RunRow};
+use herald_store::{Device, Person, PersonRelationship, RunRow};
 use herald_templates::Template;
 use serde_json::{Map, Value, json};
 
 /// What every template of a run sees.
 pub struct Context<'a> {
     pub person: &'a Person,
+    /// The person's relationships to objects (see `relationships::read`).
+    pub relationships: &'a [PersonRelationship],
     pub run: &'a RunRow,
     pub campaign_id: CampaignId,
     pub campaign_name: &'a str,
@@ -23,8 +25,9 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The globals, shaped as Customer.io's: `customer` is the profile, `event` the triggering
-    /// event's data (so `{{ event.price }}` works), plus the trigger and the delivery.
+    /// The globals, shaped as Customer.io's: `customer` is the profile (with the person's
+    /// relationships as `customer.cio_relationships`), `event` the triggering event's data (so
+    /// `{{ event.price }}` works), plus the trigger and the delivery.
     pub fn globals(&self) -> Value {
         // A transactional send's `message_data` is its trigger (`{{ trigger.order_id }}`, as
         // Customer.io documents it), `message_data` itself, and, like an event's data, `event`.
@@ -34,7 +37,7 @@ impl Context<'_> {
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new()));
             return json!({
-                "customer": self.person.attributes_with_identifiers(),
+                "customer": crate::relationships::customer(self.person, self.relationships),
                 "event": data,
                 "event_name": Value::Null,
                 "event_timestamp": Value::Null,
@@ -53,7 +56,7 @@ impl Context<'_> {
             .cloned()
             .unwrap_or_else(|| Value::Object(Map::new()));
         json!({
-            "customer": self.person.attributes_with_identifiers(),
+            "customer": crate::relationships::customer(self.person, self.relationships),
             "event": data,
             "event_name": event.and_then(|event| event.get("name")).cloned().unwrap_or(Value::Null),
             "event_timestamp": event.and_then(|event| event.get("timestamp")).cloned().unwrap_or(Value::Null),

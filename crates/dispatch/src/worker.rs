@@ -24,14 +24,15 @@ use herald_domain::{
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
 use herald_store::{
-    DeliveryRow, DeliveryStatus, Device, Person, RunClaims, RunRow, RunState, StoreError,
-    StoreHandle,
+    DeliveryRow, DeliveryStatus, Device, Person, PersonRelationship, RunClaims, RunRow, RunState,
+    StoreError, StoreHandle,
 };
 use herald_templates::Template;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::registry::{Loaded, Registry};
+use crate::relationships;
 use crate::render::{Context, channel_name, render_step, unsubscribe_url};
 use crate::triggers::log;
 
@@ -356,6 +357,7 @@ async fn fail_run(inner: &Inner, run_id: RunId, panic: &str) -> Result<(), Store
 struct PersonView {
     person: Person,
     devices: Vec<Device>,
+    relationships: Vec<PersonRelationship>,
 }
 
 /// What one read gives a run's next step: the run as stored (only on the first look), its
@@ -391,6 +393,7 @@ async fn look(inner: &Inner, run_id: RunId, known: Option<&RunRow>) -> Result<Lo
             let view = match r.person_by_seq(run.workspace_id, run.person_seq)? {
                 Some(person) => Some(PersonView {
                     devices: r.devices(run.workspace_id, run.person_seq)?,
+                    relationships: relationships::read(r, run.workspace_id, run.person_seq)?,
                     person,
                 }),
                 None => None,
@@ -597,6 +600,7 @@ async fn queued_delivery(
     let token = herald_delivery::delivery_token(&inner.config.tracking_key, &id);
     let context = Context {
         person: &view.person,
+        relationships: &view.relationships,
         run,
         campaign_id: campaign.id,
         campaign_name: &campaign.name,

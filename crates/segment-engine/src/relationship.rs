@@ -2,7 +2,7 @@
 //! filters (and whose relationship's attributes pass those)".
 //!
 //! The engine sees a person's relationships as part of their attributes, under the reserved key
-//! [`RELATIONSHIPS_KEY`]: a list of `{"object_type_id", "object_id", "attributes",
+//! [`RELATIONSHIPS_KEY`]: a list of `{"object_type_id", "object_id", "object_attributes",
 //! "relationship_attributes"}`, the object's attributes copied in. Whoever feeds the engine
 //! (ingest, the loader) puts them there and sends the person again whenever a relationship or a
 //! related object changes, so a relationship condition is a pure function of the attributes, as
@@ -43,7 +43,7 @@ pub fn matching<'a>(
         .filter(move |related| {
             related.get("object_type_id").and_then(Value::as_str)
                 == Some(condition.object_type_id.as_str())
-                && passes(&condition.filters, related.get("attributes"), now)
+                && passes(&condition.filters, related.get("object_attributes"), now)
                 && passes(
                     &condition.relationship_filters,
                     related.get("relationship_attributes"),
@@ -97,17 +97,17 @@ mod tests {
                 .unwrap()
         };
         let admin_of_acme = person(json!([
-            {"object_type_id": "2", "object_id": "c", "attributes": {"plan": "enterprise"},
+            {"object_type_id": "2", "object_id": "c", "object_attributes": {"plan": "enterprise"},
              "relationship_attributes": {"role": "admin"}},
-            {"object_type_id": "1", "object_id": "acme", "attributes": {"plan": "enterprise"},
+            {"object_type_id": "1", "object_id": "acme", "object_attributes": {"plan": "enterprise"},
              "relationship_attributes": {"role": "admin"}}
         ]));
         assert!(holds_for(&enterprise, &admin_of_acme, 0));
         let member = person(json!([{"object_type_id": "1", "object_id": "acme",
-            "attributes": {"plan": "enterprise"}, "relationship_attributes": {"role": "member"}}]));
+            "object_attributes": {"plan": "enterprise"}, "relationship_attributes": {"role": "member"}}]));
         assert!(!holds_for(&enterprise, &member, 0));
         let other_type = person(json!([{"object_type_id": "2", "object_id": "acme",
-            "attributes": {"plan": "enterprise"}, "relationship_attributes": {"role": "admin"}}]));
+            "object_attributes": {"plan": "enterprise"}, "relationship_attributes": {"role": "admin"}}]));
         assert!(!holds_for(&enterprise, &other_type, 0));
         assert!(!holds_for(&enterprise, &Map::new(), 0));
         let any = condition(json!({"object_type_id": "1"}));

@@ -33,7 +33,7 @@ pub use leases::{
 pub use log_position::LogPosition;
 pub use objects::{
     NewObject, ObjectRelationship, ObjectRow, ObjectTypeCount, PersonRelationship,
-    all_relationships,
+    all_relationships, relationships_value,
 };
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};

@@ -66,27 +66,39 @@ pub fn all_relationships(
 
 impl Person {
     /// Returns the attributes segment conditions see ([`Person::attributes_with_identifiers`])
-    /// with the person's relationships under [`RELATIONSHIPS_ATTRIBUTE`], when they have any:
-    /// each with its object's type, id and attributes and its own attributes.
+    /// with the person's relationships under [`RELATIONSHIPS_ATTRIBUTE`] ([`relationships_value`]),
+    /// when they have any.
     pub fn engine_attributes(&self, relationships: &[PersonRelationship]) -> Map<String, Value> {
         let mut attributes = self.attributes_with_identifiers();
         if !relationships.is_empty() {
-            let list = relationships
-                .iter()
-                .map(|relationship| {
-                    let object = &relationship.object;
-                    serde_json::json!({
-                        "object_type_id": object.object_type_id,
-                        "object_id": object.object_id,
-                        "attributes": object.attributes,
-                        "relationship_attributes": relationship.attributes,
-                    })
-                })
-                .collect();
-            attributes.insert(RELATIONSHIPS_ATTRIBUTE.into(), Value::Array(list));
+            attributes.insert(
+                RELATIONSHIPS_ATTRIBUTE.into(),
+                relationships_value(relationships),
+            );
         }
         attributes
     }
+}
+
+/// A person's relationships as segment conditions and messages see them: a list, each
+/// `{"object_type_id", "object_id", "cio_object_id", "object_attributes",
+/// "relationship_attributes"}`.
+pub fn relationships_value(relationships: &[PersonRelationship]) -> Value {
+    Value::Array(
+        relationships
+            .iter()
+            .map(|relationship| {
+                let object = &relationship.object;
+                serde_json::json!({
+                    "object_type_id": object.object_type_id,
+                    "object_id": object.object_id,
+                    "cio_object_id": object.cio_object_id,
+                    "object_attributes": object.attributes,
+                    "relationship_attributes": relationship.attributes,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// A relationship seen from the object: the live person it relates.

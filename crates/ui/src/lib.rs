@@ -16,6 +16,7 @@ mod explain;
 mod frames;
 mod layout;
 mod pages;
+mod related;
 mod state;
 mod view;
 
@@ -156,6 +157,10 @@ pub fn router(state: UiState) -> Router {
         .route("/ui/w/{id}/people", get(pages::people::list))
         .route("/ui/w/{id}/people/search", get(pages::people::search))
         .route("/ui/w/{id}/people/{seq}", get(pages::people::profile))
+        .route(
+            "/ui/w/{id}/objects/{object_type}/{object_id}",
+            get(pages::objects::show),
+        )
         .route(
             "/ui/w/{id}/people/{seq}/{action}",
             get(pages::person_actions::confirm).post(pages::person_actions::act),

@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 
 use herald_campaigns::Channel;
 use herald_domain::{ActivityKind, CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
-use herald_store::{ActivityQuery, Device, Person, RunRow, RunState};
+use herald_store::{ActivityQuery, Device, Person, PersonRelationship, RunRow, RunState};
 use serde_json::{Map, Value, json};
 
 use super::{Campaigns, CampaignsError};
+use crate::relationships;
 use crate::render::{Context, render_step};
 
 /// One send step as an editor holds it: its channel, a webhook's method, and its templates by
@@ -58,6 +59,13 @@ pub struct MessagePreview {
     pub errors: Vec<FieldError>,
 }
 
+/// The person a preview renders for, read as a run reads its person.
+struct PreviewPerson {
+    person: Person,
+    devices: Vec<Device>,
+    relationships: Vec<PersonRelationship>,
+}
+
 /// The placeholder a preview renders for `delivery_id` (no delivery exists).
 const PREVIEW_DELIVERY: &str = "preview";
 
@@ -95,12 +103,12 @@ impl Campaigns {
         request: &PreviewRequest,
         messages: &[MessageDraft],
     ) -> Result<Vec<MessagePreview>, CampaignsError> {
-        let (person, devices) = self
+        let person = self
             .preview_person(workspace_id, request.person_seq)
             .await?;
         Ok(messages
             .iter()
-            .map(|message| self.render_preview(workspace_id, request, message, &person, &devices))
+            .map(|message| self.render_preview(workspace_id, request, message, &person))
             .collect())
     }
 
@@ -137,11 +145,12 @@ impl Campaigns {
             .map_err(|error| error.to_string()))
     }
 
+    /// Reads what a run would read about its person: the profile, devices and relationships.
     async fn preview_person(
         &self,
         workspace_id: WorkspaceId,
         person_seq: Option<PersonSeq>,
-    ) -> Result<(Person, Vec<Device>), CampaignsError> {
+    ) -> Result<PreviewPerson, CampaignsError> {
         let Some(seq) = person_seq else {
             let now = self.clock.now();
             let nobody = Person {
@@ -154,7 +163,11 @@ impl Campaigns {
                 created_at: now,
                 updated_at: now,
             };
-            return Ok((nobody, Vec::new()));
+            return Ok(PreviewPerson {
+                person: nobody,
+                devices: Vec::new(),
+                relationships: Vec::new(),
+            });
         };
         let found = self
             .store
@@ -162,8 +175,11 @@ impl Campaigns {
                 let Some(person) = r.person_by_seq(workspace_id, seq)? else {
                     return Ok(None);
                 };
-                let devices = r.devices(workspace_id, seq)?;
-                Ok(Some((person, devices)))
+                Ok(Some(PreviewPerson {
+                    person,
+                    devices: r.devices(workspace_id, seq)?,
+                    relationships: relationships::read(r, workspace_id, seq)?,
+                }))
             })
             .await?;
         found.ok_or(CampaignsError::PersonNotFound)
@@ -174,9 +190,9 @@ impl Campaigns {
         workspace_id: WorkspaceId,
         request: &PreviewRequest,
         message: &MessageDraft,
-        person: &Person,
-        devices: &[Device],
+        chosen: &PreviewPerson,
     ) -> MessagePreview {
+        let person = &chosen.person;
         let templates = self.registry.templates();
         let mut compiled = BTreeMap::new();
         let mut errors = Vec::new();
@@ -223,6 +239,7 @@ impl Campaigns {
         };
         let context = Context {
             person,
+            relationships: &chosen.relationships,
             run: &run,
             campaign_id: request.campaign_id,
             campaign_name: &request.campaign_name,
@@ -235,7 +252,7 @@ impl Campaigns {
             message.method.as_deref(),
             &compiled,
             &context.globals(),
-            devices,
+            &chosen.devices,
             now,
         ) {
             Ok(content) => MessagePreview {

@@ -121,6 +121,35 @@ async fn a_preview_renders_as_a_run_would_with_the_latest_event_as_sample() {
 }
 
 #[tokio::test]
+async fn a_preview_sees_the_persons_relationships_as_a_run_does() {
+    let s = setup().await;
+    s.submit(json!({"type": "object", "action": "identify",
+        "identifiers": {"object_type_id": "1", "object_id": "acme"},
+        "attributes": {"name": "Acme"},
+        "cio_relationships": [{"identifiers": {"id": "ann"},
+                               "relationship_attributes": {"role": "admin"}}]}))
+        .await;
+    s.submit(json!({"type": "person", "action": "add_relationships",
+        "identifiers": {"id": "ann"},
+        "cio_relationships": [{"identifiers": {"object_type_id": "2", "object_id": "course-7"}}]}))
+        .await;
+    let ann = s.seq_of("ann").await;
+    let body = "{% for r in customer.cio_relationships %}{{ r.object_type_id }}/{{ r.object_id }} \
+                {{ r.object_attributes.name }} {{ r.relationship_attributes.role }};{% endfor %}\
+                {% assign acme = customer.cio_relationships | where: \"object_id\", \"acme\" | first %}\
+                {{ acme.relationship_attributes.role }}";
+    let preview = s
+        .preview_one(webhook(body), Some(ann), None)
+        .await
+        .expect("rendered");
+    assert!(preview.errors.is_empty(), "{:?}", preview.errors);
+    assert_eq!(
+        preview.content.expect("content")["body"],
+        "1/acme Acme admin;2/course-7  ;admin"
+    );
+}
+
+#[tokio::test]
 async fn a_template_that_does_not_compile_is_named_with_its_line() {
     let s = setup().await;
     let preview = s

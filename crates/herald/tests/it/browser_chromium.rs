@@ -168,6 +168,14 @@ async fn browser_ui_people_search_and_a_profile_that_runs_no_tracked_markup() {
 }
 
 #[tokio::test]
+async fn browser_ui_profile_relationships_and_an_objects_page() {
+    let app = TestApp::spawn().await;
+    crate::ui::add_user(&app.server.data_dir, "ui@example.com", &[]);
+    crate::ui_objects::relate(&app).await;
+    ui_scenario("ui_objects", &app, &[]).await;
+}
+
+#[tokio::test]
 async fn browser_ui_send_event_from_a_campaigns_trigger_page_and_overview() {
     use serde_json::json;
     let app = TestApp::spawn().await;

@@ -5,6 +5,7 @@ pub mod campaign_editor;
 pub mod campaigns;
 pub mod data_index;
 pub mod home;
+pub mod objects;
 pub mod people;
 pub mod person_actions;
 pub mod segment_builder;

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use herald_domain::{PersonSeq, WorkspaceId};
+use herald_domain::{ObjectSeq, PersonSeq, WorkspaceId};
 use herald_store::ActivityQuery;
 use serde::Deserialize;
 
@@ -13,13 +13,16 @@ use super::render;
 use crate::auth::session::SignedIn;
 use crate::error::UiError;
 use crate::layout::Layout;
+use crate::related::{RelationshipView, page_of, pairs};
 use crate::state::UiState;
-use crate::view::{ActivityView, PersonView, SegmentStay, WorkspaceView, pretty};
+use crate::view::{ActivityView, PersonView, SegmentStay, WorkspaceView};
 
 /// People per page, and search results shown.
 const PAGE: usize = 50;
 /// How far back a profile's activity goes; older events are kept for segments, not listed.
 const ACTIVITY_DAYS: i64 = 30;
+/// Relationships a profile shows at once; more are a page further.
+const RELATIONSHIPS_PAGE: usize = 100;
 
 #[derive(Template)]
 #[template(path = "people.html")]
@@ -130,6 +133,11 @@ struct PersonPage {
     person: PersonView,
     attributes: Vec<(String, String)>,
     devices: Vec<(String, String, String)>,
+    relationships: Vec<RelationshipView>,
+    /// The cursor of the next page of relationships, when there is one.
+    more_relationships: Option<ObjectSeq>,
+    /// Whether the relationships shown are a later page (so the first one is a link away).
+    later_relationships: bool,
     segments: Vec<SegmentStay>,
     activity: Vec<ActivityView>,
     older: Option<i64>,
@@ -142,10 +150,12 @@ struct PersonPage {
 #[derive(Deserialize)]
 pub struct ProfileQuery {
     before: Option<i64>,
+    /// The relationships' page: those to objects after this one.
+    related_after: Option<i64>,
     sent: Option<String>,
 }
 
-/// `GET /ui/w/{id}/people/{seq}?before=&sent=`: a person's profile.
+/// `GET /ui/w/{id}/people/{seq}?before=&related_after=&sent=`: a person's profile.
 pub async fn profile(
     State(state): State<UiState>,
     user: SignedIn,
@@ -153,15 +163,19 @@ pub async fn profile(
     Query(query): Query<ProfileQuery>,
 ) -> Result<Response, UiError> {
     let before = query.before;
+    let related_after = query.related_after.map(ObjectSeq::new);
     let workspace = WorkspaceView::from(user.workspace(workspace_id)?);
     let since = state.now() - ACTIVITY_DAYS * 86_400;
-    let (person, devices, mut activity) = state
+    let (person, devices, relationships, mut activity) = state
         .store()
         .read(move |r| {
             let Some(person) = r.person_by_seq(workspace_id, seq)? else {
                 return Ok(None);
             };
             let devices = r.devices(workspace_id, seq)?;
+            // One more than shown tells whether a next page exists.
+            let relationships =
+                r.person_relationships(workspace_id, seq, related_after, RELATIONSHIPS_PAGE + 1)?;
             let activity = r.activities(&ActivityQuery {
                 workspace_id,
                 person_seq: Some(seq),
@@ -171,18 +185,16 @@ pub async fn profile(
                 since,
                 limit: PAGE + 1,
             })?;
-            Ok(Some((person, devices, activity)))
+            Ok(Some((person, devices, relationships, activity)))
         })
         .await?
         .ok_or(UiError::NotFound("person"))?;
     let older = (activity.len() > PAGE).then(|| activity[PAGE - 1].seq);
     activity.truncate(PAGE);
     let segments = SegmentStay::of_person(state.segments(), workspace_id, seq).await?;
-    let attributes = person
-        .attributes
-        .iter()
-        .map(|(key, value)| (key.clone(), pretty(value)))
-        .collect();
+    let attributes = pairs(&person.attributes);
+    let (relationships, more_relationships) =
+        page_of(relationships, RELATIONSHIPS_PAGE, |row| row.object.seq);
     let devices = devices
         .iter()
         .map(|d| {
@@ -201,6 +213,12 @@ pub async fn profile(
         person,
         attributes,
         devices,
+        relationships: relationships
+            .iter()
+            .map(|row| RelationshipView::new(workspace_id, row))
+            .collect(),
+        more_relationships,
+        later_relationships: related_after.is_some(),
         segments,
         activity: activity.iter().map(ActivityView::from).collect(),
         older,
