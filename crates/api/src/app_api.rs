@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::AppWorkspace;
 use crate::error::parse_id_type;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
 
@@ -148,14 +148,6 @@ fn activity_json(activity: &Activity) -> Value {
     Value::Object(item)
 }
 
-fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
-    crate::paging::limit(limit, 10, 100)
-}
-
-fn parse_start(start: Option<&str>) -> Result<Option<i64>, ApiError> {
-    crate::paging::start(start)
-}
-
 fn parse_kind(kind: Option<&str>) -> Result<Option<String>, ApiError> {
     match kind {
         None | Some("") => Ok(None),
@@ -176,13 +168,13 @@ async fn list_activities(
     person: Option<(IdType, String)>,
     require_person: bool,
 ) -> Answer {
-    let limit = parse_limit(query.limit.as_deref())?;
+    let limit = paging::limit(query.limit.as_deref(), 10, 100)?;
     let mut activity_query = ActivityQuery {
         workspace_id,
         person_seq: None,
         kind: parse_kind(query.kind.as_deref())?,
         name: query.name.filter(|name| !name.is_empty()),
-        before_seq: parse_start(query.start.as_deref())?,
+        before_seq: paging::start(query.start.as_deref())?,
         since: state.clock().now() - limits::ACTIVITY_RETENTION_SECONDS,
         // One more than asked tells whether another page follows.
         limit: limit + 1,

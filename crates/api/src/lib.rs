@@ -16,6 +16,7 @@ mod auth;
 mod body;
 mod browser;
 mod campaigns;
+mod customer_search;
 mod deliveries;
 mod error;
 mod intake;
@@ -104,7 +105,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/alias", post(pipelines::alias))
         .route("/v1/group", post(pipelines::group))
         .route("/v1/batch", post(pipelines::batch))
-        .route("/v1/customers", get(app_api::customers_by_email))
+        .route(
+            "/v1/customers",
+            get(app_api::customers_by_email).post(customer_search::search),
+        )
         .route(
             "/v1/customers/{id}/attributes",
             get(app_api::customer_attributes),
