@@ -16,6 +16,7 @@ mod auth;
 mod body;
 mod browser;
 mod campaigns;
+mod customer_profiles;
 mod customer_search;
 mod deliveries;
 mod error;
@@ -110,8 +111,12 @@ pub fn router(state: AppState) -> Router {
             get(app_api::customers_by_email).post(customer_search::search),
         )
         .route(
+            "/v1/customers/attributes",
+            post(customer_profiles::customers_attributes),
+        )
+        .route(
             "/v1/customers/{id}/attributes",
-            get(app_api::customer_attributes),
+            get(customer_profiles::customer_attributes),
         )
         .route(
             "/v1/customers/{id}/activities",

@@ -226,3 +226,101 @@ async fn bad_searches_are_400s_that_say_what_to_change() {
     assert_eq!(status, 400, "{answer}");
     assert_eq!(answer["meta"]["error"], "the body must be a JSON object");
 }
+
+#[tokio::test]
+async fn several_profiles_are_read_at_once_as_one_is() {
+    let app = TestApp::spawn().await;
+    people(&app).await;
+    let (status, body) = app
+        .track(
+            Method::PUT,
+            "/api/v1/customers/ann/devices",
+            Some(json!({"device": {"id": "ann-phone", "platform": "ios"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, found) = app
+        .app_post(
+            "/v1/customers/attributes",
+            json!({"ids": ["cy", "nobody", "ann", "cy", "gone"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let customers = found["customers"].as_array().expect("customers");
+    // In the order asked, each person once; ids that name nobody (or a deleted person) are left
+    // out, as at Customer.io.
+    let ids: Vec<&str> = customers
+        .iter()
+        .map(|c| c["customer"]["id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(ids, ["cy", "ann"]);
+    for customer in customers {
+        let id = customer["customer"]["id"].as_str().expect("an id");
+        let (status, one) = app.app_get(&format!("/v1/customers/{id}/attributes")).await;
+        assert_eq!(status, 200, "{one}");
+        assert_eq!(
+            customer["customer"], one["customer"],
+            "{id} reads as it does alone"
+        );
+    }
+    assert_eq!(customers[1]["customer"]["devices"][0]["token"], "ann-phone");
+    assert_eq!(customers[1]["customer"]["attributes"]["plan"], "pro");
+    assert_eq!(
+        customers[1]["customer"]["attributes"]["email"],
+        "ann@example.com"
+    );
+
+    let (status, by_email) = app
+        .app_post(
+            "/v1/customers/attributes?id_type=email",
+            json!({"ids": ["DEE@example.com"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{by_email}");
+    let dee = &by_email["customers"][0]["customer"];
+    assert_eq!(dee["id"], Value::Null);
+    assert_eq!(dee["identifiers"]["email"], "dee@example.com");
+    let cio_id = dee["identifiers"]["cio_id"].as_str().expect("a cio_id");
+    let (status, by_cio_id) = app
+        .app_post(
+            "/v1/customers/attributes?id_type=cio_id",
+            json!({"ids": [format!("cio_{cio_id}")]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{by_cio_id}");
+    assert_eq!(by_cio_id["customers"][0]["customer"], *dee);
+
+    let many: Vec<String> = (0..101).map(|n| format!("p{n}")).collect();
+    for (path, body, expected) in [
+        (
+            "/v1/customers/attributes",
+            json!({}),
+            "1 to 100 identifiers",
+        ),
+        (
+            "/v1/customers/attributes",
+            json!({"ids": []}),
+            "1 to 100 identifiers",
+        ),
+        (
+            "/v1/customers/attributes",
+            json!({"ids": many}),
+            "1 to 100 identifiers",
+        ),
+        (
+            "/v1/customers/attributes",
+            json!({"ids": ["ann", {"id": 1}]}),
+            "ids[1] must be a string",
+        ),
+        (
+            "/v1/customers/attributes?id_type=phone",
+            json!({"ids": ["ann"]}),
+            "id_type \"phone\"",
+        ),
+    ] {
+        let (status, answer) = app.app_post(path, body.clone()).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        let message = answer["meta"]["error"].as_str().expect("a message");
+        assert!(message.contains(expected), "{path} {body}: {message}");
+    }
+}
