@@ -10,7 +10,7 @@ use herald_store::{Device, Person};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app_api::find_person;
+use crate::app_api::{customer_not_found, find_person};
 use crate::auth::AppWorkspace;
 use crate::body::json_object;
 use crate::error::parse_id_type;
@@ -56,8 +56,7 @@ pub async fn customer_attributes(
             Ok(Some((person, devices)))
         })
         .await?;
-    let (person, devices) = found
-        .ok_or_else(|| ApiError::not_found(format!("no customer with the identifier {id:?}")))?;
+    let (person, devices) = found.ok_or_else(|| customer_not_found(&id))?;
     Ok(Json(json!({"customer": customer_json(&person, &devices)})))
 }
 

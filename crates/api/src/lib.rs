@@ -16,6 +16,7 @@ mod auth;
 mod body;
 mod browser;
 mod campaigns;
+mod customer_messages;
 mod customer_profiles;
 mod customer_search;
 mod deliveries;
@@ -121,6 +122,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/customers/{id}/activities",
             get(app_api::customer_activities),
+        )
+        .route(
+            "/v1/customers/{id}/messages",
+            get(customer_messages::customer_messages),
         )
         .route(
             "/v1/customers/{id}/relationships",

@@ -6,7 +6,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::delivery::{ALLOW_LOOPBACK, settled_deliveries, start_campaign};
 use crate::helpers::{TestApp, event, identify};
+use crate::receiver::Receiver;
 use crate::segments::create_segment;
 
 /// Every page of a search, `limit` people each, following `next`: the ids of each page (a
@@ -322,5 +324,130 @@ async fn several_profiles_are_read_at_once_as_one_is() {
         assert_eq!(status, 400, "{path} {body}: {answer}");
         let message = answer["meta"]["error"].as_str().expect("a message");
         assert!(message.contains(expected), "{path} {body}: {message}");
+    }
+}
+
+/// Starts a webhook campaign on `ping` events to a receiver; returns its id and the receiver.
+async fn ping_campaign(app: &TestApp) -> (i64, Receiver) {
+    let receiver = Receiver::start().await;
+    let campaign = start_campaign(
+        app,
+        json!({"name": "Pings", "trigger": {"event": {"name": "ping"}},
+               "steps": [{"webhook": {"url": format!("{}/hook/{{{{ customer.id }}}}", receiver.base_url)}}]}),
+    )
+    .await;
+    (campaign, receiver)
+}
+
+#[tokio::test]
+async fn a_persons_messages_are_paged_newest_first_with_their_metrics() {
+    let app = TestApp::spawn_with(&[ALLOW_LOOPBACK]).await;
+    let (campaign, receiver) = ping_campaign(&app).await;
+    identify(&app, "ann", json!({"email": "ann@example.com"})).await;
+    identify(&app, "bob", json!({})).await;
+    for person in ["ann", "ann", "bob", "ann"] {
+        event(&app, person, json!({"name": "ping"})).await;
+    }
+    receiver.wait_for(4).await;
+    let sent = settled_deliveries(&app, campaign).await;
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    let (status, listed) = app.app_get("/v1/deliveries?customer_id=ann").await;
+    assert_eq!(status, 200, "{listed}");
+    let anns: Vec<&str> = listed["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| d["id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(anns.len(), 3);
+    let (status, body) = app
+        .track(
+            Method::POST,
+            "/api/v1/metrics",
+            Some(json!({"delivery_id": anns[0], "metric": "opened"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Pages of two, newest first, in the order of the deliveries list.
+    let mut seen = Vec::new();
+    let mut start = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = app
+            .app_get(&format!("/v1/customers/ann/messages?limit=2&start={start}"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        for message in page["messages"].as_array().expect("messages") {
+            seen.push(message.clone());
+        }
+        start = page["next"].as_str().expect("next").to_owned();
+        if start.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(pages, 2);
+    let ids: Vec<&str> = seen.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, anns);
+    let newest = &seen[0];
+    assert_eq!(newest["type"], "webhook");
+    assert_eq!(newest["campaign_id"], campaign);
+    assert_eq!(newest["action_id"], 0);
+    assert_eq!(newest["customer_id"], "ann");
+    assert_eq!(newest["customer_identifiers"]["email"], "ann@example.com");
+    assert_eq!(
+        newest["recipient"],
+        format!("{}/hook/ann", receiver.base_url)
+    );
+    // A reported metric moves the delivery's status forward.
+    assert_eq!(newest["status"], "opened");
+    assert_eq!(seen[1]["status"], "sent");
+    assert!(newest["created"].is_i64(), "{newest}");
+    assert!(newest["metrics"]["sent"].is_i64(), "{newest}");
+    assert!(newest["metrics"]["opened"].is_i64(), "{newest}");
+    assert_eq!(seen[1]["metrics"].get("opened"), None, "{}", seen[1]);
+    assert_eq!(newest["failure_message"], Value::Null);
+
+    // By email, and within a window of creation times.
+    let (status, by_email) = app
+        .app_get("/v1/customers/ann@example.com/messages?id_type=email")
+        .await;
+    assert_eq!(status, 200, "{by_email}");
+    assert_eq!(by_email["messages"].as_array().unwrap().len(), 3);
+    let created = newest["created"].as_i64().unwrap();
+    let window =
+        |from: i64, to: i64| format!("/v1/customers/ann/messages?start_ts={from}&end_ts={to}");
+    let (_, inside) = app.app_get(&window(created - 3600, created + 3600)).await;
+    assert_eq!(inside["messages"].as_array().unwrap().len(), 3, "{inside}");
+    let (_, later) = app.app_get(&window(created + 3600, created + 7200)).await;
+    assert_eq!(later["messages"], json!([]), "{later}");
+    assert_eq!(later["next"], "");
+
+    identify(&app, "cy", json!({})).await;
+    let (status, none) = app.app_get("/v1/customers/cy/messages").await;
+    assert_eq!(status, 200, "{none}");
+    assert_eq!(none, json!({"messages": [], "next": ""}));
+    let (status, missing) = app.app_get("/v1/customers/nobody/messages").await;
+    assert_eq!(status, 404, "{missing}");
+    for (query, expected) in [
+        (
+            "limit=0",
+            "limit \"0\" must be a whole number from 1 to 1000",
+        ),
+        ("start=yesterday", "start \"yesterday\" is not a cursor"),
+        (
+            "start_ts=yesterday",
+            "start_ts \"yesterday\" must be a unix timestamp",
+        ),
+        ("start_ts=20&end_ts=10", "start_ts 20 is after end_ts 10"),
+        ("id_type=phone", "id_type \"phone\""),
+    ] {
+        let (status, answer) = app
+            .app_get(&format!("/v1/customers/ann/messages?{query}"))
+            .await;
+        assert_eq!(status, 400, "{query}: {answer}");
+        let message = answer["meta"]["error"].as_str().expect("a message");
+        assert!(message.contains(expected), "{query}: {message}");
     }
 }
