@@ -158,6 +158,7 @@ pub fn router(state: AppState) -> Router {
             get(segments::customer_count),
         )
         .route("/v1/segments/{id}/membership", get(segments::membership))
+        .route("/v1/segments/{id}/used_by", get(segments::used_by))
         .route("/v1/segments/{id}/explain", get(segments::explain))
         .route("/v1/segments/{id}/history", get(segments::history))
         .route("/v1/customers/{id}/segments", get(segments::of_customer))

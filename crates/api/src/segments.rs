@@ -201,6 +201,25 @@ pub async fn membership(
     ))
 }
 
+/// `GET /v1/segments/{id}/used_by`: the campaigns whose trigger or filter refers to the
+/// segment. Herald has no newsletters, so those lists are always empty.
+pub async fn used_by(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<SegmentId>,
+) -> Answer {
+    state.segments().get(workspace_id, id).await?;
+    let campaigns = state
+        .campaigns()
+        .service
+        .using_segment(workspace_id, id)
+        .await?;
+    Ok(Json(json!({
+        "segment_id": id,
+        "used_by": {"campaigns": campaigns, "sent_newsletters": [], "draft_newsletters": []},
+    })))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct CustomerQuery {
     customer_id: Option<String>,

@@ -451,3 +451,67 @@ async fn a_persons_messages_are_paged_newest_first_with_their_metrics() {
         assert!(message.contains(expected), "{query}: {message}");
     }
 }
+
+/// Creates a campaign (a draft) with a webhook step; returns its id.
+async fn draft_campaign(app: &TestApp, trigger: Value, filter: Option<Value>) -> i64 {
+    let mut campaign = json!({"name": "uses", "trigger": trigger,
+        "steps": [{"webhook": {"url": "https://example.com/hook"}}]});
+    if let Some(filter) = filter {
+        campaign["filter"] = filter;
+    }
+    let (status, created) = app
+        .app_post("/v1/campaigns", json!({"campaign": campaign}))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    created["campaign"]["id"].as_i64().expect("an id")
+}
+
+#[tokio::test]
+async fn a_segment_is_used_by_the_campaigns_whose_trigger_or_filter_names_it() {
+    let app = TestApp::spawn().await;
+    let vips = create_segment(&app, None).await;
+    let buyers = create_segment(&app, Some(json!({"event": {"name": "purchased"}}))).await;
+    let unused = create_segment(&app, None).await;
+    let on_entry = draft_campaign(&app, json!({"segment": {"id": vips}}), None).await;
+    let filtered = draft_campaign(
+        &app,
+        json!({"event": {"name": "ping"}}),
+        Some(json!({"or": [{"segment": {"id": buyers}}, {"not": {"segment": {"id": vips}}}]})),
+    )
+    .await;
+    let on_exit =
+        draft_campaign(&app, json!({"segment": {"id": buyers, "on": "exit"}}), None).await;
+    let archived = draft_campaign(&app, json!({"segment": {"id": vips}}), None).await;
+    let (status, body) = app
+        .app_post(&format!("/v1/campaigns/{archived}/archive"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    draft_campaign(&app, json!({"event": {"name": "ping"}}), None).await;
+
+    let used_by = |segment: i64| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .app_get(&format!("/v1/segments/{segment}/used_by"))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    assert_eq!(
+        used_by(vips).await,
+        json!({"segment_id": vips, "used_by": {"campaigns": [on_entry, filtered, archived],
+            "sent_newsletters": [], "draft_newsletters": []}})
+    );
+    assert_eq!(
+        used_by(buyers).await["used_by"]["campaigns"],
+        json!([filtered, on_exit])
+    );
+    assert_eq!(used_by(unused).await["used_by"]["campaigns"], json!([]));
+
+    let (status, missing) = app.app_get("/v1/segments/9999/used_by").await;
+    assert_eq!(status, 404, "{missing}");
+    assert_eq!(missing["meta"]["error"], "Segment not found");
+    let (status, bad) = app.app_get("/v1/segments/vips/used_by").await;
+    assert_eq!(status, 400, "{bad}");
+}
