@@ -1,4 +1,5 @@
-//! App API handlers (Bearer): customers, activities, the data index, and the dev clock.
+//! App API handlers (Bearer): customers by email, activities, the data index, and the dev
+//! clock.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::AppWorkspace;
 use crate::error::parse_id_type;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
 
@@ -41,11 +42,7 @@ pub async fn customers_by_email(
     Ok(Json(json!({"results": results})))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct IdTypeQuery {
-    pub(crate) id_type: Option<String>,
-}
-
+/// Finds the live person a request names by an identifier of the given kind.
 pub(crate) fn find_person(
     reader: &mut dyn StoreRead,
     workspace_id: WorkspaceId,
@@ -55,48 +52,9 @@ pub(crate) fn find_person(
     reader.person(workspace_id, &Identifier::of_type(id_type, id))
 }
 
+/// The 404 for an identifier that names no live person.
 pub(crate) fn customer_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("no customer with the identifier {id:?}"))
-}
-
-/// `GET /v1/customers/{id}/attributes?id_type=`.
-pub async fn customer_attributes(
-    State(state): State<AppState>,
-    AppWorkspace(workspace_id): AppWorkspace,
-    Path(id): Path<String>,
-    Query(query): Query<IdTypeQuery>,
-) -> Answer {
-    let id_type = parse_id_type(query.id_type.as_deref())?;
-    let lookup = id.clone();
-    let found = state
-        .store()
-        .read(move |reader| {
-            let Some(person) = find_person(reader, workspace_id, id_type, &lookup)? else {
-                return Ok(None);
-            };
-            let devices = reader.devices(workspace_id, person.seq)?;
-            Ok(Some((person, devices)))
-        })
-        .await?;
-    let (person, devices) = found.ok_or_else(|| customer_not_found(&id))?;
-    let mut attributes = person.attributes.clone();
-    attributes.insert("cio_id".into(), json!(person.cio_id));
-    if let Some(id) = &person.id {
-        attributes.insert("id".into(), json!(id));
-    }
-    if let Some(email) = &person.email {
-        attributes.insert("email".into(), json!(email));
-    }
-    Ok(Json(json!({
-        "customer": {
-            "id": person.id,
-            "identifiers": {"id": person.id, "email": person.email, "cio_id": person.cio_id},
-            "attributes": attributes,
-            "created_at": person.created_at,
-            "updated_at": person.updated_at,
-            "devices": devices,
-        }
-    })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,14 +106,6 @@ fn activity_json(activity: &Activity) -> Value {
     Value::Object(item)
 }
 
-fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
-    crate::paging::limit(limit, 10, 100)
-}
-
-fn parse_start(start: Option<&str>) -> Result<Option<i64>, ApiError> {
-    crate::paging::start(start)
-}
-
 fn parse_kind(kind: Option<&str>) -> Result<Option<String>, ApiError> {
     match kind {
         None | Some("") => Ok(None),
@@ -176,13 +126,13 @@ async fn list_activities(
     person: Option<(IdType, String)>,
     require_person: bool,
 ) -> Answer {
-    let limit = parse_limit(query.limit.as_deref())?;
+    let limit = paging::limit(query.limit.as_deref(), 10, 100)?;
     let mut activity_query = ActivityQuery {
         workspace_id,
         person_seq: None,
         kind: parse_kind(query.kind.as_deref())?,
         name: query.name.filter(|name| !name.is_empty()),
-        before_seq: parse_start(query.start.as_deref())?,
+        before_seq: paging::start(query.start.as_deref())?,
         since: state.clock().now() - limits::ACTIVITY_RETENTION_SECONDS,
         // One more than asked tells whether another page follows.
         limit: limit + 1,

@@ -3,8 +3,18 @@
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use herald_ingest::ValidationError;
-use herald_ingest::decode::{Encoding, decode_object};
+use herald_ingest::decode::{Encoding, decode_json, decode_object};
 use serde_json::{Map, Value};
+
+use crate::ApiError;
+
+/// Decodes an App API body, which is always JSON, and requires it to be an object.
+pub fn json_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    match decode_json(body)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::bad_request("the body must be a JSON object")),
+    }
+}
 
 /// Decodes a Track API body according to its `Content-Type`, refusing bodies of `limit` bytes
 /// or more with a message that names the limit.

@@ -12,14 +12,14 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::AppWorkspace;
 use crate::error::parse_id_type;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
 
 /// How many deliveries a list returns when the caller does not say.
-const DEFAULT_LIMIT: i64 = 50;
+pub(crate) const DEFAULT_LIMIT: usize = 50;
 /// The most one list returns, so one request cannot make the server serialize a whole table.
-const MAX_LIMIT: i64 = 1000;
+pub(crate) const MAX_LIMIT: usize = 1000;
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -27,18 +27,6 @@ pub struct ListQuery {
     customer_id: Option<String>,
     id_type: Option<String>,
     limit: Option<String>,
-}
-
-fn parse_limit(limit: Option<&str>) -> Result<i64, ApiError> {
-    match limit {
-        None | Some("") => Ok(DEFAULT_LIMIT),
-        Some(text) => match text.parse::<i64>() {
-            Ok(value) if (1..=MAX_LIMIT).contains(&value) => Ok(value),
-            _ => Err(ApiError::bad_request(format!(
-                "limit {text:?} must be a whole number from 1 to {MAX_LIMIT}"
-            ))),
-        },
-    }
 }
 
 fn parse_campaign_id(campaign_id: Option<&str>) -> Result<Option<CampaignId>, ApiError> {
@@ -102,7 +90,8 @@ pub async fn list(
     AppWorkspace(workspace_id): AppWorkspace,
     Query(query): Query<ListQuery>,
 ) -> Answer {
-    let limit = parse_limit(query.limit.as_deref())?;
+    let limit = paging::limit(query.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let campaign_id = parse_campaign_id(query.campaign_id.as_deref())?;
     let id_type = parse_id_type(query.id_type.as_deref())?;
     let customer = query.customer_id.filter(|id| !id.is_empty());
@@ -198,15 +187,6 @@ pub async fn campaign_metrics(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_are_checked() {
-        assert_eq!(parse_limit(None).unwrap(), DEFAULT_LIMIT);
-        assert_eq!(parse_limit(Some("1000")).unwrap(), 1000);
-        for bad in ["0", "1001", "-1", "ten", "1.5"] {
-            assert_eq!(parse_limit(Some(bad)).unwrap_err().status, 400, "{bad}");
-        }
-    }
 
     #[test]
     fn metrics_name_every_outcome_and_keep_extra_ones() {

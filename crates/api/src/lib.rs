@@ -16,6 +16,9 @@ mod auth;
 mod body;
 mod browser;
 mod campaigns;
+mod customer_messages;
+mod customer_profiles;
+mod customer_search;
 mod deliveries;
 mod error;
 mod intake;
@@ -104,14 +107,25 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/alias", post(pipelines::alias))
         .route("/v1/group", post(pipelines::group))
         .route("/v1/batch", post(pipelines::batch))
-        .route("/v1/customers", get(app_api::customers_by_email))
+        .route(
+            "/v1/customers",
+            get(app_api::customers_by_email).post(customer_search::search),
+        )
+        .route(
+            "/v1/customers/attributes",
+            post(customer_profiles::customers_attributes),
+        )
         .route(
             "/v1/customers/{id}/attributes",
-            get(app_api::customer_attributes),
+            get(customer_profiles::customer_attributes),
         )
         .route(
             "/v1/customers/{id}/activities",
             get(app_api::customer_activities),
+        )
+        .route(
+            "/v1/customers/{id}/messages",
+            get(customer_messages::customer_messages),
         )
         .route(
             "/v1/customers/{id}/relationships",
@@ -144,6 +158,7 @@ pub fn router(state: AppState) -> Router {
             get(segments::customer_count),
         )
         .route("/v1/segments/{id}/membership", get(segments::membership))
+        .route("/v1/segments/{id}/used_by", get(segments::used_by))
         .route("/v1/segments/{id}/explain", get(segments::explain))
         .route("/v1/segments/{id}/history", get(segments::history))
         .route("/v1/customers/{id}/segments", get(segments::of_customer))

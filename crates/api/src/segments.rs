@@ -9,11 +9,12 @@ use herald_domain::{Identifier, PersonSeq, SegmentId, WorkspaceId, limits};
 use herald_segments::{SegmentDraft, SegmentEdit, SegmentsError};
 use herald_store::SegmentRow;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::auth::{AppWorkspace, TrackWorkspace};
+use crate::body::json_object;
 use crate::error::parse_id_type;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
 
@@ -34,14 +35,6 @@ pub fn segment_json(segment: &SegmentRow) -> Value {
     })
 }
 
-fn body_object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let value = herald_ingest::decode::decode_json(body)?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err(ApiError::bad_request("the body must be a JSON object")),
-    }
-}
-
 /// The fields of `{"segment": {...}}`.
 struct SegmentInput {
     name: Option<String>,
@@ -51,7 +44,7 @@ struct SegmentInput {
 }
 
 fn segment_input(body: &Bytes) -> Result<SegmentInput, ApiError> {
-    let mut body = body_object(body)?;
+    let mut body = json_object(body)?;
     let Some(Value::Object(mut segment)) = body.remove("segment") else {
         return Err(ApiError::bad_request(
             "send {\"segment\": {\"name\": …, \"definition\": …}}",
@@ -179,24 +172,8 @@ pub async fn membership(
     Path(id): Path<SegmentId>,
     Query(query): Query<PageQuery>,
 ) -> Answer {
-    let limit = match query.limit.as_deref() {
-        None | Some("") => 1000,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=30_000).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "limit {text:?} must be a whole number from 1 to 30000"
-                ))
-            })?,
-    };
-    let after = match query.start.as_deref() {
-        None | Some("") => None,
-        Some(text) => Some(text.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!("start {text:?} is not a cursor returned as next"))
-        })?),
-    };
+    let limit = paging::limit(query.limit.as_deref(), 1000, 30_000)?;
+    let after = paging::start(query.start.as_deref())?;
     let page = state
         .segments()
         .members_page(workspace_id, id, after, limit)
@@ -222,6 +199,25 @@ pub async fn membership(
     Ok(Json(
         json!({"segment_id": id, "ids": ids, "identifiers": identifiers, "next": next}),
     ))
+}
+
+/// `GET /v1/segments/{id}/used_by`: the campaigns whose trigger or filter refers to the
+/// segment. Herald has no newsletters, so those lists are always empty.
+pub async fn used_by(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<SegmentId>,
+) -> Answer {
+    state.segments().get(workspace_id, id).await?;
+    let campaigns = state
+        .campaigns()
+        .service
+        .using_segment(workspace_id, id)
+        .await?;
+    Ok(Json(json!({
+        "segment_id": id,
+        "used_by": {"campaigns": campaigns, "sent_newsletters": [], "draft_newsletters": []},
+    })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,7 +261,7 @@ pub async fn preview(
     AppWorkspace(workspace_id): AppWorkspace,
     body: Bytes,
 ) -> Answer {
-    let body = body_object(&body)?;
+    let body = json_object(&body)?;
     let definition = body
         .get("definition")
         .ok_or_else(|| ApiError::bad_request("definition is required"))?;

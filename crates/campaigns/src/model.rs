@@ -11,7 +11,7 @@
 //!  "steps": [{"delay": {"minutes": 30}}, {"webhook": {…}}, {"email": {…}}, {"push": {…}}]}
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use herald_domain::SegmentId;
 use herald_segment_engine::definition::{
@@ -217,6 +217,19 @@ impl Campaign {
             enrollment,
             steps,
         })
+    }
+
+    /// The segments the campaign refers to: the one its trigger names and those of its filter.
+    pub fn segments(&self) -> BTreeSet<SegmentId> {
+        let mut found = self
+            .filter
+            .as_ref()
+            .map(Condition::references)
+            .unwrap_or_default();
+        if let Trigger::Segment { id, .. } = self.trigger {
+            found.insert(id);
+        }
+        found
     }
 }
 
@@ -493,6 +506,36 @@ mod tests {
             panic!()
         };
         assert!(templates.contains_key("headers.X-A"));
+    }
+
+    #[test]
+    fn the_segments_used_are_the_triggers_and_the_filters() {
+        let exists = |_: SegmentId| true;
+        let used = |value: Value| {
+            Campaign::parse(&value, &|_| Ok(()), &exists)
+                .unwrap()
+                .segments()
+                .into_iter()
+                .map(SegmentId::get)
+                .collect::<Vec<_>>()
+        };
+        let push = json!([{"push": {"title": "t", "body": "b"}}]);
+        assert_eq!(
+            used(
+                json!({"name": "x", "trigger": {"segment": {"id": 7, "on": "exit"}}, "steps": push})
+            ),
+            vec![7]
+        );
+        assert_eq!(
+            used(json!({"name": "x", "trigger": {"segment": {"id": 7}},
+                "filter": {"or": [{"segment": {"id": 3}}, {"not": {"segment": {"id": 7}}}]}, "steps": push})),
+            vec![3, 7]
+        );
+        assert_eq!(
+            used(json!({"name": "x", "trigger": {"event": {"name": "e"}},
+                "filter": {"attribute": {"field": "plan", "op": "eq", "value": "pro"}}, "steps": push})),
+            Vec::<i64>::new()
+        );
     }
 
     #[test]

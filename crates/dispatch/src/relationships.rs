@@ -49,6 +49,7 @@ pub fn customer(
 mod tests {
     use herald_domain::ObjectSeq;
     use herald_store::{ObjectRow, Person};
+    use serde_json::json;
 
     use super::*;
 

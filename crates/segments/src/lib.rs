@@ -18,6 +18,8 @@ mod loading;
 mod loading_tests;
 mod restart;
 mod runner;
+#[cfg(test)]
+mod search_tests;
 mod service;
 #[cfg(test)]
 mod service_tests;
@@ -28,7 +30,8 @@ pub use handle::{RunnerView, Segments};
 pub use image::ImageSettings;
 pub use load::history_of;
 pub use service::{
-    ChangePreview, EventWhatIf, Explanation, Interval, ManualReport, MembersPage, SegmentAnswer,
+    AttributeCondition, AttributeTest, ChangePreview, EventWhatIf, Explanation, Interval,
+    MAX_CONDITIONS, ManualReport, MembersPage, PeopleFilter, PeoplePage, SegmentAnswer,
     SegmentDraft, SegmentEdit, SegmentPreview, SegmentsError,
 };
 pub use triggers::MembershipTriggers;

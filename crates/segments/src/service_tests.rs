@@ -10,17 +10,17 @@ use serde_json::{Value, json};
 
 use crate::{SegmentDraft, SegmentEdit, Segments, SegmentsError};
 
-const NOW: i64 = 1_800_000_000;
+pub(crate) const NOW: i64 = 1_800_000_000;
 
-struct Setup {
-    runtime: tokio::runtime::Runtime,
-    segments: Segments,
+pub(crate) struct Setup {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) segments: Segments,
     ingest: Ingest,
-    workspace: WorkspaceId,
+    pub(crate) workspace: WorkspaceId,
     _dir: tempfile::TempDir,
 }
 
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -46,11 +46,14 @@ fn setup() -> Setup {
 }
 
 impl Setup {
-    fn track(&self, items: &[Value]) {
+    pub(crate) fn track(&self, items: &[Value]) {
         crate::loading_tests::submit(&self.ingest, &self.runtime, self.workspace, items);
     }
 
-    fn create(&self, definition: Option<Value>) -> Result<herald_store::SegmentRow, SegmentsError> {
+    pub(crate) fn create(
+        &self,
+        definition: Option<Value>,
+    ) -> Result<herald_store::SegmentRow, SegmentsError> {
         let draft = SegmentDraft {
             name: " Buyers ".into(),
             description: String::new(),

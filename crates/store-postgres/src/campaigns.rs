@@ -4,8 +4,8 @@
 use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, to_json};
 use herald_store::{
-    CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState,
-    StoreChange, StoreError,
+    CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, PersonDeliveryQuery,
+    RunRow, RunState, StoreChange, StoreError,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -283,6 +283,35 @@ pub(crate) fn deliveries(
            ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT $2"#
     );
     pg.all(&sql, &params, delivery_from_row)
+}
+
+pub(crate) fn person_deliveries(
+    pg: &mut Pg<'_>,
+    query: &PersonDeliveryQuery,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    // Absent bounds and cursor are the widest values rather than NULLs, so that one prepared
+    // statement's plan stays a range of the person's index (`deliveries_by_person`); ids are
+    // compared byte by byte, as SQLite does, whatever the database's collation.
+    let sql = format!(
+        r#"SELECT {DELIVERY_COLUMNS} FROM deliveries
+           WHERE workspace_id = $1 AND person_seq = $2 AND created_at >= $3 AND created_at <= $4
+             AND (created_at < $5 OR (created_at = $5 AND id COLLATE "C" < $6))
+           ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT $7"#
+    );
+    let (cursor_time, cursor_id) = query.after.clone().unwrap_or((i64::MAX, String::new()));
+    pg.all(
+        &sql,
+        &[
+            &query.workspace_id,
+            &query.person_seq,
+            &query.created_from.unwrap_or(i64::MIN),
+            &query.created_to.unwrap_or(i64::MAX),
+            &cursor_time,
+            &cursor_id,
+            &query.limit,
+        ],
+        delivery_from_row,
+    )
 }
 
 pub(crate) fn campaign_metrics(

@@ -182,6 +182,29 @@ pub(crate) fn people_page(
     rows.iter().map(person_from_row).collect()
 }
 
+pub(crate) fn people_after(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+    after: Option<PersonSeq>,
+    limit: usize,
+) -> Result<Vec<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people
+         WHERE workspace_id = $1 AND deleted_at IS NULL AND seq > $2
+         ORDER BY seq LIMIT $3"
+    );
+    let rows = pg.query(
+        &sql,
+        &[
+            &workspace_id,
+            &after.map_or(i64::MIN, PersonSeq::get),
+            &i64::try_from(limit).unwrap_or(i64::MAX),
+        ],
+    )?;
+    // As on SQLite, a corrupt person fails the page rather than leaving a hole in it.
+    rows.iter().map(person_from_row).collect()
+}
+
 pub(crate) fn search_people(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,

@@ -7,8 +7,8 @@ use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewObject,
     NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount,
-    Person, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
-    StoredEvent, User, Workspace, WorkspaceCredentials,
+    Person, PersonDeliveryQuery, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError,
+    StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use serde_json::{Map, Value};
 
@@ -280,6 +280,12 @@ impl StoreRead for Pg<'_> {
     fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
         campaigns::deliveries(self, query)
     }
+    fn person_deliveries(
+        &mut self,
+        query: &PersonDeliveryQuery,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        campaigns::person_deliveries(self, query)
+    }
     fn campaign_metrics(
         &mut self,
         workspace_id: WorkspaceId,
@@ -294,6 +300,14 @@ impl StoreRead for Pg<'_> {
         limit: usize,
     ) -> Result<Vec<Person>, StoreError> {
         people::people_page(self, workspace_id, before, limit)
+    }
+    fn people_after(
+        &mut self,
+        workspace_id: WorkspaceId,
+        after: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        people::people_after(self, workspace_id, after, limit)
     }
     fn search_people(
         &mut self,

@@ -1,5 +1,6 @@
 //! People listed a page at a time, newest first, and found by the start of their id or email:
-//! what the web UI's People page and person search read.
+//! what the web UI's People page and person search read; and oldest first from a cursor, what
+//! the App API's customer search scans.
 
 use herald_domain::{PersonSeq, WorkspaceId};
 use herald_store::codec::prefix_end;
@@ -31,6 +32,38 @@ pub(crate) fn people_page(
             person_from_row,
         )
         .map_err(backend)?;
+    let mut people = Vec::new();
+    for row in rows {
+        people.extend(finish_person(Some(row.map_err(backend)?))?);
+    }
+    Ok(people)
+}
+
+/// Up to `limit` live people of a workspace with `seq > after` (all when `None`), oldest first.
+pub(crate) fn people_after(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    after: Option<PersonSeq>,
+    limit: usize,
+) -> Result<Vec<Person>, StoreError> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM people
+         WHERE workspace_id = ?1 AND deleted_at IS NULL AND seq > ?2
+         ORDER BY seq LIMIT ?3"
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![
+                workspace_id,
+                after.map_or(i64::MIN, PersonSeq::get),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            person_from_row,
+        )
+        .map_err(backend)?;
+    // As in `people_page`, a person who cannot be read fails the page rather than leaving a
+    // hole in it: a scan that skipped them could not tell a short page from the end.
     let mut people = Vec::new();
     for row in rows {
         people.extend(finish_person(Some(row.map_err(backend)?))?);

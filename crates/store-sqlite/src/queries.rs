@@ -7,9 +7,9 @@ use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
     DeliveryMetric, DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry,
-    MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonRelationship,
-    RunRow, SegmentRow, SegmentState, SessionRow, StoreError, StoreRead, StoredEvent, User,
-    Workspace, WorkspaceCredentials,
+    MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
+    PersonRelationship, RunRow, SegmentRow, SegmentState, SessionRow, StoreError, StoreRead,
+    StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -885,6 +885,14 @@ impl StoreRead for Queries<'_> {
     ) -> Result<Vec<Person>, StoreError> {
         crate::people_pages::people_page(self.connection, workspace_id, before, limit)
     }
+    fn people_after(
+        &mut self,
+        workspace_id: WorkspaceId,
+        after: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        crate::people_pages::people_after(self.connection, workspace_id, after, limit)
+    }
     fn search_people(
         &mut self,
         workspace_id: WorkspaceId,
@@ -1060,6 +1068,12 @@ impl StoreRead for Queries<'_> {
     }
     fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
         self.deliveries_query(query)
+    }
+    fn person_deliveries(
+        &mut self,
+        query: &PersonDeliveryQuery,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.person_deliveries_query(query)
     }
     fn campaign_metrics(
         &mut self,

@@ -2,7 +2,8 @@
 
 use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::{
-    CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, RunRow, RunState, StoreError,
+    CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, PersonDeliveryQuery, RunRow,
+    RunState, StoreError,
 };
 use rusqlite::{Connection, Row, params};
 use serde_json::Value;
@@ -182,6 +183,35 @@ impl Queries<'_> {
                 query.person_seq,
                 query.limit,
                 query.status.map(DeliveryStatus::as_str)
+            ],
+            delivery_from_row,
+            finish_delivery,
+        )
+    }
+
+    pub(crate) fn person_deliveries_query(
+        &self,
+        query: &PersonDeliveryQuery,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        // Absent bounds and cursor are the widest values rather than NULLs, so the statement
+        // stays one range of the person's index (`deliveries_by_person`).
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries
+             WHERE workspace_id = ?1 AND person_seq = ?2 AND created_at >= ?3 AND created_at <= ?4
+               AND (created_at < ?5 OR (created_at = ?5 AND id < ?6))
+             ORDER BY created_at DESC, id DESC LIMIT ?7"
+        );
+        let (cursor_time, cursor_id) = query.after.clone().unwrap_or((i64::MAX, String::new()));
+        self.all(
+            &sql,
+            params![
+                query.workspace_id,
+                query.person_seq,
+                query.created_from.unwrap_or(i64::MIN),
+                query.created_to.unwrap_or(i64::MAX),
+                cursor_time,
+                cursor_id,
+                query.limit
             ],
             delivery_from_row,
             finish_delivery,

@@ -7,8 +7,9 @@ use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
     NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
-    ObjectRow, ObjectTypeCount, Person, PersonRelationship, RunRow, SegmentRow, SessionRow,
-    StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
+    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RunRow,
+    SegmentRow, SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace,
+    WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -298,6 +299,14 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<Vec<Person>, StoreError> {
         self.queries.people_page(workspace_id, before, limit)
     }
+    fn people_after(
+        &mut self,
+        workspace_id: WorkspaceId,
+        after: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError> {
+        self.queries.people_after(workspace_id, after, limit)
+    }
     fn search_people(
         &mut self,
         workspace_id: WorkspaceId,
@@ -359,6 +368,12 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError> {
         self.queries.deliveries(query)
+    }
+    fn person_deliveries(
+        &mut self,
+        query: &PersonDeliveryQuery,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.queries.person_deliveries(query)
     }
     fn campaign_metrics(
         &mut self,

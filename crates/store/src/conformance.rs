@@ -45,6 +45,8 @@ macro_rules! store_conformance_tests {
             users_sessions_and_their_workspaces,
             people_are_paged_newest_first_and_found_by_prefix,
             objects_and_relationships_follow_their_people,
+            people_are_scanned_oldest_first_after_a_cursor,
+            a_persons_deliveries_are_paged_newest_first_within_a_window,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -61,6 +63,13 @@ macro_rules! store_conformance_tests {
 #[path = "conformance_objects.rs"]
 mod objects;
 pub use objects::objects_and_relationships_follow_their_people;
+
+#[path = "conformance_app_reads.rs"]
+mod app_reads;
+pub use app_reads::{
+    a_persons_deliveries_are_paged_newest_first_within_a_window,
+    people_are_scanned_oldest_first_after_a_cursor,
+};
 
 /// Creates a workspace named `name` (its site id and key hashes made from the name); returns its
 /// id. Public for the tests of other crates that need one on a real store.

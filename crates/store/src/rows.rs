@@ -353,6 +353,22 @@ pub struct DeliveryQuery {
     pub limit: i64,
 }
 
+/// A page of one person's deliveries, newest first (by creation time, then id): what
+/// `GET /v1/customers/{id}/messages` lists.
+#[derive(Debug, Clone)]
+pub struct PersonDeliveryQuery {
+    pub workspace_id: WorkspaceId,
+    pub person_seq: PersonSeq,
+    /// Only deliveries created at or after this time.
+    pub created_from: Option<UnixSeconds>,
+    /// Only deliveries created at or before this time.
+    pub created_to: Option<UnixSeconds>,
+    /// The cursor: only deliveries that come after this one, given by its creation time and id,
+    /// in the newest-first order.
+    pub after: Option<(UnixSeconds, String)>,
+    pub limit: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::{MembershipCause, MembershipOrigin};

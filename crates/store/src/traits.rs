@@ -9,8 +9,8 @@ use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewObject,
     NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount,
-    Person, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User,
-    Workspace, WorkspaceCredentials,
+    Person, PersonDeliveryQuery, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError,
+    StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -285,6 +285,12 @@ pub trait StoreRead {
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError>;
     fn deliveries(&mut self, query: &DeliveryQuery) -> Result<Vec<DeliveryRow>, StoreError>;
+    /// One person's deliveries, newest first by creation time then id, within the query's
+    /// window and after its cursor.
+    fn person_deliveries(
+        &mut self,
+        query: &PersonDeliveryQuery,
+    ) -> Result<Vec<DeliveryRow>, StoreError>;
     /// Counts a campaign's deliveries by what happened to them: `sent`, `failed`, `queued`,
     /// and each reported metric (`opened`, `clicked`, …) as distinct deliveries.
     fn campaign_metrics(
@@ -298,6 +304,14 @@ pub trait StoreRead {
         &mut self,
         workspace_id: WorkspaceId,
         before: Option<PersonSeq>,
+        limit: usize,
+    ) -> Result<Vec<Person>, StoreError>;
+    /// Up to `limit` live people of a workspace with an internal number above `after` (from
+    /// the oldest when `None`), oldest first: a scan of a whole workspace, a page at a time.
+    fn people_after(
+        &mut self,
+        workspace_id: WorkspaceId,
+        after: Option<PersonSeq>,
         limit: usize,
     ) -> Result<Vec<Person>, StoreError>;
     /// Up to `limit` live people whose id, or email in lowercase, starts with `prefix`.

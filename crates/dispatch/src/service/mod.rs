@@ -2,7 +2,7 @@
 //! workspace's segments and the template compiler, storage, and telling the registry (so the
 //! triggers see a change at once) and the dispatcher. `lifecycle.rs` starts, pauses and archives
 //! them; `preview.rs` renders a message being edited and sends it as a test; `what_if.rs` tells
-//! what an event would do before it is sent.
+//! what an event would do before it is sent; `usage.rs` which campaigns use a segment.
 
 mod error;
 mod lifecycle;
@@ -13,6 +13,7 @@ mod preview_tests;
 #[cfg(test)]
 mod tests;
 mod transactional;
+mod usage;
 mod what_if;
 
 use std::collections::BTreeSet;

@@ -187,3 +187,41 @@ async fn official_node_client_sends_transactional_messages() {
     assert_eq!(pushed["data"]["CIO-Delivery-ID"], delivery("push").as_str());
     crate::transactional::sent_delivery(&app, &delivery("email")).await;
 }
+
+#[tokio::test]
+async fn official_node_client_searches_customers_and_reads_their_messages() {
+    let app = TestApp::spawn_with(&[ALLOW_LOOPBACK]).await;
+    let receiver = Receiver::start().await;
+    let segment = crate::segments::create_segment(&app, None).await;
+    let ping = start_campaign(
+        &app,
+        json!({"name": "Node pings", "trigger": {"event": {"name": "node_ping"}},
+               "steps": [{"webhook": {"url": format!("{}/ping", receiver.base_url)}}]}),
+    )
+    .await;
+    // The client cannot make campaigns; this one stays a draft and only names the segment.
+    let (status, using) = app
+        .app_post(
+            "/v1/campaigns",
+            json!({"campaign": {"name": "Node segment entry", "trigger": {"segment": {"id": segment}},
+                   "steps": [{"webhook": {"url": format!("{}/entry", receiver.base_url)}}]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{using}");
+    run_script(
+        "app_api.test.mjs",
+        &[
+            ("HERALD_TEST_BASE_URL", &app.server.base_url),
+            ("HERALD_TEST_SITE_ID", &app.workspace.site_id),
+            ("HERALD_TEST_API_KEY", &app.workspace.api_key),
+            ("HERALD_TEST_APP_API_KEY", &app.workspace.app_api_key),
+            ("HERALD_TEST_SEGMENT_ID", &segment.to_string()),
+            ("HERALD_TEST_PING_CAMPAIGN_ID", &ping.to_string()),
+            (
+                "HERALD_TEST_USING_CAMPAIGN_ID",
+                &using["campaign"]["id"].to_string(),
+            ),
+        ],
+    )
+    .await;
+}

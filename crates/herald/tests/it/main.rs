@@ -9,6 +9,7 @@ mod cli;
 mod clients_node;
 mod clients_python;
 mod copy;
+mod customer_search;
 mod database;
 mod delivery;
 mod dev_clock;
