@@ -41,6 +41,9 @@ pub struct PreviewRequest {
     pub campaign_name: String,
     pub person_seq: Option<PersonSeq>,
     pub event: Option<SampleEvent>,
+    /// The campaign is a transactional message: the sample event's data is its
+    /// `message_data`, as a send's request gives it.
+    pub transactional: bool,
 }
 
 /// A template that does not compile or render, by field.
@@ -215,6 +218,9 @@ impl Campaigns {
         }
         let now = self.clock.now();
         let trigger = match &request.event {
+            Some(event) if request.transactional => json!({
+                super::transactional::TRANSACTIONAL: {"message_data": event.data}
+            }),
             Some(event) => json!({"event": {
                 "name": event.name,
                 "type": "event",

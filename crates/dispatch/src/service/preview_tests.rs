@@ -45,6 +45,7 @@ fn request(person_seq: Option<PersonSeq>, event: Option<SampleEvent>) -> Preview
         campaign_name: "Welcome".into(),
         person_seq,
         event,
+        transactional: false,
     }
 }
 

@@ -245,4 +245,26 @@ async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
         edit.contains("<option value=\"transactional\" selected>"),
         "{edit}"
     );
+    // The preview renders the sample data as a send's message_data.
+    crate::helpers::identify(&app, "ann", json!({"email": "ann@example.com"})).await;
+    let (_, _, picks) = browser
+        .get(&format!("/ui/w/{ws}/people/pick?person_query=ann"))
+        .await;
+    let seq = Browser::hidden_attribute(&picks, "data-seq");
+    let (status, _, previews) = browser
+        .post_htmx(
+            &format!("/ui/w/{ws}/campaigns/editor/preview"),
+            &[
+                &fields[..],
+                &[
+                    ("filter", "none"),
+                    ("preview_event", "{\"order_id\": 5}"),
+                    ("person", seq.as_str()),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(previews.contains("Order 5"), "{previews}");
 }

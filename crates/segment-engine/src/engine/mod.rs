@@ -158,10 +158,12 @@ impl Engine {
     /// counts everyone once.
     pub fn attribute_counts(&mut self) -> Vec<(String, usize)> {
         let everyone = self.people.iter().map(|(_, state)| &state.attributes);
+        // Relationships reach the engine as a reserved attribute, but they are not one.
         let mut counts: Vec<(String, usize)> = self
             .attributes
             .people_with(everyone)
             .iter()
+            .filter(|(key, _)| key.as_str() != crate::relationship::RELATIONSHIPS_KEY)
             .map(|(key, count)| (key.clone(), *count))
             .collect();
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -253,11 +253,14 @@ fn preview_request(
         campaign_id: draft.campaign_id.unwrap_or(CampaignId::new(0)),
         campaign_name: draft.name.trim().to_owned(),
         person_seq: settings.person,
-        event: (draft.trigger == "event").then(|| SampleEvent {
-            name: draft.event_name.trim().to_owned(),
-            data,
-            timestamp: state.now(),
+        event: (draft.trigger == "event" || draft.trigger == "transactional").then(|| {
+            SampleEvent {
+                name: draft.event_name.trim().to_owned(),
+                data,
+                timestamp: state.now(),
+            }
         }),
+        transactional: draft.trigger == "transactional",
     }
 }
 
