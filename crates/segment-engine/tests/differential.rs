@@ -65,6 +65,46 @@ fn filter(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
     })
 }
 
+/// A relationship condition: a type, and filters on the object's and the relationship's
+/// attributes (never relative to now, which relationship conditions refuse).
+fn relationship_condition() -> impl Strategy<Value = Value> {
+    let fixed = |fields| {
+        filter(fields).prop_filter("relative filters are refused on objects", |f| {
+            !matches!(f["op"].as_str(), Some("before_ago" | "after_ago"))
+        })
+    };
+    (
+        prop::sample::select(vec!["1", "2"]),
+        prop::option::of(fixed(&["plan", "score"])),
+        prop::option::of(fixed(&["role"])),
+    )
+        .prop_map(|(object_type_id, object, relationship)| {
+            let mut condition = json!({"object_type_id": object_type_id});
+            if let Some(filter) = object {
+                condition["where"] = json!([filter]);
+            }
+            if let Some(filter) = relationship {
+                condition["relationship_where"] = json!([filter]);
+            }
+            json!({"relationship": condition})
+        })
+}
+
+/// The relationships a person may have, as the engine's feeders give them (the reserved
+/// `cio_relationships` attribute).
+fn relationships() -> impl Strategy<Value = Value> {
+    let one = (
+        prop::sample::select(vec!["1", "2"]),
+        prop::sample::select(vec![json!("pro"), json!("free"), json!(12), json!(null)]),
+        prop::sample::select(vec![json!("admin"), json!("p"), json!(null)]),
+    )
+        .prop_map(|(object_type_id, plan, role)| {
+            json!({"object_type_id": object_type_id, "object_id": "o", "cio_object_id": "c",
+                   "object_attributes": {"plan": plan}, "relationship_attributes": {"role": role}})
+        });
+    prop::collection::vec(one, 1..3).prop_map(Value::Array)
+}
+
 fn window() -> impl Strategy<Value = Option<(&'static str, Value)>> {
     prop_oneof![
         Just(None),
@@ -126,6 +166,7 @@ fn condition(references: Vec<SegmentId>) -> impl Strategy<Value = Value> {
         filter(&["plan", "score", "created_at", "seen"])
             .prop_map(|f| json!({"attribute": f}))
             .boxed(),
+        relationship_condition().boxed(),
     ];
     if !references.is_empty() {
         leaves.push(
@@ -205,6 +246,9 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (person.clone(), prop::sample::select(vec!["plan", "score", "created_at", "seen"]),
               prop::option::of(prop::sample::select(vec![json!("pro"), json!("free"), json!(12), json!("20"), json!(START - 420), json!(START + 120)])))
             .prop_map(|(person, key, value)| Step::Attribute { person, key, value }),
+        // A relationship or a related object changed: the person comes again with them all.
+        1 => (person.clone(), prop::option::of(relationships()))
+            .prop_map(|(person, value)| Step::Attribute { person, key: "cio_relationships", value }),
         1 => person.clone().prop_map(|person| Step::Delete { person }),
         1 => (person.clone(), person.clone()).prop_map(|(primary, secondary)| Step::Merge { primary, secondary }),
         1 => (person.clone(), any::<bool>()).prop_map(|(person, add)| Step::Manual { person, add }),
@@ -538,7 +582,12 @@ impl Run {
             // The data index's attribute counts, kept as people change, equal a fresh count.
             let mut expected: BTreeMap<String, usize> = BTreeMap::new();
             for person in self.world.people.values() {
-                for key in person.attributes.keys() {
+                // Relationships are no attribute of the data index.
+                for key in person
+                    .attributes
+                    .keys()
+                    .filter(|key| *key != "cio_relationships")
+                {
                     *expected.entry(key.clone()).or_insert(0) += 1;
                 }
             }
