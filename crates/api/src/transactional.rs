@@ -68,8 +68,33 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// `transactional_message_id`: the message's id, or its name.
-fn message_ref(body: &Map<String, Value>) -> Result<MessageRef, ApiError> {
+fn message_ref(body: &Map<String, Value>, channel: &Channel) -> Result<MessageRef, ApiError> {
+    let given = |field: &str| {
+        body.get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|text| !text.trim().is_empty())
+    };
     match body.get("transactional_message_id") {
+        None | Some(Value::Null) if *channel == Channel::Email => {
+            // Customer.io sends an email without a template when the request writes it whole.
+            for field in ["to", "from", "subject"] {
+                if !given(field) {
+                    return Err(invalid(
+                        field,
+                        format!(
+                            "{field} is required for an email without transactional_message_id"
+                        ),
+                    ));
+                }
+            }
+            if !given("body") && !given("body_plain") {
+                return Err(invalid(
+                    "body",
+                    "body (or body_plain) is required for an email without transactional_message_id",
+                ));
+            }
+            Ok(MessageRef::Inline)
+        }
         Some(Value::Number(number)) => number
             .as_i64()
             .map(|id| MessageRef::Id(CampaignId::new(id)))
@@ -80,7 +105,7 @@ fn message_ref(body: &Map<String, Value>) -> Result<MessageRef, ApiError> {
         }),
         _ => Err(invalid(
             "transactional_message_id",
-            "transactional_message_id is required: the message's id or name (sending a full message without one is not supported by Herald)",
+            "transactional_message_id is required: the message's id or name",
         )),
     }
 }
@@ -181,7 +206,13 @@ async fn send(
             "the request body must be a JSON object",
         ));
     };
-    let message = message_ref(&body)?;
+    let message = message_ref(&body, &channel)?;
+    if body.get("disable_message_retention") == Some(&Value::Bool(true)) {
+        return Err(invalid(
+            "disable_message_retention",
+            "disable_message_retention is not supported by Herald yet: it keeps each message's content with its delivery; leave it out or false",
+        ));
+    }
     let target = person(&body)?;
     let overrides = overrides(&body, &channel)?;
     let message_data = match body.get("message_data") {

@@ -729,14 +729,19 @@ async fn send(inner: &Inner, delivery: &DeliveryRow) -> Result<(), DeliveryError
 
 fn email_of(inner: &Inner, delivery: &DeliveryRow) -> EmailMessage {
     let content = &delivery.content;
-    let html = content.get("html").and_then(Value::as_str).map(|html| {
-        instrument_html(
-            html,
-            &inner.config.public_url,
-            &delivery.id,
-            &inner.config.tracking_key,
-        )
-    });
+    // A part whose template rendered nothing is left out rather than sent empty.
+    let html = content
+        .get("html")
+        .and_then(Value::as_str)
+        .filter(|html| !html.trim().is_empty())
+        .map(|html| {
+            instrument_html(
+                html,
+                &inner.config.public_url,
+                &delivery.id,
+                &inner.config.tracking_key,
+            )
+        });
     let unsubscribe = unsubscribe_url(&inner.config.public_url, &delivery.id);
     EmailMessage {
         from: text(content, "from"),
@@ -746,6 +751,7 @@ fn email_of(inner: &Inner, delivery: &DeliveryRow) -> EmailMessage {
         text: content
             .get("text")
             .and_then(Value::as_str)
+            .filter(|text| !text.trim().is_empty())
             .map(str::to_owned),
         message_id: format!("{}@herald", delivery.idempotency_key),
         headers: vec![

@@ -18,17 +18,9 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import cio from "customerio-node";
+import { rejection, required, runSteps, step } from "./harness.mjs";
 
 const { TrackClient, APIClient, CustomerIORequestError, MissingParamError, IdentifierType } = cio;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} is not set: run this script through the Rust test clients_node`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const BASE = required("HERALD_TEST_BASE_URL").replace(/\/+$/, "");
 const SITE_ID = required("HERALD_TEST_SITE_ID");
@@ -44,21 +36,6 @@ const track = new TrackClient(SITE_ID, API_KEY, { url: `${BASE}/api/v1`, retry: 
 const api = new APIClient(APP_API_KEY, { url: `${BASE}/v1`, retry: NO_RETRY });
 
 const now = () => Math.floor(Date.now() / 1000);
-
-// Asserts that a promise rejects with a CustomerIORequestError of a status, and returns it.
-async function rejection(promise, statusCode) {
-  let caught;
-  await assert.rejects(promise, (error) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(
-    caught instanceof CustomerIORequestError,
-    `expected a CustomerIORequestError, got ${caught?.stack ?? caught}`,
-  );
-  assert.equal(caught.statusCode, statusCode, `status of ${caught.message} (body ${caught.body})`);
-  return caught;
-}
 
 // Every page of a search, following `next`: the ids (or, without one, the email) per page.
 async function searchPages(filter, limit) {
@@ -77,11 +54,6 @@ async function searchPages(filter, limit) {
 }
 
 // --- Steps ------------------------------------------------------------------------------------
-
-const steps = [];
-function step(name, run) {
-  steps.push({ name, run });
-}
 
 step("the people to search are identified, and two added to the manual segment", async () => {
   await track.identify("node-s1", { email: "Node.S1@Example.com", plan: "pro", vip: true });
@@ -214,26 +186,4 @@ step("getSegmentUsedBy names the campaign its entry triggers", async () => {
   await rejection(api.getSegmentUsedBy(987654), 404);
 });
 
-// --- Runner -----------------------------------------------------------------------------------
-
-let failed = 0;
-for (const { name, run } of steps) {
-  const started = Date.now();
-  try {
-    await run();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failed += 1;
-    console.error(`FAIL ${name}`);
-    console.error(error?.stack ?? error);
-    if (error instanceof CustomerIORequestError) {
-      console.error(`  status ${error.statusCode}, body ${error.body}`);
-    }
-    // Later steps build on earlier ones, so the first failure ends the run.
-    break;
-  }
-}
-if (failed > 0) {
-  process.exit(1);
-}
-console.log(`all ${steps.length} steps passed`);
+await runSteps();

@@ -13,17 +13,9 @@
 import assert from "node:assert/strict";
 import cio from "customerio-node";
 import { Analytics } from "@customerio/cdp-analytics-node";
+import { rejection, required, runSteps, step } from "./harness.mjs";
 
 const { PipelinesClient, APIClient, CustomerIORequestError } = cio;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} is not set: run this script through the Rust test clients_node`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const BASE = required("HERALD_TEST_BASE_URL").replace(/\/+$/, "");
 const WRITE_KEY = required("HERALD_TEST_WRITE_KEY");
@@ -60,22 +52,6 @@ async function activityNames(id, type) {
     start = page.next;
   }
   return all.map((activity) => activity.name).reverse();
-}
-
-async function rejection(promise, statusCode) {
-  let caught;
-  await assert.rejects(promise, (error) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(caught instanceof CustomerIORequestError, `expected a CustomerIORequestError, got ${caught?.stack ?? caught}`);
-  assert.equal(caught.statusCode, statusCode, `status of ${caught.message} (body ${caught.body})`);
-  return caught;
-}
-
-const steps = [];
-function step(name, run) {
-  steps.push({ name, run });
 }
 
 step("PipelinesClient identify, track, page, screen and alias are stored", async () => {
@@ -177,15 +153,17 @@ step("cdp-analytics-node sends every call type in batches, flushed by size and b
   const done = (error) => {
     if (error) failures.push(error);
   };
+  // Batches of three are sent as they fill, and may reach the server in any order: the calls
+  // that depend on each other share a batch, whose calls are applied in order.
   analytics.track({ anonymousId: "an-anon", event: "opened_app" }, done);
   analytics.identify({ userId: "an-1", anonymousId: "an-anon", traits: { email: "an@example.com", tier: "gold" } }, done);
   analytics.track({ userId: "an-1", event: "purchased", properties: { total: 30 } }, done);
-  // The third call filled a batch of three, which was sent without waiting for the interval.
-  analytics.page({ userId: "an-1", name: "Docs", properties: { url: "https://shop.test/docs" } }, done);
-  analytics.screen({ userId: "an-1", name: "Home" }, done);
   analytics.identify({ userId: "an-old", traits: { from: "old" } }, done);
   analytics.alias({ userId: "an-1", previousId: "an-old" }, done);
   analytics.group({ userId: "an-1", groupId: "an-team", traits: { name: "Team" } }, done);
+  // Two calls left: closeAndFlush sends them.
+  analytics.page({ userId: "an-1", name: "Docs", properties: { url: "https://shop.test/docs" } }, done);
+  analytics.screen({ userId: "an-1", name: "Home" }, done);
   await analytics.closeAndFlush({ timeout: 20000 });
   assert.deepEqual(failures, [], failures.map((failure) => String(failure?.reason ?? failure)).join("; "));
   assert.ok(requests.length >= 2, `expected a size flush and a closing flush, saw ${requests.length} requests`);
@@ -203,23 +181,4 @@ step("cdp-analytics-node sends every call type in batches, flushed by size and b
   assert.deepEqual(teams.cio_relationships.map((item) => item.identifiers.object_id), ["an-team"]);
 });
 
-let failed = 0;
-for (const { name, run } of steps) {
-  const started = Date.now();
-  try {
-    await run();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failed += 1;
-    console.error(`FAIL ${name}`);
-    console.error(error?.stack ?? error);
-    if (error instanceof CustomerIORequestError) {
-      console.error(`  status ${error.statusCode}, body ${error.body}`);
-    }
-    break;
-  }
-}
-if (failed > 0) {
-  process.exit(1);
-}
-console.log(`all ${steps.length} steps passed`);
+await runSteps();

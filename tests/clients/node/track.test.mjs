@@ -17,17 +17,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import cio from "customerio-node";
+import { rejection, required, runSteps, step } from "./harness.mjs";
 
 const { TrackClient, APIClient, CustomerIORequestError, MissingParamError, IdentifierType } = cio;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} is not set: run this script through the Rust test clients_node`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const BASE = required("HERALD_TEST_BASE_URL").replace(/\/+$/, "");
 const SITE_ID = required("HERALD_TEST_SITE_ID");
@@ -108,27 +100,7 @@ function names(activities) {
   return activities.map((activity) => activity.name);
 }
 
-// Asserts that a promise rejects with a CustomerIORequestError of a status, and returns it.
-async function rejection(promise, statusCode) {
-  let caught;
-  await assert.rejects(promise, (error) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(
-    caught instanceof CustomerIORequestError,
-    `expected a CustomerIORequestError, got ${caught?.stack ?? caught}`,
-  );
-  assert.equal(caught.statusCode, statusCode, `status of ${caught.message} (body ${caught.body})`);
-  return caught;
-}
-
 // --- Steps ------------------------------------------------------------------------------------
-
-const steps = [];
-function step(name, run) {
-  steps.push({ name, run });
-}
 
 step("identify creates a person, sets attributes and null removes one", async () => {
   const createdAt = now() - 86400;
@@ -685,26 +657,4 @@ step("unsubscribe of an unknown delivery is a 400", async () => {
   assert.match(unknown.body, /no delivery has the id/);
 });
 
-// --- Runner -----------------------------------------------------------------------------------
-
-let failed = 0;
-for (const { name, run } of steps) {
-  const started = Date.now();
-  try {
-    await run();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    failed += 1;
-    console.error(`FAIL ${name}`);
-    console.error(error?.stack ?? error);
-    if (error instanceof CustomerIORequestError) {
-      console.error(`  status ${error.statusCode}, body ${error.body}`);
-    }
-    // Later steps build on earlier ones, so the first failure ends the run.
-    break;
-  }
-}
-if (failed > 0) {
-  process.exit(1);
-}
-console.log(`all ${steps.length} steps passed`);
+await runSteps();

@@ -14,27 +14,14 @@
 
 import assert from "node:assert/strict";
 import cio from "customerio-node";
+import { rejection, required, runSteps, step } from "./harness.mjs";
 
 const { APIClient, SendEmailRequest, SendPushRequest, CustomerIORequestError } = cio;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`${name} is not set: run this script through the Rust test clients_node`);
-    process.exit(2);
-  }
-  return value;
-}
 
 const BASE = required("HERALD_TEST_BASE_URL").replace(/\/+$/, "");
 const api = new APIClient(required("HERALD_TEST_APP_API_KEY"), { url: `${BASE}/v1`, retry: { maxRetries: 0 } });
 const EMAIL = Number(required("HERALD_TEST_EMAIL_MESSAGE"));
 const PUSH = Number(required("HERALD_TEST_PUSH_MESSAGE"));
-
-const steps = [];
-function step(name, run) {
-  steps.push({ name, run });
-}
 
 step("sendEmail queues a transactional email and answers its delivery id", async () => {
   const request = new SendEmailRequest({
@@ -84,19 +71,4 @@ step("listTransactionalMessages and getTransactionalMessage read them", async ()
   assert.equal(one.message.id, EMAIL);
 });
 
-let failed = 0;
-for (const { name, run } of steps) {
-  try {
-    await run();
-    console.log(`ok   ${name}`);
-  } catch (error) {
-    failed += 1;
-    console.error(`FAIL ${name}`);
-    console.error(error?.stack ?? error);
-    break;
-  }
-}
-if (failed > 0) {
-  process.exit(1);
-}
-console.log(`all ${steps.length} steps passed`);
+await runSteps();

@@ -16,12 +16,19 @@ use serde_json::{Map, Value, json};
 use super::{Campaigns, CampaignsError};
 use crate::registry::Loaded;
 
-/// How a request names its transactional message: its id, or its name (any case).
+/// How a request names its transactional message: its id, or its name (any case); or
+/// `Inline`, an email the request writes whole (`to`, `from`, `subject`, `body`), sent as the
+/// workspace's inline transactional email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageRef {
     Id(CampaignId),
     Name(String),
+    Inline,
 }
+
+/// The name of the transactional email a workspace sends inline emails as: made and started at
+/// the first one, so that they have a campaign for their runs, deliveries and metrics.
+pub const INLINE_EMAIL: &str = "Inline transactional email";
 
 /// A transactional send, validated at the HTTP edge.
 #[derive(Debug, Clone)]
@@ -124,6 +131,7 @@ impl Campaigns {
     ) -> Result<std::sync::Arc<Loaded>, CampaignsError> {
         let id = match message {
             MessageRef::Id(id) => *id,
+            MessageRef::Inline => self.inline_email(workspace_id).await?,
             MessageRef::Name(name) => {
                 let wanted = name.to_lowercase();
                 let rows = self.list(workspace_id).await?;
@@ -142,6 +150,42 @@ impl Campaigns {
                     && loaded.campaign.trigger == Trigger::Transactional
             })
             .ok_or(CampaignsError::NotFound)
+    }
+}
+
+impl Campaigns {
+    /// The workspace's inline transactional email, made and started if it has none yet. Its
+    /// own fields render nothing but the person's address: every inline send overrides them.
+    async fn inline_email(&self, workspace_id: WorkspaceId) -> Result<CampaignId, CampaignsError> {
+        // Two first inline sends at once may both make one; the first made is used from then on.
+        let existing = self
+            .list(workspace_id)
+            .await?
+            .into_iter()
+            .filter(|row| row.name == INLINE_EMAIL)
+            .find(|row| {
+                self.registry
+                    .get(row.id)
+                    .is_some_and(|loaded| loaded.campaign.trigger == Trigger::Transactional)
+            });
+        let row = match existing {
+            Some(row) => row,
+            None => {
+                self.create(
+                    workspace_id,
+                    json!({"name": INLINE_EMAIL, "trigger": {TRANSACTIONAL: {}},
+                           "steps": [{"email": {"to": "{{ customer.email }}",
+                                                "from": "{{ message_data.from }}",
+                                                "subject": "{{ message_data.subject }}",
+                                                "html": "", "text": ""}}]}),
+                )
+                .await?
+            }
+        };
+        if row.state != herald_store::CampaignState::Running {
+            self.start(workspace_id, row.id).await?;
+        }
+        Ok(row.id)
     }
 }
 

@@ -108,9 +108,28 @@ async fn a_transactional_email_goes_out_over_smtp_with_its_message_data() {
         .await;
     assert_eq!(status, 200, "the person was created");
 
+    // Without a template: the request writes the whole email.
+    let (status, inline) = app
+        .app_post(
+            "/v1/send/email",
+            json!({"identifiers": {"id": "ann"}, "to": "ann@example.com",
+                   "from": "support@example.com", "subject": "About {{ trigger.topic }}",
+                   "body": "<p>Hello</p>", "message_data": {"topic": "billing"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{inline}");
+    let messages = smtp.wait_for_messages(3, Duration::from_secs(20)).await;
+    assert_eq!(
+        messages[2].header("Subject").as_deref(),
+        Some("About billing")
+    );
+    assert_eq!(messages[2].mail_from, "support@example.com");
+    sent_delivery(&app, inline["delivery_id"].as_str().expect("an id")).await;
+
     let (status, list) = app.app_get("/v1/transactional").await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["messages"][0]["id"], id);
+    assert_eq!(list["messages"][1]["name"], "Inline transactional email");
     assert_eq!(list["messages"][0]["name"], "Order receipt");
     let (status, one) = app.app_get(&format!("/v1/transactional/{id}")).await;
     assert_eq!((status, &one["message"]["id"]), (200, &json!(id)));
@@ -159,10 +178,12 @@ async fn transactional_requests_it_cannot_honour_are_refused_and_send_nothing() 
     let draft = created["campaign"]["id"].as_i64().expect("an id");
     let person = json!({"id": "bo"});
     for (body, status, needle) in [
+        (json!({"identifiers": person}), 400, "to is required"),
         (
-            json!({"identifiers": person}),
+            json!({"transactional_message_id": id, "identifiers": person,
+                   "disable_message_retention": true}),
             400,
-            "transactional_message_id",
+            "disable_message_retention",
         ),
         (
             json!({"transactional_message_id": 999, "identifiers": person}),
