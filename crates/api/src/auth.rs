@@ -28,6 +28,17 @@ pub(crate) fn authorization(headers: &HeaderMap) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
+/// The `user:password` of an HTTP Basic `Authorization` header, decoded.
+fn basic_credentials(header: &str) -> Option<String> {
+    let encoded = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
 impl FromRequestParts<AppState> for TrackWorkspace {
     type Rejection = ApiError;
 
@@ -47,15 +58,8 @@ pub(crate) async fn track_workspace(
             "missing or malformed credentials: use HTTP Basic auth with your site id as the user name and your Track API key as the password",
         )
     };
-    let header = authorization(headers).ok_or_else(missing)?;
-    let encoded = header
-        .strip_prefix("Basic ")
-        .or_else(|| header.strip_prefix("basic "))
-        .ok_or_else(missing)?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
+    let decoded = authorization(headers)
+        .and_then(basic_credentials)
         .ok_or_else(missing)?;
     if let Some(workspace_id) = state.track_keys().get(&decoded) {
         state
@@ -141,15 +145,7 @@ impl FromRequestParts<AppState> for PipelinesWorkspace {
                 "this is a Data Pipelines API path: it takes HTTP Basic auth with your workspace's write key as the user name; Bearer App API keys are for the App API (/v1/customers, /v1/segments, …)",
             ));
         }
-        let encoded = header
-            .strip_prefix("Basic ")
-            .or_else(|| header.strip_prefix("basic "))
-            .ok_or_else(missing)?;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(missing)?;
+        let decoded = basic_credentials(header).ok_or_else(missing)?;
         let write_key = decoded
             .split_once(':')
             .map_or(decoded.as_str(), |(user, _)| user);
