@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
             get(objects::customer_relationships),
         )
         .route("/v1/object_types", get(objects::object_types))
+        .route("/v1/objects", post(objects::search))
         .route(
             "/v1/objects/{object_type_id}/{object_id}",
             get(objects::object_attributes),

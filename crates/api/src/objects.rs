@@ -1,6 +1,7 @@
 //! App API reads of objects and relationships (Bearer): `GET /v1/object_types`,
-//! `GET /v1/objects/{type}/{id}` (and `/attributes`), `GET /v1/objects/{type}/{id}/relationships`
-//! and `GET /v1/customers/{id}/relationships`, in Customer.io's shapes.
+//! `POST /v1/objects` (search), `GET /v1/objects/{type}/{id}` (and `/attributes`),
+//! `GET /v1/objects/{type}/{id}/relationships` and `GET /v1/customers/{id}/relationships`, in
+//! Customer.io's shapes.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -216,5 +217,53 @@ pub async fn customer_relationships(
     Ok(Json(json!({
         "cio_relationships": items,
         "next": paging::next(last, page.len(), limit),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    start: Option<String>,
+    limit: Option<String>,
+}
+
+/// `POST /v1/objects?start=&limit=` with `{"object_type_id": "1", "filter": …}`: the objects
+/// of a type a filter (`and`, `or`, `not`, `object_attribute`) matches, in the order they were
+/// created.
+pub async fn search(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Query(query): Query<SearchQuery>,
+    body: axum::body::Bytes,
+) -> Answer {
+    let body = crate::body::json_object(&body)?;
+    let object_type_id = match body.get("object_type_id") {
+        Some(Value::String(text)) if !text.trim().is_empty() => text.trim().to_owned(),
+        Some(Value::Number(number)) => number.to_string(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "object_type_id is required: the type of the objects to search, e.g. \"1\"",
+            ));
+        }
+    };
+    let filter = body
+        .get("filter")
+        .ok_or_else(|| ApiError::bad_request("filter is required"))?;
+    let filter = herald_segments::PeopleFilter::parse_for_objects(filter, &object_type_id)?;
+    let limit = paging::limit(query.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = paging::start(query.start.as_deref())?.map(ObjectSeq::new);
+    let page = state
+        .segments()
+        .search_objects(workspace_id, &object_type_id, &filter, after, limit)
+        .await?;
+    let identifiers: Vec<Value> = page.objects.iter().map(object_identifiers).collect();
+    let ids: Vec<&str> = page
+        .objects
+        .iter()
+        .map(|object| object.object_id.as_str())
+        .collect();
+    Ok(Json(json!({
+        "identifiers": identifiers,
+        "ids": ids,
+        "next": page.next.map(|seq| seq.get().to_string()).unwrap_or_default(),
     })))
 }

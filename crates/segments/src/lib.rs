@@ -31,8 +31,8 @@ pub use image::ImageSettings;
 pub use load::history_of;
 pub use service::{
     AttributeCondition, AttributeTest, ChangePreview, EventWhatIf, Explanation, Interval,
-    MAX_CONDITIONS, ManualReport, MembersPage, PeopleFilter, PeoplePage, SegmentAnswer,
-    SegmentDraft, SegmentEdit, SegmentPreview, SegmentsError,
+    MAX_CONDITIONS, ManualReport, MembersPage, ObjectsPage, PeopleFilter, PeoplePage,
+    SegmentAnswer, SegmentDraft, SegmentEdit, SegmentPreview, SegmentsError,
 };
 pub use triggers::MembershipTriggers;
 

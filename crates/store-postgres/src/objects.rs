@@ -67,6 +67,29 @@ pub(crate) fn object_by_cio_id(
     .transpose()
 }
 
+pub(crate) fn objects_of_type(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+    object_type_id: &str,
+    after: Option<ObjectSeq>,
+    limit: usize,
+) -> Result<Vec<ObjectRow>, StoreError> {
+    pg.all(
+        &format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects o
+             WHERE o.workspace_id = $1 AND o.object_type_id = $2 AND o.seq > $3
+             ORDER BY o.seq LIMIT $4"
+        ),
+        &[
+            &workspace_id,
+            &object_type_id,
+            &after.map_or(0, ObjectSeq::get),
+            &limit_of(limit),
+        ],
+        |row| object_from_row(row, 0),
+    )
+}
+
 pub(crate) fn object_types(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,

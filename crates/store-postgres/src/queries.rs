@@ -74,6 +74,15 @@ impl StoreRead for Pg<'_> {
     ) -> Result<Option<ObjectRow>, StoreError> {
         objects::object_by_cio_id(self, workspace_id, cio_object_id)
     }
+    fn objects_of_type(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRow>, StoreError> {
+        objects::objects_of_type(self, workspace_id, object_type_id, after, limit)
+    }
     fn object_types(
         &mut self,
         workspace_id: WorkspaceId,

@@ -85,6 +85,38 @@ pub(crate) fn object_by_cio_id(
     )
 }
 
+pub(crate) fn objects_of_type(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    object_type_id: &str,
+    after: Option<ObjectSeq>,
+    limit: usize,
+) -> Result<Vec<ObjectRow>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects o
+             WHERE o.workspace_id = ?1 AND o.object_type_id = ?2 AND o.seq > ?3
+             ORDER BY o.seq LIMIT ?4"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![
+                workspace_id,
+                object_type_id,
+                after.map_or(0, ObjectSeq::get),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |row| object_from_row(row, 0),
+        )
+        .map_err(backend)?;
+    let mut objects = Vec::new();
+    for row in rows {
+        objects.extend(skip_corrupt(finish_object(row.map_err(backend)?))?);
+    }
+    Ok(objects)
+}
+
 pub(crate) fn object_types(
     connection: &Connection,
     workspace_id: WorkspaceId,

@@ -445,6 +445,16 @@ impl StoreRead for Queries<'_> {
         crate::objects::object_by_cio_id(self.connection, workspace_id, cio_object_id)
     }
 
+    fn objects_of_type(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRow>, StoreError> {
+        crate::objects::objects_of_type(self.connection, workspace_id, object_type_id, after, limit)
+    }
+
     fn object_types(
         &mut self,
         workspace_id: WorkspaceId,

@@ -113,6 +113,16 @@ impl StoreRead for Tx<'_, '_> {
     ) -> Result<Option<ObjectRow>, StoreError> {
         self.queries.object_by_cio_id(workspace_id, cio_object_id)
     }
+    fn objects_of_type(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRow>, StoreError> {
+        self.queries
+            .objects_of_type(workspace_id, object_type_id, after, limit)
+    }
     fn object_types(
         &mut self,
         workspace_id: WorkspaceId,

@@ -129,6 +129,23 @@ pub fn objects_and_relationships_follow_their_people(store: &StoreHandle) {
         [(ann, acme), (ann, initech), (bob, acme)],
         "by person, then object"
     );
+    let of_type: Vec<_> = store
+        .read_blocking(move |r| r.objects_of_type(ws, "1", None, 10))
+        .expect("read")
+        .into_iter()
+        .map(|object| object.object_id)
+        .collect();
+    assert_eq!(of_type, ["acme", "initech"]);
+    let after_acme = store
+        .read_blocking(move |r| r.objects_of_type(ws, "1", Some(acme), 1))
+        .expect("read");
+    assert_eq!(after_acme.len(), 1, "paged after acme");
+    assert!(
+        store
+            .read_blocking(move |r| r.objects_of_type(ws, "2", None, 10))
+            .expect("read")
+            .is_empty()
+    );
     let types = store
         .read_blocking(move |r| r.object_types(ws))
         .expect("read");

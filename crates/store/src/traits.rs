@@ -113,6 +113,15 @@ pub trait StoreRead {
         workspace_id: WorkspaceId,
         cio_object_id: &str,
     ) -> Result<Option<ObjectRow>, StoreError>;
+    /// The objects of one type, in the order they were created, after the object `after`, at
+    /// most `limit`.
+    fn objects_of_type(
+        &mut self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        after: Option<ObjectSeq>,
+        limit: usize,
+    ) -> Result<Vec<ObjectRow>, StoreError>;
     /// The object types a workspace has objects of, with their counts, by type id.
     fn object_types(
         &mut self,

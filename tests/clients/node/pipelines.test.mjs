@@ -139,6 +139,10 @@ step("group makes an object and relates the user, read back with the APIClient's
     objects.cio_relationships.map((item) => [item.identifiers.object_id, item.attributes]),
     [["pl-acme", { role: "admin" }]],
   );
+  const found = await api.findObjects(1, {
+    object_attribute: { field: "plan", operator: "eq", value: "enterprise", type_id: 1 },
+  });
+  assert.deepEqual(found.ids, ["pl-acme"]);
   const types = await api.listObjectTypes();
   assert.deepEqual(types.types.map((type) => type.id), ["1"]);
   await strict.track({ userId: "pl-2", event: "Relationship Deleted", properties: { groupId: "pl-acme" } });

@@ -407,3 +407,67 @@ async fn segments_follow_objects_and_relationships_and_survive_a_restart() {
     .await;
     assert!(members(&app, enterprise_admins).await.is_empty());
 }
+
+#[tokio::test]
+async fn objects_are_found_by_their_attributes_a_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    batch(
+        &app,
+        json!([
+            {"type": "object", "action": "identify",
+             "identifiers": {"object_type_id": "1", "object_id": "acme"},
+             "attributes": {"plan": "enterprise", "seats": 50}},
+            {"type": "object", "action": "identify",
+             "identifiers": {"object_type_id": "1", "object_id": "initech"},
+             "attributes": {"plan": "free"}},
+            {"type": "object", "action": "identify",
+             "identifiers": {"object_type_id": "1", "object_id": "globex"},
+             "attributes": {"plan": "enterprise"}},
+            {"type": "object", "action": "identify",
+             "identifiers": {"object_type_id": "2", "object_id": "course"},
+             "attributes": {"plan": "enterprise"}}
+        ]),
+    )
+    .await;
+    let enterprise = json!({"object_type_id": "1", "filter": {"object_attribute":
+        {"field": "plan", "operator": "eq", "value": "enterprise", "type_id": "1"}}});
+    let (status, first) = app
+        .app_post("/v1/objects?limit=1", enterprise.clone())
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["ids"], json!(["acme"]));
+    assert_eq!(first["identifiers"][0]["object_id"], "acme");
+    let next = first["next"].as_str().expect("a cursor").to_owned();
+    assert!(!next.is_empty(), "{first}");
+    let (_, second) = app
+        .app_post(&format!("/v1/objects?limit=1&start={next}"), enterprise)
+        .await;
+    assert_eq!(second["ids"], json!(["globex"]));
+    assert_eq!(second["next"], "", "{second}");
+    let (_, combined) = app
+        .app_post(
+            "/v1/objects",
+            json!({"object_type_id": 1, "filter": {"and": [
+                {"object_attribute": {"field": "seats", "operator": "exists", "type_id": 1}},
+                {"not": {"object_attribute": {"field": "plan", "operator": "eq", "value": "free", "type_id": 1}}}
+            ]}}),
+        )
+        .await;
+    assert_eq!(combined["ids"], json!(["acme"]));
+    for (body, needle) in [
+        (json!({"filter": {}}), "object_type_id"),
+        (
+            json!({"object_type_id": "1", "filter": {"attribute": {"field": "plan", "operator": "exists"}}}),
+            "object_attribute",
+        ),
+        (
+            json!({"object_type_id": "1", "filter": {"object_attribute":
+                {"field": "plan", "operator": "exists", "type_id": "2"}}}),
+            "type_id",
+        ),
+    ] {
+        let (status, answer) = app.app_post("/v1/objects", body.clone()).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.to_string().contains(needle), "{body}: {answer}");
+    }
+}

@@ -21,5 +21,5 @@ pub use error::SegmentsError;
 pub use manual::ManualReport;
 pub use people_filter::{AttributeCondition, AttributeTest, MAX_CONDITIONS, PeopleFilter};
 pub use reads::{ChangePreview, Explanation, Interval, MembersPage, SegmentPreview};
-pub use search::PeoplePage;
+pub use search::{ObjectsPage, PeoplePage};
 pub use what_if::{EventWhatIf, SegmentAnswer};

@@ -1,6 +1,8 @@
 //! The audience filter of Customer.io's customer search (`POST /v1/customers`): `and`, `or` and
 //! `not` over segment memberships and attribute conditions, parsed with messages that name the
-//! place at fault, and evaluated for one person at a time.
+//! place at fault, and evaluated for one person at a time. Its object search
+//! (`POST /v1/objects`) takes the same filter with `object_attribute` conditions instead
+//! ([`PeopleFilter::parse_for_objects`], [`PeopleFilter::matches_object`]).
 //!
 //! ```text
 //! {"and": [F…]} | {"or": [F…]} | {"not": F}
@@ -52,7 +54,22 @@ pub enum AttributeTest {
     Eq(Value),
 }
 
-const KINDS: &str = "and, or, not, segment, attribute";
+/// What a filter is parsed for: people (segment and attribute conditions) or the objects of
+/// one type (`object_attribute` conditions, whose `type_id` must be that type).
+#[derive(Clone, Copy)]
+enum Leaves<'t> {
+    People,
+    Objects(&'t str),
+}
+
+impl Leaves<'_> {
+    fn kinds(self) -> &'static str {
+        match self {
+            Self::People => "and, or, not, segment, attribute",
+            Self::Objects(_) => "and, or, not, object_attribute",
+        }
+    }
+}
 
 fn invalid(message: String) -> SegmentsError {
     SegmentsError::Invalid(message)
@@ -63,7 +80,31 @@ impl PeopleFilter {
     /// with `filter`.
     pub fn parse(value: &Value) -> Result<Self, SegmentsError> {
         let mut conditions = 0;
-        parse_at(value, "filter", &mut conditions)
+        parse_at(value, "filter", &mut conditions, Leaves::People)
+    }
+
+    /// Parses the `filter` of an object search over the objects of `object_type_id`.
+    pub fn parse_for_objects(value: &Value, object_type_id: &str) -> Result<Self, SegmentsError> {
+        let mut conditions = 0;
+        parse_at(
+            value,
+            "filter",
+            &mut conditions,
+            Leaves::Objects(object_type_id),
+        )
+    }
+
+    /// Whether an object matches a filter parsed for objects.
+    pub fn matches_object(&self, object: &herald_store::ObjectRow) -> bool {
+        match self {
+            Self::And(children) => children.iter().all(|c| c.matches_object(object)),
+            Self::Or(children) => children.iter().any(|c| c.matches_object(object)),
+            Self::Not(child) => !child.matches_object(object),
+            Self::Segment(_) => false,
+            Self::Attribute(condition) => {
+                condition.holds_for(object.attributes.get(&condition.field).map(Cow::Borrowed))
+            }
+        }
     }
 
     /// The segments the filter names anywhere.
@@ -115,7 +156,12 @@ impl PeopleFilter {
 
 impl AttributeCondition {
     fn holds(&self, person: &Person) -> bool {
-        let field = attribute_of(person, &self.field).filter(|value| !value.is_null());
+        self.holds_for(attribute_of(person, &self.field))
+    }
+
+    /// Whether the condition holds for the value of its field (`None`: not set).
+    fn holds_for(&self, field: Option<Cow<'_, Value>>) -> bool {
+        let field = field.filter(|value| !value.is_null());
         let field = field.as_deref();
         let held = match &self.test {
             AttributeTest::Exists => field.is_some(),
@@ -177,7 +223,9 @@ fn parse_at(
     value: &Value,
     path: &str,
     conditions: &mut usize,
+    leaves: Leaves<'_>,
 ) -> Result<PeopleFilter, SegmentsError> {
+    let kinds = leaves.kinds();
     *conditions += 1;
     if *conditions > MAX_CONDITIONS {
         return Err(invalid(format!(
@@ -186,17 +234,17 @@ fn parse_at(
     }
     let Value::Object(object) = value else {
         return Err(invalid(format!(
-            "{path} must be an object with one of {KINDS}"
+            "{path} must be an object with one of {kinds}"
         )));
     };
     let mut keys = object.keys();
     let (Some(kind), None) = (keys.next(), keys.next()) else {
         let found: Vec<&str> = object.keys().map(String::as_str).collect();
         return Err(invalid(if found.is_empty() {
-            format!("{path} is empty: give it one of {KINDS}")
+            format!("{path} is empty: give it one of {kinds}")
         } else {
             format!(
-                "{path} has {}: a filter object takes exactly one of {KINDS}; put several in an \"and\" to combine them",
+                "{path} has {}: a filter object takes exactly one of {kinds}; put several in an \"and\" to combine them",
                 found.join(", ")
             )
         }));
@@ -213,7 +261,9 @@ fn parse_at(
             let children = items
                 .iter()
                 .enumerate()
-                .map(|(index, item)| parse_at(item, &format!("{inner_path}[{index}]"), conditions))
+                .map(|(index, item)| {
+                    parse_at(item, &format!("{inner_path}[{index}]"), conditions, leaves)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(if kind == "and" {
                 PeopleFilter::And(children)
@@ -231,12 +281,23 @@ fn parse_at(
                 inner,
                 &inner_path,
                 conditions,
+                leaves,
             )?)))
         }
-        "segment" => parse_segment(inner, &inner_path),
-        "attribute" => parse_attribute(inner, &inner_path),
+        "segment" if matches!(leaves, Leaves::People) => parse_segment(inner, &inner_path),
+        "attribute" if matches!(leaves, Leaves::People) => {
+            parse_attribute(inner, &inner_path, None)
+        }
+        "object_attribute" => match leaves {
+            Leaves::Objects(object_type_id) => {
+                parse_attribute(inner, &inner_path, Some(object_type_id))
+            }
+            Leaves::People => Err(invalid(format!(
+                "{inner_path} is for object searches (POST /v1/objects); use attribute"
+            ))),
+        },
         other => Err(invalid(format!(
-            "{path}.{other} is not a filter; use one of {KINDS}"
+            "{path}.{other} is not a filter; use one of {kinds}"
         ))),
     }
 }
@@ -265,16 +326,37 @@ fn parse_segment(value: &Value, path: &str) -> Result<PeopleFilter, SegmentsErro
     Ok(PeopleFilter::Segment(SegmentId::new(id)))
 }
 
-fn parse_attribute(value: &Value, path: &str) -> Result<PeopleFilter, SegmentsError> {
+/// An attribute condition; an `object_attribute` one (`object_type` given) also takes the
+/// `type_id` Customer.io's clients send, which must be the searched type.
+fn parse_attribute(
+    value: &Value,
+    path: &str,
+    object_type: Option<&str>,
+) -> Result<PeopleFilter, SegmentsError> {
     let object: &Map<String, Value> = value.as_object().ok_or_else(|| {
         invalid(format!(
             "{path} must be {{\"field\": …, \"operator\": \"eq\" or \"exists\", \"value\": …}}"
         ))
     })?;
-    if let Some(key) = object
-        .keys()
-        .find(|key| !matches!(key.as_str(), "field" | "operator" | "value" | "inverse"))
-    {
+    if let Some(wanted) = object_type {
+        let given = match object.get("type_id") {
+            Some(Value::String(text)) => Some(text.trim().to_owned()),
+            Some(Value::Number(number)) => Some(number.to_string()),
+            None | Some(Value::Null) => None,
+            Some(_) => Some(String::new()),
+        };
+        if given.as_deref().is_some_and(|given| given != wanted) {
+            return Err(invalid(format!(
+                "{path}.type_id must be the object_type_id searched ({wanted})"
+            )));
+        }
+    }
+    let fields: &[&str] = if object_type.is_some() {
+        &["field", "operator", "value", "inverse", "type_id"]
+    } else {
+        &["field", "operator", "value", "inverse"]
+    };
+    if let Some(key) = object.keys().find(|key| !fields.contains(&key.as_str())) {
         return Err(invalid(format!(
             "{path}.{key} is not a field of an attribute condition; it takes field, operator, value and inverse"
         )));

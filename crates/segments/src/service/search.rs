@@ -208,3 +208,55 @@ impl Segments {
             .await?)
     }
 }
+
+/// A page of the objects a filter matches, in the order they were created.
+#[derive(Debug, Clone)]
+pub struct ObjectsPage {
+    pub objects: Vec<herald_store::ObjectRow>,
+    /// Where the next page starts (the last object of this one), when there is one.
+    pub next: Option<herald_domain::ObjectSeq>,
+}
+
+impl Segments {
+    /// Object search (`POST /v1/objects`): up to `limit` objects of a type matching a filter
+    /// parsed with [`PeopleFilter::parse_for_objects`], after the object `after`, read from the
+    /// store a chunk at a time.
+    pub async fn search_objects(
+        &self,
+        workspace_id: WorkspaceId,
+        object_type_id: &str,
+        filter: &PeopleFilter,
+        mut after: Option<herald_domain::ObjectSeq>,
+        limit: usize,
+    ) -> Result<ObjectsPage, SegmentsError> {
+        let mut found = Vec::new();
+        // One more match than asked tells whether another page follows.
+        while found.len() <= limit {
+            let type_id = object_type_id.to_owned();
+            let chunk = self
+                .store
+                .read(move |r| r.objects_of_type(workspace_id, &type_id, after, CHUNK))
+                .await?;
+            let full = chunk.len() == CHUNK;
+            after = chunk.last().map(|object| object.seq);
+            found.extend(
+                chunk
+                    .into_iter()
+                    .filter(|object| filter.matches_object(object)),
+            );
+            if !full {
+                break;
+            }
+        }
+        let next = if found.len() > limit {
+            found.truncate(limit);
+            found.last().map(|object| object.seq)
+        } else {
+            None
+        };
+        Ok(ObjectsPage {
+            objects: found,
+            next,
+        })
+    }
+}
