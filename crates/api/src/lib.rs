@@ -188,6 +188,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/send/push", post(transactional::send_push))
         .route("/v1/transactional", get(transactional::list))
         .route("/v1/transactional/{id}", get(transactional::get_one))
+        .route(
+            "/v1/transactional/{id}/contents",
+            get(transactional::contents),
+        )
+        .route(
+            "/v1/transactional/{id}/content/{content_id}",
+            axum::routing::put(transactional::update_content),
+        )
         .route("/v1/data_index/events", get(app_api::data_index_events))
         .route(
             "/v1/_dev/clock",

@@ -351,6 +351,68 @@ pub async fn get_one(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<String>,
 ) -> Answer {
+    let row = transactional_row(&state, workspace_id, &id).await?;
+    Ok(Json(json!({"message": message_json(&row)})))
+}
+
+/// A transactional message's one step: its channel (`email` or `push`) and its fields.
+fn step_of(row: &CampaignRow) -> Option<(&str, &Map<String, Value>)> {
+    let step = row.definition.get("steps")?.get(0)?.as_object()?;
+    let (kind, fields) = step.iter().next()?;
+    Some((kind.as_str(), fields.as_object()?))
+}
+
+/// Customer.io's content shape of a message's step: one content, in the default language.
+fn content_json(row: &CampaignRow) -> Value {
+    let none = Map::new();
+    let (kind, fields) = step_of(row).unwrap_or(("email", &none));
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .cloned()
+            .unwrap_or(Value::String(String::new()))
+    };
+    let (body, subject, recipient) = if kind == "push" {
+        (field("body"), field("title"), Value::String(String::new()))
+    } else {
+        let body = match fields.get("html") {
+            Some(Value::String(html)) if !html.is_empty() => field("html"),
+            _ => field("text"),
+        };
+        (body, field("subject"), field("to"))
+    };
+    json!({
+        "id": CONTENT_ID,
+        "name": row.name,
+        "created": row.created_at,
+        "updated": row.updated_at,
+        "language": "",
+        "type": kind,
+        "body": body,
+        "subject": subject,
+        "recipient": recipient,
+        "from": field("from"),
+        "from_id": null,
+        "reply_to": "",
+        "reply_to_id": null,
+        "preprocessor": "premailer",
+        "cc": "",
+        "bcc": "",
+        "fake_bcc": false,
+        "preheader_text": "",
+        "body_amp": "",
+        "headers": "[]",
+    })
+}
+
+/// The one content a Herald transactional message has: Herald keeps no languages.
+const CONTENT_ID: i64 = 1;
+
+async fn transactional_row(
+    state: &AppState,
+    workspace_id: herald_domain::WorkspaceId,
+    id: &str,
+) -> Result<CampaignRow, ApiError> {
     let not_found = || ApiError::not_found(format!("no transactional message has the id {id:?}"));
     let campaign_id = id.parse::<CampaignId>().map_err(|_| not_found())?;
     let row = state
@@ -359,8 +421,73 @@ pub async fn get_one(
         .get(workspace_id, campaign_id)
         .await
         .map_err(|_| not_found())?;
-    if !is_transactional(&row) {
-        return Err(not_found());
+    if is_transactional(&row) {
+        Ok(row)
+    } else {
+        Err(not_found())
     }
-    Ok(Json(json!({"message": message_json(&row)})))
+}
+
+/// `GET /v1/transactional/{id}/contents`.
+pub async fn contents(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+) -> Answer {
+    let row = transactional_row(&state, workspace_id, &id).await?;
+    Ok(Json(json!({"contents": [content_json(&row)]})))
+}
+
+/// `PUT /v1/transactional/{id}/content/{content_id}`: replaces the step's `body`, `subject`
+/// and `recipient` (`to`); the fields Herald does not keep are refused when they say something.
+pub async fn update_content(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path((id, content_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Answer {
+    let mut row = transactional_row(&state, workspace_id, &id).await?;
+    if content_id.parse::<i64>().ok() != Some(CONTENT_ID) {
+        return Err(ApiError::not_found(format!(
+            "transactional message {id} has one content, {CONTENT_ID}"
+        )));
+    }
+    let changes = crate::body::json_object(&body)?;
+    let Some((kind, _)) = step_of(&row) else {
+        return Err(ApiError::not_found("the message has no step"));
+    };
+    let kind = kind.to_owned();
+    let mut definition = row.definition.clone();
+    let fields = definition
+        .pointer_mut(&format!("/steps/0/{kind}"))
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| ApiError::not_found("the message has no step"))?;
+    for (key, value) in &changes {
+        let target = match (kind.as_str(), key.as_str()) {
+            ("email", "body") => "html",
+            ("email", "subject") => "subject",
+            ("email", "recipient") => "to",
+            ("push", "body") => "body",
+            ("push", "subject") => "title",
+            _ if value.is_null() || value.as_str() == Some("") => continue,
+            (_, other) => {
+                return Err(invalid(
+                    other,
+                    format!(
+                        "{other} is not kept by Herald's transactional messages; body, subject and recipient are"
+                    ),
+                ));
+            }
+        };
+        let Value::String(source) = value else {
+            return Err(invalid(key, format!("{key} must be a string")));
+        };
+        fields.insert(target.to_owned(), Value::String(source.clone()));
+    }
+    row = state
+        .campaigns()
+        .service
+        .update(workspace_id, row.id, definition)
+        .await?;
+    Ok(Json(json!({"content": content_json(&row)})))
 }

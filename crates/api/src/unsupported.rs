@@ -24,7 +24,7 @@ pub(crate) fn feature(path: &str) -> Option<&'static str> {
             "SMS, WhatsApp, inbox and in-app messages"
         }
         ("transactional", Some(_), Some(_)) => {
-            "transactional message contents, languages, deliveries and metrics"
+            "transactional message languages, deliveries and metrics"
         }
         ("customers", Some(_), Some("subscription_preferences")) => "subscription preferences",
         _ => return None,

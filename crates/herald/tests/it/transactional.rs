@@ -133,6 +133,41 @@ async fn a_transactional_email_goes_out_over_smtp_with_its_message_data() {
     assert_eq!(list["messages"][0]["name"], "Order receipt");
     let (status, one) = app.app_get(&format!("/v1/transactional/{id}")).await;
     assert_eq!((status, &one["message"]["id"]), (200, &json!(id)));
+    let (status, contents) = app
+        .app_get(&format!("/v1/transactional/{id}/contents"))
+        .await;
+    assert_eq!(status, 200, "{contents}");
+    assert_eq!(
+        contents["contents"][0]["subject"],
+        "Order {{ trigger.order_id }}"
+    );
+    assert_eq!(contents["contents"][0]["type"], "email");
+    let response = app
+        .client
+        .put(app.url(&format!("/v1/transactional/{id}/content/1")))
+        .bearer_auth(&app.workspace.app_api_key)
+        .json(&json!({"subject": "Receipt {{ trigger.order_id }}", "from_id": null}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let (_, contents) = app
+        .app_get(&format!("/v1/transactional/{id}/contents"))
+        .await;
+    assert_eq!(
+        contents["contents"][0]["subject"],
+        "Receipt {{ trigger.order_id }}"
+    );
+    let (status, _) = app
+        .app_post(
+            "/v1/send/email",
+            json!({"transactional_message_id": id, "identifiers": {"id": "ann"},
+                   "message_data": {"order_id": 9}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let messages = smtp.wait_for_messages(4, Duration::from_secs(20)).await;
+    assert_eq!(messages[3].header("Subject").as_deref(), Some("Receipt 9"));
 }
 
 #[tokio::test]
