@@ -665,12 +665,16 @@ async fn queued_delivery(
         updated_at: now,
         sent_at: None,
     };
-    let stored = delivery.clone();
-    inner
-        .store
-        .write(move |tx| tx.insert_delivery(&stored))
-        .await??;
-    // A delivery that failed before sending is still handed back, to be recorded as failed.
+    // A delivery that failed before sending is written only with its record, in one commit
+    // with the run's end and the failure's activity, so no reader sees it failed while its run
+    // still looks active.
+    if delivery.status == DeliveryStatus::Queued {
+        let stored = delivery.clone();
+        inner
+            .store
+            .write(move |tx| tx.insert_delivery(&stored))
+            .await??;
+    }
     Ok(delivery)
 }
 
@@ -871,13 +875,17 @@ async fn record(
         .write(move |tx| {
             // A metric (a fast open, a pixel) may have moved the delivery on while it was being
             // sent; the send's record must not move it back.
-            if let Some(current) = tx.delivery(&delivery.id)?
-                && current.status != DeliveryStatus::Queued
-                && delivery.status != DeliveryStatus::Queued
-            {
-                delivery.status = current.status;
+            match tx.delivery(&delivery.id)? {
+                Some(current) => {
+                    if current.status != DeliveryStatus::Queued
+                        && delivery.status != DeliveryStatus::Queued
+                    {
+                        delivery.status = current.status;
+                    }
+                    tx.update_delivery(&delivery)?;
+                }
+                None => tx.insert_delivery(&delivery)?,
             }
-            tx.update_delivery(&delivery)?;
             tx.update_run(&saved_run)?;
             if let Some((kind, error)) = activity {
                 log(
