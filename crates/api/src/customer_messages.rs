@@ -39,11 +39,11 @@ fn timestamp(name: &str, value: Option<&str>) -> Result<Option<UnixSeconds>, Api
 }
 
 /// A page's cursor is the creation time and id of its last message: the order the list is in.
-fn cursor_of(delivery: &DeliveryRow) -> String {
+pub(crate) fn cursor_of(delivery: &DeliveryRow) -> String {
     format!("{}:{}", delivery.created_at, delivery.id)
 }
 
-fn parse_cursor(value: Option<&str>) -> Result<Option<(UnixSeconds, String)>, ApiError> {
+pub(crate) fn parse_cursor(value: Option<&str>) -> Result<Option<(UnixSeconds, String)>, ApiError> {
     match value {
         None | Some("") => Ok(None),
         Some(text) => text
@@ -94,13 +94,20 @@ fn metrics_json(delivery: &DeliveryRow, metrics: &[DeliveryMetric]) -> Map<Strin
         .collect()
 }
 
-fn message_json(delivery: &DeliveryRow, metrics: &[DeliveryMetric], person: &Person) -> Value {
+/// Customer.io's shape of a message; the person is `None` once they were deleted.
+pub(crate) fn message_json(
+    delivery: &DeliveryRow,
+    metrics: &[DeliveryMetric],
+    person: Option<&Person>,
+) -> Value {
     let failed = delivery.status == DeliveryStatus::Failed;
     json!({
         "id": delivery.id,
         "deduplicate_id": format!("{}:{}", delivery.id, delivery.updated_at),
-        "customer_id": person.id,
-        "customer_identifiers": {"id": person.id, "email": person.email, "cio_id": person.cio_id},
+        "customer_id": person.map(|person| &person.id),
+        "customer_identifiers": person.map(|person| {
+            json!({"id": person.id, "email": person.email, "cio_id": person.cio_id})
+        }),
         "campaign_id": delivery.campaign_id,
         // The step of the campaign that sent it, which is what Customer.io's action is.
         "action_id": delivery.step,
@@ -175,7 +182,7 @@ pub async fn customer_messages(
     };
     let messages: Vec<Value> = messages
         .iter()
-        .map(|(delivery, metrics)| message_json(delivery, metrics, &person))
+        .map(|(delivery, metrics)| message_json(delivery, metrics, Some(&person)))
         .collect();
     Ok(Json(json!({"messages": messages, "next": next})))
 }

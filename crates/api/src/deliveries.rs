@@ -67,7 +67,7 @@ fn delivery_json(delivery: &DeliveryRow, person: Option<&Person>) -> Value {
 
 /// Reads the people of a page of deliveries, each once: a campaign's page is usually many
 /// deliveries to few people.
-fn people_of(
+pub(crate) fn people_of(
     reader: &mut dyn StoreRead,
     workspace_id: WorkspaceId,
     deliveries: &[DeliveryRow],
@@ -104,6 +104,7 @@ pub async fn list(
                 campaign_id,
                 person_seq: None,
                 status: None,
+                after: None,
                 limit,
             };
             if let Some(id) = &lookup {
@@ -165,7 +166,7 @@ pub async fn get_one(
 }
 
 /// Lays the service's counts out as a JSON object.
-fn metrics_json(counts: Vec<(String, i64)>) -> Map<String, Value> {
+pub(crate) fn metrics_json(counts: Vec<(String, i64)>) -> Map<String, Value> {
     counts
         .into_iter()
         .map(|(name, count)| (name, json!(count)))

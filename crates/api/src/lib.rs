@@ -33,6 +33,7 @@ mod track_v1;
 mod track_v2;
 mod tracking;
 mod transactional;
+mod transactional_reports;
 mod unsupported;
 
 pub use browser::{AllowedOrigins, BrowserSettings, RateLimit};
@@ -188,6 +189,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/send/push", post(transactional::send_push))
         .route("/v1/transactional", get(transactional::list))
         .route("/v1/transactional/{id}", get(transactional::get_one))
+        .route(
+            "/v1/transactional/{id}/deliveries",
+            get(transactional_reports::deliveries),
+        )
+        .route(
+            "/v1/transactional/{id}/metrics",
+            get(transactional_reports::metrics),
+        )
         .route(
             "/v1/transactional/{id}/contents",
             get(transactional::contents),

@@ -408,7 +408,7 @@ fn content_json(row: &CampaignRow) -> Value {
 /// The one content a Herald transactional message has: Herald keeps no languages.
 const CONTENT_ID: i64 = 1;
 
-async fn transactional_row(
+pub(crate) async fn transactional_row(
     state: &AppState,
     workspace_id: herald_domain::WorkspaceId,
     id: &str,

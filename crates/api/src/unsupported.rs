@@ -19,12 +19,16 @@ pub(crate) fn feature(path: &str) -> Option<&'static str> {
         ("campaigns", Some(_), Some("actions" | "messages" | "journey_metrics")) => {
             "campaign actions, messages and journey metrics"
         }
-        ("campaigns", Some(_), Some("metrics")) if parts.next() == Some("links") => "link metrics",
+        ("campaigns" | "transactional", Some(_), Some("metrics"))
+            if parts.next() == Some("links") =>
+        {
+            "link metrics"
+        }
         ("send", Some("sms" | "whatsapp" | "inbox_message" | "in_app"), _) => {
             "SMS, WhatsApp, inbox and in-app messages"
         }
-        ("transactional", Some(_), Some(_)) => {
-            "transactional message languages, deliveries and metrics"
+        ("transactional", Some(_), Some("language" | "languages" | "translation")) => {
+            "transactional message languages"
         }
         ("customers", Some(_), Some("subscription_preferences")) => "subscription preferences",
         _ => return None,
@@ -55,6 +59,15 @@ mod tests {
             feature("/v1/send/sms"),
             Some("SMS, WhatsApp, inbox and in-app messages")
         );
+        assert_eq!(
+            feature("/v1/transactional/3/language/fr"),
+            Some("transactional message languages")
+        );
+        assert_eq!(
+            feature("/v1/transactional/3/metrics/links"),
+            Some("link metrics")
+        );
+        assert_eq!(feature("/v1/transactional/3/deliveries"), None);
         assert_eq!(feature("/v1/segmentz"), None);
         assert_eq!(feature("/api/v1/exports"), None);
     }

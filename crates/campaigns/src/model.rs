@@ -4,6 +4,8 @@
 //! {"name": "Receipt",
 //!  "trigger": {"event": {"name": "purchased", "where": [Filter…]}}
 //!           | {"segment": {"id": 7, "on": "enter" | "exit"}}
+//!           | {"object": {"object_type_id": "1", "on": "updated" | "added" | "changed" | "removed",
+//!                       "where": [Filter…]}}
 //!           | {"transactional": {}},
 //!  "filter": Condition?,
 //!  "frequency": "once" | "every_time",
@@ -19,6 +21,8 @@ use herald_segment_engine::definition::{
 };
 use serde_json::Value;
 
+pub use crate::object_trigger::ObjectChange;
+
 /// What starts a campaign for a person.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
@@ -30,6 +34,13 @@ pub enum Trigger {
     /// the request names, with the request's `message_data`. It has one step, an email or a
     /// push.
     Transactional,
+    /// A change of an object of this type, or of a person's relationship to one, whose object
+    /// attributes pass every filter (`object_trigger.rs`).
+    Object {
+        object_type_id: String,
+        on: ObjectChange,
+        filters: Vec<Filter>,
+    },
 }
 
 /// How often one person may go through a campaign.
@@ -86,7 +97,7 @@ pub struct CampaignError {
     pub message: String,
 }
 
-fn error(field: impl Into<String>, message: impl Into<String>) -> CampaignError {
+pub(crate) fn error(field: impl Into<String>, message: impl Into<String>) -> CampaignError {
     CampaignError {
         field: field.into(),
         message: message.into(),
@@ -175,7 +186,9 @@ impl Campaign {
         let frequency = match object.get("frequency").and_then(Value::as_str) {
             None if object.get("frequency").is_none() => match trigger {
                 Trigger::Segment { .. } => Frequency::Once,
-                Trigger::Event { .. } | Trigger::Transactional => Frequency::EveryTime,
+                Trigger::Event { .. } | Trigger::Transactional | Trigger::Object { .. } => {
+                    Frequency::EveryTime
+                }
             },
             Some("once") => Frequency::Once,
             Some("every_time") => Frequency::EveryTime,
@@ -266,21 +279,40 @@ fn check_transactional(
     }
 }
 
+/// A trigger's `where`: filters on the data that starts it (an event's, an object's).
+pub(crate) fn parse_wheres(
+    value: Option<&Value>,
+    path: &str,
+) -> Result<Vec<Filter>, CampaignError> {
+    match value {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => {
+            let mut filters = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                let path = format!("{path}[{index}]");
+                filters.push(parse_filter(item, &path).map_err(|e| from_definition(&path, e))?);
+            }
+            Ok(filters)
+        }
+        Some(_) => Err(error(path, "where takes an array of filters")),
+    }
+}
+
 fn parse_trigger(
     value: Option<&Value>,
     segment_exists: &dyn Fn(SegmentId) -> bool,
 ) -> Result<Trigger, CampaignError> {
     let Some(Value::Object(trigger)) = value else {
-        return Err(error(
-            "campaign.trigger",
-            "a trigger is {\"event\": {…}}, {\"segment\": {…}} or {\"transactional\": {}}",
-        ));
+        return Err(error("campaign.trigger", TRIGGER_SHAPES));
     };
     if trigger.len() != 1 {
         return Err(error(
             "campaign.trigger",
-            "a trigger has exactly one of event, segment or transactional",
+            "a trigger has exactly one of event, segment, object or transactional",
         ));
+    }
+    if let Some(object) = trigger.get("object") {
+        return crate::object_trigger::parse(object);
     }
     if let Some(event) = trigger.get("event") {
         let Value::Object(event) = event else {
@@ -298,23 +330,7 @@ fn parse_trigger(
                 ));
             }
         };
-        let filters = match event.get("where") {
-            None => Vec::new(),
-            Some(Value::Array(items)) => {
-                let mut filters = Vec::with_capacity(items.len());
-                for (index, item) in items.iter().enumerate() {
-                    let path = format!("campaign.trigger.event.where[{index}]");
-                    filters.push(parse_filter(item, &path).map_err(|e| from_definition(&path, e))?);
-                }
-                filters
-            }
-            Some(_) => {
-                return Err(error(
-                    "campaign.trigger.event.where",
-                    "where takes an array of filters",
-                ));
-            }
-        };
+        let filters = parse_wheres(event.get("where"), "campaign.trigger.event.where")?;
         return Ok(Trigger::Event { name, filters });
     }
     if let Some(transactional) = trigger.get("transactional") {
@@ -353,11 +369,10 @@ fn parse_trigger(
         };
         return Ok(Trigger::Segment { id, on_enter });
     }
-    Err(error(
-        "campaign.trigger",
-        "a trigger is {\"event\": {…}} or {\"segment\": {…}}",
-    ))
+    Err(error("campaign.trigger", TRIGGER_SHAPES))
 }
+
+const TRIGGER_SHAPES: &str = "a trigger is {\"event\": {…}}, {\"segment\": {…}}, {\"object\": {…}} or {\"transactional\": {}}";
 
 fn parse_steps(
     value: Option<&Value>,

@@ -21,8 +21,8 @@ pub use registry::{Loaded, Registry};
 pub use render::unsubscribe_url;
 pub use service::{
     CampaignOutcome, Campaigns, CampaignsError, FieldError, METRIC_KEYS, MessageDraft,
-    MessagePreview, MessageRef, PreviewRequest, Queued, SampleEvent, TransactionalSend, WhatIf,
-    metrics_of,
+    MessagePreview, MessageRef, PreviewRequest, Queued, SampleEvent, SampleOf, TransactionalSend,
+    WhatIf, metrics_of,
 };
 pub use triggers::{Triggers, enroll_current};
 pub use worker::{DispatchConfig, Dispatcher, Senders};

@@ -1,16 +1,17 @@
-//! Triggers: new events and segment changes become runs, inside the write job that stores
-//! them, so a run exists exactly when what started it was committed.
+//! Triggers: new events, segment changes and changes of objects and relationships become
+//! runs, inside the write job that stores them, so a run exists exactly when what started it
+//! was committed.
 
 use std::sync::Arc;
 
-use herald_campaigns::{Enrollment, Frequency, Trigger};
+use herald_campaigns::{Enrollment, Frequency, ObjectChange, ObjectEvent, Trigger};
 use herald_domain::{ActivityKind, PersonSeq, RunId, UnixSeconds, WorkspaceId};
-use herald_ingest::{EventTriggers, TriggerEvent};
+use herald_ingest::{EventTriggers, OBJECT_CHANGE, TriggerEvent};
 use herald_segments::MembershipTriggers;
 use herald_store::{
     MembershipChange, MembershipOrigin, NewActivity, RunRow, RunState, StoreError, StoreTx,
 };
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
 use crate::registry::{Loaded, Registry};
@@ -119,6 +120,32 @@ pub fn enroll_current(
     Ok(started)
 }
 
+/// The trigger a run keeps when a change of an object or relationship starts `campaign`, or
+/// `None` when it does not. It is what Liquid's `trigger` shows: `{{ trigger.object.plan }}`,
+/// `{{ trigger.relationship.role }}`, `{{ trigger.object_id }}`.
+fn object_trigger(campaign: &Loaded, event: &TriggerEvent, now: UnixSeconds) -> Option<Value> {
+    let change = ObjectChange::parse(&event.name)?;
+    let object_type_id = event.data.get("object_type_id")?.as_str()?;
+    let empty = Map::new();
+    let attributes = event
+        .data
+        .get("object")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let object = ObjectEvent {
+        object_type_id,
+        change,
+        attributes,
+    };
+    if !campaign.campaign.is_triggered_by_object(&object, now) {
+        return None;
+    }
+    let mut trigger = event.data.clone();
+    trigger.insert("object_change".into(), json!(change.as_str()));
+    trigger.insert("timestamp".into(), json!(event.timestamp));
+    Some(Value::Object(trigger))
+}
+
 impl EventTriggers for Triggers {
     fn on_events(
         &self,
@@ -132,6 +159,12 @@ impl EventTriggers for Triggers {
         }
         for campaign in self.registry.running(workspace_id) {
             for event in events {
+                if event.kind == OBJECT_CHANGE {
+                    if let Some(trigger) = object_trigger(&campaign, event, now) {
+                        start_run(tx, &campaign, event.person_seq, trigger, now)?;
+                    }
+                    continue;
+                }
                 if !campaign
                     .campaign
                     .is_triggered_by_event(&event.name, &event.data, now)

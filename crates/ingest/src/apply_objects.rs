@@ -5,13 +5,18 @@
 //! person. The segment engine sees a person's relationships, with their objects' attributes, as
 //! part of the person's attributes (`Person::engine_attributes`): every change of a
 //! relationship, or of an object's attributes, tells it the people concerned again.
+//!
+//! Each change is also offered to campaigns (`OBJECT_CHANGE` trigger events): an object's
+//! attributes changing concerns every person related to it; a relationship made, changed or
+//! ended concerns its person. Deleting an object, or a person, triggers nothing.
 
 use herald_domain::{ActivityKind, ObjectSeq, PersonSeq};
-use herald_store::{NewObject, ObjectRow, StoreError};
+use herald_store::{NewObject, ObjectRow, PersonRelationship, StoreError};
 use serde_json::{Map, Value, json};
 
 use super::{Context, new_cio_id};
 use crate::operation::{ObjectRef, PathIdentifier, Related, RelationshipChange};
+use crate::triggers::{OBJECT_CHANGE, TriggerEvent};
 
 /// Applies attribute changes to `attributes`, as Customer.io does for objects and
 /// relationships: a `null` or `""` value removes the attribute. Returns whether anything
@@ -31,6 +36,54 @@ fn change_attributes(attributes: &mut Map<String, Value>, changes: &Map<String, 
 }
 
 impl Context<'_> {
+    /// Offers campaigns a change of `object` for each of `people`.
+    fn object_trigger(
+        &mut self,
+        people: &[PersonSeq],
+        change: &str,
+        object: &ObjectRow,
+        relationship: Option<&Map<String, Value>>,
+    ) {
+        if people.is_empty() {
+            return;
+        }
+        let mut data = Map::new();
+        data.insert("object_type_id".into(), json!(object.object_type_id));
+        data.insert("object_id".into(), json!(object.object_id));
+        data.insert("cio_object_id".into(), json!(object.cio_object_id));
+        data.insert("object".into(), Value::Object(object.attributes.clone()));
+        data.insert(
+            "relationship".into(),
+            Value::Object(relationship.cloned().unwrap_or_default()),
+        );
+        for person_seq in people {
+            self.triggers.push(TriggerEvent {
+                person_seq: *person_seq,
+                kind: OBJECT_CHANGE,
+                name: change.to_owned(),
+                timestamp: self.now,
+                data: data.clone(),
+                blocked: None,
+            });
+        }
+    }
+
+    /// A person's relationship to an object, if they have one.
+    fn relationship(
+        &mut self,
+        person_seq: PersonSeq,
+        object: &ObjectRow,
+    ) -> Result<Option<PersonRelationship>, StoreError> {
+        // A person's relationships are paged by object: the page of one that starts just
+        // before this object holds this relationship, if it exists.
+        let before = ObjectSeq::new(object.seq.get() - 1);
+        Ok(self
+            .tx
+            .person_relationships(self.workspace_id, person_seq, Some(before), 1)?
+            .into_iter()
+            .find(|relationship| relationship.object.seq == object.seq))
+    }
+
     /// The live people related to an object.
     fn people_of(&mut self, object: ObjectSeq) -> Result<Vec<PersonSeq>, StoreError> {
         const PAGE: usize = 1000;
@@ -83,6 +136,7 @@ impl Context<'_> {
                 self.tx.update_object(&found)?;
                 let people = self.people_of(found.seq)?;
                 self.renote(&people)?;
+                self.object_trigger(&people, "updated", &found, None);
             }
             return Ok(Some(found));
         }
@@ -114,14 +168,7 @@ impl Context<'_> {
         object: &ObjectRow,
         changes: &Map<String, Value>,
     ) -> Result<(), StoreError> {
-        // A person's relationships are paged by object: the page of one that starts just
-        // before this object holds this relationship, if it exists.
-        let before = ObjectSeq::new(object.seq.get() - 1);
-        let existing = self
-            .tx
-            .person_relationships(self.workspace_id, person_seq, Some(before), 1)?
-            .into_iter()
-            .find(|relationship| relationship.object.seq == object.seq);
+        let existing = self.relationship(person_seq, object)?;
         let mut attributes = existing
             .as_ref()
             .map(|relationship| relationship.attributes.clone())
@@ -138,6 +185,12 @@ impl Context<'_> {
             self.now,
         )?;
         self.renote(&[person_seq])?;
+        let change = if existing.is_some() {
+            "changed"
+        } else {
+            "added"
+        };
+        self.object_trigger(&[person_seq], change, object, Some(&attributes));
         self.log(
             Some(person_seq),
             ActivityKind::AddRelationship,
@@ -148,11 +201,15 @@ impl Context<'_> {
     }
 
     fn unrelate(&mut self, person_seq: PersonSeq, object: &ObjectRow) -> Result<(), StoreError> {
+        let Some(ended) = self.relationship(person_seq, object)? else {
+            return Ok(());
+        };
         if self
             .tx
             .delete_relationship(self.workspace_id, person_seq, object.seq)?
         {
             self.renote(&[person_seq])?;
+            self.object_trigger(&[person_seq], "removed", object, Some(&ended.attributes));
             self.log(
                 Some(person_seq),
                 ActivityKind::DeleteRelationship,

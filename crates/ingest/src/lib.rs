@@ -24,5 +24,5 @@ pub use operation::{
     EventInput, ObjectRef, Operation, PathIdentifier, Related, RelationshipChange,
 };
 pub use service::{Committed, Feed, Ingest};
-pub use triggers::{EventTriggers, NoTrigger, TriggerEvent};
+pub use triggers::{EventTriggers, NoTrigger, OBJECT_CHANGE, TriggerEvent};
 pub use validate::ValidationError;

@@ -31,12 +31,20 @@ impl NoTrigger {
     }
 }
 
-/// A new event of an identified person. Events merged in from another profile are never
-/// listed: they may not trigger and need no explanation.
+/// The [`TriggerEvent::kind`] of a change of an object or of a person's relationship to one.
+/// Its name is the change (`updated`, `added`, `changed`, `removed`) and its data says what
+/// changed: `object_type_id`, `object_id`, `cio_object_id`, `object` (the object's attributes
+/// after the change) and `relationship` (the relationship's attributes; those it had when it
+/// ended, for `removed`).
+pub const OBJECT_CHANGE: &str = "object";
+
+/// A new event of an identified person, or a change of an object or relationship that
+/// concerns them. Events merged in from another profile are never listed: they may not
+/// trigger and need no explanation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TriggerEvent {
     pub person_seq: PersonSeq,
-    /// `event`, `page` or `screen`.
+    /// `event`, `page` or `screen`, or [`OBJECT_CHANGE`].
     pub kind: &'static str,
     pub name: String,
     pub timestamp: UnixSeconds,

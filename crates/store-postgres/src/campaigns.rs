@@ -278,6 +278,14 @@ pub(crate) fn deliveries(
         filter("status", status);
     }
     // Ids are compared byte by byte, as SQLite does, whatever the database's collation.
+    if let Some((time, id)) = &query.after {
+        params.push(time);
+        params.push(id);
+        let (time, id) = (params.len() - 1, params.len());
+        filters.push_str(&format!(
+            r#" AND (created_at < ${time} OR (created_at = ${time} AND id COLLATE "C" < ${id}))"#
+        ));
+    }
     let sql = format!(
         r#"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {filters}
            ORDER BY created_at DESC, id COLLATE "C" DESC LIMIT $2"#

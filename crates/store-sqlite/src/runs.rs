@@ -173,8 +173,11 @@ impl Queries<'_> {
             "SELECT {DELIVERY_COLUMNS} FROM deliveries
              WHERE workspace_id = ?1 AND (?2 IS NULL OR campaign_id = ?2) AND (?3 IS NULL OR person_seq = ?3)
                AND (?5 IS NULL OR status = ?5)
+               AND (created_at < ?6 OR (created_at = ?6 AND id < ?7))
              ORDER BY created_at DESC, id DESC LIMIT ?4"
         );
+        // No cursor is the widest one rather than NULL, as in the person's list below.
+        let (cursor_time, cursor_id) = query.after.clone().unwrap_or((i64::MAX, String::new()));
         self.all(
             &sql,
             params![
@@ -182,7 +185,9 @@ impl Queries<'_> {
                 query.campaign_id,
                 query.person_seq,
                 query.limit,
-                query.status.map(DeliveryStatus::as_str)
+                query.status.map(DeliveryStatus::as_str),
+                cursor_time,
+                cursor_id
             ],
             delivery_from_row,
             finish_delivery,

@@ -1258,6 +1258,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
                     campaign_id,
                     person_seq,
                     status: None,
+                    after: None,
                     limit: 10,
                 })
             })
@@ -1267,6 +1268,28 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             .collect::<Vec<_>>()
     };
     assert_eq!(list(None, None), vec!["d2".to_owned(), "d1".to_owned()]);
+    // A page that starts after a delivery holds only the older ones.
+    let after = |cursor: (i64, &str)| {
+        let after = Some((cursor.0, cursor.1.to_owned()));
+        store
+            .read_blocking(move |r| {
+                r.deliveries(&DeliveryQuery {
+                    workspace_id: ws,
+                    campaign_id: Some(campaign_id),
+                    person_seq: None,
+                    status: None,
+                    after,
+                    limit: 10,
+                })
+            })
+            .expect("read")
+            .into_iter()
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(after((20, "d2")), vec!["d1".to_owned()]);
+    assert_eq!(after((20, "d3")), vec!["d2".to_owned(), "d1".to_owned()]);
+    assert_eq!(after((10, "d1")), Vec::<String>::new());
     assert_eq!(list(Some(campaign_id), Some(person)), vec!["d1".to_owned()]);
     assert_eq!(
         list(Some(CampaignId::new(campaign_id.get() + 1)), None),
@@ -1281,6 +1304,7 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
                     campaign_id: Some(campaign_id),
                     person_seq: None,
                     status,
+                    after: None,
                     limit: 10,
                 })
             })

@@ -350,6 +350,9 @@ pub struct DeliveryQuery {
     pub person_seq: Option<PersonSeq>,
     /// Only deliveries in this status.
     pub status: Option<DeliveryStatus>,
+    /// The cursor: only deliveries that come after this one, given by its creation time and id,
+    /// in the newest-first order.
+    pub after: Option<(UnixSeconds, String)>,
     pub limit: i64,
 }
 

@@ -67,5 +67,24 @@ export async function run(h) {
   await page.goBack();
   await page.getByRole('link', { name: 'intro/1 a+b' }).click();
   await page.getByRole('heading', { name: 'intro/1 a+b', level: 1 }).waitFor();
+
+  // A campaign started by objects: the editor's object trigger, its type, its change and an
+  // object attribute filter, each field found by its label.
+  await page.goto(`${h.herald}/ui/w/${workspace}/campaigns`);
+  await page.getByRole('link', { name: 'New campaign' }).first().click();
+  await page.getByRole('heading', { name: 'New campaign' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('Enterprise accounts');
+  await page.getByLabel('Starts when').selectOption('object');
+  await page.getByLabel('Object type').waitFor();
+  await page.getByLabel('Object type').fill('1');
+  await page.getByLabel('When', { exact: true }).selectOption('updated');
+  await page.getByRole('button', { name: '+ Object attribute filter' }).click();
+  const filter = page.getByRole('group', { name: 'Object attribute filter 1' });
+  await filter.waitFor();
+  await filter.getByLabel('Object attribute', { exact: true }).fill('plan');
+  await shoot(page, shots, 'campaign-editor-object');
+  await page.setViewportSize(PHONE);
+  assert.equal(await overflows(page), false, 'the editor fits a phone');
+  await page.setViewportSize(LAPTOP);
   assert.deepEqual(dialogs, [], 'no tracked value ran as script');
 }

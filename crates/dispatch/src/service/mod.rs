@@ -27,7 +27,9 @@ use serde_json::Value;
 
 pub use error::CampaignsError;
 pub use metrics::{METRIC_KEYS, metrics_of};
-pub use preview::{FieldError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
+pub use preview::{
+    FieldError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent, SampleOf,
+};
 pub(crate) use transactional::of_run as transactional_of_run;
 pub use transactional::{MessageRef, Queued, TransactionalSend};
 pub use what_if::{CampaignOutcome, WhatIf};

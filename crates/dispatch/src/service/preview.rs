@@ -41,9 +41,20 @@ pub struct PreviewRequest {
     pub campaign_name: String,
     pub person_seq: Option<PersonSeq>,
     pub event: Option<SampleEvent>,
-    /// The campaign is a transactional message: the sample event's data is its
-    /// `message_data`, as a send's request gives it.
-    pub transactional: bool,
+    /// What the sample's data stands for.
+    pub sample: SampleOf,
+}
+
+/// What a preview's sample data stands for, by the campaign's trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleOf {
+    /// The triggering event's data.
+    Event,
+    /// A transactional message's `message_data`, as a send's request gives it.
+    Transactional,
+    /// A change of an object or relationship: the run's whole trigger (`object_type_id`,
+    /// `object_id`, `object`, `relationship`), as `{{ trigger.… }}` reads it.
+    Object,
 }
 
 /// A template that does not compile or render, by field.
@@ -217,17 +228,18 @@ impl Campaigns {
             };
         }
         let now = self.clock.now();
-        let trigger = match &request.event {
-            Some(event) if request.transactional => json!({
+        let trigger = match (&request.event, request.sample) {
+            (Some(event), SampleOf::Transactional) => json!({
                 super::transactional::TRANSACTIONAL: {"message_data": event.data}
             }),
-            Some(event) => json!({"event": {
+            (Some(event), SampleOf::Object) => event.data.clone(),
+            (Some(event), SampleOf::Event) => json!({"event": {
                 "name": event.name,
                 "type": "event",
                 "timestamp": event.timestamp,
                 "data": event.data,
             }}),
-            None => json!({}),
+            (None, _) => json!({}),
         };
         let run = RunRow {
             id: RunId::new(0),

@@ -9,7 +9,7 @@ use herald_store::{CampaignState, RunState};
 use serde_json::json;
 
 use super::tests::{Setup, setup};
-use super::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
+use super::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent, SampleOf};
 
 impl Setup {
     async fn seq_of(&self, id: &str) -> PersonSeq {
@@ -45,7 +45,7 @@ fn request(person_seq: Option<PersonSeq>, event: Option<SampleEvent>) -> Preview
         campaign_name: "Welcome".into(),
         person_seq,
         event,
-        transactional: false,
+        sample: SampleOf::Event,
     }
 }
 
@@ -203,6 +203,7 @@ async fn a_test_send_needs_a_person_and_stores_no_delivery() {
                 campaign_id: None,
                 person_seq: None,
                 status: None,
+                after: None,
                 limit: 10,
             })
         })

@@ -4,7 +4,7 @@
 //! event added, the campaigns from the same trigger checks and frequency rule the triggers
 //! apply, and the campaign's filter from the same evaluator the dispatcher runs.
 
-use herald_campaigns::{Enrollment, Frequency, Trigger};
+use herald_campaigns::{Enrollment, Frequency, ObjectChange, Trigger};
 use herald_domain::{CampaignId, PersonSeq, SegmentId, WorkspaceId};
 use herald_segment_engine::filter::holds;
 use herald_segment_engine::reference::matches;
@@ -130,6 +130,20 @@ fn why_not(
                     "Its trigger's data filter {source} does not hold for this event's data."
                 ));
             }
+        }
+        Trigger::Object {
+            object_type_id, on, ..
+        } => {
+            let change = match on {
+                ObjectChange::Updated => "an object of type {type} is updated",
+                ObjectChange::Added => "a person is related to an object of type {type}",
+                ObjectChange::Changed => {
+                    "a person's relationship to an object of type {type} changes"
+                }
+                ObjectChange::Removed => "a person's relationship to an object of type {type} ends",
+            }
+            .replace("{type}", object_type_id);
+            return Some(format!("It starts when {change}, not on an event."));
         }
         Trigger::Transactional => {
             return Some(

@@ -20,6 +20,7 @@ mod ingest;
 mod liquid_overflow;
 mod nodes;
 mod objects;
+mod objects_campaigns;
 mod objects_liquid;
 mod overload;
 mod pipelines;

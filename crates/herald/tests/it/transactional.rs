@@ -158,7 +158,7 @@ async fn a_transactional_email_goes_out_over_smtp_with_its_message_data() {
         contents["contents"][0]["subject"],
         "Receipt {{ trigger.order_id }}"
     );
-    let (status, _) = app
+    let (status, last) = app
         .app_post(
             "/v1/send/email",
             json!({"transactional_message_id": id, "identifiers": {"id": "ann"},
@@ -168,6 +168,71 @@ async fn a_transactional_email_goes_out_over_smtp_with_its_message_data() {
     assert_eq!(status, 200);
     let messages = smtp.wait_for_messages(4, Duration::from_secs(20)).await;
     assert_eq!(messages[3].header("Subject").as_deref(), Some("Receipt 9"));
+    let last_id = last["delivery_id"].as_str().expect("an id");
+    sent_delivery(&app, last_id).await;
+
+    // What the message sent: its deliveries a page at a time, newest first, and its metrics.
+    let (status, page) = app
+        .app_get(&format!("/v1/transactional/{id}/deliveries?limit=2"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let ids = |page: &Value| -> Vec<String> {
+        page["deliveries"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|message| message["id"].as_str().expect("an id").to_owned())
+            .collect()
+    };
+    let first_page = ids(&page);
+    assert_eq!(first_page.len(), 2, "{page}");
+    assert_eq!(page["deliveries"][0]["transactional_message_id"], id);
+    assert_eq!(page["deliveries"][0]["recipient"], "ann@example.com");
+    assert_eq!(page["deliveries"][0]["subject"], "Receipt 9");
+    assert!(page["deliveries"][0]["metrics"]["sent"].is_i64(), "{page}");
+    let next = page["next"].as_str().expect("a cursor");
+    assert!(!next.is_empty(), "{page}");
+    let (status, rest) = app
+        .app_get(&format!(
+            "/v1/transactional/{id}/deliveries?limit=2&start={next}"
+        ))
+        .await;
+    assert_eq!(status, 200, "{rest}");
+    assert_eq!(rest["next"], "", "{rest}");
+    let mut every: Vec<String> = first_page.into_iter().chain(ids(&rest)).collect();
+    assert_eq!(every.len(), 3, "{rest}");
+    assert!(every.contains(&delivery_id) && every.contains(&last_id.to_owned()));
+    every.sort();
+    every.dedup();
+    assert_eq!(every.len(), 3);
+    let (status, failed) = app
+        .app_get(&format!("/v1/transactional/{id}/deliveries?state=failed"))
+        .await;
+    assert_eq!((status, &failed["deliveries"]), (200, &json!([])));
+    for query in ["state=sent", "metric=opened", "start=nonsense", "limit=0"] {
+        let (status, body) = app
+            .app_get(&format!("/v1/transactional/{id}/deliveries?{query}"))
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+    }
+    let (status, metrics) = app
+        .app_get(&format!("/v1/transactional/{id}/metrics"))
+        .await;
+    assert_eq!(status, 200, "{metrics}");
+    assert_eq!(metrics["metrics"]["sent"], 3, "{metrics}");
+    assert_eq!(metrics["metrics"]["failed"], 0, "{metrics}");
+    for path in [
+        "/v1/transactional/999/metrics",
+        "/v1/transactional/x/deliveries",
+    ] {
+        let (status, body) = app.app_get(path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, body) = app
+        .app_get(&format!("/v1/transactional/{id}/metrics/links"))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["code"], "not_supported", "{body}");
 }
 
 #[tokio::test]

@@ -268,3 +268,108 @@ async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
     assert_eq!(status, StatusCode::OK);
     assert!(previews.contains("Order 5"), "{previews}");
 }
+
+#[tokio::test]
+async fn the_campaign_editor_makes_and_edits_an_object_triggered_campaign() {
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "editor@example.com", &[]);
+    let ws = app.workspace.id;
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("editor@example.com", PASSWORD).await;
+    let (_, _, page) = browser.get(&format!("/ui/w/{ws}/campaigns/new")).await;
+    let csrf = Browser::hidden(&page, "csrf");
+    let (status, _, page) = browser
+        .post(
+            &format!("/ui/w/{ws}/campaigns/editor"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("trigger", "object"),
+                ("filter", "none"),
+                ("op", "add-where"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for label in [
+        "<label for=\"trigger-object-type\">Object type</label>",
+        "<label for=\"trigger-object-on\">When</label>",
+        "Object attribute filter 1",
+        "+ Object attribute filter",
+    ] {
+        assert!(page.contains(label), "{label}: {page}");
+    }
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("name", "Enterprise accounts"),
+        ("trigger", "object"),
+        ("object_type_id", "2"),
+        ("object_on", "updated"),
+        ("where.0.field", "plan"),
+        ("where.0.op", "eq"),
+        ("where.0.value", "enterprise"),
+        ("frequency", "every_time"),
+        ("filter", "none"),
+        ("step.0.kind", "webhook"),
+        ("step.0.method", "POST"),
+        ("step.0.url", "https://example.com/{{ trigger.object_id }}"),
+    ];
+    let bad_type: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|&(name, value)| (name, if name == "object_type_id" { "x" } else { value }))
+        .collect();
+    let (status, _, refused) = browser
+        .post(&format!("/ui/w/{ws}/campaigns/save"), &bad_type)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.contains("object type"), "{refused}");
+    let (status, _, _) = browser
+        .post(&format!("/ui/w/{ws}/campaigns/save"), &fields)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, body) = app.app_get("/v1/campaigns").await;
+    let id = body["campaigns"][0]["id"].as_i64().expect("saved");
+    assert_eq!(
+        body["campaigns"][0]["trigger"],
+        json!({"object": {"object_type_id": "2", "on": "updated",
+                          "where": [{"field": "plan", "op": "eq", "value": "enterprise"}]}})
+    );
+    let (status, _, edit) = browser
+        .get(&format!("/ui/w/{ws}/campaigns/{id}/edit"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        edit.contains("<option value=\"object\" selected>"),
+        "{edit}"
+    );
+    assert!(
+        edit.contains("<option value=\"updated\" selected>"),
+        "{edit}"
+    );
+    let (_, _, list) = browser.get(&format!("/ui/w/{ws}/campaigns")).await;
+    assert!(list.contains("object of type 2 updated"), "{list}");
+
+    // The preview renders the sample data as the object change's trigger.
+    crate::helpers::identify(&app, "ann", json!({"email": "ann@example.com"})).await;
+    let (_, _, picks) = browser
+        .get(&format!("/ui/w/{ws}/people/pick?person_query=ann"))
+        .await;
+    let seq = Browser::hidden_attribute(&picks, "data-seq");
+    let (status, _, previews) = browser
+        .post_htmx(
+            &format!("/ui/w/{ws}/campaigns/editor/preview"),
+            &[
+                &fields[..],
+                &[
+                    (
+                        "preview_event",
+                        "{\"object_id\": \"acme\", \"object\": {\"plan\": \"enterprise\"}}",
+                    ),
+                    ("person", seq.as_str()),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(previews.contains("https://example.com/acme"), "{previews}");
+}

@@ -12,6 +12,20 @@ use super::{Draft, StepDraft};
 use crate::builder::json::{duration_of, filter_json, filter_of, whole};
 use crate::view::pretty;
 
+/// The trigger's filters in the campaign format, each problem named by its label.
+fn wheres_json(draft: &Draft, label: &str, field: &str, problems: &mut Vec<String>) -> Value {
+    let wheres: Vec<Value> = draft
+        .wheres
+        .iter()
+        .enumerate()
+        .map(|(index, filter)| {
+            let label = format!("{label} {}", index + 1);
+            filter_json(filter, &label, field, problems)
+        })
+        .collect();
+    Value::Array(wheres)
+}
+
 /// The campaign the draft stands for, or what must be filled in first, in the page's order.
 pub fn to_definition(draft: &Draft) -> Result<Value, Vec<String>> {
     let mut problems = Vec::new();
@@ -30,6 +44,21 @@ pub fn to_definition(draft: &Draft) -> Result<Value, Vec<String>> {
             problems.push("Trigger: choose a segment".to_owned());
         }
         json!({"segment": {"id": id, "on": draft.segment_on}})
+    } else if draft.trigger == "object" {
+        let object_type_id = draft.object_type_id.trim();
+        if object_type_id.is_empty() {
+            problems.push("Trigger: give the object type's number".to_owned());
+        }
+        let mut trigger = json!({"object_type_id": object_type_id, "on": draft.object_on});
+        if !draft.wheres.is_empty() {
+            trigger["where"] = wheres_json(
+                draft,
+                "Object attribute filter",
+                "an attribute",
+                &mut problems,
+            );
+        }
+        json!({ "object": trigger })
     } else {
         let event = draft.event_name.trim();
         if event.is_empty() {
@@ -37,16 +66,8 @@ pub fn to_definition(draft: &Draft) -> Result<Value, Vec<String>> {
         }
         let mut trigger = json!({"name": event});
         if !draft.wheres.is_empty() {
-            let wheres: Vec<Value> = draft
-                .wheres
-                .iter()
-                .enumerate()
-                .map(|(index, filter)| {
-                    let label = format!("Trigger data filter {}", index + 1);
-                    filter_json(filter, &label, "a data field", &mut problems)
-                })
-                .collect();
-            trigger["where"] = Value::Array(wheres);
+            trigger["where"] =
+                wheres_json(draft, "Trigger data filter", "a data field", &mut problems);
         }
         json!({ "event": trigger })
     };
@@ -248,6 +269,17 @@ pub fn from_definition(id: Option<CampaignId>, definition: &Value) -> Draft {
             .unwrap_or_default();
         draft.segment_on = segment["on"].as_str().unwrap_or("enter").to_owned();
         draft.frequency = "once".into();
+    } else if let Some(object) = trigger.get("object") {
+        draft.trigger = "object".into();
+        draft.object_type_id = match &object["object_type_id"] {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        draft.object_on = object["on"].as_str().unwrap_or("added").to_owned();
+        draft.wheres = object["where"]
+            .as_array()
+            .map(|wheres| wheres.iter().map(filter_of).collect())
+            .unwrap_or_default();
     } else {
         draft.event_name = trigger["event"]["name"]
             .as_str()
@@ -355,6 +387,10 @@ mod tests {
                 "frequency": "once", "enrollment": "current_and_future",
                 "filter": {"attribute": {"field": "plan", "op": "exists"}},
                 "steps": [{"webhook": {"url": "https://x.test", "method": "POST"}}]}),
+            json!({"name": "Upgraded", "trigger": {"object": {"object_type_id": "2", "on": "updated",
+                    "where": [{"field": "plan", "op": "eq", "value": "enterprise"}]}},
+                "frequency": "every_time",
+                "steps": [{"webhook": {"url": "https://x.test/{{ trigger.object_id }}", "method": "POST"}}]}),
         ] {
             let draft = from_definition(Some(CampaignId::new(3)), &definition);
             let back = draft_of(&fields_of(&draft));
@@ -365,6 +401,7 @@ mod tests {
                 draft,
                 "{again}"
             );
+            assert_eq!(again["trigger"], definition["trigger"]);
         }
     }
 

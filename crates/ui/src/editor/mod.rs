@@ -32,11 +32,15 @@ pub struct Draft {
     /// The saved campaign this edits; `None` for a new one.
     pub campaign_id: Option<CampaignId>,
     pub name: String,
-    /// `event`, `segment` or `transactional`.
+    /// `event`, `segment`, `object` or `transactional`.
     pub trigger: String,
     pub event_name: String,
-    /// The event trigger's data filters.
+    /// The event trigger's data filters, or the object trigger's object attribute filters.
     pub wheres: Vec<FilterNode>,
+    /// The object trigger's object type (`"1"`).
+    pub object_type_id: String,
+    /// `updated`, `added`, `changed` or `removed`.
+    pub object_on: String,
     pub segment_id: String,
     /// `enter` or `exit`.
     pub segment_on: String,
@@ -60,6 +64,8 @@ impl Draft {
             trigger: "event".into(),
             event_name: String::new(),
             wheres: Vec::new(),
+            object_type_id: "1".into(),
+            object_on: "added".into(),
             segment_id: String::new(),
             segment_on: "enter".into(),
             frequency: "every_time".into(),

@@ -11,7 +11,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use herald_dispatch::{CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent};
+use herald_dispatch::{
+    CampaignsError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent, SampleOf,
+};
 use herald_domain::{CampaignId, PersonSeq, WorkspaceId};
 use serde_json::Value;
 
@@ -253,14 +255,16 @@ fn preview_request(
         campaign_id: draft.campaign_id.unwrap_or(CampaignId::new(0)),
         campaign_name: draft.name.trim().to_owned(),
         person_seq: settings.person,
-        event: (draft.trigger == "event" || draft.trigger == "transactional").then(|| {
-            SampleEvent {
-                name: draft.event_name.trim().to_owned(),
-                data,
-                timestamp: state.now(),
-            }
+        event: (draft.trigger != "segment").then(|| SampleEvent {
+            name: draft.event_name.trim().to_owned(),
+            data,
+            timestamp: state.now(),
         }),
-        transactional: draft.trigger == "transactional",
+        sample: match draft.trigger.as_str() {
+            "transactional" => SampleOf::Transactional,
+            "object" => SampleOf::Object,
+            _ => SampleOf::Event,
+        },
     }
 }
 

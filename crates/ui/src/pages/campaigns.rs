@@ -78,6 +78,11 @@ impl From<&CampaignRow> for CampaignView {
                 "{}ing segment {segment}",
                 if on == "exit" { "leav" } else { "enter" }
             )
+        } else if let Some(object_type_id) = trigger["object"]["object_type_id"].as_str() {
+            let on = trigger["object"]["on"].as_str().unwrap_or_default();
+            format!("object of type {object_type_id} {on}")
+        } else if trigger.get("transactional").is_some() {
+            "transactional".to_owned()
         } else {
             String::new()
         };
@@ -176,6 +181,7 @@ async fn page(
                     campaign_id: Some(id),
                     person_seq: None,
                     status: narrowed,
+                    after: None,
                     limit: RECENT,
                 })?;
                 Ok((days, rows))

@@ -1,0 +1,142 @@
+//! What a transactional message sent, over the App API (Bearer):
+//! `GET /v1/transactional/{id}/deliveries?limit=&start=&state=` and
+//! `GET /v1/transactional/{id}/metrics`. A transactional message is a campaign, so these are its
+//! campaign's deliveries and metrics in the shapes Customer.io gives a transactional message's.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use herald_store::{DeliveryQuery, DeliveryStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::AppWorkspace;
+use crate::customer_messages::{cursor_of, message_json, parse_cursor};
+use crate::deliveries::{DEFAULT_LIMIT, MAX_LIMIT, metrics_json, people_of};
+use crate::transactional::transactional_row;
+use crate::{ApiError, AppState, paging};
+
+#[derive(Debug, Deserialize)]
+pub struct DeliveriesQuery {
+    limit: Option<String>,
+    start: Option<String>,
+    state: Option<String>,
+    metric: Option<String>,
+}
+
+/// Customer.io's `state` filter, as far as one stored status answers it exactly: `failed`, and
+/// `attempted` (tried, not sent yet, waiting for a retry). Its `sent` also holds the messages
+/// opened or clicked since, and Herald keeps no drafts, so those are refused rather than
+/// answered with a part of what they ask for.
+fn state_filter(state: Option<&str>) -> Result<Option<DeliveryStatus>, ApiError> {
+    match state {
+        None | Some("") => Ok(None),
+        Some("failed") => Ok(Some(DeliveryStatus::Failed)),
+        Some("attempted") => Ok(Some(DeliveryStatus::Queued)),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "state {other:?} is not a filter Herald answers: use failed or attempted, or leave \
+             it out and read each message's status"
+        ))),
+    }
+}
+
+/// `GET /v1/transactional/{id}/deliveries`: `{"deliveries": […], "next": "<cursor or empty>"}`,
+/// newest first.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+    Query(query): Query<DeliveriesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if query
+        .metric
+        .as_deref()
+        .is_some_and(|metric| !metric.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "filtering by metric is not supported: leave metric out and read each message's \
+             metrics",
+        ));
+    }
+    let limit = paging::limit(query.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = parse_cursor(query.start.as_deref())?;
+    let status = state_filter(query.state.as_deref())?;
+    let row = transactional_row(&state, workspace_id, &id).await?;
+    let campaign_id = row.id;
+    let (mut page, people) = state
+        .store()
+        .read(move |reader| {
+            let deliveries = reader.deliveries(&DeliveryQuery {
+                workspace_id,
+                campaign_id: Some(campaign_id),
+                person_seq: None,
+                status,
+                after,
+                // One more than asked tells whether another page follows.
+                limit: i64::try_from(limit + 1).unwrap_or(i64::MAX),
+            })?;
+            let mut page = Vec::with_capacity(deliveries.len());
+            for delivery in &deliveries {
+                page.push((delivery.clone(), reader.delivery_metrics(&delivery.id)?));
+            }
+            let people = people_of(reader, workspace_id, &deliveries)?;
+            Ok((page, people))
+        })
+        .await?;
+    let next = if page.len() > limit {
+        page.truncate(limit);
+        page.last()
+            .map(|(delivery, _)| cursor_of(delivery))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let deliveries: Vec<Value> = page
+        .iter()
+        .map(|(delivery, metrics)| {
+            let mut message = message_json(delivery, metrics, people.get(&delivery.person_seq));
+            message["transactional_message_id"] = json!(campaign_id);
+            message
+        })
+        .collect();
+    Ok(Json(json!({"deliveries": deliveries, "next": next})))
+}
+
+/// `GET /v1/transactional/{id}/metrics`: the message's totals, as a campaign's metrics are.
+pub async fn metrics(
+    State(state): State<AppState>,
+    AppWorkspace(workspace_id): AppWorkspace,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let row = transactional_row(&state, workspace_id, &id).await?;
+    let counts = state
+        .campaigns()
+        .service
+        .metrics(workspace_id, row.id)
+        .await?;
+    Ok(Json(
+        json!({"transactional_message_id": row.id, "metrics": metrics_json(counts)}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_exact_states_are_filters() {
+        assert_eq!(state_filter(None).unwrap(), None);
+        assert_eq!(state_filter(Some("")).unwrap(), None);
+        assert_eq!(
+            state_filter(Some("failed")).unwrap(),
+            Some(DeliveryStatus::Failed)
+        );
+        assert_eq!(
+            state_filter(Some("attempted")).unwrap(),
+            Some(DeliveryStatus::Queued)
+        );
+        for refused in ["sent", "drafted", "FAILED"] {
+            let error = state_filter(Some(refused)).unwrap_err();
+            assert_eq!(error.status, 400, "{refused}");
+        }
+    }
+}
