@@ -89,6 +89,11 @@ pub fn apply(
             attributes,
             people,
         } => context.object_identify(object, attributes, people),
+        Operation::ObjectIdentifyAnonymous {
+            object,
+            attributes,
+            visitors,
+        } => context.object_identify_anonymous(object, attributes, visitors),
         Operation::ObjectDelete { object } => context.object_delete(object),
         Operation::ObjectRelationships { object, change } => {
             context.object_relationships(object, change)
@@ -414,6 +419,7 @@ impl Context<'_> {
         )?;
         self.tx
             .set_anonymous_link(self.workspace_id, anonymous_id, person_seq, self.now)?;
+        self.attach_relationships(anonymous_id, person_seq)?;
         if !attached.is_empty() {
             self.inputs.push(Input::Events {
                 person: person_seq.get(),
@@ -507,21 +513,30 @@ impl Context<'_> {
         self.append_event(Some(person.seq), None, event)
     }
 
+    /// The live person an anonymous id was attached to within the grace period, whose later
+    /// anonymous data is theirs.
+    fn linked_person(&mut self, anonymous_id: &str) -> Result<Option<PersonSeq>, StoreError> {
+        let Some((seq, linked_at)) = self.tx.anonymous_link(self.workspace_id, anonymous_id)?
+        else {
+            return Ok(None);
+        };
+        let within_grace = self.now - linked_at <= limits::ANONYMOUS_LINK_GRACE_SECONDS;
+        if within_grace && self.tx.person_by_seq(self.workspace_id, seq)?.is_some() {
+            Ok(Some(seq))
+        } else {
+            Ok(None)
+        }
+    }
+
     fn track_anonymous(
         &mut self,
         anonymous_id: Option<&str>,
         event: &EventInput,
     ) -> Result<(), StoreError> {
-        let mut person_seq = None;
-        if let Some(anonymous_id) = anonymous_id
-            && let Some((seq, linked_at)) =
-                self.tx.anonymous_link(self.workspace_id, anonymous_id)?
-        {
-            let within_grace = self.now - linked_at <= limits::ANONYMOUS_LINK_GRACE_SECONDS;
-            if within_grace && self.tx.person_by_seq(self.workspace_id, seq)?.is_some() {
-                person_seq = Some(seq);
-            }
-        }
+        let person_seq = match anonymous_id {
+            Some(anonymous_id) => self.linked_person(anonymous_id)?,
+            None => None,
+        };
         self.append_event(person_seq, anonymous_id, event)
     }
 

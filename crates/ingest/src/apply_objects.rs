@@ -254,6 +254,49 @@ impl Context<'_> {
         Ok(())
     }
 
+    pub(super) fn object_identify_anonymous(
+        &mut self,
+        object: &ObjectRef,
+        attributes: &Map<String, Value>,
+        visitors: &[Related<String>],
+    ) -> Result<(), StoreError> {
+        let Some(row) = self.object_or_create(object, attributes)? else {
+            return Ok(());
+        };
+        for visitor in visitors {
+            // A visitor identified within the grace period is that person, as their events are.
+            if let Some(person_seq) = self.linked_person(&visitor.other)? {
+                self.relate(person_seq, &row, &visitor.attributes)?;
+                continue;
+            }
+            let mut kept = Map::new();
+            change_attributes(&mut kept, &visitor.attributes);
+            self.tx.save_anonymous_relationship(
+                self.workspace_id,
+                &visitor.other,
+                row.seq,
+                &kept,
+                self.now,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Makes the relationships kept for an anonymous id the person's, at their identify.
+    pub(super) fn attach_relationships(
+        &mut self,
+        anonymous_id: &str,
+        person_seq: PersonSeq,
+    ) -> Result<(), StoreError> {
+        let kept = self
+            .tx
+            .take_anonymous_relationships(self.workspace_id, anonymous_id)?;
+        for relationship in kept {
+            self.relate(person_seq, &relationship.object, &relationship.attributes)?;
+        }
+        Ok(())
+    }
+
     pub(super) fn object_delete(&mut self, object: &ObjectRef) -> Result<(), StoreError> {
         if let Some(row) = self.find_object(object)? {
             let people = self.people_of(row.seq)?;

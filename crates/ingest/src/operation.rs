@@ -167,6 +167,14 @@ pub enum Operation {
         attributes: Map<String, Value>,
         people: Vec<Related<PathIdentifier>>,
     },
+    /// Creates or updates an object and relates anonymous visitors to it (`identify_anonymous`):
+    /// a visitor identified within the grace period is related at once; the others' relationships
+    /// wait for the identify that names their anonymous id.
+    ObjectIdentifyAnonymous {
+        object: ObjectRef,
+        attributes: Map<String, Value>,
+        visitors: Vec<Related<String>>,
+    },
     /// Deletes an object and its relationships.
     ObjectDelete {
         object: ObjectRef,

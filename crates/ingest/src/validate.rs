@@ -404,6 +404,20 @@ pub fn event(
     })
 }
 
+/// Checks an anonymous id: at most `MAX_ID_BYTES`, without NUL.
+pub fn anonymous_id(id: &str, field: &str) -> Result<()> {
+    if id.len() > limits::MAX_ID_BYTES {
+        return Err(ValidationError::field(
+            field,
+            format!(
+                "{field} cannot be longer than {} bytes",
+                limits::MAX_ID_BYTES
+            ),
+        ));
+    }
+    no_nul(field, id)
+}
+
 /// Validates `POST /api/v1/events`: an anonymous event, or an invite event without anonymous id.
 pub fn anonymous_event(body: &Map<String, Value>) -> Result<Operation> {
     let event = event(body, "data", None)?;

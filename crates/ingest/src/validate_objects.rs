@@ -165,6 +165,28 @@ pub fn people(value: Option<&Value>, field: &str) -> Result<Vec<Related<PathIden
     })
 }
 
+/// A list of anonymous visitors an object relates to: `{"identifiers": {"anonymous_id": …}}`.
+pub fn visitors(value: Option<&Value>, field: &str) -> Result<Vec<Related<String>>> {
+    related(value, field, |item, at| {
+        let field = format!("{at}.identifiers.anonymous_id");
+        match item
+            .get("identifiers")
+            .and_then(|ids| ids.get("anonymous_id"))
+        {
+            Some(Value::String(id)) if !id.is_empty() => {
+                validate::anonymous_id(id, &field)?;
+                Ok(id.clone())
+            }
+            _ => Err(ValidationError::required(
+                &field,
+                format!(
+                    "{field} is required: identify_anonymous relates visitors by their anonymous_id"
+                ),
+            )),
+        }
+    })
+}
+
 /// Exactly one of `id`, `email` or `cio_id`.
 pub fn person_identifiers(value: Option<&Value>, field: &str) -> Result<PathIdentifier> {
     let Some(Value::Object(identifiers)) = value else {
@@ -174,10 +196,9 @@ pub fn person_identifiers(value: Option<&Value>, field: &str) -> Result<PathIden
         ));
     };
     if identifiers.contains_key("anonymous_id") {
-        return Err(ValidationError::new(
-            "unsupported",
-            Some(field.to_owned()),
-            "relationships of anonymous people are not supported by Herald yet: relate them once they are identified",
+        return Err(ValidationError::field(
+            field,
+            "an anonymous_id names a visitor, not a person: relate visitors with the object action identify_anonymous",
         ));
     }
     let mut known = identifiers
@@ -273,11 +294,11 @@ pub fn object_operation(body: &Map<String, Value>, action: &str) -> Result<Opera
                 with: people(body.get("cio_relationships"), "cio_relationships")?,
             },
         }),
-        "identify_anonymous" => Err(ValidationError::new(
-            "unsupported",
-            Some("action".to_owned()),
-            "identify_anonymous is not supported by Herald yet: relate people to objects once they are identified",
-        )),
+        "identify_anonymous" => Ok(Operation::ObjectIdentifyAnonymous {
+            object,
+            attributes: object_attributes(body)?,
+            visitors: visitors(body.get("cio_relationships"), "cio_relationships")?,
+        }),
         "" => Err(ValidationError::required("action", "action is required")),
         other => Err(ValidationError::field(
             "action",

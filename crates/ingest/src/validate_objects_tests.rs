@@ -131,9 +131,47 @@ fn v2_object_operations_and_person_relationships_are_read() {
         assert_eq!(error.field.as_deref(), Some(field), "{bad}: {error}");
     }
     let anonymous = v2(json!({"type": "object", "action": "identify_anonymous",
-        "identifiers": {"object_type_id": "1", "object_id": "a"}}))
+        "identifiers": {"object_type_id": "1", "object_id": "a"}, "attributes": {"plan": "pro"},
+        "cio_relationships": [{"identifiers": {"anonymous_id": "visitor-1"},
+                               "relationship_attributes": {"role": "trial"}}]}))
+    .unwrap()
+    .expect("an operation");
+    let Operation::ObjectIdentifyAnonymous {
+        attributes,
+        visitors,
+        ..
+    } = anonymous
+    else {
+        panic!("an identify_anonymous: {anonymous:?}");
+    };
+    assert_eq!(attributes["plan"], "pro");
+    assert_eq!(visitors[0].other, "visitor-1");
+    assert_eq!(visitors[0].attributes["role"], "trial");
+    for (bad, field) in [
+        (
+            json!([{"identifiers": {"id": "ann"}}]),
+            "cio_relationships[0].identifiers.anonymous_id",
+        ),
+        (
+            json!([{"identifiers": {"anonymous_id": ""}}]),
+            "cio_relationships[0].identifiers.anonymous_id",
+        ),
+        (
+            json!([{"identifiers": {"anonymous_id": "a\u{0}b"}}]),
+            "cio_relationships[0].identifiers.anonymous_id",
+        ),
+    ] {
+        let error = v2(json!({"type": "object", "action": "identify_anonymous",
+            "identifiers": {"object_type_id": "1", "object_id": "a"}, "cio_relationships": bad}))
+        .unwrap_err();
+        assert_eq!(error.field.as_deref(), Some(field), "{error}");
+    }
+    // A person's relationships name people; a visitor's anonymous_id is refused there.
+    let person = v2(json!({"type": "object", "action": "identify",
+        "identifiers": {"object_type_id": "1", "object_id": "a"},
+        "cio_relationships": [{"identifiers": {"anonymous_id": "v"}}]}))
     .unwrap_err();
-    assert_eq!(anonymous.reason, "unsupported");
+    assert!(person.message.contains("identify_anonymous"), "{person}");
 }
 
 #[test]

@@ -359,13 +359,15 @@ impl Call<'_> {
                 other: PathIdentifier::explicit(IdType::Id, id),
                 attributes: relationship,
             }],
-            (None, Some(_)) => {
-                return Err(ValidationError::new(
-                    "unsupported",
-                    Some("anonymousId".to_owned()),
-                    "group with only an anonymousId: relationships of anonymous people are not \
-                     supported by Herald yet; send the group call once the person has a userId",
-                ));
+            (None, Some(anonymous_id)) => {
+                return Ok(Operation::ObjectIdentifyAnonymous {
+                    object,
+                    attributes: traits,
+                    visitors: vec![Related {
+                        other: anonymous_id,
+                        attributes: relationship,
+                    }],
+                });
             }
             (None, None) => Vec::new(),
         };

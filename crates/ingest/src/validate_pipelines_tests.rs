@@ -245,8 +245,16 @@ fn groups_make_objects_and_relate_the_user() {
     ));
     let no_group = one("group", json!({"userId": "u"})).unwrap_err();
     assert_eq!(no_group.field.as_deref(), Some("groupId"));
-    let anonymous = one("group", json!({"anonymousId": "a", "groupId": "g"})).unwrap_err();
-    assert_eq!(anonymous.reason, "unsupported");
+    let anonymous = one(
+        "group",
+        json!({"anonymousId": "a", "groupId": "g", "traits": {"relationshipAttributes": {"role": "x"}}}),
+    )
+    .unwrap();
+    assert!(matches!(
+        anonymous,
+        Operation::ObjectIdentifyAnonymous { ref visitors, .. }
+            if visitors.len() == 1 && visitors[0].other == "a" && visitors[0].attributes["role"] == "x"
+    ));
     let deleted = one(
         "track",
         json!({"userId": "u", "event": "Relationship Deleted", "properties": {"groupId": "acme"}}),

@@ -199,6 +199,20 @@ pub(crate) const TABLES: &[Table] = &[
         workspace_from: None,
     },
     Table {
+        name: "anonymous_relationships",
+        columns: &[
+            ("workspace_id", Int),
+            ("anonymous_id", Text),
+            ("object_seq", Int),
+            ("attributes", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["workspace_id", "anonymous_id", "object_seq"],
+        identity: None,
+        workspace_from: None,
+    },
+    Table {
         name: "suppressions",
         columns: &[
             ("workspace_id", Int),

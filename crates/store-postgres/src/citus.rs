@@ -35,6 +35,7 @@ pub(crate) const DISTRIBUTED: &[&str] = &[
     "deliveries",
     "objects",
     "relationships",
+    "anonymous_relationships",
 ];
 
 /// Workspace-level tables, copied to every node.

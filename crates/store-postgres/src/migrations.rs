@@ -14,6 +14,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_workspace_keys.sql")),
     (4, include_str!("../migrations/0004_write_keys.sql")),
     (5, include_str!("../migrations/0005_objects.sql")),
+    (
+        6,
+        include_str!("../migrations/0006_anonymous_relationships.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node

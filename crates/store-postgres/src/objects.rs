@@ -262,6 +262,10 @@ pub(crate) fn delete_object(
         &[&workspace_id, &object_seq],
     )?;
     pg.execute(
+        "DELETE FROM anonymous_relationships WHERE workspace_id = $1 AND object_seq = $2",
+        &[&workspace_id, &object_seq],
+    )?;
+    pg.execute(
         "DELETE FROM objects WHERE workspace_id = $1 AND seq = $2",
         &[&workspace_id, &object_seq],
     )?;
@@ -290,6 +294,68 @@ pub(crate) fn save_relationship(
         ],
     )?;
     Ok(())
+}
+
+pub(crate) fn save_anonymous_relationship(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+    anonymous_id: &str,
+    object_seq: ObjectSeq,
+    attributes: &Map<String, Value>,
+    now: UnixSeconds,
+) -> Result<(), StoreError> {
+    pg.execute(
+        "INSERT INTO anonymous_relationships (workspace_id, anonymous_id, object_seq, attributes, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (workspace_id, anonymous_id, object_seq) DO UPDATE SET
+           attributes = excluded.attributes, updated_at = excluded.updated_at",
+        &[
+            &workspace_id,
+            &anonymous_id,
+            &object_seq,
+            &to_json(attributes)?,
+            &now,
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn take_anonymous_relationships(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+    anonymous_id: &str,
+) -> Result<Vec<PersonRelationship>, StoreError> {
+    let taken = pg.all(
+        &format!(
+            "SELECT {OBJECT_COLUMNS}, r.attributes, r.created_at, r.updated_at
+             FROM anonymous_relationships r
+             JOIN objects o ON o.workspace_id = r.workspace_id AND o.seq = r.object_seq
+             WHERE r.workspace_id = $1 AND r.anonymous_id = $2 ORDER BY r.object_seq"
+        ),
+        &[&workspace_id, &anonymous_id],
+        |row| {
+            let object = object_from_row(row, 0)?;
+            let attributes: String = row.get(8);
+            let attributes = parse_object(&attributes).map_err(|error| {
+                corrupt_row(
+                    "anonymous_relationships",
+                    format!("{anonymous_id}/{}", object.seq),
+                    error,
+                )
+            })?;
+            Ok(PersonRelationship {
+                object,
+                attributes,
+                created_at: row.get(9),
+                updated_at: row.get(10),
+            })
+        },
+    )?;
+    pg.execute(
+        "DELETE FROM anonymous_relationships WHERE workspace_id = $1 AND anonymous_id = $2",
+        &[&workspace_id, &anonymous_id],
+    )?;
+    Ok(taken)
 }
 
 pub(crate) fn delete_relationship(

@@ -456,6 +456,30 @@ impl StoreTx for Pg<'_> {
     ) -> Result<(), StoreError> {
         objects::delete_object(self, workspace_id, object_seq)
     }
+    fn save_anonymous_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        anonymous_id: &str,
+        object_seq: ObjectSeq,
+        attributes: &Map<String, Value>,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        objects::save_anonymous_relationship(
+            self,
+            workspace_id,
+            anonymous_id,
+            object_seq,
+            attributes,
+            now,
+        )
+    }
+    fn take_anonymous_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        anonymous_id: &str,
+    ) -> Result<Vec<PersonRelationship>, StoreError> {
+        objects::take_anonymous_relationships(self, workspace_id, anonymous_id)
+    }
     fn save_relationship(
         &mut self,
         workspace_id: WorkspaceId,

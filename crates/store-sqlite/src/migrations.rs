@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/0014_backfills.sql")),
     (15, include_str!("../migrations/0015_write_keys.sql")),
     (16, include_str!("../migrations/0016_objects.sql")),
+    (
+        17,
+        include_str!("../migrations/0017_anonymous_relationships.sql"),
+    ),
 ];
 
 /// Checksums of earlier texts of a migration that a store may have recorded, and that count as

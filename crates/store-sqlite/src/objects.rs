@@ -330,6 +330,11 @@ pub(crate) fn delete_object(
     )?;
     execute(
         connection,
+        "DELETE FROM anonymous_relationships WHERE workspace_id = ?1 AND object_seq = ?2",
+        params![workspace_id, object_seq],
+    )?;
+    execute(
+        connection,
         "DELETE FROM objects WHERE workspace_id = ?1 AND seq = ?2",
         params![workspace_id, object_seq],
     )?;
@@ -353,6 +358,76 @@ pub(crate) fn save_relationship(
         params![workspace_id, person_seq, object_seq, to_json(attributes)?, now],
     )?;
     Ok(())
+}
+
+pub(crate) fn save_anonymous_relationship(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    anonymous_id: &str,
+    object_seq: ObjectSeq,
+    attributes: &Map<String, Value>,
+    now: UnixSeconds,
+) -> Result<(), StoreError> {
+    execute(
+        connection,
+        "INSERT INTO anonymous_relationships (workspace_id, anonymous_id, object_seq, attributes, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (workspace_id, anonymous_id, object_seq) DO UPDATE SET
+           attributes = excluded.attributes, updated_at = excluded.updated_at",
+        params![workspace_id, anonymous_id, object_seq, to_json(attributes)?, now],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn take_anonymous_relationships(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    anonymous_id: &str,
+) -> Result<Vec<PersonRelationship>, StoreError> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {OBJECT_COLUMNS}, r.attributes, r.created_at, r.updated_at
+             FROM anonymous_relationships r JOIN objects o ON o.seq = r.object_seq
+             WHERE r.workspace_id = ?1 AND r.anonymous_id = ?2 ORDER BY r.object_seq"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![workspace_id, anonymous_id], |row| {
+            Ok((
+                object_from_row(row, 0)?,
+                row.get::<_, String>(8)?,
+                row.get::<_, i64>(9)?,
+                row.get::<_, i64>(10)?,
+            ))
+        })
+        .map_err(backend)?;
+    let mut taken = Vec::new();
+    for row in rows {
+        let (object, attributes, created_at, updated_at) = row.map_err(backend)?;
+        let seq = object.0.seq;
+        let decoded = finish_object(object).and_then(|object| {
+            let attributes = parse_object(&attributes).map_err(|error| {
+                corrupt_row(
+                    "anonymous_relationships",
+                    format!("{anonymous_id}/{seq}"),
+                    error,
+                )
+            })?;
+            Ok(PersonRelationship {
+                object,
+                attributes,
+                created_at,
+                updated_at,
+            })
+        });
+        taken.extend(skip_corrupt(decoded)?);
+    }
+    execute(
+        connection,
+        "DELETE FROM anonymous_relationships WHERE workspace_id = ?1 AND anonymous_id = ?2",
+        params![workspace_id, anonymous_id],
+    )?;
+    Ok(taken)
 }
 
 pub(crate) fn delete_relationship(

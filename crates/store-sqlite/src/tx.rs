@@ -660,6 +660,32 @@ impl StoreTx for Tx<'_, '_> {
         crate::objects::delete_object(self.connection(), workspace_id, object_seq)
     }
 
+    fn save_anonymous_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        anonymous_id: &str,
+        object_seq: ObjectSeq,
+        attributes: &Map<String, Value>,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError> {
+        crate::objects::save_anonymous_relationship(
+            self.connection(),
+            workspace_id,
+            anonymous_id,
+            object_seq,
+            attributes,
+            now,
+        )
+    }
+
+    fn take_anonymous_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        anonymous_id: &str,
+    ) -> Result<Vec<PersonRelationship>, StoreError> {
+        crate::objects::take_anonymous_relationships(self.connection(), workspace_id, anonymous_id)
+    }
+
     fn save_relationship(
         &mut self,
         workspace_id: WorkspaceId,

@@ -45,6 +45,7 @@ macro_rules! store_conformance_tests {
             users_sessions_and_their_workspaces,
             people_are_paged_newest_first_and_found_by_prefix,
             objects_and_relationships_follow_their_people,
+            anonymous_relationships_wait_for_their_identify,
             people_are_scanned_oldest_first_after_a_cursor,
             a_persons_deliveries_are_paged_newest_first_within_a_window,
         );
@@ -62,7 +63,9 @@ macro_rules! store_conformance_tests {
 
 #[path = "conformance_objects.rs"]
 mod objects;
-pub use objects::objects_and_relationships_follow_their_people;
+pub use objects::{
+    anonymous_relationships_wait_for_their_identify, objects_and_relationships_follow_their_people,
+};
 
 #[path = "conformance_app_reads.rs"]
 mod app_reads;

@@ -213,3 +213,46 @@ pub fn objects_and_relationships_follow_their_people(store: &StoreHandle) {
             .is_none()
     );
 }
+
+pub fn anonymous_relationships_wait_for_their_identify(store: &StoreHandle) {
+    let ws = new_workspace(store, "anonymous-relationships");
+    let acme = new_object(store, ws, "acme", "enterprise");
+    let initech = new_object(store, ws, "initech", "free");
+    let save = |anonymous_id: &'static str, object: ObjectSeq, role: &str| {
+        let role = attributes(json!({"role": role}));
+        store
+            .write_blocking(move |tx| {
+                tx.save_anonymous_relationship(ws, anonymous_id, object, &role, 30)
+            })
+            .expect("store works")
+            .expect("saved");
+    };
+    save("anon-1", initech, "viewer");
+    save("anon-1", acme, "guest");
+    save("anon-1", acme, "admin");
+    save("anon-2", acme, "guest");
+    let take = |anonymous_id: &'static str| {
+        store
+            .write_blocking(move |tx| tx.take_anonymous_relationships(ws, anonymous_id))
+            .expect("store works")
+            .expect("taken")
+            .into_iter()
+            .map(|relationship| (relationship.object.seq, relationship.attributes))
+            .collect::<Vec<_>>()
+    };
+    // In object order, the last attributes saved, and only once.
+    assert_eq!(
+        take("anon-1"),
+        vec![
+            (acme, attributes(json!({"role": "admin"}))),
+            (initech, attributes(json!({"role": "viewer"})))
+        ]
+    );
+    assert_eq!(take("anon-1"), Vec::new());
+    // An object's deletion takes the relationships kept for it.
+    store
+        .write_blocking(move |tx| tx.delete_object(ws, acme))
+        .expect("store works")
+        .expect("deleted");
+    assert_eq!(take("anon-2"), Vec::new());
+}

@@ -431,7 +431,24 @@ pub trait StoreTx: StoreRead {
     fn insert_object(&mut self, new: &NewObject) -> Result<ObjectRow, StoreError>;
     /// Saves an object's attributes and `updated_at`.
     fn update_object(&mut self, object: &ObjectRow) -> Result<(), StoreError>;
-    /// Deletes an object and its relationships.
+    /// Keeps an anonymous visitor's relationship to an object (replacing its attributes) until
+    /// an identify with the anonymous id takes it.
+    fn save_anonymous_relationship(
+        &mut self,
+        workspace_id: WorkspaceId,
+        anonymous_id: &str,
+        object_seq: ObjectSeq,
+        attributes: &Map<String, Value>,
+        now: UnixSeconds,
+    ) -> Result<(), StoreError>;
+    /// Removes and returns the relationships kept for an anonymous id, with their objects, in
+    /// object order.
+    fn take_anonymous_relationships(
+        &mut self,
+        workspace_id: WorkspaceId,
+        anonymous_id: &str,
+    ) -> Result<Vec<PersonRelationship>, StoreError>;
+    /// Deletes an object and its relationships, those kept for anonymous ids included.
     fn delete_object(
         &mut self,
         workspace_id: WorkspaceId,

@@ -87,7 +87,7 @@ fn succeeded(output: &Output) -> Value {
     assert_eq!(report["complete"], true, "{report}");
     let tables = report["tables"].as_array().expect("tables");
     // Every table of both schemas: a table added by a migration must be added to the copy.
-    assert_eq!(tables.len(), 25, "{report}");
+    assert_eq!(tables.len(), 26, "{report}");
     for table in tables {
         assert_eq!(table["source"], table["target"], "{report}");
     }
@@ -219,6 +219,17 @@ async fn an_embedded_install_moves_to_postgresql_and_answers_the_same() {
              "relationship_attributes": {"role": "admin"}}]}}),
     )
     .await;
+    // A visitor's relationship, kept until an identify names the visitor.
+    let (status, body) = app
+        .track(
+            reqwest::Method::POST,
+            "/api/v2/entity",
+            Some(json!({"type": "object", "action": "identify_anonymous",
+                        "identifiers": {"object_type_id": "1", "object_id": "acme"},
+                        "cio_relationships": [{"identifiers": {"anonymous_id": "visitor-9"}}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let (status, body) = app
         .track(
             reqwest::Method::PUT,

@@ -205,3 +205,83 @@ async fn a_bad_object_trigger_is_refused_with_its_field() {
         assert!(text.contains(field), "{field}: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_visitors_relationships_wait_for_the_identify_that_names_them() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn_with(&[ALLOW_LOOPBACK]).await;
+    campaign(&app, &receiver, "added", json!([])).await;
+    batch(
+        &app,
+        json!([{"type": "object", "action": "identify_anonymous",
+                "identifiers": {"object_type_id": "1", "object_id": "acme"},
+                "attributes": {"name": "Acme", "plan": "trial"},
+                "cio_relationships": [{"identifiers": {"anonymous_id": "visitor-1"},
+                                       "relationship_attributes": {"role": "evaluator"}}]}]),
+    )
+    .await;
+    let (status, body) = app.app_get("/v1/objects/1/acme/relationships").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["cio_relationships"],
+        json!([]),
+        "a visitor is nobody's relationship yet"
+    );
+    receiver.assert_stays_at(0).await;
+
+    // The identify that names the visitor makes the relationship the person's.
+    identify(&app, "ann", json!({"anonymous_id": "visitor-1"})).await;
+    let (status, body) = app.app_get("/v1/customers/ann/relationships").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["cio_relationships"][0]["identifiers"]["object_id"], "acme",
+        "{body}"
+    );
+    assert_eq!(
+        body["cio_relationships"][0]["attributes"]["role"],
+        "evaluator"
+    );
+    receiver.wait_for(1).await;
+    assert_eq!(
+        calls(&receiver),
+        [call(
+            "/added",
+            ["ann", "acme", "Acme", "trial", "evaluator"]
+        )]
+    );
+    // Taken once: another identify with the same anonymous id adds nothing.
+    identify(&app, "ann", json!({"anonymous_id": "visitor-1", "x": 1})).await;
+    receiver.assert_stays_at(1).await;
+
+    // Within the grace period after that identify, the visitor is ann: related at once.
+    batch(
+        &app,
+        json!([{"type": "object", "action": "identify_anonymous",
+                "identifiers": {"object_type_id": "1", "object_id": "globex"},
+                "attributes": {"name": "Globex"},
+                "cio_relationships": [{"identifiers": {"anonymous_id": "visitor-1"}}]}]),
+    )
+    .await;
+    receiver.wait_for(2).await;
+    let (_, body) = app.app_get("/v1/customers/ann/relationships").await;
+    assert_eq!(
+        body["cio_relationships"].as_array().map(Vec::len),
+        Some(2),
+        "{body}"
+    );
+
+    // A visitor's relationship to an object deleted before they were identified is gone.
+    batch(
+        &app,
+        json!([{"type": "object", "action": "identify_anonymous",
+                "identifiers": {"object_type_id": "1", "object_id": "initech"},
+                "cio_relationships": [{"identifiers": {"anonymous_id": "visitor-2"}}]},
+               {"type": "object", "action": "delete",
+                "identifiers": {"object_type_id": "1", "object_id": "initech"}}]),
+    )
+    .await;
+    identify(&app, "bob", json!({"anonymous_id": "visitor-2"})).await;
+    let (_, body) = app.app_get("/v1/customers/bob/relationships").await;
+    assert_eq!(body["cio_relationships"], json!([]), "{body}");
+    receiver.assert_stays_at(2).await;
+}
