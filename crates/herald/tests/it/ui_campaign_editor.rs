@@ -178,9 +178,9 @@ async fn the_campaign_editor_refuses_previews_saves_and_archives_over_http() {
     }
 }
 
-#[tokio::test]
-async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
-    let app = TestApp::spawn().await;
+/// Signs an editor in and asks the editor for a new campaign with this trigger (after `op`,
+/// e.g. `refresh`); returns the browser, the form's CSRF token and the editor's answer.
+async fn new_campaign_with(app: &TestApp, trigger: &str, op: &str) -> (Browser, String, String) {
     add_user(&app.server.data_dir, "editor@example.com", &[]);
     let ws = app.workspace.id;
     let mut browser = Browser::new(&app.server);
@@ -192,13 +192,21 @@ async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
             &format!("/ui/w/{ws}/campaigns/editor"),
             &[
                 ("csrf", csrf.as_str()),
-                ("trigger", "transactional"),
+                ("trigger", trigger),
                 ("filter", "none"),
-                ("op", "refresh"),
+                ("op", op),
             ],
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    (browser, csrf, page)
+}
+
+#[tokio::test]
+async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
+    let app = TestApp::spawn().await;
+    let ws = app.workspace.id;
+    let (mut browser, csrf, page) = new_campaign_with(&app, "transactional", "refresh").await;
     assert!(page.contains("POST /v1/send/email"), "{page}");
     assert!(!page.contains("How often per person"), "{page}");
     let fields = [
@@ -272,24 +280,8 @@ async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
 #[tokio::test]
 async fn the_campaign_editor_makes_and_edits_an_object_triggered_campaign() {
     let app = TestApp::spawn().await;
-    add_user(&app.server.data_dir, "editor@example.com", &[]);
     let ws = app.workspace.id;
-    let mut browser = Browser::new(&app.server);
-    browser.sign_in("editor@example.com", PASSWORD).await;
-    let (_, _, page) = browser.get(&format!("/ui/w/{ws}/campaigns/new")).await;
-    let csrf = Browser::hidden(&page, "csrf");
-    let (status, _, page) = browser
-        .post(
-            &format!("/ui/w/{ws}/campaigns/editor"),
-            &[
-                ("csrf", csrf.as_str()),
-                ("trigger", "object"),
-                ("filter", "none"),
-                ("op", "add-where"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let (mut browser, csrf, page) = new_campaign_with(&app, "object", "add-where").await;
     for label in [
         "<label for=\"trigger-object-type\">Object type</label>",
         "<label for=\"trigger-object-on\">When</label>",
