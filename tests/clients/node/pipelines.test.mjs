@@ -112,8 +112,11 @@ step("strict mode turns a drop into a CustomerIORequestError; lenient mode store
   assert.equal(lenient.dropped?.[0]?.field, "userId", JSON.stringify(lenient));
   const error = await rejection(strict.identify({ anonymousId: "only-anon", traits: { a: 1 } }), 400);
   assert.match(error.message, /userId or traits\.email/);
-  const anonymousGroup = await rejection(strict.group({ anonymousId: "only-anon", groupId: "acme" }), 400);
-  assert.match(anonymousGroup.message, /anonymous people are not supported/);
+  // A visitor's group call is kept until an identify names the visitor.
+  assert.deepEqual(await strict.group({ anonymousId: "pl-visitor", groupId: "pl-team", traits: { relationshipAttributes: { role: "trial" } } }), {});
+  assert.deepEqual(await strict.identify({ userId: "pl-v", anonymousId: "pl-visitor" }), {});
+  const visitor = await api.getCustomerRelationships("pl-v");
+  assert.deepEqual(visitor.cio_relationships.map((item) => [item.identifiers.object_id, item.attributes]), [["pl-team", { role: "trial" }]]);
   await rejection(
     strict.batch([
       { type: "track", userId: "pl-strict", event: "ok" },
