@@ -111,6 +111,15 @@ fn message_ref(body: &Map<String, Value>, channel: &Channel) -> Result<MessageRe
 }
 
 /// `identifiers`: exactly one of `id`, `email` or `cio_id`.
+/// A boolean field: `default` when absent or null, a 400 when it is not a boolean.
+fn flag(body: &Map<String, Value>, field: &str, default: bool) -> Result<bool, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(value)) => Ok(*value),
+        Some(_) => Err(invalid(field, format!("{field} must be true or false"))),
+    }
+}
+
 fn person(body: &Map<String, Value>) -> Result<PathIdentifier, ApiError> {
     Ok(herald_ingest::validate_objects::person_identifiers(
         body.get("identifiers"),
@@ -207,12 +216,8 @@ async fn send(
         ));
     };
     let message = message_ref(&body, &channel)?;
-    if body.get("disable_message_retention") == Some(&Value::Bool(true)) {
-        return Err(invalid(
-            "disable_message_retention",
-            "disable_message_retention is not supported by Herald yet: it keeps each message's content with its delivery; leave it out or false",
-        ));
-    }
+    let disable_message_retention = flag(&body, "disable_message_retention", false)?;
+    let send_to_unsubscribed = flag(&body, "send_to_unsubscribed", true)?;
     let target = person(&body)?;
     let overrides = overrides(&body, &channel)?;
     let message_data = match body.get("message_data") {
@@ -270,10 +275,8 @@ async fn send(
                 message_data,
                 overrides,
                 send_at,
-                send_to_unsubscribed: body
-                    .get("send_to_unsubscribed")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true),
+                send_to_unsubscribed,
+                disable_message_retention,
             },
         )
         .await

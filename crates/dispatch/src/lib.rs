@@ -13,6 +13,7 @@
 pub mod registry;
 pub mod relationships;
 mod render;
+mod retention;
 mod service;
 pub mod triggers;
 pub mod worker;

@@ -868,6 +868,15 @@ async fn record(
         run.due_at = now;
         finish_if_last(run, steps);
     }
+    // The message went or failed for good: a send that asked not to retain it keeps only
+    // where it went.
+    let forgotten = (!retry && crate::retention::forgets(run)).then(|| {
+        delivery.content = crate::retention::kept_content(&delivery.content);
+        crate::retention::kept_trigger(&run.trigger)
+    });
+    if let Some(trigger) = &forgotten {
+        run.trigger = trigger.clone();
+    }
     let saved_run = run.clone();
     let mut delivery = delivery;
     inner
@@ -887,6 +896,9 @@ async fn record(
                 None => tx.insert_delivery(&delivery)?,
             }
             tx.update_run(&saved_run)?;
+            if let Some(trigger) = &forgotten {
+                tx.forget_message(saved_run.id, trigger, &delivery.id, &delivery.content)?;
+            }
             if let Some((kind, error)) = activity {
                 log(
                     tx,

@@ -448,6 +448,24 @@ pub(crate) fn insert_run(pg: &mut Pg<'_>, run: &RunRow) -> Result<RunRow, StoreE
     })
 }
 
+pub(crate) fn forget_message(
+    pg: &mut Pg<'_>,
+    run_id: RunId,
+    trigger: &serde_json::Value,
+    delivery_id: &str,
+    content: &serde_json::Value,
+) -> Result<(), StoreError> {
+    pg.execute(
+        "UPDATE runs SET trigger = $2 WHERE id = $1",
+        &[&run_id, &to_json(trigger)?],
+    )?;
+    pg.execute(
+        "UPDATE deliveries SET content = $2 WHERE id = $1",
+        &[&delivery_id, &to_json(content)?],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn update_run(pg: &mut Pg<'_>, run: &RunRow) -> Result<(), StoreError> {
     pg.execute(
         // Only an active run moves on: one cancelled with its campaign while the dispatcher was

@@ -632,6 +632,15 @@ impl StoreTx for Pg<'_> {
     fn update_run(&mut self, run: &RunRow) -> Result<(), StoreError> {
         campaigns::update_run(self, run)
     }
+    fn forget_message(
+        &mut self,
+        run_id: RunId,
+        trigger: &Value,
+        delivery_id: &str,
+        content: &Value,
+    ) -> Result<(), StoreError> {
+        campaigns::forget_message(self, run_id, trigger, delivery_id, content)
+    }
     fn enroll_once(
         &mut self,
         workspace_id: WorkspaceId,

@@ -333,6 +333,26 @@ pub(crate) fn insert_run(connection: &Connection, run: &RunRow) -> Result<RunRow
     })
 }
 
+pub(crate) fn forget_message(
+    connection: &Connection,
+    run_id: RunId,
+    trigger: &Value,
+    delivery_id: &str,
+    content: &Value,
+) -> Result<(), StoreError> {
+    execute(
+        connection,
+        "UPDATE runs SET trigger = ?2 WHERE id = ?1",
+        params![run_id, to_json(trigger)?],
+    )?;
+    execute(
+        connection,
+        "UPDATE deliveries SET content = ?2 WHERE id = ?1",
+        params![delivery_id, to_json(content)?],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn update_run(connection: &Connection, run: &RunRow) -> Result<(), StoreError> {
     execute(
         connection,

@@ -1071,6 +1071,15 @@ impl StoreTx for Tx<'_, '_> {
     fn update_run(&mut self, run: &RunRow) -> Result<(), StoreError> {
         crate::runs::update_run(self.connection(), run)
     }
+    fn forget_message(
+        &mut self,
+        run_id: RunId,
+        trigger: &Value,
+        delivery_id: &str,
+        content: &Value,
+    ) -> Result<(), StoreError> {
+        crate::runs::forget_message(self.connection(), run_id, trigger, delivery_id, content)
+    }
     fn enroll_once(
         &mut self,
         _workspace_id: WorkspaceId,

@@ -1130,6 +1130,18 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         store.read_blocking(move |r| r.run(early.id)).expect("read"),
         Some(moved.clone())
     );
+    // A trigger replaced leaves the rest of the run as it was.
+    let forgotten = json!({"transactional": {"delivery_id": "d"}});
+    let trigger = forgotten.clone();
+    store
+        .write_blocking(move |tx| tx.forget_message(early.id, &trigger, "no-delivery", &json!({})))
+        .expect("store works")
+        .expect("replaced");
+    moved.trigger = forgotten;
+    assert_eq!(
+        store.read_blocking(move |r| r.run(early.id)).expect("read"),
+        Some(moved.clone())
+    );
     assert_eq!(due(100), vec!["late".to_owned()]);
     let cancelled = store
         .write_blocking(move |tx| tx.cancel_runs(running, 40))
@@ -1271,6 +1283,19 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
             .collect::<Vec<_>>()
     };
     assert_eq!(list(None, None), vec!["d2".to_owned(), "d1".to_owned()]);
+    // A message forgotten keeps the content given, and the rest of its delivery.
+    let kept = json!({"to": "x@example.com", "retained": false});
+    let content = kept.clone();
+    store
+        .write_blocking(move |tx| tx.forget_message(RunId::new(999), &json!({}), "d2", &content))
+        .expect("store works")
+        .expect("forgotten");
+    let mut forgotten = second.clone();
+    forgotten.content = kept;
+    assert_eq!(
+        store.read_blocking(|r| r.delivery("d2")).expect("read"),
+        Some(forgotten)
+    );
     // A page that starts after a delivery holds only the older ones.
     let after = |cursor: (i64, &str)| {
         let after = Some((cursor.0, cursor.1.to_owned()));

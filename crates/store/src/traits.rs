@@ -603,6 +603,16 @@ pub trait StoreTx: StoreRead {
     /// Saves a run's step, due time, state, attempts and `updated_at`, if it is still active
     /// (a run cancelled meanwhile stays cancelled).
     fn update_run(&mut self, run: &RunRow) -> Result<(), StoreError>;
+    /// Replaces a run's trigger and one of its deliveries' content, whatever their states: a
+    /// transactional send that asked not to retain its message keeps only what identifies it
+    /// once the message went.
+    fn forget_message(
+        &mut self,
+        run_id: RunId,
+        trigger: &Value,
+        delivery_id: &str,
+        content: &Value,
+    ) -> Result<(), StoreError>;
     /// Records that a person entered a `once` campaign; returns false if they had before.
     fn enroll_once(
         &mut self,

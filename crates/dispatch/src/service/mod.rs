@@ -30,8 +30,8 @@ pub use metrics::{METRIC_KEYS, metrics_of};
 pub use preview::{
     FieldError, MessageDraft, MessagePreview, PreviewRequest, SampleEvent, SampleOf,
 };
-pub(crate) use transactional::of_run as transactional_of_run;
 pub use transactional::{MessageRef, Queued, TransactionalSend};
+pub(crate) use transactional::{TRANSACTIONAL, of_run as transactional_of_run};
 pub use what_if::{CampaignOutcome, WhatIf};
 
 use crate::{Dispatcher, Registry};

@@ -46,6 +46,8 @@ pub struct TransactionalSend {
     /// Whether an email goes to a person who unsubscribed (Customer.io's default: yes, since
     /// a receipt or a password reset is not marketing).
     pub send_to_unsubscribed: bool,
+    /// Keep neither the rendered message nor `message_data` once it went (`retention.rs`).
+    pub disable_message_retention: bool,
 }
 
 /// What a send answers.
@@ -105,6 +107,7 @@ impl Campaigns {
                 "overrides": send.overrides,
                 "delivery_id": delivery_id,
                 "send_to_unsubscribed": send.send_to_unsubscribed,
+                "disable_message_retention": send.disable_message_retention,
             }}),
             step: 0,
             due_at: send_at.unwrap_or(now),

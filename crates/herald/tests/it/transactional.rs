@@ -233,6 +233,32 @@ async fn a_transactional_email_goes_out_over_smtp_with_its_message_data() {
         .await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["code"], "not_supported", "{body}");
+
+    // Not retained: the email goes out whole, and its delivery keeps only where it went.
+    let (status, secret) = app
+        .app_post(
+            "/v1/send/email",
+            json!({"transactional_message_id": id, "identifiers": {"id": "ann"},
+                   "message_data": {"order_id": "S3CRET"}, "disable_message_retention": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{secret}");
+    let messages = smtp.wait_for_messages(5, Duration::from_secs(20)).await;
+    assert_eq!(
+        messages[4].header("Subject").as_deref(),
+        Some("Receipt S3CRET")
+    );
+    let kept = sent_delivery(&app, secret["delivery_id"].as_str().expect("an id")).await;
+    assert_eq!(
+        kept["content"],
+        json!({"to": "ann@example.com", "retained": false}),
+        "{kept}"
+    );
+    assert!(!kept.to_string().contains("S3CRET"), "{kept}");
+    let (_, listed) = app
+        .app_get(&format!("/v1/transactional/{id}/deliveries?limit=1"))
+        .await;
+    assert!(!listed.to_string().contains("S3CRET"), "{listed}");
 }
 
 #[tokio::test]
@@ -281,9 +307,9 @@ async fn transactional_requests_it_cannot_honour_are_refused_and_send_nothing() 
         (json!({"identifiers": person}), 400, "to is required"),
         (
             json!({"transactional_message_id": id, "identifiers": person,
-                   "disable_message_retention": true}),
+                   "disable_message_retention": "yes"}),
             400,
-            "disable_message_retention",
+            "disable_message_retention must be true or false",
         ),
         (
             json!({"transactional_message_id": 999, "identifiers": person}),
