@@ -8,6 +8,7 @@ use base64::Engine;
 use herald_domain::WorkspaceId;
 use herald_ingest::workspaces::hash_key;
 
+use crate::request_log::note_workspace;
 use crate::{ApiError, AppState};
 
 /// The workspace a Track API request is authenticated for.
@@ -43,7 +44,9 @@ impl FromRequestParts<AppState> for TrackWorkspace {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        track_workspace(&parts.headers, state).await.map(Self)
+        let workspace_id = track_workspace(&parts.headers, state).await?;
+        note_workspace(parts, workspace_id);
+        Ok(Self(workspace_id))
     }
 }
 
@@ -93,6 +96,15 @@ impl FromRequestParts<AppState> for AppWorkspace {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let found = Self::authenticate(parts, state).await?;
+        note_workspace(parts, found.0);
+        Ok(found)
+    }
+}
+
+impl AppWorkspace {
+    /// Authenticates an App API key (Bearer) and takes a token of the workspace's rate limit.
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let header = authorization(&parts.headers).ok_or_else(|| {
             ApiError::unauthorized("missing credentials: send Authorization: Bearer <App API key>")
         })?;
@@ -130,10 +142,18 @@ impl FromRequestParts<AppState> for AppWorkspace {
 impl FromRequestParts<AppState> for PipelinesWorkspace {
     type Rejection = ApiError;
 
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let found = Self::authenticate(parts, state).await?;
+        note_workspace(parts, found.0);
+        Ok(found)
+    }
+}
+
+impl PipelinesWorkspace {
     /// Basic auth with the write key as the user name and an empty password. The Data Pipelines
     /// paths (`/v1/track`, …) sit beside the App API's under `/v1`, so a Bearer key here is told
     /// where it belongs.
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, ApiError> {
         let missing = || {
             ApiError::unauthorized(
                 "missing or malformed credentials: the Data Pipelines API takes HTTP Basic auth with your workspace's write key as the user name and an empty password",

@@ -21,11 +21,14 @@ mod customer_profiles;
 mod customer_search;
 mod deliveries;
 mod error;
+mod health;
 mod intake;
 mod objects;
 mod paging;
 mod pipelines;
 mod rate_limit;
+mod request_log;
+pub use request_log::log_request;
 mod segments;
 pub mod snippet;
 mod state;
@@ -214,7 +217,8 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/track-eu.js", get(assets::track_js))
         .route("/v1/browser/snippet", get(snippet::show))
         .merge(browser::routes(state.clone()))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Outermost last: a panic anywhere becomes a JSON 500, every error answer is JSON, and

@@ -29,8 +29,21 @@ pub struct Cli {
     #[arg(long, global = true, env = "HERALD_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line) for a
+    /// log collector. The level is HERALD_LOG (`info` by default; `warn` leaves out the line
+    /// each request logs).
+    #[arg(long, global = true, env = "HERALD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

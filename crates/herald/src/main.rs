@@ -23,7 +23,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     avoid_huge_pages();
     let cli = cli::Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     match cli.command {
         cli::Command::Serve(args) => {
             let settings = config::Settings::resolve(cli.config.as_deref(), *args)?;
@@ -46,15 +46,19 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: cli::LogFormat) {
     let level = std::env::var("HERALD_LOG")
         .ok()
         .and_then(|value| value.parse::<tracing::Level>().ok())
         .unwrap_or(tracing::Level::INFO);
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        // One JSON object a line, the event's fields flattened beside the message.
+        cli::LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 /// Turns transparent huge pages off for the process. mimalloc asks for them, and the kernel then

@@ -135,7 +135,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             ..herald_ui::UiSettings::default()
         },
     );
-    let router = herald_api::router(state).merge(herald_ui::router(ui));
+    let router = herald_api::router(state)
+        .merge(herald_ui::router(ui))
+        .layer(axum::middleware::from_fn(herald_api::log_request));
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
     // Day counts of data stored before their migration are filled behind the server's back, a
     // chunk per background job, so that an upgrade does not keep it from listening.

@@ -116,17 +116,39 @@ impl Server {
     }
 
     /// Starts `herald serve` from `command` (a `herald` command with its backend chosen).
-    pub fn start_with(mut command: Command, data_dir: &Path, extra_args: &[&str]) -> Server {
+    pub fn start_with(command: Command, data_dir: &Path, extra_args: &[&str]) -> Server {
+        Self::launch(command, data_dir, extra_args, "warn", Stdio::inherit())
+    }
+
+    /// Starts a server that logs at info, every request included, to the file `log`.
+    pub fn start_logging(data_dir: &Path, extra_args: &[&str], log: &Path) -> Server {
+        let file = std::fs::File::create(log).expect("the log file");
+        Self::launch(
+            herald(data_dir),
+            data_dir,
+            extra_args,
+            "info",
+            Stdio::from(file),
+        )
+    }
+
+    fn launch(
+        mut command: Command,
+        data_dir: &Path,
+        extra_args: &[&str],
+        log_level: &str,
+        stderr: Stdio,
+    ) -> Server {
         let mut child = command
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra_args)
-            .env("HERALD_LOG", "warn")
+            .env("HERALD_LOG", log_level)
             .env_remove("HERALD_DEV_CLOCK")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("herald serve starts");
         let stdout = child.stdout.take().expect("stdout");
