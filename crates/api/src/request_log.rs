@@ -1,7 +1,8 @@
 //! One log line per request (`herald::request` at info): method, route (the path's template,
 //! never the path itself, whose ids and query strings may carry personal data or tokens),
 //! status, latency and, once a key or write key was accepted, the workspace. Credentials never
-//! reach it: nothing of the headers or the body is logged.
+//! reach it: nothing of the headers or the body is logged. The same middleware counts requests
+//! by route and status and times them, for `/metrics`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -36,12 +37,19 @@ pub async fn log_request(mut request: Request, next: Next) -> Response {
     let workspace = RequestWorkspace::default();
     request.extensions_mut().insert(workspace.clone());
     let response = next.run(request).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let latency_ms = elapsed * 1000.0;
+    let status = response.status().as_u16();
+    // Labelled by the route's template and the status: a bounded set, whatever the paths.
+    metrics::counter!("herald_http_requests_total", "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("herald_http_request_duration_seconds", "route" => route.clone())
+        .record(elapsed);
     tracing::info!(
         target: "herald::request",
         method = %method,
         route = %route,
-        status = response.status().as_u16(),
+        status,
         latency_ms,
         workspace = workspace.0.get().map(|id| id.get()),
         "request"

@@ -879,6 +879,12 @@ async fn record(
     }
     let saved_run = run.clone();
     let mut delivery = delivery;
+    let outcome_name = match (&activity, retry) {
+        (_, true) => "retried",
+        (Some((ActivityKind::DeliverySent, _)), _) => "sent",
+        _ => "failed",
+    };
+    let channel = delivery.channel.clone();
     inner
         .store
         .write(move |tx| {
@@ -919,5 +925,7 @@ async fn record(
             Ok::<_, StoreError>(())
         })
         .await??;
+    metrics::counter!("herald_deliveries_total", "channel" => channel, "outcome" => outcome_name)
+        .increment(1);
     Ok(!retry)
 }

@@ -221,6 +221,10 @@ pub struct ServeArgs {
     /// docs/scaling.md says what it does and does not do yet). Needs --database-url.
     #[arg(long, env = "HERALD_CLUSTER")]
     pub cluster: bool,
+    /// Serve `GET /metrics` (Prometheus's text format) on this address alone, plain HTTP,
+    /// instead of beside the APIs [default: beside the APIs, at the listen address].
+    #[arg(long, env = "HERALD_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

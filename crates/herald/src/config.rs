@@ -45,6 +45,7 @@ pub struct FileConfig {
     pub app_rate_limit: Option<String>,
     pub engine_image_every: Option<String>,
     pub cluster: Option<bool>,
+    pub metrics_listen: Option<String>,
 }
 
 impl FileConfig {
@@ -83,6 +84,8 @@ pub struct Settings {
     pub engine_image_every: Option<Duration>,
     /// Whether this server is one of several on one PostgreSQL database (`--cluster`).
     pub cluster: bool,
+    /// Where `/metrics` is served alone; `None` serves it beside the APIs.
+    pub metrics_listen: Option<String>,
 }
 
 /// How campaign messages leave.
@@ -277,6 +280,7 @@ impl Settings {
             connections,
             engine_image_every,
             cluster,
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
         })
     }
 

@@ -6,6 +6,7 @@ mod config;
 mod connections;
 mod copy;
 mod doctor;
+mod metrics;
 mod serve;
 mod store_location;
 mod tls;

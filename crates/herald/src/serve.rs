@@ -19,6 +19,8 @@ use crate::workspace::{create, print_credentials};
 const DEV_CLOCK_SETTING: &str = "dev_clock_now";
 
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    // Before anything records: the recorder is the process's one.
+    let metrics = crate::metrics::install().context("cannot set up /metrics")?;
     let store = settings
         .store
         .open_server(settings.synchronous, settings.cluster)?;
@@ -135,9 +137,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             ..herald_ui::UiSettings::default()
         },
     );
-    let router = herald_api::router(state)
-        .merge(herald_ui::router(ui))
-        .layer(axum::middleware::from_fn(herald_api::log_request));
+    let metrics = crate::metrics::router(metrics, segments.clone());
+    let mut router = herald_api::router(state).merge(herald_ui::router(ui));
+    match &settings.metrics_listen {
+        None => router = router.merge(metrics),
+        Some(address) => {
+            let metrics_listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for /metrics"))?;
+            println!(
+                "herald metrics on http://{}/metrics",
+                metrics_listener.local_addr()?
+            );
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(metrics_listener, metrics).await {
+                    tracing::error!(error = %error, "the /metrics listener stopped");
+                }
+            });
+        }
+    }
+    let router = router.layer(axum::middleware::from_fn(herald_api::log_request));
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
     // Day counts of data stored before their migration are filled behind the server's back, a
     // chunk per background job, so that an upgrade does not keep it from listening.

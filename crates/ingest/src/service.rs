@@ -91,6 +91,16 @@ impl Ingest {
         operations: Vec<Operation>,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
+        let operations_count = operations.len() as u64;
+        let events_count = operations
+            .iter()
+            .filter(|operation| {
+                matches!(
+                    operation,
+                    Operation::Track { .. } | Operation::TrackAnonymous { .. }
+                )
+            })
+            .count() as u64;
         let feed = self.feed.clone();
         let log = self.log;
         let triggers = self.triggers.clone();
@@ -135,6 +145,13 @@ impl Ingest {
                     triggers.committed();
                 }
             };
-        self.store.write_with_hook(job, hook).await?.map(|_| ())
+        let started = std::time::Instant::now();
+        let counts = (operations_count, events_count);
+        self.store.write_with_hook(job, hook).await??;
+        // What was committed, for `/metrics`.
+        metrics::counter!("herald_ingest_operations_total").increment(counts.0);
+        metrics::counter!("herald_ingest_events_total").increment(counts.1);
+        metrics::histogram!("herald_ingest_write_seconds").record(started.elapsed().as_secs_f64());
+        Ok(())
     }
 }

@@ -20,6 +20,7 @@ mod hostile_input;
 mod ingest;
 mod liquid_overflow;
 mod logs;
+mod metrics;
 mod nodes;
 mod objects;
 mod objects_campaigns;
