@@ -74,6 +74,16 @@ pub enum Command {
     /// server on the data dir first; afterwards start servers with the same data dir and
     /// --database-url.
     Copy(CopyArgs),
+    /// Backs the embedded store up while the server runs: a consistent copy of the database
+    /// and the data dir's key file into the new directory DEST, checked by opening it. Start
+    /// `herald serve --data-dir DEST` to serve the copy. (PostgreSQL is backed up with its own
+    /// tools: pg_dump.)
+    Backup {
+        /// The directory to create and write the backup into; it must not exist, or be empty.
+        dest: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Flags of `herald copy`. The target has flags only, no environment variable or config key,

@@ -1,5 +1,6 @@
 //! The `herald` binary: command-line dispatch only. Each subcommand lives in its own module.
 
+mod backup;
 mod campaigns;
 mod cli;
 mod config;
@@ -37,6 +38,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::User { command } => user::run(cli.config.as_deref(), command),
         cli::Command::Doctor(args) => doctor::run(cli.config.as_deref(), args),
         cli::Command::Copy(args) => copy::run(args),
+        cli::Command::Backup { dest, store } => backup::run(cli.config.as_deref(), store, &dest),
         cli::Command::Migrate { store } => {
             let location = store_location::StoreLocation::load(cli.config.as_deref(), store)?;
             // Opening a store applies its pending migrations, under the backend's lock.

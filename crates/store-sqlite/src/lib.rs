@@ -7,6 +7,7 @@
 //! read-only connections; WAL lets them read while the writer writes.
 
 mod backfills;
+mod backup;
 mod checkpointer;
 mod connection;
 mod doctor;
@@ -63,6 +64,8 @@ pub struct SqliteStore {
     /// Dropping this stops the checkpointer thread.
     _checkpointer: std_mpsc::Sender<()>,
 }
+
+pub use backup::{BackupError, BackupReport, backup};
 
 impl SqliteStore {
     /// Opens (creating if needed) the database, applies pending migrations and starts the writer

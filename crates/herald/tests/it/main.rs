@@ -1,6 +1,7 @@
 //! Integration tests: one test binary (faster to link) that starts the real `herald` binary on a
 //! random port with a temporary data dir and speaks HTTP to it.
 
+mod backup;
 mod behaviour;
 mod browser_api;
 mod browser_chromium;
