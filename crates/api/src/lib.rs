@@ -28,7 +28,7 @@ mod paging;
 mod pipelines;
 mod rate_limit;
 mod request_log;
-pub use request_log::log_request;
+pub use request_log::{log_request, log_request_lines};
 mod segments;
 pub mod snippet;
 mod state;

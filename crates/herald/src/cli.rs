@@ -235,6 +235,10 @@ pub struct ServeArgs {
     /// instead of beside the APIs [default: beside the APIs, at the listen address].
     #[arg(long, env = "HERALD_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Log a line for every request (method, route, status, latency, workspace) at info. Off by
+    /// default: the lines cost 15–20% of single-request throughput on two cores.
+    #[arg(long, env = "HERALD_LOG_REQUESTS")]
+    pub log_requests: bool,
 }
 
 #[derive(Debug, Subcommand)]

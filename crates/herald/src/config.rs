@@ -46,6 +46,7 @@ pub struct FileConfig {
     pub engine_image_every: Option<String>,
     pub cluster: Option<bool>,
     pub metrics_listen: Option<String>,
+    pub log_requests: Option<bool>,
 }
 
 impl FileConfig {
@@ -86,6 +87,8 @@ pub struct Settings {
     pub cluster: bool,
     /// Where `/metrics` is served alone; `None` serves it beside the APIs.
     pub metrics_listen: Option<String>,
+    /// Whether every request has its log line.
+    pub log_requests: bool,
 }
 
 /// How campaign messages leave.
@@ -281,6 +284,7 @@ impl Settings {
             engine_image_every,
             cluster,
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
+            log_requests: args.log_requests || file.log_requests.unwrap_or(false),
         })
     }
 

@@ -31,6 +31,17 @@ fn resident_bytes() -> Option<u64> {
     Some(pages * rustix::param::page_size() as u64)
 }
 
+/// Drains the histograms' recorded samples into their buckets every few seconds, so that they
+/// hold counts rather than every sample between two scrapes (or forever, with nobody
+/// scraping).
+pub async fn upkeep(handle: PrometheusHandle) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        interval.tick().await;
+        handle.run_upkeep();
+    }
+}
+
 /// The `/metrics` route.
 pub fn router(handle: PrometheusHandle, segments: Segments) -> Router {
     Router::new().route(

@@ -137,6 +137,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             ..herald_ui::UiSettings::default()
         },
     );
+    tokio::spawn(crate::metrics::upkeep(metrics.clone()));
     let metrics = crate::metrics::router(metrics, segments.clone());
     let mut router = herald_api::router(state).merge(herald_ui::router(ui));
     match &settings.metrics_listen {
@@ -156,6 +157,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             });
         }
     }
+    herald_api::log_request_lines(settings.log_requests);
     let router = router.layer(axum::middleware::from_fn(herald_api::log_request));
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
     // Day counts of data stored before their migration are filled behind the server's back, a

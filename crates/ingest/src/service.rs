@@ -32,6 +32,16 @@ pub struct Ingest {
     triggers: Option<Arc<dyn EventTriggers>>,
     /// Whether each commit's inputs are also appended to the engine log.
     log: bool,
+    /// What was committed, for `/metrics`: made once, so a commit records without looking the
+    /// metrics up again.
+    recorded: Recorded,
+}
+
+#[derive(Clone)]
+struct Recorded {
+    operations: metrics::Counter,
+    events: metrics::Counter,
+    write_seconds: metrics::Histogram,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -51,6 +61,11 @@ impl Ingest {
             feed: None,
             triggers: None,
             log: false,
+            recorded: Recorded {
+                operations: metrics::counter!("herald_ingest_operations_total"),
+                events: metrics::counter!("herald_ingest_events_total"),
+                write_seconds: metrics::histogram!("herald_ingest_write_seconds"),
+            },
         }
     }
 
@@ -148,10 +163,11 @@ impl Ingest {
         let started = std::time::Instant::now();
         let counts = (operations_count, events_count);
         self.store.write_with_hook(job, hook).await??;
-        // What was committed, for `/metrics`.
-        metrics::counter!("herald_ingest_operations_total").increment(counts.0);
-        metrics::counter!("herald_ingest_events_total").increment(counts.1);
-        metrics::histogram!("herald_ingest_write_seconds").record(started.elapsed().as_secs_f64());
+        self.recorded.operations.increment(counts.0);
+        self.recorded.events.increment(counts.1);
+        self.recorded
+            .write_seconds
+            .record(started.elapsed().as_secs_f64());
         Ok(())
     }
 }

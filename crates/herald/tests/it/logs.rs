@@ -30,7 +30,7 @@ async fn json_logs_have_a_line_per_request_and_no_secret() {
     let workspace = create_workspace(dir.path(), "logged");
     add_user(dir.path(), "ops@example.com", &[]);
     let log = dir.path().join("server.log");
-    let server = Server::start_logging(dir.path(), &["--log-format=json"], &log);
+    let server = Server::start_logging(dir.path(), &["--log-format=json", "--log-requests"], &log);
     let app = TestApp::on(
         server,
         workspace.clone(),
