@@ -178,6 +178,38 @@ async fn the_campaign_editor_refuses_previews_saves_and_archives_over_http() {
     }
 }
 
+/// Renders the editor's previews of `fields` for ann (identified here) with `sample` as the
+/// sample data; returns the previews' HTML.
+async fn preview_for_ann(
+    app: &TestApp,
+    browser: &mut Browser,
+    fields: &[(&str, &str)],
+    sample: &str,
+) -> String {
+    let ws = app.workspace.id;
+    crate::helpers::identify(app, "ann", json!({"email": "ann@example.com"})).await;
+    let (_, _, picks) = browser
+        .get(&format!("/ui/w/{ws}/people/pick?person_query=ann"))
+        .await;
+    let seq = Browser::hidden_attribute(&picks, "data-seq");
+    let (status, _, previews) = browser
+        .post_htmx(
+            &format!("/ui/w/{ws}/campaigns/editor/preview"),
+            &[
+                fields,
+                &[
+                    ("filter", "none"),
+                    ("preview_event", sample),
+                    ("person", seq.as_str()),
+                ],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    previews
+}
+
 /// Signs an editor in and asks the editor for a new campaign with this trigger (after `op`,
 /// e.g. `refresh`); returns the browser, the form's CSRF token and the editor's answer.
 async fn new_campaign_with(app: &TestApp, trigger: &str, op: &str) -> (Browser, String, String) {
@@ -254,26 +286,7 @@ async fn the_campaign_editor_makes_and_edits_a_transactional_message() {
         "{edit}"
     );
     // The preview renders the sample data as a send's message_data.
-    crate::helpers::identify(&app, "ann", json!({"email": "ann@example.com"})).await;
-    let (_, _, picks) = browser
-        .get(&format!("/ui/w/{ws}/people/pick?person_query=ann"))
-        .await;
-    let seq = Browser::hidden_attribute(&picks, "data-seq");
-    let (status, _, previews) = browser
-        .post_htmx(
-            &format!("/ui/w/{ws}/campaigns/editor/preview"),
-            &[
-                &fields[..],
-                &[
-                    ("filter", "none"),
-                    ("preview_event", "{\"order_id\": 5}"),
-                    ("person", seq.as_str()),
-                ],
-            ]
-            .concat(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let previews = preview_for_ann(&app, &mut browser, &fields, "{\"order_id\": 5}").await;
     assert!(previews.contains("Order 5"), "{previews}");
 }
 
@@ -341,27 +354,7 @@ async fn the_campaign_editor_makes_and_edits_an_object_triggered_campaign() {
     assert!(list.contains("object of type 2 updated"), "{list}");
 
     // The preview renders the sample data as the object change's trigger.
-    crate::helpers::identify(&app, "ann", json!({"email": "ann@example.com"})).await;
-    let (_, _, picks) = browser
-        .get(&format!("/ui/w/{ws}/people/pick?person_query=ann"))
-        .await;
-    let seq = Browser::hidden_attribute(&picks, "data-seq");
-    let (status, _, previews) = browser
-        .post_htmx(
-            &format!("/ui/w/{ws}/campaigns/editor/preview"),
-            &[
-                &fields[..],
-                &[
-                    (
-                        "preview_event",
-                        "{\"object_id\": \"acme\", \"object\": {\"plan\": \"enterprise\"}}",
-                    ),
-                    ("person", seq.as_str()),
-                ],
-            ]
-            .concat(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let sample = "{\"object_id\": \"acme\", \"object\": {\"plan\": \"enterprise\"}}";
+    let previews = preview_for_ann(&app, &mut browser, &fields, sample).await;
     assert!(previews.contains("https://example.com/acme"), "{previews}");
 }
