@@ -22,6 +22,7 @@ mod customer_search;
 mod deliveries;
 mod error;
 mod health;
+mod import;
 mod intake;
 mod objects;
 mod paging;
@@ -104,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v2/entity", post(track_v2::entity))
         .route("/api/v2/batch", post(track_v2::batch))
+        .route("/api/v2/import", post(import::step))
+        .route("/api/v2/import/{import_id}", get(import::status))
         .route("/v1/identify", post(pipelines::identify))
         .route("/v1/track", post(pipelines::track))
         .route("/v1/page", post(pipelines::page))

@@ -84,6 +84,72 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Loads people and events into a workspace of a running server: NDJSON files (Track
+    /// API v2 operations, one a line) and CSV files (people: `id` and/or `email` and attribute
+    /// columns; events: the person, `name`, `timestamp` and data columns). Imported events start
+    /// no campaign, and segments are exact afterwards. Run the same command again after an
+    /// interruption: it goes on where the import stopped, applying no line twice.
+    Import(ImportArgs),
+    /// Writes a workspace's people, events or a segment's members as NDJSON (which `herald
+    /// import` takes back) or CSV, streamed to standard output or --output. Works whether or
+    /// not a server runs on the data.
+    Export(ExportArgs),
+}
+
+/// Flags of `herald import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The files, imported in order (`.csv` is CSV, anything else NDJSON).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The workspace [default: the only one]. Its Track API key is read from the data dir.
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// What the rows of the CSV files are [default: events when the header has `name` and
+    /// `timestamp`, else people].
+    #[arg(long, value_enum)]
+    pub csv: Option<crate::import::CsvKind>,
+    /// The running server [default: public_url, else the listen address].
+    #[arg(long, env = "HERALD_URL")]
+    pub url: Option<String>,
+    /// The workspace's site id, with --api-key, instead of reading them from the data dir.
+    #[arg(long, env = "HERALD_SITE_ID", requires = "api_key")]
+    pub site_id: Option<String>,
+    /// The workspace's Track API key, with --site-id.
+    #[arg(
+        long,
+        env = "HERALD_API_KEY",
+        hide_env_values = true,
+        requires = "site_id"
+    )]
+    pub api_key: Option<String>,
+    /// Print `{"files":[{"file","import_id","resumed_at","lines","imported","invalid","seconds"}]}`.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// Flags of `herald export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// What to export: `people`, `events`, or `segment ID` (its members).
+    #[arg(value_enum)]
+    pub what: crate::export::What,
+    /// The segment's id, after `segment`.
+    #[arg(value_name = "ID", required_if_eq("what", "segment"))]
+    pub segment: Option<i64>,
+    /// The workspace [default: the only one].
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// The format [default: csv for an --output ending in .csv, else ndjson].
+    #[arg(long, value_enum)]
+    pub format: Option<crate::export::ExportFormat>,
+    /// The file to write [default: standard output].
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Flags of `herald copy`. The target has flags only, no environment variable or config key,

@@ -7,8 +7,11 @@ mod config;
 mod connections;
 mod copy;
 mod doctor;
+mod export;
+mod import;
 mod metrics;
 mod serve;
+mod server_target;
 mod store_location;
 mod tls;
 mod user;
@@ -39,6 +42,34 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Doctor(args) => doctor::run(cli.config.as_deref(), args),
         cli::Command::Copy(args) => copy::run(args),
         cli::Command::Backup { dest, store } => backup::run(cli.config.as_deref(), store, &dest),
+        cli::Command::Import(args) => {
+            let target = server_target::ServerTarget::resolve(server_target::TargetArgs {
+                config: cli.config.as_deref(),
+                store: args.store,
+                url: args.url,
+                workspace: args.workspace,
+                site_id: args.site_id,
+                api_key: args.api_key,
+            })?;
+            import::run(
+                target,
+                import::ImportOptions {
+                    files: args.files,
+                    csv_kind: args.csv,
+                    json: args.json,
+                },
+            )
+        }
+        cli::Command::Export(args) => export::run(
+            store_location::StoreLocation::load(cli.config.as_deref(), args.store)?,
+            export::ExportOptions {
+                what: args.what,
+                segment: args.segment,
+                workspace: args.workspace,
+                format: args.format,
+                output: args.output,
+            },
+        ),
         cli::Command::Migrate { store } => {
             let location = store_location::StoreLocation::load(cli.config.as_deref(), store)?;
             // Opening a store applies its pending migrations, under the backend's lock.

@@ -101,10 +101,7 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
             store,
         } => {
             let file = FileConfig::load(config)?;
-            let base_url = base_url.or(file.public_url.clone()).unwrap_or_else(|| {
-                let listen = file.listen.as_deref().unwrap_or("127.0.0.1:8080");
-                format!("http://{listen}")
-            });
+            let base_url = base_url.unwrap_or_else(|| crate::server_target::server_url(&file));
             let base_url =
                 herald_api::snippet::normalize_base_url(&base_url).map_err(anyhow::Error::msg)?;
             let store = StoreLocation::resolve(&file, store)?.open()?;
@@ -128,7 +125,7 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
 }
 
 /// Picks the named workspace, or the only one when no name is given.
-fn choose(workspaces: Vec<Workspace>, name: Option<&str>) -> anyhow::Result<Workspace> {
+pub(crate) fn choose(workspaces: Vec<Workspace>, name: Option<&str>) -> anyhow::Result<Workspace> {
     let names = || {
         workspaces
             .iter()

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod decode;
+pub mod import;
 pub mod metrics;
 pub mod operation;
 pub mod sealed_keys;

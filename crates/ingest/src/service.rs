@@ -7,6 +7,7 @@ use herald_segment_engine::Input;
 use herald_store::{LogPosition, StoreError, StoreHandle};
 
 use crate::apply::apply;
+use crate::import::{ImportOutcome, ImportStep, check_step, record_step};
 use crate::operation::Operation;
 use crate::triggers::EventTriggers;
 
@@ -105,6 +106,31 @@ impl Ingest {
         workspace_id: WorkspaceId,
         operations: Vec<Operation>,
     ) -> Result<(), StoreError> {
+        self.submit_job(workspace_id, operations, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Applies one step of an import (`herald import`) in one job, as [`Self::submit`] does,
+    /// except that it starts no campaign (its events, its object changes, and the segment
+    /// entries and exits they cause: imported history is backfill by definition), and that
+    /// it is applied only if the import stands at the step's first line, which it moves to
+    /// the step's end in the same commit.
+    pub async fn submit_import(
+        &self,
+        workspace_id: WorkspaceId,
+        operations: Vec<Operation>,
+        step: ImportStep,
+    ) -> Result<ImportOutcome, StoreError> {
+        self.submit_job(workspace_id, operations, Some(step)).await
+    }
+
+    async fn submit_job(
+        &self,
+        workspace_id: WorkspaceId,
+        operations: Vec<Operation>,
+        import: Option<ImportStep>,
+    ) -> Result<ImportOutcome, StoreError> {
         let now = self.clock.now();
         let operations_count = operations.len() as u64;
         let events_count = operations
@@ -118,9 +144,15 @@ impl Ingest {
             .count() as u64;
         let feed = self.feed.clone();
         let log = self.log;
-        let triggers = self.triggers.clone();
-        let hook_triggers = self.triggers.clone();
+        // An import starts nothing.
+        let triggers = self.triggers.clone().filter(|_| import.is_none());
+        let hook_triggers = triggers.clone();
         let job = move |tx: &mut dyn herald_store::StoreTx| {
+            if let Some(step) = &import
+                && let Some(outcome) = check_step(tx, workspace_id, step)?
+            {
+                return Ok((Vec::new(), None, false, outcome));
+            }
             let mut inputs = Vec::new();
             let mut events = Vec::new();
             for operation in &operations {
@@ -133,6 +165,15 @@ impl Ingest {
                 }
                 _ => false,
             };
+            if let Some(step) = &import {
+                record_step(tx, workspace_id, step)?;
+                // The engine stores what imported history changes as built, not live, so
+                // that no segment-triggered campaign starts; the log keeps the mark for
+                // engines that follow it.
+                if !inputs.is_empty() {
+                    inputs.insert(0, Input::Backfill);
+                }
+            }
             let position = if log && !inputs.is_empty() {
                 Some(tx.append_engine_log(
                     workspace_id,
@@ -141,33 +182,39 @@ impl Ingest {
             } else {
                 None
             };
-            Ok::<(Vec<Input>, Option<LogPosition>, bool), StoreError>((inputs, position, started))
+            Ok::<_, StoreError>((inputs, position, started, ImportOutcome::Applied))
         };
         // The hook takes the inputs: the caller only needs to know the write committed.
-        let hook =
-            move |(inputs, position, started): &mut (Vec<Input>, Option<LogPosition>, bool)| {
-                if let Some(feed) = feed
-                    && !inputs.is_empty()
-                {
-                    feed(Committed {
-                        workspace_id,
-                        inputs: std::mem::take(inputs),
-                        // Known now: the hook runs after the commit.
-                        position: position.as_ref().and_then(LogPosition::get),
-                    });
-                }
-                if *started && let Some(triggers) = hook_triggers {
-                    triggers.committed();
-                }
-            };
+        let hook = move |(inputs, position, started, _): &mut (
+            Vec<Input>,
+            Option<LogPosition>,
+            bool,
+            ImportOutcome,
+        )| {
+            if let Some(feed) = feed
+                && !inputs.is_empty()
+            {
+                feed(Committed {
+                    workspace_id,
+                    inputs: std::mem::take(inputs),
+                    // Known now: the hook runs after the commit.
+                    position: position.as_ref().and_then(LogPosition::get),
+                });
+            }
+            if *started && let Some(triggers) = hook_triggers {
+                triggers.committed();
+            }
+        };
         let started = std::time::Instant::now();
         let counts = (operations_count, events_count);
-        self.store.write_with_hook(job, hook).await??;
-        self.recorded.operations.increment(counts.0);
-        self.recorded.events.increment(counts.1);
+        let (_, _, _, outcome) = self.store.write_with_hook(job, hook).await??;
+        if outcome == ImportOutcome::Applied {
+            self.recorded.operations.increment(counts.0);
+            self.recorded.events.increment(counts.1);
+        }
         self.recorded
             .write_seconds
             .record(started.elapsed().as_secs_f64());
-        Ok(())
+        Ok(outcome)
     }
 }

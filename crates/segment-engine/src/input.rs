@@ -31,6 +31,11 @@ pub enum Input {
         #[serde(with = "crate::json_text")]
         attributes: Map<String, Value>,
     },
+    /// Marks the inputs of a commit as history being imported (`herald import`): the
+    /// membership changes they cause are stored with origin `Build`, so they start no campaign,
+    /// as imported events are backfill by definition. It changes nothing in the engine. It is
+    /// the last variant so that log entries written before it existed still decode.
+    Backfill,
 }
 
 /// Encodes a commit's inputs for the engine log.
@@ -67,6 +72,22 @@ impl Input {
                 moved,
                 attributes,
             } => engine.merge(*primary, *secondary, moved, attributes.clone(), now),
+            Self::Backfill => Vec::new(),
         }
     }
+}
+
+/// Applies one commit's inputs in order and returns the membership changes they cause; those
+/// of a commit marked [`Input::Backfill`] carry origin `Build`.
+pub fn apply_commit(inputs: &[Input], engine: &mut Engine, now: UnixSeconds) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for input in inputs {
+        changes.extend(input.apply(engine, now));
+    }
+    if inputs.iter().any(|input| matches!(input, Input::Backfill)) {
+        for change in &mut changes {
+            change.origin = crate::Origin::Build;
+        }
+    }
+    changes
 }

@@ -505,10 +505,7 @@ impl Runner {
                     return;
                 }
                 let engine = self.engines.entry(workspace_id).or_default();
-                let mut changes = Vec::new();
-                for input in &inputs {
-                    changes.extend(input.apply(engine, now));
-                }
+                let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
                 self.persist(workspace_id, &changes);
             }
             Command::Build(build) => {
@@ -699,10 +696,7 @@ impl Runner {
         match herald_segment_engine::input::decode(bytes) {
             Ok(inputs) => {
                 let engine = self.engines.entry(workspace_id).or_default();
-                let mut changes = Vec::new();
-                for input in &inputs {
-                    changes.extend(input.apply(engine, now));
-                }
+                let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
                 self.persist(workspace_id, &changes);
             }
             Err(error) => {

@@ -18,6 +18,7 @@ mod durability;
 mod health;
 mod helpers;
 mod hostile_input;
+mod import_export;
 mod ingest;
 mod liquid_overflow;
 mod logs;

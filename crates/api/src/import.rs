@@ -1,0 +1,120 @@
+//! `POST /api/v2/import` and `GET /api/v2/import/{import_id}`: the server's side of `herald
+//! import`. A step is a run of an import file's lines as Track API v2 operations; it is
+//! applied like a v2 batch, except that it starts no campaign (imported history is backfill)
+//! and that the store records, in the same commit, the line the import stands at, so that an
+//! import stopped anywhere goes on from there without applying a line twice.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use herald_ingest::import::{ImportOutcome, ImportStep, imported_line, valid_import_id};
+use herald_ingest::{ValidationError, validate_v2};
+use serde_json::{Value, json};
+
+use crate::auth::TrackWorkspace;
+use crate::body::decode;
+use crate::error::{Shape, V2ErrorItem};
+use crate::{ApiError, AppState, MAX_BODY_BYTES};
+
+fn check_id(import_id: &str) -> Result<(), ApiError> {
+    if valid_import_id(import_id) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "import_id must be 1 to 128 letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+fn line_field(body: &serde_json::Map<String, Value>, field: &str) -> Result<u64, ApiError> {
+    body.get(field).and_then(Value::as_u64).ok_or_else(|| {
+        ApiError::bad_request(format!("{field} is required: a line number, 0 or more"))
+    })
+}
+
+/// `GET /api/v2/import/{import_id}`: where the import stands, `{"import_id", "line"}` (0 when
+/// it never began).
+pub async fn status(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    Path(import_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    check_id(&import_id)?;
+    let id = import_id.clone();
+    let line = state
+        .store()
+        .read(move |reader| imported_line(reader, workspace_id, &id))
+        .await?;
+    Ok(Json(json!({"import_id": import_id, "line": line})))
+}
+
+/// `POST /api/v2/import`: `{"import_id", "first_line", "end_line", "batch": [operation, …]}`.
+/// Answers `{"line", "applied", "errors": [{"batch_index", "reason", "field", "message"}]}`:
+/// the invalid operations are listed (all of them) and skipped, the valid ones applied together
+/// with the import's new line. A step that was already applied answers `applied: false` and
+/// writes nothing; one that does not start where the import stands is a `409` that says where.
+pub async fn step(
+    State(state): State<AppState>,
+    TrackWorkspace(workspace_id): TrackWorkspace,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let raw = body;
+    let mut body = decode(&headers, &raw, MAX_BODY_BYTES, "/api/v2/import")
+        .map_err(|error| ApiError::invalid(error).with_shape(Shape::V2))?;
+    drop(raw);
+    let import_id = match body.get("import_id") {
+        Some(Value::String(id)) => id.clone(),
+        _ => return Err(ApiError::bad_request("import_id is required: a string")),
+    };
+    check_id(&import_id)?;
+    let first_line = line_field(&body, "first_line")?;
+    let end_line = line_field(&body, "end_line")?;
+    if end_line <= first_line {
+        return Err(ApiError::bad_request(
+            "end_line must be greater than first_line",
+        ));
+    }
+    let Some(Value::Array(items)) = body.shift_remove("batch") else {
+        return Err(ApiError::invalid(ValidationError::new(
+            "required",
+            Some("batch".to_owned()),
+            "batch is required: send {\"batch\":[operation, …]}",
+        )));
+    };
+    let now = state.clock().now();
+    let mut operations = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match validate_v2::operation(&item, now) {
+            Ok(Some(operation)) => operations.push(operation),
+            Ok(None) => {}
+            Err(error) => errors.push(V2ErrorItem::from_validation(&error, Some(index))),
+        }
+    }
+    let step = ImportStep {
+        import_id,
+        first_line,
+        end_line,
+    };
+    let outcome = state
+        .ingest()
+        .submit_import(workspace_id, operations, step)
+        .await?;
+    match outcome {
+        ImportOutcome::Applied => Ok(Json(
+            json!({"line": end_line, "applied": true, "errors": errors}),
+        )),
+        ImportOutcome::AlreadyApplied { line } => {
+            Ok(Json(json!({"line": line, "applied": false, "errors": []})))
+        }
+        ImportOutcome::OutOfOrder { line } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "import_out_of_order",
+            format!(
+                "the import stands at line {line}, and this step starts at line {first_line}: send the lines from {line} on"
+            ),
+        )),
+    }
+}
