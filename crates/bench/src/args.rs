@@ -71,7 +71,8 @@ pub struct ScaleArgs {
     /// The workload's seed; the issue asks for another one than the engine benchmark's 42.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Which phases to run (comma-separated): load, restart, new-segment, preview, ui, build-ingest.
+    /// Which phases to run (comma-separated): load (through the v2 batch API), import (the same
+    /// operations through `herald import`), restart, new-segment, preview, ui, build-ingest.
     #[arg(long, default_value = "restart,new-segment,preview,build-ingest")]
     pub phases: String,
     /// Connections of the load phase.

@@ -6,6 +6,7 @@
 
 mod client;
 mod counts;
+mod import;
 mod ingest_during_builds;
 mod load;
 mod phases;

@@ -19,20 +19,10 @@ const BATCH: usize = 1_000;
 /// Returns a JSON summary.
 pub async fn run(setup: &Setup, workload: Workload, connections: usize) -> anyhow::Result<Value> {
     let begin = Instant::now();
-    let people = (0..workload.people).map(move |k| {
-        let person = workload.person(k);
-        json!({"type": "person", "identifiers": {"id": format!("u{k}")}, "action": "identify",
-               "attributes": {"plan": person.plan, "country": person.country, "created_at": person.created_at}})
-    });
-    send_all(setup, people, connections).await?;
+    send_all(setup, people(workload), connections).await?;
     let people_secs = begin.elapsed().as_secs_f64();
-    let events = workload.events_by_time().map(|event| {
-        json!({"type": "person", "identifiers": {"id": format!("u{}", event.person)}, "action": "event",
-               "id": ulid(event.index), "name": event.name, "timestamp": event.ts,
-               "attributes": {"price": event.price().to_string().parse::<f64>().unwrap_or(0.0)}})
-    });
     let begin_events = Instant::now();
-    send_all(setup, events, connections).await?;
+    send_all(setup, events(workload), connections).await?;
     let events_secs = begin_events.elapsed().as_secs_f64();
     Ok(json!({
         "phase": "load",
@@ -41,7 +31,26 @@ pub async fn run(setup: &Setup, workload: Workload, connections: usize) -> anyho
         "people_secs": people_secs,
         "events_secs": events_secs,
         "events_per_sec": workload.events as f64 / events_secs,
+        "operations_per_sec": (workload.people + workload.events) as f64 / (people_secs + events_secs),
     }))
+}
+
+/// Every person as an identify with `plan`, `country` and `created_at`.
+pub fn people(workload: Workload) -> impl Iterator<Item = Value> + Send + 'static {
+    (0..workload.people).map(move |k| {
+        let person = workload.person(k);
+        json!({"type": "person", "identifiers": {"id": format!("u{k}")}, "action": "identify",
+               "attributes": {"plan": person.plan, "country": person.country, "created_at": person.created_at}})
+    })
+}
+
+/// Every event, by time, with its id, so that a resent batch is stored once.
+pub fn events(workload: Workload) -> impl Iterator<Item = Value> + Send + 'static {
+    workload.events_by_time().map(|event| {
+        json!({"type": "person", "identifiers": {"id": format!("u{}", event.person)}, "action": "event",
+               "id": ulid(event.index), "name": event.name, "timestamp": event.ts,
+               "attributes": {"price": event.price().to_string().parse::<f64>().unwrap_or(0.0)}})
+    })
 }
 
 /// The event's number as a ULID (26 characters of Crockford base32), the id format the Track

@@ -34,7 +34,7 @@ async fn run(args: &ScaleArgs) -> anyhow::Result<()> {
     };
     let phases: Vec<&str> = args.phases.split(',').map(str::trim).collect();
     let expected = benchmark_segments(workload);
-    if phases.contains(&"load") || phases.contains(&"segments") {
+    if phases.contains(&"load") || phases.contains(&"import") || phases.contains(&"segments") {
         let server = Server::start(&setup)?;
         let mut client = Client::wait_open(&setup, PATIENCE).await?;
         wait_loaded(&mut client).await?;
@@ -45,6 +45,10 @@ async fn run(args: &ScaleArgs) -> anyhow::Result<()> {
             );
             // The load takes its own connections for most of an hour; the server has long
             // closed this idle one (its keep-alive timeout), so a fresh one follows.
+            client = Client::wait_open(&setup, PATIENCE).await?;
+        }
+        if phases.contains(&"import") {
+            println!("{}", super::import::run(&setup, workload)?);
             client = Client::wait_open(&setup, PATIENCE).await?;
         }
         let begin = Instant::now();
@@ -64,7 +68,7 @@ async fn run(args: &ScaleArgs) -> anyhow::Result<()> {
             json!({"phase": "segments", "created": created, "secs": begin.elapsed().as_secs_f64()})
         );
         server.stop()?;
-        if phases == ["segments"] {
+        if phases.iter().all(|phase| ["load", "import", "segments"].contains(phase)) {
             return Ok(());
         }
     }
