@@ -305,6 +305,14 @@ pub struct ServeArgs {
     /// default: the lines cost 15–20% of single-request throughput on two cores.
     #[arg(long, env = "HERALD_LOG_REQUESTS")]
     pub log_requests: bool,
+    /// Drop events, page views and screen views stamped more than this many days before now,
+    /// in the background, in small steps; segments stay exact over the events kept
+    /// [default: keep every event].
+    #[arg(long, env = "HERALD_RETENTION_DAYS", value_name = "DAYS")]
+    pub retention_days: Option<u32>,
+    /// How often the retention setting looks for events to drop, e.g. `1h` [default: 1h].
+    #[arg(long, env = "HERALD_RETENTION_EVERY", requires = "retention_days")]
+    pub retention_every: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -47,6 +47,8 @@ pub struct FileConfig {
     pub cluster: Option<bool>,
     pub metrics_listen: Option<String>,
     pub log_requests: Option<bool>,
+    pub retention_days: Option<u32>,
+    pub retention_every: Option<String>,
 }
 
 impl FileConfig {
@@ -89,6 +91,8 @@ pub struct Settings {
     pub metrics_listen: Option<String>,
     /// Whether every request has its log line.
     pub log_requests: bool,
+    /// Events older than this many days are dropped, checked this often; `None` keeps all.
+    pub retention: Option<(u32, Duration)>,
 }
 
 /// How campaign messages leave.
@@ -265,6 +269,20 @@ impl Settings {
             ),
             None => Some(DEFAULT_ENGINE_IMAGE_EVERY),
         };
+        let retention = match args.retention_days.or(file.retention_days) {
+            None => None,
+            Some(0) => anyhow::bail!(
+                "retention_days: give a number of days, 1 or more (leave it out to keep every event)"
+            ),
+            Some(days) => {
+                let every = match args.retention_every.or(file.retention_every) {
+                    Some(text) => parse_duration(&text)
+                        .map_err(|error| anyhow::anyhow!("retention_every: {error}"))?,
+                    None => DEFAULT_RETENTION_EVERY,
+                };
+                Some((days, every))
+            }
+        };
         let cluster = args.cluster || file.cluster.unwrap_or(false);
         if cluster && store.postgres.is_none() {
             anyhow::bail!(
@@ -285,6 +303,7 @@ impl Settings {
             cluster,
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             log_requests: args.log_requests || file.log_requests.unwrap_or(false),
+            retention,
         })
     }
 
@@ -321,6 +340,8 @@ const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
 /// events takes a few seconds of the engine's thread (docs/benchmarks.md), and a restart then
 /// catches up from at most five minutes of the engine log.
 const DEFAULT_ENGINE_IMAGE_EVERY: Duration = Duration::from_secs(300);
+/// How often the retention setting looks for events to drop.
+const DEFAULT_RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// The smallest body budget: one body of the largest size any route reads.
 const MIN_BODY_MEMORY: usize = 4 * 1024 * 1024;

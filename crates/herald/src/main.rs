@@ -10,6 +10,7 @@ mod doctor;
 mod export;
 mod import;
 mod metrics;
+mod retention;
 mod serve;
 mod server_target;
 mod store_location;

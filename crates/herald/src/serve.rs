@@ -139,6 +139,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     );
     tokio::spawn(crate::metrics::upkeep(metrics.clone()));
     let metrics = crate::metrics::router(metrics, segments.clone());
+    let retention_ingest = state.ingest().clone();
     let mut router = herald_api::router(state).merge(herald_ui::router(ui));
     match &settings.metrics_listen {
         None => router = router.merge(metrics),
@@ -160,6 +161,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     herald_api::log_request_lines(settings.log_requests);
     let router = router.layer(axum::middleware::from_fn(herald_api::log_request));
     tokio::spawn(purge_anonymous_events(store.clone(), clock.clone()));
+    if let Some((days, every)) = settings.retention {
+        tokio::spawn(crate::retention::run(
+            retention_ingest.clone(),
+            clock.clone(),
+            days,
+            every,
+        ));
+    }
     // Day counts of data stored before their migration are filled behind the server's back, a
     // chunk per background job, so that an upgrade does not keep it from listening.
     store.submit_in_steps("fill the day counts of earlier data", |tx| {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use herald_domain::{Clock, WorkspaceId};
 use herald_segment_engine::Input;
-use herald_store::{LogPosition, StoreError, StoreHandle};
+use herald_store::{DroppedEvents, LogPosition, StoreError, StoreHandle};
 
 use crate::apply::apply;
 use crate::import::{ImportOutcome, ImportStep, check_step, record_step};
@@ -123,6 +123,56 @@ impl Ingest {
         step: ImportStep,
     ) -> Result<ImportOutcome, StoreError> {
         self.submit_job(workspace_id, operations, Some(step)).await
+    }
+
+    /// One step of the retention setting: deletes the workspace's events stamped before
+    /// `before` among its activities numbered in `(after_seq, until_seq]`, and tells the segment
+    /// engine, in the same commit (its feed, and the engine log when kept), which people lost
+    /// events, so that every segment answers over the events kept.
+    pub async fn drop_events_before(
+        &self,
+        workspace_id: WorkspaceId,
+        before: herald_domain::UnixSeconds,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<DroppedEvents, StoreError> {
+        let feed = self.feed.clone();
+        let log = self.log;
+        let job = move |tx: &mut dyn herald_store::StoreTx| {
+            let dropped = tx.drop_events_before(workspace_id, before, after_seq, until_seq)?;
+            let inputs: Vec<Input> = dropped
+                .people
+                .iter()
+                .map(|(person, earliest_event)| Input::Forget {
+                    person: person.get(),
+                    before,
+                    earliest_event: *earliest_event,
+                })
+                .collect();
+            let position = if log && !inputs.is_empty() {
+                Some(tx.append_engine_log(
+                    workspace_id,
+                    &herald_segment_engine::input::encode(&inputs),
+                )?)
+            } else {
+                None
+            };
+            Ok::<_, StoreError>((dropped, inputs, position))
+        };
+        let hook =
+            move |(_, inputs, position): &mut (DroppedEvents, Vec<Input>, Option<LogPosition>)| {
+                if let Some(feed) = feed
+                    && !inputs.is_empty()
+                {
+                    feed(Committed {
+                        workspace_id,
+                        inputs: std::mem::take(inputs),
+                        position: position.as_ref().and_then(LogPosition::get),
+                    });
+                }
+            };
+        let (dropped, _, _) = self.store.write_with_hook(job, hook).await??;
+        Ok(dropped)
     }
 
     async fn submit_job(

@@ -36,6 +36,13 @@ pub enum Input {
     /// as imported events are backfill by definition. It changes nothing in the engine. It is
     /// the last variant so that log entries written before it existed still decode.
     Backfill,
+    /// The store dropped the person's events stamped before `before` (the retention setting);
+    /// `earliest_event` is the earliest of the events it keeps, of any name.
+    Forget {
+        person: PersonId,
+        before: UnixSeconds,
+        earliest_event: Option<UnixSeconds>,
+    },
 }
 
 /// Encodes a commit's inputs for the engine log.
@@ -73,6 +80,11 @@ impl Input {
                 attributes,
             } => engine.merge(*primary, *secondary, moved, attributes.clone(), now),
             Self::Backfill => Vec::new(),
+            Self::Forget {
+                person,
+                before,
+                earliest_event,
+            } => engine.forget_events_before(*person, *before, *earliest_event, now),
         }
     }
 }

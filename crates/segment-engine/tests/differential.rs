@@ -207,6 +207,11 @@ enum Step {
     Delete {
         person: u8,
     },
+    /// The store's retention dropped the person's events older than `back` minutes ago.
+    Forget {
+        person: u8,
+        back: i64,
+    },
     Merge {
         primary: u8,
         secondary: u8,
@@ -250,6 +255,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (person.clone(), prop::option::of(relationships()))
             .prop_map(|(person, value)| Step::Attribute { person, key: "cio_relationships", value }),
         1 => person.clone().prop_map(|person| Step::Delete { person }),
+        1 => (person.clone(), 0_i64..30).prop_map(|(person, back)| Step::Forget { person, back }),
         1 => (person.clone(), person.clone()).prop_map(|(primary, secondary)| Step::Merge { primary, secondary }),
         1 => (person.clone(), any::<bool>()).prop_map(|(person, add)| Step::Manual { person, add }),
         1 => any::<bool>().prop_map(|alternative| Step::Rebuild { alternative }),
@@ -480,6 +486,15 @@ impl Run {
                     world.people.remove(&id);
                     world.manual.remove(&id);
                     engine.remove_person(id, world.now);
+                }
+            }
+            Step::Forget { person, back } => {
+                if let Some(id) = world.slots.get(&person).copied() {
+                    let before = world.now - back * 60;
+                    let history = world.people.get_mut(&id).unwrap();
+                    history.events.retain(|event| event.timestamp >= before);
+                    let earliest = history.earliest_event();
+                    engine.forget_events_before(id, before, earliest, world.now);
                 }
             }
             Step::Merge { primary, secondary } => {

@@ -26,6 +26,7 @@ mod people;
 mod pg;
 mod queries;
 mod readers;
+mod retention;
 mod segments;
 mod session;
 mod workspaces;

@@ -5,10 +5,11 @@ use herald_domain::{
 };
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewObject,
-    NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount,
-    Person, PersonDeliveryQuery, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError,
-    StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, MembershipChange,
+    NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
+    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RunRow,
+    SegmentRow, SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace,
+    WorkspaceCredentials,
 };
 use serde_json::{Map, Value};
 
@@ -426,6 +427,15 @@ impl StoreTx for Pg<'_> {
     }
     fn purge_anonymous(&mut self, before: UnixSeconds) -> Result<u64, StoreError> {
         activities::purge_anonymous(self, before)
+    }
+    fn drop_events_before(
+        &mut self,
+        workspace_id: WorkspaceId,
+        before: UnixSeconds,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<DroppedEvents, StoreError> {
+        crate::retention::drop_events_before(self, workspace_id, before, after_seq, until_seq)
     }
     fn upsert_device(
         &mut self,

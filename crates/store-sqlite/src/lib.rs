@@ -18,6 +18,7 @@ mod objects;
 mod people_pages;
 mod queries;
 mod readers;
+mod retention;
 mod runs;
 mod tx;
 mod users;

@@ -5,11 +5,11 @@ use herald_domain::{
 };
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventDayCount, EventIndexEntry, LogPosition, MembershipChange,
-    NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
-    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RunRow,
-    SegmentRow, SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace,
-    WorkspaceCredentials,
+    DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, LogPosition,
+    MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace,
+    ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
+    PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
+    StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -605,6 +605,22 @@ impl StoreTx for Tx<'_, '_> {
             params![before],
         )?;
         Ok(changed as u64)
+    }
+
+    fn drop_events_before(
+        &mut self,
+        workspace_id: WorkspaceId,
+        before: UnixSeconds,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<DroppedEvents, StoreError> {
+        crate::retention::drop_events_before(
+            self.queries.connection,
+            workspace_id,
+            before,
+            after_seq,
+            until_seq,
+        )
     }
 
     fn upsert_device(

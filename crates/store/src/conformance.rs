@@ -32,6 +32,7 @@ macro_rules! store_conformance_tests {
             activities_page_newest_first_with_filters,
             settings_round_trip,
             purge_removes_only_old_unattached_anonymous_events,
+            retention_drops_old_events_of_a_range_and_says_what_people_keep,
             rolled_back_people_are_not_found_by_later_jobs,
             segments_round_trip_with_members_and_history,
             engine_histories_cover_live_people_only,
@@ -602,6 +603,56 @@ pub fn purge_removes_only_old_unattached_anonymous_events(store: &StoreHandle) {
     assert_eq!(
         names,
         vec!["fresh".to_string(), "identified-old".to_string()]
+    );
+}
+
+pub fn retention_drops_old_events_of_a_range_and_says_what_people_keep(store: &StoreHandle) {
+    let ws = new_workspace(store, "retention");
+    let other = new_workspace(store, "retention-other");
+    let ann = new_person(store, ws, "ann", None);
+    let bob = new_person(store, ws, "bob", None);
+    let seq = |appended: Appended| match appended {
+        Appended::New(seq) => seq,
+        Appended::Duplicate => panic!("a new event"),
+    };
+    let first = seq(append(store, event(ws, Some(ann), "old", 10)));
+    append(store, event(ws, Some(ann), "kept", 300));
+    append(store, event(ws, Some(bob), "old", 20));
+    let mut anonymous = event(ws, None, "anonymous-old", 30);
+    anonymous.anonymous_id = Some("x".into());
+    append(store, anonymous);
+    let mut attribute = event(ws, Some(bob), "plan", 5);
+    attribute.kind = ActivityKind::AttributeChange;
+    append(store, attribute);
+    let someone = new_person(store, other, "ann", None);
+    append(store, event(other, Some(someone), "old", 10));
+    let last = seq(append(store, event(ws, Some(bob), "old-later", 40)));
+
+    // A range that stops before the last activity leaves it, and says more lie beyond.
+    let step = store
+        .write_blocking(move |tx| tx.drop_events_before(ws, 100, first - 1, last - 1))
+        .expect("store works")
+        .expect("dropped");
+    assert_eq!(step.deleted, 3, "{step:?}");
+    assert_eq!(step.people, vec![(ann, Some(300)), (bob, Some(40))]);
+    assert!(step.more);
+    let step = store
+        .write_blocking(move |tx| tx.drop_events_before(ws, 100, last - 1, last + 1000))
+        .expect("store works")
+        .expect("dropped");
+    assert_eq!(step.deleted, 1);
+    assert_eq!(step.people, vec![(bob, None)]);
+    assert!(!step.more);
+    let mut names: Vec<_> = all_activities(store, ws)
+        .into_iter()
+        .filter_map(|a| a.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["kept".to_string(), "plan".to_string()]);
+    assert_eq!(
+        all_activities(store, other).len(),
+        1,
+        "another workspace keeps its events"
     );
 }
 

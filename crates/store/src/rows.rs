@@ -187,6 +187,17 @@ pub struct DeliveryMetric {
     pub data: Value,
 }
 
+/// What one step of the retention setting dropped (`StoreTx::drop_events_before`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DroppedEvents {
+    /// Events, page views and screen views deleted, of people and anonymous alike.
+    pub deleted: u64,
+    /// Each person who lost events, with the earliest timestamp of the events they keep.
+    pub people: Vec<(PersonSeq, Option<UnixSeconds>)>,
+    /// Whether the workspace holds activities past the step's range, for a next step.
+    pub more: bool,
+}
+
 /// An event as the segment engine reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {

@@ -7,10 +7,10 @@ use serde_json::{Map, Value};
 
 use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, EventDayCount, EventIndexEntry, MembershipChange, NewActivity, NewObject,
-    NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount,
-    Person, PersonDeliveryQuery, PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError,
-    StoredEvent, User, Workspace, WorkspaceCredentials,
+    DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, MembershipChange,
+    NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
+    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RunRow,
+    SegmentRow, SessionRow, StoreError, StoredEvent, User, Workspace, WorkspaceCredentials,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -414,6 +414,17 @@ pub trait StoreTx: StoreRead {
     ) -> Result<Vec<StoredEvent>, StoreError>;
     /// Deletes anonymous events never attached and received before `before`.
     fn purge_anonymous(&mut self, before: UnixSeconds) -> Result<u64, StoreError>;
+    /// Deletes the workspace's events, page views and screen views stamped before `before`
+    /// among its activities with a sequence number in `(after_seq, until_seq]`, a range a step
+    /// of the retention setting bounds so that no step reads much; says who lost events and
+    /// what they keep, and whether activities lie past the range.
+    fn drop_events_before(
+        &mut self,
+        workspace_id: WorkspaceId,
+        before: UnixSeconds,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<DroppedEvents, StoreError>;
 
     /// Adds or replaces a device; a token belongs to one person at a time.
     fn upsert_device(

@@ -32,7 +32,11 @@ pub fn run(setup: &Setup, workload: Workload) -> anyhow::Result<Value> {
     let output = Command::new(&setup.herald)
         .arg("import")
         .arg(&file)
-        .args(["--json", "--url", &format!("http://127.0.0.1:{}", setup.port)])
+        .args([
+            "--json",
+            "--url",
+            &format!("http://127.0.0.1:{}", setup.port),
+        ])
         .args(["--site-id", &setup.site_id, "--api-key", &setup.api_key])
         .output()
         .context("cannot run herald import")?;

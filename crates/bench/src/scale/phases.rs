@@ -68,7 +68,10 @@ async fn run(args: &ScaleArgs) -> anyhow::Result<()> {
             json!({"phase": "segments", "created": created, "secs": begin.elapsed().as_secs_f64()})
         );
         server.stop()?;
-        if phases.iter().all(|phase| ["load", "import", "segments"].contains(phase)) {
+        if phases
+            .iter()
+            .all(|phase| ["load", "import", "segments"].contains(phase))
+        {
             return Ok(());
         }
     }

@@ -31,6 +31,7 @@ mod overload;
 mod pipelines;
 mod receiver;
 mod restart;
+mod retention;
 mod segments;
 #[path = "../../../delivery/tests/support/smtp_sink.rs"]
 mod smtp_sink;

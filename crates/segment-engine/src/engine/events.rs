@@ -227,6 +227,15 @@ impl EventIndex {
         id
     }
 
+    /// The (name, type) of each table, by table id.
+    pub fn keys(&self) -> Vec<(String, EventKind)> {
+        let mut keys = vec![(String::new(), EventKind::Event); self.tables.len()];
+        for (key, id) in &self.by_key {
+            keys[*id as usize] = key.clone();
+        }
+        keys
+    }
+
     pub fn table(&self, id: u32) -> &Table {
         &self.tables[id as usize]
     }
@@ -317,6 +326,11 @@ impl PersonEvents {
     /// Removes the events of one table.
     pub fn remove_table(&mut self, table: u32) {
         self.0.retain(|e| e.table != table);
+    }
+
+    /// Every event, by table then time.
+    pub fn all(&self) -> &[PersonEvent] {
+        &self.0
     }
 
     /// How many events each table holds, for counting rows that die with the person.

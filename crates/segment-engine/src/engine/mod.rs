@@ -24,6 +24,7 @@ mod members;
 mod ordinals;
 mod people;
 mod person;
+mod retention;
 mod scan;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

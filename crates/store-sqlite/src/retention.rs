@@ -1,0 +1,69 @@
+//! One step of the retention setting on SQLite: the old events of a range of activities.
+
+use herald_domain::{PersonSeq, UnixSeconds, WorkspaceId};
+use herald_store::{DroppedEvents, StoreError};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::queries::{backend, execute};
+
+/// The kinds of activity that are events, the ones retention drops.
+const EVENT_KINDS: &str = "kind IN ('event', 'page', 'screen')";
+
+pub(crate) fn drop_events_before(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    before: UnixSeconds,
+    after_seq: i64,
+    until_seq: i64,
+) -> Result<DroppedEvents, StoreError> {
+    // The range is read through activities_by_workspace, so a step reads at most its range.
+    let range = format!(
+        "workspace_id = ?1 AND seq > ?2 AND seq <= ?3 AND {EVENT_KINDS} AND timestamp < ?4"
+    );
+    let mut people: Vec<PersonSeq> = {
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT DISTINCT person_seq FROM activities WHERE {range} AND person_seq IS NOT NULL"
+            ))
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(params![workspace_id, after_seq, until_seq, before], |row| {
+                row.get::<_, PersonSeq>(0)
+            })
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    people.sort_unstable();
+    let deleted = execute(
+        connection,
+        &format!("DELETE FROM activities WHERE {range}"),
+        params![workspace_id, after_seq, until_seq, before],
+    )? as u64;
+    let mut earliest = connection
+        .prepare_cached(&format!(
+            "SELECT MIN(timestamp) FROM activities
+             WHERE workspace_id = ?1 AND person_seq = ?2 AND {EVENT_KINDS}"
+        ))
+        .map_err(backend)?;
+    let mut kept = Vec::with_capacity(people.len());
+    for person in people {
+        let first: Option<UnixSeconds> = earliest
+            .query_row(params![workspace_id, person], |row| row.get(0))
+            .map_err(backend)?;
+        kept.push((person, first));
+    }
+    let more = connection
+        .prepare_cached("SELECT 1 FROM activities WHERE workspace_id = ?1 AND seq > ?2 LIMIT 1")
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![workspace_id, until_seq], |_| Ok(()))
+                .optional()
+        })
+        .map_err(backend)?
+        .is_some();
+    Ok(DroppedEvents {
+        deleted,
+        people: kept,
+        more,
+    })
+}
