@@ -322,3 +322,54 @@ fn the_operators_paths_are_described_and_the_dev_clock_is_not() {
         "the web UI is not public API"
     );
 }
+
+#[tokio::test]
+async fn the_error_schema_has_every_field_of_every_error_shape() {
+    use axum::response::IntoResponse;
+    use http_body_util::BodyExt;
+
+    use crate::error::Shape;
+
+    let document = the_document();
+    let schemas = &document["components"]["schemas"];
+    let fields = |schema: &str| -> BTreeSet<String> {
+        schemas[schema]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("the {schema} schema has properties"))
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let (error_fields, meta_fields, item_fields) =
+        (fields("Error"), fields("ErrorMeta"), fields("V2ErrorItem"));
+    for shape in [
+        Shape::MetaError,
+        Shape::MetaErrors,
+        Shape::V2,
+        Shape::Pipelines,
+    ] {
+        let mut error = crate::ApiError::bad_request("a message").with_shape(shape);
+        if let Some(item) = error.items.first_mut() {
+            item.field = Some("identifiers.id".to_owned());
+            item.batch_index = Some(1);
+        }
+        let body = error.into_response().into_body().collect().await;
+        let body: Value =
+            serde_json::from_slice(&body.expect("the body").to_bytes()).expect("JSON");
+        let keys = |value: &Value| -> BTreeSet<String> {
+            value
+                .as_object()
+                .map(|object| object.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert!(keys(&body).is_subset(&error_fields), "{shape:?}: {body}");
+        assert!(
+            keys(&body["meta"]).is_subset(&meta_fields),
+            "{shape:?}: {body}"
+        );
+        for item in body["errors"].as_array().into_iter().flatten() {
+            assert!(keys(item).is_subset(&item_fields), "{shape:?}: {body}");
+        }
+        assert!(body["code"].is_string(), "{shape:?}: {body}");
+    }
+}

@@ -75,7 +75,10 @@ pub fn document() -> OpenApi {
             "A self-hosted server compatible with Customer.io's Track, App and Data Pipelines \
              APIs. Every error answer is JSON (the `Error` schema) with a stable `code`; a \
              request that passes the admission limits may still get 503 with `Retry-After` \
-             when the server is busy or its storage is away.",
+             when the server is busy or its storage is away. Paths of Customer.io's App API \
+             that Herald does not have (exports, broadcasts, the subscription center, SMS, …) \
+             answer 404 with the code `not_supported` and the feature's name, and are not \
+             described here.",
         ))
         .build();
     document.tags = Some(
