@@ -9,19 +9,34 @@ use herald_domain::{ActivityKind, Clock, IdType, Identifier, WorkspaceId, limits
 use herald_store::{Activity, ActivityQuery, Person, StoreRead};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
 
 use crate::auth::AppWorkspace;
 use crate::error::parse_id_type;
+use crate::openapi::docs;
 use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailQuery {
+    /// The email address to look up (required; compared without case).
     email: Option<String>,
 }
 
-/// `GET /v1/customers?email=`.
+/// Finds people by email
+#[utoipa::path(
+    get,
+    path = "/v1/customers",
+    tag = docs::APP_PEOPLE,
+    params(EmailQuery),
+    responses(
+        (status = 200, description = "`results`: the person with this email, if any.", body = Value,
+         example = json!({"results": [{"email": "ann@example.com", "id": "42", "cio_id": "a1b2c3"}]})),
+        (status = 400, description = "`email` is missing.", body = docs::Error),
+    ),
+)]
 pub async fn customers_by_email(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -57,14 +72,21 @@ pub(crate) fn customer_not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("no customer with the identifier {id:?}"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActivitiesQuery {
+    /// The cursor of the page to read: the `next` of the previous page.
     start: Option<String>,
+    /// How many activities a page holds: 10 by default, at most 100.
     limit: Option<String>,
+    /// Only activities of this type (`event`, `attribute_change`, `page`, …).
     #[serde(rename = "type")]
     kind: Option<String>,
+    /// Only activities of this name (an event's name).
     name: Option<String>,
+    /// `GET /v1/activities` only: only the activities of this person, as `id_type` says.
     customer_id: Option<String>,
+    /// How the person is named: `id` (the default), `email` or `cio_id`.
     id_type: Option<String>,
 }
 
@@ -166,7 +188,21 @@ async fn list_activities(
     Ok(Json(json!({"activities": activities, "next": next})))
 }
 
-/// `GET /v1/customers/{id}/activities`.
+/// Lists a person's activities
+///
+/// The person's activity log of the last 30 days, newest first; events say whether they may
+/// trigger campaigns (`trigger`).
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}/activities",
+    tag = docs::APP_PEOPLE,
+    params(("id" = String, Path, description = docs::CUSTOMER_ID), ActivitiesQuery),
+    responses(
+        (status = 200, description = "`activities` and the `next` cursor (empty on the last page).", body = Value),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = docs::NO_CUSTOMER, body = docs::Error),
+    ),
+)]
 pub async fn customer_activities(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -177,7 +213,21 @@ pub async fn customer_activities(
     list_activities(&state, workspace_id, query, Some((id_type, id)), true).await
 }
 
-/// `GET /v1/activities`.
+/// Lists the workspace's activities
+///
+/// The activity log of the last 30 days, newest first, optionally of one person, one type or
+/// one name.
+#[utoipa::path(
+    get,
+    path = "/v1/activities",
+    tag = docs::APP_ACTIVITIES,
+    params(ActivitiesQuery),
+    responses(
+        (status = 200, description = "`activities` and the `next` cursor (empty on the last page).", body = Value,
+         example = json!({"activities": [{"id": "17", "type": "event", "name": "purchased", "timestamp": 1700000000, "received_at": 1700000000, "data": {"total": 42}, "customer_id": "42", "customer_identifiers": {"id": "42", "email": "ann@example.com", "cio_id": "a1b2c3"}, "delivery_id": null, "delivery_type": null, "event_id": null, "trigger": {"eligible": true}}], "next": ""})),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+    ),
+)]
 pub async fn activities(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -192,7 +242,18 @@ pub async fn activities(
     list_activities(&state, workspace_id, query, person, false).await
 }
 
-/// `GET /v1/data_index/events`.
+/// Lists the event names
+///
+/// Every event name the workspace has received, with its type, count, first and last time
+/// seen, and the keys of its data.
+#[utoipa::path(
+    get,
+    path = "/v1/data_index/events",
+    tag = docs::APP_ACTIVITIES,
+    responses(
+        (status = 200, description = "`events`: the event names.", body = Value),
+    ),
+)]
 pub async fn data_index_events(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

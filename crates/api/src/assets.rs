@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use herald_ingest::workspaces::hash_key;
 
+use crate::openapi::docs;
+
 /// The source, with comments that explain it.
 const TRACK_JS_SOURCE: &str = include_str!("../assets/track.js");
 
@@ -45,7 +47,20 @@ fn strip_comments(source: &str) -> String {
     out
 }
 
-/// `GET /assets/track.js` (and `/assets/track-eu.js`, the name Customer.io's EU snippet uses).
+/// The browser tracker
+///
+/// `track.js`, served from the binary with an ETag and a one-hour cache; it keeps
+/// Customer.io's `_cio` queue API.
+#[utoipa::path(
+    get,
+    path = "/assets/track.js",
+    tag = docs::BROWSER,
+    params(("If-None-Match" = Option<String>, Header, description = "The ETag of a cached copy.")),
+    responses(
+        (status = 200, description = "The script.", content_type = "text/javascript", body = String),
+        (status = 304, description = "The cached copy is current."),
+    ),
+)]
 pub async fn track_js(headers: HeaderMap) -> Response {
     let served = &*TRACK_JS;
     let fresh = headers
@@ -72,6 +87,23 @@ pub async fn track_js(headers: HeaderMap) -> Response {
         HeaderValue::from_static("cross-origin"),
     );
     response
+}
+
+/// The browser tracker, at the EU snippet's path
+///
+/// The same script as `/assets/track.js`, at the name Customer.io's EU snippet uses.
+#[utoipa::path(
+    get,
+    path = "/assets/track-eu.js",
+    tag = docs::BROWSER,
+    params(("If-None-Match" = Option<String>, Header, description = "The ETag of a cached copy.")),
+    responses(
+        (status = 200, description = "The script.", content_type = "text/javascript", body = String),
+        (status = 304, description = "The cached copy is current."),
+    ),
+)]
+pub async fn track_eu_js(headers: HeaderMap) -> Response {
+    track_js(headers).await
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::AppWorkspace;
 use crate::error::parse_id_type;
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -41,7 +42,21 @@ fn answer(row: &CampaignRow) -> Answer {
     Ok(Json(json!({"campaign": campaign_json(row)})))
 }
 
-/// `POST /v1/campaigns`: stores a valid campaign as a draft.
+/// Creates a campaign
+///
+/// Stores a valid campaign as a draft: a `trigger` (an event, a segment change or
+/// `transactional`), optional `filter`, `frequency` and `enrollment`, and `steps` of
+/// webhooks, emails, pushes and delays, with Liquid in every message field.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns",
+    tag = docs::APP_CAMPAIGNS,
+    request_body(content = Value, description = "`campaign`: the definition.", example = json!({"campaign": {"name": "Receipt", "trigger": {"event": {"name": "purchased"}}, "steps": [{"webhook": {"url": "https://example.com/hooks/{{ customer.id }}", "body": "{\"total\": {{ event.total }}}"}}]}})),
+    responses(
+        (status = 200, description = "The campaign, a draft.", body = Value, example = json!({"campaign": {"name": "Receipt", "trigger": {"event": {"name": "purchased"}}, "steps": [{"webhook": {"url": "https://example.com/hooks/{{ customer.id }}", "body": "{\"total\": {{ event.total }}}"}}], "id": 7, "state": "draft", "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 400, description = "The definition is invalid (`invalid_campaign` names the place).", body = docs::Error),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -56,7 +71,22 @@ pub async fn create(
     answer(&row)
 }
 
-/// `PUT /v1/campaigns/{id}`: replaces the definition.
+/// Replaces a campaign's definition
+///
+/// A change to a running campaign applies at once: new runs take it, and runs in flight go on
+/// from the step they are at.
+#[utoipa::path(
+    put,
+    path = "/v1/campaigns/{id}",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    request_body(content = Value, description = "`campaign`: the whole new definition.", example = json!({"campaign": {"name": "Receipt", "trigger": {"event": {"name": "purchased"}}, "steps": [{"webhook": {"url": "https://example.com/hooks/{{ customer.id }}", "body": "{\"total\": {{ event.total }}}"}}]}})),
+    responses(
+        (status = 200, description = "The campaign.", body = Value, example = json!({"campaign": {"name": "Receipt", "trigger": {"event": {"name": "purchased"}}, "steps": [{"webhook": {"url": "https://example.com/hooks/{{ customer.id }}", "body": "{\"total\": {{ event.total }}}"}}], "id": 7, "state": "draft", "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 400, description = "The definition is invalid (`invalid_campaign` names the place).", body = docs::Error),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -74,7 +104,15 @@ pub async fn update(
     answer(&row)
 }
 
-/// `GET /v1/campaigns`.
+/// Lists the campaigns
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns",
+    tag = docs::APP_CAMPAIGNS,
+    responses(
+        (status = 200, description = "`campaigns`: every campaign of the workspace, archived ones included.", body = Value),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -85,7 +123,17 @@ pub async fn list(
     ))
 }
 
-/// `GET /v1/campaigns/{id}`.
+/// Reads a campaign
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    responses(
+        (status = 200, description = "The campaign.", body = Value, example = json!({"campaign": {"name": "Receipt", "trigger": {"event": {"name": "purchased"}}, "steps": [{"webhook": {"url": "https://example.com/hooks/{{ customer.id }}", "body": "{\"total\": {{ event.total }}}"}}], "id": 7, "state": "draft", "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -94,7 +142,18 @@ pub async fn get_one(
     answer(&state.campaigns().service.get(workspace_id, id).await?)
 }
 
-/// `DELETE /v1/campaigns/{id}`: 204.
+/// Deletes a campaign
+#[utoipa::path(
+    delete,
+    path = "/v1/campaigns/{id}",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "The campaign cannot be deleted in its state (`invalid_campaign`).", body = docs::Error),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn remove(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -104,8 +163,21 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /v1/campaigns/{id}/start`. A campaign with `enrollment: current_and_future` takes the
-/// people already in its segment when it first starts.
+/// Starts a campaign
+///
+/// A campaign with `enrollment: current_and_future` takes the people already in its segment
+/// when it first starts.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/{id}/start",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    responses(
+        (status = 200, description = "The campaign in its new state.", body = Value),
+        (status = 400, description = "The campaign cannot go to that state from the one it is in (`invalid_campaign`).", body = docs::Error),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn start(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -114,7 +186,20 @@ pub async fn start(
     answer(&state.campaigns().service.start(workspace_id, id).await?)
 }
 
-/// `POST /v1/campaigns/{id}/pause`.
+/// Pauses a campaign
+///
+/// Holds its runs where they are until it starts again.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/{id}/pause",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    responses(
+        (status = 200, description = "The campaign in its new state.", body = Value),
+        (status = 400, description = "The campaign cannot go to that state from the one it is in (`invalid_campaign`).", body = docs::Error),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn pause(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -123,8 +208,20 @@ pub async fn pause(
     answer(&state.campaigns().service.pause(workspace_id, id).await?)
 }
 
-/// `POST /v1/campaigns/{id}/archive`: stops it for good and ends its runs in flight; its
-/// deliveries and metrics stay.
+/// Archives a campaign
+///
+/// Stops it for good and ends its runs in flight; its deliveries and metrics stay.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/{id}/archive",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    responses(
+        (status = 200, description = "The campaign in its new state.", body = Value),
+        (status = 400, description = "The campaign cannot go to that state from the one it is in (`invalid_campaign`).", body = docs::Error),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn archive(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -133,7 +230,20 @@ pub async fn archive(
     answer(&state.campaigns().service.archive(workspace_id, id).await?)
 }
 
-/// `POST /v1/campaigns/{id}/restore`: an archived campaign back, paused.
+/// Restores an archived campaign
+///
+/// Brings an archived campaign back, paused.
+#[utoipa::path(
+    post,
+    path = "/v1/campaigns/{id}/restore",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    responses(
+        (status = 200, description = "The campaign in its new state.", body = Value),
+        (status = 400, description = "The campaign cannot go to that state from the one it is in (`invalid_campaign`).", body = docs::Error),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn restore(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -142,9 +252,22 @@ pub async fn restore(
     answer(&state.campaigns().service.restore(workspace_id, id).await?)
 }
 
-/// `POST /v1/templates/render` `{"template", "customer_id"?, "id_type"?, "event"?}`: renders a
-/// template for a person (with `customer.cio_relationships`, as campaigns' messages see them)
-/// and an event, for previews.
+/// Renders a Liquid template
+///
+/// Renders a template for a person (with `customer.cio_relationships`, as campaigns' messages
+/// see them) and an event, for previews.
+#[utoipa::path(
+    post,
+    path = "/v1/templates/render",
+    tag = docs::APP_CAMPAIGNS,
+    request_body(content = Value, description = "`template` (required), `customer_id` and `id_type`, `event` (the event's data).",
+        example = json!({"template": "Hi {{ customer.first_name }}, thanks for {{ event.total }}", "customer_id": "42", "event": {"total": 42}})),
+    responses(
+        (status = 200, description = "`output`: the rendered text.", body = Value, example = json!({"output": "Hi Ann, thanks for 42"})),
+        (status = 400, description = "The template does not compile (`invalid_template`) or render (`render_failed`), or the body is invalid.", body = docs::Error),
+        (status = 404, description = docs::NO_CUSTOMER, body = docs::Error),
+    ),
+)]
 pub async fn render(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

@@ -10,19 +10,27 @@ use herald_domain::UnixSeconds;
 use herald_store::{DeliveryMetric, DeliveryRow, DeliveryStatus, Person, PersonDeliveryQuery};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
 
 use crate::app_api::find_person;
 use crate::auth::AppWorkspace;
 use crate::deliveries::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::parse_id_type;
+use crate::openapi::docs;
 use crate::{ApiError, AppState, paging};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
+    /// How the person is named: `id` (the default), `email` or `cio_id`.
     id_type: Option<String>,
+    /// The cursor of the page to read: the `next` of the previous page.
     start: Option<String>,
+    /// How many messages a page holds: 50 by default, at most 1000.
     limit: Option<String>,
+    /// Only messages created at or after this time (unix seconds).
     start_ts: Option<String>,
+    /// Only messages created at or before this time (unix seconds).
     end_ts: Option<String>,
 }
 
@@ -125,7 +133,22 @@ pub(crate) fn message_json(
     })
 }
 
-/// `GET /v1/customers/{id}/messages`: `{"messages": […], "next": "<cursor or empty>"}`.
+/// Lists the messages sent to a person
+///
+/// The messages Herald's campaigns sent the person (their deliveries), newest first, each with
+/// `type` (the channel), `campaign_id`, `action_id` (the step), `recipient`, `subject`,
+/// `created`, `metrics` and `failure_message`.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}/messages",
+    tag = docs::APP_PEOPLE,
+    params(("id" = String, Path, description = docs::CUSTOMER_ID), MessagesQuery),
+    responses(
+        (status = 200, description = "`messages` and the `next` cursor (empty on the last page).", body = Value),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = docs::NO_CUSTOMER, body = docs::Error),
+    ),
+)]
 pub async fn customer_messages(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

@@ -9,18 +9,22 @@ use herald_domain::{IdType, Identifier, PersonSeq};
 use herald_store::{Device, Person};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::app_api::{customer_not_found, find_person};
 use crate::auth::AppWorkspace;
 use crate::body::json_object;
 use crate::error::parse_id_type;
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
 /// How many people one `POST /v1/customers/attributes` names at most, as at Customer.io.
 const MAX_IDS: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IdTypeQuery {
+    /// How the person is named: `id` (the default), `email` or `cio_id`.
     id_type: Option<String>,
 }
 
@@ -37,7 +41,20 @@ fn customer_json(person: &Person, devices: &[Device]) -> Value {
     })
 }
 
-/// `GET /v1/customers/{id}/attributes?id_type=`: `{"customer": …}`.
+/// Reads a person's profile
+///
+/// The person's identifiers, attributes (the identifiers included) and devices.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}/attributes",
+    tag = docs::APP_PEOPLE,
+    params(("id" = String, Path, description = docs::CUSTOMER_ID), IdTypeQuery),
+    responses(
+        (status = 200, description = "The profile.", body = Value, example = json!({"customer": {"id": "42", "identifiers": {"id": "42", "email": "ann@example.com", "cio_id": "a1b2c3"}, "attributes": {"id": "42", "email": "ann@example.com", "plan": "pro"}, "created_at": 1700000000, "updated_at": 1700000000, "devices": []}})),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = docs::NO_CUSTOMER, body = docs::Error),
+    ),
+)]
 pub async fn customer_attributes(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -86,8 +103,22 @@ fn ids_of(body: &Bytes, id_type: IdType) -> Result<Vec<Identifier>, ApiError> {
         .collect()
 }
 
-/// `POST /v1/customers/attributes?id_type=` `{"ids": […]}`: `{"customers": [{"customer": …}]}`
-/// in the order asked, each person once; ids that name nobody are left out.
+/// Reads several people's profiles
+///
+/// Up to 100 people at once, in the order asked, each person once, each shaped as the single
+/// read; ids that name nobody are left out.
+#[utoipa::path(
+    post,
+    path = "/v1/customers/attributes",
+    tag = docs::APP_PEOPLE,
+    params(IdTypeQuery),
+    request_body(content = Value, description = "`ids`: 1 to 100 identifiers of the `id_type` given.",
+        example = json!({"ids": ["42", "43"]})),
+    responses(
+        (status = 200, description = "`customers`: `[{\"customer\": …}]`.", body = Value),
+        (status = 400, description = "The body or `id_type` is invalid.", body = docs::Error),
+    ),
+)]
 pub async fn customers_attributes(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

@@ -10,9 +10,11 @@ use herald_domain::{PersonSeq, WorkspaceId};
 use herald_segments::PeopleFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::auth::AppWorkspace;
 use crate::body::json_object;
+use crate::openapi::docs;
 use crate::{ApiError, AppState, paging};
 
 /// Customer.io's default page size for a search.
@@ -20,14 +22,35 @@ const DEFAULT_LIMIT: usize = 50;
 /// Customer.io's largest page of a search.
 const MAX_LIMIT: usize = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// The cursor of the page to read: the `next` of the previous page.
     start: Option<String>,
+    /// How many people a page holds: 50 by default, at most 1000.
     limit: Option<String>,
 }
 
-/// `POST /v1/customers`: the people a filter matches, oldest profile first, as
-/// `{"identifiers": [{"email","id","cio_id"}…], "ids": […], "next": "<cursor or empty>"}`.
+/// Searches people
+///
+/// The people a filter matches, oldest profile first: `{"and": […]}`, `{"or": […]}`,
+/// `{"not": {…}}`, `{"segment": {"id": 4}}` and `{"attribute": {"field", "operator": "eq" |
+/// "exists", "value"}}` (`"inverse": true` negates it); attributes are compared as text. Pass
+/// `next` as `start` until it is empty.
+#[utoipa::path(
+    post,
+    path = "/v1/customers",
+    tag = docs::APP_PEOPLE,
+    params(SearchQuery),
+    request_body(content = Value, description = "`filter`: what the people must match.",
+        example = json!({"filter": {"and": [{"segment": {"id": 4}}, {"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}]}})),
+    responses(
+        (status = 200, description = "A page of people.", body = Value,
+         example = json!({"identifiers": [{"email": "ann@example.com", "id": "42", "cio_id": "a1b2c3"}], "ids": ["42"], "next": ""})),
+        (status = 400, description = "The filter cannot be read, or names a segment that does not exist; the message names the place.", body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn search(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

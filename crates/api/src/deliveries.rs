@@ -9,9 +9,11 @@ use herald_domain::{CampaignId, Identifier, PersonSeq, WorkspaceId};
 use herald_store::{DeliveryQuery, DeliveryRow, Person, StoreError, StoreRead};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
 
 use crate::auth::AppWorkspace;
 use crate::error::parse_id_type;
+use crate::openapi::docs;
 use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -21,11 +23,16 @@ pub(crate) const DEFAULT_LIMIT: usize = 50;
 /// The most one list returns, so one request cannot make the server serialize a whole table.
 pub(crate) const MAX_LIMIT: usize = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only the deliveries of this campaign.
     campaign_id: Option<String>,
+    /// Only the deliveries to this person, as `id_type` says.
     customer_id: Option<String>,
+    /// How `customer_id` names the person: `id` (the default), `email` or `cio_id`.
     id_type: Option<String>,
+    /// How many deliveries to list: 50 by default, at most 1000.
     limit: Option<String>,
 }
 
@@ -84,7 +91,20 @@ pub(crate) fn people_of(
     Ok(people)
 }
 
-/// `GET /v1/deliveries?campaign_id=&customer_id=&id_type=&limit=`: newest first.
+/// Lists deliveries
+///
+/// The messages campaigns sent, newest first, of one campaign or one person if asked.
+#[utoipa::path(
+    get,
+    path = "/v1/deliveries",
+    tag = docs::APP_DELIVERIES,
+    params(ListQuery),
+    responses(
+        (status = 200, description = "`deliveries`.", body = Value),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = docs::NO_CUSTOMER, body = docs::Error),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -132,7 +152,20 @@ pub async fn list(
     Ok(Json(json!({"deliveries": list})))
 }
 
-/// `GET /v1/deliveries/{id}`.
+/// Reads a delivery
+///
+/// One message: where it went, its status and metrics, and where its campaign run stands
+/// (`run`).
+#[utoipa::path(
+    get,
+    path = "/v1/deliveries/{id}",
+    tag = docs::APP_DELIVERIES,
+    params(("id" = String, Path, description = docs::DELIVERY_ID)),
+    responses(
+        (status = 200, description = "`delivery`.", body = Value),
+        (status = 404, description = "No delivery has this id in the key's workspace.", body = docs::Error),
+    ),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -173,7 +206,21 @@ pub(crate) fn metrics_json(counts: Vec<(String, i64)>) -> Map<String, Value> {
         .collect()
 }
 
-/// `GET /v1/campaigns/{id}/metrics`.
+/// Counts a campaign's outcomes
+///
+/// How many of the campaign's messages were sent, failed, opened, clicked, converted,
+/// unsubscribed, ….
+#[utoipa::path(
+    get,
+    path = "/v1/campaigns/{id}/metrics",
+    tag = docs::APP_CAMPAIGNS,
+    params(("id" = u64, Path, description = docs::CAMPAIGN_ID)),
+    responses(
+        (status = 200, description = "The counts.", body = Value,
+         example = json!({"campaign_id": 7, "metrics": {"sent": 120, "failed": 2, "opened": 64, "clicked": 12}})),
+        (status = 404, description = docs::NO_CAMPAIGN, body = docs::Error),
+    ),
+)]
 pub async fn campaign_metrics(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

@@ -25,11 +25,15 @@ pub enum Shape {
 }
 
 /// One item of a v2 error list.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct V2ErrorItem {
+    /// What kind of problem it is: `required`, `invalid`, `too_large`, ….
     pub reason: String,
+    /// Where the problem is, as a path into the body (`identifiers.id`, `data.recipient`).
     pub field: Option<String>,
+    /// What is wrong, for people.
     pub message: String,
+    /// In a batch: the index of the operation or call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_index: Option<usize>,
 }

@@ -12,11 +12,20 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::openapi::docs;
 
 /// How long the store may take to answer the readiness read before it counts as down.
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `GET /healthz`.
+/// Liveness
+///
+/// Answers `ok` while the process serves at all. No key.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = docs::OPERATIONS,
+    responses((status = 200, description = "`ok`.", content_type = "text/plain", body = String, example = "ok")),
+)]
 pub async fn alive() -> &'static str {
     "ok"
 }
@@ -56,7 +65,22 @@ fn verdict(store: StoreCheck, engine_loaded: bool) -> (StatusCode, Value) {
     )
 }
 
-/// `GET /readyz`.
+/// Readiness
+///
+/// Answers 200 once the store answers a read and the segment engine has loaded the stored
+/// history, and 503 with what each check found before (the Track API already takes writes
+/// then). No key.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = docs::OPERATIONS,
+    responses(
+        (status = 200, description = "Ready.", body = Value,
+         example = json!({"status": "ready", "checks": {"store": "ok", "segment_engine": "loaded"}})),
+        (status = 503, description = "Not ready: what each check found.", body = Value,
+         example = json!({"status": "not_ready", "checks": {"store": "ok", "segment_engine": "loading the stored history"}})),
+    ),
+)]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let read = tokio::time::timeout(
         STORE_TIMEOUT,

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::auth::TrackWorkspace;
 use crate::body::decode;
 use crate::error::{Shape, V2ErrorItem};
+use crate::openapi::docs;
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
 fn check_id(import_id: &str) -> Result<(), ApiError> {
@@ -33,8 +34,21 @@ fn line_field(body: &serde_json::Map<String, Value>, field: &str) -> Result<u64,
     })
 }
 
-/// `GET /api/v2/import/{import_id}`: where the import stands, `{"import_id", "line"}` (0 when
-/// it never began).
+/// Tells where an import stands
+///
+/// `herald import` asks this before it sends a file, and goes on after the line it answers:
+/// `{"import_id", "line"}`, where `line` is how many of the file's lines were committed (0 when
+/// the import never began).
+#[utoipa::path(
+    get,
+    path = "/api/v2/import/{import_id}",
+    tag = docs::TRACK_V2,
+    params(("import_id" = String, Path, description = "The import's id: 1 to 128 letters, digits, `-`, `_` or `.`; `herald import` makes it from the file.")),
+    responses(
+        (status = 200, description = "Where the import stands.", body = Value, example = json!({"import_id": "events.ndjson-3f2a9c1b0d4e5f60", "line": 4000})),
+        (status = 400, description = "The import id is not one.", body = docs::Error),
+    ),
+)]
 pub async fn status(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -49,11 +63,32 @@ pub async fn status(
     Ok(Json(json!({"import_id": import_id, "line": line})))
 }
 
-/// `POST /api/v2/import`: `{"import_id", "first_line", "end_line", "batch": [operation, …]}`.
-/// Answers `{"line", "applied", "errors": [{"batch_index", "reason", "field", "message"}]}`:
-/// the invalid operations are listed (all of them) and skipped, the valid ones applied together
-/// with the import's new line. A step that was already applied answers `applied: false` and
-/// writes nothing; one that does not start where the import stands is a `409` that says where.
+/// Applies one step of an import
+///
+/// The server's side of `herald import`: the operations of lines `first_line` up to `end_line`
+/// of an import file, each as `/api/v2/entity` takes it, applied like a v2 batch except that
+/// they start no campaign (imported history is backfill, and the segment entries and exits it
+/// causes start none either), together with the import's new line in one commit. Invalid
+/// operations are all listed and skipped. A step already applied answers `applied: false` and
+/// writes nothing, so a step sent again is harmless; one that does not start where the import
+/// stands is a `409` that says where it stands.
+#[utoipa::path(
+    post,
+    path = "/api/v2/import",
+    tag = docs::TRACK_V2,
+    request_body(
+        description = "`import_id`, `first_line`, `end_line` and `batch`, the step's operations.",
+        content = Value,
+        example = json!({"import_id": "events.ndjson-3f2a9c1b0d4e5f60", "first_line": 0, "end_line": 2,
+            "batch": [{"type": "person", "action": "event", "identifiers": {"id": "42"}, "name": "purchased", "timestamp": 1796000000, "attributes": {"total": 30}}]}),
+    ),
+    responses(
+        (status = 200, description = "The step was applied (or had been): the import's `line`, and the invalid operations by `batch_index`.", body = Value,
+         example = json!({"line": 2, "applied": true, "errors": []})),
+        (status = 400, description = "The step itself is invalid (ids, lines, no batch); nothing was stored.", body = docs::Error),
+        (status = 409, description = "The import stands at another line: code `import_out_of_order`; nothing was stored.", body = docs::Error),
+    ),
+)]
 pub async fn step(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,

@@ -9,10 +9,12 @@ use herald_domain::{ObjectSeq, PersonSeq, WorkspaceId};
 use herald_store::{ObjectRow, StoreError, StoreRead};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
 
 use crate::app_api::{customer_not_found, find_person};
 use crate::auth::AppWorkspace;
 use crate::error::parse_id_type;
+use crate::openapi::docs;
 use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -21,10 +23,15 @@ type Answer = Result<Json<Value>, ApiError>;
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// How the path names the person or the object: for a person `id` (the default), `email`
+    /// or `cio_id`; for an object `object_id` (the default) or `cio_object_id`.
     id_type: Option<String>,
+    /// The cursor of the page to read: the `next` of the previous page.
     start: Option<String>,
+    /// How many relationships a page holds: 100 by default, at most 1000.
     limit: Option<String>,
 }
 
@@ -77,8 +84,19 @@ fn object_not_found(object_type_id: &str, object_id: &str) -> ApiError {
     ))
 }
 
-/// `GET /v1/object_types`: the types the workspace has objects of. Herald keeps no names for
-/// types, so each is named by its number.
+/// Lists the object types
+///
+/// The types the workspace has objects of. Herald keeps no names for types, so each is named
+/// by its number.
+#[utoipa::path(
+    get,
+    path = "/v1/object_types",
+    tag = docs::APP_OBJECTS,
+    responses(
+        (status = 200, description = "`types`.", body = Value,
+         example = json!({"types": [{"id": "1", "name": "Type 1", "singular_name": "Type 1", "slug": "type-1", "singular_slug": "type-1", "enabled": true, "icon": null, "objects": 3}]})),
+    ),
+)]
 pub async fn object_types(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -99,8 +117,24 @@ pub async fn object_types(
     Ok(Json(json!({"types": types})))
 }
 
-/// `GET /v1/objects/{object_type_id}/{object_id}/attributes?id_type=` (and without
-/// `/attributes`).
+/// Reads an object
+///
+/// The object's identifiers and attributes; the same answer as without `/attributes`.
+#[utoipa::path(
+    get,
+    path = "/v1/objects/{object_type_id}/{object_id}/attributes",
+    tag = docs::APP_OBJECTS,
+    params(
+        ("object_type_id" = String, Path, description = docs::OBJECT_TYPE_ID),
+        ("object_id" = String, Path, description = docs::OBJECT_ID),
+        ("id_type" = Option<String>, Query, description = "How `object_id` names the object: `object_id` (the default) or `cio_object_id`."),
+    ),
+    responses(
+        (status = 200, description = "The object.", body = Value, example = json!({"object": {"identifiers": {"object_id": "acme", "cio_object_id": "o1b2c3"}, "object_type_id": "1", "attributes": {"name": "Acme"}, "timestamps": {"name": 1700000000}, "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = "No object of this type has this identifier.", body = docs::Error),
+    ),
+)]
 pub async fn object_attributes(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -124,8 +158,53 @@ pub async fn object_attributes(
     }})))
 }
 
-/// `GET /v1/objects/{object_type_id}/{object_id}/relationships?id_type=&start=&limit=`: the
-/// people related to the object, in the order they were created.
+/// Reads an object
+///
+/// The same answer as `/v1/objects/{object_type_id}/{object_id}/attributes`, at the path
+/// Customer.io's clients also use.
+#[utoipa::path(
+    get,
+    path = "/v1/objects/{object_type_id}/{object_id}",
+    tag = docs::APP_OBJECTS,
+    params(
+        ("object_type_id" = String, Path, description = docs::OBJECT_TYPE_ID),
+        ("object_id" = String, Path, description = docs::OBJECT_ID),
+        ("id_type" = Option<String>, Query, description = "How `object_id` names the object: `object_id` (the default) or `cio_object_id`."),
+    ),
+    responses(
+        (status = 200, description = "The object.", body = Value, example = json!({"object": {"identifiers": {"object_id": "acme", "cio_object_id": "o1b2c3"}, "object_type_id": "1", "attributes": {"name": "Acme"}, "timestamps": {"name": 1700000000}, "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = "No object of this type has this identifier.", body = docs::Error),
+    ),
+)]
+pub async fn object(
+    state: State<AppState>,
+    workspace: AppWorkspace,
+    path: Path<(String, String)>,
+    query: Query<PageQuery>,
+) -> Answer {
+    object_attributes(state, workspace, path, query).await
+}
+
+/// Lists an object's people
+///
+/// The people related to the object, with the relationships' attributes, in the order they
+/// were created.
+#[utoipa::path(
+    get,
+    path = "/v1/objects/{object_type_id}/{object_id}/relationships",
+    tag = docs::APP_OBJECTS,
+    params(
+        ("object_type_id" = String, Path, description = docs::OBJECT_TYPE_ID),
+        ("object_id" = String, Path, description = docs::OBJECT_ID),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "`cio_relationships` and the `next` cursor (empty on the last page).", body = Value),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = "No object of this type has this identifier.", body = docs::Error),
+    ),
+)]
 pub async fn object_relationships(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -169,8 +248,20 @@ pub async fn object_relationships(
     })))
 }
 
-/// `GET /v1/customers/{id}/relationships?id_type=&start=&limit=`: the objects a person is
-/// related to, with the relationships' attributes.
+/// Lists a person's objects
+///
+/// The objects a person is related to, with the relationships' attributes.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}/relationships",
+    tag = docs::APP_PEOPLE,
+    params(("id" = String, Path, description = docs::CUSTOMER_ID), PageQuery),
+    responses(
+        (status = 200, description = "`cio_relationships` and the `next` cursor (empty on the last page).", body = Value),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = docs::NO_CUSTOMER, body = docs::Error),
+    ),
+)]
 pub async fn customer_relationships(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -220,15 +311,33 @@ pub async fn customer_relationships(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// The cursor of the page to read: the `next` of the previous page.
     start: Option<String>,
+    /// How many objects a page holds: 100 by default, at most 1000.
     limit: Option<String>,
 }
 
-/// `POST /v1/objects?start=&limit=` with `{"object_type_id": "1", "filter": …}`: the objects
-/// of a type a filter (`and`, `or`, `not`, `object_attribute`) matches, in the order they were
-/// created.
+/// Searches objects
+///
+/// The objects of a type that a filter (`and`, `or`, `not`, `object_attribute`) matches, in
+/// the order they were created.
+#[utoipa::path(
+    post,
+    path = "/v1/objects",
+    tag = docs::APP_OBJECTS,
+    params(SearchQuery),
+    request_body(content = Value, description = "`object_type_id` and `filter`.",
+        example = json!({"object_type_id": "1", "filter": {"object_attribute": {"field": "plan", "operator": "eq", "value": "pro"}}})),
+    responses(
+        (status = 200, description = "A page of objects.", body = Value,
+         example = json!({"identifiers": [{"object_id": "acme", "cio_object_id": "o1b2c3"}], "ids": ["acme"], "next": ""})),
+        (status = 400, description = "The body or the filter is invalid; the message names the place.", body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn search(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

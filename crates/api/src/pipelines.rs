@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::auth::PipelinesWorkspace;
 use crate::body::decode;
 use crate::error::{Shape, V2ErrorItem};
+use crate::openapi::docs;
 use crate::track_v2::MAX_LISTED_ERRORS;
 use crate::{ApiError, AppState};
 
@@ -128,9 +129,29 @@ async fn single(
     }
 }
 
+/// What the answer of a call says, for the OpenAPI document.
+const CALL_ANSWER: &str = "Taken: `{}` when it was stored, or `{\"dropped\": [{reason, field, \
+                           message}]}` when Herald could not take it (nothing stored), as \
+                           Customer.io answers 200 to a call it drops.";
+const STRICT_ANSWER: &str = "With `X-Strict-Mode: 1`, a call Herald cannot take; nothing was \
+                             stored. Without it, only a body that is not JSON.";
+
 macro_rules! call_handler {
-    ($name:ident, $kind:literal) => {
-        #[doc = concat!("`POST /v1/", $kind, "`.")]
+    ($name:ident, $kind:literal, $summary:literal, $description:literal, $example:tt) => {
+        #[doc = $summary]
+        #[doc = ""]
+        #[doc = $description]
+        #[utoipa::path(
+            post,
+            path = concat!("/v1/", $kind),
+            tag = docs::PIPELINES,
+            params(("X-Strict-Mode" = Option<String>, Header, description = "`1` or `true`: refuse, with a 400, a request with any call Herald cannot take, instead of dropping it.")),
+            request_body(content = Value, description = "The call, in Segment's spec.", example = json!($example)),
+            responses(
+                (status = 200, description = CALL_ANSWER, body = Value, example = json!({})),
+                (status = 400, description = STRICT_ANSWER, body = docs::Error),
+            ),
+        )]
         pub async fn $name(
             State(state): State<AppState>,
             PipelinesWorkspace(workspace_id): PipelinesWorkspace,
@@ -142,15 +163,70 @@ macro_rules! call_handler {
     };
 }
 
-call_handler!(identify, "identify");
-call_handler!(track, "track");
-call_handler!(page, "page");
-call_handler!(screen, "screen");
-call_handler!(alias, "alias");
-call_handler!(group, "group");
+call_handler!(
+    identify,
+    "identify",
+    "Identifies a person",
+    "Sets `traits` on the person named by `userId` (or, without one, on the anonymous \
+     `anonymousId`, kept until an identify names both).",
+    {"userId": "42", "traits": {"email": "ann@example.com", "plan": "pro"}}
+);
+call_handler!(
+    track,
+    "track",
+    "Tracks an event",
+    "Records the event `event` with its `properties` for `userId` or `anonymousId`.",
+    {"userId": "42", "event": "purchased", "properties": {"total": 42}}
+);
+call_handler!(
+    page,
+    "page",
+    "Tracks a page view",
+    "Records a page view named `name` (or the page's URL) with its `properties`.",
+    {"userId": "42", "name": "/pricing", "properties": {"url": "https://example.com/pricing"}}
+);
+call_handler!(
+    screen,
+    "screen",
+    "Tracks a screen view",
+    "Records a mobile screen view named `name` with its `properties`.",
+    {"userId": "42", "name": "Settings"}
+);
+call_handler!(
+    alias,
+    "alias",
+    "Merges two identities",
+    "Merges the person `previousId` into the person `userId`.",
+    {"userId": "42", "previousId": "ann@example.com"}
+);
+call_handler!(
+    group,
+    "group",
+    "Relates a person to an object",
+    "Relates `userId` to the object `groupId` (of `objectTypeId`, `1` by default), setting the \
+     object's `traits`.",
+    {"userId": "42", "groupId": "acme", "traits": {"name": "Acme"}}
+);
 
-/// `POST /v1/batch`: `{"batch":[call, …], "context"?, "integrations"?}`; the top-level
-/// `context` applies to every call without one. Valid calls are stored in one transaction.
+/// Sends several calls at once
+///
+/// `{"batch":[call, …], "context"?, "integrations"?}`, each call with its `type`; the top-level
+/// `context` applies to every call without one. Valid calls are stored in one transaction;
+/// those Herald cannot take are listed in `dropped` with their `batch_index`.
+#[utoipa::path(
+    post,
+    path = "/v1/batch",
+    tag = docs::PIPELINES,
+    params(("X-Strict-Mode" = Option<String>, Header, description = "`1` or `true`: refuse, with a 400, a request with any call Herald cannot take, instead of dropping it.")),
+    request_body(content = Value, description = "The calls.", example = json!({"batch": [
+        {"type": "identify", "userId": "42", "traits": {"plan": "pro"}},
+        {"type": "track", "userId": "42", "event": "purchased", "properties": {"total": 42}},
+    ]})),
+    responses(
+        (status = 200, description = CALL_ANSWER, body = Value, example = json!({})),
+        (status = 400, description = STRICT_ANSWER, body = docs::Error),
+    ),
+)]
 pub async fn batch(
     State(state): State<AppState>,
     PipelinesWorkspace(workspace_id): PipelinesWorkspace,

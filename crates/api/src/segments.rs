@@ -10,10 +10,12 @@ use herald_segments::{SegmentDraft, SegmentEdit, SegmentsError};
 use herald_store::SegmentRow;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::auth::{AppWorkspace, TrackWorkspace};
 use crate::body::json_object;
 use crate::error::parse_id_type;
+use crate::openapi::docs;
 use crate::{ApiError, AppState, paging};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -83,7 +85,23 @@ fn segment_input(body: &Bytes) -> Result<SegmentInput, ApiError> {
     })
 }
 
-/// `POST /v1/segments`.
+/// Creates a segment
+///
+/// A segment with a `definition` holds exactly the people who match it at every instant,
+/// including when time alone moves someone in or out; one without is manual, filled with the
+/// Track API's `add_customers`.
+#[utoipa::path(
+    post,
+    path = "/v1/segments",
+    tag = docs::APP_SEGMENTS,
+    request_body(content = Value, description = "`segment`: `name` (required), `description`, `definition`.",
+        example = json!({"segment": {"name": "Recent buyers", "definition": {"event": {"name": "purchased", "within": {"days": 30}}}}})),
+    responses(
+        (status = 200, description = "The segment.", body = Value, example = json!({"segment": {"id": 4, "deduplicate_id": "4:1700000000", "name": "Recent buyers", "description": "", "state": "finished", "progress": null, "type": "dynamic", "tags": null, "definition": {"event": {"name": "purchased", "within": {"days": 30}}}, "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 400, description = "The body or the definition is invalid (`invalid_definition` names the place).", body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -101,7 +119,24 @@ pub async fn create(
     Ok(Json(json!({"segment": segment_json(&row)})))
 }
 
-/// `PUT /v1/segments/{id}`.
+/// Changes a segment
+///
+/// Changes the fields given; a new definition rebuilds the membership over the stored
+/// history, and `"definition": null` makes the segment manual.
+#[utoipa::path(
+    put,
+    path = "/v1/segments/{id}",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID)),
+    request_body(content = Value, description = "`segment`: any of `name`, `description`, `definition`.",
+        example = json!({"segment": {"name": "Buyers this month"}})),
+    responses(
+        (status = 200, description = "The segment as changed.", body = Value, example = json!({"segment": {"id": 4, "deduplicate_id": "4:1700000000", "name": "Recent buyers", "description": "", "state": "finished", "progress": null, "type": "dynamic", "tags": null, "definition": {"event": {"name": "purchased", "within": {"days": 30}}}, "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 400, description = "The body or the definition is invalid.", body = docs::Error),
+        (status = 404, description = docs::NO_SEGMENT, body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -118,7 +153,15 @@ pub async fn update(
     Ok(Json(json!({"segment": segment_json(&row)})))
 }
 
-/// `GET /v1/segments`.
+/// Lists the segments
+#[utoipa::path(
+    get,
+    path = "/v1/segments",
+    tag = docs::APP_SEGMENTS,
+    responses(
+        (status = 200, description = "`segments`: every segment of the workspace.", body = Value),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -129,7 +172,20 @@ pub async fn list(
     ))
 }
 
-/// `GET /v1/segments/{id}`.
+/// Reads a segment
+///
+/// `state` is `building` while the membership is computed over the stored history (with
+/// `progress`), then `finished`.
+#[utoipa::path(
+    get,
+    path = "/v1/segments/{id}",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID)),
+    responses(
+        (status = 200, description = "The segment.", body = Value, example = json!({"segment": {"id": 4, "deduplicate_id": "4:1700000000", "name": "Recent buyers", "description": "", "state": "finished", "progress": null, "type": "dynamic", "tags": null, "definition": {"event": {"name": "purchased", "within": {"days": 30}}}, "created_at": 1700000000, "updated_at": 1700000000}})),
+        (status = 404, description = docs::NO_SEGMENT, body = docs::Error),
+    ),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -139,7 +195,20 @@ pub async fn get_one(
     Ok(Json(json!({"segment": segment_json(&segment)})))
 }
 
-/// `DELETE /v1/segments/{id}`: 204. A segment other segments refer to cannot be deleted.
+/// Deletes a segment
+///
+/// A segment that other segments refer to cannot be deleted.
+#[utoipa::path(
+    delete,
+    path = "/v1/segments/{id}",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID)),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "Other segments refer to it; the message names them.", body = docs::Error),
+        (status = 404, description = docs::NO_SEGMENT, body = docs::Error),
+    ),
+)]
 pub async fn remove(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -149,7 +218,18 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /v1/segments/{id}/customer_count`.
+/// Counts a segment's members
+#[utoipa::path(
+    get,
+    path = "/v1/segments/{id}/customer_count",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID)),
+    responses(
+        (status = 200, description = "The count.", body = Value, example = json!({"segment_id": 4, "count": 1250})),
+        (status = 404, description = docs::NO_SEGMENT, body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn customer_count(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -159,13 +239,32 @@ pub async fn customer_count(
     Ok(Json(json!({"segment_id": id, "count": count})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The cursor of the page to read: the `next` of the previous page.
     start: Option<String>,
+    /// How many members a page holds: 1000 by default, at most 30000.
     limit: Option<String>,
 }
 
-/// `GET /v1/segments/{id}/membership?start=&limit=`.
+/// Lists a segment's members
+///
+/// A page of the members, in the order they were created; pass `next` as `start` until it is
+/// empty.
+#[utoipa::path(
+    get,
+    path = "/v1/segments/{id}/membership",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID), PageQuery),
+    responses(
+        (status = 200, description = "A page of members.", body = Value,
+         example = json!({"segment_id": 4, "ids": ["42"], "identifiers": [{"id": "42", "email": "ann@example.com", "cio_id": "a1b2c3"}], "next": ""})),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = docs::NO_SEGMENT, body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn membership(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -201,8 +300,21 @@ pub async fn membership(
     ))
 }
 
-/// `GET /v1/segments/{id}/used_by`: the campaigns whose trigger or filter refers to the
-/// segment. Herald has no newsletters, so those lists are always empty.
+/// What uses a segment
+///
+/// The campaigns whose trigger or filter refers to the segment, drafts and archived ones
+/// included. Herald has no newsletters, so those lists are always empty.
+#[utoipa::path(
+    get,
+    path = "/v1/segments/{id}/used_by",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID)),
+    responses(
+        (status = 200, description = "The campaigns.", body = Value,
+         example = json!({"segment_id": 4, "used_by": {"campaigns": [7], "sent_newsletters": [], "draft_newsletters": []}})),
+        (status = 404, description = docs::NO_SEGMENT, body = docs::Error),
+    ),
+)]
 pub async fn used_by(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -220,9 +332,12 @@ pub async fn used_by(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
+    /// The person (required where the path is about one person), as `id_type` says.
     customer_id: Option<String>,
+    /// How the person is named: `id` (the default), `email` or `cio_id`.
     id_type: Option<String>,
 }
 
@@ -242,7 +357,22 @@ async fn person_seq(
         .ok_or_else(|| ApiError::not_found(format!("no customer with the identifier {id:?}")))
 }
 
-/// `GET /v1/customers/{id}/segments`.
+/// Lists a person's segments
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}/segments",
+    tag = docs::APP_PEOPLE,
+    params(
+        ("id" = String, Path, description = docs::CUSTOMER_ID),
+        ("id_type" = Option<String>, Query, description = docs::ID_TYPE),
+    ),
+    responses(
+        (status = 200, description = "`segments`: the segments the person is in now.", body = Value),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = docs::NO_CUSTOMER, body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn of_customer(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -255,7 +385,21 @@ pub async fn of_customer(
     Ok(Json(json!({"segments": segments})))
 }
 
-/// `POST /v1/segments/preview` `{"definition"}`: count and sample without saving.
+/// Previews a definition
+///
+/// Counts the people a definition matches now, with a sample of them, without saving it.
+#[utoipa::path(
+    post,
+    path = "/v1/segments/preview",
+    tag = docs::APP_SEGMENTS,
+    request_body(content = Value, description = "`definition`: a segment definition.",
+        example = json!({"definition": {"attribute": {"field": "plan", "operator": "eq", "value": "pro"}}})),
+    responses(
+        (status = 200, description = "The count and a sample.", body = Value),
+        (status = 400, description = "The definition is invalid; the message names the place.", body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn preview(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -295,7 +439,23 @@ async fn customer_of(
     Ok((customer, seq))
 }
 
-/// `GET /v1/segments/{id}/explain?customer_id=`.
+/// Explains a person's membership
+///
+/// Whether the person is in the segment, which conditions hold, and when that changes next
+/// by time alone (`next_change_at`).
+#[utoipa::path(
+    get,
+    path = "/v1/segments/{id}/explain",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID), CustomerQuery),
+    responses(
+        (status = 200, description = "The explanation.", body = Value,
+         example = json!({"segment_id": 4, "customer_id": "42", "member": true, "now": 1700000000, "next_change_at": 1702592000, "condition": {}})),
+        (status = 400, description = "`customer_id` is missing, or `id_type` is invalid.", body = docs::Error),
+        (status = 404, description = "No such segment, or no such person.", body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn explain(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -315,7 +475,21 @@ pub async fn explain(
     Ok(Json(answer))
 }
 
-/// `GET /v1/segments/{id}/history?customer_id=`: entry and exit intervals with their causes.
+/// A person's membership history
+///
+/// The intervals the person was in the segment, with what moved them in and out.
+#[utoipa::path(
+    get,
+    path = "/v1/segments/{id}/history",
+    tag = docs::APP_SEGMENTS,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID), CustomerQuery),
+    responses(
+        (status = 200, description = "`intervals`: entry and exit times with their causes.", body = Value),
+        (status = 400, description = "`customer_id` is missing, or `id_type` is invalid.", body = docs::Error),
+        (status = 404, description = "No such segment, or no such person.", body = docs::Error),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn history(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -329,8 +503,10 @@ pub async fn history(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IdTypeQuery {
+    /// How `ids` name the people: `id` (the default), `email` or `cio_id`.
     id_type: Option<String>,
 }
 
@@ -380,6 +556,23 @@ async fn manual(
     Ok(Json(json!({})).into_response())
 }
 
+/// Adds people to a manual segment
+///
+/// Identifiers that name nobody are skipped.
+#[utoipa::path(
+    post,
+    path = "/api/v1/segments/{id}/add_customers",
+    tag = docs::TRACK_V1,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID), IdTypeQuery),
+    request_body(content = Value, description = "`ids`: 1 to 1000 identifiers, as JSON or a form.",
+        example = json!({"ids": ["42", "43"]})),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+        (status = 404, description = "No such segment: the JSON string `\"Segment not found\"`, as Customer.io answers.", body = String),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn add_customers(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -400,6 +593,21 @@ pub async fn add_customers(
     .await
 }
 
+/// Removes people from a manual segment
+#[utoipa::path(
+    post,
+    path = "/api/v1/segments/{id}/remove_customers",
+    tag = docs::TRACK_V1,
+    params(("id" = u64, Path, description = docs::SEGMENT_ID), IdTypeQuery),
+    request_body(content = Value, description = "`ids`: 1 to 1000 identifiers, as JSON or a form.",
+        example = json!({"ids": ["42", "43"]})),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+        (status = 404, description = "No such segment: the JSON string `\"Segment not found\"`, as Customer.io answers.", body = String),
+        (status = 503, description = docs::LOADING, body = docs::Error),
+    ),
+)]
 pub async fn remove_customers(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,

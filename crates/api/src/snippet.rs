@@ -4,19 +4,35 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub use herald_ingest::snippet::{Snippet, normalize_base_url, snippet};
 
 use crate::auth::AppWorkspace;
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SnippetQuery {
+    /// The base URL pages reach Herald at; the server's public URL by default.
     base_url: Option<String>,
 }
 
-/// `GET /v1/browser/snippet?base_url=`: the snippet of the key's workspace; the base URL
-/// defaults to the server's public URL.
+/// The track.js snippet
+///
+/// The paste-in snippet of the key's workspace, which loads `/assets/track.js` from the base
+/// URL with the workspace's site id.
+#[utoipa::path(
+    get,
+    path = "/v1/browser/snippet",
+    tag = docs::APP_WORKSPACE,
+    params(SnippetQuery),
+    responses(
+        (status = 200, description = "The snippet.", body = Value),
+        (status = 400, description = "`base_url` is not an http(s) URL.", body = docs::Error),
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

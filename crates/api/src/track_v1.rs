@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::TrackWorkspace;
 use crate::body::decode;
 use crate::error::Shape;
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -34,7 +35,25 @@ fn v1_body(headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Map<String, 
     )?)
 }
 
-/// `PUT /api/v1/customers/{identifier}`.
+/// Creates or updates a person
+///
+/// Sets the attributes in the body on the person the path names, creating them if they do not
+/// exist. A `null` attribute removes it; `cio_relationships` relates the person to objects.
+#[utoipa::path(
+    put,
+    path = "/api/v1/customers/{identifier}",
+    tag = docs::TRACK_V1,
+    params(("identifier" = String, Path, description = docs::IDENTIFIER)),
+    request_body(
+        description = "The attributes, as JSON or a form (`application/x-www-form-urlencoded`).",
+        content = Value,
+        example = json!({"email": "ann@example.com", "plan": "pro", "created_at": 1700000000}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn identify(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -48,7 +67,20 @@ pub async fn identify(
     submit(&state, workspace_id, operation).await
 }
 
-/// `DELETE /api/v1/customers/{identifier}`.
+/// Deletes a person
+///
+/// Deletes the person the path names with their attributes, devices and memberships; a person
+/// who does not exist is no error.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/customers/{identifier}",
+    tag = docs::TRACK_V1,
+    params(("identifier" = String, Path, description = docs::IDENTIFIER)),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn delete_customer(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -58,7 +90,25 @@ pub async fn delete_customer(
     submit(&state, workspace_id, Operation::Delete { target }).await
 }
 
-/// `POST /api/v1/customers/{identifier}/events`.
+/// Tracks an event of a person
+///
+/// Records an event (or, with `"type": "page"` or `"screen"`, a page or screen view) for the
+/// person the path names. An `id` (a ULID) makes a retried event count once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{identifier}/events",
+    tag = docs::TRACK_V1,
+    params(("identifier" = String, Path, description = docs::IDENTIFIER)),
+    request_body(
+        description = "The event, as JSON or a form.",
+        content = Value,
+        example = json!({"name": "purchased", "data": {"total": 42}, "timestamp": 1700000000}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn track(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -73,7 +123,24 @@ pub async fn track(
     submit(&state, workspace_id, operation).await
 }
 
-/// `POST /api/v1/events`: anonymous and invite events.
+/// Tracks an anonymous or invite event
+///
+/// An event with an `anonymous_id` is kept until an identify names that id, and then belongs
+/// to the person; one without is an invite event (`data.recipient`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = docs::TRACK_V1,
+    request_body(
+        description = "The event, as JSON or a form.",
+        content = Value,
+        example = json!({"name": "viewed_pricing", "anonymous_id": "a4e1c2", "data": {"plan": "pro"}}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn track_anonymous(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -85,7 +152,24 @@ pub async fn track_anonymous(
     submit(&state, workspace_id, operation).await
 }
 
-/// `PUT /api/v1/customers/{identifier}/devices`.
+/// Adds or updates a device of a person
+///
+/// Errors of this path list their messages in `meta.errors`, as Customer.io's do.
+#[utoipa::path(
+    put,
+    path = "/api/v1/customers/{identifier}/devices",
+    tag = docs::TRACK_V1,
+    params(("identifier" = String, Path, description = docs::IDENTIFIER)),
+    request_body(
+        description = "The device, as JSON or a form.",
+        content = Value,
+        example = json!({"device": {"id": "f3c0a1b2", "platform": "ios", "last_used": 1700000000}}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn add_device(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -113,7 +197,20 @@ pub async fn add_device(
     .await
 }
 
-/// `DELETE /api/v1/customers/{identifier}/devices/{device_id}`.
+/// Deletes a device of a person
+#[utoipa::path(
+    delete,
+    path = "/api/v1/customers/{identifier}/devices/{device_id}",
+    tag = docs::TRACK_V1,
+    params(
+        ("identifier" = String, Path, description = docs::IDENTIFIER),
+        ("device_id" = String, Path, description = "The device's token."),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn delete_device(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -129,7 +226,20 @@ pub async fn delete_device(
     submit(&state, workspace_id, operation).await
 }
 
-/// `POST /api/v1/customers/{identifier}/suppress`.
+/// Suppresses a person
+///
+/// Deletes the person and refuses later identifies of the same identifier until it is
+/// unsuppressed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{identifier}/suppress",
+    tag = docs::TRACK_V1,
+    params(("identifier" = String, Path, description = docs::IDENTIFIER)),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn suppress(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -139,7 +249,20 @@ pub async fn suppress(
     submit(&state, workspace_id, Operation::Suppress { target }).await
 }
 
-/// `POST /api/v1/customers/{identifier}/unsuppress`.
+/// Unsuppresses a person
+///
+/// Lets the identifier be identified again; the person's data deleted at suppression stays
+/// gone.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{identifier}/unsuppress",
+    tag = docs::TRACK_V1,
+    params(("identifier" = String, Path, description = docs::IDENTIFIER)),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn unsuppress(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -149,7 +272,24 @@ pub async fn unsuppress(
     submit(&state, workspace_id, Operation::Unsuppress { target }).await
 }
 
-/// `POST /api/v1/merge_customers`.
+/// Merges two people
+///
+/// The secondary person's attributes, events, devices and relationships move to the primary
+/// (whose own attributes win), and the secondary is deleted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/merge_customers",
+    tag = docs::TRACK_V1,
+    request_body(
+        description = "The two people, each named by one of `id`, `email` or `cio_id`.",
+        content = Value,
+        example = json!({"primary": {"id": "42"}, "secondary": {"email": "ann@example.com"}}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn merge(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -161,15 +301,57 @@ pub async fn merge(
     submit(&state, workspace_id, operation).await
 }
 
-/// `POST /api/v1/metrics`: Track API credentials or the delivery's token.
+/// Reports a metric of a delivery
+///
+/// Records a delivery metric (`opened`, `clicked`, `converted`, `delivered`, …) of a message
+/// Herald sent. The report takes the Track API credentials of the delivery's workspace, or,
+/// without credentials, the delivery's token (the message's `CIO-Delivery-Token`) as
+/// `delivery_token`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/metrics",
+    tag = docs::TRACK_V1,
+    security(("track_basic" = []), ()),
+    request_body(
+        description = "The metric, as JSON or a form.",
+        content = Value,
+        example = json!({"delivery_id": "01J8ZQ3V9YH0C5XW7M2D4K6F1B", "metric": "opened", "timestamp": 1700000000}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+        (status = 404, description = "No such delivery was sent from this workspace (`unknown_delivery`).", body = docs::Error),
+        (status = 409, description = "The delivery was never sent (`delivery_not_sent`).", body = docs::Error),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
     let body = v1_body(&headers, &body)?;
     let operation = validate::metric(&body, state.clock().now())?;
     report_metric(&state, &headers, &body, operation).await
 }
 
-/// `POST /api/v1/push/events` (deprecated by Customer.io, still used by mobile SDKs, which send
-/// the push's `CIO-Delivery-Token` as `device_id`).
+/// Reports a push metric
+///
+/// Deprecated by Customer.io and still used by its mobile SDKs, which send the push's
+/// `CIO-Delivery-Token` as `device_id`: that token, or the Track API credentials of the
+/// delivery's workspace, proves the report.
+#[utoipa::path(
+    post,
+    path = "/api/v1/push/events",
+    tag = docs::TRACK_V1,
+    security(("track_basic" = []), ()),
+    request_body(
+        description = "The push event, as JSON or a form.",
+        content = Value,
+        example = json!({"delivery_id": "01J8ZQ3V9YH0C5XW7M2D4K6F1B", "event": "opened", "device_id": "<CIO-Delivery-Token>", "timestamp": 1700000000}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+        (status = 404, description = "No such delivery was sent from this workspace (`unknown_delivery`).", body = docs::Error),
+        (status = 409, description = "The delivery was never sent (`delivery_not_sent`).", body = docs::Error),
+    ),
+)]
 pub async fn push_events(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Answer {
     let body = v1_body(&headers, &body)?;
     let operation = validate::push_event(&body, state.clock().now())?;
@@ -255,8 +437,19 @@ async fn report_metric(
     submit(state, delivery.workspace_id, Operation::Metric(metric)).await
 }
 
-/// `GET /api/v1/accounts/region`: this server's own base URL, so clients that look their region
-/// up keep talking to Herald.
+/// This server's region
+///
+/// Answers this server's own base URL, so that clients that look their region up keep
+/// talking to Herald.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/region",
+    tag = docs::TRACK_V1,
+    responses(
+        (status = 200, description = "The region and this server's URLs.", body = Value,
+         example = json!({"url": "http://127.0.0.1:8080", "region": "us", "environment_id": 1})),
+    ),
+)]
 pub async fn region(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -274,7 +467,25 @@ pub async fn region(
     })))
 }
 
-/// `POST /api/v1/forms/{form_id}/submit`: 204, errors as `{"meta":{"errors":[…]}}`.
+/// Submits a form
+///
+/// Records a form submission: `data` identifies the person (by `email` or `id`) and sets the
+/// attributes it holds. Errors list their messages in `meta.errors`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/forms/{form_id}/submit",
+    tag = docs::TRACK_V1,
+    params(("form_id" = String, Path, description = "The form's id, of your choosing.")),
+    request_body(
+        description = "The form's fields, as JSON or a form.",
+        content = Value,
+        example = json!({"data": {"email": "ann@example.com", "first_name": "Ann"}}),
+    ),
+    responses(
+        (status = 204, description = "Stored."),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+    ),
+)]
 pub async fn submit_form(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::auth::TrackWorkspace;
 use crate::body::decode;
 use crate::error::{Shape, V2ErrorItem};
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
 /// The most errors a 207 lists: a batch of many small bad operations would otherwise get an
@@ -22,7 +23,25 @@ fn v2_error(error: ValidationError) -> ApiError {
     ApiError::invalid(error).with_shape(Shape::V2)
 }
 
-/// `POST /api/v2/entity`.
+/// Applies one entity operation
+///
+/// One operation on a person or an object: `identify`, `delete`, `event`, `page`, `screen`,
+/// `add_device`, `delete_device`, `merge`, `suppress`, `unsuppress`, `add_relationships`,
+/// `delete_relationships`, as Customer.io's Track API v2 takes them.
+#[utoipa::path(
+    post,
+    path = "/api/v2/entity",
+    tag = docs::TRACK_V2,
+    request_body(
+        description = "The operation.",
+        content = Value,
+        example = json!({"type": "person", "action": "identify", "identifiers": {"id": "42"}, "attributes": {"plan": "pro"}}),
+    ),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = "The operation is invalid: `errors` says where and why; nothing was stored.", body = docs::Error),
+    ),
+)]
 pub async fn entity(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
@@ -48,8 +67,29 @@ pub async fn entity(
     Ok(Json(json!({})))
 }
 
-/// `POST /api/v2/batch`: every valid operation is applied (in one transaction); invalid ones are
-/// reported with their index in a 207.
+/// Applies a batch of entity operations
+///
+/// Every valid operation is applied, in one transaction; invalid ones are reported with their
+/// index in a 207 (the first 100, the rest counted in `errors_omitted`).
+#[utoipa::path(
+    post,
+    path = "/api/v2/batch",
+    tag = docs::TRACK_V2,
+    request_body(
+        description = "`batch`: the operations, each as `/api/v2/entity` takes it.",
+        content = Value,
+        example = json!({"batch": [
+            {"type": "person", "action": "identify", "identifiers": {"id": "42"}, "attributes": {"plan": "pro"}},
+            {"type": "person", "action": "event", "identifiers": {"id": "42"}, "name": "purchased", "attributes": {"total": 42}},
+        ]}),
+    ),
+    responses(
+        (status = 200, description = "Every operation was stored: `{}`.", body = Value, example = json!({})),
+        (status = 207, description = "The valid operations were stored; `errors` lists the invalid ones with their `batch_index`.", body = Value,
+         example = json!({"errors": [{"reason": "required", "field": "identifiers", "message": "identifiers is required", "batch_index": 1}]})),
+        (status = 400, description = "The batch itself is invalid (missing, empty, too large); nothing was stored.", body = docs::Error),
+    ),
+)]
 pub async fn batch(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,

@@ -15,8 +15,10 @@ use herald_ingest::operation::{IdentifyInput, PathIdentifier};
 use herald_store::{DeliveryMetric, DeliveryRow};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::IntoParams;
 
 use crate::body::decode;
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
 /// A 1×1 transparent GIF (GIF89a, a two-colour table and a transparency extension): the
@@ -68,12 +70,27 @@ async fn record(state: &AppState, delivery: &DeliveryRow, name: &str, source: &s
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PixelQuery {
+    /// The delivery's token, which only the message carries.
     s: Option<String>,
 }
 
-/// `GET /e/o/{delivery_id}?s=<delivery token>`: the open pixel.
+/// The open pixel
+///
+/// A 1×1 transparent GIF that records the delivery as opened when `s` is the delivery's token.
+/// Every request gets the same image, so the pixel tells nothing about which ids exist or
+/// whether a token was right.
+#[utoipa::path(
+    get,
+    path = "/e/o/{delivery_id}",
+    tag = docs::EMAIL_LINKS,
+    params(("delivery_id" = String, Path, description = docs::DELIVERY_ID), PixelQuery),
+    responses(
+        (status = 200, description = "The image: a 1×1 transparent GIF.", content(("image/gif"))),
+    ),
+)]
 pub async fn open_pixel(
     State(state): State<AppState>,
     Path(delivery_id): Path<String>,
@@ -98,9 +115,12 @@ pub async fn open_pixel(
         .into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ClickQuery {
+    /// The URL the link leads to (required).
     u: Option<String>,
+    /// The link's signature, made when the message was sent (required).
     s: Option<String>,
 }
 
@@ -122,7 +142,20 @@ fn location_value(url: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&encoded).ok()
 }
 
-/// `GET /e/c/{delivery_id}?u=<url>&s=<signature>`: records the click and redirects.
+/// A click link
+///
+/// Records the click and redirects to `u`. The signature is checked first, so the link only
+/// ever leads where Herald itself pointed it in a message.
+#[utoipa::path(
+    get,
+    path = "/e/c/{delivery_id}",
+    tag = docs::EMAIL_LINKS,
+    params(("delivery_id" = String, Path, description = docs::DELIVERY_ID), ClickQuery),
+    responses(
+        (status = 302, description = "Redirects to `u` (`Location`)."),
+        (status = 400, description = "`u` or `s` is missing, the signature does not match, or the URL is not http(s) (`invalid_click_link`).", body = docs::Error),
+    ),
+)]
 pub async fn click(
     State(state): State<AppState>,
     Path(delivery_id): Path<String>,
@@ -257,9 +290,31 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.to_ascii_lowercase().contains("text/html"))
 }
 
-/// `POST /unsubscribe/{delivery_id}` (no authentication). Sets the `unsubscribed` attribute of
-/// the person the delivery went to and, when they unsubscribe, records `unsubscribed` on the
-/// delivery.
+/// Unsubscribes the recipient of a delivery
+///
+/// Sets the `unsubscribed` attribute of the person the delivery went to and, when they
+/// unsubscribe, records `unsubscribed` on the delivery. It takes Customer.io's JSON call
+/// (`{"unsubscribe": true}`, or `false` to resubscribe) or RFC 8058's one-click form
+/// (`List-Unsubscribe=One-Click`, form-encoded or multipart); a one-click form from a browser
+/// (`Accept: text/html`) gets a page back.
+#[utoipa::path(
+    post,
+    path = "/unsubscribe/{delivery_id}",
+    tag = docs::EMAIL_LINKS,
+    params(("delivery_id" = String, Path, description = docs::DELIVERY_ID)),
+    request_body(content(
+        (Value = "application/json", example = json!({"unsubscribe": true})),
+        ("application/x-www-form-urlencoded", example = "List-Unsubscribe=One-Click"),
+        ("multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "Done: `{}`, or a page for a browser.", content(
+            (Value = "application/json", example = json!({})),
+            (String = "text/html"),
+        )),
+        (status = 400, description = "The body is not one of the two forms, or no delivery has this id (`unknown_delivery`).", body = docs::Error),
+    ),
+)]
 pub async fn unsubscribe(
     State(state): State<AppState>,
     Path(delivery_id): Path<String>,
@@ -314,8 +369,20 @@ pub async fn unsubscribe(
     Ok(Json(json!({})).into_response())
 }
 
-/// `GET /unsubscribe/{delivery_id}`: a page with one button that posts the one-click form.
-/// Opening it changes nothing, because mail scanners open every link they see.
+/// The unsubscribe page
+///
+/// A page with one button that posts the one-click form. Opening it changes nothing, because
+/// mail scanners open every link they see.
+#[utoipa::path(
+    get,
+    path = "/unsubscribe/{delivery_id}",
+    tag = docs::EMAIL_LINKS,
+    params(("delivery_id" = String, Path, description = docs::DELIVERY_ID)),
+    responses(
+        (status = 200, description = "The page.", content_type = "text/html", body = String),
+        (status = 404, description = "A page that says the link is unknown.", content_type = "text/html", body = String),
+    ),
+)]
 pub async fn unsubscribe_page(
     State(state): State<AppState>,
     Path(delivery_id): Path<String>,

@@ -22,6 +22,7 @@ use herald_store::CampaignRow;
 use serde_json::{Map, Value, json};
 
 use crate::auth::AppWorkspace;
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -293,7 +294,25 @@ async fn send(
     Ok(Json(answer))
 }
 
-/// `POST /v1/send/email`.
+/// Sends a transactional email
+///
+/// Sends the transactional message `transactional_message_id` (its id or name; it must be
+/// started), or without one an email written whole by the request (`to`, `from`, `subject`,
+/// `body`), to the person `identifiers` names, created if they do not exist yet.
+/// `message_data` is Liquid's `trigger`; `send_at` (unix seconds) sends later. What Herald
+/// cannot honour (attachments, `cc`, `bcc`, …) is refused with a 400 and nothing is sent.
+#[utoipa::path(
+    post,
+    path = "/v1/send/email",
+    tag = docs::APP_TRANSACTIONAL,
+    request_body(content = Value, description = "The send request.", example = json!({"transactional_message_id": 3, "identifiers": {"email": "ann@example.com"}, "message_data": {"order_id": 42}})),
+    responses(
+        (status = 200, description = "Queued: the delivery's id at once.", body = Value,
+         example = json!({"delivery_id": "01J8ZQ3V9YH0C5XW7M2D4K6F1B", "queued_at": 1700000000})),
+        (status = 400, description = "The request is invalid or asks for what Herald cannot send; the message names the field. Nothing was sent.", body = docs::Error),
+        (status = 404, description = "No transactional message has this `transactional_message_id`.", body = docs::Error),
+    ),
+)]
 pub async fn send_email(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -302,7 +321,23 @@ pub async fn send_email(
     send(&state, workspace_id, Channel::Email, &body).await
 }
 
-/// `POST /v1/send/push`.
+/// Sends a transactional push
+///
+/// Sends the push message `transactional_message_id` to the devices of the person
+/// `identifiers` names; `title`, `message`, `image_url`, `link` and `custom_data` replace the
+/// message's own, and `custom_device` saves a device first.
+#[utoipa::path(
+    post,
+    path = "/v1/send/push",
+    tag = docs::APP_TRANSACTIONAL,
+    request_body(content = Value, description = "The send request.", example = json!({"transactional_message_id": 3, "identifiers": {"email": "ann@example.com"}, "message_data": {"order_id": 42}})),
+    responses(
+        (status = 200, description = "Queued: the delivery's id at once.", body = Value,
+         example = json!({"delivery_id": "01J8ZQ3V9YH0C5XW7M2D4K6F1B", "queued_at": 1700000000})),
+        (status = 400, description = "The request is invalid or asks for what Herald cannot send; the message names the field. Nothing was sent.", body = docs::Error),
+        (status = 404, description = "No transactional message has this `transactional_message_id`.", body = docs::Error),
+    ),
+)]
 pub async fn send_push(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -334,7 +369,15 @@ fn message_json(row: &CampaignRow) -> Value {
     })
 }
 
-/// `GET /v1/transactional`.
+/// Lists the transactional messages
+#[utoipa::path(
+    get,
+    path = "/v1/transactional",
+    tag = docs::APP_TRANSACTIONAL,
+    responses(
+        (status = 200, description = "`messages`: the campaigns with the trigger `{\"transactional\": {}}`.", body = Value),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -348,7 +391,17 @@ pub async fn list(
     Ok(Json(json!({"messages": messages})))
 }
 
-/// `GET /v1/transactional/{id}`.
+/// Reads a transactional message
+#[utoipa::path(
+    get,
+    path = "/v1/transactional/{id}",
+    tag = docs::APP_TRANSACTIONAL,
+    params(("id" = String, Path, description = docs::TRANSACTIONAL_ID)),
+    responses(
+        (status = 200, description = "`message`.", body = Value),
+        (status = 404, description = "No transactional message has this id in the key's workspace.", body = docs::Error),
+    ),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -431,7 +484,19 @@ pub(crate) async fn transactional_row(
     }
 }
 
-/// `GET /v1/transactional/{id}/contents`.
+/// Reads a transactional message's content
+///
+/// Its one content (Herald keeps no languages).
+#[utoipa::path(
+    get,
+    path = "/v1/transactional/{id}/contents",
+    tag = docs::APP_TRANSACTIONAL,
+    params(("id" = String, Path, description = docs::TRANSACTIONAL_ID)),
+    responses(
+        (status = 200, description = "`contents`: one content.", body = Value),
+        (status = 404, description = "No transactional message has this id in the key's workspace.", body = docs::Error),
+    ),
+)]
 pub async fn contents(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -441,8 +506,23 @@ pub async fn contents(
     Ok(Json(json!({"contents": [content_json(&row)]})))
 }
 
-/// `PUT /v1/transactional/{id}/content/{content_id}`: replaces the step's `body`, `subject`
-/// and `recipient` (`to`); the fields Herald does not keep are refused when they say something.
+/// Changes a transactional message's content
+///
+/// Replaces the step's `body`, `subject` and `recipient` (`to`); the fields Herald does not
+/// keep are refused when they say something.
+#[utoipa::path(
+    put,
+    path = "/v1/transactional/{id}/content/{content_id}",
+    tag = docs::APP_TRANSACTIONAL,
+    params(("id" = String, Path, description = docs::TRANSACTIONAL_ID), ("content_id" = String, Path, description = "The content's id: `1`, the one content.")),
+    request_body(content = Value, description = "The fields to change.",
+        example = json!({"subject": "Your receipt", "body": "<p>Thanks, {{ customer.first_name }}</p>"})),
+    responses(
+        (status = 200, description = "The content as changed.", body = Value),
+        (status = 400, description = "A field is invalid or one Herald does not keep; the message names it.", body = docs::Error),
+        (status = 404, description = "No such message, or no such content.", body = docs::Error),
+    ),
+)]
 pub async fn update_content(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

@@ -8,18 +8,25 @@ use axum::extract::{Path, Query, State};
 use herald_store::{DeliveryQuery, DeliveryStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
 
 use crate::auth::AppWorkspace;
 use crate::customer_messages::{cursor_of, message_json, parse_cursor};
 use crate::deliveries::{DEFAULT_LIMIT, MAX_LIMIT, metrics_json, people_of};
+use crate::openapi::docs;
 use crate::transactional::transactional_row;
 use crate::{ApiError, AppState, paging};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
+    /// How many messages a page holds: 50 by default, at most 1000.
     limit: Option<String>,
+    /// The cursor of the page to read: the `next` of the previous page.
     start: Option<String>,
+    /// `failed` or `attempted` (tried and waiting for a retry); other states are refused.
     state: Option<String>,
+    /// Refused when given: read each message's `metrics` instead.
     metric: Option<String>,
 }
 
@@ -39,8 +46,20 @@ fn state_filter(state: Option<&str>) -> Result<Option<DeliveryStatus>, ApiError>
     }
 }
 
-/// `GET /v1/transactional/{id}/deliveries`: `{"deliveries": […], "next": "<cursor or empty>"}`,
-/// newest first.
+/// Lists what a transactional message sent
+///
+/// Its messages, newest first, in the shape of `GET /v1/customers/{id}/messages`.
+#[utoipa::path(
+    get,
+    path = "/v1/transactional/{id}/deliveries",
+    tag = docs::APP_TRANSACTIONAL,
+    params(("id" = String, Path, description = docs::TRANSACTIONAL_ID), DeliveriesQuery),
+    responses(
+        (status = 200, description = "`deliveries` and the `next` cursor (empty on the last page).", body = Value),
+        (status = 400, description = docs::BAD_QUERY, body = docs::Error),
+        (status = 404, description = "No transactional message has this id in the key's workspace.", body = docs::Error),
+    ),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,
@@ -101,7 +120,20 @@ pub async fn deliveries(
     Ok(Json(json!({"deliveries": deliveries, "next": next})))
 }
 
-/// `GET /v1/transactional/{id}/metrics`: the message's totals, as a campaign's metrics are.
+/// Counts a transactional message's outcomes
+///
+/// The message's totals, as a campaign's metrics are.
+#[utoipa::path(
+    get,
+    path = "/v1/transactional/{id}/metrics",
+    tag = docs::APP_TRANSACTIONAL,
+    params(("id" = String, Path, description = docs::TRANSACTIONAL_ID)),
+    responses(
+        (status = 200, description = "The counts.", body = Value,
+         example = json!({"transactional_message_id": 3, "metrics": {"sent": 40, "failed": 0, "opened": 22}})),
+        (status = 404, description = "No transactional message has this id in the key's workspace.", body = docs::Error),
+    ),
+)]
 pub async fn metrics(
     State(state): State<AppState>,
     AppWorkspace(workspace_id): AppWorkspace,

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::{input, site};
 use crate::body::decode;
+use crate::openapi::docs;
 use crate::{ApiError, AppState};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -40,7 +41,26 @@ async fn submit(state: &AppState, workspace_id: WorkspaceId, operation: Operatio
     Ok(Json(json!({})))
 }
 
-/// `POST /api/v1/browser/{site_id}/identify`.
+/// Identifies the visitor (track.js)
+///
+/// Sets attributes on a person from a web page, and attaches the visitor's anonymous events
+/// to them. No credentials but the public site id; `cio_` identifiers and message-routing data
+/// are refused. The body may be sent as `text/plain` JSON, which needs no preflight.
+#[utoipa::path(
+    post,
+    path = "/api/v1/browser/{site_id}/identify",
+    tag = docs::BROWSER,
+    params(("site_id" = String, Path, description = docs::SITE_ID)),
+    request_body(content = Value, description = "`id` (or `email`), optionally `anonymous_id`, and the attributes.",
+        example = json!({"id": "42", "anonymous_id": "a4e1c2", "email": "ann@example.com", "plan": "pro"})),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+        (status = 403, description = "The page's origin is not one of the allowed origins; nothing was written.", body = docs::Error),
+        (status = 404, description = "No workspace has this site id.", body = docs::Error),
+        (status = 429, description = "Over the per-address or per-site limit; `Retry-After` says when to retry.", body = docs::Error),
+    ),
+)]
 pub async fn identify(
     State(state): State<AppState>,
     Path(site_id): Path<String>,
@@ -52,7 +72,27 @@ pub async fn identify(
     submit(&state, workspace_id, operation).await
 }
 
-/// `POST /api/v1/browser/{site_id}/events`: events and page views.
+/// Tracks an event or a page view (track.js)
+///
+/// Records an event or a page view of a person or an anonymous visitor from a web page. An
+/// event may say `"age": <seconds since the call>` instead of a timestamp, so a queued event
+/// keeps its time without trusting the browser's clock; an `id` (a ULID) makes a retry count
+/// once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/browser/{site_id}/events",
+    tag = docs::BROWSER,
+    params(("site_id" = String, Path, description = docs::SITE_ID)),
+    request_body(content = Value, description = "The event: `customer_id` or `anonymous_id`, `name`, `type`, `data`, and `timestamp` or `age`.",
+        example = json!({"anonymous_id": "a4e1c2", "type": "page", "name": "https://example.com/pricing", "age": 2, "id": "01J8ZQ3V9YH0C5XW7M2D4K6F1B"})),
+    responses(
+        (status = 200, description = docs::STORED, body = Value, example = json!({})),
+        (status = 400, description = docs::INVALID, body = docs::Error),
+        (status = 403, description = "The page's origin is not one of the allowed origins; nothing was written.", body = docs::Error),
+        (status = 404, description = "No workspace has this site id.", body = docs::Error),
+        (status = 429, description = "Over the per-address or per-site limit; `Retry-After` says when to retry.", body = docs::Error),
+    ),
+)]
 pub async fn events(
     State(state): State<AppState>,
     Path(site_id): Path<String>,

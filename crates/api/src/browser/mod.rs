@@ -11,13 +11,13 @@ mod site;
 
 use std::net::IpAddr;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::Method;
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use herald_domain::{UnixSeconds, WorkspaceId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use settings::{AllowedOrigins, BrowserSettings, RateLimit};
 
@@ -67,20 +67,16 @@ impl Browser {
     }
 }
 
-/// The browser routes, behind their CORS and per-address guard.
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/browser/{site_id}/identify",
-            post(handlers::identify),
-        )
-        .route("/api/v1/browser/{site_id}/events", post(handlers::events))
-        .layer(middleware::from_fn_with_state(state, guard))
+/// The browser routes. `routes.rs` puts them behind [`guard`], which needs the server's state.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::identify))
+        .routes(routes!(handlers::events))
 }
 
 /// Checks the origin, answers preflights, applies the per-address limit, and adds the CORS
 /// headers to every answer of an allowed origin, errors included.
-async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let browser = state.browser();
     let origin = match cors::allow_origin(&browser.settings.allowed_origins, request.headers()) {
         Ok(origin) => origin,

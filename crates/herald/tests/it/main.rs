@@ -27,6 +27,7 @@ mod nodes;
 mod objects;
 mod objects_campaigns;
 mod objects_liquid;
+mod openapi;
 mod overload;
 mod pipelines;
 mod receiver;
