@@ -7,9 +7,9 @@
 //! 2026-01-01 00:00 UTC and webhooks allowed to reach this machine. The server's first start
 //! prints the workspace's keys, which become `$SITE_ID`, `$API_KEY`, `$APP_KEY` and
 //! `$WRITE_KEY`; `$HERALD` is its address, and a webhook receiver stands where the pages have
-//! readers start one (`http://127.0.0.1:9000`). Then every
-//! step of the page runs in order (see `markdown.rs` for the convention and `compare.rs` for
-//! the placeholders), and the first answer that differs fails the test with the page's line.
+//! readers start one (`http://127.0.0.1:9000`). Then every step of the page runs in order (see
+//! `markdown.rs` for the convention and `compare.rs` for the placeholders), and the first answer
+//! that differs fails the test with the page's line.
 
 mod compare;
 mod links;
@@ -106,11 +106,11 @@ impl Run {
     /// Runs one shell block with the page's variables and the state earlier blocks left; the
     /// `herald` on its PATH is the binary under test, on the suite's backend.
     async fn run(&self, line: usize, script: &str) -> String {
-        // Every variable and function a block sets is kept for the next (`set -a`), as in a
-        // reader's shell;
-        // the server's address is set again after, since a restart may move it.
-        // The pages' receiver address is this run's receiver.
+        // The pages' receiver address stands for this run's receiver.
         let script = script.replace(SHOWN_RECEIVER, &self.receiver.base_url);
+        // `set -a` exports every variable a block sets, and the state file keeps them and the
+        // block's functions for the next block, as a reader's shell would. `$HERALD` is set
+        // after the state is read, since a restart may have moved the server.
         let wrapped = format!(
             "set -a\n. \"$DOCTEST_STATE\"\nHERALD={herald}\nset -eo pipefail\n{script}\n{{ export -p | grep -Ev '^declare -[a-zA-Z]*r'; declare -f; }} > \"$DOCTEST_STATE\"\n",
             herald = self.server.base_url,
