@@ -1,6 +1,6 @@
 //! Reads a documentation page into the steps its tested examples make.
 //!
-//! The convention (ARCHITECTURE.md's "Testing" names it for writers of pages):
+//! The convention (ARCHITECTURE.md's "User documentation" states it for writers of pages):
 //!
 //! - A fenced block whose info string is `sh test` holds shell commands, run in order with bash.
 //! - The fenced block right after it (only blank lines between) is its expected output: a `json`
