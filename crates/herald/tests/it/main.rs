@@ -14,6 +14,7 @@ mod customer_search;
 mod database;
 mod delivery;
 mod dev_clock;
+mod docs_examples;
 mod durability;
 mod health;
 mod helpers;
