@@ -183,6 +183,10 @@ const TEST_HEADER: &str = "X-Herald-Test";
 
 async fn run_loop(inner: Arc<Inner>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
+    // For /metrics: the runs due at the last look (counted up to one batch) and those in
+    // flight, the delivery queue as this dispatcher sees it.
+    let due_depth = metrics::gauge!("herald_delivery_queue_depth", "state" => "due");
+    let in_flight_depth = metrics::gauge!("herald_delivery_queue_depth", "state" => "in_flight");
     loop {
         let now = inner.clock.now();
         let skip: Vec<RunId> = match inner.in_flight.lock() {
@@ -200,6 +204,10 @@ async fn run_loop(inner: Arc<Inner>) {
                 Vec::new()
             }
         };
+        due_depth.set(due.len() as f64);
+        if let Ok(set) = inner.in_flight.lock() {
+            in_flight_depth.set(set.len() as f64);
+        }
         let mut started = 0;
         for run in claim(&inner, due).await {
             let Ok(permit) = permits.clone().acquire_owned().await else {

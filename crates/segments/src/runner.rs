@@ -144,6 +144,10 @@ pub(crate) struct Runner {
     disowned: bool,
     /// The node's name in the leases, for an engine that follows the store.
     node: String,
+    /// What `/metrics` shows of the engine: how late its most overdue deadline is, and how long
+    /// segments take to build.
+    deadline_lag: metrics::Gauge,
+    build_seconds: metrics::Histogram,
 }
 
 impl Runner {
@@ -177,6 +181,8 @@ impl Runner {
             disowned: false,
             node: String::new(),
             wake: None,
+            deadline_lag: metrics::gauge!("herald_segment_engine_deadline_lag_seconds"),
+            build_seconds: metrics::histogram!("herald_segment_build_seconds"),
         }
     }
 
@@ -948,6 +954,7 @@ impl Runner {
         if manual {
             return;
         }
+        self.build_seconds.record(built.as_secs_f64());
         self.persist(segment.workspace_id, &changes);
         tracing::info!(
             segment = segment.id.get(),
@@ -990,6 +997,13 @@ impl Runner {
         let now = self.clock.now();
         let mut behind = false;
         let mut changes = Vec::new();
+        let overdue = self
+            .engines
+            .values()
+            .filter_map(Engine::earliest_due)
+            .min()
+            .map_or(0, |due| (now - due).max(0));
+        self.deadline_lag.set(overdue as f64);
         for (workspace_id, engine) in &mut self.engines {
             if engine.earliest_due().is_none_or(|due| due > now) {
                 continue;

@@ -47,15 +47,26 @@ pub(crate) fn spawn(path: &Path, synchronous: Synchronous) -> Result<mpsc::Sende
         .spawn(move || {
             let mut rounds = 0_u32;
             let mut restart_due = false;
+            // For /metrics: the WAL's size once a second, and how long each `RESTART` (the
+            // checkpoint that holds the write lock) took.
+            let wal_bytes = metrics::gauge!("herald_sqlite_wal_bytes");
+            let restart_seconds = metrics::histogram!("herald_sqlite_checkpoint_seconds");
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(PASSIVE_EVERY) {
                 rounds = rounds.wrapping_add(1);
                 restart_due |= rounds.is_multiple_of(RESTART_EVERY);
+                if rounds.is_multiple_of(RESTART_EVERY)
+                    && let Ok(metadata) = std::fs::metadata(&files[1])
+                {
+                    wal_bytes.set(metadata.len() as f64);
+                }
                 let passive = checkpoint(&connection, "PASSIVE");
                 if restart_due
                     && passive.is_some_and(|passive| catch_up(&connection, &files, &passive))
                 {
+                    let began = std::time::Instant::now();
                     restart_due = !checkpoint(&connection, "RESTART")
                         .is_some_and(|restart| restart.caught_up());
+                    restart_seconds.record(began.elapsed().as_secs_f64());
                 }
             }
         })

@@ -115,6 +115,10 @@ impl Background {
     fn is_empty(&self) -> bool {
         self.jobs.lock().map_or(true, |jobs| jobs.is_empty())
     }
+
+    fn len(&self) -> usize {
+        self.jobs.lock().map_or(0, |jobs| jobs.len())
+    }
 }
 
 /// Starts the writer thread (named `name`); returns its queues.
@@ -144,6 +148,7 @@ fn writer_loop<C: Committer>(
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut background_ran = Instant::now();
+    let recorded = Recorded::new();
     loop {
         // Sleep only when there is no background work either.
         if background.is_empty() {
@@ -168,6 +173,7 @@ fn writer_loop<C: Committer>(
             batch.push(job);
             let began = Instant::now();
             committer.commit(&mut batch);
+            recorded.commit(began, &receiver, background);
             background_ran = Instant::now();
             pause(&receiver, began.elapsed());
             continue;
@@ -178,7 +184,9 @@ fn writer_loop<C: Committer>(
             batch.push(job);
             background_ran = Instant::now();
         }
+        let began = Instant::now();
         committer.commit(&mut batch);
+        recorded.commit(began, &receiver, background);
     }
     // The foreground queue closed; finish what the background still holds.
     while let Some(job) = background.pop() {
@@ -186,6 +194,30 @@ fn writer_loop<C: Committer>(
         committer.commit(&mut batch);
     }
     committer.stopped();
+}
+
+/// What the writer tells `/metrics`: each transaction's commit time, and after it how many
+/// jobs wait in each queue (the foreground's, acknowledged writes, and the background's).
+struct Recorded {
+    commit_seconds: metrics::Histogram,
+    foreground_depth: metrics::Gauge,
+    background_depth: metrics::Gauge,
+}
+
+impl Recorded {
+    fn new() -> Self {
+        Self {
+            commit_seconds: metrics::histogram!("herald_store_commit_seconds"),
+            foreground_depth: metrics::gauge!("herald_store_write_queue_depth", "queue" => "foreground"),
+            background_depth: metrics::gauge!("herald_store_write_queue_depth", "queue" => "background"),
+        }
+    }
+
+    fn commit(&self, began: Instant, receiver: &mpsc::Receiver<WriteJob>, background: &Background) {
+        self.commit_seconds.record(began.elapsed().as_secs_f64());
+        self.foreground_depth.set(receiver.len() as f64);
+        self.background_depth.set(background.len() as f64);
+    }
 }
 
 /// Waits for `length` after a background transaction, or until a foreground job arrives: a

@@ -105,6 +105,39 @@ async fn metrics_parse_and_move_when_events_arrive() {
     );
     assert!(after["herald_process_resident_memory_bytes"] > 1_000_000.0);
     assert_eq!(after["herald_segment_engine_loaded"], 1.0);
+
+    // The writer, the segment engine and the dispatcher report what they hold.
+    crate::segments::create_segment(&app, Some(json!({"event": {"name": "login"}}))).await;
+    let on_sqlite = crate::helpers::postgres_for(&app.server.data_dir).is_none();
+    let mut inner = scrape(&app.client, &app.url("/metrics")).await;
+    for _ in 0..200 {
+        let wal = !on_sqlite || inner.contains_key("herald_sqlite_wal_bytes");
+        if wal && inner.contains_key("herald_segment_build_seconds_count") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        inner = scrape(&app.client, &app.url("/metrics")).await;
+    }
+    assert!(
+        inner["herald_store_commit_seconds_count"] >= 4.0,
+        "{inner:?}"
+    );
+    for series in [
+        "herald_store_write_queue_depth{queue=\"foreground\"}",
+        "herald_store_write_queue_depth{queue=\"background\"}",
+        "herald_segment_engine_deadline_lag_seconds",
+        "herald_delivery_queue_depth{state=\"due\"}",
+        "herald_delivery_queue_depth{state=\"in_flight\"}",
+    ] {
+        assert!(inner.contains_key(series), "{series} in {inner:?}");
+    }
+    assert_eq!(
+        inner["herald_segment_build_seconds_count"], 1.0,
+        "{inner:?}"
+    );
+    if on_sqlite {
+        assert!(inner.contains_key("herald_sqlite_checkpoint_seconds_count"));
+    }
 }
 
 #[tokio::test]
