@@ -310,6 +310,10 @@ pub struct ServeArgs {
     /// [default: keep every event].
     #[arg(long, env = "HERALD_RETENTION_DAYS", value_name = "DAYS")]
     pub retention_days: Option<u32>,
+    /// How long SIGTERM or SIGINT waits for requests in progress to finish before the server
+    /// stops anyway; the writer then still commits what it acknowledged [default: 30s].
+    #[arg(long, env = "HERALD_SHUTDOWN_TIMEOUT")]
+    pub shutdown_timeout: Option<String>,
     /// How often the retention setting looks for events to drop, e.g. `1h` [default: 1h].
     #[arg(long, env = "HERALD_RETENTION_EVERY", requires = "retention_days")]
     pub retention_every: Option<String>,

@@ -49,6 +49,7 @@ pub struct FileConfig {
     pub log_requests: Option<bool>,
     pub retention_days: Option<u32>,
     pub retention_every: Option<String>,
+    pub shutdown_timeout: Option<String>,
 }
 
 impl FileConfig {
@@ -93,6 +94,8 @@ pub struct Settings {
     pub log_requests: bool,
     /// Events older than this many days are dropped, checked this often; `None` keeps all.
     pub retention: Option<(u32, Duration)>,
+    /// How long a stop waits for requests in progress.
+    pub shutdown_timeout: Duration,
 }
 
 /// How campaign messages leave.
@@ -283,6 +286,11 @@ impl Settings {
                 Some((days, every))
             }
         };
+        let shutdown_timeout = match args.shutdown_timeout.or(file.shutdown_timeout) {
+            Some(text) => parse_duration(&text)
+                .map_err(|error| anyhow::anyhow!("shutdown_timeout: {error}"))?,
+            None => DEFAULT_SHUTDOWN_TIMEOUT,
+        };
         let cluster = args.cluster || file.cluster.unwrap_or(false);
         if cluster && store.postgres.is_none() {
             anyhow::bail!(
@@ -304,6 +312,7 @@ impl Settings {
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             log_requests: args.log_requests || file.log_requests.unwrap_or(false),
             retention,
+            shutdown_timeout,
         })
     }
 
@@ -340,6 +349,8 @@ const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(75);
 /// events takes a few seconds of the engine's thread (docs/benchmarks.md), and a restart then
 /// catches up from at most five minutes of the engine log.
 const DEFAULT_ENGINE_IMAGE_EVERY: Duration = Duration::from_secs(300);
+/// How long a stop waits for requests in progress before it gives up on them.
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the retention setting looks for events to drop.
 const DEFAULT_RETENTION_EVERY: Duration = Duration::from_secs(3600);
 

@@ -193,6 +193,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         router,
         settings.connections,
         shutdown_signal(),
+        settings.shutdown_timeout,
     )
     .await;
     // The next start then reads the image and little of the log.

@@ -20,17 +20,15 @@ use tower::{Layer, ServiceExt};
 pub use watched::Deadlines;
 use watched::{Activity, Watched};
 
-/// How long shutting down waits for requests in progress before it gives up on them.
-const DRAIN: Duration = Duration::from_secs(30);
-
 /// Serves `router` on every connection `listener` accepts until `shutdown` resolves, then stops
-/// accepting and lets the requests in progress finish.
+/// accepting and lets the requests in progress finish, for at most `drain`.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     router: Router,
     deadlines: Deadlines,
     shutdown: impl std::future::Future<Output = ()>,
+    drain: Duration,
 ) {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -68,11 +66,11 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
+    if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("requests still in progress after {DRAIN:?}; stopping anyway");
+        tracing::warn!("requests still in progress after {drain:?}; stopping anyway");
     }
 }
 

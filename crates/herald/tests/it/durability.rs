@@ -1,5 +1,5 @@
 //! A 2xx means committed: `kill -9` during sustained concurrent ingest loses no acknowledged
-//! event, and stores none twice.
+//! event, and stores none twice; SIGTERM stops the server gracefully, with the same outcome.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -11,10 +11,13 @@ use crate::helpers::{Server, TestApp};
 
 const WRITERS: usize = 24;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_during_ingest_loses_no_acknowledged_event() {
-    let mut app = TestApp::spawn().await;
-    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+/// Starts writers that send events (single, and v2 batches of ten) as fast as the server
+/// takes them, each recording the ids of the events acknowledged with a 200, until a request
+/// fails because the server went away.
+fn start_writers(
+    app: &TestApp,
+    acknowledged: &Arc<Mutex<Vec<String>>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut writers = Vec::new();
     for writer in 0..WRITERS {
         let client = reqwest::Client::builder()
@@ -52,6 +55,14 @@ async fn kill_9_during_ingest_loses_no_acknowledged_event() {
             }
         }));
     }
+    writers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_ingest_loses_no_acknowledged_event() {
+    let mut app = TestApp::spawn().await;
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let writers = start_writers(&app, &acknowledged);
     // Let ingest run, then kill the server while requests are in flight.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let before_kill = acknowledged.lock().unwrap().len();
@@ -67,25 +78,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_event() {
 
     let data_dir = app.server.data_dir.clone();
     app.server = Server::start(&data_dir, &[]);
-    let stored = app.all_activities("&type=event").await;
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for activity in &stored {
-        *counts
-            .entry(activity["event_id"].as_str().unwrap().to_owned())
-            .or_default() += 1;
-    }
-    let missing: Vec<_> = acknowledged
-        .iter()
-        .filter(|id| !counts.contains_key(*id))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged events lost, e.g. {:?}",
-        missing.len(),
-        missing.first()
-    );
-    let duplicated: Vec<_> = counts.iter().filter(|(_, count)| **count > 1).collect();
-    assert!(duplicated.is_empty(), "events stored twice: {duplicated:?}");
+    let stored = assert_stored_once(&app, &acknowledged).await;
 
     // A client that retries after the crash does not create duplicates either.
     let retried: HashSet<_> = acknowledged.iter().take(50).cloned().collect();
@@ -107,6 +100,65 @@ async fn kill_9_during_ingest_loses_no_acknowledged_event() {
     );
     eprintln!(
         "durability: {} acknowledged, {} stored after kill -9",
+        acknowledged.len(),
+        stored.len()
+    );
+}
+
+/// Checks that every acknowledged event is stored, and none twice; returns what is stored.
+async fn assert_stored_once(app: &TestApp, acknowledged: &[String]) -> Vec<serde_json::Value> {
+    let stored = app.all_activities("&type=event").await;
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for activity in &stored {
+        *counts
+            .entry(activity["event_id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !counts.contains_key(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events lost, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+    let duplicated: Vec<_> = counts.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(duplicated.is_empty(), "events stored twice: {duplicated:?}");
+
+    stored
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_ingest_finishes_what_is_in_flight_and_loses_nothing() {
+    let mut app = TestApp::spawn_with(&["--shutdown-timeout=20s"]).await;
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let writers = start_writers(&app, &acknowledged);
+    // Stopped once ingest is in full swing.
+    let started = std::time::Instant::now();
+    while acknowledged.lock().unwrap().len() < 100 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "ingest never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A graceful stop: the requests in flight are answered, the writer commits what it
+    // acknowledged, and the process exits with success.
+    app.server.stop();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let refused = reqwest::Client::new().get(app.url("/healthz")).send().await;
+    assert!(refused.is_err(), "the stopped server no longer accepts");
+
+    let data_dir = app.server.data_dir.clone();
+    app.server = Server::start(&data_dir, &[]);
+    let stored = assert_stored_once(&app, &acknowledged).await;
+    eprintln!(
+        "SIGTERM: {} acknowledged, {} stored",
         acknowledged.len(),
         stored.len()
     );
