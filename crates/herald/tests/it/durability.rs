@@ -27,7 +27,7 @@ fn start_writers(
         let url = app.url(&format!("/api/v1/customers/person-{writer}/events"));
         let batch_url = app.url("/api/v2/batch");
         let (site, key) = (app.workspace.site_id.clone(), app.workspace.api_key.clone());
-        let acknowledged = Arc::clone(&acknowledged);
+        let acknowledged = Arc::clone(acknowledged);
         writers.push(tokio::spawn(async move {
             loop {
                 // Every third writer sends v2 batches of ten events; the others single events.
