@@ -28,6 +28,8 @@ mod queries;
 mod readers;
 mod segments;
 mod session;
+mod workspace_keys;
+mod workspace_purge;
 mod workspaces;
 mod writer;
 
