@@ -23,6 +23,8 @@ mod deliveries;
 mod error;
 mod health;
 mod intake;
+mod keys;
+pub use keys::{KEYS_CHECKED_EVERY, watch_keys};
 mod objects;
 mod paging;
 mod pipelines;

@@ -13,6 +13,8 @@ mod store_location;
 mod tls;
 mod user;
 mod workspace;
+mod workspace_delete;
+mod workspace_rotate;
 
 use clap::Parser;
 

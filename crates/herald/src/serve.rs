@@ -124,6 +124,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::new(ingest, segments.clone(), runtime, info)
         .with_browser(settings.browser.clone())
         .with_intake(settings.intake.clone());
+    // Keys rotated and workspaces deleted by other processes reach this server (`keys.rs`).
+    herald_api::watch_keys(state.clone());
     let ui = herald_ui::UiState::new(
         store.clone(),
         clock.clone(),
