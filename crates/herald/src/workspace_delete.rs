@@ -86,17 +86,21 @@ pub fn confirm(store: &StoreHandle, workspace: &Workspace) -> anyhow::Result<()>
     }
     print!("Type the workspace's name to delete it: ");
     std::io::stdout().flush().ok();
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
     anyhow::ensure!(
-        answer.trim_end_matches(['\r', '\n']) == workspace.name,
+        typed_name(&mut stdin.lock(), &workspace.name)?,
         "not deleted: the name typed is not {:?}",
         workspace.name
     );
     Ok(())
+}
+
+/// Reads a line and tells whether it is `name`, exactly.
+fn typed_name(input: &mut dyn BufRead, name: &str) -> anyhow::Result<bool> {
+    let mut answer = String::new();
+    input
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(answer.trim_end_matches(['\r', '\n']) == name)
 }
 
 /// Counts by table, those with none left out.
@@ -183,5 +187,22 @@ pub fn print(deleted: &Deleted) {
     }
     for (table, rows) in &deleted.removed {
         println!("  {table}: {rows} rows");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_name;
+
+    #[test]
+    fn only_the_exact_name_confirms() {
+        let typed = |input: &str| typed_name(&mut input.as_bytes(), "Shop").unwrap();
+        assert!(typed("Shop\n"));
+        assert!(typed("Shop\r\n"));
+        assert!(typed("Shop"));
+        assert!(!typed("shop\n"));
+        assert!(!typed(" Shop\n"));
+        assert!(!typed("y\n"));
+        assert!(!typed(""));
     }
 }

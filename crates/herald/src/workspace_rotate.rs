@@ -133,9 +133,9 @@ fn humantime(grace: Duration) -> String {
     let seconds = grace.as_secs();
     if seconds == 0 {
         format!("{}ms", grace.as_millis())
-    } else if seconds % 3600 == 0 {
+    } else if seconds.is_multiple_of(3600) {
         format!("{}h", seconds / 3600)
-    } else if seconds % 60 == 0 {
+    } else if seconds.is_multiple_of(60) {
         format!("{}m", seconds / 60)
     } else {
         format!("{seconds}s")

@@ -2,15 +2,22 @@
 //! server takes both without a restart.
 
 use std::path::Path;
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Server, TestApp, Workspace, create_workspace, herald};
+use crate::helpers::{Server, TestApp, Workspace, create_workspace, create_workspace_with, herald};
+use crate::nodes::{herald_on, schema};
 
 /// Runs `herald workspace rotate-key test --<kind> --grace <grace> --json`; returns the new key
 /// and the old key's expiry.
 fn rotate(data_dir: &Path, kind: &str, grace: &str) -> (String, i64) {
-    let output = herald(data_dir)
+    rotate_with(herald(data_dir), data_dir, kind, grace)
+}
+
+/// `rotate` with `command`'s backend.
+fn rotate_with(mut command: Command, data_dir: &Path, kind: &str, grace: &str) -> (String, i64) {
+    let output = command
         .args([
             "workspace",
             "rotate-key",
@@ -460,4 +467,51 @@ async fn a_deleted_workspace_is_refused_at_once_and_the_others_are_untouched() {
         "the deleted workspace's keys after a restart",
     )
     .await;
+}
+
+#[tokio::test]
+async fn every_server_of_a_cluster_takes_rotations_and_deletions_made_beside_it() {
+    // Several servers on one PostgreSQL schema, whatever backend the rest of the suite runs on
+    // (as `nodes.rs`); the commands run from a machine of their own (another data dir).
+    let (url, schema) = schema();
+    let command_dir = tempfile::tempdir().expect("a temporary dir");
+    let test = create_workspace_with(herald_on(&url, &schema), command_dir.path(), "test");
+    let other = create_workspace_with(herald_on(&url, &schema), command_dir.path(), "other");
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().expect("a temporary dir");
+        let server = Server::start_with(herald_on(&url, &schema), dir.path(), &["--cluster"]);
+        nodes.push(TestApp::on(server, test.clone(), dir));
+    }
+    let (old, others) = (Keys::from(&test), Keys::from(&other));
+    for node in &nodes {
+        all_answer(node, &old, 200, "before the rotation").await;
+        all_answer(node, &others, 200, "the other workspace").await;
+    }
+    let (app_key, _) = rotate_with(herald_on(&url, &schema), command_dir.path(), "--app", "0s");
+    let new = Keys {
+        app: app_key,
+        ..old.clone()
+    };
+    for node in &nodes {
+        let (status, body) = app_get(node, &old, "/v1/customers/ann/attributes").await;
+        assert_eq!(status, 401, "{body}");
+        assert!(says_rotated(&body), "{body}");
+        all_answer(node, &new, 200, "the new key on every node").await;
+    }
+
+    let deleted = herald_on(&url, &schema)
+        .args(["workspace", "delete", "other", "--yes", "--data-dir"])
+        .arg(command_dir.path())
+        .output()
+        .expect("herald runs");
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    for node in &nodes {
+        all_answer(node, &others, 401, "the deleted workspace on every node").await;
+        all_answer(node, &new, 200, "the workspace kept, on every node").await;
+    }
 }
