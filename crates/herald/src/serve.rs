@@ -242,11 +242,16 @@ async fn first_workspace(
     sealer: Arc<KeySealer>,
     now: i64,
 ) -> anyhow::Result<()> {
+    // A workspace whose deletion was interrupted still holds its name: the store is not new.
     let existing = store
-        .read(|reader| reader.workspaces())
+        .read(|reader| {
+            Ok::<_, herald_store::StoreError>(
+                reader.workspaces()?.len() + reader.deleted_workspaces()?.len(),
+            )
+        })
         .await
         .context("cannot list workspaces")?;
-    if !existing.is_empty() {
+    if existing > 0 {
         return Ok(());
     }
     let store = store.clone();
