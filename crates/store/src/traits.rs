@@ -535,9 +535,9 @@ pub trait StoreTx: StoreRead {
         workspace_id: WorkspaceId,
         sealed: &str,
     ) -> Result<(), StoreError>;
-    /// Gives a workspace its Data Pipelines write key (as its SHA-256). A workspace keeps the
-    /// first one it is given: returns `false`, changing nothing, when it already has one,
-    /// because servers cache keys they have checked and would go on taking a replaced one.
+    /// Gives a workspace its Data Pipelines write key (as its SHA-256), when it has none yet:
+    /// returns `false`, changing nothing, when it already has one, which only `rotate_key`
+    /// replaces (keeping the old one for its grace, and telling servers that cache keys).
     fn set_write_key_hash(
         &mut self,
         workspace_id: WorkspaceId,

@@ -515,3 +515,52 @@ async fn every_server_of_a_cluster_takes_rotations_and_deletions_made_beside_it(
         all_answer(node, &new, 200, "the workspace kept, on every node").await;
     }
 }
+
+#[tokio::test]
+async fn settings_show_the_new_keys_and_a_deleted_workspace_leaves_the_web_ui() {
+    use crate::ui::{Browser, PASSWORD, add_user};
+    use reqwest::StatusCode;
+
+    let app = TestApp::spawn().await;
+    let data_dir = app.server.data_dir.clone();
+    add_user(&data_dir, "keys@example.com", &[]);
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("keys@example.com", PASSWORD).await;
+    let path = format!("/ui/w/{}/settings", app.workspace.id);
+    let old = Keys::from(&app.workspace);
+    let new = Keys {
+        site_id: old.site_id.clone(),
+        track: rotate(&data_dir, "--track", "1h").0,
+        app: rotate(&data_dir, "--app", "1h").0,
+        write: rotate(&data_dir, "--write-key", "1h").0,
+    };
+    let (status, _, page) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = Browser::hidden(&page, "csrf");
+    for (kind, new_key, old_key) in [
+        ("track", &new.track, &old.track),
+        ("app", &new.app, &old.app),
+        ("write", &new.write, &old.write),
+    ] {
+        let (status, _, shown) = browser
+            .post(&format!("{path}/reveal"), &[("csrf", &csrf), ("key", kind)])
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(shown.contains(new_key.as_str()), "{kind}: {shown}");
+        assert!(!shown.contains(old_key.as_str()), "{kind}: {shown}");
+    }
+
+    let deleted = delete(&data_dir, "test", &["--yes"]);
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    let printed = String::from_utf8_lossy(&deleted.stdout);
+    assert!(printed.contains("workspace \"test\""), "{printed}");
+    let (status, _, _) = browser.get(&path).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the workspace is gone");
+    let (status, _, home) = browser.get("/ui/").await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    assert!(!home.contains(&old.site_id), "{home}");
+}
