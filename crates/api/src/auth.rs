@@ -7,7 +7,9 @@ use axum::http::request::Parts;
 use base64::Engine;
 use herald_domain::WorkspaceId;
 use herald_ingest::workspaces::hash_key;
+use herald_store::WorkspaceKey;
 
+use crate::keys;
 use crate::request_log::note_workspace;
 use crate::{ApiError, AppState};
 
@@ -64,32 +66,51 @@ pub(crate) async fn track_workspace(
     let decoded = authorization(headers)
         .and_then(basic_credentials)
         .ok_or_else(missing)?;
-    if let Some(workspace_id) = state.track_keys().get(&decoded) {
-        state
-            .intake()
-            .admit_track(workspace_id, state.clock().now())?;
-        return Ok(workspace_id);
-    }
-    let (site_id, api_key) = decoded.split_once(':').ok_or_else(missing)?;
-    let site_id_owned = site_id.to_owned();
-    let found = state
-        .store()
-        .read(move |reader| reader.workspace_by_site_id(&site_id_owned))
-        .await?;
-    match found {
-        Some(credentials) if credentials.api_key_hash == hash_key(api_key) => {
-            state
-                .track_keys()
-                .insert(decoded.clone(), credentials.workspace.id);
-            state
-                .intake()
-                .admit_track(credentials.workspace.id, state.clock().now())?;
-            Ok(credentials.workspace.id)
+    keys::fresh(state).await?;
+    let now = state.clock().now();
+    let workspace_id = match state.keys().track.get(&decoded, now) {
+        Some(workspace_id) => workspace_id,
+        None => {
+            let (site_id, api_key) = decoded.split_once(':').ok_or_else(missing)?;
+            let (site_id, hash) = (site_id.to_owned(), hash_key(api_key));
+            let generation = state.keys().generation();
+            let found = state
+                .store()
+                .read(move |reader| {
+                    let Some(credentials) = reader.workspace_by_site_id(&site_id)? else {
+                        return Ok(None);
+                    };
+                    let retired = if credentials.api_key_hash == hash {
+                        None
+                    } else {
+                        reader
+                            .retired_key(WorkspaceKey::Track, &hash)?
+                            .filter(|retired| retired.workspace_id == credentials.workspace.id)
+                    };
+                    Ok::<_, herald_store::StoreError>(Some((credentials, hash, retired)))
+                })
+                .await?;
+            let unknown = || ApiError::unauthorized("unknown site id or wrong Track API key");
+            let (credentials, hash, retired) = found.ok_or_else(unknown)?;
+            let until = match retired {
+                None if credentials.api_key_hash == hash => None,
+                None => return Err(unknown()),
+                Some(retired) if retired.accepted_at(now) => Some(retired.expires_at),
+                Some(retired) => return Err(keys::rotated(&retired)),
+            };
+            let workspace_id = credentials.workspace.id;
+            state.keys().insert(
+                &state.keys().track,
+                generation,
+                decoded.clone(),
+                workspace_id,
+                until,
+            );
+            workspace_id
         }
-        _ => Err(ApiError::unauthorized(
-            "unknown site id or wrong Track API key",
-        )),
-    }
+    };
+    state.intake().admit_track(workspace_id, now)?;
+    Ok(workspace_id)
 }
 
 impl FromRequestParts<AppState> for AppWorkspace {
@@ -115,27 +136,48 @@ impl AppWorkspace {
             .ok_or_else(|| {
                 ApiError::unauthorized("the App API takes Authorization: Bearer <App API key>")
             })?;
-        if let Some(workspace_id) = state.app_keys().get(key) {
-            state
-                .intake()
-                .admit_app(workspace_id, state.clock().now())?;
-            return Ok(Self(workspace_id));
-        }
+        keys::fresh(state).await?;
+        let now = state.clock().now();
+        let workspace_id = match state.keys().app.get(key, now) {
+            Some(workspace_id) => workspace_id,
+            None => Self::look_up(state, key, now).await?,
+        };
+        state.intake().admit_app(workspace_id, now)?;
+        Ok(Self(workspace_id))
+    }
+
+    /// Finds the workspace of an App API key not cached yet, current or retired by a rotation
+    /// and still in its grace, and caches it.
+    async fn look_up(state: &AppState, key: &str, now: i64) -> Result<WorkspaceId, ApiError> {
         let hash = hash_key(key);
-        let found = state
+        let generation = state.keys().generation();
+        let (current, retired) = state
             .store()
-            .read(move |reader| reader.workspace_by_app_key_hash(&hash))
+            .read(move |reader| {
+                let current = reader.workspace_by_app_key_hash(&hash)?;
+                let retired = match current {
+                    Some(_) => None,
+                    None => reader.retired_key(WorkspaceKey::App, &hash)?,
+                };
+                Ok::<_, herald_store::StoreError>((current, retired))
+            })
             .await?;
-        match found {
-            Some(workspace) => {
-                state.app_keys().insert(key.to_owned(), workspace.id);
-                state
-                    .intake()
-                    .admit_app(workspace.id, state.clock().now())?;
-                Ok(Self(workspace.id))
+        let (workspace_id, until) = match (current, retired) {
+            (Some(workspace), _) => (workspace.id, None),
+            (None, Some(retired)) if retired.accepted_at(now) => {
+                (retired.workspace_id, Some(retired.expires_at))
             }
-            None => Err(ApiError::unauthorized("unknown App API key")),
-        }
+            (None, Some(retired)) => return Err(keys::rotated(&retired)),
+            (None, None) => return Err(ApiError::unauthorized("unknown App API key")),
+        };
+        state.keys().insert(
+            &state.keys().app,
+            generation,
+            key.to_owned(),
+            workspace_id,
+            until,
+        );
+        Ok(workspace_id)
     }
 }
 
@@ -169,26 +211,47 @@ impl PipelinesWorkspace {
         let write_key = decoded
             .split_once(':')
             .map_or(decoded.as_str(), |(user, _)| user);
-        let workspace_id = match state.write_keys().get(write_key) {
+        keys::fresh(state).await?;
+        let now = state.clock().now();
+        let workspace_id = match state.keys().write.get(write_key, now) {
             Some(workspace_id) => workspace_id,
             None => {
                 let hash = hash_key(write_key);
-                let found = state
+                let generation = state.keys().generation();
+                let (current, retired) = state
                     .store()
-                    .read(move |reader| reader.workspace_by_write_key_hash(&hash))
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::unauthorized(
+                    .read(move |reader| {
+                        let current = reader.workspace_by_write_key_hash(&hash)?;
+                        let retired = match current {
+                            Some(_) => None,
+                            None => reader.retired_key(WorkspaceKey::Write, &hash)?,
+                        };
+                        Ok::<_, herald_store::StoreError>((current, retired))
+                    })
+                    .await?;
+                let (workspace_id, until) = match (current, retired) {
+                    (Some(workspace), _) => (workspace.id, None),
+                    (None, Some(retired)) if retired.accepted_at(now) => {
+                        (retired.workspace_id, Some(retired.expires_at))
+                    }
+                    (None, Some(retired)) => return Err(keys::rotated(&retired)),
+                    (None, None) => {
+                        return Err(ApiError::unauthorized(
                             "unknown write key: use the workspace's Pipelines write key (shown by `herald workspace create` and in Settings) as the user name; the site id and Track API key are for /api/v1 and /api/v2",
-                        )
-                    })?;
-                state.write_keys().insert(write_key.to_owned(), found.id);
-                found.id
+                        ));
+                    }
+                };
+                state.keys().insert(
+                    &state.keys().write,
+                    generation,
+                    write_key.to_owned(),
+                    workspace_id,
+                    until,
+                );
+                workspace_id
             }
         };
-        state
-            .intake()
-            .admit_track(workspace_id, state.clock().now())?;
+        state.intake().admit_track(workspace_id, now)?;
         Ok(Self(workspace_id))
     }
 }

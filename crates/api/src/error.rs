@@ -144,6 +144,10 @@ impl From<StoreError> for ApiError {
                 "unavailable",
                 "the server is shutting down or its storage is unavailable; retry shortly",
             ),
+            StoreError::WorkspaceDeleted(_) => Self::unauthorized(
+                "the workspace was deleted (`herald workspace delete`) while this request was on \
+                 its way: its keys no longer work",
+            ),
             StoreError::Corrupt(row) => {
                 tracing::error!(row = %row, "a stored row this request needs cannot be read");
                 Self::new(

@@ -28,6 +28,8 @@ mod error;
 mod health;
 mod import;
 mod intake;
+mod keys;
+pub use keys::{KEYS_CHECKED_EVERY, watch_keys};
 mod objects;
 pub mod openapi;
 mod paging;

@@ -1,15 +1,15 @@
 //! Shared state of the HTTP handlers.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use herald_domain::{Clock, WorkspaceId};
+use herald_domain::Clock;
 use herald_ingest::Ingest;
 use herald_segments::Segments;
 use herald_store::StoreHandle;
 
 use crate::browser::{Browser, BrowserSettings};
 use crate::intake::{Intake, IntakeSettings};
+use crate::keys::Keys;
 
 /// Facts about how this server is reached, for `GET /api/v1/accounts/region`.
 #[derive(Debug, Clone, Default)]
@@ -46,30 +46,9 @@ struct Inner {
     /// One Liquid setup for the whole server; it is built once because building it is not free.
     templates: herald_templates::Templates,
     info: ServerInfo,
-    /// Credentials already checked, so that a request costs no key hashing or lookup. Keys never
-    /// change once created, so entries never go stale.
-    track_keys: KeyCache,
-    app_keys: KeyCache,
-    write_keys: KeyCache,
-    /// Site ids of the browser endpoints, which are public and authenticate nothing else.
-    site_ids: KeyCache,
-}
-
-/// Credentials (or site ids) already checked, and the workspace each belongs to. Each kind of
-/// credential has a cache of its own, so that one kind never passes for another.
-#[derive(Debug, Default)]
-pub(crate) struct KeyCache(RwLock<HashMap<String, WorkspaceId>>);
-
-impl KeyCache {
-    pub(crate) fn get(&self, key: &str) -> Option<WorkspaceId> {
-        self.0.read().ok()?.get(key).copied()
-    }
-
-    pub(crate) fn insert(&self, key: String, workspace_id: WorkspaceId) {
-        if let Ok(mut keys) = self.0.write() {
-            keys.insert(key, workspace_id);
-        }
-    }
+    /// Credentials already checked, so that a request costs no key hashing or lookup, and what
+    /// this server knows of keys changed by other processes (`keys.rs`).
+    keys: Keys,
 }
 
 impl AppState {
@@ -87,10 +66,7 @@ impl AppState {
                 campaigns,
                 templates: herald_templates::Templates::new(),
                 info,
-                track_keys: KeyCache::default(),
-                app_keys: KeyCache::default(),
-                write_keys: KeyCache::default(),
-                site_ids: KeyCache::default(),
+                keys: Keys::default(),
             }),
             browser: Arc::new(Browser::new(BrowserSettings::default())),
             intake: Arc::new(Intake::new(IntakeSettings::default())),
@@ -145,23 +121,8 @@ impl AppState {
         &self.inner.info
     }
 
-    /// Track API credentials (`site_id:api_key`) already checked.
-    pub(crate) fn track_keys(&self) -> &KeyCache {
-        &self.inner.track_keys
-    }
-
-    /// App API keys already checked.
-    pub(crate) fn app_keys(&self) -> &KeyCache {
-        &self.inner.app_keys
-    }
-
-    /// Data Pipelines write keys already checked.
-    pub(crate) fn write_keys(&self) -> &KeyCache {
-        &self.inner.write_keys
-    }
-
-    /// Site ids of the browser endpoints already found.
-    pub(crate) fn site_ids(&self) -> &KeyCache {
-        &self.inner.site_ids
+    /// The keys already checked, and whether other processes changed any.
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.inner.keys
     }
 }

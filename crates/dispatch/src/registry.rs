@@ -149,6 +149,15 @@ impl Registry {
         });
     }
 
+    /// Forgets every campaign of a deleted workspace.
+    pub fn forget_workspace(&self, workspace_id: WorkspaceId) {
+        self.change(|snapshot| {
+            snapshot
+                .by_id
+                .retain(|_, loaded| loaded.workspace_id != workspace_id);
+        });
+    }
+
     pub fn get(&self, id: CampaignId) -> Option<Arc<Loaded>> {
         self.current().by_id.get(&id).cloned()
     }

@@ -345,6 +345,51 @@ pub enum WorkspaceCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Replaces one of a workspace's keys and prints the new one once; also the way to see a
+    /// key again when the printed one is lost. The old key goes on working for the grace period
+    /// (by each server's clock), then is refused with a 401 that says it was rotated; rotating
+    /// the same key again ends an older key's grace at once. Running servers take the change
+    /// without a restart: the command returns once they all refuse what it revoked.
+    #[command(group(clap::ArgGroup::new("key").required(true).args(["track", "app", "write_key"])))]
+    RotateKey {
+        /// The workspace [default: the only one].
+        name: Option<String>,
+        /// Rotate the Track API key (Basic `site_id:api_key`; the site id stays).
+        #[arg(long)]
+        track: bool,
+        /// Rotate the App API key (Bearer).
+        #[arg(long)]
+        app: bool,
+        /// Rotate the Data Pipelines write key.
+        #[arg(long)]
+        write_key: bool,
+        /// How long the old key keeps working: `ms`, `s`, `m` or `h` (`30m`, `24h`); `0s`
+        /// refuses it at once.
+        #[arg(long, default_value = "24h", value_parser = crate::workspace_rotate::parse_grace)]
+        grace: std::time::Duration,
+        /// Print `{"id","name","site_id","kind","key","old_key_expires_at"}`.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Deletes a workspace with all its data: people, events, segments, campaigns, deliveries,
+    /// objects, keys and web UI access. Its keys are refused at once, by running servers too;
+    /// its rows are then removed in small transactions while servers go on serving the others.
+    /// Asks to type the workspace's name unless `--yes`; an interrupted deletion goes on when
+    /// run again.
+    Delete {
+        /// The workspace.
+        name: String,
+        /// Delete without asking (for scripts; required when standard input is not a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Print `{"id","name","removed":{table: rows}}`.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Prints the HTML snippet that loads track.js with a workspace's site id.
     Snippet {
         /// The workspace [default: the only one].

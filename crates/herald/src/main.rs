@@ -17,6 +17,8 @@ mod store_location;
 mod tls;
 mod user;
 mod workspace;
+mod workspace_delete;
+mod workspace_rotate;
 
 use clap::Parser;
 

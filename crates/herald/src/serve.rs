@@ -124,6 +124,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let state = AppState::new(ingest, segments.clone(), runtime, info)
         .with_browser(settings.browser.clone())
         .with_intake(settings.intake.clone());
+    // Keys rotated and workspaces deleted by other processes reach this server (`keys.rs`).
+    herald_api::watch_keys(state.clone());
     let ui = herald_ui::UiState::new(
         store.clone(),
         clock.clone(),
@@ -250,11 +252,16 @@ async fn first_workspace(
     sealer: Arc<KeySealer>,
     now: i64,
 ) -> anyhow::Result<()> {
+    // A workspace whose deletion was interrupted still holds its name: the store is not new.
     let existing = store
-        .read(|reader| reader.workspaces())
+        .read(|reader| {
+            Ok::<_, herald_store::StoreError>(
+                reader.workspaces()?.len() + reader.deleted_workspaces()?.len(),
+            )
+        })
         .await
         .context("cannot list workspaces")?;
-    if !existing.is_empty() {
+    if existing > 0 {
         return Ok(());
     }
     let store = store.clone();

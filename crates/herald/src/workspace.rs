@@ -1,14 +1,15 @@
-//! `herald workspace create|list|snippet`: opens the database directly, so it works whether or
-//! not a server is running on it (SQLite lets the two take turns writing; PostgreSQL takes
-//! both at once).
+//! `herald workspace create|list|write-key|rotate-key|delete|snippet`: opens the database
+//! directly, so it works whether or not a server is running on it (SQLite lets the two take
+//! turns writing; PostgreSQL takes both at once). Rotation and deletion live in
+//! `workspace_rotate.rs` and `workspace_delete.rs`.
 
 use std::path::Path;
 
 use anyhow::Context;
 use herald_domain::{Clock, SystemClock};
 use herald_ingest::sealed_keys::{KeySealer, WorkspaceKeys};
-use herald_ingest::workspaces::{Credentials, generate, hash_key, random_hex};
-use herald_store::{StoreHandle, Workspace};
+use herald_ingest::workspaces::{Credentials, generate, hash_key, new_key};
+use herald_store::{StoreHandle, Workspace, WorkspaceKey};
 
 use crate::cli::WorkspaceCommand;
 use crate::config::{FileConfig, Settings};
@@ -94,6 +95,59 @@ pub fn run(config: Option<&Path>, command: WorkspaceCommand) -> anyhow::Result<(
             println!("  Pipelines write key: {write_key}");
             Ok(())
         }
+        WorkspaceCommand::RotateKey {
+            name,
+            track,
+            app,
+            write_key,
+            grace,
+            json,
+            store,
+        } => {
+            let key = crate::workspace_rotate::chosen(track, app, write_key)?;
+            let location = StoreLocation::load(config, store)?;
+            let (opened, sealer) = crate::workspace_rotate::open(&location)?;
+            let workspaces = opened
+                .read_blocking(|reader| reader.workspaces())
+                .context("cannot list workspaces")?;
+            let workspace = choose(workspaces, name.as_deref())?;
+            let rotated =
+                crate::workspace_rotate::rotate(&opened, &sealer, &workspace, key, grace)?;
+            crate::workspace_rotate::wait_for_servers();
+            if json {
+                println!("{}", serde_json::to_string(&rotated)?);
+            } else {
+                crate::workspace_rotate::print(&rotated, key, grace);
+            }
+            Ok(())
+        }
+        WorkspaceCommand::Delete {
+            name,
+            yes,
+            json,
+            store,
+        } => {
+            let store = StoreLocation::load(config, store)?.open()?;
+            let workspace = crate::workspace_delete::find(&store, &name)?;
+            if !yes {
+                crate::workspace_delete::confirm(&store, &workspace)?;
+            }
+            let mut steps = 0_u64;
+            let deleted = crate::workspace_delete::delete(&store, &workspace, &mut |removed| {
+                steps += 1;
+                // A large workspace takes a while: say how far it got now and then.
+                if steps.is_multiple_of(100) {
+                    let rows: u64 = removed.values().sum();
+                    eprintln!("removed {rows} rows so far");
+                }
+            })?;
+            if json {
+                println!("{}", serde_json::to_string(&deleted)?);
+            } else {
+                crate::workspace_delete::print(&deleted);
+            }
+            Ok(())
+        }
         WorkspaceCommand::Snippet {
             name,
             base_url,
@@ -168,13 +222,13 @@ pub fn print_credentials(credentials: &Credentials) {
 
 /// Gives a workspace made before workspaces had a Data Pipelines write key its key, sealed
 /// beside the other keys when the store keeps them, and returns it. A workspace that has one
-/// keeps it: running servers cache the keys they have checked.
+/// keeps it; `rotate-key --write-key` replaces it.
 pub fn give_write_key(
     store: &StoreHandle,
     sealer: &KeySealer,
     workspace: &Workspace,
 ) -> anyhow::Result<String> {
-    let write_key = random_hex(16);
+    let write_key = new_key(WorkspaceKey::Write);
     let hash = hash_key(&write_key);
     let (id, site_id) = (workspace.id, workspace.site_id.clone());
     let sealed = store
@@ -203,7 +257,7 @@ pub fn give_write_key(
         .context("cannot store the write key")?;
     anyhow::ensure!(
         given,
-        "the workspace {:?} already has a Data Pipelines write key: the web UI's Settings shows it",
+        "the workspace {:?} already has a Data Pipelines write key: the web UI's Settings shows it, and `herald workspace rotate-key --write-key` replaces it",
         workspace.name
     );
     Ok(write_key)

@@ -1,6 +1,7 @@
 //! The ingest service: validated operations in, committed writes out.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
 use herald_domain::{Clock, WorkspaceId};
 use herald_segment_engine::Input;
@@ -36,6 +37,9 @@ pub struct Ingest {
     /// What was committed, for `/metrics`: made once, so a commit records without looking the
     /// metrics up again.
     recorded: Recorded,
+    /// Workspaces deleted by another process (`herald workspace delete`) since this server
+    /// started, whose writes are refused: shared by every clone.
+    forgotten: Arc<RwLock<HashSet<WorkspaceId>>>,
 }
 
 #[derive(Clone)]
@@ -67,6 +71,16 @@ impl Ingest {
                 events: metrics::counter!("herald_ingest_events_total"),
                 write_seconds: metrics::histogram!("herald_ingest_write_seconds"),
             },
+            forgotten: Arc::default(),
+        }
+    }
+
+    /// Refuses every write of a deleted workspace from now on, including those already queued
+    /// for the writer: the check runs inside each job, on the writer's thread, so that none
+    /// lands among the rows the deletion removes.
+    pub fn forget_workspace(&self, workspace_id: WorkspaceId) {
+        if let Ok(mut forgotten) = self.forgotten.write() {
+            forgotten.insert(workspace_id);
         }
     }
 
@@ -197,7 +211,14 @@ impl Ingest {
         // An import starts nothing.
         let triggers = self.triggers.clone().filter(|_| import.is_none());
         let hook_triggers = triggers.clone();
+        let forgotten = self.forgotten.clone();
         let job = move |tx: &mut dyn herald_store::StoreTx| {
+            if forgotten
+                .read()
+                .is_ok_and(|forgotten| forgotten.contains(&workspace_id))
+            {
+                return Err(StoreError::WorkspaceDeleted(workspace_id));
+            }
             if let Some(step) = &import
                 && let Some(outcome) = check_step(tx, workspace_id, step)?
             {

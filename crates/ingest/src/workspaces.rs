@@ -1,7 +1,7 @@
 //! Creating workspaces and checking their keys.
 
 use herald_domain::{UnixSeconds, WorkspaceId};
-use herald_store::NewWorkspace;
+use herald_store::{NewWorkspace, WorkspaceKey};
 use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -30,14 +30,23 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buffer)
 }
 
+/// A fresh key of a kind: random hex, of the length Customer.io's keys of that kind have.
+pub fn new_key(key: WorkspaceKey) -> String {
+    match key {
+        WorkspaceKey::Track => random_hex(10),
+        WorkspaceKey::App => random_hex(24),
+        WorkspaceKey::Write => random_hex(16),
+    }
+}
+
 /// Generates fresh credentials for a workspace named `name`: the row to store and the clear
 /// keys to print (the `id` is filled in once the row is stored). The write key's hash is not
 /// in the row: the caller stores it with `set_write_key_hash`, in the same write.
 pub fn generate(name: &str, now: UnixSeconds) -> (NewWorkspace, Credentials) {
     let site_id = random_hex(10);
-    let api_key = random_hex(10);
-    let app_api_key = random_hex(24);
-    let write_key = random_hex(16);
+    let api_key = new_key(WorkspaceKey::Track);
+    let app_api_key = new_key(WorkspaceKey::App);
+    let write_key = new_key(WorkspaceKey::Write);
     let row = NewWorkspace {
         name: name.to_owned(),
         site_id: site_id.clone(),

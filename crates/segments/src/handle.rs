@@ -286,6 +286,21 @@ impl Segments {
         }
     }
 
+    /// Drops the segments of a workspace another process deleted (`herald workspace delete`),
+    /// and ignores whatever of it was still on its way; returns once the engine did, and the
+    /// membership changes it stored before are committed. An engine still loading does it once
+    /// loaded.
+    pub async fn forget_workspace(&self, workspace_id: WorkspaceId) {
+        let (reply, done) = oneshot::channel();
+        if self
+            .sender
+            .send(Command::Forget(workspace_id, reply))
+            .is_ok()
+        {
+            let _ = done.await;
+        }
+    }
+
     /// Makes an engine that follows the store renew its leases now, rather than at the next
     /// interval (after the dev clock moved); does nothing for one that does not.
     pub fn renew_leases(&self) {

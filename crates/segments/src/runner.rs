@@ -69,6 +69,9 @@ pub(crate) enum Command {
     /// Stops storing for any partition (the node is stopping); answers once what was stored
     /// before is committed.
     Disown(oneshot::Sender<()>),
+    /// Drops a workspace another process deleted, and ignores everything of it from then on;
+    /// answers once the membership changes it queued before are committed.
+    Forget(WorkspaceId, oneshot::Sender<()>),
 }
 
 /// The partitions a node whose engine follows the store owns: it stores the membership changes
@@ -148,6 +151,9 @@ pub(crate) struct Runner {
     /// segments take to build.
     deadline_lag: metrics::Gauge,
     build_seconds: metrics::Histogram,
+    /// Workspaces deleted since the engine started (`Command::Forget`): inputs, builds and log
+    /// entries of theirs that were on their way are dropped rather than make an engine again.
+    forgotten: std::collections::HashSet<WorkspaceId>,
 }
 
 impl Runner {
@@ -183,7 +189,16 @@ impl Runner {
             wake: None,
             deadline_lag: metrics::gauge!("herald_segment_engine_deadline_lag_seconds"),
             build_seconds: metrics::histogram!("herald_segment_build_seconds"),
+            forgotten: std::collections::HashSet::new(),
         }
+    }
+
+    /// The engine of a workspace, made on its first input; `None` for a deleted one.
+    fn engine_of(&mut self, workspace_id: WorkspaceId) -> Option<&mut Engine> {
+        if self.forgotten.contains(&workspace_id) {
+            return None;
+        }
+        Some(self.engines.entry(workspace_id).or_default())
     }
 
     /// Makes the engine follow the store (see `follow`) once loaded.
@@ -510,10 +525,13 @@ impl Runner {
                 if self.skip_until.is_some() {
                     return;
                 }
-                let engine = self.engines.entry(workspace_id).or_default();
+                let Some(engine) = self.engine_of(workspace_id) else {
+                    return;
+                };
                 let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
                 self.persist(workspace_id, &changes);
             }
+            Command::Build(build) if self.forgotten.contains(&build.0.workspace_id) => {}
             Command::Build(build) => {
                 self.dirty = true;
                 let (segment, definition) = *build;
@@ -558,7 +576,10 @@ impl Runner {
                 reply,
             } => {
                 self.dirty = true;
-                let engine = self.engines.entry(workspace_id).or_default();
+                let Some(engine) = self.engine_of(workspace_id) else {
+                    let _ = reply.send(Err(StoreError::WorkspaceDeleted(workspace_id)));
+                    return;
+                };
                 let mut changes = Vec::new();
                 for person in people {
                     changes.extend(if add {
@@ -629,6 +650,25 @@ impl Runner {
                 }
                 let _ = reply.send(());
             }
+            Command::Forget(workspace_id, reply) => {
+                self.forgotten.insert(workspace_id);
+                if self.engines.remove(&workspace_id).is_some() {
+                    // The next image leaves it out.
+                    self.dirty = true;
+                }
+                self.waiting.retain(|(_, command)| {
+                    !matches!(command, Command::Build(build) if build.0.workspace_id == workspace_id)
+                });
+                if let Err(error) = self.store.background_barrier_blocking() {
+                    tracing::error!(error = %error, "cannot wait for the stored membership changes of a deleted workspace");
+                }
+                tracing::info!(
+                    workspace_id = workspace_id.get(),
+                    "a deleted workspace's segments are dropped"
+                );
+                let _ = reply.send(());
+            }
+            Command::Catalog(workspace_id, ..) if self.forgotten.contains(&workspace_id) => {}
             Command::Catalog(workspace_id, segment_id, row, manual_members) => {
                 self.follow_segment(
                     workspace_id,
@@ -656,7 +696,9 @@ impl Runner {
                     self.follow_segment(workspace_id, segment_id, None, false, now);
                 }
                 for row in rows {
-                    self.follow_segment(row.workspace_id, row.id, Some(row), false, now);
+                    if !self.forgotten.contains(&row.workspace_id) {
+                        self.follow_segment(row.workspace_id, row.id, Some(row), false, now);
+                    }
                 }
             }
         }
@@ -701,9 +743,11 @@ impl Runner {
         self.position = position;
         match herald_segment_engine::input::decode(bytes) {
             Ok(inputs) => {
-                let engine = self.engines.entry(workspace_id).or_default();
-                let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
-                self.persist(workspace_id, &changes);
+                // A deleted workspace's entries only move the position on.
+                if let Some(engine) = self.engine_of(workspace_id) {
+                    let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
+                    self.persist(workspace_id, &changes);
+                }
             }
             Err(error) => {
                 tracing::error!(position, error = %error, "an engine log entry cannot be decoded; its inputs are skipped until the next start");
@@ -947,7 +991,9 @@ impl Runner {
     ) {
         let manual = definition.is_none();
         let begin = Instant::now();
-        let engine = self.engines.entry(segment.workspace_id).or_default();
+        let Some(engine) = self.engine_of(segment.workspace_id) else {
+            return;
+        };
         let changes = engine.set_segment(segment.id, definition, Vec::new(), now);
         let built = begin.elapsed();
         let changes = changes.into_vec();

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OpenFlags, Statement, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Statement, params_from_iter};
 use serde_json::Value as Json;
 
 use crate::copy_text;
@@ -137,16 +137,31 @@ impl Source {
     }
 
     /// The last value each `AUTOINCREMENT` table handed out, which may be past its largest row
-    /// (rows deleted since, an engine log trimmed to nothing): ids are never reused.
+    /// (rows deleted since, an engine log trimmed to nothing): ids are never reused. Workspaces
+    /// are not such a table; the largest id of one removed is kept in a setting instead.
     pub(crate) fn sequences(&self) -> Result<HashMap<String, i64>, CopyError> {
         let mut statement = self
             .connection
             .prepare("SELECT name, seq FROM sqlite_sequence")
             .map_err(failed("cannot read sqlite_sequence"))?;
-        statement
+        let mut sequences: HashMap<String, i64> = statement
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .and_then(Iterator::collect)
-            .map_err(failed("cannot read sqlite_sequence"))
+            .map_err(failed("cannot read sqlite_sequence"))?;
+        let removed: Option<i64> = self
+            .connection
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?1",
+                [herald_store_sqlite::REMOVED_WORKSPACE_ID],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed("cannot read the settings"))?;
+        if let Some(removed) = removed {
+            let handed_out = sequences.entry("workspaces".to_owned()).or_default();
+            *handed_out = (*handed_out).max(removed);
+        }
+        Ok(sequences)
     }
 
     pub(crate) fn workspaces(&self) -> Result<Vec<WorkspaceIdentity>, CopyError> {

@@ -112,9 +112,23 @@ pub(crate) const TABLES: &[Table] = &[
             ("created_at", Int),
             ("keys_sealed", Text),
             ("write_key_hash", Text),
+            ("deleted_at", Int),
         ],
         key: &["id"],
         identity: Some("id"),
+        workspace_from: None,
+    },
+    Table {
+        name: "retired_keys",
+        columns: &[
+            ("workspace_id", Int),
+            ("kind", Text),
+            ("key_hash", Text),
+            ("retired_at", Int),
+            ("expires_at", Int),
+        ],
+        key: &["workspace_id", "kind"],
+        identity: None,
         workspace_from: None,
     },
     Table {

@@ -46,6 +46,7 @@ pub(crate) const REFERENCE: &[&str] = &[
     "sessions",
     "segments",
     "campaigns",
+    "retired_keys",
 ];
 
 /// Whether the connection's database has the Citus extension.

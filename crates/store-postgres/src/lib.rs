@@ -29,6 +29,8 @@ mod readers;
 mod retention;
 mod segments;
 mod session;
+mod workspace_keys;
+mod workspace_purge;
 mod workspaces;
 mod writer;
 

@@ -18,6 +18,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/0006_anonymous_relationships.sql"),
     ),
+    (
+        7,
+        include_str!("../migrations/0007_rotated_and_deleted_workspaces.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node

@@ -7,14 +7,16 @@ use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, MembershipChange,
     NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
-    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RunRow,
-    SegmentRow, SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace,
-    WorkspaceCredentials,
+    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RetiredKey,
+    RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace,
+    WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
 };
 use serde_json::{Map, Value};
 
 use crate::pg::Pg;
-use crate::{activities, campaigns, objects, people, segments, workspaces};
+use crate::{
+    activities, campaigns, objects, people, segments, workspace_keys, workspace_purge, workspaces,
+};
 
 impl StoreRead for Pg<'_> {
     fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
@@ -31,6 +33,22 @@ impl StoreRead for Pg<'_> {
     }
     fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
         workspaces::workspace_by_write_key_hash(self, hash)
+    }
+    fn retired_key(
+        &mut self,
+        key: WorkspaceKey,
+        hash: &str,
+    ) -> Result<Option<RetiredKey>, StoreError> {
+        workspace_keys::retired_key(self, key, hash)
+    }
+    fn deleted_workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
+        workspace_keys::deleted_workspaces(self)
+    }
+    fn workspace_rows(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        workspace_purge::rows(self, workspace_id)
     }
     fn person(
         &mut self,
@@ -568,6 +586,34 @@ impl StoreTx for Pg<'_> {
         hash: &str,
     ) -> Result<bool, StoreError> {
         workspaces::set_write_key_hash(self, workspace_id, hash)
+    }
+    fn rotate_key(
+        &mut self,
+        workspace_id: WorkspaceId,
+        key: WorkspaceKey,
+        hash: &str,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        workspace_keys::rotate_key(self, workspace_id, key, hash, now, expires_at)
+    }
+    fn mark_workspace_deleted(
+        &mut self,
+        workspace_id: WorkspaceId,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        workspace_purge::mark_deleted(self, workspace_id, now)
+    }
+    fn purge_workspace(
+        &mut self,
+        workspace_id: WorkspaceId,
+        from: usize,
+        limit: usize,
+    ) -> Result<Option<WorkspacePurge>, StoreError> {
+        workspace_purge::purge(self, workspace_id, from, limit)
+    }
+    fn remove_workspace(&mut self, workspace_id: WorkspaceId) -> Result<bool, StoreError> {
+        workspace_purge::remove(self, workspace_id)
     }
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError> {
         segments::insert_segment(self, new)

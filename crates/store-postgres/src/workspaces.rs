@@ -32,7 +32,7 @@ fn user_from_row(row: &Row) -> User {
 
 pub(crate) fn workspaces(pg: &mut Pg<'_>) -> Result<Vec<Workspace>, StoreError> {
     let rows = pg.query(
-        "SELECT id, name, site_id, created_at FROM workspaces ORDER BY id",
+        "SELECT id, name, site_id, created_at FROM workspaces WHERE deleted_at IS NULL ORDER BY id",
         &[],
     )?;
     Ok(rows.iter().map(workspace_from_row).collect())
@@ -43,7 +43,7 @@ pub(crate) fn workspace_by_site_id(
     site_id: &str,
 ) -> Result<Option<WorkspaceCredentials>, StoreError> {
     let row = pg.query_opt(
-        "SELECT id, name, site_id, created_at, api_key_hash FROM workspaces WHERE site_id = $1",
+        "SELECT id, name, site_id, created_at, api_key_hash FROM workspaces WHERE site_id = $1 AND deleted_at IS NULL",
         &[&site_id],
     )?;
     Ok(row.map(|row| WorkspaceCredentials {
@@ -57,7 +57,7 @@ pub(crate) fn workspace_by_app_key_hash(
     hash: &str,
 ) -> Result<Option<Workspace>, StoreError> {
     let row = pg.query_opt(
-        "SELECT id, name, site_id, created_at FROM workspaces WHERE app_api_key_hash = $1",
+        "SELECT id, name, site_id, created_at FROM workspaces WHERE app_api_key_hash = $1 AND deleted_at IS NULL",
         &[&hash],
     )?;
     Ok(row.as_ref().map(workspace_from_row))
@@ -68,7 +68,7 @@ pub(crate) fn workspace_by_write_key_hash(
     hash: &str,
 ) -> Result<Option<Workspace>, StoreError> {
     let row = pg.query_opt(
-        "SELECT id, name, site_id, created_at FROM workspaces WHERE write_key_hash = $1",
+        "SELECT id, name, site_id, created_at FROM workspaces WHERE write_key_hash = $1 AND deleted_at IS NULL",
         &[&hash],
     )?;
     Ok(row.as_ref().map(workspace_from_row))
@@ -134,9 +134,10 @@ pub(crate) fn session(
 pub(crate) fn user_workspaces(pg: &mut Pg<'_>, user_id: i64) -> Result<Vec<Workspace>, StoreError> {
     let rows = pg.query(
         "SELECT w.id, w.name, w.site_id, w.created_at FROM workspaces w
-         WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.admin)
-            OR EXISTS (SELECT 1 FROM user_workspaces g
-                       WHERE g.user_id = $1 AND g.workspace_id = w.id)
+         WHERE w.deleted_at IS NULL
+           AND (EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND u.admin)
+                OR EXISTS (SELECT 1 FROM user_workspaces g
+                           WHERE g.user_id = $1 AND g.workspace_id = w.id))
          ORDER BY w.id",
         &[&user_id],
     )?;

@@ -22,6 +22,8 @@ mod retention;
 mod runs;
 mod tx;
 mod users;
+mod workspace_keys;
+mod workspace_purge;
 mod writer;
 
 use std::path::PathBuf;
@@ -30,6 +32,7 @@ use std::sync::mpsc as std_mpsc;
 use herald_store::{ReadJob, Store, StoreError, StoreHandle};
 
 pub use connection::Synchronous;
+pub use workspace_purge::REMOVED_WORKSPACE_ID;
 
 /// How to open the store.
 #[derive(Debug, Clone)]

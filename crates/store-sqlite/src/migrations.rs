@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         17,
         include_str!("../migrations/0017_anonymous_relationships.sql"),
     ),
+    (
+        18,
+        include_str!("../migrations/0018_rotated_and_deleted_workspaces.sql"),
+    ),
 ];
 
 /// Checksums of earlier texts of a migration that a store may have recorded, and that count as

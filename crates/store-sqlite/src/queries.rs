@@ -8,8 +8,8 @@ use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
     DeliveryMetric, DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry,
     MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
-    PersonRelationship, RunRow, SegmentRow, SegmentState, SessionRow, StoreError, StoreRead,
-    StoredEvent, User, Workspace, WorkspaceCredentials,
+    PersonRelationship, RetiredKey, RunRow, SegmentRow, SegmentState, SessionRow, StoreError,
+    StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Map, Value};
@@ -272,7 +272,7 @@ impl StoreRead for Queries<'_> {
     fn workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
         let mut statement = self
             .connection
-            .prepare_cached("SELECT id, name, site_id, created_at FROM workspaces ORDER BY id")
+            .prepare_cached("SELECT id, name, site_id, created_at FROM workspaces WHERE deleted_at IS NULL ORDER BY id")
             .map_err(backend)?;
         let rows = statement
             .query_map([], workspace_from_row)
@@ -286,7 +286,7 @@ impl StoreRead for Queries<'_> {
     ) -> Result<Option<WorkspaceCredentials>, StoreError> {
         self.connection
             .prepare_cached(
-                "SELECT id, name, site_id, created_at, api_key_hash FROM workspaces WHERE site_id = ?1",
+                "SELECT id, name, site_id, created_at, api_key_hash FROM workspaces WHERE site_id = ?1 AND deleted_at IS NULL",
             )
             .and_then(|mut statement| {
                 statement
@@ -304,7 +304,7 @@ impl StoreRead for Queries<'_> {
     fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
         self.connection
             .prepare_cached(
-                "SELECT id, name, site_id, created_at FROM workspaces WHERE app_api_key_hash = ?1",
+                "SELECT id, name, site_id, created_at FROM workspaces WHERE app_api_key_hash = ?1 AND deleted_at IS NULL",
             )
             .and_then(|mut statement| statement.query_row([hash], workspace_from_row).optional())
             .map_err(backend)
@@ -313,10 +313,29 @@ impl StoreRead for Queries<'_> {
     fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
         self.connection
             .prepare_cached(
-                "SELECT id, name, site_id, created_at FROM workspaces WHERE write_key_hash = ?1",
+                "SELECT id, name, site_id, created_at FROM workspaces WHERE write_key_hash = ?1 AND deleted_at IS NULL",
             )
             .and_then(|mut statement| statement.query_row([hash], workspace_from_row).optional())
             .map_err(backend)
+    }
+
+    fn retired_key(
+        &mut self,
+        key: WorkspaceKey,
+        hash: &str,
+    ) -> Result<Option<RetiredKey>, StoreError> {
+        crate::workspace_keys::retired_key(self.connection, key, hash)
+    }
+
+    fn deleted_workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
+        crate::workspace_keys::deleted_workspaces(self.connection)
+    }
+
+    fn workspace_rows(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        crate::workspace_purge::rows(self.connection, workspace_id)
     }
 
     fn person(

@@ -8,8 +8,8 @@ use herald_store::{
     DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, LogPosition,
     MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace,
     ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
-    PersonRelationship, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
-    StoredEvent, User, Workspace, WorkspaceCredentials,
+    PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
+    StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -62,6 +62,22 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError> {
         self.queries.workspace_by_write_key_hash(hash)
+    }
+    fn retired_key(
+        &mut self,
+        key: WorkspaceKey,
+        hash: &str,
+    ) -> Result<Option<RetiredKey>, StoreError> {
+        self.queries.retired_key(key, hash)
+    }
+    fn deleted_workspaces(&mut self) -> Result<Vec<Workspace>, StoreError> {
+        self.queries.deleted_workspaces()
+    }
+    fn workspace_rows(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+        self.queries.workspace_rows(workspace_id)
     }
     fn person(
         &mut self,
@@ -406,15 +422,19 @@ impl StoreTx for Tx<'_, '_> {
     }
 
     fn create_workspace(&mut self, new: &NewWorkspace) -> Result<Workspace, StoreError> {
+        // Never the id of a workspace removed before (see `REMOVED_WORKSPACE_ID`).
         self.execute(
-            "INSERT INTO workspaces (name, site_id, api_key_hash, app_api_key_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO workspaces (id, name, site_id, api_key_hash, app_api_key_hash, created_at)
+             VALUES (max(coalesce((SELECT max(id) FROM workspaces), 0),
+                         coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?6), 0)) + 1,
+                     ?1, ?2, ?3, ?4, ?5)",
             params![
                 new.name,
                 new.site_id,
                 new.api_key_hash,
                 new.app_api_key_hash,
-                new.created_at
+                new.created_at,
+                crate::workspace_purge::REMOVED_WORKSPACE_ID
             ],
         )
         .map_err(|error| match error {
@@ -833,6 +853,48 @@ impl StoreTx for Tx<'_, '_> {
             params![workspace_id, hash],
         )?;
         Ok(changed == 1)
+    }
+
+    fn rotate_key(
+        &mut self,
+        workspace_id: WorkspaceId,
+        key: WorkspaceKey,
+        hash: &str,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        crate::workspace_keys::rotate_key(
+            self.connection(),
+            workspace_id,
+            key,
+            hash,
+            now,
+            expires_at,
+        )
+    }
+
+    fn mark_workspace_deleted(
+        &mut self,
+        workspace_id: WorkspaceId,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError> {
+        crate::workspace_purge::mark_deleted(self.connection(), workspace_id, now)
+    }
+
+    fn purge_workspace(
+        &mut self,
+        workspace_id: WorkspaceId,
+        from: usize,
+        limit: usize,
+    ) -> Result<Option<WorkspacePurge>, StoreError> {
+        // Cached people may be among the rows removed.
+        self.cache.clear();
+        crate::workspace_purge::purge(self.connection(), workspace_id, from, limit)
+    }
+
+    fn remove_workspace(&mut self, workspace_id: WorkspaceId) -> Result<bool, StoreError> {
+        self.cache.clear();
+        crate::workspace_purge::remove(self.connection(), workspace_id)
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -73,9 +73,10 @@ pub(crate) fn user_workspaces(
     let mut statement = connection
         .prepare_cached(
             "SELECT w.id, w.name, w.site_id, w.created_at FROM workspaces w
-             WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = ?1 AND u.admin)
-                OR EXISTS (SELECT 1 FROM user_workspaces g
-                           WHERE g.user_id = ?1 AND g.workspace_id = w.id)
+             WHERE w.deleted_at IS NULL
+               AND (EXISTS (SELECT 1 FROM users u WHERE u.id = ?1 AND u.admin)
+                    OR EXISTS (SELECT 1 FROM user_workspaces g
+                               WHERE g.user_id = ?1 AND g.workspace_id = w.id))
              ORDER BY w.id",
         )
         .map_err(backend)?;

@@ -49,6 +49,8 @@ macro_rules! store_conformance_tests {
             anonymous_relationships_wait_for_their_identify,
             people_are_scanned_oldest_first_after_a_cursor,
             a_persons_deliveries_are_paged_newest_first_within_a_window,
+            rotated_keys_are_retired_until_their_expiry,
+            a_deleted_workspace_is_hidden_at_once_then_removed_to_its_last_row,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
@@ -66,6 +68,13 @@ macro_rules! store_conformance_tests {
 mod objects;
 pub use objects::{
     anonymous_relationships_wait_for_their_identify, objects_and_relationships_follow_their_people,
+};
+
+#[path = "conformance_workspaces.rs"]
+mod workspaces;
+pub use workspaces::{
+    a_deleted_workspace_is_hidden_at_once_then_removed_to_its_last_row,
+    rotated_keys_are_retired_until_their_expiry,
 };
 
 #[path = "conformance_app_reads.rs"]

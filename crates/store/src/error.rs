@@ -18,4 +18,8 @@ pub enum StoreError {
     /// A job panicked; its changes were rolled back.
     #[error("a storage job panicked: {0}")]
     Panicked(String),
+    /// The workspace was deleted (`herald workspace delete`) while the job was on its way: a
+    /// server refuses its writes from the moment it learns of the deletion.
+    #[error("workspace {0} was deleted")]
+    WorkspaceDeleted(herald_domain::WorkspaceId),
 }

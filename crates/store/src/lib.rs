@@ -20,6 +20,7 @@ mod objects;
 mod rows;
 mod states;
 mod traits;
+mod workspace_keys;
 pub mod writer_cache;
 
 pub use changes::StoreChange;
@@ -38,3 +39,4 @@ pub use objects::{
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};
+pub use workspace_keys::{CREDENTIALS_VERSION, RetiredKey, WorkspaceKey, WorkspacePurge};

@@ -9,8 +9,9 @@ use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, MembershipChange,
     NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
-    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RunRow,
-    SegmentRow, SessionRow, StoreError, StoredEvent, User, Workspace, WorkspaceCredentials,
+    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RetiredKey,
+    RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User, Workspace, WorkspaceCredentials,
+    WorkspaceKey, WorkspacePurge,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -76,6 +77,23 @@ pub trait StoreRead {
     fn workspace_by_app_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError>;
     /// Finds the workspace whose Data Pipelines write key has this SHA-256.
     fn workspace_by_write_key_hash(&mut self, hash: &str) -> Result<Option<Workspace>, StoreError>;
+    /// Finds the key of this kind that a rotation replaced and whose SHA-256 is `hash`, of a
+    /// workspace not marked deleted. It is kept until the next rotation of the same kind,
+    /// expired or not, so that a server can say why it refuses it.
+    fn retired_key(
+        &mut self,
+        key: WorkspaceKey,
+        hash: &str,
+    ) -> Result<Option<RetiredKey>, StoreError>;
+    /// The workspaces marked deleted whose removal has not finished (`mark_workspace_deleted`),
+    /// by id. `workspaces` and every lookup leave them out.
+    fn deleted_workspaces(&mut self) -> Result<Vec<Workspace>, StoreError>;
+    /// How many rows of a workspace each table holds, every table listed (with 0 when it holds
+    /// none), in the order `purge_workspace` removes them: what deleting the workspace removes.
+    fn workspace_rows(
+        &mut self,
+        workspace_id: WorkspaceId,
+    ) -> Result<Vec<(&'static str, u64)>, StoreError>;
 
     /// Finds the live (not deleted) person with this identifier.
     fn person(
@@ -529,14 +547,52 @@ pub trait StoreTx: StoreRead {
         workspace_id: WorkspaceId,
         sealed: &str,
     ) -> Result<(), StoreError>;
-    /// Gives a workspace its Data Pipelines write key (as its SHA-256). A workspace keeps the
-    /// first one it is given: returns `false`, changing nothing, when it already has one,
-    /// because servers cache keys they have checked and would go on taking a replaced one.
+    /// Gives a workspace its Data Pipelines write key (as its SHA-256), when it has none yet:
+    /// returns `false`, changing nothing, when it already has one, which only `rotate_key`
+    /// replaces (keeping the old one for its grace, and telling servers that cache keys).
     fn set_write_key_hash(
         &mut self,
         workspace_id: WorkspaceId,
         hash: &str,
     ) -> Result<bool, StoreError>;
+    /// Replaces a workspace's key of kind `key` by the one whose SHA-256 is `hash`. The replaced
+    /// key becomes the workspace's retired key of that kind, accepted until `expires_at`; one
+    /// retired before is dropped at once. The credentials version changes, so that servers drop
+    /// the keys they cached. Returns `false`, changing nothing, when the workspace is marked
+    /// deleted or gone, or has no key of that kind (a write key never given).
+    fn rotate_key(
+        &mut self,
+        workspace_id: WorkspaceId,
+        key: WorkspaceKey,
+        hash: &str,
+        now: UnixSeconds,
+        expires_at: UnixSeconds,
+    ) -> Result<bool, StoreError>;
+    /// Marks a workspace deleted: from this transaction on, `workspaces`, the `workspace_by_*`
+    /// lookups, `retired_key` and `user_workspaces` leave it out, and the credentials version
+    /// changes. Its rows are removed afterwards, a step at a time (`purge_workspace`), and the
+    /// workspace itself last (`remove_workspace`). Returns whether the workspace exists (marked
+    /// now or before).
+    fn mark_workspace_deleted(
+        &mut self,
+        workspace_id: WorkspaceId,
+        now: UnixSeconds,
+    ) -> Result<bool, StoreError>;
+    /// Removes up to about `limit` rows of a workspace marked deleted, from the first part of the
+    /// purge at or after `from` that has any left; answers `None` once no part has any. The
+    /// caller passes the answer's `next` as the following step's `from`, so that parts found
+    /// empty are not looked at again. A workspace not marked deleted is a
+    /// [`StoreError::Conflict`], changing nothing.
+    fn purge_workspace(
+        &mut self,
+        workspace_id: WorkspaceId,
+        from: usize,
+        limit: usize,
+    ) -> Result<Option<WorkspacePurge>, StoreError>;
+    /// Removes a workspace marked deleted whose rows `purge_workspace` removed: its row and its
+    /// retired keys. The credentials version changes. Returns whether it was there; one not
+    /// marked deleted is a [`StoreError::Conflict`].
+    fn remove_workspace(&mut self, workspace_id: WorkspaceId) -> Result<bool, StoreError>;
 
     fn insert_segment(&mut self, new: &NewSegment) -> Result<SegmentRow, StoreError>;
     /// Stores a new campaign; the row's `id` is ignored and the stored row is returned.

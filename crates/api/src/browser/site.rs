@@ -11,8 +11,8 @@ fn plausible(site_id: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }
 
-/// Finds the workspace of a site id, from the cache when it was seen before (site ids never
-/// change, so entries never go stale).
+/// Finds the workspace of a site id, from the cache when it was seen before (a site id never
+/// changes; the cache is emptied when a workspace is deleted, `keys.rs`).
 pub async fn workspace(state: &AppState, site_id: &str) -> Result<WorkspaceId, ApiError> {
     let unknown = || {
         ApiError::unauthorized(format!(
@@ -22,17 +22,23 @@ pub async fn workspace(state: &AppState, site_id: &str) -> Result<WorkspaceId, A
     if !plausible(site_id) {
         return Err(unknown());
     }
-    if let Some(workspace_id) = state.site_ids().get(site_id) {
+    crate::keys::fresh(state).await?;
+    if let Some(workspace_id) = state.keys().site_ids.get(site_id, state.clock().now()) {
         return Ok(workspace_id);
     }
     let lookup = site_id.to_owned();
+    let generation = state.keys().generation();
     let found = state
         .store()
         .read(move |reader| reader.workspace_by_site_id(&lookup))
         .await?;
     let credentials = found.ok_or_else(unknown)?;
-    state
-        .site_ids()
-        .insert(site_id.to_owned(), credentials.workspace.id);
+    state.keys().insert(
+        &state.keys().site_ids,
+        generation,
+        site_id.to_owned(),
+        credentials.workspace.id,
+        None,
+    );
     Ok(credentials.workspace.id)
 }

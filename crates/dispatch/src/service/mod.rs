@@ -74,6 +74,13 @@ impl Campaigns {
         self.dispatcher.wake();
     }
 
+    /// Forgets the campaigns of a workspace another process deleted (`herald workspace delete`):
+    /// no event or segment change starts them any more, and the dispatcher ends their runs that
+    /// come due before the deletion removed them, sending nothing.
+    pub fn forget_workspace(&self, workspace_id: WorkspaceId) {
+        self.registry.forget_workspace(workspace_id);
+    }
+
     /// Every campaign of a workspace, oldest first.
     pub async fn list(
         &self,

@@ -46,3 +46,4 @@ mod ui_campaign_editor;
 mod ui_objects;
 mod unsupported;
 mod validation;
+mod workspace_keys;

@@ -20,7 +20,7 @@ const START: i64 = 1_800_000_000;
 const PEOPLE: usize = 36;
 
 /// A schema of its own in the suite's PostgreSQL database.
-fn schema() -> (String, String) {
+pub fn schema() -> (String, String) {
     let url = std::env::var("HERALD_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=test".into());
     let nanos = std::time::SystemTime::now()
@@ -32,7 +32,8 @@ fn schema() -> (String, String) {
     )
 }
 
-fn herald_on(url: &str, schema: &str) -> Command {
+/// A `herald` command on the database's `schema`.
+pub fn herald_on(url: &str, schema: &str) -> Command {
     let mut command = herald_embedded();
     command
         .env("HERALD_DATABASE_URL", url)
