@@ -130,12 +130,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// One writer's traffic for a cycle: identifies and events with unique ids, until the server dies
 /// under it.
-async fn write_traffic(
-    base_url: String,
-    site_id: String,
-    api_key: String,
-    seed: u64,
-) -> WriterLog {
+async fn write_traffic(base_url: String, site_id: String, api_key: String, seed: u64) -> WriterLog {
     let mut rng = StdRng::seed_from_u64(seed);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -233,7 +228,10 @@ async fn deliveries(app: &TestApp, campaign: i64) -> Vec<Value> {
 async fn kill_9_during_mixed_traffic_loses_nothing_and_sends_each_due_webhook_once() {
     let began = Instant::now();
     let cycles = env_number("HERALD_SOAK_CYCLES", 3) as usize;
-    let seed = env_number("HERALD_SOAK_SEED", u64::from(std::process::id()) ^ START as u64);
+    let seed = env_number(
+        "HERALD_SOAK_SEED",
+        u64::from(std::process::id()) ^ START as u64,
+    );
     eprintln!("soak: seed {seed} (replay with HERALD_SOAK_SEED={seed}), {cycles} cycles");
     let mut rng = StdRng::seed_from_u64(seed);
 
@@ -254,7 +252,9 @@ async fn kill_9_during_mixed_traffic_loses_nothing_and_sends_each_due_webhook_on
     }
     let hook = format!("{}/hook", receiver.base_url);
     let body = |kind: &str, reference: &str| {
-        format!("{{\"kind\": \"{kind}\", \"person\": \"{{{{ customer.id }}}}\", \"ref\": \"{reference}\"}}")
+        format!(
+            "{{\"kind\": \"{kind}\", \"person\": \"{{{{ customer.id }}}}\", \"ref\": \"{reference}\"}}"
+        )
     };
     let purchase_campaign = start_campaign(
         &app,
@@ -366,7 +366,18 @@ async fn kill_9_during_mixed_traffic_loses_nothing_and_sends_each_due_webhook_on
         lost.len(),
         lost.first()
     );
-    assert!(twice.is_empty(), "seed {seed}: events stored twice: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "seed {seed}: events stored twice: {twice:?}"
+    );
+    let never_sent: Vec<_> = counts
+        .keys()
+        .filter(|id| !acknowledged.contains_key(*id) && !unacknowledged.contains_key(*id))
+        .collect();
+    assert!(
+        never_sent.is_empty(),
+        "seed {seed}: stored events nobody sent: {never_sent:?}"
+    );
 
     // (2) Every membership equals the reference evaluator's, over each person's stored history.
     let mut histories: BTreeMap<String, PersonHistory> = BTreeMap::new();
