@@ -230,7 +230,14 @@ async fn kill_9_during_mixed_traffic_loses_nothing_and_sends_each_due_webhook_on
     let cycles = env_number("HERALD_SOAK_CYCLES", 3) as usize;
     let seed = env_number(
         "HERALD_SOAK_SEED",
-        u64::from(std::process::id()) ^ START as u64,
+        // A new seed each run: the wall clock's nanoseconds and the process id.
+        (u64::from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos(),
+        ) << 20)
+            ^ u64::from(std::process::id()),
     );
     eprintln!("soak: seed {seed} (replay with HERALD_SOAK_SEED={seed}), {cycles} cycles");
     let mut rng = StdRng::seed_from_u64(seed);
