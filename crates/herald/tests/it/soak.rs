@@ -22,7 +22,7 @@ use crate::segments::{create_segment, members};
 
 const START: i64 = 1_800_000_000;
 const MINUTE: i64 = 60;
-const PEOPLE: usize = 8;
+const PEOPLE: usize = 24;
 const WRITERS: usize = 3;
 /// How long a writer sends at most in one cycle: a bound, so a cycle ends even if the kill that
 /// ends it never came (the kill comes within a second).
