@@ -37,6 +37,7 @@ mod retention;
 mod segments;
 #[path = "../../../delivery/tests/support/smtp_sink.rs"]
 mod smtp_sink;
+mod soak;
 mod stored_damage;
 mod timeouts;
 mod tracking;
