@@ -5,12 +5,15 @@
 //! campaign, and records in the same commit the line the import stands at. The import's id
 //! is made from the file's name, size and first bytes, so running the same command again
 //! after an interruption asks the server where the import stands and goes on from there: no
-//! line is applied twice, none is left out. A thread reads the next step while the server
-//! applies the current one.
+//! line is applied twice, none is left out. A thread reads and serializes the next steps, and
+//! three steps are in flight at once, so that the server decodes and checks the next while
+//! its writer applies the first (sent one at a time, an import took twice as long as the same
+//! operations through the v2 batch API on four connections).
 
 mod csv_rows;
 mod source;
 
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -29,6 +32,8 @@ use crate::server_target::ServerTarget;
 const LISTED_BAD_LINES: usize = 100;
 /// Attempts at one step while the server is unreachable or busy.
 const STEP_ATTEMPTS: u32 = 8;
+/// Steps sent before the first of them is answered.
+const STEPS_IN_FLIGHT: usize = 3;
 
 /// What one file's import did.
 #[derive(Debug, Default, serde::Serialize)]
@@ -138,10 +143,14 @@ async fn import_file(
     let id = import_id(path)?;
     let format = Format::of(path, csv_kind);
     let total_bytes = std::fs::metadata(path)?.len();
-    let status: Value = send(client, target, |client| {
+    let status = match send(client, target, |client| {
         client.get(format!("{}/api/v2/import/{id}", target.url))
     })
-    .await?;
+    .await?
+    {
+        StepAnswer::Done(status) => status,
+        StepAnswer::OutOfOrder(message) => bail!("the server refused the import: {message}"),
+    };
     let resumed_at = status["line"].as_u64().unwrap_or(0);
     if resumed_at > 0 {
         eprintln!(
@@ -150,12 +159,22 @@ async fn import_file(
         );
     }
     let bar = progress_bar(total_bytes, path);
-    // The reader runs ahead by at most two steps.
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Step>(2);
+    // The reader runs ahead by at most two steps, each read and serialized on its thread.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<(Step, Vec<u8>)>(2);
     let reader_path = path.to_owned();
+    let reader_id = id.clone();
     let reader = std::thread::spawn(move || {
         read_steps(&reader_path, format, resumed_at, &mut |step| {
-            sender.blocking_send(step).is_ok()
+            let body = serde_json::to_vec(&json!({
+                "import_id": reader_id,
+                "first_line": step.first_line,
+                "end_line": step.end_line,
+                "batch": step.operations,
+            }));
+            match body {
+                Ok(body) => sender.blocking_send((step, body)).is_ok(),
+                Err(_) => false,
+            }
         })
     });
     let mut report = FileReport {
@@ -166,45 +185,64 @@ async fn import_file(
     };
     let mut listed = 0;
     let outcome = async {
-        while let Some(step) = receiver.recv().await {
-            for bad in &step.bad {
-                list_bad(&bar, path, bad.line, &bad.message, &mut listed);
+        // Steps in flight, oldest first: the server decodes and checks the next ones while the
+        // writer applies the first. They are answered in order, and one that reached the
+        // writer before the step ahead of it (`409`) is sent again once that one is applied.
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+        loop {
+            let next = if in_flight.len() < STEPS_IN_FLIGHT {
+                receiver.recv().await
+            } else {
+                None
+            };
+            match next {
+                Some((step, body)) => {
+                    for bad in &step.bad {
+                        list_bad(&bar, path, bad.line, &bad.message, &mut listed);
+                    }
+                    report.invalid += step.bad.len() as u64;
+                    let sending = tokio::spawn(send_step(client.clone(), target.clone(), body.clone()));
+                    in_flight.push_back(InFlight { step, body, sending });
+                }
+                None => {
+                    let Some(first) = in_flight.pop_front() else {
+                        break;
+                    };
+                    let answer = match first.sending.await?? {
+                        StepAnswer::Done(answer) => answer,
+                        StepAnswer::OutOfOrder(_) => {
+                            match send_step(client.clone(), target.clone(), first.body).await? {
+                                StepAnswer::Done(answer) => answer,
+                                StepAnswer::OutOfOrder(message) => bail!(
+                                    "the server refused the import: {message}; is another `herald import` of this file running?"
+                                ),
+                            }
+                        }
+                    };
+                    let step = first.step;
+                    let errors = answer["errors"].as_array().cloned().unwrap_or_default();
+                    for error in &errors {
+                        let line = error["batch_index"]
+                            .as_u64()
+                            .and_then(|index| step.lines.get(index as usize).copied())
+                            .unwrap_or(step.first_line + 1);
+                        let message = error["message"].as_str().unwrap_or("invalid operation");
+                        list_bad(&bar, path, line, message, &mut listed);
+                    }
+                    report.invalid += errors.len() as u64;
+                    if answer["applied"] == json!(true) {
+                        report.imported += (step.operations.len() - errors.len()) as u64;
+                    }
+                    report.lines += step.end_line - step.first_line;
+                    bar.set_position(step.bytes_read);
+                    let seconds = started.elapsed().as_secs_f64().max(0.001);
+                    bar.set_message(format!(
+                        "{} lines, {:.0} lines/s",
+                        resumed_at + report.lines,
+                        report.lines as f64 / seconds
+                    ));
+                }
             }
-            report.invalid += step.bad.len() as u64;
-            let body = serde_json::to_vec(&json!({
-                "import_id": id,
-                "first_line": step.first_line,
-                "end_line": step.end_line,
-                "batch": step.operations,
-            }))?;
-            let answer: Value = send(client, target, |client| {
-                client
-                    .post(format!("{}/api/v2/import", target.url))
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-            })
-            .await?;
-            let errors = answer["errors"].as_array().cloned().unwrap_or_default();
-            for error in &errors {
-                let line = error["batch_index"]
-                    .as_u64()
-                    .and_then(|index| step.lines.get(index as usize).copied())
-                    .unwrap_or(step.first_line + 1);
-                let message = error["message"].as_str().unwrap_or("invalid operation");
-                list_bad(&bar, path, line, message, &mut listed);
-            }
-            report.invalid += errors.len() as u64;
-            if answer["applied"] == json!(true) {
-                report.imported += (step.operations.len() - errors.len()) as u64;
-            }
-            report.lines += step.end_line - step.first_line;
-            bar.set_position(step.bytes_read);
-            let seconds = started.elapsed().as_secs_f64().max(0.001);
-            bar.set_message(format!(
-                "{} lines, {:.0} lines/s",
-                resumed_at + report.lines,
-                report.lines as f64 / seconds
-            ));
         }
         anyhow::Ok(())
     }
@@ -257,11 +295,41 @@ fn progress_bar(total_bytes: u64, path: &Path) -> ProgressBar {
 /// A server that cannot be reached, or is busy (`503`, `429`), is tried again with backoff:
 /// each step is applied at most once whatever the number of attempts. Any other refusal ends
 /// the import with the server's message.
+/// A step in flight: its lines, its body (kept to send it again) and the request.
+struct InFlight {
+    step: Step,
+    body: Vec<u8>,
+    sending: tokio::task::JoinHandle<anyhow::Result<StepAnswer>>,
+}
+
+/// The server's answer to a request of the import.
+enum StepAnswer {
+    Done(Value),
+    /// `409`: the step is not the next one of the import; the server's message says where it
+    /// stands.
+    OutOfOrder(String),
+}
+
+/// Sends one step's body to `POST /api/v2/import`.
+async fn send_step(
+    client: reqwest::Client,
+    target: ServerTarget,
+    body: Vec<u8>,
+) -> anyhow::Result<StepAnswer> {
+    send(&client, &target, |client| {
+        client
+            .post(format!("{}/api/v2/import", target.url))
+            .header("content-type", "application/json")
+            .body(body.clone())
+    })
+    .await
+}
+
 async fn send(
     client: &reqwest::Client,
     target: &ServerTarget,
     request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-) -> anyhow::Result<Value> {
+) -> anyhow::Result<StepAnswer> {
     let mut wait = Duration::from_millis(250);
     let mut attempt = 0;
     loop {
@@ -275,7 +343,13 @@ async fn send(
                 return answer
                     .json::<Value>()
                     .await
+                    .map(StepAnswer::Done)
                     .context("the server's answer is not JSON");
+            }
+            Ok(answer) if answer.status() == reqwest::StatusCode::CONFLICT => {
+                let body: Value = answer.json().await.unwrap_or(Value::Null);
+                let message = body["meta"]["error"].as_str().unwrap_or("out of order");
+                return Ok(StepAnswer::OutOfOrder(message.to_owned()));
             }
             Ok(answer)
                 if answer.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE

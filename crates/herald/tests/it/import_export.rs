@@ -147,8 +147,9 @@ async fn an_import_killed_midway_and_run_again_applies_every_line_once_and_start
     }
     first.kill().unwrap();
     first.wait().unwrap();
-    let after_kill = event_count(&app, "imported").await;
-    assert!((after_kill as usize) < lines);
+    // Steps the killed importer had sent may still commit after it died; the second run asks
+    // the server where the import stands, whatever it is by then.
+    assert!((event_count(&app, "imported").await as usize) < lines);
 
     let (output, report) = run(import_command(&app, &[&file]));
     assert!(
@@ -159,8 +160,10 @@ async fn an_import_killed_midway_and_run_again_applies_every_line_once_and_start
     let report = &report["files"][0];
     assert!(report["resumed_at"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["invalid"], 0, "{report}");
+    // The second run read the rest of the file; a step the killed one had sent may have been
+    // applied meanwhile, and is then answered as applied already, not applied again.
     assert_eq!(
-        after_kill + report["imported"].as_u64().unwrap(),
+        report["resumed_at"].as_u64().unwrap() + report["lines"].as_u64().unwrap(),
         lines as u64,
         "{report}"
     );
