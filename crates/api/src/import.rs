@@ -8,14 +8,15 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use herald_ingest::ValidationError;
 use herald_ingest::import::{ImportOutcome, ImportStep, imported_line, valid_import_id};
-use herald_ingest::{ValidationError, validate_v2};
 use serde_json::{Value, json};
 
 use crate::auth::TrackWorkspace;
 use crate::body::decode;
-use crate::error::{Shape, V2ErrorItem};
+use crate::error::Shape;
 use crate::openapi::docs;
+use crate::track_v2::validate_items;
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
 fn check_id(import_id: &str) -> Result<(), ApiError> {
@@ -118,16 +119,8 @@ pub async fn step(
             "batch is required: send {\"batch\":[operation, …]}",
         )));
     };
-    let now = state.clock().now();
-    let mut operations = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
-    for (index, item) in items.into_iter().enumerate() {
-        match validate_v2::operation(&item, now) {
-            Ok(Some(operation)) => operations.push(operation),
-            Ok(None) => {}
-            Err(error) => errors.push(V2ErrorItem::from_validation(&error, Some(index))),
-        }
-    }
+    // Every invalid line is listed: the importer names each one by its line.
+    let (operations, errors, _) = validate_items(items, state.clock().now(), usize::MAX);
     let step = ImportStep {
         import_id,
         first_line,

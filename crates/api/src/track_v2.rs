@@ -119,18 +119,8 @@ pub async fn batch(
             )));
         }
     };
-    let now = state.clock().now();
-    let mut operations = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
-    let mut omitted = 0_usize;
-    for (index, item) in items.into_iter().enumerate() {
-        match validate_v2::operation(&item, now) {
-            Ok(Some(operation)) => operations.push(operation),
-            Ok(None) => {}
-            Err(_) if errors.len() >= MAX_LISTED_ERRORS => omitted += 1,
-            Err(error) => errors.push(V2ErrorItem::from_validation(&error, Some(index))),
-        }
-    }
+    let (operations, errors, omitted) =
+        validate_items(items, state.clock().now(), MAX_LISTED_ERRORS);
     if !operations.is_empty() {
         state
             .ingest()
@@ -151,4 +141,25 @@ pub async fn batch(
         )});
     }
     Ok((StatusCode::MULTI_STATUS, Json(answer)).into_response())
+}
+
+/// Validates a batch's items: the valid operations, and the invalid items' errors by their
+/// index, the first `listed` of them, with how many more were left out.
+pub(crate) fn validate_items(
+    items: Vec<Value>,
+    now: herald_domain::UnixSeconds,
+    listed: usize,
+) -> (Vec<herald_ingest::Operation>, Vec<V2ErrorItem>, usize) {
+    let mut operations = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    let mut omitted = 0_usize;
+    for (index, item) in items.into_iter().enumerate() {
+        match validate_v2::operation(&item, now) {
+            Ok(Some(operation)) => operations.push(operation),
+            Ok(None) => {}
+            Err(_) if errors.len() >= listed => omitted += 1,
+            Err(error) => errors.push(V2ErrorItem::from_validation(&error, Some(index))),
+        }
+    }
+    (operations, errors, omitted)
 }
