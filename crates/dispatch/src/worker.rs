@@ -183,9 +183,10 @@ const TEST_HEADER: &str = "X-Herald-Test";
 
 async fn run_loop(inner: Arc<Inner>) {
     let permits = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
-    // For /metrics: the runs due at the last look (counted up to one batch) and those in
-    // flight, the delivery queue as this dispatcher sees it.
-    let due_depth = metrics::gauge!("herald_delivery_queue_depth", "state" => "due");
+    // For /metrics: the runs due at the last look (counted up to one batch) by the channel of
+    // their next step (`wait` for a delay), and those in flight, the delivery queue as this
+    // dispatcher sees it.
+    let due_depth = DueDepth::new();
     let in_flight_depth = metrics::gauge!("herald_delivery_queue_depth", "state" => "in_flight");
     loop {
         let now = inner.clock.now();
@@ -204,7 +205,7 @@ async fn run_loop(inner: Arc<Inner>) {
                 Vec::new()
             }
         };
-        due_depth.set(due.len() as f64);
+        due_depth.record(&inner.registry, &due);
         if let Ok(set) = inner.in_flight.lock() {
             in_flight_depth.set(set.len() as f64);
         }
@@ -260,6 +261,51 @@ async fn run_loop(inner: Arc<Inner>) {
                 }
                 () = tokio::time::sleep(POLL) => {}
             }
+        }
+    }
+}
+
+/// The gauges of due runs, one per channel of their next step.
+struct DueDepth {
+    webhook: metrics::Gauge,
+    email: metrics::Gauge,
+    push: metrics::Gauge,
+    wait: metrics::Gauge,
+}
+
+impl DueDepth {
+    fn new() -> Self {
+        let gauge = |channel: &'static str| metrics::gauge!("herald_delivery_queue_depth", "state" => "due", "channel" => channel);
+        Self {
+            webhook: gauge("webhook"),
+            email: gauge("email"),
+            push: gauge("push"),
+            wait: gauge("wait"),
+        }
+    }
+
+    fn record(&self, registry: &Registry, due: &[RunRow]) {
+        let mut counts = [0_u32; 4];
+        for run in due {
+            let step = registry.get(run.campaign_id).and_then(|campaign| {
+                match campaign.campaign.steps.get(run.step as usize) {
+                    Some(Step::Send { channel, .. }) => Some(channel.clone()),
+                    _ => None,
+                }
+            });
+            let slot = match step {
+                Some(Channel::Webhook) => 0,
+                Some(Channel::Email) => 1,
+                Some(Channel::Push) => 2,
+                None => 3,
+            };
+            counts[slot] += 1;
+        }
+        for (gauge, count) in [&self.webhook, &self.email, &self.push, &self.wait]
+            .into_iter()
+            .zip(counts)
+        {
+            gauge.set(f64::from(count));
         }
     }
 }

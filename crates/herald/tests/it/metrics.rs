@@ -126,7 +126,8 @@ async fn metrics_parse_and_move_when_events_arrive() {
         "herald_store_write_queue_depth{queue=\"foreground\"}",
         "herald_store_write_queue_depth{queue=\"background\"}",
         "herald_segment_engine_deadline_lag_seconds",
-        "herald_delivery_queue_depth{state=\"due\"}",
+        "herald_delivery_queue_depth{state=\"due\",channel=\"webhook\"}",
+        "herald_delivery_queue_depth{state=\"due\",channel=\"wait\"}",
         "herald_delivery_queue_depth{state=\"in_flight\"}",
     ] {
         assert!(inner.contains_key(series), "{series} in {inner:?}");
