@@ -11,7 +11,6 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::Context;
-use serde_json::Value;
 
 use super::csv_rows::{CsvKind, RowShape};
 
@@ -55,7 +54,9 @@ pub struct BadLine {
 pub struct Step {
     pub first_line: u64,
     pub end_line: u64,
-    pub operations: Vec<Value>,
+    /// Each operation as JSON text: an NDJSON line is checked to be JSON and sent as it is,
+    /// never parsed into values and written again.
+    pub operations: Vec<String>,
     /// The 1-based line of each operation, for the server's errors by batch index.
     pub lines: Vec<u64>,
     pub bad: Vec<BadLine>,
@@ -119,10 +120,10 @@ fn read_ndjson(
         step.bytes_read = bytes_read;
         let text = line.trim();
         if !text.is_empty() {
-            match serde_json::from_str::<Value>(text) {
-                Ok(operation) => {
+            match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                Ok(_) => {
                     step.bytes += text.len();
-                    step.operations.push(operation);
+                    step.operations.push(text.to_owned());
                     step.lines.push(number);
                 }
                 Err(error) => step.bad.push(BadLine {
@@ -179,7 +180,7 @@ fn read_csv(
         match shape.operation(&record) {
             Ok(operation) => {
                 step.bytes += record.as_slice().len() + 64;
-                step.operations.push(operation);
+                step.operations.push(operation.to_string());
                 step.lines.push(line);
             }
             Err(message) => step.bad.push(BadLine { line, message }),
@@ -234,6 +235,6 @@ mod tests {
         let resumed = steps_of(&text, STEP_LINES as u64 + 5);
         assert_eq!(resumed.len(), 1);
         assert_eq!(resumed[0].first_line, STEP_LINES as u64 + 5);
-        assert_eq!(resumed[0].operations[0]["n"], 2_005);
+        assert_eq!(resumed[0].operations[0], r#"{"n":2005}"#);
     }
 }
