@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use herald_ingest::ValidationError;
 use herald_ingest::import::{ImportOutcome, ImportStep, imported_line, valid_import_id};
@@ -27,6 +27,17 @@ fn check_id(import_id: &str) -> Result<(), ApiError> {
             "import_id must be 1 to 128 letters, digits, '-', '_' or '.'",
         ))
     }
+}
+
+/// The step's import and first line in the query (`herald import` sends them there too), so
+/// that the step is put in order before its body is decoded; optional, the body decides.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StepOrder {
+    /// The import's id, as in the body.
+    import_id: Option<String>,
+    /// The step's first line, as in the body.
+    first_line: Option<u64>,
 }
 
 fn line_field(body: &serde_json::Map<String, Value>, field: &str) -> Result<u64, ApiError> {
@@ -77,6 +88,7 @@ pub async fn status(
     post,
     path = "/api/v2/import",
     tag = docs::TRACK_V2,
+    params(StepOrder),
     request_body(
         description = "`import_id`, `first_line`, `end_line` and `batch`, the step's operations.",
         content = Value,
@@ -93,9 +105,20 @@ pub async fn status(
 pub async fn step(
     State(state): State<AppState>,
     TrackWorkspace(workspace_id): TrackWorkspace,
+    Query(order): Query<StepOrder>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    // Registered before the body is decoded, so that the steps sent before it are found
+    // in flight whichever of them is decoded first.
+    let turn = match (&order.import_id, order.first_line) {
+        (Some(import_id), Some(first_line)) if valid_import_id(import_id) => Some(
+            state
+                .import_turns()
+                .enter(workspace_id, import_id, first_line),
+        ),
+        _ => None,
+    };
     let raw = body;
     let mut body = decode(&headers, &raw, MAX_BODY_BYTES, "/api/v2/import")
         .map_err(|error| ApiError::invalid(error).with_shape(Shape::V2))?;
@@ -121,8 +144,11 @@ pub async fn step(
     };
     // Every invalid line is listed: the importer names each one by its line.
     let (operations, errors, _) = validate_items(items, state.clock().now(), usize::MAX);
+    if let Some(turn) = &turn {
+        turn.wait().await;
+    }
     let step = ImportStep {
-        import_id,
+        import_id: import_id.clone(),
         first_line,
         end_line,
     };
@@ -130,6 +156,7 @@ pub async fn step(
         .ingest()
         .submit_import(workspace_id, operations, step)
         .await?;
+    drop(turn);
     match outcome {
         ImportOutcome::Applied => Ok(Json(
             json!({"line": end_line, "applied": true, "errors": errors}),

@@ -27,6 +27,7 @@ mod deliveries;
 mod error;
 mod health;
 mod import;
+mod import_turns;
 mod intake;
 mod keys;
 pub use keys::{KEYS_CHECKED_EVERY, watch_keys};

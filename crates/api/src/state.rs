@@ -49,6 +49,8 @@ struct Inner {
     /// Credentials already checked, so that a request costs no key hashing or lookup, and what
     /// this server knows of keys changed by other processes (`keys.rs`).
     keys: Keys,
+    /// The order of imports' steps in flight (`import_turns.rs`).
+    import_turns: crate::import_turns::ImportTurns,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
                 templates: herald_templates::Templates::new(),
                 info,
                 keys: Keys::default(),
+                import_turns: Default::default(),
             }),
             browser: Arc::new(Browser::new(BrowserSettings::default())),
             intake: Arc::new(Intake::new(IntakeSettings::default())),
@@ -95,6 +98,10 @@ impl AppState {
 
     pub fn ingest(&self) -> &Ingest {
         &self.inner.ingest
+    }
+
+    pub(crate) fn import_turns(&self) -> &crate::import_turns::ImportTurns {
+        &self.inner.import_turns
     }
 
     pub fn templates(&self) -> &herald_templates::Templates {

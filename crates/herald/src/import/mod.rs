@@ -194,7 +194,12 @@ async fn import_file(
                         list_bad(&bar, path, bad.line, &bad.message, &mut listed);
                     }
                     report.invalid += step.bad.len() as u64;
-                    let sending = tokio::spawn(send_step(client.clone(), target.clone(), body.clone()));
+                    let sending = tokio::spawn(send_step(
+                        client.clone(),
+                        target.clone(),
+                        (id.clone(), step.first_line),
+                        body.clone(),
+                    ));
                     in_flight.push_back(InFlight { step, body, sending });
                 }
                 None => {
@@ -204,7 +209,14 @@ async fn import_file(
                     let answer = match first.sending.await?? {
                         StepAnswer::Done(answer) => answer,
                         StepAnswer::OutOfOrder(_) => {
-                            match send_step(client.clone(), target.clone(), first.body).await? {
+                            match send_step(
+                                client.clone(),
+                                target.clone(),
+                                (id.clone(), first.step.first_line),
+                                first.body,
+                            )
+                            .await?
+                            {
                                 StepAnswer::Done(answer) => answer,
                                 StepAnswer::OutOfOrder(message) => bail!(
                                     "the server refused the import: {message}; is another `herald import` of this file running?"
@@ -334,11 +346,19 @@ enum StepAnswer {
 async fn send_step(
     client: reqwest::Client,
     target: ServerTarget,
+    order: (String, u64),
     body: Vec<u8>,
 ) -> anyhow::Result<StepAnswer> {
+    // The query repeats the step's import and first line, so that the server puts the step in
+    // order before it decodes the body.
+    let (import_id, first_line) = (order.0, order.1.to_string());
     send(&client, &target, |client| {
         client
             .post(format!("{}/api/v2/import", target.url))
+            .query(&[
+                ("import_id", import_id.as_str()),
+                ("first_line", first_line.as_str()),
+            ])
             .header("content-type", "application/json")
             .body(body.clone())
     })
