@@ -65,7 +65,7 @@ impl Turn {
         let give_up = tokio::time::Instant::now() + MOST_WAIT;
         loop {
             let left = self.inner.left.notified();
-            let ahead = self.inner.pending.lock().map_or(false, |pending| {
+            let ahead = self.inner.pending.lock().is_ok_and(|pending| {
                 pending
                     .get(&self.key)
                     .is_some_and(|lines| lines.range(..self.first_line).next().is_some())
