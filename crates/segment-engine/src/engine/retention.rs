@@ -25,12 +25,17 @@ impl Engine {
         let Some(state) = self.people.get(person) else {
             return changes;
         };
-        if state
+        // Nothing to do only when no event the engine holds is older, and neither is the
+        // earliest it knows of: a partial history may count older events it does not hold.
+        let older_held = state
             .events
             .all()
             .iter()
-            .all(|event| event.timestamp >= before)
-        {
+            .any(|event| event.timestamp < before);
+        let older_counted = state
+            .earliest_event
+            .is_some_and(|earliest| earliest < before);
+        if !older_held && !older_counted {
             return changes;
         }
         let keys = self.events.keys();
