@@ -154,7 +154,11 @@ pub async fn step(
     };
     let outcome = state
         .ingest()
-        .submit_import(workspace_id, operations, step)
+        .submit_import(workspace_id, operations, step, || {
+            if let Some(turn) = &turn {
+                turn.queued();
+            }
+        })
         .await?;
     drop(turn);
     match outcome {

@@ -8,7 +8,7 @@
 //! is run again, and no line is applied twice.
 
 use herald_domain::WorkspaceId;
-use herald_store::{StoreError, StoreRead, StoreTx};
+use herald_store::{StoreError, StoreRead, StoreTx, import_setting_key};
 
 /// The longest import id: ids are made by the importer from the file, short hex in practice.
 pub const MAX_IMPORT_ID_LEN: usize = 128;
@@ -42,17 +42,13 @@ pub fn valid_import_id(id: &str) -> bool {
             .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
 }
 
-fn setting_key(workspace_id: WorkspaceId, import_id: &str) -> String {
-    format!("import/{}/{import_id}", workspace_id.get())
-}
-
 /// The line an import stands at: where its next step must start (0 before its first).
 pub fn imported_line(
     reader: &mut dyn StoreRead,
     workspace_id: WorkspaceId,
     import_id: &str,
 ) -> Result<u64, StoreError> {
-    let stored = reader.setting(&setting_key(workspace_id, import_id))?;
+    let stored = reader.setting(&import_setting_key(workspace_id, import_id))?;
     Ok(stored
         .and_then(|value| value.parse::<u64>().ok())
         .unwrap_or(0))
@@ -81,7 +77,7 @@ pub(crate) fn record_step(
     step: &ImportStep,
 ) -> Result<(), StoreError> {
     tx.set_setting(
-        &setting_key(workspace_id, &step.import_id),
+        &import_setting_key(workspace_id, &step.import_id),
         &step.end_line.to_string(),
     )
 }

@@ -120,7 +120,7 @@ impl Ingest {
         workspace_id: WorkspaceId,
         operations: Vec<Operation>,
     ) -> Result<(), StoreError> {
-        self.submit_job(workspace_id, operations, None)
+        self.submit_job(workspace_id, operations, None, || {})
             .await
             .map(|_| ())
     }
@@ -129,14 +129,17 @@ impl Ingest {
     /// except that it starts no campaign (its events, its object changes, and the segment
     /// entries and exits they cause: imported history is backfill by definition), and that
     /// it is applied only if the import stands at the step's first line, which it moves to
-    /// the step's end in the same commit.
+    /// the step's end in the same commit. `queued` is called once the step is in the writer's
+    /// queue, so that the caller may let the import's next step follow it there.
     pub async fn submit_import(
         &self,
         workspace_id: WorkspaceId,
         operations: Vec<Operation>,
         step: ImportStep,
+        queued: impl FnOnce() + Send,
     ) -> Result<ImportOutcome, StoreError> {
-        self.submit_job(workspace_id, operations, Some(step)).await
+        self.submit_job(workspace_id, operations, Some(step), queued)
+            .await
     }
 
     /// One step of the retention setting: deletes the workspace's events stamped before
@@ -194,6 +197,7 @@ impl Ingest {
         workspace_id: WorkspaceId,
         operations: Vec<Operation>,
         import: Option<ImportStep>,
+        queued: impl FnOnce() + Send,
     ) -> Result<ImportOutcome, StoreError> {
         let now = self.clock.now();
         let operations_count = operations.len() as u64;
@@ -278,7 +282,9 @@ impl Ingest {
         };
         let started = std::time::Instant::now();
         let counts = (operations_count, events_count);
-        let (_, _, _, outcome) = self.store.write_with_hook(job, hook).await??;
+        let pending = self.store.queue_write_with_hook(job, hook).await?;
+        queued();
+        let (_, _, _, outcome) = pending.outcome().await??;
         if outcome == ImportOutcome::Applied {
             self.recorded.operations.increment(counts.0);
             self.recorded.events.increment(counts.1);

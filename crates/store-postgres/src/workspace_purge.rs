@@ -8,7 +8,7 @@
 //! below fails for a table that is neither in `PARTS` nor known to hold no workspace's rows.
 
 use herald_domain::{UnixSeconds, WorkspaceId};
-use herald_store::{StoreError, WorkspacePurge};
+use herald_store::{StoreError, WorkspacePurge, import_settings_prefix};
 
 use crate::pg::Pg;
 use crate::workspace_keys::bump_credentials_version;
@@ -210,6 +210,10 @@ pub(crate) fn remove(pg: &mut Pg<'_>, workspace_id: WorkspaceId) -> Result<bool,
         &[&workspace_id],
     )?;
     pg.execute("DELETE FROM workspaces WHERE id = $1", &[&workspace_id])?;
+    pg.execute(
+        "DELETE FROM settings WHERE left(key, length($1)) = $1",
+        &[&import_settings_prefix(workspace_id)],
+    )?;
     bump_credentials_version(pg)?;
     Ok(true)
 }

@@ -8,7 +8,7 @@
 //! neither in it nor known to hold no workspace's rows.
 
 use herald_domain::{UnixSeconds, WorkspaceId};
-use herald_store::{StoreError, WorkspacePurge};
+use herald_store::{StoreError, WorkspacePurge, import_settings_prefix};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::queries::{backend, execute};
@@ -347,6 +347,11 @@ pub(crate) fn remove(
         connection,
         "DELETE FROM workspaces WHERE id = ?1",
         [workspace_id],
+    )?;
+    execute(
+        connection,
+        "DELETE FROM settings WHERE substr(key, 1, length(?1)) = ?1",
+        [import_settings_prefix(workspace_id)],
     )?;
     execute(
         connection,

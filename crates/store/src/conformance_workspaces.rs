@@ -7,7 +7,7 @@ use super::{append, campaign, event, new_person, new_workspace, run_row};
 use crate::{
     CREDENTIALS_VERSION, CampaignState, DeliveryMetric, DeliveryRow, DeliveryStatus, Device,
     MembershipCause, MembershipChange, MembershipOrigin, NewActivity, NewObject, NewSegment,
-    NewUser, SegmentState, StoreError, StoreHandle, WorkspaceKey,
+    NewUser, SegmentState, StoreError, StoreHandle, WorkspaceKey, import_setting_key,
 };
 
 fn version(store: &StoreHandle) -> Option<String> {
@@ -162,6 +162,11 @@ fn fill(store: &StoreHandle, ws: WorkspaceId, name: &str, user_id: i64) -> Fille
         ..event(ws, None, "/pricing", 20)
     };
     append(store, anonymous);
+    // Where an import of the workspace stands, kept as a setting.
+    store
+        .write_blocking(move |tx| tx.set_setting(&import_setting_key(ws, "people.csv-1"), "2000"))
+        .expect("store works")
+        .expect("set");
     let campaign_id = campaign(store, ws, CampaignState::Running);
     let deleted_campaign = campaign(store, ws, CampaignState::Running);
     let delivery_id = format!("{name}-delivery");
@@ -411,12 +416,13 @@ pub fn a_deleted_workspace_is_hidden_at_once_then_removed_to_its_last_row(store:
                 r.segment_history(gone_rows.deleted_segment.id, gone_rows.person)?
                     .len(),
                 r.delivery_metrics(&gone_rows.delivery_id)?.len(),
+                r.setting(&import_setting_key(gone, "people.csv-1"))?,
             ))
         })
         .expect("read");
     assert_eq!(
         leftovers,
-        (0, false, 0, 0),
+        (0, false, 0, 0, None),
         "nothing of the workspace is left"
     );
     let again = store
@@ -435,10 +441,11 @@ pub fn a_deleted_workspace_is_hidden_at_once_then_removed_to_its_last_row(store:
                 r.workspace_by_site_id("site-kept")?.is_some(),
                 r.delivery_metrics(&kept_rows.delivery_id)?.len(),
                 r.segments(kept)?.len(),
+                r.setting(&import_setting_key(kept, "people.csv-1"))?,
             ))
         })
         .expect("read");
-    assert_eq!(still, (true, true, 1, 1));
+    assert_eq!(still, (true, true, 1, 1, Some("2000".to_owned())));
 
     // A workspace created afterwards never takes the removed one's id, which engine images and
     // running servers may still name.

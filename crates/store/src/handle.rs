@@ -18,6 +18,19 @@ impl std::fmt::Debug for StoreHandle {
     }
 }
 
+/// A write job in the writer's queue (see [`StoreHandle::queue_write_with_hook`]). Dropping it
+/// before the job runs withdraws the job: the writer skips a job nobody waits for.
+pub struct QueuedWrite<T, E> {
+    reply: WriteReply<T, E>,
+}
+
+impl<T, E> QueuedWrite<T, E> {
+    /// Waits for the commit: as [`StoreHandle::write`] answers.
+    pub async fn outcome(self) -> Result<Result<T, E>, StoreError> {
+        self.reply.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
 type WriteReply<T, E> = oneshot::Receiver<Result<Result<T, E>, StoreError>>;
 type Hook<T> = Box<dyn FnOnce(&mut T) + Send>;
 
@@ -128,9 +141,27 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
         H: FnOnce(&mut T) + Send + 'static,
     {
+        self.queue_write_with_hook(job, hook).await?.outcome().await
+    }
+
+    /// Like [`StoreHandle::write_with_hook`], in two halves: this one returns once the job is
+    /// in the writer's queue, so that the caller knows that whatever it queues after will run
+    /// after it (the queue is first in, first out); the returned [`QueuedWrite`] then gives the
+    /// outcome.
+    pub async fn queue_write_with_hook<T, E, F, H>(
+        &self,
+        job: F,
+        hook: H,
+    ) -> Result<QueuedWrite<T, E>, StoreError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
+        H: FnOnce(&mut T) + Send + 'static,
+    {
         let (job, reply) = Self::wrap_write_with(job, Some(Box::new(hook)));
         self.inner.write_queue().send(job).await?;
-        reply.await.map_err(|_| StoreError::Closed)?
+        Ok(QueuedWrite { reply })
     }
 
     /// Queues a background write job without waiting for it (see [`crate::group_commit::WriteQueue`]).

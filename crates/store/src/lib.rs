@@ -26,7 +26,7 @@ pub mod writer_cache;
 pub use changes::StoreChange;
 pub use claims::{ClaimReply, LocalClaims, RunClaims};
 pub use error::StoreError;
-pub use handle::StoreHandle;
+pub use handle::{QueuedWrite, StoreHandle};
 pub use leases::{
     LEASE_SECONDS, Lease, LeaseReply, LocalLeases, Ownership, PARTITIONS, PartitionLeases,
     partition_of,
@@ -39,4 +39,7 @@ pub use objects::{
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};
-pub use workspace_keys::{CREDENTIALS_VERSION, RetiredKey, WorkspaceKey, WorkspacePurge};
+pub use workspace_keys::{
+    CREDENTIALS_VERSION, RetiredKey, WorkspaceKey, WorkspacePurge, import_setting_key,
+    import_settings_prefix,
+};

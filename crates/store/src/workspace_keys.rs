@@ -12,6 +12,17 @@ use herald_domain::{UnixSeconds, WorkspaceId};
 /// workspace (a counter, increased in the transaction that makes the change).
 pub const CREDENTIALS_VERSION: &str = "credentials_version";
 
+/// The setting that keeps where an import (`herald import`) stands: the line its next step
+/// starts at, per workspace and import id.
+pub fn import_setting_key(workspace_id: WorkspaceId, import_id: &str) -> String {
+    format!("{}{import_id}", import_settings_prefix(workspace_id))
+}
+
+/// What every import setting of a workspace starts with: removing the workspace removes them.
+pub fn import_settings_prefix(workspace_id: WorkspaceId) -> String {
+    format!("import/{}/", workspace_id.get())
+}
+
 /// One of a workspace's three keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WorkspaceKey {

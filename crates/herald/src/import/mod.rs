@@ -1,6 +1,6 @@
 //! `herald import FILE…`: loads people and events into a running server's workspace.
 //!
-//! Each file is read in steps of up to 2,000 lines (`source.rs`), sent in order to the
+//! Each file is read in steps of up to 8,000 lines (`source.rs`), sent in order to the
 //! server's `POST /api/v2/import`, which applies a step like a v2 batch but starts no
 //! campaign, and records in the same commit the line the import stands at. The import's id
 //! is made from the file's name, size and first bytes, so running the same command again
@@ -9,7 +9,9 @@
 //! checked to be JSON and sent as it is), and four steps are in flight at once, so that the
 //! server decodes and checks the next while its writer applies the first (sent one at a time,
 //! an import took twice as long as the same operations through the v2 batch API on four
-//! connections).
+//! connections). Steps are larger than a v2 batch: with 8,000 lines an import measured 6–21%
+//! faster than the v2 loader, with 2,000 about as fast (docs/benchmarks.md), most likely
+//! because a larger transaction writes each page of the per-person index once for more events.
 
 mod csv_rows;
 mod source;
