@@ -91,6 +91,27 @@ impl Owned {
     }
 }
 
+/// Whether this node stores a person's membership changes now: it owns their partition, and
+/// has compared it with the store since it took it over (`takeovers` holds the partitions not
+/// yet compared). Until then the stored memberships may lack what the former owner computed
+/// but never stored (it died first), and a change computed against the engine's memberships
+/// would be stored against the wrong ones: an exit by time of a person whose entry was never
+/// stored started an exit campaign for an exit no history shows (found by the crash soak in
+/// cluster mode). The comparison stores the net difference of everything until then instead.
+fn stores_changes_of(
+    owned: &Owned,
+    takeovers: &[(i64, Vec<u16>)],
+    workspace_id: WorkspaceId,
+    person: i64,
+    now: i64,
+) -> bool {
+    let partition = partition_of(workspace_id, person);
+    owned.holds(workspace_id, person, now)
+        && !takeovers
+            .iter()
+            .any(|(_, partitions)| partitions.contains(&partition))
+}
+
 /// How an engine that several nodes' writes reach takes them (`follow`).
 pub(crate) struct Following {
     /// Makes the log's reader read at once; the reader itself starts after the load.
@@ -1070,12 +1091,21 @@ impl Runner {
     /// behind it; a restart recomputes and stores whatever was still queued.
     fn persist(&self, workspace_id: WorkspaceId, changes: &[Change]) {
         // An engine that follows the store stores the changes of the people whose partition
-        // this node owns, while it owns it; the other owners store the rest.
+        // this node owns, while it owns it and once it compared it with the store after taking
+        // it over; the other owners store the rest, and the comparison what came before it.
         if self.follows {
             let now = self.clock.now();
             let mine: Vec<Change> = changes
                 .iter()
-                .filter(|change| self.owned.holds(workspace_id, change.person, now))
+                .filter(|change| {
+                    stores_changes_of(
+                        &self.owned,
+                        &self.takeovers,
+                        workspace_id,
+                        change.person,
+                        now,
+                    )
+                })
                 .cloned()
                 .collect();
             for chunk in mine.chunks(PERSIST_CHUNK) {
@@ -1214,5 +1244,38 @@ fn taken_over(
         at,
         cause: herald_segment_engine::Cause::Deadline,
         origin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_taken_over_stores_nothing_until_compared_with_the_store() {
+        let workspace = WorkspaceId::new(1);
+        let person = 7;
+        let partition = partition_of(workspace, person);
+        let owned = Owned {
+            epochs: HashMap::from([(partition, 3)]),
+            until: 100,
+        };
+        // Owned and compared: stored, while the leases last.
+        assert!(stores_changes_of(&owned, &[], workspace, person, 50));
+        assert!(!stores_changes_of(&owned, &[], workspace, person, 100));
+        // Owned but not yet compared: nothing is stored, whichever takeover holds it.
+        let pending = [(40, vec![partition.wrapping_add(1)]), (42, vec![partition])];
+        assert!(!stores_changes_of(&owned, &pending, workspace, person, 50));
+        // Another partition's takeover does not hold this one back.
+        let others = [(40, vec![partition.wrapping_add(1)])];
+        assert!(stores_changes_of(&owned, &others, workspace, person, 50));
+        // Not owned: never.
+        assert!(!stores_changes_of(
+            &Owned::default(),
+            &[],
+            workspace,
+            person,
+            50
+        ));
     }
 }
