@@ -3,8 +3,9 @@
 #
 # Builds Herald and herald-bench in release mode, then for each run starts a fresh server on a
 # temporary data dir (webhooks to loopback allowed), runs `herald-bench campaigns` against it
-# (event → webhook latency at a steady rate, then deliveries/s after a burst), stops the server
-# and finally prints a results table of all runs.
+# (event → webhook latency at a steady rate, then deliveries/s after a burst, and with the
+# `visibility` phase the time from a Track event to the App API listing the segment it put the
+# person in), stops the server and finally prints a results table of all runs.
 #
 # Environment (all optional):
 #   CARGO_TARGET_DIR      where cargo builds (default: target)
@@ -13,7 +14,9 @@
 #   BENCH_DURATION_SECS   measured seconds of the latency phase (default: 20)
 #   BENCH_WARMUP_SECS     warm-up seconds of the latency phase (default: 2)
 #   BENCH_BURST           events of the burst phase (default: 30000)
-#   BENCH_PHASES          phases to run, comma-separated (default: latency,burst)
+#   BENCH_PHASES          phases to run, comma-separated: latency, burst, visibility
+#                         (default: latency,burst)
+#   BENCH_VISIBILITY_RATE samples/s of the visibility phase (default: 2000)
 #   BENCH_PORT            the port the server listens on (default: 18182)
 #   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
 #
@@ -29,6 +32,7 @@ duration="${BENCH_DURATION_SECS:-20}"
 warmup="${BENCH_WARMUP_SECS:-2}"
 burst="${BENCH_BURST:-30000}"
 phases="${BENCH_PHASES:-latency,burst}"
+visibility_rate="${BENCH_VISIBILITY_RATE:-2000}"
 port="${BENCH_PORT:-18182}"
 url="http://127.0.0.1:${port}"
 grace=10
@@ -79,10 +83,12 @@ for run in $(seq "${runs}"); do
     }
 
     # Each JSON line gets the run's number, so the table can tell runs apart.
-    timeout "$((warmup + duration + grace + burst_timeout + 60))" "${bench}" campaigns \
+    # The visibility phase runs as long as the latency phase, and identifies its people first.
+    timeout "$((2 * (warmup + duration) + grace + burst_timeout + 120))" "${bench}" campaigns \
         --url "${url}" --site-id "${site_id}" --api-key "${api_key}" --app-api-key "${app_key}" \
         --rate "${rate}" --duration "${duration}" --warmup "${warmup}" --grace "${grace}" \
         --burst "${burst}" --burst-timeout "${burst_timeout}" --phases "${phases}" \
+        --visibility-rate "${visibility_rate}" \
         --server-pid "${server_pid}" |
         python3 -c 'import json, sys
 for line in sys.stdin:
@@ -146,4 +152,20 @@ if burst:
           cores(r["cpu"]["ingest"], "server_cores"), cores(r["cpu"]["ingest"], "bench_cores"),
           cores(r["cpu"]["ingest"], "machine_cores"))
          for r in burst])
+
+visibility = [r for r in rows if r["phase"] == "visibility"]
+if visibility:
+    table(
+        ("run", "samples/s", "samples", "p50 ms", "p90 ms", "p99 ms", "max ms", "≤ 10 ms",
+         "seen on first read", "missing", "Track p99 ms", "server cores", "bench cores",
+         "machine cores"),
+        [(str(r["run"]), str(r["rate"]), f'{r["samples_measured"]:,}',
+          f'{r["visible_ms"]["p50"]:.2f}', f'{r["visible_ms"]["p90"]:.2f}',
+          f'{r["visible_ms"]["p99"]:.2f}', f'{r["visible_ms"]["max"]:.2f}',
+          f'{r["visible_ms_histogram"]["le_10"] / max(1, r["samples_measured"]):.2%}',
+          f'{r["visible_on_first_read"]:,}', str(r["missing"]),
+          f'{r["track_call_ms"]["p99"]:.2f}',
+          cores(r["cpu"], "server_cores"), cores(r["cpu"], "bench_cores"),
+          cores(r["cpu"], "machine_cores"))
+         for r in visibility])
 EOF_PY

@@ -95,7 +95,7 @@ pub struct CampaignsArgs {
     pub url: String,
     #[command(flatten)]
     pub keys: WorkspaceKeys,
-    /// Which phases to run (comma-separated): latency, burst.
+    /// Which phases to run (comma-separated): latency, burst, visibility.
     #[arg(long, value_delimiter = ',', default_values = ["latency", "burst"])]
     pub phases: Vec<CampaignPhase>,
     /// People identified before measuring; events go to them in turn.
@@ -114,6 +114,13 @@ pub struct CampaignsArgs {
     /// back the schedule.
     #[arg(long, default_value_t = 32)]
     pub latency_connections: usize,
+    /// Samples per second in the visibility phase: each is a Track call, then App API reads of
+    /// the person's segments until the new membership is listed.
+    #[arg(long, default_value_t = 2_000)]
+    pub visibility_rate: u64,
+    /// Keep-alive connections of the visibility phase, each carrying one sample at a time.
+    #[arg(long, default_value_t = 32)]
+    pub visibility_connections: usize,
     /// Seconds to wait after the last event of the latency phase for its webhooks.
     #[arg(long, default_value_t = 10)]
     pub grace: u64,
@@ -142,6 +149,8 @@ pub enum CampaignPhase {
     Latency,
     /// Deliveries/s after a burst of `--burst` events.
     Burst,
+    /// Event → membership visible over HTTP at a steady `--visibility-rate`.
+    Visibility,
 }
 
 #[derive(Debug, clap::Args)]

@@ -8,6 +8,8 @@
 //!   the time from an event's send start to its webhook's arrival at the receiver.
 //! - `burst`: `--burst` events as fast as the server takes them; the figure is the rate at
 //!   which their webhooks arrive, from the first to the last.
+//! - `visibility`: the time from a Track event to the App API listing the segment it put the
+//!   person in (see `visibility.rs`).
 //!
 //! Each event carries its sequence number as `data.seq` and the campaign renders it as the
 //! webhook's body, which is how an arrival is matched with its event.
@@ -21,6 +23,7 @@ mod setup;
 mod threads;
 mod timeline;
 mod usage;
+mod visibility;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,6 +73,9 @@ async fn run(args: &CampaignsArgs) -> anyhow::Result<()> {
     if args.phases.contains(&CampaignPhase::Burst) {
         let range = latency_events..latency_events + args.burst;
         println!("{}", burst::run(args, &target, &timeline, range).await?);
+    }
+    if args.phases.contains(&CampaignPhase::Visibility) {
+        println!("{}", visibility::run(args, &target).await?);
     }
     Ok(())
 }

@@ -73,13 +73,23 @@ async fn call(
 /// Identifies `p0` … `p{people-1}` over `connections` connections, so every event of the run
 /// is about a person who exists.
 pub async fn identify(target: &Target, people: u64, connections: u64) -> anyhow::Result<()> {
+    identify_as(target, "p", people, connections).await
+}
+
+/// Identifies `{prefix}0` … `{prefix}{people-1}` over `connections` connections.
+pub async fn identify_as(
+    target: &Target,
+    prefix: &'static str,
+    people: u64,
+    connections: u64,
+) -> anyhow::Result<()> {
     let mut workers = Vec::new();
     for first in 0..connections.min(people) {
         let mut connection = Connection::open(target).await?;
         let target = target.clone();
         workers.push(tokio::spawn(async move {
             for person in (first..people).step_by(connections as usize) {
-                let path: Uri = format!("/api/v1/customers/p{person}").parse()?;
+                let path: Uri = format!("/api/v1/customers/{prefix}{person}").parse()?;
                 let (status, answer) = connection
                     .send(
                         Method::PUT,
@@ -90,7 +100,7 @@ pub async fn identify(target: &Target, people: u64, connections: u64) -> anyhow:
                     .await?;
                 if !status.is_success() {
                     bail!(
-                        "identifying p{person} answered {status}: {}",
+                        "identifying {prefix}{person} answered {status}: {}",
                         String::from_utf8_lossy(&answer)
                     );
                 }
