@@ -126,6 +126,10 @@ pub struct ImportArgs {
     /// Print `{"files":[{"file","import_id","resumed_at","lines","imported","invalid","seconds"}]}`.
     #[arg(long)]
     pub json: bool,
+    /// Lines at most in one step (one server write). Hidden: the default measured fastest,
+    /// and the tests take smaller steps so that a run has many of them to be killed between.
+    #[arg(long, hide = true, default_value_t = crate::import::STEP_LINES)]
+    pub step_lines: usize,
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -60,6 +60,7 @@ fn main() -> anyhow::Result<()> {
                     files: args.files,
                     csv_kind: args.csv,
                     json: args.json,
+                    step_lines: args.step_lines,
                 },
             )
         }

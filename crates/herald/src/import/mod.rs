@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 pub use csv_rows::CsvKind;
+pub use source::STEP_LINES;
 use source::{Format, Step, read_steps};
 
 use crate::server_target::ServerTarget;
@@ -59,6 +60,8 @@ pub struct ImportOptions {
     pub files: Vec<PathBuf>,
     pub csv_kind: Option<CsvKind>,
     pub json: bool,
+    /// Lines at most in one step ([`STEP_LINES`] unless a test wants more, smaller steps).
+    pub step_lines: usize,
 }
 
 pub fn run(target: ServerTarget, options: ImportOptions) -> anyhow::Result<()> {
@@ -75,7 +78,13 @@ pub fn run(target: ServerTarget, options: ImportOptions) -> anyhow::Result<()> {
     let mut reports = Vec::new();
     let mut invalid_total = 0;
     for file in &options.files {
-        let report = runtime.block_on(import_file(&client, &target, file, options.csv_kind))?;
+        let report = runtime.block_on(import_file(
+            &client,
+            &target,
+            file,
+            options.csv_kind,
+            options.step_lines,
+        ))?;
         invalid_total += report.invalid;
         if !options.json {
             println!(
@@ -141,6 +150,7 @@ async fn import_file(
     target: &ServerTarget,
     path: &Path,
     csv_kind: Option<CsvKind>,
+    step_lines: usize,
 ) -> anyhow::Result<FileReport> {
     let started = Instant::now();
     let id = import_id(path)?;
@@ -167,7 +177,7 @@ async fn import_file(
     let reader_path = path.to_owned();
     let reader_id = id.clone();
     let reader = std::thread::spawn(move || {
-        read_steps(&reader_path, format, resumed_at, &mut |step| {
+        read_steps(&reader_path, format, resumed_at, step_lines, &mut |step| {
             let body = step_body(&reader_id, &step);
             sender.blocking_send((step, body)).is_ok()
         })

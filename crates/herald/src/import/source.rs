@@ -75,29 +75,37 @@ impl Step {
         }
     }
 
-    fn full(&self) -> bool {
-        (self.end_line - self.first_line) as usize >= STEP_LINES || self.bytes >= STEP_BYTES
+    fn full(&self, step_lines: usize) -> bool {
+        (self.end_line - self.first_line) as usize >= step_lines || self.bytes >= STEP_BYTES
     }
 }
 
-/// Reads `path` from line `start` on and hands each step to `emit`, which returns false to
-/// stop reading.
+/// Reads `path` from line `start` on and hands each step of at most `step_lines` lines to
+/// `emit`, which returns false to stop reading.
 pub fn read_steps(
     path: &Path,
     format: Format,
     start: u64,
+    step_lines: usize,
     emit: &mut dyn FnMut(Step) -> bool,
 ) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let step_lines = step_lines.max(1);
     match format {
-        Format::Ndjson => read_ndjson(BufReader::with_capacity(1 << 20, file), start, emit),
-        Format::Csv(kind) => read_csv(file, kind, start, emit),
+        Format::Ndjson => read_ndjson(
+            BufReader::with_capacity(1 << 20, file),
+            start,
+            step_lines,
+            emit,
+        ),
+        Format::Csv(kind) => read_csv(file, kind, start, step_lines, emit),
     }
 }
 
 fn read_ndjson(
     mut reader: impl BufRead,
     start: u64,
+    step_lines: usize,
     emit: &mut dyn FnMut(Step) -> bool,
 ) -> anyhow::Result<()> {
     let mut line = String::new();
@@ -133,7 +141,7 @@ fn read_ndjson(
                 }),
             }
         }
-        if step.full() {
+        if step.full(step_lines) {
             let next = Step::starting_at(number);
             if !emit(std::mem::replace(&mut step, next)) {
                 return Ok(());
@@ -150,6 +158,7 @@ fn read_csv(
     file: impl Read,
     kind: Option<CsvKind>,
     start: u64,
+    step_lines: usize,
     emit: &mut dyn FnMut(Step) -> bool,
 ) -> anyhow::Result<()> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
@@ -186,7 +195,7 @@ fn read_csv(
             }
             Err(message) => step.bad.push(BadLine { line, message }),
         }
-        if step.full() {
+        if step.full(step_lines) {
             let next = Step::starting_at(number);
             if !emit(std::mem::replace(&mut step, next)) {
                 return Ok(());
@@ -205,7 +214,7 @@ mod tests {
 
     fn steps_of(text: &str, start: u64) -> Vec<Step> {
         let mut steps = Vec::new();
-        read_ndjson(text.as_bytes(), start, &mut |step| {
+        read_ndjson(text.as_bytes(), start, STEP_LINES, &mut |step| {
             steps.push(step);
             true
         })

@@ -29,7 +29,16 @@ fn event_lines() -> usize {
 fn import_command(app: &TestApp, files: &[&Path]) -> Command {
     let mut command = herald(&app.server.data_dir);
     command
-        .args(["import", "--json", "--workspace", "test", "--url"])
+        // Small steps, so that a run has many to be killed between, on every backend.
+        .args([
+            "import",
+            "--json",
+            "--step-lines",
+            "500",
+            "--workspace",
+            "test",
+            "--url",
+        ])
         .arg(app.url(""))
         .arg("--data-dir")
         .arg(&app.server.data_dir);
