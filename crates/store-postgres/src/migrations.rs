@@ -26,7 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node
 /// waits until the first has finished and then finds everything applied.
-const LOCK: i64 = 0x6865_7261_6c64; // "herald"
+pub(crate) const LOCK: i64 = 0x6865_7261_6c64; // "herald"
 
 /// The class of the advisory lock a server node holds on its schema (the two-key form: this
 /// and the schema's hash).

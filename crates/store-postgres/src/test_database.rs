@@ -49,10 +49,7 @@ impl Default for TestSchema {
 impl Drop for TestSchema {
     fn drop(&mut self) {
         let url = self.url.clone();
-        let sql = format!(
-            "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {} CASCADE",
-            self.name
-        );
+        let sql = drop_schema_sql(&self.name);
         // On a thread of its own: the client cannot run inside a test's runtime.
         let _ = std::thread::spawn(move || {
             if let Ok(mut client) = url
@@ -64,4 +61,18 @@ impl Drop for TestSchema {
         })
         .join();
     }
+}
+
+/// The statements that drop `schema` with everything in it, under the migration lock: on
+/// Citus, dropping a schema's distributed tables while another test's store distributes its
+/// own can end in a distributed deadlock, which Citus breaks by cancelling the distribution,
+/// and that test's store fails to open (seen in CI). Migrations, the only other DDL, run under
+/// this lock too. The lock timeout starts after the lock is held, since a distribution takes
+/// seconds on Citus.
+pub fn drop_schema_sql(schema: &str) -> String {
+    format!(
+        "SELECT pg_advisory_lock({lock}); SET lock_timeout = '5s'; \
+         DROP SCHEMA IF EXISTS {schema} CASCADE; SELECT pg_advisory_unlock({lock})",
+        lock = crate::migrations::LOCK,
+    )
 }

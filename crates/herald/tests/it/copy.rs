@@ -71,7 +71,9 @@ impl Drop for Target {
     fn drop(&mut self) {
         let _ = Command::new("psql")
             .args([&self.url, "-X", "-q", "-c"])
-            .arg(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .arg(herald_store_postgres::test_database::drop_schema_sql(
+                &self.schema,
+            ))
             .output();
     }
 }
