@@ -21,8 +21,13 @@ pub fn number_of(value: &Value) -> Option<f64> {
 /// Finds the value at a dotted path.
 pub fn lookup<'v>(object: &'v Map<String, Value>, path: &[String]) -> Option<&'v Value> {
     let (first, rest) = path.split_first()?;
-    let mut current = object.get(first)?;
-    for part in rest {
+    lookup_below(object.get(first)?, rest)
+}
+
+/// Finds the value at a dotted path below `value` (`value` itself for an empty path).
+pub fn lookup_below<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    let mut current = value;
+    for part in path {
         current = current.as_object()?.get(part)?;
     }
     Some(current)
@@ -52,7 +57,13 @@ fn contains(field: &Value, operand: &Value) -> bool {
 
 /// Tells whether a filter holds on `object` at time `now`.
 pub fn holds(filter: &Filter, object: &Map<String, Value>, now: UnixSeconds) -> bool {
-    let field = lookup(object, &filter.path).filter(|value| !value.is_null());
+    holds_on(filter, lookup(object, &filter.path), now)
+}
+
+/// Tells whether a filter holds at time `now` on the value found at its path (`None`: there is
+/// none). A null is a missing value.
+pub fn holds_on(filter: &Filter, field: Option<&Value>, now: UnixSeconds) -> bool {
+    let field = field.filter(|value| !value.is_null());
     match (filter.op, &filter.operand) {
         (Op::Exists, _) => field.is_some(),
         (Op::NotExists, _) => field.is_none(),
@@ -101,10 +112,19 @@ pub fn next_change(
     object: &Map<String, Value>,
     now: UnixSeconds,
 ) -> Option<UnixSeconds> {
+    next_change_on(filter, lookup(object, &filter.path), now)
+}
+
+/// `next_change` on the value found at the filter's path.
+pub fn next_change_on(
+    filter: &Filter,
+    field: Option<&Value>,
+    now: UnixSeconds,
+) -> Option<UnixSeconds> {
     let Operand::Seconds(span) = filter.operand else {
         return None;
     };
-    let timestamp = lookup(object, &filter.path).and_then(timestamp_of)?;
+    let timestamp = field.and_then(timestamp_of)?;
     let change = match filter.op {
         // `t < now − span` turns true once now > t + span.
         Op::BeforeAgo => timestamp.checked_add(span)?.checked_add(1)?,

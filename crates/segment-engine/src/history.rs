@@ -106,7 +106,16 @@ pub fn profile_start(
     first_seen: UnixSeconds,
     earliest_event: Option<UnixSeconds>,
 ) -> UnixSeconds {
-    if let Some(created_at) = attributes.get("created_at").and_then(timestamp_of) {
+    profile_start_at(attributes.get("created_at"), first_seen, earliest_event)
+}
+
+/// `profile_start`, given the person's `created_at` attribute.
+pub fn profile_start_at(
+    created_at: Option<&Value>,
+    first_seen: UnixSeconds,
+    earliest_event: Option<UnixSeconds>,
+) -> UnixSeconds {
+    if let Some(created_at) = created_at.and_then(timestamp_of) {
         return created_at;
     }
     match earliest_event {

@@ -34,8 +34,16 @@ pub fn matching<'a>(
     attributes: &'a Map<String, Value>,
     now: UnixSeconds,
 ) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
-    attributes
-        .get(RELATIONSHIPS_KEY)
+    matching_in(condition, attributes.get(RELATIONSHIPS_KEY), now)
+}
+
+/// `matching`, given the value of the person's [`RELATIONSHIPS_KEY`] attribute.
+fn matching_in<'a>(
+    condition: &'a RelationshipCondition,
+    relationships: Option<&'a Value>,
+    now: UnixSeconds,
+) -> impl Iterator<Item = &'a Map<String, Value>> + 'a {
+    relationships
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -58,7 +66,16 @@ pub fn holds_for(
     attributes: &Map<String, Value>,
     now: UnixSeconds,
 ) -> bool {
-    matching(condition, attributes, now).next().is_some()
+    holds_on(condition, attributes.get(RELATIONSHIPS_KEY), now)
+}
+
+/// `holds_for`, given the value of the person's [`RELATIONSHIPS_KEY`] attribute.
+pub fn holds_on(
+    condition: &RelationshipCondition,
+    relationships: Option<&Value>,
+    now: UnixSeconds,
+) -> bool {
+    matching_in(condition, relationships, now).next().is_some()
 }
 
 /// Whether every filter holds on an object (missing: on no attributes at all).

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 /// The magic string; its digit is the format's version, changed whenever the engine's types
 /// change shape, so that an image of another version is never read.
-const MAGIC: &[u8; 16] = b"HERALD-IMAGE-v1\n";
+const MAGIC: &[u8; 16] = b"HERALD-IMAGE-v2\n";
 const HEADER: usize = MAGIC.len() + 8 + 4;
 
 /// Where the runner keeps its image and how often it writes one.

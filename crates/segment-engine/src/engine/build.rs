@@ -114,12 +114,9 @@ impl Engine {
                 state.events.remove_table(*table);
             }
         }
-        for (person, mut history) in histories {
+        for (person, history) in histories {
             if !self.people.contains(person) {
-                // The history is owned, so its attributes move into the new state instead of
-                // being copied.
-                let attributes = std::mem::take(&mut history.attributes);
-                self.load(person, &history, attributes, now, changes);
+                self.load(person, &history, now, changes);
                 continue;
             }
             if refill.is_empty() {
@@ -139,8 +136,10 @@ impl Engine {
                 }
             }
             if let Some(state) = self.people.get_mut(person) {
-                state.earliest_event =
-                    super::person::earliest(state.earliest_event, history.earliest_event());
+                state.earliest_event = super::person::MaybeTime::new(super::person::earliest(
+                    state.earliest_event.get(),
+                    history.earliest_event(),
+                ));
             }
         }
         for table in refill {
@@ -219,6 +218,7 @@ impl Engine {
             predicates: &self.predicates,
             events: &self.events,
             in_segment: &in_segment,
+            attributes: &self.attributes,
         };
         for (_, state) in self.people.iter() {
             let (member, next) = state.evaluate(root, &context, now);
@@ -253,7 +253,6 @@ impl Engine {
             attributes: &self.attributes,
             members: &self.members,
             ordinals: &self.ordinals,
-            people: &self.people,
             now,
         }
     }
@@ -356,6 +355,7 @@ impl Engine {
                 predicates: &self.predicates,
                 events: &self.events,
                 in_segment: &in_segment,
+                attributes: &self.attributes,
             };
             if state.evaluate(root, &context, now).0 {
                 result.insert(state.ordinal);

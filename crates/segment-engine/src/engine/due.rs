@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::compiled::Compiled;
-use super::person::Context;
+use super::person::{Context, MaybeTime};
 use super::{Cause, Change, Engine, Origin, Scope, reschedule_after};
 use crate::{PersonId, SegmentId, UnixSeconds};
 
@@ -11,7 +11,7 @@ impl Engine {
     /// Returns when a person's membership will next be re-evaluated by time alone.
     pub fn next_due(&self, person: PersonId) -> Option<UnixSeconds> {
         let state = self.people.get(person)?;
-        let mut next = state.due;
+        let mut next = state.due.get();
         // Segments built from the index since the person was last touched have no entry in the
         // person's state yet; their next change is computed here without storing it.
         for (segment, at) in self.built.pending_of(state.ordinal) {
@@ -23,6 +23,7 @@ impl Engine {
                 predicates: &self.predicates,
                 events: &self.events,
                 in_segment: &in_segment,
+                attributes: &self.attributes,
             };
             let (_, pending) = state.evaluate(root, &context, at);
             next = super::person::earliest(next, pending);
@@ -76,7 +77,7 @@ impl Engine {
             }
             self.due.remove(&(due, person));
             if let Some(state) = self.people.get_mut(person) {
-                state.due = None;
+                state.due = MaybeTime::NONE;
             }
             // Segments built since the person was last touched are completed first, so that an
             // entry left by a deleted segment whose id was built again is never read as the new
@@ -110,13 +111,13 @@ impl Engine {
         changes: &mut Vec<Change>,
     ) {
         self.materialize(person);
-        while let Some(due) = self.people.get(person).and_then(|s| s.due) {
+        while let Some(due) = self.people.get(person).and_then(|s| s.due.get()) {
             if due > now {
                 return;
             }
             self.due.remove(&(due, person));
             if let Some(state) = self.people.get_mut(person) {
-                state.due = None;
+                state.due = MaybeTime::NONE;
             }
             let scope = self.due_segments(person, due);
             self.evaluate(
@@ -167,6 +168,7 @@ impl Engine {
             due,
             members,
             events,
+            attributes,
             ..
         } = self;
         let Some(state) = people.get_mut(person) else {
@@ -186,6 +188,7 @@ impl Engine {
                     predicates,
                     events,
                     in_segment: &in_segment,
+                    attributes,
                 };
                 state.evaluate(root, &context, *at)
             };

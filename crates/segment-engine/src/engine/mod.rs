@@ -24,6 +24,7 @@ mod members;
 mod ordinals;
 mod people;
 mod person;
+mod plain;
 mod retention;
 mod scan;
 
@@ -42,7 +43,7 @@ use events::{EventIndex, PersonEvent};
 use members::Members;
 use ordinals::Ordinals;
 use people::People;
-use person::{Context, PersonState};
+use person::{Context, MaybeTime, PersonState};
 
 pub use build::{Preview, PreviewChange};
 pub use changes::{BuildChanges, Changes};
@@ -155,14 +156,12 @@ impl Engine {
     }
 
     /// Returns each top-level attribute key with how many people have it, most common first
-    /// (then by key). Kept as attributes change; the first call after an image was loaded
-    /// counts everyone once.
-    pub fn attribute_counts(&mut self) -> Vec<(String, usize)> {
-        let everyone = self.people.iter().map(|(_, state)| &state.attributes);
+    /// (then by key), kept as attributes change.
+    pub fn attribute_counts(&self) -> Vec<(String, usize)> {
         // Relationships reach the engine as a reserved attribute, but they are not one.
         let mut counts: Vec<(String, usize)> = self
             .attributes
-            .people_with(everyone)
+            .people_with()
             .iter()
             .filter(|(key, _)| key.as_str() != crate::relationship::RELATIONSHIPS_KEY)
             .map(|(key, count)| (key.clone(), *count))
@@ -216,13 +215,7 @@ impl Engine {
         now: UnixSeconds,
     ) -> Vec<Change> {
         let mut changes = Vec::new();
-        self.load(
-            person,
-            history,
-            history.attributes.clone(),
-            now,
-            &mut changes,
-        );
+        self.load(person, history, now, &mut changes);
         changes
     }
 
@@ -230,7 +223,6 @@ impl Engine {
         &mut self,
         person: PersonId,
         history: &PersonHistory,
-        attributes: Map<String, Value>,
         now: UnixSeconds,
         changes: &mut Vec<Change>,
     ) {
@@ -242,14 +234,14 @@ impl Engine {
             if let Some(state) = self.people.remove(person) {
                 self.retire(person, &state);
             }
-            let new = self.create(person, attributes, history.first_seen);
+            let new = self.create(person, &history.attributes, history.first_seen);
             for members in self.members.values_mut() {
                 if members.set(old, false) {
                     members.set(new, true);
                 }
             }
         } else {
-            self.create(person, attributes, history.first_seen);
+            self.create(person, &history.attributes, history.first_seen);
         }
         let Some(ordinal) = self.ordinal_of(person) else {
             return;
@@ -261,7 +253,7 @@ impl Engine {
             .collect();
         if let Some(state) = self.people.get_mut(person) {
             state.events.extend(rows);
-            state.earliest_event = history.earliest_event();
+            state.earliest_event = MaybeTime::new(history.earliest_event());
         }
         if history.earliest_event.is_some() {
             self.mark_partial();
@@ -280,23 +272,23 @@ impl Engine {
     fn create(
         &mut self,
         person: PersonId,
-        attributes: Map<String, Value>,
+        attributes: &Map<String, Value>,
         first_seen: UnixSeconds,
     ) -> u32 {
         let ordinal = self.ordinals.assign(person);
-        self.attributes.set(ordinal, None, &attributes);
+        self.attributes.set(ordinal, attributes);
         self.people
-            .insert(person, PersonState::new(attributes, first_seen, ordinal));
+            .insert(person, PersonState::new(first_seen, ordinal));
         ordinal
     }
 
     /// Forgets a removed state's ordinal, its rows and its deadlines.
     fn retire(&mut self, person: PersonId, state: &PersonState) {
-        if let Some(due) = state.due {
+        if let Some(due) = state.due.get() {
             self.due.remove(&(due, person));
         }
         self.built.take(state.ordinal);
-        self.attributes.forget(&state.attributes);
+        self.attributes.forget(state.ordinal);
         self.ordinals.retire(state.ordinal);
         for (table, rows) in state.events.per_table() {
             self.events.note_dead(table, rows);
@@ -347,14 +339,10 @@ impl Engine {
     ) -> Vec<Change> {
         let mut changes = Vec::new();
         self.catch_up(person, now, &mut changes);
-        match self.people.get_mut(person) {
-            Some(state) => {
-                self.attributes
-                    .set(state.ordinal, Some(&state.attributes), &attributes);
-                state.attributes = attributes;
-            }
+        match self.ordinal_of(person) {
+            Some(ordinal) => self.attributes.set(ordinal, &attributes),
             None => {
-                self.create(person, attributes, first_seen);
+                self.create(person, &attributes, first_seen);
             }
         }
         self.evaluate(
@@ -439,12 +427,10 @@ impl Engine {
             .iter()
             .map(|event| self.index_event(ordinal, event))
             .collect();
+        self.attributes.set(ordinal, &primary_attributes);
         let Some(state) = self.people.get_mut(primary) else {
             return changes;
         };
-        self.attributes
-            .set(ordinal, Some(&state.attributes), &primary_attributes);
-        state.attributes = primary_attributes;
         for row in rows {
             state.add_event(row);
         }
@@ -569,6 +555,7 @@ impl Engine {
             due,
             members,
             events,
+            attributes,
             ..
         } = self;
         let Some(state) = people.get_mut(person) else {
@@ -592,6 +579,7 @@ impl Engine {
                     predicates,
                     events,
                     in_segment: &in_segment,
+                    attributes,
                 };
                 state.evaluate(root, &context, at)
             };
@@ -683,8 +671,17 @@ fn reschedule_after(
     segments: &BTreeMap<SegmentId, Compiled>,
     after: UnixSeconds,
 ) {
-    state.nexts.retain(|id, _| segments.contains_key(id));
-    let next_due = state.nexts.values().copied().filter(|t| *t > after).min();
+    if state.nexts.iter().any(|(id, _)| !segments.contains_key(id)) {
+        let mut nexts = std::mem::take(&mut state.nexts).into_vec();
+        nexts.retain(|(id, _)| segments.contains_key(id));
+        state.nexts = nexts.into_boxed_slice();
+    }
+    let next_due = state
+        .nexts
+        .iter()
+        .map(|(_, next)| *next)
+        .filter(|t| *t > after)
+        .min();
     reschedule(due, person, state, next_due);
 }
 
@@ -695,11 +692,11 @@ fn reschedule(
     state: &mut PersonState,
     next_due: Option<UnixSeconds>,
 ) {
-    if state.due != next_due {
-        if let Some(old) = state.due {
+    if state.due.get() != next_due {
+        if let Some(old) = state.due.get() {
             due.remove(&(old, person));
         }
-        state.due = next_due;
+        state.due = MaybeTime::new(next_due);
         if let Some(next) = next_due {
             due.insert((next, person));
         }

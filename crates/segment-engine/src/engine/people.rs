@@ -116,7 +116,6 @@ impl People {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
 
     use super::*;
 
@@ -124,7 +123,7 @@ mod tests {
     fn removal_keeps_the_other_people_findable() {
         let mut people = People::default();
         for person in [3, 1, -5, 1 << 40, 7] {
-            people.insert(person, PersonState::new(Map::new(), person, 0));
+            people.insert(person, PersonState::new(person, 0));
         }
         assert_eq!(people.remove(3).map(|s| s.first_seen), Some(3));
         assert!(!people.contains(3));

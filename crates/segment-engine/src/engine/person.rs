@@ -1,34 +1,51 @@
 //! One person's engine state and the evaluation of a compiled condition over it.
 
-use std::collections::HashMap;
-
-use serde_json::{Map, Value};
-
+use super::attributes::AttributeColumns;
 use super::compiled::{Node, Predicate, Predicates};
 use super::events::{DataDict, EventIndex, PersonEvent, PersonEvents};
 use crate::definition::{Filter, Window};
-use crate::filter::{holds, next_change};
-use crate::history::profile_start;
+use crate::filter::{holds, holds_on, next_change, next_change_on};
+use crate::history::profile_start_at;
+use crate::relationship::RELATIONSHIPS_KEY;
 use crate::{SegmentId, UnixSeconds};
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct PersonState {
-    #[serde(with = "crate::json_text")]
-    pub attributes: Map<String, Value>,
+    /// The person's attributes are in the attribute columns, at this ordinal.
     pub first_seen: UnixSeconds,
-    pub earliest_event: Option<UnixSeconds>,
+    pub earliest_event: MaybeTime,
     /// The person's number in the event index and the segments' bitsets.
     pub ordinal: u32,
     /// Every event of the person the engine knows, as index rows.
     pub events: PersonEvents,
     /// For each dynamic segment, when its answer for this person next changes by time alone.
     /// A segment built from the index since the person was last looked at has no entry yet: it
-    /// is filled when the person is next touched (`Engine::materialize`).
-    pub nexts: HashMap<SegmentId, UnixSeconds>,
+    /// is filled when the person is next touched (`Engine::materialize`). A short list: a
+    /// person has an entry for few segments, and a hash map would cost more than its entries.
+    /// Boxed rather than a vector: a person's entries change seldom, and a million states
+    /// each save the vector's capacity.
+    pub nexts: Box<[(SegmentId, UnixSeconds)]>,
     /// The person's entry in the due-time index.
-    pub due: Option<UnixSeconds>,
+    pub due: MaybeTime,
     /// The latest time this person was evaluated at.
     pub last_eval: UnixSeconds,
+}
+
+/// An optional time in 8 bytes rather than an `Option`'s 16: `i64::MIN` stands for none, a
+/// time no event or deadline can have (ingest accepts timestamps within a few centuries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct MaybeTime(UnixSeconds);
+
+impl MaybeTime {
+    pub const NONE: Self = Self(UnixSeconds::MIN);
+
+    pub fn new(time: Option<UnixSeconds>) -> Self {
+        time.map_or(Self::NONE, Self)
+    }
+
+    pub fn get(self) -> Option<UnixSeconds> {
+        (self != Self::NONE).then_some(self.0)
+    }
 }
 
 /// The earliest of two optional times.
@@ -45,34 +62,57 @@ pub(super) struct Context<'a> {
     pub predicates: &'a Predicates,
     pub events: &'a EventIndex,
     pub in_segment: &'a dyn Fn(SegmentId) -> bool,
+    pub attributes: &'a AttributeColumns,
 }
 
 impl PersonState {
-    pub fn new(attributes: Map<String, Value>, first_seen: UnixSeconds, ordinal: u32) -> Self {
+    pub fn new(first_seen: UnixSeconds, ordinal: u32) -> Self {
         Self {
-            attributes,
             first_seen,
-            earliest_event: None,
+            earliest_event: MaybeTime::NONE,
             ordinal,
             events: PersonEvents::default(),
-            nexts: HashMap::new(),
-            due: None,
+            nexts: Box::default(),
+            due: MaybeTime::NONE,
             last_eval: UnixSeconds::MIN,
         }
     }
 
     /// Records when a segment's answer for this person next changes by time alone, if ever.
     pub fn set_next(&mut self, segment: SegmentId, next: Option<UnixSeconds>) {
-        match next {
-            Some(next) => self.nexts.insert(segment, next),
-            None => self.nexts.remove(&segment),
-        };
+        let position = self.nexts.iter().position(|(id, _)| *id == segment);
+        match (next, position) {
+            (Some(next), Some(position)) => self.nexts[position].1 = next,
+            (Some(next), None) => {
+                let mut nexts = std::mem::take(&mut self.nexts).into_vec();
+                nexts.push((segment, next));
+                self.nexts = nexts.into_boxed_slice();
+            }
+            (None, Some(position)) => {
+                let mut nexts = std::mem::take(&mut self.nexts).into_vec();
+                nexts.swap_remove(position);
+                self.nexts = nexts.into_boxed_slice();
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// When a segment's answer for this person next changes by time alone, if known.
+    pub fn next_of(&self, segment: SegmentId) -> Option<UnixSeconds> {
+        self.nexts
+            .iter()
+            .find(|(id, _)| *id == segment)
+            .map(|(_, next)| *next)
     }
 
     /// Records an event's row; returns whether it moved the earliest event time.
     pub fn add_event(&mut self, event: PersonEvent) -> bool {
-        let moved = self.earliest_event.is_none_or(|t| event.timestamp < t);
-        self.earliest_event = earliest(self.earliest_event, Some(event.timestamp));
+        let moved = self
+            .earliest_event
+            .get()
+            .is_none_or(|t| event.timestamp < t);
+        self.earliest_event =
+            MaybeTime::new(earliest(self.earliest_event.get(), Some(event.timestamp)));
         self.events.insert(event);
         moved
     }
@@ -104,18 +144,28 @@ impl PersonState {
                 let (value, next) = self.evaluate(child, context, at);
                 (!value, next)
             }
-            Node::Attribute(filter) => (
-                holds(filter, &self.attributes, at),
-                next_change(filter, &self.attributes, at),
-            ),
+            Node::Attribute(filter) => {
+                let field = context.attributes.lookup(self.ordinal, &filter.path);
+                (
+                    holds_on(filter, field.as_deref(), at),
+                    next_change_on(filter, field.as_deref(), at),
+                )
+            }
             // Relationship filters are never relative to now, so time alone changes nothing.
             Node::Relationship(condition) => (
-                crate::relationship::holds_for(condition, &self.attributes, at),
+                crate::relationship::holds_on(
+                    condition,
+                    context
+                        .attributes
+                        .get(self.ordinal, RELATIONSHIPS_KEY)
+                        .as_deref(),
+                    at,
+                ),
                 None,
             ),
             Node::Segment(id) => (
                 (context.in_segment)(*id),
-                self.nexts.get(id).copied().filter(|t| *t > at),
+                self.next_of(*id).filter(|t| *t > at),
             ),
             Node::Event {
                 predicate,
@@ -137,8 +187,14 @@ impl PersonState {
                 }
                 let mut old_enough = true;
                 if *require_profile_age {
-                    let start =
-                        profile_start(&self.attributes, self.first_seen, self.earliest_event);
+                    let start = profile_start_at(
+                        context
+                            .attributes
+                            .get(self.ordinal, "created_at")
+                            .as_deref(),
+                        self.first_seen,
+                        self.earliest_event.get(),
+                    );
                     match window {
                         Window::Ever => {}
                         Window::Within(seconds) => {

@@ -34,6 +34,7 @@ impl Engine {
             .any(|event| event.timestamp < before);
         let older_counted = state
             .earliest_event
+            .get()
             .is_some_and(|earliest| earliest < before);
         if !older_held && !older_counted {
             return changes;
@@ -55,14 +56,13 @@ impl Engine {
             })
             .collect();
         let history = PersonHistory {
-            attributes: state.attributes.clone(),
+            attributes: self.attributes.person(state.ordinal),
             first_seen: state.first_seen,
             events,
             earliest_event: if self.partial { earliest_event } else { None },
         };
-        let attributes = history.attributes.clone();
         let mut reloaded = Vec::new();
-        self.load(person, &history, attributes, now, &mut reloaded);
+        self.load(person, &history, now, &mut reloaded);
         // A reload records its changes as a build's; they are what the forgetting changed.
         for change in &mut reloaded {
             change.origin = Origin::Build;

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::attributes::{Answer, AttributeColumns};
+use super::attributes::AttributeColumns;
 use super::bitset::Bitset;
 use super::compiled::Predicates;
 use super::counting::{Scratch, count_people};
@@ -18,7 +18,6 @@ use super::deadlines::Hint;
 use super::events::{EventIndex, Row};
 use super::members::Members;
 use super::ordinals::Ordinals;
-use super::people::People;
 use crate::definition::{Condition, Count, EventCondition, Filter, Window};
 use crate::filter::holds;
 use crate::{SegmentId, UnixSeconds};
@@ -44,7 +43,6 @@ pub(super) struct Scan<'a> {
     pub attributes: &'a AttributeColumns,
     pub members: &'a HashMap<SegmentId, Members>,
     pub ordinals: &'a Ordinals,
-    pub people: &'a People,
     pub now: UnixSeconds,
 }
 
@@ -92,34 +90,21 @@ impl Scan<'_> {
         }
     }
 
-    /// Relationships are no column of the index: each living person's are looked at.
+    /// Relationships are a reserved attribute's column.
     fn relationship(&self, condition: &crate::relationship::RelationshipCondition) -> Bitset {
-        let mut set = Bitset::new();
-        for (_, state) in self.people.iter() {
-            if crate::relationship::holds_for(condition, &state.attributes, self.now) {
-                set.insert(state.ordinal);
-            }
-        }
+        let mut set = self.attributes.select(
+            crate::relationship::RELATIONSHIPS_KEY,
+            self.ordinals.len(),
+            |relationships| crate::relationship::holds_on(condition, relationships, self.now),
+        );
         set.intersect_with(self.ordinals.alive());
         set
     }
 
     fn attribute(&self, filter: &Filter) -> Bitset {
-        let mut result = match self
+        let mut result = self
             .attributes
-            .evaluate(filter, self.ordinals.len(), self.now)
-        {
-            Answer::People(set) => set,
-            Answer::Unknown => {
-                let mut set = Bitset::new();
-                for (_, state) in self.people.iter() {
-                    if holds(filter, &state.attributes, self.now) {
-                        set.insert(state.ordinal);
-                    }
-                }
-                set
-            }
-        };
+            .evaluate(filter, self.ordinals.len(), self.now);
         result.intersect_with(self.ordinals.alive());
         result
     }
