@@ -554,8 +554,22 @@ impl Runner {
             }
             Command::Build(build) if self.forgotten.contains(&build.0.workspace_id) => {}
             Command::Build(build) => {
-                self.dirty = true;
                 let (segment, definition) = *build;
+                // Of nodes that share the store, the notice of a new or edited segment may
+                // reach this node's catalog follower before the command that asked this node
+                // to build it, and the follower has built it already: the same definition
+                // again would change nothing, so it is only marked finished.
+                if self.holds(
+                    segment.workspace_id,
+                    segment.id,
+                    segment.definition.as_ref(),
+                ) {
+                    if segment.definition.is_some() {
+                        self.mark_finished(segment);
+                    }
+                    return;
+                }
+                self.dirty = true;
                 self.build(segment, definition, true, now);
             }
             Command::Pinned(generation) => {
@@ -952,6 +966,20 @@ impl Runner {
 
     /// Brings a segment in the engine to what is stored (`None`: deleted), for an engine that
     /// follows the store: built when its definition differs from the one the engine holds.
+    /// Whether the workspace's engine holds the segment with this definition (`None`: manual).
+    fn holds(
+        &self,
+        workspace_id: WorkspaceId,
+        segment_id: SegmentId,
+        definition: Option<&serde_json::Value>,
+    ) -> bool {
+        self.engines.get(&workspace_id).is_some_and(|engine| {
+            engine
+                .segments()
+                .any(|(id, source)| id == segment_id && source == definition)
+        })
+    }
+
     fn follow_segment(
         &mut self,
         workspace_id: WorkspaceId,
