@@ -182,13 +182,22 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         None => (None, "http"),
     };
     println!("herald listening on {scheme}://{address}");
-    // No user yet: a one-time link creates the first (a newer start makes a new one).
-    if let Some(path) = herald_ui::setup_path(&store)
-        .await
-        .context("cannot prepare the web UI's setup link")?
-    {
-        println!("open {scheme}://{address}{path} to create the web UI's first user");
-    }
+    // No user yet: a one-time link creates the first (a newer start makes a new one). Made
+    // beside serving rather than before it: it is a write, and a writer busy at the start (an
+    // upgrade's backfill, a table an operator holds locked) must not keep the server from
+    // answering `/healthz` and `/readyz`.
+    let setup_store = store.clone();
+    tokio::spawn(async move {
+        match herald_ui::setup_path(&setup_store).await {
+            Ok(Some(path)) => {
+                println!("open {scheme}://{address}{path} to create the web UI's first user");
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(error = %error, "cannot prepare the web UI's setup link");
+            }
+        }
+    });
     crate::connections::serve(
         listener,
         acceptor,
