@@ -87,6 +87,22 @@ fn actual(engine: &Engine, segments: &[(SegmentId, Definition)]) -> Vec<Vec<i64>
         .collect()
 }
 
+/// Builds every segment again from the engine's columns.
+fn rebuild(engine: &mut Engine, segments: &[(SegmentId, Definition)]) {
+    for (id, definition) in segments {
+        engine.set_segment(*id, Some(definition.clone()), Vec::new(), NOW);
+    }
+}
+
+fn check(
+    engine: &Engine,
+    people: &BTreeMap<i64, Map<String, Value>>,
+    segments: &[(SegmentId, Definition)],
+    now: i64,
+) {
+    assert_eq!(actual(engine, segments), expected(people, segments, now));
+}
+
 #[test]
 fn plain_columns_answer_like_the_reference() {
     let segments = segments();
@@ -98,25 +114,15 @@ fn plain_columns_answer_like_the_reference() {
         people.insert(person, attributes(person));
         engine.upsert_person(person, attributes(person), NOW - PEOPLE * 60, NOW);
     }
-    for (id, definition) in &segments {
-        engine.set_segment(*id, Some(definition.clone()), Vec::new(), NOW);
-    }
+    rebuild(&mut engine, &segments);
     for person in PEOPLE / 2..PEOPLE {
         people.insert(person, attributes(person));
         engine.upsert_person(person, attributes(person), NOW - PEOPLE * 60, NOW);
     }
-    assert_eq!(
-        actual(&engine, &segments),
-        expected(&people, &segments, NOW)
-    );
+    check(&engine, &people, &segments, NOW);
     // Built again, from columns that now hold integers and texts plainly.
-    for (id, definition) in &segments {
-        engine.set_segment(*id, Some(definition.clone()), Vec::new(), NOW);
-    }
-    assert_eq!(
-        actual(&engine, &segments),
-        expected(&people, &segments, NOW)
-    );
+    rebuild(&mut engine, &segments);
+    check(&engine, &people, &segments, NOW);
 
     // A text where integers were, a number where texts were, an explicit null, a key removed,
     // a person deleted.
@@ -136,28 +142,17 @@ fn plain_columns_answer_like_the_reference() {
     }
     people.remove(&69_991);
     engine.remove_person(69_991, NOW);
-    assert_eq!(
-        actual(&engine, &segments),
-        expected(&people, &segments, NOW)
-    );
+    check(&engine, &people, &segments, NOW);
 
     // Built again from the widened columns.
-    for (id, definition) in &segments {
-        engine.set_segment(*id, Some(definition.clone()), Vec::new(), NOW);
-    }
-    assert_eq!(
-        actual(&engine, &segments),
-        expected(&people, &segments, NOW)
-    );
+    rebuild(&mut engine, &segments);
+    check(&engine, &people, &segments, NOW);
 
     // Ten minutes on, ten more people were created over 30 minutes ago: of people 0 to 29
     // (less 3 and 12, who have no `created_at` now), only 0 to 19 are left.
     assert_eq!(engine.count(SegmentId::new(4)), 28);
     let later = NOW + 600;
     while engine.advance(later, 10_000).1 {}
-    assert_eq!(
-        actual(&engine, &segments),
-        expected(&people, &segments, later)
-    );
+    check(&engine, &people, &segments, later);
     assert_eq!(engine.count(SegmentId::new(4)), 18);
 }

@@ -18,6 +18,18 @@ async fn readiness(app: &TestApp) -> (u16, Value) {
     (status, response.json().await.expect("JSON"))
 }
 
+/// `/healthz` answers `ok`.
+async fn assert_alive(app: &TestApp) {
+    let alive = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(alive.status(), 200);
+    assert_eq!(alive.text().await.expect("text"), "ok");
+}
+
 /// Polls `/readyz` until it says ready; every answer before is a 503 that says why.
 async fn until_ready(app: &TestApp) -> Value {
     for _ in 0..400 {
@@ -35,14 +47,7 @@ async fn until_ready(app: &TestApp) -> Value {
 #[tokio::test]
 async fn health_and_readiness_answer_without_a_key_through_a_restart() {
     let mut app = TestApp::spawn().await;
-    let alive = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(alive.status(), 200);
-    assert_eq!(alive.text().await.expect("text"), "ok");
+    assert_alive(&app).await;
     let ready = until_ready(&app).await;
     assert_eq!(
         ready,
@@ -138,13 +143,7 @@ async fn readiness_is_refused_while_the_engine_cannot_load() {
     let lock = TableLock::hold(&url, &schema, &["people", "activities"]);
     let server = Server::start_with(crate::nodes::herald_on(&url, &schema), dir.path(), &[]);
     let app = TestApp::on(server, workspace, dir);
-    let alive = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(alive.status(), 200);
+    assert_alive(&app).await;
     // Several answers over half a second: the engine stays loading as long as the lock holds.
     for _ in 0..5 {
         let (status, body) = readiness(&app).await;
