@@ -559,7 +559,11 @@ impl Runner {
                 // reach this node's catalog follower before the command that asked this node
                 // to build it, and the follower has built it already: the same definition
                 // again would change nothing, so it is only marked finished.
-                if self.held(segment.workspace_id, segment.id) == Some(segment.definition.clone()) {
+                if self.holds(
+                    segment.workspace_id,
+                    segment.id,
+                    segment.definition.as_ref(),
+                ) {
                     if segment.definition.is_some() {
                         self.mark_finished(segment);
                     }
@@ -962,18 +966,17 @@ impl Runner {
 
     /// Brings a segment in the engine to what is stored (`None`: deleted), for an engine that
     /// follows the store: built when its definition differs from the one the engine holds.
-    /// The definition the workspace's engine holds for a segment: `None` when it does not
-    /// hold the segment, `Some(None)` for a manual one.
-    fn held(
+    /// Whether the workspace's engine holds the segment with this definition (`None`: manual).
+    fn holds(
         &self,
         workspace_id: WorkspaceId,
         segment_id: SegmentId,
-    ) -> Option<Option<serde_json::Value>> {
-        self.engines.get(&workspace_id).and_then(|engine| {
+        definition: Option<&serde_json::Value>,
+    ) -> bool {
+        self.engines.get(&workspace_id).is_some_and(|engine| {
             engine
                 .segments()
-                .find(|(id, _)| *id == segment_id)
-                .map(|(_, source)| source.cloned())
+                .any(|(id, source)| id == segment_id && source == definition)
         })
     }
 
@@ -985,7 +988,12 @@ impl Runner {
         manual_members: bool,
         now: i64,
     ) {
-        let held = self.held(workspace_id, segment_id);
+        let held = self.engines.get(&workspace_id).and_then(|engine| {
+            engine
+                .segments()
+                .find(|(id, _)| *id == segment_id)
+                .map(|(_, source)| source.cloned())
+        });
         if held == Some(None) && row.as_ref().is_some_and(|row| row.definition.is_none()) {
             // A resync compares definitions only: reading every manual segment's members
             // every 30 s would cost more than the notifications it stands in for.
