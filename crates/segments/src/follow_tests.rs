@@ -522,3 +522,74 @@ fn history_of(
         })
         .expect("read")
 }
+
+/// The retention setting dropped every person's only purchase while the node's leases had run
+/// out by its clock (the dev clock jumped, or the node stalled), so the node stored none of the
+/// exits then. When it holds its partitions again, the comparison with the store stores those
+/// exits as what they were, build changes that start no campaign, not as live ones (an exit
+/// campaign fired for them, in the retention test in cluster mode under load).
+#[test]
+fn exits_the_retention_caused_while_leases_lapsed_are_stored_as_build_changes() {
+    let Shared {
+        runtime,
+        first,
+        workspace,
+        _schema,
+        ..
+    } = shared("retention");
+    let manual = Arc::new(ManualClock::new(NOW));
+    let clock: Arc<dyn Clock> = manual.clone();
+    let only = node(&first, &clock, "only", Duration::from_secs(3600));
+    eventually("the node owning every partition", || {
+        owned(&runtime, &only) == 256
+    });
+    let items: Vec<Value> = (0..PEOPLE)
+        .map(|person| {
+            let mut item = purchase(person);
+            item["timestamp"] = json!(NOW - 100);
+            item
+        })
+        .collect();
+    crate::loading_tests::submit(&only.ingest, &runtime, workspace, &items);
+    let draft = SegmentDraft {
+        name: "Buyers".into(),
+        description: String::new(),
+        definition: Some(json!({"event": {"name": "purchased"}})),
+    };
+    let segment = runtime
+        .block_on(only.segments.create(workspace, draft))
+        .expect("created")
+        .id;
+    let everyone: BTreeSet<String> = (0..PEOPLE).map(|person| format!("p{person}")).collect();
+    eventually("the entries stored", || {
+        stored(&first, workspace, segment) == everyone
+    });
+
+    // Past the leases, the retention drops every purchase: the engine has every exit, the
+    // store none of them.
+    manual.set(NOW + 60).expect("the clock moves forward");
+    let dropped = runtime
+        .block_on(only.ingest.drop_events_before(workspace, NOW, 0, i64::MAX))
+        .expect("dropped");
+    assert_eq!(dropped.deleted, PEOPLE as u64);
+    eventually("the engine applying the drop", || {
+        members(&runtime, &only, workspace, segment).is_empty()
+    });
+    assert_eq!(stored(&first, workspace, segment), everyone);
+
+    // The node renews and compares its partitions with the store.
+    only.segments.renew_leases();
+    eventually("the exits stored", || {
+        stored(&first, workspace, segment).is_empty()
+    });
+    for person in &everyone {
+        let history = history_of(&first, workspace, segment, person);
+        let last = history.last().expect("a history");
+        assert!(!last.entered, "{person}: {history:?}");
+        assert_eq!(
+            last.origin,
+            herald_store::MembershipOrigin::Build,
+            "{person}: {history:?}"
+        );
+    }
+}

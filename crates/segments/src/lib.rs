@@ -24,6 +24,7 @@ mod service;
 #[cfg(test)]
 mod service_tests;
 mod triggers;
+mod unstored;
 
 pub use follow::FollowOptions;
 pub use handle::{RunnerView, Segments};

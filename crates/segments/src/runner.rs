@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use herald_domain::{Clock, SegmentId, WorkspaceId, panic_message};
 use herald_segment_engine::{Change, Definition, Engine, Input};
+
+use crate::unstored::UnstoredBuilds;
 use herald_store::{
     Lease, Ownership, SegmentRow, SegmentState, StoreChange, StoreError, StoreHandle, partition_of,
 };
@@ -164,6 +166,9 @@ pub(crate) struct Runner {
     /// Partitions taken over, compared with the stored memberships once the engines hold the
     /// log up to the position beside them.
     takeovers: Vec<(i64, Vec<u16>)>,
+    /// Build changes of this node's partitions it could not store, for the comparison at
+    /// takeover (`unstored`).
+    unstored: UnstoredBuilds,
     /// Set once the node gave its partitions up: renewals that arrive later are ignored.
     disowned: bool,
     /// The node's name in the leases, for an engine that follows the store.
@@ -205,6 +210,7 @@ impl Runner {
             waiting: Vec::new(),
             owned: Owned::default(),
             takeovers: Vec::new(),
+            unstored: UnstoredBuilds::default(),
             disowned: false,
             node: String::new(),
             wake: None,
@@ -835,6 +841,10 @@ impl Runner {
                 .collect(),
             until: ownership.until,
         };
+        // What went unstored of a partition another node owns now is that node's to compare.
+        let epochs = &self.owned.epochs;
+        self.unstored
+            .forget(|partition| !epochs.contains_key(&partition));
         if gained.is_empty() {
             return;
         }
@@ -903,18 +913,24 @@ impl Runner {
                     .members(segment_id)
                     .filter(|person| mine(*person))
                     .collect();
-                let origin = if building.contains(&segment_id) {
-                    herald_segment_engine::Origin::Build
-                } else {
-                    herald_segment_engine::Origin::Live
+                let building = building.contains(&segment_id);
+                let unstored = &self.unstored;
+                let origin = |person: i64, entered: bool| {
+                    if building {
+                        herald_segment_engine::Origin::Build
+                    } else {
+                        unstored.origin_of(workspace_id, segment_id, person, entered)
+                    }
                 };
                 for person in &current {
                     if !stored.contains(&(segment_id, *person)) {
+                        let origin = origin(*person, true);
                         changes.push(taken_over(segment_id, *person, true, now, origin));
                     }
                 }
                 for (_, person) in stored.range((segment_id, i64::MIN)..=(segment_id, i64::MAX)) {
                     if !current.contains(person) {
+                        let origin = origin(*person, false);
                         changes.push(taken_over(segment_id, *person, false, now, origin));
                     }
                 }
@@ -927,6 +943,8 @@ impl Runner {
             );
             self.persist(workspace_id, &changes);
         }
+        self.unstored
+            .forget(|partition| partitions.contains(&partition));
     }
 
     /// Brings a manual segment's members in the engine to the stored ones, which the node that
@@ -1117,25 +1135,31 @@ impl Runner {
     /// runs they trigger in the same job. Background jobs fill the writer's gaps, so that a storm
     /// of deadlines (a million people leaving a segment at midnight) never makes ingest wait
     /// behind it; a restart recomputes and stores whatever was still queued.
-    fn persist(&self, workspace_id: WorkspaceId, changes: &[Change]) {
+    fn persist(&mut self, workspace_id: WorkspaceId, changes: &[Change]) {
         // An engine that follows the store stores the changes of the people whose partition
         // this node owns, while it owns it and once it compared it with the store after taking
         // it over; the other owners store the rest, and the comparison what came before it.
         if self.follows {
             let now = self.clock.now();
-            let mine: Vec<Change> = changes
-                .iter()
-                .filter(|change| {
-                    stores_changes_of(
-                        &self.owned,
-                        &self.takeovers,
-                        workspace_id,
-                        change.person,
-                        now,
-                    )
-                })
-                .cloned()
-                .collect();
+            let mut mine = Vec::new();
+            for change in changes {
+                if stores_changes_of(
+                    &self.owned,
+                    &self.takeovers,
+                    workspace_id,
+                    change.person,
+                    now,
+                ) {
+                    mine.push(change.clone());
+                } else if self
+                    .owned
+                    .epochs
+                    .contains_key(&partition_of(workspace_id, change.person))
+                {
+                    // Held, but lapsed or not yet compared: the comparison stores it later.
+                    self.unstored.note(workspace_id, change);
+                }
+            }
             for chunk in mine.chunks(PERSIST_CHUNK) {
                 self.persist_chunk(workspace_id, chunk);
             }
