@@ -16,6 +16,9 @@ mod index_buffer;
 mod migrations;
 mod objects;
 mod people_pages;
+mod person_index;
+#[cfg(test)]
+mod person_index_tests;
 mod queries;
 mod readers;
 mod retention;

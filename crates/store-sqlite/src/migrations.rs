@@ -41,6 +41,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/0018_rotated_and_deleted_workspaces.sql"),
     ),
+    (
+        19,
+        include_str!("../migrations/0019_person_index_by_block.sql"),
+    ),
 ];
 
 /// Checksums of earlier texts of a migration that a store may have recorded, and that count as

@@ -12,6 +12,8 @@ use herald_store::{
     StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::person_index::BLOCKS;
 use serde_json::{Map, Value};
 
 pub(crate) use herald_store::codec::{
@@ -521,17 +523,26 @@ impl StoreRead for Queries<'_> {
     }
 
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
-        let mut sql = String::from(
+        // One person's activities are read through the person index, block by block.
+        let index = if query.person_seq.is_some() {
+            " INDEXED BY activities_by_person"
+        } else {
+            ""
+        };
+        let mut sql = format!(
             "SELECT a.seq, a.person_seq, a.anonymous_id, a.kind, a.name, a.data, a.timestamp,
                     a.received_at, a.event_id, a.may_trigger, p.id, p.email, p.cio_id
-             FROM activities a LEFT JOIN people p ON p.seq = a.person_seq
+             FROM activities a{index} LEFT JOIN people p ON p.seq = a.person_seq
              WHERE a.workspace_id = ?1 AND a.timestamp >= ?2",
         );
         let mut values: Vec<rusqlite::types::Value> =
             vec![query.workspace_id.get().into(), query.since.into()];
         if let Some(person_seq) = query.person_seq {
             values.push(person_seq.get().into());
-            sql.push_str(&format!(" AND a.person_seq = ?{}", values.len()));
+            sql.push_str(&format!(
+                " AND a.person_seq = ?{} AND (a.seq >> 16) IN {BLOCKS}",
+                values.len()
+            ));
         }
         if let Some(kind) = &query.kind {
             values.push(kind.clone().into());
@@ -837,11 +848,13 @@ impl StoreRead for Queries<'_> {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut statement = self
             .connection
-            .prepare_cached(
-                "SELECT person_seq, kind, name, timestamp, data, seq FROM activities
-                 WHERE workspace_id = ?1 AND person_seq = ?2 AND kind IN ('event', 'page', 'screen')
-                 ORDER BY timestamp",
-            )
+            .prepare_cached(&format!(
+                "SELECT person_seq, kind, name, timestamp, data, seq
+                 FROM activities INDEXED BY activities_by_person
+                 WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
+                   AND kind IN ('event', 'page', 'screen')
+                 ORDER BY timestamp, seq"
+            ))
             .map_err(backend)?;
         read_events(&mut statement, params![workspace_id, person_seq])
     }

@@ -4,6 +4,7 @@ use herald_domain::{PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::{DroppedEvents, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::person_index::BLOCKS;
 use crate::queries::{backend, execute};
 
 /// The kinds of activity that are events, the ones retention drops.
@@ -41,8 +42,9 @@ pub(crate) fn drop_events_before(
     )? as u64;
     let mut earliest = connection
         .prepare_cached(&format!(
-            "SELECT MIN(timestamp) FROM activities
-             WHERE workspace_id = ?1 AND person_seq = ?2 AND {EVENT_KINDS}"
+            "SELECT MIN(timestamp) FROM activities INDEXED BY activities_by_person
+             WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
+               AND {EVENT_KINDS}"
         ))
         .map_err(backend)?;
     let mut kept = Vec::with_capacity(people.len());

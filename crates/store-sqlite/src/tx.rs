@@ -15,6 +15,7 @@ use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use crate::index_buffer::IndexBuffer;
+use crate::person_index::BLOCKS;
 use crate::queries::{Queries, backend, execute, read_events, to_json};
 use herald_store::writer_cache::WriterCache;
 
@@ -599,21 +600,25 @@ impl StoreTx for Tx<'_, '_> {
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut statement = self
             .connection()
-            .prepare_cached(
-                "SELECT ?3, kind, name, timestamp, data, seq FROM activities
-                 WHERE workspace_id = ?1 AND person_seq = ?2 AND timestamp >= ?4
-                   AND kind IN ('event', 'page', 'screen')
-                 ORDER BY seq",
-            )
+            .prepare_cached(&format!(
+                "SELECT ?3, kind, name, timestamp, data, seq
+                 FROM activities INDEXED BY activities_by_person
+                 WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
+                   AND timestamp >= ?4 AND kind IN ('event', 'page', 'screen')
+                 ORDER BY seq"
+            ))
             .map_err(backend)?;
         let moved = read_events(
             &mut statement,
             params![workspace_id, from_seq, to_seq, since],
         )?;
         self.execute(
-            "UPDATE activities SET person_seq = ?3, may_trigger = 0
-             WHERE workspace_id = ?1 AND person_seq = ?2 AND timestamp >= ?4
-               AND kind IN ('event', 'page', 'screen')",
+            &format!(
+                "UPDATE activities INDEXED BY activities_by_person
+                 SET person_seq = ?3, may_trigger = 0
+                 WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
+                   AND timestamp >= ?4 AND kind IN ('event', 'page', 'screen')"
+            ),
             params![workspace_id, from_seq, to_seq, since],
         )?;
         Ok(moved)
