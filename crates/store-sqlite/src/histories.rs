@@ -38,13 +38,13 @@ pub(crate) fn for_each_history(
         .optional()
         .map_err(backend)?
         .unwrap_or_default();
-    let blocks = match (first, last) {
-        (Some(first), Some(last)) => block_of(first)..=block_of(last),
-        // No activity at all: no block to read (an empty range).
-        _ => 1..=0,
+    // No activity at all: no block to read.
+    let blocks: Vec<i64> = match (first, last) {
+        (Some(first), Some(last)) => (block_of(first)..=block_of(last)).collect(),
+        _ => Vec::new(),
     };
     let mut statements = Vec::new();
-    for _ in blocks.clone() {
+    for _ in &blocks {
         statements.push(
             connection
                 .prepare(

@@ -104,7 +104,13 @@ fn every_read_by_person_finds_the_activities_of_every_block() {
             let index = index as i64;
             let timestamp = NOW - 1000 + (3 - round) * 100 + index;
             let workspace = if who == stranger { other } else { workspace };
-            sent.push(event(&store, workspace, who, timestamp, &format!("e{round}{index}")));
+            sent.push(event(
+                &store,
+                workspace,
+                who,
+                timestamp,
+                &format!("e{round}{index}"),
+            ));
         }
     }
     let blocks: std::collections::BTreeSet<i64> =
