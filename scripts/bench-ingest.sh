@@ -14,6 +14,9 @@
 #   BENCH_SCENARIOS       "scenario:connections" pairs (default: "batch:4 batch:16 single:16 single:64")
 #   BENCH_DURATION_SECS   measured seconds per scenario (default: 10)
 #   BENCH_WARMUP_SECS     warm-up seconds per scenario (default: 2)
+#   BENCH_PEOPLE          how many distinct people the events are spread over (default: the
+#                         generator's, 100,000); 1000000 with a long duration shows ingest into
+#                         a log and indexes that outgrow the writer's cache
 #   BENCH_PORT            the port the server listens on (default: 18181)
 #   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
 #   OLD_HERALD            an older `herald` binary: each store then runs it too, right after
@@ -29,6 +32,8 @@ modes="${BENCH_MODES:-normal full}"
 scenarios="${BENCH_SCENARIOS:-batch:4 batch:16 single:16 single:64}"
 duration="${BENCH_DURATION_SECS:-10}"
 warmup="${BENCH_WARMUP_SECS:-2}"
+people=()
+if [[ -n "${BENCH_PEOPLE:-}" ]]; then people=(--people "${BENCH_PEOPLE}"); fi
 port="${BENCH_PORT:-18181}"
 url="http://127.0.0.1:${port}"
 
@@ -106,7 +111,7 @@ for run in "${runs[@]}"; do
         line="$(timeout "$((duration + warmup + 30))" "${bench}" --url "${url}" \
             --site-id "${site_id}" --api-key "${api_key}" --scenario "${scenario}" \
             --connections "${connections}" --duration-secs "${duration}" --warmup-secs "${warmup}" \
-            --server-pid "${server_pid}")"
+            "${people[@]}" --server-pid "${server_pid}")"
         after="$(stored_events)"
         # The mode and what the server stored are added to the generator's line, so the table
         # can show whether every acknowledged event was kept.

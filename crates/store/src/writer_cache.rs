@@ -14,35 +14,35 @@ use herald_domain::{IdType, Identifier, PersonSeq, WorkspaceId};
 /// The most people kept; past it the cache starts over rather than track recency.
 const MAX_PEOPLE: usize = 200_000;
 
-type Key = (WorkspaceId, IdType, String);
+/// The identifiers of one kind in one workspace, by value: looked up by `&str`, so that finding
+/// a person, once per event, allocates no key.
+type Keys = HashMap<String, PersonSeq>;
 
 #[derive(Debug, Default)]
 pub struct WriterCache {
     by_seq: HashMap<PersonSeq, Person>,
-    keys: HashMap<Key, PersonSeq>,
+    keys: HashMap<(WorkspaceId, IdType), Keys>,
     /// The workspaces that have any suppression, once loaded.
     suppressed_workspaces: Option<HashSet<WorkspaceId>>,
 }
 
-fn keys_of(person: &Person) -> Vec<Key> {
-    let mut keys = vec![(person.workspace_id, IdType::CioId, person.cio_id.clone())];
+fn keys_of(person: &Person) -> Vec<(IdType, String)> {
+    let mut keys = vec![(IdType::CioId, person.cio_id.clone())];
     if let Some(id) = &person.id {
-        keys.push((person.workspace_id, IdType::Id, id.clone()));
+        keys.push((IdType::Id, id.clone()));
     }
     if let Some(email) = &person.email {
-        keys.push((person.workspace_id, IdType::Email, email.to_lowercase()));
+        keys.push((IdType::Email, email.to_lowercase()));
     }
     keys
 }
 
 impl WriterCache {
     pub fn person(&self, workspace_id: WorkspaceId, identifier: &Identifier) -> Option<Person> {
-        let key = (
-            workspace_id,
-            identifier.id_type(),
-            identifier.value().to_owned(),
-        );
-        let seq = self.keys.get(&key)?;
+        let seq = self
+            .keys
+            .get(&(workspace_id, identifier.id_type()))?
+            .get(identifier.value())?;
         self.by_seq.get(seq).cloned()
     }
 
@@ -53,8 +53,11 @@ impl WriterCache {
             self.by_seq.clear();
             self.keys.clear();
         }
-        for key in keys_of(person) {
-            self.keys.insert(key, person.seq);
+        for (id_type, value) in keys_of(person) {
+            self.keys
+                .entry((person.workspace_id, id_type))
+                .or_default()
+                .insert(value, person.seq);
         }
         self.by_seq.insert(person.seq, person.clone());
     }
@@ -62,9 +65,11 @@ impl WriterCache {
     /// Forgets a person, for example because they were deleted.
     pub fn forget(&mut self, seq: PersonSeq) {
         if let Some(old) = self.by_seq.remove(&seq) {
-            for key in keys_of(&old) {
-                if self.keys.get(&key) == Some(&seq) {
-                    self.keys.remove(&key);
+            for (id_type, value) in keys_of(&old) {
+                if let Some(keys) = self.keys.get_mut(&(old.workspace_id, id_type))
+                    && keys.get(&value) == Some(&seq)
+                {
+                    keys.remove(&value);
                 }
             }
         }
