@@ -21,6 +21,8 @@
 #   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
 #   OLD_HERALD            an older `herald` binary: each store then runs it too, right after
 #                         the new build, so that both are measured side by side
+#   BENCH_OLD_FIRST       1 to run the old build before the new one (alternate between runs, so
+#                         that whatever the order favours falls on each build in turn)
 #
 # Every step is bounded: the server must answer within 15 s, each scenario is killed after its
 # duration plus 30 s, so with the defaults a run takes about two minutes after the build.
@@ -65,12 +67,18 @@ stored_events() {
         python3 -c 'import json, sys; print(sum(e["count"] for e in json.load(sys.stdin)["events"] if e["name"] == "purchased"))'
 }
 
+# What the server process has written to storage so far (its own writes, not PostgreSQL's).
+written_bytes() {
+    awk '/^write_bytes/ {print $2}' "/proc/${server_pid}/io"
+}
+
 pg_url="${BENCH_DATABASE_URL:-host=127.0.0.1 user=postgres dbname=test}"
 pg_schema="herald_bench_$$"
 runs=()
 for mode in ${modes}; do
+    if [[ -n "${OLD_HERALD:-}" && "${BENCH_OLD_FIRST:-}" == 1 ]]; then runs+=("${mode}:old"); fi
     runs+=("${mode}:new")
-    if [[ -n "${OLD_HERALD:-}" ]]; then runs+=("${mode}:old"); fi
+    if [[ -n "${OLD_HERALD:-}" && "${BENCH_OLD_FIRST:-}" != 1 ]]; then runs+=("${mode}:old"); fi
 done
 for run in "${runs[@]}"; do
     mode="${run%%:*}"
@@ -108,11 +116,13 @@ for run in "${runs[@]}"; do
         scenario="${spec%%:*}"
         connections="${spec##*:}"
         before="$(stored_events)"
+        written_before="$(written_bytes)"
         line="$(timeout "$((duration + warmup + 30))" "${bench}" --url "${url}" \
             --site-id "${site_id}" --api-key "${api_key}" --scenario "${scenario}" \
             --connections "${connections}" --duration-secs "${duration}" --warmup-secs "${warmup}" \
             "${people[@]}" --server-pid "${server_pid}")"
         after="$(stored_events)"
+        written_after="$(written_bytes)"
         # The mode and what the server stored are added to the generator's line, so the table
         # can show whether every acknowledged event was kept.
         python3 -c 'import json, sys
@@ -120,7 +130,9 @@ line = json.loads(sys.argv[1])
 line["synchronous"] = sys.argv[2]
 line["build"] = sys.argv[5]
 line["events_stored"] = int(sys.argv[4]) - int(sys.argv[3])
-print(json.dumps(line))' "${line}" "${mode}" "${before}" "${after}" "${build}" | tee -a "${results}"
+line["server_bytes_written"] = int(sys.argv[7]) - int(sys.argv[6])
+print(json.dumps(line))' "${line}" "${mode}" "${before}" "${after}" "${build}" \
+            "${written_before}" "${written_after}" | tee -a "${results}"
     done
 
     kill "${server_pid}"
@@ -137,7 +149,7 @@ import json, sys
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 header = ("store", "build", "scenario", "conns", "events/s", "requests/s", "p50 ms", "p99 ms", "max ms",
-          "server cores", "bench cores", "machine cores", "failed", "stored=sent")
+          "server cores", "bench cores", "machine cores", "written B/event", "failed", "stored=sent")
 table = [header]
 for r in rows:
     lat = r["latency_ms"]
@@ -147,6 +159,7 @@ for r in rows:
         f'{lat["p50"]:.2f}', f'{lat["p99"]:.2f}', f'{lat["max"]:.2f}',
         f'{r["server_cpu_cores"]:.2f}', f'{r["generator_cpu_cores"]:.2f}',
         f'{r["machine_cpu_cores"]:.2f}',
+        f'{r["server_bytes_written"] / max(r["events_sent_total"], 1):,.0f}',
         str(r["failed"]), "yes" if r["events_stored"] == r["events_sent_total"] else
         f'no ({r["events_stored"]} of {r["events_sent_total"]})',
     ))
