@@ -10,7 +10,8 @@
 # until `/readyz` answers 200 is the restart.
 #
 # Environment (all optional):
-#   OLD_HERALD    an older `herald` binary, run after the new build in each round
+#   OLD_HERALD    an older `herald` binary, run after the new build in odd rounds and before
+#                 it in even ones
 #   BENCH_ROUNDS  rounds (default 2)
 #   BENCH_PORT    the port (default 18194)
 set -euo pipefail
@@ -73,7 +74,10 @@ print(f"| {sys.argv[1]} | {events:,} | {end - start:.2f} | {(end - start) / even
 
 echo "| build | events | restart from history s | s per million events |"
 echo "|---|---|---|---|"
-for _ in $(seq "${BENCH_ROUNDS:-2}"); do
+# The order alternates between rounds, so that whatever running first or second does falls on
+# each build in turn.
+for round in $(seq "${BENCH_ROUNDS:-2}"); do
+    if [[ -n "${OLD_HERALD:-}" && $((round % 2)) == 0 ]]; then run old "${OLD_HERALD}"; fi
     run new "${target_dir}/release/herald"
-    if [[ -n "${OLD_HERALD:-}" ]]; then run old "${OLD_HERALD}"; fi
+    if [[ -n "${OLD_HERALD:-}" && $((round % 2)) == 1 ]]; then run old "${OLD_HERALD}"; fi
 done
