@@ -13,7 +13,7 @@ use herald_store::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::person_index::BLOCKS;
+use crate::person_index::person_rows;
 use serde_json::{Map, Value};
 
 pub(crate) use herald_store::codec::{
@@ -539,10 +539,8 @@ impl StoreRead for Queries<'_> {
             vec![query.workspace_id.get().into(), query.since.into()];
         if let Some(person_seq) = query.person_seq {
             values.push(person_seq.get().into());
-            sql.push_str(&format!(
-                " AND a.person_seq = ?{} AND (a.seq >> 16) IN {BLOCKS}",
-                values.len()
-            ));
+            let condition = person_rows("a.", &format!("?{}", values.len()));
+            sql.push_str(&format!(" AND {condition}"));
         }
         if let Some(kind) = &query.kind {
             values.push(kind.clone().into());
@@ -851,9 +849,10 @@ impl StoreRead for Queries<'_> {
             .prepare_cached(&format!(
                 "SELECT person_seq, kind, name, timestamp, data, seq
                  FROM activities INDEXED BY activities_by_person
-                 WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
+                 WHERE workspace_id = ?1 AND {}
                    AND kind IN ('event', 'page', 'screen')
-                 ORDER BY timestamp, seq"
+                 ORDER BY timestamp, seq",
+                person_rows("", "?2")
             ))
             .map_err(backend)?;
         read_events(&mut statement, params![workspace_id, person_seq])

@@ -4,7 +4,7 @@ use herald_domain::{PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::{DroppedEvents, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::person_index::BLOCKS;
+use crate::person_index::person_rows;
 use crate::queries::{backend, execute};
 
 /// The kinds of activity that are events, the ones retention drops.
@@ -43,8 +43,9 @@ pub(crate) fn drop_events_before(
     let mut earliest = connection
         .prepare_cached(&format!(
             "SELECT MIN(timestamp) FROM activities INDEXED BY activities_by_person
-             WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
-               AND {EVENT_KINDS}"
+             WHERE workspace_id = ?1 AND {}
+               AND {EVENT_KINDS}",
+            person_rows("", "?2")
         ))
         .map_err(backend)?;
     let mut kept = Vec::with_capacity(people.len());

@@ -15,7 +15,7 @@ use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use crate::index_buffer::IndexBuffer;
-use crate::person_index::BLOCKS;
+use crate::person_index::person_rows;
 use crate::queries::{Queries, backend, execute, read_events, to_json};
 use herald_store::writer_cache::WriterCache;
 
@@ -603,9 +603,10 @@ impl StoreTx for Tx<'_, '_> {
             .prepare_cached(&format!(
                 "SELECT ?3, kind, name, timestamp, data, seq
                  FROM activities INDEXED BY activities_by_person
-                 WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
+                 WHERE workspace_id = ?1 AND {}
                    AND timestamp >= ?4 AND kind IN ('event', 'page', 'screen')
-                 ORDER BY seq"
+                 ORDER BY seq",
+                person_rows("", "?2")
             ))
             .map_err(backend)?;
         let moved = read_events(
@@ -616,8 +617,9 @@ impl StoreTx for Tx<'_, '_> {
             &format!(
                 "UPDATE activities INDEXED BY activities_by_person
                  SET person_seq = ?3, may_trigger = 0
-                 WHERE workspace_id = ?1 AND (seq >> 16) IN {BLOCKS} AND person_seq = ?2
-                   AND timestamp >= ?4 AND kind IN ('event', 'page', 'screen')"
+                 WHERE workspace_id = ?1 AND {}
+                   AND timestamp >= ?4 AND kind IN ('event', 'page', 'screen')",
+                person_rows("", "?2")
             ),
             params![workspace_id, from_seq, to_seq, since],
         )?;
