@@ -42,7 +42,9 @@ previews() {
 for line in sys.stdin:
     row = json.loads(line)
     if row.get("phase") == "preview":
-        print(" ".join("%s %.3f ms" % (name, s["median_ms"]) for name, s in row["segments"].items()))'
+        floor = row["floor"]
+        print(" ".join("%s %.3f ms" % (name, s["median_ms"]) for name, s in row["segments"].items()),
+              "(floor: healthz %.3f ms, empty preview %.3f ms)" % (floor["healthz_median_ms"], floor["empty_preview_median_ms"]))'
 }
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD); $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1)"

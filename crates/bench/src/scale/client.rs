@@ -61,6 +61,21 @@ impl Client {
         self.send(method, path, &authorization, body).await
     }
 
+    /// A GET whose answer is not JSON (`/healthz`): only its status.
+    pub async fn status_of(&mut self, path: &str) -> anyhow::Result<StatusCode> {
+        let authorization = self.app.clone();
+        let (status, _) = self
+            .connection
+            .send(
+                Method::GET,
+                path.parse()?,
+                &authorization,
+                Vec::new().into(),
+            )
+            .await?;
+        Ok(status)
+    }
+
     async fn send(
         &mut self,
         method: Method,

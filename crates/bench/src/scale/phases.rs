@@ -214,7 +214,36 @@ async fn preview(client: &mut Client, expected: &[Expected], runs: usize) -> any
             json!({"median_ms": ms(median(&times)), "runs_ms": times.iter().map(|t| ms(*t)).collect::<Vec<_>>()}),
         );
     }
-    Ok(json!({"phase": "preview", "segments": result}))
+    Ok(json!({"phase": "preview", "segments": result, "floor": floor(client, runs).await?}))
+}
+
+/// What a preview costs apart from the engine's evaluation, on the same connection: a request
+/// that reaches no handler state (`GET /healthz`), and a preview the engine answers from its
+/// index at once with nobody (an event never sent), which crosses the same threads as any other.
+async fn floor(client: &mut Client, runs: usize) -> anyhow::Result<Value> {
+    let nobody = json!({"definition": {"event": {"name": "herald-bench-never-sent"}}});
+    let mut health = Vec::new();
+    let mut empty = Vec::new();
+    for _ in 0..runs {
+        let begin = Instant::now();
+        let status = client.status_of("/healthz").await?;
+        health.push(begin.elapsed());
+        if status != StatusCode::OK {
+            bail!("/healthz answered {status}");
+        }
+        let begin = Instant::now();
+        let (status, answer) = client
+            .app(Method::POST, "/v1/segments/preview", &nobody)
+            .await?;
+        empty.push(begin.elapsed());
+        if status != StatusCode::OK || answer["count"] != json!(0) {
+            bail!("the empty preview answered {status}: {answer}");
+        }
+    }
+    Ok(json!({
+        "healthz_median_ms": ms(median(&health)),
+        "empty_preview_median_ms": ms(median(&empty)),
+    }))
 }
 
 pub async fn create_segment(client: &mut Client, segment: &Expected) -> anyhow::Result<i64> {
