@@ -19,6 +19,9 @@
 #   BENCH_VISIBILITY_RATE samples/s of the visibility phase (default: 2000)
 #   BENCH_PORT            the port the server listens on (default: 18182)
 #   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
+#   OLD_HERALD            an older `herald` binary: each run then measures both builds, each on
+#                         a fresh server, the new one first in odd runs and the old one first in
+#                         even runs, so that whatever the order favours falls on each in turn
 #
 # Every step is bounded: the server must answer within 15 s and each run is killed after its
 # phases' own limits plus 60 s, so with the defaults a run takes well under two minutes.
@@ -39,7 +42,6 @@ grace=10
 burst_timeout=90
 
 cargo build --release -p herald -p herald-bench
-herald="${target_dir}/release/herald"
 bench="${target_dir}/release/herald-bench"
 
 work="$(mktemp -d)"
@@ -60,24 +62,38 @@ json_field() {
     python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
 
+plan=()
 for run in $(seq "${runs}"); do
+    if [[ -z "${OLD_HERALD:-}" ]]; then
+        plan+=("${run}:new")
+    elif (( run % 2 == 1 )); then
+        plan+=("${run}:new" "${run}:old")
+    else
+        plan+=("${run}:old" "${run}:new")
+    fi
+done
+for entry in "${plan[@]}"; do
+    run="${entry%%:*}"
+    build="${entry##*:}"
+    herald="${target_dir}/release/herald"
+    if [[ "${build}" == old ]]; then herald="${OLD_HERALD}"; fi
     # A fresh data dir per run: a campaign left from an earlier run would aim at a receiver
     # that is gone and keep the dispatcher busy with retries.
-    data="${work}/data-${run}"
+    data="${work}/data-${run}-${build}"
     "${herald}" workspace create bench --json --data-dir "${data}" > "${work}/credentials.json"
     site_id="$(json_field "${work}/credentials.json" site_id)"
     api_key="$(json_field "${work}/credentials.json" api_key)"
     app_key="$(json_field "${work}/credentials.json" app_api_key)"
 
     "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" \
-        --webhook-allow-networks=127.0.0.0/8 > "${work}/server-${run}.log" 2>&1 &
+        --webhook-allow-networks=127.0.0.0/8 > "${work}/server-${run}-${build}.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 150); do
         curl -sf "${url}/healthz" > /dev/null && break
         sleep 0.1
     done
     curl -sf "${url}/healthz" > /dev/null || {
-        cat "${work}/server-${run}.log" >&2
+        cat "${work}/server-${run}-${build}.log" >&2
         echo "the server did not start" >&2
         exit 1
     }
@@ -94,11 +110,12 @@ for run in $(seq "${runs}"); do
 for line in sys.stdin:
     row = json.loads(line)
     row["run"] = int(sys.argv[1])
-    print(json.dumps(row), flush=True)' "${run}" | tee -a "${results}"
+    row["build"] = sys.argv[2]
+    print(json.dumps(row), flush=True)' "${run}" "${build}" | tee -a "${results}"
 
-    if grep -qiE 'error|panic' "${work}/server-${run}.log"; then
+    if grep -qiE 'error|panic' "${work}/server-${run}-${build}.log"; then
         echo "the server logged errors in run ${run}:" >&2
-        grep -iE 'error|panic' "${work}/server-${run}.log" | head -5 >&2
+        grep -iE 'error|panic' "${work}/server-${run}-${build}.log" | head -5 >&2
     fi
     kill "${server_pid}"
     wait "${server_pid}" 2>/dev/null || true
@@ -119,6 +136,9 @@ def table(header, lines):
             print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
     print()
 
+def label(row):
+    return f'{row["run"]} {row["build"]}' if any(r.get("build") == "old" for r in rows) else str(row["run"])
+
 def cores(cpu, key):
     value = cpu.get(key)
     return "-" if value is None else f"{value:.2f}"
@@ -128,7 +148,7 @@ if latency:
     table(
         ("run", "target/s", "achieved/s", "events", "p50 ms", "p90 ms", "p99 ms", "max ms",
          "p99 from schedule", "missing", "dup", "server cores", "bench cores", "machine cores"),
-        [(str(r["run"]), str(r["rate"]), f'{r["achieved_events_per_sec"]:,.0f}',
+        [(label(r), str(r["rate"]), f'{r["achieved_events_per_sec"]:,.0f}',
           f'{r["events_measured"]:,}', f'{r["latency_ms"]["p50"]:.1f}',
           f'{r["latency_ms"]["p90"]:.1f}', f'{r["latency_ms"]["p99"]:.1f}',
           f'{r["latency_ms"]["max"]:.1f}', f'{r["latency_from_schedule_ms"]["p99"]:.1f}',
@@ -144,7 +164,7 @@ if burst:
         ("run", "events", "ingest/s", "deliveries/s", "end-to-end/s", "delivery s",
          "during ingest", "p50 ms", "p99 ms", "missing", "dup", "server cores", "bench cores",
          "machine cores"),
-        [(str(r["run"]), f'{r["events"]:,}', f'{r["ingest_events_per_sec"]:,.0f}',
+        [(label(r), f'{r["events"]:,}', f'{r["ingest_events_per_sec"]:,.0f}',
           f'{r["deliveries_per_sec"]:,.0f}', f'{r["end_to_end_per_sec"]:,.0f}',
           f'{r["delivery_secs"]:.2f}', f'{r["webhooks_during_ingest"]:,}',
           f'{r["latency_ms"]["p50"]:.1f}', f'{r["latency_ms"]["p99"]:.1f}',
@@ -159,7 +179,7 @@ if visibility:
         ("run", "samples/s", "samples", "p50 ms", "p90 ms", "p99 ms", "max ms", "≤ 10 ms",
          "seen on first read", "missing", "Track p99 ms", "server cores", "bench cores",
          "machine cores"),
-        [(str(r["run"]), str(r["rate"]), f'{r["samples_measured"]:,}',
+        [(label(r), str(r["rate"]), f'{r["samples_measured"]:,}',
           f'{r["visible_ms"]["p50"]:.2f}', f'{r["visible_ms"]["p90"]:.2f}',
           f'{r["visible_ms"]["p99"]:.2f}', f'{r["visible_ms"]["max"]:.2f}',
           f'{r["visible_ms_histogram"]["le_10"] / max(1, r["samples_measured"]):.2%}',
