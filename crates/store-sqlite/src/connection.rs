@@ -102,6 +102,27 @@ pub(crate) fn open(
     Ok(connection)
 }
 
+/// How a writing connection waits for a lock another connection holds (the checkpointer's
+/// `RESTART`, which holds the write lock for a few milliseconds every second). SQLite's own
+/// busy timeout sleeps 1, 2, 5, 10, 15… ms between tries, so a 3 ms checkpoint could hold a
+/// write up for 8 ms and a 10 ms one for 18 ms; that was the ingest p99 tail. This polls every
+/// 100 µs for the first 10 ms, then every millisecond, and gives up after about 10 s, as the
+/// timeout did.
+fn wait_for_lock(attempts: i32) -> bool {
+    const FINE: i32 = 100;
+    const LIMIT: i32 = FINE + 10_000;
+    if attempts >= LIMIT {
+        return false;
+    }
+    let pause = if attempts < FINE {
+        Duration::from_micros(100)
+    } else {
+        Duration::from_millis(1)
+    };
+    std::thread::sleep(pause);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use rusqlite::StatementStatus;
@@ -141,25 +162,4 @@ mod tests {
             }
         }
     }
-}
-
-/// How a writing connection waits for a lock another connection holds (the checkpointer's
-/// `RESTART`, which holds the write lock for a few milliseconds every second). SQLite's own
-/// busy timeout sleeps 1, 2, 5, 10, 15… ms between tries, so a 3 ms checkpoint could hold a
-/// write up for 8 ms and a 10 ms one for 18 ms; that was the ingest p99 tail. This polls every
-/// 100 µs for the first 10 ms, then every millisecond, and gives up after about 10 s, as the
-/// timeout did.
-fn wait_for_lock(attempts: i32) -> bool {
-    const FINE: i32 = 100;
-    const LIMIT: i32 = FINE + 10_000;
-    if attempts >= LIMIT {
-        return false;
-    }
-    let pause = if attempts < FINE {
-        Duration::from_micros(100)
-    } else {
-        Duration::from_millis(1)
-    };
-    std::thread::sleep(pause);
-    true
 }
