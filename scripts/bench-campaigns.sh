@@ -80,20 +80,21 @@ for entry in "${plan[@]}"; do
     # A fresh data dir per run: a campaign left from an earlier run would aim at a receiver
     # that is gone and keep the dispatcher busy with retries.
     data="${work}/data-${run}-${build}"
+    log="${work}/server-${run}-${build}.log"
     "${herald}" workspace create bench --json --data-dir "${data}" > "${work}/credentials.json"
     site_id="$(json_field "${work}/credentials.json" site_id)"
     api_key="$(json_field "${work}/credentials.json" api_key)"
     app_key="$(json_field "${work}/credentials.json" app_api_key)"
 
     "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" \
-        --webhook-allow-networks=127.0.0.0/8 > "${work}/server-${run}-${build}.log" 2>&1 &
+        --webhook-allow-networks=127.0.0.0/8 > "${log}" 2>&1 &
     server_pid=$!
     for _ in $(seq 150); do
         curl -sf "${url}/healthz" > /dev/null && break
         sleep 0.1
     done
     curl -sf "${url}/healthz" > /dev/null || {
-        cat "${work}/server-${run}-${build}.log" >&2
+        cat "${log}" >&2
         echo "the server did not start" >&2
         exit 1
     }
@@ -113,9 +114,9 @@ for line in sys.stdin:
     row["build"] = sys.argv[2]
     print(json.dumps(row), flush=True)' "${run}" "${build}" | tee -a "${results}"
 
-    if grep -qiE 'error|panic' "${work}/server-${run}-${build}.log"; then
+    if grep -qiE 'error|panic' "${log}"; then
         echo "the server logged errors in run ${run}:" >&2
-        grep -iE 'error|panic' "${work}/server-${run}-${build}.log" | head -5 >&2
+        grep -iE 'error|panic' "${log}" | head -5 >&2
     fi
     kill "${server_pid}"
     wait "${server_pid}" 2>/dev/null || true
