@@ -31,6 +31,22 @@ pub(crate) fn person_from_row(row: &postgres::Row) -> Result<Person, StoreError>
     })
 }
 
+/// A person's number from the writer's cache when it has them (a cluster's nodes keep none),
+/// else from their row.
+pub(crate) fn person_seq(
+    pg: &mut Pg<'_>,
+    workspace_id: WorkspaceId,
+    identifier: &Identifier,
+) -> Result<Option<PersonSeq>, StoreError> {
+    if let Some(seq) = pg
+        .cache()
+        .and_then(|cache| cache.seq_of(workspace_id, identifier))
+    {
+        return Ok(Some(seq));
+    }
+    Ok(person(pg, workspace_id, identifier)?.map(|person| person.seq))
+}
+
 pub(crate) fn person(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,

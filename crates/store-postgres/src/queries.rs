@@ -57,6 +57,13 @@ impl StoreRead for Pg<'_> {
     ) -> Result<Option<Person>, StoreError> {
         people::person(self, workspace_id, identifier)
     }
+    fn person_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        identifier: &Identifier,
+    ) -> Result<Option<PersonSeq>, StoreError> {
+        people::person_seq(self, workspace_id, identifier)
+    }
     fn person_by_seq(
         &mut self,
         workspace_id: WorkspaceId,

@@ -162,4 +162,30 @@ mod tests {
             }
         }
     }
+
+    /// The bundled SQLite is built as `.cargo/config.toml` says: page caches apart, with no
+    /// global mutex between the writer and the readers, and no memory statistics.
+    #[test]
+    fn sqlite_is_built_without_shared_page_caches_or_memory_statistics() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let connection =
+            open(&dir.path().join("options.db"), Synchronous::Normal, false).expect("it opens");
+        let options: Vec<String> = connection
+            .prepare("PRAGMA compile_options")
+            .expect("it prepares")
+            .query_map([], |row| row.get(0))
+            .expect("it runs")
+            .collect::<Result<_, _>>()
+            .expect("rows read");
+        assert!(
+            options.iter().any(|option| option == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(
+            !options
+                .iter()
+                .any(|option| option == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+    }
 }

@@ -94,6 +94,18 @@ impl StoreRead for Tx<'_, '_> {
         }
         Ok(found)
     }
+    fn person_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        identifier: &Identifier,
+    ) -> Result<Option<PersonSeq>, StoreError> {
+        if let Some(seq) = self.cache.seq_of(workspace_id, identifier) {
+            return Ok(Some(seq));
+        }
+        Ok(self
+            .person(workspace_id, identifier)?
+            .map(|person| person.seq))
+    }
     fn person_by_seq(
         &mut self,
         workspace_id: WorkspaceId,

@@ -34,6 +34,7 @@ macro_rules! store_conformance_tests {
             purge_removes_only_old_unattached_anonymous_events,
             retention_drops_old_events_of_a_range_and_says_what_people_keep,
             rolled_back_people_are_not_found_by_later_jobs,
+            a_persons_number_is_found_as_their_profile_is,
             segments_round_trip_with_members_and_history,
             engine_histories_cover_live_people_only,
             pinned_reads_see_exactly_the_commits_before_them,
@@ -699,6 +700,99 @@ pub fn rolled_back_people_are_not_found_by_later_jobs(store: &StoreHandle) {
         .expect("lookups");
     assert!(ghost, "a rolled-back person or email is still found");
     assert_eq!(email, None);
+}
+
+/// `person_seq` answers what `person` answers, in the writer too, whose cache serves both: by
+/// each identifier, not after an email changed or the person was deleted, not for a person a
+/// rolled-back job created, and not in another workspace.
+pub fn a_persons_number_is_found_as_their_profile_is(store: &StoreHandle) {
+    let ws = new_workspace(store, "numbers");
+    let other = new_workspace(store, "other-numbers");
+    let seq = new_person(store, ws, "n1", Some("N1@example.com"));
+    let lookups = |identifiers: Vec<(WorkspaceId, Identifier)>| {
+        store
+            .write_blocking(move |tx| {
+                let mut found = Vec::new();
+                // Twice each, so that the second lookup finds what the first one cached.
+                for (workspace_id, identifier) in identifiers {
+                    let profile = tx.person(workspace_id, &identifier)?.map(|p| p.seq);
+                    let first = tx.person_seq(workspace_id, &identifier)?;
+                    let second = tx.person_seq(workspace_id, &identifier)?;
+                    assert_eq!((first, second), (profile, profile), "{identifier:?}");
+                    found.push(first);
+                }
+                Ok::<_, StoreError>(found)
+            })
+            .expect("store works")
+            .expect("lookups")
+    };
+    let by_id = Identifier::Id("n1".into());
+    let by_email = Identifier::Email("n1@example.com".into());
+    let by_cio_id = Identifier::CioId("cion1".into());
+    assert_eq!(
+        lookups(vec![
+            (ws, by_id.clone()),
+            (ws, by_email.clone()),
+            (ws, by_cio_id.clone()),
+            (other, by_id.clone()),
+        ]),
+        vec![Some(seq), Some(seq), Some(seq), None]
+    );
+    // A number read by a reader, which keeps no cache, is the writer's too.
+    let read = store
+        .read_blocking({
+            let by_id = by_id.clone();
+            move |reader| reader.person_seq(ws, &by_id)
+        })
+        .expect("lookup");
+    assert_eq!(read, Some(seq));
+
+    store
+        .write_blocking(move |tx| {
+            let mut person = tx.person_by_seq(ws, seq)?.expect("exists");
+            person.email = Some("moved@example.com".into());
+            tx.update_person(&person)
+        })
+        .expect("store works")
+        .expect("updated");
+    let moved = Identifier::Email("moved@example.com".into());
+    assert_eq!(
+        lookups(vec![(ws, by_email.clone()), (ws, moved.clone())]),
+        vec![None, Some(seq)]
+    );
+
+    let rolled_back = store.write_blocking(move |tx| {
+        tx.insert_person(&NewPerson {
+            workspace_id: ws,
+            cio_id: "ghostn".into(),
+            id: Some("ghostn".into()),
+            email: None,
+            attributes: Map::new(),
+            created_at: 1,
+        })
+        .expect("inserted");
+        assert!(
+            tx.person_seq(ws, &Identifier::Id("ghostn".into()))
+                .expect("lookup")
+                .is_some(),
+            "a job finds the person it created"
+        );
+        Err::<(), ()>(())
+    });
+    assert_eq!(rolled_back.expect("store works"), Err(()));
+    assert_eq!(
+        lookups(vec![(ws, Identifier::Id("ghostn".into()))]),
+        vec![None]
+    );
+
+    store
+        .write_blocking(move |tx| tx.delete_person(ws, seq, 20))
+        .expect("store works")
+        .expect("deleted");
+    assert_eq!(
+        lookups(vec![(ws, by_id), (ws, moved), (ws, by_cio_id)]),
+        vec![None, None, None]
+    );
 }
 
 pub fn segments_round_trip_with_members_and_history(store: &StoreHandle) {

@@ -101,6 +101,17 @@ pub trait StoreRead {
         workspace_id: WorkspaceId,
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError>;
+    /// The number of the live person with this identifier, which is all an event needs of
+    /// them. A writer that caches people answers it without copying the profile.
+    fn person_seq(
+        &mut self,
+        workspace_id: WorkspaceId,
+        identifier: &Identifier,
+    ) -> Result<Option<PersonSeq>, StoreError> {
+        Ok(self
+            .person(workspace_id, identifier)?
+            .map(|person| person.seq))
+    }
     fn person_by_seq(
         &mut self,
         workspace_id: WorkspaceId,

@@ -39,11 +39,17 @@ fn keys_of(person: &Person) -> Vec<(IdType, String)> {
 
 impl WriterCache {
     pub fn person(&self, workspace_id: WorkspaceId, identifier: &Identifier) -> Option<Person> {
-        let seq = self
-            .keys
+        let seq = self.seq_of(workspace_id, identifier)?;
+        self.by_seq.get(&seq).cloned()
+    }
+
+    /// The number of a cached person: one lookup fewer than [`Self::person`], and no copy of
+    /// the profile, which were a tenth of the writer's time per event in a batch.
+    pub fn seq_of(&self, workspace_id: WorkspaceId, identifier: &Identifier) -> Option<PersonSeq> {
+        self.keys
             .get(&(workspace_id, identifier.id_type()))?
-            .get(identifier.value())?;
-        self.by_seq.get(seq).cloned()
+            .get(identifier.value())
+            .copied()
     }
 
     /// Remembers a live person as now stored.
