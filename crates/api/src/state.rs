@@ -30,12 +30,12 @@ pub struct CampaignRuntime {
     pub public_url: String,
 }
 
-/// Everything a handler may use. Cheap to clone.
+/// Everything a handler may use. Cheap to clone: one reference count, which every request
+/// takes and drops several times (its layers and its handler each hold a copy), so it is one
+/// shared count, not one per part.
 #[derive(Clone, Debug)]
 pub struct AppState {
     inner: Arc<Inner>,
-    browser: Arc<Browser>,
-    intake: Arc<Intake>,
 }
 
 #[derive(Debug)]
@@ -51,15 +51,21 @@ struct Inner {
     keys: Keys,
     /// The order of imports' steps in flight (`import_turns.rs`).
     import_turns: crate::import_turns::ImportTurns,
+    browser: Browser,
+    /// Limits on work in progress and the per-key rate limits.
+    intake: Intake,
 }
 
 impl AppState {
-    /// Creates the state.
+    /// Creates the state, with the settings of the browser endpoints (`track.js`) and of the
+    /// intake.
     pub fn new(
         ingest: Ingest,
         segments: Segments,
         campaigns: CampaignRuntime,
         info: ServerInfo,
+        browser: BrowserSettings,
+        intake: IntakeSettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -70,30 +76,18 @@ impl AppState {
                 info,
                 keys: Keys::default(),
                 import_turns: Default::default(),
+                browser: Browser::new(browser),
+                intake: Intake::new(intake),
             }),
-            browser: Arc::new(Browser::new(BrowserSettings::default())),
-            intake: Arc::new(Intake::new(IntakeSettings::default())),
         }
     }
 
-    /// Replaces the default limits on work in progress and the per-key rate limits.
-    pub fn with_intake(mut self, settings: IntakeSettings) -> Self {
-        self.intake = Arc::new(Intake::new(settings));
-        self
-    }
-
     pub(crate) fn intake(&self) -> &Intake {
-        &self.intake
-    }
-
-    /// Replaces the default settings of the browser endpoints (`track.js`).
-    pub fn with_browser(mut self, settings: BrowserSettings) -> Self {
-        self.browser = Arc::new(Browser::new(settings));
-        self
+        &self.inner.intake
     }
 
     pub(crate) fn browser(&self) -> &Browser {
-        &self.browser
+        &self.inner.browser
     }
 
     pub fn ingest(&self) -> &Ingest {

@@ -121,9 +121,14 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tracking_key,
         public_url: public_url.clone(),
     };
-    let state = AppState::new(ingest, segments.clone(), runtime, info)
-        .with_browser(settings.browser.clone())
-        .with_intake(settings.intake.clone());
+    let state = AppState::new(
+        ingest,
+        segments.clone(),
+        runtime,
+        info,
+        settings.browser.clone(),
+        settings.intake.clone(),
+    );
     // Keys rotated and workspaces deleted by other processes reach this server (`keys.rs`).
     herald_api::watch_keys(state.clone());
     let ui = herald_ui::UiState::new(
