@@ -514,7 +514,7 @@ impl Context<'_> {
                 blocked: (!may_trigger).then_some(NoTrigger::Backfilled),
             });
             // The engine takes the copies made for the log, which is done with them: copying
-            // an event's data was a tenth of the writer's time per event in a batch.
+            // an event's data and name for each was 6% of the writer's time in a batch.
             let data = match activity.data {
                 Value::Object(data) => data,
                 _ => event.data.clone(),
