@@ -17,6 +17,10 @@
 #   BENCH_PEOPLE          how many distinct people the events are spread over (default: the
 #                         generator's, 100,000); 1000000 with a long duration shows ingest into
 #                         a log and indexes that outgrow the writer's cache
+#   BENCH_NAMES           the batches' event names: `purchased` (default, every event) or
+#                         `workload` (the 40 names of /work/shared/bench/workload.md, skewed)
+#   BENCH_OLD_SQL         SQL run on the old build's SQLite file before it serves, for
+#                         experiments (e.g. "DROP INDEX activities_by_name" to see an index's cost)
 #   BENCH_PORT            the port the server listens on (default: 18181)
 #   BENCH_RESULTS         a file to keep the JSON lines in (default: a temporary file)
 #   OLD_HERALD            an older `herald` binary: each store then runs it too, right after
@@ -34,8 +38,9 @@ modes="${BENCH_MODES:-normal full}"
 scenarios="${BENCH_SCENARIOS:-batch:4 batch:16 single:16 single:64}"
 duration="${BENCH_DURATION_SECS:-10}"
 warmup="${BENCH_WARMUP_SECS:-2}"
-people=()
-if [[ -n "${BENCH_PEOPLE:-}" ]]; then people=(--people "${BENCH_PEOPLE}"); fi
+load_args=()
+if [[ -n "${BENCH_PEOPLE:-}" ]]; then load_args=(--people "${BENCH_PEOPLE}"); fi
+if [[ -n "${BENCH_NAMES:-}" ]]; then load_args+=(--names "${BENCH_NAMES}"); fi
 port="${BENCH_PORT:-18181}"
 url="http://127.0.0.1:${port}"
 
@@ -61,10 +66,10 @@ json_field() {
     python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
 
-# How many `purchased` events the server's data index has counted so far.
+# How many events (of any name) the server's data index has counted so far.
 stored_events() {
     curl -sf -H "Authorization: Bearer ${app_key}" "${url}/v1/data_index/events" |
-        python3 -c 'import json, sys; print(sum(e["count"] for e in json.load(sys.stdin)["events"] if e["name"] == "purchased"))'
+        python3 -c 'import json, sys; print(sum(e["count"] for e in json.load(sys.stdin)["events"]))'
 }
 
 # What the server process has written to storage so far (its own writes, not PostgreSQL's).
@@ -98,6 +103,12 @@ for run in "${runs[@]}"; do
     site_id="$(json_field "${work}/credentials.json" site_id)"
     api_key="$(json_field "${work}/credentials.json" api_key)"
     app_key="$(json_field "${work}/credentials.json" app_api_key)"
+    if [[ "${build}" == old && -n "${BENCH_OLD_SQL:-}" && "${mode}" != postgres ]]; then
+        python3 -c 'import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.executescript(sys.argv[2])
+connection.close()' "${data}/herald.db" "${BENCH_OLD_SQL}"
+    fi
 
     "${herald}" serve "${store[@]}" "${sqlite[@]}" --listen "127.0.0.1:${port}" \
         > "${work}/server-${mode}.log" 2>&1 &
@@ -120,7 +131,7 @@ for run in "${runs[@]}"; do
         line="$(timeout "$((duration + warmup + 30))" "${bench}" --url "${url}" \
             --site-id "${site_id}" --api-key "${api_key}" --scenario "${scenario}" \
             --connections "${connections}" --duration-secs "${duration}" --warmup-secs "${warmup}" \
-            "${people[@]}" --server-pid "${server_pid}")"
+            "${load_args[@]}" --server-pid "${server_pid}")"
         after="$(stored_events)"
         written_after="$(written_bytes)"
         # The mode and what the server stored are added to the generator's line, so the table

@@ -236,6 +236,9 @@ pub struct Args {
     /// How many distinct people (`u0` … `u{N-1}`) the events are spread over.
     #[arg(long, default_value_t = 100_000)]
     pub people: u64,
+    /// The events' names in `batch` requests.
+    #[arg(long, value_enum, default_value_t = Names::Purchased)]
+    pub names: Names,
     /// Threads of the generator's runtime; one keeps the generator's share of a small machine low.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -255,6 +258,16 @@ pub struct Args {
     /// with what the server did at that moment.
     #[arg(long)]
     pub slow_ms: Option<f64>,
+}
+
+/// The event names of the ingest benchmark's batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Names {
+    /// Every event is `purchased`, as the benchmark sent before this option.
+    Purchased,
+    /// The 40 names of `/work/shared/bench/workload.md`, with its skew (`login` about 23%):
+    /// a log whose listings by name take new entries all over their indexes, as a real one does.
+    Workload,
 }
 
 /// The traffic shapes of the ingest benchmark.

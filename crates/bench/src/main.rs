@@ -103,6 +103,7 @@ fn load(args: &Args) -> anyhow::Result<()> {
         args.scenario,
         args.batch_size.max(1),
         args.people,
+        args.names,
     ));
 
     let summary = runtime::build(args.threads)?.block_on(run(args, target, payloads))?;

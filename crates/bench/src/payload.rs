@@ -4,7 +4,8 @@
 use hyper::Uri;
 use hyper::body::Bytes;
 
-use crate::args::Scenario;
+use crate::args::{Names, Scenario};
+use herald_bench::workload::Workload;
 
 /// Distinct requests per scenario. For `batch` this is 1,024 bodies of 100 events (about 15 MB),
 /// enough to reach ~100,000 distinct people; for `single` it is 65,536 paths.
@@ -25,7 +26,8 @@ pub struct Payloads {
 }
 
 impl Payloads {
-    pub fn build(scenario: Scenario, batch_size: usize, people: u64) -> Self {
+    pub fn build(scenario: Scenario, batch_size: usize, people: u64, names: Names) -> Self {
+        let mut names = EventNames::new(names);
         let mut people = People::new(people);
         match scenario {
             Scenario::Batch => Self {
@@ -34,7 +36,7 @@ impl Payloads {
                 requests: (0..BATCH_POOL.min((BATCH_POOL_BYTES / (batch_size * 150)).max(16)))
                     .map(|_| Prepared {
                         path: Uri::from_static("/api/v2/batch"),
-                        body: Bytes::from(batch_body(&mut people, batch_size)),
+                        body: Bytes::from(batch_body(&mut people, &mut names, batch_size)),
                     })
                     .collect(),
                 events_per_request: batch_size as u64,
@@ -63,8 +65,8 @@ fn single_path(person: u64) -> Uri {
         .expect("a path of ASCII letters and digits is a valid URI")
 }
 
-/// `{"batch":[…]}` with `size` `purchased` events of people drawn from `people`.
-fn batch_body(people: &mut People, size: usize) -> String {
+/// `{"batch":[…]}` with `size` events of people drawn from `people`, named by `names`.
+fn batch_body(people: &mut People, names: &mut EventNames, size: usize) -> String {
     let mut body = String::with_capacity(32 + size * 150);
     body.push_str(r#"{"batch":["#);
     for index in 0..size {
@@ -72,16 +74,44 @@ fn batch_body(people: &mut People, size: usize) -> String {
             body.push(',');
         }
         let person = people.next();
+        let name = names.next();
         // The price varies so that rows are not byte-identical, as real traffic would not be.
         let cents = person % 10_000;
         body.push_str(&format!(
-            r#"{{"type":"person","identifiers":{{"id":"u{person}"}},"action":"event","name":"purchased","attributes":{{"price":{}.{:02},"sku":"a1"}}}}"#,
+            r#"{{"type":"person","identifiers":{{"id":"u{person}"}},"action":"event","name":"{name}","attributes":{{"price":{}.{:02},"sku":"a1"}}}}"#,
             cents / 100,
             cents % 100
         ));
     }
     body.push_str("]}");
     body
+}
+
+/// The events' names, in turn: always `purchased`, or those of the workload's events in order.
+struct EventNames {
+    names: Names,
+    workload: Workload,
+    next: u64,
+}
+
+impl EventNames {
+    fn new(names: Names) -> Self {
+        Self {
+            names,
+            workload: Workload::default(),
+            next: 0,
+        }
+    }
+
+    fn next(&mut self) -> &'static str {
+        match self.names {
+            Names::Purchased => "purchased",
+            Names::Workload => {
+                self.next += 1;
+                self.workload.event(self.next - 1).name
+            }
+        }
+    }
 }
 
 /// Person numbers spread uniformly over `0..count` by splitmix64 (the generator of
@@ -114,7 +144,11 @@ mod tests {
 
     #[test]
     fn a_batch_body_is_json_with_the_requested_number_of_events() {
-        let body = batch_body(&mut People::new(1000), 100);
+        let body = batch_body(
+            &mut People::new(1000),
+            &mut EventNames::new(Names::Purchased),
+            100,
+        );
         let value: serde_json::Value = serde_json::from_str(&body).unwrap();
         let items = value["batch"].as_array().unwrap();
         assert_eq!(items.len(), 100);
@@ -126,6 +160,32 @@ mod tests {
                 .starts_with('u')
         );
         assert!(items[0]["attributes"]["price"].is_f64());
+    }
+
+    #[test]
+    fn workload_names_follow_the_workloads_events_with_its_skew() {
+        let body = batch_body(
+            &mut People::new(1000),
+            &mut EventNames::new(Names::Workload),
+            1_000,
+        );
+        let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let names: Vec<&str> = value["batch"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["name"].as_str().unwrap())
+            .collect();
+        let workload = Workload::default();
+        assert!((0..1_000).all(|index| names[index] == workload.event(index as u64).name));
+        let logins = names.iter().filter(|name| **name == "login").count();
+        assert!((150..320).contains(&logins), "login is about 23%: {logins}");
+        let distinct: std::collections::HashSet<_> = names.iter().collect();
+        assert!(
+            distinct.len() > 20,
+            "most of the 40 names: {}",
+            distinct.len()
+        );
     }
 
     #[test]

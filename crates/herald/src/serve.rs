@@ -176,9 +176,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             every,
         ));
     }
-    // Day counts of data stored before their migration are filled behind the server's back, a
-    // chunk per background job, so that an upgrade does not keep it from listening.
-    store.submit_in_steps("fill the day counts of earlier data", |tx| {
+    // Derived rows of data stored before their migration (day counts, the activity log's
+    // blocks) are filled behind the server's back, a chunk per background job, so that an
+    // upgrade does not keep it from listening.
+    store.submit_in_steps("fill the derived rows of earlier data", |tx| {
         tx.backfill(BACKFILL_CHUNK)
     });
 

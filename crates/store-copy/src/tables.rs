@@ -486,8 +486,14 @@ pub(crate) const TABLES: &[Table] = &[
 
 /// SQLite tables the copy leaves behind on purpose: its own bookkeeping (`sqlite_sequence`,
 /// read for the identities' next values), the migrations record (PostgreSQL keeps its own),
-/// and `backfills`, which the copy empties before it starts.
-pub(crate) const SOURCE_ONLY: &[&str] = &["schema_migrations", "backfills"];
+/// `backfills`, which the copy empties before it starts, and the activity log's blocks by kind
+/// and by name, which stand in for indexes that PostgreSQL has.
+pub(crate) const SOURCE_ONLY: &[&str] = &[
+    "schema_migrations",
+    "backfills",
+    "activity_blocks_by_kind",
+    "activity_blocks_by_name",
+];
 
 /// Quotes an identifier for either database (every name here is plain lowercase, but `key`,
 /// `trigger` and `timestamp` are keywords in one or the other).

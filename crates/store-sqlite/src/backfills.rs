@@ -21,6 +21,16 @@ const EVENT_DAYS: &str = "INSERT INTO event_days (workspace_id, kind, name, day,
      GROUP BY workspace_id, kind, name, timestamp / 86400
      ON CONFLICT (workspace_id, day, kind, name) DO UPDATE SET count = count + excluded.count";
 
+/// Lists the blocks, kinds and names of activity keys `(?1, ?2]` (see activity_blocks.rs, whose
+/// shift of 10 bits these must use; its backfill test checks the blocks they write).
+const ACTIVITY_BLOCKS: &[&str] = &[
+    "INSERT OR IGNORE INTO activity_blocks_by_kind (workspace_id, kind, block)
+     SELECT DISTINCT workspace_id, kind, seq >> 10 FROM activities WHERE seq > ?1 AND seq <= ?2",
+    "INSERT OR IGNORE INTO activity_blocks_by_name (workspace_id, name, block)
+     SELECT DISTINCT workspace_id, name, seq >> 10 FROM activities
+     WHERE seq > ?1 AND seq <= ?2 AND name IS NOT NULL",
+];
+
 /// Counts the history rows of keys `(?1, ?2]` into their segments' day counts; a deleted
 /// segment's rows, which are being purged with its day counts, are left out.
 const SEGMENT_DAYS: &str = "INSERT INTO segment_days (segment_id, day, entered, exited)
@@ -46,19 +56,22 @@ pub(crate) fn step(connection: &Connection, limit: usize) -> Result<bool, StoreE
         return Ok(false);
     };
     let end = boundary.min(position.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX)));
-    let sql = match name.as_str() {
-        "event_days" => EVENT_DAYS,
-        "segment_days" => SEGMENT_DAYS,
+    let statements: &[&str] = match name.as_str() {
+        "activity_blocks" => ACTIVITY_BLOCKS,
+        "event_days" => &[EVENT_DAYS],
+        "segment_days" => &[SEGMENT_DAYS],
         other => {
             return Err(StoreError::Corrupt(format!(
                 "backfills lists {other:?}, which this version does not know"
             )));
         }
     };
-    connection
-        .prepare_cached(sql)
-        .and_then(|mut statement| statement.execute(params![position, end]))
-        .map_err(backend)?;
+    for sql in statements {
+        connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(params![position, end]))
+            .map_err(backend)?;
+    }
     if end >= boundary {
         connection.execute("DELETE FROM backfills WHERE name = ?1", [&name])
     } else {

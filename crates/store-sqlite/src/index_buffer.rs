@@ -1,5 +1,6 @@
-//! The data index's updates of one transaction ([`herald_store::data_index`]), written once per
-//! name (and day) at commit.
+//! The derived rows of one transaction, written once each at commit: the data index's updates
+//! ([`herald_store::data_index`]), once per name (and day), and the activity log's blocks
+//! ([`crate::activity_blocks`]), once per block and kind or name.
 
 use herald_domain::WorkspaceId;
 use std::collections::BTreeSet;
@@ -8,11 +9,15 @@ use herald_store::StoreError;
 use herald_store::data_index::{DataIndexBuffer, merge_keys};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::activity_blocks::BlockBuffer;
 use crate::queries::backend;
 
-/// Pending data-index updates of the writer's transaction.
+/// Pending derived rows of the writer's transaction.
 #[derive(Debug, Default)]
-pub(crate) struct IndexBuffer(pub(crate) DataIndexBuffer);
+pub(crate) struct IndexBuffer {
+    data: DataIndexBuffer,
+    blocks: BlockBuffer,
+}
 
 impl IndexBuffer {
     pub(crate) fn note<'a>(
@@ -23,16 +28,29 @@ impl IndexBuffer {
         timestamp: i64,
         keys: impl Iterator<Item = &'a String>,
     ) {
-        self.0.note(workspace_id, kind, name, timestamp, keys);
+        self.data.note(workspace_id, kind, name, timestamp, keys);
+    }
+
+    /// Notes the block of an appended activity.
+    pub(crate) fn note_block(
+        &mut self,
+        workspace_id: WorkspaceId,
+        seq: i64,
+        kind: &'static str,
+        name: Option<&str>,
+    ) {
+        self.blocks.note(workspace_id, seq, kind, name);
     }
 
     /// Adds a finished job's updates to the transaction's.
     pub(crate) fn absorb(&mut self, other: IndexBuffer) {
-        self.0.absorb(other.0);
+        self.data.absorb(other.data);
+        self.blocks.absorb(other.blocks);
     }
 
     pub(crate) fn flush(self, connection: &Connection) -> Result<(), StoreError> {
-        let (days, entries) = self.0.into_parts();
+        self.blocks.flush(connection)?;
+        let (days, entries) = self.data.into_parts();
         for ((workspace_id, kind, name, day), count) in days {
             connection
                 .prepare_cached(

@@ -6,6 +6,7 @@
 //! returned: an acknowledged write is on disk. Readers run on a few threads with their own
 //! read-only connections; WAL lets them read while the writer writes.
 
+mod activity_blocks;
 mod backfills;
 mod backup;
 mod checkpointer;

@@ -7,7 +7,7 @@ use herald_store::codec::migration_checksum as checksum;
 
 use crate::queries::backend;
 
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_segments.sql")),
     (3, include_str!("../migrations/0003_campaigns.sql")),
@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         19,
         include_str!("../migrations/0019_person_index_by_block.sql"),
     ),
+    (20, include_str!("../migrations/0020_activity_blocks.sql")),
 ];
 
 /// Checksums of earlier texts of a migration that a store may have recorded, and that count as

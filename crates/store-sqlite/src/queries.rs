@@ -13,6 +13,7 @@ use herald_store::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::activity_blocks::{Filter, block_of, first_of, newest_at_or_below};
 use crate::person_index::person_rows;
 use serde_json::{Map, Value};
 
@@ -221,6 +222,87 @@ pub(crate) fn read_events(
 }
 
 impl Queries<'_> {
+    /// The activities `query` selects, newest first, from activity number `first` on.
+    fn activities_from(
+        &mut self,
+        query: &ActivityQuery,
+        first: Option<i64>,
+    ) -> Result<Vec<Activity>, StoreError> {
+        let index = if query.person_seq.is_some() {
+            " INDEXED BY activities_by_person"
+        } else {
+            ""
+        };
+        let mut sql = format!(
+            "SELECT a.seq, a.person_seq, a.anonymous_id, a.kind, a.name, a.data, a.timestamp,
+                    a.received_at, a.event_id, a.may_trigger, p.id, p.email, p.cio_id
+             FROM activities a{index} LEFT JOIN people p ON p.seq = a.person_seq
+             WHERE a.workspace_id = ?1 AND a.timestamp >= ?2",
+        );
+        let mut values: Vec<rusqlite::types::Value> =
+            vec![query.workspace_id.get().into(), query.since.into()];
+        if let Some(person_seq) = query.person_seq {
+            values.push(person_seq.get().into());
+            let condition = person_rows("a.", &format!("?{}", values.len()));
+            sql.push_str(&format!(" AND {condition}"));
+        }
+        if let Some(kind) = &query.kind {
+            values.push(kind.clone().into());
+            sql.push_str(&format!(" AND a.kind = ?{}", values.len()));
+        }
+        if let Some(name) = &query.name {
+            values.push(name.clone().into());
+            sql.push_str(&format!(" AND a.name = ?{}", values.len()));
+        }
+        if let Some(before) = query.before_seq {
+            values.push(before.into());
+            sql.push_str(&format!(" AND a.seq < ?{}", values.len()));
+        }
+        if let Some(first) = first {
+            values.push(first.into());
+            sql.push_str(&format!(" AND a.seq >= ?{}", values.len()));
+        }
+        values.push(i64::try_from(query.limit).unwrap_or(i64::MAX).into());
+        sql.push_str(&format!(" ORDER BY a.seq DESC LIMIT ?{}", values.len()));
+        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
+        let rows = statement
+            .query_map(rusqlite::params_from_iter(values), |row| {
+                let cio_id: Option<String> = row.get(12)?;
+                Ok((
+                    Activity {
+                        seq: row.get(0)?,
+                        person_seq: row.get(1)?,
+                        anonymous_id: row.get(2)?,
+                        kind: row.get(3)?,
+                        name: row.get(4)?,
+                        data: Value::Null,
+                        timestamp: row.get(6)?,
+                        received_at: row.get(7)?,
+                        event_id: row.get(8)?,
+                        may_trigger: row.get(9)?,
+                        customer: cio_id.map(|cio_id| CustomerIdentifiers {
+                            id: row.get(10).unwrap_or(None),
+                            email: row.get(11).unwrap_or(None),
+                            cio_id,
+                        }),
+                    },
+                    row.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(backend)?;
+        let mut activities = Vec::new();
+        for row in rows {
+            let (mut activity, data) = row.map_err(backend)?;
+            let data =
+                parse_json(&data).map_err(|error| corrupt_row("activities", activity.seq, error));
+            if let Some(data) = skip_corrupt(data)? {
+                activity.data = data;
+                activities.push(activity);
+            }
+        }
+        Ok(activities)
+    }
+
     /// Runs a cached query and finishes every row (parsing its JSON columns); a row that cannot
     /// be decoded is skipped and reported.
     pub(crate) fn all<R, T>(
@@ -523,76 +605,40 @@ impl StoreRead for Queries<'_> {
     }
 
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
-        // One person's activities are read through the person index, block by block.
-        let index = if query.person_seq.is_some() {
-            " INDEXED BY activities_by_person"
-        } else {
-            ""
+        // One person's activities are read through the person index, and the whole log through
+        // `activities_by_workspace`; a list filtered by name or kind reads the blocks that hold
+        // them, newest first, until the page is full.
+        let filter = match (&query.name, &query.kind) {
+            _ if query.person_seq.is_some() => None,
+            (Some(name), _) => Some(Filter::Name(name)),
+            (None, Some(kind)) => Some(Filter::Kind(kind)),
+            (None, None) => None,
         };
-        let mut sql = format!(
-            "SELECT a.seq, a.person_seq, a.anonymous_id, a.kind, a.name, a.data, a.timestamp,
-                    a.received_at, a.event_id, a.may_trigger, p.id, p.email, p.cio_id
-             FROM activities a{index} LEFT JOIN people p ON p.seq = a.person_seq
-             WHERE a.workspace_id = ?1 AND a.timestamp >= ?2",
-        );
-        let mut values: Vec<rusqlite::types::Value> =
-            vec![query.workspace_id.get().into(), query.since.into()];
-        if let Some(person_seq) = query.person_seq {
-            values.push(person_seq.get().into());
-            let condition = person_rows("a.", &format!("?{}", values.len()));
-            sql.push_str(&format!(" AND {condition}"));
+        let Some(filter) = filter else {
+            return self.activities_from(query, None);
+        };
+        let mut found = Vec::new();
+        let mut below = query.before_seq.unwrap_or(i64::MAX);
+        while found.len() < query.limit && below > 0 {
+            let Some(block) = newest_at_or_below(
+                self.connection,
+                query.workspace_id,
+                &filter,
+                block_of(below - 1),
+            )?
+            else {
+                break;
+            };
+            let first = first_of(block);
+            let page = ActivityQuery {
+                before_seq: Some(below),
+                limit: query.limit - found.len(),
+                ..query.clone()
+            };
+            found.extend(self.activities_from(&page, Some(first))?);
+            below = first;
         }
-        if let Some(kind) = &query.kind {
-            values.push(kind.clone().into());
-            sql.push_str(&format!(" AND a.kind = ?{}", values.len()));
-        }
-        if let Some(name) = &query.name {
-            values.push(name.clone().into());
-            sql.push_str(&format!(" AND a.name = ?{}", values.len()));
-        }
-        if let Some(before) = query.before_seq {
-            values.push(before.into());
-            sql.push_str(&format!(" AND a.seq < ?{}", values.len()));
-        }
-        values.push(i64::try_from(query.limit).unwrap_or(i64::MAX).into());
-        sql.push_str(&format!(" ORDER BY a.seq DESC LIMIT ?{}", values.len()));
-        let mut statement = self.connection.prepare_cached(&sql).map_err(backend)?;
-        let rows = statement
-            .query_map(rusqlite::params_from_iter(values), |row| {
-                let cio_id: Option<String> = row.get(12)?;
-                Ok((
-                    Activity {
-                        seq: row.get(0)?,
-                        person_seq: row.get(1)?,
-                        anonymous_id: row.get(2)?,
-                        kind: row.get(3)?,
-                        name: row.get(4)?,
-                        data: Value::Null,
-                        timestamp: row.get(6)?,
-                        received_at: row.get(7)?,
-                        event_id: row.get(8)?,
-                        may_trigger: row.get(9)?,
-                        customer: cio_id.map(|cio_id| CustomerIdentifiers {
-                            id: row.get(10).unwrap_or(None),
-                            email: row.get(11).unwrap_or(None),
-                            cio_id,
-                        }),
-                    },
-                    row.get::<_, String>(5)?,
-                ))
-            })
-            .map_err(backend)?;
-        let mut activities = Vec::new();
-        for row in rows {
-            let (mut activity, data) = row.map_err(backend)?;
-            let data =
-                parse_json(&data).map_err(|error| corrupt_row("activities", activity.seq, error));
-            if let Some(data) = skip_corrupt(data)? {
-                activity.data = data;
-                activities.push(activity);
-            }
-        }
-        Ok(activities)
+        Ok(found)
     }
 
     fn event_days(

@@ -553,7 +553,14 @@ impl StoreTx for Tx<'_, '_> {
         if changed == 0 {
             return Ok(Appended::Duplicate);
         }
-        Ok(Appended::New(self.connection().last_insert_rowid()))
+        let seq = self.connection().last_insert_rowid();
+        self.index.note_block(
+            new.workspace_id,
+            seq,
+            new.kind.as_str(),
+            new.name.as_deref(),
+        );
+        Ok(Appended::New(seq))
     }
 
     fn attach_anonymous(

@@ -46,6 +46,8 @@ const PARTS: &[Part] = &[
     Part::Runs,
     Part::Deliveries,
     Part::Own("activities", "seq"),
+    Part::Own("activity_blocks_by_kind", "kind, block"),
+    Part::Own("activity_blocks_by_name", "name, block"),
     Part::Own("devices", "token"),
     Part::Own("suppressions", "id_type, value"),
     Part::Own("anonymous_links", "anonymous_id"),

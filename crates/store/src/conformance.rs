@@ -30,6 +30,7 @@ macro_rules! store_conformance_tests {
             suppressions_are_per_identifier,
             the_event_index_aggregates_across_transactions,
             activities_page_newest_first_with_filters,
+            lists_by_kind_and_name_find_every_match_across_a_long_log,
             settings_round_trip,
             purge_removes_only_old_unattached_anonymous_events,
             retention_drops_old_events_of_a_range_and_says_what_people_keep,
@@ -70,6 +71,10 @@ mod objects;
 pub use objects::{
     anonymous_relationships_wait_for_their_identify, objects_and_relationships_follow_their_people,
 };
+
+#[path = "conformance_activity_lists.rs"]
+mod activity_lists;
+pub use activity_lists::lists_by_kind_and_name_find_every_match_across_a_long_log;
 
 #[path = "conformance_workspaces.rs"]
 mod workspaces;
