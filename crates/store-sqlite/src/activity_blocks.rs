@@ -34,6 +34,13 @@ pub(crate) fn first_of(block: i64) -> i64 {
     block << SHIFT
 }
 
+/// The activity numbers `[first, end)` a list reads of `block`, below the cursor `below`: the
+/// block alone, since the blocks between it and the cursor hold no match (reading them too once
+/// made a page of a rare name read a hundred blocks for each it needed).
+pub(crate) fn range_of(block: i64, below: i64) -> (i64, i64) {
+    (first_of(block), below.min(first_of(block + 1)))
+}
+
 /// The blocks, kinds and names of the activities a transaction appended, written at commit.
 /// A block holds few kinds and names, so a short list per block beats hashing the strings.
 #[derive(Debug, Default)]
@@ -262,6 +269,14 @@ mod tests {
             [("event", 0), ("event", 1), ("event", 2), ("page", 2)]
                 .map(|(kind, block)| (kind.to_owned(), block))
         );
+    }
+
+    #[test]
+    fn a_list_reads_one_block_at_a_time_below_its_cursor() {
+        assert_eq!(range_of(2, i64::MAX), (2_048, 3_072));
+        assert_eq!(range_of(2, 90_000), (2_048, 3_072));
+        assert_eq!(range_of(2, 2_500), (2_048, 2_500));
+        assert_eq!(block_of(3_071), 2);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use herald_store::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::activity_blocks::{Filter, block_of, first_of, newest_at_or_below};
+use crate::activity_blocks::{Filter, block_of, newest_at_or_below, range_of};
 use crate::person_index::person_rows;
 use serde_json::{Map, Value};
 
@@ -228,8 +228,12 @@ impl Queries<'_> {
         query: &ActivityQuery,
         first: Option<i64>,
     ) -> Result<Vec<Activity>, StoreError> {
+        // A block is read as one range of the table itself: through `activities_by_workspace`
+        // each of its rows would cost a seek of the table (2 s for a page of a rare name).
         let index = if query.person_seq.is_some() {
             " INDEXED BY activities_by_person"
+        } else if first.is_some() {
+            " NOT INDEXED"
         } else {
             ""
         };
@@ -629,9 +633,9 @@ impl StoreRead for Queries<'_> {
             else {
                 break;
             };
-            let first = first_of(block);
+            let (first, end) = range_of(block, below);
             let page = ActivityQuery {
-                before_seq: Some(below),
+                before_seq: Some(end),
                 limit: query.limit - found.len(),
                 ..query.clone()
             };
