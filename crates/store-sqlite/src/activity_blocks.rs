@@ -45,8 +45,8 @@ pub(crate) fn range_of(block: i64, below: i64) -> (i64, i64) {
 /// A block holds few kinds and names, so a short list per block beats hashing the strings.
 #[derive(Debug, Default)]
 pub(crate) struct BlockBuffer {
-    kinds: HashMap<(WorkspaceId, i64), Vec<&'static str>>,
-    names: HashMap<(WorkspaceId, i64), Vec<String>>,
+    kinds: Listed<&'static str>,
+    names: Listed<String>,
 }
 
 impl BlockBuffer {
@@ -72,53 +72,54 @@ impl BlockBuffer {
 
     /// Adds a finished job's blocks to the transaction's.
     pub(crate) fn absorb(&mut self, other: BlockBuffer) {
-        for (key, kinds) in other.kinds {
-            let mine = self.kinds.entry(key).or_default();
-            for kind in kinds {
-                if !mine.contains(&kind) {
-                    mine.push(kind);
-                }
-            }
-        }
-        for (key, names) in other.names {
-            let mine = self.names.entry(key).or_default();
-            for name in names {
-                if !mine.contains(&name) {
-                    mine.push(name);
-                }
-            }
-        }
+        merge(&mut self.kinds, other.kinds);
+        merge(&mut self.names, other.names);
     }
 
     pub(crate) fn flush(self, connection: &Connection) -> Result<(), StoreError> {
-        let mut kinds = connection
-            .prepare_cached(
-                "INSERT OR IGNORE INTO activity_blocks_by_kind (workspace_id, kind, block)
-                 VALUES (?1, ?2, ?3)",
-            )
-            .map_err(backend)?;
-        for ((workspace_id, block), list) in self.kinds {
-            for kind in list {
-                kinds
-                    .execute(params![workspace_id, kind, block])
-                    .map_err(backend)?;
-            }
-        }
-        let mut names = connection
-            .prepare_cached(
-                "INSERT OR IGNORE INTO activity_blocks_by_name (workspace_id, name, block)
-                 VALUES (?1, ?2, ?3)",
-            )
-            .map_err(backend)?;
-        for ((workspace_id, block), list) in self.names {
-            for name in list {
-                names
-                    .execute(params![workspace_id, name, block])
-                    .map_err(backend)?;
-            }
-        }
-        Ok(())
+        insert(
+            connection,
+            "INSERT OR IGNORE INTO activity_blocks_by_kind (workspace_id, kind, block)
+             VALUES (?1, ?2, ?3)",
+            self.kinds,
+        )?;
+        insert(
+            connection,
+            "INSERT OR IGNORE INTO activity_blocks_by_name (workspace_id, name, block)
+             VALUES (?1, ?2, ?3)",
+            self.names,
+        )
     }
+}
+
+type Listed<T> = HashMap<(WorkspaceId, i64), Vec<T>>;
+
+fn merge<T: PartialEq>(mine: &mut Listed<T>, other: Listed<T>) {
+    for (key, values) in other {
+        let mine = mine.entry(key).or_default();
+        for value in values {
+            if !mine.contains(&value) {
+                mine.push(value);
+            }
+        }
+    }
+}
+
+/// Writes a row `(workspace, value, block)` for each listed value with `sql`.
+fn insert<T: rusqlite::ToSql>(
+    connection: &Connection,
+    sql: &str,
+    listed: Listed<T>,
+) -> Result<(), StoreError> {
+    let mut statement = connection.prepare_cached(sql).map_err(backend)?;
+    for ((workspace_id, block), values) in listed {
+        for value in values {
+            statement
+                .execute(params![workspace_id, value, block])
+                .map_err(backend)?;
+        }
+    }
+    Ok(())
 }
 
 /// What a filtered list looks for: a name (the more selective, when both are given) or a kind.
