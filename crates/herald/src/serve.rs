@@ -28,6 +28,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let sealer = Arc::new(Settings::key_sealer(&settings.store.data_dir)?);
     first_workspace(&store, sealer.clone(), clock.now()).await?;
 
+    // Before anything listens, so that a stop asked for at any time after is an orderly one
+    // (until here, while the store opens and migrates, it stops the process at once).
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -209,7 +212,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         acceptor,
         router,
         settings.connections,
-        shutdown_signal(),
+        shutdown,
         settings.shutdown_timeout,
     )
     .await;
@@ -304,23 +307,31 @@ async fn purge_anonymous_events(store: StoreHandle, clock: Arc<dyn Clock>) {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, not when the
+/// future is first polled: the accept loop may not poll it before a busy start's first
+/// connections are served, and a SIGTERM meanwhile would kill the server without its orderly
+/// stop (an integration test saw exactly that under load).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            let (Ok(mut terminate), Ok(mut interrupt)) = (terminate, interrupt) else {
+                tracing::warn!(
+                    "cannot listen for SIGTERM and SIGINT; stop the server with SIGKILL"
+                );
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
