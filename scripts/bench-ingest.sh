@@ -11,7 +11,9 @@
 #                         data in PostgreSQL (default: "normal full")
 #   BENCH_DATABASE_URL    the PostgreSQL of `postgres` (default: the machine's, database test);
 #                         the run uses a schema of its own and drops it
-#   BENCH_SCENARIOS       "scenario:connections" pairs (default: "batch:4 batch:16 single:16 single:64")
+#   BENCH_SCENARIOS       "scenario:connections" pairs (default: "batch:4 batch:16 single:16 single:64");
+#                         `healthz:64` measures `GET /healthz`, which stores nothing: this
+#                         machine's HTTP ceiling, to read the other figures against
 #   BENCH_DURATION_SECS   measured seconds per scenario (default: 10)
 #   BENCH_WARMUP_SECS     warm-up seconds per scenario (default: 2)
 #   BENCH_PEOPLE          how many distinct people the events are spread over (default: the

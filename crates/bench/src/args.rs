@@ -277,6 +277,9 @@ pub enum Scenario {
     Batch,
     /// `POST /api/v1/customers/{id}/events`, one event per request.
     Single,
+    /// `GET /healthz`, which stores nothing: the server's HTTP ceiling on this machine, measured
+    /// beside the other scenarios so that their figures can be read against the machine's speed.
+    Healthz,
 }
 
 impl Scenario {
@@ -284,6 +287,7 @@ impl Scenario {
         match self {
             Self::Batch => "batch",
             Self::Single => "single",
+            Self::Healthz => "healthz",
         }
     }
 }

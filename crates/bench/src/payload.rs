@@ -1,8 +1,8 @@
 //! The requests the generator sends, built once before the run so that building them costs
 //! nothing while the server is measured.
 
-use hyper::Uri;
 use hyper::body::Bytes;
+use hyper::{Method, Uri};
 
 use crate::args::{Names, Scenario};
 use herald_bench::workload::Workload;
@@ -19,8 +19,9 @@ pub struct Prepared {
     pub body: Bytes,
 }
 
-/// The pool of prepared requests and how many events each one carries.
+/// The pool of prepared requests, their method and how many events each one carries.
 pub struct Payloads {
+    pub method: Method,
     pub requests: Vec<Prepared>,
     pub events_per_request: u64,
 }
@@ -31,6 +32,7 @@ impl Payloads {
         let mut people = People::new(people);
         match scenario {
             Scenario::Batch => Self {
+                method: Method::POST,
                 // About 150 bytes an event; large batches get a smaller pool, so that the pool
                 // stays near 16 MB whatever the batch size.
                 requests: (0..BATCH_POOL.min((BATCH_POOL_BYTES / (batch_size * 150)).max(16)))
@@ -46,6 +48,7 @@ impl Payloads {
                 let body =
                     Bytes::from_static(br#"{"name":"purchased","data":{"price":12.5,"sku":"a1"}}"#);
                 Self {
+                    method: Method::POST,
                     requests: (0..SINGLE_POOL)
                         .map(|_| Prepared {
                             path: single_path(people.next()),
@@ -55,6 +58,14 @@ impl Payloads {
                     events_per_request: 1,
                 }
             }
+            Scenario::Healthz => Self {
+                method: Method::GET,
+                requests: vec![Prepared {
+                    path: Uri::from_static("/healthz"),
+                    body: Bytes::new(),
+                }],
+                events_per_request: 0,
+            },
         }
     }
 }
@@ -141,6 +152,18 @@ impl People {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_healthz_scenario_reads_and_stores_nothing() {
+        let payloads = Payloads::build(Scenario::Healthz, 100, 1_000, Names::Purchased);
+        assert_eq!(payloads.method, Method::GET);
+        assert_eq!(payloads.events_per_request, 0);
+        assert_eq!(payloads.requests.len(), 1);
+        assert_eq!(payloads.requests[0].path, "/healthz");
+        assert!(payloads.requests[0].body.is_empty());
+        let single = Payloads::build(Scenario::Single, 100, 1_000, Names::Purchased);
+        assert_eq!(single.method, Method::POST);
+    }
 
     #[test]
     fn a_batch_body_is_json_with_the_requested_number_of_events() {

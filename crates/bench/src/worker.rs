@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER};
-use hyper::{Method, Request, StatusCode};
+use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -115,7 +115,7 @@ pub async fn run(
         let prepared = &payloads.requests[next % payloads.requests.len()];
         next += stride;
         let request = Request::builder()
-            .method(Method::POST)
+            .method(payloads.method.clone())
             .uri(prepared.path.clone())
             .header(HOST, target.host.clone())
             .header(AUTHORIZATION, target.authorization.clone())
