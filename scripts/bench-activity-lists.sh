@@ -19,6 +19,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 load_secs="${LOAD_SECS:-100}"
 port="${BENCH_PORT:-18183}"
@@ -63,15 +65,7 @@ for build in "${runs[@]}"; do
     "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" \
         > "${work}/server-${build}.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 150); do
-        curl -sf "${url}/healthz" > /dev/null && break
-        sleep 0.1
-    done
-    curl -sf "${url}/healthz" > /dev/null || {
-        cat "${work}/server-${build}.log" >&2
-        echo "the server did not start" >&2
-        exit 1
-    }
+    wait_for_server "${url}" "${work}/server-${build}.log"
 
     while sleep 0.5; do
         curl -sf -u "${site_id}:${api_key}" -H 'content-type: application/json' \

@@ -28,6 +28,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 runs="${BENCH_RUNS:-1}"
 rate="${BENCH_RATE:-1000}"
@@ -89,15 +91,7 @@ for entry in "${plan[@]}"; do
     "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" \
         --webhook-allow-networks=127.0.0.0/8 > "${log}" 2>&1 &
     server_pid=$!
-    for _ in $(seq 150); do
-        curl -sf "${url}/healthz" > /dev/null && break
-        sleep 0.1
-    done
-    curl -sf "${url}/healthz" > /dev/null || {
-        cat "${log}" >&2
-        echo "the server did not start" >&2
-        exit 1
-    }
+    wait_for_server "${url}" "${log}"
 
     # Each JSON line gets the run's number, so the table can tell runs apart.
     # The visibility phase runs as long as the latency phase, and identifies its people first.

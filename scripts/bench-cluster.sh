@@ -30,6 +30,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 setups="${BENCH_SETUPS:-sqlite postgres cluster:1 cluster:2 cluster:3}"
 connections="${BENCH_CONNECTIONS:-4}"
@@ -104,15 +106,7 @@ for setup in ${setups}; do
             --listen "127.0.0.1:${node_port}" > "${work}/server-${setup}-${index}.log" 2>&1 &
         pids+=($!)
         urls+=("http://127.0.0.1:${node_port}")
-        for _ in $(seq 150); do
-            curl -sf "${urls[-1]}/healthz" > /dev/null && break
-            sleep 0.1
-        done
-        curl -sf "${urls[-1]}/healthz" > /dev/null || {
-            cat "${work}/server-${setup}-${index}.log" >&2
-            echo "server ${index} of ${setup} did not start" >&2
-            exit 1
-        }
+        wait_for_server "${urls[-1]}" "${work}/server-${setup}-${index}.log" "server ${index} of ${setup}"
     done
     # The servers share the partitions out before the load (leases are renewed every 5 s).
     if [[ "${kind}" == *cluster && "${nodes}" -gt 1 ]]; then sleep 11; fi

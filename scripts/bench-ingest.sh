@@ -35,6 +35,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 modes="${BENCH_MODES:-normal full}"
 scenarios="${BENCH_SCENARIOS:-batch:4 batch:16 single:16 single:64}"
@@ -115,15 +117,7 @@ connection.close()' "${data}/herald.db" "${BENCH_OLD_SQL}"
     "${herald}" serve "${store[@]}" "${sqlite[@]}" --listen "127.0.0.1:${port}" \
         > "${work}/server-${mode}.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 150); do
-        curl -sf "${url}/healthz" > /dev/null && break
-        sleep 0.1
-    done
-    curl -sf "${url}/healthz" > /dev/null || {
-        cat "${work}/server-${mode}.log" >&2
-        echo "the server did not start" >&2
-        exit 1
-    }
+    wait_for_server "${url}" "${work}/server-${mode}.log"
 
     for spec in ${scenarios}; do
         scenario="${spec%%:*}"

@@ -27,6 +27,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 batch_size="${BATCH_SIZE:-3000}"
 overload_secs="${OVERLOAD_SECS:-30}"
@@ -90,10 +92,7 @@ for spec in "${binaries[@]}"; do
     "${herald}" serve --data-dir "${data}" --listen "127.0.0.1:${port}" "${extra[@]}" \
         > "${work}/server-${build}.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 150); do
-        curl -sf "${url}/healthz" > /dev/null && break
-        sleep 0.1
-    done
+    wait_for_server "${url}" "${work}/server-${build}.log"
 
     measure "${build}" capacity --scenario batch --batch-size "${batch_size}" --connections 8 \
         --duration-secs 15 --warmup-secs 3

@@ -23,6 +23,8 @@
 #                     its answer, and the storm's start time, to line them up (default: none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 people="${STORM_PEOPLE:-200000}"
@@ -51,10 +53,7 @@ field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.a
 site="$(field site_id)"; key="$(field api_key)"; app="$(field app_api_key)"
 HERALD_LOG=warn "${herald}" serve --data-dir "${work}/data" --listen "127.0.0.1:${port}" --dev-clock="${start}" > "${work}/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 150); do
-    curl -sf "${base}/healthz" > /dev/null && break
-    sleep 0.1
-done
+wait_for_server "${base}" "${work}/server.log"
 
 curl -sf -H "Authorization: Bearer ${app}" \
     -d '{"segment":{"name":"pinged","definition":{"event":{"name":"ping","within":{"minutes":1}}}}}' \
