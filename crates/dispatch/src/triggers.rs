@@ -153,15 +153,16 @@ impl EventTriggers for Triggers {
         workspace_id: WorkspaceId,
         events: &[TriggerEvent],
         now: UnixSeconds,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         if !self.registry.any_running(workspace_id) {
-            return Ok(());
+            return Ok(false);
         }
+        let mut started = false;
         for campaign in self.registry.running(workspace_id) {
             for event in events {
                 if event.kind == OBJECT_CHANGE {
                     if let Some(trigger) = object_trigger(&campaign, event, now) {
-                        start_run(tx, &campaign, event.person_seq, trigger, now)?;
+                        started |= start_run(tx, &campaign, event.person_seq, trigger, now)?;
                     }
                     continue;
                 }
@@ -188,12 +189,12 @@ impl EventTriggers for Triggers {
                         now,
                     )?,
                     None => {
-                        start_run(tx, &campaign, event.person_seq, trigger, now)?;
+                        started |= start_run(tx, &campaign, event.person_seq, trigger, now)?;
                     }
                 }
             }
         }
-        Ok(())
+        Ok(started)
     }
 
     fn committed(&self) {

@@ -235,8 +235,7 @@ impl Ingest {
             }
             let started = match &triggers {
                 Some(triggers) if !events.is_empty() => {
-                    triggers.on_events(tx, workspace_id, &events, now)?;
-                    true
+                    triggers.on_events(tx, workspace_id, &events, now)?
                 }
                 _ => false,
             };

@@ -55,15 +55,18 @@ pub struct TriggerEvent {
 
 /// Starts campaign runs for new events.
 pub trait EventTriggers: Send + Sync {
-    /// Runs inside the ingest write job, after the operations were applied.
+    /// Runs inside the ingest write job, after the operations were applied; answers whether
+    /// it started a run.
     fn on_events(
         &self,
         tx: &mut dyn StoreTx,
         workspace_id: WorkspaceId,
         events: &[TriggerEvent],
         now: UnixSeconds,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
-    /// Called once the job's transaction committed, so that new runs start at once.
+    /// Called once the transaction of a job whose `on_events` started a run committed, so that
+    /// the new runs start at once. (Waking the dispatcher after every event made it read the
+    /// due runs hundreds of times a second under ingest with no campaign running.)
     fn committed(&self);
 }

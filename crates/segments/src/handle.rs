@@ -12,6 +12,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::follow::FollowOptions;
 use crate::image::ImageSettings;
+use crate::runner::Commit;
 use crate::runner::{Command, Following, Query, Runner};
 use crate::triggers::MembershipTriggers;
 use crate::{EngineError, SegmentsError};
@@ -175,14 +176,12 @@ impl Segments {
 
     /// Returns the function the ingest stage calls after each commit, with the workspace, what
     /// the commit changed and its position in the engine log (when kept).
+    ///
+    /// It runs in the writer's hooks, one call per write job. The jobs of one transaction reach
+    /// the runner as one command, handed over once their last hook has run
+    /// ([`herald_store::after_hooks`]): a command per job woke the runner's thread per job.
     pub fn feed(&self) -> Feed {
-        let sender = std::sync::Mutex::new(self.sender.clone());
-        Arc::new(move |workspace_id, inputs, position| {
-            if let Ok(sender) = sender.lock() {
-                // A closed runner means the server is stopping; nothing is left to inform.
-                let _ = sender.send(Command::Inputs(workspace_id, inputs, position));
-            }
-        })
+        feed_into(self.sender.clone())
     }
 
     /// Builds a new or edited segment from what the engine holds (its state is `build` until
@@ -360,5 +359,73 @@ impl Segments {
         if self.sender.send(Command::Sync(reply)).is_ok() {
             let _ = done.await;
         }
+    }
+}
+
+/// The feed of [`Segments::feed`], sending to the runner's queue `sender`.
+fn feed_into(sender: mpsc::Sender<Command>) -> Feed {
+    let sender = Arc::new(std::sync::Mutex::new(sender));
+    let gathered: Arc<std::sync::Mutex<Vec<Commit>>> = Arc::default();
+    Arc::new(move |workspace_id, inputs, position| {
+        let first = match gathered.lock() {
+            Ok(mut gathered) => {
+                gathered.push((workspace_id, inputs, position));
+                gathered.len() == 1
+            }
+            Err(_) => return,
+        };
+        // The first job of a transaction to call defers the hand-over, which takes what the
+        // later ones gathered too.
+        if !first {
+            return;
+        }
+        let (gathered, sender) = (gathered.clone(), sender.clone());
+        herald_store::after_hooks::defer(move || {
+            let commits = gathered
+                .lock()
+                .map(|mut gathered| std::mem::take(&mut *gathered))
+                .unwrap_or_default();
+            if let Ok(sender) = sender.lock() {
+                // A closed runner means the server is stopping; nothing is left to inform.
+                let _ = sender.send(Command::Inputs(commits));
+            }
+        });
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(commands: &mpsc::Receiver<Command>) -> Vec<Vec<Commit>> {
+        commands
+            .try_iter()
+            .map(|command| match command {
+                Command::Inputs(commits) => commits,
+                _ => panic!("only inputs are fed"),
+            })
+            .collect()
+    }
+
+    /// The jobs of one transaction reach the runner as one command once their hooks have all
+    /// run, in commit order; outside a transaction's hooks each call is handed over at once.
+    #[test]
+    fn a_transactions_inputs_reach_the_runner_as_one_command() {
+        let (sender, commands) = mpsc::channel();
+        let feed = feed_into(sender);
+        let (one, two) = (WorkspaceId::new(1), WorkspaceId::new(2));
+        herald_store::after_hooks::run(|| {
+            feed(one, vec![Input::Backfill], Some(7));
+            feed(two, Vec::new(), Some(8));
+            assert!(inputs(&commands).is_empty(), "nothing before the last hook");
+        });
+        let sent = inputs(&commands);
+        assert_eq!(sent.len(), 1);
+        let order: Vec<_> = sent[0].iter().map(|(ws, _, at)| (*ws, *at)).collect();
+        assert_eq!(order, [(one, Some(7)), (two, Some(8))]);
+
+        feed(one, Vec::new(), None);
+        feed(two, Vec::new(), None);
+        assert_eq!(inputs(&commands).len(), 2);
     }
 }

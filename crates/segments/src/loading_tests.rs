@@ -118,11 +118,11 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
             let _ = feed_sender
                 .lock()
                 .expect("the feed's lock")
-                .send(Command::Inputs(
+                .send(Command::Inputs(vec![(
                     committed.workspace_id,
                     committed.inputs,
                     committed.position,
-                ));
+                )]));
         },
     ));
 

@@ -36,9 +36,12 @@ const TICK: Duration = Duration::from_millis(100);
 
 pub(crate) type Query = Box<dyn FnOnce(&mut RunnerView<'_>) + Send>;
 
+/// A write job's inputs for a workspace, with its commit's position in the engine log.
+pub(crate) type Commit = (WorkspaceId, Vec<Input>, Option<i64>);
+
 pub(crate) enum Command {
-    /// A commit's inputs for a workspace, with the commit's position in the engine log.
-    Inputs(WorkspaceId, Vec<Input>, Option<i64>),
+    /// The inputs of a transaction's write jobs, in commit order.
+    Inputs(Vec<Commit>),
     /// The place of the load's history read in commit order (see `loading`).
     Pinned(u64),
     /// A segment to build, boxed: it is large and rare, and inputs are small and many.
@@ -544,19 +547,21 @@ impl Runner {
         match command {
             // An engine that follows the store takes its inputs from the log alone.
             Command::Inputs(..) if self.follows => {}
-            Command::Inputs(workspace_id, inputs, position) => {
-                if let Some(position) = position {
-                    self.position = self.position.max(position);
+            Command::Inputs(commits) => {
+                for (workspace_id, inputs, position) in commits {
+                    if let Some(position) = position {
+                        self.position = self.position.max(position);
+                    }
+                    // Inputs ahead of the load's marker are in the history it read.
+                    if self.skip_until.is_some() {
+                        continue;
+                    }
+                    let Some(engine) = self.engine_of(workspace_id) else {
+                        continue;
+                    };
+                    let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
+                    self.persist(workspace_id, &changes);
                 }
-                // Inputs ahead of the load's marker are in the history it read.
-                if self.skip_until.is_some() {
-                    return;
-                }
-                let Some(engine) = self.engine_of(workspace_id) else {
-                    return;
-                };
-                let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
-                self.persist(workspace_id, &changes);
             }
             Command::Build(build) if self.forgotten.contains(&build.0.workspace_id) => {}
             Command::Build(build) => {

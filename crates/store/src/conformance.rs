@@ -24,6 +24,7 @@ macro_rules! store_conformance_tests {
             deleted_people_free_their_identifiers,
             duplicate_event_ids_are_stored_once,
             failing_jobs_roll_back_alone,
+            callers_hear_back_after_what_their_transaction_deferred,
             anonymous_events_attach_with_the_trigger_window,
             merged_events_move_and_never_trigger,
             devices_belong_to_one_person,
@@ -345,6 +346,31 @@ pub fn failing_jobs_roll_back_alone(store: &StoreHandle) {
         .filter_map(|a| a.name)
         .collect();
     assert_eq!(names, vec!["kept".to_string()]);
+}
+
+/// What a transaction's jobs and hooks defer ([`crate::after_hooks`]) has run when its callers
+/// hear back: the segment engine's inputs are handed over that way, and a caller who asks the
+/// engine right after its write must find the write there.
+pub fn callers_hear_back_after_what_their_transaction_deferred(store: &StoreHandle) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let ws = new_workspace(store, "d");
+    let handed_over = Arc::new(AtomicBool::new(false));
+    let flag = handed_over.clone();
+    let written = event(ws, None, "deferred", 1);
+    store
+        .write_blocking(move |tx| {
+            crate::after_hooks::defer(move || {
+                // Slow, so that a reply sent before it would be seen first.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                flag.store(true, Ordering::SeqCst);
+            });
+            tx.append_activity(&written).map(|_| ())
+        })
+        .expect("store works")
+        .expect("written");
+    assert!(handed_over.load(Ordering::SeqCst));
 }
 
 pub fn anonymous_events_attach_with_the_trigger_window(store: &StoreHandle) {

@@ -31,7 +31,8 @@ const BACKGROUND_MAX_GAP: Duration = Duration::from_millis(10);
 /// What a backend's writer does with its database.
 pub trait Committer: Send + 'static {
     /// Runs every job of `batch` (draining it) in one transaction, each in a savepoint of its
-    /// own, and calls each job's `on_commit` once the transaction's fate is known.
+    /// own, and calls each job's `on_commit` once the transaction's fate is known, before it
+    /// returns (the writer then runs what those hooks deferred, [`crate::after_hooks`]).
     fn commit(&mut self, batch: &mut Vec<WriteJob>);
 
     /// Runs once after the last batch, when every sender is gone.
@@ -46,7 +47,9 @@ pub trait Committer: Send + 'static {
 ///   savepoint of its own, and each job's `on_commit` is called once the transaction's fate is
 ///   known, in commit order (one writer per store, so whatever `on_commit` forwards arrives in
 ///   the order this store committed; of several processes sharing a database, each sees only
-///   its own commits this way, and the engine log orders them all);
+///   its own commits this way, and the engine log orders them all)
+///   and what those hooks defer ([`crate::after_hooks::defer`]) runs after the transaction's
+///   last hook, in the order it was deferred;
 /// - background jobs run in the order they were queued, in the gaps between foreground jobs,
 ///   never more than a few per transaction, so that a burst of them never makes acknowledged
 ///   writes wait long (how long the gaps are is this file's pacing, the same for both);
@@ -172,7 +175,7 @@ fn writer_loop<C: Committer>(
             };
             batch.push(job);
             let began = Instant::now();
-            committer.commit(&mut batch);
+            crate::after_hooks::run(|| committer.commit(&mut batch));
             recorded.commit(began, &receiver, background);
             background_ran = Instant::now();
             pause(&receiver, began.elapsed());
@@ -185,13 +188,13 @@ fn writer_loop<C: Committer>(
             background_ran = Instant::now();
         }
         let began = Instant::now();
-        committer.commit(&mut batch);
+        crate::after_hooks::run(|| committer.commit(&mut batch));
         recorded.commit(began, &receiver, background);
     }
     // The foreground queue closed; finish what the background still holds.
     while let Some(job) = background.pop() {
         batch.push(job);
-        committer.commit(&mut batch);
+        crate::after_hooks::run(|| committer.commit(&mut batch));
     }
     committer.stopped();
 }

@@ -203,7 +203,9 @@ impl StoreHandle {
         let job: crate::WriteJob = Box::new(move |_| JobOutcome {
             keep: true,
             on_commit: Box::new(move |committed| {
-                let _ = sender.send(committed);
+                crate::after_hooks::defer(move || {
+                    let _ = sender.send(committed);
+                });
             }),
         });
         self.inner.write_queue().send_background(job)?;
@@ -261,7 +263,7 @@ impl StoreHandle {
                         Ok(()) => result,
                         Err(error) => Err(error),
                     };
-                    hook(outcome);
+                    crate::after_hooks::defer(move || hook(outcome));
                 }),
             }
         })
@@ -311,7 +313,11 @@ impl StoreHandle {
                         (Ok(()), Ok(value)) => Ok(Ok(value)),
                         (Err(store_error), Ok(_)) => Err(store_error),
                     };
-                    let _ = sender.send(reply);
+                    // After the transaction's hooks have handed on what they gathered (the engine's
+                    // inputs), so that a caller who asks the engine next finds its write there.
+                    crate::after_hooks::defer(move || {
+                        let _ = sender.send(reply);
+                    });
                 }),
             }
         });

@@ -6,6 +6,7 @@
 //! The queries a job may run are the methods of [`StoreRead`] and [`StoreTx`]; only backend
 //! crates know SQL. [`conformance`] holds the behaviour every backend must show.
 
+pub mod after_hooks;
 mod changes;
 mod claims;
 pub mod codec;

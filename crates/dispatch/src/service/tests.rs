@@ -21,6 +21,7 @@ pub(super) struct Setup {
     pub(super) ingest: Ingest,
     pub(super) segments: Segments,
     pub(super) campaigns: Campaigns,
+    pub(super) triggers: Arc<Triggers>,
     pub(super) workspace: WorkspaceId,
     _dir: tempfile::TempDir,
 }
@@ -54,7 +55,7 @@ pub(super) async fn setup() -> Setup {
         .with_feed(Arc::new(move |committed: herald_ingest::Committed| {
             feed(committed.workspace_id, committed.inputs, committed.position);
         }))
-        .with_triggers(triggers);
+        .with_triggers(triggers.clone());
     let senders = crate::nodes_tests::senders(NetworkGuard::new(Vec::new()));
     let config = DispatchConfig {
         public_url: "http://127.0.0.1:9".into(),
@@ -78,6 +79,7 @@ pub(super) async fn setup() -> Setup {
         ingest,
         segments,
         campaigns,
+        triggers,
         workspace,
         _dir: dir,
     }
@@ -381,4 +383,75 @@ async fn what_if_names_what_would_start_and_why_the_rest_would_not() {
             .expect("counted"),
         0
     );
+}
+
+/// Ingest wakes the dispatcher after a commit only when the commit's events started a run:
+/// woken after every event, it read the due runs hundreds of times a second under ingest with
+/// no campaign running.
+#[tokio::test]
+async fn events_wake_the_dispatcher_only_when_they_start_a_run() {
+    use herald_ingest::{EventTriggers, TriggerEvent};
+
+    let s = setup().await;
+    s.identify("ann", "free").await;
+    let workspace = s.workspace;
+    let ann = s
+        .store
+        .read(move |r| r.person(workspace, &herald_domain::Identifier::Id("ann".into())))
+        .await
+        .expect("read")
+        .expect("ann")
+        .seq;
+    let starts = |name: &'static str| {
+        let triggers = s.triggers.clone();
+        let event = TriggerEvent {
+            person_seq: ann,
+            kind: "event",
+            name: name.into(),
+            timestamp: NOW,
+            data: serde_json::Map::new(),
+            blocked: None,
+        };
+        s.store
+            .write(move |tx| triggers.on_events(tx, workspace, &[event], NOW))
+    };
+    assert!(
+        !starts("purchased")
+            .await
+            .expect("store works")
+            .expect("ran"),
+        "no campaign runs yet"
+    );
+    let first = s
+        .campaigns
+        .create(
+            workspace,
+            waiting(
+                "First purchase",
+                json!({"event": {"name": "purchased"}}),
+                "once",
+            ),
+        )
+        .await
+        .expect("created");
+    s.campaigns
+        .start(workspace, first.id)
+        .await
+        .expect("started");
+    assert!(!starts("viewed").await.expect("store works").expect("ran"));
+    assert!(
+        starts("purchased")
+            .await
+            .expect("store works")
+            .expect("ran")
+    );
+    assert_eq!(s.runs(first.id).await, [RunState::Active]);
+    assert!(
+        !starts("purchased")
+            .await
+            .expect("store works")
+            .expect("ran"),
+        "a campaign of frequency once skips the second purchase"
+    );
+    assert_eq!(s.runs(first.id).await, [RunState::Active]);
 }
