@@ -1092,12 +1092,8 @@ impl StoreTx for Tx<'_, '_> {
         workspace_id: WorkspaceId,
         inputs: &[u8],
     ) -> Result<LogPosition, StoreError> {
-        // One writer: the order of appends is the order of commits.
-        self.execute(
-            "INSERT INTO engine_log (workspace_id, inputs) VALUES (?1, ?2)",
-            params![workspace_id, inputs],
-        )?;
-        Ok(LogPosition::at(self.connection().last_insert_rowid()))
+        // Written at commit, in the order of the appends, which is commit order: one writer.
+        Ok(self.index.append_log(workspace_id, inputs))
     }
 
     fn trim_engine_log(&mut self, through: i64, limit: usize) -> Result<usize, StoreError> {

@@ -110,3 +110,68 @@ fn run_job(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_domain::WorkspaceId;
+    use herald_store::LogPosition;
+    use std::sync::{Arc, Mutex};
+
+    /// A job that appends `inputs` to the engine log and keeps the position it was given
+    /// (`kept`), or fails after appending.
+    fn append(
+        inputs: &'static [u8],
+        kept: bool,
+        positions: &Arc<Mutex<Vec<(&'static [u8], LogPosition)>>>,
+    ) -> WriteJob {
+        let positions = positions.clone();
+        Box::new(move |tx| {
+            let position = tx
+                .append_engine_log(WorkspaceId::new(1), inputs)
+                .expect("appended");
+            positions
+                .lock()
+                .expect("the positions")
+                .push((inputs, position));
+            JobOutcome {
+                keep: kept,
+                on_commit: Box::new(|_| {}),
+            }
+        })
+    }
+
+    /// The engine log's entries are written at commit, after every job of the transaction: in
+    /// the order the jobs ran, each with the position its job was handed, and without the
+    /// entries of a job that failed.
+    #[test]
+    fn a_transactions_log_entries_keep_job_order_and_drop_a_failed_jobs() {
+        let mut connection = Connection::open_in_memory().expect("a database");
+        crate::migrations::apply(&mut connection).expect("migrated");
+        let positions = Arc::default();
+        let mut batch = vec![
+            append(b"first", true, &positions),
+            append(b"failed", false, &positions),
+            append(b"second", true, &positions),
+            append(b"third", true, &positions),
+        ];
+        run_batch(&connection, &mut batch, &mut WriterCache::default());
+
+        let stored: Vec<(i64, Vec<u8>)> = connection
+            .prepare("SELECT seq, inputs FROM engine_log ORDER BY seq")
+            .expect("a query")
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        let handed: Vec<(i64, Vec<u8>)> = positions
+            .lock()
+            .expect("the positions")
+            .iter()
+            .filter_map(|(inputs, position)| Some((position.get()?, inputs.to_vec())))
+            .collect();
+        assert_eq!(stored, handed);
+        let order: Vec<&[u8]> = stored.iter().map(|(_, inputs)| inputs.as_slice()).collect();
+        assert_eq!(order, [&b"first"[..], b"second", b"third"]);
+    }
+}
