@@ -29,43 +29,62 @@ impl Context<'_> {
     /// relationships as `customer.cio_relationships`), `event` the triggering event's data (so
     /// `{{ event.price }}` works), plus the trigger and the delivery.
     pub fn globals(&self) -> Value {
-        // A transactional send's `message_data` is its trigger (`{{ trigger.order_id }}`, as
-        // Customer.io documents it), `message_data` itself, and, like an event's data, `event`.
-        if let Some(sent) = crate::service::transactional_of_run(self.run) {
+        // Built member by member, moving what is made here: `json!` serializes every value it
+        // is given into a new one, so the profile and the trigger were copied twice per
+        // message (7% of the async threads' time in a burst of deliveries).
+        let transactional = crate::service::transactional_of_run(self.run);
+        let mut globals = Map::with_capacity(11);
+        let mut put = |key: &str, value: Value| {
+            globals.insert(key.to_owned(), value);
+        };
+        put(
+            "customer",
+            Value::Object(crate::relationships::customer(
+                self.person,
+                self.relationships,
+            )),
+        );
+        if let Some(sent) = transactional {
+            // A transactional send's `message_data` is its trigger (`{{ trigger.order_id }}`,
+            // as Customer.io documents it), `message_data` itself, and, like an event's data,
+            // `event`.
             let data = sent
                 .get("message_data")
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new()));
-            return json!({
-                "customer": crate::relationships::customer(self.person, self.relationships),
-                "event": data,
-                "event_name": Value::Null,
-                "event_timestamp": Value::Null,
-                "trigger": data,
-                "message_data": data,
-                "campaign": {"id": self.campaign_id, "name": self.campaign_name},
-                "transactional_message_id": self.campaign_id,
-                "delivery_id": self.delivery_id,
-                "delivery_token": self.delivery_token,
-                "unsubscribe_url": unsubscribe_url(self.public_url, self.delivery_id),
-            });
+            put("event", data.clone());
+            put("event_name", Value::Null);
+            put("event_timestamp", Value::Null);
+            put("trigger", data.clone());
+            put("message_data", data);
+        } else {
+            let event = self.run.trigger.get("event");
+            let field = |name: &str| event.and_then(|event| event.get(name)).cloned();
+            put(
+                "event",
+                field("data").unwrap_or_else(|| Value::Object(Map::new())),
+            );
+            put("event_name", field("name").unwrap_or(Value::Null));
+            put("event_timestamp", field("timestamp").unwrap_or(Value::Null));
+            put("trigger", self.run.trigger.clone());
         }
-        let event = self.run.trigger.get("event");
-        let data = event
-            .and_then(|event| event.get("data"))
-            .cloned()
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        json!({
-            "customer": crate::relationships::customer(self.person, self.relationships),
-            "event": data,
-            "event_name": event.and_then(|event| event.get("name")).cloned().unwrap_or(Value::Null),
-            "event_timestamp": event.and_then(|event| event.get("timestamp")).cloned().unwrap_or(Value::Null),
-            "trigger": self.run.trigger,
-            "campaign": {"id": self.campaign_id, "name": self.campaign_name},
-            "delivery_id": self.delivery_id,
-            "delivery_token": self.delivery_token,
-            "unsubscribe_url": unsubscribe_url(self.public_url, self.delivery_id),
-        })
+        put(
+            "campaign",
+            json!({"id": self.campaign_id, "name": self.campaign_name}),
+        );
+        if transactional.is_some() {
+            put("transactional_message_id", json!(self.campaign_id));
+        }
+        put("delivery_id", Value::String(self.delivery_id.to_owned()));
+        put(
+            "delivery_token",
+            Value::String(self.delivery_token.to_owned()),
+        );
+        put(
+            "unsubscribe_url",
+            Value::String(unsubscribe_url(self.public_url, self.delivery_id)),
+        );
+        Value::Object(globals)
     }
 }
 
@@ -175,5 +194,108 @@ pub fn channel_name(channel: &Channel) -> &'static str {
         Channel::Webhook => "webhook",
         Channel::Email => "email",
         Channel::Push => "push",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald_domain::{PersonSeq, RunId, WorkspaceId};
+    use herald_store::RunState;
+
+    fn run(trigger: Value) -> RunRow {
+        RunRow {
+            id: RunId::new(1),
+            workspace_id: WorkspaceId::new(1),
+            campaign_id: CampaignId::new(3),
+            person_seq: PersonSeq::new(1),
+            run_key: "k".into(),
+            trigger,
+            step: 0,
+            due_at: 0,
+            state: RunState::Active,
+            attempts: 0,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn globals(trigger: Value) -> Value {
+        let person = Person {
+            seq: PersonSeq::new(1),
+            workspace_id: WorkspaceId::new(1),
+            cio_id: "c1".into(),
+            id: Some("ann".into()),
+            email: None,
+            attributes: json!({"plan": "pro"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        let run = run(trigger);
+        Context {
+            person: &person,
+            relationships: &[],
+            run: &run,
+            campaign_id: CampaignId::new(3),
+            campaign_name: "Receipt",
+            delivery_id: "d1",
+            delivery_token: "t1",
+            public_url: "http://herald.test/",
+        }
+        .globals()
+    }
+
+    /// Every member, in order, for a run an event started and for a transactional send (the
+    /// order shows wherever the globals are listed, as in a preview).
+    #[test]
+    fn the_globals_hold_the_profile_the_trigger_and_the_delivery() {
+        let customer = json!({"plan": "pro", "id": "ann", "cio_id": "c1", "cio_relationships": []});
+        let event = json!({"event": {"name": "purchased", "timestamp": 5, "data": {"price": 12}}});
+        let expected = json!({
+            "customer": customer,
+            "event": {"price": 12},
+            "event_name": "purchased",
+            "event_timestamp": 5,
+            "trigger": event,
+            "campaign": {"id": 3, "name": "Receipt"},
+            "delivery_id": "d1",
+            "delivery_token": "t1",
+            "unsubscribe_url": "http://herald.test/unsubscribe/d1",
+        });
+        let got = globals(event.clone());
+        assert_eq!(got, expected);
+        let keys = |value: &Value| -> Vec<String> {
+            value
+                .as_object()
+                .map(|map| map.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(keys(&got), keys(&expected));
+
+        let sent = json!({"transactional": {"message_data": {"order": 7}}});
+        let expected = json!({
+            "customer": customer,
+            "event": {"order": 7},
+            "event_name": null,
+            "event_timestamp": null,
+            "trigger": {"order": 7},
+            "message_data": {"order": 7},
+            "campaign": {"id": 3, "name": "Receipt"},
+            "transactional_message_id": 3,
+            "delivery_id": "d1",
+            "delivery_token": "t1",
+            "unsubscribe_url": "http://herald.test/unsubscribe/d1",
+        });
+        let got = globals(sent);
+        assert_eq!(got, expected);
+        assert_eq!(keys(&got), keys(&expected));
+
+        // A segment's entry has no event: its data is empty, its name and time null.
+        let got = globals(json!({"segment": {"id": 2}}));
+        assert_eq!(got["event"], json!({}));
+        assert_eq!(got["event_name"], Value::Null);
     }
 }
