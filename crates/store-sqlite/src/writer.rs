@@ -118,13 +118,12 @@ mod tests {
     use herald_store::LogPosition;
     use std::sync::{Arc, Mutex};
 
+    /// What each job appended, and the position it was handed.
+    type Handed = Arc<Mutex<Vec<(&'static [u8], LogPosition)>>>;
+
     /// A job that appends `inputs` to the engine log and keeps the position it was given
     /// (`kept`), or fails after appending.
-    fn append(
-        inputs: &'static [u8],
-        kept: bool,
-        positions: &Arc<Mutex<Vec<(&'static [u8], LogPosition)>>>,
-    ) -> WriteJob {
+    fn append(inputs: &'static [u8], kept: bool, positions: &Handed) -> WriteJob {
         let positions = positions.clone();
         Box::new(move |tx| {
             let position = tx
@@ -148,7 +147,7 @@ mod tests {
     fn a_transactions_log_entries_keep_job_order_and_drop_a_failed_jobs() {
         let mut connection = Connection::open_in_memory().expect("a database");
         crate::migrations::apply(&mut connection).expect("migrated");
-        let positions = Arc::default();
+        let positions = Handed::default();
         let mut batch = vec![
             append(b"first", true, &positions),
             append(b"failed", false, &positions),
