@@ -1,11 +1,10 @@
 //! Where an entry appended to the engine log went.
 //!
-//! A store with one writer hands a position out as it appends. A store that several writers
-//! share (PostgreSQL with several nodes) cannot: the positions must follow commit order, which
-//! is known only at commit, so it hands them out then, under a lock held until the commit
-//! (see `herald-store-postgres`). Either way the appender learns the position once its
-//! transaction committed, which is when it needs it (the segment engine's feed runs after the
-//! commit).
+//! Both stores hand positions out at commit, in commit order: SQLite writes a transaction's
+//! entries after its last job, outside the jobs' savepoints, and PostgreSQL, which several
+//! writers may share, takes them under a lock held until the commit (see
+//! `herald-store-postgres`). Either way the appender learns the position once its transaction
+//! committed, which is when it needs it (the segment engine's feed runs after the commit).
 
 use std::sync::{Arc, OnceLock};
 
@@ -14,13 +13,6 @@ use std::sync::{Arc, OnceLock};
 pub struct LogPosition(Arc<OnceLock<i64>>);
 
 impl LogPosition {
-    /// A position already handed out.
-    pub fn at(position: i64) -> Self {
-        let known = Self::default();
-        known.set(position);
-        known
-    }
-
     /// Records the position the entry was given (once; later calls change nothing).
     pub fn set(&self, position: i64) {
         let _ = self.0.set(position);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use herald_delivery::NetworkGuard;
-use herald_domain::{CampaignId, Clock, ManualClock, SegmentId, WorkspaceId};
+use herald_domain::{CampaignId, Clock, ManualClock, PersonSeq, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_segments::{SegmentDraft, Segments};
 use herald_store::{CampaignState, NewWorkspace, RunState, StoreHandle};
@@ -103,6 +103,17 @@ impl Setup {
             .submit(self.workspace, vec![operation])
             .await
             .expect("committed");
+    }
+
+    /// The number of the person with the id `id`.
+    pub(super) async fn person_seq(&self, id: &str) -> PersonSeq {
+        let (workspace, id) = (self.workspace, id.to_owned());
+        self.store
+            .read(move |r| r.person(workspace, &herald_domain::Identifier::Id(id)))
+            .await
+            .expect("read")
+            .expect("the person exists")
+            .seq
     }
 
     pub(super) async fn runs(&self, campaign: CampaignId) -> Vec<RunState> {
@@ -321,13 +332,7 @@ async fn what_if_names_what_would_start_and_why_the_rest_would_not() {
     }
     // Ann went through "First purchase" before: enrolled in the store as its trigger does.
     let (first, workspace) = (ids[3], s.workspace);
-    let ann = s
-        .store
-        .read(move |r| r.person(workspace, &herald_domain::Identifier::Id("ann".into())))
-        .await
-        .expect("read")
-        .expect("ann")
-        .seq;
+    let ann = s.person_seq("ann").await;
     s.store
         .write(move |tx| tx.enroll_once(workspace, first, ann, NOW))
         .await
@@ -395,13 +400,7 @@ async fn events_wake_the_dispatcher_only_when_they_start_a_run() {
     let s = setup().await;
     s.identify("ann", "free").await;
     let workspace = s.workspace;
-    let ann = s
-        .store
-        .read(move |r| r.person(workspace, &herald_domain::Identifier::Id("ann".into())))
-        .await
-        .expect("read")
-        .expect("ann")
-        .seq;
+    let ann = s.person_seq("ann").await;
     let starts = |name: &'static str| {
         let triggers = s.triggers.clone();
         let event = TriggerEvent {
