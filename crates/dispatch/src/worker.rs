@@ -24,8 +24,8 @@ use herald_domain::{
 use herald_segment_engine::reference::matches;
 use herald_segments::history_of;
 use herald_store::{
-    DeliveryRow, DeliveryStatus, Device, Person, PersonRelationship, RunClaims, RunRow, RunState,
-    StoreError, StoreHandle,
+    DeliveryRow, DeliveryStatus, Device, DueRun, Person, PersonRelationship, RunClaims, RunRow,
+    RunState, StoreError, StoreHandle,
 };
 use herald_templates::Template;
 use serde_json::{Value, json};
@@ -82,6 +82,10 @@ struct Inner {
     wake: Arc<Notify>,
     /// Runs being worked on, so a run is never taken twice at once.
     in_flight: Mutex<HashSet<RunId>>,
+    /// Runs that were listed due but could not be read (a damaged row, which the read reports,
+    /// or one deleted meanwhile): left out of later listings, which would otherwise offer a
+    /// damaged run again at once, forever.
+    unreadable: Mutex<HashSet<RunId>>,
     /// The store's claims, so that no other node works on the same run meanwhile.
     claims: Arc<dyn RunClaims>,
 }
@@ -118,6 +122,7 @@ impl Dispatcher {
             config,
             wake,
             in_flight: Mutex::default(),
+            unreadable: Mutex::default(),
             claims,
         });
         tokio::spawn(run_loop(inner.clone()));
@@ -190,10 +195,13 @@ async fn run_loop(inner: Arc<Inner>) {
     let in_flight_depth = metrics::gauge!("herald_delivery_queue_depth", "state" => "in_flight");
     loop {
         let now = inner.clock.now();
-        let skip: Vec<RunId> = match inner.in_flight.lock() {
+        let mut skip: Vec<RunId> = match inner.in_flight.lock() {
             Ok(set) => set.iter().copied().collect(),
             Err(_) => Vec::new(),
         };
+        if let Ok(set) = inner.unreadable.lock() {
+            skip.extend(set.iter().copied());
+        }
         let due = match inner
             .store
             .read(move |r| r.due_runs(now, BATCH, &skip))
@@ -210,20 +218,19 @@ async fn run_loop(inner: Arc<Inner>) {
             in_flight_depth.set(set.len() as f64);
         }
         let mut started = 0;
-        for run in claim(&inner, due).await {
+        for id in claim(&inner, due).await {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
             started += 1;
             let inner = inner.clone();
             tokio::spawn(async move {
-                let id = run.id;
                 // The run advances in a task of its own so that a panic inside it (a bug met on
                 // some person's data) ends there, and this task still records it and releases
                 // the run; otherwise the run would stay in flight, and active, forever.
                 let advancing = tokio::spawn({
                     let inner = inner.clone();
-                    async move { advance(&inner, run).await }
+                    async move { advance(&inner, id).await }
                 });
                 match advancing.await {
                     Ok(Ok(())) => {}
@@ -284,7 +291,7 @@ impl DueDepth {
         }
     }
 
-    fn record(&self, registry: &Registry, due: &[RunRow]) {
+    fn record(&self, registry: &Registry, due: &[DueRun]) {
         let mut counts = [0_u32; 4];
         for run in due {
             let step = registry.get(run.campaign_id).and_then(|campaign| {
@@ -314,16 +321,19 @@ impl DueDepth {
 /// this dispatcher's own set, then through the store's claims, which other nodes on the same
 /// database share. A run that another node holds is left for now; it comes up again at a later
 /// look if it is still due then.
-async fn claim(inner: &Inner, due: Vec<RunRow>) -> Vec<RunRow> {
-    let fresh: Vec<RunRow> = match inner.in_flight.lock() {
-        Ok(mut set) => due.into_iter().filter(|run| set.insert(run.id)).collect(),
+async fn claim(inner: &Inner, due: Vec<DueRun>) -> Vec<RunId> {
+    let fresh: Vec<RunId> = match inner.in_flight.lock() {
+        Ok(mut set) => due
+            .into_iter()
+            .map(|run| run.id)
+            .filter(|id| set.insert(*id))
+            .collect(),
         Err(_) => Vec::new(),
     };
     if fresh.is_empty() {
         return fresh;
     }
-    let ids: Vec<RunId> = fresh.iter().map(|run| run.id).collect();
-    let claimed: HashSet<RunId> = match inner.claims.claim(ids).await {
+    let claimed: HashSet<RunId> = match inner.claims.claim(fresh.clone()).await {
         Ok(Ok(claimed)) => claimed.into_iter().collect(),
         Ok(Err(error)) => {
             tracing::error!(error = %error, "cannot claim due campaign runs; they will be tried again");
@@ -331,13 +341,13 @@ async fn claim(inner: &Inner, due: Vec<RunRow>) -> Vec<RunRow> {
         }
         Err(_) => HashSet::new(),
     };
-    let (mine, others): (Vec<RunRow>, Vec<RunRow>) =
-        fresh.into_iter().partition(|run| claimed.contains(&run.id));
+    let (mine, others): (Vec<RunId>, Vec<RunId>) =
+        fresh.into_iter().partition(|id| claimed.contains(id));
     if !others.is_empty()
         && let Ok(mut set) = inner.in_flight.lock()
     {
-        for run in &others {
-            set.remove(&run.id);
+        for id in &others {
+            set.remove(id);
         }
     }
     mine
@@ -462,13 +472,29 @@ async fn look(inner: &Inner, run_id: RunId, known: Option<&RunRow>) -> Result<Lo
         .await
 }
 
-/// Takes one run through every step that is due now.
-async fn advance(inner: &Inner, run: RunRow) -> Result<(), StoreError> {
-    // The batch that listed this run may have been read before the previous task on the same
-    // run recorded its outcome; working from that stale copy could repeat a send without its
-    // backoff. That task's writes are committed by now, so the first look reads the run afresh.
-    let mut first = look(inner, run.id, None).await?;
+/// Takes one run, listed as due, through every step that is due now.
+async fn advance(inner: &Inner, run_id: RunId) -> Result<(), StoreError> {
+    // The listing only names the run: it may have been read before the previous task on the
+    // same run recorded its outcome, and working from that stale state could repeat a send
+    // without its backoff. That task's writes are committed by now, so the run is read afresh.
+    // A run gone since it was listed (its workspace was deleted) or damaged is set aside: the
+    // next listing would otherwise offer a damaged run again at once, forever.
+    let set_aside = || {
+        if let Ok(mut set) = inner.unreadable.lock() {
+            set.insert(run_id);
+        }
+    };
+    let mut first = match look(inner, run_id, None).await {
+        Ok(first) => first,
+        Err(StoreError::Corrupt(row)) => {
+            set_aside();
+            tracing::error!(run = run_id.get(), %row, "a due campaign run cannot be read (its own row or its person's); it is set aside until the server restarts, and `herald doctor` lists such rows");
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    };
     let Some(mut run) = first.run.take() else {
+        set_aside();
         return Ok(());
     };
     let mut looked = Some(first);
@@ -944,12 +970,12 @@ async fn record(
         .write(move |tx| {
             // A metric (a fast open, a pixel) may have moved the delivery on while it was being
             // sent; the send's record must not move it back.
-            match tx.delivery(&delivery.id)? {
+            match tx.delivery_status(&delivery.id)? {
                 Some(current) => {
-                    if current.status != DeliveryStatus::Queued
+                    if current != DeliveryStatus::Queued
                         && delivery.status != DeliveryStatus::Queued
                     {
-                        delivery.status = current.status;
+                        delivery.status = current;
                     }
                     tx.update_delivery(&delivery)?;
                 }

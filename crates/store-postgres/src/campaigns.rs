@@ -4,8 +4,8 @@
 use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::codec::{corrupt_row, parse_json, to_json};
 use herald_store::{
-    CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, PersonDeliveryQuery,
-    RunRow, RunState, StoreChange, StoreError,
+    CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, DueRun,
+    PersonDeliveryQuery, RunRow, RunState, StoreChange, StoreError,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -77,13 +77,7 @@ fn delivery_from_row(row: &Row) -> Result<DeliveryRow, StoreError> {
     let status: String = row.get(7);
     let content: String = row.get(8);
     let content = parse_json(&content).map_err(|error| corrupt_row("deliveries", &id, error))?;
-    let status = DeliveryStatus::parse(&status).ok_or_else(|| {
-        corrupt_row(
-            "deliveries",
-            &id,
-            format!("the status {status:?} is not a delivery status"),
-        )
-    })?;
+    let status = delivery_status_of(&id, &status)?;
     Ok(DeliveryRow {
         id,
         workspace_id: row.get(1),
@@ -200,27 +194,28 @@ pub(crate) fn due_runs(
     now: UnixSeconds,
     limit: i64,
     skip: &[RunId],
-) -> Result<Vec<RunRow>, StoreError> {
+) -> Result<Vec<DueRun>, StoreError> {
     // Runs of paused campaigns stay due and wait; the join keeps them out of the batch. The
-    // runs being worked on are left out in SQL, so a busy dispatcher does not read, decode and
-    // throw away hundreds of rows each time it looks.
-    let columns = RUN_COLUMNS
-        .split(", ")
-        .map(|column| format!("r.{column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    // runs being worked on are left out in SQL, so a busy dispatcher does not read and throw
+    // away hundreds of rows each time it looks.
     // The states are written into the statement, not bound: the planner can use the partial
     // index of active runs (`runs_due`) only when the query implies its predicate, which a
     // parameter's value cannot do for a statement planned once.
     let active = RunState::Active.as_str();
     let running = CampaignState::Running.as_str();
     let sql = format!(
-        "SELECT {columns} FROM runs r JOIN campaigns c ON c.id = r.campaign_id
+        "SELECT r.id, r.campaign_id, r.step FROM runs r JOIN campaigns c ON c.id = r.campaign_id
          WHERE r.state = '{active}' AND r.due_at <= $1 AND c.state = '{running}'
            AND r.id <> ALL($3)
          ORDER BY r.due_at, r.id LIMIT $2"
     );
-    pg.all(&sql, &[&now, &limit, &skip], run_from_row)
+    pg.all(&sql, &[&now, &limit, &skip], |row| {
+        Ok(DueRun {
+            id: row.get(0),
+            campaign_id: row.get(1),
+            step: row.get(2),
+        })
+    })
 }
 
 pub(crate) fn run(pg: &mut Pg<'_>, id: RunId) -> Result<Option<RunRow>, StoreError> {
@@ -242,6 +237,28 @@ pub(crate) fn runs_of_campaign(
 pub(crate) fn delivery(pg: &mut Pg<'_>, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
     let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1");
     pg.one(&sql, &[&id], delivery_from_row)
+}
+
+pub(crate) fn delivery_status(
+    pg: &mut Pg<'_>,
+    id: &str,
+) -> Result<Option<DeliveryStatus>, StoreError> {
+    pg.one(
+        "SELECT status FROM deliveries WHERE id = $1",
+        &[&id],
+        |row| delivery_status_of(id, &row.get::<_, String>(0)),
+    )
+}
+
+/// A stored delivery status, checked.
+fn delivery_status_of(id: &str, status: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(status).ok_or_else(|| {
+        corrupt_row(
+            "deliveries",
+            id,
+            format!("the status {status:?} is not a delivery status"),
+        )
+    })
 }
 
 pub(crate) fn delivery_of_step(

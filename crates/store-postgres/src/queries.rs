@@ -5,11 +5,11 @@ use herald_domain::{
 };
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, MembershipChange,
-    NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
-    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RetiredKey,
-    RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace,
-    WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
+    DeliveryRow, DeliveryStatus, Device, DroppedEvents, DueRun, EventDayCount, EventIndexEntry,
+    MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace,
+    ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
+    PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
+    StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
 };
 use serde_json::{Map, Value};
 
@@ -289,7 +289,7 @@ impl StoreRead for Pg<'_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
-    ) -> Result<Vec<RunRow>, StoreError> {
+    ) -> Result<Vec<DueRun>, StoreError> {
         campaigns::due_runs(self, now, limit, skip)
     }
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
@@ -304,6 +304,9 @@ impl StoreRead for Pg<'_> {
     }
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
         campaigns::delivery(self, id)
+    }
+    fn delivery_status(&mut self, id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
+        campaigns::delivery_status(self, id)
     }
     fn delivery_of_step(
         &mut self,

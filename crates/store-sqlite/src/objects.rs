@@ -13,7 +13,28 @@ use crate::queries::{
     skip_corrupt, to_json,
 };
 
-const OBJECT_COLUMNS: &str = "o.seq, o.workspace_id, o.object_type_id, o.object_id, o.cio_object_id, o.attributes, o.created_at, o.updated_at";
+/// The object columns as `object_from_row` reads them; a macro, so that the relationships
+/// statement every message runs is a literal rather than a string formatted each time.
+macro_rules! object_columns {
+    () => {
+        "o.seq, o.workspace_id, o.object_type_id, o.object_id, o.cio_object_id, o.attributes, o.created_at, o.updated_at"
+    };
+}
+const OBJECT_COLUMNS: &str = object_columns!();
+
+/// The statement of [`relationships`], for the rows a `WHERE` clause (and its order) picks.
+macro_rules! relationships_where {
+    ($condition:literal) => {
+        concat!(
+            "SELECT ",
+            object_columns!(),
+            ", r.attributes, r.created_at, r.updated_at, r.person_seq
+             FROM relationships r JOIN objects o ON o.seq = r.object_seq
+             WHERE ",
+            $condition
+        )
+    };
+}
 
 /// Reads the object columns starting at `at`, its attributes still as text.
 fn object_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<(ObjectRow, String)> {
@@ -147,7 +168,9 @@ pub(crate) fn person_relationships(
 ) -> Result<Vec<PersonRelationship>, StoreError> {
     let found = relationships(
         connection,
-        "r.workspace_id = ?1 AND r.person_seq = ?2 AND r.object_seq > ?3 ORDER BY r.object_seq LIMIT ?4",
+        relationships_where!(
+            "r.workspace_id = ?1 AND r.person_seq = ?2 AND r.object_seq > ?3 ORDER BY r.object_seq LIMIT ?4"
+        ),
         params![
             workspace_id,
             person_seq,
@@ -167,25 +190,18 @@ pub(crate) fn workspace_relationships(
 ) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
     relationships(
         connection,
-        "r.workspace_id = ?1 ORDER BY r.person_seq, r.object_seq",
+        relationships_where!("r.workspace_id = ?1 ORDER BY r.person_seq, r.object_seq"),
         params![workspace_id],
     )
 }
 
-/// Relationships with their objects, the rows `condition` (a `WHERE` clause and its order)
-/// picks.
+/// Relationships with their objects, the rows `sql` (made by `relationships_where!`) picks.
 fn relationships(
     connection: &Connection,
-    condition: &str,
+    sql: &str,
     values: impl rusqlite::Params,
 ) -> Result<Vec<(PersonSeq, PersonRelationship)>, StoreError> {
-    let mut statement = connection
-        .prepare_cached(&format!(
-            "SELECT {OBJECT_COLUMNS}, r.attributes, r.created_at, r.updated_at, r.person_seq
-             FROM relationships r JOIN objects o ON o.seq = r.object_seq
-             WHERE {condition}"
-        ))
-        .map_err(backend)?;
+    let mut statement = connection.prepare_cached(sql).map_err(backend)?;
     let rows = statement
         .query_map(values, |row| {
             Ok((

@@ -6,10 +6,11 @@ use herald_domain::{
 use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
-    DeliveryMetric, DeliveryQuery, DeliveryRow, Device, EventDayCount, EventIndexEntry,
-    MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
-    PersonRelationship, RetiredKey, RunRow, SegmentRow, SegmentState, SessionRow, StoreError,
-    StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey,
+    DeliveryMetric, DeliveryQuery, DeliveryRow, DeliveryStatus, Device, DueRun, EventDayCount,
+    EventIndexEntry, MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount, Person,
+    PersonDeliveryQuery, PersonRelationship, RetiredKey, RunRow, SegmentRow, SegmentState,
+    SessionRow, StoreError, StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials,
+    WorkspaceKey,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -36,8 +37,15 @@ pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
 /// The setting that keeps the position the engine log is trimmed to.
 pub(crate) const ENGINE_LOG_TRIMMED: &str = "engine_log_trimmed";
 
-pub(crate) const PERSON_COLUMNS: &str =
-    "seq, workspace_id, cio_id, id, email, attributes, created_at, updated_at";
+/// The columns of a person as `person_from_row` reads them; a macro, so that the statements
+/// run for every message (and every read of one person) are literals rather than strings
+/// formatted each time.
+macro_rules! person_columns {
+    () => {
+        "seq, workspace_id, cio_id, id, email, attributes, created_at, updated_at"
+    };
+}
+pub(crate) const PERSON_COLUMNS: &str = person_columns!();
 
 pub(crate) fn person_from_row(row: &Row<'_>) -> rusqlite::Result<(Person, String)> {
     let attributes: String = row.get(5)?;
@@ -432,19 +440,25 @@ impl StoreRead for Queries<'_> {
         identifier: &Identifier,
     ) -> Result<Option<Person>, StoreError> {
         let sql = match identifier {
-            Identifier::Id(_) => format!(
-                "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND id = ?2 AND deleted_at IS NULL"
+            Identifier::Id(_) => concat!(
+                "SELECT ",
+                person_columns!(),
+                " FROM people WHERE workspace_id = ?1 AND id = ?2 AND deleted_at IS NULL"
             ),
-            Identifier::Email(_) => format!(
-                "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND email_lower = ?2 AND deleted_at IS NULL"
+            Identifier::Email(_) => concat!(
+                "SELECT ",
+                person_columns!(),
+                " FROM people WHERE workspace_id = ?1 AND email_lower = ?2 AND deleted_at IS NULL"
             ),
-            Identifier::CioId(_) => format!(
-                "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND cio_id = ?2 AND deleted_at IS NULL"
+            Identifier::CioId(_) => concat!(
+                "SELECT ",
+                person_columns!(),
+                " FROM people WHERE workspace_id = ?1 AND cio_id = ?2 AND deleted_at IS NULL"
             ),
         };
         let found = self
             .connection
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
                     .query_row(params![workspace_id, identifier.value()], person_from_row)
@@ -459,12 +473,14 @@ impl StoreRead for Queries<'_> {
         workspace_id: WorkspaceId,
         seq: PersonSeq,
     ) -> Result<Option<Person>, StoreError> {
-        let sql = format!(
-            "SELECT {PERSON_COLUMNS} FROM people WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL"
+        let sql = concat!(
+            "SELECT ",
+            person_columns!(),
+            " FROM people WHERE workspace_id = ?1 AND seq = ?2 AND deleted_at IS NULL"
         );
         let found = self
             .connection
-            .prepare_cached(&sql)
+            .prepare_cached(sql)
             .and_then(|mut statement| {
                 statement
                     .query_row(params![workspace_id, seq], person_from_row)
@@ -1134,7 +1150,7 @@ impl StoreRead for Queries<'_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
-    ) -> Result<Vec<RunRow>, StoreError> {
+    ) -> Result<Vec<DueRun>, StoreError> {
         self.due_runs_query(now, limit, skip)
     }
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
@@ -1149,6 +1165,9 @@ impl StoreRead for Queries<'_> {
     }
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
         self.delivery_query(id)
+    }
+    fn delivery_status(&mut self, id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
+        self.delivery_status_query(id)
     }
     fn delivery_of_step(
         &mut self,

@@ -2,7 +2,7 @@
 
 use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
 use herald_store::{
-    CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, PersonDeliveryQuery, RunRow,
+    CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, DueRun, PersonDeliveryQuery, RunRow,
     RunState, StoreError,
 };
 use rusqlite::{Connection, Row, params};
@@ -11,7 +11,14 @@ use serde_json::Value;
 use crate::queries::corrupt_row;
 use crate::queries::{Queries, backend, execute, parse_json, to_json};
 
-const RUN_COLUMNS: &str = "id, workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at";
+/// The columns of a run as `run_from_row` reads them; a macro, so that the statements the
+/// dispatcher runs for every message are literals rather than strings formatted each time.
+macro_rules! run_columns {
+    () => {
+        "id, workspace_id, campaign_id, person_seq, run_key, trigger, step, due_at, state, attempts, created_at, updated_at"
+    };
+}
+const RUN_COLUMNS: &str = run_columns!();
 
 /// A run as read, with its trigger's JSON and its state's name, both checked by `finish_run`.
 type StoredRun = (RunRow, String, String);
@@ -49,7 +56,13 @@ fn finish_run((mut run, trigger, state): StoredRun) -> Result<RunRow, StoreError
     Ok(run)
 }
 
-const DELIVERY_COLUMNS: &str = "id, workspace_id, campaign_id, run_id, person_seq, step, channel, status, content, idempotency_key, attempts, error, created_at, updated_at, sent_at";
+/// The columns of a delivery as `delivery_from_row` reads them (a macro, as `run_columns!`).
+macro_rules! delivery_columns {
+    () => {
+        "id, workspace_id, campaign_id, run_id, person_seq, step, channel, status, content, idempotency_key, attempts, error, created_at, updated_at, sent_at"
+    };
+}
+const DELIVERY_COLUMNS: &str = delivery_columns!();
 
 /// A delivery as read, with its content's JSON and its status's name, both checked by
 /// `finish_delivery`.
@@ -84,14 +97,19 @@ fn finish_delivery(
 ) -> Result<DeliveryRow, StoreError> {
     delivery.content =
         parse_json(&content).map_err(|error| corrupt_row("deliveries", &delivery.id, error))?;
-    delivery.status = DeliveryStatus::parse(&status).ok_or_else(|| {
+    delivery.status = delivery_status(&delivery.id, &status)?;
+    Ok(delivery)
+}
+
+/// A stored delivery status, checked.
+fn delivery_status(id: &str, status: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(status).ok_or_else(|| {
         corrupt_row(
             "deliveries",
-            &delivery.id,
+            id,
             format!("the status {status:?} is not a delivery status"),
         )
-    })?;
-    Ok(delivery)
+    })
 }
 
 impl Queries<'_> {
@@ -100,32 +118,38 @@ impl Queries<'_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
-    ) -> Result<Vec<RunRow>, StoreError> {
+    ) -> Result<Vec<DueRun>, StoreError> {
         // Runs of paused campaigns stay due and wait; the join keeps them out of the batch.
-        // The runs being worked on are left out in SQL, so a busy dispatcher does not read,
-        // parse and throw away hundreds of rows each time it looks.
-        let columns = RUN_COLUMNS
-            .split(", ")
-            .map(|column| format!("r.{column}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        // The runs being worked on are left out in SQL, so a busy dispatcher does not read
+        // and throw away hundreds of rows each time it looks.
         // The state is written into the statement, not bound: only then can SQLite use the
         // partial index of active runs (`runs_due`).
         let active = RunState::Active.as_str();
         let running = CampaignState::Running.as_str();
         let sql = format!(
-            "SELECT {columns} FROM runs r JOIN campaigns c ON c.id = r.campaign_id
+            "SELECT r.id, r.campaign_id, r.step FROM runs r JOIN campaigns c ON c.id = r.campaign_id
              WHERE r.state = '{active}' AND r.due_at <= ?1 AND c.state = '{running}'
                AND r.id NOT IN (SELECT value FROM json_each(?3))
              ORDER BY r.due_at, r.id LIMIT ?2"
         );
         let skip = to_json(&skip)?;
-        self.all(&sql, params![now, limit, skip], run_from_row, finish_run)
+        self.all(
+            &sql,
+            params![now, limit, skip],
+            |row| {
+                Ok(DueRun {
+                    id: row.get(0)?,
+                    campaign_id: row.get(1)?,
+                    step: row.get(2)?,
+                })
+            },
+            Ok,
+        )
     }
 
     pub(crate) fn run_query(&self, id: RunId) -> Result<Option<RunRow>, StoreError> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
-        self.one(&sql, [id], run_from_row, finish_run)
+        let sql = concat!("SELECT ", run_columns!(), " FROM runs WHERE id = ?1");
+        self.one(sql, [id], run_from_row, finish_run)
     }
 
     pub(crate) fn runs_of_campaign_query(
@@ -149,15 +173,30 @@ impl Queries<'_> {
         self.one(&sql, [id], delivery_from_row, finish_delivery)
     }
 
+    pub(crate) fn delivery_status_query(
+        &self,
+        id: &str,
+    ) -> Result<Option<DeliveryStatus>, StoreError> {
+        self.one(
+            "SELECT status FROM deliveries WHERE id = ?1",
+            [id],
+            |row| row.get::<_, String>(0),
+            |status| delivery_status(id, &status),
+        )
+    }
+
     pub(crate) fn delivery_of_step_query(
         &self,
         run_id: RunId,
         step: i64,
     ) -> Result<Option<DeliveryRow>, StoreError> {
-        let sql =
-            format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE run_id = ?1 AND step = ?2");
+        let sql = concat!(
+            "SELECT ",
+            delivery_columns!(),
+            " FROM deliveries WHERE run_id = ?1 AND step = ?2"
+        );
         self.one(
-            &sql,
+            sql,
             params![run_id, step],
             delivery_from_row,
             finish_delivery,

@@ -5,9 +5,9 @@ use herald_domain::{
 };
 use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, LogPosition,
-    MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace,
-    ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
+    DeliveryRow, DeliveryStatus, Device, DroppedEvents, DueRun, EventDayCount, EventIndexEntry,
+    LogPosition, MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser,
+    NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
     PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
     StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
 };
@@ -382,7 +382,7 @@ impl StoreRead for Tx<'_, '_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
-    ) -> Result<Vec<RunRow>, StoreError> {
+    ) -> Result<Vec<DueRun>, StoreError> {
         self.queries.due_runs(now, limit, skip)
     }
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
@@ -397,6 +397,9 @@ impl StoreRead for Tx<'_, '_> {
     }
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
         self.queries.delivery(id)
+    }
+    fn delivery_status(&mut self, id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
+        self.queries.delivery_status(id)
     }
     fn delivery_of_step(
         &mut self,

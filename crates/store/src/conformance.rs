@@ -9,9 +9,9 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     ActivityQuery, Appended, CampaignRow, CampaignState, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, DeliveryStatus, Device, MembershipCause, MembershipChange, MembershipOrigin,
-    NewActivity, NewPerson, NewSegment, NewUser, NewWorkspace, RunRow, RunState, SegmentState,
-    SessionRow, StoreError, StoreHandle,
+    DeliveryRow, DeliveryStatus, Device, DueRun, MembershipCause, MembershipChange,
+    MembershipOrigin, NewActivity, NewPerson, NewSegment, NewUser, NewWorkspace, RunRow, RunState,
+    SegmentState, SessionRow, StoreError, StoreHandle,
 };
 
 /// Generates one `#[test]` per conformance check for a backend.
@@ -1289,18 +1289,19 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         store
             .read_blocking(move |r| r.due_runs(now, 10, &[]))
             .expect("read")
-            .into_iter()
-            .map(|run| run.run_key)
-            .collect::<Vec<_>>()
     };
-    assert_eq!(due(19), Vec::<String>::new());
-    assert_eq!(due(100), vec!["early".to_owned(), "late".to_owned()]);
+    let listed = |run: &RunRow| DueRun {
+        id: run.id,
+        campaign_id: run.campaign_id,
+        step: run.step,
+    };
+    assert_eq!(due(19), Vec::new());
+    assert_eq!(due(100), vec![listed(&early), listed(&late)]);
     // Runs the dispatcher is already working on are left out.
     let skipping = store
         .read_blocking(move |r| r.due_runs(100, 10, &[early.id, RunId::new(999)]))
         .expect("read");
-    assert_eq!(skipping.len(), 1);
-    assert_eq!(skipping[0].run_key, "late");
+    assert_eq!(skipping, vec![listed(&late)]);
     let mut moved = early.clone();
     moved.step = 1;
     moved.due_at = 200;
@@ -1327,13 +1328,15 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
         store.read_blocking(move |r| r.run(early.id)).expect("read"),
         Some(moved.clone())
     );
-    assert_eq!(due(100), vec!["late".to_owned()]);
+    assert_eq!(due(100), vec![listed(&late)]);
+    // The listing names the next step, which moved on.
+    assert_eq!(due(200), vec![listed(&late), listed(&moved)]);
     let cancelled = store
         .write_blocking(move |tx| tx.cancel_runs(running, 40))
         .expect("store works")
         .expect("cancelled");
     assert_eq!(cancelled, 2);
-    assert_eq!(due(1000), Vec::<String>::new());
+    assert_eq!(due(1000), Vec::new());
     let runs = store
         .read_blocking(move |r| r.runs_of_campaign(ws, running))
         .expect("read");
@@ -1428,6 +1431,20 @@ pub fn deliveries_round_trip_with_metrics(store: &StoreHandle) {
     assert_eq!(
         store.read_blocking(|r| r.delivery("d1")).expect("read"),
         Some(sent.clone())
+    );
+    // The status alone, as the dispatcher's record checks it.
+    let statuses = store
+        .read_blocking(|r| {
+            Ok::<_, StoreError>((
+                r.delivery_status("d1")?,
+                r.delivery_status("d2")?,
+                r.delivery_status("nope")?,
+            ))
+        })
+        .expect("read");
+    assert_eq!(
+        statuses,
+        (Some(DeliveryStatus::Sent), Some(second.status), None)
     );
     let sends = store
         .read_blocking(move |r| {

@@ -308,6 +308,17 @@ pub struct CampaignRow {
     pub updated_at: UnixSeconds,
 }
 
+/// A run found due: what the dispatcher needs to claim it and to count it by its next step.
+/// The run itself is read afresh when it is worked on, so a listing of hundreds of due runs
+/// does not read and decode their triggers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueRun {
+    pub id: RunId,
+    pub campaign_id: CampaignId,
+    /// The index of the run's next step.
+    pub step: i64,
+}
+
 /// One person going through one campaign: the durable queue entry of the dispatcher.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRow {

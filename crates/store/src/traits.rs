@@ -7,11 +7,11 @@ use serde_json::{Map, Value};
 
 use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
-    DeliveryRow, Device, DroppedEvents, EventDayCount, EventIndexEntry, MembershipChange,
-    NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace, ObjectRelationship,
-    ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery, PersonRelationship, RetiredKey,
-    RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User, Workspace, WorkspaceCredentials,
-    WorkspaceKey, WorkspacePurge,
+    DeliveryRow, DeliveryStatus, Device, DroppedEvents, DueRun, EventDayCount, EventIndexEntry,
+    MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace,
+    ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
+    PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User,
+    Workspace, WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
 };
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
@@ -307,7 +307,7 @@ pub trait StoreRead {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
-    ) -> Result<Vec<RunRow>, StoreError>;
+    ) -> Result<Vec<DueRun>, StoreError>;
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError>;
     /// Returns a workspace's runs of one campaign, oldest first.
     fn runs_of_campaign(
@@ -316,6 +316,8 @@ pub trait StoreRead {
         campaign_id: CampaignId,
     ) -> Result<Vec<RunRow>, StoreError>;
     fn delivery(&mut self, id: &str) -> Result<Option<DeliveryRow>, StoreError>;
+    /// Returns a delivery's status, without reading (and decoding) its content.
+    fn delivery_status(&mut self, id: &str) -> Result<Option<DeliveryStatus>, StoreError>;
     /// Returns the delivery a run made at one step, if it made one.
     fn delivery_of_step(
         &mut self,

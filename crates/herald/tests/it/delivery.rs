@@ -311,6 +311,56 @@ async fn a_delay_survives_a_restart() {
     );
 }
 
+/// A due run whose stored row cannot be read is read once and set aside, while the others go
+/// on: the dispatcher lists due runs by id and reads each afresh, and a damaged one listed again
+/// at every look would keep it busy (and its log full) forever.
+#[tokio::test]
+async fn a_run_that_cannot_be_read_is_set_aside_and_the_others_go_on() {
+    let receiver = Receiver::start().await;
+    let start = 1_800_000_000;
+    let clock = format!("--dev-clock={start}");
+    let args = [ALLOW_LOOPBACK, clock.as_str()];
+    let mut app = TestApp::spawn_with(&args).await;
+    start_campaign(
+        &app,
+        webhook_campaign(&receiver, vec![json!({"delay": {"hours": 1}})]),
+    )
+    .await;
+    for person in ["ann", "bob"] {
+        identify(&app, person, json!({})).await;
+        purchase(&app, person).await;
+    }
+    app.server.kill();
+    // Ann's run damaged as a disk or a hand edit could leave it: a trigger nested deeper than
+    // any read allows.
+    let data_dir = app.server.data_dir.clone();
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let changed = crate::database::execute(
+        &data_dir,
+        &format!(
+            "UPDATE runs SET trigger = '{deep}'
+             WHERE person_seq = (SELECT seq FROM people WHERE id = 'ann')"
+        ),
+    );
+    assert_eq!(changed, 1);
+    let log = data_dir.join("server.log");
+    app.server = crate::helpers::Server::start_logging(&data_dir, &args, &log);
+    set_clock(&app, start + 3600).await;
+    assert_eq!(receiver.wait_for(1).await[0].path, "/hook/bob");
+    // A later run goes through too, after many more looks at the queue.
+    identify(&app, "cy", json!({})).await;
+    purchase(&app, "cy").await;
+    set_clock(&app, start + 7200).await;
+    assert_eq!(receiver.wait_for(2).await[1].path, "/hook/cy");
+    receiver.assert_stays_at(2).await;
+    let text = std::fs::read_to_string(&log).expect("the server's log");
+    let reports: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("runs row"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:#?}\n{text}");
+}
+
 #[tokio::test]
 async fn a_crash_between_sending_and_recording_repeats_with_the_same_idempotency_key() {
     let receiver = Receiver::start().await;
