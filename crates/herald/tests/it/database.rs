@@ -8,6 +8,12 @@ use std::process::Command;
 
 use crate::helpers::postgres_for;
 
+/// JSON nested deeper than any read allows (200 levels, past the decoder's 128): what damage,
+/// or an older Herald, could leave in a stored row.
+pub fn too_deep_json() -> String {
+    format!("{}{}", "[".repeat(200), "]".repeat(200))
+}
+
 /// Runs one statement; returns how many rows it changed.
 pub fn execute(data_dir: &Path, sql: &str) -> u64 {
     match postgres_for(data_dir) {

@@ -334,7 +334,7 @@ async fn a_run_that_cannot_be_read_is_set_aside_and_the_others_go_on() {
     // Ann's run damaged as a disk or a hand edit could leave it: a trigger nested deeper than
     // any read allows.
     let data_dir = app.server.data_dir.clone();
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let deep = crate::database::too_deep_json();
     let changed = crate::database::execute(
         &data_dir,
         &format!(

@@ -52,7 +52,7 @@ async fn unreadable_rows_are_skipped_reported_and_removed_by_doctor() {
     // (the 128-level form body the browser endpoint used to store), and attributes that are
     // not an object.
     let data_dir = app.server.data_dir.clone();
-    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let deep = crate::database::too_deep_json();
     let changed = crate::database::execute(
         &data_dir,
         &format!(
