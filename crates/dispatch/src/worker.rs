@@ -82,9 +82,9 @@ struct Inner {
     wake: Arc<Notify>,
     /// Runs being worked on, so a run is never taken twice at once.
     in_flight: Mutex<HashSet<RunId>>,
-    /// Runs that were listed due but could not be read (a damaged row, which the read reports,
-    /// or one deleted meanwhile): left out of later listings, which would otherwise offer a
-    /// damaged run again at once, forever.
+    /// Runs that were listed due but could not be read (their row or their person's is
+    /// damaged): left out of later listings, which would otherwise offer them again at once,
+    /// forever.
     unreadable: Mutex<HashSet<RunId>>,
     /// The store's claims, so that no other node works on the same run meanwhile.
     claims: Arc<dyn RunClaims>,
@@ -477,24 +477,20 @@ async fn advance(inner: &Inner, run_id: RunId) -> Result<(), StoreError> {
     // The listing only names the run: it may have been read before the previous task on the
     // same run recorded its outcome, and working from that stale state could repeat a send
     // without its backoff. That task's writes are committed by now, so the run is read afresh.
-    // A run gone since it was listed (its workspace was deleted) or damaged is set aside: the
-    // next listing would otherwise offer a damaged run again at once, forever.
-    let set_aside = || {
-        if let Ok(mut set) = inner.unreadable.lock() {
-            set.insert(run_id);
-        }
-    };
+    // A damaged run is set aside: the next listing would otherwise offer it again at once,
+    // forever. (A run deleted since it was listed, with its workspace, is listed no more.)
     let mut first = match look(inner, run_id, None).await {
         Ok(first) => first,
         Err(StoreError::Corrupt(row)) => {
-            set_aside();
+            if let Ok(mut set) = inner.unreadable.lock() {
+                set.insert(run_id);
+            }
             tracing::error!(run = run_id.get(), %row, "a due campaign run cannot be read (its own row or its person's); it is set aside until the server restarts, and `herald doctor` lists such rows");
             return Ok(());
         }
         Err(error) => return Err(error),
     };
     let Some(mut run) = first.run.take() else {
-        set_aside();
         return Ok(());
     };
     let mut looked = Some(first);
