@@ -458,9 +458,9 @@ mod tests {
 
     #[test]
     fn the_config_file_fills_what_flags_leave_out() {
-        let dir = std::env::temp_dir().join(format!("herald-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("herald.toml");
+        // A folder removed when the test ends, where a fixed name under /tmp stayed behind.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.toml");
         std::fs::write(&path, "data_dir = \"/tmp/from-file\"\nlisten = \"127.0.0.1:9999\"\nsqlite_synchronous = \"full\"\n").unwrap();
         let args = ServeArgs {
             listen: Some("127.0.0.1:1234".into()),
