@@ -2,7 +2,7 @@
 //! `enrollments` and `deliveries`, and reads `delivery_metrics` for a campaign's outcome counts.
 
 use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
-use herald_store::codec::{corrupt_row, parse_json, to_json};
+use herald_store::codec::{self, corrupt_row, parse_json, to_json};
 use herald_store::{
     CampaignRow, CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, DueRun,
     PersonDeliveryQuery, RunRow, RunState, StoreChange, StoreError,
@@ -77,7 +77,7 @@ fn delivery_from_row(row: &Row) -> Result<DeliveryRow, StoreError> {
     let status: String = row.get(7);
     let content: String = row.get(8);
     let content = parse_json(&content).map_err(|error| corrupt_row("deliveries", &id, error))?;
-    let status = delivery_status_of(&id, &status)?;
+    let status = codec::delivery_status(&id, &status)?;
     Ok(DeliveryRow {
         id,
         workspace_id: row.get(1),
@@ -246,19 +246,8 @@ pub(crate) fn delivery_status(
     pg.one(
         "SELECT status FROM deliveries WHERE id = $1",
         &[&id],
-        |row| delivery_status_of(id, &row.get::<_, String>(0)),
+        |row| codec::delivery_status(id, &row.get::<_, String>(0)),
     )
-}
-
-/// A stored delivery status, checked.
-fn delivery_status_of(id: &str, status: &str) -> Result<DeliveryStatus, StoreError> {
-    DeliveryStatus::parse(status).ok_or_else(|| {
-        corrupt_row(
-            "deliveries",
-            id,
-            format!("the status {status:?} is not a delivery status"),
-        )
-    })
 }
 
 pub(crate) fn delivery_of_step(

@@ -1,6 +1,7 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
 use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
+use herald_store::codec::delivery_status;
 use herald_store::{
     CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, DueRun, PersonDeliveryQuery, RunRow,
     RunState, StoreError,
@@ -99,17 +100,6 @@ fn finish_delivery(
         parse_json(&content).map_err(|error| corrupt_row("deliveries", &delivery.id, error))?;
     delivery.status = delivery_status(&delivery.id, &status)?;
     Ok(delivery)
-}
-
-/// A stored delivery status, checked.
-fn delivery_status(id: &str, status: &str) -> Result<DeliveryStatus, StoreError> {
-    DeliveryStatus::parse(status).ok_or_else(|| {
-        corrupt_row(
-            "deliveries",
-            id,
-            format!("the status {status:?} is not a delivery status"),
-        )
-    })
 }
 
 impl Queries<'_> {

@@ -9,7 +9,7 @@
 use herald_domain::{PersonSeq, SegmentId};
 use serde_json::{Map, Value};
 
-use crate::{MembershipChange, MembershipOrigin, StoreError};
+use crate::{DeliveryStatus, MembershipChange, MembershipOrigin, StoreError};
 
 /// Decodes stored JSON that must be an object (attributes, event data).
 pub fn parse_object(text: &str) -> Result<Map<String, Value>, StoreError> {
@@ -40,6 +40,18 @@ pub fn corrupt_row(
     // The decoders' own errors already say "corrupt row"; the row's name replaces that.
     let reason = error.strip_prefix("corrupt row: ").unwrap_or(&error);
     StoreError::Corrupt(format!("{table} row {row}: {reason}"))
+}
+
+/// A delivery's stored status read back; a name no version wrote makes the delivery `id`
+/// corrupt. Both backends read a status through this, in full rows and alone.
+pub fn delivery_status(id: &str, name: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(name).ok_or_else(|| {
+        corrupt_row(
+            "deliveries",
+            id,
+            format!("the status {name:?} is not a delivery status"),
+        )
+    })
 }
 
 /// Passes a decoded row on, or reports and drops a corrupt one; other errors stop the read.
