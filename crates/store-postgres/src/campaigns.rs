@@ -26,13 +26,7 @@ fn campaign_from_row(row: &Row) -> Result<CampaignRow, StoreError> {
         workspace_id: row.get(1),
         name: row.get(2),
         definition: parse_json(&definition).map_err(|error| corrupt_row("campaigns", id, error))?,
-        state: CampaignState::parse(&state).ok_or_else(|| {
-            corrupt_row(
-                "campaigns",
-                id,
-                format!("the state {state:?} is not a campaign state"),
-            )
-        })?,
+        state: codec::stored_state("campaigns", id, &state)?,
         created_at: row.get(5),
         updated_at: row.get(6),
     })
@@ -55,13 +49,7 @@ fn run_from_row(row: &Row) -> Result<RunRow, StoreError> {
         trigger: parse_json(&trigger).map_err(|error| corrupt_row("runs", id, error))?,
         step: row.get(6),
         due_at: row.get(7),
-        state: RunState::parse(&state).ok_or_else(|| {
-            corrupt_row(
-                "runs",
-                id,
-                format!("the state {state:?} is not a run state"),
-            )
-        })?,
+        state: codec::stored_state("runs", id, &state)?,
         attempts: row.get(9),
         created_at: row.get(10),
         updated_at: row.get(11),
@@ -77,7 +65,7 @@ fn delivery_from_row(row: &Row) -> Result<DeliveryRow, StoreError> {
     let status: String = row.get(7);
     let content: String = row.get(8);
     let content = parse_json(&content).map_err(|error| corrupt_row("deliveries", &id, error))?;
-    let status = codec::delivery_status(&id, &status)?;
+    let status = codec::stored_state("deliveries", &id, &status)?;
     Ok(DeliveryRow {
         id,
         workspace_id: row.get(1),
@@ -246,7 +234,7 @@ pub(crate) fn delivery_status(
     pg.one(
         "SELECT status FROM deliveries WHERE id = $1",
         &[&id],
-        |row| codec::delivery_status(id, &row.get::<_, String>(0)),
+        |row| codec::stored_state("deliveries", id, &row.get::<_, String>(0)),
     )
 }
 

@@ -5,9 +5,7 @@ use herald_domain::{PersonSeq, SegmentId, WorkspaceId};
 use std::collections::BTreeMap;
 
 use herald_store::codec::{corrupt_row, membership_change, parse_json, skip_corrupt, to_json};
-use herald_store::{
-    MembershipChange, NewSegment, SegmentRow, SegmentState, StoreChange, StoreError,
-};
+use herald_store::{MembershipChange, NewSegment, SegmentRow, StoreChange, StoreError};
 
 use crate::changes::notify;
 use crate::pg::Pg;
@@ -26,13 +24,7 @@ fn segment_from_row(row: &postgres::Row) -> Result<SegmentRow, StoreError> {
         .map(parse_json)
         .transpose()
         .map_err(|error| corrupt_row("segments", id, error))?;
-    let state = SegmentState::parse(&state).ok_or_else(|| {
-        corrupt_row(
-            "segments",
-            id,
-            format!("the state {state:?} is not a segment state"),
-        )
-    })?;
+    let state = herald_store::codec::stored_state("segments", id, &state)?;
     Ok(SegmentRow {
         id: SegmentId::new(id),
         workspace_id: row.get(1),

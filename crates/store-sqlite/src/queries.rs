@@ -134,13 +134,7 @@ fn finish_campaign(
 ) -> Result<CampaignRow, StoreError> {
     campaign.definition =
         parse_json(&definition).map_err(|error| corrupt_row("campaigns", campaign.id, error))?;
-    campaign.state = CampaignState::parse(&state).ok_or_else(|| {
-        corrupt_row(
-            "campaigns",
-            campaign.id,
-            format!("the state {state:?} is not a campaign state"),
-        )
-    })?;
+    campaign.state = herald_store::codec::stored_state("campaigns", campaign.id, &state)?;
     Ok(campaign)
 }
 
@@ -177,13 +171,7 @@ fn finish_segment(
         .map(parse_json)
         .transpose()
         .map_err(|error| corrupt_row("segments", segment.id, error))?;
-    segment.state = SegmentState::parse(&state).ok_or_else(|| {
-        corrupt_row(
-            "segments",
-            segment.id,
-            format!("the state {state:?} is not a segment state"),
-        )
-    })?;
+    segment.state = herald_store::codec::stored_state("segments", segment.id, &state)?;
     Ok(segment)
 }
 

@@ -1,7 +1,7 @@
 //! Campaign runs, enrollments and deliveries: the SQL of the durable delivery queue.
 
 use herald_domain::{CampaignId, PersonSeq, RunId, UnixSeconds, WorkspaceId};
-use herald_store::codec::delivery_status;
+use herald_store::codec::stored_state;
 use herald_store::{
     CampaignState, DeliveryQuery, DeliveryRow, DeliveryStatus, DueRun, PersonDeliveryQuery, RunRow,
     RunState, StoreError,
@@ -47,13 +47,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<StoredRun> {
 
 fn finish_run((mut run, trigger, state): StoredRun) -> Result<RunRow, StoreError> {
     run.trigger = parse_json(&trigger).map_err(|error| corrupt_row("runs", run.id, error))?;
-    run.state = RunState::parse(&state).ok_or_else(|| {
-        corrupt_row(
-            "runs",
-            run.id,
-            format!("the state {state:?} is not a run state"),
-        )
-    })?;
+    run.state = stored_state("runs", run.id, &state)?;
     Ok(run)
 }
 
@@ -98,7 +92,7 @@ fn finish_delivery(
 ) -> Result<DeliveryRow, StoreError> {
     delivery.content =
         parse_json(&content).map_err(|error| corrupt_row("deliveries", &delivery.id, error))?;
-    delivery.status = delivery_status(&delivery.id, &status)?;
+    delivery.status = stored_state("deliveries", &delivery.id, &status)?;
     Ok(delivery)
 }
 
@@ -171,7 +165,7 @@ impl Queries<'_> {
             "SELECT status FROM deliveries WHERE id = ?1",
             [id],
             |row| row.get::<_, String>(0),
-            |status| delivery_status(id, &status),
+            |status| stored_state("deliveries", id, &status),
         )
     }
 

@@ -9,7 +9,7 @@
 use herald_domain::{PersonSeq, SegmentId};
 use serde_json::{Map, Value};
 
-use crate::{DeliveryStatus, MembershipChange, MembershipOrigin, StoreError};
+use crate::{MembershipChange, MembershipOrigin, StoreError, StoredState};
 
 /// Decodes stored JSON that must be an object (attributes, event data).
 pub fn parse_object(text: &str) -> Result<Map<String, Value>, StoreError> {
@@ -42,14 +42,19 @@ pub fn corrupt_row(
     StoreError::Corrupt(format!("{table} row {row}: {reason}"))
 }
 
-/// A delivery's stored status read back; a name no version wrote makes the delivery `id`
-/// corrupt. Both backends read a status through this, in full rows and alone.
-pub fn delivery_status(id: &str, name: &str) -> Result<DeliveryStatus, StoreError> {
-    DeliveryStatus::parse(name).ok_or_else(|| {
+/// A state stored by its name, read back (a run's, a campaign's, a delivery's, a segment's); a
+/// name no version wrote makes the row `row` of `table` corrupt. Both backends decode every
+/// stored state through this.
+pub fn stored_state<T: StoredState>(
+    table: &str,
+    row: impl std::fmt::Display,
+    name: &str,
+) -> Result<T, StoreError> {
+    T::parse_stored(name).ok_or_else(|| {
         corrupt_row(
-            "deliveries",
-            id,
-            format!("the status {name:?} is not a delivery status"),
+            table,
+            row,
+            format!("the {} {name:?} is not {}", T::FIELD, T::WHAT),
         )
     })
 }
@@ -157,6 +162,24 @@ mod tests {
         );
         assert!(unreadable("{\"a\":[1]}", true).is_none());
         assert!(unreadable("[1]", false).is_none());
+    }
+
+    #[test]
+    fn a_stored_state_no_version_wrote_names_its_row() {
+        use crate::{DeliveryStatus, RunState};
+        assert_eq!(
+            stored_state::<RunState>("runs", 7, "done").unwrap(),
+            RunState::Done
+        );
+        let Err(StoreError::Corrupt(message)) =
+            stored_state::<DeliveryStatus>("deliveries", "d1", "lost")
+        else {
+            panic!("an unknown status was read");
+        };
+        assert_eq!(
+            message,
+            r#"deliveries row d1: the status "lost" is not a delivery status"#
+        );
     }
 
     #[test]

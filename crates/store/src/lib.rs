@@ -38,7 +38,7 @@ pub use objects::{
     all_relationships, relationships_value,
 };
 pub use rows::*;
-pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState};
+pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState, StoredState};
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};
 pub use workspace_keys::{
     CREDENTIALS_VERSION, RetiredKey, WorkspaceKey, WorkspacePurge, import_setting_key,

@@ -4,12 +4,25 @@
 
 use serde::Serialize;
 
+/// What every stored state offers the decoders (`herald_store::codec::stored_state`): the
+/// column it is stored in and the kind of row it belongs to, for the message that names a row
+/// holding a name no version wrote.
+pub trait StoredState: Sized + Copy {
+    /// The column's word for it: "state" or "status".
+    const FIELD: &'static str;
+    /// What a valid name is, as a message says it: "a run state".
+    const WHAT: &'static str;
+    /// The state of a stored name; `None` for a name no version wrote.
+    fn parse_stored(name: &str) -> Option<Self>;
+}
+
 /// Declares a state stored by its name: the enum with each variant's name (also its JSON), the
-/// list of all of them, and `as_str`, `parse` and `Display` from that one list.
+/// list of all of them, and `as_str`, `parse` and `Display` from that one list; `$field` and
+/// `$what` name it in the message about a stored name that is none of them.
 macro_rules! stored_state {
     (
         $(#[$meta:meta])*
-        pub enum $name:ident {
+        pub enum $name:ident ($field:literal, $what:literal) {
             $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+
         }
     ) => {
@@ -36,6 +49,14 @@ macro_rules! stored_state {
             }
         }
 
+        impl StoredState for $name {
+            const FIELD: &'static str = $field;
+            const WHAT: &'static str = $what;
+            fn parse_stored(name: &str) -> Option<Self> {
+                Self::parse(name)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -46,7 +67,7 @@ macro_rules! stored_state {
 
 stored_state! {
     /// Where a run (one person going through one campaign) stands.
-    pub enum RunState {
+    pub enum RunState ("state", "a run state") {
         /// Waiting for its next step, due at `due_at`.
         Active = "active",
         /// Every step ran.
@@ -63,7 +84,7 @@ stored_state! {
 
 stored_state! {
     /// Where a campaign stands.
-    pub enum CampaignState {
+    pub enum CampaignState ("state", "a campaign state") {
         /// Saved, never started: its triggers start nothing.
         Draft = "draft",
         /// Its triggers start runs and its runs move on.
@@ -79,7 +100,7 @@ stored_state! {
 stored_state! {
     /// Where a delivery (one message of one step of a run) stands: sent or not, then how far its
     /// metrics took it.
-    pub enum DeliveryStatus {
+    pub enum DeliveryStatus ("status", "a delivery status") {
         /// Recorded with its rendered content, not sent yet (or waiting for a retry).
         Queued = "queued",
         /// Accepted by the receiver, the SMTP server or the push service.
@@ -97,7 +118,7 @@ stored_state! {
 
 stored_state! {
     /// Where a segment stands.
-    pub enum SegmentState {
+    pub enum SegmentState ("state", "a segment state") {
         /// Its definition changed and its memberships are being built or stored.
         Build = "build",
         /// Its memberships are stored and kept live (a manual segment is always finished).
