@@ -255,10 +255,15 @@ impl Segments {
         preview: Preview,
     ) -> Result<SegmentPreview, SegmentsError> {
         let seqs: Vec<PersonSeq> = preview.sample.into_iter().map(PersonSeq::new).collect();
-        let sample = self
-            .store
-            .read(move |r| r.person_ids(workspace_id, &seqs))
-            .await?;
+        // A definition nobody matches asks the store nothing: a reader's wake-up is most of
+        // such a preview's time.
+        let sample = if seqs.is_empty() {
+            Vec::new()
+        } else {
+            self.store
+                .read(move |r| r.person_ids(workspace_id, &seqs))
+                .await?
+        };
         Ok(SegmentPreview {
             count: preview.count,
             sample,
