@@ -115,3 +115,14 @@ document.addEventListener("click", async (event) => {
   }
   setTimeout(() => { button.textContent = label; }, 2000);
 });
+
+// A form's own request (the campaign editor's preview, the segment builder's count) goes where
+// the form says. htmx sends it to the `formaction` of the submit button focused or clicked last
+// in the form, so a preview that waited for the one before it, or whose typing delay ran out
+// after the focus moved to "Send test", became a second test send.
+document.addEventListener("htmx:configRequest", (event) => {
+  const source = event.detail.elt;
+  if (!(source instanceof HTMLFormElement)) return;
+  const own = source.getAttribute("hx-post") || source.getAttribute("hx-get");
+  if (own) event.detail.path = own;
+});

@@ -71,6 +71,31 @@ export async function run(h) {
     return (await inner.count()) === 1 && (await inner.innerText()).includes('ann.lee@example.com, you signed up on 2026-11-30');
   });
   assert.match(await page.locator('#preview-1').innerText(), /Subject\s+Welcome, ann\.lee@example\.com/);
+  // A preview asked for while the one before is still on its way waits for it, and htmx then
+  // sends it with the formaction of the submit button focused last in the form: with the focus
+  // on "Send test", a preview became a second test send. Each preview is held back here until
+  // the focus has moved, so the second one is sure to wait; nothing may reach send-test.
+  const asked = { previews: 0, tests: 0 };
+  page.on('request', (request) => {
+    if (request.url().endsWith('/campaigns/editor/preview')) asked.previews += 1;
+    if (request.url().endsWith('/campaigns/editor/send-test')) asked.tests += 1;
+  });
+  let release;
+  const focused = new Promise((resolve) => { release = resolve; });
+  await page.route('**/campaigns/editor/preview', async (route) => { await focused; await route.continue(); });
+  const previewsBefore = asked.previews;
+  await step2.getByLabel('HTML body').fill('<p style="color: #0a7">Hello {{ customer.email }}, you signed up on {{ event["sign up date"] }}!</p>');
+  await h.waitFor('a preview on its way', async () => asked.previews > previewsBefore);
+  await step2.getByRole('button', { name: 'Send test' }).focus();
+  release();
+  await h.waitFor('the preview asked for when the focus moved, sent', async () =>
+    asked.previews > previewsBefore + 1 || asked.tests > 0);
+  await page.unroute('**/campaigns/editor/preview');
+  assert.equal(asked.tests, 0, 'a preview went to send-test');
+  await h.waitFor('the preview of the body typed before the focus moved', async () => {
+    const inner = page.frameLocator('#preview-1 iframe').locator('p');
+    return (await inner.count()) === 1 && (await inner.innerText()).endsWith('2026-11-30!');
+  });
   await step2.getByRole('button', { name: 'Send test' }).click();
   await h.waitFor('the test sent', async () => /Sent to .* as a test/.test(await page.locator('#test-1').innerText()));
   await shoot(page, shots, 'campaign-editor-email');
