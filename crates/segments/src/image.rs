@@ -66,7 +66,9 @@ pub(crate) fn write(
     let mut workspaces: Vec<(WorkspaceId, &Engine)> =
         engines.iter().map(|(id, e)| (*id, e)).collect();
     workspaces.sort_by_key(|(id, _)| *id);
-    let body = Checksummed::new(out);
+    // Postcard writes a few bytes at a time; buffered before the checksum, the CRC runs over
+    // large blocks rather than once per field, which had been most of writing an image.
+    let body = BufWriter::with_capacity(1 << 16, Checksummed::new(out));
     let body = postcard::to_io(
         &ImageRef {
             position,
@@ -75,7 +77,10 @@ pub(crate) fn write(
         body,
     )
     .map_err(|error| std::io::Error::other(error.to_string()))?;
-    let (mut out, length, crc) = body.finish();
+    let (mut out, length, crc) = body
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?
+        .finish();
     out.seek(SeekFrom::Start(MAGIC.len() as u64))?;
     out.write_all(&length.to_le_bytes())?;
     out.write_all(&crc.to_le_bytes())?;
