@@ -19,7 +19,7 @@ use crate::person_index::person_rows;
 use serde_json::{Map, Value};
 
 pub(crate) use herald_store::codec::{
-    corrupt_row, parse_json, parse_object, skip_corrupt, to_json,
+    corrupt_row, parse_json, parse_object, skip_corrupt, stored_state, to_json,
 };
 
 /// Converts a SQLite error into the store's error type.
@@ -134,7 +134,7 @@ fn finish_campaign(
 ) -> Result<CampaignRow, StoreError> {
     campaign.definition =
         parse_json(&definition).map_err(|error| corrupt_row("campaigns", campaign.id, error))?;
-    campaign.state = herald_store::codec::stored_state("campaigns", campaign.id, &state)?;
+    campaign.state = stored_state("campaigns", campaign.id, &state)?;
     Ok(campaign)
 }
 
@@ -171,7 +171,7 @@ fn finish_segment(
         .map(parse_json)
         .transpose()
         .map_err(|error| corrupt_row("segments", segment.id, error))?;
-    segment.state = herald_store::codec::stored_state("segments", segment.id, &state)?;
+    segment.state = stored_state("segments", segment.id, &state)?;
     Ok(segment)
 }
 

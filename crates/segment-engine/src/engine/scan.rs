@@ -256,7 +256,7 @@ impl Scan<'_> {
         visit_first: bool,
         mut first: impl FnMut(&Row),
     ) -> Bitset {
-        let mut seen = Bitset::new();
+        let mut seen = Bitset::with_capacity(self.ordinals.len());
         if visit_first {
             for row in rows.iter().copied().flatten() {
                 if accepts.is_none_or(|a| a[row.data as usize]) && seen.insert(row.ordinal) {
