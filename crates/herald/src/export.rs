@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use herald_domain::{PersonSeq, SegmentId, WorkspaceId};
-use herald_store::{Person, StoreError, StoreHandle, StoredEvent};
+use herald_store::{PartitionSet, Person, StoreError, StoreHandle, StoredEvent};
 use serde_json::{Map, Value, json};
 
 use crate::store_location::StoreLocation;
@@ -254,14 +254,18 @@ fn export_events(
             store
                 .read_blocking(move |reader| {
                     let mut keys = BTreeSet::new();
-                    reader.for_each_history(workspace_id, &mut |_, events| {
-                        for event in &events {
-                            if let Some(data) = event.data.as_object() {
-                                keys.extend(data.keys().cloned());
+                    reader.for_each_history(
+                        workspace_id,
+                        &PartitionSet::all(),
+                        &mut |_, events| {
+                            for event in &events {
+                                if let Some(data) = event.data.as_object() {
+                                    keys.extend(data.keys().cloned());
+                                }
                             }
-                        }
-                        true
-                    })?;
+                            true
+                        },
+                    )?;
                     Ok::<_, StoreError>(keys)
                 })
                 .context("cannot read events")?,
@@ -315,15 +319,17 @@ fn export_events(
                     rows += events.len() as u64;
                     Ok(())
                 };
-            reader.for_each_history(workspace_id, &mut |person, events| match write_events(
-                person, events,
-            ) {
-                Ok(()) => true,
-                Err(error) => {
-                    failed = Some(error);
-                    false
-                }
-            })?;
+            reader.for_each_history(
+                workspace_id,
+                &PartitionSet::all(),
+                &mut |person, events| match write_events(person, events) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        failed = Some(error);
+                        false
+                    }
+                },
+            )?;
             Ok::<_, StoreError>((rows, failed, out))
         })
         .context("cannot read events")?;

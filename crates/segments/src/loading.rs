@@ -22,7 +22,8 @@ use std::sync::mpsc;
 
 use herald_segment_engine::{PersonHistory, PersonId};
 use herald_store::{
-    Person, PersonRelationship, SegmentRow, StoreError, StoreHandle, StoreRead, StoredEvent,
+    PartitionSet, Person, PersonRelationship, SegmentRow, StoreError, StoreHandle, StoreRead,
+    StoredEvent,
 };
 
 use crate::runner::Command;
@@ -116,7 +117,7 @@ fn read_all(
             .workspace_relationships(workspace.id)?
             .into_iter()
             .peekable();
-        reader.for_each_history(workspace.id, &mut |person, events| {
+        reader.for_each_history(workspace.id, &PartitionSet::all(), &mut |person, events| {
             let mut own = Vec::new();
             while let Some((seq, _)) = relationships.peek() {
                 if *seq > person.seq {

@@ -9,7 +9,7 @@ use herald_store::codec::{corrupt_row, parse_json, skip_corrupt, to_json};
 use herald_store::data_index::{DataIndexBuffer, merge_keys};
 use herald_store::{
     Activity, ActivityQuery, Appended, CustomerIdentifiers, DeliveryMetric, EventDayCount,
-    EventIndexEntry, LogPosition, NewActivity, Person, StoreError, StoredEvent,
+    EventIndexEntry, LogPosition, NewActivity, PartitionSet, Person, StoreError, StoredEvent,
 };
 use postgres::Row;
 use postgres::types::ToSql;
@@ -237,56 +237,98 @@ pub(crate) fn events_of_live_people(
     )
 }
 
+/// How many people one statement of a partition-scoped history read asks for.
+const HISTORY_CHUNK: usize = 1024;
+
 pub(crate) fn for_each_history(
     pg: &mut Pg<'_>,
     workspace_id: WorkspaceId,
+    partitions: &PartitionSet,
     each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
 ) -> Result<(), StoreError> {
     // A workspace's whole history may be larger than memory, so it arrives one person a row:
     // each person with their events gathered into arrays. PostgreSQL walks the people in order
     // and each one's events through `activities_by_person`, neither sorting the whole log nor
     // repeating a person's attributes on every event, and one statement reads one snapshot.
-    let sql = format!(
-        "SELECT {PERSON_COLUMNS}, e.seqs, e.kinds, e.names, e.timestamps, e.data_texts
-         FROM people p CROSS JOIN LATERAL (
-             SELECT array_agg(a.seq ORDER BY a.seq) AS seqs,
-                    array_agg(a.kind ORDER BY a.seq) AS kinds,
-                    array_agg(a.name ORDER BY a.seq) AS names,
-                    array_agg(a.timestamp ORDER BY a.seq) AS timestamps,
-                    array_agg(a.data ORDER BY a.seq) AS data_texts
-             FROM activities a
-             WHERE a.workspace_id = p.workspace_id AND a.person_seq = p.seq
-               AND a.kind IN ('event', 'page', 'screen')
-         ) e
-         WHERE p.workspace_id = $1 AND p.deleted_at IS NULL
-         ORDER BY p.seq"
-    );
-    pg.for_each_row(&sql, &[&workspace_id], &mut |row| {
+    let history_sql = |people: &str| {
+        format!(
+            "SELECT {PERSON_COLUMNS}, e.seqs, e.kinds, e.names, e.timestamps, e.data_texts
+             FROM people p CROSS JOIN LATERAL (
+                 SELECT array_agg(a.seq ORDER BY a.seq) AS seqs,
+                        array_agg(a.kind ORDER BY a.seq) AS kinds,
+                        array_agg(a.name ORDER BY a.seq) AS names,
+                        array_agg(a.timestamp ORDER BY a.seq) AS timestamps,
+                        array_agg(a.data ORDER BY a.seq) AS data_texts
+                 FROM activities a
+                 WHERE a.workspace_id = p.workspace_id AND a.person_seq = p.seq
+                   AND a.kind IN ('event', 'page', 'screen')
+             ) e
+             WHERE p.workspace_id = $1 AND p.deleted_at IS NULL {people}
+             ORDER BY p.seq"
+        )
+    };
+    // Whether `each` wants more, for the chunk after the one it stopped in.
+    let go_on = std::cell::Cell::new(true);
+    let mut row_each = |row: Row| -> Result<bool, StoreError> {
         let Some(person) = skip_corrupt(person_from_row(&row))? else {
             return Ok(true);
         };
-        let seqs: Vec<i64> = row.get::<_, Option<_>>(8).unwrap_or_default();
-        let kinds: Vec<String> = row.get::<_, Option<_>>(9).unwrap_or_default();
-        let names: Vec<Option<String>> = row.get::<_, Option<_>>(10).unwrap_or_default();
-        let timestamps: Vec<i64> = row.get::<_, Option<_>>(11).unwrap_or_default();
-        let data: Vec<String> = row.get::<_, Option<_>>(12).unwrap_or_default();
-        let mut history = Vec::with_capacity(seqs.len());
-        for ((((seq, kind), name), timestamp), data) in seqs
-            .into_iter()
-            .zip(kinds)
-            .zip(names)
-            .zip(timestamps)
-            .zip(data)
-        {
-            history.extend(skip_corrupt(stored_event(
-                person.seq, kind, name, timestamp, &data, seq,
-            ))?);
+        let history = history_of_row(person.seq, &row)?;
+        go_on.set(each(person, history));
+        Ok(go_on.get())
+    };
+    if partitions.is_all() {
+        return pg.for_each_row(&history_sql(""), &[&workspace_id], &mut row_each);
+    }
+    // The partition is a hash of the person's number that SQL does not compute, so the people
+    // are listed by number (in the read's one snapshot: a pinned read's, or that of the one
+    // statement of a plain read) and those of the partitions read a chunk at a time.
+    let mut chosen = Vec::new();
+    pg.for_each_row(
+        "SELECT seq FROM people WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY seq",
+        &[&workspace_id],
+        &mut |row| {
+            let seq: i64 = row.get(0);
+            if partitions.holds(workspace_id, seq) {
+                chosen.push(seq);
+            }
+            Ok(true)
+        },
+    )?;
+    let sql = history_sql("AND p.seq = ANY($2)");
+    for chunk in chosen.chunks(HISTORY_CHUNK) {
+        let chunk = chunk.to_vec();
+        pg.for_each_row(&sql, &[&workspace_id, &chunk], &mut row_each)?;
+        if !go_on.get() {
+            break;
         }
-        // Stored order is arrival order; the engine takes a history in time order (a stable
-        // sort keeps arrival order between events of the same second).
-        history.sort_by_key(|event| event.timestamp);
-        Ok(each(person, history))
-    })
+    }
+    Ok(())
+}
+
+/// The events of a history row: arrays of their columns, in stored order (`for_each_history`).
+fn history_of_row(person: PersonSeq, row: &Row) -> Result<Vec<StoredEvent>, StoreError> {
+    let seqs: Vec<i64> = row.get::<_, Option<_>>(8).unwrap_or_default();
+    let kinds: Vec<String> = row.get::<_, Option<_>>(9).unwrap_or_default();
+    let names: Vec<Option<String>> = row.get::<_, Option<_>>(10).unwrap_or_default();
+    let timestamps: Vec<i64> = row.get::<_, Option<_>>(11).unwrap_or_default();
+    let data: Vec<String> = row.get::<_, Option<_>>(12).unwrap_or_default();
+    let mut history = Vec::with_capacity(seqs.len());
+    for ((((seq, kind), name), timestamp), data) in seqs
+        .into_iter()
+        .zip(kinds)
+        .zip(names)
+        .zip(timestamps)
+        .zip(data)
+    {
+        history.extend(skip_corrupt(stored_event(
+            person, kind, name, timestamp, &data, seq,
+        ))?);
+    }
+    // Stored order is arrival order; the engine takes a history in time order (a stable sort
+    // keeps arrival order between events of the same second).
+    history.sort_by_key(|event| event.timestamp);
+    Ok(history)
 }
 
 pub(crate) fn engine_log_after(

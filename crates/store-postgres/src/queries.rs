@@ -7,7 +7,7 @@ use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, DeliveryStatus, Device, DroppedEvents, DueRun, EventDayCount, EventIndexEntry,
     MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace,
-    ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
+    ObjectRelationship, ObjectRow, ObjectTypeCount, PartitionSet, Person, PersonDeliveryQuery,
     PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
     StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
 };
@@ -188,9 +188,10 @@ impl StoreRead for Pg<'_> {
     fn for_each_history(
         &mut self,
         workspace_id: WorkspaceId,
+        partitions: &PartitionSet,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
-        activities::for_each_history(self, workspace_id, each)
+        activities::for_each_history(self, workspace_id, partitions, each)
     }
     fn engine_log_after(
         &mut self,

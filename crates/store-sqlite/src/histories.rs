@@ -1,4 +1,4 @@
-//! Streaming every live person's history, for the segment engine's load.
+//! Streaming every live person's history (of some partitions), for the segment engine's load.
 //!
 //! A workspace's whole history may be larger than memory, so it is read one person at a time:
 //! people by seq, walked beside their events in the same order. The person index keeps each
@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use herald_domain::{PersonSeq, WorkspaceId};
-use herald_store::{Person, StoreError, StoredEvent};
+use herald_store::{PartitionSet, Person, StoreError, StoredEvent};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::person_index::block_of;
@@ -22,6 +22,7 @@ use crate::queries::{
 pub(crate) fn for_each_history(
     connection: &Connection,
     workspace_id: WorkspaceId,
+    partitions: &PartitionSet,
     each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
 ) -> Result<(), StoreError> {
     let people_sql = format!(
@@ -71,6 +72,12 @@ pub(crate) fn for_each_history(
         else {
             continue;
         };
+        // An embedded store has one node, which owns every partition: a smaller set is read
+        // by passing over the people of the others, whose events the next person's skip passes
+        // over too.
+        if !partitions.holds(workspace_id, person.seq.get()) {
+            continue;
+        }
         // Events of people before this one are of deleted people (or of a row skipped as
         // unreadable): they are passed over.
         events.skip_before(person.seq)?;

@@ -3,7 +3,7 @@
 //! whichever blocks they lie in.
 
 use herald_domain::{ActivityKind, PersonSeq, WorkspaceId};
-use herald_store::{ActivityQuery, NewActivity, NewPerson, StoreHandle};
+use herald_store::{ActivityQuery, NewActivity, NewPerson, PartitionSet, StoreHandle};
 use serde_json::{Map, json};
 
 const NOW: i64 = 1_800_000_000;
@@ -162,7 +162,7 @@ fn every_read_by_person_finds_the_activities_of_every_block() {
     let histories = store
         .read_blocking(move |r| {
             let mut all = Vec::new();
-            r.for_each_history(workspace, &mut |person, events| {
+            r.for_each_history(workspace, &PartitionSet::all(), &mut |person, events| {
                 all.push((
                     person.seq,
                     events.into_iter().map(|e| e.name).collect::<Vec<_>>(),

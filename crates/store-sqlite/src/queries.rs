@@ -7,10 +7,10 @@ use herald_store::codec::membership_change;
 use herald_store::{
     Activity, ActivityQuery, CampaignRow, CampaignState, CorruptRow, CustomerIdentifiers,
     DeliveryMetric, DeliveryQuery, DeliveryRow, DeliveryStatus, Device, DueRun, EventDayCount,
-    EventIndexEntry, MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount, Person,
-    PersonDeliveryQuery, PersonRelationship, RetiredKey, RunRow, SegmentRow, SegmentState,
-    SessionRow, StoreError, StoreRead, StoredEvent, User, Workspace, WorkspaceCredentials,
-    WorkspaceKey,
+    EventIndexEntry, MembershipChange, ObjectRelationship, ObjectRow, ObjectTypeCount,
+    PartitionSet, Person, PersonDeliveryQuery, PersonRelationship, RetiredKey, RunRow, SegmentRow,
+    SegmentState, SessionRow, StoreError, StoreRead, StoredEvent, User, Workspace,
+    WorkspaceCredentials, WorkspaceKey,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -834,9 +834,10 @@ impl StoreRead for Queries<'_> {
     fn for_each_history(
         &mut self,
         workspace_id: WorkspaceId,
+        partitions: &PartitionSet,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
-        crate::histories::for_each_history(self.connection, workspace_id, each)
+        crate::histories::for_each_history(self.connection, workspace_id, partitions, each)
     }
 
     fn engine_log_after(

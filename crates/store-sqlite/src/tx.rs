@@ -7,9 +7,10 @@ use herald_store::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, DeliveryStatus, Device, DroppedEvents, DueRun, EventDayCount, EventIndexEntry,
     LogPosition, MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser,
-    NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
-    PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow, StoreError, StoreRead, StoreTx,
-    StoredEvent, User, Workspace, WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
+    NewWorkspace, ObjectRelationship, ObjectRow, ObjectTypeCount, PartitionSet, Person,
+    PersonDeliveryQuery, PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow,
+    StoreError, StoreRead, StoreTx, StoredEvent, User, Workspace, WorkspaceCredentials,
+    WorkspaceKey, WorkspacePurge,
 };
 use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
@@ -234,9 +235,11 @@ impl StoreRead for Tx<'_, '_> {
     fn for_each_history(
         &mut self,
         workspace_id: WorkspaceId,
+        partitions: &PartitionSet,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError> {
-        self.queries.for_each_history(workspace_id, each)
+        self.queries
+            .for_each_history(workspace_id, partitions, each)
     }
     fn engine_log_after(
         &mut self,

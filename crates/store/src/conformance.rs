@@ -39,6 +39,7 @@ macro_rules! store_conformance_tests {
             a_persons_number_is_found_as_their_profile_is,
             segments_round_trip_with_members_and_history,
             engine_histories_cover_live_people_only,
+            a_history_read_of_some_partitions_holds_just_their_people,
             pinned_reads_see_exactly_the_commits_before_them,
             the_engine_log_keeps_commit_order_and_never_reuses_a_position,
             campaigns_round_trip,
@@ -76,6 +77,10 @@ pub use objects::{
 #[path = "conformance_activity_lists.rs"]
 mod activity_lists;
 pub use activity_lists::lists_by_kind_and_name_find_every_match_across_a_long_log;
+
+#[path = "conformance_histories.rs"]
+mod histories;
+pub use histories::a_history_read_of_some_partitions_holds_just_their_people;
 
 #[path = "conformance_workspaces.rs"]
 mod workspaces;
@@ -1009,7 +1014,7 @@ pub fn engine_histories_cover_live_people_only(store: &StoreHandle) {
     let streamed = store
         .read_blocking(move |r| {
             let mut seen = Vec::new();
-            r.for_each_history(ws, &mut |person, events| {
+            r.for_each_history(ws, &crate::PartitionSet::all(), &mut |person, events| {
                 seen.push((person.seq, events));
                 true
             })?;

@@ -18,6 +18,7 @@ mod handle;
 mod leases;
 mod log_position;
 mod objects;
+mod partition_set;
 mod rows;
 mod states;
 mod traits;
@@ -37,6 +38,7 @@ pub use objects::{
     NewObject, ObjectRelationship, ObjectRow, ObjectTypeCount, PersonRelationship,
     all_relationships, relationships_value,
 };
+pub use partition_set::PartitionSet;
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState, StoredState};
 pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};

@@ -9,7 +9,7 @@ use crate::{
     Activity, ActivityQuery, Appended, CampaignRow, CorruptRow, DeliveryMetric, DeliveryQuery,
     DeliveryRow, DeliveryStatus, Device, DroppedEvents, DueRun, EventDayCount, EventIndexEntry,
     MembershipChange, NewActivity, NewObject, NewPerson, NewSegment, NewUser, NewWorkspace,
-    ObjectRelationship, ObjectRow, ObjectTypeCount, Person, PersonDeliveryQuery,
+    ObjectRelationship, ObjectRow, ObjectTypeCount, PartitionSet, Person, PersonDeliveryQuery,
     PersonRelationship, RetiredKey, RunRow, SegmentRow, SessionRow, StoreError, StoredEvent, User,
     Workspace, WorkspaceCredentials, WorkspaceKey, WorkspacePurge,
 };
@@ -213,12 +213,15 @@ pub trait StoreRead {
         &mut self,
         workspace_id: WorkspaceId,
     ) -> Result<Vec<StoredEvent>, StoreError>;
-    /// Calls `each` with every live person of a workspace and their events (`event`, `page`,
-    /// `screen`) in the order they were stored, people by seq, one person at a time, so that a
-    /// history larger than memory can be read; stops early when `each` returns false.
+    /// Calls `each` with every live person of a workspace whose partition is in `partitions`
+    /// and their events (`event`, `page`, `screen`) in time order (arrival order within a
+    /// second), people by seq, one person at a time, so that a history larger than memory can
+    /// be read; stops early when `each` returns false. A node that owns some partitions loads
+    /// just their people.
     fn for_each_history(
         &mut self,
         workspace_id: WorkspaceId,
+        partitions: &PartitionSet,
         each: &mut dyn FnMut(Person, Vec<StoredEvent>) -> bool,
     ) -> Result<(), StoreError>;
     /// Calls `each` with every engine log entry after `after` (position, workspace, encoded
