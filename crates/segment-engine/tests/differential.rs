@@ -234,6 +234,11 @@ enum Step {
     /// The engine is written to an image and read back, as a restart from a snapshot does,
     /// whatever deadlines, hints and builds are in flight.
     Image,
+    /// The person is unloaded, as when their partition goes to another node, and loaded again
+    /// from their history with their manual memberships, as when it comes back.
+    Handover {
+        person: u8,
+    },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -261,6 +266,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<bool>().prop_map(|alternative| Step::Rebuild { alternative }),
         1 => any::<bool>().prop_map(|alternative| Step::Recreate { alternative }),
         1 => Just(Step::Image),
+        1 => person.clone().prop_map(|person| Step::Handover { person }),
         // Time moves on a minute grid, so that it often lands exactly on window boundaries, and
         // sometimes by one second, so that off-by-one deadlines show.
         4 => prop::sample::select(vec![0_i64, 1, 59, 60, 60, 120, 180, 300, 600]).prop_map(|seconds| Step::Advance { seconds }),
@@ -577,6 +583,16 @@ impl Run {
             Step::Image => {
                 let image = postcard::to_stdvec(&*engine).expect("an engine can be written");
                 *engine = postcard::from_bytes(&image).expect("an image can be read back");
+            }
+            Step::Handover { person } => {
+                if let Some(id) = world.slots.get(&person).copied() {
+                    engine.unload_person(id);
+                    assert!(!engine.knows(id), "an unloaded person is gone");
+                    engine.load_person(id, &world.people[&id], world.now);
+                    if world.manual.contains(&id) {
+                        engine.add_to_manual(MANUAL, id, world.now);
+                    }
+                }
             }
         }
     }

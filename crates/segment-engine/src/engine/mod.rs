@@ -406,6 +406,14 @@ impl Engine {
         changes
     }
 
+    /// Drops a person's state with no membership change: their partition went to another
+    /// node, which stores their changes from now on. Loading their history again
+    /// (`load_person`, then their manual memberships) makes them as they were.
+    pub fn unload_person(&mut self, person: PersonId) {
+        let mut discarded = Vec::new();
+        self.forget(person, 0, &Cause::Delete, &mut discarded);
+    }
+
     /// Merges `secondary` into `primary`: the secondary leaves every segment, the primary gains
     /// the moved events and its new attributes.
     pub fn merge(
