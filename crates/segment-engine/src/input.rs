@@ -92,9 +92,41 @@ impl Input {
 /// Applies one commit's inputs in order and returns the membership changes they cause; those
 /// of a commit marked [`Input::Backfill`] carry origin `Build`.
 pub fn apply_commit(inputs: &[Input], engine: &mut Engine, now: UnixSeconds) -> Vec<Change> {
+    apply_commit_of(inputs, engine, now, &|_| true)
+}
+
+/// Applies what one commit's inputs do to the people `holds` says the engine holds, as
+/// [`apply_commit`] does: an engine that holds only some people (a node's partitions) skips the
+/// others. Of a merge whose primary it does not hold, it applies the secondary's half.
+pub fn apply_commit_of(
+    inputs: &[Input],
+    engine: &mut Engine,
+    now: UnixSeconds,
+    holds: &dyn Fn(PersonId) -> bool,
+) -> Vec<Change> {
     let mut changes = Vec::new();
     for input in inputs {
-        changes.extend(input.apply(engine, now));
+        match input {
+            Input::Person { person, .. }
+            | Input::Events { person, .. }
+            | Input::Delete { person }
+            | Input::Forget { person, .. } => {
+                if holds(*person) {
+                    changes.extend(input.apply(engine, now));
+                }
+            }
+            Input::Merge {
+                primary, secondary, ..
+            } => {
+                if holds(*primary) {
+                    // A secondary the engine does not hold is not in it: its half does nothing.
+                    changes.extend(input.apply(engine, now));
+                } else if holds(*secondary) {
+                    changes.extend(engine.merged_away(*secondary, now));
+                }
+            }
+            Input::Backfill => {}
+        }
     }
     if inputs.iter().any(|input| matches!(input, Input::Backfill)) {
         for change in &mut changes {

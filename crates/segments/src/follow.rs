@@ -27,6 +27,11 @@ pub struct FollowOptions {
     pub node: String,
     /// How often the node renews its leases: well within `herald_store::LEASE_SECONDS`.
     pub renew_every: Duration,
+    /// Whether the engine holds only the people of the partitions this node owns, loading a
+    /// partition's people from the store when it gains it and dropping them when it loses it,
+    /// rather than every person. Not finished, so off outside its tests: queries answer for
+    /// those people alone, a manual change reaches only them, and no image is written.
+    pub own_partitions_only: bool,
 }
 
 /// How often the log is read when nothing asked for it sooner.

@@ -54,6 +54,7 @@ fn node(store: &StoreHandle, clock: &Arc<dyn Clock>, name: &str, renew_every: Du
     let options = FollowOptions {
         node: name.to_owned(),
         renew_every,
+        own_partitions_only: false,
     };
     Node {
         segments: Segments::start_following(store.clone(), clock.clone(), None, None, options)

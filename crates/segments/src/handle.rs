@@ -25,6 +25,9 @@ pub struct RunnerView<'r> {
     /// How many partitions this node owns now, for an engine that follows the store (0
     /// otherwise).
     pub owned_partitions: usize,
+    /// The partitions whose people the engines hold: every one, but for an engine that holds
+    /// its node's partitions only (`FollowOptions::own_partitions_only`).
+    pub held_partitions: herald_store::PartitionSet,
 }
 
 /// What the ingest stage calls after each commit: the workspace, what the commit changed, and
@@ -117,6 +120,7 @@ impl Segments {
                 wake: woken,
                 waker: wake.clone(),
                 node: options.node.clone(),
+                own_partitions_only: options.own_partitions_only,
             });
             // Subscribed before the load, so that no change after what it reads is missed.
             crate::follow::spawn_catalog(store.clone(), sender.clone());

@@ -11,11 +11,14 @@ mod follow;
 #[cfg(test)]
 mod follow_tests;
 mod handle;
+mod held;
 mod image;
 mod load;
 mod loading;
 #[cfg(test)]
 mod loading_tests;
+#[cfg(test)]
+mod own_partitions_tests;
 mod restart;
 mod runner;
 #[cfg(test)]

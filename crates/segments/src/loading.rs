@@ -62,6 +62,7 @@ pub(crate) fn start(
     queue: &mpsc::Sender<Command>,
     generation: u64,
     image: Option<i64>,
+    partitions: PartitionSet,
 ) -> Result<mpsc::Receiver<Loaded>, StoreError> {
     let (sender, receiver) = mpsc::sync_channel(AHEAD);
     let reader = store.clone();
@@ -69,7 +70,7 @@ pub(crate) fn start(
     store
         .write_blocking(move |_tx| {
             reader.pin_read(move |r| {
-                let result = read_all(r, &sender, image);
+                let result = read_all(r, &sender, image, &partitions);
                 let _ = sender.send(Loaded::Done(result));
             })?;
             // Still inside the write job: no hook of this transaction or a later one has run.
@@ -80,10 +81,27 @@ pub(crate) fn start(
     Ok(receiver)
 }
 
+/// Pins a read of the people of `partitions` with every workspace's segments and stored
+/// memberships, for an engine that follows the log and takes partitions over (no marker: such
+/// an engine takes its inputs from the log, and skips the entries up to the read's `end` for
+/// these people); returns the receiving end of what the read finds.
+pub(crate) fn start_partitions(
+    store: &StoreHandle,
+    partitions: PartitionSet,
+) -> Result<mpsc::Receiver<Loaded>, StoreError> {
+    let (sender, receiver) = mpsc::sync_channel(AHEAD);
+    store.pin_read(move |r| {
+        let result = read_all(r, &sender, None, &partitions);
+        let _ = sender.send(Loaded::Done(result));
+    })?;
+    Ok(receiver)
+}
+
 fn read_all(
     reader: &mut dyn StoreRead,
     sender: &mpsc::SyncSender<Loaded>,
     image: Option<i64>,
+    partitions: &PartitionSet,
 ) -> Result<(), StoreError> {
     let end = reader.engine_log_end()?;
     let trimmed = reader.engine_log_trimmed()?;
@@ -117,7 +135,7 @@ fn read_all(
             .workspace_relationships(workspace.id)?
             .into_iter()
             .peekable();
-        reader.for_each_history(workspace.id, &PartitionSet::all(), &mut |person, events| {
+        reader.for_each_history(workspace.id, partitions, &mut |person, events| {
             let mut own = Vec::new();
             while let Some((seq, _)) = relationships.peek() {
                 if *seq > person.seq {

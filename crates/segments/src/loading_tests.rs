@@ -7,7 +7,8 @@ use std::sync::{Arc, mpsc};
 use herald_domain::{Clock, ManualClock, PersonSeq, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_store::{
-    MembershipCause, MembershipChange, MembershipOrigin, NewSegment, NewWorkspace, StoreHandle,
+    MembershipCause, MembershipChange, MembershipOrigin, NewSegment, NewWorkspace, PartitionSet,
+    StoreHandle,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -150,7 +151,8 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
         loaded,
         None,
     );
-    let load = loading::start(&store, &sender, 1, None).expect("the load starts");
+    let load =
+        loading::start(&store, &sender, 1, None, PartitionSet::all()).expect("the load starts");
 
     // After the pin, while the history is read: not in it, queued behind the marker.
     submit(&ingest, &runtime, ws, &[login("split", NOW - 7)]);
@@ -195,7 +197,8 @@ fn writes_before_during_and_after_the_load_are_counted_once() {
         loaded,
         None,
     );
-    let load = loading::start(&store, &fresh_sender, 1, None).expect("the load starts");
+    let load = loading::start(&store, &fresh_sender, 1, None, PartitionSet::all())
+        .expect("the load starts");
     fresh
         .load_from(&load, 1, NOW, None)
         .expect("the load finishes");
@@ -273,7 +276,8 @@ fn deleted_segments_rows_are_removed_after_a_load_and_after_a_removal() {
     let (sender, queue) = mpsc::channel();
     let (loaded, _) = watch::channel(false);
     let mut runner = Runner::new(store.clone(), clock, sender.clone(), None, loaded, None);
-    let load = loading::start(&store, &sender, 1, None).expect("the load starts");
+    let load =
+        loading::start(&store, &sender, 1, None, PartitionSet::all()).expect("the load starts");
     runner
         .load_from(&load, 1, NOW, None)
         .expect("the load finishes");

@@ -41,6 +41,17 @@ impl Restart {
         for segment in &segments {
             engine.set_segment(segment.id, parse_stored(segment), Vec::new(), now);
         }
+        Self::extend(workspace_id, engine, segments, members)
+    }
+
+    /// More people for an engine that holds some already (a node that took partitions over):
+    /// `load` adds them with their manual memberships, and `into_engine` hands it back.
+    pub(crate) fn extend(
+        workspace_id: WorkspaceId,
+        engine: Engine,
+        segments: Vec<SegmentRow>,
+        members: Vec<(SegmentId, i64)>,
+    ) -> Self {
         let manual: BTreeSet<SegmentId> = segments
             .iter()
             .filter(|segment| segment.definition.is_none())
@@ -120,6 +131,12 @@ impl Restart {
             }
         }
         self.people += people.len();
+    }
+
+    /// The engine, without comparing its memberships with the stored ones (a takeover compares
+    /// them once the engine caught up with the log).
+    pub(crate) fn into_engine(self) -> Engine {
+        self.engine
     }
 
     /// Compares the loaded memberships with the stored ones.

@@ -11,12 +11,14 @@ use herald_segment_engine::{Change, Definition, Engine, Input};
 
 use crate::unstored::UnstoredBuilds;
 use herald_store::{
-    Lease, Ownership, SegmentRow, SegmentState, StoreChange, StoreError, StoreHandle, partition_of,
+    Lease, Ownership, PartitionSet, SegmentRow, SegmentState, StoreChange, StoreError, StoreHandle,
+    partition_of,
 };
 use tokio::sync::{oneshot, watch};
 
 use crate::cause::to_row;
 use crate::handle::RunnerView;
+use crate::held::Held;
 use crate::image::{self, Image, ImageSettings};
 use crate::loading::{self, Loaded};
 use crate::restart::Restart;
@@ -125,6 +127,8 @@ pub(crate) struct Following {
     pub(crate) waker: mpsc::Sender<()>,
     /// The node's name in the leases.
     pub(crate) node: String,
+    /// Whether the engine holds the people of this node's partitions only.
+    pub(crate) own_partitions_only: bool,
 }
 
 pub(crate) struct Runner {
@@ -166,6 +170,11 @@ pub(crate) struct Runner {
     wake: Option<mpsc::Sender<()>>,
     /// What this node owns, for an engine that follows the store.
     owned: Owned,
+    /// The people the engines hold: everyone, or those of the partitions this node owns
+    /// (`FollowOptions::own_partitions_only`).
+    held: Held,
+    /// Whether the engines hold the people of this node's partitions only.
+    own_partitions_only: bool,
     /// Partitions taken over, compared with the stored memberships once the engines hold the
     /// log up to the position beside them.
     takeovers: Vec<(i64, Vec<u16>)>,
@@ -212,6 +221,8 @@ impl Runner {
             follows: false,
             waiting: Vec::new(),
             owned: Owned::default(),
+            held: Held::all(),
+            own_partitions_only: false,
             takeovers: Vec::new(),
             unstored: UnstoredBuilds::default(),
             disowned: false,
@@ -235,6 +246,12 @@ impl Runner {
     pub(crate) fn follow(&mut self, following: Following) {
         self.node = following.node.clone();
         self.wake = Some(following.waker.clone());
+        if following.own_partitions_only {
+            // Its partitions are loaded as the leases give them.
+            self.held = Held::none();
+            self.image = None;
+            self.own_partitions_only = true;
+        }
         self.following = Some(following);
         self.follows = true;
     }
@@ -274,7 +291,13 @@ impl Runner {
         let now = self.clock.now();
         let image = self.read_image();
         let position = image.as_ref().map(|image| image.position);
-        let receiver = loading::start(&self.store, &self.sender, generation, position)?;
+        let receiver = loading::start(
+            &self.store,
+            &self.sender,
+            generation,
+            position,
+            self.held.partitions(),
+        )?;
         self.load_from(&receiver, generation, now, image)
     }
 
@@ -767,6 +790,7 @@ impl Runner {
             store: &self.store,
             now,
             owned_partitions,
+            held_partitions: self.held.partitions(),
         };
         query(&mut view);
     }
@@ -790,8 +814,11 @@ impl Runner {
         match herald_segment_engine::input::decode(bytes) {
             Ok(inputs) => {
                 // A deleted workspace's entries only move the position on.
-                if let Some(engine) = self.engine_of(workspace_id) {
-                    let changes = herald_segment_engine::input::apply_commit(&inputs, engine, now);
+                if self.engine_of(workspace_id).is_some() {
+                    let engine = self.engines.entry(workspace_id).or_default();
+                    let changes = self
+                        .held
+                        .apply(workspace_id, &inputs, position, engine, now);
                     self.persist(workspace_id, &changes);
                 }
             }
@@ -850,6 +877,11 @@ impl Runner {
         let epochs = &self.owned.epochs;
         self.unstored
             .forget(|partition| !epochs.contains_key(&partition));
+        let gained = if self.own_partitions_only {
+            self.hold_owned(gained, now)
+        } else {
+            gained
+        };
         if gained.is_empty() {
             return;
         }
@@ -865,6 +897,113 @@ impl Runner {
                 self.owned = Owned::default();
             }
         }
+    }
+
+    /// For an engine that holds the people of this node's partitions only: drops the people of
+    /// the partitions it no longer owns, and loads those of the partitions `gained` that it
+    /// does not hold yet. Returns the partitions gained that it holds now; those it could not
+    /// load are given up (by this node's reckoning: the next renewal offers them again).
+    fn hold_owned(&mut self, mut gained: Vec<u16>, now: i64) -> Vec<u16> {
+        let held = self.held.partitions();
+        let lost: PartitionSet = held
+            .iter()
+            .filter(|partition| !self.owned.epochs.contains_key(partition))
+            .collect();
+        if !lost.is_empty() {
+            self.held.remove(&lost, &mut self.engines);
+            self.dirty = true;
+            tracing::info!(
+                partitions = lost.len(),
+                "partitions given up; their people are dropped"
+            );
+        }
+        let new: PartitionSet = gained
+            .iter()
+            .copied()
+            .filter(|partition| !held.contains(*partition))
+            .collect();
+        if new.is_empty() {
+            return gained;
+        }
+        let begin = Instant::now();
+        match self.load_partitions(new, now) {
+            Ok((position, people)) => {
+                self.held.add(&new, position);
+                self.dirty = true;
+                tracing::info!(
+                    partitions = new.len(),
+                    people,
+                    position,
+                    secs = begin.elapsed().as_secs_f64(),
+                    "partitions loaded"
+                );
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot load the people of partitions this node gained; it gives them up until its next renewal");
+                // What was loaded of them goes, so that none of their people is half there.
+                self.held.remove(&new, &mut self.engines);
+                for partition in new.iter() {
+                    self.owned.epochs.remove(&partition);
+                }
+                gained.retain(|partition| !new.contains(*partition));
+            }
+        }
+        gained
+    }
+
+    /// Loads the people of `partitions` into the engines from a read pinned now; returns the
+    /// engine-log position the read holds everything up to, and how many people it loaded.
+    /// The engines cannot be past that position (the runner reads nothing else meanwhile, and
+    /// the log holds nothing past the store's end), so applying the entries after it from then
+    /// on misses none of theirs and repeats none.
+    fn load_partitions(
+        &mut self,
+        partitions: PartitionSet,
+        now: i64,
+    ) -> Result<(i64, usize), StoreError> {
+        let receiver = loading::start_partitions(&self.store, partitions)?;
+        let mut end = None;
+        let mut people = 0;
+        let mut current: Option<Restart> = None;
+        let result = loop {
+            match receiver.recv() {
+                Ok(Loaded::Start { end: log_end, .. }) => end = Some(log_end),
+                Ok(Loaded::Workspace {
+                    id,
+                    segments,
+                    members,
+                }) => {
+                    if let Some(done) = current.take() {
+                        people += done.people;
+                        self.engines.insert(done.workspace_id, done.into_engine());
+                    }
+                    if self.forgotten.contains(&id) {
+                        continue;
+                    }
+                    current = Some(match self.engines.remove(&id) {
+                        Some(engine) => Restart::extend(id, engine, segments, members),
+                        // A workspace this engine has not met: its segments as stored now.
+                        None => Restart::new(id, segments, members, now),
+                    });
+                }
+                Ok(Loaded::People(chunk)) => {
+                    if let Some(workspace) = &mut current {
+                        workspace.load(chunk, now);
+                    }
+                }
+                Ok(Loaded::Log(..)) => {}
+                Ok(Loaded::Done(result)) => break result,
+                Err(_) => break Err(StoreError::Panicked("the partitions' read stopped".into())),
+            }
+        };
+        if let Some(done) = current.take() {
+            people += done.people;
+            self.engines.insert(done.workspace_id, done.into_engine());
+        }
+        result?;
+        let end =
+            end.ok_or_else(|| StoreError::Backend("the partitions' read began nothing".into()))?;
+        Ok((end, people))
     }
 
     /// Stores the differences between the engines' and the stored memberships of the people
@@ -1183,7 +1322,9 @@ impl Runner {
         let now = self.clock.now();
         // An owner stores only while the store still says it holds the people's partitions,
         // and keeps them from changing owner until the write commits (`hold_leases`): a node
-        // that lost them without noticing (stalled past its leases) stores nothing.
+        // that lost some of them without noticing (stalled past its leases, or it gave them up
+        // since it computed these changes) stores the changes of the others only, and the new
+        // owner's takeover stores the rest.
         let fence = self.follows.then(|| {
             let mut leases: Vec<Lease> = changes
                 .iter()
@@ -1197,22 +1338,29 @@ impl Runner {
             leases.dedup();
             (self.node.clone(), leases)
         });
-        let fenced = move |tx: &mut dyn herald_store::StoreTx| match &fence {
-            Some((node, leases)) if !tx.hold_leases(node, leases)? => Err(StoreError::Conflict(
-                "this node no longer holds the partitions of these membership changes".into(),
-            )),
-            _ => Ok(()),
+        let fenced = move |tx: &mut dyn herald_store::StoreTx,
+                           mut rows: Vec<herald_store::MembershipChange>|
+              -> Result<Vec<herald_store::MembershipChange>, StoreError> {
+            if let Some((node, leases)) = &fence {
+                let held: PartitionSet = tx
+                    .hold_leases(node, leases)?
+                    .iter()
+                    .map(|lease| lease.partition)
+                    .collect();
+                rows.retain(|row| held.holds(workspace_id, row.person_seq.get()));
+            }
+            Ok(rows)
         };
         let submitted = match self.triggers.clone() {
             None => self.store.submit_blocking(move |tx| {
-                fenced(tx)?;
+                let rows = fenced(tx, rows)?;
                 tx.record_membership_changes(workspace_id, &rows)
             }),
             Some(triggers) => {
                 let notify = triggers.clone();
                 self.store.submit_background_with_hook(
                     move |tx| {
-                        fenced(tx)?;
+                        let rows = fenced(tx, rows)?;
                         tx.record_membership_changes(workspace_id, &rows)?;
                         triggers.on_changes(tx, workspace_id, &rows, now)
                     },

@@ -194,9 +194,13 @@ fn ownership(mut held: Vec<(i32, i64)>, until: UnixSeconds) -> Ownership {
 /// Whether `node` holds each of `leases`, locking their rows until the transaction ends: a
 /// renewal takes rows with `SKIP LOCKED`, so no other node takes one of these partitions over
 /// (and compares the stored memberships) before what this transaction stores is committed.
-pub(crate) fn hold(pg: &mut Pg<'_>, node: &str, leases: &[Lease]) -> Result<bool, StoreError> {
+pub(crate) fn hold(
+    pg: &mut Pg<'_>,
+    node: &str,
+    leases: &[Lease],
+) -> Result<Vec<Lease>, StoreError> {
     if leases.is_empty() {
-        return Ok(true);
+        return Ok(Vec::new());
     }
     let partitions: Vec<i32> = leases
         .iter()
@@ -211,13 +215,19 @@ pub(crate) fn hold(pg: &mut Pg<'_>, node: &str, leases: &[Lease]) -> Result<bool
         .iter()
         .map(|row| (row.get(0), row.get(1), row.get(2)))
         .collect();
-    Ok(leases.iter().all(|lease| {
-        held.iter().any(|(partition, owner, epoch)| {
-            *partition == i32::from(lease.partition)
-                && owner.as_deref() == Some(node)
-                && *epoch == lease.epoch
+    // The rows of partitions no longer held stay locked too until the end of the transaction,
+    // which only delays their new owner's next renewal by as much.
+    Ok(leases
+        .iter()
+        .filter(|lease| {
+            held.iter().any(|(partition, owner, epoch)| {
+                *partition == i32::from(lease.partition)
+                    && owner.as_deref() == Some(node)
+                    && *epoch == lease.epoch
+            })
         })
-    }))
+        .copied()
+        .collect())
 }
 
 /// Records `node`'s image position and answers the smallest of the live nodes' (a node that

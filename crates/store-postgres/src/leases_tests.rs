@@ -142,8 +142,17 @@ fn live_nodes_share_the_partitions_and_take_over_those_of_a_node_that_stopped() 
     assert_eq!(&first | &third, all());
 }
 
-/// Whether `node` holds `leases`, asked in a write job as an owner's write asks it.
+/// Whether `node` holds every one of `leases`, asked in a write job as an owner's write asks it.
 fn holds(store: &StoreHandle, node: &str, leases: Vec<herald_store::Lease>) -> bool {
+    held(store, node, leases.clone()) == leases
+}
+
+/// Which of `leases` `node` holds.
+fn held(
+    store: &StoreHandle,
+    node: &str,
+    leases: Vec<herald_store::Lease>,
+) -> Vec<herald_store::Lease> {
     let node = node.to_owned();
     store
         .write_blocking(move |tx| tx.hold_leases(&node, &leases))
@@ -177,5 +186,9 @@ fn an_owners_write_is_fenced_by_the_lease_it_knows() {
             .zip(&known)
             .all(|(new, old)| new.epoch > old.epoch)
     );
-    assert!(holds(&nodes.stores[1], "node-1", taken));
+    assert!(holds(&nodes.stores[1], "node-1", taken.clone()));
+    // Of leases some of which changed owner, those still held are answered: an owner stores
+    // the changes of those, and the new owner's takeover the rest.
+    let mixed = vec![known[0], taken[1], taken[2]];
+    assert_eq!(held(&nodes.stores[1], "node-1", mixed), taken[1..].to_vec());
 }

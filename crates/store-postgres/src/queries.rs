@@ -690,7 +690,7 @@ impl StoreTx for Pg<'_> {
         &mut self,
         node: &str,
         leases: &[herald_store::Lease],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<herald_store::Lease>, StoreError> {
         crate::leases::hold(self, node, leases)
     }
     fn insert_run(&mut self, run: &RunRow) -> Result<RunRow, StoreError> {

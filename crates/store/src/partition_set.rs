@@ -28,6 +28,12 @@ impl PartitionSet {
         }
     }
 
+    pub fn remove(&mut self, partition: u16) {
+        if partition < PARTITIONS {
+            self.bits[usize::from(partition / 64)] &= !(1 << (partition % 64));
+        }
+    }
+
     pub fn contains(&self, partition: u16) -> bool {
         partition < PARTITIONS
             && self.bits[usize::from(partition / 64)] & (1 << (partition % 64)) != 0
@@ -82,6 +88,10 @@ mod tests {
         assert_eq!(set.iter().collect::<Vec<_>>(), vec![0, 63, 64, 200, 255]);
         assert_eq!(set.len(), 5);
         assert!(!set.contains(1) && !set.contains(256));
+        let mut fewer = set;
+        fewer.remove(63);
+        fewer.remove(1);
+        assert_eq!(fewer.iter().collect::<Vec<_>>(), vec![0, 64, 200, 255]);
         assert!(!set.is_all() && !set.is_empty());
         assert!(PartitionSet::default().is_empty());
         assert_eq!(PartitionSet::all().len(), usize::from(PARTITIONS));

@@ -665,13 +665,17 @@ pub trait StoreTx: StoreRead {
         let _ = (node, now);
         Ok(position)
     }
-    /// Tells whether `node` still holds each of `leases` (same partition, same epoch), and keeps
-    /// them from changing owner until this transaction ends: the fence on what an owner stores
+    /// Answers which of `leases` `node` still holds (same partition, same epoch), and keeps
+    /// those from changing owner until this transaction ends: the fence on what an owner stores
     /// for its partitions, against one that lost them without noticing (see
     /// [`crate::PartitionLeases`]). A store that one process owns holds every lease.
-    fn hold_leases(&mut self, node: &str, leases: &[crate::Lease]) -> Result<bool, StoreError> {
-        let _ = (node, leases);
-        Ok(true)
+    fn hold_leases(
+        &mut self,
+        node: &str,
+        leases: &[crate::Lease],
+    ) -> Result<Vec<crate::Lease>, StoreError> {
+        let _ = node;
+        Ok(leases.to_vec())
     }
     /// Stores membership changes of one workspace's segments: updates the members and appends
     /// to the history.

@@ -200,6 +200,11 @@ impl Engine {
         self.people.contains(person)
     }
 
+    /// The people the engine knows, in no particular order.
+    pub fn people(&self) -> impl Iterator<Item = PersonId> + '_ {
+        self.people.iter().map(|(person, _)| person)
+    }
+
     /// Returns how many people the engine knows and how many event rows its index holds.
     pub fn size(&self) -> (usize, usize) {
         (self.people.len(), self.events.rows())
@@ -424,9 +429,7 @@ impl Engine {
         primary_attributes: Map<String, Value>,
         now: UnixSeconds,
     ) -> Vec<Change> {
-        let mut changes = Vec::new();
-        self.catch_up(secondary, now, &mut changes);
-        self.forget(secondary, now, &Cause::Merge, &mut changes);
+        let mut changes = self.merged_away(secondary, now);
         self.catch_up(primary, now, &mut changes);
         let Some(ordinal) = self.ordinal_of(primary) else {
             return changes;
@@ -450,6 +453,16 @@ impl Engine {
             Origin::Live,
             &mut changes,
         );
+        changes
+    }
+
+    /// The secondary's half of a merge: it leaves every segment, for the merge's sake. An
+    /// engine that holds the secondary but not the primary (another node owns the primary's
+    /// partition) applies just this half.
+    pub fn merged_away(&mut self, secondary: PersonId, now: UnixSeconds) -> Vec<Change> {
+        let mut changes = Vec::new();
+        self.catch_up(secondary, now, &mut changes);
+        self.forget(secondary, now, &Cause::Merge, &mut changes);
         changes
     }
 
