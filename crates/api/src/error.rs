@@ -185,6 +185,13 @@ impl From<herald_segments::EngineError> for ApiError {
                 "unavailable",
                 "the segment engine is stopping; retry shortly",
             ),
+            herald_segments::EngineError::Unanswered => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the other servers' segment engines did not all answer in time (one may be \
+                 taking partitions over); retry shortly",
+            )
+            .retry_after(1),
             herald_segments::EngineError::Store(error) => error.into(),
         }
     }

@@ -103,7 +103,9 @@ impl Registry {
                 }
             }
             StoreChange::Resync => self.replace(store.read(all_campaigns).await?),
-            StoreChange::Segment { .. } => {}
+            StoreChange::Segment { .. }
+            | StoreChange::Question { .. }
+            | StoreChange::Answer { .. } => {}
         }
         Ok(())
     }

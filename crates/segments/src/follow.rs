@@ -18,6 +18,7 @@ use herald_domain::Clock;
 use herald_store::{SegmentRow, StoreChange, StoreError, StoreHandle};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::questions::{Answer, Asked};
 use crate::runner::Command;
 
 /// How a node whose engine follows the store takes part in the partitions' leases.
@@ -111,7 +112,9 @@ pub(crate) fn spawn_catalog(store: StoreHandle, runner: mpsc::Sender<Command>) {
                         .read_blocking(move |r| r.segment(workspace_id, id))
                         .map(|row| Command::Catalog(workspace_id, id, row.map(Box::new), true)),
                     StoreChange::Resync => store.read_blocking(all_segments).map(Command::CatalogAll),
-                    StoreChange::Campaign { .. } => continue,
+                    StoreChange::Campaign { .. }
+                    | StoreChange::Question { .. }
+                    | StoreChange::Answer { .. } => continue,
                 };
                 match command {
                     Ok(command) => {
@@ -128,6 +131,79 @@ pub(crate) fn spawn_catalog(store: StoreHandle, runner: mpsc::Sender<Command>) {
         });
     if let Err(error) = spawned {
         tracing::error!(error = %error, "cannot start following segment changes");
+    }
+}
+
+/// Answers, for the people this node's engine holds, the questions other nodes ask of every
+/// engine (`questions`), once the engine holds the log up to where each was asked.
+pub(crate) fn spawn_questions(store: StoreHandle, runner: mpsc::Sender<Command>, node: String) {
+    let Some(mut changes) = store.subscribe_changes() else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("herald-segments-questions".into())
+        .spawn(move || {
+            loop {
+                let id = match changes.blocking_recv() {
+                    Ok(StoreChange::Question { id }) => id,
+                    Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return,
+                };
+                let asked = match store.read_blocking(move |r| r.engine_question(id)) {
+                    Ok(Some((asker, _))) if asker == node => continue,
+                    Ok(Some((_, body))) => serde_json::from_slice::<Asked>(&body),
+                    // Forgotten already: its asker gave up on it.
+                    Ok(None) => continue,
+                    Err(StoreError::Closed) => return,
+                    Err(error) => {
+                        tracing::error!(error = %error, "cannot read a question another node asked; it goes unanswered");
+                        continue;
+                    }
+                };
+                let Ok(asked) = asked else {
+                    tracing::error!(question = id, "a question another node asked cannot be decoded; it goes unanswered");
+                    continue;
+                };
+                // The segment asked about as stored now, built first if the engine does not
+                // hold it so yet: its notice may come after the question.
+                if let Some((workspace_id, segment)) = asked.question.segment() {
+                    match store.read_blocking(move |r| r.segment(workspace_id, segment)) {
+                        Ok(row) => {
+                            let known = Command::Catalog(workspace_id, segment, row.map(Box::new), false);
+                            if runner.send(known).is_err() {
+                                return;
+                            }
+                        }
+                        Err(StoreError::Closed) => return,
+                        Err(error) => {
+                            tracing::error!(error = %error, "cannot read the segment another node asked about; answering with what the engine holds");
+                        }
+                    }
+                }
+                let node = node.clone();
+                let answer: crate::runner::Query = Box::new(move |view| {
+                    let reply = asked.question.reply(view);
+                    let answer = Answer {
+                        partitions: view.held_partitions.iter().collect(),
+                        reply,
+                    };
+                    let Ok(body) = serde_json::to_vec(&answer) else {
+                        return;
+                    };
+                    let _ = view
+                        .store
+                        .submit_blocking(move |tx| tx.answer_engines(id, &node, &body));
+                });
+                if runner
+                    .send(Command::QueryAfter(asked.position, answer))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::error!(error = %error, "cannot start answering other nodes' questions");
     }
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::follow::FollowOptions;
 use crate::image::ImageSettings;
+use crate::questions::{Answer, Asked, Question, Reply};
 use crate::runner::Commit;
 use crate::runner::{Command, Following, Query, Runner};
 use crate::triggers::MembershipTriggers;
@@ -37,6 +38,10 @@ pub type Feed = Arc<dyn Fn(WorkspaceId, Vec<Input>, Option<i64>) + Send + Sync>;
 /// How long a call waits for the engine to finish loading before it is told to retry: a small
 /// workspace loads well within it, so that its callers never see the load.
 const LOADING_WAIT: Duration = Duration::from_secs(2);
+/// How long a question to every engine waits for the other nodes' answers.
+const ANSWER_WAIT: Duration = Duration::from_secs(5);
+/// How often it looks at the answers when no notice of one came.
+const ANSWER_POLL: Duration = Duration::from_millis(50);
 
 /// A handle to the segment runner thread.
 #[derive(Clone)]
@@ -54,6 +59,9 @@ pub struct Segments {
     node: Option<String>,
     /// For an engine that follows the store: set when its node gives its leases up.
     stop_renewing: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Whether the engine holds only the people of its node's partitions, so that a question
+    /// about every person is asked of the other nodes' engines too (`questions`).
+    asks_others: bool,
 }
 
 impl std::fmt::Debug for Segments {
@@ -114,6 +122,9 @@ impl Segments {
         let stop_renewing = follow
             .as_ref()
             .map(|_| Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        let asks_others = follow
+            .as_ref()
+            .is_some_and(|options| options.own_partitions_only);
         let (follows, renew) = if let Some(options) = follow {
             let (wake, woken) = mpsc::channel();
             runner.follow(Following {
@@ -124,6 +135,9 @@ impl Segments {
             });
             // Subscribed before the load, so that no change after what it reads is missed.
             crate::follow::spawn_catalog(store.clone(), sender.clone());
+            if options.own_partitions_only {
+                crate::follow::spawn_questions(store.clone(), sender.clone(), options.node.clone());
+            }
             // What the renewals give is taken once loaded (the queue waits meanwhile).
             let (renew, renewals) = mpsc::channel();
             crate::follow::spawn_leases(
@@ -157,6 +171,7 @@ impl Segments {
             renew,
             node,
             stop_renewing,
+            asks_others,
         })
     }
 
@@ -223,26 +238,109 @@ impl Segments {
         F: FnOnce(&mut RunnerView<'_>) -> T + Send + 'static,
     {
         self.wait_loaded().await?;
+        let end = match &self.follows {
+            None => None,
+            // Everything committed before this call, on any node, is in the log up to its end
+            // now; the query runs once the engine has applied that much.
+            Some(_) => Some(self.store.read(|r| r.engine_log_end()).await?),
+        };
+        self.query_after(end, query).await
+    }
+
+    /// Runs `query` once the engine holds the log up to `end` (for an engine that follows the
+    /// store), or after everything sent before it.
+    async fn query_after<T, F>(&self, end: Option<i64>, query: F) -> Result<T, EngineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut RunnerView<'_>) -> T + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let query: Query = Box::new(move |view| {
             let _ = reply.send(query(view));
         });
-        let command = match &self.follows {
-            None => Command::Query(query),
-            Some(wake) => {
-                // Everything committed before this call, on any node, is in the log up to its
-                // end now; the query runs once the engine has applied that much.
-                let end = self.store.read(|r| r.engine_log_end()).await?;
+        let command = match (&self.follows, end) {
+            (Some(wake), Some(end)) => {
                 if let Ok(wake) = wake.lock() {
                     let _ = wake.send(());
                 }
                 Command::QueryAfter(end, query)
             }
+            _ => Command::Query(query),
         };
         self.sender
             .send(command)
             .map_err(|_| EngineError::Stopped)?;
         answer.await.map_err(|_| EngineError::Stopped)
+    }
+
+    /// Asks every engine `question` and puts their replies together: this node's engine, and,
+    /// when it holds only the people of its node's partitions, the other nodes' engines
+    /// through the store, until the answers cover every partition once
+    /// (`EngineError::Unanswered` after `ANSWER_WAIT`). Every answer holds every write
+    /// acknowledged before the call, on any node.
+    pub(crate) async fn ask_engines(&self, question: Question) -> Result<Reply, EngineError> {
+        self.wait_loaded().await?;
+        let end = match &self.follows {
+            None => None,
+            Some(_) => Some(self.store.read(|r| r.engine_log_end()).await?),
+        };
+        let asked = question.clone();
+        let own = self
+            .query_after(end, move |view| Answer {
+                partitions: view.held_partitions.iter().collect(),
+                reply: asked.reply(view),
+            })
+            .await?;
+        if !self.asks_others || own.partitions.len() == usize::from(herald_store::PARTITIONS) {
+            return question.merge(vec![own.reply]).ok_or(EngineError::Loading);
+        }
+        // Subscribed before asking, so that no answer's notice is missed.
+        let mut heard = self.store.subscribe_changes();
+        let body = serde_json::to_vec(&Asked {
+            position: end.unwrap_or(0),
+            question: question.clone(),
+        })
+        .map_err(|error| herald_store::StoreError::Backend(error.to_string()))?;
+        let node = self.node.clone().unwrap_or_default();
+        let now = self.clock.now();
+        let id = self
+            .store
+            .write(move |tx| tx.ask_engines(&node, &body, now))
+            .await??;
+        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
+        let replies = loop {
+            let answers = self.store.read(move |r| r.engine_answers(id)).await?;
+            let mut all = vec![own.clone()];
+            all.extend(
+                answers
+                    .iter()
+                    .filter_map(|(_, body)| serde_json::from_slice::<Answer>(body).ok()),
+            );
+            if let Some(replies) = crate::questions::cover(&all) {
+                break replies;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(EngineError::Unanswered);
+            }
+            // The next answer's notice, or a look again shortly (a notice may be missed).
+            let _ = tokio::time::timeout(ANSWER_POLL, async {
+                while let Some(heard) = heard.as_mut() {
+                    match heard.recv().await {
+                        Ok(herald_store::StoreChange::Answer { question }) if question == id => {
+                            return;
+                        }
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            })
+            .await;
+        };
+        // Questions are needed for seconds: whoever asks removes those older than a minute.
+        let _ = self
+            .store
+            .submit_blocking(move |tx| tx.forget_engine_questions(now - 60).map(|_| ()));
+        question.merge(replies).ok_or(EngineError::Loading)
     }
 
     /// Adds people to (or removes them from) a manual segment; returns once the change is

@@ -19,6 +19,7 @@ mod loading;
 mod loading_tests;
 #[cfg(test)]
 mod own_partitions_tests;
+mod questions;
 mod restart;
 mod runner;
 #[cfg(test)]
@@ -50,6 +51,10 @@ pub enum EngineError {
     /// The engine's thread has stopped (the server is stopping).
     #[error("the segment engine is stopping; retry shortly")]
     Stopped,
+    /// The other nodes' engines did not answer for every partition in time (one is taking
+    /// partitions over, or stopped).
+    #[error("the other servers' segment engines did not all answer in time; retry shortly")]
+    Unanswered,
     #[error(transparent)]
     Store(#[from] herald_store::StoreError),
 }

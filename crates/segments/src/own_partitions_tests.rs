@@ -76,6 +76,23 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     panic!("{what} did not happen within 10 s");
 }
 
+/// The stored members of a segment, by seq.
+fn stored_members(
+    store: &StoreHandle,
+    workspace: WorkspaceId,
+    segment: SegmentId,
+) -> BTreeSet<i64> {
+    store
+        .read_blocking(move |r| {
+            Ok(r.segment_members(workspace)?
+                .into_iter()
+                .filter(|(id, _)| *id == segment)
+                .map(|(_, person)| person.get())
+                .collect())
+        })
+        .expect("read")
+}
+
 /// The live people of the workspace by seq, with the stored members of `segment` among them
 /// and those the reference evaluator puts in it from their stored history.
 fn stored_and_expected(
@@ -85,14 +102,8 @@ fn stored_and_expected(
     definition: &Definition,
 ) -> (BTreeSet<i64>, BTreeSet<i64>) {
     let definition = definition.clone();
-    store
+    let expected = store
         .read_blocking(move |r| {
-            let stored = r
-                .segment_members(workspace)?
-                .into_iter()
-                .filter(|(id, _)| *id == segment)
-                .map(|(_, person)| person.get())
-                .collect();
             let mut expected = BTreeSet::new();
             for person in r.live_people(workspace)? {
                 let history = history_of(r, workspace, person.seq.get())?.expect("alive");
@@ -100,9 +111,10 @@ fn stored_and_expected(
                     expected.insert(person.seq.get());
                 }
             }
-            Ok((stored, expected))
+            Ok(expected)
         })
-        .expect("read")
+        .expect("read");
+    (stored_members(store, workspace, segment), expected)
 }
 
 #[test]
@@ -216,6 +228,15 @@ fn nodes_hold_their_own_partitions_and_store_exact_memberships() {
         exact(&first)
     });
 
+    // Ten people get a plan, through the first node.
+    let plans: Vec<Value> = (0..10)
+        .map(|person| {
+            json!({"type": "person", "action": "identify",
+                "identifiers": {"id": format!("p{person}")}, "attributes": {"plan": "pro"}})
+        })
+        .collect();
+    submit(&runtime, &nodes[0], workspace, &plans);
+
     // Writes through both nodes, merges across partitions and deletions: the owners store
     // exactly the memberships the stored history gives.
     for round in 0..3 {
@@ -241,10 +262,102 @@ fn nodes_hold_their_own_partitions_and_store_exact_memberships() {
         .collect();
     submit(&runtime, &nodes[0], workspace, &deletions);
     eventually("the stored memberships exact", || exact(&first));
+
+    // Either node answers for everyone, asking the other's engine for its people: counts,
+    // pages of members across both engines, and previews with their samples.
+    for (segment, definition) in &segments {
+        let (_, expected) = stored_and_expected(&first, workspace, *segment, definition);
+        let expected: Vec<i64> = expected.into_iter().collect();
+        for node in &nodes {
+            let count = runtime.block_on(node.segments.count(workspace, *segment));
+            assert_eq!(count.expect("counted"), expected.len());
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = runtime
+                    .block_on(node.segments.members_page(workspace, *segment, after, 4))
+                    .expect("a page");
+                paged.extend(page.people.iter().map(|person| person.seq.get()));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(paged, expected, "members of {segment:?}, paged by 4");
+            let preview = runtime
+                .block_on(node.segments.preview(workspace, &definition.source, 3))
+                .expect("previewed");
+            assert_eq!(preview.count, expected.len());
+            let first_three: Vec<i64> = expected.iter().take(3).copied().collect();
+            let sample = first
+                .read_blocking(move |r| {
+                    let mut ids = Vec::new();
+                    for seq in first_three {
+                        let person = r.person_by_seq(workspace, PersonSeq::new(seq))?;
+                        ids.push(person.and_then(|person| person.id));
+                    }
+                    Ok(ids)
+                })
+                .expect("read");
+            assert_eq!(preview.sample, sample, "the first members of {segment:?}");
+        }
+    }
     assert!(
         split(),
         "each engine holds its own people, merged and deleted ones gone"
     );
+
+    // A manual segment changed on one node holds people of both nodes' partitions; the other
+    // node counts it too, and a person's segments and the attribute counts come from every
+    // engine.
+    let draft = SegmentDraft {
+        name: "Picked".into(),
+        description: String::new(),
+        definition: None,
+    };
+    let picked = runtime
+        .block_on(nodes[1].segments.create(workspace, draft))
+        .expect("created")
+        .id;
+    let chosen: Vec<herald_domain::Identifier> = (0..20)
+        .map(|person| herald_domain::Identifier::Id(format!("p{person}")))
+        .collect();
+    runtime
+        .block_on(
+            nodes[0]
+                .segments
+                .set_manual_members(workspace, picked, chosen, true),
+        )
+        .expect("added");
+    let live: BTreeSet<i64> = people(&first);
+    let picked_people = stored_members(&first, workspace, picked);
+    assert_eq!(
+        picked_people.len(),
+        20,
+        "every chosen person stored as a member"
+    );
+    assert!(picked_people.is_subset(&live));
+    for node in &nodes {
+        let count = runtime.block_on(node.segments.count(workspace, picked));
+        assert_eq!(count.expect("counted"), 20);
+        for person in &picked_people {
+            let theirs = runtime
+                .block_on(node.segments.of_person(workspace, PersonSeq::new(*person)))
+                .expect("their segments");
+            assert!(
+                theirs.iter().any(|segment| segment.id == picked),
+                "person {person}"
+            );
+        }
+        let counts = runtime
+            .block_on(node.segments.attribute_counts(workspace))
+            .expect("counted");
+        let with_plan = counts
+            .iter()
+            .find(|(key, _)| key == "plan")
+            .map(|(_, n)| *n);
+        assert_eq!(with_plan, Some(10), "{counts:?}");
+    }
 
     // The first node stops and gives its leases up: the second takes its partitions over,
     // loads their people, and stores what changed meanwhile.

@@ -645,7 +645,22 @@ impl Runner {
                 reply,
             } => {
                 self.dirty = true;
-                let Some(engine) = self.engine_of(workspace_id) else {
+                if self.engine_of(workspace_id).is_none() {
+                    let _ = reply.send(Err(StoreError::WorkspaceDeleted(workspace_id)));
+                    return;
+                }
+                // An engine that holds only its node's partitions changes its own people; the
+                // others' change is worked out from the store (their owners hear of it and
+                // bring their engines to it, as for a change made on another node).
+                let (people, elsewhere): (Vec<i64>, Vec<i64>) = if self.own_partitions_only {
+                    let held = self.held.partitions();
+                    people
+                        .into_iter()
+                        .partition(|person| held.holds(workspace_id, *person))
+                } else {
+                    (people, Vec::new())
+                };
+                let Some(engine) = self.engines.get_mut(&workspace_id) else {
                     let _ = reply.send(Err(StoreError::WorkspaceDeleted(workspace_id)));
                     return;
                 };
@@ -656,6 +671,20 @@ impl Runner {
                     } else {
                         engine.remove_from_manual(segment_id, person, now)
                     });
+                }
+                match manual_changes_in_store(
+                    &self.store,
+                    workspace_id,
+                    segment_id,
+                    elsewhere,
+                    add,
+                    now,
+                ) {
+                    Ok(stored) => changes.extend(stored),
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                        return;
+                    }
                 }
                 // Of nodes that share the store, the owners store what the change does to
                 // segments derived from this one, as for any change.
@@ -1377,6 +1406,52 @@ impl Runner {
             tracing::error!(error = %error, "cannot store membership changes");
         }
     }
+}
+
+/// The changes adding `people` to (or removing them from) a manual segment makes, worked out
+/// from the store for people this node's engine does not hold: a live person not yet stored as
+/// a member enters, a stored member leaves.
+fn manual_changes_in_store(
+    store: &StoreHandle,
+    workspace_id: WorkspaceId,
+    segment_id: SegmentId,
+    people: Vec<i64>,
+    add: bool,
+    now: i64,
+) -> Result<Vec<Change>, StoreError> {
+    if people.is_empty() {
+        return Ok(Vec::new());
+    }
+    store.read_blocking(move |r| {
+        let members: std::collections::HashSet<i64> = r
+            .segment_members(workspace_id)?
+            .into_iter()
+            .filter(|(segment, _)| *segment == segment_id)
+            .map(|(_, person)| person.get())
+            .collect();
+        let mut changes = Vec::new();
+        for person in people {
+            let member = members.contains(&person);
+            let changes_now = if add {
+                !member
+                    && r.person_by_seq(workspace_id, herald_domain::PersonSeq::new(person))?
+                        .is_some()
+            } else {
+                member
+            };
+            if changes_now {
+                changes.push(Change {
+                    segment: segment_id,
+                    person,
+                    entered: add,
+                    at: now,
+                    cause: herald_segment_engine::Cause::Manual,
+                    origin: herald_segment_engine::Origin::Live,
+                });
+            }
+        }
+        Ok(changes)
+    })
 }
 
 /// Writes an image and trims the engine log up to it; returns the image's size.

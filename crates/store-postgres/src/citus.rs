@@ -142,6 +142,8 @@ pub(crate) const LOCAL: &[&str] = &[
     "partition_leases",
     "delivery_metrics",
     "segment_purges",
+    "engine_questions",
+    "engine_answers",
 ];
 
 /// Whether Citus already places `table` (as distributed or reference table).

@@ -25,6 +25,7 @@ mod objects;
 mod people;
 mod pg;
 mod queries;
+mod questions;
 mod readers;
 mod retention;
 mod segments;
@@ -222,6 +223,9 @@ mod engine_log_tests;
 
 #[cfg(test)]
 mod leases_tests;
+
+#[cfg(test)]
+mod questions_tests;
 
 #[cfg(test)]
 mod conformance_tests {

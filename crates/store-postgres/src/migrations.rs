@@ -22,6 +22,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/0007_rotated_and_deleted_workspaces.sql"),
     ),
+    (8, include_str!("../migrations/0008_engine_questions.sql")),
 ];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node

@@ -176,6 +176,12 @@ impl StoreRead for Pg<'_> {
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
         workspaces::setting(self, key)
     }
+    fn engine_question(&mut self, id: i64) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        crate::questions::question(self, id)
+    }
+    fn engine_answers(&mut self, question: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        crate::questions::answers(self, question)
+    }
     fn live_people(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Person>, StoreError> {
         people::live_people(self, workspace_id)
     }
@@ -677,6 +683,23 @@ impl StoreTx for Pg<'_> {
     }
     fn announce(&mut self, change: herald_store::StoreChange) -> Result<(), StoreError> {
         crate::changes::notify(self, change)
+    }
+    fn ask_engines(
+        &mut self,
+        node: &str,
+        body: &[u8],
+        now: herald_domain::UnixSeconds,
+    ) -> Result<i64, StoreError> {
+        crate::questions::ask(self, node, body, now)
+    }
+    fn answer_engines(&mut self, question: i64, node: &str, body: &[u8]) -> Result<(), StoreError> {
+        crate::questions::answer(self, question, node, body)
+    }
+    fn forget_engine_questions(
+        &mut self,
+        before: herald_domain::UnixSeconds,
+    ) -> Result<usize, StoreError> {
+        crate::questions::forget(self, before)
     }
     fn log_trim_point(
         &mut self,

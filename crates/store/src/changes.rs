@@ -20,6 +20,14 @@ pub enum StoreChange {
         workspace_id: WorkspaceId,
         id: SegmentId,
     },
+    /// A node asked the other nodes' engines a question (`StoreTx::ask_engines`).
+    Question {
+        id: i64,
+    },
+    /// A node answered question `question` (`StoreTx::answer_engines`).
+    Answer {
+        question: i64,
+    },
     Resync,
 }
 
@@ -29,6 +37,8 @@ impl StoreChange {
         match self {
             Self::Campaign { workspace_id, id } => format!("campaign {workspace_id} {id}"),
             Self::Segment { workspace_id, id } => format!("segment {workspace_id} {id}"),
+            Self::Question { id } => format!("question {id}"),
+            Self::Answer { question } => format!("answer {question}"),
             Self::Resync => "resync".to_owned(),
         }
     }
@@ -36,21 +46,34 @@ impl StoreChange {
     /// Reads a payload `encode` made; anything else (a later version's kind) is a `Resync`, so
     /// a subscriber never misses a change it cannot name.
     pub fn decode(payload: &str) -> Self {
-        let mut parts = payload.split(' ');
-        let kind = parts.next();
-        let workspace_id = parts.next().and_then(|part| part.parse().ok());
-        let id = parts.next().and_then(|part| part.parse::<i64>().ok());
-        match (kind, workspace_id, id, parts.next()) {
-            (Some("campaign"), Some(workspace_id), Some(id), None) => Self::Campaign {
-                workspace_id,
-                id: CampaignId::new(id),
-            },
-            (Some("segment"), Some(workspace_id), Some(id), None) => Self::Segment {
-                workspace_id,
-                id: SegmentId::new(id),
-            },
-            _ => Self::Resync,
-        }
+        let parts: Vec<&str> = payload.split(' ').collect();
+        let number = |text: &str| text.parse::<i64>().ok();
+        let decoded = match parts.as_slice() {
+            ["campaign", workspace_id, id] => {
+                workspace_id
+                    .parse()
+                    .ok()
+                    .zip(number(id))
+                    .map(|(workspace_id, id)| Self::Campaign {
+                        workspace_id,
+                        id: CampaignId::new(id),
+                    })
+            }
+            ["segment", workspace_id, id] => {
+                workspace_id
+                    .parse()
+                    .ok()
+                    .zip(number(id))
+                    .map(|(workspace_id, id)| Self::Segment {
+                        workspace_id,
+                        id: SegmentId::new(id),
+                    })
+            }
+            ["question", id] => number(id).map(|id| Self::Question { id }),
+            ["answer", question] => number(question).map(|question| Self::Answer { question }),
+            _ => None,
+        };
+        decoded.unwrap_or(Self::Resync)
     }
 }
 
@@ -71,6 +94,8 @@ mod tests {
                 workspace_id: WorkspaceId::new(1),
                 id: SegmentId::new(7),
             },
+            StoreChange::Question { id: 12 },
+            StoreChange::Answer { question: 12 },
             StoreChange::Resync,
         ] {
             assert_eq!(StoreChange::decode(&change.encode()), change);
@@ -81,6 +106,9 @@ mod tests {
             "campaign x 2",
             "object 1 2",
             "segment 1 2 3",
+            "question",
+            "question x",
+            "answer 1 2",
         ] {
             assert_eq!(StoreChange::decode(other), StoreChange::Resync, "{other:?}");
         }

@@ -205,6 +205,17 @@ pub trait StoreRead {
     ) -> Result<Option<(PersonSeq, UnixSeconds)>, StoreError>;
     fn delivery_metrics(&mut self, delivery_id: &str) -> Result<Vec<DeliveryMetric>, StoreError>;
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    /// A question asked of the engines (`StoreTx::ask_engines`): the node that asked and the
+    /// body; `None` once forgotten, and always for a store that one process owns.
+    fn engine_question(&mut self, id: i64) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let _ = id;
+        Ok(None)
+    }
+    /// The answers to a question so far, by node.
+    fn engine_answers(&mut self, question: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let _ = question;
+        Ok(Vec::new())
+    }
 
     /// Returns every live person of a workspace, by seq.
     fn live_people(&mut self, workspace_id: WorkspaceId) -> Result<Vec<Person>, StoreError>;
@@ -652,6 +663,33 @@ pub trait StoreTx: StoreRead {
     fn announce(&mut self, change: crate::StoreChange) -> Result<(), StoreError> {
         let _ = change;
         Ok(())
+    }
+    /// Asks the other nodes' engines a question (`body`, the segments crate's encoding) on
+    /// behalf of `node` at `now`, and announces it; returns its id. A store that one process
+    /// owns has no other engine to ask.
+    fn ask_engines(
+        &mut self,
+        node: &str,
+        body: &[u8],
+        now: UnixSeconds,
+    ) -> Result<i64, StoreError> {
+        let _ = (node, body, now);
+        Err(StoreError::Backend(
+            "a store that one process owns has no other engine to ask".into(),
+        ))
+    }
+    /// Stores `node`'s answer to question `question` (a second answer of the same node is
+    /// ignored), and announces it.
+    fn answer_engines(&mut self, question: i64, node: &str, body: &[u8]) -> Result<(), StoreError> {
+        let _ = (question, node, body);
+        Err(StoreError::Backend(
+            "a store that one process owns has no other engine to answer".into(),
+        ))
+    }
+    /// Removes the questions asked before `before`, with their answers; returns how many.
+    fn forget_engine_questions(&mut self, before: UnixSeconds) -> Result<usize, StoreError> {
+        let _ = before;
+        Ok(0)
     }
     /// Records that `node` needs no engine-log entry up to `position` any more (its image holds
     /// them), and answers up to where the log may be trimmed: the smallest such position of

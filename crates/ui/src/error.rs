@@ -51,7 +51,9 @@ impl IntoResponse for UiError {
                 "There is nothing here, or it is not yours to see. Go back to your workspaces.",
             ),
             Self::Segments(herald_segments::SegmentsError::Engine(
-                herald_segments::EngineError::Loading | herald_segments::EngineError::Stopped,
+                herald_segments::EngineError::Loading
+                | herald_segments::EngineError::Stopped
+                | herald_segments::EngineError::Unanswered,
             )) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Segments are loading",

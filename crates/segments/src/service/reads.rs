@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::SegmentsError;
-use crate::{Segments, history_of};
+use crate::questions::{Question, Reply};
+use crate::{EngineError, Segments, history_of};
 
 /// A definition's count and first members, nothing saved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,9 +68,14 @@ impl Segments {
         id: SegmentId,
     ) -> Result<usize, SegmentsError> {
         self.get_known(workspace_id, id).await?;
-        Ok(self
-            .query(move |view| view.engines.get(&workspace_id).map_or(0, |e| e.count(id)))
-            .await?)
+        let question = Question::Count {
+            workspace_id,
+            segment: id,
+        };
+        match self.ask_engines(question).await? {
+            Reply::Count(count) => Ok(count),
+            _ => Err(EngineError::Loading.into()),
+        }
     }
 
     /// The segment's size at the end of each of the `days` UTC days ending with day `today`,
@@ -111,20 +117,15 @@ impl Segments {
         limit: usize,
     ) -> Result<MembersPage, SegmentsError> {
         self.get_known(workspace_id, id).await?;
-        let after = after.unwrap_or(i64::MIN);
-        let mut page: Vec<i64> = self
-            .query(move |view| {
-                view.engines
-                    .get(&workspace_id)
-                    .map_or_else(Vec::new, |engine| {
-                        engine
-                            .members(id)
-                            .filter(|p| *p > after)
-                            .take(limit + 1)
-                            .collect()
-                    })
-            })
-            .await?;
+        let question = Question::Members {
+            workspace_id,
+            segment: id,
+            after: after.unwrap_or(i64::MIN),
+            limit: limit.saturating_add(1),
+        };
+        let Reply::People(mut page) = self.ask_engines(question).await? else {
+            return Err(EngineError::Loading.into());
+        };
         let more = page.len() > limit;
         page.truncate(limit);
         let next = if more { page.last().copied() } else { None };
@@ -147,13 +148,7 @@ impl Segments {
         workspace_id: WorkspaceId,
         person_seq: PersonSeq,
     ) -> Result<Vec<herald_store::SegmentRow>, SegmentsError> {
-        let ids: Vec<SegmentId> = self
-            .query(move |view| {
-                view.engines
-                    .get(&workspace_id)
-                    .map_or_else(Vec::new, |e| e.segments_of(person_seq.get()))
-            })
-            .await?;
+        let ids = self.person_segments(workspace_id, person_seq).await?.0;
         let mut segments = self.list(workspace_id).await?;
         segments.retain(|s| ids.contains(&s.id));
         Ok(segments)
@@ -165,13 +160,33 @@ impl Segments {
         &self,
         workspace_id: WorkspaceId,
     ) -> Result<Vec<(String, usize)>, SegmentsError> {
-        Ok(self
-            .query(move |view| {
-                view.engines
-                    .get_mut(&workspace_id)
-                    .map_or_else(Vec::new, |engine| engine.attribute_counts())
-            })
-            .await?)
+        match self
+            .ask_engines(Question::AttributeCounts { workspace_id })
+            .await?
+        {
+            Reply::AttributeCounts(counts) => Ok(counts),
+            _ => Err(EngineError::Loading.into()),
+        }
+    }
+
+    /// The segments a person is in now, and when their memberships next change by time alone,
+    /// from the engine that holds them.
+    pub(crate) async fn person_segments(
+        &self,
+        workspace_id: WorkspaceId,
+        person_seq: PersonSeq,
+    ) -> Result<(Vec<SegmentId>, Option<i64>), SegmentsError> {
+        let question = Question::Person {
+            workspace_id,
+            person: person_seq.get(),
+        };
+        match self.ask_engines(question).await? {
+            Reply::Person {
+                segments,
+                next_change,
+            } => Ok((segments, next_change)),
+            _ => Err(EngineError::Loading.into()),
+        }
     }
 
     /// Counts a definition's members now, with the first `sample` ids, without saving it.
@@ -184,26 +199,18 @@ impl Segments {
         let definition = self
             .check_definition(workspace_id, definition, None)
             .await?;
-        // The engine holds every stored event of every person: its index answers at once, or
-        // it evaluates each person from their own rows (filters that depend on the time, the
+        // The engine holds every stored event of its people: its index answers at once, or it
+        // evaluates each person from their own rows (filters that depend on the time, the
         // profile age). The sample's ids are read afterwards, off the engine's thread.
-        let preview = self
-            .query(move |view| {
-                let now = view.now;
-                view.engines
-                    .get_mut(&workspace_id)
-                    .map(|engine| engine.preview_each(&definition, now, sample))
-            })
-            .await?;
-        let preview = match preview {
-            // A workspace the engine has not met has nobody.
-            None => Preview {
-                count: 0,
-                sample: Vec::new(),
-            },
-            Some(Some(preview)) => preview,
+        let question = Question::Preview {
+            workspace_id,
+            definition,
+            sample,
+        };
+        let preview = match self.ask_engines(question).await? {
+            Reply::Preview { count, sample } => Preview { count, sample },
             // Only while the engine's tables are partial, which a loaded engine never is.
-            Some(None) => return Err(crate::EngineError::Loading.into()),
+            _ => return Err(EngineError::Loading.into()),
         };
         self.with_ids(workspace_id, preview).await
     }
@@ -221,30 +228,27 @@ impl Segments {
         let definition = self
             .check_definition(workspace_id, definition, Some(id))
             .await?;
-        let change = self
-            .query(move |view| {
-                let now = view.now;
-                view.engines
-                    .get_mut(&workspace_id)
-                    .map(|engine| engine.preview_change(&definition, id, now, sample))
-            })
-            .await?;
-        let change = match change {
-            None => herald_segment_engine::PreviewChange {
-                preview: Preview {
-                    count: 0,
-                    sample: Vec::new(),
-                },
-                entering: 0,
-                leaving: 0,
-            },
-            Some(Some(change)) => change,
-            Some(None) => return Err(crate::EngineError::Loading.into()),
+        let question = Question::PreviewChange {
+            workspace_id,
+            segment: id,
+            definition,
+            sample,
+        };
+        let Reply::PreviewChange {
+            count,
+            sample,
+            entering,
+            leaving,
+        } = self.ask_engines(question).await?
+        else {
+            return Err(EngineError::Loading.into());
         };
         Ok(ChangePreview {
-            preview: self.with_ids(workspace_id, change.preview).await?,
-            entering: change.entering,
-            leaving: change.leaving,
+            preview: self
+                .with_ids(workspace_id, Preview { count, sample })
+                .await?,
+            entering,
+            leaving,
         })
     }
 
@@ -295,32 +299,19 @@ impl Segments {
             ),
             None => None,
         };
-        Ok(self
-            .query(move |view| {
-                let now = view.now;
-                let engine = view.engines.get(&workspace_id);
-                let member = engine.is_some_and(|e| e.is_member(id, person_seq.get()));
-                let next_change_at = engine.and_then(|e| e.next_due(person_seq.get()));
-                let in_segment =
-                    |other: SegmentId| engine.is_some_and(|e| e.is_member(other, person_seq.get()));
-                let condition = definition.zip(history).map(|(definition, history)| {
-                    herald_segment_engine::explain::explain(
-                        &definition.root,
-                        &history,
-                        &in_segment,
-                        now,
-                    )
-                    .1
-                });
-                Explanation {
-                    manual,
-                    member,
-                    next_change_at,
-                    now,
-                    condition,
-                }
-            })
-            .await?)
+        let (segments, next_change_at) = self.person_segments(workspace_id, person_seq).await?;
+        let now = self.clock.now();
+        let in_segment = |other: SegmentId| segments.contains(&other);
+        let condition = definition.zip(history).map(|(definition, history)| {
+            herald_segment_engine::explain::explain(&definition.root, &history, &in_segment, now).1
+        });
+        Ok(Explanation {
+            manual,
+            member: segments.contains(&id),
+            next_change_at,
+            now,
+            condition,
+        })
     }
 
     /// A person's stays in a segment, oldest first, with every change the engine made so far.

@@ -14,7 +14,8 @@ use herald_store::Person;
 
 use super::SegmentsError;
 use super::people_filter::PeopleFilter;
-use crate::Segments;
+use crate::questions::{Question, Reply};
+use crate::{EngineError, Segments};
 
 /// How many people one step of a scan reads.
 const CHUNK: usize = 500;
@@ -114,20 +115,29 @@ impl Segments {
         if required.is_empty() {
             return Ok(Source::Everyone { after });
         }
-        let required = required.to_vec();
         let after = after.map_or(i64::MIN, PersonSeq::get);
-        let seqs = self
-            .query(move |view| {
-                let Some(engine) = view.engines.get(&workspace_id) else {
-                    return Vec::new();
-                };
-                let Some(smallest) = required.iter().copied().min_by_key(|id| engine.count(*id))
-                else {
-                    return Vec::new();
-                };
-                engine.members(smallest).filter(|p| *p > after).collect()
-            })
-            .await?;
+        let mut smallest = None;
+        for segment in required {
+            let count = self.count(workspace_id, *segment).await?;
+            if smallest.is_none_or(|(_, least)| count < least) {
+                smallest = Some((*segment, count));
+            }
+        }
+        let Some((smallest, _)) = smallest else {
+            return Ok(Source::Members {
+                seqs: Vec::new(),
+                next: 0,
+            });
+        };
+        let question = Question::Members {
+            workspace_id,
+            segment: smallest,
+            after,
+            limit: usize::MAX,
+        };
+        let Reply::People(seqs) = self.ask_engines(question).await? else {
+            return Err(EngineError::Loading.into());
+        };
         Ok(Source::Members { seqs, next: 0 })
     }
 
@@ -189,23 +199,18 @@ impl Segments {
         if segments.is_empty() || people.is_empty() {
             return Ok(HashSet::new());
         }
-        let segments = segments.to_vec();
-        let seqs: Vec<PersonSeq> = people.iter().map(|person| person.seq).collect();
-        Ok(self
-            .query(move |view| {
-                let Some(engine) = view.engines.get(&workspace_id) else {
-                    return HashSet::new();
-                };
-                segments
-                    .iter()
-                    .flat_map(|segment| {
-                        seqs.iter()
-                            .filter(|seq| engine.is_member(*segment, seq.get()))
-                            .map(|seq| (*segment, *seq))
-                    })
-                    .collect()
-            })
-            .await?)
+        let question = Question::Memberships {
+            workspace_id,
+            segments: segments.to_vec(),
+            people: people.iter().map(|person| person.seq.get()).collect(),
+        };
+        let Reply::Memberships(pairs) = self.ask_engines(question).await? else {
+            return Err(EngineError::Loading.into());
+        };
+        Ok(pairs
+            .into_iter()
+            .map(|(segment, person)| (segment, PersonSeq::new(person)))
+            .collect())
     }
 }
 

@@ -69,36 +69,32 @@ impl Segments {
                 Some((row.id, definition.root))
             })
             .collect();
-        self.query(move |view| {
-            let now = view.now;
-            let engine = view.engines.get(&workspace_id);
-            let manual = |id: SegmentId| engine.is_some_and(|e| e.is_member(id, person_seq.get()));
-            let mut history_after = history.clone();
-            history_after.events.push(EventRecord::from_parts(
-                name,
-                "event",
-                now,
-                Value::Object(data),
-            ));
-            let before = Answers::new(&conditions, &history, &manual, now);
-            let after = Answers::new(&conditions, &history_after, &manual, now);
-            let segments = rows
-                .into_iter()
-                .map(|row| SegmentAnswer {
-                    before: before.member(row.id),
-                    after: after.member(row.id),
-                    id: row.id,
-                    name: row.name,
-                })
-                .collect();
-            EventWhatIf {
-                now,
-                segments,
-                history_after,
-            }
+        let (memberships, _) = self.person_segments(workspace_id, person_seq).await?;
+        let now = self.clock.now();
+        let manual = |id: SegmentId| memberships.contains(&id);
+        let mut history_after = history.clone();
+        history_after.events.push(EventRecord::from_parts(
+            name,
+            "event",
+            now,
+            Value::Object(data),
+        ));
+        let before = Answers::new(&conditions, &history, &manual, now);
+        let after = Answers::new(&conditions, &history_after, &manual, now);
+        let segments = rows
+            .into_iter()
+            .map(|row| SegmentAnswer {
+                before: before.member(row.id),
+                after: after.member(row.id),
+                id: row.id,
+                name: row.name,
+            })
+            .collect();
+        Ok(EventWhatIf {
+            now,
+            segments,
+            history_after,
         })
-        .await
-        .map_err(SegmentsError::from)
     }
 }
 
