@@ -301,6 +301,16 @@ pub struct ServeArgs {
     /// docs/scaling.md says what it does and does not do yet). Needs --database-url.
     #[arg(long, env = "HERALD_CLUSTER")]
     pub cluster: bool,
+    /// With --cluster: the segment engine holds only the people of the partitions this server
+    /// owns, and asks the other servers' engines about the rest. Unfinished (no image, and a
+    /// campaign started on a segment enrolls this server's members only), so hidden.
+    #[arg(
+        long,
+        hide = true,
+        env = "HERALD_OWN_PARTITIONS_ONLY",
+        requires = "cluster"
+    )]
+    pub own_partitions_only: bool,
     /// Serve `GET /metrics` (Prometheus's text format) on this address alone, plain HTTP,
     /// instead of beside the APIs [default: beside the APIs, at the listen address].
     #[arg(long, env = "HERALD_METRICS_LISTEN")]

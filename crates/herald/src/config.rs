@@ -88,6 +88,8 @@ pub struct Settings {
     pub engine_image_every: Option<Duration>,
     /// Whether this server is one of several on one PostgreSQL database (`--cluster`).
     pub cluster: bool,
+    /// Whether its engine holds only its partitions' people (`--own-partitions-only`).
+    pub own_partitions_only: bool,
     /// Where `/metrics` is served alone; `None` serves it beside the APIs.
     pub metrics_listen: Option<String>,
     /// Whether every request has its log line.
@@ -309,6 +311,7 @@ impl Settings {
             connections,
             engine_image_every,
             cluster,
+            own_partitions_only: args.own_partitions_only,
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             log_requests: args.log_requests || file.log_requests.unwrap_or(false),
             retention,

@@ -72,7 +72,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         let options = herald_segments::FollowOptions {
             node: node_name(address),
             renew_every: LEASE_RENEWAL,
-            own_partitions_only: false,
+            own_partitions_only: settings.own_partitions_only,
         };
         tracing::info!(node = %options.node, "serving as one of several servers on the database");
         herald_segments::Segments::start_following(

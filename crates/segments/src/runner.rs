@@ -450,7 +450,11 @@ impl Runner {
         self.image_position = from_image.then_some(end).filter(|_| replayed == 0);
         self.image_written = from_image.then(Instant::now);
         self.skip_until = Some(generation);
-        self.loaded.send_replace(true);
+        // An engine that holds only its node's partitions has loaded nobody yet: it answers once
+        // the first renewal of its leases told it which partitions to load, and it loaded them.
+        if !self.own_partitions_only {
+            self.loaded.send_replace(true);
+        }
         Ok(())
     }
 
@@ -907,7 +911,9 @@ impl Runner {
         self.unstored
             .forget(|partition| !epochs.contains_key(&partition));
         let gained = if self.own_partitions_only {
-            self.hold_owned(gained, now)
+            let gained = self.hold_owned(gained, now);
+            self.loaded.send_replace(true);
+            gained
         } else {
             gained
         };

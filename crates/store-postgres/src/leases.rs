@@ -66,10 +66,33 @@ impl PartitionLeases for PgLeases {
     }
 }
 
+/// The key of the advisory lock a node holds on its leases' connection for as long as it
+/// lives, as SQL over the node's name (`node`, an expression): a node whose lock nobody holds
+/// has lost its connection (it died, or PostgreSQL dropped it), and its partitions are free at
+/// once rather than when its leases run out. One per schema, so schemas do not see each other.
+fn lock_key(node: &str) -> String {
+    format!("hashtextextended(current_schema() || ' ' || {node}, 0)")
+}
+
+/// Whether the node named by the SQL expression `node` holds its lock: a condition for SQL.
+fn alive(node: &str) -> String {
+    let key = lock_key(node);
+    format!(
+        "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+             AND l.objsubid = 1
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND l.classid = ((({key}) >> 32) & 4294967295)::oid
+             AND l.objid = (({key}) & 4294967295)::oid)"
+    )
+}
+
 fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
     let mut client: Option<Client> = None;
+    // The nodes whose lock this connection holds.
+    let mut locked = std::collections::HashSet::new();
     while let Ok(command) = commands.recv() {
         if client.is_none() {
+            locked.clear();
             match crate::connection::connect(options) {
                 Ok(connected) => client = Some(connected),
                 Err(error) => {
@@ -85,7 +108,11 @@ fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
             continue;
         };
         let (answer, reply) = match command {
-            Command::Renew(node, now, reply) => (renew(session, &node, now), reply),
+            Command::Renew(node, now, reply) => {
+                let answer = take_lock(session, &node, &mut locked)
+                    .and_then(|()| renew(session, &node, now));
+                (answer, reply)
+            }
             Command::Release(node, reply) => (release(session, &node), reply),
         };
         if answer.is_err() {
@@ -94,6 +121,30 @@ fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
         }
         let _ = reply.send(answer);
     }
+}
+
+/// Takes `node`'s lock on this connection, once. Another session holding it (a node of the
+/// same name whose connection PostgreSQL has not closed yet, or another name of the same hash)
+/// leaves it to that session: the node counts as alive either way, which is the safe side.
+fn take_lock(
+    client: &mut Client,
+    node: &str,
+    locked: &mut std::collections::HashSet<String>,
+) -> Result<(), StoreError> {
+    if locked.contains(node) {
+        return Ok(());
+    }
+    let taken: bool = client
+        .query_one(
+            &format!("SELECT pg_try_advisory_lock({})", lock_key("$1")),
+            &[&node],
+        )
+        .map_err(backend)?
+        .get(0);
+    if taken {
+        locked.insert(node.to_owned());
+    }
+    Ok(())
 }
 
 fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership, StoreError> {
@@ -111,8 +162,15 @@ fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership,
         &[&(now - FORGET_SECONDS)],
     )
     .map_err(backend)?;
+    // A node counts while its time lasts and its connection holds its lock.
     let live: i64 = tx
-        .query_one("SELECT count(*) FROM nodes WHERE expires_at > $1", &[&now])
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM nodes WHERE expires_at > $1 AND {}",
+                alive("nodes.node")
+            ),
+            &[&now],
+        )
         .map_err(backend)?
         .get(0);
     // Every live node's share, rounded up, so that the shares cover every partition.
@@ -145,14 +203,18 @@ fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership,
         )
         .map_err(backend)?;
     } else if held_count < share {
+        // Free partitions, and those of nodes whose leases ran out or whose connection is gone.
         let taken = tx
             .query(
-                "UPDATE partition_leases SET node = $1, epoch = epoch + 1, expires_at = $2
-                 WHERE partition IN (
-                     SELECT partition FROM partition_leases
-                     WHERE node IS NULL OR expires_at <= $3
-                     ORDER BY partition LIMIT $4 FOR UPDATE SKIP LOCKED)
-                 RETURNING partition, epoch",
+                &format!(
+                    "UPDATE partition_leases SET node = $1, epoch = epoch + 1, expires_at = $2
+                     WHERE partition IN (
+                         SELECT partition FROM partition_leases p
+                         WHERE p.node IS NULL OR p.expires_at <= $3 OR NOT {}
+                         ORDER BY partition LIMIT $4 FOR UPDATE SKIP LOCKED)
+                     RETURNING partition, epoch",
+                    alive("p.node")
+                ),
                 &[&node, &until, &now, &(share - held_count)],
             )
             .map_err(backend)?;

@@ -192,3 +192,31 @@ fn an_owners_write_is_fenced_by_the_lease_it_knows() {
     let mixed = vec![known[0], taken[1], taken[2]];
     assert_eq!(held(&nodes.stores[1], "node-1", mixed), taken[1..].to_vec());
 }
+
+/// A node whose connection to PostgreSQL is gone (the process died) frees its partitions at
+/// once, not when its leases run out: on an injected clock that stands still, they never would.
+#[test]
+fn a_node_whose_connection_closed_loses_its_partitions_at_once() {
+    let mut nodes = Nodes::new(2);
+    let t = 3_000_000;
+    assert_eq!(nodes.renew(0, t), all());
+    assert!(nodes.renew(1, t).is_empty(), "nothing is free yet");
+    // Node 0 dies: its store, and with it the leases' connection, goes (a store that is never
+    // asked takes its place in the list).
+    let idle = PostgresStore::open_handle(&nodes._schema.options()).expect("the store opens");
+    drop(std::mem::replace(&mut nodes.stores[0], idle));
+    nodes.held.remove(&0);
+    let mut taken = BTreeSet::new();
+    for _ in 0..200 {
+        taken = nodes.renew(1, t);
+        if taken == all() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        taken,
+        all(),
+        "the live node takes every partition at the same time"
+    );
+}

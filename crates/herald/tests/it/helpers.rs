@@ -25,6 +25,10 @@ pub fn herald(data_dir: &Path) -> Command {
         // `HERALD_TEST_CLUSTER=1` runs every server as one of several (`--cluster`), alone.
         if std::env::var("HERALD_TEST_CLUSTER").as_deref() == Ok("1") {
             command.env("HERALD_CLUSTER", "true");
+            // And `HERALD_TEST_OWN_PARTITIONS=1` has its engine hold its partitions only.
+            if std::env::var("HERALD_TEST_OWN_PARTITIONS").as_deref() == Ok("1") {
+                command.env("HERALD_OWN_PARTITIONS_ONLY", "true");
+            }
         }
     }
     command
