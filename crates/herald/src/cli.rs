@@ -302,8 +302,8 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_CLUSTER")]
     pub cluster: bool,
     /// With --cluster: the segment engine holds only the people of the partitions this server
-    /// owns, and asks the other servers' engines about the rest. Unfinished (no image, and a
-    /// campaign started on a segment enrolls this server's members only), so hidden.
+    /// owns, and asks the other servers' engines about the rest. Not measured at scale yet
+    /// (docs/scaling.md), so hidden.
     #[arg(
         long,
         hide = true,

@@ -30,8 +30,8 @@ pub struct FollowOptions {
     pub renew_every: Duration,
     /// Whether the engine holds only the people of the partitions this node owns, loading a
     /// partition's people from the store when it gains it and dropping them when it loses it,
-    /// rather than every person. Not finished, so off outside its tests: queries answer for
-    /// those people alone, a manual change reaches only them, and no image is written.
+    /// rather than every person; a read about everyone asks the other nodes' engines too
+    /// (`questions`). Off unless asked for: its costs at scale are not measured.
     pub own_partitions_only: bool,
 }
 

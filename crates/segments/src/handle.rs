@@ -175,6 +175,12 @@ impl Segments {
         })
     }
 
+    /// Whether this engine holds every person (it does unless it holds only its node's
+    /// partitions), so that a read on its thread sees every member of a segment.
+    pub fn holds_everyone(&self) -> bool {
+        !self.asks_others
+    }
+
     /// Tells whether the engine has loaded the stored history.
     pub fn is_loaded(&self) -> bool {
         *self.loaded.borrow()

@@ -37,6 +37,32 @@ impl Held {
         self.partitions
     }
 
+    /// Each partition held with the position it was loaded at, in order: what an image keeps.
+    pub(crate) fn entries(&self) -> Vec<(u16, i64)> {
+        let mut entries: Vec<(u16, i64)> = self
+            .partitions
+            .iter()
+            .map(|partition| {
+                (
+                    partition,
+                    self.loaded_at.get(&partition).copied().unwrap_or(0),
+                )
+            })
+            .collect();
+        entries.sort_unstable();
+        entries
+    }
+
+    /// What `entries` gave.
+    pub(crate) fn from_entries(entries: &[(u16, i64)]) -> Self {
+        let mut held = Self::none();
+        for (partition, position) in entries {
+            held.partitions.insert(*partition);
+            held.loaded_at.insert(*partition, *position);
+        }
+        held
+    }
+
     /// Records partitions whose people were loaded from a history read at `position`.
     pub(crate) fn add(&mut self, partitions: &PartitionSet, position: i64) {
         for partition in partitions.iter() {
@@ -126,6 +152,9 @@ mod tests {
         );
         assert!(held.applies(workspace, person, 11));
         assert!(!held.applies(workspace, other, 11), "another partition");
+        let again = Held::from_entries(&held.entries());
+        assert_eq!(again.entries(), vec![(partition, 10)]);
+        assert!(!again.applies(workspace, person, 10) && again.applies(workspace, person, 11));
         held.remove(
             &[partition].into_iter().collect::<PartitionSet>(),
             &mut Default::default(),

@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 /// The magic string; its digit is the format's version, changed whenever the engine's types
 /// change shape, so that an image of another version is never read.
 const MAGIC: &[u8; 16] = b"HERALD-IMAGE-v2\n";
+/// The magic string of an image of engines that hold only their node's partitions, which
+/// says which partitions they hold (`Image::held`); an engine of either kind reads only its
+/// own kind.
+const MAGIC_HELD: &[u8; 16] = b"HERALD-IMAGE-p1\n";
 const HEADER: usize = MAGIC.len() + 8 + 4;
 
 /// Where the runner keeps its image and how often it writes one.
@@ -36,12 +40,33 @@ struct ImageRef<'e> {
     workspaces: Vec<(WorkspaceId, &'e Engine)>,
 }
 
+#[derive(Serialize)]
+struct HeldImageRef<'e> {
+    position: i64,
+    held: &'e [(u16, i64)],
+    workspaces: Vec<(WorkspaceId, &'e Engine)>,
+}
+
 /// A read image.
 #[derive(Deserialize)]
 pub(crate) struct Image {
     /// The engine-log position of the last input the engines hold.
     pub position: i64,
     pub workspaces: Vec<(WorkspaceId, Engine)>,
+}
+
+#[derive(Deserialize)]
+struct HeldImage {
+    position: i64,
+    held: Vec<(u16, i64)>,
+    workspaces: Vec<(WorkspaceId, Engine)>,
+}
+
+/// A read image of engines that hold only some partitions: which ones, each with the log
+/// position it was loaded at.
+pub(crate) struct PartitionsImage {
+    pub image: Image,
+    pub held: Vec<(u16, i64)>,
 }
 
 /// Why an image could not be read.
@@ -53,15 +78,18 @@ pub(crate) enum ImageError {
     Corrupt(String),
 }
 
-/// Writes the engines holding every input up to `position`; returns the file's size.
+/// Writes the engines holding every input up to `position`, and, for engines that hold only
+/// some partitions, which (`held`: each with the position it was loaded at); returns the
+/// file's size.
 pub(crate) fn write(
     path: &Path,
     position: i64,
     engines: &HashMap<WorkspaceId, Engine>,
+    held: Option<&[(u16, i64)]>,
 ) -> std::io::Result<u64> {
     let temporary = path.with_extension("tmp");
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&temporary)?);
-    out.write_all(MAGIC)?;
+    out.write_all(if held.is_some() { MAGIC_HELD } else { MAGIC })?;
     out.write_all(&[0; 12])?;
     let mut workspaces: Vec<(WorkspaceId, &Engine)> =
         engines.iter().map(|(id, e)| (*id, e)).collect();
@@ -69,13 +97,23 @@ pub(crate) fn write(
     // Postcard writes a few bytes at a time; buffered before the checksum, the CRC runs over
     // large blocks rather than once per field (a sixth of writing an image, measured).
     let body = BufWriter::with_capacity(1 << 16, Checksummed::new(out));
-    let body = postcard::to_io(
-        &ImageRef {
-            position,
-            workspaces,
-        },
-        body,
-    )
+    let body = match held {
+        None => postcard::to_io(
+            &ImageRef {
+                position,
+                workspaces,
+            },
+            body,
+        ),
+        Some(held) => postcard::to_io(
+            &HeldImageRef {
+                position,
+                held,
+                workspaces,
+            },
+            body,
+        ),
+    }
     .map_err(|error| std::io::Error::other(error.to_string()))?;
     let (mut out, length, crc) = body
         .into_inner()
@@ -97,6 +135,32 @@ pub(crate) fn write(
 
 /// Reads the image, or `None` when there is none.
 pub(crate) fn read(path: &Path) -> Result<Option<Image>, ImageError> {
+    let Some(bytes) = read_checked(path, MAGIC)? else {
+        return Ok(None);
+    };
+    postcard::from_bytes(&bytes[HEADER..])
+        .map(Some)
+        .map_err(|error| ImageError::Corrupt(error.to_string()))
+}
+
+/// Reads the image of engines that hold only some partitions, or `None` when there is none.
+pub(crate) fn read_held(path: &Path) -> Result<Option<PartitionsImage>, ImageError> {
+    let Some(bytes) = read_checked(path, MAGIC_HELD)? else {
+        return Ok(None);
+    };
+    let read: HeldImage = postcard::from_bytes(&bytes[HEADER..])
+        .map_err(|error| ImageError::Corrupt(error.to_string()))?;
+    Ok(Some(PartitionsImage {
+        image: Image {
+            position: read.position,
+            workspaces: read.workspaces,
+        },
+        held: read.held,
+    }))
+}
+
+/// The file's bytes once its header names `magic` and its body checks out.
+fn read_checked(path: &Path, magic: &[u8; 16]) -> Result<Option<Vec<u8>>, ImageError> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -106,7 +170,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Image>, ImageError> {
     let (header, body) = bytes
         .split_at_checked(HEADER)
         .ok_or_else(|| corrupt("shorter than its header"))?;
-    if &header[..MAGIC.len()] != MAGIC {
+    if &header[..MAGIC.len()] != magic {
         return Err(corrupt("not an image of this version"));
     }
     let mut length = [0; 8];
@@ -119,9 +183,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Image>, ImageError> {
     if crc32fast::hash(body) != u32::from_le_bytes(crc) {
         return Err(corrupt("checksum mismatch"));
     }
-    postcard::from_bytes(body)
-        .map(Some)
-        .map_err(|error| ImageError::Corrupt(error.to_string()))
+    Ok(Some(bytes))
 }
 
 /// A writer that counts and checksums what passes through it.

@@ -49,8 +49,8 @@ pub(crate) enum Loaded {
         members: Vec<(SegmentId, i64)>,
     },
     People(Vec<(PersonId, PersonHistory)>),
-    /// An engine-log entry: its workspace and encoded inputs.
-    Log(WorkspaceId, Vec<u8>),
+    /// An engine-log entry: its position, workspace and encoded inputs.
+    Log(i64, WorkspaceId, Vec<u8>),
     Done(Result<(), StoreError>),
 }
 
@@ -158,8 +158,8 @@ fn read_all(
         }
     }
     if let (true, Some(position)) = (from_image, image) {
-        reader.engine_log_after(position, &mut |_, workspace, inputs| {
-            sender.send(Loaded::Log(workspace, inputs)).is_ok()
+        reader.engine_log_after(position, &mut |entry, workspace, inputs| {
+            sender.send(Loaded::Log(entry, workspace, inputs)).is_ok()
         })?;
     }
     Ok(())

@@ -147,6 +147,8 @@ pub(crate) struct Runner {
     image: Option<ImageSettings>,
     /// Set when the image could not catch up, so that the retried load reads history.
     image_failed: bool,
+    /// The partitions the image read holds, for engines that hold only their node's.
+    image_held: Vec<(u16, i64)>,
     /// The engine-log position of the last input the engines hold.
     position: i64,
     /// The position of the last image written or read, when it holds what the engines hold
@@ -213,6 +215,7 @@ impl Runner {
             skip_until: None,
             image,
             image_failed: false,
+            image_held: Vec::new(),
             position: 0,
             image_position: None,
             image_written: None,
@@ -249,7 +252,6 @@ impl Runner {
         if following.own_partitions_only {
             // Its partitions are loaded as the leases give them.
             self.held = Held::none();
-            self.image = None;
             self.own_partitions_only = true;
         }
         self.following = Some(following);
@@ -289,6 +291,10 @@ impl Runner {
 
     fn load_once(&mut self, generation: u64) -> Result<(), StoreError> {
         let now = self.clock.now();
+        if self.own_partitions_only {
+            // A retried load starts from nobody again; an image that is used says whom it holds.
+            self.held = Held::none();
+        }
         let image = self.read_image();
         let position = image.as_ref().map(|image| image.position);
         let receiver = loading::start(
@@ -309,7 +315,17 @@ impl Runner {
             return None;
         }
         let begin = Instant::now();
-        match image::read(&settings.path) {
+        let read = if self.own_partitions_only {
+            image::read_held(&settings.path).map(|read| {
+                read.map(|read| {
+                    self.image_held = read.held;
+                    read.image
+                })
+            })
+        } else {
+            image::read(&settings.path)
+        };
+        match read {
             Ok(Some(image)) => {
                 tracing::info!(
                     position = image.position,
@@ -354,6 +370,11 @@ impl Runner {
                 }) => {
                     from_image = image_usable;
                     end = log_end;
+                    if from_image && self.own_partitions_only {
+                        // The image's partitions, with the positions they were loaded at: the
+                        // log entries replayed next apply to their people as they did live.
+                        self.held = Held::from_entries(&self.image_held);
+                    }
                     if had_image && !from_image {
                         tracing::warn!(
                             "the engine image is older than the engine log reaches back, or newer than the store; loading from history"
@@ -379,7 +400,7 @@ impl Runner {
                         workspace.load(people, now);
                     }
                 }
-                Ok(Loaded::Log(workspace_id, bytes)) => {
+                Ok(Loaded::Log(position, workspace_id, bytes)) => {
                     let Ok(inputs) = herald_segment_engine::input::decode(&bytes) else {
                         // The image cannot catch up past an entry it cannot read.
                         self.image_failed = true;
@@ -388,9 +409,10 @@ impl Runner {
                         ));
                     };
                     let engine = imaged.entry(workspace_id).or_default();
-                    for input in &inputs {
-                        input.apply(engine, now);
-                    }
+                    // What the replay changes was stored, or is compared with the store below.
+                    let _ = self
+                        .held
+                        .apply(workspace_id, &inputs, position, engine, now);
                     replayed += 1;
                 }
                 Ok(Loaded::Done(result)) => {
@@ -479,10 +501,12 @@ impl Runner {
             return;
         }
         let position = self.position;
+        let held = self.own_partitions_only.then(|| self.held.entries());
         match write_image(
             &settings,
             position,
             &self.engines,
+            held.as_deref(),
             &self.store,
             self.shared_trim(),
         ) {
@@ -1465,11 +1489,12 @@ fn write_image(
     settings: &ImageSettings,
     position: i64,
     engines: &HashMap<WorkspaceId, Engine>,
+    held: Option<&[(u16, i64)]>,
     store: &StoreHandle,
     shared: Option<(String, i64)>,
 ) -> Result<u64, String> {
     let begin = Instant::now();
-    let bytes = image::write(&settings.path, position, engines)
+    let bytes = image::write(&settings.path, position, engines, held)
         .map_err(|error| format!("{}: {error}", settings.path.display()))?;
     tracing::info!(
         position,

@@ -63,6 +63,31 @@ impl Campaigns {
         let (reply, committed) = oneshot::channel();
         let registry = self.registry.clone();
         let now = self.clock.now();
+        if !self.segments.holds_everyone() {
+            // The engines of several servers hold the members: they are gathered from all of
+            // them, then enrolled in one write. A member stored by another server between the
+            // two is taken by the live trigger once that server hears of the start, as any
+            // change of another server is (docs/scaling.md).
+            let members: Vec<PersonSeq> = self
+                .segments
+                .all_members(workspace_id, segment)
+                .await?
+                .into_iter()
+                .map(PersonSeq::new)
+                .collect();
+            let saved = row.clone();
+            self.store
+                .write_with_hook(
+                    move |tx| {
+                        tx.update_campaign(&saved)?;
+                        enroll_current(tx, &loaded, &members, now)
+                    },
+                    // Called once the write committed.
+                    move |_enrolled: &mut usize| registry.upsert(&row),
+                )
+                .await??;
+            return Ok(());
+        }
         let queued = self
             .segments
             .query(move |view| {

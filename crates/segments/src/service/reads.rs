@@ -142,6 +142,24 @@ impl Segments {
         Ok(MembersPage { people, next })
     }
 
+    /// Every member of a segment now, in ascending order.
+    pub async fn all_members(
+        &self,
+        workspace_id: WorkspaceId,
+        id: SegmentId,
+    ) -> Result<Vec<i64>, EngineError> {
+        let question = Question::Members {
+            workspace_id,
+            segment: id,
+            after: i64::MIN,
+            limit: usize::MAX,
+        };
+        match self.ask_engines(question).await? {
+            Reply::People(people) => Ok(people),
+            _ => Err(EngineError::Loading),
+        }
+    }
+
     /// The segments a person is in now, oldest first.
     pub async fn of_person(
         &self,
