@@ -42,6 +42,8 @@ const LOADING_WAIT: Duration = Duration::from_secs(2);
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// How often it looks at the answers when no notice of one came.
 const ANSWER_POLL: Duration = Duration::from_millis(50);
+/// When it announces the question again, for a server that missed the first notice.
+const RETELL_AFTER: Duration = Duration::from_secs(1);
 
 /// A handle to the segment runner thread.
 #[derive(Clone)]
@@ -313,7 +315,9 @@ impl Segments {
             .store
             .write(move |tx| tx.ask_engines(&node, &body, now))
             .await??;
-        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
+        let asked_at = tokio::time::Instant::now();
+        let deadline = asked_at + ANSWER_WAIT;
+        let mut told_again = false;
         let replies = loop {
             let answers = self.store.read(move |r| r.engine_answers(id)).await?;
             let mut all = vec![own.clone()];
@@ -327,6 +331,13 @@ impl Segments {
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(EngineError::Unanswered);
+            }
+            // A server whose listener was reconnecting missed the notice: it is told once more.
+            if !told_again && asked_at.elapsed() >= RETELL_AFTER {
+                told_again = true;
+                let _ = self.store.submit_blocking(move |tx| {
+                    tx.announce(herald_store::StoreChange::Question { id })
+                });
             }
             // The next answer's notice, or a look again shortly (a notice may be missed).
             let _ = tokio::time::timeout(ANSWER_POLL, async {

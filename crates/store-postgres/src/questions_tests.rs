@@ -36,6 +36,9 @@ fn a_question_and_its_answers_reach_the_other_node_once_each() {
     let mut heard_by_asker = asker
         .subscribe_changes()
         .expect("a shared store tells changes");
+    // A listener says `Resync` once its `LISTEN` took effect: what is sent before is not heard.
+    hear(&mut heard_by_other, StoreChange::Resync);
+    hear(&mut heard_by_asker, StoreChange::Resync);
 
     let ask = |body: &'static [u8], now: i64| {
         asker

@@ -57,6 +57,10 @@ const NOT_OF_A_WORKSPACE: &[&str] = &[
     "schema_migrations",
     "nodes",
     "partition_leases",
+    // Questions to the engines name a workspace inside their bodies only, and are removed a
+    // minute after they were asked.
+    "engine_questions",
+    "engine_answers",
 ];
 
 /// Whether the workspace exists and is marked deleted; `None` when it does not exist.
