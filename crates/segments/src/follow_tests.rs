@@ -111,7 +111,7 @@ fn two_nodes(first: &StoreHandle, second: &StoreHandle) -> [Node; 2] {
     ]
 }
 
-fn purchase(person: usize) -> Value {
+pub(crate) fn purchase(person: usize) -> Value {
     json!({"type": "person", "identifiers": {"id": format!("p{person}")},
         "action": "event", "name": "purchased"})
 }
@@ -232,14 +232,14 @@ fn take_over(runtime: &tokio::runtime::Runtime, nodes: &[Node; 2]) {
     });
 }
 
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..500 {
+pub(crate) fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
         if done() {
             return;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    panic!("{what} did not happen within 5 s");
+    panic!("{what} did not happen within 10 s");
 }
 
 fn owned(runtime: &tokio::runtime::Runtime, node: &Node) -> usize {

@@ -16,6 +16,7 @@ use herald_store_postgres::PostgresStore;
 use herald_store_postgres::test_database::TestSchema;
 use serde_json::{Value, json};
 
+use crate::follow_tests::{eventually, purchase};
 use crate::{FollowOptions, SegmentDraft, Segments, history_of};
 
 const NOW: i64 = 1_800_000_000;
@@ -43,11 +44,6 @@ fn submit(runtime: &tokio::runtime::Runtime, node: &Node, workspace: WorkspaceId
     crate::loading_tests::submit(&node.ingest, runtime, workspace, items);
 }
 
-fn purchase(person: usize) -> Value {
-    json!({"type": "person", "identifiers": {"id": format!("p{person}")},
-        "action": "event", "name": "purchased"})
-}
-
 /// The partitions whose people a node's engines hold, and the people they hold.
 fn held(
     runtime: &tokio::runtime::Runtime,
@@ -64,16 +60,6 @@ fn held(
             (view.held_partitions, people)
         }))
         .expect("asked")
-}
-
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if done() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{what} did not happen within 10 s");
 }
 
 /// The stored members of a segment, by seq.
