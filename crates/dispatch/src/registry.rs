@@ -43,6 +43,11 @@ struct Snapshot {
 pub struct Registry {
     templates: Templates,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// Counts this process's own changes (`upsert`, `remove`), so that a read of the store
+    /// that began before one of them does not undo it.
+    generation: std::sync::atomic::AtomicU64,
+    /// The generation of each campaign's last change by this process.
+    touched: std::sync::Mutex<HashMap<CampaignId, u64>>,
 }
 
 impl Default for Registry {
@@ -56,6 +61,8 @@ impl Registry {
         Self {
             templates: Templates::new(),
             snapshot: RwLock::default(),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            touched: std::sync::Mutex::default(),
         }
     }
 
@@ -95,14 +102,22 @@ impl Registry {
     }
 
     async fn apply(&self, store: &StoreHandle, change: StoreChange) -> Result<(), StoreError> {
+        // What this process changes while the read runs is newer than what the read finds (a
+        // resync's read began, a campaign was started here, then the read's stale row undid
+        // the start: an event right after it started no run).
+        let since = self.generation();
         match change {
             StoreChange::Campaign { workspace_id, id } => {
-                match store.read(move |r| r.campaign(workspace_id, id)).await? {
+                let row = store.read(move |r| r.campaign(workspace_id, id)).await?;
+                if self.touched_since(id, since) {
+                    return Ok(());
+                }
+                match row {
                     Some(row) => self.upsert(&row),
                     None => self.remove(id),
                 }
             }
-            StoreChange::Resync => self.replace(store.read(all_campaigns).await?),
+            StoreChange::Resync => self.replace_since(store.read(all_campaigns).await?, since),
             StoreChange::Segment { .. }
             | StoreChange::Question { .. }
             | StoreChange::Answer { .. } => {}
@@ -113,9 +128,57 @@ impl Registry {
     /// Makes `rows` the whole registry, keeping what is compiled already for a campaign that
     /// did not change.
     fn replace(&self, rows: Vec<CampaignRow>) {
+        self.replace_since(rows, u64::MAX);
+    }
+
+    /// This process's generation of changes now.
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Whether this process changed campaign `id` after generation `since`.
+    fn touched_since(&self, id: CampaignId, since: u64) -> bool {
+        let touched = match self.touched.lock() {
+            Ok(touched) => touched,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        touched.get(&id).is_some_and(|at| *at > since)
+    }
+
+    /// Records a change of campaign `id` by this process.
+    fn touch(&self, id: CampaignId) {
+        let at = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let mut touched = match self.touched.lock() {
+            Ok(touched) => touched,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        touched.insert(id, at);
+    }
+
+    /// Makes `rows`, read from the store after this process's generation `since`, the whole
+    /// registry, but for the campaigns this process changed after `since`, which stay as they
+    /// are.
+    fn replace_since(&self, rows: Vec<CampaignRow>, since: u64) {
         let current = self.current();
         let mut by_id = HashMap::with_capacity(rows.len());
+        let newer: Vec<CampaignId> = current
+            .by_id
+            .keys()
+            .copied()
+            .filter(|id| self.touched_since(*id, since))
+            .collect();
+        for id in &newer {
+            if let Some(loaded) = current.by_id.get(id) {
+                by_id.insert(*id, loaded.clone());
+            }
+        }
         for row in rows {
+            if self.touched_since(row.id, since) {
+                continue;
+            }
             let kept = current.by_id.get(&row.id).filter(|loaded| {
                 loaded.state == row.state
                     && loaded.name == row.name
@@ -135,6 +198,7 @@ impl Registry {
     /// Adds or replaces a campaign. A stored campaign that no longer parses (it was valid when
     /// saved) is left out with an error in the log rather than stopping the server.
     pub fn upsert(&self, row: &CampaignRow) {
+        self.touch(row.id);
         let loaded = self.compiled(row);
         self.change(|snapshot| {
             snapshot.by_id.remove(&row.id);
@@ -146,6 +210,7 @@ impl Registry {
 
     /// Forgets a deleted campaign.
     pub fn remove(&self, id: CampaignId) {
+        self.touch(id);
         self.change(|snapshot| {
             snapshot.by_id.remove(&id);
         });
@@ -270,4 +335,50 @@ fn all_campaigns(reader: &mut dyn StoreRead) -> Result<Vec<CampaignRow>, StoreEr
         rows.extend(reader.campaigns(workspace.id)?);
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_domain::{CampaignId, WorkspaceId};
+    use herald_store::{CampaignRow, CampaignState};
+    use serde_json::json;
+
+    use super::Registry;
+
+    fn row(state: CampaignState) -> CampaignRow {
+        CampaignRow {
+            id: CampaignId::new(7),
+            workspace_id: WorkspaceId::new(1),
+            name: "News".into(),
+            definition: json!({
+                "name": "News",
+                "trigger": {"event": {"name": "purchased"}},
+                "steps": [{"webhook": {"url": "https://example.com/hook"}}]
+            }),
+            state,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    #[test]
+    fn a_read_begun_before_a_change_made_here_does_not_undo_it() {
+        let registry = Registry::new();
+        registry.replace(vec![row(CampaignState::Draft)]);
+        // A resync's read begins, the campaign is started here, then the read (which found it
+        // a draft) is applied: the start stands.
+        let since = registry.generation();
+        registry.upsert(&row(CampaignState::Running));
+        registry.replace_since(vec![row(CampaignState::Draft)], since);
+        assert_eq!(registry.running(WorkspaceId::new(1)).len(), 1);
+        // A read begun after the start is taken whole.
+        let since = registry.generation();
+        registry.replace_since(vec![row(CampaignState::Paused)], since);
+        assert!(registry.running(WorkspaceId::new(1)).is_empty());
+        // A removal here is not undone by an older read either.
+        let since = registry.generation();
+        registry.remove(CampaignId::new(7));
+        registry.replace_since(vec![row(CampaignState::Running)], since);
+        assert!(registry.get(CampaignId::new(7)).is_none());
+    }
 }
