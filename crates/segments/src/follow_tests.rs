@@ -19,15 +19,15 @@ const PEOPLE: usize = 30;
 
 /// Two stores on one fresh schema, as two nodes open it, with a workspace, and a runtime for
 /// the async calls.
-struct Shared {
-    runtime: tokio::runtime::Runtime,
-    first: StoreHandle,
-    second: StoreHandle,
-    workspace: WorkspaceId,
-    _schema: TestSchema,
+pub(crate) struct Shared {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) first: StoreHandle,
+    pub(crate) second: StoreHandle,
+    pub(crate) workspace: WorkspaceId,
+    pub(crate) _schema: TestSchema,
 }
 
-fn shared(name: &str) -> Shared {
+pub(crate) fn shared(name: &str) -> Shared {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

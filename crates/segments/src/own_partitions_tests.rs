@@ -12,11 +12,9 @@ use herald_domain::{Clock, ManualClock, PersonSeq, SegmentId, WorkspaceId};
 use herald_ingest::Ingest;
 use herald_segment_engine::{Definition, reference};
 use herald_store::{PARTITIONS, PartitionSet, StoreHandle, partition_of};
-use herald_store_postgres::PostgresStore;
-use herald_store_postgres::test_database::TestSchema;
 use serde_json::{Value, json};
 
-use crate::follow_tests::{eventually, purchase};
+use crate::follow_tests::{Shared, eventually, purchase, shared};
 use crate::{FollowOptions, SegmentDraft, Segments, history_of};
 
 const NOW: i64 = 1_800_000_000;
@@ -105,14 +103,13 @@ fn stored_and_expected(
 
 #[test]
 fn nodes_hold_their_own_partitions_and_store_exact_memberships() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a runtime");
-    let schema = TestSchema::new();
-    let first = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let second = PostgresStore::open_handle(&schema.options()).expect("the store opens");
-    let workspace = herald_store::conformance::new_workspace(&first, "own-partitions");
+    let Shared {
+        runtime,
+        first,
+        second,
+        workspace,
+        _schema,
+    } = shared("own-partitions");
     let manual = Arc::new(ManualClock::new(NOW));
     let clock: Arc<dyn Clock> = manual.clone();
 

@@ -871,7 +871,8 @@ impl Runner {
         match herald_segment_engine::input::decode(bytes) {
             Ok(inputs) => {
                 // A deleted workspace's entries only move the position on.
-                if self.engine_of(workspace_id).is_some() {
+                if !self.forgotten.contains(&workspace_id) {
+                    // One lookup of the engine per entry, borrowed beside `held`.
                     let engine = self.engines.entry(workspace_id).or_default();
                     let changes = self
                         .held
