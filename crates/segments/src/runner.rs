@@ -187,10 +187,13 @@ pub(crate) struct Runner {
     disowned: bool,
     /// The node's name in the leases, for an engine that follows the store.
     node: String,
-    /// What `/metrics` shows of the engine: how late its most overdue deadline is, and how long
-    /// segments take to build.
+    /// What `/metrics` shows of the engine: how late its most overdue deadline is, how long
+    /// segments take to build, and (in cluster mode) how many partitions this node leases and
+    /// how many its engine holds the people of.
     deadline_lag: metrics::Gauge,
     build_seconds: metrics::Histogram,
+    partitions_leased: metrics::Gauge,
+    partitions_held: metrics::Gauge,
     /// Workspaces deleted since the engine started (`Command::Forget`): inputs, builds and log
     /// entries of theirs that were on their way are dropped rather than make an engine again.
     forgotten: std::collections::HashSet<WorkspaceId>,
@@ -233,6 +236,8 @@ impl Runner {
             wake: None,
             deadline_lag: metrics::gauge!("herald_segment_engine_deadline_lag_seconds"),
             build_seconds: metrics::histogram!("herald_segment_build_seconds"),
+            partitions_leased: metrics::gauge!("herald_cluster_partitions_leased"),
+            partitions_held: metrics::gauge!("herald_segment_engine_partitions_held"),
             forgotten: std::collections::HashSet::new(),
         }
     }
@@ -770,6 +775,7 @@ impl Runner {
             Command::Disown(reply) => {
                 self.disowned = true;
                 self.owned = Owned::default();
+                self.partitions_leased.set(0.0);
                 self.takeovers.clear();
                 if let Err(error) = self.store.background_barrier_blocking() {
                     tracing::error!(error = %error, "cannot wait for the stored membership changes");
@@ -942,6 +948,9 @@ impl Runner {
         } else {
             gained
         };
+        self.partitions_leased.set(self.owned.epochs.len() as f64);
+        self.partitions_held
+            .set(self.held.partitions().len() as f64);
         if gained.is_empty() {
             return;
         }

@@ -25,13 +25,23 @@ pub fn herald(data_dir: &Path) -> Command {
         // `HERALD_TEST_CLUSTER=1` runs every server as one of several (`--cluster`), alone.
         if std::env::var("HERALD_TEST_CLUSTER").as_deref() == Ok("1") {
             command.env("HERALD_CLUSTER", "true");
-            // And `HERALD_TEST_OWN_PARTITIONS=1` has its engine hold its partitions only.
-            if std::env::var("HERALD_TEST_OWN_PARTITIONS").as_deref() == Ok("1") {
-                command.env("HERALD_OWN_PARTITIONS_ONLY", "true");
-            }
+            hold_own_partitions_only(&mut command);
         }
     }
     command
+}
+
+/// Whether the suite runs each cluster-mode server with an engine that holds only the people of
+/// its partitions: `HERALD_TEST_OWN_PARTITIONS=1`.
+pub fn own_partitions_only() -> bool {
+    std::env::var("HERALD_TEST_OWN_PARTITIONS").as_deref() == Ok("1")
+}
+
+/// Has a cluster-mode `command` hold only its partitions' people when the suite asks for it.
+pub fn hold_own_partitions_only(command: &mut Command) {
+    if own_partitions_only() {
+        command.env("HERALD_OWN_PARTITIONS_ONLY", "true");
+    }
 }
 
 /// A `herald` command on the embedded SQLite file of its data dir, whatever backend the suite

@@ -49,7 +49,7 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
     samples
 }
 
-async fn scrape(client: &reqwest::Client, url: &str) -> BTreeMap<String, f64> {
+pub(crate) async fn scrape(client: &reqwest::Client, url: &str) -> BTreeMap<String, f64> {
     let response = client.get(url).send().await.expect("an answer");
     assert_eq!(response.status(), 200);
     let kind = response.headers()["content-type"]

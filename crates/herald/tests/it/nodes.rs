@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use crate::delivery::{ALLOW_LOOPBACK, start_campaign};
 use crate::helpers::{
-    Server, TestApp, Workspace, create_workspace_with, herald_embedded, set_clock,
+    Server, TestApp, Workspace, create_workspace_with, herald_embedded, hold_own_partitions_only,
+    own_partitions_only, set_clock,
 };
 use crate::receiver::Receiver;
 
@@ -41,10 +42,13 @@ pub fn herald_on(url: &str, schema: &str) -> Command {
     command
 }
 
-/// Starts `herald serve --cluster` on its own data dir, on the database's `schema`.
+/// Starts `herald serve --cluster` on its own data dir, on the database's `schema` (its engine
+/// holding only its partitions' people when the suite runs that way).
 fn start(url: &str, schema: &str, workspace: &Workspace, dir: tempfile::TempDir) -> TestApp {
+    let mut command = herald_on(url, schema);
+    hold_own_partitions_only(&mut command);
     let server = Server::start_with(
-        herald_on(url, schema),
+        command,
         dir.path(),
         &["--cluster", ALLOW_LOOPBACK, &format!("--dev-clock={START}")],
     );
@@ -173,6 +177,26 @@ async fn three_servers_share_one_database_and_survive_one_killed() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(shares, vec![128, 128], "half each");
+    // Each survivor's metrics say so too, once its engine has taken the renewal in; an engine
+    // that holds only its partitions' people holds those 128, any other every partition.
+    let held = if own_partitions_only() { 128.0 } else { 256.0 };
+    for node in survivors {
+        let mut seen = BTreeMap::new();
+        for _ in 0..250 {
+            seen = crate::metrics::scrape(&node.client, &node.url("/metrics")).await;
+            if seen.get("herald_cluster_partitions_leased") == Some(&128.0)
+                && seen.get("herald_segment_engine_partitions_held") == Some(&held)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen.get("herald_cluster_partitions_leased"), Some(&128.0));
+        assert_eq!(
+            seen.get("herald_segment_engine_partitions_held"),
+            Some(&held)
+        );
+    }
 
     // One more purchase each, through the two left.
     for (index, node) in survivors.iter().enumerate() {
