@@ -25,7 +25,7 @@
 #   BENCH_MODES          (default: "whole split")
 #   BENCH_RUNS           previews and counts per segment and measurement (default: 51)
 #   BENCH_PORT           the first server's port; the second's is the next (default: 18291)
-#   BENCH_LOGS           a folder to keep the servers' logs in (default: none kept)
+#   BENCH_LOGS           a folder the servers' logs are copied to at the end (default: none kept)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -78,6 +78,10 @@ stop_servers() {
 }
 cleanup() {
     stop_servers
+    if [[ -n "${BENCH_LOGS:-}" ]]; then
+        mkdir -p "${BENCH_LOGS}"
+        cp "${work}"/server-*.log "${BENCH_LOGS}/" 2>/dev/null || true
+    fi
     rm -rf "${work}"
 }
 trap cleanup EXIT
@@ -114,10 +118,6 @@ for mode in ${modes}; do
             "${pids[0]}" "http://127.0.0.1:$((port + 1))" "${pids[1]}"
     done
     grep -h 'partitions loaded\|segment engine loaded\|partitions taken over' "${work}"/server-"${mode}"-*.log |
-        sed "s/^/# ${mode}: /" | cut -c1-400 || true
+        sed -e "s/\x1b\[[0-9;]*m//g" -e "s/^/# ${mode}: /" | cut -c1-400 || true
     stop_servers
-    if [[ -n "${BENCH_LOGS:-}" ]]; then
-        mkdir -p "${BENCH_LOGS}"
-        cp "${work}"/server-"${mode}"-*.log "${BENCH_LOGS}/"
-    fi
 done

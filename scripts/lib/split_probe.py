@@ -5,7 +5,9 @@ split_probe.py PHASE MODE APP_KEY RUNS URL PID [URL2 PID2]
 - alone: waits for the first server (URL, started just before) to be ready, and times it; then
   its memory, and previews and member counts of S1–S3 through it.
 - shared: waits for the second server (URL2) to be ready and for the two to lease 128 partitions
-  each, and times it; then both servers' memory and the same reads through the first.
+  each, and times it, previewing S1 through the first server all along (every count checked,
+  the refusals and the slowest counted); then both servers' memory and the same reads through
+  the first.
 - takeover: kills the second server (SIGKILL) and times how long until the first answers S1's
   preview with the exact count again, and until it leases and holds all 256 partitions.
 
@@ -131,9 +133,30 @@ def main():
                     and values.get("herald_segment_engine_partitions_held") == held)
 
         if phase == "shared":
-            row["ready_secs"] = round(wait("ready", lambda: second.call("GET", "/readyz")[0] == 200), 2)
-            row["shared_secs"] = round(
-                wait("shared", lambda: shares(first, 128.0, held) and shares(second, 128.0, held)), 2)
+            # Meanwhile the first server answers S1's preview, every count checked: while
+            # partitions move, some engine must answer for each of them.
+            (name, _, definition, count) = benchmark_segments(first)[0]
+            during = {"previews": 0, "refused": 0, "slowest_ms": 0.0}
+
+            def preview_during():
+                begin = time.perf_counter()
+                status, answer = first.call("POST", "/v1/segments/preview", {"definition": definition})
+                during["previews"] += 1
+                if status != 200 or answer["count"] != count:
+                    during["refused"] += 1
+                during["slowest_ms"] = max(during["slowest_ms"], round((time.perf_counter() - begin) * 1000, 1))
+
+            def ready_and_previewed():
+                preview_during()
+                return second.call("GET", "/readyz")[0] == 200
+
+            def shared_and_previewed():
+                preview_during()
+                return shares(first, 128.0, held) and shares(second, 128.0, held)
+
+            row["ready_secs"] = round(wait("ready", ready_and_previewed), 2)
+            row["shared_secs"] = round(wait("shared", shared_and_previewed), 2)
+            row["first_server_during"] = during
             row["rss_mib"] = [memory_mib(first), memory_mib(second)]
             row["reads"] = reads(first, runs)
         elif phase == "takeover":

@@ -226,6 +226,7 @@ pub(crate) fn spawn_leases(
     options: FollowOptions,
     now: mpsc::Receiver<()>,
     stopped: Arc<std::sync::atomic::AtomicBool>,
+    held: crate::held::HeldNow,
 ) {
     let spawned = std::thread::Builder::new()
         .name("herald-segments-leases".into())
@@ -235,7 +236,10 @@ pub(crate) fn spawn_leases(
                 if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                     return;
                 }
-                match leases.renew(&options.node, clock.now()).blocking_recv() {
+                match leases
+                    .renew(&options.node, clock.now(), held.get())
+                    .blocking_recv()
+                {
                     Ok(Ok(ownership)) => {
                         if runner.send(Command::Owned(ownership)).is_err() {
                             return;

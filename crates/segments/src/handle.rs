@@ -61,6 +61,8 @@ pub struct Segments {
     node: Option<String>,
     /// For an engine that follows the store: set when its node gives its leases up.
     stop_renewing: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// For an engine that follows the store: the partitions whose people it holds.
+    held_now: Option<crate::held::HeldNow>,
     /// Whether the engine holds only the people of its node's partitions, so that a question
     /// about every person is asked of the other nodes' engines too (`questions`).
     asks_others: bool,
@@ -127,13 +129,20 @@ impl Segments {
         let asks_others = follow
             .as_ref()
             .is_some_and(|options| options.own_partitions_only);
-        let (follows, renew) = if let Some(options) = follow {
+        let (follows, renew, held_now) = if let Some(options) = follow {
             let (wake, woken) = mpsc::channel();
+            // An engine that loads everything holds every partition's people from the start.
+            let held = crate::held::HeldNow::new(if options.own_partitions_only {
+                herald_store::PartitionSet::default()
+            } else {
+                herald_store::PartitionSet::all()
+            });
             runner.follow(Following {
                 wake: woken,
                 waker: wake.clone(),
                 node: options.node.clone(),
                 own_partitions_only: options.own_partitions_only,
+                held_now: held.clone(),
             });
             // Subscribed before the load, so that no change after what it reads is missed.
             crate::follow::spawn_catalog(store.clone(), sender.clone());
@@ -149,13 +158,15 @@ impl Segments {
                 options,
                 renewals,
                 stop_renewing.clone().unwrap_or_default(),
+                held.clone(),
             );
             (
                 Some(Arc::new(std::sync::Mutex::new(wake))),
                 Some(Arc::new(std::sync::Mutex::new(renew))),
+                Some(held),
             )
         } else {
-            (None, None)
+            (None, None, None)
         };
         std::thread::Builder::new()
             .name("herald-segments".into())
@@ -173,6 +184,7 @@ impl Segments {
             renew,
             node,
             stop_renewing,
+            held_now,
             asks_others,
         })
     }
@@ -459,10 +471,15 @@ impl Segments {
         // Leases are held by the clock too: a node that shares the store renews at once, and
         // the engine takes what it owns now before it applies what is due.
         if let Some(node) = &self.node {
+            let held = self
+                .held_now
+                .as_ref()
+                .map(crate::held::HeldNow::get)
+                .unwrap_or_default();
             match self
                 .store
                 .partition_leases()
-                .renew(node, self.clock.now())
+                .renew(node, self.clock.now(), held)
                 .await
             {
                 Ok(Ok(ownership)) => {

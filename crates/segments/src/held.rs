@@ -8,6 +8,31 @@ use herald_domain::WorkspaceId;
 use herald_segment_engine::{Change, Engine, Input};
 use herald_store::{PartitionSet, partition_of};
 
+/// The partitions whose people the engine holds, for the renewals of the node's leases to
+/// report (`PartitionLeases::renew`): the runner sets it when they change.
+#[derive(Debug, Clone)]
+pub(crate) struct HeldNow(std::sync::Arc<std::sync::Mutex<PartitionSet>>);
+
+impl HeldNow {
+    pub(crate) fn new(partitions: PartitionSet) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(partitions)))
+    }
+
+    pub(crate) fn get(&self) -> PartitionSet {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn set(&self, partitions: PartitionSet) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = partitions;
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Held {
     partitions: PartitionSet,
@@ -91,9 +116,15 @@ impl Held {
                 .people()
                 .filter(|person| partitions.holds(*workspace_id, *person))
                 .collect();
+            if gone.is_empty() {
+                continue;
+            }
             for person in gone {
                 engine.unload_person(person);
             }
+            // Their rows go from the index now, not at the next build, so that evaluations
+            // stop passing over them and the memory is free for the next partitions.
+            engine.settle_index();
         }
     }
 
@@ -161,5 +192,36 @@ mod tests {
         );
         assert!(!held.applies(workspace, person, 11));
         assert!(held.partitions().is_empty());
+    }
+
+    #[test]
+    fn the_people_of_a_partition_given_up_leave_the_index_at_once() {
+        let workspace = WorkspaceId::new(1);
+        let kept = 5;
+        let given_up = (1..)
+            .find(|candidate| partition_of(workspace, *candidate) != partition_of(workspace, kept))
+            .expect("people of another partition");
+        let mut engine = herald_segment_engine::Engine::new();
+        for person in [kept, given_up] {
+            let history = herald_segment_engine::PersonHistory {
+                first_seen: 1,
+                events: vec![herald_segment_engine::EventRecord::from_parts(
+                    "purchased".into(),
+                    "event",
+                    10,
+                    serde_json::Value::Null,
+                )],
+                ..Default::default()
+            };
+            engine.load_person(person, &history, 100);
+        }
+        let mut engines = std::collections::HashMap::from([(workspace, engine)]);
+        let mut held = Held::all();
+        let partition = partition_of(workspace, given_up);
+        held.remove(
+            &[partition].into_iter().collect::<PartitionSet>(),
+            &mut engines,
+        );
+        assert_eq!(engines[&workspace].size(), (1, 1), "one person, one row");
     }
 }

@@ -177,8 +177,19 @@ fn nodes_hold_their_own_partitions_and_store_exact_memberships() {
     };
     let split = || {
         let everyone = people(&first);
+        // The first node, which gives partitions up, is asked first: a partition it no longer
+        // holds is one the second held before the first dropped it.
+        let second_ready = nodes[1].segments.is_loaded();
         let (first_held, first_people) = held(&runtime, &nodes[0], workspace);
         let (second_held, second_people) = held(&runtime, &nodes[1], workspace);
+        assert!(
+            first_held.union(&second_held).is_all(),
+            "some engine holds every partition while they move"
+        );
+        assert!(
+            !second_ready || second_held.len() >= 128,
+            "the second node answers once it holds its half"
+        );
         let of = |set: PartitionSet| -> BTreeSet<i64> {
             everyone
                 .iter()

@@ -351,27 +351,41 @@ impl Question {
 }
 
 /// Chooses, from answers in the order they came (this node's own first), some that cover
-/// every partition with no partition twice, and returns their replies; `None` until the
-/// answers cover every partition. An answer that overlaps those chosen before it is passed
-/// over: a partition changing owner may be held by two engines for a moment, and either
-/// answers for it exactly, but not both.
+/// every partition with no partition twice, and returns their replies; `None` until some do.
+/// Answers overlap while partitions move: a node that gave a partition up keeps answering for
+/// it until its new owner's engine holds its people, and either answers for it exactly, but
+/// not both. So the choice is a search, not a first-come pass: an engine that still holds
+/// everything covers alone even when an answer for part of it came first.
 pub(crate) fn cover(answers: &[Answer]) -> Option<Vec<Reply>> {
-    let mut covered = PartitionSet::default();
+    let sets: Vec<PartitionSet> = answers
+        .iter()
+        .map(|answer| answer.partitions.iter().copied().collect())
+        .collect();
     let mut chosen = Vec::new();
-    for answer in answers {
-        if answer
-            .partitions
-            .iter()
-            .any(|partition| covered.contains(*partition))
-        {
-            continue;
+    // Each step takes the lowest partition not covered yet: some answer must hold it, so
+    // only those are tried, and a node count of answers keeps the search small.
+    fn search(sets: &[PartitionSet], covered: PartitionSet, chosen: &mut Vec<usize>) -> bool {
+        let Some(missing) = (0..PARTITIONS).find(|partition| !covered.contains(*partition)) else {
+            return true;
+        };
+        for (index, set) in sets.iter().enumerate() {
+            if !set.contains(missing) || set.meets(&covered) {
+                continue;
+            }
+            chosen.push(index);
+            if search(sets, covered.union(set), chosen) {
+                return true;
+            }
+            chosen.pop();
         }
-        for partition in &answer.partitions {
-            covered.insert(*partition);
-        }
-        chosen.push(answer.reply.clone());
+        false
     }
-    (covered.len() == usize::from(PARTITIONS)).then_some(chosen)
+    search(&sets, PartitionSet::default(), &mut chosen).then(|| {
+        chosen
+            .into_iter()
+            .map(|index| answers[index].reply.clone())
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -401,6 +415,15 @@ mod tests {
         let overlapping = [answer(0..130, 6), answer(128..256, 7), answer(130..256, 4)];
         let replies = cover(&overlapping).expect("every partition");
         assert_eq!(question.merge(replies), Some(Reply::Count(10)));
+        // A node that gave partitions up and still holds them answers for everyone alone,
+        // though the answer of their new owner came first.
+        let handing_over = [answer(128..256, 7), answer(0..256, 12)];
+        let replies = cover(&handing_over).expect("every partition");
+        assert_eq!(question.merge(replies), Some(Reply::Count(12)));
+        let three = [answer(0..100, 1), answer(50..256, 2), answer(100..256, 3)];
+        let replies = cover(&three).expect("every partition");
+        assert_eq!(question.merge(replies), Some(Reply::Count(4)));
+        assert_eq!(cover(&[answer(0..100, 1), answer(50..256, 2)]), None);
     }
 
     #[test]

@@ -134,8 +134,11 @@ impl Restart {
     }
 
     /// The engine, without comparing its memberships with the stored ones (a takeover compares
-    /// them once the engine caught up with the log).
-    pub(crate) fn into_engine(self) -> Engine {
+    /// them once the engine caught up with the log). The people loaded person by person left
+    /// their events out of time order in the index, which every preview would pass over
+    /// apart until the next build: they are put in place now, as `finish` does.
+    pub(crate) fn into_engine(mut self) -> Engine {
+        self.engine.settle_index();
         self.engine
     }
 
@@ -205,5 +208,38 @@ fn restart_change(
         at,
         cause: Cause::Deadline,
         origin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_domain::WorkspaceId;
+    use herald_segment_engine::{EventRecord, PersonHistory};
+    use serde_json::Value;
+
+    use super::Restart;
+
+    fn bought_at(times: &[i64]) -> PersonHistory {
+        PersonHistory {
+            first_seen: 1,
+            events: times
+                .iter()
+                .map(|time| {
+                    EventRecord::from_parts("purchased".into(), "event", *time, Value::Null)
+                })
+                .collect(),
+            ..PersonHistory::default()
+        }
+    }
+
+    #[test]
+    fn people_loaded_into_an_engine_leave_its_index_in_time_order() {
+        let mut restart = Restart::new(WorkspaceId::new(1), Vec::new(), Vec::new(), 100);
+        // Person by person, the second person's purchase falls between the first's two.
+        restart.load(vec![(1, bought_at(&[10, 30])), (2, bought_at(&[20]))], 100);
+        assert_eq!(restart.engine.unsettled_rows(), 1, "one row out of order");
+        let engine = restart.into_engine();
+        assert_eq!(engine.unsettled_rows(), 0);
+        assert_eq!(engine.size(), (2, 3));
     }
 }

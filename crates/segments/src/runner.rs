@@ -18,7 +18,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::cause::to_row;
 use crate::handle::RunnerView;
-use crate::held::Held;
+use crate::held::{Held, HeldNow};
 use crate::image::{self, Image, ImageSettings};
 use crate::loading::{self, Loaded};
 use crate::restart::Restart;
@@ -129,6 +129,8 @@ pub(crate) struct Following {
     pub(crate) node: String,
     /// Whether the engine holds the people of this node's partitions only.
     pub(crate) own_partitions_only: bool,
+    /// Where the runner tells the renewals which partitions' people the engine holds.
+    pub(crate) held_now: HeldNow,
 }
 
 pub(crate) struct Runner {
@@ -185,6 +187,8 @@ pub(crate) struct Runner {
     unstored: UnstoredBuilds,
     /// Set once the node gave its partitions up: renewals that arrive later are ignored.
     disowned: bool,
+    /// For an engine that follows the store: the partitions it holds, as the renewals report.
+    held_now: Option<HeldNow>,
     /// The node's name in the leases, for an engine that follows the store.
     node: String,
     /// What `/metrics` shows of the engine: how late its most overdue deadline is, how long
@@ -232,6 +236,7 @@ impl Runner {
             takeovers: Vec::new(),
             unstored: UnstoredBuilds::default(),
             disowned: false,
+            held_now: None,
             node: String::new(),
             wake: None,
             deadline_lag: metrics::gauge!("herald_segment_engine_deadline_lag_seconds"),
@@ -259,6 +264,7 @@ impl Runner {
             self.held = Held::none();
             self.own_partitions_only = true;
         }
+        self.held_now = Some(following.held_now.clone());
         self.following = Some(following);
         self.follows = true;
     }
@@ -942,8 +948,18 @@ impl Runner {
         self.unstored
             .forget(|partition| !epochs.contains_key(&partition));
         let gained = if self.own_partitions_only {
-            let gained = self.hold_owned(gained, now);
-            self.loaded.send_replace(true);
+            let gained = self.hold_owned(gained, &ownership.unheld, now);
+            if let Some(held_now) = &self.held_now {
+                held_now.set(self.held.partitions());
+            }
+            // A node that joins answers once it holds its share, which the others give up at
+            // their next renewals: until then its engine's thread would be loading people for
+            // most of a minute at a million, and requests sent to it would wait that long.
+            // Once it answered it stays ready: while a dead node's partitions load, every node
+            // lacks them alike, and writes must still reach some node.
+            if self.owned.epochs.len() >= ownership.least_share() {
+                self.loaded.send_replace(true);
+            }
             gained
         } else {
             gained
@@ -969,14 +985,18 @@ impl Runner {
     }
 
     /// For an engine that holds the people of this node's partitions only: drops the people of
-    /// the partitions it no longer owns, and loads those of the partitions `gained` that it
-    /// does not hold yet. Returns the partitions gained that it holds now; those it could not
-    /// load are given up (by this node's reckoning: the next renewal offers them again).
-    fn hold_owned(&mut self, mut gained: Vec<u16>, now: i64) -> Vec<u16> {
+    /// the partitions it no longer owns (once their new owner's engine holds them: `unheld`
+    /// are those no owner holds yet, which this engine keeps answering for meanwhile), and
+    /// loads those of the partitions `gained` that it does not hold yet. Returns the partitions
+    /// gained that it holds now; those it could not load are given up (by this node's
+    /// reckoning: the next renewal offers them again).
+    fn hold_owned(&mut self, mut gained: Vec<u16>, unheld: &PartitionSet, now: i64) -> Vec<u16> {
         let held = self.held.partitions();
         let lost: PartitionSet = held
             .iter()
-            .filter(|partition| !self.owned.epochs.contains_key(partition))
+            .filter(|partition| {
+                !self.owned.epochs.contains_key(partition) && !unheld.contains(*partition)
+            })
             .collect();
         if !lost.is_empty() {
             self.held.remove(&lost, &mut self.engines);

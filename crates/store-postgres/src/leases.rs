@@ -13,7 +13,8 @@ use std::sync::mpsc as std_mpsc;
 
 use herald_domain::UnixSeconds;
 use herald_store::{
-    LEASE_SECONDS, Lease, LeaseReply, Ownership, PARTITIONS, PartitionLeases, StoreError,
+    LEASE_SECONDS, Lease, LeaseReply, Ownership, PARTITIONS, PartitionLeases, PartitionSet,
+    StoreError,
 };
 use postgres::Client;
 use tokio::sync::oneshot;
@@ -29,6 +30,7 @@ enum Command {
     Renew(
         String,
         UnixSeconds,
+        PartitionSet,
         oneshot::Sender<Result<Ownership, StoreError>>,
     ),
     Release(String, oneshot::Sender<Result<Ownership, StoreError>>),
@@ -53,9 +55,9 @@ impl PgLeases {
 }
 
 impl PartitionLeases for PgLeases {
-    fn renew(&self, node: &str, now: UnixSeconds) -> LeaseReply {
+    fn renew(&self, node: &str, now: UnixSeconds, held: PartitionSet) -> LeaseReply {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Renew(node.to_owned(), now, reply));
+        self.send(Command::Renew(node.to_owned(), now, held, reply));
         answer
     }
 
@@ -97,7 +99,7 @@ fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
                 Ok(connected) => client = Some(connected),
                 Err(error) => {
                     let reply = match command {
-                        Command::Renew(_, _, reply) | Command::Release(_, reply) => reply,
+                        Command::Renew(_, _, _, reply) | Command::Release(_, reply) => reply,
                     };
                     let _ = reply.send(Err(error));
                     continue;
@@ -108,9 +110,9 @@ fn serve(options: &PostgresOptions, commands: &std_mpsc::Receiver<Command>) {
             continue;
         };
         let (answer, reply) = match command {
-            Command::Renew(node, now, reply) => {
+            Command::Renew(node, now, held, reply) => {
                 let answer = take_lock(session, &node, &mut locked)
-                    .and_then(|()| renew(session, &node, now));
+                    .and_then(|()| renew(session, &node, now, &held));
                 (answer, reply)
             }
             Command::Release(node, reply) => (release(session, &node), reply),
@@ -147,8 +149,14 @@ fn take_lock(
     Ok(())
 }
 
-fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership, StoreError> {
+fn renew(
+    client: &mut Client,
+    node: &str,
+    now: UnixSeconds,
+    holds: &PartitionSet,
+) -> Result<Ownership, StoreError> {
     let until = now + LEASE_SECONDS;
+    let holds: Vec<i32> = holds.iter().map(i32::from).collect();
     let mut tx = client.transaction().map_err(backend)?;
     tx.execute(
         "INSERT INTO nodes (node, expires_at) VALUES ($1, $2)
@@ -178,9 +186,11 @@ fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership,
     let share = (i64::from(PARTITIONS) + live - 1) / live;
     let mut held: Vec<(i32, i64)> = tx
         .query(
-            "UPDATE partition_leases SET expires_at = $2 WHERE node = $1
+            "UPDATE partition_leases
+             SET expires_at = $2, owner_holds = owner_holds OR partition = ANY($3)
+             WHERE node = $1
              RETURNING partition, epoch",
-            &[&node, &until],
+            &[&node, &until, &holds],
         )
         .map_err(backend)?
         .iter()
@@ -207,7 +217,8 @@ fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership,
         let taken = tx
             .query(
                 &format!(
-                    "UPDATE partition_leases SET node = $1, epoch = epoch + 1, expires_at = $2
+                    "UPDATE partition_leases SET node = $1, epoch = epoch + 1, expires_at = $2,
+                         owner_holds = partition = ANY($5)
                      WHERE partition IN (
                          SELECT partition FROM partition_leases p
                          WHERE p.node IS NULL OR p.expires_at <= $3 OR NOT {}
@@ -215,13 +226,27 @@ fn renew(client: &mut Client, node: &str, now: UnixSeconds) -> Result<Ownership,
                      RETURNING partition, epoch",
                     alive("p.node")
                 ),
-                &[&node, &until, &now, &(share - held_count)],
+                &[&node, &until, &now, &(share - held_count), &holds],
             )
             .map_err(backend)?;
         held.extend(taken.iter().map(|row| (row.get(0), row.get(1))));
     }
+    // What no owner's engine holds yet: a node that gave these up keeps their people.
+    let unheld: PartitionSet = tx
+        .query(
+            "SELECT partition FROM partition_leases WHERE node IS NULL OR NOT owner_holds",
+            &[],
+        )
+        .map_err(backend)?
+        .iter()
+        .filter_map(|row| u16::try_from(row.get::<_, i32>(0)).ok())
+        .collect();
     tx.commit().map_err(backend)?;
-    Ok(ownership(held, until))
+    Ok(Ownership {
+        unheld,
+        live: u16::try_from(live).unwrap_or(u16::MAX),
+        ..ownership(held, until)
+    })
 }
 
 fn release(client: &mut Client, node: &str) -> Result<Ownership, StoreError> {
@@ -250,6 +275,8 @@ fn ownership(mut held: Vec<(i32, i64)>, until: UnixSeconds) -> Ownership {
             })
             .collect(),
         until,
+        unheld: PartitionSet::default(),
+        live: 1,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use herald_store::{LEASE_SECONDS, Ownership, PARTITIONS, StoreHandle};
+use herald_store::{LEASE_SECONDS, Ownership, PARTITIONS, PartitionSet, StoreHandle};
 
 use crate::PostgresStore;
 use crate::test_database::TestSchema;
@@ -28,10 +28,16 @@ impl Nodes {
         }
     }
 
+    /// Renews as a node whose engine holds every person.
     fn renew(&mut self, node: usize, now: i64) -> BTreeSet<u16> {
+        self.renew_holding(node, now, PartitionSet::all())
+    }
+
+    /// Renews as a node whose engine holds the people of `holds` only.
+    fn renew_holding(&mut self, node: usize, now: i64, holds: PartitionSet) -> BTreeSet<u16> {
         let ownership = self.stores[node]
             .partition_leases()
-            .renew(&format!("node-{node}"), now)
+            .renew(&format!("node-{node}"), now, holds)
             .blocking_recv()
             .expect("the leases thread answers")
             .expect("leases work");
@@ -219,4 +225,51 @@ fn a_node_whose_connection_closed_loses_its_partitions_at_once() {
         all(),
         "the live node takes every partition at the same time"
     );
+}
+
+/// A partition given to a node whose engine holds only its own partitions' people counts as
+/// unheld until that node reports holding them: the node that gave it up keeps its people
+/// meanwhile, so that some engine answers for every partition while it moves.
+#[test]
+fn a_partition_stays_unheld_until_its_new_owner_holds_its_people() {
+    let mut nodes = Nodes::new(2);
+    let t = 4_000_000;
+    let everything = PartitionSet::all();
+    assert_eq!(nodes.renew_holding(0, t, everything), all());
+    assert!(nodes.held[&0].unheld.is_empty(), "the owner holds them all");
+    assert!(
+        nodes
+            .renew_holding(1, t, PartitionSet::default())
+            .is_empty()
+    );
+    // The first node gives half up: free, so unheld.
+    let first = nodes.renew_holding(0, t + 1, everything);
+    assert_eq!(first.len(), 128);
+    let given_up: PartitionSet = all().difference(&first).copied().collect();
+    assert_eq!(nodes.held[&0].unheld, given_up);
+    // The second node takes them, not holding their people yet: still unheld.
+    let second = nodes.renew_holding(1, t + 1, PartitionSet::default());
+    assert_eq!(second.iter().copied().collect::<PartitionSet>(), given_up);
+    assert_eq!(nodes.held[&1].unheld, given_up);
+    assert_eq!(
+        {
+            nodes.renew_holding(0, t + 2, everything);
+            nodes.held[&0].unheld
+        },
+        given_up
+    );
+    // It loaded some of them: those are held now, the rest not yet.
+    let loaded: PartitionSet = given_up.iter().take(100).collect();
+    nodes.renew_holding(1, t + 3, loaded);
+    let rest: PartitionSet = given_up.iter().skip(100).collect();
+    assert_eq!(nodes.held[&1].unheld, rest);
+    // What a renewal reports stays reported, though a later one leaves it out.
+    nodes.renew_holding(1, t + 4, PartitionSet::default());
+    assert_eq!(nodes.held[&1].unheld, rest);
+    nodes.renew_holding(1, t + 5, given_up);
+    assert!(nodes.held[&1].unheld.is_empty());
+    // A node that takes partitions over whose people it holds already holds them at once.
+    nodes.release(1);
+    nodes.renew_holding(0, t + 6, everything);
+    assert_eq!(nodes.held[&0].unheld, PartitionSet::default());
 }

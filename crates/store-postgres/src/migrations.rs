@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0007_rotated_and_deleted_workspaces.sql"),
     ),
     (8, include_str!("../migrations/0008_engine_questions.sql")),
+    (9, include_str!("../migrations/0009_partition_holders.sql")),
 ];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node

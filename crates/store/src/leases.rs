@@ -43,11 +43,27 @@ pub struct Lease {
 }
 
 /// What a renewal gives a node: the partitions it owns, by number, until `until` (exclusive),
-/// unless it renews again before then.
+/// unless it renews again before then; and the partitions whose people no owner's engine holds
+/// yet (free ones, and those whose owner is still loading them), which a node that gave them up
+/// keeps holding meanwhile, so that some engine answers for every partition while they move.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ownership {
     pub leases: Vec<Lease>,
     pub until: UnixSeconds,
+    pub unheld: crate::PartitionSet,
+    /// How many nodes were live at the renewal, this one among them.
+    pub live: u16,
+}
+
+impl Ownership {
+    /// The fewest partitions a live node owns once they are shared out: each takes up to an
+    /// equal share rounded up, so the last one may get less.
+    pub fn least_share(&self) -> usize {
+        let live = usize::from(self.live.max(1));
+        let partitions = usize::from(PARTITIONS);
+        let share = partitions.div_ceil(live);
+        partitions.saturating_sub((live - 1) * share)
+    }
 }
 
 /// What a node hears back from a renewal.
@@ -56,8 +72,10 @@ pub type LeaseReply = oneshot::Receiver<Result<Ownership, StoreError>>;
 /// The leases on partitions, shared by every node on one store.
 pub trait PartitionLeases: Send + Sync {
     /// Renews `node`'s leases at `now`, gives up those beyond its share, and takes its share
-    /// of the partitions nobody holds (free, or whose lease expired).
-    fn renew(&self, node: &str, now: UnixSeconds) -> LeaseReply;
+    /// of the partitions nobody holds (free, or whose lease expired). `held` are the partitions
+    /// whose people the node's engine holds: of its leases, those count as held by their owner
+    /// from now on (see `Ownership::unheld`).
+    fn renew(&self, node: &str, now: UnixSeconds, held: crate::PartitionSet) -> LeaseReply;
 
     /// Gives up every lease `node` holds (at shutdown), so that others take them at once.
     fn release(&self, node: &str) -> LeaseReply;
@@ -68,7 +86,7 @@ pub trait PartitionLeases: Send + Sync {
 pub struct LocalLeases;
 
 impl PartitionLeases for LocalLeases {
-    fn renew(&self, _node: &str, _now: UnixSeconds) -> LeaseReply {
+    fn renew(&self, _node: &str, _now: UnixSeconds, _held: crate::PartitionSet) -> LeaseReply {
         let (reply, answer) = oneshot::channel();
         let _ = reply.send(Ok(Ownership {
             leases: (0..PARTITIONS)
@@ -78,6 +96,8 @@ impl PartitionLeases for LocalLeases {
                 })
                 .collect(),
             until: UnixSeconds::MAX,
+            unheld: crate::PartitionSet::default(),
+            live: 1,
         }));
         answer
     }
@@ -87,6 +107,8 @@ impl PartitionLeases for LocalLeases {
         let _ = reply.send(Ok(Ownership {
             leases: Vec::new(),
             until: UnixSeconds::MAX,
+            unheld: crate::PartitionSet::default(),
+            live: 1,
         }));
         answer
     }
@@ -96,7 +118,25 @@ impl PartitionLeases for LocalLeases {
 mod tests {
     use herald_domain::WorkspaceId;
 
-    use super::{PARTITIONS, partition_of};
+    use super::{Ownership, PARTITIONS, partition_of};
+
+    #[test]
+    fn the_least_share_is_what_the_last_node_gets_after_the_others_took_theirs() {
+        let least = |live| {
+            Ownership {
+                leases: Vec::new(),
+                until: 0,
+                unheld: crate::PartitionSet::default(),
+                live,
+            }
+            .least_share()
+        };
+        // 3 nodes: 86 + 86 + 84; 7 nodes: 6 × 37 + 34.
+        assert_eq!(
+            [0, 1, 2, 3, 7, 256, 300].map(least),
+            [256, 256, 128, 84, 34, 1, 0]
+        );
+    }
 
     #[test]
     fn people_spread_over_every_partition_and_stay_where_they_are() {

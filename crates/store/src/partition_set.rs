@@ -59,6 +59,24 @@ impl PartitionSet {
             .sum()
     }
 
+    /// The partitions in either set.
+    #[must_use]
+    pub fn union(&self, other: &Self) -> Self {
+        let mut bits = self.bits;
+        for (word, theirs) in bits.iter_mut().zip(other.bits) {
+            *word |= theirs;
+        }
+        Self { bits }
+    }
+
+    /// Whether the sets share a partition.
+    pub fn meets(&self, other: &Self) -> bool {
+        self.bits
+            .iter()
+            .zip(other.bits)
+            .any(|(ours, theirs)| ours & theirs != 0)
+    }
+
     /// The partitions in the set, in order.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
         (0..PARTITIONS).filter(|partition| self.contains(*partition))
@@ -99,6 +117,13 @@ mod tests {
             (0..PARTITIONS).collect::<PartitionSet>(),
             PartitionSet::all()
         );
+        let other: PartitionSet = [1, 64, 130].into_iter().collect();
+        assert_eq!(
+            set.union(&other).iter().collect::<Vec<_>>(),
+            vec![0, 1, 63, 64, 130, 200, 255]
+        );
+        assert!(set.meets(&other), "64 is in both");
+        assert!(!fewer.meets(&[1, 130].into_iter().collect()));
     }
 
     #[test]

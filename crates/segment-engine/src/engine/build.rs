@@ -392,6 +392,12 @@ impl Engine {
     pub fn settle_index(&mut self) {
         self.events.settle_all(self.ordinals.alive());
     }
+
+    /// How many of the index's rows arrived out of time order and wait for a settle: every
+    /// evaluation until then passes over them apart.
+    pub fn unsettled_rows(&self) -> usize {
+        self.events.unsettled()
+    }
 }
 
 /// Tells whether a condition refers to another segment anywhere.

@@ -287,6 +287,11 @@ impl EventIndex {
     pub fn rows(&self) -> usize {
         self.tables.iter().map(|t| t.rows.len()).sum()
     }
+
+    /// Rows that arrived out of time order: what `settle_all` would put in place.
+    pub fn unsettled(&self) -> usize {
+        self.tables.iter().map(|t| t.rows.len() - t.sorted).sum()
+    }
 }
 
 /// One event in a person's own list.
