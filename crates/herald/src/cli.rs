@@ -302,14 +302,10 @@ pub struct ServeArgs {
     #[arg(long, env = "HERALD_CLUSTER")]
     pub cluster: bool,
     /// With --cluster: the segment engine holds only the people of the partitions this server
-    /// owns, and asks the other servers' engines about the rest. Not measured at scale yet
-    /// (docs/scaling.md), so hidden.
-    #[arg(
-        long,
-        hide = true,
-        env = "HERALD_OWN_PARTITIONS_ONLY",
-        requires = "cluster"
-    )]
+    /// leases, so that each server's memory holds its share, and asks the other servers'
+    /// engines about the rest. Off by default: reads about everyone are slower, and refused
+    /// while a dead server's partitions load (docs/scaling.md).
+    #[arg(long, env = "HERALD_OWN_PARTITIONS_ONLY", requires = "cluster")]
     pub own_partitions_only: bool,
     /// Serve `GET /metrics` (Prometheus's text format) on this address alone, plain HTTP,
     /// instead of beside the APIs [default: beside the APIs, at the listen address].
