@@ -26,6 +26,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+# shellcheck source=lib/scale_data.sh
+source scripts/lib/scale_data.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 data="${BENCH_DATA:-${target_dir}/scale-bench}"
 people="${BENCH_PEOPLE:-1000000}"
@@ -39,13 +41,8 @@ cargo build --release -p herald -p herald-bench
 new="${target_dir}/release/herald"
 bench="${target_dir}/release/herald-bench"
 
-mkdir -p "${data}"
-if [[ ! -s "${data}/credentials.json" ]]; then
-    "${new}" workspace create bench --json --data-dir "${data}/herald" > "${data}/credentials.json"
-fi
-field() {
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "${data}/credentials.json" "$1"
-}
+scale_workspace "${data}" "${new}"
+field() { scale_key "${data}" "$1"; }
 common=(--data-dir "${data}/herald" --site-id "$(field site_id)" --api-key "$(field api_key)"
     --app-api-key "$(field app_api_key)" --people "${people}" --events "${events}" --seed "${seed}")
 

@@ -29,8 +29,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-# shellcheck source=lib/server.sh
-source scripts/lib/server.sh
+# shellcheck source=lib/scale_data.sh
+source scripts/lib/scale_data.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
 data="${BENCH_DATA:-${target_dir}/scale-bench}"
 people="${BENCH_PEOPLE:-1000000}"
@@ -47,13 +47,8 @@ herald="${target_dir}/release/herald"
 bench="${target_dir}/release/herald-bench"
 
 # The workload, once, in an embedded data dir, with the benchmark's segments.
-mkdir -p "${data}"
-if [[ ! -s "${data}/credentials.json" ]]; then
-    "${herald}" workspace create bench --json --data-dir "${data}/herald" > "${data}/credentials.json"
-fi
-field() {
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "${data}/credentials.json" "$1"
-}
+scale_workspace "${data}" "${herald}"
+field() { scale_key "${data}" "$1"; }
 if [[ ! -e "${data}/loaded" ]]; then
     "${bench}" scale --herald "${herald}" --data-dir "${data}/herald" --site-id "$(field site_id)" \
         --api-key "$(field api_key)" --app-api-key "$(field app_api_key)" --people "${people}" \
