@@ -63,13 +63,21 @@ async fn kill_9_during_ingest_loses_no_acknowledged_event() {
     let mut app = TestApp::spawn().await;
     let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
     let writers = start_writers(&app, &acknowledged);
-    // Let ingest run, then kill the server while requests are in flight.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let before_kill = acknowledged.lock().unwrap().len();
-    assert!(
-        before_kill > 100,
-        "ingest was running ({before_kill} acknowledged)"
-    );
+    // Let ingest run until a hundred events are acknowledged, then kill the server while
+    // requests are in flight. Waiting for a count rather than a fixed time keeps the test
+    // meaningful on a machine busy with other tests, where a second and a half once saw fewer.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let before_kill = acknowledged.lock().unwrap().len();
+        if before_kill > 100 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ingest was running ({before_kill} acknowledged in a minute)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     app.server.kill();
     for writer in writers {
         writer.await.unwrap();

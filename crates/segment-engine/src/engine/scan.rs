@@ -59,6 +59,17 @@ impl Scan<'_> {
             Condition::And(children) => {
                 let mut result: Option<Bitset> = None;
                 for child in children {
+                    // A preview takes a negated child's people out of the set so far, rather than
+                    // copying everyone, taking them out of the copy and intersecting: that is two
+                    // passes over a bit per person for nothing. A build evaluates every child
+                    // whole, for the deadline hints each gives in turn. Every set here holds
+                    // living people only, so the two ways agree.
+                    if let (Some(so_far), None) = (&mut result, hints.as_ref())
+                        && let Some(excluded) = self.excluded(child, scratch)
+                    {
+                        so_far.difference_with(&excluded);
+                        continue;
+                    }
                     let set = self.evaluate(child, scratch, hints);
                     match &mut result {
                         None => result = Some(set),
@@ -90,6 +101,20 @@ impl Scan<'_> {
         }
     }
 
+    /// For a condition that holds for everyone but some people ("not", "has not performed"),
+    /// those people; `None` for any other condition. Only for previews: it collects no hints.
+    fn excluded(&self, condition: &Condition, scratch: &mut Scratch) -> Option<Bitset> {
+        match condition {
+            Condition::Not(child) => Some(self.evaluate(child, scratch, &mut None)),
+            Condition::Event(event) if !event.performed => Some(
+                self.window_rows(event)
+                    .map(|window| self.seen(&window.rows(), window.accepts(), false, |_| {}))
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        }
+    }
+
     /// Relationships are a reserved attribute's column.
     fn relationship(&self, condition: &crate::relationship::RelationshipCondition) -> Bitset {
         let mut set = self.attributes.select(
@@ -117,7 +142,7 @@ impl Scan<'_> {
     ) -> Bitset {
         let now = self.now;
         let zero_holds = !event.performed || event.count.holds(0);
-        let Some(table_id) = self.events.table_of(&event.name, event.kind) else {
+        let Some(window) = self.window_rows(event) else {
             // No event of this name exists, so everyone has a count of zero.
             return if zero_holds {
                 self.ordinals.alive().clone()
@@ -125,49 +150,9 @@ impl Scan<'_> {
                 Bitset::new()
             };
         };
-        let table = self.events.table(table_id);
-        let accepts: Option<Cow<'_, [bool]>> = if event.filters.is_empty() {
-            None
-        } else {
-            match self
-                .predicates
-                .find(&event.name, event.kind, &event.filters)
-                .and_then(|p| p.accepts.as_deref())
-            {
-                Some(accepts) => Some(Cow::Borrowed(accepts)),
-                None => Some(Cow::Owned(
-                    table
-                        .dict
-                        .objects()
-                        .iter()
-                        .map(|data| event.filters.iter().all(|f| holds(f, data, now)))
-                        .collect(),
-                )),
-            }
-        };
-        let passes = |row: &Row| accepts.as_ref().is_none_or(|a| a[row.data as usize]);
-        let sorted = table.sorted();
+        let passes = |row: &Row| window.passes(row);
+        let sorted = window.sorted;
         let upper = |x: UnixSeconds| sorted.partition_point(|r| r.timestamp <= x);
-        let (low, high) = match event.window {
-            Window::Ever => (0, upper(now)),
-            Window::Within(seconds) => (upper(now - seconds), upper(now)),
-            Window::Between { from, to } => {
-                let last = now.min(to);
-                if from <= last {
-                    (sorted.partition_point(|r| r.timestamp < from), upper(last))
-                } else {
-                    (0, 0)
-                }
-            }
-        };
-        let in_window = |timestamp: UnixSeconds| {
-            timestamp <= now
-                && match event.window {
-                    Window::Ever => true,
-                    Window::Within(seconds) => now - seconds < timestamp,
-                    Window::Between { from, to } => from <= timestamp && timestamp <= to,
-                }
-        };
         let leaving = match event.window {
             Window::Within(seconds) => Some(seconds),
             _ => None,
@@ -177,25 +162,20 @@ impl Scan<'_> {
         let seconds = leaving.unwrap_or(0);
         let mut leaving_hints = Vec::new();
         if collect_leaving {
-            leaving_hints.reserve(high - low);
+            leaving_hints.reserve(window.in_window.len());
         }
-        let tail: Vec<Row> = table
-            .unsorted()
-            .iter()
-            .filter(|row| in_window(row.timestamp))
-            .copied()
-            .collect();
-        let rows = [&sorted[low..high], tail.as_slice()];
+        let rows = window.rows();
+        let accepts = window.accepts();
         let mut result = match event.count {
             // "Performed at least once" and "not performed" need no counts: a person is in once
             // seen, or once never seen.
             Count::AtLeast(1) if event.performed => {
-                self.seen(&rows, accepts.as_deref(), collect_leaving, |row| {
+                self.seen(&rows, accepts, collect_leaving, |row| {
                     leaving_hints.push(Hint::new(row.timestamp + seconds, now, row.ordinal));
                 })
             }
             _ if !event.performed => {
-                let seen = self.seen(&rows, accepts.as_deref(), collect_leaving, |row| {
+                let seen = self.seen(&rows, accepts, collect_leaving, |row| {
                     leaving_hints.push(Hint::new(row.timestamp + seconds, now, row.ordinal));
                 });
                 let mut result = self.ordinals.alive().clone();
@@ -247,6 +227,68 @@ impl Scan<'_> {
         result
     }
 
+    /// An event condition's rows at `now`: those of its window in its table, in time order, and
+    /// those still waiting to be put in order; `None` when no event of its name exists.
+    fn window_rows(&self, event: &EventCondition) -> Option<WindowRows<'_>> {
+        let now = self.now;
+        let table = self
+            .events
+            .table(self.events.table_of(&event.name, event.kind)?);
+        let accepts: Option<Cow<'_, [bool]>> = if event.filters.is_empty() {
+            None
+        } else {
+            match self
+                .predicates
+                .find(&event.name, event.kind, &event.filters)
+                .and_then(|p| p.accepts.as_deref())
+            {
+                Some(accepts) => Some(Cow::Borrowed(accepts)),
+                None => Some(Cow::Owned(
+                    table
+                        .dict
+                        .objects()
+                        .iter()
+                        .map(|data| event.filters.iter().all(|f| holds(f, data, now)))
+                        .collect(),
+                )),
+            }
+        };
+        let sorted = table.sorted();
+        let upper = |x: UnixSeconds| sorted.partition_point(|r| r.timestamp <= x);
+        let (low, high) = match event.window {
+            Window::Ever => (0, upper(now)),
+            Window::Within(seconds) => (upper(now - seconds), upper(now)),
+            Window::Between { from, to } => {
+                let last = now.min(to);
+                if from <= last {
+                    (sorted.partition_point(|r| r.timestamp < from), upper(last))
+                } else {
+                    (0, 0)
+                }
+            }
+        };
+        let in_window = |timestamp: UnixSeconds| {
+            timestamp <= now
+                && match event.window {
+                    Window::Ever => true,
+                    Window::Within(seconds) => now - seconds < timestamp,
+                    Window::Between { from, to } => from <= timestamp && timestamp <= to,
+                }
+        };
+        let tail = table
+            .unsorted()
+            .iter()
+            .filter(|row| in_window(row.timestamp))
+            .copied()
+            .collect();
+        Some(WindowRows {
+            sorted,
+            in_window: low..high,
+            tail,
+            accepts,
+        })
+    }
+
     /// The people with at least one passing row (every row when `accepts` is `None`, else the
     /// rows whose data it accepts). With `visit_first`, `first` sees each person's first row.
     fn seen(
@@ -280,5 +322,31 @@ impl Scan<'_> {
             }
         }
         seen
+    }
+}
+
+/// An event condition's rows at one time (see `Scan::window_rows`).
+struct WindowRows<'a> {
+    /// The table's rows in time order, all of them: a build reads on past the window's end.
+    sorted: &'a [Row],
+    /// The part of `sorted` in the window.
+    in_window: std::ops::Range<usize>,
+    /// The rows in the window that wait to be put in time order.
+    tail: Vec<Row>,
+    /// Which data ids pass the condition's filters; `None` without filters.
+    accepts: Option<Cow<'a, [bool]>>,
+}
+
+impl WindowRows<'_> {
+    fn rows(&self) -> [&[Row]; 2] {
+        [&self.sorted[self.in_window.clone()], &self.tail]
+    }
+
+    fn accepts(&self) -> Option<&[bool]> {
+        self.accepts.as_deref()
+    }
+
+    fn passes(&self, row: &Row) -> bool {
+        self.accepts.as_ref().is_none_or(|a| a[row.data as usize])
     }
 }
