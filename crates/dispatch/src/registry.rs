@@ -3,7 +3,7 @@
 
 use herald_domain::{CampaignId, WorkspaceId};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use herald_campaigns::{Campaign, Step};
 use herald_store::{CampaignRow, CampaignState, StoreChange, StoreError, StoreHandle, StoreRead};
@@ -43,11 +43,32 @@ struct Snapshot {
 pub struct Registry {
     templates: Templates,
     snapshot: RwLock<Arc<Snapshot>>,
-    /// Counts this process's own changes (`upsert`, `remove`), so that a read of the store
-    /// that began before one of them does not undo it.
-    generation: std::sync::atomic::AtomicU64,
+    /// Every change takes this lock for its whole check and write, so that a change decided on
+    /// an older snapshot (a resync's read) never overwrites one published meanwhile.
+    writes: Mutex<Writes>,
+}
+
+/// What the registry remembers of this process's own changes (`upsert`, `remove`), so that a
+/// read of the store that began before one of them does not undo it.
+#[derive(Debug, Default)]
+struct Writes {
+    /// Counts this process's own changes.
+    generation: u64,
     /// The generation of each campaign's last change by this process.
-    touched: std::sync::Mutex<HashMap<CampaignId, u64>>,
+    touched: HashMap<CampaignId, u64>,
+}
+
+impl Writes {
+    /// Whether this process changed campaign `id` after generation `since`.
+    fn touched_since(&self, id: CampaignId, since: u64) -> bool {
+        self.touched.get(&id).is_some_and(|at| *at > since)
+    }
+
+    /// Records a change of campaign `id` by this process.
+    fn touch(&mut self, id: CampaignId) {
+        self.generation += 1;
+        self.touched.insert(id, self.generation);
+    }
 }
 
 impl Default for Registry {
@@ -61,8 +82,7 @@ impl Registry {
         Self {
             templates: Templates::new(),
             snapshot: RwLock::default(),
-            generation: std::sync::atomic::AtomicU64::new(0),
-            touched: std::sync::Mutex::default(),
+            writes: Mutex::default(),
         }
     }
 
@@ -109,13 +129,7 @@ impl Registry {
         match change {
             StoreChange::Campaign { workspace_id, id } => {
                 let row = store.read(move |r| r.campaign(workspace_id, id)).await?;
-                if self.touched_since(id, since) {
-                    return Ok(());
-                }
-                match row {
-                    Some(row) => self.upsert(&row),
-                    None => self.remove(id),
-                }
+                self.replace_one_since(id, row.as_ref(), since);
             }
             StoreChange::Resync => self.replace_since(store.read(all_campaigns).await?, since),
             StoreChange::Segment { .. }
@@ -133,95 +147,85 @@ impl Registry {
 
     /// This process's generation of changes now.
     fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+        self.lock_writes().generation
     }
 
-    /// Whether this process changed campaign `id` after generation `since`.
-    fn touched_since(&self, id: CampaignId, since: u64) -> bool {
-        let touched = match self.touched.lock() {
-            Ok(touched) => touched,
+    fn lock_writes(&self) -> MutexGuard<'_, Writes> {
+        match self.writes.lock() {
+            Ok(writes) => writes,
             Err(poisoned) => poisoned.into_inner(),
-        };
-        touched.get(&id).is_some_and(|at| *at > since)
-    }
-
-    /// Records a change of campaign `id` by this process.
-    fn touch(&self, id: CampaignId) {
-        let at = self
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        let mut touched = match self.touched.lock() {
-            Ok(touched) => touched,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        touched.insert(id, at);
+        }
     }
 
     /// Makes `rows`, read from the store after this process's generation `since`, the whole
     /// registry, but for the campaigns this process changed after `since`, which stay as they
     /// are.
     fn replace_since(&self, rows: Vec<CampaignRow>, since: u64) {
-        let current = self.current();
-        let mut by_id = HashMap::with_capacity(rows.len());
-        let newer: Vec<CampaignId> = current
-            .by_id
-            .keys()
-            .copied()
-            .filter(|id| self.touched_since(*id, since))
-            .collect();
-        for id in &newer {
-            if let Some(loaded) = current.by_id.get(id) {
-                by_id.insert(*id, loaded.clone());
+        self.write(|writes, current| {
+            let mut by_id = HashMap::with_capacity(rows.len());
+            for (id, loaded) in &current.by_id {
+                if writes.touched_since(*id, since) {
+                    by_id.insert(*id, loaded.clone());
+                }
             }
-        }
-        for row in rows {
-            if self.touched_since(row.id, since) {
-                continue;
+            for row in rows {
+                if writes.touched_since(row.id, since) {
+                    continue;
+                }
+                let kept = current.by_id.get(&row.id).filter(|loaded| {
+                    loaded.state == row.state
+                        && loaded.name == row.name
+                        && loaded.definition == row.definition
+                });
+                let loaded = match kept {
+                    Some(loaded) => Some(loaded.clone()),
+                    None => self.compiled(&row),
+                };
+                if let Some(loaded) = loaded {
+                    by_id.insert(row.id, loaded);
+                }
             }
-            let kept = current.by_id.get(&row.id).filter(|loaded| {
-                loaded.state == row.state
-                    && loaded.name == row.name
-                    && loaded.definition == row.definition
-            });
-            let loaded = match kept {
-                Some(loaded) => Some(loaded.clone()),
-                None => self.compiled(&row),
-            };
-            if let Some(loaded) = loaded {
-                by_id.insert(row.id, loaded);
+            Some(by_id)
+        });
+    }
+
+    /// Makes `row`, campaign `id` as read from the store after this process's generation
+    /// `since` (`None`: deleted), what the registry holds, unless this process changed it after
+    /// `since`.
+    fn replace_one_since(&self, id: CampaignId, row: Option<&CampaignRow>, since: u64) {
+        let loaded = row.and_then(|row| self.compiled(row));
+        self.write(|writes, current| {
+            if writes.touched_since(id, since) {
+                return None;
             }
-        }
-        self.change(|snapshot| snapshot.by_id = by_id);
+            Some(with_one(current, id, loaded))
+        });
     }
 
     /// Adds or replaces a campaign. A stored campaign that no longer parses (it was valid when
     /// saved) is left out with an error in the log rather than stopping the server.
     pub fn upsert(&self, row: &CampaignRow) {
-        self.touch(row.id);
         let loaded = self.compiled(row);
-        self.change(|snapshot| {
-            snapshot.by_id.remove(&row.id);
-            if let Some(loaded) = loaded {
-                snapshot.by_id.insert(row.id, loaded);
-            }
+        self.write(|writes, current| {
+            writes.touch(row.id);
+            Some(with_one(current, row.id, loaded))
         });
     }
 
     /// Forgets a deleted campaign.
     pub fn remove(&self, id: CampaignId) {
-        self.touch(id);
-        self.change(|snapshot| {
-            snapshot.by_id.remove(&id);
+        self.write(|writes, current| {
+            writes.touch(id);
+            Some(with_one(current, id, None))
         });
     }
 
     /// Forgets every campaign of a deleted workspace.
     pub fn forget_workspace(&self, workspace_id: WorkspaceId) {
-        self.change(|snapshot| {
-            snapshot
-                .by_id
-                .retain(|_, loaded| loaded.workspace_id != workspace_id);
+        self.write(|_, current| {
+            let mut by_id = current.by_id.clone();
+            by_id.retain(|_, loaded| loaded.workspace_id != workspace_id);
+            Some(by_id)
         });
     }
 
@@ -250,28 +254,36 @@ impl Registry {
         }
     }
 
-    fn change(&self, edit: impl FnOnce(&mut Snapshot)) {
-        let mut guard = match self.snapshot.write() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
+    /// Publishes the campaigns `edit` returns (nothing when it returns `None`). `edit` runs
+    /// holding the write lock, so the snapshot it is given stays the current one until the
+    /// result replaces it, and its check of `Writes` cannot be overtaken by another change.
+    fn write(
+        &self,
+        edit: impl FnOnce(&mut Writes, &Snapshot) -> Option<HashMap<CampaignId, Arc<Loaded>>>,
+    ) {
+        let mut writes = self.lock_writes();
+        let current = self.current();
+        let Some(by_id) = edit(&mut writes, &current) else {
+            return;
         };
-        let mut next = Snapshot {
-            by_id: guard.by_id.clone(),
-            running: HashMap::new(),
-        };
-        edit(&mut next);
-        for loaded in next.by_id.values() {
+        let mut running: HashMap<WorkspaceId, Vec<Arc<Loaded>>> = HashMap::new();
+        for loaded in by_id.values() {
             if loaded.is_running() {
-                next.running
+                running
                     .entry(loaded.workspace_id)
                     .or_default()
                     .push(loaded.clone());
             }
         }
-        for list in next.running.values_mut() {
+        for list in running.values_mut() {
             list.sort_by_key(|loaded| loaded.id);
         }
-        *guard = Arc::new(next);
+        let next = Arc::new(Snapshot { by_id, running });
+        match self.snapshot.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        drop(writes);
     }
 
     /// The campaign compiled, or `None` (logged) when it no longer parses.
@@ -328,6 +340,20 @@ impl Registry {
     }
 }
 
+/// The campaigns of `current` with campaign `id` replaced by `loaded` (`None`: left out).
+fn with_one(
+    current: &Snapshot,
+    id: CampaignId,
+    loaded: Option<Arc<Loaded>>,
+) -> HashMap<CampaignId, Arc<Loaded>> {
+    let mut by_id = current.by_id.clone();
+    by_id.remove(&id);
+    if let Some(loaded) = loaded {
+        by_id.insert(id, loaded);
+    }
+    by_id
+}
+
 /// Every stored campaign of every workspace.
 fn all_campaigns(reader: &mut dyn StoreRead) -> Result<Vec<CampaignRow>, StoreError> {
     let mut rows = Vec::new();
@@ -342,6 +368,8 @@ mod tests {
     use herald_domain::{CampaignId, WorkspaceId};
     use herald_store::{CampaignRow, CampaignState};
     use serde_json::json;
+    use std::sync::{Arc, Barrier};
+    use std::thread;
 
     use super::Registry;
 
@@ -380,5 +408,57 @@ mod tests {
         registry.remove(CampaignId::new(7));
         registry.replace_since(vec![row(CampaignState::Running)], since);
         assert!(registry.get(CampaignId::new(7)).is_none());
+    }
+
+    /// A resync's stale rows and a start made here race on two threads, many times: whatever
+    /// the interleaving, the start (made after the resync's read began) stands.
+    #[test]
+    fn a_change_made_here_while_a_stale_read_is_applied_stands() {
+        let others: Vec<CampaignRow> = (100..200)
+            .map(|n| CampaignRow {
+                id: CampaignId::new(n),
+                ..row(CampaignState::Draft)
+            })
+            .collect();
+        for round in 0..60 {
+            let registry = Arc::new(Registry::new());
+            registry.replace(vec![row(CampaignState::Draft)]);
+            let since = registry.generation();
+            let mut stale = others.clone();
+            stale.insert(round % others.len(), row(CampaignState::Draft));
+            let barrier = Arc::new(Barrier::new(3));
+            let resync = {
+                let (registry, barrier) = (registry.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    registry.replace_since(stale, since);
+                })
+            };
+            let follow = {
+                let (registry, barrier) = (registry.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    registry.replace_one_since(
+                        CampaignId::new(7),
+                        Some(&row(CampaignState::Draft)),
+                        since,
+                    );
+                })
+            };
+            barrier.wait();
+            // Started once both stale reads were taken: neither may undo it.
+            thread::yield_now();
+            for _ in 0..round % 7 {
+                std::hint::black_box(registry.get(CampaignId::new(100)));
+            }
+            registry.upsert(&row(CampaignState::Running));
+            resync.join().unwrap();
+            follow.join().unwrap();
+            assert_eq!(
+                registry.running(WorkspaceId::new(1)).len(),
+                1,
+                "round {round}: the start was undone"
+            );
+        }
     }
 }
