@@ -158,6 +158,8 @@ pub(crate) struct Runner {
     image_position: Option<i64>,
     /// When this process last wrote an image.
     image_written: Option<Instant>,
+    /// The image a thread of its own is still writing, until the runner takes its result.
+    image_pending: Option<image::Pending>,
     /// Whether the engines changed since the last image in a way the log does not record
     /// (builds, deletions, manual memberships).
     dirty: bool,
@@ -226,6 +228,7 @@ impl Runner {
             position: 0,
             image_position: None,
             image_written: None,
+            image_pending: None,
             dirty: false,
             following: None,
             follows: false,
@@ -492,17 +495,23 @@ impl Runner {
     }
 
     /// Writes an image when the engines changed since the last one and the interval passed, or
-    /// at once with `force` (at shutdown), then trims the engine log up to it.
+    /// at once with `force` (at shutdown, waiting until it is in place), and trims the engine
+    /// log up to it once it is.
     ///
-    /// The image is written in place, on the engine's thread, which stops meanwhile (about 3 s
-    /// at a million people and twenty million events, docs/benchmarks.md). Writing it from a
-    /// copy on a thread of its own was tried: the copy alone stopped the engine's thread for
-    /// 14 s, and doubled the memory.
+    /// The engine's thread stops while it serializes the engines (about 2 s at a million people
+    /// and twenty million events, docs/benchmarks.md); a thread of its own writes, syncs and
+    /// renames the image meanwhile and after. Writing it from a copy of the engines was tried:
+    /// the copy alone stopped the engine's thread for 14 s, and doubled the memory.
     fn maybe_write_image(&mut self, force: bool) {
         let Some(settings) = self.image.clone() else {
             return;
         };
-        if !*self.loaded.borrow() || self.image_position == Some(self.position) && !self.dirty {
+        self.settle_image(force);
+        let written = self
+            .image_pending
+            .as_ref()
+            .map_or(self.image_position, |pending| Some(pending.position));
+        if !*self.loaded.borrow() || written == Some(self.position) && !self.dirty {
             return;
         }
         let due = self
@@ -511,25 +520,69 @@ impl Runner {
         if !(force || due) {
             return;
         }
+        // One image at a time: the last one (begun an interval ago) is in place first.
+        self.settle_image(true);
         let position = self.position;
         let held = self.own_partitions_only.then(|| self.held.entries());
-        match write_image(
-            &settings,
+        let begin = Instant::now();
+        let (store, shared) = (self.store.clone(), self.shared_trim());
+        let then = move |bytes| {
+            tracing::info!(
+                position,
+                bytes,
+                secs = begin.elapsed().as_secs_f64(),
+                "engine image written"
+            );
+            trim_log(&store, position, shared);
+        };
+        match image::write(
+            &settings.path,
             position,
             &self.engines,
             held.as_deref(),
-            &self.store,
-            self.shared_trim(),
+            then,
         ) {
-            Ok(_) => {
-                self.image_position = Some(position);
-                self.image_failed = false;
+            Ok(pending) => {
+                tracing::info!(
+                    position,
+                    secs = begin.elapsed().as_secs_f64(),
+                    "engines serialized for an image; it is written on a thread of its own"
+                );
+                self.image_pending = Some(pending);
                 self.dirty = false;
             }
             // Written again at the next interval.
-            Err(error) => tracing::error!(error = %error, "cannot write the engine image"),
+            Err(error) => {
+                tracing::error!(path = %settings.path.display(), error = %error, "cannot write the engine image")
+            }
         }
         self.image_written = Some(Instant::now());
+        if force {
+            self.settle_image(true);
+        }
+    }
+
+    /// Takes the result of the image being written once it is in place, or waits for it with
+    /// `wait`: the image then holds its position, or, should it have failed, the engines count
+    /// as changed, so that the next interval writes one again.
+    fn settle_image(&mut self, wait: bool) {
+        let Some(pending) = self
+            .image_pending
+            .take_if(|pending| wait || pending.is_finished())
+        else {
+            return;
+        };
+        let position = pending.position;
+        match pending.wait() {
+            Ok(_) => {
+                self.image_position = Some(position);
+                self.image_failed = false;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "cannot write the engine image");
+                self.dirty = true;
+            }
+        }
     }
 
     pub(crate) fn run(mut self, receiver: &mpsc::Receiver<Command>) {
@@ -1512,28 +1565,6 @@ fn manual_changes_in_store(
         }
         Ok(changes)
     })
-}
-
-/// Writes an image and trims the engine log up to it; returns the image's size.
-fn write_image(
-    settings: &ImageSettings,
-    position: i64,
-    engines: &HashMap<WorkspaceId, Engine>,
-    held: Option<&[(u16, i64)]>,
-    store: &StoreHandle,
-    shared: Option<(String, i64)>,
-) -> Result<u64, String> {
-    let begin = Instant::now();
-    let bytes = image::write(&settings.path, position, engines, held)
-        .map_err(|error| format!("{}: {error}", settings.path.display()))?;
-    tracing::info!(
-        position,
-        bytes,
-        secs = begin.elapsed().as_secs_f64(),
-        "engine image written"
-    );
-    trim_log(store, position, shared);
-    Ok(bytes)
 }
 
 /// Removes a deleted segment's stored members and history, a chunk per background job.
