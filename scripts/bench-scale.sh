@@ -42,9 +42,7 @@ new="${target_dir}/release/herald"
 bench="${target_dir}/release/herald-bench"
 
 scale_workspace "${data}" "${new}"
-field() { scale_key "${data}" "$1"; }
-common=(--data-dir "${data}/herald" --site-id "$(field site_id)" --api-key "$(field api_key)"
-    --app-api-key "$(field app_api_key)" --people "${people}" --events "${events}" --seed "${seed}")
+scale_common "${data}" "${people}" "${events}" "${seed}"
 
 # Tags each JSON line with the build and the time, and keeps it.
 tag() {

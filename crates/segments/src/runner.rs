@@ -498,7 +498,7 @@ impl Runner {
     /// at once with `force` (at shutdown, waiting until it is in place), and trims the engine
     /// log up to it once it is.
     ///
-    /// The engine's thread stops while it serializes the engines (about 2 s at a million people
+    /// The engine's thread stops while it serializes the engines (1.1–1.2 s at a million people
     /// and twenty million events, docs/benchmarks.md); a thread of its own writes, syncs and
     /// renames the image meanwhile and after. Writing it from a copy of the engines was tried:
     /// the copy alone stopped the engine's thread for 14 s, and doubled the memory.
