@@ -44,10 +44,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-json_field() {
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
-
 runs=(new)
 if [[ -n "${OLD_HERALD:-}" ]]; then
     if [[ "${BENCH_OLD_FIRST:-}" == 1 ]]; then runs=(old new); else runs=(new old); fi

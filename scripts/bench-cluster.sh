@@ -69,10 +69,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-json_field() {
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
-
 for setup in ${setups}; do
     kind="${setup%%:*}"
     nodes=1

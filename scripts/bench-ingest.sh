@@ -57,18 +57,7 @@ results="${BENCH_RESULTS:-${work}/results.jsonl}"
 : > "${results}"
 server_pid=""
 
-cleanup() {
-    if [[ -n "${server_pid}" ]]; then
-        kill "${server_pid}" 2>/dev/null || true
-        wait "${server_pid}" 2>/dev/null || true
-    fi
-    rm -rf "${work}"
-}
-trap cleanup EXIT
-
-json_field() {
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
-}
+trap stop_server_and_clean EXIT
 
 # How many events (of any name) the server's data index has counted so far.
 stored_events() {

@@ -39,14 +39,7 @@ bench="${target_dir}/release/herald-bench"
 
 work="$(mktemp -d)"
 server_pid=""
-cleanup() {
-    if [[ -n "${server_pid}" ]]; then
-        kill "${server_pid}" 2>/dev/null || true
-        wait "${server_pid}" 2>/dev/null || true
-    fi
-    rm -rf "${work}"
-}
-trap cleanup EXIT
+trap stop_server_and_clean EXIT
 
 "${herald}" workspace create storm --json --data-dir "${work}/data" > "${work}/credentials.json"
 field() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "${work}/credentials.json" "$1"; }

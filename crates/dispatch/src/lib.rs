@@ -10,6 +10,7 @@
 //! - [`worker`]: the dispatcher, which takes due runs from the store (the durable queue)
 //!   through their steps and hands each message to the senders of `herald-delivery`.
 
+mod listing;
 pub mod registry;
 pub mod relationships;
 mod render;

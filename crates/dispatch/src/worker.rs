@@ -31,6 +31,7 @@ use herald_templates::Template;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, Semaphore};
 
+use crate::listing::Listing;
 use crate::registry::{Loaded, Registry};
 use crate::relationships;
 use crate::render::{Context, channel_name, render_step, unsubscribe_url};
@@ -193,18 +194,25 @@ async fn run_loop(inner: Arc<Inner>) {
     // dispatcher sees it.
     let due_depth = DueDepth::new();
     let in_flight_depth = metrics::gauge!("herald_delivery_queue_depth", "state" => "in_flight");
+    let mut listing = Listing::default();
     loop {
         let now = inner.clock.now();
-        let mut skip: Vec<RunId> = match inner.in_flight.lock() {
-            Ok(set) => set.iter().copied().collect(),
-            Err(_) => Vec::new(),
-        };
-        if let Ok(set) = inner.unreadable.lock() {
-            skip.extend(set.iter().copied());
+        let after = listing.next(std::time::Instant::now());
+        // A look at the whole queue leaves out the runs in flight in SQL; one that goes on
+        // after its last run has none of them ahead of it (a few taken in an earlier whole look
+        // may be, and `claim` drops those).
+        let mut skip: Vec<RunId> = Vec::new();
+        if after.is_none() {
+            if let Ok(set) = inner.in_flight.lock() {
+                skip.extend(set.iter().copied());
+            }
+            if let Ok(set) = inner.unreadable.lock() {
+                skip.extend(set.iter().copied());
+            }
         }
         let due = match inner
             .store
-            .read(move |r| r.due_runs(now, BATCH, &skip))
+            .read(move |r| r.due_runs(now, BATCH, &skip, after))
             .await
         {
             Ok(due) => due,
@@ -213,7 +221,10 @@ async fn run_loop(inner: Arc<Inner>) {
                 Vec::new()
             }
         };
-        due_depth.record(&inner.registry, &due);
+        listing.listed(&due);
+        if after.is_none() {
+            due_depth.record(&inner.registry, &due);
+        }
         if let Ok(set) = inner.in_flight.lock() {
             in_flight_depth.set(set.len() as f64);
         }
@@ -322,11 +333,17 @@ impl DueDepth {
 /// database share. A run that another node holds is left for now; it comes up again at a later
 /// look if it is still due then.
 async fn claim(inner: &Inner, due: Vec<DueRun>) -> Vec<RunId> {
+    // A run set aside as unreadable stays aside: a look that goes on after a run does not
+    // leave those out in SQL.
+    let aside: HashSet<RunId> = match inner.unreadable.lock() {
+        Ok(set) => set.clone(),
+        Err(_) => HashSet::new(),
+    };
     let fresh: Vec<RunId> = match inner.in_flight.lock() {
         Ok(mut set) => due
             .into_iter()
             .map(|run| run.id)
-            .filter(|id| set.insert(*id))
+            .filter(|id| !aside.contains(id) && set.insert(*id))
             .collect(),
         Err(_) => Vec::new(),
     };

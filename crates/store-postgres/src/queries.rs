@@ -296,8 +296,9 @@ impl StoreRead for Pg<'_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
+        after: Option<DueRun>,
     ) -> Result<Vec<DueRun>, StoreError> {
-        campaigns::due_runs(self, now, limit, skip)
+        campaigns::due_runs(self, now, limit, skip, after)
     }
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         campaigns::run(self, id)

@@ -1145,8 +1145,9 @@ impl StoreRead for Queries<'_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
+        after: Option<DueRun>,
     ) -> Result<Vec<DueRun>, StoreError> {
-        self.due_runs_query(now, limit, skip)
+        self.due_runs_query(now, limit, skip, after)
     }
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         self.run_query(id)

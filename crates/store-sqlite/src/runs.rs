@@ -102,6 +102,7 @@ impl Queries<'_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
+        after: Option<DueRun>,
     ) -> Result<Vec<DueRun>, StoreError> {
         // Runs of paused campaigns stay due and wait; the join keeps them out of the batch.
         // The runs being worked on are left out in SQL, so a busy dispatcher does not read
@@ -111,20 +112,25 @@ impl Queries<'_> {
         let active = RunState::Active.as_str();
         let running = CampaignState::Running.as_str();
         let sql = format!(
-            "SELECT r.id, r.campaign_id, r.step FROM runs r JOIN campaigns c ON c.id = r.campaign_id
+            "SELECT r.id, r.campaign_id, r.step, r.due_at FROM runs r
+               JOIN campaigns c ON c.id = r.campaign_id
              WHERE r.state = '{active}' AND r.due_at <= ?1 AND c.state = '{running}'
+               AND (r.due_at, r.id) > (?4, ?5)
                AND r.id NOT IN (SELECT value FROM json_each(?3))
              ORDER BY r.due_at, r.id LIMIT ?2"
         );
         let skip = to_json(&skip)?;
+        // Without a run to go on after, the listing starts before every run.
+        let (after_due, after_id) = after.map_or((i64::MIN, 0), |run| (run.due_at, run.id.get()));
         self.all(
             &sql,
-            params![now, limit, skip],
+            params![now, limit, skip, after_due, after_id],
             |row| {
                 Ok(DueRun {
                     id: row.get(0)?,
                     campaign_id: row.get(1)?,
                     step: row.get(2)?,
+                    due_at: row.get(3)?,
                 })
             },
             Ok,

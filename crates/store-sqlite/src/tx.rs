@@ -385,8 +385,9 @@ impl StoreRead for Tx<'_, '_> {
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
+        after: Option<DueRun>,
     ) -> Result<Vec<DueRun>, StoreError> {
-        self.queries.due_runs(now, limit, skip)
+        self.queries.due_runs(now, limit, skip, after)
     }
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError> {
         self.queries.run(id)

@@ -1292,21 +1292,59 @@ pub fn runs_queue_by_due_time_and_running_campaigns(store: &StoreHandle) {
     ));
     let due = |now: i64| {
         store
-            .read_blocking(move |r| r.due_runs(now, 10, &[]))
+            .read_blocking(move |r| r.due_runs(now, 10, &[], None))
             .expect("read")
     };
     let listed = |run: &RunRow| DueRun {
         id: run.id,
         campaign_id: run.campaign_id,
         step: run.step,
+        due_at: run.due_at,
     };
     assert_eq!(due(19), Vec::new());
     assert_eq!(due(100), vec![listed(&early), listed(&late)]);
     // Runs the dispatcher is already working on are left out.
     let skipping = store
-        .read_blocking(move |r| r.due_runs(100, 10, &[early.id, RunId::new(999)]))
+        .read_blocking(move |r| r.due_runs(100, 10, &[early.id, RunId::new(999)], None))
         .expect("read");
     assert_eq!(skipping, vec![listed(&late)]);
+    // A listing that goes on after a run leaves out every run up to it in the queue's order:
+    // by due time, then by id among runs due at the same second.
+    let after = |run: DueRun, limit: i64| {
+        store
+            .read_blocking(move |r| r.due_runs(100, limit, &[], Some(run)))
+            .expect("read")
+    };
+    assert_eq!(due(100)[..1], [listed(&early)]);
+    assert_eq!(after(listed(&early), 10), vec![listed(&late)]);
+    assert_eq!(after(listed(&late), 10), Vec::new());
+    // In a campaign of its own, so that the checks of `running`'s runs below do not count it.
+    let beside = campaign(store, ws, CampaignState::Running);
+    let twin_row = run_row(ws, beside, person, "twin", 50);
+    let twin_row = store
+        .write_blocking(move |tx| tx.insert_run(&twin_row))
+        .expect("store works")
+        .expect("inserted");
+    let twin = listed(&twin_row);
+    assert!(twin.id > late.id, "ids grow");
+    assert_eq!(after(listed(&early), 1), vec![listed(&late)]);
+    assert_eq!(after(listed(&late), 10), vec![twin]);
+    let twin_id = twin.id;
+    store
+        .write_blocking(move |tx| {
+            let mut done = twin_row;
+            done.state = RunState::Done;
+            tx.update_run(&done)
+        })
+        .expect("store works")
+        .expect("updated");
+    assert_eq!(
+        store
+            .read_blocking(move |r| r.run(twin_id))
+            .expect("read")
+            .map(|run| run.state),
+        Some(RunState::Done)
+    );
     let mut moved = early.clone();
     moved.step = 1;
     moved.due_at = 200;

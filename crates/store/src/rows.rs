@@ -317,6 +317,9 @@ pub struct DueRun {
     pub campaign_id: CampaignId,
     /// The index of the run's next step.
     pub step: i64,
+    /// When the run became due: with the id, its place in the queue, where a listing that
+    /// goes on after it starts.
+    pub due_at: UnixSeconds,
 }
 
 /// One person going through one campaign: the durable queue entry of the dispatcher.

@@ -315,12 +315,15 @@ pub trait StoreRead {
     ) -> Result<Vec<MembershipChange>, StoreError>;
 
     /// Returns up to `limit` active runs due at `now` whose campaign is running, oldest due
-    /// first, leaving out the runs in `skip` (those the caller is already working on).
+    /// first (by due time, then id), leaving out the runs in `skip` (those the caller is
+    /// already working on) and, given `after`, every run up to and including it in that order:
+    /// a dispatcher goes on from its last listing without reading again the runs it took then.
     fn due_runs(
         &mut self,
         now: UnixSeconds,
         limit: i64,
         skip: &[RunId],
+        after: Option<DueRun>,
     ) -> Result<Vec<DueRun>, StoreError>;
     fn run(&mut self, id: RunId) -> Result<Option<RunRow>, StoreError>;
     /// Returns a workspace's runs of one campaign, oldest first.
