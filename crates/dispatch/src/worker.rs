@@ -633,7 +633,10 @@ fn finish_if_last(run: &mut RunRow, steps: i64) {
 
 async fn save_run(inner: &Inner, mut run: RunRow, now: UnixSeconds) -> Result<(), StoreError> {
     run.updated_at = now;
-    inner.store.write(move |tx| tx.update_run(&run)).await?
+    inner
+        .store
+        .write_repeatable(move |tx| tx.update_run(&run))
+        .await?
 }
 
 /// Checks the campaign's filter on the person as they are now.
@@ -765,7 +768,7 @@ async fn queued_delivery(
         let stored = delivery.clone();
         inner
             .store
-            .write(move |tx| tx.insert_delivery(&stored))
+            .write_repeatable(move |tx| tx.insert_delivery(&stored))
             .await??;
     }
     Ok(delivery)
@@ -978,9 +981,11 @@ async fn record(
         _ => "failed",
     };
     let channel = delivery.channel.clone();
+    // Run again with its neighbours' when one of them fails: it reads the status afresh and
+    // writes the same rows each time.
     inner
         .store
-        .write(move |tx| {
+        .write_repeatable(move |tx| {
             // A metric (a fast open, a pixel) may have moved the delivery on while it was being
             // sent; the send's record must not move it back.
             match tx.delivery_status(&delivery.id)? {
@@ -998,12 +1003,12 @@ async fn record(
             if let Some(trigger) = &forgotten {
                 tx.forget_message(saved_run.id, trigger, &delivery.id, &delivery.content)?;
             }
-            if let Some((kind, error)) = activity {
+            if let Some((kind, error)) = &activity {
                 log(
                     tx,
                     delivery.workspace_id,
                     delivery.person_seq,
-                    kind,
+                    *kind,
                     &delivery.channel,
                     json!({
                         "delivery_id": delivery.id,

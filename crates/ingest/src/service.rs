@@ -281,7 +281,12 @@ impl Ingest {
         };
         let started = std::time::Instant::now();
         let counts = (operations_count, events_count);
-        let pending = self.store.queue_write_with_hook(job, hook).await?;
+        // The job reads its operations and writes rows only, so the writer may run it again
+        // (with its neighbours', when one of them fails).
+        let pending = self
+            .store
+            .queue_write_repeatable_with_hook(job, hook)
+            .await?;
         queued();
         let (_, _, _, outcome) = pending.outcome().await??;
         if outcome == ImportOutcome::Applied {

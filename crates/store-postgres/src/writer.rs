@@ -1,10 +1,11 @@
 //! The PostgreSQL writer's transactions: the group commit loop ([`herald_store::group_commit`])
-//! hands each batch to [`PgCommitter`], which runs it in one transaction, each job in a
-//! savepoint of its own.
+//! hands each batch to [`PgCommitter`], which runs it in one transaction, its jobs in
+//! savepoints as [`herald_store::savepoints`] says.
 
 use herald_store::group_commit::{Committer, WriteQueue, spawn_writer};
+use herald_store::savepoints::{Savepoints, run_jobs};
 use herald_store::writer_cache::WriterCache;
-use herald_store::{JobOutcome, StoreError, WriteJob};
+use herald_store::{StoreError, StoreTx, WriteJob};
 use postgres::Client;
 
 use crate::pg::{AtCommit, Pg, Statements, backend};
@@ -38,15 +39,6 @@ pub(crate) fn spawn(
     spawn_writer("herald-postgres-writer", committer, max_batch)
 }
 
-type Notify = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-
-/// A job's caller, and the error it hears instead of the transaction's fate when its own part
-/// could not be kept.
-struct Waiting {
-    notify: Notify,
-    failed: Option<StoreError>,
-}
-
 impl Committer for PgCommitter {
     fn commit(&mut self, batch: &mut Vec<WriteJob>) {
         if let Err(error) = self.client.batch_execute("BEGIN") {
@@ -59,8 +51,8 @@ impl Committer for PgCommitter {
         // Nodes that share the database write one transaction at a time: two nodes'
         // transactions could otherwise both find a person missing and both create them, or
         // lock two people in opposite orders and deadlock, and PostgreSQL would roll back a
-        // whole batch of writes whose callers wait. The jobs cannot be run again (each is a
-        // closure run once), so the conflict is avoided rather than retried; the price is that
+        // whole batch of writes whose callers wait. Most jobs cannot be run again (they are
+        // closures run once), so the conflict is avoided rather than retried; the price is that
         // the servers' transactions take turns, as one server's always do (docs/scaling.md).
         if self.turns
             && let Err(error) = self.client.execute(
@@ -73,12 +65,14 @@ impl Committer for PgCommitter {
             batch.clear();
             return;
         }
-        let mut waiting = Vec::with_capacity(batch.len());
-        let mut at_commit = AtCommit::default();
-        for job in batch.drain(..) {
-            waiting.push(self.run_job(job, &mut at_commit));
-        }
-        let AtCommit { index, log } = at_commit;
+        let mut jobs = Jobs {
+            client: &mut self.client,
+            statements: &mut self.statements,
+            cache: self.cache.as_mut(),
+            at_commit: AtCommit::default(),
+        };
+        let waiting = run_jobs(&mut jobs, batch);
+        let AtCommit { index, log } = jobs.at_commit;
         let committed = {
             let mut pg = Pg::new(&mut self.client, &mut self.statements);
             // The log last: its positions are taken under a lock held until the commit.
@@ -93,78 +87,59 @@ impl Committer for PgCommitter {
                 cache.clear();
             }
         }
-        for Waiting { notify, failed } in waiting {
-            match failed {
-                Some(error) => notify(Err(error)),
-                None => notify(committed.clone()),
-            }
+        for caller in waiting {
+            caller.tell(&committed);
         }
     }
 }
 
-impl PgCommitter {
-    fn run_job(&mut self, job: WriteJob, at_commit: &mut AtCommit) -> Waiting {
-        if let Err(error) = self.client.batch_execute("SAVEPOINT job") {
-            let error = backend(error);
-            // The job never ran; dropping it tells its caller through a closed reply.
-            return Waiting {
-                notify: Box::new(move |_| drop(error)),
-                failed: None,
-            };
-        }
-        let mut job_at_commit = AtCommit::default();
-        let outcome = {
-            let mut pg = Pg::for_job(
-                &mut self.client,
-                &mut self.statements,
-                &mut job_at_commit,
-                self.cache.as_mut(),
-            );
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut pg)))
-        };
-        match outcome {
-            Ok(JobOutcome { keep, on_commit }) => {
-                // A statement that failed leaves the transaction unusable until the savepoint
-                // is rolled back, and then COMMIT would quietly roll everything back: a job
-                // that kept its changes after such a failure is undone and its caller told.
-                let failed = if keep {
-                    let failed = self.client.batch_execute("RELEASE job").err().map(|error| {
-                        self.undo_job();
-                        backend(error)
-                    });
-                    if failed.is_none() {
-                        at_commit.absorb(job_at_commit);
-                    }
-                    failed
-                } else {
-                    self.undo_job();
-                    None
-                };
-                Waiting {
-                    notify: on_commit,
-                    failed,
-                }
-            }
-            Err(panic) => {
-                self.undo_job();
-                let message = herald_domain::panic_message(panic.as_ref());
-                tracing::error!(panic = %message, "a write job panicked; its changes were rolled back");
-                // The job's reply channel was dropped with the job, so its caller sees an error.
-                Waiting {
-                    notify: Box::new(|_| {}),
-                    failed: None,
-                }
-            }
-        }
+/// One transaction's jobs: the connection and its statements, the writer's cache, and what the
+/// kept jobs leave for the commit.
+struct Jobs<'c> {
+    client: &'c mut Client,
+    statements: &'c mut Statements,
+    cache: Option<&'c mut WriterCache>,
+    at_commit: AtCommit,
+}
+
+impl Savepoints for Jobs<'_> {
+    type Pending = AtCommit;
+
+    fn open(&mut self) -> Result<(), StoreError> {
+        self.client.batch_execute("SAVEPOINT job").map_err(backend)
     }
 
-    /// Rolls the job's savepoint back; the people it changed may be cached as changed.
-    fn undo_job(&mut self) {
+    fn release(&mut self) -> Result<(), StoreError> {
+        // A statement that failed leaves the transaction unusable until the savepoint is
+        // rolled back, and then COMMIT would quietly roll everything back: jobs that kept
+        // their changes after such a failure are undone and their callers told.
+        self.client.batch_execute("RELEASE job").map_err(|error| {
+            self.undo();
+            backend(error)
+        })
+    }
+
+    fn undo(&mut self) {
         let _ = self
             .client
             .batch_execute("ROLLBACK TO SAVEPOINT job; RELEASE job");
+        // The people the savepoint's jobs created or changed may be cached as they were.
         if let Some(cache) = &mut self.cache {
             cache.clear();
         }
+    }
+
+    fn run<R>(&mut self, pending: &mut AtCommit, job: impl FnOnce(&mut dyn StoreTx) -> R) -> R {
+        let mut pg = Pg::for_job(
+            self.client,
+            self.statements,
+            pending,
+            self.cache.as_deref_mut(),
+        );
+        job(&mut pg)
+    }
+
+    fn keep(&mut self, pending: AtCommit) {
+        self.at_commit.absorb(pending);
     }
 }

@@ -1,8 +1,8 @@
 //! Herald's embedded store on SQLite.
 //!
 //! One writer thread owns the only read-write connection. It drains every queued write job into
-//! one `BEGIN IMMEDIATE … COMMIT` (group commit), runs each job inside its own savepoint so one
-//! failing job does not undo the others, and tells each job's caller only after `COMMIT`
+//! one `BEGIN IMMEDIATE … COMMIT` (group commit), runs its jobs in savepoints so that one
+//! failing job does not undo the others (`herald_store::savepoints`), and tells each job's caller only after `COMMIT`
 //! returned: an acknowledged write is on disk. Readers run on a few threads with their own
 //! read-only connections; WAL lets them read while the writer writes.
 

@@ -2,7 +2,8 @@
 //! hands each batch to [`run_batch`], which runs it in one `BEGIN IMMEDIATE … COMMIT`.
 
 use herald_store::group_commit::{Committer, WriteQueue, spawn_writer};
-use herald_store::{JobOutcome, StoreError, WriteJob};
+use herald_store::savepoints::{Savepoints, run_jobs};
+use herald_store::{StoreError, StoreTx, WriteJob};
 use rusqlite::Connection;
 
 use crate::index_buffer::IndexBuffer;
@@ -45,11 +46,13 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>, cache: &mut Wri
         batch.clear();
         return;
     }
-    let mut index = IndexBuffer::default();
-    let mut notifications = Vec::with_capacity(batch.len());
-    for job in batch.drain(..) {
-        notifications.push(run_job(connection, &mut index, cache, job));
-    }
+    let mut jobs = Jobs {
+        connection,
+        cache,
+        index: IndexBuffer::default(),
+    };
+    let waiting = run_jobs(&mut jobs, batch);
+    let Jobs { index, cache, .. } = jobs;
     let committed = index
         .flush(connection)
         .and_then(|()| run_cached(connection, "COMMIT").map_err(backend));
@@ -58,56 +61,53 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>, cache: &mut Wri
         let _ = connection.execute_batch("ROLLBACK");
         cache.clear();
     }
-    for notify in notifications {
-        notify(committed.clone());
+    for caller in waiting {
+        caller.tell(&committed);
     }
 }
 
-/// Runs a statement through the statement cache: savepoints run once per job, so parsing them
-/// each time would cost more than the statements themselves.
+/// Runs statements through the statement cache: savepoints run once per job or group of
+/// jobs, so parsing them each time would cost more than the statements themselves.
 fn run_cached(connection: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     connection.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-type Notify = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// One transaction's jobs: the connection, the writer's cache, and the index entries the
+/// kept jobs leave for the commit.
+struct Jobs<'c> {
+    connection: &'c Connection,
+    cache: &'c mut WriterCache,
+    index: IndexBuffer,
+}
 
-fn run_job(
-    connection: &Connection,
-    index: &mut IndexBuffer,
-    cache: &mut WriterCache,
-    job: WriteJob,
-) -> Notify {
-    if let Err(error) = run_cached(connection, "SAVEPOINT job") {
-        let error = backend(error);
-        // The job never ran; its caller hears the error through a synthetic outcome.
-        return Box::new(move |_| drop(error));
+impl Savepoints for Jobs<'_> {
+    type Pending = IndexBuffer;
+
+    fn open(&mut self) -> Result<(), StoreError> {
+        run_cached(self.connection, "SAVEPOINT job").map_err(backend)
     }
-    let mut job_index = IndexBuffer::default();
-    let outcome = {
-        let mut tx = Tx::new(connection, &mut job_index, cache);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut tx)))
-    };
-    match outcome {
-        Ok(JobOutcome { keep, on_commit }) => {
-            if keep {
-                let _ = run_cached(connection, "RELEASE job");
-                index.absorb(job_index);
-                on_commit
-            } else {
-                let _ = run_cached(connection, "ROLLBACK TO job");
-                let _ = run_cached(connection, "RELEASE job");
-                cache.clear();
-                on_commit
-            }
-        }
-        Err(panic) => {
-            let _ = connection.execute_batch("ROLLBACK TO job; RELEASE job");
-            cache.clear();
-            let message = herald_domain::panic_message(panic.as_ref());
-            tracing::error!(panic = %message, "a write job panicked; its changes were rolled back");
-            // The job's reply channel was dropped with the job, so its caller sees an error.
-            Box::new(|_| {})
-        }
+
+    fn release(&mut self) -> Result<(), StoreError> {
+        run_cached(self.connection, "RELEASE job").map_err(|error| {
+            self.undo();
+            backend(error)
+        })
+    }
+
+    fn undo(&mut self) {
+        let _ = run_cached(self.connection, "ROLLBACK TO job");
+        let _ = run_cached(self.connection, "RELEASE job");
+        // The people the savepoint's jobs created or changed may be cached as they were.
+        self.cache.clear();
+    }
+
+    fn run<R>(&mut self, pending: &mut IndexBuffer, job: impl FnOnce(&mut dyn StoreTx) -> R) -> R {
+        let mut tx = Tx::new(self.connection, pending, self.cache);
+        job(&mut tx)
+    }
+
+    fn keep(&mut self, pending: IndexBuffer) {
+        self.index.absorb(pending);
     }
 }
 
@@ -115,7 +115,7 @@ fn run_job(
 mod tests {
     use super::*;
     use herald_domain::WorkspaceId;
-    use herald_store::LogPosition;
+    use herald_store::{JobOutcome, LogPosition};
     use std::sync::{Arc, Mutex};
 
     /// What each job appended, and the position it was handed.
@@ -125,7 +125,7 @@ mod tests {
     /// (`kept`), or fails after appending.
     fn append(inputs: &'static [u8], kept: bool, positions: &Handed) -> WriteJob {
         let positions = positions.clone();
-        Box::new(move |tx| {
+        WriteJob::once(move |tx| {
             let position = tx
                 .append_engine_log(WorkspaceId::new(1), inputs)
                 .expect("appended");

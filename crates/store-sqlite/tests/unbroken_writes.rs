@@ -22,7 +22,7 @@ fn flood(store: Arc<SqliteStore>) -> (Arc<AtomicBool>, JoinHandle<()>) {
         let mut count = 0_u64;
         while !stopped.load(Ordering::Relaxed) {
             count += 1;
-            let job: WriteJob = Box::new(move |tx| {
+            let job = WriteJob::once(move |tx| {
                 let kept = tx.set_setting("foreground", &count.to_string()).is_ok();
                 JobOutcome {
                     keep: kept,

@@ -24,6 +24,8 @@ macro_rules! store_conformance_tests {
             deleted_people_free_their_identifiers,
             duplicate_event_ids_are_stored_once,
             failing_jobs_roll_back_alone,
+            repeatable_jobs_that_share_a_savepoint_fail_alone,
+            a_repeatable_job_that_panics_leaves_its_neighbours_kept,
             callers_hear_back_after_what_their_transaction_deferred,
             anonymous_events_attach_with_the_trigger_window,
             merged_events_move_and_never_trigger,
@@ -67,6 +69,13 @@ macro_rules! store_conformance_tests {
         )*
     };
 }
+
+#[path = "conformance_repeatable.rs"]
+mod repeatable;
+pub use repeatable::{
+    a_repeatable_job_that_panics_leaves_its_neighbours_kept,
+    repeatable_jobs_that_share_a_savepoint_fail_alone,
+};
 
 #[path = "conformance_objects.rs"]
 mod objects;

@@ -30,9 +30,10 @@ const BACKGROUND_MAX_GAP: Duration = Duration::from_millis(10);
 
 /// What a backend's writer does with its database.
 pub trait Committer: Send + 'static {
-    /// Runs every job of `batch` (draining it) in one transaction, each in a savepoint of its
-    /// own, and calls each job's `on_commit` once the transaction's fate is known, before it
-    /// returns (the writer then runs what those hooks deferred, [`crate::after_hooks`]).
+    /// Runs every job of `batch` (draining it) in one transaction, in savepoints as
+    /// [`crate::savepoints`] says, and calls each job's `on_commit` once the transaction's
+    /// fate is known, before it returns (the writer then runs what those hooks deferred,
+    /// [`crate::after_hooks`]).
     fn commit(&mut self, batch: &mut Vec<WriteJob>);
 
     /// Runs once after the last batch, when every sender is gone.
@@ -43,11 +44,12 @@ pub trait Committer: Send + 'static {
 /// caller reaches a backend's writer, so that the channel the writer reads stays its own.
 ///
 /// What it promises, on every backend (both run this writer):
-/// - foreground jobs are run in the order they were queued, many to a transaction, each in a
-///   savepoint of its own, and each job's `on_commit` is called once the transaction's fate is
-///   known, in commit order (one writer per store, so whatever `on_commit` forwards arrives in
-///   the order this store committed; of several processes sharing a database, each sees only
-///   its own commits this way, and the engine log orders them all)
+/// - foreground jobs are run in the order they were queued, many to a transaction, each
+///   rolled back alone when it fails ([`crate::savepoints`]), and each job's `on_commit` is
+///   called once the transaction's fate is known, in commit order (one writer per store, so
+///   whatever `on_commit` forwards arrives in the order this store committed; of several
+///   processes sharing a database, each sees only its own commits this way, and the engine
+///   log orders them all)
 ///   and what those hooks defer ([`crate::after_hooks::defer`]) runs after the transaction's
 ///   last hook, in the order it was deferred;
 /// - background jobs run in the order they were queued, in the gaps between foreground jobs,
@@ -103,7 +105,7 @@ impl Background {
         // an empty queue needs to wake it; waking it for every job of a storm would fill the
         // foreground queue with empty jobs. A full foreground queue means it is awake anyway.
         if was_empty {
-            let _ = wake.try_send(Box::new(|_| JobOutcome {
+            let _ = wake.try_send(WriteJob::once(|_| JobOutcome {
                 keep: true,
                 on_commit: Box::new(|_| {}),
             }));

@@ -29,6 +29,12 @@ impl<T, E> QueuedWrite<T, E> {
     pub async fn outcome(self) -> Result<Result<T, E>, StoreError> {
         self.reply.await.map_err(|_| StoreError::Closed)?
     }
+
+    /// Like [`QueuedWrite::outcome`], blocking the calling thread (never call it on a
+    /// runtime's).
+    pub fn outcome_blocking(self) -> Result<Result<T, E>, StoreError> {
+        self.reply.blocking_recv().map_err(|_| StoreError::Closed)?
+    }
 }
 
 type WriteReply<T, E> = oneshot::Receiver<Result<Result<T, E>, StoreError>>;
@@ -164,6 +170,38 @@ impl StoreHandle {
         Ok(QueuedWrite { reply })
     }
 
+    /// Like [`StoreHandle::write`] for a job that may be run more than once (see
+    /// [`crate::RepeatableJob`]): it must have no effect but on `tx` and its result. The
+    /// writer then runs it in one savepoint with its neighbours, which costs less.
+    pub async fn write_repeatable<T, E, F>(&self, job: F) -> Result<Result<T, E>, StoreError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnMut(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
+    {
+        let (job, reply) = Self::wrap_repeatable(job, None);
+        self.inner.write_queue().send(job).await?;
+        reply.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Like [`StoreHandle::queue_write_with_hook`] for a job that may be run more than once
+    /// (see [`StoreHandle::write_repeatable`]).
+    pub async fn queue_write_repeatable_with_hook<T, E, F, H>(
+        &self,
+        job: F,
+        hook: H,
+    ) -> Result<QueuedWrite<T, E>, StoreError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnMut(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
+        H: FnOnce(&mut T) + Send + 'static,
+    {
+        let (job, reply) = Self::wrap_repeatable(job, Some(Box::new(hook)));
+        self.inner.write_queue().send(job).await?;
+        Ok(QueuedWrite { reply })
+    }
+
     /// Queues a background write job without waiting for it (see [`crate::group_commit::WriteQueue`]).
     /// Its failure is only logged: use it for writes whose loss the caller can repair.
     pub fn submit_blocking<E, F>(&self, job: F) -> Result<(), StoreError>
@@ -171,7 +209,7 @@ impl StoreHandle {
         E: std::fmt::Display + Send + 'static,
         F: FnOnce(&mut dyn StoreTx) -> Result<(), E> + Send + 'static,
     {
-        let wrapped: crate::WriteJob = Box::new(move |tx| {
+        let wrapped = crate::WriteJob::once(move |tx| {
             let result = job(tx);
             let keep = result.is_ok();
             if let Err(error) = &result {
@@ -200,7 +238,7 @@ impl StoreHandle {
     /// Queues an empty background job, which commits after every one queued before it.
     fn queue_barrier(&self) -> Result<oneshot::Receiver<Result<(), StoreError>>, StoreError> {
         let (sender, receiver) = oneshot::channel();
-        let job: crate::WriteJob = Box::new(move |_| JobOutcome {
+        let job = crate::WriteJob::once(move |_| JobOutcome {
             keep: true,
             on_commit: Box::new(move |committed| {
                 crate::after_hooks::defer(move || {
@@ -253,7 +291,7 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, StoreError> + Send + 'static,
         H: FnOnce(Result<T, StoreError>) + Send + 'static,
     {
-        Box::new(move |tx| {
+        crate::WriteJob::once(move |tx| {
             let result = job(tx);
             let keep = result.is_ok();
             JobOutcome {
@@ -288,7 +326,7 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
     {
         let (sender, receiver) = oneshot::channel();
-        let wrapped: crate::WriteJob = Box::new(move |tx| {
+        let wrapped = crate::WriteJob::once(move |tx| {
             // A caller that stopped waiting (its client hung up) never learns the outcome, so
             // the work is dropped before it is done: under overload the writer's time goes to
             // clients that are still there.
@@ -302,25 +340,96 @@ impl StoreHandle {
             let keep = result.is_ok();
             JobOutcome {
                 keep,
-                on_commit: Box::new(move |committed| {
-                    let mut result = result;
-                    if let (Ok(()), Ok(value), Some(hook)) = (&committed, &mut result, hook) {
-                        hook(value);
-                    }
-                    let reply = match (committed, result) {
-                        // A job that failed on its own stored nothing, whatever the commit did.
-                        (_, Err(error)) => Ok(Err(error)),
-                        (Ok(()), Ok(value)) => Ok(Ok(value)),
-                        (Err(store_error), Ok(_)) => Err(store_error),
-                    };
-                    // After the transaction's hooks have handed on what they gathered (the engine's
-                    // inputs), so that a caller who asks the engine next finds its write there.
-                    crate::after_hooks::defer(move || {
-                        let _ = sender.send(reply);
-                    });
-                }),
+                on_commit: Box::new(move |committed| reply(committed, result, hook, sender)),
             }
         });
         (wrapped, receiver)
     }
+
+    fn wrap_repeatable<T, E, F>(
+        job: F,
+        hook: Option<Hook<T>>,
+    ) -> (crate::WriteJob, WriteReply<T, E>)
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnMut(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
+    {
+        let (sender, receiver) = oneshot::channel();
+        let repeatable = Repeatable {
+            job,
+            result: None,
+            hook,
+            sender,
+        };
+        (crate::WriteJob::Repeatable(Box::new(repeatable)), receiver)
+    }
+}
+
+/// A write whose job may be run again ([`crate::RepeatableJob`]): each run's result replaces
+/// the last, and the last is what the caller hears.
+struct Repeatable<T, E, F> {
+    job: F,
+    result: Option<Result<T, E>>,
+    hook: Option<Hook<T>>,
+    sender: oneshot::Sender<Result<Result<T, E>, StoreError>>,
+}
+
+impl<T, E, F> crate::RepeatableJob for Repeatable<T, E, F>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    F: FnMut(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
+{
+    fn wanted(&self) -> bool {
+        // As for a job run once: the writer's time goes to callers that still wait.
+        !self.sender.is_closed()
+    }
+
+    fn run(&mut self, tx: &mut dyn StoreTx) -> bool {
+        let result = (self.job)(tx);
+        let keep = result.is_ok();
+        self.result = Some(result);
+        keep
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+        let Self {
+            result,
+            hook,
+            sender,
+            ..
+        } = *self;
+        // The writer finishes only a job it ran.
+        if let Some(result) = result {
+            reply(committed, result, hook, sender);
+        }
+    }
+}
+
+/// Answers a write's caller once its transaction's fate is known: runs the hook with the
+/// job's value when the transaction committed, then sends the outcome.
+fn reply<T, E>(
+    committed: Result<(), StoreError>,
+    mut result: Result<T, E>,
+    hook: Option<Hook<T>>,
+    sender: oneshot::Sender<Result<Result<T, E>, StoreError>>,
+) where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    if let (Ok(()), Ok(value), Some(hook)) = (&committed, &mut result, hook) {
+        hook(value);
+    }
+    let reply = match (committed, result) {
+        // A job that failed on its own stored nothing, whatever the commit did.
+        (_, Err(error)) => Ok(Err(error)),
+        (Ok(()), Ok(value)) => Ok(Ok(value)),
+        (Err(store_error), Ok(_)) => Err(store_error),
+    };
+    // After the transaction's hooks have handed on what they gathered (the engine's inputs),
+    // so that a caller who asks the engine next finds its write there.
+    crate::after_hooks::defer(move || {
+        let _ = sender.send(reply);
+    });
 }

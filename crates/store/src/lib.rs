@@ -20,6 +20,7 @@ mod log_position;
 mod objects;
 mod partition_set;
 mod rows;
+pub mod savepoints;
 mod states;
 mod traits;
 mod workspace_keys;
@@ -41,7 +42,9 @@ pub use objects::{
 pub use partition_set::PartitionSet;
 pub use rows::*;
 pub use states::{CampaignState, DeliveryStatus, RunState, SegmentState, StoredState};
-pub use traits::{JobOutcome, ReadJob, Store, StoreRead, StoreTx, WriteJob};
+pub use traits::{
+    JobOutcome, OnceJob, ReadJob, RepeatableJob, Store, StoreRead, StoreTx, WriteJob,
+};
 pub use workspace_keys::{
     CREDENTIALS_VERSION, RetiredKey, WorkspaceKey, WorkspacePurge, import_setting_key,
     import_settings_prefix,

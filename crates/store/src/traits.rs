@@ -16,7 +16,41 @@ use crate::{
 
 /// A write job: runs inside the backend's current transaction and tells whether to keep its
 /// changes and whom to tell once the transaction's fate is known.
-pub type WriteJob = Box<dyn FnOnce(&mut dyn StoreTx) -> JobOutcome + Send>;
+pub enum WriteJob {
+    /// A job run once, in a savepoint of its own.
+    Once(OnceJob),
+    /// A job that may be run again (see [`RepeatableJob`]).
+    Repeatable(Box<dyn RepeatableJob>),
+}
+
+impl WriteJob {
+    /// A job run once.
+    pub fn once(job: impl FnOnce(&mut dyn StoreTx) -> JobOutcome + Send + 'static) -> Self {
+        Self::Once(Box::new(job))
+    }
+}
+
+/// A job that runs once: it tells whether to keep its changes and whom to tell of the commit.
+pub type OnceJob = Box<dyn FnOnce(&mut dyn StoreTx) -> JobOutcome + Send>;
+
+/// A write job that may be run more than once, so that the writer can run consecutive such
+/// jobs in one savepoint instead of one each: SQLite copies every page a savepoint's jobs
+/// change into that savepoint's journal, and the jobs of one transaction change the same few
+/// pages (the log's last page, the queue's), so one savepoint per job copied them once per
+/// job. When one job of such a group fails, the writer rolls the group back and runs each of
+/// its jobs again in a savepoint of its own, so that the failure stays the failing job's.
+///
+/// A run may therefore be undone and repeated: it has no effect but on the transaction and on
+/// what the job keeps for [`RepeatableJob::finish`] (which the next run replaces).
+pub trait RepeatableJob: Send {
+    /// Whether anybody still waits for the job; one nobody waits for is dropped unrun.
+    fn wanted(&self) -> bool;
+    /// Runs the job's writes and tells whether to keep them.
+    fn run(&mut self, tx: &mut dyn StoreTx) -> bool;
+    /// Called exactly once, after the transaction of the job's last run committed (`Ok`) or
+    /// failed (`Err`).
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+}
 
 /// A read job: runs against one read connection.
 pub type ReadJob = Box<dyn FnOnce(&mut dyn StoreRead) + Send>;
