@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (8, include_str!("../migrations/0008_engine_questions.sql")),
     (9, include_str!("../migrations/0009_partition_holders.sql")),
+    (
+        10,
+        include_str!("../migrations/0010_drop_runs_by_campaign.sql"),
+    ),
 ];
 
 /// The advisory lock migrations run under: one for the whole database, so that a second node

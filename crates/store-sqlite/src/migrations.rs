@@ -46,6 +46,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0019_person_index_by_block.sql"),
     ),
     (20, include_str!("../migrations/0020_activity_blocks.sql")),
+    (
+        21,
+        include_str!("../migrations/0021_drop_runs_by_campaign.sql"),
+    ),
 ];
 
 /// Checksums of earlier texts of a migration that a store may have recorded, and that count as

@@ -298,9 +298,8 @@ pub(crate) fn rows(
                 count(
                     "SELECT count(*) FROM enrollments e
                      WHERE e.campaign_id IN (SELECT id FROM campaigns WHERE workspace_id = ?1)
-                        OR EXISTS (SELECT 1 FROM runs r
-                                   WHERE r.workspace_id = ?1 AND r.campaign_id = e.campaign_id
-                                     AND r.person_seq = e.person_seq)",
+                        OR (e.campaign_id, e.person_seq) IN
+                           (SELECT campaign_id, person_seq FROM runs WHERE workspace_id = ?1)",
                 )?,
             )),
             Part::Runs => counts.push((
