@@ -96,6 +96,39 @@ fn finish_delivery(
     Ok(delivery)
 }
 
+/// The statement of [`Queries::due_runs_query`], made once.
+static DUE_RUNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Active runs due by `?1` of running campaigns, in the queue's order (due time, then id),
+/// after the run `(?4, ?5)` and without the runs of `?3` (a JSON array of ids), at most `?2`.
+///
+/// Runs of paused campaigns stay due and wait; the join keeps them out of the batch. The runs
+/// being worked on are left out in SQL, so a busy dispatcher does not read and throw away
+/// hundreds of rows each time it looks. The states are written into the statement, not bound:
+/// only then can SQLite use the partial index of active runs (`runs_due`).
+///
+/// "After the run" is two parts merged in order, the rest of its second and the seconds after
+/// it: SQLite seeks the index by a row value's first column only, so `(due_at, id) > (?4, ?5)`
+/// stepped over every active run of the cursor's second before it (the runs in flight), and a
+/// burst's runs share their second.
+fn due_runs_sql() -> String {
+    let active = RunState::Active.as_str();
+    let running = CampaignState::Running.as_str();
+    let part = |after: &str| {
+        format!(
+            "SELECT r.id, r.campaign_id, r.step, r.due_at FROM runs r
+               JOIN campaigns c ON c.id = r.campaign_id
+             WHERE r.state = '{active}' AND {after} AND r.due_at <= ?1 AND c.state = '{running}'
+               AND r.id NOT IN (SELECT value FROM json_each(?3))"
+        )
+    };
+    format!(
+        "{} UNION ALL {} ORDER BY 4, 1 LIMIT ?2",
+        part("r.due_at = ?4 AND r.id > ?5"),
+        part("r.due_at > ?4")
+    )
+}
+
 impl Queries<'_> {
     pub(crate) fn due_runs_query(
         &self,
@@ -104,26 +137,12 @@ impl Queries<'_> {
         skip: &[RunId],
         after: Option<DueRun>,
     ) -> Result<Vec<DueRun>, StoreError> {
-        // Runs of paused campaigns stay due and wait; the join keeps them out of the batch.
-        // The runs being worked on are left out in SQL, so a busy dispatcher does not read
-        // and throw away hundreds of rows each time it looks.
-        // The state is written into the statement, not bound: only then can SQLite use the
-        // partial index of active runs (`runs_due`).
-        let active = RunState::Active.as_str();
-        let running = CampaignState::Running.as_str();
-        let sql = format!(
-            "SELECT r.id, r.campaign_id, r.step, r.due_at FROM runs r
-               JOIN campaigns c ON c.id = r.campaign_id
-             WHERE r.state = '{active}' AND r.due_at <= ?1 AND c.state = '{running}'
-               AND (r.due_at, r.id) > (?4, ?5)
-               AND r.id NOT IN (SELECT value FROM json_each(?3))
-             ORDER BY r.due_at, r.id LIMIT ?2"
-        );
+        let sql = DUE_RUNS.get_or_init(due_runs_sql);
         let skip = to_json(&skip)?;
         // Without a run to go on after, the listing starts before every run.
         let (after_due, after_id) = after.map_or((i64::MIN, 0), |run| (run.due_at, run.id.get()));
         self.all(
-            &sql,
+            sql,
             params![now, limit, skip, after_due, after_id],
             |row| {
                 Ok(DueRun {
@@ -480,4 +499,31 @@ pub(crate) fn update_delivery(
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    /// The listing goes on from the cursor by a seek on both of the queue index's columns in
+    /// the cursor's second, not by stepping over that second's runs before it.
+    #[test]
+    fn the_due_runs_listing_seeks_past_its_cursor() {
+        let mut connection = Connection::open_in_memory().expect("a database");
+        crate::migrations::apply(&mut connection).expect("migrated");
+        let plan: Vec<String> = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::due_runs_sql()))
+            .expect("the statement compiles")
+            .query_map(rusqlite::params![100, 256, "[]", 50, 7], |row| {
+                row.get::<_, String>(3)
+            })
+            .expect("the plan")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("runs_due (due_at=? AND id>?)")),
+            "{plan:#?}"
+        );
+    }
 }
