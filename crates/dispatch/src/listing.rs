@@ -5,9 +5,9 @@
 //! come every few milliseconds. So the dispatcher goes on after the last run it listed, which
 //! reads only runs not listed yet: new triggers and runs that became due since all come later
 //! in the queue's order (due time, then id). What it would miss are runs that came due behind
-//! that point: a run moving on to its next step (its old id with the due time `now`), one
-//! whose trigger read the clock a second before another's but reached the writer after it, a
-//! run whose step failed on a store error, one another node let go, one of a campaign resumed.
+//! that point: a run whose trigger read the clock a second before another's but reached the
+//! writer after it (a larger id with an earlier second), a run whose step failed on a store
+//! error, one another node let go, one of a campaign resumed.
 //! Those come in the next look at the whole queue, which is taken once a look from the last run
 //! finds nothing, and at least every [`RELIST`]: under a load that never lets the dispatcher
 //! find nothing, such a run can wait up to that long (docs/benchmarks.md, "a look that finds
