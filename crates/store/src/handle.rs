@@ -117,8 +117,7 @@ impl StoreHandle {
         F: FnOnce(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
     {
         let (job, reply) = Self::wrap_write(job);
-        self.inner.write_queue().send(job).await?;
-        reply.await.map_err(|_| StoreError::Closed)?
+        self.queue(job, reply).await?.outcome().await
     }
 
     /// Like [`StoreHandle::write`], blocking the calling thread.
@@ -166,8 +165,7 @@ impl StoreHandle {
         H: FnOnce(&mut T) + Send + 'static,
     {
         let (job, reply) = Self::wrap_write_with(job, Some(Box::new(hook)));
-        self.inner.write_queue().send(job).await?;
-        Ok(QueuedWrite { reply })
+        self.queue(job, reply).await
     }
 
     /// Like [`StoreHandle::write`] for a job that may be run more than once (see
@@ -180,8 +178,7 @@ impl StoreHandle {
         F: FnMut(&mut dyn StoreTx) -> Result<T, E> + Send + 'static,
     {
         let (job, reply) = Self::wrap_repeatable(job, None);
-        self.inner.write_queue().send(job).await?;
-        reply.await.map_err(|_| StoreError::Closed)?
+        self.queue(job, reply).await?.outcome().await
     }
 
     /// Like [`StoreHandle::queue_write_with_hook`] for a job that may be run more than once
@@ -198,8 +195,7 @@ impl StoreHandle {
         H: FnOnce(&mut T) + Send + 'static,
     {
         let (job, reply) = Self::wrap_repeatable(job, Some(Box::new(hook)));
-        self.inner.write_queue().send(job).await?;
-        Ok(QueuedWrite { reply })
+        self.queue(job, reply).await
     }
 
     /// Queues a background write job without waiting for it (see [`crate::group_commit::WriteQueue`]).
@@ -344,6 +340,16 @@ impl StoreHandle {
             }
         });
         (wrapped, receiver)
+    }
+
+    /// Puts a foreground job in the writer's queue, waiting while the queue is full.
+    async fn queue<T, E>(
+        &self,
+        job: crate::WriteJob,
+        reply: WriteReply<T, E>,
+    ) -> Result<QueuedWrite<T, E>, StoreError> {
+        self.inner.write_queue().send(job).await?;
+        Ok(QueuedWrite { reply })
     }
 
     fn wrap_repeatable<T, E, F>(
