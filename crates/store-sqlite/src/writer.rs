@@ -50,17 +50,10 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>, cache: &mut Wri
         connection,
         cache,
         index: IndexBuffer::default(),
+        state: State::Fresh,
     };
     let waiting = run_jobs(&mut jobs, batch);
-    let Jobs { index, cache, .. } = jobs;
-    let committed = index
-        .flush(connection)
-        .and_then(|()| run_cached(connection, "COMMIT").map_err(backend));
-    if let Err(error) = &committed {
-        tracing::error!(error = %error, "write transaction failed; rolling back");
-        let _ = connection.execute_batch("ROLLBACK");
-        cache.clear();
-    }
+    let committed = jobs.commit();
     for caller in waiting {
         caller.tell(&committed);
     }
@@ -78,16 +71,80 @@ struct Jobs<'c> {
     connection: &'c Connection,
     cache: &'c mut WriterCache,
     index: IndexBuffer,
+    state: State,
+}
+
+/// Where the transaction stands, for the savepoint its next jobs need.
+///
+/// While nothing has been kept in it, the transaction itself serves as the first savepoint:
+/// rolling it back and beginning again loses nothing, and SQLite copies no page into a
+/// savepoint's journal for it. Under single-event requests a transaction is mostly one group
+/// of jobs, so most transactions open no savepoint at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Nothing kept yet, no savepoint open.
+    Fresh,
+    /// The transaction stands in for the open savepoint.
+    Standing,
+    /// Something was kept: savepoints are real.
+    Kept,
+    /// A rollback's `BEGIN IMMEDIATE` failed: no transaction is open.
+    Lost,
+}
+
+impl Jobs<'_> {
+    /// Writes what the kept jobs left for the commit and commits; on an error, rolls back and
+    /// forgets what the writer cached.
+    fn commit(self) -> Result<(), StoreError> {
+        let committed = if self.state == State::Lost {
+            // No transaction is open: nothing was kept, and the flush would write outside one.
+            Err(StoreError::Backend(
+                "the write transaction could not be begun again after a rollback".into(),
+            ))
+        } else {
+            self.index
+                .flush(self.connection)
+                .and_then(|()| run_cached(self.connection, "COMMIT").map_err(backend))
+        };
+        if let Err(error) = &committed {
+            tracing::error!(error = %error, "write transaction failed; rolling back");
+            let _ = self.connection.execute_batch("ROLLBACK");
+            self.cache.clear();
+        }
+        committed
+    }
 }
 
 impl Savepoints for Jobs<'_> {
     type Pending = IndexBuffer;
 
     fn open(&mut self) -> Result<(), StoreError> {
-        run_cached(self.connection, "SAVEPOINT job").map_err(backend)
+        match self.state {
+            State::Fresh => {
+                self.state = State::Standing;
+                Ok(())
+            }
+            State::Lost => Err(StoreError::Backend(
+                "no write transaction is open after a failed rollback".into(),
+            )),
+            State::Standing | State::Kept => {
+                run_cached(self.connection, "SAVEPOINT job").map_err(backend)
+            }
+        }
     }
 
     fn release(&mut self) -> Result<(), StoreError> {
+        if self.state == State::Standing {
+            if self.connection.is_autocommit() {
+                // SQLite rolled the whole transaction back on an error (a full disk, say).
+                self.undo();
+                return Err(StoreError::Backend(
+                    "the write transaction was rolled back by SQLite".into(),
+                ));
+            }
+            self.state = State::Kept;
+            return Ok(());
+        }
         run_cached(self.connection, "RELEASE job").map_err(|error| {
             self.undo();
             backend(error)
@@ -95,8 +152,21 @@ impl Savepoints for Jobs<'_> {
     }
 
     fn undo(&mut self) {
-        let _ = run_cached(self.connection, "ROLLBACK TO job");
-        let _ = run_cached(self.connection, "RELEASE job");
+        if self.state == State::Standing {
+            // Nothing else is in the transaction: beginning it again is the savepoint's
+            // rollback.
+            let _ = self.connection.execute_batch("ROLLBACK");
+            self.state = match run_cached(self.connection, "BEGIN IMMEDIATE") {
+                Ok(()) => State::Fresh,
+                Err(error) => {
+                    tracing::error!(error = %error, "cannot begin the write transaction again");
+                    State::Lost
+                }
+            };
+        } else {
+            let _ = run_cached(self.connection, "ROLLBACK TO job");
+            let _ = run_cached(self.connection, "RELEASE job");
+        }
         // The people the savepoint's jobs created or changed may be cached as they were.
         self.cache.clear();
     }
@@ -172,5 +242,84 @@ mod tests {
         assert_eq!(stored, handed);
         let order: Vec<&[u8]> = stored.iter().map(|(_, inputs)| inputs.as_slice()).collect();
         assert_eq!(order, [&b"first"[..], b"second", b"third"]);
+    }
+    fn log_entries(connection: &Connection) -> i64 {
+        connection
+            .query_row("SELECT count(*) FROM engine_log", [], |row| row.get(0))
+            .expect("counted")
+    }
+
+    /// A transaction's first savepoint is the transaction itself. When its rollback cannot
+    /// begin the transaction again, no later job runs and nothing is written outside a
+    /// transaction: `query_only` makes `BEGIN IMMEDIATE` fail, and is lifted at once, so a job
+    /// let run would write and commit its entry.
+    #[test]
+    fn a_rollback_that_cannot_begin_again_runs_and_writes_nothing_more() {
+        let mut connection = Connection::open_in_memory().expect("a database");
+        crate::migrations::apply(&mut connection).expect("migrated");
+        run_cached(&connection, "BEGIN IMMEDIATE").expect("begun");
+        let mut cache = WriterCache::default();
+        let mut jobs = Jobs {
+            connection: &connection,
+            cache: &mut cache,
+            index: IndexBuffer::default(),
+            state: State::Fresh,
+        };
+        jobs.open()
+            .expect("the transaction stands in for the savepoint");
+        connection
+            .execute(
+                "INSERT INTO engine_log (workspace_id, inputs) VALUES (1, x'00')",
+                [],
+            )
+            .expect("written in the transaction");
+        connection
+            .execute_batch("PRAGMA query_only = 1")
+            .expect("read-only");
+        jobs.undo();
+        connection
+            .execute_batch("PRAGMA query_only = 0")
+            .expect("writable");
+        assert_eq!(jobs.state, State::Lost);
+        assert!(connection.is_autocommit(), "no transaction is open");
+
+        let positions = Handed::default();
+        let mut batch = vec![append(b"after", true, &positions)];
+        let waiting = run_jobs(&mut jobs, &mut batch);
+        assert!(
+            positions.lock().expect("the positions").is_empty(),
+            "the job ran"
+        );
+        let committed = jobs.commit();
+        assert!(committed.is_err());
+        for caller in waiting {
+            caller.tell(&committed);
+        }
+        assert_eq!(log_entries(&connection), 0);
+    }
+    /// A job kept while SQLite had rolled the whole transaction back (as on a full disk) is
+    /// not kept: its release fails and the transaction is begun again for the next jobs.
+    #[test]
+    fn a_release_after_sqlite_rolled_the_transaction_back_fails() {
+        let mut connection = Connection::open_in_memory().expect("a database");
+        crate::migrations::apply(&mut connection).expect("migrated");
+        run_cached(&connection, "BEGIN IMMEDIATE").expect("begun");
+        let mut cache = WriterCache::default();
+        let mut jobs = Jobs {
+            connection: &connection,
+            cache: &mut cache,
+            index: IndexBuffer::default(),
+            state: State::Fresh,
+        };
+        jobs.open()
+            .expect("the transaction stands in for the savepoint");
+        connection.execute_batch("ROLLBACK").expect("rolled back");
+        assert!(jobs.release().is_err());
+        assert_eq!(jobs.state, State::Fresh);
+        assert!(
+            !connection.is_autocommit(),
+            "the transaction was begun again"
+        );
+        jobs.commit().expect("an empty transaction commits");
     }
 }
