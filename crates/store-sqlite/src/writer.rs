@@ -127,6 +127,15 @@ impl Savepoints for Jobs<'_> {
             State::Lost => Err(StoreError::Backend(
                 "no write transaction is open after a failed rollback".into(),
             )),
+            State::Kept if self.connection.is_autocommit() => {
+                // SQLite rolled the whole transaction back, and what was kept with it: a
+                // savepoint now would begin a transaction of its own, which its release would
+                // commit apart from this one.
+                self.state = State::Lost;
+                Err(StoreError::Backend(
+                    "the write transaction was rolled back by SQLite".into(),
+                ))
+            }
             State::Standing | State::Kept => {
                 run_cached(self.connection, "SAVEPOINT job").map_err(backend)
             }
@@ -243,6 +252,7 @@ mod tests {
         let order: Vec<&[u8]> = stored.iter().map(|(_, inputs)| inputs.as_slice()).collect();
         assert_eq!(order, [&b"first"[..], b"second", b"third"]);
     }
+
     fn log_entries(connection: &Connection) -> i64 {
         connection
             .query_row("SELECT count(*) FROM engine_log", [], |row| row.get(0))
@@ -321,5 +331,39 @@ mod tests {
             "the transaction was begun again"
         );
         jobs.commit().expect("an empty transaction commits");
+    }
+    /// Once SQLite has rolled back a transaction that kept something, no later job opens a
+    /// savepoint (outside a transaction it would begin one of its own, committed apart), and
+    /// the batch's callers hear that it failed.
+    #[test]
+    fn no_job_runs_after_sqlite_rolled_back_what_was_kept() {
+        let mut connection = Connection::open_in_memory().expect("a database");
+        crate::migrations::apply(&mut connection).expect("migrated");
+        run_cached(&connection, "BEGIN IMMEDIATE").expect("begun");
+        let mut cache = WriterCache::default();
+        let mut jobs = Jobs {
+            connection: &connection,
+            cache: &mut cache,
+            index: IndexBuffer::default(),
+            state: State::Fresh,
+        };
+        let positions = Handed::default();
+        let mut batch = vec![append(b"kept", true, &positions)];
+        let _ = run_jobs(&mut jobs, &mut batch);
+        assert_eq!(jobs.state, State::Kept);
+        connection.execute_batch("ROLLBACK").expect("rolled back");
+
+        let mut batch = vec![append(b"after", true, &positions)];
+        let _ = run_jobs(&mut jobs, &mut batch);
+        assert_eq!(jobs.state, State::Lost);
+        assert!(jobs.commit().is_err());
+        assert_eq!(log_entries(&connection), 0);
+        let ran: Vec<&[u8]> = positions
+            .lock()
+            .expect("the positions")
+            .iter()
+            .map(|(inputs, _)| *inputs)
+            .collect();
+        assert_eq!(ran, [&b"kept"[..]]);
     }
 }
