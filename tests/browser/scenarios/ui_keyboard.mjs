@@ -36,6 +36,13 @@ export async function run(h) {
   await page.setViewportSize(LAPTOP);
 
   await page.goto(h.herald + '/ui/sign-in');
+  // Chromium applies `autofocus` at a rendering step after the load event, which a busy
+  // machine can put after `goto` returns: wait for the focus to land before checking where.
+  await page
+    .waitForFunction(() => document.activeElement && document.activeElement !== document.body, null, {
+      timeout: 10_000,
+    })
+    .catch(() => {});
   assert.equal(await focused(page), 'Email', 'the sign-in form starts in Email');
   await page.keyboard.type(email);
   await tabTo(page, /^Password$/);
