@@ -46,12 +46,7 @@ fn run_batch(connection: &Connection, batch: &mut Vec<WriteJob>, cache: &mut Wri
         batch.clear();
         return;
     }
-    let mut jobs = Jobs {
-        connection,
-        cache,
-        index: IndexBuffer::default(),
-        state: State::Fresh,
-    };
+    let mut jobs = Jobs::new(connection, cache);
     let waiting = run_jobs(&mut jobs, batch);
     let committed = jobs.commit();
     for caller in waiting {
@@ -92,7 +87,17 @@ enum State {
     Lost,
 }
 
-impl Jobs<'_> {
+impl<'c> Jobs<'c> {
+    /// A transaction's jobs before any has run, in the transaction just begun.
+    fn new(connection: &'c Connection, cache: &'c mut WriterCache) -> Self {
+        Self {
+            connection,
+            cache,
+            index: IndexBuffer::default(),
+            state: State::Fresh,
+        }
+    }
+
     /// Writes what the kept jobs left for the commit and commits; on an error, rolls back and
     /// forgets what the writer cached.
     fn commit(self) -> Result<(), StoreError> {
@@ -253,6 +258,14 @@ mod tests {
         assert_eq!(order, [&b"first"[..], b"second", b"third"]);
     }
 
+    /// A migrated database in memory, its write transaction begun as `run_batch` begins it.
+    fn in_transaction() -> Connection {
+        let mut connection = Connection::open_in_memory().expect("a database");
+        crate::migrations::apply(&mut connection).expect("migrated");
+        run_cached(&connection, "BEGIN IMMEDIATE").expect("begun");
+        connection
+    }
+
     fn log_entries(connection: &Connection) -> i64 {
         connection
             .query_row("SELECT count(*) FROM engine_log", [], |row| row.get(0))
@@ -265,16 +278,9 @@ mod tests {
     /// let run would write and commit its entry.
     #[test]
     fn a_rollback_that_cannot_begin_again_runs_and_writes_nothing_more() {
-        let mut connection = Connection::open_in_memory().expect("a database");
-        crate::migrations::apply(&mut connection).expect("migrated");
-        run_cached(&connection, "BEGIN IMMEDIATE").expect("begun");
+        let connection = in_transaction();
         let mut cache = WriterCache::default();
-        let mut jobs = Jobs {
-            connection: &connection,
-            cache: &mut cache,
-            index: IndexBuffer::default(),
-            state: State::Fresh,
-        };
+        let mut jobs = Jobs::new(&connection, &mut cache);
         jobs.open()
             .expect("the transaction stands in for the savepoint");
         connection
@@ -307,20 +313,14 @@ mod tests {
         }
         assert_eq!(log_entries(&connection), 0);
     }
+
     /// A job kept while SQLite had rolled the whole transaction back (as on a full disk) is
     /// not kept: its release fails and the transaction is begun again for the next jobs.
     #[test]
     fn a_release_after_sqlite_rolled_the_transaction_back_fails() {
-        let mut connection = Connection::open_in_memory().expect("a database");
-        crate::migrations::apply(&mut connection).expect("migrated");
-        run_cached(&connection, "BEGIN IMMEDIATE").expect("begun");
+        let connection = in_transaction();
         let mut cache = WriterCache::default();
-        let mut jobs = Jobs {
-            connection: &connection,
-            cache: &mut cache,
-            index: IndexBuffer::default(),
-            state: State::Fresh,
-        };
+        let mut jobs = Jobs::new(&connection, &mut cache);
         jobs.open()
             .expect("the transaction stands in for the savepoint");
         connection.execute_batch("ROLLBACK").expect("rolled back");
@@ -337,16 +337,9 @@ mod tests {
     /// the batch's callers hear that it failed.
     #[test]
     fn no_job_runs_after_sqlite_rolled_back_what_was_kept() {
-        let mut connection = Connection::open_in_memory().expect("a database");
-        crate::migrations::apply(&mut connection).expect("migrated");
-        run_cached(&connection, "BEGIN IMMEDIATE").expect("begun");
+        let connection = in_transaction();
         let mut cache = WriterCache::default();
-        let mut jobs = Jobs {
-            connection: &connection,
-            cache: &mut cache,
-            index: IndexBuffer::default(),
-            state: State::Fresh,
-        };
+        let mut jobs = Jobs::new(&connection, &mut cache);
         let positions = Handed::default();
         let mut batch = vec![append(b"kept", true, &positions)];
         let _ = run_jobs(&mut jobs, &mut batch);
