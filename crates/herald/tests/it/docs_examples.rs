@@ -77,6 +77,9 @@ impl Run {
     async fn start(page: &str) -> Run {
         let dir = tempfile::tempdir().expect("temporary dir");
         let server = Server::start(&dir.path().join("herald-data"), &SERVE_FLAGS);
+        // A reader runs the pages against a server started a while ago, whose engine has long
+        // loaded; a page's first `/readyz` must not race the load.
+        server.until_ready().await;
         let keys = keys_of(page, &server.banner);
         std::fs::write(dir.path().join(STATE_FILE), "").expect("the shell's state file");
         Run {
@@ -211,9 +214,10 @@ impl Run {
         self.shown(&text)
     }
 
-    fn restart(&mut self) {
+    async fn restart(&mut self) {
         self.server.stop();
         self.server = Server::start(&self.data_dir(), &SERVE_FLAGS);
+        self.server.until_ready().await;
     }
 
     async fn step(&mut self, step: &Step) {
@@ -228,7 +232,7 @@ impl Run {
                     self.compare(expected, &stdout, "the output");
                 }
             }
-            Step::Restart { .. } => self.restart(),
+            Step::Restart { .. } => self.restart().await,
             Step::FirstStart(expected) => {
                 let printed = self.first_start();
                 self.compare(expected, &printed, "what the first start printed");

@@ -30,25 +30,11 @@ async fn assert_alive(app: &TestApp) {
     assert_eq!(alive.text().await.expect("text"), "ok");
 }
 
-/// Polls `/readyz` until it says ready; every answer before is a 503 that says why.
-async fn until_ready(app: &TestApp) -> Value {
-    for _ in 0..400 {
-        let (status, body) = readiness(app).await;
-        if status == 200 {
-            return body;
-        }
-        assert_eq!(status, 503, "{body}");
-        assert_eq!(body["status"], "not_ready", "{body}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the server never became ready");
-}
-
 #[tokio::test]
 async fn health_and_readiness_answer_without_a_key_through_a_restart() {
     let mut app = TestApp::spawn().await;
     assert_alive(&app).await;
-    let ready = until_ready(&app).await;
+    let ready = app.server.until_ready().await;
     assert_eq!(
         ready,
         json!({"status": "ready", "checks": {"store": "ok", "segment_engine": "loaded"}})
@@ -57,7 +43,7 @@ async fn health_and_readiness_answer_without_a_key_through_a_restart() {
     app.server.stop();
     let data_dir = app.server.data_dir.clone();
     app.server = Server::start(&data_dir, &[]);
-    assert_eq!(until_ready(&app).await["status"], "ready");
+    assert_eq!(app.server.until_ready().await["status"], "ready");
 }
 
 /// A session of its own that holds tables locked until dropped.
@@ -157,7 +143,7 @@ async fn readiness_is_refused_while_the_engine_cannot_load() {
     }
     drop(lock);
     assert_eq!(
-        until_ready(&app).await,
+        app.server.until_ready().await,
         json!({"status": "ready", "checks": {"store": "ok", "segment_engine": "loaded"}})
     );
 }

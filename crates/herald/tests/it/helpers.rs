@@ -204,6 +204,30 @@ impl Server {
         format!("{}{path}", self.base_url)
     }
 
+    /// Polls `/readyz` until it says ready and returns that answer; every answer before must be
+    /// a 503 that says the server is not ready. A server listens before its segment engine has
+    /// loaded, and on a busy machine even an empty store's load can outlast a test's first step.
+    pub async fn until_ready(&self) -> Value {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let response = client
+                .get(self.url("/readyz"))
+                .send()
+                .await
+                .expect("an answer");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.expect("JSON");
+            if status == 200 {
+                return body;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert_eq!(body["status"], "not_ready", "{body}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not become ready within a minute");
+    }
+
     /// Stops the server with SIGTERM, as an operator would, and waits until it exited.
     pub fn stop(&mut self) {
         let status = Command::new("kill")
