@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The activity lists of docs/benchmarks.md: the App API's `GET /v1/activities` filtered by type
-# and by name, timed over HTTP on a log of many events.
+# The activity lists of docs/benchmarks.md: the App API's `GET /v1/activities`, whole and filtered
+# by type and by name, timed over HTTP on a log of many events.
 #
 # Builds Herald and herald-bench in release mode. For each build (this one, and `OLD_HERALD`
 # when given) it starts a fresh server on a temporary data dir, loads it with `batch:16` for
@@ -25,7 +25,8 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 load_secs="${LOAD_SECS:-100}"
 port="${BENCH_PORT:-18183}"
 url="http://127.0.0.1:${port}"
-lists=("type=event" "name=login" "name=n39" "name=rare_event" "type=page")
+# `all` is the whole log, unfiltered.
+lists=("all" "type=event" "name=login" "name=n39" "name=rare_event" "type=page")
 
 cargo build --release -p herald -p herald-bench
 bench="${target_dir}/release/herald-bench"
@@ -78,10 +79,12 @@ for build in "${runs[@]}"; do
         python3 -c 'import json, sys; print(sum(e["count"] for e in json.load(sys.stdin)["events"]))')"
 
     for list in "${lists[@]}"; do
+        query="${list}"
+        if [[ "${list}" == all ]]; then query=""; fi
         times=()
         for _ in $(seq 7); do
             times+=("$(curl -sf -o "${work}/page.json" -w '%{time_total}' \
-                -H "Authorization: Bearer ${app_key}" "${url}/v1/activities?${list}&limit=50")")
+                -H "Authorization: Bearer ${app_key}" "${url}/v1/activities?${query}&limit=50")")
         done
         found="$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["activities"]))' \
             "${work}/page.json")"

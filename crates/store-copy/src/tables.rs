@@ -486,11 +486,12 @@ pub(crate) const TABLES: &[Table] = &[
 
 /// SQLite tables the copy leaves behind on purpose: its own bookkeeping (`sqlite_sequence`,
 /// read for the identities' next values), the migrations record (PostgreSQL keeps its own),
-/// `backfills`, which the copy empties before it starts, and the activity log's blocks by kind
-/// and by name, which stand in for indexes that PostgreSQL has.
+/// `backfills`, which the copy empties before it starts, and the activity log's blocks by
+/// workspace, kind and name, which stand in for indexes that PostgreSQL has.
 pub(crate) const SOURCE_ONLY: &[&str] = &[
     "schema_migrations",
     "backfills",
+    "activity_blocks",
     "activity_blocks_by_kind",
     "activity_blocks_by_name",
 ];

@@ -1,13 +1,16 @@
-//! Which blocks of the activity log hold a kind or a name: the lists filtered by type or by name
-//! read these blocks only, newest first, instead of an index entry per activity.
+//! Which blocks of the activity log hold a workspace's activities, a kind or a name: a
+//! workspace's log, whole or filtered by type or by name, is read through these blocks only,
+//! newest first, instead of an index entry per activity.
 //!
 //! A block is 1,024 activity numbers (`seq >> 10`). The tables `activity_blocks_by_kind` and
 //! `activity_blocks_by_name` (migration 0020) hold a row per block and kind, and per block and
-//! name. They replaced the indexes `activities_by_kind` and `activities_by_name`, whose entries
-//! each batch inserted inside their B-trees, one descent and one page rebalance at a time: with
-//! the shared workload's forty names, dropping them made batch ingest 22% to 31% faster
-//! (docs/benchmarks.md). A transaction now writes a row per new block and name, a few dozen
-//! rows per thousand events, at commit.
+//! name; `activity_blocks` (migration 0022) a row per block and workspace. They replaced the
+//! indexes `activities_by_kind`, `activities_by_name` and `activities_by_workspace`, whose
+//! entries every append inserted inside their B-trees, one descent and one page rebalance at a
+//! time: with the shared workload's forty names, dropping the first two made batch ingest 22%
+//! to 31% faster, and the third cost 2.6% of an event's and its delivery's instructions
+//! (docs/benchmarks.md). A transaction now writes a row per new block, kind and name, a few
+//! dozen rows per thousand events, at commit.
 //!
 //! The rows are a superset: deleting activities leaves their blocks listed, which costs a list a
 //! read of a block with nothing in it, never a missed row. Activities stored before migration
@@ -78,6 +81,17 @@ impl BlockBuffer {
     }
 
     pub(crate) fn flush(self, connection: &Connection) -> Result<(), StoreError> {
+        // Every block a kind is noted in is one of its workspace's blocks.
+        let mut statement = connection
+            .prepare_cached(
+                "INSERT OR IGNORE INTO activity_blocks (workspace_id, block) VALUES (?1, ?2)",
+            )
+            .map_err(backend)?;
+        for (workspace_id, block) in self.kinds.keys() {
+            statement
+                .execute(params![workspace_id, block])
+                .map_err(backend)?;
+        }
         insert(
             connection,
             "INSERT OR IGNORE INTO activity_blocks_by_kind (workspace_id, kind, block)
@@ -123,8 +137,10 @@ fn insert<T: rusqlite::ToSql>(
     Ok(())
 }
 
-/// What a filtered list looks for: a name (the more selective, when both are given) or a kind.
+/// What a list looks for: a name (the more selective, when both are given), a kind, or any
+/// activity of the workspace.
 pub(crate) enum Filter<'a> {
+    Any,
     Kind(&'a str),
     Name(&'a str),
 }
@@ -136,24 +152,28 @@ pub(crate) fn newest_at_or_below(
     filter: &Filter<'_>,
     block: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let (sql, key) = match filter {
-        Filter::Kind(kind) => (
+    let newest = |sql: &str, values: &[&dyn rusqlite::ToSql]| -> Result<Option<i64>, StoreError> {
+        connection
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.query_row(values, |row| row.get(0)))
+            .map_err(backend)
+    };
+    let listed = match filter {
+        Filter::Any => newest(
+            "SELECT max(block) FROM activity_blocks WHERE workspace_id = ?1 AND block <= ?2",
+            params![workspace_id, block],
+        )?,
+        Filter::Kind(kind) => newest(
             "SELECT max(block) FROM activity_blocks_by_kind
              WHERE workspace_id = ?1 AND kind = ?2 AND block <= ?3",
-            kind,
-        ),
-        Filter::Name(name) => (
+            params![workspace_id, kind, block],
+        )?,
+        Filter::Name(name) => newest(
             "SELECT max(block) FROM activity_blocks_by_name
              WHERE workspace_id = ?1 AND name = ?2 AND block <= ?3",
-            name,
-        ),
+            params![workspace_id, name, block],
+        )?,
     };
-    let listed: Option<i64> = connection
-        .prepare_cached(sql)
-        .and_then(|mut statement| {
-            statement.query_row(params![workspace_id, key, block], |row| row.get(0))
-        })
-        .map_err(backend)?;
     // Activities of the range not yet listed by the backfill may be anywhere in it.
     let unlisted: Option<(i64, i64)> = connection
         .prepare_cached("SELECT position, boundary FROM backfills WHERE name = 'activity_blocks'")
@@ -170,6 +190,88 @@ pub(crate) fn newest_at_or_below(
     Ok(listed.max(pending))
 }
 
+/// Whether the workspace holds an activity numbered above `seq`: its blocks from the newest
+/// down, each read as one range of the table, until one holds such an activity or the blocks
+/// reach `seq`.
+pub(crate) fn holds_after(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    seq: i64,
+) -> Result<bool, StoreError> {
+    let mut below = block_of(i64::MAX);
+    while let Some(block) = newest_at_or_below(connection, workspace_id, &Filter::Any, below)? {
+        let (first, end) = (
+            first_of(block).max(seq.saturating_add(1)),
+            first_of(block + 1),
+        );
+        if first >= end {
+            // This block and every lower one lie at or below `seq`.
+            return Ok(false);
+        }
+        let found = connection
+            .prepare_cached(
+                "SELECT 1 FROM activities NOT INDEXED
+                 WHERE seq >= ?1 AND seq < ?2 AND workspace_id = ?3 LIMIT 1",
+            )
+            .and_then(|mut statement| {
+                statement
+                    .query_row(params![first, end, workspace_id], |_| Ok(()))
+                    .optional()
+            })
+            .map_err(backend)?;
+        if found.is_some() {
+            return Ok(true);
+        }
+        below = block - 1;
+    }
+    Ok(false)
+}
+
+/// Removes up to `limit` activities of the workspace, from its newest block down, and returns
+/// how many it removed and how many blocks it no longer lists (up to `limit` too): a listed
+/// block left with none of the workspace's activities is unlisted, so that the next call does
+/// not read it again (a block the backfill has not listed yet is read again, until the backfill
+/// ends).
+pub(crate) fn remove_newest(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    limit: i64,
+) -> Result<(u64, u64), StoreError> {
+    let (mut removed, mut unlisted) = (0, 0);
+    let mut below = block_of(i64::MAX);
+    while removed < limit && unlisted < limit {
+        let Some(block) = newest_at_or_below(connection, workspace_id, &Filter::Any, below)? else {
+            break;
+        };
+        let rows = connection
+            .prepare_cached(
+                "DELETE FROM activities WHERE seq IN
+                     (SELECT seq FROM activities NOT INDEXED
+                      WHERE seq >= ?1 AND seq < ?2 AND workspace_id = ?3 LIMIT ?4)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
+                    first_of(block),
+                    first_of(block + 1),
+                    workspace_id,
+                    limit - removed
+                ])
+            })
+            .map_err(backend)?;
+        removed += i64::try_from(rows).unwrap_or(i64::MAX);
+        if removed < limit {
+            unlisted += connection
+                .prepare_cached(
+                    "DELETE FROM activity_blocks WHERE workspace_id = ?1 AND block = ?2",
+                )
+                .and_then(|mut statement| statement.execute(params![workspace_id, block]))
+                .map_err(backend)? as i64;
+            below = block - 1;
+        }
+    }
+    Ok((removed as u64, unlisted as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +281,12 @@ mod tests {
 
     /// Every activity named `name` in workspace 1, newest first, read two at a time.
     fn named(connection: &Connection, name: &str) -> Vec<i64> {
+        listed(connection, Some(name), 2)
+    }
+
+    /// Every activity in workspace 1 (named `name`, when given), newest first, read `limit` at
+    /// a time.
+    fn listed(connection: &Connection, name: Option<&str>, limit: usize) -> Vec<i64> {
         let mut seqs = Vec::new();
         loop {
             let page = Queries::new(connection)
@@ -186,10 +294,10 @@ mod tests {
                     workspace_id: WorkspaceId::new(1),
                     person_seq: None,
                     kind: None,
-                    name: Some(name.into()),
+                    name: name.map(Into::into),
                     before_seq: seqs.last().copied(),
                     since: 0,
-                    limit: 2,
+                    limit,
                 })
                 .expect("a page");
             if page.is_empty() {
@@ -235,9 +343,11 @@ mod tests {
             let kind = if seq == 2_500 { "page" } else { "event" };
             assert_eq!(insert(kind, name), seq);
         }
-        connection
-            .execute_batch(after[0].1)
-            .expect("migration 20 applies");
+        for (_, sql) in after {
+            connection
+                .execute_batch(sql)
+                .expect("migration 20 and the later ones apply");
+        }
         assert!(
             blocks(
                 &connection,
@@ -251,11 +361,24 @@ mod tests {
         buffer.note(WorkspaceId::new(1), written, "event", Some("rare"));
         buffer.flush(&connection).expect("flushed");
         let all = vec![written, 2_990, 1_500, 7];
+        let whole: Vec<i64> = (1..=written).rev().collect();
         assert_eq!(named(&connection, "rare"), all, "before the backfill");
+        assert_eq!(listed(&connection, None, 700), whole, "before the backfill");
         assert!(crate::backfills::step(&connection, 1_000).expect("a step"));
         assert_eq!(named(&connection, "rare"), all, "during the backfill");
+        assert_eq!(listed(&connection, None, 700), whole, "during the backfill");
         while crate::backfills::step(&connection, 1_000).expect("a step") {}
         assert_eq!(named(&connection, "rare"), all, "after the backfill");
+        assert_eq!(listed(&connection, None, 700), whole, "after the backfill");
+        let mut statement = connection
+            .prepare("SELECT block FROM activity_blocks WHERE workspace_id = 1 ORDER BY block")
+            .expect("a query");
+        let workspace_blocks: Vec<i64> = statement
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        assert_eq!(workspace_blocks, [0, 1, 2]);
         assert_eq!(
             blocks(
                 &connection,
@@ -271,6 +394,56 @@ mod tests {
             [("event", 0), ("event", 1), ("event", 2), ("page", 2)]
                 .map(|(kind, block)| (kind.to_owned(), block))
         );
+    }
+
+    /// A workspace's blocks are walked from the newest down, past blocks whose activities are
+    /// gone and blocks of other workspaces; a removal unlists the blocks it empties.
+    #[test]
+    fn a_workspace_is_walked_through_its_own_blocks() {
+        let connection = Connection::open_in_memory().expect("a database");
+        for (_, sql) in crate::migrations::MIGRATIONS {
+            connection.execute_batch(sql).expect("a migration");
+        }
+        let (mine, other) = (WorkspaceId::new(1), WorkspaceId::new(2));
+        let mut buffer = BlockBuffer::default();
+        for (workspace_id, seq) in [(mine, 5), (mine, 2_100), (other, 3_100)] {
+            connection
+                .execute(
+                    "INSERT INTO activities (seq, workspace_id, kind, data, timestamp, received_at)
+                     VALUES (?1, ?2, 'event', '{}', 0, 0)",
+                    params![seq, workspace_id],
+                )
+                .expect("an activity");
+            buffer.note(workspace_id, seq, "event", None);
+        }
+        buffer.flush(&connection).expect("flushed");
+        let after = |seq| holds_after(&connection, mine, seq).expect("read");
+        assert!(after(4) && after(5));
+        assert!(
+            !after(2_100),
+            "another workspace's later block is not this one's"
+        );
+        // Retention leaves a block listed when it deletes its activities.
+        connection
+            .execute("DELETE FROM activities WHERE seq = 2100", [])
+            .expect("deleted");
+        assert!(!after(5));
+        assert!(after(4), "an emptied block is walked past");
+
+        let remove = || remove_newest(&connection, mine, 1).expect("removed");
+        assert_eq!(remove(), (0, 1), "the emptied block is unlisted");
+        assert_eq!(remove(), (1, 0));
+        assert_eq!(remove(), (0, 1));
+        assert_eq!(remove(), (0, 0));
+        let left: Vec<i64> = connection
+            .prepare("SELECT seq FROM activities")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| row.get(0))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("read");
+        assert_eq!(left, [3_100], "another workspace's activities stay");
     }
 
     #[test]

@@ -24,6 +24,8 @@ const EVENT_DAYS: &str = "INSERT INTO event_days (workspace_id, kind, name, day,
 /// Lists the blocks, kinds and names of activity keys `(?1, ?2]` (see activity_blocks.rs, whose
 /// shift of 10 bits these must use; its backfill test checks the blocks they write).
 const ACTIVITY_BLOCKS: &[&str] = &[
+    "INSERT OR IGNORE INTO activity_blocks (workspace_id, block)
+     SELECT DISTINCT workspace_id, seq >> 10 FROM activities WHERE seq > ?1 AND seq <= ?2",
     "INSERT OR IGNORE INTO activity_blocks_by_kind (workspace_id, kind, block)
      SELECT DISTINCT workspace_id, kind, seq >> 10 FROM activities WHERE seq > ?1 AND seq <= ?2",
     "INSERT OR IGNORE INTO activity_blocks_by_name (workspace_id, name, block)

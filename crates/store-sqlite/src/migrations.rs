@@ -50,6 +50,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         21,
         include_str!("../migrations/0021_drop_runs_by_campaign.sql"),
     ),
+    (
+        22,
+        include_str!("../migrations/0022_activity_blocks_by_workspace.sql"),
+    ),
 ];
 
 /// Checksums of earlier texts of a migration that a store may have recorded, and that count as

@@ -224,14 +224,13 @@ impl Queries<'_> {
         query: &ActivityQuery,
         first: Option<i64>,
     ) -> Result<Vec<Activity>, StoreError> {
-        // A block is read as one range of the table itself: through `activities_by_workspace`
-        // each of its rows would cost a seek of the table (2 s for a page of a rare name).
+        // A block is read as one range of the table itself: through an index each of its rows
+        // would cost a seek of the table (2 s for a page of a rare name, when an index listed
+        // the workspace's activities).
         let index = if query.person_seq.is_some() {
             " INDEXED BY activities_by_person"
-        } else if first.is_some() {
-            " NOT INDEXED"
         } else {
-            ""
+            " NOT INDEXED"
         };
         let mut sql = format!(
             "SELECT a.seq, a.person_seq, a.anonymous_id, a.kind, a.name, a.data, a.timestamp,
@@ -619,14 +618,14 @@ impl StoreRead for Queries<'_> {
     }
 
     fn activities(&mut self, query: &ActivityQuery) -> Result<Vec<Activity>, StoreError> {
-        // One person's activities are read through the person index, and the whole log through
-        // `activities_by_workspace`; a list filtered by name or kind reads the blocks that hold
-        // them, newest first, until the page is full.
+        // One person's activities are read through the person index; the workspace's log,
+        // whole or filtered by name or kind, is read through the blocks that hold what the list
+        // shows, newest first, until the page is full.
         let filter = match (&query.name, &query.kind) {
             _ if query.person_seq.is_some() => None,
             (Some(name), _) => Some(Filter::Name(name)),
             (None, Some(kind)) => Some(Filter::Kind(kind)),
-            (None, None) => None,
+            (None, None) => Some(Filter::Any),
         };
         let Some(filter) = filter else {
             return self.activities_from(query, None);

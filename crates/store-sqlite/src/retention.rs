@@ -2,8 +2,9 @@
 
 use herald_domain::{PersonSeq, UnixSeconds, WorkspaceId};
 use herald_store::{DroppedEvents, StoreError};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
+use crate::activity_blocks::holds_after;
 use crate::person_index::person_rows;
 use crate::queries::{backend, execute};
 
@@ -17,14 +18,15 @@ pub(crate) fn drop_events_before(
     after_seq: i64,
     until_seq: i64,
 ) -> Result<DroppedEvents, StoreError> {
-    // The range is read through activities_by_workspace, so a step reads at most its range.
+    // The range is read as a range of the table, so a step reads at most its range.
     let range = format!(
-        "workspace_id = ?1 AND seq > ?2 AND seq <= ?3 AND {EVENT_KINDS} AND timestamp < ?4"
+        "seq > ?2 AND seq <= ?3 AND workspace_id = ?1 AND {EVENT_KINDS} AND timestamp < ?4"
     );
     let mut people: Vec<PersonSeq> = {
         let mut statement = connection
             .prepare_cached(&format!(
-                "SELECT DISTINCT person_seq FROM activities WHERE {range} AND person_seq IS NOT NULL"
+                "SELECT DISTINCT person_seq FROM activities NOT INDEXED
+                 WHERE {range} AND person_seq IS NOT NULL"
             ))
             .map_err(backend)?;
         let rows = statement
@@ -37,7 +39,7 @@ pub(crate) fn drop_events_before(
     people.sort_unstable();
     let deleted = execute(
         connection,
-        &format!("DELETE FROM activities WHERE {range}"),
+        &format!("DELETE FROM activities NOT INDEXED WHERE {range}"),
         params![workspace_id, after_seq, until_seq, before],
     )? as u64;
     let mut earliest = connection
@@ -55,15 +57,7 @@ pub(crate) fn drop_events_before(
             .map_err(backend)?;
         kept.push((person, first));
     }
-    let more = connection
-        .prepare_cached("SELECT 1 FROM activities WHERE workspace_id = ?1 AND seq > ?2 LIMIT 1")
-        .and_then(|mut statement| {
-            statement
-                .query_row(params![workspace_id, until_seq], |_| Ok(()))
-                .optional()
-        })
-        .map_err(backend)?
-        .is_some();
+    let more = holds_after(connection, workspace_id, until_seq)?;
     Ok(DroppedEvents {
         deleted,
         people: kept,

@@ -33,6 +33,8 @@ enum Part {
     Runs,
     /// Deliveries, with their metrics.
     Deliveries,
+    /// The activity log's rows, found through the blocks that list the workspace's.
+    Activities,
     /// Rows with a `workspace_id` column: the table and its key.
     Own(&'static str, &'static str),
 }
@@ -45,7 +47,8 @@ const PARTS: &[Part] = &[
     Part::CampaignEnrollments,
     Part::Runs,
     Part::Deliveries,
-    Part::Own("activities", "seq"),
+    Part::Activities,
+    Part::Own("activity_blocks", "block"),
     Part::Own("activity_blocks_by_kind", "kind, block"),
     Part::Own("activity_blocks_by_name", "name, block"),
     Part::Own("devices", "token"),
@@ -247,6 +250,11 @@ fn purge_part(
                 ("delivery_metrics", metrics),
             ])
         }
+        Part::Activities => {
+            let (rows, blocks) =
+                crate::activity_blocks::remove_newest(connection, workspace_id, limit)?;
+            found(vec![("activities", rows), ("activity_blocks", blocks)])
+        }
         Part::Own(table, key) => {
             let rows = execute(
                 connection,
@@ -319,6 +327,10 @@ pub(crate) fn rows(
                     )?,
                 ));
             }
+            Part::Activities => counts.push((
+                "activities",
+                count("SELECT count(*) FROM activities WHERE workspace_id = ?1")?,
+            )),
             Part::Own(table, _) => counts.push((
                 *table,
                 count(&format!(
@@ -401,6 +413,7 @@ mod tests {
                 Part::CampaignEnrollments => vec!["enrollments"],
                 Part::Runs => vec!["runs", "enrollments"],
                 Part::Deliveries => vec!["deliveries", "delivery_metrics"],
+                Part::Activities => vec!["activities"],
             };
             covered.extend(names.iter().map(|table| (*table).to_owned()));
         }
