@@ -19,8 +19,15 @@
 # Environment (all optional):
 #   CARGO_TARGET_DIR   where cargo builds (default: target)
 #   OLD_HERALD         an older `herald` binary, measured the same way after the new one
-#   BENCH_SMALL        events of the small burst (default: 500)
-#   BENCH_LARGE        events of the large burst (default: 4500)
+#   BENCH_TRAFFIC      `burst` (default): the campaign burst above; `batch`: batch ingest alone,
+#                      `POST /api/v2/batch` from `herald-bench --scenario batch` (4 connections,
+#                      the workload's 40 names over 100,000 people), for BENCH_SMALL and then
+#                      BENCH_LARGE seconds; the figure is then per event, over the events each
+#                      run sent (goal 2 of issue 18)
+#   BENCH_SMALL        events of the small burst (default: 500), or seconds of the short batch run
+#                      (default: 3)
+#   BENCH_LARGE        events of the large burst (default: 4500), or seconds of the long batch
+#                      run (default: 12)
 #   BENCH_PORT         the port the server listens on (default: 18183)
 #   BENCH_KEEP         a folder to keep the callgrind files in, for callgrind_annotate
 set -euo pipefail
@@ -29,8 +36,12 @@ cd "$(dirname "$0")/.."
 # shellcheck source=lib/server.sh
 source scripts/lib/server.sh
 target_dir="${CARGO_TARGET_DIR:-target}"
-small="${BENCH_SMALL:-500}"
-large="${BENCH_LARGE:-4500}"
+traffic="${BENCH_TRAFFIC:-burst}"
+case "${traffic}" in
+    burst) small="${BENCH_SMALL:-500}" large="${BENCH_LARGE:-4500}" ;;
+    batch) small="${BENCH_SMALL:-3}" large="${BENCH_LARGE:-12}" ;;
+    *) echo "BENCH_TRAFFIC is burst or batch, not ${traffic}" >&2; exit 1 ;;
+esac
 port="${BENCH_PORT:-18183}"
 url="http://127.0.0.1:${port}"
 
@@ -52,8 +63,9 @@ mkdir -p "${keep}"
 server_pid=""
 trap stop_server_and_clean EXIT
 
-# count HERALD BUILD EVENTS: prints the instructions of one server's life with a burst of
-# EVENTS, after checking that every event was taken and every webhook arrived once.
+# count HERALD BUILD SIZE: prints the instructions of one server's life and the events it was
+# sent: a burst of SIZE events, after checking that every event was taken and every webhook
+# arrived once, or SIZE seconds of batches, after checking that none failed.
 count() {
     local herald="$1" build="$2" events="$3"
     local data="${work}/data-${build}-${events}" out="${keep}/callgrind-${build}-${events}.out"
@@ -72,39 +84,60 @@ count() {
     wait_for_server "${url}" "${log}" "the server under valgrind"
     # Eight connections: under valgrind the server runs one thread at a time, and more
     # connections only queue longer.
-    timeout 1800 "${bench}" campaigns --url "${url}" \
-        --site-id "$(json_field "${work}/credentials.json" site_id)" \
-        --api-key "$(json_field "${work}/credentials.json" api_key)" \
-        --app-api-key "$(json_field "${work}/credentials.json" app_api_key)" \
-        --phases burst --burst "${events}" --burst-connections 8 --burst-timeout 1500 \
-        > "${lines}"
+    if [[ "${traffic}" == burst ]]; then
+        timeout 1800 "${bench}" campaigns --url "${url}" \
+            --site-id "$(json_field "${work}/credentials.json" site_id)" \
+            --api-key "$(json_field "${work}/credentials.json" api_key)" \
+            --app-api-key "$(json_field "${work}/credentials.json" app_api_key)" \
+            --phases burst --burst "${events}" --burst-connections 8 --burst-timeout 1500 \
+            > "${lines}"
+    else
+        timeout 600 "${bench}" --url "${url}" \
+            --site-id "$(json_field "${work}/credentials.json" site_id)" \
+            --api-key "$(json_field "${work}/credentials.json" api_key)" \
+            --scenario batch --connections 4 --duration-secs "${events}" --warmup-secs 0 \
+            --people 100000 --names workload > "${lines}"
+    fi
     kill -INT "${server_pid}"
     wait "${server_pid}" 2>/dev/null || true
     server_pid=""
-    python3 - "${lines}" "${events}" <<'EOF_PY' >&2
+    local sent
+    sent="$(python3 - "${lines}" "${events}" "${traffic}" <<'EOF_PY'
 import json, sys
-burst = [json.loads(line) for line in open(sys.argv[1]) if '"burst"' in line][0]
-events = int(sys.argv[2])
-if (burst["events_accepted"], burst["webhooks_received"], burst["duplicates"]) != (events, events, 0):
-    sys.exit(f"the burst was not whole: {burst}")
+lines = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+events, traffic = int(sys.argv[2]), sys.argv[3]
+if traffic == "burst":
+    burst = [line for line in lines if line.get("phase") == "burst"][0]
+    if (burst["events_accepted"], burst["webhooks_received"], burst["duplicates"]) != (events, events, 0):
+        sys.exit(f"the burst was not whole: {burst}")
+    print(events)
+else:
+    summary = lines[-1]
+    if summary["failed"] != 0:
+        sys.exit(f"batches failed: {summary}")
+    print(summary["events_sent_total"])
 EOF_PY
-    grep -m1 '^totals:' "${out}" | awk '{print $2}'
+)"
+    echo "$(grep -m1 '^totals:' "${out}" | awk '{print $2}') ${sent}"
 }
 
 builds=("new:${target_dir}/release/herald")
 if [[ -n "${OLD_HERALD:-}" ]]; then builds+=("old:${OLD_HERALD}"); fi
+unit="events"
+per="per event and delivery"
+if [[ "${traffic}" == batch ]]; then unit="s of batches"; per="per event"; fi
 echo
-echo "| build | instructions, ${small} events | instructions, ${large} events | per event and delivery |"
+echo "| build | instructions (events), ${small} ${unit} | instructions (events), ${large} ${unit} | ${per} |"
 echo "|---|---|---|---|"
 for entry in "${builds[@]}"; do
     build="${entry%%:*}"
     herald="${entry#*:}"
-    low="$(count "${herald}" "${build}" "${small}")"
-    high="$(count "${herald}" "${build}" "${large}")"
+    read -r low low_events <<< "$(count "${herald}" "${build}" "${small}")"
+    read -r high high_events <<< "$(count "${herald}" "${build}" "${large}")"
     python3 -c 'import sys
-build, small, large, low, high = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-print(f"| {build} | {low:,} | {high:,} | **{(high - low) / (large - small):,.0f}** |")' \
-        "${build}" "${small}" "${large}" "${low}" "${high}"
+build, low, low_events, high, high_events = sys.argv[1], *map(int, sys.argv[2:])
+print(f"| {build} | {low:,} ({low_events:,}) | {high:,} ({high_events:,}) | **{(high - low) / (high_events - low_events):,.0f}** |")' \
+        "${build}" "${low}" "${low_events}" "${high}" "${high_events}"
 done
 if [[ -n "${BENCH_KEEP:-}" ]]; then
     echo
