@@ -227,6 +227,44 @@ pub(crate) fn holds_after(
     Ok(false)
 }
 
+/// The ranges of activity numbers `(after, last]` within `(after, until]` that the workspace's
+/// blocks cover, oldest first, adjacent blocks as one range: what a step over `(after, until]`
+/// needs to read of the table, where a plain range would read every other workspace's rows in
+/// it too.
+pub(crate) fn ranges_within(
+    connection: &Connection,
+    workspace_id: WorkspaceId,
+    after: i64,
+    until: i64,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut ranges: Vec<(i64, i64)> = Vec::new();
+    if until <= after {
+        return Ok(ranges);
+    }
+    let lowest = block_of(after + 1);
+    let mut below = block_of(until);
+    while below >= lowest {
+        let Some(block) = newest_at_or_below(connection, workspace_id, &Filter::Any, below)? else {
+            break;
+        };
+        if block < lowest {
+            break;
+        }
+        let range = (
+            (first_of(block) - 1).max(after),
+            (first_of(block + 1) - 1).min(until),
+        );
+        match ranges.last_mut() {
+            // Walking down, a block right below the last range extends it.
+            Some(last) if last.0 == range.1 => last.0 = range.0,
+            _ => ranges.push(range),
+        }
+        below = block - 1;
+    }
+    ranges.reverse();
+    Ok(ranges)
+}
+
 /// Removes up to `limit` activities of the workspace, from its newest block down, and returns
 /// how many it removed and how many blocks it no longer lists (up to `limit` too): a listed
 /// block left with none of the workspace's activities is unlisted, so that the next call does
@@ -396,17 +434,15 @@ mod tests {
         );
     }
 
-    /// A workspace's blocks are walked from the newest down, past blocks whose activities are
-    /// gone and blocks of other workspaces; a removal unlists the blocks it empties.
-    #[test]
-    fn a_workspace_is_walked_through_its_own_blocks() {
+    /// A store with every migration and an event at each `(workspace, seq)`, its blocks listed
+    /// as the writer lists them.
+    fn store_with(activities: &[(WorkspaceId, i64)]) -> Connection {
         let connection = Connection::open_in_memory().expect("a database");
         for (_, sql) in crate::migrations::MIGRATIONS {
             connection.execute_batch(sql).expect("a migration");
         }
-        let (mine, other) = (WorkspaceId::new(1), WorkspaceId::new(2));
         let mut buffer = BlockBuffer::default();
-        for (workspace_id, seq) in [(mine, 5), (mine, 2_100), (other, 3_100)] {
+        for &(workspace_id, seq) in activities {
             connection
                 .execute(
                     "INSERT INTO activities (seq, workspace_id, kind, data, timestamp, received_at)
@@ -417,6 +453,32 @@ mod tests {
             buffer.note(workspace_id, seq, "event", None);
         }
         buffer.flush(&connection).expect("flushed");
+        connection
+    }
+
+    /// A step over a range of the log reads the ranges its workspace's blocks cover, adjacent
+    /// blocks as one.
+    #[test]
+    fn a_step_reads_the_ranges_of_its_workspace_s_blocks() {
+        let (mine, other) = (WorkspaceId::new(1), WorkspaceId::new(2));
+        let connection = store_with(&[(mine, 5), (mine, 1_500), (other, 2_500), (mine, 3_100)]);
+        let ranges = |workspace_id, after, until| {
+            ranges_within(&connection, workspace_id, after, until).expect("read")
+        };
+        assert_eq!(ranges(mine, 0, 5_000), [(0, 2_047), (3_071, 4_095)]);
+        assert_eq!(ranges(mine, 10, 3_100), [(10, 2_047), (3_071, 3_100)]);
+        assert_eq!(ranges(mine, 2_047, 3_070), []);
+        assert_eq!(ranges(other, 0, 2_000), []);
+        assert_eq!(ranges(other, 0, 9_000), [(2_047, 3_071)]);
+        assert_eq!(ranges(mine, 100, 100), []);
+    }
+
+    /// A workspace's blocks are walked from the newest down, past blocks whose activities are
+    /// gone and blocks of other workspaces; a removal unlists the blocks it empties.
+    #[test]
+    fn a_workspace_is_walked_through_its_own_blocks() {
+        let (mine, other) = (WorkspaceId::new(1), WorkspaceId::new(2));
+        let connection = store_with(&[(mine, 5), (mine, 2_100), (other, 3_100)]);
         let after = |seq| holds_after(&connection, mine, seq).expect("read");
         assert!(after(4) && after(5));
         assert!(
