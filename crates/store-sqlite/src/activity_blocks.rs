@@ -146,7 +146,7 @@ pub(crate) enum Filter<'a> {
 }
 
 /// The newest block at or below `block` that may hold activities matching `filter`.
-pub(crate) fn newest_at_or_below(
+fn newest_at_or_below(
     connection: &Connection,
     workspace_id: WorkspaceId,
     filter: &Filter<'_>,
@@ -190,6 +190,26 @@ pub(crate) fn newest_at_or_below(
     Ok(listed.max(pending))
 }
 
+/// The blocks that may hold the workspace's activities matching `filter`, from the newest at or
+/// below `from` down: the walk every reader of the blocks makes (lists, retention, deletion),
+/// each stopping where it has what it needs.
+pub(crate) fn blocks_down<'a>(
+    connection: &'a Connection,
+    workspace_id: WorkspaceId,
+    filter: &'a Filter<'a>,
+    from: i64,
+) -> impl Iterator<Item = Result<i64, StoreError>> + 'a {
+    let mut below = Some(from);
+    std::iter::from_fn(move || {
+        let found = newest_at_or_below(connection, workspace_id, filter, below?);
+        below = match &found {
+            Ok(Some(block)) => block.checked_sub(1),
+            Ok(None) | Err(_) => None,
+        };
+        found.transpose()
+    })
+}
+
 /// Whether the workspace holds an activity numbered above `seq`: its blocks from the newest
 /// down, each read as one range of the table, until one holds such an activity or the blocks
 /// reach `seq`.
@@ -198,8 +218,8 @@ pub(crate) fn holds_after(
     workspace_id: WorkspaceId,
     seq: i64,
 ) -> Result<bool, StoreError> {
-    let mut below = block_of(i64::MAX);
-    while let Some(block) = newest_at_or_below(connection, workspace_id, &Filter::Any, below)? {
+    for block in blocks_down(connection, workspace_id, &Filter::Any, block_of(i64::MAX)) {
+        let block = block?;
         let (first, end) = (
             first_of(block).max(seq.saturating_add(1)),
             first_of(block + 1),
@@ -222,7 +242,6 @@ pub(crate) fn holds_after(
         if found.is_some() {
             return Ok(true);
         }
-        below = block - 1;
     }
     Ok(false)
 }
@@ -242,11 +261,8 @@ pub(crate) fn ranges_within(
         return Ok(ranges);
     }
     let lowest = block_of(after + 1);
-    let mut below = block_of(until);
-    while below >= lowest {
-        let Some(block) = newest_at_or_below(connection, workspace_id, &Filter::Any, below)? else {
-            break;
-        };
+    for block in blocks_down(connection, workspace_id, &Filter::Any, block_of(until)) {
+        let block = block?;
         if block < lowest {
             break;
         }
@@ -259,7 +275,6 @@ pub(crate) fn ranges_within(
             Some(last) if last.0 == range.1 => last.0 = range.0,
             _ => ranges.push(range),
         }
-        below = block - 1;
     }
     ranges.reverse();
     Ok(ranges)
@@ -276,11 +291,11 @@ pub(crate) fn remove_newest(
     limit: i64,
 ) -> Result<(u64, u64), StoreError> {
     let (mut removed, mut unlisted) = (0, 0);
-    let mut below = block_of(i64::MAX);
-    while removed < limit && unlisted < limit {
-        let Some(block) = newest_at_or_below(connection, workspace_id, &Filter::Any, below)? else {
-            break;
-        };
+    if limit <= 0 {
+        return Ok((0, 0));
+    }
+    for block in blocks_down(connection, workspace_id, &Filter::Any, block_of(i64::MAX)) {
+        let block = block?;
         let rows = connection
             .prepare_cached(
                 "DELETE FROM activities WHERE seq IN
@@ -304,7 +319,9 @@ pub(crate) fn remove_newest(
                 )
                 .and_then(|mut statement| statement.execute(params![workspace_id, block]))
                 .map_err(backend)? as i64;
-            below = block - 1;
+        }
+        if removed >= limit || unlisted >= limit {
+            break;
         }
     }
     Ok((removed as u64, unlisted as u64))

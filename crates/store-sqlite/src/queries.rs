@@ -14,7 +14,7 @@ use herald_store::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::activity_blocks::{Filter, block_of, newest_at_or_below, range_of};
+use crate::activity_blocks::{Filter, block_of, blocks_down, range_of};
 use crate::person_index::person_rows;
 use serde_json::{Map, Value};
 
@@ -632,17 +632,16 @@ impl StoreRead for Queries<'_> {
         };
         let mut found = Vec::new();
         let mut below = query.before_seq.unwrap_or(i64::MAX);
-        while found.len() < query.limit && below > 0 {
-            let Some(block) = newest_at_or_below(
-                self.connection,
-                query.workspace_id,
-                &filter,
-                block_of(below - 1),
-            )?
-            else {
-                break;
-            };
-            let (first, end) = range_of(block, below);
+        if query.limit == 0 || below <= 0 {
+            return Ok(found);
+        }
+        for block in blocks_down(
+            self.connection,
+            query.workspace_id,
+            &filter,
+            block_of(below - 1),
+        ) {
+            let (first, end) = range_of(block?, below);
             let page = ActivityQuery {
                 before_seq: Some(end),
                 limit: query.limit - found.len(),
@@ -650,6 +649,9 @@ impl StoreRead for Queries<'_> {
             };
             found.extend(self.activities_from(&page, Some(first))?);
             below = first;
+            if found.len() >= query.limit {
+                break;
+            }
         }
         Ok(found)
     }
