@@ -449,9 +449,12 @@ struct Look {
     delivery: Option<DeliveryRow>,
 }
 
-/// Reads everything a step needs in one read job: reads are a large part of a message's cost.
+/// Reads everything a step needs in one read job: reads are a large part of a message's cost,
+/// by the statement, so the person's devices are read only for a push message, the one step
+/// that uses them.
 async fn look(inner: &Inner, run_id: RunId, known: Option<&RunRow>) -> Result<Look, StoreError> {
     let known = known.cloned();
+    let registry = inner.registry.clone();
     inner
         .store
         .read(move |r| {
@@ -471,9 +474,22 @@ async fn look(inner: &Inner, run_id: RunId, known: Option<&RunRow>) -> Result<Lo
             let Some(run) = fresh.as_ref().or(known.as_ref()) else {
                 unreachable!("a run is either known or was just read");
             };
+            let pushes = registry.get(run.campaign_id).is_some_and(|campaign| {
+                matches!(
+                    campaign.campaign.steps.get(run.step as usize),
+                    Some(Step::Send {
+                        channel: Channel::Push,
+                        ..
+                    })
+                )
+            });
             let view = match r.person_by_seq(run.workspace_id, run.person_seq)? {
                 Some(person) => Some(PersonView {
-                    devices: r.devices(run.workspace_id, run.person_seq)?,
+                    devices: if pushes {
+                        r.devices(run.workspace_id, run.person_seq)?
+                    } else {
+                        Vec::new()
+                    },
                     relationships: relationships::read(r, run.workspace_id, run.person_seq)?,
                     person,
                 }),

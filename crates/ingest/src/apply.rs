@@ -645,6 +645,9 @@ impl Context<'_> {
         };
         let mut primary_person = match self.find_identifier(primary)? {
             Some(person) => person,
+            // A suppressed identifier is ignored in every call that names it: a merge into it
+            // would otherwise bring the suppressed person back, with the secondary's data.
+            None if self.is_suppressed_identifier(primary)? => return Ok(()),
             None => match primary {
                 Identifier::Id(id) => self.create_person(Some(id.clone()), None)?,
                 Identifier::Email(email) => self.create_person(None, Some(email.clone()))?,

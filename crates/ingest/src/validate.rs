@@ -376,6 +376,21 @@ pub fn event(
     let event_id = match body.get("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.is_empty() => None,
+        // A ULID is 128 bits, so 26 base32 characters hold two bits too many: its first
+        // character is at most `7`. The parser lets a larger one wrap around, which would store
+        // (and deduplicate) the event under another id, so it is refused here.
+        Some(Value::String(text))
+            if !text.starts_with(|first: char| ('0'..='7').contains(&first))
+                && text.len() == 26 =>
+        {
+            return Err(ValidationError::field(
+                "id",
+                format!(
+                    "event id {:?} is not a ULID: its first character must be 0 to 7 (the largest ULID is 7ZZZZZZZZZZZZZZZZZZZZZZZZZ)",
+                    shorten(text)
+                ),
+            ));
+        }
         Some(Value::String(text)) => match ulid::Ulid::from_string(text) {
             Ok(ulid) => Some(ulid.to_string()),
             Err(_) => {
@@ -729,6 +744,26 @@ mod tests {
         assert!(event_error(json!({"name": "a+b"})).contains("'+'"));
         let ok = event(&object(json!({"name": "  sign up "})), "data", None).unwrap();
         assert_eq!(ok.name, "sign up");
+    }
+
+    /// A 26-character id past the largest ULID would wrap around to another event's id.
+    #[test]
+    fn event_ids_past_the_largest_ulid_are_refused() {
+        for id in [
+            "81JQ0000000000000000000001",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "z1jq0000000000000000000001",
+        ] {
+            let message = event_error(json!({"name": "x", "id": id}));
+            assert!(
+                message.contains("first character must be 0 to 7"),
+                "{id}: {message}"
+            );
+        }
+        for id in ["7ZZZZZZZZZZZZZZZZZZZZZZZZZ", "01jq0000000000000000000001"] {
+            let event = event(&object(json!({"name": "x", "id": id})), "data", None).unwrap();
+            assert_eq!(event.event_id, Some(id.to_uppercase()));
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! A request is refused before any of its body is read when the server already holds as many
 //! requests or as many body bytes as it allows, so a flood costs the server an answer per
 //! request and nothing more, and the refused client learns at once when to retry. The permits
-//! are held until the answer is ready, which covers the body's decoding, its validation and the
-//! wait for the writer's commit: the memory and the queued writer work of requests in progress
-//! are bounded by the same budget.
+//! are held until the answer is ready: a body's bytes from when it starts to arrive, a
+//! request's from when its body has arrived (so that slow senders cannot hold them all), which
+//! covers the body's decoding, its validation and the wait for the writer's commit: the memory
+//! and the queued writer work of requests in progress are bounded by the same budget.
+//! `/healthz` passes without a permit, so a liveness probe answers however busy the server is.
 
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::error::Shape;
+use crate::intake::Intake;
 use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
 /// Longest request target (path and query) served; longer ones are answered 414. Identifiers in
@@ -46,18 +49,28 @@ pub(crate) async fn admit(State(state): State<AppState>, request: Request, next:
             shape,
         );
     }
+    // The liveness probe does no work to bound, and a probe refused under load would have the
+    // server restarted just when it is busy.
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
     let intake = state.intake();
-    let Ok(_request_permit) = intake.requests.clone().try_acquire_owned() else {
-        let error = overloaded("the server is handling as many requests as it allows");
-        return refuse_keeping_small(request, error, shape, intake.settings.body_read_timeout)
-            .await;
-    };
     let declared = match declared_length(request.headers()) {
         Ok(declared) => declared,
         Err(error) => return refuse(error, shape),
     };
     if declared == Some(0) {
+        let Ok(_request_permit) = intake.requests.clone().try_acquire_owned() else {
+            return refuse_overloaded(request, intake).await;
+        };
         return next.run(request).await;
+    }
+    // A request's permit is held from when its body has arrived, not while it arrives: clients
+    // that send their bodies slowly (or never finish them) would otherwise hold every permit
+    // for the body's deadline and shut out everyone else. While bodies arrive they are bounded
+    // by the body budget below. A server already at its limit still refuses at once.
+    if intake.requests.available_permits() == 0 {
+        return refuse_overloaded(request, intake).await;
     }
     if let Some(length) = declared
         && length > MAX_BODY_BYTES as u64
@@ -89,8 +102,20 @@ pub(crate) async fn admit(State(state): State<AppState>, request: Request, next:
         let kept = bytes.len().min(charge);
         drop(body_permit.split(charge - kept));
     }
+    let Ok(_request_permit) = intake.requests.clone().try_acquire_owned() else {
+        return refuse(
+            overloaded("the server is handling as many requests as it allows"),
+            shape,
+        );
+    };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+async fn refuse_overloaded(request: Request, intake: &Intake) -> Response {
+    let shape = shape_of(request.uri().path());
+    let error = overloaded("the server is handling as many requests as it allows");
+    refuse_keeping_small(request, error, shape, intake.settings.body_read_timeout).await
 }
 
 /// Reads the `Content-Length` header: `None` when the body's length is not declared (chunked).

@@ -210,6 +210,35 @@ async fn suppressed_identifiers_are_ignored_until_unsuppressed() {
     assert_eq!(status, 404, "calls naming a suppressed id are ignored");
     let (status, _) = app.app_get("/v1/customers/other/attributes").await;
     assert_eq!(status, 404, "calls naming a suppressed email are ignored");
+    // A merge into a suppressed identifier is ignored too, through each API that merges, and
+    // leaves the secondary as it was.
+    identify(&app, "live", json!({"plan": "kept"})).await;
+    let (status, _) = app
+        .track(
+            Method::POST,
+            "/api/v1/merge_customers",
+            Some(json!({"primary": {"id": "p"}, "secondary": {"id": "live"}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .track(
+            Method::POST,
+            "/api/v2/entity",
+            Some(json!({"type": "person", "action": "merge",
+                "primary": {"email": "p@x.com"}, "secondary": {"id": "live"}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app.app_get("/v1/customers/p/attributes").await;
+    assert_eq!(status, 404, "a merge does not bring a suppressed id back");
+    let (status, live) = app.app_get("/v1/customers/live/attributes").await;
+    assert_eq!(status, 200, "the secondary of an ignored merge stays");
+    assert_eq!(live["customer"]["attributes"]["plan"], "kept");
+    assert!(
+        live["customer"]["attributes"].get("email").is_none(),
+        "nor does a merge give a suppressed email to anyone"
+    );
     let (status, _) = app
         .track(Method::POST, "/api/v1/customers/p/unsuppress", None)
         .await;

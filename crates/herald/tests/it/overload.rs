@@ -121,3 +121,41 @@ async fn a_flood_of_large_batches_is_shed_with_503_and_memory_stays_bounded() {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+/// Clients that start bodies and never finish them hold no request permit while they wait:
+/// with more of them than `--max-requests`, a liveness probe, a request without a body and an
+/// ordinary write are all still served at once, and the stalled ones are only charged their
+/// bodies' bytes.
+#[tokio::test]
+async fn stalled_bodies_do_not_shut_out_other_requests() {
+    use tokio::io::AsyncWriteExt;
+
+    let app = TestApp::spawn_with(&["--max-requests=8"]).await;
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut stalled = Vec::new();
+    for index in 0..24 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "PUT /api/v1/customers/slow{index} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+    // Give the server time to take every stalled request up to its body read.
+    let (status, _) = app.app_get("/v1/segments").await;
+    assert_eq!(status, 200);
+    let probe = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(probe.status(), 200, "the liveness probe answers");
+    let (status, body) = app
+        .track(
+            reqwest::Method::PUT,
+            "/api/v1/customers/quick",
+            Some(json!({"plan": "pro"})),
+        )
+        .await;
+    assert_eq!(status, 200, "an ordinary write is served: {body}");
+    let (status, customer) = app.app_get("/v1/customers/quick/attributes").await;
+    assert_eq!(status, 200);
+    assert_eq!(customer["customer"]["attributes"]["plan"], "pro");
+    drop(stalled);
+}
