@@ -37,6 +37,16 @@ pub fn segment_json(segment: &SegmentRow) -> Value {
     })
 }
 
+/// The fields of a segment as Herald answers it that a request may carry and Herald ignores.
+const READ_ONLY_FIELDS: [&str; 6] = [
+    "id",
+    "deduplicate_id",
+    "state",
+    "progress",
+    "created_at",
+    "updated_at",
+];
+
 /// The fields of `{"segment": {...}}`.
 struct SegmentInput {
     name: Option<String>,
@@ -78,6 +88,42 @@ fn segment_input(body: &Bytes) -> Result<SegmentInput, ApiError> {
         Some(Value::Null) => Some(None),
         Some(value) => Some(Some(value)),
     };
+    // A field Herald would not act on is refused rather than dropped, so that a typo (`nme`)
+    // does not pass for a change. The fields of a segment as Herald answers it are read-only,
+    // and pass, so that a client may send back a segment it read.
+    if let Some(field) = body.keys().next() {
+        return Err(ApiError::bad_request(format!(
+            "{field} is not a field of this request: send {{\"segment\": {{…}}}} alone"
+        )));
+    }
+    match segment.remove("tags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(tags)) if tags.is_empty() => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "segment.tags: Herald does not keep segment tags; leave them out",
+            ));
+        }
+    }
+    match (segment.remove("type"), &definition) {
+        (None | Some(Value::Null), _) | (Some(_), None) => {}
+        (Some(kind), Some(given)) => {
+            let expected = if given.is_some() { "dynamic" } else { "manual" };
+            if kind != expected {
+                return Err(ApiError::bad_request(format!(
+                    "segment.type is {kind} but the request makes it {expected}: a segment with a definition is dynamic, one without is manual"
+                )));
+            }
+        }
+    }
+    if let Some(field) = segment
+        .keys()
+        .find(|field| !READ_ONLY_FIELDS.contains(&field.as_str()))
+    {
+        return Err(ApiError::bad_request(format!(
+            "segment.{field} is not a field Herald takes: send name, description or definition"
+        )));
+    }
     Ok(SegmentInput {
         name,
         description,
@@ -197,7 +243,8 @@ pub async fn get_one(
 
 /// Deletes a segment
 ///
-/// A segment that other segments refer to cannot be deleted.
+/// A segment that other segments or campaigns (their trigger or filter) refer to cannot be
+/// deleted.
 #[utoipa::path(
     delete,
     path = "/v1/segments/{id}",
@@ -205,7 +252,7 @@ pub async fn get_one(
     params(("id" = u64, Path, description = docs::SEGMENT_ID)),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 400, description = "Other segments refer to it; the message names them.", body = docs::Error),
+        (status = 400, description = "Other segments or campaigns refer to it; the message names them.", body = docs::Error),
         (status = 404, description = docs::NO_SEGMENT, body = docs::Error),
     ),
 )]
@@ -214,6 +261,19 @@ pub async fn remove(
     AppWorkspace(workspace_id): AppWorkspace,
     Path(id): Path<SegmentId>,
 ) -> Result<Response, ApiError> {
+    // A campaign whose trigger or filter names a deleted segment would go on running and
+    // silently never send (its filter matches nobody), so the segment stays while one does.
+    let campaigns = state
+        .campaigns()
+        .service
+        .using_segment(workspace_id, id)
+        .await?;
+    if !campaigns.is_empty() {
+        state.segments().get(workspace_id, id).await?;
+        return Err(ApiError::bad_request(format!(
+            "segment {id} is used by campaigns {campaigns:?} (their trigger or filter); change or delete them first"
+        )));
+    }
     state.segments().delete(workspace_id, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -46,6 +46,10 @@ pub(crate) enum Question {
     Person {
         workspace_id: WorkspaceId,
         person: i64,
+        /// The one segment whose next change is asked for (an explanation's); without it, the
+        /// earliest of all the person's segments.
+        #[serde(default)]
+        segment: Option<SegmentId>,
     },
     /// Which of `people` are in which of `segments`.
     Memberships {
@@ -201,11 +205,15 @@ impl Question {
             Self::Person {
                 workspace_id,
                 person,
+                segment,
             } => {
                 let engine = view.engines.get(workspace_id);
                 Reply::Person {
                     segments: engine.map_or_else(Vec::new, |engine| engine.segments_of(*person)),
-                    next_change: engine.and_then(|engine| engine.next_due(*person)),
+                    next_change: engine.and_then(|engine| match segment {
+                        Some(segment) => engine.next_change_of(*person, *segment),
+                        None => engine.next_due(*person),
+                    }),
                 }
             }
             Self::Memberships {

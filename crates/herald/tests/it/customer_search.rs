@@ -509,6 +509,25 @@ async fn a_segment_is_used_by_the_campaigns_whose_trigger_or_filter_names_it() {
     );
     assert_eq!(used_by(unused).await["used_by"]["campaigns"], json!([]));
 
+    // A segment a campaign uses is not deleted, archived campaigns included; once the last
+    // campaign that used it is gone, it is.
+    let (status, refused) = app.app_delete(&format!("/v1/segments/{buyers}")).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        refused["meta"]["error"],
+        format!(
+            "segment {buyers} is used by campaigns [{filtered}, {on_exit}] (their trigger or filter); change or delete them first"
+        )
+    );
+    for campaign in [filtered, on_exit] {
+        let (status, body) = app.app_delete(&format!("/v1/campaigns/{campaign}")).await;
+        assert_eq!(status, 204, "{body}");
+    }
+    let (status, body) = app.app_delete(&format!("/v1/segments/{buyers}")).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, refused) = app.app_delete(&format!("/v1/segments/{vips}")).await;
+    assert_eq!(status, 400, "{refused}");
+
     let (status, missing) = app.app_get("/v1/segments/9999/used_by").await;
     assert_eq!(status, 404, "{missing}");
     assert_eq!(missing["meta"]["error"], "Segment not found");

@@ -371,6 +371,15 @@ impl TestApp {
         read(request.send().await.expect("request sent")).await
     }
 
+    /// Sends an App API DELETE with the Bearer key.
+    pub async fn app_delete(&self, path: &str) -> (u16, Value) {
+        let request = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(&self.workspace.app_api_key);
+        read(request.send().await.expect("request sent")).await
+    }
+
     /// Returns every activity of the last 30 days in the workspace, oldest first.
     pub async fn all_activities(&self, filter: &str) -> Vec<Value> {
         let mut all = Vec::new();

@@ -295,6 +295,63 @@ async fn invalid_definitions_name_the_offending_path() {
     assert_eq!(body["meta"]["error"], "Segment not found");
 }
 
+/// A field Herald would not act on is refused with its name, not dropped: a typo must not pass
+/// for a change. A segment sent back as Herald answered it passes.
+#[tokio::test]
+async fn segment_bodies_with_fields_herald_does_not_take_are_refused() {
+    let app = dev_app().await;
+    let id = create_segment(&app, None).await;
+    let (_, before) = app.app_get(&format!("/v1/segments/{id}")).await;
+    let put = |body: Value| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .put(app.url(&format!("/v1/segments/{id}")))
+                .bearer_auth(&app.workspace.app_api_key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let refused = [
+        (
+            json!({"segment": {"nme": "typo"}}),
+            "segment.nme is not a field Herald takes",
+        ),
+        (
+            json!({"segment": {"name": "x"}, "extra": 1}),
+            "extra is not a field of this request",
+        ),
+        (
+            json!({"segment": {"name": "x", "tags": ["a"]}}),
+            "Herald does not keep segment tags",
+        ),
+        (
+            json!({"segment": {"type": "manual", "definition": {"event": {"name": "a"}}}}),
+            "segment.type is \"manual\" but the request makes it dynamic",
+        ),
+    ];
+    for (body, message) in refused {
+        let (status, answer) = put(body.clone()).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        let error = answer["meta"]["error"].as_str().unwrap();
+        assert!(error.contains(message), "{body}: {error}");
+        let (status, answer) = app.app_post("/v1/segments", body.clone()).await;
+        assert_eq!(status, 400, "a create refuses it too: {body}: {answer}");
+    }
+    let (_, after) = app.app_get(&format!("/v1/segments/{id}")).await;
+    assert_eq!(before, after, "a refused change changes nothing");
+    let mut echoed = after["segment"].clone();
+    echoed["name"] = json!("renamed");
+    let (status, answer) = put(json!({"segment": echoed})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["segment"]["name"], "renamed");
+}
+
 #[tokio::test]
 async fn manual_segments_take_customers_through_the_track_api() {
     let app = dev_app().await;
@@ -376,6 +433,37 @@ async fn explain_says_why_and_when_the_answer_changes() {
     assert_eq!(login["count"], 1);
     assert_eq!(login["latest_matching_timestamps"], json!([START - DAY]));
     assert_eq!(body["condition"]["conditions"][1]["actual"], "pro");
+
+    // Each segment's explanation gives its own next change, not the person's earliest.
+    let sooner = create_segment(
+        &app,
+        Some(json!({"event": {"name": "login", "within": {"days": 3}}})),
+    )
+    .await;
+    let ever = create_segment(&app, Some(json!({"event": {"name": "login"}}))).await;
+    let next_of = |segment: i64| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .app_get(&format!("/v1/segments/{segment}/explain?customer_id=x"))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body["next_change_at"].clone()
+        }
+    };
+    assert_eq!(next_of(sooner).await, json!(START + 2 * DAY));
+    assert_eq!(next_of(id).await, json!(START + 6 * DAY));
+    assert_eq!(
+        next_of(ever).await,
+        Value::Null,
+        "time alone never changes it"
+    );
+    event(&app, "x", json!({"name": "ping"})).await;
+    assert_eq!(
+        next_of(id).await,
+        json!(START + 6 * DAY),
+        "the same once the person's state holds every segment"
+    );
 }
 
 #[tokio::test]

@@ -15,20 +15,46 @@ impl Engine {
         // Segments built from the index since the person was last touched have no entry in the
         // person's state yet; their next change is computed here without storing it.
         for (segment, at) in self.built.pending_of(state.ordinal) {
-            let Some(root) = self.segments.get(&segment).and_then(Compiled::root) else {
-                continue;
-            };
-            let in_segment = |id| self.is_member(id, person);
-            let context = Context {
-                predicates: &self.predicates,
-                events: &self.events,
-                in_segment: &in_segment,
-                attributes: &self.attributes,
-            };
-            let (_, pending) = state.evaluate(root, &context, at);
-            next = super::person::earliest(next, pending);
+            next = super::person::earliest(next, self.pending_change(person, segment, at));
         }
         next
+    }
+
+    /// Returns when one segment's answer for a person next changes by time alone, if it will:
+    /// what an explanation of that segment shows, where [`Engine::next_due`] is the earliest
+    /// of all the person's segments.
+    pub fn next_change_of(&self, person: PersonId, segment: SegmentId) -> Option<UnixSeconds> {
+        let state = self.people.get(person)?;
+        match self
+            .built
+            .pending_of(state.ordinal)
+            .into_iter()
+            .find(|(built, _)| *built == segment)
+        {
+            Some((_, at)) => self.pending_change(person, segment, at),
+            None => state.next_of(segment),
+        }
+    }
+
+    /// The next change of a segment built from the index since the person was last touched,
+    /// which their state has no entry for yet: computed as of the build's time `at`, not
+    /// stored.
+    fn pending_change(
+        &self,
+        person: PersonId,
+        segment: SegmentId,
+        at: UnixSeconds,
+    ) -> Option<UnixSeconds> {
+        let state = self.people.get(person)?;
+        let root = self.segments.get(&segment).and_then(Compiled::root)?;
+        let in_segment = |id| self.is_member(id, person);
+        let context = Context {
+            predicates: &self.predicates,
+            events: &self.events,
+            in_segment: &in_segment,
+            attributes: &self.attributes,
+        };
+        state.evaluate(root, &context, at).1
     }
 
     /// Returns the earliest deadline of all people (possibly one that turns out to change

@@ -166,7 +166,10 @@ impl Segments {
         workspace_id: WorkspaceId,
         person_seq: PersonSeq,
     ) -> Result<Vec<herald_store::SegmentRow>, SegmentsError> {
-        let ids = self.person_segments(workspace_id, person_seq).await?.0;
+        let ids = self
+            .person_segments(workspace_id, person_seq, None)
+            .await?
+            .0;
         let mut segments = self.list(workspace_id).await?;
         segments.retain(|s| ids.contains(&s.id));
         Ok(segments)
@@ -187,16 +190,18 @@ impl Segments {
         }
     }
 
-    /// The segments a person is in now, and when their memberships next change by time alone,
-    /// from the engine that holds them.
+    /// The segments a person is in now, and when their memberships next change by time alone
+    /// (only `next_of`'s, when given), from the engine that holds them.
     pub(crate) async fn person_segments(
         &self,
         workspace_id: WorkspaceId,
         person_seq: PersonSeq,
+        next_of: Option<SegmentId>,
     ) -> Result<(Vec<SegmentId>, Option<i64>), SegmentsError> {
         let question = Question::Person {
             workspace_id,
             person: person_seq.get(),
+            segment: next_of,
         };
         match self.ask_engines(question).await? {
             Reply::Person {
@@ -317,7 +322,9 @@ impl Segments {
             ),
             None => None,
         };
-        let (segments, next_change_at) = self.person_segments(workspace_id, person_seq).await?;
+        let (segments, next_change_at) = self
+            .person_segments(workspace_id, person_seq, Some(id))
+            .await?;
         let now = self.clock.now();
         let in_segment = |other: SegmentId| segments.contains(&other);
         let condition = definition.zip(history).map(|(definition, history)| {

@@ -69,7 +69,7 @@ impl Segments {
                 Some((row.id, definition.root))
             })
             .collect();
-        let (memberships, _) = self.person_segments(workspace_id, person_seq).await?;
+        let (memberships, _) = self.person_segments(workspace_id, person_seq, None).await?;
         let now = self.clock.now();
         let manual = |id: SegmentId| memberships.contains(&id);
         let mut history_after = history.clone();

@@ -1,5 +1,5 @@
 //! The filters templates may use: liquid's standard filters, each guarded (bounded, lenient
-//! with nil, and turning a panic into an error), with `date`, `replace`, `join` and the
+//! with nil, and turning a panic into an error), with `date`, `replace`, `join`, `uniq` and the
 //! arithmetic filters replaced by this crate's versions.
 
 mod arithmetic;
@@ -7,6 +7,7 @@ mod date;
 mod guarded;
 mod moment;
 mod multiplying;
+mod uniq;
 
 use liquid_core::ParseFilter;
 use liquid_core::parser::PluginRegistry;
@@ -61,7 +62,7 @@ fn all() -> Vec<Box<dyn ParseFilter>> {
         Box::new(arithmetic::Times),
         Box::new(stdlib::Truncate),
         Box::new(stdlib::TruncateWords),
-        Box::new(stdlib::Uniq),
+        Box::new(uniq::Uniq),
         Box::new(stdlib::Upcase),
         Box::new(stdlib::UrlDecode),
         Box::new(stdlib::UrlEncode),
