@@ -327,6 +327,29 @@ pub fn event_name(value: Option<&Value>) -> Result<String> {
     Ok(name.to_owned())
 }
 
+/// Names a page view. Clients name it by its URL (the official ones' `pageview` and
+/// `trackPageView` send the URL as the name), and URLs are often longer than an event name may
+/// be, or hold `+` or `*` in their query; such a URL names the view by its address without the
+/// query and fragment, cut to 100 bytes, and is returned whole for the event's `url`, as the
+/// browser snippet does.
+fn page_name(value: Option<&Value>) -> Result<(String, Option<String>)> {
+    let Some(Value::String(text)) = value else {
+        return Ok((event_name(value)?, None));
+    };
+    if event_name(value).is_ok() {
+        return Ok((text.trim().to_owned(), None));
+    }
+    let url = text.trim();
+    no_nul("name", url)?;
+    let address = url.split(['?', '#']).next().unwrap_or_default();
+    let mut end = address.len().min(limits::MAX_EVENT_NAME_BYTES);
+    while !address.is_char_boundary(end) {
+        end -= 1;
+    }
+    let name = event_name(Some(&Value::String(address[..end].to_owned())))?;
+    Ok((name, Some(url.to_owned())))
+}
+
 /// Validates an event body. `data_field` is `data` in v1 and `attributes` in v2.
 /// `POST /api/v1/customers/{identifier}/events` from its path's identifier and its body: the
 /// one check the Track API and the web UI's Send Event share.
@@ -341,13 +364,16 @@ pub fn event(
     data_field: &str,
     kind_override: Option<ActivityKind>,
 ) -> Result<EventInput> {
-    let name = event_name(body.get("name"))?;
     let kind = kind_override.unwrap_or(match body.get("type").and_then(Value::as_str) {
         Some("page") => ActivityKind::Page,
         Some("screen") => ActivityKind::Screen,
         _ => ActivityKind::Event,
     });
-    let data = match body.get(data_field) {
+    let (name, page_url) = match kind {
+        ActivityKind::Page => page_name(body.get("name"))?,
+        _ => (event_name(body.get("name"))?, None),
+    };
+    let mut data = match body.get(data_field) {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map.clone(),
         Some(_) => {
@@ -359,6 +385,9 @@ pub fn event(
             ));
         }
     };
+    if let Some(url) = page_url {
+        data.entry("url").or_insert(Value::String(url));
+    }
     let data_size = serde_json::to_vec(&data).map_or(usize::MAX, |bytes| bytes.len());
     if data_size > limits::MAX_EVENT_DATA_BYTES {
         return Err(ValidationError::field(
@@ -764,6 +793,47 @@ mod tests {
             let event = event(&object(json!({"name": "x", "id": id})), "data", None).unwrap();
             assert_eq!(event.event_id, Some(id.to_uppercase()));
         }
+    }
+
+    /// A page view named by a long URL, or one with `+` in its query, is named by its address
+    /// and keeps the whole URL in `url`; an ordinary event name of the same kind is refused.
+    #[test]
+    fn page_views_named_by_long_urls_keep_the_url_whole() {
+        let long = format!(
+            "https://shop.example.com/{}/item?utm_source=news+letter&utm_campaign=x#top",
+            "å".repeat(60)
+        );
+        let page = event(&object(json!({"name": long, "type": "page"})), "data", None).unwrap();
+        assert!(page.name.len() <= 100, "{}", page.name);
+        assert!(
+            page.name.starts_with("https://shop.example.com/å"),
+            "{}",
+            page.name
+        );
+        assert!(!page.name.contains('?'));
+        assert_eq!(page.data["url"], json!(long));
+        let query = "/search?q=red+shoes";
+        let page = event(
+            &object(json!({"name": query, "type": "page", "data": {"url": "kept"}})),
+            "data",
+            None,
+        )
+        .unwrap();
+        assert_eq!(page.name, "/search");
+        assert_eq!(page.data["url"], "kept", "a url the client sent stays");
+        let short = event(
+            &object(json!({"name": "/pricing", "type": "page"})),
+            "data",
+            None,
+        )
+        .unwrap();
+        assert_eq!(short.name, "/pricing");
+        assert!(short.data.get("url").is_none());
+        assert!(event_error(json!({"name": long})).contains("longer than 100 bytes"));
+        assert!(
+            event_error(json!({"name": "a+b", "type": "page"})).contains("'+'"),
+            "the address itself must be a name"
+        );
     }
 
     #[test]

@@ -86,10 +86,34 @@ async fn every_call_type_is_stored_as_its_track_api_twin() {
         activity_names(&app, "ann", "event").await,
         ["viewed_pricing", "purchased"]
     );
+    // A URL longer than an event name is named by its address and kept whole; so is one the
+    // Track API's page event sends.
+    let campaign_url = format!(
+        "https://shop.test/pricing?utm_source=newsletter&utm_medium=email&utm_campaign={}",
+        "spring".repeat(12)
+    );
+    ok(app
+        .pipelines(
+            "/v1/page",
+            json!({"userId": "ann", "properties": {"url": campaign_url}}),
+            false,
+        )
+        .await);
+    let (status, body) = app
+        .track(
+            reqwest::Method::POST,
+            "/api/v1/customers/ann/events",
+            Some(json!({"type": "page", "name": "/search?q=red+shoes"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     assert_eq!(
         activity_names(&app, "ann", "page").await,
-        ["https://shop.test/pricing"]
+        ["https://shop.test/pricing", "https://shop.test/pricing", "/search"]
     );
+    let pages = app.all_activities("&customer_id=ann&type=page").await;
+    assert_eq!(pages[1]["data"]["url"], json!(campaign_url));
+    assert_eq!(pages[2]["data"]["url"], "/search?q=red+shoes");
     assert_eq!(activity_names(&app, "ann", "screen").await, ["Checkout"]);
     let purchase = app
         .all_activities("&customer_id=ann&type=event&name=purchased")
