@@ -142,7 +142,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         state.ingest().clone(),
         state.campaigns().service.clone(),
         herald_ui::UiSettings {
-            secure_cookies: settings.tls.is_some(),
+            // Behind a proxy that ends TLS the listener speaks plain HTTP, but browsers reach
+            // the server over HTTPS, as its public URL says: the session must not travel in
+            // the clear if anything ever links to the plain address.
+            secure_cookies: settings.tls.is_some() || public_url.starts_with("https://"),
             public_url,
             sealer: Some(sealer),
             ..herald_ui::UiSettings::default()

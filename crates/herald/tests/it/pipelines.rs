@@ -109,7 +109,11 @@ async fn every_call_type_is_stored_as_its_track_api_twin() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         activity_names(&app, "ann", "page").await,
-        ["https://shop.test/pricing", "https://shop.test/pricing", "/search"]
+        [
+            "https://shop.test/pricing",
+            "https://shop.test/pricing",
+            "/search"
+        ]
     );
     let pages = app.all_activities("&customer_id=ann&type=page").await;
     assert_eq!(pages[1]["data"]["url"], json!(campaign_url));

@@ -946,6 +946,17 @@ async fn suppress_and_delete_are_confirmed_and_do_what_the_track_api_does() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, _, page) = browser.get(&location).await;
     assert!(page.contains("Suppressed ann."), "{page}");
+    // A notice is shown only as the server signed it for this session: a link from elsewhere
+    // cannot put its own words in one, nor replay this one with other words.
+    let forged = location.replace("Suppressed", "Sign+in+again+at+evil.example.+Suppressed");
+    for path in [
+        format!("/ui/w/{ws}/people?done=Your+session+expired"),
+        forged,
+        format!("{ann}?sent=Your+session+expired"),
+    ] {
+        let (status, _, page) = browser.get(&path).await;
+        assert!(!page.contains("role=\"status\""), "{path}: {status} {page}");
+    }
     let (status, _) = app.app_get("/v1/customers/ann/activities").await;
     assert_eq!(status, 404, "ann is gone");
     // Suppressed: the Track API's identify of ann is ignored from now on.
@@ -1365,4 +1376,35 @@ async fn a_workspaces_home_shows_volume_top_events_segments_and_running_campaign
             .map(|v| v.to_str().unwrap_or_default()),
         Some("true")
     );
+}
+
+/// Behind a proxy that ends TLS the listener is plain HTTP, but an `https://` public URL says
+/// browsers come over HTTPS: the web UI's cookies are then `Secure`, and not otherwise.
+#[tokio::test]
+async fn an_https_public_url_makes_the_cookies_secure() {
+    for (extra, secure) in [
+        (&["--public-url", "https://herald.example.com"][..], true),
+        (&[][..], false),
+    ] {
+        let app = TestApp::spawn_with(extra).await;
+        add_user(&app.server.data_dir, "sec@example.com", &[]);
+        let mut browser = Browser::new(&app.server);
+        let response = reqwest::Client::new()
+            .get(app.url("/ui/sign-in"))
+            .send()
+            .await
+            .expect("the sign-in page");
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().expect("ASCII").to_owned())
+            .collect();
+        assert!(!cookies.is_empty());
+        for cookie in &cookies {
+            assert_eq!(cookie.ends_with("; Secure"), secure, "{extra:?}: {cookie}");
+        }
+        let (status, _, _) = browser.sign_in("sec@example.com", PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{extra:?}: signing in works");
+    }
 }

@@ -198,9 +198,9 @@ pub async fn resend(
     let operation = herald_ingest::validate::track(&format!("cio_{}", person.cio_id), &body)
         .map_err(|error| UiError::Refused(error.message))?;
     state.ingest().submit(workspace_id, vec![operation]).await?;
-    let sent: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let sent = crate::auth::notice::query(&user, "sent", &name);
     Ok(Redirect::to(&format!(
-        "/ui/w/{workspace_id}/people/{person_seq}?sent={sent}#activity"
+        "/ui/w/{workspace_id}/people/{person_seq}?{sent}#activity"
     ))
     .into_response())
 }

@@ -50,8 +50,8 @@ pub struct ListQuery {
     #[serde(default)]
     q: String,
     before: Option<i64>,
-    #[serde(default)]
-    done: String,
+    done: Option<String>,
+    sig: Option<String>,
 }
 
 /// Reads a page of people, or the search's matches when `query` says something.
@@ -100,7 +100,8 @@ pub async fn list(
         query: query.q,
         people,
         older,
-        done: query.done,
+        done: crate::auth::notice::verified(&user, query.done, query.sig.as_deref())
+            .unwrap_or_default(),
     }))
 }
 
@@ -153,6 +154,7 @@ pub struct ProfileQuery {
     /// The relationships' page: those to objects after this one.
     related_after: Option<i64>,
     sent: Option<String>,
+    sig: Option<String>,
 }
 
 /// `GET /ui/w/{id}/people/{seq}?before=&related_after=&sent=`: a person's profile.
@@ -223,6 +225,6 @@ pub async fn profile(
         activity: activity.iter().map(ActivityView::from).collect(),
         older,
         days: ACTIVITY_DAYS,
-        sent: query.sent,
+        sent: crate::auth::notice::verified(&user, query.sent, query.sig.as_deref()),
     }))
 }

@@ -121,11 +121,10 @@ pub async fn act(
     };
     state.ingest().submit(workspace_id, vec![operation]).await?;
     let label = PersonView::from(&person).title().to_owned();
-    let done: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair(
-            "done",
-            &format!("{}ed {label}", action.verb().trim_end_matches('e')),
-        )
-        .finish();
+    let done = crate::auth::notice::query(
+        &user,
+        "done",
+        &format!("{}ed {label}", action.verb().trim_end_matches('e')),
+    );
     Ok(Redirect::to(&format!("/ui/w/{workspace_id}/people?{done}")).into_response())
 }

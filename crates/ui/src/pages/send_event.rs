@@ -94,10 +94,10 @@ async fn deliver(
 }
 
 /// Where a sent event shows: the newest entry of the person's activity.
-fn sent(workspace_id: WorkspaceId, seq: PersonSeq, name: &str) -> Response {
-    let name: String = form_urlencoded::byte_serialize(name.trim().as_bytes()).collect();
+fn sent(user: &SignedIn, workspace_id: WorkspaceId, seq: PersonSeq, name: &str) -> Response {
+    let sent = crate::auth::notice::query(user, "sent", name.trim());
     Redirect::to(&format!(
-        "/ui/w/{workspace_id}/people/{seq}?sent={name}#activity"
+        "/ui/w/{workspace_id}/people/{seq}?{sent}#activity"
     ))
     .into_response()
 }
@@ -201,7 +201,7 @@ pub async fn send_any(
         None => Err("Choose a person: type part of their id or email, then pick them.".into()),
     };
     match (outcome, person) {
-        (Ok(()), Some(seq)) => Ok(sent(workspace_id, seq, &input.name)),
+        (Ok(()), Some(seq)) => Ok(sent(&user, workspace_id, seq, &input.name)),
         (outcome, _) => {
             let dialog = SendDialog {
                 error: outcome.err(),
