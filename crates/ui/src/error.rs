@@ -16,6 +16,9 @@ pub enum UiError {
     Csrf,
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// An address opened with a method it does not take: a form's target opened as a page.
+    #[error("wrong method")]
+    WrongMethod,
     /// A request the checks refuse; the message says why.
     #[error("{0}")]
     Refused(String),
@@ -45,6 +48,11 @@ impl IntoResponse for UiError {
                 "Nothing was changed. Go back, reload the page and send the form again.",
             ),
             Self::Refused(message) => (StatusCode::BAD_REQUEST, "Not sent", message.as_str()),
+            Self::WrongMethod => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not a page",
+                "This address is where a form sends what you typed, so it cannot be opened by itself. Go back to the form, or to your workspaces.",
+            ),
             Self::NotFound(_) => (
                 StatusCode::NOT_FOUND,
                 "Not found",
@@ -127,4 +135,48 @@ impl IntoResponse for UiError {
                 .into_response(),
         }
     }
+}
+
+/// Turns the answers the router and the extractors give on their own (a path part that is no
+/// number, an unknown address, a method the address does not take, a form that cannot be read)
+/// into the UI's pages: they come as plain text or with no body, which a browser shows as a
+/// blank or raw page.
+pub(crate) async fn html_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if html || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => UiError::WrongMethod.into_response(),
+        StatusCode::NOT_FOUND => UiError::NotFound("page").into_response(),
+        StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::PAYLOAD_TOO_LARGE => {
+            let text = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+                .unwrap_or_default();
+            if text.contains("Cannot parse") {
+                // A path part that is no number names nothing here.
+                UiError::NotFound("page").into_response()
+            } else {
+                UiError::Refused(format!("The request could not be read: {text}")).into_response()
+            }
+        }
+        _ => response,
+    }
+}
+
+/// `/ui/…` addresses no page answers.
+pub(crate) async fn no_page() -> UiError {
+    UiError::NotFound("page")
 }

@@ -106,7 +106,9 @@ pub fn router(state: UiState) -> Router {
         )
         .route(
             "/ui/w/{id}/segments/{segment}/members",
-            post(pages::segment_members::change),
+            post(pages::segment_members::change).layer(axum::extract::DefaultBodyLimit::max(
+                pages::segment_members::MAX_UPLOAD_BYTES,
+            )),
         )
         .route("/ui/w/{id}/campaigns", get(pages::campaigns::list))
         .route(
@@ -166,6 +168,8 @@ pub fn router(state: UiState) -> Router {
             get(pages::person_actions::confirm).post(pages::person_actions::act),
         )
         .route("/ui/assets/{file}", get(assets::serve))
+        .route("/ui/{*rest}", axum::routing::any(error::no_page))
+        .layer(axum::middleware::from_fn(error::html_errors))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

@@ -44,7 +44,14 @@ pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
             parts.headers.get(header::ALLOW),
         )
     } else {
-        text
+        unparsed_path_part(&text)
+            .map(|part| {
+                format!(
+                    "{}: {part:?} is where a number (an id) is expected",
+                    uri.path()
+                )
+            })
+            .unwrap_or(text)
     };
     let error = ApiError::new(parts.status, code_of(parts.status), message)
         .with_shape(shape_of(uri.path()));
@@ -92,6 +99,19 @@ fn default_message(
     }
 }
 
+/// The part of the path that axum's rejection of a path parameter names ("Invalid URL: Cannot
+/// parse `abc` to a `i64`", or "… with value `abc` to a `i64`" for one of several): its text
+/// speaks of Rust's types, so the message is rewritten for the client.
+pub(crate) fn unparsed_path_part(text: &str) -> Option<&str> {
+    let rest = text.split_once("Cannot parse ")?.1;
+    let rest = rest
+        .split_once("with value ")
+        .map_or(rest, |(_, value)| value);
+    let value = rest.strip_prefix('`')?;
+    let (value, tail) = value.rsplit_once("` to a `")?;
+    tail.ends_with('`').then_some(value)
+}
+
 /// The stable code of an answer that only has a status.
 pub(crate) fn code_of(status: StatusCode) -> &'static str {
     match status {
@@ -120,6 +140,21 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_part_that_is_no_number_is_named_without_rust_types() {
+        assert_eq!(
+            unparsed_path_part("Invalid URL: Cannot parse `abc` to a `i64`"),
+            Some("abc")
+        );
+        assert_eq!(
+            unparsed_path_part(
+                "Invalid URL: Cannot parse value at index 1 with value `a`b` to a `u64`"
+            ),
+            Some("a`b")
+        );
+        assert_eq!(unparsed_path_part("Invalid URL: something else"), None);
+    }
 
     #[test]
     fn only_non_json_errors_are_rewritten() {

@@ -533,4 +533,8 @@ async fn a_segment_is_used_by_the_campaigns_whose_trigger_or_filter_names_it() {
     assert_eq!(missing["meta"]["error"], "Segment not found");
     let (status, bad) = app.app_get("/v1/segments/vips/used_by").await;
     assert_eq!(status, 400, "{bad}");
+    assert_eq!(
+        bad["meta"]["error"],
+        "/v1/segments/vips/used_by: \"vips\" is where a number (an id) is expected"
+    );
 }

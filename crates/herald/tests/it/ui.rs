@@ -1408,3 +1408,74 @@ async fn an_https_public_url_makes_the_cookies_secure() {
         assert_eq!(status, StatusCode::SEE_OTHER, "{extra:?}: signing in works");
     }
 }
+
+/// What the router and the extractors answer on their own (an unknown address, a path part
+/// that is no number, a form's target opened as a page, a form too large) comes as one of the
+/// UI's pages, never as plain text, JSON or a blank page.
+#[tokio::test]
+async fn addresses_no_page_answers_show_the_uis_own_pages() {
+    let app = TestApp::spawn().await;
+    add_user(&app.server.data_dir, "lost@example.com", &[]);
+    let mut browser = Browser::new(&app.server);
+    browser.sign_in("lost@example.com", PASSWORD).await;
+    let ws = app.workspace.id;
+    for (path, status, title) in [
+        (
+            format!("/ui/w/{ws}/peoplex"),
+            StatusCode::NOT_FOUND,
+            "Not found",
+        ),
+        (
+            "/ui/settings".to_owned(),
+            StatusCode::NOT_FOUND,
+            "Not found",
+        ),
+        ("/ui/w/abc".to_owned(), StatusCode::NOT_FOUND, "Not found"),
+        (
+            format!("/ui/w/{ws}/people/abc"),
+            StatusCode::NOT_FOUND,
+            "Not found",
+        ),
+        (
+            format!("/ui/w/{ws}/segments/save"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Not a page",
+        ),
+        (
+            format!("/ui/w/{ws}/send-event"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Not a page",
+        ),
+    ] {
+        let (answered, _, page) = browser.get(&path).await;
+        assert_eq!(answered, status, "{path}: {page}");
+        assert!(
+            page.contains("<!doctype html>") || page.contains("<!DOCTYPE html>"),
+            "{path}: {page}"
+        );
+        assert!(page.contains(title), "{path}: {page}");
+    }
+    // The API's addresses keep their JSON answers.
+    let (status, body) = app.app_get("/v1/nothing-here").await;
+    assert_eq!(status, 404);
+    assert_eq!(body["code"], "not_found", "{body}");
+
+    let (_, _, list) = browser.get(&format!("/ui/w/{ws}/segments")).await;
+    let csrf = Browser::hidden(&list, "csrf");
+    let (_, location, _) = browser
+        .post(
+            &format!("/ui/w/{ws}/segments/new-manual"),
+            &[("csrf", &csrf), ("name", "Big")],
+        )
+        .await;
+    let huge = "someone@example.com\n".repeat(450_000);
+    let (status, _, page) = browser
+        .post_multipart(
+            &format!("{location}/members"),
+            &[("csrf", &csrf), ("action", "add")],
+            Some(("people.csv", &huge)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("larger than 8 MB"), "{page}");
+}

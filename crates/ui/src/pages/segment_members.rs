@@ -17,6 +17,21 @@ use crate::state::UiState;
 /// The most people one submission may name: a list that long is an import, for the API.
 const MAX_ENTRIES: usize = 100_000;
 
+/// The largest members form taken, file included: room for `MAX_ENTRIES` emails.
+pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// What a members form that cannot be read answers: the size limit by name when it was that.
+fn unreadable(error: &axum::extract::multipart::MultipartError) -> UiError {
+    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        UiError::Refused(format!(
+            "The form is larger than {} MB, the most it takes at once. Split the file, or use the Track API's add_customers.",
+            MAX_UPLOAD_BYTES / (1024 * 1024)
+        ))
+    } else {
+        UiError::Refused(format!("The form could not be read: {error}"))
+    }
+}
+
 /// Header names a CSV file's first row may carry instead of an identifier.
 const HEADERS: [&str; 8] = [
     "id",
@@ -102,13 +117,10 @@ pub async fn change(
     while let Some(field) = form
         .next_field()
         .await
-        .map_err(|error| UiError::Refused(format!("The form could not be read: {error}")))?
+        .map_err(|error| unreadable(&error))?
     {
         let name = field.name().unwrap_or_default().to_owned();
-        let text = field
-            .text()
-            .await
-            .map_err(|error| UiError::Refused(format!("The form could not be read: {error}")))?;
+        let text = field.text().await.map_err(|error| unreadable(&error))?;
         match name.as_str() {
             "csrf" => csrf = text,
             "people" => typed = text,
