@@ -44,20 +44,21 @@ async fn submit(state: &AppState, workspace_id: WorkspaceId, operation: Operatio
 /// Identifies the visitor (track.js)
 ///
 /// Sets attributes on a person from a web page, and attaches the visitor's anonymous events
-/// to them. No credentials but the public site id; `cio_` identifiers and message-routing data
-/// are refused. The body may be sent as `text/plain` JSON, which needs no preflight.
+/// to them. No credentials but the public site id; `cio_` identifiers and attributes,
+/// message-routing data and `unsubscribed` other than true are refused. The body may be sent
+/// as `text/plain` JSON, which needs no preflight.
 #[utoipa::path(
     post,
     path = "/api/v1/browser/{site_id}/identify",
     tag = docs::BROWSER,
     params(("site_id" = String, Path, description = docs::SITE_ID)),
-    request_body(content = Value, description = "`id` (or `email`), optionally `anonymous_id`, and the attributes.",
+    request_body(content = Value, description = "`id`, optionally `email`, `anonymous_id` and the attributes.",
         example = json!({"id": "42", "anonymous_id": "a4e1c2", "email": "ann@example.com", "plan": "pro"})),
     responses(
         (status = 200, description = docs::STORED, body = Value, example = json!({})),
         (status = 400, description = docs::INVALID, body = docs::Error),
         (status = 403, description = "The page's origin is not one of the allowed origins; nothing was written.", body = docs::Error),
-        (status = 404, description = "No workspace has this site id.", body = docs::Error),
+        (status = 401, description = "No workspace has this site id.", body = docs::Error),
         (status = 429, description = "Over the per-address or per-site limit; `Retry-After` says when to retry.", body = docs::Error),
     ),
 )]
@@ -89,7 +90,7 @@ pub async fn identify(
         (status = 200, description = docs::STORED, body = Value, example = json!({})),
         (status = 400, description = docs::INVALID, body = docs::Error),
         (status = 403, description = "The page's origin is not one of the allowed origins; nothing was written.", body = docs::Error),
-        (status = 404, description = "No workspace has this site id.", body = docs::Error),
+        (status = 401, description = "No workspace has this site id.", body = docs::Error),
         (status = 429, description = "Over the per-address or per-site limit; `Retry-After` says when to retry.", body = docs::Error),
     ),
 )]

@@ -3,8 +3,9 @@
 //!
 //! Anyone who can read a page can read its site id, so a browser call may only say what a
 //! visitor did and who they are: it cannot address people by cio id (which would let a page
-//! change another person's id), send an invite event without a person, or set the data keys
-//! that redirect a campaign's message (`recipient`, `from_address`, `reply_to`).
+//! change another person's id), send an invite event without a person, set the data keys
+//! that redirect a campaign's message (`recipient`, `from_address`, `reply_to`), set Herald's
+//! own `cio_` attributes, or subscribe a person again.
 
 use herald_domain::{UnixSeconds, limits};
 use herald_ingest::{Operation, ValidationError, validate};
@@ -35,8 +36,31 @@ fn person(value: Option<&Value>, field: &str) -> Result<herald_ingest::PathIdent
 }
 
 /// `POST /api/v1/browser/{site_id}/identify`: `{id, email?, anonymous_id?, …attributes}`.
+///
+/// Attributes named `cio_…` (relationships, subscription preferences) are Herald's own and
+/// refused, and `unsubscribed` may only be set to true: a page may let a person unsubscribe,
+/// but whoever reads the site id must not be able to subscribe anyone back.
 pub fn identify(body: Map<String, Value>) -> Result<Operation> {
     let target = person(body.get("id"), "id")?;
+    if let Some(key) = body.keys().find(|key| key.starts_with("cio_")) {
+        return Err(ValidationError::new(
+            "invalid",
+            Some(key.clone()),
+            format!(
+                "{key} cannot be set from the browser: send it from your server with the Track API"
+            ),
+        ));
+    }
+    if let Some(value) = body.get("unsubscribed")
+        && value != &Value::Bool(true)
+        && value != "true"
+    {
+        return Err(ValidationError::new(
+            "invalid",
+            Some("unsubscribed".to_owned()),
+            "unsubscribed can only be set to true from the browser: subscribe a person again from your server with the Track API",
+        ));
+    }
     validate::identify(target, body)
 }
 
@@ -176,6 +200,22 @@ mod tests {
         assert_eq!(error.message, "id attribute must be present");
         let error = identify(object(json!({"id": "cio_123"}))).unwrap_err();
         assert_eq!(error.field.as_deref(), Some("id"));
+        for (body, field) in [
+            (
+                json!({"id": "42", "cio_relationships": []}),
+                "cio_relationships",
+            ),
+            (
+                json!({"id": "42", "cio_subscription_preferences": {}}),
+                "cio_subscription_preferences",
+            ),
+            (json!({"id": "42", "unsubscribed": false}), "unsubscribed"),
+            (json!({"id": "42", "unsubscribed": null}), "unsubscribed"),
+        ] {
+            let error = identify(object(body.clone())).expect_err(&body.to_string());
+            assert_eq!(error.field.as_deref(), Some(field), "{body}: {error}");
+        }
+        assert!(identify(object(json!({"id": "42", "unsubscribed": true}))).is_ok());
     }
 
     #[test]
