@@ -343,7 +343,29 @@ impl Context<'_> {
                         input,
                     );
                 }
-                (Some(found), _) | (None, Some(found)) => (found, false),
+                (Some(found), _) | (None, Some(found)) => {
+                    // The path names someone no one is yet, and the body names a person who
+                    // already has an identifier of that kind: they are two people, and the
+                    // path's must not be written onto the body's.
+                    let taken = match input.target.for_new_person() {
+                        Some(Identifier::Id(path_id)) => {
+                            found.id.as_ref().filter(|id| **id != path_id)
+                        }
+                        Some(Identifier::Email(path_email)) => found
+                            .email
+                            .as_ref()
+                            .filter(|email| email.to_lowercase() != path_email.to_lowercase()),
+                        _ => None,
+                    };
+                    if let Some(taken) = taken {
+                        let reason = format!(
+                            "the identifiers in the body belong to another person (cio_{}, {taken}), not to {}",
+                            found.cio_id, input.target.raw
+                        );
+                        return self.failed_change(Some(found.seq), reason, input);
+                    }
+                    (found, false)
+                }
                 (None, None) if input.update_only => {
                     return self.failed_change(
                         None,

@@ -118,3 +118,37 @@ async fn update_only_identify_does_not_create_people() {
     let failed = app.all_activities("&type=failed_attribute_change").await;
     assert_eq!(failed.len(), 1);
 }
+
+/// A path that names no one yet with a body naming someone who has another identifier of that
+/// kind is two people: nothing is written onto the body's person, the refusal is recorded. A
+/// person known only by email takes the path's id, as in Customer.io.
+#[tokio::test]
+async fn identify_does_not_write_one_person_onto_another() {
+    let app = TestApp::spawn().await;
+    let put = |path: &'static str, body: serde_json::Value| {
+        let app = &app;
+        async move {
+            let (status, answer) = app.track(Method::PUT, path, Some(body)).await;
+            assert_eq!(status, 200, "{answer}");
+        }
+    };
+    put("/api/v1/customers/p1", json!({"email": "q@x.com", "owner": "p1"})).await;
+    put("/api/v1/customers/p2", json!({"email": "Q@x.com", "owner": "p2"})).await;
+    let (_, p1) = app.app_get("/v1/customers/p1/attributes").await;
+    assert_eq!(p1["customer"]["attributes"]["owner"], "p1", "{p1}");
+    let (status, _) = app.app_get("/v1/customers/p2/attributes").await;
+    assert_eq!(status, 404);
+    let failed = app.all_activities("&type=failed_attribute_change").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0]["data"]["reason"].as_str().unwrap().contains("not to p2"),
+        "{failed:?}"
+    );
+
+    put("/api/v1/customers/only@x.com", json!({"plan": "free"})).await;
+    put("/api/v1/customers/u9", json!({"email": "only@x.com", "plan": "pro"})).await;
+    let (status, u9) = app.app_get("/v1/customers/u9/attributes").await;
+    assert_eq!(status, 200, "{u9}");
+    assert_eq!(u9["customer"]["attributes"]["plan"], "pro");
+    assert_eq!(u9["customer"]["attributes"]["email"], "only@x.com");
+}
