@@ -92,15 +92,36 @@ pub(crate) async fn admit(State(state): State<AppState>, request: Request, next:
             shape,
         );
     };
-    let (parts, body) = request.into_parts();
-    let bytes = match read_body(body, intake.settings.body_read_timeout).await {
+    let (mut parts, body) = request.into_parts();
+    let mut bytes = match read_body(body, intake.settings.body_read_timeout).await {
         Ok(bytes) => bytes,
         Err(error) => return refuse(error, shape),
     };
+    let mut held = charge;
     if declared.is_none() {
         // Give back what the body turned out not to need.
-        let kept = bytes.len().min(charge);
-        drop(body_permit.split(charge - kept));
+        held = bytes.len().min(charge);
+        drop(body_permit.split(charge - held));
+    }
+    match super::encoding::decoded(&parts.headers, &bytes) {
+        Ok(None) => {}
+        Ok(Some(plain)) => {
+            // The decompressed body is what is held from here on: its bytes are charged too.
+            let more = u32::try_from(plain.len().saturating_sub(held)).unwrap_or(u32::MAX);
+            match intake.body_bytes.clone().try_acquire_many_owned(more) {
+                Ok(extra) => body_permit.merge(extra),
+                Err(_) => {
+                    return refuse(
+                        overloaded("the server holds as many request bodies as it allows"),
+                        shape,
+                    );
+                }
+            }
+            parts.headers.remove(header::CONTENT_ENCODING);
+            parts.headers.remove(header::CONTENT_LENGTH);
+            bytes = plain;
+        }
+        Err(error) => return refuse(error, shape),
     }
     let Ok(_request_permit) = intake.requests.clone().try_acquire_owned() else {
         return refuse(

@@ -1,9 +1,10 @@
 //! What every request passes before a handler sees it: the limits on work in progress (so a
-//! flood is answered 503 quickly instead of taking memory without bound), the body read with
-//! its size limit and deadline, errors in the API's JSON shape whoever produced them, and a
-//! handler's panic turned into a logged 500.
+//! flood is answered 503 quickly instead of taking memory without bound), the body read with its
+//! size limit and deadline (and decompressed when it was sent gzipped), errors in the API's JSON
+//! shape whoever produced them, and a handler's panic turned into a logged 500.
 
 mod admission;
+mod encoding;
 mod json_errors;
 mod panic;
 mod settings;

@@ -132,8 +132,16 @@ async fn identify_does_not_write_one_person_onto_another() {
             assert_eq!(status, 200, "{answer}");
         }
     };
-    put("/api/v1/customers/p1", json!({"email": "q@x.com", "owner": "p1"})).await;
-    put("/api/v1/customers/p2", json!({"email": "Q@x.com", "owner": "p2"})).await;
+    put(
+        "/api/v1/customers/p1",
+        json!({"email": "q@x.com", "owner": "p1"}),
+    )
+    .await;
+    put(
+        "/api/v1/customers/p2",
+        json!({"email": "Q@x.com", "owner": "p2"}),
+    )
+    .await;
     let (_, p1) = app.app_get("/v1/customers/p1/attributes").await;
     assert_eq!(p1["customer"]["attributes"]["owner"], "p1", "{p1}");
     let (status, _) = app.app_get("/v1/customers/p2/attributes").await;
@@ -141,12 +149,19 @@ async fn identify_does_not_write_one_person_onto_another() {
     let failed = app.all_activities("&type=failed_attribute_change").await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(
-        failed[0]["data"]["reason"].as_str().unwrap().contains("not to p2"),
+        failed[0]["data"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not to p2"),
         "{failed:?}"
     );
 
     put("/api/v1/customers/only@x.com", json!({"plan": "free"})).await;
-    put("/api/v1/customers/u9", json!({"email": "only@x.com", "plan": "pro"})).await;
+    put(
+        "/api/v1/customers/u9",
+        json!({"email": "only@x.com", "plan": "pro"}),
+    )
+    .await;
     let (status, u9) = app.app_get("/v1/customers/u9/attributes").await;
     assert_eq!(status, 200, "{u9}");
     assert_eq!(u9["customer"]["attributes"]["plan"], "pro");

@@ -306,3 +306,59 @@ async fn v2_size_limits_and_partial_batches() {
     assert_eq!(pages.len(), 1);
     assert_eq!(pages[0]["name"], "/home");
 }
+
+/// A body sent gzipped, as some HTTP clients send large ones, is read; another encoding is
+/// refused by name rather than read as if it were JSON.
+#[tokio::test]
+async fn gzipped_bodies_are_read_and_other_encodings_refused() {
+    use std::io::Write;
+
+    let app = TestApp::spawn().await;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(br#"{"plan": "zipped"}"#).unwrap();
+    let zipped = encoder.finish().unwrap();
+    let send = |encoding: &'static str, body: Vec<u8>| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .put(app.url("/api/v1/customers/gz"))
+                .basic_auth(&app.workspace.site_id, Some(&app.workspace.api_key))
+                .header("content-type", "application/json")
+                .header("content-encoding", encoding)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, body) = send("gzip", zipped).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, customer) = app.app_get("/v1/customers/gz/attributes").await;
+    assert_eq!(customer["customer"]["attributes"]["plan"], "zipped");
+    let (status, body) = send("br", br#"{"plan": "brotli"}"#.to_vec()).await;
+    assert_eq!(status, 415, "{body}");
+    assert!(
+        body["meta"]["error"].as_str().unwrap().contains("\"br\""),
+        "{body}"
+    );
+    let (status, body) = send("gzip", br#"{"plan": "plain"}"#.to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["meta"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not valid gzip"),
+        "{body}"
+    );
+    let (_, customer) = app.app_get("/v1/customers/gz/attributes").await;
+    assert_eq!(
+        customer["customer"]["attributes"]["plan"], "zipped",
+        "nothing refused was stored"
+    );
+}
