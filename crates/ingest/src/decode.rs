@@ -47,6 +47,14 @@ pub fn decode_object(
     let value = match encoding {
         Encoding::Json => decode_json(body)?,
         Encoding::Form => {
+            // `curl -d '{…}'` without a Content-Type sends JSON labelled as a form, which would
+            // decode to one attribute named by the whole JSON text.
+            let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+            if matches!(first, Some(b'{' | b'[')) {
+                return Err(ValidationError::body(
+                    "request body is JSON sent as a form (Content-Type: application/x-www-form-urlencoded, what curl -d sends by default): send it with Content-Type: application/json",
+                ));
+            }
             let value = Value::Object(decode_form(body)?);
             check_structure(&value)?;
             value
@@ -296,6 +304,12 @@ mod tests {
 
     #[test]
     fn malformed_forms_are_explained() {
+        let error = decode_object(b" {\"plan\": \"pro\"}", Encoding::Form).unwrap_err();
+        assert!(
+            error.message.contains("send it with Content-Type: application/json"),
+            "{}",
+            error.message
+        );
         let error = decode_object(b"data[price=1", Encoding::Form).unwrap_err();
         assert!(
             error.message.contains("unbalanced brackets"),
