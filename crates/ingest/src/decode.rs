@@ -306,7 +306,9 @@ mod tests {
     fn malformed_forms_are_explained() {
         let error = decode_object(b" {\"plan\": \"pro\"}", Encoding::Form).unwrap_err();
         assert!(
-            error.message.contains("send it with Content-Type: application/json"),
+            error
+                .message
+                .contains("send it with Content-Type: application/json"),
             "{}",
             error.message
         );

@@ -151,4 +151,6 @@ export async function run(h) {
   await page.getByRole('button', { name: 'Show' }).click();
   await page.getByRole('table', { name: 'Recent deliveries' }).waitFor();
   assert.equal(await page.getByRole('table', { name: 'Recent deliveries' }).locator('tbody tr').count(), 1);
+  assert.equal(await page.getByRole('table', { name: 'Recent deliveries' }).locator('tbody td').first().innerText(), 'ann',
+    'a delivery names its person as the people list does');
 }

@@ -130,6 +130,8 @@ pub async fn list(
 /// A delivery as the Overview lists it.
 pub struct DeliveryView {
     pub person_seq: PersonSeq,
+    /// The person's id, email or cio id; `None` once they are deleted.
+    pub person: Option<String>,
     pub channel: String,
     pub status: String,
     pub error: String,
@@ -172,7 +174,7 @@ async fn page(
         let today = chart::day_of(state.now());
         let since = (today - chart::DAYS + 1) * 86_400;
         let narrowed = status.as_deref().and_then(DeliveryStatus::parse);
-        let (days, rows) = state
+        let (days, rows, names) = state
             .store()
             .read(move |r| {
                 let days = r.campaign_days(workspace_id, id, since)?;
@@ -184,7 +186,20 @@ async fn page(
                     after: None,
                     limit: RECENT,
                 })?;
-                Ok((days, rows))
+                // Each row names its person as the people list does (id, else email, else cio
+                // id), read once per person.
+                let mut names = std::collections::HashMap::new();
+                for row in &rows {
+                    if !names.contains_key(&row.person_seq) {
+                        let name = r
+                            .person_by_seq(workspace_id, row.person_seq)?
+                            .map(|person| {
+                                crate::view::PersonView::from(&person).title().to_owned()
+                            });
+                        names.insert(row.person_seq, name);
+                    }
+                }
+                Ok((days, rows, names))
             })
             .await?;
         let charts = CHARTED
@@ -205,6 +220,7 @@ async fn page(
             .iter()
             .map(|d| DeliveryView {
                 person_seq: d.person_seq,
+                person: names.get(&d.person_seq).cloned().flatten(),
                 channel: d.channel.clone(),
                 status: d.status.as_str().to_owned(),
                 error: d.error.clone().unwrap_or_default(),
