@@ -190,13 +190,13 @@ async fn page(
                 // id), read once per person.
                 let mut names = std::collections::HashMap::new();
                 for row in &rows {
-                    if !names.contains_key(&row.person_seq) {
-                        let name = r
-                            .person_by_seq(workspace_id, row.person_seq)?
-                            .map(|person| {
-                                crate::view::PersonView::from(&person).title().to_owned()
-                            });
-                        names.insert(row.person_seq, name);
+                    if let std::collections::hash_map::Entry::Vacant(entry) =
+                        names.entry(row.person_seq)
+                    {
+                        let person = r.person_by_seq(workspace_id, row.person_seq)?;
+                        entry.insert(person.map(|person| {
+                            crate::view::PersonView::from(&person).title().to_owned()
+                        }));
                     }
                 }
                 Ok((days, rows, names))
