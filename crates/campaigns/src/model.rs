@@ -134,6 +134,25 @@ fn channel_fields(channel: &Channel) -> &'static [(&'static str, bool)] {
 }
 
 impl Campaign {
+    /// Checks, when a campaign is saved, what the fixed text of its webhooks' addresses says
+    /// of where they go. Campaigns stored before this check still load: theirs fail at send.
+    pub fn check_addresses(&self) -> Result<(), CampaignError> {
+        for (index, step) in self.steps.iter().enumerate() {
+            if let Step::Send {
+                channel: Channel::Webhook,
+                templates,
+                ..
+            } = step
+                && let Some(url) = templates.get("url")
+            {
+                webhook_url(url).map_err(|message| {
+                    error(format!("campaign.steps[{index}].webhook.url"), message)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Parses a campaign body (the object inside `{"campaign": …}`). `check_template` compiles
     /// one Liquid source and explains a syntax error; `segment_exists` says whether a segment id
     /// exists in the workspace.
@@ -467,6 +486,7 @@ fn parse_send(
             return Err(error(format!("{path}.{name}"), "required"));
         }
     }
+
     if channel == Channel::Email
         && !templates.contains_key("html")
         && !templates.contains_key("text")
@@ -478,6 +498,35 @@ fn parse_send(
         method,
         templates,
     })
+}
+
+/// Checks what can be checked of a webhook's address before it is rendered: the text before
+/// its first Liquid tag must start an `http://` or `https://` address with a host, so that
+/// an empty one, `file://…` or a typo fails when the campaign is saved, not at every send.
+fn webhook_url(source: &str) -> Result<(), String> {
+    let source = source.trim();
+    let literal = source.split("{{").next().unwrap_or_default();
+    let literal = literal.split("{%").next().unwrap_or_default();
+    let templated = literal.len() < source.len();
+    if source.is_empty() {
+        return Err("the address to send to is required".into());
+    }
+    let lower = literal.to_ascii_lowercase();
+    let rest = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme));
+    let ok = match rest {
+        Some(rest) => templated || !rest.is_empty() && !rest.starts_with('/'),
+        // A tag may write the scheme itself; a literal start must lead to one.
+        None => templated && ("https://".starts_with(&lower) || "http://".starts_with(&lower)),
+    };
+    if ok && !literal.contains(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the address must be an http:// or https:// URL with a host, not {source:?}"
+        ))
+    }
 }
 
 fn template(
@@ -497,6 +546,32 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn webhook_addresses_are_checked_as_far_as_they_are_written() {
+        for good in [
+            "https://hooks.example.com/x",
+            "http://127.0.0.1:9/{{ customer.id }}",
+            "{{ customer.webhook_url }}",
+            "https://{{ customer.host }}/in",
+            "{% if customer.eu %}https://eu.example.com{% else %}https://us.example.com{% endif %}",
+        ] {
+            assert_eq!(webhook_url(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "  ",
+            "not a url",
+            "file:///etc/passwd",
+            "gopher://x",
+            "https://",
+            "https:///x",
+            "ftp://{{ x }}",
+            "htps://x",
+        ] {
+            assert!(webhook_url(bad).is_err(), "{bad:?}");
+        }
+    }
 
     fn parse(value: Value) -> Result<Campaign, CampaignError> {
         let check = |source: &str| {

@@ -124,6 +124,7 @@ impl Campaigns {
         };
         let exists = |id: SegmentId| segments.contains(&id);
         let parsed = Campaign::parse(definition, &check, &exists)
+            .and_then(|parsed| parsed.check_addresses().map(|()| parsed))
             .map_err(|error| CampaignsError::Invalid(error.to_string()))?;
         Ok(parsed.name)
     }

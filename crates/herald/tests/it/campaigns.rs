@@ -89,7 +89,19 @@ async fn invalid_campaigns_get_a_400_naming_the_field() {
     no_steps["campaign"]["steps"] = json!([]);
     let mut only_delay = receipt();
     only_delay["campaign"]["steps"] = json!([{"delay": {"hours": 1}}]);
+    let mut file_url = receipt();
+    file_url["campaign"]["steps"][1]["webhook"]["url"] = json!("file:///etc/passwd");
+    let mut empty_url = receipt();
+    empty_url["campaign"]["steps"][1]["webhook"]["url"] = json!(" ");
     let cases = [
+        (
+            file_url,
+            "campaign.steps[1].webhook.url: the address must be an http:// or https:// URL",
+        ),
+        (
+            empty_url,
+            "campaign.steps[1].webhook.url: the address to send to is required",
+        ),
         (
             unknown_segment,
             "campaign.trigger.segment.id: segment 42 does not exist",
