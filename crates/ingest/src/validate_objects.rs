@@ -205,11 +205,20 @@ pub fn person_identifiers(value: Option<&Value>, field: &str) -> Result<PathIden
         .iter()
         .filter(|(_, value)| !value.is_null())
         .filter_map(|(key, value)| IdType::parse(key).map(|id_type| (key, id_type, value)));
-    let (Some((key, id_type, value)), None) = (known.next(), known.next()) else {
-        return Err(ValidationError::field(
-            field,
-            "You cannot pass multiple identifiers: send exactly one of id, email or cio_id",
-        ));
+    let (key, id_type, value) = match (known.next(), known.next()) {
+        (Some(only), None) => only,
+        (None, _) => {
+            return Err(ValidationError::field(
+                field,
+                "no identifier given: send exactly one of id, email or cio_id",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ValidationError::field(
+                field,
+                "You cannot pass multiple identifiers: send exactly one of id, email or cio_id",
+            ));
+        }
     };
     let raw = validate::id_value(value, &format!("{field}.{key}"))?;
     validate::path_identifier(&raw)?;

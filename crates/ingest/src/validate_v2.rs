@@ -45,6 +45,13 @@ fn person_target(body: &Map<String, Value>) -> Result<PathIdentifier, Validation
             "identifiers is required: send exactly one of id, email or cio_id",
         ));
     };
+    if identifiers.is_empty() {
+        return Err(ValidationError::new(
+            "required",
+            Some("identifiers".to_owned()),
+            "identifiers is empty: send exactly one of id, email or cio_id",
+        ));
+    }
     if identifiers.len() != 1 {
         return Err(ValidationError::new(
             "invalid",
