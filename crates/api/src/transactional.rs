@@ -260,9 +260,17 @@ async fn send(
         .read(move |reader| reader.person(workspace_id, &identifier))
         .await?
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "the person the identifiers name is suppressed (or cannot be created from a cio_id): nothing was sent",
-            )
+            if target.is_cio() {
+                // A cio id is Herald's own: one no person has cannot make a new person.
+                ApiError::not_found(format!(
+                    "no person has the cio_id {:?}: nothing was sent",
+                    target.raw.trim_start_matches("cio_")
+                ))
+            } else {
+                ApiError::bad_request(
+                    "the person the identifiers name is suppressed: nothing was sent",
+                )
+            }
         })?;
     let queued = state
         .campaigns()

@@ -323,6 +323,16 @@ async fn transactional_requests_it_cannot_honour_are_refused_and_send_nothing() 
         ),
         (json!({"transactional_message_id": id}), 400, "identifiers"),
         (
+            json!({"transactional_message_id": id, "identifiers": {}}),
+            400,
+            "no identifier given",
+        ),
+        (
+            json!({"transactional_message_id": id, "identifiers": {"cio_id": "doesnotexist"}}),
+            404,
+            "no person has the cio_id",
+        ),
+        (
             json!({"transactional_message_id": id, "identifiers": person,
                 "attachments": {"a.txt": "aGk="}}),
             400,
