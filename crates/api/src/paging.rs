@@ -20,10 +20,13 @@ pub(crate) fn limit(text: Option<&str>, default: usize, max: usize) -> Result<us
 pub(crate) fn start(text: Option<&str>) -> Result<Option<i64>, ApiError> {
     match text {
         None | Some("") => Ok(None),
+        // Cursors are rows' numbers, never negative.
         Some(text) => text
             .parse::<i64>()
+            .ok()
+            .filter(|cursor| *cursor >= 0)
             .map(Some)
-            .map_err(|_| not_a_cursor(text)),
+            .ok_or_else(|| not_a_cursor(text)),
     }
 }
 
@@ -67,5 +70,6 @@ mod tests {
         assert_eq!(start(Some("")).unwrap(), None);
         assert_eq!(start(Some("42")).unwrap(), Some(42));
         assert_eq!(start(Some("MDox")).unwrap_err().status, 400);
+        assert_eq!(start(Some("-1")).unwrap_err().status, 400);
     }
 }

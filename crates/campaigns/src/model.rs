@@ -135,8 +135,20 @@ fn channel_fields(channel: &Channel) -> &'static [(&'static str, bool)] {
 
 impl Campaign {
     /// Checks, when a campaign is saved, what the fixed text of its webhooks' addresses says
-    /// of where they go. Campaigns stored before this check still load: theirs fail at send.
+    /// of where they go, and that an event trigger names an event that can arrive (event names
+    /// hold at most 100 bytes). Campaigns stored before these checks still load.
     pub fn check_addresses(&self) -> Result<(), CampaignError> {
+        if let Trigger::Event { name, .. } = &self.trigger
+            && name.len() > herald_domain::limits::MAX_EVENT_NAME_BYTES
+        {
+            return Err(error(
+                "campaign.trigger.event.name",
+                format!(
+                    "no event can have this name: event names hold at most {} bytes",
+                    herald_domain::limits::MAX_EVENT_NAME_BYTES
+                ),
+            ));
+        }
         for (index, step) in self.steps.iter().enumerate() {
             if let Step::Send {
                 channel: Channel::Webhook,

@@ -253,7 +253,7 @@ fn single_key<'v>(
     if object.len() != 1 {
         return Err(error(
             path,
-            "a condition is an object with exactly one of and, or, not, event, attribute, segment",
+            "a condition is an object with exactly one of and, or, not, event, attribute, segment, relationship",
         ));
     }
     let (key, value) = object
@@ -439,10 +439,15 @@ pub fn parse_duration(value: &Value, path: &str) -> Result<i64, DefinitionError>
         }
     };
     let amount_path = join(path, unit);
-    let amount = positive_integer(amount, &amount_path)?;
-    if amount == 0 {
-        return Err(error(&amount_path, "a window must be at least 1"));
-    }
+    let amount = amount
+        .as_u64()
+        .filter(|amount| *amount >= 1)
+        .ok_or_else(|| {
+            error(
+                &amount_path,
+                format!("must be a whole number ≥ 1, not {amount}"),
+            )
+        })?;
     i64::try_from(amount)
         .ok()
         .and_then(|amount| amount.checked_mul(unit_seconds))
@@ -670,6 +675,22 @@ mod tests {
 
     fn error_of(value: Value) -> String {
         Definition::parse(&value).unwrap_err().to_string()
+    }
+
+    /// A window of 0 or less is refused with the bound it must meet, whichever it was.
+    #[test]
+    fn windows_are_whole_numbers_from_one() {
+        for days in [json!(0), json!(-1), json!(1.5)] {
+            let message = error_of(json!({"event": {"name": "a", "within": {"days": days}}}));
+            assert!(
+                message.starts_with("event.within.days: must be a whole number ≥ 1, not"),
+                "{message}"
+            );
+        }
+        assert!(
+            error_of(json!({})).ends_with("segment, relationship"),
+            "the keys listed are every key a condition takes"
+        );
     }
 
     #[test]

@@ -93,7 +93,13 @@ async fn invalid_campaigns_get_a_400_naming_the_field() {
     file_url["campaign"]["steps"][1]["webhook"]["url"] = json!("file:///etc/passwd");
     let mut empty_url = receipt();
     empty_url["campaign"]["steps"][1]["webhook"]["url"] = json!(" ");
+    let mut long_trigger = receipt();
+    long_trigger["campaign"]["trigger"] = json!({"event": {"name": "x".repeat(101)}});
     let cases = [
+        (
+            long_trigger,
+            "campaign.trigger.event.name: no event can have this name",
+        ),
         (
             file_url,
             "campaign.steps[1].webhook.url: the address must be an http:// or https:// URL",
