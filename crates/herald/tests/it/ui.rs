@@ -596,7 +596,7 @@ async fn send_event_from_a_profile_goes_through_the_track_apis_checks() {
     );
     assert_eq!(stored[0]["data"]["plan"], "pro");
     let (_, _, page) = browser.get(&location).await;
-    assert!(page.contains("Sent “upgraded”"), "{page}");
+    assert!(page.contains("Sent “<bdi>upgraded</bdi>”"), "{page}");
 }
 
 #[tokio::test]
