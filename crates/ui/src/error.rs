@@ -8,9 +8,10 @@ use herald_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UiError {
-    /// No valid session: the request goes to the sign-in page.
+    /// No valid session: the request goes to the sign-in page, with the page it asked for
+    /// (when it asked for one) to return to after signing in.
     #[error("signed out")]
-    SignedOut,
+    SignedOut(Option<String>),
     /// A state-changing request without this session's CSRF token.
     #[error("the form was missing its security token")]
     Csrf,
@@ -41,7 +42,10 @@ struct ErrorPage<'a> {
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let (status, title, message) = match &self {
-            Self::SignedOut => return Redirect::to("/ui/sign-in").into_response(),
+            Self::SignedOut(asked) => {
+                return Redirect::to(&crate::auth::next::sign_in_address(asked.as_deref()))
+                    .into_response();
+            }
             Self::Csrf => (
                 StatusCode::FORBIDDEN,
                 "This form has expired",

@@ -226,12 +226,21 @@ async fn pages_need_a_session_and_forms_their_token() {
     add_user(&data_dir, "Ann@Example.com", &["--workspace", "test"]);
     let mut browser = Browser::new(&app.server);
 
-    // Signed out: every page sends to the sign-in page and shows nothing.
-    for path in ["/ui/", &format!("/ui/w/{}", app.workspace.id)] {
+    // Signed out: every page sends to the sign-in page, with the page to return to, and shows
+    // nothing.
+    let workspace_page = format!("/ui/w/{}/people?q=a", app.workspace.id);
+    let sign_in_then_back = format!(
+        "/ui/sign-in?next=%2Fui%2Fw%2F{}%2Fpeople%3Fq%3Da",
+        app.workspace.id
+    );
+    for (path, sent_to) in [
+        ("/ui/", "/ui/sign-in"),
+        (workspace_page.as_str(), sign_in_then_back.as_str()),
+    ] {
         let (status, location, body) = browser.get(path).await;
         assert_eq!(
             (status, location.as_str()),
-            (StatusCode::SEE_OTHER, "/ui/sign-in"),
+            (StatusCode::SEE_OTHER, sent_to),
             "{path}"
         );
         assert!(!body.contains("test"), "{body}");
@@ -250,6 +259,56 @@ async fn pages_need_a_session_and_forms_their_token() {
     let (status, _, page) = browser.sign_in("ann@example.com", "not the password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(page.contains("do not match an account"), "{page}");
+
+    // The sign-in page a signed-out request was sent to returns there; a link that names
+    // another site as the page to return to goes home instead.
+    for (next, back) in [
+        (sign_in_then_back.as_str(), workspace_page.as_str()),
+        ("/ui/sign-in?next=%2F%2Fevil.example%2Fui%2F", "/ui/"),
+        (
+            "/ui/sign-in?next=https%3A%2F%2Fevil.example%2Fui%2Fw%2F1",
+            "/ui/",
+        ),
+    ] {
+        let (status, _, page) = browser.get(next).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!page.contains("evil.example"), "{page}");
+        let csrf = Browser::hidden(&page, "csrf");
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            ("email", "ann@example.com"),
+            ("password", PASSWORD),
+        ];
+        let carried = page.contains("name=\"next\"").then(|| {
+            Browser::hidden(&page, "next")
+                .replace("&#x2f;", "/")
+                .replace("&#38;", "&")
+        });
+        if let Some(carried) = &carried {
+            form.push(("next", carried));
+        }
+        let (status, location, _) = browser.post("/ui/sign-in", &form).await;
+        assert_eq!(
+            (status, location.as_str()),
+            (StatusCode::SEE_OTHER, back),
+            "{next}"
+        );
+    }
+    // What the form says is followed only to the UI's own pages.
+    let (_, _, page) = browser.get("/ui/sign-in").await;
+    let csrf = Browser::hidden(&page, "csrf");
+    let (status, location, _) = browser
+        .post(
+            "/ui/sign-in",
+            &[
+                ("csrf", csrf.as_str()),
+                ("email", "ann@example.com"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/ui/"));
 
     let (status, location, _) = browser.sign_in("ANN@example.com", PASSWORD).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/ui/"));

@@ -41,8 +41,14 @@ impl FromRequestParts<UiState> for SignedIn {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, UiError> {
+        // A page opened by itself is returned to after signing in; a form's target or a part
+        // of a page fetched by htmx is not a page to return to.
+        let asked = (parts.method == axum::http::Method::GET
+            && !parts.headers.contains_key("hx-request"))
+        .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
+        .flatten();
         let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else {
-            return Err(UiError::SignedOut);
+            return Err(UiError::SignedOut(asked));
         };
         let hash = tokens::hashed(&token);
         let now = state.now();
@@ -60,6 +66,6 @@ impl FromRequestParts<UiState> for SignedIn {
                 }))
             })
             .await?;
-        found.ok_or(UiError::SignedOut)
+        found.ok_or(UiError::SignedOut(asked))
     }
 }

@@ -2,14 +2,14 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use herald_store::SessionRow;
 use serde::Deserialize;
 
 use crate::auth::session::SignedIn;
-use crate::auth::{cookies, password, tokens};
+use crate::auth::{cookies, next, password, tokens};
 use crate::error::UiError;
 use crate::layout::Layout;
 use crate::state::UiState;
@@ -20,6 +20,8 @@ struct SignInPage {
     layout: Layout,
     csrf: String,
     email: String,
+    /// The page to return to after signing in; empty for the home page.
+    next: String,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -29,6 +31,7 @@ fn form(
     state: &UiState,
     status: StatusCode,
     email: String,
+    next: &str,
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
@@ -37,6 +40,7 @@ fn form(
         layout: Layout::public(),
         csrf: csrf.clone(),
         email,
+        next: next::safe(next).unwrap_or_default().to_owned(),
         error,
         notice,
     };
@@ -62,9 +66,23 @@ fn form(
     }
 }
 
-/// `GET /ui/sign-in`.
-pub async fn show(State(state): State<UiState>) -> Response {
-    form(&state, StatusCode::OK, String::new(), None, None)
+#[derive(Deserialize)]
+pub struct SignInQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// `GET /ui/sign-in`, with `next`, the page to return to, when a signed-out request was sent
+/// here.
+pub async fn show(State(state): State<UiState>, Query(query): Query<SignInQuery>) -> Response {
+    form(
+        &state,
+        StatusCode::OK,
+        String::new(),
+        &query.next,
+        None,
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -75,6 +93,8 @@ pub struct SignInForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// `POST /ui/sign-in`: a session for the right email and password, the form again with a
@@ -100,6 +120,7 @@ pub async fn submit(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
             email,
+            &input.next,
             Some(message),
             None,
         ));
@@ -127,6 +148,7 @@ pub async fn submit(
             &state,
             StatusCode::UNAUTHORIZED,
             email,
+            &input.next,
             Some("That email and password do not match an account.".into()),
             None,
         ));
@@ -145,7 +167,7 @@ pub async fn submit(
         .write(move |tx| tx.insert_session(&session))
         .await??;
     let secure = state.settings().secure_cookies;
-    let mut response = Redirect::to("/ui/").into_response();
+    let mut response = Redirect::to(next::safe(&input.next).unwrap_or("/ui/")).into_response();
     let headers = response.headers_mut();
     for cookie in [
         cookies::set(
@@ -185,6 +207,7 @@ pub async fn sign_out(
         &state,
         StatusCode::OK,
         String::new(),
+        "",
         None,
         Some("You are signed out.".into()),
     );
