@@ -17,6 +17,9 @@ pub enum UiError {
     Csrf,
     #[error("no such {0}")]
     NotFound(&'static str),
+    /// A setup link that was used to create the first user, or that a newer one replaced.
+    #[error("the setup link no longer works")]
+    SetupLinkSpent,
     /// An address opened with a method it does not take: a form's target opened as a page.
     #[error("wrong method")]
     WrongMethod,
@@ -56,6 +59,11 @@ impl IntoResponse for UiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Not a page",
                 "This address is where a form sends what you typed, so it cannot be opened by itself. Go back to the form, or to your workspaces.",
+            ),
+            Self::SetupLinkSpent => (
+                StatusCode::NOT_FOUND,
+                "This setup link no longer works",
+                "It was used to create the first user, or a newer link replaced it: each start of herald serve prints a new one while no user exists. Sign in, or create a user on the server with: herald user create EMAIL --password-stdin",
             ),
             Self::NotFound(_) => (
                 StatusCode::NOT_FOUND,

@@ -425,9 +425,24 @@ async fn the_setup_link_creates_the_first_user_once() {
         (status, location.as_str()),
         (StatusCode::SEE_OTHER, "/ui/sign-in")
     );
-    // Used once: the link is dead, and the new user signs in and reaches the workspace.
-    let (status, _, _) = browser.get(&path).await;
+    // Used once: the link is dead, says so and what to do, and the new user signs in and
+    // reaches the workspace.
+    let (status, _, page) = browser.get(&path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("This setup link no longer works"), "{page}");
+    assert!(page.contains("herald user create"), "{page}");
+    let (status, _, page) = browser
+        .post(
+            "/ui/setup",
+            &[
+                ("token", &token),
+                ("email", "second@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("This setup link no longer works"), "{page}");
     let (status, _, _) = browser.sign_in("first@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _, home) = browser.get("/ui/").await;

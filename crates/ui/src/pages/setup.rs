@@ -79,7 +79,7 @@ pub async fn show(
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, UiError> {
     if !valid(&state, &query.token).await? {
-        return Err(UiError::NotFound("setup link"));
+        return Err(UiError::SetupLinkSpent);
     }
     Ok(page(StatusCode::OK, query.token, String::new(), None))
 }
@@ -101,7 +101,7 @@ pub async fn submit(
     Form(input): Form<SetupForm>,
 ) -> Result<Response, UiError> {
     if !valid(&state, &input.token).await? {
-        return Err(UiError::NotFound("setup link"));
+        return Err(UiError::SetupLinkSpent);
     }
     let email = input.email.trim().to_lowercase();
     if !email.contains('@') {
@@ -133,17 +133,22 @@ pub async fn submit(
         admin: true,
         created_at: state.now(),
     };
-    state
+    let created = state
         .store()
         .write(move |tx| {
-            // Checked again inside the write: two forms sent at once create one user.
+            // Checked again inside the write: two forms sent at once create one user, and the
+            // other is told the link was used.
             if tx.users_count()? > 0 {
-                return Err(StoreError::Conflict("a user exists already".into()));
+                return Ok::<_, StoreError>(false);
             }
             tx.insert_user(&new)?;
-            tx.set_setting(SETUP_TOKEN, "")
+            tx.set_setting(SETUP_TOKEN, "")?;
+            Ok(true)
         })
         .await??;
+    if !created {
+        return Err(UiError::SetupLinkSpent);
+    }
     Ok(Redirect::to("/ui/sign-in").into_response())
 }
 
