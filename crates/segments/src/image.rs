@@ -22,11 +22,11 @@ use serde::{Deserialize, Serialize};
 
 /// The magic string; its digit is the format's version, changed whenever the engine's types
 /// change shape, so that an image of another version is never read.
-const MAGIC: &[u8; 16] = b"HERALD-IMAGE-v2\n";
+const MAGIC: &[u8; 16] = b"HERALD-IMAGE-v3\n";
 /// The magic string of an image of engines that hold only their node's partitions, which
 /// says which partitions they hold (`Image::held`); an engine of either kind reads only its
 /// own kind.
-const MAGIC_HELD: &[u8; 16] = b"HERALD-IMAGE-p1\n";
+const MAGIC_HELD: &[u8; 16] = b"HERALD-IMAGE-p2\n";
 const HEADER: usize = MAGIC.len() + 8 + 4;
 
 /// Where the runner keeps its image and how often it writes one.

@@ -12,7 +12,7 @@
 //!   positions kept for a build's deadline hints.
 
 use super::bitset::Bitset;
-use super::events::Row;
+use super::events::{Row, Rows};
 use crate::definition::Count;
 
 /// Working memory kept between builds and previews, so that they do not pay for fresh pages.
@@ -30,12 +30,12 @@ pub(super) struct Scratch {
 /// The highest bound the levels serve.
 const MAX_LEVELS: usize = 8;
 
-/// The people (below `len`) whose count of passing `rows` satisfies `count`, starting from
-/// `start`: the people zero satisfies. `on_first`, when given, sees each person's first
-/// counted row, in row order.
+/// The people (below `len`) whose count of passing `rows` (every row when `accepts` is `None`,
+/// else those whose data id it accepts) satisfies `count`, starting from `start`: the people
+/// zero satisfies. `on_first`, when given, sees each person's first counted row, in row order.
 pub(super) fn count_people(
-    rows: &[&[Row]; 2],
-    passes: &impl Fn(&Row) -> bool,
+    rows: &[Rows<'_>; 2],
+    accepts: Option<&[bool]>,
     count: Count,
     mut start: Bitset,
     len: usize,
@@ -54,14 +54,14 @@ pub(super) fn count_people(
         match levels {
             // No bound to cross (at least zero): `start` is everyone.
             0 => {}
-            1 => count_levels::<1>(rows, passes, thresholds, words, result),
-            2 => count_levels::<2>(rows, passes, thresholds, words, result),
-            3 => count_levels::<3>(rows, passes, thresholds, words, result),
-            4 => count_levels::<4>(rows, passes, thresholds, words, result),
-            5 => count_levels::<5>(rows, passes, thresholds, words, result),
-            6 => count_levels::<6>(rows, passes, thresholds, words, result),
-            7 => count_levels::<7>(rows, passes, thresholds, words, result),
-            _ => count_levels::<MAX_LEVELS>(rows, passes, thresholds, words, result),
+            1 => count_levels::<1>(rows, accepts, thresholds, words, result),
+            2 => count_levels::<2>(rows, accepts, thresholds, words, result),
+            3 => count_levels::<3>(rows, accepts, thresholds, words, result),
+            4 => count_levels::<4>(rows, accepts, thresholds, words, result),
+            5 => count_levels::<5>(rows, accepts, thresholds, words, result),
+            6 => count_levels::<6>(rows, accepts, thresholds, words, result),
+            7 => count_levels::<7>(rows, accepts, thresholds, words, result),
+            _ => count_levels::<MAX_LEVELS>(rows, accepts, thresholds, words, result),
         }
         return start;
     }
@@ -76,9 +76,9 @@ pub(super) fn count_people(
         thresholds,
     };
     if small {
-        counting.run(passes, &mut scratch.small, &mut start, on_first);
+        counting.run(accepts, &mut scratch.small, &mut start, on_first);
     } else {
-        counting.run(passes, &mut scratch.counts, &mut start, on_first);
+        counting.run(accepts, &mut scratch.counts, &mut start, on_first);
     }
     start
 }
@@ -88,8 +88,8 @@ pub(super) fn count_people(
 /// least `k + 1` rows. `L` covers every finite threshold (`L <= MAX_LEVELS`); `result` holds
 /// the starting set, with a word for every person.
 fn count_levels<const L: usize>(
-    rows: &[&[Row]; 2],
-    passes: &impl Fn(&Row) -> bool,
+    rows: &[Rows<'_>; 2],
+    accepts: Option<&[bool]>,
     thresholds: Thresholds,
     levels: &mut Vec<u64>,
     result: &mut Bitset,
@@ -101,15 +101,24 @@ fn count_levels<const L: usize>(
         levels.resize(words * L, 0);
     }
     let levels = &mut levels[..words * L];
+    let mut step = |ordinal: u32, pass: bool| {
+        let ordinal = ordinal as usize;
+        let bit = u64::from(pass) << (ordinal % 64);
+        let group = &mut levels[ordinal / 64 * L..][..L];
+        for level in (1..L).rev() {
+            group[level] |= group[level - 1] & bit;
+        }
+        group[0] |= bit;
+    };
     for part in rows {
-        for row in *part {
-            let ordinal = row.ordinal as usize;
-            let bit = u64::from(passes(row)) << (ordinal % 64);
-            let group = &mut levels[ordinal / 64 * L..][..L];
-            for level in (1..L).rev() {
-                group[level] |= group[level - 1] & bit;
-            }
-            group[0] |= bit;
+        // Without a filter only the ordinals are read.
+        match accepts {
+            None => part.ordinals.iter().for_each(|o| step(*o, true)),
+            Some(a) => part
+                .ordinals
+                .iter()
+                .zip(part.data)
+                .for_each(|(o, d)| step(*o, a[*d as usize])),
         }
     }
     // "At least k rows" is level k - 1; at least zero is everyone.
@@ -201,7 +210,7 @@ impl Thresholds {
 
 /// One count condition's pass over its window's rows.
 struct Counting<'r, 'f> {
-    rows: &'r [&'r [Row]; 2],
+    rows: &'r [Rows<'r>; 2],
     /// The positions of each person's first counted row; empty between uses.
     firsts: &'f mut Vec<u32>,
     thresholds: Thresholds,
@@ -220,7 +229,7 @@ impl Counting<'_, '_> {
     /// bit is written on every row, changed only at a threshold.
     fn run<C: Counter>(
         self,
-        passes: &impl Fn(&Row) -> bool,
+        accepts: Option<&[bool]>,
         counts: &mut Vec<C>,
         result: &mut Bitset,
         on_first: &mut Option<impl FnMut(&Row)>,
@@ -239,11 +248,11 @@ impl Counting<'_, '_> {
         let mut block = [0_u32; BLOCK];
         let mut position = 0_u32;
         for part in rows {
-            for chunk in part.chunks(BLOCK) {
+            for (ordinals, data) in part.ordinals.chunks(BLOCK).zip(part.data.chunks(BLOCK)) {
                 let mut end = 0;
-                for row in chunk {
-                    let pass = passes(row);
-                    let ordinal = row.ordinal as usize;
+                for (ordinal, data) in ordinals.iter().zip(data) {
+                    let pass = accepts.is_none_or(|a| a[*data as usize]);
+                    let ordinal = *ordinal as usize;
                     let count = &mut counts[ordinal];
                     block[end] = position;
                     end += usize::from(pass & (count.get() == 0));
@@ -262,14 +271,14 @@ impl Counting<'_, '_> {
         let row_at = |position: u32| {
             let position = position as usize;
             if position < split {
-                &rows[0][position]
+                rows[0].get(position)
             } else {
-                &rows[1][position - split]
+                rows[1].get(position - split)
             }
         };
         if let Some(on_first) = on_first {
             for position in firsts.iter() {
-                on_first(row_at(*position));
+                on_first(&row_at(*position));
             }
         }
         // Setting every counter back to zero at once is cheaper than visiting each counted

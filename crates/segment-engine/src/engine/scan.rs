@@ -15,7 +15,7 @@ use super::bitset::Bitset;
 use super::compiled::Predicates;
 use super::counting::{Scratch, count_people};
 use super::deadlines::Hint;
-use super::events::{EventIndex, Row};
+use super::events::{Columns, EventIndex, Row, Rows};
 use super::members::Members;
 use super::ordinals::Ordinals;
 use crate::definition::{Condition, Count, EventCondition, Filter, Window};
@@ -152,7 +152,7 @@ impl Scan<'_> {
         };
         let passes = |row: &Row| window.passes(row);
         let sorted = window.sorted;
-        let upper = |x: UnixSeconds| sorted.partition_point(|r| r.timestamp <= x);
+        let upper = |x: UnixSeconds| sorted.timestamps.partition_point(|t| *t <= x);
         let leaving = match event.window {
             Window::Within(seconds) => Some(seconds),
             _ => None,
@@ -195,7 +195,7 @@ impl Scan<'_> {
                 };
                 count_people(
                     &rows,
-                    &passes,
+                    accepts,
                     count,
                     start,
                     self.ordinals.len(),
@@ -212,11 +212,11 @@ impl Scan<'_> {
             };
             let mut seen = Bitset::new();
             let mut entering = Vec::new();
-            for row in &sorted[start..] {
+            for row in sorted.slice(start..sorted.len()).iter() {
                 if row.timestamp > last {
                     break;
                 }
-                if passes(row) && seen.insert(row.ordinal) {
+                if passes(&row) && seen.insert(row.ordinal) {
                     entering.push(Hint::new(row.timestamp, now, row.ordinal));
                 }
             }
@@ -254,14 +254,17 @@ impl Scan<'_> {
             }
         };
         let sorted = table.sorted();
-        let upper = |x: UnixSeconds| sorted.partition_point(|r| r.timestamp <= x);
+        let upper = |x: UnixSeconds| sorted.timestamps.partition_point(|t| *t <= x);
         let (low, high) = match event.window {
             Window::Ever => (0, upper(now)),
             Window::Within(seconds) => (upper(now - seconds), upper(now)),
             Window::Between { from, to } => {
                 let last = now.min(to);
                 if from <= last {
-                    (sorted.partition_point(|r| r.timestamp < from), upper(last))
+                    (
+                        sorted.timestamps.partition_point(|t| *t < from),
+                        upper(last),
+                    )
                 } else {
                     (0, 0)
                 }
@@ -275,12 +278,12 @@ impl Scan<'_> {
                     Window::Between { from, to } => from <= timestamp && timestamp <= to,
                 }
         };
-        let tail = table
-            .unsorted()
-            .iter()
-            .filter(|row| in_window(row.timestamp))
-            .copied()
-            .collect();
+        let mut tail = Columns::default();
+        for row in table.unsorted().iter() {
+            if in_window(row.timestamp) {
+                tail.push(row);
+            }
+        }
         Some(WindowRows {
             sorted,
             in_window: low..high,
@@ -293,16 +296,16 @@ impl Scan<'_> {
     /// rows whose data it accepts). With `visit_first`, `first` sees each person's first row.
     fn seen(
         &self,
-        rows: &[&[Row]; 2],
+        rows: &[Rows<'_>; 2],
         accepts: Option<&[bool]>,
         visit_first: bool,
         mut first: impl FnMut(&Row),
     ) -> Bitset {
         let mut seen = Bitset::with_capacity(self.ordinals.len());
         if visit_first {
-            for row in rows.iter().copied().flatten() {
+            for row in rows.iter().flat_map(Rows::iter) {
                 if accepts.is_none_or(|a| a[row.data as usize]) && seen.insert(row.ordinal) {
-                    first(row);
+                    first(&row);
                 }
             }
             return seen;
@@ -313,12 +316,20 @@ impl Scan<'_> {
         // quarter of it.
         seen.grow(self.ordinals.len());
         let words = seen.words_mut();
+        let mut mark = |ordinal: u32, passes: bool| {
+            if let Some(word) = words.get_mut((ordinal / 64) as usize) {
+                *word |= u64::from(passes) << (ordinal % 64);
+            }
+        };
         for part in rows {
-            for row in *part {
-                let passes = accepts.is_none_or(|a| a[row.data as usize]);
-                if let Some(word) = words.get_mut((row.ordinal / 64) as usize) {
-                    *word |= u64::from(passes) << (row.ordinal % 64);
-                }
+            // Without a filter only the ordinals are read.
+            match accepts {
+                None => part.ordinals.iter().for_each(|o| mark(*o, true)),
+                Some(a) => part
+                    .ordinals
+                    .iter()
+                    .zip(part.data)
+                    .for_each(|(o, d)| mark(*o, a[*d as usize])),
             }
         }
         seen
@@ -328,18 +339,18 @@ impl Scan<'_> {
 /// An event condition's rows at one time (see `Scan::window_rows`).
 struct WindowRows<'a> {
     /// The table's rows in time order, all of them: a build reads on past the window's end.
-    sorted: &'a [Row],
+    sorted: Rows<'a>,
     /// The part of `sorted` in the window.
     in_window: std::ops::Range<usize>,
     /// The rows in the window that wait to be put in time order.
-    tail: Vec<Row>,
+    tail: Columns,
     /// Which data ids pass the condition's filters; `None` without filters.
     accepts: Option<Cow<'a, [bool]>>,
 }
 
 impl WindowRows<'_> {
-    fn rows(&self) -> [&[Row]; 2] {
-        [&self.sorted[self.in_window.clone()], &self.tail]
+    fn rows(&self) -> [Rows<'_>; 2] {
+        [self.sorted.slice(self.in_window.clone()), self.tail.rows()]
     }
 
     fn accepts(&self) -> Option<&[bool]> {
