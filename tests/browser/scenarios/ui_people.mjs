@@ -88,6 +88,26 @@ export async function run(h) {
   await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Data Index' }).click();
   await page.getByRole('heading', { name: 'Data Index' }).waitFor();
   await shoot(page, shots, 'data-index');
+  // At phone width the table scrolls sideways, rather than break a date or the name of an
+  // event after every few characters.
+  await page.setViewportSize(PHONE);
+  // The lines a text takes: one rectangle per line of its text node.
+  const lines = (element, text) => element.evaluate((node, text) => {
+    const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      if (walker.currentNode.textContent.includes(text)) {
+        const range = document.createRange();
+        range.selectNodeContents(walker.currentNode);
+        return range.getClientRects().length;
+      }
+    }
+    return 0;
+  }, text);
+  const date = page.locator('table.index td.when').first();
+  assert.equal(await lines(date, 'UTC'), 1, 'a date on one line');
+  assert.equal(await lines(page.locator('table.index a', { hasText: 'ui_sent' }), 'ui_sent'), 1,
+    'a short event name on one line');
+  await page.setViewportSize(LAPTOP);
   await page.locator('table.list a', { hasText: 'ui_sent' }).click();
   await page.getByRole('heading', { name: 'Recent Activity' }).waitFor();
   assert.equal(await page.locator('.activity li').count(), 2);
