@@ -156,14 +156,14 @@ pub(crate) fn write(
         part: Vec::with_capacity(PART),
     };
     let serialized = match held {
-        None => postcard::to_io(
+        None => postcard::serialize_with_flavor(
             &ImageRef {
                 position,
                 workspaces,
             },
             parts,
         ),
-        Some(held) => postcard::to_io(
+        Some(held) => postcard::serialize_with_flavor(
             &HeldImageRef {
                 position,
                 held,
@@ -300,17 +300,36 @@ impl Parts {
     }
 }
 
-impl Write for Parts {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.part.len() + bytes.len() > PART && !self.part.is_empty() {
-            self.send()?;
-        }
-        self.part.extend_from_slice(bytes);
-        Ok(bytes.len())
+/// Postcard's output, a byte or a varint at a time, straight into the part. Through
+/// `std::io::Write` (`postcard::to_io`) every byte was a `write_all` and a `memmove` call: a
+/// third of the time the engine's thread was stopped for.
+impl postcard::ser_flavors::Flavor for Parts {
+    type Output = Parts;
+
+    #[inline]
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.try_extend(&[byte])
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    #[inline]
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        if self.part.len() + bytes.len() > PART && !self.part.is_empty() {
+            // The only failure: the writing thread stopped, which `write` reports from it.
+            self.send()
+                .map_err(|_| postcard::Error::SerializeBufferFull)?;
+        }
+        if bytes.len() <= 16 {
+            for byte in bytes {
+                self.part.push(*byte);
+            }
+        } else {
+            self.part.extend_from_slice(bytes);
+        }
         Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Parts> {
+        Ok(self)
     }
 }
 
