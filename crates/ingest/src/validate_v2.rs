@@ -129,7 +129,17 @@ fn person(body: &Map<String, Value>, action: &str) -> Result<Option<Operation>, 
                 "screen" => ActivityKind::Screen,
                 _ => ActivityKind::Event,
             };
-            let event = validate::event(body, "attributes", Some(kind))?;
+            // v2 carries an event's data in `attributes`; v1 calls it `data`, a slip easy to
+            // make when moving a call to v2, and one that would drop the data without a word.
+            // `data` is taken when `attributes` is absent.
+            let data_field = if body.get("attributes").is_none_or(Value::is_null)
+                && body.get("data").is_some_and(Value::is_object)
+            {
+                "data"
+            } else {
+                "attributes"
+            };
+            let event = validate::event(body, data_field, Some(kind))?;
             Ok(Some(Operation::Track { target, event }))
         }
         "add_device" => {
@@ -226,6 +236,29 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_events_data_sent_as_v1_data_is_kept() {
+        let data_of = |body: Value| match operation(&body, 0) {
+            Ok(Some(Operation::Track { event, .. })) => Value::Object(event.data),
+            other => panic!("{other:?}"),
+        };
+        let base = json!({"type":"person","action":"event","identifiers":{"id":"a"},"name":"x"});
+        let with = |key: &str, value: Value| {
+            let mut body = base.clone();
+            body[key] = value;
+            body
+        };
+        assert_eq!(data_of(with("data", json!({"k": 1}))), json!({"k": 1}));
+        assert_eq!(
+            data_of(with("attributes", json!({"k": 2}))),
+            json!({"k": 2})
+        );
+        let mut both = with("attributes", json!({"k": 2}));
+        both["data"] = json!({"k": 1});
+        assert_eq!(data_of(both), json!({"k": 2}), "attributes win");
+        assert_eq!(data_of(with("data", json!("text"))), json!({}));
+    }
 
     #[test]
     fn person_operations_need_exactly_one_identifier() {
