@@ -66,5 +66,13 @@ export async function run(h) {
   await page.getByRole('status').waitFor();
   assert.match(await page.getByRole('status').innerText(), /signed out/);
   await page.goto(h.herald + target);
-  assert.ok(page.url().endsWith('/ui/sign-in'), `after signing out, ${target} needs a sign-in`);
+  const sentTo = new URL(page.url());
+  assert.equal(sentTo.pathname, '/ui/sign-in', `after signing out, ${target} needs a sign-in`);
+  assert.equal(sentTo.searchParams.get('next'), target, 'the sign-in remembers the page');
+
+  // Signing in there returns to the page asked for, not to the list of workspaces.
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(h.herald + target);
 }
