@@ -111,15 +111,7 @@ fn count_levels<const L: usize>(
         group[0] |= bit;
     };
     for part in rows {
-        // Without a filter only the ordinals are read.
-        match accepts {
-            None => part.ordinals.iter().for_each(|o| step(*o, true)),
-            Some(a) => part
-                .ordinals
-                .iter()
-                .zip(part.data)
-                .for_each(|(o, d)| step(*o, a[*d as usize])),
-        }
+        part.for_each_passing(accepts, &mut step);
     }
     // "At least k rows" is level k - 1; at least zero is everyone.
     let at_least = |group: &[u64], k: u64| match k {

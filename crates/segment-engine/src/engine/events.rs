@@ -118,6 +118,20 @@ impl<'a> Rows<'a> {
         }
     }
 
+    /// Calls `visit` with each row's person and whether `accepts` takes its data id (every row
+    /// passes when it is `None`). Without a filter only the ordinals are read.
+    #[inline]
+    pub fn for_each_passing(&self, accepts: Option<&[bool]>, mut visit: impl FnMut(u32, bool)) {
+        match accepts {
+            None => self.ordinals.iter().for_each(|o| visit(*o, true)),
+            Some(a) => self
+                .ordinals
+                .iter()
+                .zip(self.data)
+                .for_each(|(o, d)| visit(*o, a[*d as usize])),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = Row> + 'a {
         let Rows {
             timestamps,

@@ -322,15 +322,7 @@ impl Scan<'_> {
             }
         };
         for part in rows {
-            // Without a filter only the ordinals are read.
-            match accepts {
-                None => part.ordinals.iter().for_each(|o| mark(*o, true)),
-                Some(a) => part
-                    .ordinals
-                    .iter()
-                    .zip(part.data)
-                    .for_each(|(o, d)| mark(*o, a[*d as usize])),
-            }
+            part.for_each_passing(accepts, &mut mark);
         }
         seen
     }
