@@ -185,6 +185,42 @@ fn describe(value: &Value) -> &'static str {
 const MAX_DEPTH: usize = 32;
 
 impl Definition {
+    /// What a new definition may not hold though `parse` takes it, so that definitions stored
+    /// before this check still load: a value given to `exists` or `not_exists`, which take
+    /// none. Whoever wrote one most likely meant `eq`, and would get everyone who has the field.
+    pub fn refuse_in_new(value: &Value) -> Result<(), DefinitionError> {
+        fn walk(value: &Value, path: &str, depth: usize) -> Result<(), DefinitionError> {
+            if depth > MAX_DEPTH {
+                return Ok(());
+            }
+            match value {
+                Value::Object(object) => {
+                    let op = object.get("op").and_then(Value::as_str);
+                    if let Some(op @ ("exists" | "not_exists")) = op
+                        && object.get("value").is_some_and(|v| !v.is_null())
+                    {
+                        return Err(error(
+                            &join(path, "value"),
+                            format!(
+                                "{op} takes no value: it holds when the field is {}; to compare the field with a value, use eq or neq",
+                                if op == "exists" { "present" } else { "absent" }
+                            ),
+                        ));
+                    }
+                    for (key, child) in object {
+                        walk(child, &join(path, key), depth + 1)?;
+                    }
+                    Ok(())
+                }
+                Value::Array(items) => items.iter().enumerate().try_for_each(|(index, item)| {
+                    walk(item, &format!("{path}[{index}]"), depth + 1)
+                }),
+                _ => Ok(()),
+            }
+        }
+        walk(value, "", 0)
+    }
+
     /// Parses and validates a definition.
     pub fn parse(value: &Value) -> Result<Self, DefinitionError> {
         let root = parse_condition(value, "", 0)?;
@@ -691,6 +727,33 @@ mod tests {
             error_of(json!({})).ends_with("segment, relationship"),
             "the keys listed are every key a condition takes"
         );
+    }
+
+    #[test]
+    fn a_new_definition_gives_exists_no_value() {
+        let loose = json!({"and": [
+            {"event": {"name": "a"}},
+            {"event": {"name": "b", "where": [{"field": "plan", "op": "exists", "value": "pro"}]}}
+        ]});
+        assert!(Definition::parse(&loose).is_ok(), "stored ones still load");
+        let error = Definition::refuse_in_new(&loose).unwrap_err();
+        assert_eq!(error.path, "and[1].event.where[0].value");
+        assert!(
+            error.message.starts_with("exists takes no value"),
+            "{error}"
+        );
+        for fine in [
+            json!({"attribute": {"field": "plan", "op": "not_exists"}}),
+            json!({"attribute": {"field": "plan", "op": "exists", "value": null}}),
+            json!({"attribute": {"field": "plan", "op": "eq", "value": "pro"}}),
+        ] {
+            assert!(Definition::refuse_in_new(&fine).is_ok(), "{fine}");
+        }
+        let error = Definition::refuse_in_new(
+            &json!({"attribute": {"field": "p", "op": "not_exists", "value": 1}}),
+        )
+        .unwrap_err();
+        assert_eq!(error.path, "attribute.value");
     }
 
     #[test]

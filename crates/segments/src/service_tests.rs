@@ -93,6 +93,13 @@ fn definitions_are_checked_before_anything_is_saved() {
         matches!(&bad, Err(SegmentsError::InvalidDefinition(message)) if message.starts_with("invalid definition at")),
         "{bad:?}"
     );
+    let loose = s.create(Some(
+        json!({"attribute": {"field": "plan", "op": "exists", "value": "pro"}}),
+    ));
+    assert!(
+        matches!(&loose, Err(SegmentsError::InvalidDefinition(message)) if message.starts_with("invalid definition at attribute.value: exists takes no value")),
+        "{loose:?}"
+    );
     let missing = s.create(Some(json!({"segment": {"id": 999}})));
     assert!(
         matches!(&missing, Err(SegmentsError::InvalidDefinition(message)) if message.contains("segment 999, which does not exist")),

@@ -68,12 +68,14 @@ impl Segments {
         value: &Value,
         own_id: Option<SegmentId>,
     ) -> Result<Definition, SegmentsError> {
-        let definition = Definition::parse(value).map_err(|error| {
-            SegmentsError::InvalidDefinition(format!(
-                "invalid definition at {}: {}",
-                error.path, error.message
-            ))
-        })?;
+        let definition = Definition::parse(value)
+            .and_then(|definition| Definition::refuse_in_new(value).map(|()| definition))
+            .map_err(|error| {
+                SegmentsError::InvalidDefinition(format!(
+                    "invalid definition at {}: {}",
+                    error.path, error.message
+                ))
+            })?;
         if definition.references().is_empty() {
             return Ok(definition);
         }
