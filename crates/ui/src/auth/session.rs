@@ -41,14 +41,8 @@ impl FromRequestParts<UiState> for SignedIn {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &UiState) -> Result<Self, UiError> {
-        // A page opened by itself is returned to after signing in; a form's target or a part
-        // of a page fetched by htmx is not a page to return to.
-        let asked = (parts.method == axum::http::Method::GET
-            && !parts.headers.contains_key("hx-request"))
-        .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
-        .flatten();
         let Some(token) = cookies::get(&parts.headers, cookies::SESSION) else {
-            return Err(UiError::SignedOut(asked));
+            return Err(signed_out(parts));
         };
         let hash = tokens::hashed(&token);
         let now = state.now();
@@ -66,6 +60,17 @@ impl FromRequestParts<UiState> for SignedIn {
                 }))
             })
             .await?;
-        found.ok_or(UiError::SignedOut(asked))
+        found.ok_or_else(|| signed_out(parts))
     }
+}
+
+/// A request without a valid session, with the page to return to after signing in: a page
+/// opened by itself, not a form's target or a part of a page fetched by htmx. Made only when
+/// the session is missing, so that signed-in requests copy nothing.
+fn signed_out(parts: &Parts) -> UiError {
+    let page = parts.method == axum::http::Method::GET && !parts.headers.contains_key("hx-request");
+    UiError::SignedOut(
+        page.then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
+            .flatten(),
+    )
 }
